@@ -1,0 +1,426 @@
+//! Categories ("spaces"): kinds, visibility, order.
+
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::events::{Audience, EventKind, NewEvent};
+use crate::forum::{Forum, Write};
+use crate::ids::{CategoryId, CommunityId, GroupId};
+use crate::permissions::{Actor, Viewer, sql_id_list};
+use crate::text::{check_len, check_slug};
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $s:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $s)] $variant,)*
+        }
+
+        impl $name {
+            /// The stable name, as stored and sent.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s,)* }
+            }
+
+            pub(crate) fn parse(s: &str) -> Result<Self> {
+                match s {
+                    $($s => Ok($name::$variant),)*
+                    _ => Err(Error::Storage(format!(concat!("unknown ", stringify!($name), " {:?}"), s))),
+                }
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// What a category is for; it decides who may start topics and how
+    /// topics are shown.
+    CategoryKind {
+        /// Open conversation.
+        Discussion = "discussion",
+        /// Questions with accepted answers.
+        QuestionAndAnswer = "question_and_answer",
+        /// Curated articles, written by staff and experts.
+        KnowledgeBase = "knowledge_base",
+        /// Blog posts by staff and experts.
+        Blog = "blog",
+        /// Ideas members propose and vote on.
+        Ideas = "ideas",
+        /// Announcements from staff.
+        Announcements = "announcements",
+    }
+}
+
+string_enum! {
+    /// Who may read a category.
+    Visibility {
+        /// Everyone who may read the community (guests too if the
+        /// community has public access).
+        Public = "public",
+        /// Members only.
+        Members = "members",
+        /// Members of the listed groups (and moderators).
+        Groups = "groups",
+    }
+}
+
+/// A category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Category {
+    /// Its id.
+    pub id: CategoryId,
+    /// Its community.
+    pub community: CommunityId,
+    /// Parent category, for sub-categories.
+    pub parent: Option<CategoryId>,
+    /// URL-friendly name, unique in the community.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Description (plain text).
+    pub description: String,
+    /// What it is for.
+    pub kind: CategoryKind,
+    /// Who may read it.
+    pub visibility: Visibility,
+    /// The groups that may read it when `visibility` is `Groups`.
+    pub groups: Vec<GroupId>,
+    /// Sort position (ascending).
+    pub position: i64,
+    /// Only moderators may post.
+    pub read_only: bool,
+    /// Topics the viewer can see in it (not deleted, not unlisted).
+    pub topic_count: i64,
+}
+
+/// What [`Forum::create_category`] needs; also used to update one.
+#[derive(Debug, Clone)]
+pub struct NewCategory {
+    /// 1 to 50 of `a-z 0-9 -`, unique in the community.
+    pub slug: String,
+    /// 1 to 100 characters.
+    pub name: String,
+    /// Up to 1,000 characters.
+    pub description: String,
+    /// What it is for.
+    pub kind: CategoryKind,
+    /// Who may read it.
+    pub visibility: Visibility,
+    /// Groups that may read it (required, and only allowed, with `Groups`).
+    pub groups: Vec<GroupId>,
+    /// Parent category (same community; one level of nesting).
+    pub parent: Option<CategoryId>,
+    /// Sort position; `None` puts it last.
+    pub position: Option<i64>,
+    /// Only moderators may post.
+    pub read_only: bool,
+}
+
+impl NewCategory {
+    /// A public discussion category with the given slug and name.
+    pub fn new(slug: &str, name: &str, kind: CategoryKind) -> Self {
+        NewCategory {
+            slug: slug.to_string(),
+            name: name.to_string(),
+            description: String::new(),
+            kind,
+            visibility: Visibility::Public,
+            groups: Vec::new(),
+            parent: None,
+            position: None,
+            read_only: false,
+        }
+    }
+
+    /// Sets the visibility.
+    pub fn visibility(mut self, v: Visibility) -> Self {
+        self.visibility = v;
+        self
+    }
+
+    /// Restricts the category to these groups.
+    pub fn groups(mut self, groups: &[GroupId]) -> Self {
+        self.visibility = Visibility::Groups;
+        self.groups = groups.to_vec();
+        self
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, d: &str) -> Self {
+        self.description = d.to_string();
+        self
+    }
+
+    fn validate(
+        &self,
+        w: &Write<'_>,
+        community: CommunityId,
+        this: Option<CategoryId>,
+    ) -> Result<()> {
+        check_slug("slug", &self.slug)?;
+        check_len("name", &self.name, 1, 100)?;
+        check_len("description", &self.description, 0, 1000)?;
+        match (self.visibility, self.groups.is_empty()) {
+            (Visibility::Groups, true) => {
+                return Err(Error::invalid(
+                    "groups",
+                    "a group-only category needs at least one group",
+                ));
+            }
+            (Visibility::Public | Visibility::Members, false) => {
+                return Err(Error::invalid(
+                    "groups",
+                    "groups are only allowed with Visibility::Groups",
+                ));
+            }
+            _ => {}
+        }
+        for g in &self.groups {
+            let ok: bool =
+                w.tx.prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM groups WHERE id = ?1 AND community_id = ?2)",
+                )?
+                .query_row(params![g, community], |r| r.get(0))?;
+            if !ok {
+                return Err(Error::not_found("group"));
+            }
+        }
+        if let Some(parent) = self.parent {
+            if Some(parent) == this {
+                return Err(Error::invalid(
+                    "parent",
+                    "a category cannot be its own parent",
+                ));
+            }
+            let grand: Option<Option<CategoryId>> = crate::store::optional(
+                w.tx.prepare_cached(
+                    "SELECT parent_id FROM categories WHERE id = ?1 AND community_id = ?2",
+                )?
+                .query_row(params![parent, community], |r| r.get(0)),
+            )?;
+            match grand {
+                None => return Err(Error::not_found("category")),
+                Some(Some(_)) => {
+                    return Err(Error::invalid(
+                        "parent",
+                        "sub-categories cannot have sub-categories",
+                    ));
+                }
+                Some(None) => {}
+            }
+        }
+        let taken: bool = w
+            .tx
+            .prepare_cached(
+                "SELECT EXISTS(SELECT 1 FROM categories WHERE community_id = ?1 AND slug = ?2 AND id IS NOT ?3)",
+            )?
+            .query_row(params![community, self.slug, this], |r| r.get(0))?;
+        if taken {
+            return Err(Error::conflict(format!(
+                "category slug {:?} is taken",
+                self.slug
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn audience_of(v: Visibility) -> Audience {
+    match v {
+        Visibility::Public => Audience::Public,
+        Visibility::Members => Audience::Members,
+        Visibility::Groups => Audience::Groups,
+    }
+}
+
+impl Forum {
+    /// Creates a category. Admins only.
+    pub fn create_category(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        new: NewCategory,
+    ) -> Result<Category> {
+        let id = self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            viewer.require_admin()?;
+            new.validate(w, community, None)?;
+            let position = match new.position {
+                Some(p) => p,
+                None => w
+                    .tx
+                    .prepare_cached(
+                        "SELECT coalesce(max(position), 0) + 1 FROM categories WHERE community_id = ?1",
+                    )?
+                    .query_row([community], |r| r.get(0))?,
+            };
+            w.tx.prepare_cached(
+                "INSERT INTO categories (community_id, parent_id, slug, name, description, kind,
+                                         visibility, position, read_only, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                community,
+                new.parent,
+                new.slug,
+                new.name.trim(),
+                new.description.trim(),
+                new.kind.as_str(),
+                new.visibility.as_str(),
+                position,
+                new.read_only,
+                w.now_ms()
+            ])?;
+            let id = CategoryId(w.tx.last_insert_rowid());
+            set_groups(w, id, &new.groups)?;
+            let mut e = NewEvent::new(EventKind::CategoryCreated, audience_of(new.visibility));
+            e.category = Some(id);
+            e.actor = viewer.user;
+            w.emit(community, e)?;
+            Ok(id)
+        })?;
+        self.category(actor, community, id)
+    }
+
+    /// Replaces a category's fields. Admins only. Changing the visibility
+    /// takes effect at once for every read path, events included.
+    pub fn update_category(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        id: CategoryId,
+        update: NewCategory,
+    ) -> Result<Category> {
+        self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            viewer.require_admin()?;
+            viewer.category(id)?;
+            update.validate(w, community, Some(id))?;
+            w.tx.prepare_cached(
+                "UPDATE categories SET parent_id = ?2, slug = ?3, name = ?4, description = ?5,
+                        kind = ?6, visibility = ?7, position = coalesce(?8, position), read_only = ?9
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                update.parent,
+                update.slug,
+                update.name.trim(),
+                update.description.trim(),
+                update.kind.as_str(),
+                update.visibility.as_str(),
+                update.position,
+                update.read_only
+            ])?;
+            set_groups(w, id, &update.groups)?;
+            let mut e = NewEvent::new(EventKind::CategoryUpdated, audience_of(update.visibility));
+            e.category = Some(id);
+            e.actor = viewer.user;
+            w.emit(community, e)
+        })?;
+        self.category(actor, community, id)
+    }
+
+    /// The categories `actor` may read, in position order.
+    pub fn categories(&self, actor: &Actor, community: CommunityId) -> Result<Vec<Category>> {
+        self.read(|conn, now| {
+            let viewer = Viewer::load(conn, actor, community, now)?;
+            list(conn, &viewer, None)
+        })
+    }
+
+    /// One category, if `actor` may read it.
+    pub fn category(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        id: CategoryId,
+    ) -> Result<Category> {
+        self.read(|conn, now| {
+            let viewer = Viewer::load(conn, actor, community, now)?;
+            viewer.category(id)?;
+            list(conn, &viewer, Some(id))?
+                .pop()
+                .ok_or(Error::not_found("category"))
+        })
+    }
+
+    /// Looks a category up by slug.
+    pub fn category_by_slug(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        slug: &str,
+    ) -> Result<Category> {
+        self.categories(actor, community)?
+            .into_iter()
+            .find(|c| c.slug == slug)
+            .ok_or(Error::not_found("category"))
+    }
+}
+
+fn set_groups(w: &Write<'_>, id: CategoryId, groups: &[GroupId]) -> Result<()> {
+    w.tx.prepare_cached("DELETE FROM category_groups WHERE category_id = ?1")?
+        .execute([id])?;
+    for g in groups {
+        w.tx.prepare_cached(
+            "INSERT OR IGNORE INTO category_groups (category_id, group_id) VALUES (?1, ?2)",
+        )?
+        .execute(params![id, g])?;
+    }
+    Ok(())
+}
+
+fn list(conn: &Connection, viewer: &Viewer, only: Option<CategoryId>) -> Result<Vec<Category>> {
+    let readable = viewer.readable_categories();
+    let ids: Vec<i64> = readable
+        .iter()
+        .filter(|c| only.is_none_or(|o| o == **c))
+        .map(|c| c.0)
+        .collect();
+    let sql = format!(
+        "SELECT c.id, c.community_id, c.parent_id, c.slug, c.name, c.description, c.kind,
+                c.visibility, c.position, c.read_only,
+                (SELECT count(*) FROM topics t
+                 WHERE t.category_id = c.id AND t.deleted_at IS NULL AND t.unlisted = 0)
+         FROM categories c WHERE c.id IN {} ORDER BY c.position, c.id",
+        sql_id_list(ids.into_iter())
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            Category {
+                id: r.get(0)?,
+                community: r.get(1)?,
+                parent: r.get(2)?,
+                slug: r.get(3)?,
+                name: r.get(4)?,
+                description: r.get(5)?,
+                kind: CategoryKind::Discussion,
+                visibility: Visibility::Public,
+                groups: Vec::new(),
+                position: r.get(8)?,
+                read_only: r.get(9)?,
+                topic_count: r.get(10)?,
+            },
+            r.get::<_, String>(6)?,
+            r.get::<_, String>(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (mut c, kind, vis) = row?;
+        c.kind = CategoryKind::parse(&kind)?;
+        c.visibility = Visibility::parse(&vis)?;
+        c.groups = viewer
+            .categories
+            .iter()
+            .find(|a| a.id == c.id)
+            .map(|a| a.groups.clone())
+            .unwrap_or_default();
+        out.push(c);
+    }
+    Ok(out)
+}

@@ -1,0 +1,251 @@
+//! Communities (tenants) and their settings.
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::clock::from_millis;
+use crate::error::{Error, Result};
+use crate::events::{Audience, EventKind, NewEvent};
+use crate::forum::Forum;
+use crate::ids::{CommunityId, UserId};
+use crate::permissions::{Actor, Role, Viewer};
+use crate::store::OptionalExt;
+use crate::text::{check_len, check_slug};
+
+/// How people become members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationMode {
+    /// Anyone with an account may join.
+    #[default]
+    Open,
+    /// Only people an admin adds (or who hold an invite) may join.
+    InviteOnly,
+    /// Anyone may ask; an admin approves.
+    Approval,
+}
+
+/// Limits on what members write. Every community can tune its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContentLimits {
+    /// Minimum title length in characters, after trimming (default 3).
+    pub title_min_chars: u32,
+    /// Maximum title length in characters (default 255).
+    pub title_max_chars: u32,
+    /// Minimum body length in characters (default 1).
+    pub body_min_chars: u32,
+    /// Maximum body size in bytes of Markdown (default 65,536).
+    pub body_max_bytes: u32,
+    /// Deepest nesting of quotes, lists and HTML elements (default 16).
+    pub max_nesting: u32,
+    /// Most tags on one topic (default 5).
+    pub max_tags: u32,
+    /// Longest tag in characters (default 30).
+    pub tag_max_chars: u32,
+}
+
+impl Default for ContentLimits {
+    fn default() -> Self {
+        ContentLimits {
+            title_min_chars: 3,
+            title_max_chars: 255,
+            body_min_chars: 1,
+            body_max_bytes: 65_536,
+            max_nesting: 16,
+            max_tags: 5,
+            tag_max_chars: 30,
+        }
+    }
+}
+
+/// A community's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CommunitySettings {
+    /// How people join.
+    pub registration: RegistrationMode,
+    /// Whether guests (and signed-in non-members) may read public categories.
+    pub public_access: bool,
+    /// The absolute URL the community is served at, e.g.
+    /// `https://community.example.com/`. Relative links in posts are
+    /// resolved against it and links to other hosts are marked external.
+    pub base_url: Option<String>,
+    /// Content limits.
+    pub limits: ContentLimits,
+}
+
+impl Default for CommunitySettings {
+    fn default() -> Self {
+        CommunitySettings {
+            registration: RegistrationMode::Open,
+            public_access: true,
+            base_url: None,
+            limits: ContentLimits::default(),
+        }
+    }
+}
+
+impl CommunitySettings {
+    fn validate(&self) -> Result<()> {
+        let l = &self.limits;
+        if l.title_min_chars == 0 || l.title_min_chars > l.title_max_chars {
+            return Err(Error::invalid(
+                "limits",
+                "title_min_chars must be at least 1 and at most title_max_chars",
+            ));
+        }
+        if l.body_max_bytes == 0 || l.body_max_bytes > 1 << 20 {
+            return Err(Error::invalid(
+                "limits",
+                "body_max_bytes must be 1 to 1,048,576",
+            ));
+        }
+        if !(1..=64).contains(&l.max_nesting) {
+            return Err(Error::invalid("limits", "max_nesting must be 1 to 64"));
+        }
+        if let Some(url) = &self.base_url {
+            crate::render::Renderer::new(self).map_err(|_| {
+                Error::invalid("base_url", format!("{url:?} is not an absolute URL"))
+            })?;
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(Error::invalid(
+                    "base_url",
+                    "must start with http:// or https://",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A community: one tenant of the forum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Community {
+    /// Its id.
+    pub id: CommunityId,
+    /// URL-friendly unique name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Settings.
+    pub settings: CommunitySettings,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// What [`Forum::create_community`] needs.
+#[derive(Debug, Clone, Default)]
+pub struct NewCommunity {
+    /// 1 to 50 of `a-z 0-9 -`; unique.
+    pub slug: String,
+    /// 1 to 100 characters.
+    pub name: String,
+    /// Initial settings.
+    pub settings: CommunitySettings,
+    /// The first owner, made a member with [`Role::Owner`].
+    pub owner: Option<UserId>,
+}
+
+impl Forum {
+    /// Creates a community. Only [`Actor::System`] (the embedding
+    /// application) may create communities.
+    pub fn create_community(&self, actor: &Actor, new: NewCommunity) -> Result<Community> {
+        if *actor != Actor::System {
+            return Err(Error::forbidden(
+                "only the application can create communities",
+            ));
+        }
+        check_slug("slug", &new.slug)?;
+        check_len("name", &new.name, 1, 100)?;
+        new.settings.validate()?;
+        let settings_json =
+            serde_json::to_string(&new.settings).map_err(|e| Error::Storage(e.to_string()))?;
+        self.write(|w| {
+            let now = w.now_ms();
+            let taken: bool = w
+                .tx
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM communities WHERE slug = ?1)")?
+                .query_row([&new.slug], |r| r.get(0))?;
+            if taken {
+                return Err(Error::conflict(format!("community slug {:?} is taken", new.slug)));
+            }
+            w.tx.prepare_cached(
+                "INSERT INTO communities (slug, name, settings, created_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![new.slug, new.name.trim(), settings_json, now])?;
+            let id = CommunityId(w.tx.last_insert_rowid());
+            if let Some(owner) = new.owner {
+                crate::member::insert_membership(w, id, owner, Role::Owner, None)?;
+            }
+            Ok(Community {
+                id,
+                slug: new.slug.clone(),
+                name: new.name.trim().to_string(),
+                settings: new.settings.clone(),
+                created_at: from_millis(now),
+            })
+        })
+    }
+
+    /// A community as `actor` may see it. Private communities are
+    /// `NotFound` for non-members.
+    pub fn community(&self, actor: &Actor, id: CommunityId) -> Result<Community> {
+        self.read(|conn, now| {
+            Viewer::load(conn, actor, id, now)?;
+            load(conn, id)
+        })
+    }
+
+    /// Looks a community up by slug (same visibility as [`Forum::community`]).
+    pub fn community_by_slug(&self, actor: &Actor, slug: &str) -> Result<Community> {
+        self.read(|conn, now| {
+            let id: CommunityId = conn
+                .prepare_cached("SELECT id FROM communities WHERE slug = ?1")?
+                .query_row([slug], |r| r.get(0))
+                .found("community")?;
+            Viewer::load(conn, actor, id, now)?;
+            load(conn, id)
+        })
+    }
+
+    /// Replaces a community's name and settings. Admins only.
+    pub fn update_community(
+        &self,
+        actor: &Actor,
+        id: CommunityId,
+        name: &str,
+        settings: CommunitySettings,
+    ) -> Result<Community> {
+        check_len("name", name, 1, 100)?;
+        settings.validate()?;
+        let json = serde_json::to_string(&settings).map_err(|e| Error::Storage(e.to_string()))?;
+        self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, id, w.now_ms())?;
+            viewer.require_admin()?;
+            w.tx.prepare_cached("UPDATE communities SET name = ?2, settings = ?3 WHERE id = ?1")?
+                .execute(params![id, name.trim(), json])?;
+            let mut e = NewEvent::new(EventKind::CommunityUpdated, Audience::Staff);
+            e.actor = viewer.user;
+            w.emit(id, e)?;
+            load(w.tx, id)
+        })
+    }
+}
+
+pub(crate) fn load(conn: &rusqlite::Connection, id: CommunityId) -> Result<Community> {
+    let (slug, name, settings, created): (String, String, String, i64) = conn
+        .prepare_cached("SELECT slug, name, settings, created_at FROM communities WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .found("community")?;
+    Ok(Community {
+        id,
+        slug,
+        name,
+        settings: serde_json::from_str(&settings)
+            .map_err(|e| Error::Storage(format!("community settings unreadable: {e}")))?,
+        created_at: from_millis(created),
+    })
+}

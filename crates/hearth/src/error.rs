@@ -1,0 +1,111 @@
+//! The one error type of the engine.
+
+use std::time::Duration;
+
+/// Everything that can go wrong in a [`Forum`](crate::Forum) call.
+///
+/// Variants are meant to be matched: a web layer maps [`Error::NotFound`] to
+/// 404, [`Error::Forbidden`] to 403, [`Error::Invalid`] to 422 and so on.
+/// A call that returns an error has changed nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The thing does not exist, or the actor may not know that it exists.
+    ///
+    /// Private content is reported as not found rather than forbidden, so an
+    /// error never confirms that something private is there.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for, e.g. `"topic"`.
+        what: &'static str,
+    },
+    /// The actor may see the resource but may not do this to it.
+    #[error("forbidden: {reason}")]
+    Forbidden {
+        /// Why, in words that can be shown to the actor.
+        reason: String,
+    },
+    /// An input failed validation.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The offending field, e.g. `"title"`.
+        field: &'static str,
+        /// What is wrong with it and what would be accepted.
+        reason: String,
+    },
+    /// The change clashes with the current state (a taken username, a
+    /// duplicate like, a stale revision).
+    #[error("conflict: {reason}")]
+    Conflict {
+        /// What clashed.
+        reason: String,
+    },
+    /// The actor is doing this too often.
+    #[error("rate limited: try again in {} s", retry_after.as_secs())]
+    RateLimited {
+        /// How long to wait before the same call may succeed.
+        retry_after: Duration,
+    },
+    /// A registered hook rejected the content; `reason` is for the author.
+    #[error("rejected by {hook}: {reason}")]
+    Rejected {
+        /// The hook's name.
+        hook: String,
+        /// The reason shown to the author.
+        reason: String,
+    },
+    /// A registered hook failed (returned an error or panicked). The write was
+    /// not applied.
+    #[error("hook {hook} failed: {message}")]
+    Hook {
+        /// The hook's name.
+        hook: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The database file was written by a newer Hearth.
+    #[error(
+        "database schema version {found} is newer than this build supports ({supported}); \
+         upgrade hearth or open a different file"
+    )]
+    SchemaTooNew {
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// The storage layer failed (I/O, corruption, a full disk).
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+    pub(crate) fn forbidden(reason: impl Into<String>) -> Self {
+        Error::Forbidden {
+            reason: reason.into(),
+        }
+    }
+    pub(crate) fn conflict(reason: impl Into<String>) -> Self {
+        Error::Conflict {
+            reason: reason.into(),
+        }
+    }
+    pub(crate) fn not_found(what: &'static str) -> Self {
+        Error::NotFound { what }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Storage(e.to_string())
+    }
+}

@@ -1,0 +1,174 @@
+//! [`Forum`], the handle an embedder holds, and its configuration.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use rusqlite::{Connection, Transaction};
+use time::OffsetDateTime;
+
+use crate::clock::{Clock, SystemClock, to_millis};
+use crate::error::Result;
+use crate::events::{Event, NewEvent, append};
+use crate::hooks::{Hooks, notify};
+use crate::ids::CommunityId;
+use crate::render::Renderer;
+use crate::store::{Store, StoreConfig};
+
+/// Settings for [`Forum::open_with`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Durability and connection pool.
+    pub store: StoreConfig,
+    /// Where timestamps come from.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            store: StoreConfig::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// A forum: every community in one database file.
+///
+/// `Forum` is `Send + Sync`; share one per process (for example in an
+/// `Arc`). All calls are synchronous and short: writes are serialised on one
+/// writer connection, reads run in parallel on a small pool of readers.
+/// Opening costs a few milliseconds (plus migrations on an old file);
+/// dropping it closes the connections.
+pub struct Forum {
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    hooks: RwLock<Vec<Arc<dyn Hooks>>>,
+    renderers: RwLock<HashMap<CommunityId, Arc<Renderer>>>,
+}
+
+impl std::fmt::Debug for Forum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forum")
+            .field("store", &self.store)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a write closure gets: the transaction, the time of the write, and
+/// the events it appends.
+pub(crate) struct Write<'a> {
+    pub tx: &'a Transaction<'a>,
+    pub now: OffsetDateTime,
+    pub events: Vec<Event>,
+}
+
+impl Write<'_> {
+    pub(crate) fn now_ms(&self) -> i64 {
+        to_millis(self.now)
+    }
+
+    /// Appends an event in this transaction.
+    pub(crate) fn emit(&mut self, community: CommunityId, e: NewEvent) -> Result<()> {
+        let event = append(self.tx, community, self.now, e)?;
+        self.events.push(event);
+        Ok(())
+    }
+}
+
+impl Forum {
+    /// Opens (creating or migrating as needed) the database at `path` with
+    /// default settings: see [`Config`].
+    ///
+    /// Fails with [`Error::SchemaTooNew`](crate::Error::SchemaTooNew) if the
+    /// file was written by a newer Hearth.
+    pub fn open(path: impl AsRef<Path>) -> Result<Forum> {
+        Forum::open_with(path, Config::default())
+    }
+
+    /// Opens the database at `path` with explicit settings.
+    pub fn open_with(path: impl AsRef<Path>, config: Config) -> Result<Forum> {
+        let store = Store::open(path.as_ref(), config.store)?;
+        Ok(Forum {
+            store,
+            clock: config.clock,
+            hooks: RwLock::new(Vec::new()),
+            renderers: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// Registers hooks; they run in registration order on every write from
+    /// now on. See [`Hooks`].
+    pub fn register_hooks(&self, hooks: Arc<dyn Hooks>) {
+        self.hooks
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(hooks);
+    }
+
+    pub(crate) fn hooks(&self) -> Vec<Arc<dyn Hooks>> {
+        self.hooks.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// A read in one snapshot; the closure gets the time in milliseconds.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection, i64) -> Result<T>) -> Result<T> {
+        let now = to_millis(self.now());
+        self.store.read(|conn| f(conn, now))
+    }
+
+    /// A write transaction; its events reach the hooks after commit.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut Write<'_>) -> Result<T>) -> Result<T> {
+        let now = self.now();
+        let (out, events) = self.store.write(|tx| {
+            let mut w = Write {
+                tx,
+                now,
+                events: Vec::new(),
+            };
+            let out = f(&mut w)?;
+            Ok((out, w.events))
+        })?;
+        if !events.is_empty() {
+            notify(&self.hooks(), &events);
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn renderer(
+        &self,
+        community: CommunityId,
+        settings: &crate::community::CommunitySettings,
+    ) -> Result<Arc<Renderer>> {
+        if let Some(r) = self
+            .renderers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&community)
+            .filter(|r| r.matches(settings))
+        {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(Renderer::new(settings)?);
+        self.renderers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(community, r.clone());
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forum_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Forum>();
+    }
+}

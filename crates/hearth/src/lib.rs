@@ -1,0 +1,107 @@
+//! Hearth: an embeddable forum engine for customer communities.
+//!
+//! A [`Forum`] holds any number of communities in one SQLite file. Each
+//! community has categories, members with roles and groups, topics and
+//! posts (Markdown, rendered to sanitized HTML), full-text search, and a
+//! durable event log. Every read and write goes through one permission
+//! check, so nothing leaks between communities or out of private
+//! categories. The API is synchronous; call it from a thread pool (or
+//! `spawn_blocking`) in async code.
+//!
+//! ```
+//! use hearth::{Actor, CategoryKind, Forum, NewCategory, NewCommunity, NewReply, NewTopic,
+//!              NewUser, PageRequest, SearchQuery, TopicFilter};
+//!
+//! # fn main() -> Result<(), hearth::Error> {
+//! # let dir = std::env::temp_dir().join(format!("hearth-doc-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! let forum = Forum::open(dir.join("community.db"))?;
+//!
+//! // The application creates accounts and communities.
+//! let ada = forum.create_user(NewUser::new("ada"))?;
+//! let bob = forum.create_user(NewUser::new("bob"))?;
+//! let community = forum.create_community(&Actor::System, NewCommunity {
+//!     slug: "acme".into(),
+//!     name: "Acme Community".into(),
+//!     owner: Some(ada.id),
+//!     ..Default::default()
+//! })?;
+//!
+//! // Owners and admins shape it.
+//! let (ada, bob) = (Actor::User(ada.id), Actor::User(bob.id));
+//! let qa = forum.create_category(&ada, community.id,
+//!     NewCategory::new("questions", "Questions", CategoryKind::QuestionAndAnswer))?;
+//!
+//! // Members talk.
+//! forum.join(&bob, community.id)?;
+//! let (topic, _first) = forum.create_topic(&bob, community.id, NewTopic {
+//!     category: qa.id,
+//!     title: "How do I rotate my API key?".into(),
+//!     body: "The **old** key still works after I made a new one.".into(),
+//!     tags: vec!["api".into()],
+//! })?;
+//! let answer = forum.reply(&ada, community.id, topic.id, NewReply {
+//!     body: "Revoke it under *Settings → Keys*.".into(),
+//!     reply_to: None,
+//! })?;
+//! forum.accept_answer(&bob, community.id, answer.id)?;
+//!
+//! // Guests read public categories; search finds the answer.
+//! let latest = forum.latest(&Actor::Guest, community.id, &TopicFilter::default(), &PageRequest::first(30))?;
+//! assert_eq!(latest.items[0].accepted_answer, Some(answer.id));
+//! let found = forum.search(&Actor::Guest, community.id, &SearchQuery::new("rotate key"))?;
+//! assert_eq!(found.total, 1);
+//! # Ok(()) }
+//! ```
+//!
+//! The pieces, in the order a request meets them:
+//!
+//! * [`Forum`] and [`Config`]: opening a database, durability, the clock.
+//! * [`Actor`] and [`Role`]: who is acting; permissions are checked inside.
+//! * Communities ([`Community`], [`CommunitySettings`]), categories
+//!   ([`Category`]), members ([`User`], [`Member`], [`Group`]).
+//! * Content: [`Topic`], [`Post`], [`TopicView`], likes, accepted answers,
+//!   revisions, bookmarks; lists are paged with [`PageRequest`] cursors.
+//! * [`SearchQuery`] and [`Forum::similar_topics`].
+//! * The durable event log: [`Event`], [`Forum::events_after`],
+//!   [`Forum::ack_events`].
+//! * [`Hooks`]: filters before writes, notifications after commits.
+//! * [`Error`]: one error type whose variants say what to do next.
+
+#![deny(missing_docs)]
+
+mod category;
+mod clock;
+mod community;
+mod error;
+mod events;
+mod forum;
+mod hooks;
+mod ids;
+mod member;
+mod page;
+mod permissions;
+mod render;
+mod search;
+mod store;
+mod text;
+mod topic;
+
+pub use category::{Category, CategoryKind, NewCategory, Visibility};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use community::{Community, CommunitySettings, ContentLimits, NewCommunity, RegistrationMode};
+pub use error::{Error, Result};
+pub use events::{Audience, Event, EventKind};
+pub use forum::{Config, Forum};
+pub use hooks::{DraftKind, HookError, Hooks, PostDraft, PostFilter};
+pub use ids::{CategoryId, CommunityId, EventId, GroupId, PostId, TopicId, UserId};
+pub use member::{Group, Member, NewUser, ProfileUpdate, User};
+pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
+pub use permissions::{Actor, Role};
+pub use render::{ALLOWED_ATTRIBUTES, ALLOWED_SCHEMES, ALLOWED_TAGS, EXTERNAL_REL, RENDER_VERSION};
+pub use search::{SearchHit, SearchQuery, SearchResults, SimilarTopic};
+pub use store::{Durability, StoreConfig};
+pub use text::{RESERVED_USERNAMES, slugify, validate_username};
+pub use topic::{
+    NewReply, NewTopic, Post, PostEdit, Revision, Topic, TopicFilter, TopicFlag, TopicView, UserRef,
+};

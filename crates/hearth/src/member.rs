@@ -1,0 +1,662 @@
+//! Users, memberships, roles and groups.
+
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::clock::{from_millis, to_millis};
+use crate::community::RegistrationMode;
+use crate::error::{Error, Result};
+use crate::events::{Audience, EventKind, NewEvent};
+use crate::forum::{Forum, Write};
+use crate::ids::{CommunityId, GroupId, UserId};
+use crate::page::{Cursor, Page, PageRequest};
+use crate::permissions::{Actor, Role, Viewer};
+use crate::store::{OptionalExt, optional};
+use crate::text::{check_len, validate_username};
+
+/// A user account. Accounts are global; what a user is in a community is
+/// their [`Member`] record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Its id.
+    pub id: UserId,
+    /// Unique (case-insensitively) handle, as the user typed it.
+    pub username: String,
+    /// Display name (may be empty).
+    pub display_name: String,
+    /// Short bio (plain text).
+    pub bio: String,
+    /// Avatar image URL.
+    pub avatar_url: Option<String>,
+    /// When the account was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last time the user was seen.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_seen_at: Option<OffsetDateTime>,
+}
+
+/// What [`Forum::create_user`] needs.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    /// See [`validate_username`](crate::validate_username).
+    pub username: String,
+    /// Up to 60 characters.
+    pub display_name: String,
+}
+
+impl NewUser {
+    /// A user with this username and no display name.
+    pub fn new(username: &str) -> Self {
+        NewUser {
+            username: username.to_string(),
+            display_name: String::new(),
+        }
+    }
+}
+
+/// Changes to a profile; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    /// Up to 60 characters.
+    pub display_name: Option<String>,
+    /// Up to 3,000 characters of plain text.
+    pub bio: Option<String>,
+    /// An `http(s)` URL, or empty to remove.
+    pub avatar_url: Option<String>,
+}
+
+/// A user as a member of one community.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The account.
+    pub user: User,
+    /// The community.
+    pub community: CommunityId,
+    /// Role in this community.
+    pub role: Role,
+    /// When they joined.
+    #[serde(with = "time::serde::rfc3339")]
+    pub joined_at: OffsetDateTime,
+    /// Silenced (may read, may not post) until then.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub silenced_until: Option<OffsetDateTime>,
+    /// Suspended (treated as signed out) until then.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub suspended_until: Option<OffsetDateTime>,
+}
+
+/// A named group of members, e.g. "vendors" or "mentors".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// Its id.
+    pub id: GroupId,
+    /// Its community.
+    pub community: CommunityId,
+    /// Unique (case-insensitively) in the community.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// How many members it has.
+    pub member_count: i64,
+}
+
+const USER_COLUMNS: &str =
+    "u.id, u.username, u.display_name, u.bio, u.avatar_url, u.created_at, u.last_seen_at";
+
+fn user_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(at)?,
+        username: r.get(at + 1)?,
+        display_name: r.get(at + 2)?,
+        bio: r.get(at + 3)?,
+        avatar_url: r.get(at + 4)?,
+        created_at: from_millis(r.get(at + 5)?),
+        last_seen_at: r.get::<_, Option<i64>>(at + 6)?.map(from_millis),
+    })
+}
+
+fn check_url(field: &'static str, url: &str) -> Result<()> {
+    if url.len() > 2000 || !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(Error::invalid(
+            field,
+            "must be an http(s) URL of at most 2,000 bytes",
+        ));
+    }
+    Ok(())
+}
+
+impl Forum {
+    /// Creates a user account (sign-up is the application's business; this
+    /// only records the account). Fails with `Conflict` if the username is
+    /// taken in any letter case.
+    pub fn create_user(&self, new: NewUser) -> Result<User> {
+        validate_username(&new.username)?;
+        check_len("display_name", &new.display_name, 0, 60)?;
+        self.store.write(|tx| {
+            let now = to_millis(self.now());
+            let lower = new.username.to_ascii_lowercase();
+            let taken: bool = tx
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM users WHERE username_lower = ?1)")?
+                .query_row([&lower], |r| r.get(0))?;
+            if taken {
+                return Err(Error::conflict(format!(
+                    "username {:?} is taken",
+                    new.username
+                )));
+            }
+            tx.prepare_cached(
+                "INSERT INTO users (username, username_lower, display_name, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![new.username, lower, new.display_name.trim(), now])?;
+            Ok(User {
+                id: UserId(tx.last_insert_rowid()),
+                username: new.username.clone(),
+                display_name: new.display_name.trim().to_string(),
+                bio: String::new(),
+                avatar_url: None,
+                created_at: from_millis(now),
+                last_seen_at: None,
+            })
+        })
+    }
+
+    /// An account by id, for the application (authentication, admin tools).
+    /// End-user reads go through [`Forum::member`].
+    pub fn user(&self, id: UserId) -> Result<User> {
+        self.read(|conn, _| load_user(conn, id))
+    }
+
+    /// An account by username (any letter case), for the application.
+    pub fn user_by_username(&self, username: &str) -> Result<User> {
+        self.read(|conn, _| {
+            let id: UserId = conn
+                .prepare_cached("SELECT id FROM users WHERE username_lower = ?1")?
+                .query_row([username.to_ascii_lowercase()], |r| r.get(0))
+                .found("user")?;
+            load_user(conn, id)
+        })
+    }
+
+    /// Updates a profile. A user may update their own; the application
+    /// ([`Actor::System`]) anyone's.
+    pub fn update_profile(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        update: ProfileUpdate,
+    ) -> Result<User> {
+        match actor {
+            Actor::System => {}
+            Actor::User(u) if *u == user => {}
+            _ => return Err(Error::forbidden("you can only edit your own profile")),
+        }
+        if let Some(d) = &update.display_name {
+            check_len("display_name", d, 0, 60)?;
+        }
+        if let Some(b) = &update.bio {
+            check_len("bio", b, 0, 3000)?;
+        }
+        if let Some(a) = update.avatar_url.as_deref().filter(|a| !a.is_empty()) {
+            check_url("avatar_url", a)?;
+        }
+        self.write(|w| {
+            load_user(w.tx, user)?;
+            w.tx.prepare_cached(
+                "UPDATE users SET display_name = coalesce(?2, display_name), bio = coalesce(?3, bio),
+                        avatar_url = CASE WHEN ?4 IS NULL THEN avatar_url
+                                          WHEN ?4 = '' THEN NULL ELSE ?4 END
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                user,
+                update.display_name.as_deref().map(str::trim),
+                update.bio.as_deref().map(str::trim),
+                update.avatar_url
+            ])?;
+            let communities: Vec<CommunityId> = {
+                let mut stmt = w
+                    .tx
+                    .prepare_cached("SELECT community_id FROM memberships WHERE user_id = ?1")?;
+                stmt.query_map([user], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            for c in communities {
+                let mut e = NewEvent::new(EventKind::ProfileUpdated, Audience::Members);
+                e.actor = Some(user);
+                e.subject = Some(user);
+                w.emit(c, e)?;
+            }
+            load_user(w.tx, user)
+        })
+    }
+
+    /// Records that a user was active now (at most one write per minute).
+    pub fn touch_last_seen(&self, user: UserId) -> Result<()> {
+        self.store.write(|tx| {
+            let now = to_millis(self.now());
+            tx.prepare_cached(
+                "UPDATE users SET last_seen_at = ?2
+                 WHERE id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?2 - 60000)",
+            )?
+            .execute(params![user, now])?;
+            Ok(())
+        })
+    }
+
+    /// Joins a community with open registration as a [`Role::Member`].
+    pub fn join(&self, actor: &Actor, community: CommunityId) -> Result<Member> {
+        let Actor::User(user) = *actor else {
+            return Err(Error::forbidden("sign in to join"));
+        };
+        self.write(|w| {
+            let c = crate::community::load(w.tx, community)?;
+            if membership(w.tx, community, user)?.is_some() {
+                return Err(Error::conflict("already a member"));
+            }
+            match c.settings.registration {
+                RegistrationMode::Open => {}
+                RegistrationMode::InviteOnly => {
+                    // Private communities do not reveal themselves.
+                    if !c.settings.public_access {
+                        return Err(Error::not_found("community"));
+                    }
+                    return Err(Error::forbidden(
+                        "this community is invite-only; ask an admin for an invite",
+                    ));
+                }
+                RegistrationMode::Approval => {
+                    return Err(Error::forbidden(
+                        "this community approves new members; ask an admin",
+                    ));
+                }
+            }
+            insert_membership(w, community, user, Role::Member, Some(user))?;
+            load_member(w.tx, community, user)
+        })
+    }
+
+    /// Adds a user to a community with a role. Admins only (owners to add
+    /// owners).
+    pub fn add_member(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        user: UserId,
+        role: Role,
+    ) -> Result<Member> {
+        self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            viewer.require_admin()?;
+            check_can_grant(&viewer, role)?;
+            load_user(w.tx, user)?;
+            if membership(w.tx, community, user)?.is_some() {
+                return Err(Error::conflict("already a member"));
+            }
+            insert_membership(w, community, user, role, viewer.user)?;
+            load_member(w.tx, community, user)
+        })
+    }
+
+    /// Changes a member's role. Admins only; only owners grant or revoke
+    /// ownership, and the last owner cannot be demoted.
+    pub fn set_role(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        user: UserId,
+        role: Role,
+    ) -> Result<Member> {
+        self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            viewer.require_admin()?;
+            let current = membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
+            check_can_grant(&viewer, role)?;
+            check_can_grant(&viewer, current)?;
+            if current == Role::Owner && role != Role::Owner {
+                let owners: i64 = w
+                    .tx
+                    .prepare_cached("SELECT count(*) FROM memberships WHERE community_id = ?1 AND role = 'owner'")?
+                    .query_row([community], |r| r.get(0))?;
+                if owners <= 1 {
+                    return Err(Error::conflict("a community needs at least one owner"));
+                }
+            }
+            w.tx.prepare_cached("UPDATE memberships SET role = ?3 WHERE community_id = ?1 AND user_id = ?2")?
+                .execute(params![community, user, role.as_str()])?;
+            let mut e = NewEvent::new(EventKind::MemberRoleChanged, Audience::Members);
+            e.actor = viewer.user;
+            e.subject = Some(user);
+            e.data = serde_json::json!({ "from": current.as_str(), "to": role.as_str() });
+            w.emit(community, e)?;
+            load_member(w.tx, community, user)
+        })
+    }
+
+    /// Silences (may read, may not post) and/or suspends (treated as signed
+    /// out) a member until the given times; `None` lifts either. Moderators
+    /// only, and never against moderators or admins.
+    pub fn set_member_state(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        user: UserId,
+        silenced_until: Option<OffsetDateTime>,
+        suspended_until: Option<OffsetDateTime>,
+    ) -> Result<Member> {
+        self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            viewer.require_moderator()?;
+            let role = membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
+            if role.is_moderator() && !viewer.system {
+                return Err(Error::forbidden(
+                    "moderators and admins cannot be silenced or suspended",
+                ));
+            }
+            w.tx.prepare_cached(
+                "UPDATE memberships SET silenced_until = ?3, suspended_until = ?4
+                 WHERE community_id = ?1 AND user_id = ?2",
+            )?
+            .execute(params![
+                community,
+                user,
+                silenced_until.map(to_millis),
+                suspended_until.map(to_millis)
+            ])?;
+            let mut e = NewEvent::new(EventKind::MemberStateChanged, Audience::Staff);
+            e.actor = viewer.user;
+            e.subject = Some(user);
+            e.data = serde_json::json!({
+                "silenced_until": silenced_until.map(to_millis),
+                "suspended_until": suspended_until.map(to_millis),
+            });
+            w.emit(community, e)?;
+            load_member(w.tx, community, user)
+        })
+    }
+
+    /// A member's profile, for anyone who may read the community.
+    pub fn member(&self, actor: &Actor, community: CommunityId, user: UserId) -> Result<Member> {
+        self.read(|conn, now| {
+            Viewer::load(conn, actor, community, now)?;
+            load_member(conn, community, user)
+        })
+    }
+
+    /// A member's profile by username (any letter case).
+    pub fn member_by_username(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        username: &str,
+    ) -> Result<Member> {
+        self.read(|conn, now| {
+            Viewer::load(conn, actor, community, now)?;
+            let id: UserId = conn
+                .prepare_cached(
+                    "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id
+                     WHERE u.username_lower = ?1 AND m.community_id = ?2",
+                )?
+                .query_row(params![username.to_ascii_lowercase(), community], |r| {
+                    r.get(0)
+                })
+                .found("member")?;
+            load_member(conn, community, id)
+        })
+    }
+
+    /// The member directory, by username. Members only.
+    pub fn members(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        page: &PageRequest,
+    ) -> Result<Page<Member>> {
+        self.read(|conn, now| {
+            let viewer = Viewer::load(conn, actor, community, now)?;
+            if !viewer.is_member() {
+                return Err(Error::forbidden(
+                    "sign in as a member to see the member directory",
+                ));
+            }
+            let after = match &page.after {
+                Some(c) => c.parts::<1>()?[0],
+                None => 0,
+            };
+            let limit = page.limit();
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.silenced_until, m.suspended_until
+                 FROM memberships m JOIN users u ON u.id = m.user_id
+                 WHERE m.community_id = ?1 AND u.id > ?2
+                 ORDER BY u.id LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(params![community, after, limit as i64 + 1], |r| {
+                member_from_row(r, community)
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row??);
+            }
+            Ok(Page::from_rows(out, limit, |m: &Member| {
+                Cursor::from_parts(&[m.user.id.0])
+            }))
+        })
+    }
+
+    /// Creates a group. Admins only.
+    pub fn create_group(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        name: &str,
+        description: &str,
+    ) -> Result<Group> {
+        check_len("name", name, 1, 60)?;
+        check_len("description", description, 0, 1000)?;
+        self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            viewer.require_admin()?;
+            let taken: bool = w
+                .tx
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM groups WHERE community_id = ?1 AND name_lower = ?2)")?
+                .query_row(params![community, name.trim().to_lowercase()], |r| r.get(0))?;
+            if taken {
+                return Err(Error::conflict(format!("group {name:?} exists")));
+            }
+            w.tx.prepare_cached(
+                "INSERT INTO groups (community_id, name, name_lower, description, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![community, name.trim(), name.trim().to_lowercase(), description.trim(), w.now_ms()])?;
+            let id = GroupId(w.tx.last_insert_rowid());
+            let mut e = NewEvent::new(EventKind::GroupCreated, Audience::Staff);
+            e.actor = viewer.user;
+            e.data = serde_json::json!({ "group": id });
+            w.emit(community, e)?;
+            load_group(w.tx, community, id)
+        })
+    }
+
+    /// Adds a member to a group. Admins only.
+    pub fn add_to_group(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        group: GroupId,
+        user: UserId,
+    ) -> Result<()> {
+        self.change_group(actor, community, group, user, true)
+    }
+
+    /// Removes a member from a group. Admins only.
+    pub fn remove_from_group(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        group: GroupId,
+        user: UserId,
+    ) -> Result<()> {
+        self.change_group(actor, community, group, user, false)
+    }
+
+    fn change_group(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        group: GroupId,
+        user: UserId,
+        add: bool,
+    ) -> Result<()> {
+        self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            viewer.require_admin()?;
+            load_group(w.tx, community, group)?;
+            membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
+            let changed = if add {
+                w.tx.prepare_cached(
+                    "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)",
+                )?
+                .execute(params![group, user])?
+            } else {
+                w.tx.prepare_cached(
+                    "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
+                )?
+                .execute(params![group, user])?
+            };
+            if changed > 0 {
+                let kind = if add {
+                    EventKind::GroupMemberAdded
+                } else {
+                    EventKind::GroupMemberRemoved
+                };
+                let mut e = NewEvent::new(kind, Audience::Staff);
+                e.actor = viewer.user;
+                e.subject = Some(user);
+                e.data = serde_json::json!({ "group": group });
+                w.emit(community, e)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The community's groups. Members only.
+    pub fn groups(&self, actor: &Actor, community: CommunityId) -> Result<Vec<Group>> {
+        self.read(|conn, now| {
+            let viewer = Viewer::load(conn, actor, community, now)?;
+            if !viewer.is_member() {
+                return Err(Error::forbidden("members only"));
+            }
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM groups WHERE community_id = ?1 ORDER BY name_lower",
+            )?;
+            let ids: Vec<GroupId> = stmt
+                .query_map([community], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            ids.into_iter()
+                .map(|g| load_group(conn, community, g))
+                .collect()
+        })
+    }
+}
+
+fn check_can_grant(viewer: &Viewer, role: Role) -> Result<()> {
+    if role == Role::Owner && !viewer.system && viewer.role != Some(Role::Owner) {
+        return Err(Error::forbidden(
+            "only owners can grant or revoke ownership",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn insert_membership(
+    w: &mut Write<'_>,
+    community: CommunityId,
+    user: UserId,
+    role: Role,
+    by: Option<UserId>,
+) -> Result<()> {
+    load_user(w.tx, user)?;
+    w.tx.prepare_cached(
+        "INSERT INTO memberships (community_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![community, user, role.as_str(), w.now_ms()])?;
+    let mut e = NewEvent::new(EventKind::MemberJoined, Audience::Members);
+    e.actor = by;
+    e.subject = Some(user);
+    e.data = serde_json::json!({ "role": role.as_str() });
+    w.emit(community, e)
+}
+
+pub(crate) fn membership(
+    conn: &Connection,
+    community: CommunityId,
+    user: UserId,
+) -> Result<Option<Role>> {
+    let role: Option<String> = optional(
+        conn.prepare_cached(
+            "SELECT role FROM memberships WHERE community_id = ?1 AND user_id = ?2",
+        )?
+        .query_row(params![community, user], |r| r.get(0)),
+    )?;
+    role.map(|r| Role::parse(&r)).transpose()
+}
+
+pub(crate) fn load_user(conn: &Connection, id: UserId) -> Result<User> {
+    conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"
+    ))?
+    .query_row([id], |r| user_from_row(r, 0))
+    .found("user")
+}
+
+fn member_from_row(
+    r: &rusqlite::Row<'_>,
+    community: CommunityId,
+) -> rusqlite::Result<Result<Member>> {
+    let user = user_from_row(r, 0)?;
+    let role: String = r.get(7)?;
+    let joined: i64 = r.get(8)?;
+    let silenced: Option<i64> = r.get(9)?;
+    let suspended: Option<i64> = r.get(10)?;
+    Ok(Role::parse(&role).map(|role| Member {
+        user,
+        community,
+        role,
+        joined_at: from_millis(joined),
+        silenced_until: silenced.map(from_millis),
+        suspended_until: suspended.map(from_millis),
+    }))
+}
+
+pub(crate) fn load_member(
+    conn: &Connection,
+    community: CommunityId,
+    user: UserId,
+) -> Result<Member> {
+    conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.silenced_until, m.suspended_until
+         FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE m.community_id = ?1 AND m.user_id = ?2"
+    ))?
+    .query_row(params![community, user], |r| member_from_row(r, community))
+    .found("member")?
+}
+
+fn load_group(conn: &Connection, community: CommunityId, id: GroupId) -> Result<Group> {
+    conn.prepare_cached(
+        "SELECT g.id, g.name, g.description, (SELECT count(*) FROM group_members WHERE group_id = g.id)
+         FROM groups g WHERE g.id = ?1 AND g.community_id = ?2",
+    )?
+    .query_row(params![id, community], |r| {
+        Ok(Group {
+            id: r.get(0)?,
+            community,
+            name: r.get(1)?,
+            description: r.get(2)?,
+            member_count: r.get(3)?,
+        })
+    })
+    .found("group")
+}

@@ -1,0 +1,361 @@
+//! The one place that decides who may do what.
+//!
+//! Every engine call starts by loading a [`Viewer`] for its actor and
+//! community, and every read and write asks it. Lists and search filter in
+//! SQL by [`Viewer::readable_categories`], so nothing the actor may not read
+//! is returned or counted.
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+
+use crate::category::{CategoryKind, Visibility};
+use crate::community::CommunitySettings;
+use crate::error::{Error, Result};
+use crate::ids::{CategoryId, CommunityId, GroupId, UserId};
+use crate::store::OptionalExt;
+
+/// Who is acting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Actor {
+    /// Someone not signed in.
+    Guest,
+    /// A signed-in user; what they may do depends on their membership.
+    User(UserId),
+    /// The embedding application itself (seeding, imports, trusted jobs).
+    /// Sees and may do everything; never hand it to end users.
+    System,
+}
+
+/// A member's role in one community, from most to least powerful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Owns the community; the only role that can appoint owners.
+    Owner,
+    /// Manages settings, categories, groups and roles.
+    Admin,
+    /// Moderates content and members; sees every category.
+    Moderator,
+    /// An employee of the company; posts are marked official.
+    Staff,
+    /// A recognised expert; posts are marked official.
+    Expert,
+    /// A regular member.
+    Member,
+}
+
+impl Role {
+    /// All roles, most powerful first.
+    pub const ALL: [Role; 6] = [
+        Role::Owner,
+        Role::Admin,
+        Role::Moderator,
+        Role::Staff,
+        Role::Expert,
+        Role::Member,
+    ];
+
+    /// The role's name as stored and shown, e.g. `"moderator"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Moderator => "moderator",
+            Role::Staff => "staff",
+            Role::Expert => "expert",
+            Role::Member => "member",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Role> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| Error::Storage(format!("unknown role {s:?} in database")))
+    }
+
+    /// Owners, admins and moderators: they see every category and moderate.
+    pub fn is_moderator(self) -> bool {
+        self <= Role::Moderator
+    }
+
+    /// Owners and admins.
+    pub fn is_admin(self) -> bool {
+        self <= Role::Admin
+    }
+
+    /// Whose posts are marked official: staff, experts and the moderating roles.
+    pub fn is_official(self) -> bool {
+        self <= Role::Expert
+    }
+}
+
+/// What a category admits, as the permission check needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct CategoryAccess {
+    pub id: CategoryId,
+    pub kind: CategoryKind,
+    pub visibility: Visibility,
+    pub groups: Vec<GroupId>,
+    pub read_only: bool,
+}
+
+/// An actor as seen from one community.
+#[derive(Debug, Clone)]
+pub(crate) struct Viewer {
+    pub community: CommunityId,
+    pub settings: CommunitySettings,
+    pub user: Option<UserId>,
+    pub role: Option<Role>,
+    pub groups: HashSet<GroupId>,
+    pub system: bool,
+    pub silenced: bool,
+    pub categories: Vec<CategoryAccess>,
+}
+
+impl Viewer {
+    /// Loads what the checks need. Fails with `NotFound` for an unknown
+    /// community and for a private community the actor is not a member of.
+    pub(crate) fn load(
+        conn: &Connection,
+        actor: &Actor,
+        community: CommunityId,
+        now_ms: i64,
+    ) -> Result<Viewer> {
+        let settings: String = conn
+            .prepare_cached("SELECT settings FROM communities WHERE id = ?1")?
+            .query_row([community], |r| r.get(0))
+            .found("community")?;
+        let settings: CommunitySettings = serde_json::from_str(&settings)
+            .map_err(|e| Error::Storage(format!("community settings unreadable: {e}")))?;
+        let mut viewer = Viewer {
+            community,
+            settings,
+            user: None,
+            role: None,
+            groups: HashSet::new(),
+            system: matches!(actor, Actor::System),
+            silenced: false,
+            categories: Vec::new(),
+        };
+        if let Actor::User(user) = actor {
+            viewer.user = Some(*user);
+            let membership = conn
+                .prepare_cached(
+                    "SELECT role, silenced_until, suspended_until FROM memberships
+                     WHERE community_id = ?1 AND user_id = ?2",
+                )?
+                .query_row(params![community, user], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<i64>>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                    ))
+                });
+            match membership {
+                Ok((role, silenced, suspended)) => {
+                    if suspended.is_some_and(|t| t > now_ms) {
+                        // Suspended members may not sign in: they are guests.
+                        viewer.user = None;
+                    } else {
+                        viewer.role = Some(Role::parse(&role)?);
+                        viewer.silenced = silenced.is_some_and(|t| t > now_ms);
+                        let mut stmt = conn.prepare_cached(
+                            "SELECT gm.group_id FROM group_members gm
+                             JOIN groups g ON g.id = gm.group_id
+                             WHERE gm.user_id = ?1 AND g.community_id = ?2",
+                        )?;
+                        let rows = stmt.query_map(params![user, community], |r| r.get(0))?;
+                        for g in rows {
+                            viewer.groups.insert(g?);
+                        }
+                    }
+                }
+                Err(rusqlite::Error::QueryReturnedNoRows) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !viewer.system && viewer.role.is_none() && !viewer.settings.public_access {
+            return Err(Error::not_found("community"));
+        }
+        viewer.categories = load_category_access(conn, community)?;
+        Ok(viewer)
+    }
+
+    pub(crate) fn is_member(&self) -> bool {
+        self.system || self.role.is_some()
+    }
+
+    pub(crate) fn is_moderator(&self) -> bool {
+        self.system || self.role.is_some_and(Role::is_moderator)
+    }
+
+    pub(crate) fn is_admin(&self) -> bool {
+        self.system || self.role.is_some_and(Role::is_admin)
+    }
+
+    /// Whether this viewer may read content in a category with this access.
+    pub(crate) fn can_read(&self, c: &CategoryAccess) -> bool {
+        if self.is_moderator() {
+            return true;
+        }
+        match c.visibility {
+            Visibility::Public => self.role.is_some() || self.settings.public_access,
+            Visibility::Members => self.role.is_some(),
+            Visibility::Groups => {
+                self.role.is_some() && c.groups.iter().any(|g| self.groups.contains(g))
+            }
+        }
+    }
+
+    pub(crate) fn category(&self, id: CategoryId) -> Result<&CategoryAccess> {
+        self.categories
+            .iter()
+            .find(|c| c.id == id)
+            .filter(|c| self.can_read(c))
+            .ok_or(Error::not_found("category"))
+    }
+
+    /// Ids of the categories this viewer may read, for SQL `IN (...)` filters.
+    pub(crate) fn readable_categories(&self) -> Vec<CategoryId> {
+        self.categories
+            .iter()
+            .filter(|c| self.can_read(c))
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// The readable categories as a SQL list literal, e.g. `(3,4,9)`.
+    /// Ids are integers from our own database, so this is injection-free.
+    pub(crate) fn readable_sql(&self) -> String {
+        sql_id_list(self.readable_categories().iter().map(|c| c.0))
+    }
+
+    /// Members who may write at all.
+    pub(crate) fn require_poster(&self) -> Result<UserId> {
+        if self.system {
+            return Err(Error::forbidden(
+                "the system actor cannot author posts; act as a user",
+            ));
+        }
+        let Some(user) = self.user else {
+            return Err(Error::forbidden("sign in to post"));
+        };
+        if self.role.is_none() {
+            return Err(Error::forbidden("join this community to post"));
+        }
+        if self.silenced {
+            return Err(Error::forbidden("you are silenced in this community"));
+        }
+        Ok(user)
+    }
+
+    /// May this viewer open a topic in the category?
+    pub(crate) fn check_create_topic(&self, c: &CategoryAccess) -> Result<UserId> {
+        let user = self.require_poster()?;
+        if c.read_only && !self.is_moderator() {
+            return Err(Error::forbidden("this category is read-only"));
+        }
+        let role = self.role.unwrap_or(Role::Member);
+        let allowed = match c.kind {
+            CategoryKind::Discussion | CategoryKind::QuestionAndAnswer | CategoryKind::Ideas => {
+                true
+            }
+            CategoryKind::KnowledgeBase | CategoryKind::Blog => role.is_official(),
+            CategoryKind::Announcements => role <= Role::Staff,
+        };
+        if !allowed {
+            return Err(Error::forbidden(format!(
+                "only staff and experts may start topics in {} categories",
+                c.kind.as_str()
+            )));
+        }
+        Ok(user)
+    }
+
+    pub(crate) fn require_moderator(&self) -> Result<()> {
+        if self.is_moderator() {
+            Ok(())
+        } else {
+            Err(Error::forbidden("moderators only"))
+        }
+    }
+
+    pub(crate) fn require_admin(&self) -> Result<()> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::forbidden("admins only"))
+        }
+    }
+}
+
+pub(crate) fn sql_id_list(ids: impl Iterator<Item = i64>) -> String {
+    let mut s = String::from("(");
+    for (i, id) in ids.enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&id.to_string());
+    }
+    s.push(')');
+    s
+}
+
+fn load_category_access(conn: &Connection, community: CommunityId) -> Result<Vec<CategoryAccess>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id, c.kind, c.visibility, c.read_only,
+                (SELECT group_concat(group_id) FROM category_groups WHERE category_id = c.id)
+         FROM categories c WHERE c.community_id = ?1",
+    )?;
+    let rows = stmt.query_map([community], |r| {
+        Ok((
+            r.get::<_, CategoryId>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, bool>(3)?,
+            r.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, kind, visibility, read_only, groups) = row?;
+        out.push(CategoryAccess {
+            id,
+            kind: CategoryKind::parse(&kind)?,
+            visibility: Visibility::parse(&visibility)?,
+            groups: groups
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|g| g.parse().ok().map(GroupId))
+                .collect(),
+            read_only,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_order() {
+        assert!(Role::Owner.is_admin());
+        assert!(Role::Moderator.is_moderator());
+        assert!(!Role::Staff.is_moderator());
+        assert!(Role::Expert.is_official());
+        assert!(!Role::Member.is_official());
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()).ok(), Some(r));
+        }
+    }
+
+    #[test]
+    fn id_list() {
+        assert_eq!(sql_id_list([1, 2, 3].into_iter()), "(1,2,3)");
+        assert_eq!(sql_id_list(std::iter::empty()), "()");
+    }
+}

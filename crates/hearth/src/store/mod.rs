@@ -1,0 +1,233 @@
+//! The SQLite store: one writer connection, a small reader pool, migrations.
+//!
+//! This module is the storage boundary. Nothing outside `store` names a
+//! rusqlite type in a public signature; the rest of the engine reaches the
+//! database only through [`Store::read`] and [`Store::write`] and the query
+//! functions in the submodules, so a second backend replaces this module and
+//! nothing else.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// The embedded migrations; index `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+
+/// The schema version this build writes.
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How hard SQLite works to keep acknowledged writes.
+///
+/// Both settings use write-ahead logging and never lose a write whose call
+/// returned when the *process* dies (a crash, `kill -9`, an OOM kill).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Durability {
+    /// `synchronous=NORMAL`: survives a killed process; after a power loss or
+    /// OS crash the last few transactions may roll back (the file stays
+    /// consistent). The default, and several times faster per write.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: every commit is fsynced; survives power loss.
+    Full,
+}
+
+/// Storage settings for [`Forum::open_with`](crate::Forum::open_with).
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// See [`Durability`].
+    pub durability: Durability,
+    /// Reader connections kept open (at least 1). Reads beyond this many at
+    /// once wait for a free connection.
+    pub readers: usize,
+    /// How long a connection waits for a lock held by another process.
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            durability: Durability::Normal,
+            readers: 4,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub(crate) struct Store {
+    path: PathBuf,
+    config: StoreConfig,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    open_readers: Mutex<usize>,
+    reader_freed: Condvar,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a connection leaves no open transaction behind
+    // (rusqlite rolls back on drop), so the connection is still usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Store {
+    pub(crate) fn open(path: &Path, config: StoreConfig) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::Storage(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        let mut writer = Connection::open(path)
+            .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
+        configure(&writer, &config, false)?;
+        migrate(&mut writer)?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            config,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            open_readers: Mutex::new(0),
+            reader_freed: Condvar::new(),
+        })
+    }
+
+    /// Runs `f` inside a `BEGIN IMMEDIATE` transaction on the writer and
+    /// commits if it returns `Ok`. On `Err` (or a panic) nothing is applied.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a reader connection. Readers see the last committed state.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.take_reader()?;
+        // Run the reads of one call in one snapshot.
+        let out = (|| {
+            conn.execute_batch("BEGIN")?;
+            let out = f(&conn);
+            conn.execute_batch("COMMIT")?;
+            out
+        })();
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        lock(&self.readers).push(conn);
+        self.reader_freed.notify_one();
+        out
+    }
+
+    fn take_reader(&self) -> Result<Connection> {
+        loop {
+            if let Some(c) = lock(&self.readers).pop() {
+                return Ok(c);
+            }
+            {
+                let mut open = lock(&self.open_readers);
+                if *open < self.config.readers.max(1) {
+                    *open += 1;
+                    drop(open);
+                    return self.open_reader().inspect_err(|_| {
+                        *lock(&self.open_readers) -= 1;
+                    });
+                }
+            }
+            let pool = lock(&self.readers);
+            if pool.is_empty() {
+                let _unused = self
+                    .reader_freed
+                    .wait_timeout(pool, Duration::from_millis(50))
+                    .map_err(|_| Error::Storage("reader pool poisoned".into()))?;
+            }
+        }
+    }
+
+    fn open_reader(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        configure(&conn, &self.config, true)?;
+        Ok(conn)
+    }
+}
+
+fn configure(conn: &Connection, config: &StoreConfig, reader: bool) -> Result<()> {
+    conn.busy_timeout(config.busy_timeout)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    let sync = match config.durability {
+        Durability::Normal => "NORMAL",
+        Durability::Full => "FULL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = {sync};
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -16000;"
+    ))?;
+    if reader {
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+    }
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+    // Re-read inside the lock: another process may have migrated meanwhile.
+    let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        tx.execute_batch(sql).map_err(|e| {
+            Error::Storage(format!("migration to schema version {} failed: {e}", i + 1))
+        })?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Turns "no row" into [`Error::NotFound`].
+pub(crate) trait OptionalExt<T> {
+    fn found(self, what: &'static str) -> Result<T>;
+}
+
+impl<T> OptionalExt<T> for rusqlite::Result<T> {
+    fn found(self, what: &'static str) -> Result<T> {
+        match self {
+            Ok(v) => Ok(v),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Err(Error::not_found(what)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// `Ok(None)` for "no row".
+pub(crate) fn optional<T>(r: rusqlite::Result<T>) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}

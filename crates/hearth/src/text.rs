@@ -1,0 +1,261 @@
+//! Validation and normalisation of short texts: titles, slugs, tags, usernames.
+
+use crate::error::{Error, Result};
+
+/// Names no one may register: they collide with routes or impersonate staff.
+pub const RESERVED_USERNAMES: &[&str] = &[
+    "about",
+    "admin",
+    "administrator",
+    "all",
+    "anonymous",
+    "api",
+    "everyone",
+    "faq",
+    "guidelines",
+    "here",
+    "hearth",
+    "login",
+    "logout",
+    "me",
+    "moderator",
+    "mod",
+    "new",
+    "null",
+    "owner",
+    "privacy",
+    "root",
+    "search",
+    "signup",
+    "staff",
+    "support",
+    "system",
+    "terms",
+    "u",
+    "user",
+    "users",
+    "webmaster",
+];
+
+/// Checks a username: 3 to 20 characters of `A-Z a-z 0-9 _ . -`, starting
+/// with a letter, digit or underscore, not ending in `.` or `-`, no two
+/// special characters in a row, not a reserved name, not all digits.
+///
+/// ```
+/// assert!(hearth::validate_username("jane_doe").is_ok());
+/// assert!(hearth::validate_username("admin").is_err());
+/// assert!(hearth::validate_username("a..b").is_err());
+/// ```
+pub fn validate_username(name: &str) -> Result<()> {
+    let bad = |reason: &str| Err(Error::invalid("username", reason.to_string()));
+    let len = name.chars().count();
+    if !(3..=20).contains(&len) {
+        return bad("must be 3 to 20 characters long");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    {
+        return bad("may only contain letters, digits, '_', '.' and '-'");
+    }
+    let first = name.as_bytes()[0];
+    if !(first.is_ascii_alphanumeric() || first == b'_') {
+        return bad("must start with a letter, digit or '_'");
+    }
+    if name.ends_with(['.', '-']) {
+        return bad("must not end with '.' or '-'");
+    }
+    if name
+        .as_bytes()
+        .windows(2)
+        .any(|w| b"_.-".contains(&w[0]) && b"_.-".contains(&w[1]))
+    {
+        return bad("must not have two special characters in a row");
+    }
+    if name.bytes().all(|b| b.is_ascii_digit()) {
+        return bad("must not be all digits");
+    }
+    if RESERVED_USERNAMES.contains(&name.to_ascii_lowercase().as_str()) {
+        return bad("is reserved");
+    }
+    Ok(())
+}
+
+/// Trims a title and checks its length in characters.
+pub(crate) fn clean_title(title: &str, min: u32, max: u32) -> Result<String> {
+    let t = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    let n = t.chars().count();
+    if n < min as usize || n > max as usize {
+        return Err(Error::invalid(
+            "title",
+            format!("must be {min} to {max} characters after trimming (got {n})"),
+        ));
+    }
+    Ok(t)
+}
+
+/// Checks a Markdown body's size.
+pub(crate) fn check_body(body: &str, min_chars: u32, max_bytes: u32) -> Result<()> {
+    if body.len() > max_bytes as usize {
+        return Err(Error::invalid(
+            "body",
+            format!("must be at most {max_bytes} bytes (got {})", body.len()),
+        ));
+    }
+    let n = body.trim().chars().count();
+    if n < min_chars as usize {
+        return Err(Error::invalid(
+            "body",
+            format!("must be at least {min_chars} characters (got {n})"),
+        ));
+    }
+    Ok(())
+}
+
+/// A URL-friendly form of a title: lower-case ASCII words joined by `-`,
+/// at most 80 characters; `"topic"` if nothing is left.
+///
+/// ```
+/// assert_eq!(hearth::slugify("How do I reset my password?"), "how-do-i-reset-my-password");
+/// assert_eq!(hearth::slugify("???"), "topic");
+/// ```
+pub fn slugify(title: &str) -> String {
+    let mut slug = String::new();
+    for word in title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if slug.len() + word.len() + 1 > 80 {
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(&word.to_ascii_lowercase());
+    }
+    if slug.is_empty() {
+        slug.push_str("topic");
+    }
+    slug
+}
+
+/// Normalises tags (lower-case, `a-z 0-9 -`), removes duplicates, checks counts.
+pub(crate) fn clean_tags(tags: &[String], max_tags: u32, max_len: u32) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let t = tag.trim().to_lowercase().replace([' ', '_'], "-");
+        if t.is_empty() {
+            continue;
+        }
+        if !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(Error::invalid(
+                "tags",
+                format!("{tag:?}: tags may only contain letters, digits and '-'"),
+            ));
+        }
+        if t.len() > max_len as usize {
+            return Err(Error::invalid(
+                "tags",
+                format!("{tag:?} is longer than {max_len} characters"),
+            ));
+        }
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if out.len() > max_tags as usize {
+        return Err(Error::invalid(
+            "tags",
+            format!("at most {max_tags} tags (got {})", out.len()),
+        ));
+    }
+    Ok(out)
+}
+
+/// Checks a short free-text field (names, descriptions).
+pub(crate) fn check_len(field: &'static str, value: &str, min: usize, max: usize) -> Result<()> {
+    let n = value.trim().chars().count();
+    if n < min || n > max {
+        return Err(Error::invalid(
+            field,
+            format!("must be {min} to {max} characters (got {n})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a slug for communities and categories: 1 to 50 of `a-z 0-9 -`.
+pub(crate) fn check_slug(field: &'static str, slug: &str) -> Result<()> {
+    if slug.is_empty()
+        || slug.len() > 50
+        || !slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        || slug.starts_with('-')
+        || slug.ends_with('-')
+    {
+        return Err(Error::invalid(
+            field,
+            "1 to 50 of a-z, 0-9 and '-', not starting or ending with '-'",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        for ok in ["abc", "jane_doe", "j.doe", "_x1", "A-b-c", "user123"] {
+            assert!(validate_username(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ab",
+            "a234567890123456789012",
+            "jane doe",
+            "-abc",
+            "abc.",
+            "a__b",
+            "123",
+            "Admin",
+            "héllo",
+            "",
+        ] {
+            assert!(validate_username(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn titles() {
+        assert_eq!(
+            clean_title("  Hello   world ", 3, 255).ok().as_deref(),
+            Some("Hello world")
+        );
+        assert!(clean_title("  a ", 3, 255).is_err());
+        assert!(clean_title(&"é".repeat(256), 3, 255).is_err());
+        assert!(clean_title(&"é".repeat(255), 3, 255).is_ok());
+    }
+
+    #[test]
+    fn tags() {
+        let t = clean_tags(
+            &["Billing".into(), "billing".into(), "api keys".into()],
+            5,
+            30,
+        );
+        assert_eq!(
+            t.ok(),
+            Some(vec!["billing".to_string(), "api-keys".to_string()])
+        );
+        assert!(clean_tags(&["<b>".into()], 5, 30).is_err());
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("Ünïcode and C++ tips!"), "n-code-and-c-tips");
+        assert!(check_slug("slug", "support").is_ok());
+        assert!(check_slug("slug", "Sup port").is_err());
+    }
+}

@@ -1,0 +1,1379 @@
+//! Topics and posts: creating, replying, editing, deleting, likes, accepted
+//! answers, views, bookmarks, and the lists that show them.
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::category::{CategoryKind, Visibility};
+use crate::clock::from_millis;
+use crate::error::{Error, Result};
+use crate::events::{Audience, EventKind, NewEvent};
+use crate::forum::{Forum, Write};
+use crate::hooks::{DraftKind, PostDraft, run_filters};
+use crate::ids::{CategoryId, CommunityId, PostId, TopicId, UserId};
+use crate::page::{Cursor, Page, PageRequest};
+use crate::permissions::{Actor, CategoryAccess, Role, Viewer};
+use crate::render::{RENDER_VERSION, Rendered};
+use crate::store::{OptionalExt, optional};
+use crate::text::{check_body, clean_tags, clean_title, slugify};
+
+/// A user as shown next to content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    /// Their id.
+    pub id: UserId,
+    /// Their username.
+    pub username: String,
+    /// Their display name (may be empty).
+    pub display_name: String,
+    /// Their avatar.
+    pub avatar_url: Option<String>,
+}
+
+/// A topic, as lists and topic pages show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Topic {
+    /// Its id.
+    pub id: TopicId,
+    /// Its community.
+    pub community: CommunityId,
+    /// Its category.
+    pub category: CategoryId,
+    /// Who opened it.
+    pub author: UserRef,
+    /// The title.
+    pub title: String,
+    /// URL-friendly title.
+    pub slug: String,
+    /// Tags, normalised.
+    pub tags: Vec<String>,
+    /// Shown first in lists.
+    pub pinned: bool,
+    /// No new replies (moderators still may).
+    pub closed: bool,
+    /// Read-only for everyone, still searchable.
+    pub archived: bool,
+    /// Left out of lists and search; readable by link.
+    pub unlisted: bool,
+    /// The accepted answer, if any.
+    pub accepted_answer: Option<PostId>,
+    /// Visible posts, the first one included.
+    pub post_count: i64,
+    /// Replies (visible posts after the first).
+    pub reply_count: i64,
+    /// Likes on all its posts.
+    pub like_count: i64,
+    /// Views.
+    pub view_count: i64,
+    /// Who posted last.
+    pub last_poster: UserRef,
+    /// When it was opened.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last activity.
+    #[serde(with = "time::serde::rfc3339")]
+    pub bumped_at: OffsetDateTime,
+    /// Soft-deleted (only moderators see such topics).
+    pub deleted: bool,
+}
+
+/// A post.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Post {
+    /// Its id.
+    pub id: PostId,
+    /// Its topic.
+    pub topic: TopicId,
+    /// Its community.
+    pub community: CommunityId,
+    /// 1 for the topic's first post, then increasing.
+    pub post_number: i64,
+    /// The author.
+    pub author: UserRef,
+    /// The post this replies to, if any.
+    pub reply_to: Option<PostId>,
+    /// Written by staff or an expert (professional, not user-generated).
+    pub official: bool,
+    /// The Markdown source.
+    pub source: String,
+    /// Sanitized HTML.
+    pub html: String,
+    /// Revision number, starting at 1; pass it back when editing.
+    pub version: i64,
+    /// Likes.
+    pub like_count: i64,
+    /// Whether the viewer liked it.
+    pub liked: bool,
+    /// Whether the viewer bookmarked it.
+    pub bookmarked: bool,
+    /// Whether it is the topic's accepted answer.
+    pub accepted: bool,
+    /// When it was written.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it was last edited.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Soft-deleted (only moderators see such posts).
+    pub deleted: bool,
+}
+
+/// A topic with one page of its posts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicView {
+    /// The topic.
+    pub topic: Topic,
+    /// The category's kind (to show Q&A, articles, ...).
+    pub kind: CategoryKind,
+    /// The accepted answer, shown under the question.
+    pub accepted_answer: Option<Post>,
+    /// Posts in order of `post_number`.
+    pub posts: Page<Post>,
+}
+
+/// What [`Forum::create_topic`] needs.
+#[derive(Debug, Clone)]
+pub struct NewTopic {
+    /// Where.
+    pub category: CategoryId,
+    /// The title.
+    pub title: String,
+    /// The first post, in Markdown.
+    pub body: String,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+/// What [`Forum::reply`] needs.
+#[derive(Debug, Clone)]
+pub struct NewReply {
+    /// The reply, in Markdown.
+    pub body: String,
+    /// The post it answers (same topic).
+    pub reply_to: Option<PostId>,
+}
+
+/// What [`Forum::edit_post`] needs.
+#[derive(Debug, Clone, Default)]
+pub struct PostEdit {
+    /// The new Markdown source.
+    pub body: String,
+    /// A new title (first posts only).
+    pub title: Option<String>,
+    /// Why (shown in the revision history).
+    pub reason: Option<String>,
+    /// The version the edit was based on; if the post has moved on, the edit
+    /// fails with `Conflict` instead of overwriting someone else's change.
+    pub base_version: Option<i64>,
+}
+
+/// One kept revision of a post.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revision {
+    /// The version this edit produced (2 for the first edit).
+    pub version: i64,
+    /// Who edited.
+    pub editor: UserId,
+    /// Why.
+    pub reason: Option<String>,
+    /// Source before.
+    pub old_source: String,
+    /// Source after.
+    pub new_source: String,
+    /// Title before (first posts, when it changed).
+    pub old_title: Option<String>,
+    /// Title after.
+    pub new_title: Option<String>,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A topic flag moderators set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopicFlag {
+    /// Shown first in lists.
+    Pinned,
+    /// No new replies.
+    Closed,
+    /// Read-only for everyone.
+    Archived,
+    /// Out of lists and search.
+    Unlisted,
+}
+
+impl TopicFlag {
+    fn column(self) -> &'static str {
+        match self {
+            TopicFlag::Pinned => "pinned",
+            TopicFlag::Closed => "closed",
+            TopicFlag::Archived => "archived",
+            TopicFlag::Unlisted => "unlisted",
+        }
+    }
+}
+
+/// Which topics [`Forum::latest`] lists.
+#[derive(Debug, Clone, Default)]
+pub struct TopicFilter {
+    /// Only this category.
+    pub category: Option<CategoryId>,
+    /// Only topics with this tag.
+    pub tag: Option<String>,
+}
+
+/// Internal: what permission checks need about a topic.
+#[derive(Debug, Clone)]
+struct TopicState {
+    id: TopicId,
+    category: CategoryId,
+    author: UserId,
+    title: String,
+    closed: bool,
+    archived: bool,
+    deleted: bool,
+    solved: Option<PostId>,
+}
+
+/// Internal: what checks need about a post.
+#[derive(Debug, Clone)]
+struct PostState {
+    topic: TopicState,
+    author: UserId,
+    post_number: i64,
+    source: String,
+    version: i64,
+    deleted: bool,
+}
+
+pub(crate) fn audience(c: &CategoryAccess) -> Audience {
+    match c.visibility {
+        Visibility::Public => Audience::Public,
+        Visibility::Members => Audience::Members,
+        Visibility::Groups => Audience::Groups,
+    }
+}
+
+fn topic_state(conn: &Connection, viewer: &Viewer, id: TopicId) -> Result<TopicState> {
+    let t = conn
+        .prepare_cached(
+            "SELECT id, category_id, user_id, title, closed, archived, deleted_at IS NOT NULL, solved_post_id
+             FROM topics WHERE id = ?1 AND community_id = ?2",
+        )?
+        .query_row(params![id, viewer.community], |r| {
+            Ok(TopicState {
+                id: r.get(0)?,
+                category: r.get(1)?,
+                author: r.get(2)?,
+                title: r.get(3)?,
+                closed: r.get(4)?,
+                archived: r.get(5)?,
+                deleted: r.get(6)?,
+                solved: r.get(7)?,
+            })
+        })
+        .found("topic")?;
+    viewer
+        .category(t.category)
+        .map_err(|_| Error::not_found("topic"))?;
+    if t.deleted && !viewer.is_moderator() {
+        return Err(Error::not_found("topic"));
+    }
+    Ok(t)
+}
+
+fn post_state(conn: &Connection, viewer: &Viewer, id: PostId) -> Result<PostState> {
+    let (topic, author, number, source, version, deleted): (
+        TopicId,
+        UserId,
+        i64,
+        String,
+        i64,
+        bool,
+    ) = conn
+        .prepare_cached(
+            "SELECT topic_id, user_id, post_number, source, version, deleted_at IS NOT NULL
+             FROM posts WHERE id = ?1 AND community_id = ?2",
+        )?
+        .query_row(params![id, viewer.community], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .found("post")?;
+    let topic = topic_state(conn, viewer, topic).map_err(|_| Error::not_found("post"))?;
+    if deleted && !viewer.is_moderator() && viewer.user != Some(author) {
+        return Err(Error::not_found("post"));
+    }
+    Ok(PostState {
+        topic,
+        author,
+        post_number: number,
+        source,
+        version,
+        deleted,
+    })
+}
+
+/// May the viewer add a post to this topic?
+fn check_reply(viewer: &Viewer, t: &TopicState) -> Result<UserId> {
+    let user = viewer.require_poster()?;
+    let cat = viewer.category(t.category)?;
+    if t.deleted {
+        return Err(Error::not_found("topic"));
+    }
+    if t.archived {
+        return Err(Error::forbidden("this topic is archived"));
+    }
+    if t.closed && !viewer.is_moderator() {
+        return Err(Error::forbidden("this topic is closed"));
+    }
+    if cat.read_only && !viewer.is_moderator() {
+        return Err(Error::forbidden("this category is read-only"));
+    }
+    Ok(user)
+}
+
+/// May the viewer edit this post?
+fn check_edit(viewer: &Viewer, p: &PostState) -> Result<UserId> {
+    let user = viewer.require_poster()?;
+    if p.deleted {
+        return Err(Error::forbidden("restore the post before editing it"));
+    }
+    if p.topic.archived {
+        return Err(Error::forbidden("this topic is archived"));
+    }
+    if p.author != user && !viewer.is_moderator() {
+        return Err(Error::forbidden("you can only edit your own posts"));
+    }
+    Ok(user)
+}
+
+impl Forum {
+    /// Renders Markdown for `community`, linking mentions of its members.
+    fn render_for(&self, viewer: &Viewer, source: &str) -> Result<Rendered> {
+        let renderer = self.renderer(viewer.community, &viewer.settings)?;
+        let community = viewer.community;
+        self.read(|conn, _| {
+            renderer.render(source, &mut |names| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id
+                     WHERE u.username_lower = ?1 AND m.community_id = ?2",
+                )?;
+                let mut found = HashSet::new();
+                for n in names {
+                    if stmt.exists(params![n, community])? {
+                        found.insert(n.clone());
+                    }
+                }
+                Ok(found)
+            })
+        })
+    }
+
+    /// Checks limits, runs the filters (which may rewrite), checks again and
+    /// renders.
+    fn prepare_post(&self, viewer: &Viewer, draft: &mut PostDraft) -> Result<Rendered> {
+        let l = &viewer.settings.limits;
+        check_body(&draft.body, l.body_min_chars, l.body_max_bytes)?;
+        run_filters(&self.hooks(), draft)?;
+        check_body(&draft.body, l.body_min_chars, l.body_max_bytes)?;
+        self.render_for(viewer, &draft.body)
+    }
+
+    fn load_viewer(&self, actor: &Actor, community: CommunityId) -> Result<Viewer> {
+        self.read(|conn, now| Viewer::load(conn, actor, community, now))
+    }
+
+    /// Opens a topic with its first post. Returns the topic and the post.
+    pub fn create_topic(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        new: NewTopic,
+    ) -> Result<(Topic, Post)> {
+        let viewer = self.load_viewer(actor, community)?;
+        let l = viewer.settings.limits.clone();
+        let title = clean_title(&new.title, l.title_min_chars, l.title_max_chars)?;
+        let tags = clean_tags(&new.tags, l.max_tags, l.tag_max_chars)?;
+        let author = viewer.check_create_topic(viewer.category(new.category)?)?;
+        let mut draft = PostDraft {
+            kind: DraftKind::NewTopic,
+            community,
+            category: new.category,
+            topic: None,
+            post: None,
+            author,
+            title: Some(title.clone()),
+            body: new.body,
+        };
+        let rendered = self.prepare_post(&viewer, &mut draft)?;
+        let (topic, post) =
+            self.write(|w| {
+                let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+                let cat = viewer.category(new.category)?.clone();
+                let author = viewer.check_create_topic(&cat)?;
+                let now = w.now_ms();
+                w.tx.prepare_cached(
+                "INSERT INTO topics (community_id, category_id, user_id, title, slug, bumped_at,
+                                     last_poster_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?3, ?6)",
+            )?
+            .execute(params![community, cat.id, author, title, slugify(&title), now])?;
+                let topic = TopicId(w.tx.last_insert_rowid());
+                for tag in &tags {
+                    w.tx.prepare_cached("INSERT INTO topic_tags (topic_id, tag) VALUES (?1, ?2)")?
+                        .execute(params![topic, tag])?;
+                }
+                let mut e = NewEvent::new(EventKind::TopicCreated, audience(&cat));
+                e.category = Some(cat.id);
+                e.topic = Some(topic);
+                e.actor = Some(author);
+                e.subject = Some(author);
+                w.emit(community, e)?;
+                let post = insert_post(
+                    w,
+                    &viewer,
+                    &cat,
+                    topic,
+                    author,
+                    &draft.body,
+                    &rendered,
+                    None,
+                    Some(&title),
+                )?;
+                Ok((topic, post))
+            })?;
+        Ok((
+            self.topic_only(actor, community, topic)?,
+            self.post(actor, community, post)?,
+        ))
+    }
+
+    /// Adds a reply to a topic.
+    pub fn reply(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        topic: TopicId,
+        new: NewReply,
+    ) -> Result<Post> {
+        let viewer = self.load_viewer(actor, community)?;
+        let state = self.read(|conn, _| topic_state(conn, &viewer, topic))?;
+        let author = check_reply(&viewer, &state)?;
+        let mut draft = PostDraft {
+            kind: DraftKind::Reply,
+            community,
+            category: state.category,
+            topic: Some(topic),
+            post: None,
+            author,
+            title: None,
+            body: new.body,
+        };
+        let rendered = self.prepare_post(&viewer, &mut draft)?;
+        let post = self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let state = topic_state(w.tx, &viewer, topic)?;
+            let author = check_reply(&viewer, &state)?;
+            if let Some(parent) = new.reply_to {
+                let ok: bool = w
+                    .tx
+                    .prepare_cached(
+                        "SELECT EXISTS(SELECT 1 FROM posts WHERE id = ?1 AND topic_id = ?2 AND deleted_at IS NULL)",
+                    )?
+                    .query_row(params![parent, topic], |r| r.get(0))?;
+                if !ok {
+                    return Err(Error::invalid("reply_to", "must be a visible post of the same topic"));
+                }
+            }
+            let cat = viewer.category(state.category)?.clone();
+            insert_post(w, &viewer, &cat, topic, author, &draft.body, &rendered, new.reply_to, None)
+        })?;
+        self.post(actor, community, post)
+    }
+
+    /// Edits a post, keeping a revision. Authors edit their own posts,
+    /// moderators any. A `title` is allowed only on a topic's first post.
+    pub fn edit_post(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        post: PostId,
+        edit: PostEdit,
+    ) -> Result<Post> {
+        let viewer = self.load_viewer(actor, community)?;
+        let state = self.read(|conn, _| post_state(conn, &viewer, post))?;
+        let editor = check_edit(&viewer, &state)?;
+        let l = viewer.settings.limits.clone();
+        let title = match &edit.title {
+            Some(t) if state.post_number == 1 => {
+                Some(clean_title(t, l.title_min_chars, l.title_max_chars)?)
+            }
+            Some(_) => {
+                return Err(Error::invalid(
+                    "title",
+                    "only a topic's first post has a title",
+                ));
+            }
+            None => None,
+        };
+        if let Some(r) = &edit.reason {
+            crate::text::check_len("reason", r, 0, 500)?;
+        }
+        let mut draft = PostDraft {
+            kind: DraftKind::Edit,
+            community,
+            category: state.topic.category,
+            topic: Some(state.topic.id),
+            post: Some(post),
+            author: editor,
+            title: title.clone(),
+            body: edit.body.clone(),
+        };
+        let rendered = self.prepare_post(&viewer, &mut draft)?;
+        self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let state = post_state(w.tx, &viewer, post)?;
+            let editor = check_edit(&viewer, &state)?;
+            if let Some(base) = edit.base_version
+                && base != state.version
+            {
+                return Err(Error::conflict(format!(
+                    "the post changed since version {base} (now {}); reload and edit again",
+                    state.version
+                )));
+            }
+            let new_title = title.as_ref().filter(|t| **t != state.topic.title);
+            if draft.body == state.source && new_title.is_none() {
+                return Ok(());
+            }
+            let version = state.version + 1;
+            let now = w.now_ms();
+            w.tx.prepare_cached(
+                "INSERT INTO post_revisions (post_id, version, user_id, reason, old_source, new_source,
+                                             old_title, new_title, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                post,
+                version,
+                editor,
+                edit.reason,
+                state.source,
+                draft.body,
+                new_title.map(|_| &state.topic.title),
+                new_title,
+                now
+            ])?;
+            w.tx.prepare_cached(
+                "UPDATE posts SET source = ?2, html = ?3, render_version = ?4, version = ?5, updated_at = ?6
+                 WHERE id = ?1",
+            )?
+            .execute(params![post, draft.body, rendered.html, RENDER_VERSION, version, now])?;
+            if let Some(t) = new_title {
+                w.tx.prepare_cached("UPDATE topics SET title = ?2, slug = ?3 WHERE id = ?1")?
+                    .execute(params![state.topic.id, t, slugify(t)])?;
+            }
+            let index_title = if state.post_number == 1 {
+                new_title.cloned().unwrap_or_else(|| state.topic.title.clone())
+            } else {
+                String::new()
+            };
+            record_refs(w, post, &rendered)?;
+            index_post(w, post, &index_title, &rendered.text)?;
+            let cat = viewer.category(state.topic.category)?;
+            let mut e = NewEvent::new(EventKind::PostEdited, audience(cat));
+            e.category = Some(cat.id);
+            e.topic = Some(state.topic.id);
+            e.post = Some(post);
+            e.actor = Some(editor);
+            e.subject = Some(state.author);
+            e.data = serde_json::json!({ "version": version, "title_changed": new_title.is_some() });
+            w.emit(community, e)
+        })?;
+        self.post(actor, community, post)
+    }
+
+    /// Soft-deletes a post (the author or a moderator). Deleting a topic's
+    /// first post deletes the topic. Restore with [`Forum::restore_post`].
+    pub fn delete_post(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<()> {
+        self.set_deleted(actor, community, post, true)
+    }
+
+    /// Restores a soft-deleted post (moderators, or the author of a post
+    /// they deleted themselves).
+    pub fn restore_post(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<()> {
+        self.set_deleted(actor, community, post, false)
+    }
+
+    fn set_deleted(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        post: PostId,
+        delete: bool,
+    ) -> Result<()> {
+        let viewer = self.load_viewer(actor, community)?;
+        // Restoring re-indexes the post: render it outside the transaction.
+        let rendered = if delete {
+            None
+        } else {
+            let state = self.read(|conn, _| post_state(conn, &viewer, post))?;
+            Some(self.render_for(&viewer, &state.source)?)
+        };
+        self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let state = post_state(w.tx, &viewer, post)?;
+            let actor_id = viewer.user;
+            let is_author = actor_id == Some(state.author);
+            if delete {
+                if state.deleted {
+                    return Err(Error::conflict("already deleted"));
+                }
+                if !viewer.is_moderator() {
+                    viewer.require_poster()?;
+                    if !is_author {
+                        return Err(Error::forbidden("you can only delete your own posts"));
+                    }
+                    if state.topic.archived {
+                        return Err(Error::forbidden("this topic is archived"));
+                    }
+                }
+            } else {
+                if !state.deleted {
+                    return Err(Error::conflict("not deleted"));
+                }
+                let deleted_by: Option<UserId> = w
+                    .tx
+                    .prepare_cached("SELECT deleted_by FROM posts WHERE id = ?1")?
+                    .query_row([post], |r| r.get(0))?;
+                if !viewer.is_moderator() && !(is_author && deleted_by == actor_id) {
+                    return Err(Error::forbidden("only moderators can restore this post"));
+                }
+            }
+            let now = w.now_ms();
+            let (at, by) = if delete { (Some(now), actor_id) } else { (None, None) };
+            w.tx.prepare_cached("UPDATE posts SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1")?
+                .execute(params![post, at, by])?;
+            if state.post_number == 1 {
+                w.tx.prepare_cached("UPDATE topics SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1")?
+                    .execute(params![state.topic.id, at, by])?;
+            }
+            let delta = if delete { -1 } else { 1 };
+            let likes: i64 = w
+                .tx
+                .prepare_cached("SELECT like_count FROM posts WHERE id = ?1")?
+                .query_row([post], |r| r.get(0))?;
+            w.tx.prepare_cached(
+                "UPDATE topics SET post_count = post_count + ?2, like_count = like_count + ?3 WHERE id = ?1",
+            )?
+            .execute(params![state.topic.id, delta, delta * likes])?;
+            if delete {
+                w.tx.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?.execute([post])?;
+                if state.topic.solved == Some(post) {
+                    w.tx.prepare_cached("UPDATE topics SET solved_post_id = NULL WHERE id = ?1")?
+                        .execute([state.topic.id])?;
+                }
+            } else if let Some(r) = &rendered {
+                let title = if state.post_number == 1 { state.topic.title.as_str() } else { "" };
+                index_post(w, post, title, &r.text)?;
+            }
+            let cat = viewer.category(state.topic.category)?;
+            let kind = if delete { EventKind::PostDeleted } else { EventKind::PostRestored };
+            let mut e = NewEvent::new(kind, audience(cat));
+            e.category = Some(cat.id);
+            e.topic = Some(state.topic.id);
+            e.post = Some(post);
+            e.actor = actor_id;
+            e.subject = Some(state.author);
+            e.data = serde_json::json!({ "topic_deleted": state.post_number == 1 });
+            w.emit(community, e)
+        })
+    }
+
+    /// Likes a post. One like per member per post; not your own posts.
+    pub fn like(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<()> {
+        self.set_like(actor, community, post, true)
+    }
+
+    /// Withdraws a like.
+    pub fn unlike(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<()> {
+        self.set_like(actor, community, post, false)
+    }
+
+    fn set_like(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        post: PostId,
+        like: bool,
+    ) -> Result<()> {
+        self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let state = post_state(w.tx, &viewer, post)?;
+            let user = viewer.require_poster()?;
+            if state.deleted || state.topic.deleted {
+                return Err(Error::not_found("post"));
+            }
+            if state.author == user {
+                return Err(Error::forbidden("you cannot like your own post"));
+            }
+            let changed = if like {
+                w.tx.prepare_cached("INSERT OR IGNORE INTO likes (post_id, user_id, created_at) VALUES (?1, ?2, ?3)")?
+                    .execute(params![post, user, w.now_ms()])?
+            } else {
+                w.tx.prepare_cached("DELETE FROM likes WHERE post_id = ?1 AND user_id = ?2")?
+                    .execute(params![post, user])?
+            };
+            if changed == 0 {
+                return Err(Error::conflict(if like { "already liked" } else { "not liked" }));
+            }
+            let delta: i64 = if like { 1 } else { -1 };
+            w.tx.prepare_cached("UPDATE posts SET like_count = like_count + ?2 WHERE id = ?1")?
+                .execute(params![post, delta])?;
+            w.tx.prepare_cached("UPDATE topics SET like_count = like_count + ?2 WHERE id = ?1")?
+                .execute(params![state.topic.id, delta])?;
+            let cat = viewer.category(state.topic.category)?;
+            let kind = if like { EventKind::PostLiked } else { EventKind::PostUnliked };
+            let mut e = NewEvent::new(kind, audience(cat));
+            e.category = Some(cat.id);
+            e.topic = Some(state.topic.id);
+            e.post = Some(post);
+            e.actor = Some(user);
+            e.subject = Some(state.author);
+            w.emit(community, e)
+        })
+    }
+
+    /// Marks a reply as the accepted answer of its question (Q&A categories
+    /// only). The topic's author and moderators may accept.
+    pub fn accept_answer(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<()> {
+        self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let state = post_state(w.tx, &viewer, post)?;
+            let user = viewer
+                .require_poster()
+                .or_else(|e| if viewer.system { Ok(UserId(0)) } else { Err(e) })?;
+            let cat = viewer.category(state.topic.category)?.clone();
+            if cat.kind != CategoryKind::QuestionAndAnswer {
+                return Err(Error::invalid(
+                    "post",
+                    "answers can only be accepted in question-and-answer categories",
+                ));
+            }
+            if state.topic.author != user && !viewer.is_moderator() {
+                return Err(Error::forbidden(
+                    "only the asker or a moderator can accept an answer",
+                ));
+            }
+            if state.post_number == 1 {
+                return Err(Error::invalid(
+                    "post",
+                    "the question itself cannot be its answer",
+                ));
+            }
+            if state.deleted || state.topic.deleted {
+                return Err(Error::not_found("post"));
+            }
+            if state.topic.archived {
+                return Err(Error::forbidden("this topic is archived"));
+            }
+            if state.topic.solved == Some(post) {
+                return Err(Error::conflict("already the accepted answer"));
+            }
+            w.tx.prepare_cached("UPDATE topics SET solved_post_id = ?2 WHERE id = ?1")?
+                .execute(params![state.topic.id, post])?;
+            let mut e = NewEvent::new(EventKind::TopicSolved, audience(&cat));
+            e.category = Some(cat.id);
+            e.topic = Some(state.topic.id);
+            e.post = Some(post);
+            e.actor = viewer.user;
+            e.subject = Some(state.author);
+            e.data = serde_json::json!({ "previous": state.topic.solved });
+            w.emit(community, e)
+        })
+    }
+
+    /// Withdraws a topic's accepted answer.
+    pub fn unaccept_answer(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        topic: TopicId,
+    ) -> Result<()> {
+        self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let state = topic_state(w.tx, &viewer, topic)?;
+            if viewer.user != Some(state.author) && !viewer.is_moderator() {
+                return Err(Error::forbidden(
+                    "only the asker or a moderator can do this",
+                ));
+            }
+            let Some(answer) = state.solved else {
+                return Err(Error::conflict("the topic has no accepted answer"));
+            };
+            w.tx.prepare_cached("UPDATE topics SET solved_post_id = NULL WHERE id = ?1")?
+                .execute([topic])?;
+            let cat = viewer.category(state.category)?;
+            let mut e = NewEvent::new(EventKind::TopicUnsolved, audience(cat));
+            e.category = Some(cat.id);
+            e.topic = Some(topic);
+            e.post = Some(answer);
+            e.actor = viewer.user;
+            w.emit(community, e)
+        })
+    }
+
+    /// Sets or clears a topic flag (pinned, closed, archived, unlisted).
+    /// Moderators only.
+    pub fn set_topic_flag(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        topic: TopicId,
+        flag: TopicFlag,
+        on: bool,
+    ) -> Result<Topic> {
+        self.write(|w| {
+            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let state = topic_state(w.tx, &viewer, topic)?;
+            viewer.require_moderator()?;
+            w.tx.prepare(&format!(
+                "UPDATE topics SET {} = ?2 WHERE id = ?1",
+                flag.column()
+            ))?
+            .execute(params![topic, on])?;
+            let cat = viewer.category(state.category)?;
+            let mut e = NewEvent::new(EventKind::TopicUpdated, audience(cat));
+            e.category = Some(cat.id);
+            e.topic = Some(topic);
+            e.actor = viewer.user;
+            e.data = serde_json::json!({ flag.column(): on });
+            w.emit(community, e)
+        })?;
+        self.topic_only(actor, community, topic)
+    }
+
+    /// Counts a view: once per member per day, every time for guests (the
+    /// web layer de-duplicates guests by address).
+    pub fn record_view(&self, actor: &Actor, community: CommunityId, topic: TopicId) -> Result<()> {
+        self.store.write(|tx| {
+            let now = crate::clock::to_millis(self.now());
+            let viewer = Viewer::load(tx, actor, community, now)?;
+            topic_state(tx, &viewer, topic)?;
+            let counted = match viewer.user {
+                Some(user) => {
+                    let day = now.div_euclid(86_400_000);
+                    tx.prepare_cached(
+                        "INSERT INTO topic_views (topic_id, user_id, viewed_day) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (topic_id, user_id) DO UPDATE SET viewed_day = excluded.viewed_day
+                         WHERE viewed_day < excluded.viewed_day",
+                    )?
+                    .execute(params![topic, user, day])?
+                        > 0
+                }
+                None => true,
+            };
+            if counted {
+                tx.prepare_cached("UPDATE topics SET view_count = view_count + 1 WHERE id = ?1")?
+                    .execute([topic])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Bookmarks a post for the acting member.
+    pub fn bookmark(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<()> {
+        self.store.write(|tx| {
+            let now = crate::clock::to_millis(self.now());
+            let viewer = Viewer::load(tx, actor, community, now)?;
+            post_state(tx, &viewer, post)?;
+            let Some(user) = viewer.user.filter(|_| viewer.is_member()) else {
+                return Err(Error::forbidden("sign in as a member to bookmark"));
+            };
+            tx.prepare_cached("INSERT OR IGNORE INTO bookmarks (user_id, post_id, created_at) VALUES (?1, ?2, ?3)")?
+                .execute(params![user, post, now])?;
+            Ok(())
+        })
+    }
+
+    /// Removes a bookmark.
+    pub fn unbookmark(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<()> {
+        let Actor::User(user) = *actor else {
+            return Err(Error::forbidden("sign in to manage bookmarks"));
+        };
+        self.store.write(|tx| {
+            tx.prepare_cached(
+                "DELETE FROM bookmarks WHERE user_id = ?1 AND post_id IN (SELECT id FROM posts WHERE id = ?2 AND community_id = ?3)",
+            )?
+            .execute(params![user, post, community])?;
+            Ok(())
+        })
+    }
+
+    /// The acting member's bookmarks in this community that they may still
+    /// read, newest first.
+    pub fn bookmarks(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        page: &PageRequest,
+    ) -> Result<Page<Post>> {
+        self.read(|conn, now| {
+            let viewer = Viewer::load(conn, actor, community, now)?;
+            let Some(user) = viewer.user else {
+                return Err(Error::forbidden("sign in to see bookmarks"));
+            };
+            let limit = page.limit();
+            let [after_at, after_id] = match &page.after {
+                Some(c) => c.parts::<2>()?,
+                None => [i64::MAX, i64::MAX],
+            };
+            let sql = format!(
+                "SELECT b.post_id, b.created_at FROM bookmarks b
+                 JOIN posts p ON p.id = b.post_id JOIN topics t ON t.id = p.topic_id
+                 WHERE b.user_id = ?1 AND p.community_id = ?2 AND t.category_id IN {}
+                   AND p.deleted_at IS NULL AND t.deleted_at IS NULL
+                   AND (b.created_at, b.post_id) < (?3, ?4)
+                 ORDER BY b.created_at DESC, b.post_id DESC LIMIT ?5",
+                viewer.readable_sql()
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows: Vec<(PostId, i64)> = stmt
+                .query_map(
+                    params![user, community, after_at, after_id, limit as i64 + 1],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut posts = Vec::new();
+            for (id, at) in rows {
+                posts.push((load_posts(conn, &viewer, "p.id = ?2", &[&id])?.pop(), at));
+            }
+            let posts: Vec<(Post, i64)> = posts
+                .into_iter()
+                .filter_map(|(p, at)| p.map(|p| (p, at)))
+                .collect();
+            let page = Page::from_rows(posts, limit, |(p, at)| Cursor::from_parts(&[*at, p.id.0]));
+            Ok(Page {
+                items: page.items.into_iter().map(|(p, _)| p).collect(),
+                next: page.next,
+            })
+        })
+    }
+
+    /// A topic without its posts.
+    pub fn topic_only(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        topic: TopicId,
+    ) -> Result<Topic> {
+        self.read(|conn, now| {
+            let viewer = Viewer::load(conn, actor, community, now)?;
+            topic_state(conn, &viewer, topic)?;
+            load_topics(conn, "t.id = ?1", params![topic])?
+                .pop()
+                .ok_or(Error::not_found("topic"))
+        })
+    }
+
+    /// A topic with a page of its posts (by post number). Deleted posts are
+    /// shown only to moderators.
+    pub fn topic(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        topic: TopicId,
+        page: &PageRequest,
+    ) -> Result<TopicView> {
+        self.read(|conn, now| {
+            let viewer = Viewer::load(conn, actor, community, now)?;
+            let state = topic_state(conn, &viewer, topic)?;
+            let t = load_topics(conn, "t.id = ?1", params![topic])?
+                .pop()
+                .ok_or(Error::not_found("topic"))?;
+            let after = match &page.after {
+                Some(c) => c.parts::<1>()?[0],
+                None => 0,
+            };
+            let limit = page.limit();
+            let deleted = if viewer.is_moderator() { "" } else { " AND p.deleted_at IS NULL" };
+            let posts = load_posts(
+                conn,
+                &viewer,
+                &format!("p.topic_id = ?2 AND p.post_number > ?3{deleted} ORDER BY p.post_number LIMIT ?4"),
+                &[&topic, &after, &(limit as i64 + 1)],
+            )?;
+            let accepted_answer = match state.solved {
+                Some(a) => load_posts(conn, &viewer, "p.id = ?2 AND p.deleted_at IS NULL", &[&a])?.pop(),
+                None => None,
+            };
+            Ok(TopicView {
+                kind: viewer.category(state.category)?.kind,
+                topic: t,
+                accepted_answer,
+                posts: Page::from_rows(posts, limit, |p: &Post| Cursor::from_parts(&[p.post_number])),
+            })
+        })
+    }
+
+    /// One post.
+    pub fn post(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<Post> {
+        self.read(|conn, now| {
+            let viewer = Viewer::load(conn, actor, community, now)?;
+            post_state(conn, &viewer, post)?;
+            load_posts(conn, &viewer, "p.id = ?2", &[&post])?
+                .pop()
+                .ok_or(Error::not_found("post"))
+        })
+    }
+
+    /// A post's revision history, oldest first. Visible to whoever may read
+    /// the post.
+    pub fn revisions(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        post: PostId,
+    ) -> Result<Vec<Revision>> {
+        self.read(|conn, now| {
+            let viewer = Viewer::load(conn, actor, community, now)?;
+            post_state(conn, &viewer, post)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT version, user_id, reason, old_source, new_source, old_title, new_title, created_at
+                 FROM post_revisions WHERE post_id = ?1 ORDER BY version",
+            )?;
+            let rows = stmt.query_map([post], |r| {
+                Ok(Revision {
+                    version: r.get(0)?,
+                    editor: r.get(1)?,
+                    reason: r.get(2)?,
+                    old_source: r.get(3)?,
+                    new_source: r.get(4)?,
+                    old_title: r.get(5)?,
+                    new_title: r.get(6)?,
+                    created_at: from_millis(r.get(7)?),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Topics by last activity, pinned first; only what `actor` may read,
+    /// never deleted or unlisted ones.
+    pub fn latest(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        filter: &TopicFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Topic>> {
+        self.read(|conn, now| {
+            let viewer = Viewer::load(conn, actor, community, now)?;
+            let cats = match filter.category {
+                Some(c) => {
+                    viewer.category(c)?;
+                    format!("({c})")
+                }
+                None => viewer.readable_sql(),
+            };
+            let [pinned, bumped, id] = match &page.after {
+                Some(c) => c.parts::<3>()?,
+                None => [i64::MAX, i64::MAX, i64::MAX],
+            };
+            let limit = page.limit();
+            let tag = if filter.tag.is_some() {
+                " AND EXISTS (SELECT 1 FROM topic_tags g WHERE g.topic_id = t.id AND g.tag = ?6)"
+            } else {
+                ""
+            };
+            let sql = format!(
+                "t.community_id = ?1 AND t.category_id IN {cats} AND t.deleted_at IS NULL
+                 AND t.unlisted = 0 {tag} AND (t.pinned, t.bumped_at, t.id) < (?2, ?3, ?4)
+                 ORDER BY t.pinned DESC, t.bumped_at DESC, t.id DESC LIMIT ?5"
+            );
+            let tag_value = filter.tag.clone().unwrap_or_default().to_lowercase();
+            let rows = if filter.tag.is_some() {
+                load_topics(
+                    conn,
+                    &sql,
+                    params![community, pinned, bumped, id, limit as i64 + 1, tag_value],
+                )?
+            } else {
+                load_topics(
+                    conn,
+                    &sql,
+                    params![community, pinned, bumped, id, limit as i64 + 1],
+                )?
+            };
+            Ok(Page::from_rows(rows, limit, |t: &Topic| {
+                Cursor::from_parts(&[
+                    i64::from(t.pinned),
+                    crate::clock::to_millis(t.bumped_at),
+                    t.id.0,
+                ])
+            }))
+        })
+    }
+
+    /// Re-renders posts stored with an older [`RENDER_VERSION`], `batch`
+    /// posts per transaction, calling `progress(done, total)` after each
+    /// batch. Returns how many posts were re-rendered.
+    pub fn rerender_posts(&self, batch: usize, progress: &mut dyn FnMut(u64, u64)) -> Result<u64> {
+        let batch = batch.clamp(1, 10_000);
+        let total: u64 = self.read(|conn, _| {
+            Ok(conn
+                .prepare_cached("SELECT count(*) FROM posts WHERE render_version < ?1")?
+                .query_row([RENDER_VERSION], |r| r.get::<_, i64>(0))? as u64)
+        })?;
+        let mut done = 0u64;
+        loop {
+            let rows: Vec<(PostId, CommunityId, String)> = self.read(|conn, _| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT id, community_id, source FROM posts WHERE render_version < ?1 ORDER BY id LIMIT ?2",
+                )?;
+                Ok(stmt
+                    .query_map(params![RENDER_VERSION, batch as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<rusqlite::Result<_>>()?)
+            })?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut rendered = Vec::with_capacity(rows.len());
+            for (id, community, source) in &rows {
+                let viewer = self.load_viewer(&Actor::System, *community)?;
+                // A post that no longer passes today's limits keeps its old
+                // HTML but is marked current so the job terminates.
+                let r = self.render_for(&viewer, source).ok();
+                rendered.push((*id, r));
+            }
+            self.store.write(|tx| {
+                for (id, r) in &rendered {
+                    match r {
+                        Some(r) => tx
+                            .prepare_cached(
+                                "UPDATE posts SET html = ?2, render_version = ?3 WHERE id = ?1",
+                            )?
+                            .execute(params![id, r.html, RENDER_VERSION])?,
+                        None => tx
+                            .prepare_cached("UPDATE posts SET render_version = ?2 WHERE id = ?1")?
+                            .execute(params![id, RENDER_VERSION])?,
+                    };
+                }
+                Ok(())
+            })?;
+            done += rows.len() as u64;
+            progress(done, total.max(done));
+        }
+        Ok(done)
+    }
+}
+
+/// Inserts a post and everything that goes with it: counters, mentions,
+/// links, search index, event.
+#[allow(clippy::too_many_arguments)]
+fn insert_post(
+    w: &mut Write<'_>,
+    viewer: &Viewer,
+    cat: &CategoryAccess,
+    topic: TopicId,
+    author: UserId,
+    source: &str,
+    rendered: &Rendered,
+    reply_to: Option<PostId>,
+    title: Option<&str>,
+) -> Result<PostId> {
+    let now = w.now_ms();
+    let number: i64 = w
+        .tx
+        .prepare_cached("UPDATE topics SET next_post_number = next_post_number + 1 WHERE id = ?1 RETURNING next_post_number - 1")?
+        .query_row([topic], |r| r.get(0))?;
+    let official = viewer.role.is_some_and(Role::is_official);
+    w.tx.prepare_cached(
+        "INSERT INTO posts (community_id, topic_id, user_id, post_number, reply_to_post_id, official,
+                            source, html, render_version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+    )?
+    .execute(params![
+        viewer.community,
+        topic,
+        author,
+        number,
+        reply_to,
+        official,
+        source,
+        rendered.html,
+        RENDER_VERSION,
+        now
+    ])?;
+    let post = PostId(w.tx.last_insert_rowid());
+    w.tx.prepare_cached(
+        "UPDATE topics SET post_count = post_count + 1, bumped_at = ?2, last_poster_id = ?3 WHERE id = ?1",
+    )?
+    .execute(params![topic, now, author])?;
+    record_refs(w, post, rendered)?;
+    index_post(w, post, title.unwrap_or(""), &rendered.text)?;
+    let reply_to_author: Option<UserId> = match reply_to {
+        Some(p) => optional(
+            w.tx.prepare_cached("SELECT user_id FROM posts WHERE id = ?1")?
+                .query_row([p], |r| r.get(0)),
+        )?,
+        None => None,
+    };
+    let mut e = NewEvent::new(EventKind::PostCreated, audience(cat));
+    e.category = Some(cat.id);
+    e.topic = Some(topic);
+    e.post = Some(post);
+    e.actor = Some(author);
+    e.subject = reply_to_author;
+    e.data = serde_json::json!({
+        "post_number": number,
+        "reply_to": reply_to,
+        "category_kind": cat.kind.as_str(),
+        "mentions": rendered.mentions,
+    });
+    w.emit(viewer.community, e)?;
+    Ok(post)
+}
+
+fn record_refs(w: &Write<'_>, post: PostId, r: &Rendered) -> Result<()> {
+    w.tx.prepare_cached("DELETE FROM mentions WHERE post_id = ?1")?
+        .execute([post])?;
+    w.tx.prepare_cached("DELETE FROM post_links WHERE post_id = ?1")?
+        .execute([post])?;
+    for name in &r.mentions {
+        w.tx.prepare_cached(
+            "INSERT OR IGNORE INTO mentions (post_id, user_id) SELECT ?1, id FROM users WHERE username_lower = ?2",
+        )?
+        .execute(params![post, name])?;
+    }
+    for (url, internal) in &r.links {
+        w.tx.prepare_cached(
+            "INSERT OR IGNORE INTO post_links (post_id, url, internal) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![post, url, internal])?;
+    }
+    Ok(())
+}
+
+fn index_post(w: &Write<'_>, post: PostId, title: &str, text: &str) -> Result<()> {
+    w.tx.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?
+        .execute([post])?;
+    w.tx.prepare_cached("INSERT INTO search_index (rowid, title, body) VALUES (?1, ?2, ?3)")?
+        .execute(params![post, title, text])?;
+    Ok(())
+}
+
+const TOPIC_SELECT: &str =
+    "SELECT t.id, t.community_id, t.category_id, t.title, t.slug, t.pinned, t.closed,
+        t.archived, t.unlisted, t.solved_post_id, t.post_count, t.like_count, t.view_count,
+        t.created_at, t.bumped_at, t.deleted_at IS NOT NULL,
+        a.id, a.username, a.display_name, a.avatar_url,
+        l.id, l.username, l.display_name, l.avatar_url,
+        (SELECT group_concat(tag, ',') FROM topic_tags g WHERE g.topic_id = t.id)
+     FROM topics t JOIN users a ON a.id = t.user_id JOIN users l ON l.id = t.last_poster_id
+     WHERE ";
+
+fn user_ref(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<UserRef> {
+    Ok(UserRef {
+        id: r.get(at)?,
+        username: r.get(at + 1)?,
+        display_name: r.get(at + 2)?,
+        avatar_url: r.get(at + 3)?,
+    })
+}
+
+pub(crate) fn load_topics(
+    conn: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Topic>> {
+    let mut stmt = conn.prepare_cached(&format!("{TOPIC_SELECT}{filter}"))?;
+    let rows = stmt.query_map(params, |r| {
+        let post_count: i64 = r.get(10)?;
+        Ok(Topic {
+            id: r.get(0)?,
+            community: r.get(1)?,
+            category: r.get(2)?,
+            title: r.get(3)?,
+            slug: r.get(4)?,
+            pinned: r.get(5)?,
+            closed: r.get(6)?,
+            archived: r.get(7)?,
+            unlisted: r.get(8)?,
+            accepted_answer: r.get(9)?,
+            post_count,
+            reply_count: (post_count - 1).max(0),
+            like_count: r.get(11)?,
+            view_count: r.get(12)?,
+            created_at: from_millis(r.get(13)?),
+            bumped_at: from_millis(r.get(14)?),
+            deleted: r.get(15)?,
+            author: user_ref(r, 16)?,
+            last_poster: user_ref(r, 20)?,
+            tags: r
+                .get::<_, Option<String>>(24)?
+                .map(|s| s.split(',').map(str::to_string).collect())
+                .unwrap_or_default(),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Loads posts matching `filter`, whose parameters start at `?2` (`?1` is
+/// the viewer, for "liked" and "bookmarked").
+fn load_posts(
+    conn: &Connection,
+    viewer: &Viewer,
+    filter: &str,
+    rest: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<Post>> {
+    let me = viewer.user.map_or(0, |u| u.0);
+    let mut all: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rest.len() + 1);
+    all.push(&me);
+    all.extend_from_slice(rest);
+    let sql = format!(
+        "SELECT p.id, p.topic_id, p.community_id, p.post_number, p.reply_to_post_id, p.official,
+                p.source, p.html, p.version, p.like_count, p.created_at, p.updated_at,
+                p.deleted_at IS NOT NULL,
+                u.id, u.username, u.display_name, u.avatar_url,
+                EXISTS (SELECT 1 FROM likes k WHERE k.post_id = p.id AND k.user_id = ?1),
+                EXISTS (SELECT 1 FROM bookmarks b WHERE b.post_id = p.id AND b.user_id = ?1),
+                t.solved_post_id IS p.id
+         FROM posts p JOIN users u ON u.id = p.user_id JOIN topics t ON t.id = p.topic_id
+         WHERE {filter}"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(all), |r| {
+        Ok(Post {
+            id: r.get(0)?,
+            topic: r.get(1)?,
+            community: r.get(2)?,
+            post_number: r.get(3)?,
+            reply_to: r.get(4)?,
+            official: r.get(5)?,
+            source: r.get(6)?,
+            html: r.get(7)?,
+            version: r.get(8)?,
+            like_count: r.get(9)?,
+            created_at: from_millis(r.get(10)?),
+            updated_at: from_millis(r.get(11)?),
+            deleted: r.get(12)?,
+            author: user_ref(r, 13)?,
+            liked: r.get(17)?,
+            bookmarked: r.get(18)?,
+            accepted: r.get(19)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
