@@ -1,1 +1,103 @@
-fn main() {}
+//! Project automation: `cargo xtask test`, `cargo xtask demo`.
+//!
+//! Kept dependency-free so it builds in seconds.
+
+use std::env;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  test    check formatting, run clippy, run every test (unit, integration, doc)
+  demo    run the main demo community (examples/quickstart)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("demo") => demo(&args[1..]),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn run(step: &str, mut cmd: Command) -> Result<(), String> {
+    eprintln!("xtask: {step}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{step}: could not start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{step} failed ({status})"))
+    }
+}
+
+fn has_subcommand(name: &str) -> bool {
+    cargo()
+        .args([name, "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn test() -> Result<(), String> {
+    if has_subcommand("fmt") {
+        let mut c = cargo();
+        c.args(["fmt", "--all", "--", "--check"]);
+        run("cargo fmt --check", c)?;
+    } else {
+        eprintln!("xtask: rustfmt not installed; run `rustup component add rustfmt`");
+    }
+    if has_subcommand("clippy") {
+        let mut c = cargo();
+        c.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+        run("cargo clippy", c)?;
+    } else {
+        eprintln!("xtask: clippy not installed; run `rustup component add clippy`");
+    }
+    if has_subcommand("nextest") {
+        let mut c = cargo();
+        c.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+        run("cargo nextest run", c)?;
+        let mut c = cargo();
+        c.args(["test", "--workspace", "--doc"]);
+        run("cargo test --doc", c)?;
+    } else {
+        let mut c = cargo();
+        c.args(["test", "--workspace"]);
+        run("cargo test", c)?;
+    }
+    Ok(())
+}
+
+fn demo(extra: &[String]) -> Result<(), String> {
+    let mut c = cargo();
+    c.args(["run", "--release", "-p", "quickstart", "--"]).args(extra);
+    run("cargo run -p quickstart", c)
+}

@@ -1,0 +1,196 @@
+//! Shared fixtures for the integration tests.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use hearth::{
+    Actor, Category, CategoryKind, CommunityId, Config, Forum, GroupId, ManualClock, NewCategory,
+    NewCommunity, NewReply, NewTopic, NewUser, PostId, Role, TopicId, UserId, Visibility,
+};
+use tempfile::TempDir;
+use time::macros::datetime;
+
+/// A forum on a temporary SQLite file with a manual clock.
+pub struct TestForum {
+    pub dir: TempDir,
+    pub forum: Forum,
+    pub clock: Arc<ManualClock>,
+}
+
+impl TestForum {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(datetime!(2026-01-05 09:00 UTC)));
+        let forum = Forum::open_with(
+            dir.path().join("forum.db"),
+            Config {
+                clock: clock.clone(),
+                ..Config::default()
+            },
+        )
+        .unwrap();
+        TestForum { dir, forum, clock }
+    }
+
+    pub fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("forum.db")
+    }
+
+    pub fn user(&self, name: &str) -> UserId {
+        self.forum.create_user(NewUser::new(name)).unwrap().id
+    }
+
+    /// Every row of every table, for "nothing changed" assertions.
+    pub fn dump(&self) -> String {
+        let conn = rusqlite::Connection::open(self.path()).unwrap();
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'search_index_%' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut out = String::new();
+        for t in tables {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM \"{t}\" ORDER BY 1")).unwrap();
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let mut s = String::new();
+                    for i in 0..n {
+                        let v: rusqlite::types::Value = r.get(i)?;
+                        s.push_str(&format!("{v:?}|"));
+                    }
+                    Ok(s)
+                })
+                .unwrap();
+            out.push_str(&format!("== {t}\n"));
+            for row in rows {
+                out.push_str(&row.unwrap());
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// A community with one category of each visibility, a topic (solved) in
+/// each, and one actor of every kind.
+pub struct World {
+    pub t: TestForum,
+    pub c: CommunityId,
+    pub owner: Actor,
+    pub admin: Actor,
+    pub moderator: Actor,
+    pub member: Actor,
+    pub group_member: Actor,
+    pub outsider: Actor,
+    pub group: GroupId,
+    pub public: Category,
+    pub members_only: Category,
+    pub group_only: Category,
+    /// (topic, answer) per category, in the order public, members, group.
+    pub topics: Vec<(TopicId, PostId)>,
+}
+
+pub const WORDS: [&str; 3] = ["zebrapublic", "zebramembers", "zebragroups"];
+
+impl World {
+    pub fn new() -> Self {
+        let t = TestForum::new();
+        let f = &t.forum;
+        let owner = t.user("olivia_owner");
+        let c = f
+            .create_community(
+                &Actor::System,
+                NewCommunity {
+                    slug: "acme".into(),
+                    name: "Acme".into(),
+                    owner: Some(owner),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .id;
+        let owner = Actor::User(owner);
+        let add = |name: &str, role: Role| {
+            let id = t.user(name);
+            f.add_member(&owner, c, id, role).unwrap();
+            Actor::User(id)
+        };
+        let admin = add("admin_ann", Role::Admin);
+        let moderator = add("mod_max", Role::Moderator);
+        let member = add("member_mia", Role::Member);
+        let group_member = add("vendor_vic", Role::Member);
+        let outsider = Actor::User(t.user("outsider_oz"));
+        let group = f.create_group(&admin, c, "vendors", "Partner vendors").unwrap().id;
+        let Actor::User(gm) = group_member else { unreachable!() };
+        f.add_to_group(&admin, c, group, gm).unwrap();
+        let qa = |slug: &str| NewCategory::new(slug, slug, CategoryKind::QuestionAndAnswer);
+        let public = f.create_category(&admin, c, qa("public")).unwrap();
+        let members_only = f
+            .create_category(&admin, c, qa("members").visibility(Visibility::Members))
+            .unwrap();
+        let group_only = f.create_category(&admin, c, qa("vendors").groups(&[group])).unwrap();
+        let mut topics = Vec::new();
+        for (cat, word) in [&public, &members_only, &group_only].iter().zip(WORDS) {
+            let (topic, _) = f
+                .create_topic(
+                    &group_member,
+                    c,
+                    NewTopic {
+                        category: cat.id,
+                        title: format!("Question about {word} setup"),
+                        body: format!("How do I configure {word}?"),
+                        tags: vec!["setup".into()],
+                    },
+                )
+                .unwrap();
+            let answer = f
+                .reply(
+                    &moderator,
+                    c,
+                    topic.id,
+                    NewReply {
+                        body: format!("Configure {word} in the settings."),
+                        reply_to: None,
+                    },
+                )
+                .unwrap();
+            f.like(&group_member, c, answer.id).unwrap();
+            f.accept_answer(&group_member, c, answer.id).unwrap();
+            topics.push((topic.id, answer.id));
+        }
+        World {
+            t,
+            c,
+            owner,
+            admin,
+            moderator,
+            member,
+            group_member,
+            outsider,
+            group,
+            public,
+            members_only,
+            group_only,
+            topics,
+        }
+    }
+
+    pub fn forum(&self) -> &Forum {
+        &self.t.forum
+    }
+}
+
+/// Small helpers on the manual clock.
+pub trait ClockExt {
+    fn now_plus_days(&self, days: i64) -> time::OffsetDateTime;
+}
+
+impl ClockExt for ManualClock {
+    fn now_plus_days(&self, days: i64) -> time::OffsetDateTime {
+        use hearth::Clock;
+        self.now() + time::Duration::days(days)
+    }
+}
