@@ -76,7 +76,14 @@ fn test() -> Result<(), String> {
     }
     if has_subcommand("clippy") {
         let mut c = cargo();
-        c.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+        c.args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]);
         run("cargo clippy", c)?;
     } else {
         eprintln!("xtask: clippy not installed; run `rustup component add clippy`");
@@ -98,6 +105,7 @@ fn test() -> Result<(), String> {
 
 fn demo(extra: &[String]) -> Result<(), String> {
     let mut c = cargo();
-    c.args(["run", "--release", "-p", "quickstart", "--"]).args(extra);
+    c.args(["run", "--release", "-p", "quickstart", "--"])
+        .args(extra);
     run("cargo run -p quickstart", c)
 }

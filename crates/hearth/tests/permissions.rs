@@ -5,9 +5,7 @@
 mod common;
 
 use common::{ClockExt, WORDS, World};
-use hearth::{
-    Actor, CommunitySettings, Error, EventId, PageRequest, SearchQuery, TopicFilter,
-};
+use hearth::{Actor, CommunitySettings, Error, EventId, PageRequest, SearchQuery, TopicFilter};
 
 /// Which of (public, members, groups) each actor may read.
 fn expectations(w: &World) -> Vec<(&'static str, Actor, [bool; 3])> {
@@ -38,18 +36,31 @@ fn matrix_of_roles_and_visibilities() {
             let r = f.category(&actor, w.c, cat.id);
             assert_eq!(r.is_ok(), ok, "{who}: category {}", cat.slug);
             if !ok {
-                assert!(matches!(r, Err(Error::NotFound { .. })), "{who}: not found, not forbidden");
+                assert!(
+                    matches!(r, Err(Error::NotFound { .. })),
+                    "{who}: not found, not forbidden"
+                );
             }
         }
 
         // Latest list, overall and per category.
-        let latest = f.latest(&actor, w.c, &TopicFilter::default(), &PageRequest::first(100)).unwrap();
+        let latest = f
+            .latest(
+                &actor,
+                w.c,
+                &TopicFilter::default(),
+                &PageRequest::first(100),
+            )
+            .unwrap();
         assert_eq!(latest.items.len(), readable, "{who}: latest");
         for (cat, ok) in cats.iter().zip(can) {
             let r = f.latest(
                 &actor,
                 w.c,
-                &TopicFilter { category: Some(cat.id), tag: None },
+                &TopicFilter {
+                    category: Some(cat.id),
+                    tag: None,
+                },
                 &PageRequest::first(100),
             );
             assert_eq!(r.is_ok(), ok, "{who}: latest in {}", cat.slug);
@@ -60,15 +71,24 @@ fn matrix_of_roles_and_visibilities() {
             let r = f.topic(&actor, w.c, *topic, &PageRequest::first(20));
             assert_eq!(r.is_ok(), ok, "{who}: topic");
             if !ok {
-                assert!(matches!(r, Err(Error::NotFound { .. })), "{who}: topic is 404");
+                assert!(
+                    matches!(r, Err(Error::NotFound { .. })),
+                    "{who}: topic is 404"
+                );
             }
             assert_eq!(f.post(&actor, w.c, *answer).is_ok(), ok, "{who}: post");
-            assert_eq!(f.revisions(&actor, w.c, *answer).is_ok(), ok, "{who}: revisions");
+            assert_eq!(
+                f.revisions(&actor, w.c, *answer).is_ok(),
+                ok,
+                "{who}: revisions"
+            );
         }
 
         // Search: results and the total.
         let found = f.search(&actor, w.c, &SearchQuery::new("zebra*")).unwrap();
-        let all = f.search(&actor, w.c, &SearchQuery::new("configure")).unwrap();
+        let all = f
+            .search(&actor, w.c, &SearchQuery::new("configure"))
+            .unwrap();
         assert_eq!(all.total as usize, readable * 2, "{who}: search total");
         assert_eq!(all.hits.len(), readable * 2, "{who}: search hits");
         let _ = found;
@@ -80,7 +100,9 @@ fn matrix_of_roles_and_visibilities() {
 
         // Similar topics.
         for (word, ok) in WORDS.iter().zip(can) {
-            let r = f.similar_topics(&actor, w.c, &format!("{word} problem"), 5).unwrap();
+            let r = f
+                .similar_topics(&actor, w.c, &format!("{word} problem"), 5)
+                .unwrap();
             assert_eq!(!r.is_empty(), ok, "{who}: similar {word}");
         }
 
@@ -95,7 +117,9 @@ fn matrix_of_roles_and_visibilities() {
         assert_eq!(staff_events, is_staff, "{who}: staff-only events");
         if matches!(who, "guest" | "outsider") {
             assert!(
-                events.iter().all(|e| e.audience == hearth::Audience::Public),
+                events
+                    .iter()
+                    .all(|e| e.audience == hearth::Audience::Public),
                 "{who}: only public events"
             );
         }
@@ -106,23 +130,50 @@ fn matrix_of_roles_and_visibilities() {
 fn private_community_is_invisible_to_non_members() {
     let w = World::new();
     let f = w.forum();
-    let settings = CommunitySettings { public_access: false, ..CommunitySettings::default() };
+    let settings = CommunitySettings {
+        public_access: false,
+        ..CommunitySettings::default()
+    };
     f.update_community(&w.admin, w.c, "Acme", settings).unwrap();
     for actor in [Actor::Guest, w.outsider] {
-        assert!(matches!(f.community(&actor, w.c), Err(Error::NotFound { .. })));
         assert!(matches!(
-            f.latest(&actor, w.c, &TopicFilter::default(), &PageRequest::first(10)),
+            f.community(&actor, w.c),
             Err(Error::NotFound { .. })
         ));
-        assert!(f.search(&actor, w.c, &SearchQuery::new("configure")).is_err());
-        assert!(f.similar_topics(&actor, w.c, "configure zebrapublic", 5).is_err());
+        assert!(matches!(
+            f.latest(
+                &actor,
+                w.c,
+                &TopicFilter::default(),
+                &PageRequest::first(10)
+            ),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(
+            f.search(&actor, w.c, &SearchQuery::new("configure"))
+                .is_err()
+        );
+        assert!(
+            f.similar_topics(&actor, w.c, "configure zebrapublic", 5)
+                .is_err()
+        );
         assert!(f.events_after(&actor, w.c, EventId(0), 10).is_err());
-        assert!(f.topic(&actor, w.c, w.topics[0].0, &PageRequest::first(5)).is_err());
+        assert!(
+            f.topic(&actor, w.c, w.topics[0].0, &PageRequest::first(5))
+                .is_err()
+        );
         assert!(f.categories(&actor, w.c).is_err());
         assert!(f.member_by_username(&actor, w.c, "member_mia").is_err());
     }
     // Members still see public and member categories.
-    let latest = f.latest(&w.member, w.c, &TopicFilter::default(), &PageRequest::first(10)).unwrap();
+    let latest = f
+        .latest(
+            &w.member,
+            w.c,
+            &TopicFilter::default(),
+            &PageRequest::first(10),
+        )
+        .unwrap();
     assert_eq!(latest.items.len(), 2);
 }
 
@@ -145,49 +196,139 @@ fn nothing_crosses_communities() {
     let oo = Actor::User(other_owner);
     // Ids of community A used through community B are not found.
     let (topic, answer) = w.topics[0];
-    assert!(matches!(f.topic(&oo, other.id, topic, &PageRequest::first(5)), Err(Error::NotFound { .. })));
-    assert!(matches!(f.post(&oo, other.id, answer), Err(Error::NotFound { .. })));
-    assert!(matches!(f.category(&oo, other.id, w.public.id), Err(Error::NotFound { .. })));
-    assert!(f.latest(&oo, other.id, &TopicFilter::default(), &PageRequest::first(10)).unwrap().items.is_empty());
-    assert_eq!(f.search(&oo, other.id, &SearchQuery::new("configure")).unwrap().total, 0);
-    assert!(f.events_after(&oo, other.id, EventId(0), 1000).unwrap().iter().all(|e| e.community == other.id));
+    assert!(matches!(
+        f.topic(&oo, other.id, topic, &PageRequest::first(5)),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        f.post(&oo, other.id, answer),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        f.category(&oo, other.id, w.public.id),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(
+        f.latest(
+            &oo,
+            other.id,
+            &TopicFilter::default(),
+            &PageRequest::first(10)
+        )
+        .unwrap()
+        .items
+        .is_empty()
+    );
+    assert_eq!(
+        f.search(&oo, other.id, &SearchQuery::new("configure"))
+            .unwrap()
+            .total,
+        0
+    );
+    assert!(
+        f.events_after(&oo, other.id, EventId(0), 1000)
+            .unwrap()
+            .iter()
+            .all(|e| e.community == other.id)
+    );
     // Owning A gives no power in B.
-    assert!(f.create_category(&w.owner, other.id, hearth::NewCategory::new("x", "x", hearth::CategoryKind::Discussion)).is_err());
-    assert!(matches!(f.member_by_username(&oo, other.id, "member_mia"), Err(Error::NotFound { .. })));
+    assert!(
+        f.create_category(
+            &w.owner,
+            other.id,
+            hearth::NewCategory::new("x", "x", hearth::CategoryKind::Discussion)
+        )
+        .is_err()
+    );
+    assert!(matches!(
+        f.member_by_username(&oo, other.id, "member_mia"),
+        Err(Error::NotFound { .. })
+    ));
 }
 
 #[test]
 fn visibility_changes_apply_at_once() {
     let w = World::new();
     let f = w.forum();
-    let mut update = hearth::NewCategory::new("public", "public", hearth::CategoryKind::QuestionAndAnswer)
-        .visibility(hearth::Visibility::Members);
+    let mut update =
+        hearth::NewCategory::new("public", "public", hearth::CategoryKind::QuestionAndAnswer)
+            .visibility(hearth::Visibility::Members);
     update.position = None;
-    f.update_category(&w.admin, w.c, w.public.id, update).unwrap();
-    assert!(f.latest(&Actor::Guest, w.c, &TopicFilter::default(), &PageRequest::first(10)).unwrap().items.is_empty());
-    assert_eq!(f.search(&Actor::Guest, w.c, &SearchQuery::new("configure")).unwrap().total, 0);
-    assert!(f.events_after(&Actor::Guest, w.c, EventId(0), 1000).unwrap().iter().all(|e| e.category.is_none()));
+    f.update_category(&w.admin, w.c, w.public.id, update)
+        .unwrap();
+    assert!(
+        f.latest(
+            &Actor::Guest,
+            w.c,
+            &TopicFilter::default(),
+            &PageRequest::first(10)
+        )
+        .unwrap()
+        .items
+        .is_empty()
+    );
+    assert_eq!(
+        f.search(&Actor::Guest, w.c, &SearchQuery::new("configure"))
+            .unwrap()
+            .total,
+        0
+    );
+    assert!(
+        f.events_after(&Actor::Guest, w.c, EventId(0), 1000)
+            .unwrap()
+            .iter()
+            .all(|e| e.category.is_none())
+    );
 }
 
 #[test]
 fn suspended_members_are_guests_and_silenced_members_cannot_post() {
     let w = World::new();
     let f = w.forum();
-    let Actor::User(mia) = w.member else { unreachable!() };
+    let Actor::User(mia) = w.member else {
+        unreachable!()
+    };
     let later = w.t.clock.now_plus_days(3);
-    f.set_member_state(&w.moderator, w.c, mia, Some(later), None).unwrap();
-    let r = f.reply(&w.member, w.c, w.topics[0].0, hearth::NewReply { body: "hi".into(), reply_to: None });
+    f.set_member_state(&w.moderator, w.c, mia, Some(later), None)
+        .unwrap();
+    let r = f.reply(
+        &w.member,
+        w.c,
+        w.topics[0].0,
+        hearth::NewReply {
+            body: "hi".into(),
+            reply_to: None,
+        },
+    );
     assert!(matches!(r, Err(Error::Forbidden { .. })));
     // still reads members-only content
-    assert!(f.topic(&w.member, w.c, w.topics[1].0, &PageRequest::first(5)).is_ok());
-    f.set_member_state(&w.moderator, w.c, mia, None, Some(later)).unwrap();
-    assert!(f.topic(&w.member, w.c, w.topics[1].0, &PageRequest::first(5)).is_err());
+    assert!(
+        f.topic(&w.member, w.c, w.topics[1].0, &PageRequest::first(5))
+            .is_ok()
+    );
+    f.set_member_state(&w.moderator, w.c, mia, None, Some(later))
+        .unwrap();
+    assert!(
+        f.topic(&w.member, w.c, w.topics[1].0, &PageRequest::first(5))
+            .is_err()
+    );
     // the suspension ends by itself
     w.t.clock.advance(time::Duration::days(4));
-    assert!(f.topic(&w.member, w.c, w.topics[1].0, &PageRequest::first(5)).is_ok());
+    assert!(
+        f.topic(&w.member, w.c, w.topics[1].0, &PageRequest::first(5))
+            .is_ok()
+    );
     // moderators cannot be silenced by moderators
-    let Actor::User(max) = w.moderator else { unreachable!() };
-    assert!(matches!(f.set_member_state(&w.moderator, w.c, max, Some(later), None), Err(Error::Forbidden { .. })));
+    let Actor::User(max) = w.moderator else {
+        unreachable!()
+    };
+    assert!(matches!(
+        f.set_member_state(&w.moderator, w.c, max, Some(later), None),
+        Err(Error::Forbidden { .. })
+    ));
     // members cannot moderate
-    assert!(matches!(f.set_member_state(&w.member, w.c, max, Some(later), None), Err(Error::Forbidden { .. })));
+    assert!(matches!(
+        f.set_member_state(&w.member, w.c, max, Some(later), None),
+        Err(Error::Forbidden { .. })
+    ));
 }

@@ -59,8 +59,12 @@ pub fn seed(forum: &Forum) -> Result<Community, hearth::Error> {
     let questions = forum.create_category(
         &admin,
         community.id,
-        NewCategory::new("questions", "Questions & Answers", CategoryKind::QuestionAndAnswer)
-            .description("Ask the community; accept the answer that helped."),
+        NewCategory::new(
+            "questions",
+            "Questions & Answers",
+            CategoryKind::QuestionAndAnswer,
+        )
+        .description("Ask the community; accept the answer that helped."),
     )?;
     let kb = forum.create_category(
         &admin,
@@ -171,7 +175,12 @@ pub fn seed(forum: &Forum) -> Result<Community, hearth::Error> {
 fn show(forum: &Forum, community: &Community) -> Result<(), hearth::Error> {
     let member = Actor::User(forum.user_by_username("dev_dan")?.id);
     let guest_sees = forum
-        .latest(&Actor::Guest, community.id, &TopicFilter::default(), &PageRequest::first(30))?
+        .latest(
+            &Actor::Guest,
+            community.id,
+            &TopicFilter::default(),
+            &PageRequest::first(30),
+        )?
         .items
         .len();
     let page = forum.latest(
@@ -186,7 +195,11 @@ fn show(forum: &Forum, community: &Community) -> Result<(), hearth::Error> {
         page.items.len()
     );
     for t in &page.items {
-        let solved = if t.accepted_answer.is_some() { " ✔ solved" } else { "" };
+        let solved = if t.accepted_answer.is_some() {
+            " ✔ solved"
+        } else {
+            ""
+        };
         println!(
             "  #{:<4} {:<50} {} replies, {} likes{solved}",
             t.id.0, t.title, t.reply_count, t.like_count
@@ -201,7 +214,12 @@ fn show(forum: &Forum, community: &Community) -> Result<(), hearth::Error> {
     for p in &view.posts.items {
         let badge = if p.official { " [official]" } else { "" };
         let accepted = if p.accepted { " [accepted answer]" } else { "" };
-        println!("\n--- #{} @{}{badge}{accepted}\n{}", p.post_number, p.author.username, p.html.trim());
+        println!(
+            "\n--- #{} @{}{badge}{accepted}\n{}",
+            p.post_number,
+            p.author.username,
+            p.html.trim()
+        );
     }
     Ok(())
 }

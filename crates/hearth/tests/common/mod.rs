@@ -52,7 +52,9 @@ impl TestForum {
             .unwrap();
         let mut out = String::new();
         for t in tables {
-            let mut stmt = conn.prepare(&format!("SELECT * FROM \"{t}\" ORDER BY 1")).unwrap();
+            let mut stmt = conn
+                .prepare(&format!("SELECT * FROM \"{t}\" ORDER BY 1"))
+                .unwrap();
             let n = stmt.column_count();
             let rows = stmt
                 .query_map([], |r| {
@@ -123,15 +125,22 @@ impl World {
         let member = add("member_mia", Role::Member);
         let group_member = add("vendor_vic", Role::Member);
         let outsider = Actor::User(t.user("outsider_oz"));
-        let group = f.create_group(&admin, c, "vendors", "Partner vendors").unwrap().id;
-        let Actor::User(gm) = group_member else { unreachable!() };
+        let group = f
+            .create_group(&admin, c, "vendors", "Partner vendors")
+            .unwrap()
+            .id;
+        let Actor::User(gm) = group_member else {
+            unreachable!()
+        };
         f.add_to_group(&admin, c, group, gm).unwrap();
         let qa = |slug: &str| NewCategory::new(slug, slug, CategoryKind::QuestionAndAnswer);
         let public = f.create_category(&admin, c, qa("public")).unwrap();
         let members_only = f
             .create_category(&admin, c, qa("members").visibility(Visibility::Members))
             .unwrap();
-        let group_only = f.create_category(&admin, c, qa("vendors").groups(&[group])).unwrap();
+        let group_only = f
+            .create_category(&admin, c, qa("vendors").groups(&[group]))
+            .unwrap();
         let mut topics = Vec::new();
         for (cat, word) in [&public, &members_only, &group_only].iter().zip(WORDS) {
             let (topic, _) = f

@@ -1,0 +1,637 @@
+//! Bad input gets the right error variant and changes nothing.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::World;
+use hearth::{
+    Actor, CategoryKind, Error, NewCategory, NewCommunity, NewReply, NewTopic, NewUser, PostEdit,
+    TopicFlag,
+};
+
+/// Runs `f`, checks its error with `check`, and asserts the database is
+/// byte-for-byte the same afterwards.
+fn unchanged(
+    w: &World,
+    what: &str,
+    f: impl FnOnce() -> Result<(), Error>,
+    check: impl Fn(&Error) -> bool,
+) {
+    let before = w.t.dump();
+    match f() {
+        Ok(()) => panic!("{what}: expected an error"),
+        Err(e) => assert!(check(&e), "{what}: wrong error {e:?}"),
+    }
+    let after = w.t.dump();
+    if before != after {
+        let diff: Vec<String> = after
+            .lines()
+            .filter(|l| !before.lines().any(|b| b == *l))
+            .map(str::to_string)
+            .collect();
+        panic!(
+            "{what}: the database changed; new or changed rows:\n{}",
+            diff.join("\n")
+        );
+    }
+}
+
+fn invalid(field: &'static str) -> impl Fn(&Error) -> bool {
+    move |e| matches!(e, Error::Invalid { field: f, .. } if *f == field)
+}
+
+#[test]
+fn content_limits() {
+    let w = World::new();
+    let f = w.forum();
+    let topic = |title: &str, body: &str| NewTopic {
+        category: w.public.id,
+        title: title.into(),
+        body: body.into(),
+        tags: vec![],
+    };
+    unchanged(
+        &w,
+        "empty title",
+        || {
+            f.create_topic(&w.member, w.c, topic("   ", "body"))
+                .map(|_| ())
+        },
+        invalid("title"),
+    );
+    unchanged(
+        &w,
+        "short title",
+        || {
+            f.create_topic(&w.member, w.c, topic(" ab ", "body"))
+                .map(|_| ())
+        },
+        invalid("title"),
+    );
+    unchanged(
+        &w,
+        "long title",
+        || {
+            f.create_topic(&w.member, w.c, topic(&"x".repeat(256), "body"))
+                .map(|_| ())
+        },
+        invalid("title"),
+    );
+    unchanged(
+        &w,
+        "empty body",
+        || {
+            f.create_topic(&w.member, w.c, topic("A fine title", "  \n "))
+                .map(|_| ())
+        },
+        invalid("body"),
+    );
+    unchanged(
+        &w,
+        "oversized body",
+        || {
+            f.create_topic(&w.member, w.c, topic("A fine title", &"x".repeat(65_537)))
+                .map(|_| ())
+        },
+        invalid("body"),
+    );
+    unchanged(
+        &w,
+        "too deep",
+        || {
+            f.create_topic(&w.member, w.c, topic("A fine title", &"> ".repeat(100)))
+                .map(|_| ())
+        },
+        invalid("body"),
+    );
+    unchanged(
+        &w,
+        "bad tag",
+        || {
+            let mut t = topic("A fine title", "body");
+            t.tags = vec!["<script>".into()];
+            f.create_topic(&w.member, w.c, t).map(|_| ())
+        },
+        invalid("tags"),
+    );
+    unchanged(
+        &w,
+        "too many tags",
+        || {
+            let mut t = topic("A fine title", "body");
+            t.tags = (0..6).map(|i| format!("t{i}")).collect();
+            f.create_topic(&w.member, w.c, t).map(|_| ())
+        },
+        invalid("tags"),
+    );
+    unchanged(
+        &w,
+        "oversized reply",
+        || {
+            f.reply(
+                &w.member,
+                w.c,
+                w.topics[0].0,
+                NewReply {
+                    body: "y".repeat(65_537),
+                    reply_to: None,
+                },
+            )
+            .map(|_| ())
+        },
+        invalid("body"),
+    );
+    // The limits are per community and configurable.
+    let mut s = f.community(&w.admin, w.c).unwrap().settings;
+    s.limits.body_max_bytes = 10;
+    f.update_community(&w.admin, w.c, "Acme", s).unwrap();
+    unchanged(
+        &w,
+        "community limit",
+        || {
+            f.reply(
+                &w.member,
+                w.c,
+                w.topics[0].0,
+                NewReply {
+                    body: "eleven bytes".into(),
+                    reply_to: None,
+                },
+            )
+            .map(|_| ())
+        },
+        invalid("body"),
+    );
+    f.reply(
+        &w.member,
+        w.c,
+        w.topics[0].0,
+        NewReply {
+            body: "ten bytes!".into(),
+            reply_to: None,
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn usernames() {
+    let w = World::new();
+    let f = w.forum();
+    for bad in ["ab", "has space", "admin", "x..y", "-lead", "1234", "ünï"] {
+        unchanged(
+            &w,
+            bad,
+            || f.create_user(NewUser::new(bad)).map(|_| ()),
+            invalid("username"),
+        );
+    }
+    unchanged(
+        &w,
+        "case-insensitive duplicate",
+        || f.create_user(NewUser::new("MEMBER_MIA")).map(|_| ()),
+        |e| matches!(e, Error::Conflict { .. }),
+    );
+}
+
+#[test]
+fn likes_and_answers() {
+    let w = World::new();
+    let f = w.forum();
+    let (topic, answer) = w.topics[0];
+    unchanged(
+        &w,
+        "duplicate like",
+        || f.like(&w.group_member, w.c, answer),
+        |e| matches!(e, Error::Conflict { .. }),
+    );
+    unchanged(
+        &w,
+        "own post",
+        || f.like(&w.moderator, w.c, answer),
+        |e| matches!(e, Error::Forbidden { .. }),
+    );
+    unchanged(
+        &w,
+        "guest like",
+        || f.like(&Actor::Guest, w.c, answer),
+        |e| matches!(e, Error::Forbidden { .. }),
+    );
+    unchanged(
+        &w,
+        "unlike never liked",
+        || f.unlike(&w.member, w.c, answer),
+        |e| matches!(e, Error::Conflict { .. }),
+    );
+    unchanged(
+        &w,
+        "accept by stranger",
+        || f.accept_answer(&w.member, w.c, answer),
+        |e| matches!(e, Error::Conflict { .. } | Error::Forbidden { .. }),
+    );
+    let first = f
+        .topic(&w.member, w.c, topic, &hearth::PageRequest::first(1))
+        .unwrap()
+        .posts
+        .items[0]
+        .id;
+    unchanged(
+        &w,
+        "accept the question",
+        || f.accept_answer(&w.group_member, w.c, first),
+        invalid("post"),
+    );
+}
+
+#[test]
+fn replies_to_deleted_closed_archived_topics() {
+    let w = World::new();
+    let f = w.forum();
+    let reply = || NewReply {
+        body: "me too".into(),
+        reply_to: None,
+    };
+    let (t0, _) = w.topics[0];
+    let (t1, _) = w.topics[1];
+    let (t2, a2) = w.topics[2];
+    f.set_topic_flag(&w.moderator, w.c, t0, TopicFlag::Closed, true)
+        .unwrap();
+    unchanged(
+        &w,
+        "closed",
+        || f.reply(&w.member, w.c, t0, reply()).map(|_| ()),
+        |e| matches!(e, Error::Forbidden { .. }),
+    );
+    // moderators may still reply to closed topics
+    f.reply(&w.moderator, w.c, t0, reply()).unwrap();
+    f.set_topic_flag(&w.moderator, w.c, t1, TopicFlag::Archived, true)
+        .unwrap();
+    unchanged(
+        &w,
+        "archived",
+        || f.reply(&w.moderator, w.c, t1, reply()).map(|_| ()),
+        |e| matches!(e, Error::Forbidden { .. }),
+    );
+    unchanged(
+        &w,
+        "edit in archived",
+        || {
+            let post = f
+                .topic(&w.member, w.c, t1, &hearth::PageRequest::first(1))
+                .unwrap()
+                .posts
+                .items[0]
+                .id;
+            f.edit_post(
+                &w.group_member,
+                w.c,
+                post,
+                PostEdit {
+                    body: "new".into(),
+                    ..Default::default()
+                },
+            )
+            .map(|_| ())
+        },
+        |e| matches!(e, Error::Forbidden { .. }),
+    );
+    let first = f
+        .topic(&w.group_member, w.c, t2, &hearth::PageRequest::first(1))
+        .unwrap()
+        .posts
+        .items[0]
+        .id;
+    f.delete_post(&w.group_member, w.c, first).unwrap();
+    unchanged(
+        &w,
+        "deleted topic",
+        || f.reply(&w.group_member, w.c, t2, reply()).map(|_| ()),
+        |e| matches!(e, Error::NotFound { .. }),
+    );
+    unchanged(
+        &w,
+        "reply to a post of another topic",
+        || {
+            f.reply(
+                &w.member,
+                w.c,
+                w.topics[0].0,
+                NewReply {
+                    body: "x".into(),
+                    reply_to: Some(a2),
+                },
+            )
+            .map(|_| ())
+        },
+        |e| matches!(e, Error::Forbidden { .. } | Error::Invalid { .. }),
+    );
+}
+
+#[test]
+fn ids_from_another_community() {
+    let w = World::new();
+    let f = w.forum();
+    let boss = w.t.user("boss_b");
+    let other = f
+        .create_community(
+            &Actor::System,
+            NewCommunity {
+                slug: "other".into(),
+                name: "Other".into(),
+                owner: Some(boss),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let boss = Actor::User(boss);
+    let (topic, answer) = w.topics[0];
+    let not_found = |e: &Error| matches!(e, Error::NotFound { .. });
+    unchanged(
+        &w,
+        "topic in other community's category",
+        || {
+            f.create_topic(
+                &boss,
+                other.id,
+                NewTopic {
+                    category: w.public.id,
+                    title: "Cross post".into(),
+                    body: "x".into(),
+                    tags: vec![],
+                },
+            )
+            .map(|_| ())
+        },
+        not_found,
+    );
+    unchanged(
+        &w,
+        "reply across",
+        || {
+            f.reply(
+                &boss,
+                other.id,
+                topic,
+                NewReply {
+                    body: "x".into(),
+                    reply_to: None,
+                },
+            )
+            .map(|_| ())
+        },
+        not_found,
+    );
+    unchanged(
+        &w,
+        "like across",
+        || f.like(&boss, other.id, answer),
+        not_found,
+    );
+    unchanged(
+        &w,
+        "edit across",
+        || {
+            f.edit_post(
+                &boss,
+                other.id,
+                answer,
+                PostEdit {
+                    body: "x".into(),
+                    ..Default::default()
+                },
+            )
+            .map(|_| ())
+        },
+        not_found,
+    );
+    unchanged(
+        &w,
+        "delete across",
+        || f.delete_post(&boss, other.id, answer),
+        not_found,
+    );
+    unchanged(
+        &w,
+        "accept across",
+        || f.accept_answer(&boss, other.id, answer),
+        not_found,
+    );
+    unchanged(
+        &w,
+        "group across",
+        || {
+            let Actor::User(b) = boss else { unreachable!() };
+            f.add_to_group(&boss, other.id, w.group, b)
+        },
+        not_found,
+    );
+    unchanged(
+        &w,
+        "category with another community's group",
+        || {
+            f.create_category(
+                &boss,
+                other.id,
+                NewCategory::new("v", "v", CategoryKind::Discussion).groups(&[w.group]),
+            )
+            .map(|_| ())
+        },
+        not_found,
+    );
+}
+
+#[test]
+fn stale_edit_is_a_conflict() {
+    let w = World::new();
+    let f = w.forum();
+    let (_, answer) = w.topics[0];
+    f.edit_post(
+        &w.moderator,
+        w.c,
+        answer,
+        PostEdit {
+            body: "v2".into(),
+            base_version: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    unchanged(
+        &w,
+        "stale",
+        || {
+            f.edit_post(
+                &w.moderator,
+                w.c,
+                answer,
+                PostEdit {
+                    body: "v2 from an old tab".into(),
+                    base_version: Some(1),
+                    ..Default::default()
+                },
+            )
+            .map(|_| ())
+        },
+        |e| matches!(e, Error::Conflict { .. }),
+    );
+    unchanged(
+        &w,
+        "title on a reply",
+        || {
+            f.edit_post(
+                &w.moderator,
+                w.c,
+                answer,
+                PostEdit {
+                    body: "v3".into(),
+                    title: Some("New title".into()),
+                    ..Default::default()
+                },
+            )
+            .map(|_| ())
+        },
+        invalid("title"),
+    );
+    unchanged(
+        &w,
+        "someone else's post",
+        || {
+            f.edit_post(
+                &w.member,
+                w.c,
+                answer,
+                PostEdit {
+                    body: "mine now".into(),
+                    ..Default::default()
+                },
+            )
+            .map(|_| ())
+        },
+        |e| matches!(e, Error::Forbidden { .. }),
+    );
+}
+
+#[test]
+fn permissions_on_writes() {
+    let w = World::new();
+    let f = w.forum();
+    let forbidden = |e: &Error| matches!(e, Error::Forbidden { .. });
+    unchanged(
+        &w,
+        "member creates category",
+        || {
+            f.create_category(
+                &w.member,
+                w.c,
+                NewCategory::new("x", "x", CategoryKind::Discussion),
+            )
+            .map(|_| ())
+        },
+        forbidden,
+    );
+    let kb = f
+        .create_category(
+            &w.admin,
+            w.c,
+            NewCategory::new("kb", "KB", CategoryKind::KnowledgeBase),
+        )
+        .unwrap();
+    unchanged(
+        &w,
+        "kb topic by member",
+        || {
+            f.create_topic(
+                &w.member,
+                w.c,
+                NewTopic {
+                    category: kb.id,
+                    title: "My article".into(),
+                    body: "x".into(),
+                    tags: vec![],
+                },
+            )
+            .map(|_| ())
+        },
+        forbidden,
+    );
+    unchanged(
+        &w,
+        "outsider posts",
+        || {
+            f.reply(
+                &w.outsider,
+                w.c,
+                w.topics[0].0,
+                NewReply {
+                    body: "hi".into(),
+                    reply_to: None,
+                },
+            )
+            .map(|_| ())
+        },
+        forbidden,
+    );
+    unchanged(
+        &w,
+        "member pins",
+        || {
+            f.set_topic_flag(&w.member, w.c, w.topics[0].0, TopicFlag::Pinned, true)
+                .map(|_| ())
+        },
+        forbidden,
+    );
+    unchanged(
+        &w,
+        "admin makes owner",
+        || {
+            let Actor::User(mia) = w.member else {
+                unreachable!()
+            };
+            f.set_role(&w.admin, w.c, mia, hearth::Role::Owner)
+                .map(|_| ())
+        },
+        forbidden,
+    );
+    unchanged(
+        &w,
+        "last owner demoted",
+        || {
+            let Actor::User(o) = w.owner else {
+                unreachable!()
+            };
+            f.set_role(&w.owner, w.c, o, hearth::Role::Admin)
+                .map(|_| ())
+        },
+        |e| matches!(e, Error::Conflict { .. }),
+    );
+    unchanged(
+        &w,
+        "only the system creates communities",
+        || {
+            f.create_community(
+                &w.owner,
+                NewCommunity {
+                    slug: "mine".into(),
+                    name: "Mine".into(),
+                    ..Default::default()
+                },
+            )
+            .map(|_| ())
+        },
+        forbidden,
+    );
+    unchanged(
+        &w,
+        "bad cursor",
+        || {
+            f.latest(
+                &w.member,
+                w.c,
+                &hearth::TopicFilter::default(),
+                &hearth::PageRequest::after(hearth::Cursor("garbage".into()), 10),
+            )
+            .map(|_| ())
+        },
+        invalid("cursor"),
+    );
+}

@@ -1,0 +1,771 @@
+//! Topics, posts and everything around them, end to end through the engine.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use common::{TestForum, World};
+use hearth::{
+    Actor, CategoryKind, Error, Event, EventId, EventKind, HookError, Hooks, NewCategory, NewReply,
+    NewTopic, PageRequest, PostDraft, PostEdit, PostFilter, SearchQuery, TopicFilter, TopicFlag,
+};
+
+fn reply(body: &str) -> NewReply {
+    NewReply {
+        body: body.into(),
+        reply_to: None,
+    }
+}
+
+fn topic_in(cat: hearth::CategoryId, title: &str, body: &str) -> NewTopic {
+    NewTopic {
+        category: cat,
+        title: title.into(),
+        body: body.into(),
+        tags: vec![],
+    }
+}
+
+#[test]
+fn edits_keep_revisions_and_update_search() {
+    let w = World::new();
+    let f = w.forum();
+    let (topic, _) = w.topics[0];
+    let first = f
+        .topic(&w.member, w.c, topic, &PageRequest::first(1))
+        .unwrap()
+        .posts
+        .items[0]
+        .clone();
+    let edited = f
+        .edit_post(
+            &w.group_member,
+            w.c,
+            first.id,
+            PostEdit {
+                body: "Now about **quasar** instead".into(),
+                title: Some("Quasar question".into()),
+                reason: Some("typo".into()),
+                base_version: Some(1),
+            },
+        )
+        .unwrap();
+    assert_eq!(edited.version, 2);
+    assert!(edited.html.contains("<strong>quasar</strong>"));
+    let revs = f.revisions(&w.member, w.c, first.id).unwrap();
+    assert_eq!(revs.len(), 1);
+    assert_eq!(revs[0].old_source, "How do I configure zebrapublic?");
+    assert_eq!(revs[0].new_source, "Now about **quasar** instead");
+    assert_eq!(
+        revs[0].old_title.as_deref(),
+        Some("Question about zebrapublic setup")
+    );
+    assert_eq!(revs[0].reason.as_deref(), Some("typo"));
+    let t = f.topic_only(&w.member, w.c, topic).unwrap();
+    assert_eq!(
+        (t.title.as_str(), t.slug.as_str()),
+        ("Quasar question", "quasar-question")
+    );
+    assert_eq!(
+        f.search(&w.member, w.c, &SearchQuery::new("quasar"))
+            .unwrap()
+            .total,
+        1
+    );
+    // The old words of the first post are gone from the index (the answer still has its own).
+    let hits = f
+        .search(&w.member, w.c, &SearchQuery::new("zebrapublic"))
+        .unwrap();
+    assert!(hits.hits.iter().all(|h| h.post != first.id));
+    // Moderators may edit anyone's post.
+    f.edit_post(
+        &w.moderator,
+        w.c,
+        first.id,
+        PostEdit {
+            body: "mod edit".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(f.revisions(&w.member, w.c, first.id).unwrap().len(), 2);
+}
+
+#[test]
+fn delete_and_restore() {
+    let w = World::new();
+    let f = w.forum();
+    let (topic, answer) = w.topics[0];
+    let r = f
+        .reply(&w.member, w.c, topic, reply("a reply about nebulas"))
+        .unwrap();
+    assert_eq!(f.topic_only(&w.member, w.c, topic).unwrap().post_count, 3);
+    f.delete_post(&w.member, w.c, r.id).unwrap();
+    assert_eq!(f.topic_only(&w.member, w.c, topic).unwrap().post_count, 2);
+    assert_eq!(
+        f.search(&w.member, w.c, &SearchQuery::new("nebulas"))
+            .unwrap()
+            .total,
+        0
+    );
+    // Hidden from others, shown to moderators as deleted.
+    let seen: Vec<_> = f
+        .topic(&w.group_member, w.c, topic, &PageRequest::first(10))
+        .unwrap()
+        .posts
+        .items
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert!(!seen.contains(&r.id));
+    assert!(matches!(
+        f.post(&w.group_member, w.c, r.id),
+        Err(Error::NotFound { .. })
+    ));
+    let modview = f
+        .topic(&w.moderator, w.c, topic, &PageRequest::first(10))
+        .unwrap();
+    assert!(
+        modview
+            .posts
+            .items
+            .iter()
+            .any(|p| p.id == r.id && p.deleted)
+    );
+    // The author may restore what they deleted.
+    f.restore_post(&w.member, w.c, r.id).unwrap();
+    assert_eq!(
+        f.search(&w.member, w.c, &SearchQuery::new("nebulas"))
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(f.topic_only(&w.member, w.c, topic).unwrap().post_count, 3);
+    // Deleting the accepted answer un-solves; deleting the first post deletes the topic.
+    f.delete_post(&w.moderator, w.c, answer).unwrap();
+    assert_eq!(
+        f.topic_only(&w.member, w.c, topic).unwrap().accepted_answer,
+        None
+    );
+    let first = f
+        .topic(&w.member, w.c, topic, &PageRequest::first(1))
+        .unwrap()
+        .posts
+        .items[0]
+        .id;
+    f.delete_post(&w.group_member, w.c, first).unwrap();
+    assert!(matches!(
+        f.topic_only(&w.member, w.c, topic),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(
+        f.latest(
+            &w.member,
+            w.c,
+            &TopicFilter::default(),
+            &PageRequest::first(50)
+        )
+        .unwrap()
+        .items
+        .iter()
+        .all(|t| t.id != topic)
+    );
+    // Only moderators restore what someone else deleted.
+    let f2 = f
+        .topic(&w.moderator, w.c, topic, &PageRequest::first(1))
+        .unwrap()
+        .posts
+        .items[0]
+        .id;
+    assert!(matches!(
+        f.restore_post(&w.member, w.c, f2),
+        Err(Error::NotFound { .. } | Error::Forbidden { .. })
+    ));
+    f.restore_post(&w.moderator, w.c, f2).unwrap();
+    assert!(f.topic_only(&w.member, w.c, topic).is_ok());
+}
+
+#[test]
+fn likes_answers_official_and_mentions() {
+    let w = World::new();
+    let f = w.forum();
+    let (topic, answer) = w.topics[0];
+    f.like(&w.member, w.c, answer).unwrap();
+    let p = f.post(&w.member, w.c, answer).unwrap();
+    assert_eq!(
+        (p.like_count, p.liked, p.official, p.accepted),
+        (2, true, true, true)
+    );
+    assert_eq!(f.topic_only(&w.member, w.c, topic).unwrap().like_count, 2);
+    f.unlike(&w.member, w.c, answer).unwrap();
+    assert_eq!(f.post(&w.member, w.c, answer).unwrap().like_count, 1);
+    // A member's reply is not official; mentions link to members only.
+    let r = f
+        .reply(
+            &w.member,
+            w.c,
+            topic,
+            reply("thanks @mod_max and @nobody_here"),
+        )
+        .unwrap();
+    assert!(!r.official);
+    assert!(
+        r.html
+            .contains("<a class=\"mention\" href=\"/u/mod_max\">@mod_max</a>"),
+        "{}",
+        r.html
+    );
+    assert!(!r.html.contains("/u/nobody_here"));
+    // Accept another answer, then withdraw.
+    f.accept_answer(&w.group_member, w.c, r.id).unwrap();
+    let view = f
+        .topic(&Actor::Guest, w.c, topic, &PageRequest::first(10))
+        .unwrap();
+    assert_eq!(view.accepted_answer.map(|p| p.id), Some(r.id));
+    assert_eq!(view.kind, CategoryKind::QuestionAndAnswer);
+    f.unaccept_answer(&w.group_member, w.c, topic).unwrap();
+    assert_eq!(
+        f.topic_only(&w.member, w.c, topic).unwrap().accepted_answer,
+        None
+    );
+    // Only in Q&A categories.
+    let talk = f
+        .create_category(
+            &w.admin,
+            w.c,
+            NewCategory::new("talk", "Talk", CategoryKind::Discussion),
+        )
+        .unwrap();
+    let (t, _) = f
+        .create_topic(&w.member, w.c, topic_in(talk.id, "Casual chat", "hello"))
+        .unwrap();
+    let r = f.reply(&w.group_member, w.c, t.id, reply("hi")).unwrap();
+    assert!(matches!(
+        f.accept_answer(&w.member, w.c, r.id),
+        Err(Error::Invalid { .. })
+    ));
+}
+
+#[test]
+fn latest_pages_without_gaps_or_repeats() {
+    let w = World::new();
+    let f = w.forum();
+    let mut made = HashSet::new();
+    for i in 0..73 {
+        w.t.clock
+            .advance(time::Duration::seconds(if i % 3 == 0 { 0 } else { 1 }));
+        let (t, _) = f
+            .create_topic(
+                &w.member,
+                w.c,
+                topic_in(w.public.id, &format!("Topic number {i}"), "body"),
+            )
+            .unwrap();
+        made.insert(t.id);
+    }
+    let pinned = w.topics[0].0;
+    f.set_topic_flag(&w.moderator, w.c, pinned, TopicFlag::Pinned, true)
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(10);
+    loop {
+        let p = f
+            .latest(&w.member, w.c, &TopicFilter::default(), &page)
+            .unwrap();
+        seen.extend(p.items.iter().map(|t| t.id));
+        match p.next {
+            Some(c) => page = PageRequest::after(c, 10),
+            None => break,
+        }
+    }
+    assert_eq!(seen[0], pinned, "pinned first");
+    let unique: HashSet<_> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), seen.len(), "no repeats");
+    assert_eq!(seen.len(), 73 + 2, "public + members topics");
+    assert!(made.is_subset(&unique));
+    // Tag filter and unlisted topics.
+    let tagged = f
+        .latest(
+            &w.member,
+            w.c,
+            &TopicFilter {
+                category: None,
+                tag: Some("SETUP".into()),
+            },
+            &PageRequest::first(50),
+        )
+        .unwrap();
+    assert_eq!(tagged.items.len(), 2);
+    f.set_topic_flag(&w.moderator, w.c, pinned, TopicFlag::Unlisted, true)
+        .unwrap();
+    let p = f
+        .latest(
+            &w.member,
+            w.c,
+            &TopicFilter::default(),
+            &PageRequest::first(100),
+        )
+        .unwrap();
+    assert!(p.items.iter().all(|t| t.id != pinned));
+    assert!(
+        f.topic_only(&w.member, w.c, pinned).is_ok(),
+        "unlisted stays readable by link"
+    );
+}
+
+#[test]
+fn topic_posts_page_by_number() {
+    let w = World::new();
+    let f = w.forum();
+    let (topic, _) = w.topics[0];
+    for i in 0..25 {
+        f.reply(&w.member, w.c, topic, reply(&format!("reply {i}")))
+            .unwrap();
+    }
+    let p1 = f
+        .topic(&w.member, w.c, topic, &PageRequest::first(20))
+        .unwrap();
+    assert_eq!(p1.posts.items.len(), 20);
+    let p2 = f
+        .topic(
+            &w.member,
+            w.c,
+            topic,
+            &PageRequest::after(p1.posts.next.clone().unwrap(), 20),
+        )
+        .unwrap();
+    assert_eq!(p2.posts.items.len(), 7);
+    assert!(p2.posts.next.is_none());
+    let numbers: Vec<i64> = p1
+        .posts
+        .items
+        .iter()
+        .chain(&p2.posts.items)
+        .map(|p| p.post_number)
+        .collect();
+    assert_eq!(numbers, (1..=27).collect::<Vec<_>>());
+}
+
+#[test]
+fn search_filters_snippets_and_paging() {
+    let w = World::new();
+    let f = w.forum();
+    let talk = f
+        .create_category(
+            &w.admin,
+            w.c,
+            NewCategory::new("talk", "Talk", CategoryKind::Discussion),
+        )
+        .unwrap();
+    for i in 0..30 {
+        let (t, _) = f
+            .create_topic(
+                &w.member,
+                w.c,
+                NewTopic {
+                    category: talk.id,
+                    title: format!("Printer jam {i}"),
+                    body: format!("The printer jams when 1 < 2 on page {i}"),
+                    tags: vec![if i % 2 == 0 {
+                        "even".into()
+                    } else {
+                        "odd".into()
+                    }],
+                },
+            )
+            .unwrap();
+        let _ = t;
+    }
+    let all = f
+        .search(&w.member, w.c, &SearchQuery::new("printer jam"))
+        .unwrap();
+    assert_eq!(all.total, 30);
+    assert!(
+        all.hits[0].snippet.contains("<mark>"),
+        "{}",
+        all.hits[0].snippet
+    );
+    assert!(
+        all.hits[0].snippet.contains("&lt;"),
+        "escaped: {}",
+        all.hits[0].snippet
+    );
+    // Keyset paging over ranked results.
+    let mut seen = HashSet::new();
+    let mut q = SearchQuery {
+        page: PageRequest::first(7),
+        ..SearchQuery::new("printer")
+    };
+    loop {
+        let r = f.search(&w.member, w.c, &q).unwrap();
+        for h in &r.hits {
+            assert!(seen.insert(h.post), "repeat");
+        }
+        match r.next {
+            Some(c) => q.page = PageRequest::after(c, 7),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 30);
+    let even = f
+        .search(
+            &w.member,
+            w.c,
+            &SearchQuery {
+                tag: Some("even".into()),
+                ..SearchQuery::new("printer")
+            },
+        )
+        .unwrap();
+    assert_eq!(even.total, 15);
+    let by = f
+        .search(
+            &w.member,
+            w.c,
+            &SearchQuery {
+                author: Some("MOD_MAX".into()),
+                ..SearchQuery::new("configure")
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        by.total, 2,
+        "answers by the moderator in readable categories"
+    );
+    let solved = f
+        .search(
+            &w.member,
+            w.c,
+            &SearchQuery {
+                solved: Some(true),
+                ..SearchQuery::new("configure OR printer")
+            },
+        )
+        .unwrap();
+    assert!(solved.hits.iter().all(|h| h.solved));
+    let kind = f
+        .search(
+            &w.member,
+            w.c,
+            &SearchQuery {
+                kind: Some(CategoryKind::Discussion),
+                ..SearchQuery::new("printer")
+            },
+        )
+        .unwrap();
+    assert_eq!(kind.total, 30);
+    let cat = f
+        .search(
+            &w.member,
+            w.c,
+            &SearchQuery {
+                category: Some(w.public.id),
+                ..SearchQuery::new("printer")
+            },
+        )
+        .unwrap();
+    assert_eq!(cat.total, 0);
+    // Hostile query syntax is just words.
+    let r = f
+        .search(&w.member, w.c, &SearchQuery::new("\"unbalanced NEAR( * OR"))
+        .unwrap();
+    assert_eq!(r.total, 0);
+    assert_eq!(
+        f.search(&w.member, w.c, &SearchQuery::new("   "))
+            .unwrap()
+            .total,
+        0
+    );
+}
+
+#[test]
+fn similar_topics_prefers_solved_and_knowledge_base() {
+    let w = World::new();
+    let f = w.forum();
+    let kb = f
+        .create_category(
+            &w.admin,
+            w.c,
+            NewCategory::new("kb", "KB", CategoryKind::KnowledgeBase),
+        )
+        .unwrap();
+    f.create_topic(
+        &w.moderator,
+        w.c,
+        topic_in(
+            kb.id,
+            "Resetting your password",
+            "Use the reset link on the sign-in page.",
+        ),
+    )
+    .unwrap();
+    // An unsolved question does not count as an answer.
+    f.create_topic(
+        &w.member,
+        w.c,
+        topic_in(w.public.id, "Password reset broken?", "It does not work"),
+    )
+    .unwrap();
+    let s = f
+        .similar_topics(&w.member, w.c, "How do I reset my password", 5)
+        .unwrap();
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(s[0].kind, CategoryKind::KnowledgeBase);
+    assert!(s[0].snippet.contains("<mark>"));
+    assert!(
+        f.similar_topics(&w.member, w.c, "how do I", 5)
+            .unwrap()
+            .is_empty(),
+        "stop words only"
+    );
+}
+
+#[test]
+fn event_log_with_durable_cursor() {
+    let w = World::new();
+    let f = w.forum();
+    let consumer = "test-consumer";
+    assert_eq!(f.event_cursor(consumer).unwrap(), EventId(0));
+    let mut kinds = Vec::new();
+    let mut cursor = f.event_cursor(consumer).unwrap();
+    loop {
+        let batch = f.events_after(&Actor::System, w.c, cursor, 7).unwrap();
+        let Some(last) = batch.last() else { break };
+        kinds.extend(batch.iter().map(|e| e.kind));
+        f.ack_events(consumer, last.id).unwrap();
+        cursor = f.event_cursor(consumer).unwrap();
+    }
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == EventKind::TopicCreated)
+            .count(),
+        3
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == EventKind::PostCreated)
+            .count(),
+        6
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == EventKind::TopicSolved)
+            .count(),
+        3
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == EventKind::PostLiked).count(),
+        3
+    );
+    // The cursor never moves back; new events come after it.
+    f.ack_events(consumer, EventId(1)).unwrap();
+    assert_eq!(f.event_cursor(consumer).unwrap(), cursor);
+    f.reply(&w.member, w.c, w.topics[0].0, reply("later"))
+        .unwrap();
+    let next = f.events_after(&Actor::System, w.c, cursor, 100).unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].kind, EventKind::PostCreated);
+    assert_eq!(next[0].kind.as_str(), "post.created");
+    // A new Forum on the same file sees the same cursor (durable).
+    let again = hearth::Forum::open(w.t.path()).unwrap();
+    assert_eq!(again.event_cursor(consumer).unwrap(), cursor);
+}
+
+struct Recorder {
+    events: Mutex<Vec<Event>>,
+}
+
+impl Hooks for Recorder {
+    fn name(&self) -> &str {
+        "recorder"
+    }
+    fn filter_post(&self, draft: &PostDraft) -> Result<PostFilter, HookError> {
+        if draft.body.contains("forbidden-word") {
+            return Ok(PostFilter::Reject {
+                reason: "please keep it civil".into(),
+            });
+        }
+        if draft.body.contains("explode") {
+            panic!("hook bug");
+        }
+        if draft.body.contains("fail") {
+            return Err(HookError("backend down".into()));
+        }
+        if draft.body.contains("shout") {
+            return Ok(PostFilter::Rewrite {
+                body: draft.body.to_uppercase(),
+            });
+        }
+        if draft.body.contains("inflate") {
+            return Ok(PostFilter::Rewrite {
+                body: "x".repeat(70_000),
+            });
+        }
+        Ok(PostFilter::Allow)
+    }
+    fn on_events(&self, events: &[Event]) -> Result<(), HookError> {
+        self.events.lock().unwrap().extend_from_slice(events);
+        if events.iter().any(|e| e.kind == EventKind::PostLiked) {
+            panic!("after-commit panic must not undo the like");
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn hooks_filter_and_observe() {
+    let w = World::new();
+    let f = w.forum();
+    let rec = Arc::new(Recorder {
+        events: Mutex::new(Vec::new()),
+    });
+    f.register_hooks(rec.clone());
+    let (topic, answer) = w.topics[0];
+    let before = w.t.dump();
+    let r = f.reply(&w.member, w.c, topic, reply("this has a forbidden-word"));
+    assert!(
+        matches!(&r, Err(Error::Rejected { hook, reason }) if hook == "recorder" && reason == "please keep it civil")
+    );
+    assert!(matches!(
+        f.reply(&w.member, w.c, topic, reply("explode")),
+        Err(Error::Hook { .. })
+    ));
+    assert!(
+        matches!(f.reply(&w.member, w.c, topic, reply("fail")), Err(Error::Hook { message, .. }) if message == "backend down")
+    );
+    assert!(matches!(
+        f.reply(&w.member, w.c, topic, reply("inflate")),
+        Err(Error::Invalid { field: "body", .. })
+    ));
+    assert_eq!(before, w.t.dump(), "failed hooks wrote nothing");
+    let p = f
+        .reply(&w.member, w.c, topic, reply("please shout"))
+        .unwrap();
+    assert_eq!(p.source, "PLEASE SHOUT");
+    let seen: Vec<EventKind> = rec.events.lock().unwrap().iter().map(|e| e.kind).collect();
+    assert_eq!(seen, vec![EventKind::PostCreated]);
+    // A panicking after-commit hook does not undo the write.
+    f.like(&w.member, w.c, answer).unwrap();
+    assert!(f.post(&w.member, w.c, answer).unwrap().liked);
+}
+
+#[test]
+fn views_and_bookmarks() {
+    let w = World::new();
+    let f = w.forum();
+    let (topic, answer) = w.topics[0];
+    f.record_view(&w.member, w.c, topic).unwrap();
+    f.record_view(&w.member, w.c, topic).unwrap();
+    f.record_view(&Actor::Guest, w.c, topic).unwrap();
+    assert_eq!(f.topic_only(&w.member, w.c, topic).unwrap().view_count, 2);
+    w.t.clock.advance(time::Duration::days(1));
+    f.record_view(&w.member, w.c, topic).unwrap();
+    assert_eq!(f.topic_only(&w.member, w.c, topic).unwrap().view_count, 3);
+    assert!(
+        f.record_view(&Actor::Guest, w.c, w.topics[1].0).is_err(),
+        "no views of unreadable topics"
+    );
+
+    f.bookmark(&w.member, w.c, answer).unwrap();
+    f.bookmark(&w.member, w.c, w.topics[1].1).unwrap();
+    let b = f
+        .bookmarks(&w.member, w.c, &PageRequest::first(10))
+        .unwrap();
+    assert_eq!(b.items.len(), 2);
+    assert!(b.items.iter().all(|p| p.bookmarked));
+    assert!(
+        f.bookmark(&w.member, w.c, w.topics[2].1).is_err(),
+        "cannot bookmark unreadable posts"
+    );
+    f.unbookmark(&w.member, w.c, answer).unwrap();
+    assert_eq!(
+        f.bookmarks(&w.member, w.c, &PageRequest::first(10))
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn rerender_reports_progress() {
+    let t = TestForum::new();
+    let f = &t.forum;
+    let owner = t.user("rita");
+    let c = f
+        .create_community(
+            &Actor::System,
+            hearth::NewCommunity {
+                slug: "r".into(),
+                name: "R".into(),
+                owner: Some(owner),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let cat = f
+        .create_category(
+            &Actor::User(owner),
+            c.id,
+            NewCategory::new("a", "A", CategoryKind::Discussion),
+        )
+        .unwrap();
+    for i in 0..25 {
+        f.create_topic(
+            &Actor::User(owner),
+            c.id,
+            topic_in(cat.id, &format!("Topic {i}"), "*hi*"),
+        )
+        .unwrap();
+    }
+    let conn = rusqlite::Connection::open(t.path()).unwrap();
+    conn.execute("UPDATE posts SET render_version = 0, html = 'stale'", [])
+        .unwrap();
+    let mut calls = Vec::new();
+    let n = f
+        .rerender_posts(10, &mut |done, total| calls.push((done, total)))
+        .unwrap();
+    assert_eq!(n, 25);
+    assert_eq!(calls, vec![(10, 25), (20, 25), (25, 25)]);
+    let stale: i64 = conn
+        .query_row("SELECT count(*) FROM posts WHERE html = 'stale'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(stale, 0);
+    assert_eq!(f.rerender_posts(10, &mut |_, _| {}).unwrap(), 0);
+}
+
+#[test]
+fn joining_depends_on_registration_mode() {
+    let w = World::new();
+    let f = w.forum();
+    let newbie = Actor::User(w.t.user("newbie"));
+    let m = f.join(&newbie, w.c).unwrap();
+    assert_eq!(m.role, hearth::Role::Member);
+    assert!(matches!(f.join(&newbie, w.c), Err(Error::Conflict { .. })));
+    let mut s = f.community(&w.admin, w.c).unwrap().settings;
+    s.registration = hearth::RegistrationMode::InviteOnly;
+    f.update_community(&w.admin, w.c, "Acme", s.clone())
+        .unwrap();
+    let late = Actor::User(w.t.user("latecomer"));
+    assert!(matches!(f.join(&late, w.c), Err(Error::Forbidden { .. })));
+    s.public_access = false;
+    f.update_community(&w.admin, w.c, "Acme", s).unwrap();
+    assert!(
+        matches!(f.join(&late, w.c), Err(Error::NotFound { .. })),
+        "private invite-only communities do not reveal themselves"
+    );
+    assert!(matches!(
+        f.join(&Actor::Guest, w.c),
+        Err(Error::Forbidden { .. })
+    ));
+    let dir = f.members(&w.member, w.c, &PageRequest::first(3)).unwrap();
+    assert_eq!(dir.items.len(), 3);
+    assert!(dir.next.is_some());
+}
