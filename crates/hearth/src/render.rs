@@ -577,8 +577,10 @@ mod tests {
     use super::*;
 
     fn renderer(base: Option<&str>) -> Renderer {
-        let mut s = CommunitySettings::default();
-        s.base_url = base.map(str::to_string);
+        let s = CommunitySettings {
+            base_url: base.map(str::to_string),
+            ..CommunitySettings::default()
+        };
         Renderer::new(&s).expect("renderer")
     }
 
@@ -704,5 +706,149 @@ mod tests {
         );
         let again = renderer(Some("https://forum.example.com/")).sanitize(&r.html);
         assert_eq!(again, r.html);
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Checks sanitized output: every element and attribute on the
+    /// allowlist, no handlers or styles, only allowed URL schemes.
+    fn check_allowlist(html: &str) -> std::result::Result<(), String> {
+        let bytes = html.as_bytes();
+        let mut i = 0;
+        while let Some(off) = html[i..].find('<') {
+            let start = i + off;
+            let end = start + tag_end(&html[start..]).ok_or("unterminated tag")?;
+            let tag = &html[start + 1..end];
+            i = end + 1;
+            let tag = tag.strip_prefix('/').unwrap_or(tag);
+            let name_len = tag
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count();
+            let name = &tag[..name_len];
+            if !ALLOWED_TAGS.contains(&name) {
+                return Err(format!("element {name:?} in {html:?}"));
+            }
+            let allowed = ALLOWED_ATTRIBUTES
+                .iter()
+                .find(|(t, _)| *t == name)
+                .map(|(_, a)| *a)
+                .unwrap_or(&[]);
+            let mut rest = tag[name_len..].trim_start();
+            while !rest.is_empty() && rest != "/" {
+                let eq = rest.find(['=', ' ']).unwrap_or(rest.len());
+                let attr = &rest[..eq];
+                let mut value = "";
+                if rest[eq..].starts_with("=\"") {
+                    let vstart = eq + 2;
+                    let vlen = rest[vstart..].find('"').ok_or("unquoted value")?;
+                    value = &rest[vstart..vstart + vlen];
+                    rest = rest[vstart + vlen + 1..].trim_start();
+                } else {
+                    rest = rest[eq..].trim_start();
+                }
+                let lower = attr.to_ascii_lowercase();
+                if lower.starts_with("on") || lower == "style" {
+                    return Err(format!("attribute {attr:?} in {html:?}"));
+                }
+                let ok = allowed.contains(&lower.as_str()) || (name == "a" && lower == "rel");
+                if !ok {
+                    return Err(format!("attribute {attr:?} on {name} in {html:?}"));
+                }
+                if lower == "href" || lower == "src" {
+                    let v = value.replace("&amp;", "&");
+                    if let Some(colon) = v.find(':') {
+                        let before = &v[..colon];
+                        if !before.contains(['/', '?', '#']) {
+                            let scheme = before.to_ascii_lowercase();
+                            if !ALLOWED_SCHEMES.contains(&scheme.as_str()) {
+                                return Err(format!("scheme {scheme:?} in {html:?}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let _ = bytes;
+        Ok(())
+    }
+
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("<script>alert(1)</script>".to_string()),
+            Just("<img src=x onerror=alert(1)>".to_string()),
+            Just("[x](javascript:alert(1))".to_string()),
+            Just("[x](JaVaScRiPt:alert(1))".to_string()),
+            Just("<a href=\"data:text/html,<b>x\">d</a>".to_string()),
+            Just("<a href=\"vbscript:x\" onclick=\"y\">v</a>".to_string()),
+            Just("![i](data:image/png;base64,AAAA)".to_string()),
+            Just("<svg><circle onload=alert(1)/></svg>".to_string()),
+            Just("<math><mi xlink:href=\"javascript:1\">x</mi></math>".to_string()),
+            Just("<style>body{}</style>".to_string()),
+            Just("<p style=\"color:red\" class=\"admin\" id=\"x\">p</p>".to_string()),
+            Just("<cite>c</cite><iframe src=\"https://x\"></iframe>".to_string()),
+            Just("<div id=\"fn-ok\" class=\"footnote-definition\">f</div>".to_string()),
+            Just("<input type=\"text\" value=\"x\">".to_string()),
+            Just("<code class=\"language-rust\" data-x=1>c</code>".to_string()),
+            Just("<!-- comment -->".to_string()),
+            Just("[^n]\n\n[^n]: note".to_string()),
+            Just("| a | b |\n|:--|--:|\n| 1 | 2 |".to_string()),
+            Just("- [ ] task".to_string()),
+            Just("> quote\n> > nested".to_string()),
+            Just("@bob @carol".to_string()),
+            Just("<a href=\"//evil.example\">s</a>".to_string()),
+            Just("<a href=\"/relative?a=1&b=2\">r</a>".to_string()),
+            Just("\n\n".to_string()),
+            "[ -~]{0,24}",
+            "\\PC{0,12}",
+        ]
+    }
+
+    fn document() -> impl Strategy<Value = String> {
+        prop::collection::vec(fragment(), 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn rendered_html_stays_inside_the_allowlist(doc in document(), base in prop::bool::ANY) {
+            let mut s = CommunitySettings::default();
+            if base {
+                s.base_url = Some("https://forum.example.com/".into());
+            }
+            let r = Renderer::new(&s).expect("renderer");
+            if let Ok(out) = r.render(&doc, &mut |c| Ok(c.iter().filter(|n| *n == "bob").cloned().collect())) {
+                if let Err(e) = check_allowlist(&out.html) {
+                    return Err(TestCaseError::fail(e));
+                }
+                prop_assert_eq!(r.sanitize(&out.html), out.html.clone(), "idempotent");
+            }
+        }
+
+        #[test]
+        fn raw_html_sanitizes_inside_the_allowlist(doc in document()) {
+            let r = Renderer::new(&CommunitySettings::default()).expect("renderer");
+            let once = r.sanitize(&doc);
+            if let Err(e) = check_allowlist(&once) {
+                return Err(TestCaseError::fail(e));
+            }
+            prop_assert_eq!(r.sanitize(&once), once.clone());
+        }
+    }
+
+    #[test]
+    fn checker_catches_violations() {
+        assert!(check_allowlist("<script>").is_err());
+        assert!(check_allowlist("<p onclick=\"x\">").is_err());
+        assert!(check_allowlist("<a href=\"javascript:x\">").is_err());
+        assert!(check_allowlist("<p style=\"x\">").is_err());
+        assert!(
+            check_allowlist("<a href=\"https://x\" rel=\"nofollow ugc noopener\">x</a>").is_ok()
+        );
     }
 }

@@ -657,7 +657,7 @@ impl Forum {
                     .tx
                     .prepare_cached("SELECT deleted_by FROM posts WHERE id = ?1")?
                     .query_row([post], |r| r.get(0))?;
-                if !viewer.is_moderator() && !(is_author && deleted_by == actor_id) {
+                if !(viewer.is_moderator() || (is_author && deleted_by == actor_id)) {
                     return Err(Error::forbidden("only moderators can restore this post"));
                 }
             }

@@ -1,0 +1,153 @@
+//! Storage: migrations, durability across a killed process.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::TestForum;
+use hearth::{
+    Actor, CategoryKind, Error, Forum, NewCategory, NewCommunity, NewTopic, NewUser, PostId,
+};
+
+#[test]
+fn create_reopen_and_refuse_newer_schema() {
+    let t = TestForum::new();
+    let path = t.path();
+    t.forum.create_user(NewUser::new("keeper")).unwrap();
+    drop(t.forum);
+    // Reopening keeps the data and does not migrate again.
+    let f = Forum::open(&path).unwrap();
+    assert_eq!(f.user_by_username("KEEPER").unwrap().username, "keeper");
+    drop(f);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert!(v >= 1);
+    conn.pragma_update(None, "user_version", v + 1).unwrap();
+    drop(conn);
+    match Forum::open(&path) {
+        Err(Error::SchemaTooNew { found, supported }) => {
+            assert_eq!((found, supported), (v + 1, v));
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
+
+#[test]
+fn opening_an_unrelated_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not-a-db.db");
+    std::fs::write(
+        &path,
+        b"this is not sqlite, just text that is long enough to look like a header....",
+    )
+    .unwrap();
+    match Forum::open(&path) {
+        Err(Error::Storage(msg)) => assert!(
+            msg.contains("not-a-db.db") || msg.contains("not a database"),
+            "{msg}"
+        ),
+        other => panic!("expected a storage error, got {other:?}"),
+    }
+}
+
+const CHILD_ENV: &str = "HEARTH_CRASH_CHILD_DB";
+
+/// Runs in a child process: writes posts forever, printing each id after
+/// its create call returned.
+#[test]
+#[ignore = "run by crash_safety as a child process"]
+fn crash_child() {
+    let Ok(path) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let f = Forum::open(&path).unwrap();
+    let owner = f.create_user(NewUser::new("writer")).unwrap().id;
+    let c = f
+        .create_community(
+            &Actor::System,
+            NewCommunity {
+                slug: "crash".into(),
+                name: "Crash".into(),
+                owner: Some(owner),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let cat = f
+        .create_category(
+            &Actor::User(owner),
+            c.id,
+            NewCategory::new("a", "A", CategoryKind::Discussion),
+        )
+        .unwrap();
+    let mut i = 0u64;
+    loop {
+        let (_, post) = f
+            .create_topic(
+                &Actor::User(owner),
+                c.id,
+                NewTopic {
+                    category: cat.id,
+                    title: format!("Topic {i}"),
+                    body: format!("body {i}"),
+                    tags: vec![],
+                },
+            )
+            .unwrap();
+        println!("{}", post.id.0);
+        i += 1;
+    }
+}
+
+#[test]
+fn crash_safety_no_acknowledged_write_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crash.db");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "crash_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut acknowledged = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Ok(id) = line.trim().parse::<i64>() {
+            acknowledged.push(PostId(id));
+            if acknowledged.len() == 300 {
+                // SIGKILL in the middle of the write loop.
+                child.kill().unwrap();
+                break;
+            }
+        }
+    }
+    let _ = child.wait();
+    assert_eq!(
+        acknowledged.len(),
+        300,
+        "the child wrote too little before dying"
+    );
+    let f = Forum::open(&path).unwrap();
+    let c = f.community_by_slug(&Actor::System, "crash").unwrap();
+    for id in &acknowledged {
+        f.post(&Actor::System, c.id, *id)
+            .unwrap_or_else(|e| panic!("acknowledged post {id} lost: {e}"));
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}
