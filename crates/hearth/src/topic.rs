@@ -394,6 +394,15 @@ impl Forum {
         self.read(|conn, now| Viewer::load(conn, actor, community, now))
     }
 
+    /// Renders Markdown exactly as a post by `actor` would be rendered
+    /// (limits, hooks excluded), for composer previews.
+    pub fn preview(&self, actor: &Actor, community: CommunityId, markdown: &str) -> Result<String> {
+        let viewer = self.load_viewer(actor, community)?;
+        let l = &viewer.settings.limits;
+        check_body(markdown, l.body_min_chars, l.body_max_bytes)?;
+        Ok(self.render_for(&viewer, markdown)?.html)
+    }
+
     /// Opens a topic with its first post. Returns the topic and the post.
     pub fn create_topic(
         &self,

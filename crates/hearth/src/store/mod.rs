@@ -114,9 +114,9 @@ impl Store {
         let conn = self.take_reader()?;
         // Run the reads of one call in one snapshot.
         let out = (|| {
-            conn.execute_batch("BEGIN")?;
+            conn.prepare_cached("BEGIN")?.execute([])?;
             let out = f(&conn);
-            conn.execute_batch("COMMIT")?;
+            conn.prepare_cached("COMMIT")?.execute([])?;
             out
         })();
         if !conn.is_autocommit() {
@@ -176,7 +176,8 @@ fn configure(conn: &Connection, config: &StoreConfig, reader: bool) -> Result<()
          PRAGMA synchronous = {sync};
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -16000;"
+         PRAGMA cache_size = -16000;
+         PRAGMA mmap_size = 1073741824;"
     ))?;
     if reader {
         conn.execute_batch("PRAGMA query_only = ON;")?;

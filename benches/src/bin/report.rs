@@ -1,0 +1,140 @@
+//! Measures the engine on a generated database and prints a Markdown table.
+//!
+//! ```sh
+//! cargo run --release -p hearth-benches --bin report -- --posts 100000 --members 6000
+//! cargo run --release -p hearth-benches --bin report -- --posts 1000000 --members 60000
+//! ```
+//!
+//! Each figure is measured with many repetitions on a warm database; latency
+//! percentiles come from per-call timings. The criterion benches in
+//! `benches/engine.rs` measure the same calls with statistics.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use hearth::{Forum, NewReply, PageRequest, SearchQuery, TopicFilter};
+use hearth_benches::{Rng, WORDS, body, data_dir, fixture};
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Stats {
+    per_sec: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn measure(n: usize, mut f: impl FnMut(usize)) -> Stats {
+    for i in 0..n.min(200) {
+        f(i);
+    }
+    let mut times = Vec::with_capacity(n);
+    let start = Instant::now();
+    for i in 0..n {
+        let t = Instant::now();
+        f(i);
+        times.push(t.elapsed());
+    }
+    let total = start.elapsed();
+    times.sort();
+    Stats {
+        per_sec: n as f64 / total.as_secs_f64(),
+        p50: times[n / 2],
+        p99: times[n * 99 / 100],
+    }
+}
+
+fn row(name: &str, s: &Stats, target: &str) {
+    println!(
+        "| {name} | {:.0}/s | {:.1} µs | {:.1} µs | {target} |",
+        s.per_sec,
+        s.p50.as_secs_f64() * 1e6,
+        s.p99.as_secs_f64() * 1e6
+    );
+}
+
+fn main() {
+    let posts = arg("--posts", 100_000);
+    let members = arg("--members", posts / 16) as usize;
+    let fx = fixture(&data_dir(), posts, members);
+    let forum = Forum::open(&fx.path).unwrap();
+    let c = fx.community;
+    // member0, member50, ... are in the vendors group; member1..member49 are not.
+    let member = fx.members[1];
+    let mut rng = Rng::new(7);
+    println!("Database: {} ({} posts, {} members)\n", fx.path.display(), posts, members);
+    println!("| operation | throughput | p50 | p99 | target |");
+    println!("|---|---|---|---|---|");
+
+    // Topics every generated member may read (not the group-only category).
+    let topics: Vec<hearth::TopicId> = forum
+        .latest(&member, c, &TopicFilter::default(), &PageRequest::first(100))
+        .unwrap()
+        .items
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    let s = measure(20_000, |i| {
+        forum
+            .topic(&member, c, topics[i % topics.len()], &PageRequest::first(20))
+            .unwrap();
+    });
+    row("read a topic (20 posts) as a member", &s, "≥ 20,000/s");
+
+    let s = measure(20_000, |_| {
+        forum
+            .latest(&member, c, &TopicFilter::default(), &PageRequest::first(30))
+            .unwrap();
+    });
+    row("latest topics (30 rows)", &s, "≥ 20,000/s");
+
+    let queries: Vec<String> = (0..200)
+        .map(|_| format!("{} {}", rng.pick(WORDS), rng.pick(WORDS)))
+        .collect();
+    let s = measure(2_000, |i| {
+        forum
+            .search(&member, c, &SearchQuery::new(&queries[i % queries.len()]))
+            .unwrap();
+    });
+    row("search (2 words, first page)", &s, "p50 ≤ 2 ms");
+
+    let s = measure(2_000, |i| {
+        forum
+            .similar_topics(&member, c, &queries[i % queries.len()], 5)
+            .unwrap();
+    });
+    row("similar_topics", &s, "—");
+
+    let bodies: Vec<String> = (0..500).map(|_| body(&mut rng)).collect();
+    let s = measure(5_000, |i| {
+        forum
+            .reply(
+                &fx.members[1 + i % 49],
+                c,
+                topics[i % topics.len()],
+                NewReply {
+                    body: bodies[i % bodies.len()].clone(),
+                    reply_to: None,
+                },
+            )
+            .unwrap();
+    });
+    row("create a reply (render, index, event)", &s, "≥ 5,000/s");
+
+    drop(forum);
+    let s = measure(50, |_| {
+        Forum::open(&fx.path).unwrap();
+    });
+    row("open an existing database", &s, "≤ 50 ms");
+    let dir = tempfile::tempdir().unwrap();
+    let s = measure(50, |i| {
+        Forum::open(dir.path().join(format!("new-{i}.db"))).unwrap();
+    });
+    row("create + migrate a new database", &s, "≤ 50 ms");
+}
