@@ -45,15 +45,50 @@ pub const WORDS: &[&str] = &[
     "filter", "tag", "label", "project", "workspace", "member", "invite", "guest", "admin",
 ];
 
-pub fn sentence(rng: &mut Rng, words: usize) -> String {
-    let mut s = String::new();
-    for i in 0..words {
-        if i > 0 {
-            s.push(' ');
+const SYLLABLES: &[&str] = &[
+    "ka", "lo", "mi", "ser", "ta", "vo", "ri", "dex", "pan", "tor", "el", "qu", "on", "ba", "ne",
+    "sy", "fa", "gri", "hu", "zen", "mo", "li", "tra", "cu", "per", "no", "vi", "ax", "ul", "be",
+];
+
+/// A vocabulary of about 3,000 words: the product words first, then made-up
+/// ones, so sampling by rank follows a Zipf-like distribution as real text does.
+pub fn vocabulary() -> Vec<String> {
+    let mut v: Vec<String> = WORDS.iter().map(|w| w.to_string()).collect();
+    'outer: for a in SYLLABLES {
+        for b in SYLLABLES {
+            for c in ["", "n", "s", "ter", "ion"] {
+                v.push(format!("{a}{b}{c}"));
+                if v.len() >= 3_000 {
+                    break 'outer;
+                }
+            }
         }
-        s.push_str(*rng.pick(WORDS));
     }
-    s
+    v
+}
+
+/// A word drawn with probability roughly proportional to 1 / rank.
+pub fn word<'a>(rng: &mut Rng, vocab: &'a [String]) -> &'a str {
+    let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+    let rank = ((u * ((vocab.len() + 1) as f64).ln()).exp() as usize).saturating_sub(1);
+    &vocab[rank.min(vocab.len() - 1)]
+}
+
+thread_local! {
+    static VOCAB: Vec<String> = vocabulary();
+}
+
+pub fn sentence(rng: &mut Rng, words: usize) -> String {
+    VOCAB.with(|vocab| {
+        let mut s = String::new();
+        for i in 0..words {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push_str(word(rng, vocab));
+        }
+        s
+    })
 }
 
 /// A post body of a few paragraphs with some Markdown.

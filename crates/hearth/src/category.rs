@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::{Forum, Write};
 use crate::ids::{CategoryId, CommunityId, GroupId};
-use crate::permissions::{Actor, Viewer, sql_id_list};
+use crate::permissions::{Snapshot, Actor, Viewer, sql_id_list};
 use crate::text::{check_len, check_slug};
 
 macro_rules! string_enum {
@@ -244,7 +244,7 @@ impl Forum {
         new: NewCategory,
     ) -> Result<Category> {
         let id = self.write(|w| {
-            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
             viewer.require_admin()?;
             new.validate(w, community, None)?;
             let position = match new.position {
@@ -294,7 +294,7 @@ impl Forum {
         update: NewCategory,
     ) -> Result<Category> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
             viewer.require_admin()?;
             viewer.category(id)?;
             update.validate(w, community, Some(id))?;
@@ -326,7 +326,7 @@ impl Forum {
     /// The categories `actor` may read, in position order.
     pub fn categories(&self, actor: &Actor, community: CommunityId) -> Result<Vec<Category>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, actor, community, now)?;
+            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
             list(conn, &viewer, None)
         })
     }
@@ -339,7 +339,7 @@ impl Forum {
         id: CategoryId,
     ) -> Result<Category> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, actor, community, now)?;
+            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
             viewer.category(id)?;
             list(conn, &viewer, Some(id))?
                 .pop()
@@ -361,7 +361,14 @@ impl Forum {
     }
 }
 
+/// Replaces a category's groups; also marks the community's permission
+/// data as changed (every category write goes through here).
 fn set_groups(w: &Write<'_>, id: CategoryId, groups: &[GroupId]) -> Result<()> {
+    w.tx.prepare_cached(
+        "UPDATE communities SET config_version = config_version + 1
+         WHERE id = (SELECT community_id FROM categories WHERE id = ?1)",
+    )?
+    .execute([id])?;
     w.tx.prepare_cached("DELETE FROM category_groups WHERE category_id = ?1")?
         .execute([id])?;
     for g in groups {
@@ -415,6 +422,7 @@ fn list(conn: &Connection, viewer: &Viewer, only: Option<CategoryId>) -> Result<
         c.kind = CategoryKind::parse(&kind)?;
         c.visibility = Visibility::parse(&vis)?;
         c.groups = viewer
+            .config
             .categories
             .iter()
             .find(|a| a.id == c.id)

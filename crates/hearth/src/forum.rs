@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::events::{Event, NewEvent, append};
 use crate::hooks::{Hooks, notify};
 use crate::ids::CommunityId;
+use crate::permissions::ConfigCache;
 use crate::render::Renderer;
 use crate::store::{Store, StoreConfig};
 
@@ -44,6 +45,7 @@ pub struct Forum {
     pub(crate) store: Store,
     pub(crate) clock: Arc<dyn Clock>,
     hooks: RwLock<Vec<Arc<dyn Hooks>>>,
+    pub(crate) configs: ConfigCache,
     renderers: RwLock<HashMap<CommunityId, Arc<Renderer>>>,
 }
 
@@ -94,6 +96,7 @@ impl Forum {
             store,
             clock: config.clock,
             hooks: RwLock::new(Vec::new()),
+            configs: ConfigCache::default(),
             renderers: RwLock::new(HashMap::new()),
         })
     }

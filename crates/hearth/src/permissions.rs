@@ -5,7 +5,8 @@
 //! SQL by [`Viewer::readable_categories`], so nothing the actor may not read
 //! is returned or counted.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
 
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
@@ -102,17 +103,58 @@ pub(crate) struct CategoryAccess {
     pub read_only: bool,
 }
 
+/// What every permission check of a community needs that changes rarely:
+/// settings and category access. Cached per community and keyed by
+/// `communities.config_version`, which every change to either bumps.
+#[derive(Debug)]
+pub(crate) struct CommunityConfig {
+    pub version: i64,
+    pub settings: CommunitySettings,
+    pub categories: Vec<CategoryAccess>,
+}
+
+/// Cache of [`CommunityConfig`]s. Only filled from committed state (read
+/// connections), so a rolled-back write can never leave a stale entry.
+#[derive(Debug, Default)]
+pub(crate) struct ConfigCache(RwLock<HashMap<CommunityId, Arc<CommunityConfig>>>);
+
+impl ConfigCache {
+    fn get(&self, community: CommunityId, version: i64) -> Option<Arc<CommunityConfig>> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&community)
+            .filter(|c| c.version == version)
+            .cloned()
+    }
+
+    fn put(&self, community: CommunityId, config: Arc<CommunityConfig>) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if map.get(&community).is_none_or(|c| c.version < config.version) {
+            map.insert(community, config);
+        }
+    }
+}
+
+/// Whether [`Viewer::load`] runs on committed state (and may fill the cache).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Snapshot {
+    /// A read connection: committed state.
+    Committed,
+    /// Inside a write transaction: possibly uncommitted state.
+    InWrite,
+}
+
 /// An actor as seen from one community.
 #[derive(Debug, Clone)]
 pub(crate) struct Viewer {
     pub community: CommunityId,
-    pub settings: CommunitySettings,
+    pub config: Arc<CommunityConfig>,
     pub user: Option<UserId>,
     pub role: Option<Role>,
     pub groups: HashSet<GroupId>,
     pub system: bool,
     pub silenced: bool,
-    pub categories: Vec<CategoryAccess>,
 }
 
 impl Viewer {
@@ -120,25 +162,44 @@ impl Viewer {
     /// community and for a private community the actor is not a member of.
     pub(crate) fn load(
         conn: &Connection,
+        cache: &ConfigCache,
+        snapshot: Snapshot,
         actor: &Actor,
         community: CommunityId,
         now_ms: i64,
     ) -> Result<Viewer> {
-        let settings: String = conn
-            .prepare_cached("SELECT settings FROM communities WHERE id = ?1")?
+        let version: i64 = conn
+            .prepare_cached("SELECT config_version FROM communities WHERE id = ?1")?
             .query_row([community], |r| r.get(0))
             .found("community")?;
-        let settings: CommunitySettings = serde_json::from_str(&settings)
-            .map_err(|e| Error::Storage(format!("community settings unreadable: {e}")))?;
+        let config = match cache.get(community, version) {
+            Some(c) => c,
+            None => {
+                let settings: String = conn
+                    .prepare_cached("SELECT settings FROM communities WHERE id = ?1")?
+                    .query_row([community], |r| r.get(0))
+                    .found("community")?;
+                let config = Arc::new(CommunityConfig {
+                    version,
+                    settings: serde_json::from_str(&settings).map_err(|e| {
+                        Error::Storage(format!("community settings unreadable: {e}"))
+                    })?,
+                    categories: load_category_access(conn, community)?,
+                });
+                if snapshot == Snapshot::Committed {
+                    cache.put(community, config.clone());
+                }
+                config
+            }
+        };
         let mut viewer = Viewer {
             community,
-            settings,
+            config,
             user: None,
             role: None,
             groups: HashSet::new(),
             system: matches!(actor, Actor::System),
             silenced: false,
-            categories: Vec::new(),
         };
         if let Actor::User(user) = actor {
             viewer.user = Some(*user);
@@ -177,10 +238,9 @@ impl Viewer {
                 Err(e) => return Err(e.into()),
             }
         }
-        if !viewer.system && viewer.role.is_none() && !viewer.settings.public_access {
+        if !viewer.system && viewer.role.is_none() && !viewer.config.settings.public_access {
             return Err(Error::not_found("community"));
         }
-        viewer.categories = load_category_access(conn, community)?;
         Ok(viewer)
     }
 
@@ -202,7 +262,7 @@ impl Viewer {
             return true;
         }
         match c.visibility {
-            Visibility::Public => self.role.is_some() || self.settings.public_access,
+            Visibility::Public => self.role.is_some() || self.config.settings.public_access,
             Visibility::Members => self.role.is_some(),
             Visibility::Groups => {
                 self.role.is_some() && c.groups.iter().any(|g| self.groups.contains(g))
@@ -211,7 +271,8 @@ impl Viewer {
     }
 
     pub(crate) fn category(&self, id: CategoryId) -> Result<&CategoryAccess> {
-        self.categories
+        self.config
+            .categories
             .iter()
             .find(|c| c.id == id)
             .filter(|c| self.can_read(c))
@@ -220,7 +281,8 @@ impl Viewer {
 
     /// Ids of the categories this viewer may read, for SQL `IN (...)` filters.
     pub(crate) fn readable_categories(&self) -> Vec<CategoryId> {
-        self.categories
+        self.config
+            .categories
             .iter()
             .filter(|c| self.can_read(c))
             .map(|c| c.id)
@@ -290,6 +352,14 @@ impl Viewer {
             Err(Error::forbidden("admins only"))
         }
     }
+}
+
+/// Marks a community's settings or categories as changed, so cached
+/// permission data is reloaded. Call inside the changing transaction.
+pub(crate) fn bump_config(conn: &Connection, community: CommunityId) -> Result<()> {
+    conn.prepare_cached("UPDATE communities SET config_version = config_version + 1 WHERE id = ?1")?
+        .execute([community])?;
+    Ok(())
 }
 
 pub(crate) fn sql_id_list(ids: impl Iterator<Item = i64>) -> String {

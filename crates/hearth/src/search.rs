@@ -1,9 +1,17 @@
 //! Full-text search (SQLite FTS5, bm25) and similar-topic suggestions.
 //!
-//! Every query is filtered in SQL to the categories the actor may read, so
-//! neither results nor totals reveal private content.
+//! Every indexed post carries its category and state flags (first post,
+//! solved, unlisted, deleted) as unindexed columns, so the permission filter
+//! needs no joins: only categories the actor may read, never deleted posts,
+//! unlisted ones only for moderators. Neither results nor totals include
+//! anything else. Whenever a post's or topic's state changes, the writer
+//! calls [`refresh_scope`] in the same transaction.
+//!
+//! Cost is bounded for broad queries: at most [`SEARCH_WINDOW`] matches (the
+//! newest) are counted and ranked; beyond that `total` is a lower bound and
+//! `total_is_exact` is false.
 
-use rusqlite::{params_from_iter, types::Value};
+use rusqlite::{Connection, params, params_from_iter, types::Value};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -13,13 +21,14 @@ use crate::error::{Error, Result};
 use crate::forum::Forum;
 use crate::ids::{CategoryId, CommunityId, PostId, TopicId};
 use crate::page::{Cursor, PageRequest};
-use crate::permissions::{Actor, Viewer};
+use crate::permissions::{Actor, Snapshot, Viewer};
+use crate::store::OptionalExt;
 use crate::topic::UserRef;
 
 /// A search request.
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery {
-    /// Words to find; every word must match, the last may be a prefix.
+    /// Words to find; every word must match (stemmed: "keys" finds "key").
     pub text: String,
     /// Only in this category.
     pub category: Option<CategoryId>,
@@ -78,8 +87,12 @@ pub struct SearchHit {
 pub struct SearchResults {
     /// The hits, best first.
     pub hits: Vec<SearchHit>,
-    /// How many posts match in all (only ones the actor may read).
+    /// How many posts match (only ones the actor may read), counted up to
+    /// [`SEARCH_WINDOW`].
     pub total: u64,
+    /// False when more than [`SEARCH_WINDOW`] posts match: `total` is then a
+    /// lower bound and only the newest matches were ranked.
+    pub total_is_exact: bool,
     /// Where the next page starts.
     pub next: Option<Cursor>,
 }
@@ -112,6 +125,9 @@ const STOP_WORDS: &[&str] = &[
     "why", "will", "with", "you", "your",
 ];
 
+/// bm25 column weights: title, body, scope.
+const RANK: &str = "bm25(search_index, 4.0, 1.0, 0.0)";
+
 fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -120,36 +136,48 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// An FTS5 query where every word must match; the last may be a prefix.
-fn all_words_query(text: &str) -> Option<String> {
+/// An FTS5 expression where every word must match (after stemming, so
+/// "keys" finds "key"). No prefix matching: a prefix query merges the
+/// posting lists of every term with that prefix across the whole index.
+fn all_words(text: &str) -> Option<String> {
     let w = words(text);
-    let n = w.len();
-    if n == 0 {
-        return None;
-    }
-    Some(
+    (!w.is_empty()).then(|| {
         w.iter()
-            .enumerate()
-            .map(|(i, w)| {
-                if i + 1 == n && w.chars().count() >= 2 {
-                    format!("\"{w}\"*")
-                } else {
-                    format!("\"{w}\"")
-                }
-            })
+            .map(|w| format!("\"{w}\""))
             .collect::<Vec<_>>()
-            .join(" "),
-    )
+            .join(" ")
+    })
 }
 
-/// An FTS5 query where any significant word may match.
-fn any_words_query(text: &str) -> Option<String> {
+/// An FTS5 expression where any significant word may match.
+fn any_words(text: &str) -> Option<String> {
     let w: Vec<String> = words(text)
         .into_iter()
         .filter(|w| w.chars().count() >= 2 && !STOP_WORDS.contains(&w.as_str()))
         .map(|w| format!("\"{w}\""))
         .collect();
     (!w.is_empty()).then(|| w.join(" OR "))
+}
+
+/// How many matches (the newest) a search counts and ranks at most.
+pub const SEARCH_WINDOW: usize = 500;
+
+const FIRST: i64 = 1;
+const SOLVED: i64 = 2;
+const UNLISTED: i64 = 4;
+const DELETED: i64 = 8;
+
+/// The SQL filter on `search_index` rows for this viewer and these categories.
+fn visible(viewer: &Viewer, categories: impl Iterator<Item = CategoryId>, must: i64, must_not: i64) -> String {
+    let mut not = DELETED | must_not;
+    if !viewer.is_moderator() {
+        not |= UNLISTED;
+    }
+    format!(
+        "category IN {} AND (flags & {}) = {must}",
+        crate::permissions::sql_id_list(categories.map(|c| c.0)),
+        not | must
+    )
 }
 
 const MARK_OPEN: char = '\u{2}';
@@ -173,194 +201,241 @@ fn snippet_html(raw: &str) -> String {
     out
 }
 
-/// The permission and visibility filter shared by search and suggestions.
-fn visible_filter(viewer: &Viewer) -> String {
-    let unlisted = if viewer.is_moderator() {
-        ""
-    } else {
-        " AND t.unlisted = 0"
-    };
-    format!(
-        "t.community_id = {} AND t.category_id IN {} AND t.deleted_at IS NULL AND p.deleted_at IS NULL{unlisted}",
-        viewer.community.0,
-        viewer.readable_sql()
-    )
+/// Adds or replaces a post's index row. `title` is the topic title for a
+/// first post and empty otherwise.
+pub(crate) fn index_post(conn: &Connection, post: PostId, title: &str, text: &str) -> Result<()> {
+    let (category, flags) = scope_of(conn, post)?;
+    conn.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?
+        .execute([post])?;
+    conn.prepare_cached(
+        "INSERT INTO search_index (rowid, title, body, category, flags) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![post, title, text, category, flags])?;
+    Ok(())
+}
+
+/// Recomputes the category and flags of every post of `topic` (after a
+/// delete, restore, accepted answer, unlisting or move). Unindexed columns
+/// change in place; the text is not re-tokenized.
+pub(crate) fn refresh_scope(conn: &Connection, topic: TopicId) -> Result<()> {
+    let posts: Vec<PostId> = conn
+        .prepare_cached("SELECT id FROM posts WHERE topic_id = ?1")?
+        .query_map([topic], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for post in posts {
+        let (category, flags) = scope_of(conn, post)?;
+        conn.prepare_cached("UPDATE search_index SET category = ?2, flags = ?3 WHERE rowid = ?1")?
+            .execute(params![post, category, flags])?;
+    }
+    Ok(())
+}
+
+fn scope_of(conn: &Connection, post: PostId) -> Result<(CategoryId, i64)> {
+    let (category, number, post_deleted, topic_deleted, unlisted, solved): (CategoryId, i64, bool, bool, bool, bool) = conn
+        .prepare_cached(
+            "SELECT t.category_id, p.post_number, p.deleted_at IS NOT NULL, t.deleted_at IS NOT NULL,
+                    t.unlisted, t.solved_post_id IS NOT NULL
+             FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = ?1",
+        )?
+        .query_row([post], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .found("post")?;
+    let mut flags = 0;
+    for (on, flag) in [
+        (number == 1, FIRST),
+        (solved, SOLVED),
+        (unlisted, UNLISTED),
+        (post_deleted || topic_deleted, DELETED),
+    ] {
+        if on {
+            flags |= flag;
+        }
+    }
+    Ok((category, flags))
 }
 
 impl Forum {
     /// Searches posts. Results and the total count include only what
     /// `actor` may read.
-    pub fn search(
-        &self,
-        actor: &Actor,
-        community: CommunityId,
-        q: &SearchQuery,
-    ) -> Result<SearchResults> {
-        let Some(fts) = all_words_query(&q.text) else {
-            return Ok(SearchResults {
-                hits: Vec::new(),
-                total: 0,
-                next: None,
-            });
+    pub fn search(&self, actor: &Actor, community: CommunityId, q: &SearchQuery) -> Result<SearchResults> {
+        let empty = SearchResults { hits: Vec::new(), total: 0, total_is_exact: true, next: None };
+        let Some(words) = all_words(&q.text) else {
+            return Ok(empty);
         };
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, actor, community, now)?;
-            let mut filter = visible_filter(&viewer);
-            let mut args: Vec<Value> = vec![Value::Text(fts)];
+            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
             if let Some(c) = q.category {
                 viewer.category(c)?;
-                filter.push_str(&format!(" AND t.category_id = {c}"));
+            }
+            let cats = viewer.readable_categories().into_iter().filter(|c| {
+                q.category.is_none_or(|only| only == *c)
+                    && q.kind.is_none_or(|k| viewer.config.categories.iter().any(|a| a.id == *c && a.kind == k))
+            });
+            let (must, must_not) = match q.solved {
+                Some(true) => (SOLVED, 0),
+                Some(false) => (0, SOLVED),
+                None => (0, 0),
+            };
+            let mut filter = format!(" AND {}", visible(&viewer, cats, must, must_not));
+            let mut args: Vec<Value> = vec![Value::Text(format!("{{title body}} : ({words})"))];
+            let mut joins = String::new();
+            if q.author.is_some() || q.tag.is_some() {
+                joins.push_str(" JOIN posts p ON p.id = s.rowid");
+            }
+            if let Some(author) = &q.author {
+                args.push(Value::Text(author.to_ascii_lowercase()));
+                joins.push_str(" JOIN users u ON u.id = p.user_id");
+                filter.push_str(&format!(" AND u.username_lower = ?{}", args.len()));
             }
             if let Some(tag) = &q.tag {
                 args.push(Value::Text(tag.to_lowercase()));
                 filter.push_str(&format!(
-                    " AND EXISTS (SELECT 1 FROM topic_tags g WHERE g.topic_id = t.id AND g.tag = ?{})",
+                    " AND EXISTS (SELECT 1 FROM topic_tags g WHERE g.topic_id = p.topic_id AND g.tag = ?{})",
                     args.len()
                 ));
             }
-            if let Some(author) = &q.author {
-                args.push(Value::Text(author.to_ascii_lowercase()));
-                filter.push_str(&format!(" AND u.username_lower = ?{}", args.len()));
-            }
-            match q.solved {
-                Some(true) => filter.push_str(" AND t.solved_post_id IS NOT NULL"),
-                Some(false) => filter.push_str(" AND t.solved_post_id IS NULL"),
-                None => {}
-            }
-            if let Some(kind) = q.kind {
-                let ids: Vec<i64> = viewer
-                    .categories
-                    .iter()
-                    .filter(|c| c.kind == kind)
-                    .map(|c| c.id.0)
-                    .collect();
-                filter.push_str(&format!(
-                    " AND t.category_id IN {}",
-                    crate::permissions::sql_id_list(ids.into_iter())
-                ));
-            }
-            let from = "FROM search_index s JOIN posts p ON p.id = s.rowid
-                        JOIN topics t ON t.id = p.topic_id JOIN users u ON u.id = p.user_id";
-            let total: i64 = conn
-                .prepare_cached(&format!("SELECT count(*) {from} WHERE search_index MATCH ?1 AND {filter}"))?
-                .query_row(params_from_iter(args.iter()), |r| r.get(0))
+            // The window: the newest SEARCH_WINDOW + 1 matches tell the
+            // total (exact below the window) and the oldest post ranked.
+            let newest: Vec<i64> = conn
+                .prepare_cached(&format!(
+                    "SELECT s.rowid FROM search_index s{joins} WHERE search_index MATCH ?1{filter}
+                     ORDER BY s.rowid DESC LIMIT {}",
+                    SEARCH_WINDOW + 1
+                ))?
+                .query_map(params_from_iter(args.iter()), |r| r.get(0))
+                .map_err(fts_error)?
+                .collect::<rusqlite::Result<_>>()
                 .map_err(fts_error)?;
+            if newest.is_empty() {
+                return Ok(empty.clone());
+            }
+            let total_is_exact = newest.len() <= SEARCH_WINDOW;
+            let total = newest.len().min(SEARCH_WINDOW);
+            let floor = newest[total - 1];
+            let total = total as u64;
+            args.push(Value::Integer(floor));
+            filter.push_str(&format!(" AND s.rowid >= ?{}", args.len()));
             let limit = q.page.limit();
-            let keyset = match &q.page.after {
-                Some(c) => {
-                    let [score_bits, id] = c.parts::<2>()?;
-                    let score = f64::from_bits(score_bits as u64);
-                    args.push(Value::Real(score));
-                    args.push(Value::Integer(id));
-                    let (s, i) = (args.len() - 1, args.len());
-                    format!(" AND (score > ?{s} OR (score = ?{s} AND post_id > ?{i}))")
-                }
-                None => String::new(),
-            };
+            if let Some(c) = &q.page.after {
+                let [score_bits, id] = c.parts::<2>()?;
+                args.push(Value::Real(f64::from_bits(score_bits as u64)));
+                args.push(Value::Integer(id));
+                let (s, i) = (args.len() - 1, args.len());
+                filter.push_str(&format!(" AND (score > ?{s} OR (score = ?{s} AND s.rowid > ?{i}))"));
+            }
             args.push(Value::Integer(limit as i64 + 1));
             let sql = format!(
-                "SELECT * FROM (
-                   SELECT p.id AS post_id, p.post_number, t.id, t.title, t.slug, t.category_id,
-                          u.id, u.username, u.display_name, u.avatar_url,
-                          snippet(search_index, 1, char(2), char(3), '…', 24),
-                          t.solved_post_id IS NOT NULL, p.created_at,
-                          bm25(search_index, 4.0, 1.0) AS score
-                   {from} WHERE search_index MATCH ?1 AND {filter}
-                 ) AS x
-                 WHERE 1 {keyset}
-                 ORDER BY score, post_id LIMIT ?{}",
+                "SELECT s.rowid, {RANK} AS score FROM search_index s{joins}
+                 WHERE search_index MATCH ?1{filter}
+                 ORDER BY score, s.rowid LIMIT ?{}",
                 args.len()
             );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt
-                .query_map(params_from_iter(args.iter()), |r| {
-                    Ok(SearchHit {
-                        post: r.get(0)?,
-                        post_number: r.get(1)?,
-                        topic: r.get(2)?,
-                        title: r.get(3)?,
-                        slug: r.get(4)?,
-                        category: r.get(5)?,
-                        author: UserRef {
-                            id: r.get(6)?,
-                            username: r.get(7)?,
-                            display_name: r.get(8)?,
-                            avatar_url: r.get(9)?,
-                        },
-                        snippet: snippet_html(&r.get::<_, String>(10)?),
-                        solved: r.get(11)?,
-                        created_at: from_millis(r.get(12)?),
-                        score: r.get(13)?,
-                    })
-                })
+            let ranked: Vec<(PostId, f64)> = conn
+                .prepare_cached(&sql)?
+                .query_map(params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(fts_error)?
+                .collect::<rusqlite::Result<_>>()
                 .map_err(fts_error)?;
-            let mut hits = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(fts_error)?;
-            let next = if hits.len() > limit {
-                hits.truncate(limit);
-                hits.last()
-                    .map(|h| Cursor::from_parts(&[h.score.to_bits() as i64, h.post.0]))
+            let more = ranked.len() > limit;
+            let mut hits = Vec::with_capacity(limit);
+            for (post, score) in ranked.into_iter().take(limit) {
+                hits.push(hit(conn, &args[0], post, score)?);
+            }
+            let next = if more {
+                hits.last().map(|h| Cursor::from_parts(&[h.score.to_bits() as i64, h.post.0]))
             } else {
                 None
             };
-            Ok(SearchResults { hits, total: total as u64, next })
+            Ok(SearchResults { hits, total, total_is_exact, next })
         })
     }
 
     /// The best solved topics and knowledge-base articles for a draft title,
     /// at most `limit` (capped at 20). Powers "did you mean…" suggestions in
     /// the composer (ticket deflection).
-    pub fn similar_topics(
-        &self,
-        actor: &Actor,
-        community: CommunityId,
-        draft_title: &str,
-        limit: usize,
-    ) -> Result<Vec<SimilarTopic>> {
-        let Some(fts) = any_words_query(draft_title) else {
+    pub fn similar_topics(&self, actor: &Actor, community: CommunityId, draft_title: &str, limit: usize) -> Result<Vec<SimilarTopic>> {
+        let Some(words) = any_words(draft_title) else {
             return Ok(Vec::new());
         };
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, actor, community, now)?;
-            let kb: Vec<i64> = viewer
-                .categories
-                .iter()
-                .filter(|c| c.kind == CategoryKind::KnowledgeBase)
-                .map(|c| c.id.0)
-                .collect();
-            let sql = format!(
-                "SELECT t.id, t.title, t.slug, t.category_id, t.solved_post_id IS NOT NULL,
-                        snippet(search_index, 1, char(2), char(3), '…', 16),
-                        bm25(search_index, 4.0, 1.0) AS score
-                 FROM search_index s JOIN posts p ON p.id = s.rowid JOIN topics t ON t.id = p.topic_id
-                 WHERE search_index MATCH ?1 AND {} AND p.post_number = 1
-                   AND (t.solved_post_id IS NOT NULL OR t.category_id IN {})
-                 ORDER BY score LIMIT ?2",
-                visible_filter(&viewer),
-                crate::permissions::sql_id_list(kb.into_iter())
+            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            let kb = crate::permissions::sql_id_list(
+                viewer
+                    .config
+                    .categories
+                    .iter()
+                    .filter(|c| c.kind == CategoryKind::KnowledgeBase)
+                    .map(|c| c.id.0),
             );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt
-                .query_map(rusqlite::params![fts, limit.clamp(1, 20) as i64], |r| {
-                    Ok((
-                        r.get::<_, TopicId>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, CategoryId>(3)?,
-                        r.get::<_, bool>(4)?,
-                        r.get::<_, String>(5)?,
-                        r.get::<_, f64>(6)?,
-                    ))
+            let filter = visible(&viewer, viewer.readable_categories().into_iter(), FIRST, 0);
+            let rows: Vec<(PostId, f64, String)> = conn
+                .prepare_cached(&format!(
+                    "SELECT rowid, {RANK} AS score, snippet(search_index, 1, char(2), char(3), '…', 16)
+                     FROM search_index WHERE search_index MATCH ?1 AND {filter}
+                       AND ((flags & {SOLVED}) <> 0 OR category IN {kb})
+                       AND rowid >= coalesce((SELECT rowid FROM search_index WHERE search_index MATCH ?1
+                                              AND {filter} ORDER BY rowid DESC LIMIT 1 OFFSET {SEARCH_WINDOW}), 0)
+                     ORDER BY score LIMIT ?2"
+                ))?
+                .query_map(params![format!("{{title body}} : ({words})"), limit.clamp(1, 20) as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })
+                .map_err(fts_error)?
+                .collect::<rusqlite::Result<_>>()
                 .map_err(fts_error)?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (topic, title, slug, category, solved, snippet, score) = row.map_err(fts_error)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (post, score, snippet) in rows {
+                let (topic, title, slug, category, solved): (TopicId, String, String, CategoryId, bool) = conn
+                    .prepare_cached(
+                        "SELECT t.id, t.title, t.slug, t.category_id, t.solved_post_id IS NOT NULL
+                         FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = ?1",
+                    )?
+                    .query_row([post], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                    .found("topic")?;
                 let kind = viewer.category(category)?.kind;
                 out.push(SimilarTopic { topic, title, slug, category, kind, solved, snippet: snippet_html(&snippet), score });
             }
             Ok(out)
         })
     }
+}
+
+/// Details and snippet of one ranked post.
+fn hit(conn: &Connection, expr: &Value, post: PostId, score: f64) -> Result<SearchHit> {
+    let snippet: String = conn
+        .prepare_cached(
+            "SELECT snippet(search_index, 1, char(2), char(3), '…', 24)
+             FROM search_index WHERE search_index MATCH ?1 AND rowid = ?2",
+        )?
+        .query_row(params![expr, post], |r| r.get(0))
+        .found("post")?;
+    conn.prepare_cached(
+        "SELECT p.post_number, t.id, t.title, t.slug, t.category_id,
+                u.id, u.username, u.display_name, u.avatar_url,
+                t.solved_post_id IS NOT NULL, p.created_at
+         FROM posts p JOIN topics t ON t.id = p.topic_id JOIN users u ON u.id = p.user_id
+         WHERE p.id = ?1",
+    )?
+    .query_row([post], |r| {
+        Ok(SearchHit {
+            post,
+            post_number: r.get(0)?,
+            topic: r.get(1)?,
+            title: r.get(2)?,
+            slug: r.get(3)?,
+            category: r.get(4)?,
+            author: UserRef {
+                id: r.get(5)?,
+                username: r.get(6)?,
+                display_name: r.get(7)?,
+                avatar_url: r.get(8)?,
+            },
+            snippet: snippet_html(&snippet),
+            solved: r.get(9)?,
+            created_at: from_millis(r.get(10)?),
+            score,
+        })
+    })
+    .found("post")
 }
 
 fn fts_error(e: rusqlite::Error) -> Error {
@@ -378,26 +453,14 @@ mod tests {
 
     #[test]
     fn queries_are_quoted() {
-        assert_eq!(
-            all_words_query("Reset password!").as_deref(),
-            Some("\"reset\" \"password\"*")
-        );
-        assert_eq!(
-            all_words_query("\" OR * NEAR(").as_deref(),
-            Some("\"or\" \"near\"*")
-        );
-        assert_eq!(all_words_query("  "), None);
-        assert_eq!(
-            any_words_query("How do I reset the password").as_deref(),
-            Some("\"reset\" OR \"password\"")
-        );
+        assert_eq!(all_words("Reset password!").as_deref(), Some("\"reset\" \"password\""));
+        assert_eq!(all_words("\" OR * NEAR(").as_deref(), Some("\"or\" \"near\""));
+        assert_eq!(all_words("  "), None);
+        assert_eq!(any_words("How do I reset the password").as_deref(), Some("\"reset\" OR \"password\""));
     }
 
     #[test]
     fn snippets_escape_everything_but_marks() {
-        assert_eq!(
-            snippet_html("a <b> \u{2}x\u{3} & \"q\""),
-            "a &lt;b&gt; <mark>x</mark> &amp; &quot;q&quot;"
-        );
+        assert_eq!(snippet_html("a <b> \u{2}x\u{3} & \"q\""), "a &lt;b&gt; <mark>x</mark> &amp; &quot;q&quot;");
     }
 }

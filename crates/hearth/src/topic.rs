@@ -15,8 +15,9 @@ use crate::forum::{Forum, Write};
 use crate::hooks::{DraftKind, PostDraft, run_filters};
 use crate::ids::{CategoryId, CommunityId, PostId, TopicId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
-use crate::permissions::{Actor, CategoryAccess, Role, Viewer};
+use crate::permissions::{Snapshot, Actor, CategoryAccess, Role, Viewer};
 use crate::render::{RENDER_VERSION, Rendered};
+use crate::search::{index_post, refresh_scope};
 use crate::store::{OptionalExt, optional};
 use crate::text::{check_body, clean_tags, clean_title, slugify};
 
@@ -361,7 +362,7 @@ fn check_edit(viewer: &Viewer, p: &PostState) -> Result<UserId> {
 impl Forum {
     /// Renders Markdown for `community`, linking mentions of its members.
     fn render_for(&self, viewer: &Viewer, source: &str) -> Result<Rendered> {
-        let renderer = self.renderer(viewer.community, &viewer.settings)?;
+        let renderer = self.renderer(viewer.community, &viewer.config.settings)?;
         let community = viewer.community;
         self.read(|conn, _| {
             renderer.render(source, &mut |names| {
@@ -383,7 +384,7 @@ impl Forum {
     /// Checks limits, runs the filters (which may rewrite), checks again and
     /// renders.
     fn prepare_post(&self, viewer: &Viewer, draft: &mut PostDraft) -> Result<Rendered> {
-        let l = &viewer.settings.limits;
+        let l = &viewer.config.settings.limits;
         check_body(&draft.body, l.body_min_chars, l.body_max_bytes)?;
         run_filters(&self.hooks(), draft)?;
         check_body(&draft.body, l.body_min_chars, l.body_max_bytes)?;
@@ -391,14 +392,14 @@ impl Forum {
     }
 
     fn load_viewer(&self, actor: &Actor, community: CommunityId) -> Result<Viewer> {
-        self.read(|conn, now| Viewer::load(conn, actor, community, now))
+        self.read(|conn, now| Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now))
     }
 
     /// Renders Markdown exactly as a post by `actor` would be rendered
     /// (limits, hooks excluded), for composer previews.
     pub fn preview(&self, actor: &Actor, community: CommunityId, markdown: &str) -> Result<String> {
         let viewer = self.load_viewer(actor, community)?;
-        let l = &viewer.settings.limits;
+        let l = &viewer.config.settings.limits;
         check_body(markdown, l.body_min_chars, l.body_max_bytes)?;
         Ok(self.render_for(&viewer, markdown)?.html)
     }
@@ -411,7 +412,7 @@ impl Forum {
         new: NewTopic,
     ) -> Result<(Topic, Post)> {
         let viewer = self.load_viewer(actor, community)?;
-        let l = viewer.settings.limits.clone();
+        let l = viewer.config.settings.limits.clone();
         let title = clean_title(&new.title, l.title_min_chars, l.title_max_chars)?;
         let tags = clean_tags(&new.tags, l.max_tags, l.tag_max_chars)?;
         let author = viewer.check_create_topic(viewer.category(new.category)?)?;
@@ -428,16 +429,16 @@ impl Forum {
         let rendered = self.prepare_post(&viewer, &mut draft)?;
         let (topic, post) =
             self.write(|w| {
-                let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+                let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
                 let cat = viewer.category(new.category)?.clone();
                 let author = viewer.check_create_topic(&cat)?;
                 let now = w.now_ms();
                 w.tx.prepare_cached(
-                "INSERT INTO topics (community_id, category_id, user_id, title, slug, bumped_at,
+                "INSERT INTO topics (community_id, category_id, user_id, title, slug, tags, bumped_at,
                                      last_poster_id, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?3, ?6)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?3, ?7)",
             )?
-            .execute(params![community, cat.id, author, title, slugify(&title), now])?;
+            .execute(params![community, cat.id, author, title, slugify(&title), tags.join(","), now])?;
                 let topic = TopicId(w.tx.last_insert_rowid());
                 for tag in &tags {
                     w.tx.prepare_cached("INSERT INTO topic_tags (topic_id, tag) VALUES (?1, ?2)")?
@@ -491,7 +492,7 @@ impl Forum {
         };
         let rendered = self.prepare_post(&viewer, &mut draft)?;
         let post = self.write(|w| {
-            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
             let state = topic_state(w.tx, &viewer, topic)?;
             let author = check_reply(&viewer, &state)?;
             if let Some(parent) = new.reply_to {
@@ -523,7 +524,7 @@ impl Forum {
         let viewer = self.load_viewer(actor, community)?;
         let state = self.read(|conn, _| post_state(conn, &viewer, post))?;
         let editor = check_edit(&viewer, &state)?;
-        let l = viewer.settings.limits.clone();
+        let l = viewer.config.settings.limits.clone();
         let title = match &edit.title {
             Some(t) if state.post_number == 1 => {
                 Some(clean_title(t, l.title_min_chars, l.title_max_chars)?)
@@ -551,7 +552,7 @@ impl Forum {
         };
         let rendered = self.prepare_post(&viewer, &mut draft)?;
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
             let state = post_state(w.tx, &viewer, post)?;
             let editor = check_edit(&viewer, &state)?;
             if let Some(base) = edit.base_version
@@ -599,7 +600,7 @@ impl Forum {
                 String::new()
             };
             record_refs(w, post, &rendered)?;
-            index_post(w, post, &index_title, &rendered.text)?;
+            index_post(w.tx, post, &index_title, &rendered.text)?;
             let cat = viewer.category(state.topic.category)?;
             let mut e = NewEvent::new(EventKind::PostEdited, audience(cat));
             e.category = Some(cat.id);
@@ -632,16 +633,8 @@ impl Forum {
         post: PostId,
         delete: bool,
     ) -> Result<()> {
-        let viewer = self.load_viewer(actor, community)?;
-        // Restoring re-indexes the post: render it outside the transaction.
-        let rendered = if delete {
-            None
-        } else {
-            let state = self.read(|conn, _| post_state(conn, &viewer, post))?;
-            Some(self.render_for(&viewer, &state.source)?)
-        };
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
             let state = post_state(w.tx, &viewer, post)?;
             let actor_id = viewer.user;
             let is_author = actor_id == Some(state.author);
@@ -687,16 +680,11 @@ impl Forum {
                 "UPDATE topics SET post_count = post_count + ?2, like_count = like_count + ?3 WHERE id = ?1",
             )?
             .execute(params![state.topic.id, delta, delta * likes])?;
-            if delete {
-                w.tx.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?.execute([post])?;
-                if state.topic.solved == Some(post) {
-                    w.tx.prepare_cached("UPDATE topics SET solved_post_id = NULL WHERE id = ?1")?
-                        .execute([state.topic.id])?;
-                }
-            } else if let Some(r) = &rendered {
-                let title = if state.post_number == 1 { state.topic.title.as_str() } else { "" };
-                index_post(w, post, title, &r.text)?;
+            if delete && state.topic.solved == Some(post) {
+                w.tx.prepare_cached("UPDATE topics SET solved_post_id = NULL WHERE id = ?1")?
+                    .execute([state.topic.id])?;
             }
+            refresh_scope(w.tx, state.topic.id)?;
             let cat = viewer.category(state.topic.category)?;
             let kind = if delete { EventKind::PostDeleted } else { EventKind::PostRestored };
             let mut e = NewEvent::new(kind, audience(cat));
@@ -728,7 +716,7 @@ impl Forum {
         like: bool,
     ) -> Result<()> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
             let state = post_state(w.tx, &viewer, post)?;
             let user = viewer.require_poster()?;
             if state.deleted || state.topic.deleted {
@@ -768,7 +756,7 @@ impl Forum {
     /// only). The topic's author and moderators may accept.
     pub fn accept_answer(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<()> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
             let state = post_state(w.tx, &viewer, post)?;
             let user = viewer
                 .require_poster()
@@ -802,6 +790,7 @@ impl Forum {
             }
             w.tx.prepare_cached("UPDATE topics SET solved_post_id = ?2 WHERE id = ?1")?
                 .execute(params![state.topic.id, post])?;
+            refresh_scope(w.tx, state.topic.id)?;
             let mut e = NewEvent::new(EventKind::TopicSolved, audience(&cat));
             e.category = Some(cat.id);
             e.topic = Some(state.topic.id);
@@ -821,7 +810,7 @@ impl Forum {
         topic: TopicId,
     ) -> Result<()> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
             let state = topic_state(w.tx, &viewer, topic)?;
             if viewer.user != Some(state.author) && !viewer.is_moderator() {
                 return Err(Error::forbidden(
@@ -833,6 +822,7 @@ impl Forum {
             };
             w.tx.prepare_cached("UPDATE topics SET solved_post_id = NULL WHERE id = ?1")?
                 .execute([topic])?;
+            refresh_scope(w.tx, topic)?;
             let cat = viewer.category(state.category)?;
             let mut e = NewEvent::new(EventKind::TopicUnsolved, audience(cat));
             e.category = Some(cat.id);
@@ -854,7 +844,7 @@ impl Forum {
         on: bool,
     ) -> Result<Topic> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
             let state = topic_state(w.tx, &viewer, topic)?;
             viewer.require_moderator()?;
             w.tx.prepare(&format!(
@@ -878,7 +868,7 @@ impl Forum {
     pub fn record_view(&self, actor: &Actor, community: CommunityId, topic: TopicId) -> Result<()> {
         self.store.write(|tx| {
             let now = crate::clock::to_millis(self.now());
-            let viewer = Viewer::load(tx, actor, community, now)?;
+            let viewer = Viewer::load(tx, &self.configs, Snapshot::InWrite, actor, community, now)?;
             topic_state(tx, &viewer, topic)?;
             let counted = match viewer.user {
                 Some(user) => {
@@ -905,7 +895,7 @@ impl Forum {
     pub fn bookmark(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<()> {
         self.store.write(|tx| {
             let now = crate::clock::to_millis(self.now());
-            let viewer = Viewer::load(tx, actor, community, now)?;
+            let viewer = Viewer::load(tx, &self.configs, Snapshot::InWrite, actor, community, now)?;
             post_state(tx, &viewer, post)?;
             let Some(user) = viewer.user.filter(|_| viewer.is_member()) else {
                 return Err(Error::forbidden("sign in as a member to bookmark"));
@@ -939,7 +929,7 @@ impl Forum {
         page: &PageRequest,
     ) -> Result<Page<Post>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, actor, community, now)?;
+            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
             let Some(user) = viewer.user else {
                 return Err(Error::forbidden("sign in to see bookmarks"));
             };
@@ -988,7 +978,7 @@ impl Forum {
         topic: TopicId,
     ) -> Result<Topic> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, actor, community, now)?;
+            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
             topic_state(conn, &viewer, topic)?;
             load_topics(conn, "t.id = ?1", params![topic])?
                 .pop()
@@ -1006,7 +996,7 @@ impl Forum {
         page: &PageRequest,
     ) -> Result<TopicView> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, actor, community, now)?;
+            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
             let state = topic_state(conn, &viewer, topic)?;
             let t = load_topics(conn, "t.id = ?1", params![topic])?
                 .pop()
@@ -1039,7 +1029,7 @@ impl Forum {
     /// One post.
     pub fn post(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<Post> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, actor, community, now)?;
+            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
             post_state(conn, &viewer, post)?;
             load_posts(conn, &viewer, "p.id = ?2", &[&post])?
                 .pop()
@@ -1056,7 +1046,7 @@ impl Forum {
         post: PostId,
     ) -> Result<Vec<Revision>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, actor, community, now)?;
+            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
             post_state(conn, &viewer, post)?;
             let mut stmt = conn.prepare_cached(
                 "SELECT version, user_id, reason, old_source, new_source, old_title, new_title, created_at
@@ -1088,7 +1078,7 @@ impl Forum {
         page: &PageRequest,
     ) -> Result<Page<Topic>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, actor, community, now)?;
+            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
             let cats = match filter.category {
                 Some(c) => {
                     viewer.category(c)?;
@@ -1231,7 +1221,7 @@ fn insert_post(
     )?
     .execute(params![topic, now, author])?;
     record_refs(w, post, rendered)?;
-    index_post(w, post, title.unwrap_or(""), &rendered.text)?;
+    index_post(w.tx, post, title.unwrap_or(""), &rendered.text)?;
     let reply_to_author: Option<UserId> = match reply_to {
         Some(p) => optional(
             w.tx.prepare_cached("SELECT user_id FROM posts WHERE id = ?1")?
@@ -1275,21 +1265,12 @@ fn record_refs(w: &Write<'_>, post: PostId, r: &Rendered) -> Result<()> {
     Ok(())
 }
 
-fn index_post(w: &Write<'_>, post: PostId, title: &str, text: &str) -> Result<()> {
-    w.tx.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?
-        .execute([post])?;
-    w.tx.prepare_cached("INSERT INTO search_index (rowid, title, body) VALUES (?1, ?2, ?3)")?
-        .execute(params![post, title, text])?;
-    Ok(())
-}
-
 const TOPIC_SELECT: &str =
     "SELECT t.id, t.community_id, t.category_id, t.title, t.slug, t.pinned, t.closed,
         t.archived, t.unlisted, t.solved_post_id, t.post_count, t.like_count, t.view_count,
         t.created_at, t.bumped_at, t.deleted_at IS NOT NULL,
         a.id, a.username, a.display_name, a.avatar_url,
-        l.id, l.username, l.display_name, l.avatar_url,
-        (SELECT group_concat(tag, ',') FROM topic_tags g WHERE g.topic_id = t.id)
+        l.id, l.username, l.display_name, l.avatar_url, t.tags
      FROM topics t JOIN users a ON a.id = t.user_id JOIN users l ON l.id = t.last_poster_id
      WHERE ";
 
@@ -1331,9 +1312,11 @@ pub(crate) fn load_topics(
             author: user_ref(r, 16)?,
             last_poster: user_ref(r, 20)?,
             tags: r
-                .get::<_, Option<String>>(24)?
-                .map(|s| s.split(',').map(str::to_string).collect())
-                .unwrap_or_default(),
+                .get::<_, String>(24)?
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -5,6 +5,7 @@ CREATE TABLE communities (
     slug        TEXT NOT NULL UNIQUE,
     name        TEXT NOT NULL,
     settings    TEXT NOT NULL,          -- CommunitySettings as JSON
+    config_version INTEGER NOT NULL DEFAULT 0, -- bumped when settings or categories change
     created_at  INTEGER NOT NULL
 );
 
@@ -75,6 +76,7 @@ CREATE TABLE topics (
     user_id          INTEGER NOT NULL REFERENCES users(id),
     title            TEXT NOT NULL,
     slug             TEXT NOT NULL,
+    tags             TEXT NOT NULL DEFAULT '',     -- comma-separated copy of topic_tags, for lists
     pinned           INTEGER NOT NULL DEFAULT 0,
     closed           INTEGER NOT NULL DEFAULT 0,
     archived         INTEGER NOT NULL DEFAULT 0,
@@ -173,9 +175,11 @@ CREATE TABLE topic_views (
     PRIMARY KEY (topic_id, user_id)
 ) WITHOUT ROWID;
 
--- Full-text index: one row per visible post, rowid = posts.id.
+-- Full-text index: one row per post, rowid = posts.id. `category` and
+-- `flags` (1 first post, 2 solved topic, 4 unlisted, 8 deleted) let search
+-- filter by permission without joining posts and topics. See search.rs.
 CREATE VIRTUAL TABLE search_index USING fts5(
-    title, body,
+    title, body, category UNINDEXED, flags UNINDEXED,
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
 
