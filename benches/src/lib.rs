@@ -34,15 +34,88 @@ impl Rng {
 }
 
 pub const WORDS: &[&str] = &[
-    "account", "api", "key", "billing", "invoice", "export", "csv", "webhook", "error", "timeout",
-    "login", "password", "reset", "sso", "saml", "team", "permission", "role", "dashboard",
-    "report", "chart", "integration", "slack", "email", "notification", "mobile", "app",
-    "android", "ios", "sync", "offline", "upload", "file", "limit", "quota", "plan", "upgrade",
-    "downgrade", "refund", "tax", "vat", "region", "latency", "outage", "status", "deploy",
-    "release", "feature", "request", "bug", "workaround", "docs", "tutorial", "example", "sdk",
-    "python", "rust", "javascript", "token", "scope", "oauth", "redirect", "callback", "header",
-    "json", "schema", "migration", "database", "backup", "restore", "audit", "log", "search",
-    "filter", "tag", "label", "project", "workspace", "member", "invite", "guest", "admin",
+    "account",
+    "api",
+    "key",
+    "billing",
+    "invoice",
+    "export",
+    "csv",
+    "webhook",
+    "error",
+    "timeout",
+    "login",
+    "password",
+    "reset",
+    "sso",
+    "saml",
+    "team",
+    "permission",
+    "role",
+    "dashboard",
+    "report",
+    "chart",
+    "integration",
+    "slack",
+    "email",
+    "notification",
+    "mobile",
+    "app",
+    "android",
+    "ios",
+    "sync",
+    "offline",
+    "upload",
+    "file",
+    "limit",
+    "quota",
+    "plan",
+    "upgrade",
+    "downgrade",
+    "refund",
+    "tax",
+    "vat",
+    "region",
+    "latency",
+    "outage",
+    "status",
+    "deploy",
+    "release",
+    "feature",
+    "request",
+    "bug",
+    "workaround",
+    "docs",
+    "tutorial",
+    "example",
+    "sdk",
+    "python",
+    "rust",
+    "javascript",
+    "token",
+    "scope",
+    "oauth",
+    "redirect",
+    "callback",
+    "header",
+    "json",
+    "schema",
+    "migration",
+    "database",
+    "backup",
+    "restore",
+    "audit",
+    "log",
+    "search",
+    "filter",
+    "tag",
+    "label",
+    "project",
+    "workspace",
+    "member",
+    "invite",
+    "guest",
+    "admin",
 ];
 
 const SYLLABLES: &[&str] = &[
@@ -228,8 +301,7 @@ fn generate(path: &Path, posts: u64, members: usize) {
         NewCategory::new("ideas", "Ideas", CategoryKind::Ideas),
         NewCategory::new("members", "Members", CategoryKind::Discussion)
             .visibility(Visibility::Members),
-        NewCategory::new("vendors", "Vendors", CategoryKind::QuestionAndAnswer)
-            .groups(&[group.id]),
+        NewCategory::new("vendors", "Vendors", CategoryKind::QuestionAndAnswer).groups(&[group.id]),
     ];
     let cats: Vec<(CategoryId, CategoryKind)> = cats
         .into_iter()
@@ -241,7 +313,9 @@ fn generate(path: &Path, posts: u64, members: usize) {
     let mut people = Vec::with_capacity(members);
     let mut vendors = Vec::new();
     for i in 0..members {
-        let u = forum.create_user(NewUser::new(&format!("member{i}"))).unwrap();
+        let u = forum
+            .create_user(NewUser::new(&format!("member{i}")))
+            .unwrap();
         let a = Actor::User(u.id);
         forum.join(&a, c.id).unwrap();
         if i % 50 == 0 {
@@ -264,7 +338,11 @@ fn generate(path: &Path, posts: u64, members: usize) {
     while written < posts {
         let at = rng.below(cats.len());
         let (cat, kind) = cats[at];
-        let pool = if at == cats.len() - 1 { &vendors } else { &people };
+        let pool = if at == cats.len() - 1 {
+            &vendors
+        } else {
+            &people
+        };
         let author = *rng.pick(pool);
         let (topic, _) = forum
             .create_topic(

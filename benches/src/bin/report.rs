@@ -52,7 +52,10 @@ fn measure(n: usize, mut f: impl FnMut(usize)) -> Stats {
 
 fn only() -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 fn row(name: &str, s: &Stats, target: &str) {
@@ -73,13 +76,23 @@ fn main() {
     // member0, member50, ... are in the vendors group; member1..member49 are not.
     let member = fx.members[1];
     let mut rng = Rng::new(7);
-    println!("Database: {} ({} posts, {} members)\n", fx.path.display(), posts, members);
+    println!(
+        "Database: {} ({} posts, {} members)\n",
+        fx.path.display(),
+        posts,
+        members
+    );
     println!("| operation | throughput | p50 | p99 | target |");
     println!("|---|---|---|---|---|");
 
     // Topics every generated member may read (not the group-only category).
     let topics: Vec<hearth::TopicId> = forum
-        .latest(&member, c, &TopicFilter::default(), &PageRequest::first(100))
+        .latest(
+            &member,
+            c,
+            &TopicFilter::default(),
+            &PageRequest::first(100),
+        )
         .unwrap()
         .items
         .iter()
@@ -87,7 +100,12 @@ fn main() {
         .collect();
     let s = measure(20_000, |i| {
         forum
-            .topic(&member, c, topics[i % topics.len()], &PageRequest::first(20))
+            .topic(
+                &member,
+                c,
+                topics[i % topics.len()],
+                &PageRequest::first(20),
+            )
             .unwrap();
     });
     row("read a topic (20 posts) as a member", &s, "≥ 20,000/s");

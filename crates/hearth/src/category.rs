@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::{Forum, Write};
-use crate::ids::{CategoryId, CommunityId, GroupId};
-use crate::permissions::{Snapshot, Actor, Viewer, sql_id_list};
+use crate::ids::{CategoryId, CommunityId, GroupId, TopicId};
+use crate::permissions::{Actor, Snapshot, Viewer, sql_id_list};
 use crate::text::{check_len, check_slug};
 
 macro_rules! string_enum {
@@ -315,6 +315,17 @@ impl Forum {
                 update.read_only
             ])?;
             set_groups(w, id, &update.groups)?;
+            if viewer.category(id)?.kind != update.kind {
+                // Knowledge-base articles are suggested by similar_topics.
+                let topics: Vec<TopicId> = w
+                    .tx
+                    .prepare_cached("SELECT id FROM topics WHERE category_id = ?1")?
+                    .query_map([id], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for t in topics {
+                    crate::search::refresh_scope(w.tx, t)?;
+                }
+            }
             let mut e = NewEvent::new(EventKind::CategoryUpdated, audience_of(update.visibility));
             e.category = Some(id);
             e.actor = viewer.user;
@@ -326,7 +337,14 @@ impl Forum {
     /// The categories `actor` may read, in position order.
     pub fn categories(&self, actor: &Actor, community: CommunityId) -> Result<Vec<Category>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            let viewer = Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now,
+            )?;
             list(conn, &viewer, None)
         })
     }
@@ -339,7 +357,14 @@ impl Forum {
         id: CategoryId,
     ) -> Result<Category> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            let viewer = Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now,
+            )?;
             viewer.category(id)?;
             list(conn, &viewer, Some(id))?
                 .pop()

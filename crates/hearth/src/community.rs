@@ -223,7 +223,14 @@ impl Forum {
         settings.validate()?;
         let json = serde_json::to_string(&settings).map_err(|e| Error::Storage(e.to_string()))?;
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, id, w.now_ms())?;
+            let viewer = Viewer::load(
+                w.tx,
+                &self.configs,
+                Snapshot::InWrite,
+                actor,
+                id,
+                w.now_ms(),
+            )?;
             viewer.require_admin()?;
             w.tx.prepare_cached("UPDATE communities SET name = ?2, settings = ?3 WHERE id = ?1")?
                 .execute(params![id, name.trim(), json])?;

@@ -11,7 +11,7 @@ use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::{Forum, Write};
 use crate::ids::{CommunityId, GroupId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
-use crate::permissions::{Snapshot, Actor, Role, Viewer};
+use crate::permissions::{Actor, Role, Snapshot, Viewer};
 use crate::store::{OptionalExt, optional};
 use crate::text::{check_len, validate_username};
 
@@ -288,7 +288,14 @@ impl Forum {
         role: Role,
     ) -> Result<Member> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(
+                w.tx,
+                &self.configs,
+                Snapshot::InWrite,
+                actor,
+                community,
+                w.now_ms(),
+            )?;
             viewer.require_admin()?;
             check_can_grant(&viewer, role)?;
             load_user(w.tx, user)?;
@@ -347,7 +354,14 @@ impl Forum {
         suspended_until: Option<OffsetDateTime>,
     ) -> Result<Member> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(
+                w.tx,
+                &self.configs,
+                Snapshot::InWrite,
+                actor,
+                community,
+                w.now_ms(),
+            )?;
             viewer.require_moderator()?;
             let role = membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
             if role.is_moderator() && !viewer.system {
@@ -380,7 +394,14 @@ impl Forum {
     /// A member's profile, for anyone who may read the community.
     pub fn member(&self, actor: &Actor, community: CommunityId, user: UserId) -> Result<Member> {
         self.read(|conn, now| {
-            Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now,
+            )?;
             load_member(conn, community, user)
         })
     }
@@ -393,7 +414,14 @@ impl Forum {
         username: &str,
     ) -> Result<Member> {
         self.read(|conn, now| {
-            Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now,
+            )?;
             let id: UserId = conn
                 .prepare_cached(
                     "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id
@@ -415,7 +443,14 @@ impl Forum {
         page: &PageRequest,
     ) -> Result<Page<Member>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            let viewer = Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now,
+            )?;
             if !viewer.is_member() {
                 return Err(Error::forbidden(
                     "sign in as a member to see the member directory",
@@ -510,7 +545,14 @@ impl Forum {
         add: bool,
     ) -> Result<()> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(
+                w.tx,
+                &self.configs,
+                Snapshot::InWrite,
+                actor,
+                community,
+                w.now_ms(),
+            )?;
             viewer.require_admin()?;
             load_group(w.tx, community, group)?;
             membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
@@ -544,7 +586,14 @@ impl Forum {
     /// The community's groups. Members only.
     pub fn groups(&self, actor: &Actor, community: CommunityId) -> Result<Vec<Group>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            let viewer = Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now,
+            )?;
             if !viewer.is_member() {
                 return Err(Error::forbidden("members only"));
             }

@@ -130,7 +130,10 @@ impl ConfigCache {
 
     fn put(&self, community: CommunityId, config: Arc<CommunityConfig>) {
         let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
-        if map.get(&community).is_none_or(|c| c.version < config.version) {
+        if map
+            .get(&community)
+            .is_none_or(|c| c.version < config.version)
+        {
             map.insert(community, config);
         }
     }
@@ -357,8 +360,10 @@ impl Viewer {
 /// Marks a community's settings or categories as changed, so cached
 /// permission data is reloaded. Call inside the changing transaction.
 pub(crate) fn bump_config(conn: &Connection, community: CommunityId) -> Result<()> {
-    conn.prepare_cached("UPDATE communities SET config_version = config_version + 1 WHERE id = ?1")?
-        .execute([community])?;
+    conn.prepare_cached(
+        "UPDATE communities SET config_version = config_version + 1 WHERE id = ?1",
+    )?
+    .execute([community])?;
     Ok(())
 }
 

@@ -7,6 +7,10 @@
 //! anything else. Whenever a post's or topic's state changes, the writer
 //! calls [`refresh_scope`] in the same transaction.
 //!
+//! Suggestions for a draft title come from a second, much smaller index
+//! (`answer_index`): only first posts of solved topics and knowledge-base
+//! articles, kept in step by the same calls.
+//!
 //! Cost is bounded for broad queries: at most [`SEARCH_WINDOW`] matches (the
 //! newest) are counted and ranked; beyond that `total` is a lower bound and
 //! `total_is_exact` is false.
@@ -168,7 +172,12 @@ const UNLISTED: i64 = 4;
 const DELETED: i64 = 8;
 
 /// The SQL filter on `search_index` rows for this viewer and these categories.
-fn visible(viewer: &Viewer, categories: impl Iterator<Item = CategoryId>, must: i64, must_not: i64) -> String {
+fn visible(
+    viewer: &Viewer,
+    categories: impl Iterator<Item = CategoryId>,
+    must: i64,
+    must_not: i64,
+) -> String {
     let mut not = DELETED | must_not;
     if !viewer.is_moderator() {
         not |= UNLISTED;
@@ -211,6 +220,27 @@ pub(crate) fn index_post(conn: &Connection, post: PostId, title: &str, text: &st
         "INSERT INTO search_index (rowid, title, body, category, flags) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![post, title, text, category, flags])?;
+    if flags & FIRST != 0 {
+        sync_answer(conn, post, category, flags)?;
+    }
+    Ok(())
+}
+
+/// Keeps `answer_index` holding exactly the first posts that
+/// [`Forum::similar_topics`] may suggest.
+fn sync_answer(conn: &Connection, post: PostId, category: CategoryId, flags: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM answer_index WHERE rowid = ?1")?
+        .execute([post])?;
+    let kb: bool = conn
+        .prepare_cached("SELECT kind = 'knowledge_base' FROM categories WHERE id = ?1")?
+        .query_row([category], |r| r.get(0))?;
+    if flags & (DELETED | UNLISTED) == 0 && (flags & SOLVED != 0 || kb) {
+        conn.prepare_cached(
+            "INSERT INTO answer_index (rowid, title, body, category)
+             SELECT rowid, title, body, category FROM search_index WHERE rowid = ?1",
+        )?
+        .execute([post])?;
+    }
     Ok(())
 }
 
@@ -226,6 +256,9 @@ pub(crate) fn refresh_scope(conn: &Connection, topic: TopicId) -> Result<()> {
         let (category, flags) = scope_of(conn, post)?;
         conn.prepare_cached("UPDATE search_index SET category = ?2, flags = ?3 WHERE rowid = ?1")?
             .execute(params![post, category, flags])?;
+        if flags & FIRST != 0 {
+            sync_answer(conn, post, category, flags)?;
+        }
     }
     Ok(())
 }
@@ -256,11 +289,22 @@ fn scope_of(conn: &Connection, post: PostId) -> Result<(CategoryId, i64)> {
 impl Forum {
     /// Searches posts. Results and the total count include only what
     /// `actor` may read.
-    pub fn search(&self, actor: &Actor, community: CommunityId, q: &SearchQuery) -> Result<SearchResults> {
-        let empty = SearchResults { hits: Vec::new(), total: 0, total_is_exact: true, next: None };
+    pub fn search(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        q: &SearchQuery,
+    ) -> Result<SearchResults> {
+        let empty = SearchResults {
+            hits: Vec::new(),
+            total: 0,
+            total_is_exact: true,
+            next: None,
+        };
         let Some(words) = all_words(&q.text) else {
             return Ok(empty);
         };
+        let terms = self::words(&q.text);
         self.read(|conn, now| {
             let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
             if let Some(c) = q.category {
@@ -338,7 +382,7 @@ impl Forum {
             let more = ranked.len() > limit;
             let mut hits = Vec::with_capacity(limit);
             for (post, score) in ranked.into_iter().take(limit) {
-                hits.push(hit(conn, &args[0], post, score)?);
+                hits.push(hit(conn, &terms, post, score)?);
             }
             let next = if more {
                 hits.last().map(|h| Cursor::from_parts(&[h.score.to_bits() as i64, h.post.0]))
@@ -352,47 +396,59 @@ impl Forum {
     /// The best solved topics and knowledge-base articles for a draft title,
     /// at most `limit` (capped at 20). Powers "did you mean…" suggestions in
     /// the composer (ticket deflection).
-    pub fn similar_topics(&self, actor: &Actor, community: CommunityId, draft_title: &str, limit: usize) -> Result<Vec<SimilarTopic>> {
+    pub fn similar_topics(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        draft_title: &str,
+        limit: usize,
+    ) -> Result<Vec<SimilarTopic>> {
         let Some(words) = any_words(draft_title) else {
             return Ok(Vec::new());
         };
+        let terms = self::words(draft_title);
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
-            let kb = crate::permissions::sql_id_list(
-                viewer
-                    .config
-                    .categories
-                    .iter()
-                    .filter(|c| c.kind == CategoryKind::KnowledgeBase)
-                    .map(|c| c.id.0),
+            let viewer = Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now,
+            )?;
+            let cats = crate::permissions::sql_id_list(
+                viewer.readable_categories().into_iter().map(|c| c.0),
             );
-            let filter = visible(&viewer, viewer.readable_categories().into_iter(), FIRST, 0);
-            let rows: Vec<(PostId, f64, String)> = conn
+            let rows: Vec<(PostId, f64)> = conn
                 .prepare_cached(&format!(
-                    "SELECT rowid, {RANK} AS score, snippet(search_index, 1, char(2), char(3), '…', 16)
-                     FROM search_index WHERE search_index MATCH ?1 AND {filter}
-                       AND ((flags & {SOLVED}) <> 0 OR category IN {kb})
-                       AND rowid >= coalesce((SELECT rowid FROM search_index WHERE search_index MATCH ?1
-                                              AND {filter} ORDER BY rowid DESC LIMIT 1 OFFSET {SEARCH_WINDOW}), 0)
+                    "SELECT rowid, bm25(answer_index, 4.0, 1.0) AS score FROM answer_index
+                     WHERE answer_index MATCH ?1 AND category IN {cats}
                      ORDER BY score LIMIT ?2"
                 ))?
-                .query_map(params![format!("{{title body}} : ({words})"), limit.clamp(1, 20) as i64], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
+                .query_map(
+                    params![
+                        format!("{{title body}} : ({words})"),
+                        limit.clamp(1, 20) as i64
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .map_err(fts_error)?
                 .collect::<rusqlite::Result<_>>()
                 .map_err(fts_error)?;
             let mut out = Vec::with_capacity(rows.len());
-            for (post, score, snippet) in rows {
-                let (topic, title, slug, category, solved): (TopicId, String, String, CategoryId, bool) = conn
-                    .prepare_cached(
-                        "SELECT t.id, t.title, t.slug, t.category_id, t.solved_post_id IS NOT NULL
-                         FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = ?1",
-                    )?
-                    .query_row([post], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-                    .found("topic")?;
-                let kind = viewer.category(category)?.kind;
-                out.push(SimilarTopic { topic, title, slug, category, kind, solved, snippet: snippet_html(&snippet), score });
+            for (post, score) in rows {
+                let h = hit(conn, &terms, post, score)?;
+                let kind = viewer.category(h.category)?.kind;
+                out.push(SimilarTopic {
+                    topic: h.topic,
+                    title: h.title,
+                    slug: h.slug,
+                    category: h.category,
+                    kind,
+                    solved: h.solved,
+                    snippet: h.snippet,
+                    score,
+                });
             }
             Ok(out)
         })
@@ -400,13 +456,10 @@ impl Forum {
 }
 
 /// Details and snippet of one ranked post.
-fn hit(conn: &Connection, expr: &Value, post: PostId, score: f64) -> Result<SearchHit> {
-    let snippet: String = conn
-        .prepare_cached(
-            "SELECT snippet(search_index, 1, char(2), char(3), '…', 24)
-             FROM search_index WHERE search_index MATCH ?1 AND rowid = ?2",
-        )?
-        .query_row(params![expr, post], |r| r.get(0))
+fn hit(conn: &Connection, terms: &[String], post: PostId, score: f64) -> Result<SearchHit> {
+    let body: String = conn
+        .prepare_cached("SELECT body FROM search_index WHERE rowid = ?1")?
+        .query_row([post], |r| r.get(0))
         .found("post")?;
     conn.prepare_cached(
         "SELECT p.post_number, t.id, t.title, t.slug, t.category_id,
@@ -429,13 +482,67 @@ fn hit(conn: &Connection, expr: &Value, post: PostId, score: f64) -> Result<Sear
                 display_name: r.get(7)?,
                 avatar_url: r.get(8)?,
             },
-            snippet: snippet_html(&snippet),
+            snippet: snippet(&body, terms, 24),
             solved: r.get(9)?,
             created_at: from_millis(r.get(10)?),
             score,
         })
     })
     .found("post")
+}
+
+/// Whether a word of the text matches a query term: equal, or sharing a
+/// long enough prefix to be the same stem ("keys" / "key", "failing" / "fails").
+fn term_matches(word: &str, term: &str) -> bool {
+    if word == term {
+        return true;
+    }
+    let len = term.chars().count();
+    let stem = len.saturating_sub(3).max(3);
+    len >= 3
+        && word.chars().count() >= stem
+        && word
+            .chars()
+            .zip(term.chars())
+            .take(stem)
+            .all(|(a, b)| a == b)
+}
+
+/// An excerpt of about `width` words around the first match, matches in
+/// `<mark>`, everything HTML-escaped.
+pub(crate) fn snippet(text: &str, terms: &[String], width: usize) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let is_match = |w: &str| {
+        w.split(|c: char| !c.is_alphanumeric())
+            .filter(|part| !part.is_empty())
+            .any(|part| {
+                let part = part.to_lowercase();
+                terms.iter().any(|t| term_matches(&part, t))
+            })
+    };
+    let first = words.iter().position(|w| is_match(w)).unwrap_or(0);
+    let start = first.saturating_sub(width / 3);
+    let end = (start + width).min(words.len());
+    let mut raw = String::new();
+    if start > 0 {
+        raw.push('…');
+    }
+    for (i, w) in words[start..end].iter().enumerate() {
+        if i > 0 || start > 0 {
+            raw.push(' ');
+        }
+        if is_match(w) {
+            raw.push(MARK_OPEN);
+            raw.push_str(w);
+            raw.push(MARK_CLOSE);
+        } else {
+            raw.push_str(w);
+        }
+    }
+    if end < words.len() {
+        raw.push_str(" …");
+    }
+    snippet_html(&raw)
 }
 
 fn fts_error(e: rusqlite::Error) -> Error {
@@ -453,14 +560,38 @@ mod tests {
 
     #[test]
     fn queries_are_quoted() {
-        assert_eq!(all_words("Reset password!").as_deref(), Some("\"reset\" \"password\""));
-        assert_eq!(all_words("\" OR * NEAR(").as_deref(), Some("\"or\" \"near\""));
+        assert_eq!(
+            all_words("Reset password!").as_deref(),
+            Some("\"reset\" \"password\"")
+        );
+        assert_eq!(
+            all_words("\" OR * NEAR(").as_deref(),
+            Some("\"or\" \"near\"")
+        );
         assert_eq!(all_words("  "), None);
-        assert_eq!(any_words("How do I reset the password").as_deref(), Some("\"reset\" OR \"password\""));
+        assert_eq!(
+            any_words("How do I reset the password").as_deref(),
+            Some("\"reset\" OR \"password\"")
+        );
+    }
+
+    #[test]
+    fn snippets_mark_stems_and_trim() {
+        let text =
+            "one two three four five six seven eight nine ten Keys <b>rotate</b> eleven twelve";
+        let s = snippet(text, &["key".into(), "rotating".into()], 6);
+        assert_eq!(
+            s,
+            "… nine ten <mark>Keys</mark> <mark>&lt;b&gt;rotate&lt;/b&gt;</mark> eleven twelve"
+        );
+        assert_eq!(snippet("short text", &["zzz".into()], 6), "short text");
     }
 
     #[test]
     fn snippets_escape_everything_but_marks() {
-        assert_eq!(snippet_html("a <b> \u{2}x\u{3} & \"q\""), "a &lt;b&gt; <mark>x</mark> &amp; &quot;q&quot;");
+        assert_eq!(
+            snippet_html("a <b> \u{2}x\u{3} & \"q\""),
+            "a &lt;b&gt; <mark>x</mark> &amp; &quot;q&quot;"
+        );
     }
 }

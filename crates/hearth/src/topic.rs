@@ -15,7 +15,7 @@ use crate::forum::{Forum, Write};
 use crate::hooks::{DraftKind, PostDraft, run_filters};
 use crate::ids::{CategoryId, CommunityId, PostId, TopicId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
-use crate::permissions::{Snapshot, Actor, CategoryAccess, Role, Viewer};
+use crate::permissions::{Actor, CategoryAccess, Role, Snapshot, Viewer};
 use crate::render::{RENDER_VERSION, Rendered};
 use crate::search::{index_post, refresh_scope};
 use crate::store::{OptionalExt, optional};
@@ -392,7 +392,16 @@ impl Forum {
     }
 
     fn load_viewer(&self, actor: &Actor, community: CommunityId) -> Result<Viewer> {
-        self.read(|conn, now| Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now))
+        self.read(|conn, now| {
+            Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now,
+            )
+        })
     }
 
     /// Renders Markdown exactly as a post by `actor` would be rendered
@@ -756,7 +765,14 @@ impl Forum {
     /// only). The topic's author and moderators may accept.
     pub fn accept_answer(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<()> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(
+                w.tx,
+                &self.configs,
+                Snapshot::InWrite,
+                actor,
+                community,
+                w.now_ms(),
+            )?;
             let state = post_state(w.tx, &viewer, post)?;
             let user = viewer
                 .require_poster()
@@ -810,7 +826,14 @@ impl Forum {
         topic: TopicId,
     ) -> Result<()> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(
+                w.tx,
+                &self.configs,
+                Snapshot::InWrite,
+                actor,
+                community,
+                w.now_ms(),
+            )?;
             let state = topic_state(w.tx, &viewer, topic)?;
             if viewer.user != Some(state.author) && !viewer.is_moderator() {
                 return Err(Error::forbidden(
@@ -844,7 +867,14 @@ impl Forum {
         on: bool,
     ) -> Result<Topic> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = Viewer::load(
+                w.tx,
+                &self.configs,
+                Snapshot::InWrite,
+                actor,
+                community,
+                w.now_ms(),
+            )?;
             let state = topic_state(w.tx, &viewer, topic)?;
             viewer.require_moderator()?;
             w.tx.prepare(&format!(
@@ -929,7 +959,14 @@ impl Forum {
         page: &PageRequest,
     ) -> Result<Page<Post>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            let viewer = Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now,
+            )?;
             let Some(user) = viewer.user else {
                 return Err(Error::forbidden("sign in to see bookmarks"));
             };
@@ -978,7 +1015,14 @@ impl Forum {
         topic: TopicId,
     ) -> Result<Topic> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            let viewer = Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now,
+            )?;
             topic_state(conn, &viewer, topic)?;
             load_topics(conn, "t.id = ?1", params![topic])?
                 .pop()
@@ -1029,7 +1073,14 @@ impl Forum {
     /// One post.
     pub fn post(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<Post> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            let viewer = Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now,
+            )?;
             post_state(conn, &viewer, post)?;
             load_posts(conn, &viewer, "p.id = ?2", &[&post])?
                 .pop()
@@ -1078,7 +1129,14 @@ impl Forum {
         page: &PageRequest,
     ) -> Result<Page<Topic>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            let viewer = Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now,
+            )?;
             let cats = match filter.category {
                 Some(c) => {
                     viewer.category(c)?;

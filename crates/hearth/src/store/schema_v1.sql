@@ -183,6 +183,13 @@ CREATE VIRTUAL TABLE search_index USING fts5(
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
 
+-- Suggestion index for similar_topics: the first posts of solved topics and
+-- of knowledge-base articles only (not deleted, not unlisted); rowid = posts.id.
+CREATE VIRTUAL TABLE answer_index USING fts5(
+    title, body, category UNINDEXED,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+
 CREATE TABLE events (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     community_id  INTEGER NOT NULL REFERENCES communities(id),
