@@ -98,7 +98,10 @@ pub use ids::{CategoryId, CommunityId, EventId, GroupId, PostId, TopicId, UserId
 pub use member::{Group, Member, NewUser, ProfileUpdate, User};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
 pub use permissions::{Actor, Role};
-pub use render::{ALLOWED_ATTRIBUTES, ALLOWED_SCHEMES, ALLOWED_TAGS, EXTERNAL_REL, RENDER_VERSION};
+pub use render::{
+    ALLOWED_ATTRIBUTES, ALLOWED_SCHEMES, ALLOWED_TAGS, EXTERNAL_REL, RENDER_VERSION, render_markdown,
+    sanitize_html,
+};
 pub use search::{SEARCH_WINDOW, SearchHit, SearchQuery, SearchResults, SimilarTopic};
 pub use store::{Durability, StoreConfig};
 pub use text::{RESERVED_USERNAMES, slugify, validate_username};

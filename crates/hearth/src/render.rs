@@ -103,6 +103,27 @@ pub(crate) struct Rendered {
     pub links: Vec<(String, bool)>,
 }
 
+/// Renders Markdown to sanitized HTML with a community's settings, without
+/// a database: `@mentions` stay plain text. For previews, emails and tools;
+/// posts are rendered by the [`Forum`](crate::Forum) itself.
+///
+/// ```
+/// let html = hearth::render_markdown(&hearth::CommunitySettings::default(), "**hi** <script>x</script>")?;
+/// assert_eq!(html, "<p><strong>hi</strong> </p>\n");
+/// # Ok::<(), hearth::Error>(())
+/// ```
+pub fn render_markdown(settings: &CommunitySettings, markdown: &str) -> Result<String> {
+    Ok(Renderer::new(settings)?
+        .render(markdown, &mut |_| Ok(HashSet::new()))?
+        .html)
+}
+
+/// Sanitizes HTML with the same allowlist as posts. Idempotent on its own
+/// output.
+pub fn sanitize_html(settings: &CommunitySettings, html: &str) -> Result<String> {
+    Ok(Renderer::new(settings)?.sanitize(html))
+}
+
 /// A renderer configured for one community.
 pub(crate) struct Renderer {
     base_url: Option<Url>,
@@ -324,7 +345,6 @@ impl Renderer {
         })
     }
 
-    #[cfg(test)]
     /// Sanitizes HTML with the post allowlist. Idempotent: cleaning the
     /// output again gives the same output.
     pub(crate) fn sanitize(&self, html: &str) -> String {

@@ -1,0 +1,157 @@
+//! Criterion benchmarks of the engine's hot paths on a generated database.
+//!
+//! ```sh
+//! cargo bench -p hearth-benches --bench engine                 # 100,000 posts
+//! HEARTH_BENCH_POSTS=20000 cargo bench -p hearth-benches --bench engine
+//! ```
+//!
+//! The database is generated once under `target/hearth-bench/` and reused.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use hearth::{Actor, CommunitySettings, Forum, NewReply, PageRequest, SearchQuery, TopicFilter};
+use hearth_benches::{Rng, body, data_dir, fixture, sentence};
+
+fn posts() -> u64 {
+    std::env::var("HEARTH_BENCH_POSTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
+fn engine(c: &mut Criterion) {
+    let posts = posts();
+    let fx = fixture(&data_dir(), posts, (posts / 16) as usize);
+    let forum = Forum::open(&fx.path).unwrap();
+    let community = fx.community;
+    // member1..member49 are not in the vendors group.
+    let member = fx.members[1];
+    let topics: Vec<hearth::TopicId> = forum
+        .latest(&member, community, &TopicFilter::default(), &PageRequest::first(100))
+        .unwrap()
+        .items
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    let mut rng = Rng::new(11);
+    let queries: Vec<String> = (0..100).map(|_| sentence(&mut rng, 2)).collect();
+    let bodies: Vec<String> = (0..100).map(|_| body(&mut rng)).collect();
+
+    let mut g = c.benchmark_group(format!("{posts}_posts"));
+    let mut i = 0usize;
+    g.bench_function("read_topic_20_posts", |b| {
+        b.iter(|| {
+            i += 1;
+            forum
+                .topic(&member, community, topics[i % topics.len()], &PageRequest::first(20))
+                .unwrap()
+        })
+    });
+    g.bench_function("latest_30", |b| {
+        b.iter(|| {
+            forum
+                .latest(&member, community, &TopicFilter::default(), &PageRequest::first(30))
+                .unwrap()
+        })
+    });
+    g.bench_function("search", |b| {
+        b.iter(|| {
+            i += 1;
+            forum
+                .search(&member, community, &SearchQuery::new(&queries[i % queries.len()]))
+                .unwrap()
+        })
+    });
+    g.bench_function("similar_topics", |b| {
+        b.iter(|| {
+            i += 1;
+            forum
+                .similar_topics(&member, community, &queries[i % queries.len()], 5)
+                .unwrap()
+        })
+    });
+    g.bench_function("create_reply", |b| {
+        b.iter(|| {
+            i += 1;
+            forum
+                .reply(
+                    &fx.members[1 + i % 49],
+                    community,
+                    topics[i % topics.len()],
+                    NewReply {
+                        body: bodies[i % bodies.len()].clone(),
+                        reply_to: None,
+                    },
+                )
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn open(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    c.bench_function("open_and_migrate_new_file", |b| {
+        b.iter(|| {
+            n += 1;
+            Forum::open(dir.path().join(format!("{n}.db"))).unwrap()
+        })
+    });
+}
+
+/// Worst-case bodies at the default 64 KiB limit, through the full preview
+/// pipeline (parse, nesting check, sanitize).
+fn render(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let forum = Forum::open(dir.path().join("render.db")).unwrap();
+    let owner = forum.create_user(hearth::NewUser::new("renderer")).unwrap();
+    let community = forum
+        .create_community(
+            &Actor::System,
+            hearth::NewCommunity {
+                slug: "r".into(),
+                name: "R".into(),
+                owner: Some(owner.id),
+                settings: CommunitySettings::default(),
+            },
+        )
+        .unwrap();
+    let actor = Actor::User(owner.id);
+    let fill = |unit: &str| unit.repeat(65_536 / unit.len());
+    let cases = [
+        ("nested_16_quotes", {
+            let unit = format!("{}x\n\n", "> ".repeat(16));
+            fill(&unit)
+        }),
+        ("nested_16_html", {
+            let unit = format!("{}x{}", "<div>".repeat(15), "</div>".repeat(15));
+            fill(&unit)
+        }),
+        ("inline_emphasis", fill("*a* **b** ~~c~~ `d` ")),
+        ("links", fill("[x](https://e.example/a?b=c) ")),
+        ("mentions", fill("@renderer ")),
+        ("raw_tags", fill("<b><i>x</i></b>")),
+        ("table", {
+            let mut t = String::from("| a | b | c |\n|---|---|---|\n");
+            t.push_str(&"| 1 | 2 | 3 |\n".repeat(4000));
+            t.truncate(65_536);
+            t
+        }),
+    ];
+    let mut g = c.benchmark_group("render_64KiB");
+    for (name, doc) in &cases {
+        assert!(doc.len() <= 65_536, "{name}");
+        g.bench_function(*name, |b| {
+            b.iter(|| forum.preview(&actor, community.id, doc).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
+    targets = open, render, engine
+}
+criterion_main!(benches);
