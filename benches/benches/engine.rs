@@ -27,7 +27,12 @@ fn engine(c: &mut Criterion) {
     // member1..member49 are not in the vendors group.
     let member = fx.members[1];
     let topics: Vec<hearth::TopicId> = forum
-        .latest(&member, community, &TopicFilter::default(), &PageRequest::first(100))
+        .latest(
+            &member,
+            community,
+            &TopicFilter::default(),
+            &PageRequest::first(100),
+        )
         .unwrap()
         .items
         .iter()
@@ -43,14 +48,24 @@ fn engine(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             forum
-                .topic(&member, community, topics[i % topics.len()], &PageRequest::first(20))
+                .topic(
+                    &member,
+                    community,
+                    topics[i % topics.len()],
+                    &PageRequest::first(20),
+                )
                 .unwrap()
         })
     });
     g.bench_function("latest_30", |b| {
         b.iter(|| {
             forum
-                .latest(&member, community, &TopicFilter::default(), &PageRequest::first(30))
+                .latest(
+                    &member,
+                    community,
+                    &TopicFilter::default(),
+                    &PageRequest::first(30),
+                )
                 .unwrap()
         })
     });
@@ -58,7 +73,11 @@ fn engine(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             forum
-                .search(&member, community, &SearchQuery::new(&queries[i % queries.len()]))
+                .search(
+                    &member,
+                    community,
+                    &SearchQuery::new(&queries[i % queries.len()]),
+                )
                 .unwrap()
         })
     });

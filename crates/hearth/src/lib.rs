@@ -99,8 +99,8 @@ pub use member::{Group, Member, NewUser, ProfileUpdate, User};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
 pub use permissions::{Actor, Role};
 pub use render::{
-    ALLOWED_ATTRIBUTES, ALLOWED_SCHEMES, ALLOWED_TAGS, EXTERNAL_REL, RENDER_VERSION, render_markdown,
-    sanitize_html,
+    ALLOWED_ATTRIBUTES, ALLOWED_SCHEMES, ALLOWED_TAGS, EXTERNAL_REL, RENDER_VERSION,
+    render_markdown, sanitize_html,
 };
 pub use search::{SEARCH_WINDOW, SearchHit, SearchQuery, SearchResults, SimilarTopic};
 pub use store::{Durability, StoreConfig};
