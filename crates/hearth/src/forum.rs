@@ -13,6 +13,7 @@ use crate::events::{Event, NewEvent, append};
 use crate::hooks::{Hooks, notify};
 use crate::ids::CommunityId;
 use crate::permissions::ConfigCache;
+use crate::rank::DfCache;
 use crate::render::Renderer;
 use crate::store::{Store, StoreConfig};
 
@@ -46,6 +47,7 @@ pub struct Forum {
     pub(crate) clock: Arc<dyn Clock>,
     hooks: RwLock<Vec<Arc<dyn Hooks>>>,
     pub(crate) configs: ConfigCache,
+    pub(crate) dfs: DfCache,
     renderers: RwLock<HashMap<CommunityId, Arc<Renderer>>>,
 }
 
@@ -97,6 +99,7 @@ impl Forum {
             clock: config.clock,
             hooks: RwLock::new(Vec::new()),
             configs: ConfigCache::default(),
+            dfs: DfCache::default(),
             renderers: RwLock::new(HashMap::new()),
         })
     }

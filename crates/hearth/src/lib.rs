@@ -81,6 +81,7 @@ mod ids;
 mod member;
 mod page;
 mod permissions;
+mod rank;
 mod render;
 mod search;
 mod store;

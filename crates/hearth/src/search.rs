@@ -26,6 +26,7 @@ use crate::forum::Forum;
 use crate::ids::{CategoryId, CommunityId, PostId, TopicId};
 use crate::page::{Cursor, PageRequest};
 use crate::permissions::{Actor, Snapshot, Viewer};
+use crate::rank::{Candidate, rank, term_matches};
 use crate::store::OptionalExt;
 use crate::topic::UserRef;
 
@@ -82,7 +83,7 @@ pub struct SearchHit {
     /// When the post was written.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// bm25 relevance (lower is better).
+    /// BM25 relevance (higher is better).
     pub score: f64,
 }
 
@@ -118,7 +119,7 @@ pub struct SimilarTopic {
     pub solved: bool,
     /// An excerpt with the matches in `<mark>`.
     pub snippet: String,
-    /// bm25 relevance (lower is better).
+    /// BM25 relevance (higher is better).
     pub score: f64,
 }
 
@@ -128,9 +129,6 @@ const STOP_WORDS: &[&str] = &[
     "the", "their", "then", "there", "this", "to", "was", "what", "when", "where", "which", "who",
     "why", "will", "with", "you", "your",
 ];
-
-/// bm25 column weights: title, body, scope.
-const RANK: &str = "bm25(search_index, 4.0, 1.0, 0.0)";
 
 fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
@@ -337,54 +335,42 @@ impl Forum {
                     args.len()
                 ));
             }
-            // The window: the newest SEARCH_WINDOW + 1 matches tell the
-            // total (exact below the window) and the oldest post ranked.
-            let newest: Vec<i64> = conn
+            // The window: the newest SEARCH_WINDOW + 1 matches, with their
+            // text, give the total (exact below the window) and what is ranked.
+            let mut window: Vec<Candidate> = conn
                 .prepare_cached(&format!(
-                    "SELECT s.rowid FROM search_index s{joins} WHERE search_index MATCH ?1{filter}
+                    "SELECT s.rowid, s.title, s.body FROM search_index s{joins}
+                     WHERE search_index MATCH ?1{filter}
                      ORDER BY s.rowid DESC LIMIT {}",
                     SEARCH_WINDOW + 1
                 ))?
-                .query_map(params_from_iter(args.iter()), |r| r.get(0))
+                .query_map(params_from_iter(args.iter()), |r| {
+                    Ok(Candidate { post: r.get(0)?, title: r.get(1)?, body: r.get(2)? })
+                })
                 .map_err(fts_error)?
                 .collect::<rusqlite::Result<_>>()
                 .map_err(fts_error)?;
-            if newest.is_empty() {
-                return Ok(empty.clone());
-            }
-            let total_is_exact = newest.len() <= SEARCH_WINDOW;
-            let total = newest.len().min(SEARCH_WINDOW);
-            let floor = newest[total - 1];
-            let total = total as u64;
-            args.push(Value::Integer(floor));
-            filter.push_str(&format!(" AND s.rowid >= ?{}", args.len()));
+            let total_is_exact = window.len() <= SEARCH_WINDOW;
+            window.truncate(SEARCH_WINDOW);
+            let total = window.len() as u64;
+            let ranked = rank(conn, &self.dfs, "search_index", &terms, window, now)?;
+            let start = match &q.page.after {
+                None => 0,
+                Some(c) => {
+                    let [score_bits, id] = c.parts::<2>()?;
+                    let score = f64::from_bits(score_bits as u64);
+                    ranked
+                        .iter()
+                        .position(|(c, s)| *s < score || (*s == score && c.post.0 < id))
+                        .unwrap_or(ranked.len())
+                }
+            };
             let limit = q.page.limit();
-            if let Some(c) = &q.page.after {
-                let [score_bits, id] = c.parts::<2>()?;
-                args.push(Value::Real(f64::from_bits(score_bits as u64)));
-                args.push(Value::Integer(id));
-                let (s, i) = (args.len() - 1, args.len());
-                filter.push_str(&format!(" AND (score > ?{s} OR (score = ?{s} AND s.rowid > ?{i}))"));
-            }
-            args.push(Value::Integer(limit as i64 + 1));
-            let sql = format!(
-                "SELECT s.rowid, {RANK} AS score FROM search_index s{joins}
-                 WHERE search_index MATCH ?1{filter}
-                 ORDER BY score, s.rowid LIMIT ?{}",
-                args.len()
-            );
-            let ranked: Vec<(PostId, f64)> = conn
-                .prepare_cached(&sql)?
-                .query_map(params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(fts_error)?
-                .collect::<rusqlite::Result<_>>()
-                .map_err(fts_error)?;
-            let more = ranked.len() > limit;
             let mut hits = Vec::with_capacity(limit);
-            for (post, score) in ranked.into_iter().take(limit) {
-                hits.push(hit(conn, &terms, post, score)?);
+            for (c, score) in ranked.iter().skip(start).take(limit) {
+                hits.push(hit(conn, &terms, c, *score)?);
             }
-            let next = if more {
+            let next = if ranked.len() > start + limit {
                 hits.last().map(|h| Cursor::from_parts(&[h.score.to_bits() as i64, h.post.0]))
             } else {
                 None
@@ -419,25 +405,32 @@ impl Forum {
             let cats = crate::permissions::sql_id_list(
                 viewer.readable_categories().into_iter().map(|c| c.0),
             );
-            let rows: Vec<(PostId, f64)> = conn
+            let window: Vec<Candidate> = conn
                 .prepare_cached(&format!(
-                    "SELECT rowid, bm25(answer_index, 4.0, 1.0) AS score FROM answer_index
+                    "SELECT rowid, title, body FROM answer_index
                      WHERE answer_index MATCH ?1 AND category IN {cats}
-                     ORDER BY score LIMIT ?2"
+                     ORDER BY rowid DESC LIMIT {SEARCH_WINDOW}"
                 ))?
-                .query_map(
-                    params![
-                        format!("{{title body}} : ({words})"),
-                        limit.clamp(1, 20) as i64
-                    ],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
+                .query_map(params![format!("{{title body}} : ({words})")], |r| {
+                    Ok(Candidate {
+                        post: r.get(0)?,
+                        title: r.get(1)?,
+                        body: r.get(2)?,
+                    })
+                })
                 .map_err(fts_error)?
                 .collect::<rusqlite::Result<_>>()
                 .map_err(fts_error)?;
+            let significant: Vec<String> = terms
+                .iter()
+                .filter(|w| w.chars().count() >= 2 && !STOP_WORDS.contains(&w.as_str()))
+                .cloned()
+                .collect();
+            let mut rows = rank(conn, &self.dfs, "answer_index", &significant, window, now)?;
+            rows.truncate(limit.clamp(1, 20));
             let mut out = Vec::with_capacity(rows.len());
-            for (post, score) in rows {
-                let h = hit(conn, &terms, post, score)?;
+            for (c, score) in &rows {
+                let h = hit(conn, &significant, c, *score)?;
                 let kind = viewer.category(h.category)?.kind;
                 out.push(SimilarTopic {
                     topic: h.topic,
@@ -447,7 +440,7 @@ impl Forum {
                     kind,
                     solved: h.solved,
                     snippet: h.snippet,
-                    score,
+                    score: *score,
                 });
             }
             Ok(out)
@@ -456,11 +449,8 @@ impl Forum {
 }
 
 /// Details and snippet of one ranked post.
-fn hit(conn: &Connection, terms: &[String], post: PostId, score: f64) -> Result<SearchHit> {
-    let body: String = conn
-        .prepare_cached("SELECT body FROM search_index WHERE rowid = ?1")?
-        .query_row([post], |r| r.get(0))
-        .found("post")?;
+fn hit(conn: &Connection, terms: &[String], c: &Candidate, score: f64) -> Result<SearchHit> {
+    let post = c.post;
     conn.prepare_cached(
         "SELECT p.post_number, t.id, t.title, t.slug, t.category_id,
                 u.id, u.username, u.display_name, u.avatar_url,
@@ -482,30 +472,13 @@ fn hit(conn: &Connection, terms: &[String], post: PostId, score: f64) -> Result<
                 display_name: r.get(7)?,
                 avatar_url: r.get(8)?,
             },
-            snippet: snippet(&body, terms, 24),
+            snippet: snippet(&c.body, terms, 24),
             solved: r.get(9)?,
             created_at: from_millis(r.get(10)?),
             score,
         })
     })
     .found("post")
-}
-
-/// Whether a word of the text matches a query term: equal, or sharing a
-/// long enough prefix to be the same stem ("keys" / "key", "failing" / "fails").
-fn term_matches(word: &str, term: &str) -> bool {
-    if word == term {
-        return true;
-    }
-    let len = term.chars().count();
-    let stem = len.saturating_sub(3).max(3);
-    len >= 3
-        && word.chars().count() >= stem
-        && word
-            .chars()
-            .zip(term.chars())
-            .take(stem)
-            .all(|(a, b)| a == b)
 }
 
 /// An excerpt of about `width` words around the first match, matches in

@@ -481,6 +481,44 @@ fn search_filters_snippets_and_paging() {
 }
 
 #[test]
+fn ranking_prefers_title_matches_and_repeated_terms() {
+    let w = World::new();
+    let f = w.forum();
+    let (body_only, _) = f
+        .create_topic(
+            &w.member,
+            w.c,
+            topic_in(w.public.id, "Unrelated heading", "mentions zephyr once"),
+        )
+        .unwrap();
+    let (in_title, _) = f
+        .create_topic(
+            &w.member,
+            w.c,
+            topic_in(w.public.id, "Zephyr sync fails", "see above"),
+        )
+        .unwrap();
+    let (repeated, _) = f
+        .create_topic(
+            &w.member,
+            w.c,
+            topic_in(
+                w.public.id,
+                "Another heading",
+                "zephyr zephyr zephyr zephyrs",
+            ),
+        )
+        .unwrap();
+    let r = f
+        .search(&w.member, w.c, &SearchQuery::new("zephyr"))
+        .unwrap();
+    let order: Vec<_> = r.hits.iter().map(|h| h.topic).collect();
+    assert_eq!(order, vec![in_title.id, repeated.id, body_only.id]);
+    assert!(r.hits.windows(2).all(|p| p[0].score >= p[1].score));
+    assert!(r.total_is_exact);
+}
+
+#[test]
 fn similar_topics_prefers_solved_and_knowledge_base() {
     let w = World::new();
     let f = w.forum();

@@ -1,0 +1,174 @@
+//! Relevance ranking of a bounded window of full-text matches.
+//!
+//! FTS5's built-in `bm25()` counts, for every query, how many documents
+//! contain each term by walking that term's whole posting list: fine for
+//! rare words, tens of milliseconds for common ones on a million posts. So
+//! search fetches a bounded window of matches (with their text) and scores
+//! it here with BM25, taking document frequencies from a cache that is
+//! refreshed every few minutes.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use rusqlite::Connection;
+
+use crate::error::Result;
+use crate::ids::PostId;
+
+/// A match with the text it is scored on.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    pub post: PostId,
+    pub title: String,
+    pub body: String,
+}
+
+/// How long a cached document frequency is trusted.
+const DF_TTL_MS: i64 = 10 * 60 * 1000;
+/// Most cached (index, term) pairs; the cache is cleared when full.
+const DF_CAP: usize = 50_000;
+
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+const TITLE_WEIGHT: f64 = 4.0;
+
+/// Document frequencies per (index table, term), with their age.
+#[derive(Debug, Default)]
+pub(crate) struct DfCache(RwLock<HashMap<(&'static str, String), (u64, i64)>>);
+
+impl DfCache {
+    /// How many documents of `table` contain `term` (cached).
+    fn df(&self, conn: &Connection, table: &'static str, term: &str, now_ms: i64) -> Result<u64> {
+        let key = (table, term.to_string());
+        if let Some((df, at)) = self.0.read().unwrap_or_else(|e| e.into_inner()).get(&key)
+            && now_ms - at < DF_TTL_MS
+        {
+            return Ok(*df);
+        }
+        let df: i64 = conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM {table} WHERE {table} MATCH ?1"
+            ))?
+            .query_row([format!("{{title body}} : \"{term}\"")], |r| r.get(0))?;
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= DF_CAP {
+            map.clear();
+        }
+        map.insert(key, (df as u64, now_ms));
+        Ok(df as u64)
+    }
+}
+
+/// Whether a word of the text matches a query term: equal, or sharing a
+/// long enough prefix to be the same stem ("keys" / "key", "failing" / "fails").
+pub(crate) fn term_matches(word: &str, term: &str) -> bool {
+    if word == term {
+        return true;
+    }
+    let len = term.chars().count();
+    let stem = len.saturating_sub(3).max(3);
+    len >= 3
+        && word.chars().count() >= stem
+        && word
+            .chars()
+            .zip(term.chars())
+            .take(stem)
+            .all(|(a, b)| a == b)
+}
+
+/// Counts per term, and the number of tokens, of a text.
+fn term_counts(text: &str, terms: &[String], counts: &mut [f64]) -> usize {
+    let mut len = 0;
+    for token in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+    {
+        len += 1;
+        let lower = token.to_lowercase();
+        for (i, t) in terms.iter().enumerate() {
+            if term_matches(&lower, t) {
+                counts[i] += 1.0;
+            }
+        }
+    }
+    len
+}
+
+/// Scores candidates with BM25 (title counted `TITLE_WEIGHT` times), best
+/// first; ties go to the newer post.
+pub(crate) fn rank(
+    conn: &Connection,
+    cache: &DfCache,
+    table: &'static str,
+    terms: &[String],
+    candidates: Vec<Candidate>,
+    now_ms: i64,
+) -> Result<Vec<(Candidate, f64)>> {
+    if candidates.is_empty() || terms.is_empty() {
+        return Ok(candidates.into_iter().map(|c| (c, 0.0)).collect());
+    }
+    let n: i64 = conn
+        .prepare_cached(&format!("SELECT coalesce(max(rowid), 0) FROM {table}"))?
+        .query_row([], |r| r.get(0))?;
+    let n = n.max(1) as f64;
+    let mut idf = Vec::with_capacity(terms.len());
+    for t in terms {
+        let df = cache.df(conn, table, t, now_ms)? as f64;
+        idf.push((1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.01));
+    }
+    let mut stats = Vec::with_capacity(candidates.len());
+    let mut total_len = 0usize;
+    for c in &candidates {
+        let mut title = vec![0.0; terms.len()];
+        let mut body = vec![0.0; terms.len()];
+        let len = term_counts(&c.title, terms, &mut title) + term_counts(&c.body, terms, &mut body);
+        total_len += len;
+        let tf: Vec<f64> = title
+            .iter()
+            .zip(&body)
+            .map(|(t, b)| TITLE_WEIGHT * t + b)
+            .collect();
+        stats.push((tf, len));
+    }
+    let avg = (total_len as f64 / candidates.len() as f64).max(1.0);
+    let mut scored: Vec<(Candidate, f64)> = candidates
+        .into_iter()
+        .zip(stats)
+        .map(|(c, (tf, len))| {
+            let norm = K1 * (1.0 - B + B * len as f64 / avg);
+            let score = tf
+                .iter()
+                .zip(&idf)
+                .map(|(tf, idf)| idf * tf * (K1 + 1.0) / (tf + norm))
+                .sum();
+            (c, score)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.post.cmp(&a.0.post)));
+    Ok(scored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems() {
+        assert!(term_matches("keys", "key"));
+        assert!(term_matches("rotate", "rotating"));
+        assert!(!term_matches("kit", "key"));
+        assert!(!term_matches("a", "api"));
+    }
+
+    #[test]
+    fn counts() {
+        let mut c = vec![0.0; 2];
+        let n = term_counts(
+            "Rotate the KEY, then rotate keys again",
+            &["key".into(), "rotate".into()],
+            &mut c,
+        );
+        assert_eq!(n, 7);
+        assert_eq!(c, vec![2.0, 2.0]);
+    }
+}
