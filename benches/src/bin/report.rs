@@ -50,12 +50,14 @@ fn measure(n: usize, mut f: impl FnMut(usize)) -> Stats {
     }
 }
 
-fn only() -> Option<String> {
+/// `--only NAME` runs one measurement (topic, latest, search, similar,
+/// reply, open), for profiling.
+fn wants(name: &str) -> bool {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
-        .cloned()
+        .is_none_or(|only| only == name)
 }
 
 fn row(name: &str, s: &Stats, target: &str) {
@@ -98,63 +100,70 @@ fn main() {
         .iter()
         .map(|t| t.id)
         .collect();
-    let s = measure(20_000, |i| {
-        forum
-            .topic(
-                &member,
-                c,
-                topics[i % topics.len()],
-                &PageRequest::first(20),
-            )
-            .unwrap();
-    });
-    row("read a topic (20 posts) as a member", &s, "≥ 20,000/s");
-    if only().as_deref() == Some("topic") {
-        return;
+    if wants("topic") {
+        let s = measure(20_000, |i| {
+            forum
+                .topic(
+                    &member,
+                    c,
+                    topics[i % topics.len()],
+                    &PageRequest::first(20),
+                )
+                .unwrap();
+        });
+        row("read a topic (20 posts) as a member", &s, "≥ 20,000/s");
     }
 
-    let s = measure(20_000, |_| {
-        forum
-            .latest(&member, c, &TopicFilter::default(), &PageRequest::first(30))
-            .unwrap();
-    });
-    row("latest topics (30 rows)", &s, "≥ 20,000/s");
+    if wants("latest") {
+        let s = measure(20_000, |_| {
+            forum
+                .latest(&member, c, &TopicFilter::default(), &PageRequest::first(30))
+                .unwrap();
+        });
+        row("latest topics (30 rows)", &s, "≥ 20,000/s");
+    }
 
     let queries: Vec<String> = (0..200).map(|_| sentence(&mut rng, 2)).collect();
-    let s = measure(2_000, |i| {
-        forum
-            .search(&member, c, &SearchQuery::new(&queries[i % queries.len()]))
-            .unwrap();
-    });
-    row("search (2 words, first page)", &s, "p50 ≤ 2 ms");
-    if only().as_deref() == Some("search") {
-        return;
+    if wants("search") {
+        let s = measure(2_000, |i| {
+            forum
+                .search(&member, c, &SearchQuery::new(&queries[i % queries.len()]))
+                .unwrap();
+        });
+        row("search (2 words, first page)", &s, "p50 ≤ 2 ms");
     }
 
-    let s = measure(2_000, |i| {
-        forum
-            .similar_topics(&member, c, &queries[i % queries.len()], 5)
-            .unwrap();
-    });
-    row("similar_topics", &s, "—");
+    if wants("similar") {
+        let s = measure(2_000, |i| {
+            forum
+                .similar_topics(&member, c, &queries[i % queries.len()], 5)
+                .unwrap();
+        });
+        row("similar_topics", &s, "—");
+    }
 
     let bodies: Vec<String> = (0..500).map(|_| body(&mut rng)).collect();
-    let s = measure(5_000, |i| {
-        forum
-            .reply(
-                &fx.members[1 + i % 49],
-                c,
-                topics[i % topics.len()],
-                NewReply {
-                    body: bodies[i % bodies.len()].clone(),
-                    reply_to: None,
-                },
-            )
-            .unwrap();
-    });
-    row("create a reply (render, index, event)", &s, "≥ 5,000/s");
+    if wants("reply") {
+        let s = measure(5_000, |i| {
+            forum
+                .reply(
+                    &fx.members[1 + i % 49],
+                    c,
+                    topics[i % topics.len()],
+                    NewReply {
+                        body: bodies[i % bodies.len()].clone(),
+                        reply_to: None,
+                    },
+                )
+                .unwrap();
+        });
+        row("create a reply (render, index, event)", &s, "≥ 5,000/s");
+    }
 
     drop(forum);
+    if !wants("open") {
+        return;
+    }
     let s = measure(50, |_| {
         Forum::open(&fx.path).unwrap();
     });

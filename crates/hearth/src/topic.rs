@@ -364,8 +364,9 @@ impl Forum {
     fn render_for(&self, viewer: &Viewer, source: &str) -> Result<Rendered> {
         let renderer = self.renderer(viewer.community, &viewer.config.settings)?;
         let community = viewer.community;
-        self.read(|conn, _| {
-            renderer.render(source, &mut |names| {
+        // Only documents that mention someone need the database.
+        renderer.render(source, &mut |names| {
+            self.read(|conn, _| {
                 let mut stmt = conn.prepare_cached(
                     "SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id
                      WHERE u.username_lower = ?1 AND m.community_id = ?2",
@@ -486,8 +487,18 @@ impl Forum {
         topic: TopicId,
         new: NewReply,
     ) -> Result<Post> {
-        let viewer = self.load_viewer(actor, community)?;
-        let state = self.read(|conn, _| topic_state(conn, &viewer, topic))?;
+        let (viewer, state) = self.read(|conn, now| {
+            let viewer = Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now,
+            )?;
+            let state = topic_state(conn, &viewer, topic)?;
+            Ok((viewer, state))
+        })?;
         let author = check_reply(&viewer, &state)?;
         let mut draft = PostDraft {
             kind: DraftKind::Reply,

@@ -7,7 +7,9 @@
 //! nothing else.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -64,6 +66,61 @@ pub(crate) struct Store {
     readers: Mutex<Vec<Connection>>,
     open_readers: Mutex<usize>,
     reader_freed: Condvar,
+    checkpointer: Checkpointer,
+}
+
+/// Moves WAL checkpoints off the write path: a background thread copies
+/// committed pages into the database file, so a write never stalls on one.
+/// The writer still checkpoints by itself if the WAL grows past
+/// `WRITER_CHECKPOINT_PAGES` (the thread fell behind).
+struct Checkpointer {
+    commits: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+const WRITER_CHECKPOINT_PAGES: i64 = 16_384;
+
+impl Checkpointer {
+    fn start(path: &Path, config: &StoreConfig) -> Result<Checkpointer> {
+        let conn = Connection::open(path)?;
+        configure(&conn, config, false)?;
+        let commits = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (c, s) = (commits.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("hearth-checkpoint".into())
+            .spawn(move || {
+                let mut seen = 0;
+                while !s.load(Ordering::Relaxed) {
+                    std::thread::park_timeout(CHECKPOINT_EVERY);
+                    let now = c.load(Ordering::Relaxed);
+                    if now != seen {
+                        seen = now;
+                        if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                            tracing::warn!(error = %e, "background WAL checkpoint failed");
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Error::Storage(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(Checkpointer {
+            commits,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -89,6 +146,8 @@ impl Store {
             .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
         configure(&writer, &config, false)?;
         migrate(&mut writer)?;
+        writer.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        let checkpointer = Checkpointer::start(path, &config)?;
         Ok(Store {
             path: path.to_path_buf(),
             config,
@@ -96,6 +155,7 @@ impl Store {
             readers: Mutex::new(Vec::new()),
             open_readers: Mutex::new(0),
             reader_freed: Condvar::new(),
+            checkpointer,
         })
     }
 
@@ -106,6 +166,7 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        self.checkpointer.commits.fetch_add(1, Ordering::Relaxed);
         Ok(out)
     }
 
@@ -183,11 +244,12 @@ fn configure(conn: &Connection, config: &StoreConfig, reader: bool) -> Result<()
          PRAGMA synchronous = {sync};
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -16000;
-         PRAGMA mmap_size = 1073741824;"
+         PRAGMA cache_size = -16000;"
     ))?;
     if reader {
-        conn.execute_batch("PRAGMA query_only = ON;")?;
+        // Readers map the file (no read syscalls). The writer does not: a
+        // growing file would make it remap the region again and again.
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA mmap_size = 2147418112;")?;
     }
     Ok(())
 }

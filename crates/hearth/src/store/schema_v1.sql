@@ -123,7 +123,6 @@ CREATE TABLE posts (
     UNIQUE (topic_id, post_number)
 );
 CREATE INDEX posts_user ON posts(user_id, id);
-CREATE INDEX posts_render_version ON posts(render_version);
 
 CREATE TABLE post_revisions (
     id          INTEGER PRIMARY KEY,
