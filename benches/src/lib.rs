@@ -19,14 +19,14 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed.max(1))
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
@@ -142,7 +142,7 @@ pub fn vocabulary() -> Vec<String> {
 
 /// A word drawn with probability roughly proportional to 1 / rank.
 pub fn word<'a>(rng: &mut Rng, vocab: &'a [String]) -> &'a str {
-    let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+    let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
     let rank = ((u * ((vocab.len() + 1) as f64).ln()).exp() as usize).saturating_sub(1);
     &vocab[rank.min(vocab.len() - 1)]
 }
@@ -378,10 +378,11 @@ fn generate(path: &Path, posts: u64, members: usize) {
             }
             last = Some(p.id);
         }
-        if kind == CategoryKind::QuestionAndAnswer && rng.below(3) != 0 {
-            if let Some(answer) = last {
-                let _ = forum.accept_answer(&moderator, c.id, answer);
-            }
+        if kind == CategoryKind::QuestionAndAnswer
+            && rng.below(3) != 0
+            && let Some(answer) = last
+        {
+            let _ = forum.accept_answer(&moderator, c.id, answer);
         }
         if written >= next_report {
             eprintln!(

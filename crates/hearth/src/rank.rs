@@ -32,9 +32,14 @@ const K1: f64 = 1.2;
 const B: f64 = 0.75;
 const TITLE_WEIGHT: f64 = 4.0;
 
+/// (index table, term).
+type DfKey = (&'static str, String);
+/// (document frequency, when it was counted in ms).
+type DfEntry = (u64, i64);
+
 /// Document frequencies per (index table, term), with their age.
 #[derive(Debug, Default)]
-pub(crate) struct DfCache(RwLock<HashMap<(&'static str, String), (u64, i64)>>);
+pub(crate) struct DfCache(RwLock<HashMap<DfKey, DfEntry>>);
 
 impl DfCache {
     /// How many documents of `table` contain `term` (cached).
