@@ -88,16 +88,19 @@ fn test() -> Result<(), String> {
     } else {
         eprintln!("xtask: clippy not installed; run `rustup component add clippy`");
     }
+    // Doc tests first: nextest does not run them, and the runner's summary
+    // should be the last thing printed.
+    let mut c = cargo();
+    c.args(["test", "--workspace", "--doc"]);
+    run("cargo test --doc", c)?;
     if has_subcommand("nextest") {
         let mut c = cargo();
         c.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
         run("cargo nextest run", c)?;
-        let mut c = cargo();
-        c.args(["test", "--workspace", "--doc"]);
-        run("cargo test --doc", c)?;
     } else {
+        eprintln!("xtask: cargo-nextest not installed; using cargo test");
         let mut c = cargo();
-        c.args(["test", "--workspace"]);
+        c.args(["test", "--workspace", "--lib", "--bins", "--tests"]);
         run("cargo test", c)?;
     }
     Ok(())
