@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::{Forum, Write};
 use crate::ids::{CategoryId, CommunityId, GroupId, TopicId};
-use crate::permissions::{Actor, Snapshot, Viewer, sql_id_list};
+use crate::permissions::{Actor, Viewer, sql_id_list};
 use crate::text::{check_len, check_slug};
 
 macro_rules! string_enum {
@@ -244,7 +244,7 @@ impl Forum {
         new: NewCategory,
     ) -> Result<Category> {
         let id = self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = self.viewer_in(w, actor, community)?;
             viewer.require_admin()?;
             new.validate(w, community, None)?;
             let position = match new.position {
@@ -294,7 +294,7 @@ impl Forum {
         update: NewCategory,
     ) -> Result<Category> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = self.viewer_in(w, actor, community)?;
             viewer.require_admin()?;
             viewer.category(id)?;
             update.validate(w, community, Some(id))?;
@@ -337,14 +337,7 @@ impl Forum {
     /// The categories `actor` may read, in position order.
     pub fn categories(&self, actor: &Actor, community: CommunityId) -> Result<Vec<Category>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             list(conn, &viewer, None)
         })
     }
@@ -357,14 +350,7 @@ impl Forum {
         id: CategoryId,
     ) -> Result<Category> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             viewer.category(id)?;
             list(conn, &viewer, Some(id))?
                 .pop()

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::Forum;
 use crate::ids::{CommunityId, UserId};
-use crate::permissions::{Actor, Role, Snapshot, Viewer, bump_config};
+use crate::permissions::{Actor, Role, bump_config};
 use crate::store::OptionalExt;
 use crate::text::{check_len, check_slug};
 
@@ -194,7 +194,7 @@ impl Forum {
     /// `NotFound` for non-members.
     pub fn community(&self, actor: &Actor, id: CommunityId) -> Result<Community> {
         self.read(|conn, now| {
-            Viewer::load(conn, &self.configs, Snapshot::Committed, actor, id, now)?;
+            self.viewer(conn, now, actor, id)?;
             load(conn, id)
         })
     }
@@ -206,7 +206,7 @@ impl Forum {
                 .prepare_cached("SELECT id FROM communities WHERE slug = ?1")?
                 .query_row([slug], |r| r.get(0))
                 .found("community")?;
-            Viewer::load(conn, &self.configs, Snapshot::Committed, actor, id, now)?;
+            self.viewer(conn, now, actor, id)?;
             load(conn, id)
         })
     }
@@ -223,14 +223,7 @@ impl Forum {
         settings.validate()?;
         let json = serde_json::to_string(&settings).map_err(|e| Error::Storage(e.to_string()))?;
         self.write(|w| {
-            let viewer = Viewer::load(
-                w.tx,
-                &self.configs,
-                Snapshot::InWrite,
-                actor,
-                id,
-                w.now_ms(),
-            )?;
+            let viewer = self.viewer_in(w, actor, id)?;
             viewer.require_admin()?;
             w.tx.prepare_cached("UPDATE communities SET name = ?2, settings = ?3 WHERE id = ?1")?
                 .execute(params![id, name.trim(), json])?;

@@ -15,7 +15,7 @@ use crate::clock::{from_millis, to_millis};
 use crate::error::{Error, Result};
 use crate::forum::Forum;
 use crate::ids::{CategoryId, CommunityId, EventId, PostId, TopicId, UserId};
-use crate::permissions::{Actor, Snapshot, Viewer};
+use crate::permissions::{Actor, Viewer};
 use crate::store::optional;
 
 macro_rules! event_kinds {
@@ -306,14 +306,7 @@ impl Forum {
     ) -> Result<Vec<Event>> {
         let limit = limit.clamp(1, 1000);
         self.read(|conn, now| {
-            let viewer = Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             query(conn, &viewer, after, limit)
         })
     }

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::events::{Event, NewEvent, append};
 use crate::hooks::{Hooks, notify};
 use crate::ids::CommunityId;
-use crate::permissions::ConfigCache;
+use crate::permissions::{Actor, ConfigCache, Snapshot, Viewer};
 use crate::rank::DfCache;
 use crate::render::Renderer;
 use crate::store::{Store, StoreConfig};
@@ -143,6 +143,41 @@ impl Forum {
             notify(&self.hooks(), &events);
         }
         Ok(out)
+    }
+
+    /// The actor as seen from `community`, on committed state.
+    pub(crate) fn viewer(
+        &self,
+        conn: &Connection,
+        now_ms: i64,
+        actor: &Actor,
+        community: CommunityId,
+    ) -> Result<Viewer> {
+        Viewer::load(
+            conn,
+            &self.configs,
+            Snapshot::Committed,
+            actor,
+            community,
+            now_ms,
+        )
+    }
+
+    /// The actor as seen from `community`, inside a write transaction.
+    pub(crate) fn viewer_in(
+        &self,
+        w: &Write<'_>,
+        actor: &Actor,
+        community: CommunityId,
+    ) -> Result<Viewer> {
+        Viewer::load(
+            w.tx,
+            &self.configs,
+            Snapshot::InWrite,
+            actor,
+            community,
+            w.now_ms(),
+        )
     }
 
     pub(crate) fn renderer(

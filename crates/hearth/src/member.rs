@@ -11,7 +11,7 @@ use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::{Forum, Write};
 use crate::ids::{CommunityId, GroupId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
-use crate::permissions::{Actor, Role, Snapshot, Viewer};
+use crate::permissions::{Actor, Role, Viewer};
 use crate::store::{OptionalExt, optional};
 use crate::text::{check_len, validate_username};
 
@@ -288,14 +288,7 @@ impl Forum {
         role: Role,
     ) -> Result<Member> {
         self.write(|w| {
-            let viewer = Viewer::load(
-                w.tx,
-                &self.configs,
-                Snapshot::InWrite,
-                actor,
-                community,
-                w.now_ms(),
-            )?;
+            let viewer = self.viewer_in(w, actor, community)?;
             viewer.require_admin()?;
             check_can_grant(&viewer, role)?;
             load_user(w.tx, user)?;
@@ -317,7 +310,7 @@ impl Forum {
         role: Role,
     ) -> Result<Member> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = self.viewer_in(w, actor, community)?;
             viewer.require_admin()?;
             let current = membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
             check_can_grant(&viewer, role)?;
@@ -354,14 +347,7 @@ impl Forum {
         suspended_until: Option<OffsetDateTime>,
     ) -> Result<Member> {
         self.write(|w| {
-            let viewer = Viewer::load(
-                w.tx,
-                &self.configs,
-                Snapshot::InWrite,
-                actor,
-                community,
-                w.now_ms(),
-            )?;
+            let viewer = self.viewer_in(w, actor, community)?;
             viewer.require_moderator()?;
             let role = membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
             if role.is_moderator() && !viewer.system {
@@ -394,14 +380,7 @@ impl Forum {
     /// A member's profile, for anyone who may read the community.
     pub fn member(&self, actor: &Actor, community: CommunityId, user: UserId) -> Result<Member> {
         self.read(|conn, now| {
-            Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )?;
+            self.viewer(conn, now, actor, community)?;
             load_member(conn, community, user)
         })
     }
@@ -414,14 +393,7 @@ impl Forum {
         username: &str,
     ) -> Result<Member> {
         self.read(|conn, now| {
-            Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )?;
+            self.viewer(conn, now, actor, community)?;
             let id: UserId = conn
                 .prepare_cached(
                     "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id
@@ -443,14 +415,7 @@ impl Forum {
         page: &PageRequest,
     ) -> Result<Page<Member>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             if !viewer.is_member() {
                 return Err(Error::forbidden(
                     "sign in as a member to see the member directory",
@@ -491,7 +456,7 @@ impl Forum {
         check_len("name", name, 1, 60)?;
         check_len("description", description, 0, 1000)?;
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = self.viewer_in(w, actor, community)?;
             viewer.require_admin()?;
             let taken: bool = w
                 .tx
@@ -545,14 +510,7 @@ impl Forum {
         add: bool,
     ) -> Result<()> {
         self.write(|w| {
-            let viewer = Viewer::load(
-                w.tx,
-                &self.configs,
-                Snapshot::InWrite,
-                actor,
-                community,
-                w.now_ms(),
-            )?;
+            let viewer = self.viewer_in(w, actor, community)?;
             viewer.require_admin()?;
             load_group(w.tx, community, group)?;
             membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
@@ -586,14 +544,7 @@ impl Forum {
     /// The community's groups. Members only.
     pub fn groups(&self, actor: &Actor, community: CommunityId) -> Result<Vec<Group>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             if !viewer.is_member() {
                 return Err(Error::forbidden("members only"));
             }

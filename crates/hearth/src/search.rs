@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::forum::Forum;
 use crate::ids::{CategoryId, CommunityId, PostId, TopicId};
 use crate::page::{Cursor, PageRequest};
-use crate::permissions::{Actor, Snapshot, Viewer};
+use crate::permissions::{Actor, Viewer};
 use crate::rank::{Candidate, rank, term_matches};
 use crate::store::OptionalExt;
 use crate::topic::UserRef;
@@ -304,7 +304,7 @@ impl Forum {
         };
         let terms = self::words(&q.text);
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             if let Some(c) = q.category {
                 viewer.category(c)?;
             }
@@ -394,14 +394,7 @@ impl Forum {
         };
         let terms = self::words(draft_title);
         self.read(|conn, now| {
-            let viewer = Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             let cats = crate::permissions::sql_id_list(
                 viewer.readable_categories().into_iter().map(|c| c.0),
             );

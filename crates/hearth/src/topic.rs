@@ -15,7 +15,7 @@ use crate::forum::{Forum, Write};
 use crate::hooks::{DraftKind, PostDraft, run_filters};
 use crate::ids::{CategoryId, CommunityId, PostId, TopicId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
-use crate::permissions::{Actor, CategoryAccess, Role, Snapshot, Viewer};
+use crate::permissions::{Actor, CategoryAccess, Role, Viewer};
 use crate::render::{RENDER_VERSION, Rendered};
 use crate::search::{index_post, refresh_scope};
 use crate::store::{OptionalExt, optional};
@@ -393,16 +393,7 @@ impl Forum {
     }
 
     fn load_viewer(&self, actor: &Actor, community: CommunityId) -> Result<Viewer> {
-        self.read(|conn, now| {
-            Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )
-        })
+        self.read(|conn, now| self.viewer(conn, now, actor, community))
     }
 
     /// Renders Markdown exactly as a post by `actor` would be rendered
@@ -439,7 +430,7 @@ impl Forum {
         let rendered = self.prepare_post(&viewer, &mut draft)?;
         let (topic, post) =
             self.write(|w| {
-                let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+                let viewer = self.viewer_in(w, actor, community)?;
                 let cat = viewer.category(new.category)?.clone();
                 let author = viewer.check_create_topic(&cat)?;
                 let now = w.now_ms();
@@ -488,14 +479,7 @@ impl Forum {
         new: NewReply,
     ) -> Result<Post> {
         let (viewer, state) = self.read(|conn, now| {
-            let viewer = Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             let state = topic_state(conn, &viewer, topic)?;
             Ok((viewer, state))
         })?;
@@ -512,7 +496,7 @@ impl Forum {
         };
         let rendered = self.prepare_post(&viewer, &mut draft)?;
         let post = self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = self.viewer_in(w, actor, community)?;
             let state = topic_state(w.tx, &viewer, topic)?;
             let author = check_reply(&viewer, &state)?;
             if let Some(parent) = new.reply_to {
@@ -572,7 +556,7 @@ impl Forum {
         };
         let rendered = self.prepare_post(&viewer, &mut draft)?;
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = self.viewer_in(w, actor, community)?;
             let state = post_state(w.tx, &viewer, post)?;
             let editor = check_edit(&viewer, &state)?;
             if let Some(base) = edit.base_version
@@ -654,7 +638,7 @@ impl Forum {
         delete: bool,
     ) -> Result<()> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = self.viewer_in(w, actor, community)?;
             let state = post_state(w.tx, &viewer, post)?;
             let actor_id = viewer.user;
             let is_author = actor_id == Some(state.author);
@@ -736,7 +720,7 @@ impl Forum {
         like: bool,
     ) -> Result<()> {
         self.write(|w| {
-            let viewer = Viewer::load(w.tx, &self.configs, Snapshot::InWrite, actor, community, w.now_ms())?;
+            let viewer = self.viewer_in(w, actor, community)?;
             let state = post_state(w.tx, &viewer, post)?;
             let user = viewer.require_poster()?;
             if state.deleted || state.topic.deleted {
@@ -776,14 +760,7 @@ impl Forum {
     /// only). The topic's author and moderators may accept.
     pub fn accept_answer(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<()> {
         self.write(|w| {
-            let viewer = Viewer::load(
-                w.tx,
-                &self.configs,
-                Snapshot::InWrite,
-                actor,
-                community,
-                w.now_ms(),
-            )?;
+            let viewer = self.viewer_in(w, actor, community)?;
             let state = post_state(w.tx, &viewer, post)?;
             let user = viewer
                 .require_poster()
@@ -837,14 +814,7 @@ impl Forum {
         topic: TopicId,
     ) -> Result<()> {
         self.write(|w| {
-            let viewer = Viewer::load(
-                w.tx,
-                &self.configs,
-                Snapshot::InWrite,
-                actor,
-                community,
-                w.now_ms(),
-            )?;
+            let viewer = self.viewer_in(w, actor, community)?;
             let state = topic_state(w.tx, &viewer, topic)?;
             if viewer.user != Some(state.author) && !viewer.is_moderator() {
                 return Err(Error::forbidden(
@@ -878,14 +848,7 @@ impl Forum {
         on: bool,
     ) -> Result<Topic> {
         self.write(|w| {
-            let viewer = Viewer::load(
-                w.tx,
-                &self.configs,
-                Snapshot::InWrite,
-                actor,
-                community,
-                w.now_ms(),
-            )?;
+            let viewer = self.viewer_in(w, actor, community)?;
             let state = topic_state(w.tx, &viewer, topic)?;
             viewer.require_moderator()?;
             w.tx.prepare(&format!(
@@ -909,7 +872,7 @@ impl Forum {
     pub fn record_view(&self, actor: &Actor, community: CommunityId, topic: TopicId) -> Result<()> {
         self.store.write(|tx| {
             let now = crate::clock::to_millis(self.now());
-            let viewer = Viewer::load(tx, &self.configs, Snapshot::InWrite, actor, community, now)?;
+            let viewer = self.viewer(tx, now, actor, community)?;
             topic_state(tx, &viewer, topic)?;
             let counted = match viewer.user {
                 Some(user) => {
@@ -936,7 +899,7 @@ impl Forum {
     pub fn bookmark(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<()> {
         self.store.write(|tx| {
             let now = crate::clock::to_millis(self.now());
-            let viewer = Viewer::load(tx, &self.configs, Snapshot::InWrite, actor, community, now)?;
+            let viewer = self.viewer(tx, now, actor, community)?;
             post_state(tx, &viewer, post)?;
             let Some(user) = viewer.user.filter(|_| viewer.is_member()) else {
                 return Err(Error::forbidden("sign in as a member to bookmark"));
@@ -970,14 +933,7 @@ impl Forum {
         page: &PageRequest,
     ) -> Result<Page<Post>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             let Some(user) = viewer.user else {
                 return Err(Error::forbidden("sign in to see bookmarks"));
             };
@@ -1026,14 +982,7 @@ impl Forum {
         topic: TopicId,
     ) -> Result<Topic> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             topic_state(conn, &viewer, topic)?;
             load_topics(conn, "t.id = ?1", params![topic])?
                 .pop()
@@ -1051,7 +1000,7 @@ impl Forum {
         page: &PageRequest,
     ) -> Result<TopicView> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             let state = topic_state(conn, &viewer, topic)?;
             let t = load_topics(conn, "t.id = ?1", params![topic])?
                 .pop()
@@ -1084,14 +1033,7 @@ impl Forum {
     /// One post.
     pub fn post(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<Post> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             post_state(conn, &viewer, post)?;
             load_posts(conn, &viewer, "p.id = ?2", &[&post])?
                 .pop()
@@ -1108,7 +1050,7 @@ impl Forum {
         post: PostId,
     ) -> Result<Vec<Revision>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(conn, &self.configs, Snapshot::Committed, actor, community, now)?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             post_state(conn, &viewer, post)?;
             let mut stmt = conn.prepare_cached(
                 "SELECT version, user_id, reason, old_source, new_source, old_title, new_title, created_at
@@ -1140,14 +1082,7 @@ impl Forum {
         page: &PageRequest,
     ) -> Result<Page<Topic>> {
         self.read(|conn, now| {
-            let viewer = Viewer::load(
-                conn,
-                &self.configs,
-                Snapshot::Committed,
-                actor,
-                community,
-                now,
-            )?;
+            let viewer = self.viewer(conn, now, actor, community)?;
             let cats = match filter.category {
                 Some(c) => {
                     viewer.category(c)?;
