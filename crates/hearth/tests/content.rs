@@ -735,29 +735,12 @@ fn rerender_reports_progress() {
     let t = TestForum::new();
     let f = &t.forum;
     let owner = t.user("rita");
-    let c = f
-        .create_community(
-            &Actor::System,
-            hearth::NewCommunity {
-                slug: "r".into(),
-                name: "R".into(),
-                owner: Some(owner),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    let cat = f
-        .create_category(
-            &Actor::User(owner),
-            c.id,
-            NewCategory::new("a", "A", CategoryKind::Discussion),
-        )
-        .unwrap();
+    let (community, category) = common::one_category(f, owner, "r");
     for i in 0..25 {
         f.create_topic(
             &Actor::User(owner),
-            c.id,
-            topic_in(cat.id, &format!("Topic {i}"), "*hi*"),
+            community,
+            topic_in(category, &format!("Topic {i}"), "*hi*"),
         )
         .unwrap();
     }

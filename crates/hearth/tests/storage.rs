@@ -66,32 +66,15 @@ fn crash_child() {
     };
     let f = Forum::open(&path).unwrap();
     let owner = f.create_user(NewUser::new("writer")).unwrap().id;
-    let c = f
-        .create_community(
-            &Actor::System,
-            NewCommunity {
-                slug: "crash".into(),
-                name: "Crash".into(),
-                owner: Some(owner),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    let cat = f
-        .create_category(
-            &Actor::User(owner),
-            c.id,
-            NewCategory::new("a", "A", CategoryKind::Discussion),
-        )
-        .unwrap();
+    let (community, category) = common::one_category(&f, owner, "crash");
     let mut i = 0u64;
     loop {
         let (_, post) = f
             .create_topic(
                 &Actor::User(owner),
-                c.id,
+                community,
                 NewTopic {
-                    category: cat.id,
+                    category,
                     title: format!("Topic {i}"),
                     body: format!("body {i}"),
                     tags: vec![],

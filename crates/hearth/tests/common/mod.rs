@@ -192,6 +192,29 @@ impl World {
     }
 }
 
+/// A community owned by `owner` with one public discussion category.
+pub fn one_category(f: &Forum, owner: UserId, slug: &str) -> (CommunityId, hearth::CategoryId) {
+    let c = f
+        .create_community(
+            &Actor::System,
+            NewCommunity {
+                slug: slug.into(),
+                name: slug.into(),
+                owner: Some(owner),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let cat = f
+        .create_category(
+            &Actor::User(owner),
+            c.id,
+            NewCategory::new("a", "A", CategoryKind::Discussion),
+        )
+        .unwrap();
+    (c.id, cat.id)
+}
+
 /// Small helpers on the manual clock.
 pub trait ClockExt {
     fn now_plus_days(&self, days: i64) -> time::OffsetDateTime;
