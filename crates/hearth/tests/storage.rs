@@ -7,9 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use common::TestForum;
-use hearth::{
-    Actor, CategoryKind, Error, Forum, NewCategory, NewCommunity, NewTopic, NewUser, PostId,
-};
+use hearth::{Actor, Error, Forum, NewTopic, NewUser, PostId};
 
 #[test]
 fn create_reopen_and_refuse_newer_schema() {
