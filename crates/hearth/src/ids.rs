@@ -17,12 +17,16 @@ macro_rules! id_type {
             }
         }
 
+        // Storage plumbing, not API: hidden from the docs and not to be
+        // relied on (a second backend will replace these impls).
+        #[doc(hidden)]
         impl rusqlite::ToSql for $name {
             fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
                 Ok(self.0.into())
             }
         }
 
+        #[doc(hidden)]
         impl rusqlite::types::FromSql for $name {
             fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
                 i64::column_result(v).map($name)
