@@ -24,20 +24,7 @@ fn engine(c: &mut Criterion) {
     let fx = fixture(&data_dir(), posts, (posts / 16) as usize);
     let forum = Forum::open(&fx.path).unwrap();
     let community = fx.community;
-    // member1..member49 are not in the vendors group.
-    let member = fx.members[1];
-    let topics: Vec<hearth::TopicId> = forum
-        .latest(
-            &member,
-            community,
-            &TopicFilter::default(),
-            &PageRequest::first(100),
-        )
-        .unwrap()
-        .items
-        .iter()
-        .map(|t| t.id)
-        .collect();
+    let (member, topics) = fx.reader(&forum);
     let mut rng = Rng::new(11);
     let queries: Vec<String> = (0..100).map(|_| sentence(&mut rng, 2)).collect();
     let bodies: Vec<String> = (0..100).map(|_| body(&mut rng)).collect();

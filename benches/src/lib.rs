@@ -396,6 +396,27 @@ fn generate(path: &Path, posts: u64, members: usize) {
     eprintln!("generated in {:.1?}", started.elapsed());
 }
 
+impl Fixture {
+    /// A member who is not in the vendors group (member0, member50, … are),
+    /// and the 100 latest topics that member may read.
+    pub fn reader(&self, forum: &Forum) -> (Actor, Vec<TopicId>) {
+        let member = self.members[1];
+        let topics = forum
+            .latest(
+                &member,
+                self.community,
+                &hearth::TopicFilter::default(),
+                &hearth::PageRequest::first(100),
+            )
+            .unwrap()
+            .items
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        (member, topics)
+    }
+}
+
 /// The directory generated databases are kept in.
 pub fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

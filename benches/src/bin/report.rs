@@ -75,8 +75,6 @@ fn main() {
     let fx = fixture(&data_dir(), posts, members);
     let forum = Forum::open(&fx.path).unwrap();
     let c = fx.community;
-    // member0, member50, ... are in the vendors group; member1..member49 are not.
-    let member = fx.members[1];
     let mut rng = Rng::new(7);
     println!(
         "Database: {} ({} posts, {} members)\n",
@@ -87,19 +85,7 @@ fn main() {
     println!("| operation | throughput | p50 | p99 | target |");
     println!("|---|---|---|---|---|");
 
-    // Topics every generated member may read (not the group-only category).
-    let topics: Vec<hearth::TopicId> = forum
-        .latest(
-            &member,
-            c,
-            &TopicFilter::default(),
-            &PageRequest::first(100),
-        )
-        .unwrap()
-        .items
-        .iter()
-        .map(|t| t.id)
-        .collect();
+    let (member, topics) = fx.reader(&forum);
     if wants("topic") {
         let s = measure(20_000, |i| {
             forum
