@@ -187,6 +187,10 @@ pub fn body(rng: &mut Rng) -> String {
     b
 }
 
+/// Bumped whenever the schema or the generator changes, so stale cached
+/// databases are not reused.
+pub const FIXTURE_VERSION: u32 = 2;
+
 /// What a generated database holds.
 #[derive(Debug, Clone)]
 pub struct Fixture {
@@ -203,7 +207,7 @@ pub struct Fixture {
 /// members under `dir`. Prints progress to stderr.
 pub fn fixture(dir: &Path, posts: u64, members: usize) -> Fixture {
     std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join(format!("bench-{posts}-{members}.db"));
+    let path = dir.join(format!("bench-v{FIXTURE_VERSION}-{posts}-{members}.db"));
     let done = path.with_extension("done");
     if !done.exists() {
         for suffix in ["", "-wal", "-shm"] {

@@ -146,6 +146,28 @@ fn main() {
         row("create a reply (render, index, event)", &s, "≥ 5,000/s");
     }
 
+    if wants("points") {
+        let users: Vec<hearth::UserId> = fx
+            .members
+            .iter()
+            .filter_map(|m| match m {
+                hearth::Actor::User(u) => Some(*u),
+                _ => None,
+            })
+            .collect();
+        let s = measure(20_000, |i| {
+            forum
+                .points(&member, c, users[i % users.len()], hearth::Period::Week)
+                .unwrap();
+        });
+        row("a member's points this week", &s, "≤ 20 µs");
+        let s = measure(2_000, |_| {
+            forum
+                .leaderboard(&member, c, hearth::Period::Week, 10)
+                .unwrap();
+        });
+        row("leaderboard top 10 this week", &s, "—");
+    }
     drop(forum);
     if !wants("open") {
         return;

@@ -33,6 +33,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum! {
     /// What a category is for; it decides who may start topics and how
@@ -91,6 +92,8 @@ pub struct Category {
     pub position: i64,
     /// Only moderators may post.
     pub read_only: bool,
+    /// Whether contributions here earn points (a casual lounge may not).
+    pub rewards: bool,
     /// Topics the viewer can see in it (not deleted, not unlisted).
     pub topic_count: i64,
 }
@@ -116,6 +119,8 @@ pub struct NewCategory {
     pub position: Option<i64>,
     /// Only moderators may post.
     pub read_only: bool,
+    /// Whether contributions earn points (default true).
+    pub rewards: bool,
 }
 
 impl NewCategory {
@@ -131,6 +136,7 @@ impl NewCategory {
             parent: None,
             position: None,
             read_only: false,
+            rewards: true,
         }
     }
 
@@ -258,8 +264,8 @@ impl Forum {
             };
             w.tx.prepare_cached(
                 "INSERT INTO categories (community_id, parent_id, slug, name, description, kind,
-                                         visibility, position, read_only, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                         visibility, position, read_only, rewards, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 community,
@@ -271,6 +277,7 @@ impl Forum {
                 new.visibility.as_str(),
                 position,
                 new.read_only,
+                new.rewards,
                 w.now_ms()
             ])?;
             let id = CategoryId(w.tx.last_insert_rowid());
@@ -300,7 +307,8 @@ impl Forum {
             update.validate(w, community, Some(id))?;
             w.tx.prepare_cached(
                 "UPDATE categories SET parent_id = ?2, slug = ?3, name = ?4, description = ?5,
-                        kind = ?6, visibility = ?7, position = coalesce(?8, position), read_only = ?9
+                        kind = ?6, visibility = ?7, position = coalesce(?8, position), read_only = ?9,
+                        rewards = ?10
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -312,7 +320,8 @@ impl Forum {
                 update.kind.as_str(),
                 update.visibility.as_str(),
                 update.position,
-                update.read_only
+                update.read_only,
+                update.rewards
             ])?;
             set_groups(w, id, &update.groups)?;
             if viewer.category(id)?.kind != update.kind {
@@ -400,7 +409,7 @@ fn list(conn: &Connection, viewer: &Viewer, only: Option<CategoryId>) -> Result<
         .collect();
     let sql = format!(
         "SELECT c.id, c.community_id, c.parent_id, c.slug, c.name, c.description, c.kind,
-                c.visibility, c.position, c.read_only,
+                c.visibility, c.position, c.read_only, c.rewards,
                 (SELECT count(*) FROM topics t
                  WHERE t.category_id = c.id AND t.deleted_at IS NULL AND t.unlisted = 0)
          FROM categories c WHERE c.id IN {} ORDER BY c.position, c.id",
@@ -421,7 +430,8 @@ fn list(conn: &Connection, viewer: &Viewer, only: Option<CategoryId>) -> Result<
                 groups: Vec::new(),
                 position: r.get(8)?,
                 read_only: r.get(9)?,
-                topic_count: r.get(10)?,
+                rewards: r.get(10)?,
+                topic_count: r.get(11)?,
             },
             r.get::<_, String>(6)?,
             r.get::<_, String>(7)?,

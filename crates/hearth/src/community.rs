@@ -10,6 +10,7 @@ use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::Forum;
 use crate::ids::{CommunityId, UserId};
 use crate::permissions::{Actor, Role, bump_config};
+use crate::rewards::RewardRules;
 use crate::store::OptionalExt;
 use crate::text::{check_len, check_slug};
 
@@ -74,6 +75,8 @@ pub struct CommunitySettings {
     pub base_url: Option<String>,
     /// Content limits.
     pub limits: ContentLimits,
+    /// Points per contribution.
+    pub rewards: RewardRules,
 }
 
 impl Default for CommunitySettings {
@@ -83,6 +86,7 @@ impl Default for CommunitySettings {
             public_access: true,
             base_url: None,
             limits: ContentLimits::default(),
+            rewards: RewardRules::default(),
         }
     }
 }
@@ -104,6 +108,9 @@ impl CommunitySettings {
         }
         if !(1..=64).contains(&l.max_nesting) {
             return Err(Error::invalid("limits", "max_nesting must be 1 to 64"));
+        }
+        if self.rewards.daily_cap < 0 {
+            return Err(Error::invalid("rewards", "daily_cap must not be negative"));
         }
         if let Some(url) = &self.base_url {
             crate::render::Renderer::new(self).map_err(|_| {

@@ -82,6 +82,14 @@ event_kinds! {
     PostLiked = "post.liked",
     /// A like was withdrawn.
     PostUnliked = "post.unliked",
+    /// A member earned points (`data`: entry, points, rule, cause).
+    RewardEarned = "reward.earned",
+    /// Points were taken back because their cause went away.
+    RewardReversed = "reward.reversed",
+    /// A badge was granted (`data`: badge slug).
+    BadgeGranted = "badge.granted",
+    /// A badge was revoked.
+    BadgeRevoked = "badge.revoked",
 }
 
 /// Who may see an event, as decided when it was written.

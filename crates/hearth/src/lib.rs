@@ -70,6 +70,7 @@
 
 #![deny(missing_docs)]
 
+mod badges;
 mod category;
 mod clock;
 mod community;
@@ -83,11 +84,13 @@ mod page;
 mod permissions;
 mod rank;
 mod render;
+mod rewards;
 mod search;
 mod store;
 mod text;
 mod topic;
 
+pub use badges::{Badge, BadgeGrant, BadgeTier, NewBadge};
 pub use category::{Category, CategoryKind, NewCategory, Visibility};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use community::{Community, CommunitySettings, ContentLimits, NewCommunity, RegistrationMode};
@@ -103,6 +106,7 @@ pub use render::{
     ALLOWED_ATTRIBUTES, ALLOWED_SCHEMES, ALLOWED_TAGS, EXTERNAL_REL, RENDER_VERSION,
     render_markdown, sanitize_html,
 };
+pub use rewards::{Period, PointEntry, RewardRules, Rule, Standing};
 pub use search::{SEARCH_WINDOW, SearchHit, SearchQuery, SearchResults, SimilarTopic};
 pub use store::{Durability, StoreConfig};
 pub use text::{RESERVED_USERNAMES, slugify, validate_username};

@@ -101,6 +101,7 @@ pub(crate) struct CategoryAccess {
     pub visibility: Visibility,
     pub groups: Vec<GroupId>,
     pub read_only: bool,
+    pub rewards: bool,
 }
 
 /// What every permission check of a community needs that changes rarely:
@@ -382,7 +383,8 @@ pub(crate) fn sql_id_list(ids: impl Iterator<Item = i64>) -> String {
 fn load_category_access(conn: &Connection, community: CommunityId) -> Result<Vec<CategoryAccess>> {
     let mut stmt = conn.prepare_cached(
         "SELECT c.id, c.kind, c.visibility, c.read_only,
-                (SELECT group_concat(group_id) FROM category_groups WHERE category_id = c.id)
+                (SELECT group_concat(group_id) FROM category_groups WHERE category_id = c.id),
+                c.rewards
          FROM categories c WHERE c.community_id = ?1",
     )?;
     let rows = stmt.query_map([community], |r| {
@@ -392,11 +394,12 @@ fn load_category_access(conn: &Connection, community: CommunityId) -> Result<Vec
             r.get::<_, String>(2)?,
             r.get::<_, bool>(3)?,
             r.get::<_, Option<String>>(4)?,
+            r.get::<_, bool>(5)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, kind, visibility, read_only, groups) = row?;
+        let (id, kind, visibility, read_only, groups, rewards) = row?;
         out.push(CategoryAccess {
             id,
             kind: CategoryKind::parse(&kind)?,
@@ -407,6 +410,7 @@ fn load_category_access(conn: &Connection, community: CommunityId) -> Result<Vec
                 .filter_map(|g| g.parse().ok().map(GroupId))
                 .collect(),
             read_only,
+            rewards,
         });
     }
     Ok(out)

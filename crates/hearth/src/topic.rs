@@ -17,6 +17,7 @@ use crate::ids::{CategoryId, CommunityId, PostId, TopicId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, CategoryAccess, Role, Viewer};
 use crate::render::{RENDER_VERSION, Rendered};
+use crate::rewards::{Rule, award, reverse};
 use crate::search::{index_post, refresh_scope};
 use crate::store::{OptionalExt, optional};
 use crate::text::{check_body, clean_tags, clean_title, slugify};
@@ -698,7 +699,23 @@ impl Forum {
             e.actor = actor_id;
             e.subject = Some(state.author);
             e.data = serde_json::json!({ "topic_deleted": state.post_number == 1 });
-            w.emit(community, e)
+            w.emit(community, e)?;
+            if delete {
+                // Points earned by removed content are taken back (a restore
+                // does not give them again).
+                let cat = cat.clone();
+                let posts: Vec<PostId> = if state.post_number == 1 {
+                    w.tx.prepare_cached("SELECT id FROM posts WHERE topic_id = ?1")?
+                        .query_map([state.topic.id], |r| r.get(0))?
+                        .collect::<rusqlite::Result<_>>()?
+                } else {
+                    vec![post]
+                };
+                for p in posts {
+                    reverse(w, &viewer, None, Some(p), Some(&cat))?;
+                }
+            }
+            Ok(())
         })
     }
 
@@ -752,7 +769,14 @@ impl Forum {
             e.post = Some(post);
             e.actor = Some(user);
             e.subject = Some(state.author);
-            w.emit(community, e)
+            w.emit(community, e)?;
+            let cause = format!("like:{post}:{user}");
+            let cat = cat.clone();
+            if like {
+                award(w, &viewer, state.author, Rule::LikeReceived, &cause, Some(post), Some(&cat))
+            } else {
+                reverse(w, &viewer, Some(&cause), None, Some(&cat))
+            }
         })
     }
 
@@ -802,7 +826,30 @@ impl Forum {
             e.actor = viewer.user;
             e.subject = Some(state.author);
             e.data = serde_json::json!({ "previous": state.topic.solved });
-            w.emit(community, e)
+            w.emit(community, e)?;
+            if let Some(previous) = state.topic.solved {
+                reverse(
+                    w,
+                    &viewer,
+                    Some(&format!("accepted:{previous}")),
+                    None,
+                    Some(&cat),
+                )?;
+            }
+            // Accepting your own answer earns nothing.
+            if state.author != state.topic.author {
+                let cause = format!("accepted:{post}");
+                award(
+                    w,
+                    &viewer,
+                    state.author,
+                    Rule::AnswerAccepted,
+                    &cause,
+                    Some(post),
+                    Some(&cat),
+                )?;
+            }
+            Ok(())
         })
     }
 
@@ -833,7 +880,15 @@ impl Forum {
             e.topic = Some(topic);
             e.post = Some(answer);
             e.actor = viewer.user;
-            w.emit(community, e)
+            w.emit(community, e)?;
+            let cat = cat.clone();
+            reverse(
+                w,
+                &viewer,
+                Some(&format!("accepted:{answer}")),
+                None,
+                Some(&cat),
+            )
         })
     }
 
@@ -1246,6 +1301,32 @@ fn insert_post(
         "mentions": rendered.mentions,
     });
     w.emit(viewer.community, e)?;
+    match cat.kind {
+        CategoryKind::QuestionAndAnswer => {
+            award(
+                w,
+                viewer,
+                author,
+                Rule::QaPost,
+                &format!("post:{post}"),
+                Some(post),
+                Some(cat),
+            )?;
+        }
+        CategoryKind::KnowledgeBase if number == 1 => {
+            let cause = format!("article:{post}");
+            award(
+                w,
+                viewer,
+                author,
+                Rule::KnowledgeBaseArticle,
+                &cause,
+                Some(post),
+                Some(cat),
+            )?;
+        }
+        _ => {}
+    }
     Ok(post)
 }
 

@@ -606,8 +606,12 @@ fn event_log_with_durable_cursor() {
     f.reply(&w.member, w.c, w.topics[0].0, reply("later"))
         .unwrap();
     let next = f.events_after(&Actor::System, w.c, cursor, 100).unwrap();
-    assert_eq!(next.len(), 1);
-    assert_eq!(next[0].kind, EventKind::PostCreated);
+    // A reply in a Q&A category also earns its author a point.
+    let next_kinds: Vec<EventKind> = next.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        next_kinds,
+        vec![EventKind::PostCreated, EventKind::RewardEarned]
+    );
     assert_eq!(next[0].kind.as_str(), "post.created");
     // A new Forum on the same file sees the same cursor (durable).
     let again = hearth::Forum::open(w.t.path()).unwrap();
@@ -686,7 +690,7 @@ fn hooks_filter_and_observe() {
         .unwrap();
     assert_eq!(p.source, "PLEASE SHOUT");
     let seen: Vec<EventKind> = rec.events.lock().unwrap().iter().map(|e| e.kind).collect();
-    assert_eq!(seen, vec![EventKind::PostCreated]);
+    assert_eq!(seen, vec![EventKind::PostCreated, EventKind::RewardEarned]);
     // A panicking after-commit hook does not undo the write.
     f.like(&w.member, w.c, answer).unwrap();
     assert!(f.post(&w.member, w.c, answer).unwrap().liked);

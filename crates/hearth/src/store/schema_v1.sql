@@ -59,6 +59,7 @@ CREATE TABLE categories (
     visibility    TEXT NOT NULL,        -- public | members | groups
     position      INTEGER NOT NULL,
     read_only     INTEGER NOT NULL DEFAULT 0,
+    rewards       INTEGER NOT NULL DEFAULT 1,   -- 0: earns no points (e.g. a casual lounge)
     created_at    INTEGER NOT NULL,
     UNIQUE (community_id, slug)
 );
@@ -188,6 +189,49 @@ CREATE VIRTUAL TABLE answer_index USING fts5(
     title, body, category UNINDEXED,
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
+
+-- The points ledger: append-only. A reversal is a new entry with negated
+-- points that names the entry it cancels.
+CREATE TABLE point_entries (
+    id            INTEGER PRIMARY KEY,
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    user_id       INTEGER NOT NULL REFERENCES users(id),
+    points        INTEGER NOT NULL,
+    rule          TEXT NOT NULL,
+    cause         TEXT NOT NULL,        -- what earned it, e.g. 'post:12', 'like:12:7'
+    post_id       INTEGER REFERENCES posts(id),
+    reverses      INTEGER REFERENCES point_entries(id),
+    reversed      INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX point_entries_member ON point_entries(community_id, user_id, created_at);
+CREATE INDEX point_entries_cause ON point_entries(community_id, cause);
+CREATE INDEX point_entries_post ON point_entries(post_id);
+
+CREATE TABLE badges (
+    id            INTEGER PRIMARY KEY,
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    slug          TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    icon          TEXT NOT NULL DEFAULT '',
+    tier          TEXT NOT NULL,        -- gold | silver | bronze
+    multiple      INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    UNIQUE (community_id, slug)
+);
+
+CREATE TABLE badge_grants (
+    id          INTEGER PRIMARY KEY,
+    badge_id    INTEGER NOT NULL REFERENCES badges(id),
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    post_id     INTEGER REFERENCES posts(id),
+    reason      TEXT NOT NULL DEFAULT '',
+    granted_by  INTEGER REFERENCES users(id),
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+);
+CREATE INDEX badge_grants_user ON badge_grants(user_id, badge_id);
 
 CREATE TABLE events (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
