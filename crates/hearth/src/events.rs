@@ -46,6 +46,10 @@ event_kinds! {
     CommunityUpdated = "community.updated",
     /// A user became a member.
     MemberJoined = "member.joined",
+    /// Someone asked to join a community that approves new members.
+    JoinRequested = "member.join_requested",
+    /// A join request was declined.
+    JoinDeclined = "member.join_declined",
     /// A member's role changed.
     MemberRoleChanged = "member.role_changed",
     /// A member was silenced, suspended, or had either lifted.

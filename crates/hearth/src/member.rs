@@ -269,7 +269,7 @@ impl Forum {
                 }
                 RegistrationMode::Approval => {
                     return Err(Error::forbidden(
-                        "this community approves new members; ask an admin",
+                        "this community approves new members; send a join request",
                     ));
                 }
             }

@@ -233,6 +233,34 @@ CREATE TABLE badge_grants (
 );
 CREATE INDEX badge_grants_user ON badge_grants(user_id, badge_id);
 
+-- Invite links ("start private, open later").
+CREATE TABLE invites (
+    id            INTEGER PRIMARY KEY,
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    code          TEXT NOT NULL UNIQUE,
+    role          TEXT NOT NULL,
+    created_by    INTEGER REFERENCES users(id),
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER,
+    max_uses      INTEGER,
+    uses          INTEGER NOT NULL DEFAULT 0,
+    revoked_at    INTEGER
+);
+CREATE INDEX invites_community ON invites(community_id, id);
+
+-- Requests to join communities that approve new members.
+CREATE TABLE join_requests (
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    user_id       INTEGER NOT NULL REFERENCES users(id),
+    message       TEXT NOT NULL DEFAULT '',
+    created_at    INTEGER NOT NULL,
+    decided_at    INTEGER,
+    decided_by    INTEGER REFERENCES users(id),
+    approved      INTEGER,
+    reason        TEXT,
+    PRIMARY KEY (community_id, user_id)
+) WITHOUT ROWID;
+
 CREATE TABLE events (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     community_id  INTEGER NOT NULL REFERENCES communities(id),
