@@ -218,6 +218,11 @@ fn insert_entry(
     )?
     .execute(params![community, user, points, rule.as_str(), cause, post, reverses, w.now_ms()])?;
     let entry = w.tx.last_insert_rowid();
+    w.tx.prepare_cached(
+        "INSERT INTO point_days (community_id, user_id, day, points) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (community_id, user_id, day) DO UPDATE SET points = points + excluded.points",
+    )?
+    .execute(params![community, user, day_of(w.now_ms()), points])?;
     let (kind, audience) = match reverses {
         None => (
             EventKind::RewardEarned,
@@ -282,6 +287,11 @@ pub(crate) fn reverse(
     Ok(())
 }
 
+/// UTC days since the epoch.
+fn day_of(ms: i64) -> i64 {
+    ms.div_euclid(86_400_000)
+}
+
 impl Forum {
     /// A member's points in a period (visible to anyone who may read the
     /// community).
@@ -292,13 +302,13 @@ impl Forum {
         user: UserId,
         period: Period,
     ) -> Result<i64> {
-        let since = to_millis(period.start(self.now()));
+        let since = day_of(to_millis(period.start(self.now())));
         self.read(|conn, now| {
             self.viewer(conn, now, actor, community)?;
             Ok(conn
                 .prepare_cached(
-                    "SELECT coalesce(sum(points), 0) FROM point_entries
-                     WHERE community_id = ?1 AND user_id = ?2 AND created_at >= ?3",
+                    "SELECT coalesce(sum(points), 0) FROM point_days
+                     WHERE community_id = ?1 AND user_id = ?2 AND day >= ?3",
                 )?
                 .query_row(params![community, user, since], |r| r.get(0))?)
         })
@@ -313,17 +323,19 @@ impl Forum {
         period: Period,
         limit: usize,
     ) -> Result<Vec<Standing>> {
-        let since = to_millis(period.start(self.now()));
+        let since = day_of(to_millis(period.start(self.now())));
         self.read(|conn, now| {
             self.viewer(conn, now, actor, community)?;
             let rows: Vec<(UserRef, i64)> = conn
                 .prepare_cached(
-                    "SELECT u.id, u.username, u.display_name, u.avatar_url, sum(e.points) AS total
-                     FROM point_entries e JOIN users u ON u.id = e.user_id
-                     JOIN memberships m ON m.community_id = e.community_id AND m.user_id = e.user_id
-                     WHERE e.community_id = ?1 AND e.created_at >= ?2
-                     GROUP BY e.user_id HAVING total > 0
-                     ORDER BY total DESC, u.id LIMIT ?3",
+                    "SELECT u.id, u.username, u.display_name, u.avatar_url, t.total
+                     FROM (SELECT user_id, sum(points) AS total FROM point_days
+                           WHERE community_id = ?1 AND day >= ?2
+                           GROUP BY user_id HAVING total > 0
+                           ORDER BY total DESC, user_id LIMIT ?3) t
+                     JOIN users u ON u.id = t.user_id
+                     JOIN memberships m ON m.community_id = ?1 AND m.user_id = t.user_id
+                     ORDER BY t.total DESC, u.id",
                 )?
                 .query_map(params![community, since, limit.clamp(1, 100) as i64], |r| {
                     Ok((

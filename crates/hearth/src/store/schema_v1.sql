@@ -208,6 +208,18 @@ CREATE INDEX point_entries_member ON point_entries(community_id, user_id, create
 CREATE INDEX point_entries_cause ON point_entries(community_id, cause);
 CREATE INDEX point_entries_post ON point_entries(post_id);
 
+-- Per-member, per-day sums of the ledger (UTC days since the epoch), kept in
+-- the same transaction as each entry: totals and leaderboards read these,
+-- never the whole ledger.
+CREATE TABLE point_days (
+    community_id  INTEGER NOT NULL,
+    user_id       INTEGER NOT NULL,
+    day           INTEGER NOT NULL,
+    points        INTEGER NOT NULL,
+    PRIMARY KEY (community_id, user_id, day)
+) WITHOUT ROWID;
+CREATE INDEX point_days_by_day ON point_days(community_id, day);
+
 CREATE TABLE badges (
     id            INTEGER PRIMARY KEY,
     community_id  INTEGER NOT NULL REFERENCES communities(id),
