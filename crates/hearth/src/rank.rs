@@ -70,6 +70,13 @@ pub(crate) fn term_matches(word: &str, term: &str) -> bool {
     if word == term {
         return true;
     }
+    if term.is_ascii() {
+        // The common case, without counting characters.
+        let stem = term.len().saturating_sub(3).max(3);
+        return term.len() >= 3
+            && word.len() >= stem
+            && word.as_bytes()[..stem] == term.as_bytes()[..stem];
+    }
     let len = term.chars().count();
     let stem = len.saturating_sub(3).max(3);
     len >= 3
@@ -83,15 +90,15 @@ pub(crate) fn term_matches(word: &str, term: &str) -> bool {
 
 /// Counts per term, and the number of tokens, of a text.
 fn term_counts(text: &str, terms: &[String], counts: &mut [f64]) -> usize {
+    let lower = text.to_lowercase();
     let mut len = 0;
-    for token in text
+    for token in lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
     {
         len += 1;
-        let lower = token.to_lowercase();
         for (i, t) in terms.iter().enumerate() {
-            if term_matches(&lower, t) {
+            if term_matches(token, t) {
                 counts[i] += 1.0;
             }
         }
