@@ -12,6 +12,7 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, Time};
 
+use crate::category::string_enum;
 use crate::clock::{from_millis, to_millis};
 use crate::error::{Error, Result};
 use crate::events::{Audience, EventKind, NewEvent};
@@ -51,45 +52,23 @@ impl Default for RewardRules {
     }
 }
 
-/// Why points were awarded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Rule {
-    /// A post in a Q&A category.
-    QaPost,
-    /// An accepted answer.
-    AnswerAccepted,
-    /// A like received.
-    LikeReceived,
-    /// A knowledge-base article.
-    KnowledgeBaseArticle,
-    /// Awarded by an admin or the application.
-    Manual,
+string_enum! {
+    /// Why points were awarded.
+    Rule {
+        /// A post in a Q&A category.
+        QaPost = "qa_post",
+        /// An accepted answer.
+        AnswerAccepted = "answer_accepted",
+        /// A like received.
+        LikeReceived = "like_received",
+        /// A knowledge-base article.
+        KnowledgeBaseArticle = "knowledge_base_article",
+        /// Awarded by an admin or the application.
+        Manual = "manual",
+    }
 }
 
 impl Rule {
-    /// The stable name, as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rule::QaPost => "qa_post",
-            Rule::AnswerAccepted => "answer_accepted",
-            Rule::LikeReceived => "like_received",
-            Rule::KnowledgeBaseArticle => "knowledge_base_article",
-            Rule::Manual => "manual",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Rule> {
-        Ok(match s {
-            "qa_post" => Rule::QaPost,
-            "answer_accepted" => Rule::AnswerAccepted,
-            "like_received" => Rule::LikeReceived,
-            "knowledge_base_article" => Rule::KnowledgeBaseArticle,
-            "manual" => Rule::Manual,
-            _ => return Err(Error::Storage(format!("unknown reward rule {s:?}"))),
-        })
-    }
-
     fn points(self, rules: &RewardRules) -> i64 {
         match self {
             Rule::QaPost => rules.qa_post,
