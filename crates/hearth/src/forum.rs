@@ -1,6 +1,5 @@
 //! [`Forum`], the handle an embedder holds, and its configuration.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
@@ -14,7 +13,6 @@ use crate::hooks::{Hooks, notify};
 use crate::ids::CommunityId;
 use crate::permissions::{Actor, ConfigCache, Snapshot, Viewer};
 use crate::rank::DfCache;
-use crate::render::Renderer;
 use crate::store::{Store, StoreConfig};
 
 /// Settings for [`Forum::open_with`].
@@ -48,7 +46,6 @@ pub struct Forum {
     hooks: RwLock<Vec<Arc<dyn Hooks>>>,
     pub(crate) configs: ConfigCache,
     pub(crate) dfs: DfCache,
-    renderers: RwLock<HashMap<CommunityId, Arc<Renderer>>>,
 }
 
 impl std::fmt::Debug for Forum {
@@ -100,7 +97,6 @@ impl Forum {
             hooks: RwLock::new(Vec::new()),
             configs: ConfigCache::default(),
             dfs: DfCache::default(),
-            renderers: RwLock::new(HashMap::new()),
         })
     }
 
@@ -178,28 +174,6 @@ impl Forum {
             community,
             w.now_ms(),
         )
-    }
-
-    pub(crate) fn renderer(
-        &self,
-        community: CommunityId,
-        settings: &crate::community::CommunitySettings,
-    ) -> Result<Arc<Renderer>> {
-        if let Some(r) = self
-            .renderers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&community)
-            .filter(|r| r.matches(settings))
-        {
-            return Ok(r.clone());
-        }
-        let r = Arc::new(Renderer::new(settings)?);
-        self.renderers
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(community, r.clone());
-        Ok(r)
     }
 }
 

@@ -6,7 +6,7 @@
 //! is returned or counted.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,7 @@ use crate::category::{CategoryKind, Visibility};
 use crate::community::CommunitySettings;
 use crate::error::{Error, Result};
 use crate::ids::{CategoryId, CommunityId, GroupId, UserId};
+use crate::render::Renderer;
 use crate::store::OptionalExt;
 
 /// Who is acting.
@@ -112,6 +113,19 @@ pub(crate) struct CommunityConfig {
     pub version: i64,
     pub settings: CommunitySettings,
     pub categories: Vec<CategoryAccess>,
+    /// Built on first use; lives exactly as long as these settings.
+    renderer: OnceLock<Arc<Renderer>>,
+}
+
+impl CommunityConfig {
+    /// The Markdown renderer for these settings.
+    pub(crate) fn renderer(&self) -> Result<Arc<Renderer>> {
+        if let Some(r) = self.renderer.get() {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(Renderer::new(&self.settings)?);
+        Ok(self.renderer.get_or_init(|| r).clone())
+    }
 }
 
 /// Cache of [`CommunityConfig`]s. Only filled from committed state (read
@@ -189,6 +203,7 @@ impl Viewer {
                         Error::Storage(format!("community settings unreadable: {e}"))
                     })?,
                     categories: load_category_access(conn, community)?,
+                    renderer: OnceLock::new(),
                 });
                 if snapshot == Snapshot::Committed {
                     cache.put(community, config.clone());

@@ -226,18 +226,6 @@ impl Renderer {
         })
     }
 
-    /// Whether this renderer was built from equivalent settings.
-    pub(crate) fn matches(&self, settings: &CommunitySettings) -> bool {
-        self.max_nesting == settings.limits.max_nesting
-            && self.base_url.as_ref().map(Url::as_str)
-                == settings
-                    .base_url
-                    .as_deref()
-                    .and_then(|s| Url::parse(s).ok())
-                    .as_ref()
-                    .map(Url::as_str)
-    }
-
     /// Renders Markdown. `known` receives the lower-cased candidate
     /// usernames and returns those that are members (to become links).
     pub(crate) fn render(

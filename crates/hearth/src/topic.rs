@@ -1,7 +1,8 @@
 //! Topics and posts: creating, replying, editing, deleting, likes, accepted
 //! answers, views, bookmarks, and the lists that show them.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
@@ -363,7 +364,7 @@ fn check_edit(viewer: &Viewer, p: &PostState) -> Result<UserId> {
 impl Forum {
     /// Renders Markdown for `community`, linking mentions of its members.
     fn render_for(&self, viewer: &Viewer, source: &str) -> Result<Rendered> {
-        let renderer = self.renderer(viewer.community, &viewer.config.settings)?;
+        let renderer = viewer.config.renderer()?;
         let community = viewer.community;
         // Only documents that mention someone need the database.
         renderer.render(source, &mut |names| {
@@ -1208,11 +1209,15 @@ impl Forum {
                 break;
             }
             let mut rendered = Vec::with_capacity(rows.len());
+            let mut viewers: HashMap<CommunityId, Viewer> = HashMap::new();
             for (id, community, source) in &rows {
-                let viewer = self.load_viewer(&Actor::System, *community)?;
+                let viewer = match viewers.entry(*community) {
+                    Entry::Occupied(v) => v.into_mut(),
+                    Entry::Vacant(v) => v.insert(self.load_viewer(&Actor::System, *community)?),
+                };
                 // A post that no longer passes today's limits keeps its old
                 // HTML but is marked current so the job terminates.
-                let r = self.render_for(&viewer, source).ok();
+                let r = self.render_for(viewer, source).ok();
                 rendered.push((*id, r));
             }
             self.store.write(|tx| {
