@@ -926,9 +926,9 @@ impl Forum {
     /// Counts a view: once per member per day, every time for guests (the
     /// web layer de-duplicates guests by address).
     pub fn record_view(&self, actor: &Actor, community: CommunityId, topic: TopicId) -> Result<()> {
-        self.store.write(|tx| {
-            let now = crate::clock::to_millis(self.now());
-            let viewer = self.viewer(tx, now, actor, community)?;
+        self.write(|w| {
+            let (tx, now) = (w.tx, w.now_ms());
+            let viewer = self.viewer_in(w, actor, community)?;
             topic_state(tx, &viewer, topic)?;
             let counted = match viewer.user {
                 Some(user) => {
@@ -953,9 +953,9 @@ impl Forum {
 
     /// Bookmarks a post for the acting member.
     pub fn bookmark(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<()> {
-        self.store.write(|tx| {
-            let now = crate::clock::to_millis(self.now());
-            let viewer = self.viewer(tx, now, actor, community)?;
+        self.write(|w| {
+            let (tx, now) = (w.tx, w.now_ms());
+            let viewer = self.viewer_in(w, actor, community)?;
             post_state(tx, &viewer, post)?;
             let Some(user) = viewer.user.filter(|_| viewer.is_member()) else {
                 return Err(Error::forbidden("sign in as a member to bookmark"));
