@@ -16,7 +16,7 @@ use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::Forum;
 use crate::ids::{CommunityId, PostId, UserId};
 use crate::permissions::{Actor, Viewer};
-use crate::store::OptionalExt;
+use crate::store::{OptionalExt, parsed};
 use crate::text::{check_len, check_slug};
 
 string_enum! {
@@ -83,35 +83,28 @@ pub struct BadgeGrant {
     pub granted_at: OffsetDateTime,
 }
 
+const BADGE_COLUMNS: &str = "b.id, b.slug, b.name, b.description, b.icon, b.tier, b.multiple";
+
+/// A badge from the first seven columns of `BADGE_COLUMNS`.
+fn badge_from_row(r: &rusqlite::Row<'_>, community: CommunityId) -> rusqlite::Result<Badge> {
+    Ok(Badge {
+        id: r.get(0)?,
+        community,
+        slug: r.get(1)?,
+        name: r.get(2)?,
+        description: r.get(3)?,
+        icon: r.get(4)?,
+        tier: parsed(r, 5, BadgeTier::parse)?,
+        multiple: r.get(6)?,
+    })
+}
+
 fn badge_by_slug(conn: &Connection, community: CommunityId, slug: &str) -> Result<Badge> {
-    conn.prepare_cached(
-        "SELECT id, slug, name, description, icon, tier, multiple FROM badges
-         WHERE community_id = ?1 AND slug = ?2",
-    )?
-    .query_row(params![community, slug], |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get::<_, String>(5)?,
-            r.get(6)?,
-        ))
-    })
+    conn.prepare_cached(&format!(
+        "SELECT {BADGE_COLUMNS} FROM badges b WHERE b.community_id = ?1 AND b.slug = ?2"
+    ))?
+    .query_row(params![community, slug], |r| badge_from_row(r, community))
     .found("badge")
-    .and_then(|(id, slug, name, description, icon, tier, multiple)| {
-        Ok(Badge {
-            id,
-            community,
-            slug,
-            name,
-            description,
-            icon,
-            tier: BadgeTier::parse(&tier)?,
-            multiple,
-        })
-    })
 }
 
 impl Forum {
@@ -157,16 +150,12 @@ impl Forum {
     pub fn badges(&self, actor: &Actor, community: CommunityId) -> Result<Vec<Badge>> {
         self.read(|conn, now| {
             self.viewer(conn, now, actor, community)?;
-            let slugs: Vec<String> = conn
-                .prepare_cached(
-                    "SELECT slug FROM badges WHERE community_id = ?1 ORDER BY tier, name",
-                )?
-                .query_map([community], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            slugs
-                .iter()
-                .map(|s| badge_by_slug(conn, community, s))
-                .collect()
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {BADGE_COLUMNS} FROM badges b WHERE b.community_id = ?1 ORDER BY b.tier, b.name"
+                ))?
+                .query_map([community], |r| badge_from_row(r, community))?
+                .collect::<rusqlite::Result<_>>()?)
         })
     }
 
@@ -265,21 +254,26 @@ impl Forum {
     ) -> Result<Vec<BadgeGrant>> {
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
-            let rows: Vec<(String, Option<PostId>, String, i64)> = conn
-                .prepare_cached(
-                    "SELECT b.slug, g.post_id, g.reason, g.created_at FROM badge_grants g
+            let rows: Vec<(Badge, Option<PostId>, String, i64)> = conn
+                .prepare_cached(&format!(
+                    "SELECT {BADGE_COLUMNS}, g.post_id, g.reason, g.created_at FROM badge_grants g
                      JOIN badges b ON b.id = g.badge_id
                      WHERE b.community_id = ?1 AND g.user_id = ?2 AND g.revoked_at IS NULL
-                     ORDER BY g.id DESC",
-                )?
+                     ORDER BY g.id DESC"
+                ))?
                 .query_map(params![community, user], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    Ok((
+                        badge_from_row(r, community)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                    ))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             let mut out = Vec::with_capacity(rows.len());
-            for (slug, post, reason, at) in rows {
+            for (badge, post, reason, at) in rows {
                 out.push(BadgeGrant {
-                    badge: badge_by_slug(conn, community, &slug)?,
+                    badge,
                     post: post.filter(|p| readable_post(conn, &viewer, *p)),
                     reason,
                     granted_at: from_millis(at),

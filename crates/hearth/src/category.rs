@@ -8,6 +8,7 @@ use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::{Forum, Write};
 use crate::ids::{CategoryId, CommunityId, GroupId, TopicId};
 use crate::permissions::{Actor, Viewer, sql_id_list};
+use crate::store::parsed;
 use crate::text::{check_len, check_slug};
 
 macro_rules! string_enum {
@@ -417,39 +418,29 @@ fn list(conn: &Connection, viewer: &Viewer, only: Option<CategoryId>) -> Result<
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([], |r| {
-        Ok((
-            Category {
-                id: r.get(0)?,
-                community: r.get(1)?,
-                parent: r.get(2)?,
-                slug: r.get(3)?,
-                name: r.get(4)?,
-                description: r.get(5)?,
-                kind: CategoryKind::Discussion,
-                visibility: Visibility::Public,
-                groups: Vec::new(),
-                position: r.get(8)?,
-                read_only: r.get(9)?,
-                rewards: r.get(10)?,
-                topic_count: r.get(11)?,
-            },
-            r.get::<_, String>(6)?,
-            r.get::<_, String>(7)?,
-        ))
+        let id = r.get(0)?;
+        Ok(Category {
+            id,
+            community: r.get(1)?,
+            parent: r.get(2)?,
+            slug: r.get(3)?,
+            name: r.get(4)?,
+            description: r.get(5)?,
+            kind: parsed(r, 6, CategoryKind::parse)?,
+            visibility: parsed(r, 7, Visibility::parse)?,
+            groups: viewer
+                .config
+                .categories
+                .iter()
+                .find(|a| a.id == id)
+                .map(|a| a.groups.clone())
+                .unwrap_or_default(),
+            position: r.get(8)?,
+            read_only: r.get(9)?,
+            rewards: r.get(10)?,
+            topic_count: r.get(11)?,
+        })
     })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (mut c, kind, vis) = row?;
-        c.kind = CategoryKind::parse(&kind)?;
-        c.visibility = Visibility::parse(&vis)?;
-        c.groups = viewer
-            .config
-            .categories
-            .iter()
-            .find(|a| a.id == c.id)
-            .map(|a| a.groups.clone())
-            .unwrap_or_default();
-        out.push(c);
-    }
+    let out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(out)
 }

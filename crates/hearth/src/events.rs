@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::forum::Forum;
 use crate::ids::{CategoryId, CommunityId, EventId, PostId, TopicId, UserId};
 use crate::permissions::{Actor, Viewer};
-use crate::store::optional;
+use crate::store::{optional, parsed};
 
 macro_rules! event_kinds {
     ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
@@ -234,25 +234,28 @@ pub(crate) fn append(
     })
 }
 
-fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Event, String, String, String)> {
-    Ok((
-        Event {
-            id: r.get(0)?,
-            community: r.get(1)?,
-            kind: EventKind::CommunityUpdated, // replaced below
-            audience: Audience::Staff,         // replaced below
-            category: r.get(4)?,
-            topic: r.get(5)?,
-            post: r.get(6)?,
-            actor: r.get(7)?,
-            subject: r.get(8)?,
-            data: serde_json::Value::Null,
-            created_at: from_millis(r.get(10)?),
-        },
-        r.get(2)?,
-        r.get(3)?,
-        r.get(9)?,
-    ))
+/// An event row; `None` for a kind written by a newer build (skipped, not
+/// fatal).
+fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Event>> {
+    let Some(kind) = EventKind::parse(&r.get::<_, String>(2)?) else {
+        return Ok(None);
+    };
+    Ok(Some(Event {
+        id: r.get(0)?,
+        community: r.get(1)?,
+        kind,
+        audience: parsed(r, 3, Audience::parse)?,
+        category: r.get(4)?,
+        topic: r.get(5)?,
+        post: r.get(6)?,
+        actor: r.get(7)?,
+        subject: r.get(8)?,
+        data: parsed(r, 9, |s| {
+            serde_json::from_str(s)
+                .map_err(|e| Error::Storage(format!("event data unreadable: {e}")))
+        })?,
+        created_at: from_millis(r.get(10)?),
+    }))
 }
 
 pub(crate) fn query(
@@ -290,16 +293,9 @@ pub(crate) fn query(
     let rows = stmt.query_map(params![viewer.community, after, limit as i64], row_to_event)?;
     let mut out = Vec::new();
     for row in rows {
-        let (mut e, kind, audience, data) = row?;
-        // Kinds written by a newer build are skipped, not fatal.
-        let Some(kind) = EventKind::parse(&kind) else {
-            continue;
-        };
-        e.kind = kind;
-        e.audience = Audience::parse(&audience)?;
-        e.data = serde_json::from_str(&data)
-            .map_err(|err| Error::Storage(format!("event {} data unreadable: {err}", e.id)))?;
-        out.push(e);
+        if let Some(e) = row? {
+            out.push(e);
+        }
     }
     Ok(out)
 }

@@ -18,7 +18,7 @@ use crate::ids::{CommunityId, UserId};
 use crate::member::{Member, insert_membership, load_member, membership};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, Role};
-use crate::store::OptionalExt;
+use crate::store::{OptionalExt, parsed};
 use crate::text::check_len;
 
 /// An invite link's state.
@@ -87,22 +87,19 @@ fn new_code() -> Result<String> {
         .collect())
 }
 
-fn invite_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Invite, String)> {
-    Ok((
-        Invite {
-            id: r.get(0)?,
-            community: r.get(1)?,
-            code: r.get(2)?,
-            role: Role::Member,
-            created_by: r.get(4)?,
-            created_at: from_millis(r.get(5)?),
-            expires_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
-            max_uses: r.get::<_, Option<u32>>(7)?,
-            uses: r.get(8)?,
-            revoked: r.get::<_, Option<i64>>(9)?.is_some(),
-        },
-        r.get(3)?,
-    ))
+fn invite_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Invite> {
+    Ok(Invite {
+        id: r.get(0)?,
+        community: r.get(1)?,
+        code: r.get(2)?,
+        role: parsed(r, 3, Role::parse)?,
+        created_by: r.get(4)?,
+        created_at: from_millis(r.get(5)?),
+        expires_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
+        max_uses: r.get::<_, Option<u32>>(7)?,
+        uses: r.get(8)?,
+        revoked: r.get::<_, Option<i64>>(9)?.is_some(),
+    })
 }
 
 const INVITE_COLUMNS: &str =
@@ -148,18 +145,12 @@ impl Forum {
         self.read(|conn, now| {
             self.viewer(conn, now, actor, community)?
                 .require_moderator()?;
-            let rows: Vec<(Invite, String)> = conn
+            Ok(conn
                 .prepare_cached(&format!(
                     "SELECT {INVITE_COLUMNS} FROM invites WHERE community_id = ?1 ORDER BY id DESC"
                 ))?
                 .query_map([community], invite_row)?
-                .collect::<rusqlite::Result<_>>()?;
-            rows.into_iter()
-                .map(|(mut i, role)| {
-                    i.role = Role::parse(&role)?;
-                    Ok(i)
-                })
-                .collect()
+                .collect::<rusqlite::Result<_>>()?)
         })
     }
 
@@ -338,14 +329,11 @@ impl Forum {
 }
 
 fn load_invite(conn: &rusqlite::Connection, code: &str) -> Result<Invite> {
-    let (mut invite, role) = conn
-        .prepare_cached(&format!(
-            "SELECT {INVITE_COLUMNS} FROM invites WHERE code = ?1"
-        ))?
-        .query_row([code], invite_row)
-        .found("invite")?;
-    invite.role = Role::parse(&role)?;
-    Ok(invite)
+    conn.prepare_cached(&format!(
+        "SELECT {INVITE_COLUMNS} FROM invites WHERE code = ?1"
+    ))?
+    .query_row([code], invite_row)
+    .found("invite")
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::forum::{Forum, Write};
 use crate::ids::{CommunityId, GroupId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, Role, Viewer};
-use crate::store::{OptionalExt, optional};
+use crate::store::{OptionalExt, optional, parsed};
 use crate::text::{check_len, validate_username};
 
 /// A user account. Accounts are global; what a user is in a community is
@@ -435,10 +435,7 @@ impl Forum {
             let rows = stmt.query_map(params![community, after, limit as i64 + 1], |r| {
                 member_from_row(r, community)
             })?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.push(row??);
-            }
+            let out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Page::from_rows(out, limit, |m: &Member| {
                 Cursor::from_parts(&[m.user.id.0])
             }))
@@ -611,23 +608,15 @@ pub(crate) fn load_user(conn: &Connection, id: UserId) -> Result<User> {
     .found("user")
 }
 
-fn member_from_row(
-    r: &rusqlite::Row<'_>,
-    community: CommunityId,
-) -> rusqlite::Result<Result<Member>> {
-    let user = user_from_row(r, 0)?;
-    let role: String = r.get(7)?;
-    let joined: i64 = r.get(8)?;
-    let silenced: Option<i64> = r.get(9)?;
-    let suspended: Option<i64> = r.get(10)?;
-    Ok(Role::parse(&role).map(|role| Member {
-        user,
+fn member_from_row(r: &rusqlite::Row<'_>, community: CommunityId) -> rusqlite::Result<Member> {
+    Ok(Member {
+        user: user_from_row(r, 0)?,
         community,
-        role,
-        joined_at: from_millis(joined),
-        silenced_until: silenced.map(from_millis),
-        suspended_until: suspended.map(from_millis),
-    }))
+        role: parsed(r, 7, Role::parse)?,
+        joined_at: from_millis(r.get(8)?),
+        silenced_until: r.get::<_, Option<i64>>(9)?.map(from_millis),
+        suspended_until: r.get::<_, Option<i64>>(10)?.map(from_millis),
+    })
 }
 
 pub(crate) fn load_member(
@@ -641,7 +630,7 @@ pub(crate) fn load_member(
          WHERE m.community_id = ?1 AND m.user_id = ?2"
     ))?
     .query_row(params![community, user], |r| member_from_row(r, community))
-    .found("member")?
+    .found("member")
 }
 
 fn load_group(conn: &Connection, community: CommunityId, id: GroupId) -> Result<Group> {

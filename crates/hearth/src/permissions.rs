@@ -16,7 +16,7 @@ use crate::community::CommunitySettings;
 use crate::error::{Error, Result};
 use crate::ids::{CategoryId, CommunityId, GroupId, UserId};
 use crate::render::Renderer;
-use crate::store::OptionalExt;
+use crate::store::{OptionalExt, parsed};
 
 /// Who is acting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -403,31 +403,21 @@ fn load_category_access(conn: &Connection, community: CommunityId) -> Result<Vec
          FROM categories c WHERE c.community_id = ?1",
     )?;
     let rows = stmt.query_map([community], |r| {
-        Ok((
-            r.get::<_, CategoryId>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, bool>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, bool>(5)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, kind, visibility, read_only, groups, rewards) = row?;
-        out.push(CategoryAccess {
-            id,
-            kind: CategoryKind::parse(&kind)?,
-            visibility: Visibility::parse(&visibility)?,
-            groups: groups
+        Ok(CategoryAccess {
+            id: r.get(0)?,
+            kind: parsed(r, 1, CategoryKind::parse)?,
+            visibility: parsed(r, 2, Visibility::parse)?,
+            read_only: r.get(3)?,
+            groups: r
+                .get::<_, Option<String>>(4)?
                 .unwrap_or_default()
                 .split(',')
                 .filter_map(|g| g.parse().ok().map(GroupId))
                 .collect(),
-            read_only,
-            rewards,
-        });
-    }
+            rewards: r.get(5)?,
+        })
+    })?;
+    let out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(out)
 }
 

@@ -20,6 +20,7 @@ use crate::forum::{Forum, Write};
 use crate::ids::{CommunityId, PostId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, CategoryAccess, Viewer};
+use crate::store::parsed;
 use crate::topic::UserRef;
 
 /// How many points each contribution earns. Part of
@@ -231,7 +232,7 @@ pub(crate) fn reverse(
     post: Option<PostId>,
     category: Option<&CategoryAccess>,
 ) -> Result<()> {
-    let live: Vec<(i64, UserId, i64, String, String, Option<PostId>)> =
+    let live: Vec<(i64, UserId, i64, Rule, String, Option<PostId>)> =
         w.tx.prepare_cached(
             "SELECT id, user_id, points, rule, cause, post_id FROM point_entries
              WHERE community_id = ?1 AND reverses IS NULL AND reversed = 0
@@ -242,7 +243,7 @@ pub(crate) fn reverse(
                 r.get(0)?,
                 r.get(1)?,
                 r.get(2)?,
-                r.get(3)?,
+                parsed(r, 3, Rule::parse)?,
                 r.get(4)?,
                 r.get(5)?,
             ))
@@ -256,7 +257,7 @@ pub(crate) fn reverse(
             viewer.community,
             user,
             -points,
-            Rule::parse(&rule)?,
+            rule,
             &cause,
             post,
             Some(id),
@@ -358,32 +359,24 @@ impl Forum {
                 None => i64::MAX,
             };
             let limit = page.limit();
-            let rows: Vec<(PointEntry, String)> = conn
+            let items: Vec<PointEntry> = conn
                 .prepare_cached(
                     "SELECT id, user_id, points, rule, cause, post_id, reverses, created_at FROM point_entries
                      WHERE community_id = ?1 AND user_id = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4",
                 )?
                 .query_map(params![community, user, after, limit as i64 + 1], |r| {
-                    Ok((
-                        PointEntry {
-                            id: r.get(0)?,
-                            user: r.get(1)?,
-                            points: r.get(2)?,
-                            rule: Rule::Manual,
-                            cause: r.get(4)?,
-                            post: r.get(5)?,
-                            reverses: r.get(6)?,
-                            created_at: from_millis(r.get(7)?),
-                        },
-                        r.get(3)?,
-                    ))
+                    Ok(PointEntry {
+                        id: r.get(0)?,
+                        user: r.get(1)?,
+                        points: r.get(2)?,
+                        rule: parsed(r, 3, Rule::parse)?,
+                        cause: r.get(4)?,
+                        post: r.get(5)?,
+                        reverses: r.get(6)?,
+                        created_at: from_millis(r.get(7)?),
+                    })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
-            let mut items = Vec::with_capacity(rows.len());
-            for (mut e, rule) in rows {
-                e.rule = Rule::parse(&rule)?;
-                items.push(e);
-            }
             Ok(Page::from_rows(items, limit, |e: &PointEntry| Cursor::from_parts(&[e.id])))
         })
     }

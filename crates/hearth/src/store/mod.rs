@@ -301,3 +301,17 @@ pub(crate) fn optional<T>(r: rusqlite::Result<T>) -> Result<Option<T>> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// Reads a text column through one of the engine's parsers (roles, kinds,
+/// visibilities…), so row mappers build typed values directly; an unknown
+/// value becomes a conversion error (and then [`Error::Storage`]).
+pub(crate) fn parsed<T>(
+    row: &rusqlite::Row<'_>,
+    idx: usize,
+    parse: impl Fn(&str) -> Result<T>,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(idx)?;
+    parse(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
