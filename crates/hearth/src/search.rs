@@ -152,13 +152,18 @@ fn all_words(text: &str) -> Option<String> {
 }
 
 /// An FTS5 expression where any significant word may match.
-fn any_words(text: &str) -> Option<String> {
-    let w: Vec<String> = words(text)
+fn any_words(significant: &[String]) -> Option<String> {
+    let w: Vec<String> = significant.iter().map(|w| format!("\"{w}\"")).collect();
+    (!w.is_empty()).then(|| w.join(" OR "))
+}
+
+/// The words of `text` worth matching on: two characters or more, no stop
+/// words.
+fn significant_words(text: &str) -> Vec<String> {
+    words(text)
         .into_iter()
         .filter(|w| w.chars().count() >= 2 && !STOP_WORDS.contains(&w.as_str()))
-        .map(|w| format!("\"{w}\""))
-        .collect();
-    (!w.is_empty()).then(|| w.join(" OR "))
+        .collect()
 }
 
 /// How many matches (the newest) a search counts and ranks at most.
@@ -389,10 +394,10 @@ impl Forum {
         draft_title: &str,
         limit: usize,
     ) -> Result<Vec<SimilarTopic>> {
-        let Some(words) = any_words(draft_title) else {
+        let significant = significant_words(draft_title);
+        let Some(words) = any_words(&significant) else {
             return Ok(Vec::new());
         };
-        let terms = self::words(draft_title);
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
             let cats = crate::permissions::sql_id_list(
@@ -414,11 +419,6 @@ impl Forum {
                 .map_err(fts_error)?
                 .collect::<rusqlite::Result<_>>()
                 .map_err(fts_error)?;
-            let significant: Vec<String> = terms
-                .iter()
-                .filter(|w| w.chars().count() >= 2 && !STOP_WORDS.contains(&w.as_str()))
-                .cloned()
-                .collect();
             let mut rows = rank(conn, &self.dfs, "answer_index", &significant, window, now)?;
             rows.truncate(limit.clamp(1, 20));
             let mut out = Vec::with_capacity(rows.len());
@@ -536,7 +536,7 @@ mod tests {
         );
         assert_eq!(all_words("  "), None);
         assert_eq!(
-            any_words("How do I reset the password").as_deref(),
+            any_words(&significant_words("How do I reset the password")).as_deref(),
             Some("\"reset\" OR \"password\"")
         );
     }
