@@ -8,6 +8,7 @@ use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::{Forum, Write};
 use crate::ids::{CategoryId, CommunityId, GroupId, TopicId};
 use crate::permissions::{Actor, Viewer, sql_id_list};
+use crate::rules::CategoryRules;
 use crate::store::parsed;
 use crate::text::{check_len, check_slug};
 
@@ -95,6 +96,8 @@ pub struct Category {
     pub read_only: bool,
     /// Whether contributions here earn points (a casual lounge may not).
     pub rewards: bool,
+    /// The category's own moderation (relaxed, approvals, trust bar).
+    pub rules: CategoryRules,
     /// Topics the viewer can see in it (not deleted, not unlisted).
     pub topic_count: i64,
 }
@@ -122,6 +125,9 @@ pub struct NewCategory {
     pub read_only: bool,
     /// Whether contributions earn points (default true).
     pub rewards: bool,
+    /// The category's own moderation (default: the community's rules as
+    /// they are).
+    pub rules: CategoryRules,
 }
 
 impl NewCategory {
@@ -138,7 +144,14 @@ impl NewCategory {
             position: None,
             read_only: false,
             rewards: true,
+            rules: CategoryRules::default(),
         }
+    }
+
+    /// Sets the category's moderation rules.
+    pub fn rules(mut self, rules: CategoryRules) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// Sets the visibility.
@@ -234,6 +247,10 @@ impl NewCategory {
     }
 }
 
+fn rules_json(rules: &CategoryRules) -> Result<String> {
+    serde_json::to_string(rules).map_err(|e| Error::Storage(e.to_string()))
+}
+
 fn audience_of(v: Visibility) -> Audience {
     match v {
         Visibility::Public => Audience::Public,
@@ -265,8 +282,8 @@ impl Forum {
             };
             w.tx.prepare_cached(
                 "INSERT INTO categories (community_id, parent_id, slug, name, description, kind,
-                                         visibility, position, read_only, rewards, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                         visibility, position, read_only, rewards, created_at, rules)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 community,
@@ -279,7 +296,8 @@ impl Forum {
                 position,
                 new.read_only,
                 new.rewards,
-                w.now_ms()
+                w.now_ms(),
+                rules_json(&new.rules)?
             ])?;
             let id = CategoryId(w.tx.last_insert_rowid());
             set_groups(w, id, &new.groups)?;
@@ -309,7 +327,7 @@ impl Forum {
             w.tx.prepare_cached(
                 "UPDATE categories SET parent_id = ?2, slug = ?3, name = ?4, description = ?5,
                         kind = ?6, visibility = ?7, position = coalesce(?8, position), read_only = ?9,
-                        rewards = ?10
+                        rewards = ?10, rules = ?11
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -322,7 +340,8 @@ impl Forum {
                 update.visibility.as_str(),
                 update.position,
                 update.read_only,
-                update.rewards
+                update.rewards,
+                rules_json(&update.rules)?
             ])?;
             set_groups(w, id, &update.groups)?;
             if viewer.category(id)?.kind != update.kind {
@@ -410,9 +429,10 @@ fn list(conn: &Connection, viewer: &Viewer, only: Option<CategoryId>) -> Result<
         .collect();
     let sql = format!(
         "SELECT c.id, c.community_id, c.parent_id, c.slug, c.name, c.description, c.kind,
-                c.visibility, c.position, c.read_only, c.rewards,
+                c.visibility, c.position, c.read_only, c.rewards, c.rules,
                 (SELECT count(*) FROM topics t
-                 WHERE t.category_id = c.id AND t.deleted_at IS NULL AND t.unlisted = 0)
+                 WHERE t.category_id = c.id AND t.deleted_at IS NULL AND t.unlisted = 0
+                   AND t.hidden_at IS NULL)
          FROM categories c WHERE c.id IN {} ORDER BY c.position, c.id",
         sql_id_list(ids.into_iter())
     );
@@ -438,7 +458,11 @@ fn list(conn: &Connection, viewer: &Viewer, only: Option<CategoryId>) -> Result<
             position: r.get(8)?,
             read_only: r.get(9)?,
             rewards: r.get(10)?,
-            topic_count: r.get(11)?,
+            rules: parsed(r, 11, |s| {
+                serde_json::from_str(s)
+                    .map_err(|e| Error::Storage(format!("category rules unreadable: {e}")))
+            })?,
+            topic_count: r.get(12)?,
         })
     })?;
     let out = rows.collect::<rusqlite::Result<Vec<_>>>()?;

@@ -11,8 +11,10 @@ use crate::forum::Forum;
 use crate::ids::{CommunityId, UserId};
 use crate::permissions::{Actor, Role, bump_config};
 use crate::rewards::RewardRules;
+use crate::rules::ModerationSettings;
 use crate::store::OptionalExt;
 use crate::text::{check_len, check_slug};
+use crate::trust::TrustSettings;
 
 /// How people become members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -77,6 +79,10 @@ pub struct CommunitySettings {
     pub limits: ContentLimits,
     /// Points per contribution.
     pub rewards: RewardRules,
+    /// Trust-level thresholds and what each level unlocks.
+    pub trust: TrustSettings,
+    /// Rate limits, duplicate detection, approvals and flag thresholds.
+    pub moderation: ModerationSettings,
 }
 
 impl Default for CommunitySettings {
@@ -87,6 +93,8 @@ impl Default for CommunitySettings {
             base_url: None,
             limits: ContentLimits::default(),
             rewards: RewardRules::default(),
+            trust: TrustSettings::default(),
+            moderation: ModerationSettings::default(),
         }
     }
 }
@@ -109,6 +117,8 @@ impl CommunitySettings {
         if !(1..=64).contains(&l.max_nesting) {
             return Err(Error::invalid("limits", "max_nesting must be 1 to 64"));
         }
+        self.trust.validate()?;
+        self.moderation.validate()?;
         if self.rewards.daily_cap < 0 {
             return Err(Error::invalid("rewards", "daily_cap must not be negative"));
         }
@@ -232,13 +242,24 @@ impl Forum {
         self.write(|w| {
             let viewer = self.viewer_in(w, actor, id)?;
             viewer.require_admin()?;
+            let before = load(w.tx, id)?;
             w.tx.prepare_cached("UPDATE communities SET name = ?2, settings = ?3 WHERE id = ?1")?
                 .execute(params![id, name.trim(), json])?;
             bump_config(w.tx, id)?;
             let mut e = NewEvent::new(EventKind::CommunityUpdated, Audience::Staff);
             e.actor = viewer.user;
             w.emit(id, e)?;
-            load(w.tx, id)
+            let after = load(w.tx, id)?;
+            crate::audit::record(
+                w,
+                &viewer,
+                crate::audit::AuditAction::CommunityUpdated,
+                crate::audit::Target::Community,
+                serde_json::json!({ "name": before.name, "settings": before.settings }),
+                serde_json::json!({ "name": after.name, "settings": after.settings }),
+                None,
+            )?;
+            Ok(after)
         })
     }
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 ///
 /// Variants are meant to be matched: a web layer maps [`Error::NotFound`] to
 /// 404, [`Error::Forbidden`] to 403, [`Error::Invalid`] to 422 and so on.
-/// A call that returns an error has changed nothing.
+/// A call that returns an error has changed nothing, except
+/// [`Error::PendingReview`], which says what it wrote.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -45,6 +46,33 @@ pub enum Error {
     RateLimited {
         /// How long to wait before the same call may succeed.
         retry_after: Duration,
+    },
+    /// A moderation rule refused the content (a watched word, a new
+    /// member's link limit, a duplicate post…); `reason` is for the author.
+    #[error("blocked by {rule}: {reason}")]
+    Blocked {
+        /// Which rule, e.g. `"watched_word"`, `"new_member_links"`, `"duplicate"`.
+        rule: String,
+        /// The reason shown to the author.
+        reason: String,
+    },
+    /// The post was not published: it waits in the review queue as item
+    /// `review` and is published if a moderator approves it. This is the
+    /// one error after which something was written (the queue item).
+    #[error("waiting for review: {reason}")]
+    PendingReview {
+        /// The queue item; the author follows it with
+        /// [`Forum::my_reviews`](crate::Forum::my_reviews).
+        review: crate::ReviewId,
+        /// Why, in words for the author.
+        reason: String,
+    },
+    /// The topic was merged into another; go there instead (a web layer
+    /// answers with a redirect).
+    #[error("moved to topic {topic}")]
+    Moved {
+        /// Where it lives now.
+        topic: crate::TopicId,
     },
     /// A registered hook rejected the content; `reason` is for the author.
     #[error("rejected by {hook}: {reason}")]

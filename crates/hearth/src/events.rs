@@ -94,6 +94,24 @@ event_kinds! {
     BadgeGranted = "badge.granted",
     /// A badge was revoked.
     BadgeRevoked = "badge.revoked",
+    /// A member's trust level changed (`data`: from, to, locked).
+    TrustChanged = "member.trust_changed",
+    /// A post was flagged (`data`: review item, flag kind). Staff only.
+    PostFlagged = "post.flagged",
+    /// A post was hidden by flags or a moderator. Staff only.
+    PostHidden = "post.hidden",
+    /// A hidden post was shown again. Staff only.
+    PostUnhidden = "post.unhidden",
+    /// An item entered the review queue (`data`: review item, kind). Staff only.
+    ReviewQueued = "review.queued",
+    /// A review item was decided (`data`: review item, decision). Staff only.
+    ReviewDecided = "review.decided",
+    /// A topic moved to another category (`data`: from, to).
+    TopicMoved = "topic.moved",
+    /// A topic was merged into another (`data`: into, posts).
+    TopicMerged = "topic.merged",
+    /// Posts were split out into a new topic (`data`: from, posts).
+    TopicSplit = "topic.split",
 }
 
 /// Who may see an event, as decided when it was written.

@@ -58,6 +58,12 @@ pub enum PostFilter {
         /// The new body.
         body: String,
     },
+    /// Do not publish it yet: hold it in the review queue; `reason` is
+    /// shown to the author. Staff posts are never held.
+    Queue {
+        /// Shown to the author.
+        reason: String,
+    },
     /// Do not write it; `reason` is shown to the author.
     Reject {
         /// Shown to the author.
@@ -122,8 +128,14 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "panicked".to_string())
 }
 
-/// Runs every filter in order over `draft`, applying rewrites.
-pub(crate) fn run_filters(hooks: &[Arc<dyn Hooks>], draft: &mut PostDraft) -> Result<()> {
+/// Runs every filter in order over `draft`, applying rewrites. Returns the
+/// first reason a filter gave for holding the post for review (later
+/// filters still run: one may reject it outright).
+pub(crate) fn run_filters(
+    hooks: &[Arc<dyn Hooks>],
+    draft: &mut PostDraft,
+) -> Result<Option<String>> {
+    let mut held = None;
     for hook in hooks {
         let verdict = catch_unwind(AssertUnwindSafe(|| hook.filter_post(draft)));
         let verdict = match verdict {
@@ -144,6 +156,9 @@ pub(crate) fn run_filters(hooks: &[Arc<dyn Hooks>], draft: &mut PostDraft) -> Re
         match verdict {
             PostFilter::Allow => {}
             PostFilter::Rewrite { body } => draft.body = body,
+            PostFilter::Queue { reason } => {
+                held.get_or_insert(reason);
+            }
             PostFilter::Reject { reason } => {
                 return Err(Error::Rejected {
                     hook: hook.name().to_string(),
@@ -152,7 +167,7 @@ pub(crate) fn run_filters(hooks: &[Arc<dyn Hooks>], draft: &mut PostDraft) -> Re
             }
         }
     }
-    Ok(())
+    Ok(held)
 }
 
 /// Delivers committed events to every hook; failures are logged.

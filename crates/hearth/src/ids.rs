@@ -50,4 +50,6 @@ id_type! {
     PostId,
     /// Identifies an event in the durable event log; ids only grow.
     EventId,
+    /// Identifies an item in a community's review queue.
+    ReviewId,
 }

@@ -70,6 +70,7 @@
 
 #![deny(missing_docs)]
 
+mod audit;
 mod badges;
 mod category;
 mod clock;
@@ -85,12 +86,16 @@ mod page;
 mod permissions;
 mod rank;
 mod render;
+mod review;
 mod rewards;
+mod rules;
 mod search;
 mod store;
 mod text;
 mod topic;
+mod trust;
 
+pub use audit::{AuditAction, AuditEntry, AuditFilter, Target};
 pub use badges::{Badge, BadgeGrant, BadgeTier, NewBadge};
 pub use category::{Category, CategoryKind, NewCategory, Visibility};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -99,7 +104,7 @@ pub use error::{Error, Result};
 pub use events::{Audience, Event, EventKind};
 pub use forum::{Config, Forum};
 pub use hooks::{DraftKind, HookError, Hooks, PostDraft, PostFilter};
-pub use ids::{CategoryId, CommunityId, EventId, GroupId, PostId, TopicId, UserId};
+pub use ids::{CategoryId, CommunityId, EventId, GroupId, PostId, ReviewId, TopicId, UserId};
 pub use invites::{Invite, JoinRequest, NewInvite};
 pub use member::{Group, Member, NewUser, ProfileUpdate, User};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
@@ -108,10 +113,19 @@ pub use render::{
     ALLOWED_ATTRIBUTES, ALLOWED_SCHEMES, ALLOWED_TAGS, EXTERNAL_REL, RENDER_VERSION,
     render_markdown, sanitize_html,
 };
+pub use review::{Decision, Flag, FlagKind, ReviewFilter, ReviewItem, ReviewKind, ReviewStatus};
 pub use rewards::{Period, PointEntry, RewardRules, Rule, Standing};
+pub use rules::{
+    CategoryRules, MAX_PATTERN_BYTES, MAX_WATCHED_WORDS, ModerationSettings, NewWatchedWord,
+    RateLimits, WatchedWord, WordAction,
+};
 pub use search::{SEARCH_WINDOW, SearchHit, SearchQuery, SearchResults, SimilarTopic};
 pub use store::{Durability, StoreConfig};
 pub use text::{RESERVED_USERNAMES, slugify, validate_username};
 pub use topic::{
     NewReply, NewTopic, Post, PostEdit, Revision, Topic, TopicFilter, TopicFlag, TopicView, UserRef,
+};
+pub use trust::{
+    Activity, LevelRequirements, NewMemberLimits, RegularRequirements, Trust, TrustLevel,
+    TrustSettings,
 };

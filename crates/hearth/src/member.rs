@@ -4,6 +4,7 @@ use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::audit::AuditAction;
 use crate::clock::{from_millis, to_millis};
 use crate::community::RegistrationMode;
 use crate::error::{Error, Result};
@@ -14,6 +15,7 @@ use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, Role, Viewer};
 use crate::store::{OptionalExt, optional, parsed};
 use crate::text::{check_len, validate_username};
+use crate::trust::TrustLevel;
 
 /// A user account. Accounts are global; what a user is in a community is
 /// their [`Member`] record.
@@ -85,6 +87,12 @@ pub struct Member {
     /// Suspended (treated as signed out) until then.
     #[serde(with = "time::serde::rfc3339::option")]
     pub suspended_until: Option<OffsetDateTime>,
+    /// Why they were silenced (shown to them).
+    pub silence_reason: Option<String>,
+    /// Why they were suspended.
+    pub suspend_reason: Option<String>,
+    /// Their trust level here.
+    pub trust_level: TrustLevel,
 }
 
 /// A named group of members, e.g. "vendors" or "mentors".
@@ -331,13 +339,24 @@ impl Forum {
             e.subject = Some(user);
             e.data = serde_json::json!({ "from": current.as_str(), "to": role.as_str() });
             w.emit(community, e)?;
+            crate::audit::record(
+                w,
+                &viewer,
+                AuditAction::RoleChanged,
+                crate::audit::Target::Member(user),
+                serde_json::json!({ "role": current.as_str() }),
+                serde_json::json!({ "role": role.as_str() }),
+                None,
+            )?;
             load_member(w.tx, community, user)
         })
     }
 
     /// Silences (may read, may not post) and/or suspends (treated as signed
     /// out) a member until the given times; `None` lifts either. Moderators
-    /// only, and never against moderators or admins.
+    /// only, and never against moderators or admins. Prefer
+    /// [`Forum::silence_member`] and [`Forum::suspend_member`], which keep a
+    /// reason.
     pub fn set_member_state(
         &self,
         actor: &Actor,
@@ -348,31 +367,57 @@ impl Forum {
     ) -> Result<Member> {
         self.write(|w| {
             let viewer = self.viewer_in(w, actor, community)?;
-            viewer.require_moderator()?;
-            let role = membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
-            if role.is_moderator() && !viewer.system {
-                return Err(Error::forbidden(
-                    "moderators and admins cannot be silenced or suspended",
-                ));
-            }
-            w.tx.prepare_cached(
-                "UPDATE memberships SET silenced_until = ?3, suspended_until = ?4
-                 WHERE community_id = ?1 AND user_id = ?2",
-            )?
-            .execute(params![
-                community,
-                user,
-                silenced_until.map(to_millis),
-                suspended_until.map(to_millis)
-            ])?;
-            let mut e = NewEvent::new(EventKind::MemberStateChanged, Audience::Staff);
-            e.actor = viewer.user;
-            e.subject = Some(user);
-            e.data = serde_json::json!({
-                "silenced_until": silenced_until.map(to_millis),
-                "suspended_until": suspended_until.map(to_millis),
-            });
-            w.emit(community, e)?;
+            sanction(w, &viewer, user, Sanction::Silence, silenced_until, None)?;
+            sanction(w, &viewer, user, Sanction::Suspend, suspended_until, None)?;
+            load_member(w.tx, community, user)
+        })
+    }
+
+    /// Silences a member until `until` (they may read but not post), or
+    /// lifts a silence with `None`. Moderators only, never against
+    /// moderators or admins; the reason is kept, shown to the member and
+    /// audited.
+    pub fn silence_member(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        user: UserId,
+        until: Option<OffsetDateTime>,
+        reason: &str,
+    ) -> Result<Member> {
+        self.sanction_member(actor, community, user, Sanction::Silence, until, reason)
+    }
+
+    /// Suspends a member until `until` (they may not sign in: the engine
+    /// treats them as a guest), or lifts it with `None`. As
+    /// [`Forum::silence_member`] otherwise.
+    pub fn suspend_member(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        user: UserId,
+        until: Option<OffsetDateTime>,
+        reason: &str,
+    ) -> Result<Member> {
+        self.sanction_member(actor, community, user, Sanction::Suspend, until, reason)
+    }
+
+    fn sanction_member(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        user: UserId,
+        which: Sanction,
+        until: Option<OffsetDateTime>,
+        reason: &str,
+    ) -> Result<Member> {
+        crate::audit::check_reason(Some(reason))?;
+        if until.is_some() && reason.trim().is_empty() {
+            return Err(Error::invalid("reason", "tell the member why"));
+        }
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            sanction(w, &viewer, user, which, until, Some(reason))?;
             load_member(w.tx, community, user)
         })
     }
@@ -427,7 +472,8 @@ impl Forum {
             };
             let limit = page.limit();
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.silenced_until, m.suspended_until
+                "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.silenced_until, m.suspended_until,
+                m.silence_reason, m.suspend_reason, m.trust_level
                  FROM memberships m JOIN users u ON u.id = m.user_id
                  WHERE m.community_id = ?1 AND u.id > ?2
                  ORDER BY u.id LIMIT ?3"
@@ -558,6 +604,82 @@ impl Forum {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sanction {
+    Silence,
+    Suspend,
+}
+
+/// Silences the author of a post a moderator rejected.
+pub(crate) fn silence_in(
+    w: &mut Write<'_>,
+    viewer: &Viewer,
+    user: UserId,
+    until: Option<OffsetDateTime>,
+    reason: Option<&str>,
+) -> Result<()> {
+    sanction(w, viewer, user, Sanction::Silence, until, reason)
+}
+
+/// Sets or lifts a silence or suspension, with an event and an audit entry.
+fn sanction(
+    w: &mut Write<'_>,
+    viewer: &Viewer,
+    user: UserId,
+    which: Sanction,
+    until: Option<OffsetDateTime>,
+    reason: Option<&str>,
+) -> Result<()> {
+    viewer.require_moderator()?;
+    let community = viewer.community;
+    let role = membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
+    if role.is_moderator() && !viewer.system {
+        return Err(Error::forbidden(
+            "moderators and admins cannot be silenced or suspended",
+        ));
+    }
+    let (column, reason_column, action) = match which {
+        Sanction::Silence => (
+            "silenced_until",
+            "silence_reason",
+            AuditAction::MemberSilenced,
+        ),
+        Sanction::Suspend => (
+            "suspended_until",
+            "suspend_reason",
+            AuditAction::MemberSuspended,
+        ),
+    };
+    let before: Option<i64> =
+        w.tx.prepare_cached(&format!(
+            "SELECT {column} FROM memberships WHERE community_id = ?1 AND user_id = ?2"
+        ))?
+        .query_row(params![community, user], |r| r.get(0))?;
+    let after = until.map(to_millis);
+    if before == after {
+        return Ok(());
+    }
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    w.tx.prepare_cached(&format!(
+        "UPDATE memberships SET {column} = ?3, {reason_column} = ?4 WHERE community_id = ?1 AND user_id = ?2"
+    ))?
+    .execute(params![community, user, after, reason])?;
+    let mut e = NewEvent::new(EventKind::MemberStateChanged, Audience::Staff);
+    e.actor = viewer.user;
+    e.subject = Some(user);
+    e.data = serde_json::json!({ column: after, "reason": reason });
+    w.emit(community, e)?;
+    crate::audit::record(
+        w,
+        viewer,
+        action,
+        crate::audit::Target::Member(user),
+        serde_json::json!({ column: before }),
+        serde_json::json!({ column: after }),
+        reason,
+    )
+}
+
 fn check_can_grant(viewer: &Viewer, role: Role) -> Result<()> {
     if role == Role::Owner && !viewer.system && viewer.role != Some(Role::Owner) {
         return Err(Error::forbidden(
@@ -576,7 +698,7 @@ pub(crate) fn insert_membership(
 ) -> Result<()> {
     load_user(w.tx, user)?;
     w.tx.prepare_cached(
-        "INSERT INTO memberships (community_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO memberships (community_id, user_id, role, joined_at, trust_since) VALUES (?1, ?2, ?3, ?4, ?4)",
     )?
     .execute(params![community, user, role.as_str(), w.now_ms()])?;
     let mut e = NewEvent::new(EventKind::MemberJoined, Audience::Members);
@@ -616,6 +738,15 @@ fn member_from_row(r: &rusqlite::Row<'_>, community: CommunityId) -> rusqlite::R
         joined_at: from_millis(r.get(8)?),
         silenced_until: r.get::<_, Option<i64>>(9)?.map(from_millis),
         suspended_until: r.get::<_, Option<i64>>(10)?.map(from_millis),
+        silence_reason: r.get(11)?,
+        suspend_reason: r.get(12)?,
+        trust_level: TrustLevel::from_db(r.get(13)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                13,
+                rusqlite::types::Type::Integer,
+                Box::new(e),
+            )
+        })?,
     })
 }
 
@@ -625,7 +756,8 @@ pub(crate) fn load_member(
     user: UserId,
 ) -> Result<Member> {
     conn.prepare_cached(&format!(
-        "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.silenced_until, m.suspended_until
+        "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.silenced_until, m.suspended_until,
+                m.silence_reason, m.suspend_reason, m.trust_level
          FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.community_id = ?1 AND m.user_id = ?2"
     ))?

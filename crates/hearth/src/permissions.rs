@@ -16,7 +16,9 @@ use crate::community::CommunitySettings;
 use crate::error::{Error, Result};
 use crate::ids::{CategoryId, CommunityId, GroupId, UserId};
 use crate::render::Renderer;
+use crate::rules::{CategoryRules, WordMatcher, load_words};
 use crate::store::{OptionalExt, parsed};
+use crate::trust::TrustLevel;
 
 /// Who is acting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -103,6 +105,7 @@ pub(crate) struct CategoryAccess {
     pub groups: Vec<GroupId>,
     pub read_only: bool,
     pub rewards: bool,
+    pub rules: CategoryRules,
 }
 
 /// What every permission check of a community needs that changes rarely:
@@ -110,11 +113,14 @@ pub(crate) struct CategoryAccess {
 /// `communities.config_version`, which every change to either bumps.
 #[derive(Debug)]
 pub(crate) struct CommunityConfig {
+    pub community: CommunityId,
     pub version: i64,
     pub settings: CommunitySettings,
     pub categories: Vec<CategoryAccess>,
     /// Built on first use; lives exactly as long as these settings.
     renderer: OnceLock<Arc<Renderer>>,
+    /// Watched words, compiled on first use (they bump the version too).
+    words: OnceLock<Arc<WordMatcher>>,
 }
 
 impl CommunityConfig {
@@ -125,6 +131,15 @@ impl CommunityConfig {
         }
         let r = Arc::new(Renderer::new(&self.settings)?);
         Ok(self.renderer.get_or_init(|| r).clone())
+    }
+
+    /// The compiled watched words, loaded through `conn` the first time.
+    pub(crate) fn watched_words(&self, conn: &Connection) -> Result<Arc<WordMatcher>> {
+        if let Some(m) = self.words.get() {
+            return Ok(m.clone());
+        }
+        let m = Arc::new(WordMatcher::build(load_words(conn, self.community)?)?);
+        Ok(self.words.get_or_init(|| m).clone())
     }
 }
 
@@ -173,6 +188,10 @@ pub(crate) struct Viewer {
     pub groups: HashSet<GroupId>,
     pub system: bool,
     pub silenced: bool,
+    /// The member's trust level (level 0 for non-members).
+    pub trust: TrustLevel,
+    /// When the member joined (ms).
+    pub joined_at: Option<i64>,
 }
 
 impl Viewer {
@@ -198,12 +217,14 @@ impl Viewer {
                     .query_row([community], |r| r.get(0))
                     .found("community")?;
                 let config = Arc::new(CommunityConfig {
+                    community,
                     version,
                     settings: serde_json::from_str(&settings).map_err(|e| {
                         Error::Storage(format!("community settings unreadable: {e}"))
                     })?,
                     categories: load_category_access(conn, community)?,
                     renderer: OnceLock::new(),
+                    words: OnceLock::new(),
                 });
                 if snapshot == Snapshot::Committed {
                     cache.put(community, config.clone());
@@ -219,12 +240,14 @@ impl Viewer {
             groups: HashSet::new(),
             system: matches!(actor, Actor::System),
             silenced: false,
+            trust: TrustLevel::New,
+            joined_at: None,
         };
         if let Actor::User(user) = actor {
             viewer.user = Some(*user);
             let membership = conn
                 .prepare_cached(
-                    "SELECT role, silenced_until, suspended_until FROM memberships
+                    "SELECT role, silenced_until, suspended_until, trust_level, joined_at FROM memberships
                      WHERE community_id = ?1 AND user_id = ?2",
                 )?
                 .query_row(params![community, user], |r| {
@@ -232,16 +255,20 @@ impl Viewer {
                         r.get::<_, String>(0)?,
                         r.get::<_, Option<i64>>(1)?,
                         r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
                     ))
                 });
             match membership {
-                Ok((role, silenced, suspended)) => {
+                Ok((role, silenced, suspended, trust, joined)) => {
                     if suspended.is_some_and(|t| t > now_ms) {
                         // Suspended members may not sign in: they are guests.
                         viewer.user = None;
                     } else {
                         viewer.role = Some(Role::parse(&role)?);
                         viewer.silenced = silenced.is_some_and(|t| t > now_ms);
+                        viewer.trust = TrustLevel::from_db(trust)?;
+                        viewer.joined_at = Some(joined);
                         let mut stmt = conn.prepare_cached(
                             "SELECT gm.group_id FROM group_members gm
                              JOIN groups g ON g.id = gm.group_id
@@ -273,6 +300,22 @@ impl Viewer {
 
     pub(crate) fn is_admin(&self) -> bool {
         self.system || self.role.is_some_and(Role::is_admin)
+    }
+
+    /// Staff, experts and the moderating roles: not held back by trust
+    /// levels or rules that queue posts.
+    pub(crate) fn is_official(&self) -> bool {
+        self.system || self.role.is_some_and(Role::is_official)
+    }
+
+    /// The trust level checks use: staff, experts and moderators count as
+    /// leaders.
+    pub(crate) fn effective_trust(&self) -> TrustLevel {
+        if self.is_official() {
+            TrustLevel::Leader
+        } else {
+            self.trust
+        }
     }
 
     /// Whether this viewer may read content in a category with this access.
@@ -353,6 +396,14 @@ impl Viewer {
                 c.kind.as_str()
             )));
         }
+        if let Some(min) = c.rules.topic_min_trust
+            && self.effective_trust() < min
+        {
+            return Err(Error::forbidden(format!(
+                "topics here may be started from trust level {} on",
+                min.number()
+            )));
+        }
         Ok(user)
     }
 
@@ -399,7 +450,7 @@ fn load_category_access(conn: &Connection, community: CommunityId) -> Result<Vec
     let mut stmt = conn.prepare_cached(
         "SELECT c.id, c.kind, c.visibility, c.read_only,
                 (SELECT group_concat(group_id) FROM category_groups WHERE category_id = c.id),
-                c.rewards
+                c.rewards, c.rules
          FROM categories c WHERE c.community_id = ?1",
     )?;
     let rows = stmt.query_map([community], |r| {
@@ -415,6 +466,10 @@ fn load_category_access(conn: &Connection, community: CommunityId) -> Result<Vec
                 .filter_map(|g| g.parse().ok().map(GroupId))
                 .collect(),
             rewards: r.get(5)?,
+            rules: parsed(r, 6, |s| {
+                serde_json::from_str(s)
+                    .map_err(|e| Error::Storage(format!("category rules unreadable: {e}")))
+            })?,
         })
     })?;
     let out = rows.collect::<rusqlite::Result<Vec<_>>>()?;

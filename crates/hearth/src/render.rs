@@ -422,6 +422,33 @@ impl Renderer {
 }
 
 /// Index of the `>` closing the tag that starts `s`, skipping quoted values.
+/// Marks every link in sanitized HTML `rel="nofollow ugc noopener"`,
+/// internal ones too (a watched word's `Nofollow` action). Links that
+/// already carry `rel` (external ones) are left as they are.
+pub(crate) fn nofollow_all(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + 64);
+    let mut rest = html;
+    while let Some(start) = rest.find("<a ") {
+        out.push_str(&rest[..start]);
+        let tag_and_after = &rest[start..];
+        let Some(end) = tag_end(tag_and_after) else {
+            out.push_str(tag_and_after);
+            return out;
+        };
+        let tag = &tag_and_after[..end];
+        out.push_str(tag);
+        if attr_value(tag, "rel").is_none() {
+            out.push_str(" rel=\"");
+            out.push_str(EXTERNAL_REL);
+            out.push('"');
+        }
+        out.push('>');
+        rest = &tag_and_after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn tag_end(s: &str) -> Option<usize> {
     let mut in_quote = false;
     for (i, b) in s.bytes().enumerate() {

@@ -269,7 +269,9 @@ pub(crate) fn refresh_scope(conn: &Connection, topic: TopicId) -> Result<()> {
 fn scope_of(conn: &Connection, post: PostId) -> Result<(CategoryId, i64)> {
     let (category, number, post_deleted, topic_deleted, unlisted, solved): (CategoryId, i64, bool, bool, bool, bool) = conn
         .prepare_cached(
-            "SELECT t.category_id, p.post_number, p.deleted_at IS NOT NULL, t.deleted_at IS NOT NULL,
+            "SELECT t.category_id, p.post_number,
+                    p.deleted_at IS NOT NULL OR p.hidden_at IS NOT NULL,
+                    t.deleted_at IS NOT NULL OR t.hidden_at IS NOT NULL OR t.merged_into IS NOT NULL,
                     t.unlisted, t.solved_post_id IS NOT NULL
              FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = ?1",
         )?

@@ -8,20 +8,24 @@ use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::audit::{AuditAction, Target, record};
 use crate::category::{CategoryKind, Visibility};
 use crate::clock::from_millis;
 use crate::error::{Error, Result};
 use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::{Forum, Write};
 use crate::hooks::{DraftKind, PostDraft, run_filters};
-use crate::ids::{CategoryId, CommunityId, PostId, TopicId, UserId};
+use crate::ids::{CategoryId, CommunityId, PostId, ReviewId, TopicId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, CategoryAccess, Role, Viewer};
-use crate::render::{RENDER_VERSION, Rendered};
+use crate::render::{RENDER_VERSION, Rendered, nofollow_all};
+use crate::review::{ReviewItem, Submission, queue_post, rule_flag};
 use crate::rewards::{Rule, award, reverse};
+use crate::rules::{Screening, check_new_member_limits, screen_state, screen_words};
 use crate::search::{index_post, refresh_scope};
 use crate::store::{OptionalExt, optional};
 use crate::text::{check_body, clean_tags, clean_title, slugify};
+use crate::trust::{Delta, bump, count_content, visit};
 
 /// A user as shown next to content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,26 +235,26 @@ pub struct TopicFilter {
 
 /// Internal: what permission checks need about a topic.
 #[derive(Debug, Clone)]
-struct TopicState {
-    id: TopicId,
-    category: CategoryId,
-    author: UserId,
-    title: String,
-    closed: bool,
-    archived: bool,
-    deleted: bool,
-    solved: Option<PostId>,
+pub(crate) struct TopicState {
+    pub id: TopicId,
+    pub category: CategoryId,
+    pub author: UserId,
+    pub title: String,
+    pub closed: bool,
+    pub archived: bool,
+    pub deleted: bool,
+    pub solved: Option<PostId>,
 }
 
 /// Internal: what checks need about a post.
 #[derive(Debug, Clone)]
-struct PostState {
-    topic: TopicState,
-    author: UserId,
-    post_number: i64,
-    source: String,
-    version: i64,
-    deleted: bool,
+pub(crate) struct PostState {
+    pub topic: TopicState,
+    pub author: UserId,
+    pub post_number: i64,
+    pub source: String,
+    pub version: i64,
+    pub deleted: bool,
 }
 
 pub(crate) fn audience(c: &CategoryAccess) -> Audience {
@@ -261,45 +265,60 @@ pub(crate) fn audience(c: &CategoryAccess) -> Audience {
     }
 }
 
-fn topic_state(conn: &Connection, viewer: &Viewer, id: TopicId) -> Result<TopicState> {
-    let t = conn
+/// A topic as the viewer may see it: `NotFound` when its category is
+/// unreadable, when it is deleted or hidden (except for moderators, and
+/// the author of a hidden one), and `Moved` when it was merged away.
+pub(crate) fn topic_state(conn: &Connection, viewer: &Viewer, id: TopicId) -> Result<TopicState> {
+    let (t, hidden, merged_into): (TopicState, bool, Option<TopicId>) = conn
         .prepare_cached(
-            "SELECT id, category_id, user_id, title, closed, archived, deleted_at IS NOT NULL, solved_post_id
+            "SELECT id, category_id, user_id, title, closed, archived, deleted_at IS NOT NULL, solved_post_id,
+                    hidden_at IS NOT NULL, merged_into
              FROM topics WHERE id = ?1 AND community_id = ?2",
         )?
         .query_row(params![id, viewer.community], |r| {
-            Ok(TopicState {
-                id: r.get(0)?,
-                category: r.get(1)?,
-                author: r.get(2)?,
-                title: r.get(3)?,
-                closed: r.get(4)?,
-                archived: r.get(5)?,
-                deleted: r.get(6)?,
-                solved: r.get(7)?,
-            })
+            Ok((
+                TopicState {
+                    id: r.get(0)?,
+                    category: r.get(1)?,
+                    author: r.get(2)?,
+                    title: r.get(3)?,
+                    closed: r.get(4)?,
+                    archived: r.get(5)?,
+                    deleted: r.get(6)?,
+                    solved: r.get(7)?,
+                },
+                r.get(8)?,
+                r.get(9)?,
+            ))
         })
         .found("topic")?;
     viewer
         .category(t.category)
         .map_err(|_| Error::not_found("topic"))?;
-    if t.deleted && !viewer.is_moderator() {
+    if let Some(target) = merged_into {
+        // Redirect only to a topic the viewer may read.
+        topic_state(conn, viewer, target).map_err(|_| Error::not_found("topic"))?;
+        return Err(Error::Moved { topic: target });
+    }
+    if (t.deleted || (hidden && viewer.user != Some(t.author))) && !viewer.is_moderator() {
         return Err(Error::not_found("topic"));
     }
     Ok(t)
 }
 
-fn post_state(conn: &Connection, viewer: &Viewer, id: PostId) -> Result<PostState> {
-    let (topic, author, number, source, version, deleted): (
+pub(crate) fn post_state(conn: &Connection, viewer: &Viewer, id: PostId) -> Result<PostState> {
+    let (topic, author, number, source, version, deleted, hidden): (
         TopicId,
         UserId,
         i64,
         String,
         i64,
         bool,
+        bool,
     ) = conn
         .prepare_cached(
-            "SELECT topic_id, user_id, post_number, source, version, deleted_at IS NOT NULL
+            "SELECT topic_id, user_id, post_number, source, version, deleted_at IS NOT NULL,
+                    hidden_at IS NOT NULL
              FROM posts WHERE id = ?1 AND community_id = ?2",
         )?
         .query_row(params![id, viewer.community], |r| {
@@ -310,11 +329,12 @@ fn post_state(conn: &Connection, viewer: &Viewer, id: PostId) -> Result<PostStat
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
+                r.get(6)?,
             ))
         })
         .found("post")?;
     let topic = topic_state(conn, viewer, topic).map_err(|_| Error::not_found("post"))?;
-    if deleted && !viewer.is_moderator() && viewer.user != Some(author) {
+    if (deleted || hidden) && !viewer.is_moderator() && viewer.user != Some(author) {
         return Err(Error::not_found("post"));
     }
     Ok(PostState {
@@ -328,7 +348,7 @@ fn post_state(conn: &Connection, viewer: &Viewer, id: PostId) -> Result<PostStat
 }
 
 /// May the viewer add a post to this topic?
-fn check_reply(viewer: &Viewer, t: &TopicState) -> Result<UserId> {
+pub(crate) fn check_reply(viewer: &Viewer, t: &TopicState) -> Result<UserId> {
     let user = viewer.require_poster()?;
     let cat = viewer.category(t.category)?;
     if t.deleted {
@@ -347,7 +367,7 @@ fn check_reply(viewer: &Viewer, t: &TopicState) -> Result<UserId> {
 }
 
 /// May the viewer edit this post?
-fn check_edit(viewer: &Viewer, p: &PostState) -> Result<UserId> {
+pub(crate) fn check_edit(viewer: &Viewer, p: &PostState) -> Result<UserId> {
     let user = viewer.require_poster()?;
     if p.deleted {
         return Err(Error::forbidden("restore the post before editing it"));
@@ -359,6 +379,68 @@ fn check_edit(viewer: &Viewer, p: &PostState) -> Result<UserId> {
         return Err(Error::forbidden("you can only edit your own posts"));
     }
     Ok(user)
+}
+
+/// A readable topic's id and highest post number (for reading progress).
+pub(crate) fn readable_topic(
+    conn: &Connection,
+    viewer: &Viewer,
+    id: TopicId,
+) -> Result<(TopicId, i64)> {
+    let t = topic_state(conn, viewer, id)?;
+    let last: i64 = conn
+        .prepare_cached("SELECT next_post_number - 1 FROM topics WHERE id = ?1")?
+        .query_row([t.id], |r| r.get(0))?;
+    Ok((t.id, last))
+}
+
+/// Counts a member's first entry into a topic; returns whether it was new.
+pub(crate) fn count_entry(
+    w: &mut Write<'_>,
+    viewer: &Viewer,
+    user: UserId,
+    topic: TopicId,
+) -> Result<bool> {
+    let new =
+        w.tx.prepare_cached(
+            "INSERT OR IGNORE INTO topic_views (topic_id, user_id, viewed_day) VALUES (?1, ?2, -1)",
+        )?
+        .execute(params![topic, user])?
+            > 0;
+    if new {
+        bump(
+            w,
+            viewer,
+            user,
+            Delta {
+                topics_entered: 1,
+                ..Delta::default()
+            },
+        )?;
+    }
+    visit(w, viewer, user)?;
+    Ok(new)
+}
+
+/// A draft that passed the text rules, rendered.
+pub(crate) struct Prepared {
+    pub rendered: Rendered,
+    pub screening: Screening,
+}
+
+/// What a write closure that may queue returns.
+enum Outcome<T> {
+    Published(T),
+    Queued(ReviewId, String),
+}
+
+impl<T> Outcome<T> {
+    fn into_result(self) -> Result<T> {
+        match self {
+            Outcome::Published(t) => Ok(t),
+            Outcome::Queued(review, reason) => Err(Error::PendingReview { review, reason }),
+        }
+    }
 }
 
 impl Forum {
@@ -384,14 +466,49 @@ impl Forum {
         })
     }
 
-    /// Checks limits, runs the filters (which may rewrite), checks again and
-    /// renders.
-    fn prepare_post(&self, viewer: &Viewer, draft: &mut PostDraft) -> Result<Rendered> {
+    /// Renders a post body, marking every link nofollow when a rule said so.
+    pub(crate) fn render_post(
+        &self,
+        viewer: &Viewer,
+        source: &str,
+        nofollow: bool,
+    ) -> Result<Rendered> {
+        let mut r = self.render_for(viewer, source)?;
+        if nofollow {
+            r.html = nofollow_all(&r.html);
+        }
+        Ok(r)
+    }
+
+    /// Checks limits, runs the filters (which may rewrite or hold the post),
+    /// then the moderation rules that look at the text, and renders.
+    fn prepare_post(
+        &self,
+        viewer: &Viewer,
+        cat: &CategoryAccess,
+        draft: &mut PostDraft,
+    ) -> Result<Prepared> {
         let l = &viewer.config.settings.limits;
         check_body(&draft.body, l.body_min_chars, l.body_max_bytes)?;
-        run_filters(&self.hooks(), draft)?;
+        let held_by_hook = run_filters(&self.hooks(), draft)?;
         check_body(&draft.body, l.body_min_chars, l.body_max_bytes)?;
-        self.render_for(viewer, &draft.body)
+        // Rules run after the hooks, so a hook's rewrite cannot bypass them.
+        let words = self.read(|conn, _| viewer.config.watched_words(conn))?;
+        let mut screening = screen_words(&words, cat, &mut draft.title, &mut draft.body)?;
+        check_body(&draft.body, l.body_min_chars, l.body_max_bytes)?;
+        if viewer.is_official() {
+            // Staff, experts and moderators are not held or flagged by rules.
+            screening.queue = None;
+            screening.flag = None;
+        } else if screening.queue.is_none() {
+            screening.queue = held_by_hook;
+        }
+        let rendered = self.render_post(viewer, &draft.body, screening.nofollow)?;
+        check_new_member_limits(viewer, &rendered)?;
+        Ok(Prepared {
+            rendered,
+            screening,
+        })
     }
 
     fn load_viewer(&self, actor: &Actor, community: CommunityId) -> Result<Viewer> {
@@ -408,6 +525,12 @@ impl Forum {
     }
 
     /// Opens a topic with its first post. Returns the topic and the post.
+    ///
+    /// The moderation rules run first: a refused post fails with
+    /// [`Error::Blocked`](crate::Error::Blocked) or
+    /// [`Error::RateLimited`](crate::Error::RateLimited); a post held for
+    /// review fails with [`Error::PendingReview`](crate::Error::PendingReview)
+    /// and is published when a moderator approves it.
     pub fn create_topic(
         &self,
         actor: &Actor,
@@ -417,8 +540,9 @@ impl Forum {
         let viewer = self.load_viewer(actor, community)?;
         let l = viewer.config.settings.limits.clone();
         let title = clean_title(&new.title, l.title_min_chars, l.title_max_chars)?;
-        let tags = clean_tags(&new.tags, l.max_tags, l.tag_max_chars)?;
-        let author = viewer.check_create_topic(viewer.category(new.category)?)?;
+        let mut tags = clean_tags(&new.tags, l.max_tags, l.tag_max_chars)?;
+        let cat = viewer.category(new.category)?.clone();
+        let author = viewer.check_create_topic(&cat)?;
         let mut draft = PostDraft {
             kind: DraftKind::NewTopic,
             community,
@@ -429,50 +553,60 @@ impl Forum {
             title: Some(title.clone()),
             body: new.body,
         };
-        let rendered = self.prepare_post(&viewer, &mut draft)?;
-        let (topic, post) =
-            self.write(|w| {
-                let viewer = self.viewer_in(w, actor, community)?;
-                let cat = viewer.category(new.category)?.clone();
-                let author = viewer.check_create_topic(&cat)?;
-                let now = w.now_ms();
-                w.tx.prepare_cached(
-                "INSERT INTO topics (community_id, category_id, user_id, title, slug, tags, bumped_at,
-                                     last_poster_id, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?3, ?7)",
-            )?
-            .execute(params![community, cat.id, author, title, slugify(&title), tags.join(","), now])?;
-                let topic = TopicId(w.tx.last_insert_rowid());
-                for tag in &tags {
-                    w.tx.prepare_cached("INSERT INTO topic_tags (topic_id, tag) VALUES (?1, ?2)")?
-                        .execute(params![topic, tag])?;
-                }
-                let mut e = NewEvent::new(EventKind::TopicCreated, audience(&cat));
-                e.category = Some(cat.id);
-                e.topic = Some(topic);
-                e.actor = Some(author);
-                e.subject = Some(author);
-                w.emit(community, e)?;
-                let post = insert_post(
-                    w,
-                    &viewer,
-                    &cat,
-                    topic,
-                    author,
-                    &draft.body,
-                    &rendered,
-                    None,
-                    Some(&title),
-                )?;
-                Ok((topic, post))
-            })?;
+        let prepared = self.prepare_post(&viewer, &cat, &mut draft)?;
+        let title = draft.title.clone().unwrap_or(title);
+        for t in clean_tags(&prepared.screening.tags, u32::MAX, l.tag_max_chars)? {
+            if !tags.contains(&t) {
+                tags.push(t);
+            }
+        }
+        let outcome = self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            let cat = viewer.category(new.category)?.clone();
+            let author = viewer.check_create_topic(&cat)?;
+            let state_hold = screen_state(
+                w,
+                &viewer,
+                &cat,
+                DraftKind::NewTopic,
+                None,
+                author,
+                &draft.body,
+            )?;
+            if let Some(reason) = prepared.screening.queue.clone().or(state_hold) {
+                let submission = Submission::Topic {
+                    title: title.clone(),
+                    body: draft.body.clone(),
+                    tags: tags.clone(),
+                    nofollow: prepared.screening.nofollow,
+                };
+                let id = queue_post(w, &viewer, &cat, author, None, None, &submission, &reason)?;
+                return Ok(Outcome::Queued(id, reason));
+            }
+            let (topic, post) = publish_topic(
+                w,
+                &viewer,
+                &cat,
+                author,
+                &title,
+                &tags,
+                &draft.body,
+                &prepared.rendered,
+            )?;
+            if let Some(reason) = &prepared.screening.flag {
+                rule_flag(w, &viewer, post, reason)?;
+            }
+            Ok(Outcome::Published((topic, post)))
+        })?;
+        let (topic, post) = outcome.into_result()?;
         Ok((
             self.topic_only(actor, community, topic)?,
             self.post(actor, community, post)?,
         ))
     }
 
-    /// Adds a reply to a topic.
+    /// Adds a reply to a topic. The moderation rules apply as for
+    /// [`Forum::create_topic`].
     pub fn reply(
         &self,
         actor: &Actor,
@@ -486,6 +620,7 @@ impl Forum {
             Ok((viewer, state))
         })?;
         let author = check_reply(&viewer, &state)?;
+        let cat = viewer.category(state.category)?.clone();
         let mut draft = PostDraft {
             kind: DraftKind::Reply,
             community,
@@ -496,30 +631,63 @@ impl Forum {
             title: None,
             body: new.body,
         };
-        let rendered = self.prepare_post(&viewer, &mut draft)?;
-        let post = self.write(|w| {
+        let prepared = self.prepare_post(&viewer, &cat, &mut draft)?;
+        let outcome = self.write(|w| {
             let viewer = self.viewer_in(w, actor, community)?;
             let state = topic_state(w.tx, &viewer, topic)?;
             let author = check_reply(&viewer, &state)?;
-            if let Some(parent) = new.reply_to {
-                let ok: bool = w
-                    .tx
-                    .prepare_cached(
-                        "SELECT EXISTS(SELECT 1 FROM posts WHERE id = ?1 AND topic_id = ?2 AND deleted_at IS NULL)",
-                    )?
-                    .query_row(params![parent, topic], |r| r.get(0))?;
-                if !ok {
-                    return Err(Error::invalid("reply_to", "must be a visible post of the same topic"));
-                }
-            }
             let cat = viewer.category(state.category)?.clone();
-            insert_post(w, &viewer, &cat, topic, author, &draft.body, &rendered, new.reply_to, None)
+            let state_hold = screen_state(
+                w,
+                &viewer,
+                &cat,
+                DraftKind::Reply,
+                Some(topic),
+                author,
+                &draft.body,
+            )?;
+            if let Some(reason) = prepared.screening.queue.clone().or(state_hold) {
+                check_reply_to(w, topic, new.reply_to)?;
+                let submission = Submission::Reply {
+                    body: draft.body.clone(),
+                    reply_to: new.reply_to,
+                    nofollow: prepared.screening.nofollow,
+                };
+                let id = queue_post(
+                    w,
+                    &viewer,
+                    &cat,
+                    author,
+                    Some(topic),
+                    None,
+                    &submission,
+                    &reason,
+                )?;
+                return Ok(Outcome::Queued(id, reason));
+            }
+            let post = publish_reply(
+                w,
+                &viewer,
+                &state,
+                author,
+                &draft.body,
+                new.reply_to,
+                &prepared.rendered,
+            )?;
+            if let Some(reason) = &prepared.screening.flag {
+                rule_flag(w, &viewer, post, reason)?;
+            }
+            Ok(Outcome::Published(post))
         })?;
+        let post = outcome.into_result()?;
         self.post(actor, community, post)
     }
 
     /// Edits a post, keeping a revision. Authors edit their own posts,
     /// moderators any. A `title` is allowed only on a topic's first post.
+    /// Watched words and link limits apply; an edit a rule holds for review
+    /// fails with [`Error::PendingReview`](crate::Error::PendingReview) and
+    /// the post stays as it was until a moderator approves.
     pub fn edit_post(
         &self,
         actor: &Actor,
@@ -546,6 +714,7 @@ impl Forum {
         if let Some(r) = &edit.reason {
             crate::text::check_len("reason", r, 0, 500)?;
         }
+        let cat = viewer.category(state.topic.category)?.clone();
         let mut draft = PostDraft {
             kind: DraftKind::Edit,
             community,
@@ -553,11 +722,11 @@ impl Forum {
             topic: Some(state.topic.id),
             post: Some(post),
             author: editor,
-            title: title.clone(),
+            title,
             body: edit.body.clone(),
         };
-        let rendered = self.prepare_post(&viewer, &mut draft)?;
-        self.write(|w| {
+        let prepared = self.prepare_post(&viewer, &cat, &mut draft)?;
+        let outcome = self.write(|w| {
             let viewer = self.viewer_in(w, actor, community)?;
             let state = post_state(w.tx, &viewer, post)?;
             let editor = check_edit(&viewer, &state)?;
@@ -569,55 +738,112 @@ impl Forum {
                     state.version
                 )));
             }
-            let new_title = title.as_ref().filter(|t| **t != state.topic.title);
-            if draft.body == state.source && new_title.is_none() {
-                return Ok(());
+            if let Some(reason) = prepared.screening.queue.clone() {
+                let cat = viewer.category(state.topic.category)?.clone();
+                let submission = Submission::Edit {
+                    title: draft.title.clone(),
+                    body: draft.body.clone(),
+                    reason: edit.reason.clone(),
+                    nofollow: prepared.screening.nofollow,
+                };
+                let id = queue_post(
+                    w,
+                    &viewer,
+                    &cat,
+                    editor,
+                    Some(state.topic.id),
+                    Some(post),
+                    &submission,
+                    &reason,
+                )?;
+                return Ok(Outcome::Queued(id, reason));
             }
-            let version = state.version + 1;
-            let now = w.now_ms();
-            w.tx.prepare_cached(
-                "INSERT INTO post_revisions (post_id, version, user_id, reason, old_source, new_source,
-                                             old_title, new_title, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                post,
-                version,
+            apply_edit(
+                w,
+                &viewer,
+                &state,
                 editor,
-                edit.reason,
-                state.source,
-                draft.body,
-                new_title.map(|_| &state.topic.title),
-                new_title,
-                now
-            ])?;
-            w.tx.prepare_cached(
-                "UPDATE posts SET source = ?2, html = ?3, render_version = ?4, version = ?5, updated_at = ?6
-                 WHERE id = ?1",
-            )?
-            .execute(params![post, draft.body, rendered.html, RENDER_VERSION, version, now])?;
-            if let Some(t) = new_title {
-                w.tx.prepare_cached("UPDATE topics SET title = ?2, slug = ?3 WHERE id = ?1")?
-                    .execute(params![state.topic.id, t, slugify(t)])?;
+                draft.title.as_deref(),
+                &draft.body,
+                edit.reason.as_deref(),
+                &prepared.rendered,
+            )?;
+            if let Some(reason) = &prepared.screening.flag {
+                rule_flag(w, &viewer, post, reason)?;
             }
-            let index_title = if state.post_number == 1 {
-                new_title.cloned().unwrap_or_else(|| state.topic.title.clone())
-            } else {
-                String::new()
-            };
-            record_refs(w, post, &rendered)?;
-            index_post(w.tx, post, &index_title, &rendered.text)?;
-            let cat = viewer.category(state.topic.category)?;
-            let mut e = NewEvent::new(EventKind::PostEdited, audience(cat));
-            e.category = Some(cat.id);
-            e.topic = Some(state.topic.id);
-            e.post = Some(post);
-            e.actor = Some(editor);
-            e.subject = Some(state.author);
-            e.data = serde_json::json!({ "version": version, "title_changed": new_title.is_some() });
-            w.emit(community, e)
+            Ok(Outcome::Published(()))
         })?;
+        outcome.into_result()?;
         self.post(actor, community, post)
+    }
+
+    /// Publishes an approved queued post as its author (`author` is the
+    /// author's viewer inside the write).
+    pub(crate) fn publish_submission(
+        &self,
+        w: &mut Write<'_>,
+        author: &Viewer,
+        item: &ReviewItem,
+        submission: &Submission,
+        body: &str,
+        rendered: &Rendered,
+    ) -> Result<PostId> {
+        match submission {
+            Submission::Topic { title, tags, .. } => {
+                let cat = author.category(item.category)?.clone();
+                let user = author.check_create_topic(&cat)?;
+                Ok(publish_topic(w, author, &cat, user, title, tags, body, rendered)?.1)
+            }
+            Submission::Reply { reply_to, .. } => {
+                let topic = item.topic.ok_or(Error::not_found("topic"))?;
+                let state = topic_state(w.tx, author, topic)?;
+                let user = check_reply(author, &state)?;
+                publish_reply(w, author, &state, user, body, *reply_to, rendered)
+            }
+            Submission::Edit { title, reason, .. } => {
+                let post = item.post.ok_or(Error::not_found("post"))?;
+                let state = post_state(w.tx, author, post)?;
+                let user = check_edit(author, &state)?;
+                apply_edit(
+                    w,
+                    author,
+                    &state,
+                    user,
+                    title.as_deref(),
+                    body,
+                    reason.as_deref(),
+                    rendered,
+                )?;
+                Ok(post)
+            }
+        }
+    }
+
+    /// A moderator's edit made while deciding a flag (rendered here, in the
+    /// write: such edits are rare and small).
+    pub(crate) fn moderator_edit(
+        &self,
+        w: &mut Write<'_>,
+        viewer: &Viewer,
+        post: PostId,
+        body: &str,
+    ) -> Result<()> {
+        let state = post_state(w.tx, viewer, post)?;
+        let editor = viewer.user.unwrap_or(state.author);
+        let rendered = viewer
+            .config
+            .renderer()?
+            .render(body, &mut |_| Ok(HashSet::new()))?;
+        apply_edit(
+            w,
+            viewer,
+            &state,
+            editor,
+            None,
+            body,
+            Some("edited by a moderator during review"),
+            &rendered,
+        )
     }
 
     /// Soft-deletes a post (the author or a moderator). Deleting a topic's
@@ -661,62 +887,14 @@ impl Forum {
                 if !state.deleted {
                     return Err(Error::conflict("not deleted"));
                 }
-                let deleted_by: Option<UserId> = w
-                    .tx
-                    .prepare_cached("SELECT deleted_by FROM posts WHERE id = ?1")?
-                    .query_row([post], |r| r.get(0))?;
+                let deleted_by: Option<UserId> =
+                    w.tx.prepare_cached("SELECT deleted_by FROM posts WHERE id = ?1")?
+                        .query_row([post], |r| r.get(0))?;
                 if !(viewer.is_moderator() || (is_author && deleted_by == actor_id)) {
                     return Err(Error::forbidden("only moderators can restore this post"));
                 }
             }
-            let now = w.now_ms();
-            let (at, by) = if delete { (Some(now), actor_id) } else { (None, None) };
-            w.tx.prepare_cached("UPDATE posts SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1")?
-                .execute(params![post, at, by])?;
-            if state.post_number == 1 {
-                w.tx.prepare_cached("UPDATE topics SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1")?
-                    .execute(params![state.topic.id, at, by])?;
-            }
-            let delta = if delete { -1 } else { 1 };
-            let likes: i64 = w
-                .tx
-                .prepare_cached("SELECT like_count FROM posts WHERE id = ?1")?
-                .query_row([post], |r| r.get(0))?;
-            w.tx.prepare_cached(
-                "UPDATE topics SET post_count = post_count + ?2, like_count = like_count + ?3 WHERE id = ?1",
-            )?
-            .execute(params![state.topic.id, delta, delta * likes])?;
-            if delete && state.topic.solved == Some(post) {
-                w.tx.prepare_cached("UPDATE topics SET solved_post_id = NULL WHERE id = ?1")?
-                    .execute([state.topic.id])?;
-            }
-            refresh_scope(w.tx, state.topic.id)?;
-            let cat = viewer.category(state.topic.category)?;
-            let kind = if delete { EventKind::PostDeleted } else { EventKind::PostRestored };
-            let mut e = NewEvent::new(kind, audience(cat));
-            e.category = Some(cat.id);
-            e.topic = Some(state.topic.id);
-            e.post = Some(post);
-            e.actor = actor_id;
-            e.subject = Some(state.author);
-            e.data = serde_json::json!({ "topic_deleted": state.post_number == 1 });
-            w.emit(community, e)?;
-            if delete {
-                // Points earned by removed content are taken back (a restore
-                // does not give them again).
-                let cat = cat.clone();
-                let posts: Vec<PostId> = if state.post_number == 1 {
-                    w.tx.prepare_cached("SELECT id FROM posts WHERE topic_id = ?1")?
-                        .query_map([state.topic.id], |r| r.get(0))?
-                        .collect::<rusqlite::Result<_>>()?
-                } else {
-                    vec![post]
-                };
-                for p in posts {
-                    reverse(w, &viewer, None, Some(p), Some(&cat))?;
-                }
-            }
-            Ok(())
+            apply_delete(w, &viewer, &state, post, delete)
         })
     }
 
@@ -771,6 +949,9 @@ impl Forum {
             e.actor = Some(user);
             e.subject = Some(state.author);
             w.emit(community, e)?;
+            let sign = if like { 1 } else { -1 };
+            bump(w, &viewer, user, Delta { likes_given: sign, ..Delta::default() })?;
+            bump(w, &viewer, state.author, Delta { likes_received: sign, ..Delta::default() })?;
             let cause = format!("like:{post}:{user}");
             let cat = cat.clone();
             if like {
@@ -932,6 +1113,7 @@ impl Forum {
             topic_state(tx, &viewer, topic)?;
             let counted = match viewer.user {
                 Some(user) => {
+                    count_entry(w, &viewer, user, topic)?;
                     let day = now.div_euclid(86_400_000);
                     tx.prepare_cached(
                         "INSERT INTO topic_views (topic_id, user_id, viewed_day) VALUES (?1, ?2, ?3)
@@ -1242,6 +1424,265 @@ impl Forum {
     }
 }
 
+/// Deletes a post as a moderator deciding a review (no-op when already
+/// deleted).
+pub(crate) fn delete_in(w: &mut Write<'_>, viewer: &Viewer, post: PostId) -> Result<()> {
+    let state = post_state(w.tx, viewer, post)?;
+    if state.deleted {
+        return Ok(());
+    }
+    apply_delete(w, viewer, &state, post, true)
+}
+
+/// Soft-deletes or restores a post (and its topic, for a first post),
+/// keeping counters, the search indexes and the ledger in step; audited
+/// when a moderator acts on someone else's post.
+fn apply_delete(
+    w: &mut Write<'_>,
+    viewer: &Viewer,
+    state: &PostState,
+    post: PostId,
+    delete: bool,
+) -> Result<()> {
+    let community = viewer.community;
+    let actor_id = viewer.user;
+    let now = w.now_ms();
+    let (at, by) = if delete {
+        (Some(now), actor_id)
+    } else {
+        (None, None)
+    };
+    w.tx.prepare_cached("UPDATE posts SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1")?
+        .execute(params![post, at, by])?;
+    if state.post_number == 1 {
+        w.tx.prepare_cached("UPDATE topics SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1")?
+            .execute(params![state.topic.id, at, by])?;
+    }
+    let delta = if delete { -1 } else { 1 };
+    let likes: i64 =
+        w.tx.prepare_cached("SELECT like_count FROM posts WHERE id = ?1")?
+            .query_row([post], |r| r.get(0))?;
+    w.tx.prepare_cached(
+        "UPDATE topics SET post_count = post_count + ?2, like_count = like_count + ?3 WHERE id = ?1",
+    )?
+    .execute(params![state.topic.id, delta, delta * likes])?;
+    if delete && state.topic.solved == Some(post) {
+        w.tx.prepare_cached("UPDATE topics SET solved_post_id = NULL WHERE id = ?1")?
+            .execute([state.topic.id])?;
+    }
+    refresh_scope(w.tx, state.topic.id)?;
+    let cat = viewer.category(state.topic.category)?;
+    let kind = if delete {
+        EventKind::PostDeleted
+    } else {
+        EventKind::PostRestored
+    };
+    let mut e = NewEvent::new(kind, audience(cat));
+    e.category = Some(cat.id);
+    e.topic = Some(state.topic.id);
+    e.post = Some(post);
+    e.actor = actor_id;
+    e.subject = Some(state.author);
+    e.data = serde_json::json!({ "topic_deleted": state.post_number == 1 });
+    w.emit(community, e)?;
+    if delete {
+        // Points earned by removed content are taken back (a restore
+        // does not give them again).
+        let cat = cat.clone();
+        let posts: Vec<PostId> = if state.post_number == 1 {
+            w.tx.prepare_cached("SELECT id FROM posts WHERE topic_id = ?1")?
+                .query_map([state.topic.id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        } else {
+            vec![post]
+        };
+        for p in posts {
+            reverse(w, viewer, None, Some(p), Some(&cat))?;
+        }
+    }
+    if actor_id != Some(state.author) {
+        record(
+            w,
+            viewer,
+            if delete {
+                AuditAction::PostDeleted
+            } else {
+                AuditAction::PostRestored
+            },
+            Target::Post(post),
+            serde_json::json!({ "deleted": !delete }),
+            serde_json::json!({ "deleted": delete, "topic_deleted": state.post_number == 1 }),
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+/// Opens a topic with its first post (permissions and rules already checked).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn publish_topic(
+    w: &mut Write<'_>,
+    viewer: &Viewer,
+    cat: &CategoryAccess,
+    author: UserId,
+    title: &str,
+    tags: &[String],
+    body: &str,
+    rendered: &Rendered,
+) -> Result<(TopicId, PostId)> {
+    let now = w.now_ms();
+    w.tx.prepare_cached(
+        "INSERT INTO topics (community_id, category_id, user_id, title, slug, tags, bumped_at,
+                             last_poster_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?3, ?7)",
+    )?
+    .execute(params![
+        viewer.community,
+        cat.id,
+        author,
+        title,
+        slugify(title),
+        tags.join(","),
+        now
+    ])?;
+    let topic = TopicId(w.tx.last_insert_rowid());
+    for tag in tags {
+        w.tx.prepare_cached("INSERT INTO topic_tags (topic_id, tag) VALUES (?1, ?2)")?
+            .execute(params![topic, tag])?;
+    }
+    let mut e = NewEvent::new(EventKind::TopicCreated, audience(cat));
+    e.category = Some(cat.id);
+    e.topic = Some(topic);
+    e.actor = Some(author);
+    e.subject = Some(author);
+    w.emit(viewer.community, e)?;
+    let post = insert_post(
+        w,
+        viewer,
+        cat,
+        topic,
+        author,
+        body,
+        rendered,
+        None,
+        Some(title),
+    )?;
+    Ok((topic, post))
+}
+
+fn check_reply_to(w: &Write<'_>, topic: TopicId, reply_to: Option<PostId>) -> Result<()> {
+    if let Some(parent) = reply_to {
+        let ok: bool = w
+            .tx
+            .prepare_cached(
+                "SELECT EXISTS(SELECT 1 FROM posts WHERE id = ?1 AND topic_id = ?2 AND deleted_at IS NULL)",
+            )?
+            .query_row(params![parent, topic], |r| r.get(0))?;
+        if !ok {
+            return Err(Error::invalid(
+                "reply_to",
+                "must be a visible post of the same topic",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Adds a reply (permissions and rules already checked).
+pub(crate) fn publish_reply(
+    w: &mut Write<'_>,
+    viewer: &Viewer,
+    state: &TopicState,
+    author: UserId,
+    body: &str,
+    reply_to: Option<PostId>,
+    rendered: &Rendered,
+) -> Result<PostId> {
+    check_reply_to(w, state.id, reply_to)?;
+    let cat = viewer.category(state.category)?.clone();
+    insert_post(
+        w, viewer, &cat, state.id, author, body, rendered, reply_to, None,
+    )
+}
+
+/// Applies an edit: a revision, the new source and HTML, the title, the
+/// search index, an event, and an audit entry when the editor is not the
+/// author.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn apply_edit(
+    w: &mut Write<'_>,
+    viewer: &Viewer,
+    state: &PostState,
+    editor: UserId,
+    title: Option<&str>,
+    body: &str,
+    reason: Option<&str>,
+    rendered: &Rendered,
+) -> Result<()> {
+    let post_id: PostId =
+        w.tx.prepare_cached("SELECT id FROM posts WHERE topic_id = ?1 AND post_number = ?2")?
+            .query_row(params![state.topic.id, state.post_number], |r| r.get(0))?;
+    let new_title = title.filter(|t| *t != state.topic.title);
+    if body == state.source && new_title.is_none() {
+        return Ok(());
+    }
+    let version = state.version + 1;
+    let now = w.now_ms();
+    w.tx.prepare_cached(
+        "INSERT INTO post_revisions (post_id, version, user_id, reason, old_source, new_source,
+                                     old_title, new_title, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        post_id,
+        version,
+        editor,
+        reason,
+        state.source,
+        body,
+        new_title.map(|_| &state.topic.title),
+        new_title,
+        now
+    ])?;
+    w.tx.prepare_cached(
+        "UPDATE posts SET source = ?2, html = ?3, render_version = ?4, version = ?5, updated_at = ?6
+         WHERE id = ?1",
+    )?
+    .execute(params![post_id, body, rendered.html, RENDER_VERSION, version, now])?;
+    if let Some(t) = new_title {
+        w.tx.prepare_cached("UPDATE topics SET title = ?2, slug = ?3 WHERE id = ?1")?
+            .execute(params![state.topic.id, t, slugify(t)])?;
+    }
+    let index_title = if state.post_number == 1 {
+        new_title.unwrap_or(&state.topic.title).to_string()
+    } else {
+        String::new()
+    };
+    record_refs(w, post_id, rendered)?;
+    index_post(w.tx, post_id, &index_title, &rendered.text)?;
+    let cat = viewer.category(state.topic.category)?;
+    let mut e = NewEvent::new(EventKind::PostEdited, audience(cat));
+    e.category = Some(cat.id);
+    e.topic = Some(state.topic.id);
+    e.post = Some(post_id);
+    e.actor = Some(editor);
+    e.subject = Some(state.author);
+    e.data = serde_json::json!({ "version": version, "title_changed": new_title.is_some() });
+    w.emit(viewer.community, e)?;
+    if editor != state.author {
+        record(
+            w,
+            viewer,
+            AuditAction::PostEdited,
+            Target::Post(post_id),
+            serde_json::json!({ "version": state.version, "title": new_title.map(|_| &state.topic.title) }),
+            serde_json::json!({ "version": version, "title": new_title }),
+            reason,
+        )?;
+    }
+    Ok(())
+}
+
 /// Inserts a post and everything that goes with it: counters, mentions,
 /// links, search index, event.
 #[allow(clippy::too_many_arguments)]
@@ -1286,6 +1727,23 @@ fn insert_post(
     .execute(params![topic, now, author])?;
     record_refs(w, post, rendered)?;
     index_post(w.tx, post, title.unwrap_or(""), &rendered.text)?;
+    let first_in_topic = w
+        .tx
+        .prepare_cached("INSERT OR IGNORE INTO topic_posters (topic_id, user_id) VALUES (?1, ?2)")?
+        .execute(params![topic, author])?
+        > 0;
+    count_content(w, viewer.community, number == 1)?;
+    bump(
+        w,
+        viewer,
+        author,
+        Delta {
+            posts_created: 1,
+            topics_created: i64::from(number == 1),
+            topics_replied_to: i64::from(number > 1 && first_in_topic),
+            ..Delta::default()
+        },
+    )?;
     let reply_to_author: Option<UserId> = match reply_to {
         Some(p) => optional(
             w.tx.prepare_cached("SELECT user_id FROM posts WHERE id = ?1")?
@@ -1363,6 +1821,13 @@ const TOPIC_SELECT: &str =
         l.id, l.username, l.display_name, l.avatar_url, t.tags
      FROM topics t JOIN users a ON a.id = t.user_id JOIN users l ON l.id = t.last_poster_id
      WHERE ";
+
+/// A user as shown next to content, by id.
+pub(crate) fn user_ref_by_id(conn: &Connection, id: UserId) -> Result<UserRef> {
+    conn.prepare_cached("SELECT id, username, display_name, avatar_url FROM users WHERE id = ?1")?
+        .query_row([id], |r| user_ref(r, 0))
+        .found("user")
+}
 
 fn user_ref(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<UserRef> {
     Ok(UserRef {

@@ -1,0 +1,852 @@
+//! Moderation rules, evaluated on every new post and edit before it is
+//! written.
+//!
+//! In order: the category's own restrictions, watched words and patterns
+//! (block, require approval, flag, censor, replace, tag, mark links
+//! nofollow), link/image/mention limits for trust level 0 — these look at
+//! the text only and run before the write lock — then, inside the write
+//! transaction where they are exact: rate limits, duplicate posts, the
+//! first-day limits of new members, and approval of a new member's first
+//! posts or of everything below a category's trust bar. Every refusal
+//! carries a reason the author sees.
+//!
+//! Watched words are compiled once per community into one `RegexSet` (a
+//! single pass over the text finds every pattern that matches) and kept in
+//! the community's cached configuration until they change.
+//!
+//! Categories opt out or tighten ([`CategoryRules`]): a *relaxed* category
+//! (a casual lounge) skips the rules that hold or flag posts for review —
+//! blocking and censoring still apply — while a category can also send
+//! every post below a trust level to the review queue or require a level to
+//! open topics.
+
+use std::time::Duration;
+
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::audit::{AuditAction, Target, record};
+use crate::clock::from_millis;
+use crate::error::{Error, Result};
+use crate::forum::{Forum, Write};
+use crate::hooks::DraftKind;
+use crate::ids::{CommunityId, TopicId, UserId};
+use crate::permissions::{Actor, CategoryAccess, Viewer, bump_config};
+use crate::render::Rendered;
+use crate::store::parsed;
+use crate::trust::TrustLevel;
+
+/// What a watched word does when it matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum WordAction {
+    /// Refuse the post.
+    Block,
+    /// Hold the post in the review queue.
+    RequireApproval,
+    /// Publish it and put it in the review queue as flagged.
+    Flag,
+    /// Replace each match with `■` characters.
+    Censor,
+    /// Replace each match with this text.
+    Replace {
+        /// The replacement.
+        with: String,
+    },
+    /// Add this tag to the topic (new topics).
+    Tag {
+        /// The tag.
+        tag: String,
+    },
+    /// Mark every link in the post `rel="nofollow"`, internal ones too.
+    Nofollow,
+}
+
+impl WordAction {
+    fn default_reason(&self) -> &'static str {
+        match self {
+            WordAction::Block => "your post contains a word or phrase that is not allowed here",
+            WordAction::RequireApproval => {
+                "your post contains a word or phrase that a moderator reviews first"
+            }
+            WordAction::Flag => "the post contains a watched word or phrase",
+            _ => "",
+        }
+    }
+}
+
+/// A watched word or pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchedWord {
+    /// Its id; rules are evaluated in id order.
+    pub id: i64,
+    /// The word (`*` matches any letters) or regular expression.
+    pub pattern: String,
+    /// Whether `pattern` is a regular expression.
+    pub regex: bool,
+    /// What happens on a match.
+    pub action: WordAction,
+    /// What the author is told (a default is used when empty).
+    pub reason: String,
+    /// When it was added.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// What [`Forum::add_watched_word`] needs.
+#[derive(Debug, Clone)]
+pub struct NewWatchedWord {
+    /// A word or phrase, matched case-insensitively on word boundaries,
+    /// `*` matching any letters (`"spam*"`); or, with `regex`, a regular
+    /// expression (case-insensitive, linear-time: no look-around or
+    /// back-references).
+    pub pattern: String,
+    /// Whether `pattern` is a regular expression.
+    pub regex: bool,
+    /// What happens on a match.
+    pub action: WordAction,
+    /// What the author is told; empty for a default.
+    pub reason: String,
+}
+
+impl NewWatchedWord {
+    /// A plain word with an action and no custom reason.
+    pub fn word(pattern: &str, action: WordAction) -> Self {
+        NewWatchedWord {
+            pattern: pattern.to_string(),
+            regex: false,
+            action,
+            reason: String::new(),
+        }
+    }
+
+    /// A regular expression with an action and no custom reason.
+    pub fn regex(pattern: &str, action: WordAction) -> Self {
+        NewWatchedWord {
+            pattern: pattern.to_string(),
+            regex: true,
+            action,
+            reason: String::new(),
+        }
+    }
+}
+
+/// Most watched words per community.
+pub const MAX_WATCHED_WORDS: usize = 2000;
+/// Longest pattern, in bytes.
+pub const MAX_PATTERN_BYTES: usize = 500;
+/// Compiled size limit for the whole set of patterns.
+const SET_SIZE_LIMIT: usize = 64 << 20;
+
+/// A category's own moderation. Stored with the category.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CategoryRules {
+    /// A casual space: rules that hold or flag posts for review (watched
+    /// words with those actions, new-member approval) do not apply here.
+    /// Blocking, censoring, link limits and rate limits still do.
+    pub relaxed: bool,
+    /// Posts by members below this trust level wait for approval.
+    pub approve_below: Option<TrustLevel>,
+    /// Topics only from members at this trust level or higher (staff and
+    /// experts always may).
+    pub topic_min_trust: Option<TrustLevel>,
+}
+
+/// Rate limits; members at trust level 0 get the stricter `new_member_*`
+/// values. Staff, experts and moderators are exempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimits {
+    /// Posts per minute (default 10).
+    pub posts_per_minute: u32,
+    /// Posts per minute at level 0 (default 3).
+    pub new_member_posts_per_minute: u32,
+    /// Topics per day (default 20).
+    pub topics_per_day: u32,
+    /// Topics per day at level 0 (default 5).
+    pub new_member_topics_per_day: u32,
+    /// Replies to one topic per hour (default 20).
+    pub replies_per_topic_per_hour: u32,
+    /// Replies to one topic per hour at level 0 (default 5).
+    pub new_member_replies_per_topic_per_hour: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            posts_per_minute: 10,
+            new_member_posts_per_minute: 3,
+            topics_per_day: 20,
+            new_member_topics_per_day: 5,
+            replies_per_topic_per_hour: 20,
+            new_member_replies_per_topic_per_hour: 5,
+        }
+    }
+}
+
+/// Community-wide moderation settings. Part of
+/// [`CommunitySettings`](crate::CommunitySettings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModerationSettings {
+    /// Rate limits.
+    pub rate_limits: RateLimits,
+    /// The same member posting the same text again within this many
+    /// minutes is refused (default 10; 0 turns it off).
+    pub duplicate_window_minutes: u32,
+    /// A new member's first this-many posts wait for approval (default 0).
+    pub approve_first_posts: u32,
+    /// Flags (from members at `flag_hide_min_trust` or higher) that hide a
+    /// post until a moderator decides (default 3).
+    pub flags_to_hide: u32,
+    /// Lowest trust level whose flags count towards hiding (default 1).
+    pub flag_hide_min_trust: TrustLevel,
+}
+
+impl Default for ModerationSettings {
+    fn default() -> Self {
+        ModerationSettings {
+            rate_limits: RateLimits::default(),
+            duplicate_window_minutes: 10,
+            approve_first_posts: 0,
+            flags_to_hide: 3,
+            flag_hide_min_trust: TrustLevel::Basic,
+        }
+    }
+}
+
+impl ModerationSettings {
+    pub(crate) fn validate(&self) -> Result<()> {
+        let r = &self.rate_limits;
+        if [
+            r.posts_per_minute,
+            r.new_member_posts_per_minute,
+            r.topics_per_day,
+            r.new_member_topics_per_day,
+            r.replies_per_topic_per_hour,
+            r.new_member_replies_per_topic_per_hour,
+        ]
+        .iter()
+        .any(|&n| n == 0 || n > 10_000)
+        {
+            return Err(Error::invalid(
+                "moderation",
+                "every rate limit must be 1 to 10,000",
+            ));
+        }
+        if self.flags_to_hide == 0 || self.flags_to_hide > 1000 {
+            return Err(Error::invalid(
+                "moderation",
+                "flags_to_hide must be 1 to 1,000",
+            ));
+        }
+        if self.duplicate_window_minutes > 60 * 24 * 30 {
+            return Err(Error::invalid(
+                "moderation",
+                "duplicate_window_minutes must be at most 43,200 (30 days)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A community's watched words, compiled.
+#[derive(Debug)]
+pub(crate) struct WordMatcher {
+    set: Option<RegexSet>,
+    words: Vec<(WatchedWord, Regex)>,
+}
+
+/// The pattern as matched inside text: words get word boundaries where
+/// their edges are word characters. `detect` gives the form for the set
+/// (boundaries as `(?:^|\W)` so the lazy DFA handles any text); otherwise
+/// `\b` so a replacement touches only the word.
+fn compiled_pattern(w: &NewWatchedWord, detect: bool) -> String {
+    if w.regex {
+        return w.pattern.clone();
+    }
+    let inner = regex::escape(w.pattern.trim()).replace(r"\*", r"\w*");
+    let word_edge = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let t = w.pattern.trim();
+    let (open, close) = if detect {
+        (r"(?:^|\W)", r"(?:\W|$)")
+    } else {
+        (r"\b", r"\b")
+    };
+    format!(
+        "{}(?:{inner}){}",
+        if word_edge(t.chars().next()) {
+            open
+        } else {
+            ""
+        },
+        if word_edge(t.chars().last()) {
+            close
+        } else {
+            ""
+        },
+    )
+}
+
+fn single(w: &NewWatchedWord) -> Result<Regex> {
+    RegexBuilder::new(&compiled_pattern(w, false))
+        .case_insensitive(true)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| Error::invalid("pattern", format!("not a usable pattern: {e}")))
+}
+
+impl WordMatcher {
+    pub(crate) fn build(words: Vec<WatchedWord>) -> Result<WordMatcher> {
+        if words.is_empty() {
+            return Ok(WordMatcher {
+                set: None,
+                words: Vec::new(),
+            });
+        }
+        let news: Vec<NewWatchedWord> = words
+            .iter()
+            .map(|w| NewWatchedWord {
+                pattern: w.pattern.clone(),
+                regex: w.regex,
+                action: w.action.clone(),
+                reason: w.reason.clone(),
+            })
+            .collect();
+        let set = RegexSetBuilder::new(news.iter().map(|w| compiled_pattern(w, true)))
+            .case_insensitive(true)
+            .size_limit(SET_SIZE_LIMIT)
+            .dfa_size_limit(SET_SIZE_LIMIT)
+            .build()
+            .map_err(|e| Error::invalid("pattern", format!("watched words do not compile: {e}")))?;
+        let mut compiled = Vec::with_capacity(words.len());
+        for (w, n) in words.into_iter().zip(&news) {
+            compiled.push((w, single(n)?));
+        }
+        Ok(WordMatcher {
+            set: Some(set),
+            words: compiled,
+        })
+    }
+
+    /// Indices of the patterns matching any of `texts`, in rule order.
+    fn matching(&self, texts: &[&str]) -> Vec<usize> {
+        let Some(set) = &self.set else {
+            return Vec::new();
+        };
+        let mut hit = vec![false; self.words.len()];
+        for t in texts {
+            for i in set.matches(t).iter() {
+                hit[i] = true;
+            }
+        }
+        hit.iter()
+            .enumerate()
+            .filter(|(_, h)| **h)
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+pub(crate) fn load_words(conn: &Connection, community: CommunityId) -> Result<Vec<WatchedWord>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, pattern, regex, action, reason, created_at FROM watched_words
+         WHERE community_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([community], |r| {
+        Ok(WatchedWord {
+            id: r.get(0)?,
+            pattern: r.get(1)?,
+            regex: r.get(2)?,
+            action: parsed(r, 3, |s| {
+                serde_json::from_str(s)
+                    .map_err(|e| Error::Storage(format!("watched word action unreadable: {e}")))
+            })?,
+            reason: r.get(4)?,
+            created_at: from_millis(r.get(5)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What the text rules decided about a draft that may be published.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Screening {
+    /// Hold for review, with the reason shown to the author.
+    pub queue: Option<String>,
+    /// Publish, then flag for review with this reason.
+    pub flag: Option<String>,
+    /// Tags to add to a new topic.
+    pub tags: Vec<String>,
+    /// Mark every link nofollow.
+    pub nofollow: bool,
+}
+
+fn blocked(rule: &str, reason: impl Into<String>) -> Error {
+    Error::Blocked {
+        rule: rule.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Applies the watched words to a draft's title and body (rewriting them
+/// for censor and replace).
+pub(crate) fn screen_words(
+    matcher: &WordMatcher,
+    cat: &CategoryAccess,
+    title: &mut Option<String>,
+    body: &mut String,
+) -> Result<Screening> {
+    let mut out = Screening::default();
+    let texts: Vec<&str> = title
+        .as_deref()
+        .into_iter()
+        .chain(std::iter::once(body.as_str()))
+        .collect();
+    let hits = matcher.matching(&texts);
+    for i in hits {
+        let (word, re) = &matcher.words[i];
+        let reason = if word.reason.trim().is_empty() {
+            word.action.default_reason().to_string()
+        } else {
+            word.reason.clone()
+        };
+        match &word.action {
+            WordAction::Block => return Err(blocked("watched_word", reason)),
+            WordAction::RequireApproval => {
+                if !cat.rules.relaxed && out.queue.is_none() {
+                    out.queue = Some(reason);
+                }
+            }
+            WordAction::Flag => {
+                if !cat.rules.relaxed && out.flag.is_none() {
+                    out.flag = Some(reason);
+                }
+            }
+            WordAction::Censor | WordAction::Replace { .. } => {
+                let rewrite = |text: &str| -> String {
+                    re.replace_all(text, |caps: &regex::Captures<'_>| match &word.action {
+                        WordAction::Replace { with } => with.clone(),
+                        _ => "■".repeat(caps[0].chars().count()),
+                    })
+                    .into_owned()
+                };
+                if let Some(t) = title.as_mut() {
+                    *t = rewrite(t);
+                }
+                *body = rewrite(body);
+            }
+            WordAction::Tag { tag } => out.tags.push(tag.clone()),
+            WordAction::Nofollow => out.nofollow = true,
+        }
+    }
+    Ok(out)
+}
+
+/// Link, image and mention limits for members at trust level 0.
+pub(crate) fn check_new_member_limits(viewer: &Viewer, rendered: &Rendered) -> Result<()> {
+    if viewer.effective_trust() > TrustLevel::New {
+        return Ok(());
+    }
+    let l = &viewer.config.settings.trust.new_member;
+    let links = rendered.links.len();
+    if links > l.max_links as usize {
+        return Err(blocked(
+            "new_member_links",
+            format!(
+                "new members may include at most {} links in a post (this one has {links}); \
+                 the limit lifts as you take part",
+                l.max_links
+            ),
+        ));
+    }
+    let images = rendered.html.matches("<img ").count();
+    if images > l.max_images as usize {
+        return Err(blocked(
+            "new_member_images",
+            format!(
+                "new members may include at most {} images in a post (this one has {images})",
+                l.max_images
+            ),
+        ));
+    }
+    let mentions = rendered.mentions.len();
+    if mentions > l.max_mentions as usize {
+        return Err(blocked(
+            "new_member_mentions",
+            format!(
+                "new members may mention at most {} people in a post (this one mentions {mentions})",
+                l.max_mentions
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn normalized(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+fn rate_limited(until_ms: i64, now_ms: i64) -> Error {
+    Error::RateLimited {
+        retry_after: Duration::from_millis(
+            u64::try_from((until_ms - now_ms).max(1000)).unwrap_or(1000),
+        ),
+    }
+}
+
+/// The rules that depend on what the member already wrote: rate limits,
+/// duplicates, first-day limits, and approval. Runs inside the write
+/// transaction; returns a reason when the post must wait for review.
+pub(crate) fn screen_state(
+    w: &Write<'_>,
+    viewer: &Viewer,
+    cat: &CategoryAccess,
+    kind: DraftKind,
+    topic: Option<TopicId>,
+    author: UserId,
+    body: &str,
+) -> Result<Option<String>> {
+    if viewer.is_official() || kind == DraftKind::Edit {
+        return Ok(None);
+    }
+    let settings = &viewer.config.settings;
+    let m = &settings.moderation;
+    let new = viewer.effective_trust() == TrustLevel::New;
+    let now = w.now_ms();
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    let first_day = new && viewer.joined_at.is_some_and(|j| now - j < DAY);
+    let window = DAY.max(i64::from(m.duplicate_window_minutes) * MINUTE);
+    // The member's posts of the last day (or duplicate window), newest first.
+    let mut stmt = w.tx.prepare_cached(
+        "SELECT created_at, topic_id, post_number, source FROM posts
+         WHERE user_id = ?1 AND community_id = ?2 ORDER BY id DESC",
+    )?;
+    let mut rows = stmt.query(params![author, viewer.community])?;
+    let pick = |normal: u32, strict: u32| i64::from(if new { strict } else { normal });
+    let r = &m.rate_limits;
+    let per_minute = pick(r.posts_per_minute, r.new_member_posts_per_minute);
+    let per_day = pick(r.topics_per_day, r.new_member_topics_per_day);
+    let per_topic = pick(
+        r.replies_per_topic_per_hour,
+        r.new_member_replies_per_topic_per_hour,
+    );
+    let dup_since = now - i64::from(m.duplicate_window_minutes) * MINUTE;
+    let body_norm = (m.duplicate_window_minutes > 0).then(|| normalized(body));
+    let joined = viewer.joined_at.unwrap_or(0);
+    let (mut minute, mut topics_today, mut in_topic) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut first_day_topics, mut first_day_replies) = (Vec::new(), Vec::new());
+    while let Some(row) = rows.next()? {
+        let at: i64 = row.get(0)?;
+        if at < now - window {
+            break;
+        }
+        let (t, number): (TopicId, i64) = (row.get(1)?, row.get(2)?);
+        if at > now - MINUTE {
+            minute.push(at);
+        }
+        if number == 1 {
+            topics_today.push(at);
+        }
+        if Some(t) == topic && number > 1 && at > now - HOUR {
+            in_topic.push(at);
+        }
+        if first_day && at >= joined {
+            if number == 1 {
+                first_day_topics.push(at);
+            } else {
+                first_day_replies.push(at);
+            }
+        }
+        if let Some(norm) = &body_norm
+            && at > dup_since
+            && normalized(&row.get::<_, String>(3)?) == *norm
+        {
+            return Err(blocked(
+                "duplicate",
+                "you posted the same text a moment ago; say something new or edit that post",
+            ));
+        }
+    }
+    // Each list is newest first: the limit-th entry frees up first.
+    let over = |times: &[i64], limit: i64, span: i64| -> Option<Error> {
+        (times.len() as i64 >= limit).then(|| rate_limited(times[(limit - 1) as usize] + span, now))
+    };
+    if let Some(e) = over(&minute, per_minute, MINUTE) {
+        return Err(e);
+    }
+    match kind {
+        DraftKind::NewTopic => {
+            if let Some(e) = over(&topics_today, per_day, DAY) {
+                return Err(e);
+            }
+            if first_day
+                && first_day_topics.len() as u32 >= settings.trust.new_member.topics_first_day
+            {
+                return Err(rate_limited(joined + DAY, now));
+            }
+        }
+        DraftKind::Reply => {
+            if let Some(e) = over(&in_topic, per_topic, HOUR) {
+                return Err(e);
+            }
+            if first_day
+                && first_day_replies.len() as u32 >= settings.trust.new_member.replies_first_day
+            {
+                return Err(rate_limited(joined + DAY, now));
+            }
+        }
+        DraftKind::Edit => {}
+    }
+    if let Some(level) = cat.rules.approve_below
+        && viewer.effective_trust() < level
+    {
+        return Ok(Some(format!(
+            "posts here from members below trust level {} are reviewed by a moderator first",
+            level.number()
+        )));
+    }
+    if !cat.rules.relaxed && m.approve_first_posts > 0 {
+        let written: i64 =
+            w.tx.prepare_cached(
+                "SELECT coalesce((SELECT posts_created FROM member_activity
+                                  WHERE community_id = ?1 AND user_id = ?2), 0)",
+            )?
+            .query_row(params![viewer.community, author], |r| r.get(0))?;
+        if written < i64::from(m.approve_first_posts) {
+            return Ok(Some(format!(
+                "a moderator reviews the first {} posts of new members; yours will appear once approved",
+                m.approve_first_posts
+            )));
+        }
+    }
+    Ok(None)
+}
+
+impl Forum {
+    /// Adds a watched word or pattern (evaluated after the existing ones).
+    /// Admins only. The whole set is recompiled, so a bad pattern is
+    /// refused here, not when a member posts.
+    pub fn add_watched_word(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        new: NewWatchedWord,
+    ) -> Result<WatchedWord> {
+        let pattern = new.pattern.trim();
+        if pattern.is_empty() || pattern.len() > MAX_PATTERN_BYTES {
+            return Err(Error::invalid(
+                "pattern",
+                format!("must be 1 to {MAX_PATTERN_BYTES} bytes"),
+            ));
+        }
+        if !new.regex && pattern.chars().all(|c| c == '*') {
+            return Err(Error::invalid(
+                "pattern",
+                "a word must contain more than wildcards",
+            ));
+        }
+        crate::text::check_len("reason", &new.reason, 0, 500)?;
+        match &new.action {
+            WordAction::Replace { with } => crate::text::check_len("with", with, 0, 500)?,
+            WordAction::Tag { tag } => {
+                crate::text::clean_tags(std::slice::from_ref(tag), 1, 30)?;
+            }
+            _ => {}
+        }
+        if single(&new)?.is_match("") {
+            return Err(Error::invalid(
+                "pattern",
+                "the pattern matches empty text, so it would match every post",
+            ));
+        }
+        let action =
+            serde_json::to_string(&new.action).map_err(|e| Error::Storage(e.to_string()))?;
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            viewer.require_admin()?;
+            let mut words = load_words(w.tx, community)?;
+            if words.len() >= MAX_WATCHED_WORDS {
+                return Err(Error::invalid(
+                    "pattern",
+                    format!("a community has at most {MAX_WATCHED_WORDS} watched words"),
+                ));
+            }
+            let now = w.now_ms();
+            w.tx.prepare_cached(
+                "INSERT INTO watched_words (community_id, pattern, regex, action, reason, created_by, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![community, pattern, new.regex, action, new.reason.trim(), viewer.user, now])?;
+            let word = WatchedWord {
+                id: w.tx.last_insert_rowid(),
+                pattern: pattern.to_string(),
+                regex: new.regex,
+                action: new.action.clone(),
+                reason: new.reason.trim().to_string(),
+                created_at: from_millis(now),
+            };
+            words.push(word.clone());
+            // Refuse a set that does not compile as a whole (size limits).
+            WordMatcher::build(words)?;
+            bump_config(w.tx, community)?;
+            record(
+                w,
+                &viewer,
+                AuditAction::WatchedWordAdded,
+                Target::WatchedWord(word.id),
+                serde_json::Value::Null,
+                serde_json::to_value(&word).map_err(|e| Error::Storage(e.to_string()))?,
+                None,
+            )?;
+            Ok(word)
+        })
+    }
+
+    /// Removes a watched word. Admins only.
+    pub fn remove_watched_word(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        id: i64,
+    ) -> Result<()> {
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            viewer.require_admin()?;
+            let words = load_words(w.tx, community)?;
+            let Some(word) = words.into_iter().find(|x| x.id == id) else {
+                return Err(Error::not_found("watched word"));
+            };
+            w.tx.prepare_cached("DELETE FROM watched_words WHERE id = ?1 AND community_id = ?2")?
+                .execute(params![id, community])?;
+            bump_config(w.tx, community)?;
+            record(
+                w,
+                &viewer,
+                AuditAction::WatchedWordRemoved,
+                Target::WatchedWord(id),
+                serde_json::to_value(&word).map_err(|e| Error::Storage(e.to_string()))?,
+                serde_json::Value::Null,
+                None,
+            )
+        })
+    }
+
+    /// The community's watched words in evaluation order. Moderators only.
+    pub fn watched_words(&self, actor: &Actor, community: CommunityId) -> Result<Vec<WatchedWord>> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            viewer.require_moderator()?;
+            load_words(conn, community)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matcher(words: &[(&str, bool, WordAction)]) -> WordMatcher {
+        WordMatcher::build(
+            words
+                .iter()
+                .enumerate()
+                .map(|(i, (p, regex, a))| WatchedWord {
+                    id: i as i64,
+                    pattern: p.to_string(),
+                    regex: *regex,
+                    action: a.clone(),
+                    reason: String::new(),
+                    created_at: OffsetDateTime::UNIX_EPOCH,
+                })
+                .collect(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn cat(relaxed: bool) -> CategoryAccess {
+        CategoryAccess {
+            id: crate::ids::CategoryId(1),
+            kind: crate::category::CategoryKind::Discussion,
+            visibility: crate::category::Visibility::Public,
+            groups: vec![],
+            read_only: false,
+            rewards: true,
+            rules: CategoryRules {
+                relaxed,
+                ..CategoryRules::default()
+            },
+        }
+    }
+
+    #[test]
+    fn words_match_on_boundaries_case_insensitively() {
+        let m = matcher(&[("darn", false, WordAction::Censor)]);
+        assert_eq!(m.matching(&["Darn it"]), vec![0]);
+        assert_eq!(m.matching(&["it's DARN."]), vec![0]);
+        assert!(m.matching(&["darned"]).is_empty());
+        assert!(m.matching(&["undarn"]).is_empty());
+        let m = matcher(&[("spam*", false, WordAction::Block)]);
+        assert_eq!(m.matching(&["spammers"]), vec![0]);
+        assert!(m.matching(&["antispam"]).is_empty());
+    }
+
+    #[test]
+    fn censor_and_replace_rewrite_title_and_body() {
+        let m = matcher(&[
+            ("darn", false, WordAction::Censor),
+            (
+                r"acme\s*corp",
+                true,
+                WordAction::Replace {
+                    with: "ACME".into(),
+                },
+            ),
+        ]);
+        let mut title = Some("Darn printer".to_string());
+        let mut body = "darn it, acme  corp!".to_string();
+        screen_words(&m, &cat(false), &mut title, &mut body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(title.as_deref(), Some("■■■■ printer"));
+        assert_eq!(body, "■■■■ it, ACME!");
+    }
+
+    #[test]
+    fn relaxed_categories_skip_review_actions_but_not_blocks() {
+        let m = matcher(&[
+            ("hold", false, WordAction::RequireApproval),
+            ("watch", false, WordAction::Flag),
+            ("nope", false, WordAction::Block),
+        ]);
+        let mut body = "hold and watch".to_string();
+        let s =
+            screen_words(&m, &cat(false), &mut None, &mut body).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.queue.is_some() && s.flag.is_some());
+        let s =
+            screen_words(&m, &cat(true), &mut None, &mut body).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.queue.is_none() && s.flag.is_none());
+        let mut body = "nope".to_string();
+        assert!(matches!(
+            screen_words(&m, &cat(true), &mut None, &mut body),
+            Err(Error::Blocked { .. })
+        ));
+    }
+
+    #[test]
+    fn non_word_edges_and_unicode() {
+        let m = matcher(&[
+            ("$$$", false, WordAction::Block),
+            ("café", false, WordAction::Block),
+        ]);
+        assert_eq!(m.matching(&["make $$$ fast"]), vec![0]);
+        assert_eq!(m.matching(&["au Café!"]), vec![1]);
+        assert!(m.matching(&["cafés"]).is_empty());
+    }
+}
