@@ -291,10 +291,16 @@ pub(crate) fn query(
     if viewer.is_moderator() {
         category_free.extend(["'groups'", "'staff'"]);
     }
+    // Others never learn of content that is gone or hidden now, not even
+    // its ids.
     let staff_filter = if viewer.is_moderator() {
         ""
     } else {
-        " AND audience <> 'staff'"
+        " AND audience <> 'staff'
+          AND (post_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts p WHERE p.id = events.post_id
+               AND (p.deleted_at IS NOT NULL OR p.hidden_at IS NOT NULL)))
+          AND (topic_id IS NULL OR NOT EXISTS (SELECT 1 FROM topics t WHERE t.id = events.topic_id
+               AND (t.deleted_at IS NOT NULL OR t.hidden_at IS NOT NULL)))"
     };
     let sql = format!(
         "SELECT id, community_id, kind, audience, category_id, topic_id, post_id, actor_id,

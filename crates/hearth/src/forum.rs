@@ -1,6 +1,7 @@
 //! [`Forum`], the handle an embedder holds, and its configuration.
 
 use std::path::Path;
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, RwLock};
 
 use rusqlite::{Connection, Transaction};
@@ -46,6 +47,8 @@ pub struct Forum {
     hooks: RwLock<Vec<Arc<dyn Hooks>>>,
     pub(crate) configs: ConfigCache,
     pub(crate) dfs: DfCache,
+    /// The earliest pin expiry (ms) not yet lifted; `i64::MIN` until known.
+    pub(crate) pin_expiry: AtomicI64,
 }
 
 impl std::fmt::Debug for Forum {
@@ -97,6 +100,7 @@ impl Forum {
             hooks: RwLock::new(Vec::new()),
             configs: ConfigCache::default(),
             dfs: DfCache::default(),
+            pin_expiry: AtomicI64::new(i64::MIN),
         })
     }
 

@@ -57,8 +57,13 @@ pub struct Topic {
     pub slug: String,
     /// Tags, normalised.
     pub tags: Vec<String>,
-    /// Shown first in lists.
+    /// Shown first in its category's list.
     pub pinned: bool,
+    /// Shown first in the community-wide list too.
+    pub pinned_globally: bool,
+    /// When the pin ends by itself.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub pinned_until: Option<OffsetDateTime>,
     /// No new replies (moderators still may).
     pub closed: bool,
     /// Read-only for everyone, still searchable.
@@ -126,6 +131,9 @@ pub struct Post {
     pub updated_at: OffsetDateTime,
     /// Soft-deleted (only moderators see such posts).
     pub deleted: bool,
+    /// Hidden by flags until a moderator decides (only moderators and the
+    /// author see such posts).
+    pub hidden: bool,
 }
 
 /// A topic with one page of its posts.
@@ -214,7 +222,7 @@ pub enum TopicFlag {
 }
 
 impl TopicFlag {
-    fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             TopicFlag::Pinned => "pinned",
             TopicFlag::Closed => "closed",
@@ -1074,36 +1082,6 @@ impl Forum {
         })
     }
 
-    /// Sets or clears a topic flag (pinned, closed, archived, unlisted).
-    /// Moderators only.
-    pub fn set_topic_flag(
-        &self,
-        actor: &Actor,
-        community: CommunityId,
-        topic: TopicId,
-        flag: TopicFlag,
-        on: bool,
-    ) -> Result<Topic> {
-        self.write(|w| {
-            let viewer = self.viewer_in(w, actor, community)?;
-            let state = topic_state(w.tx, &viewer, topic)?;
-            viewer.require_moderator()?;
-            w.tx.prepare(&format!(
-                "UPDATE topics SET {} = ?2 WHERE id = ?1",
-                flag.column()
-            ))?
-            .execute(params![topic, on])?;
-            let cat = viewer.category(state.category)?;
-            let mut e = NewEvent::new(EventKind::TopicUpdated, audience(cat));
-            e.category = Some(cat.id);
-            e.topic = Some(topic);
-            e.actor = viewer.user;
-            e.data = serde_json::json!({ flag.column(): on });
-            w.emit(community, e)
-        })?;
-        self.topic_only(actor, community, topic)
-    }
-
     /// Counts a view: once per member per day, every time for guests (the
     /// web layer de-duplicates guests by address).
     pub fn record_view(&self, actor: &Actor, community: CommunityId, topic: TopicId) -> Result<()> {
@@ -1185,6 +1163,7 @@ impl Forum {
                  JOIN posts p ON p.id = b.post_id JOIN topics t ON t.id = p.topic_id
                  WHERE b.user_id = ?1 AND p.community_id = ?2 AND t.category_id IN {}
                    AND p.deleted_at IS NULL AND t.deleted_at IS NULL
+                   AND p.hidden_at IS NULL AND t.hidden_at IS NULL
                    AND (b.created_at, b.post_id) < (?3, ?4)
                  ORDER BY b.created_at DESC, b.post_id DESC LIMIT ?5",
                 viewer.readable_sql()
@@ -1248,7 +1227,11 @@ impl Forum {
                 None => 0,
             };
             let limit = page.limit();
-            let deleted = if viewer.is_moderator() { "" } else { " AND p.deleted_at IS NULL" };
+            let deleted = if viewer.is_moderator() {
+                ""
+            } else {
+                " AND p.deleted_at IS NULL AND (p.hidden_at IS NULL OR p.user_id = ?1)"
+            };
             let posts = load_posts(
                 conn,
                 &viewer,
@@ -1256,7 +1239,7 @@ impl Forum {
                 &[&topic, &after, &(limit as i64 + 1)],
             )?;
             let accepted_answer = match state.solved {
-                Some(a) => load_posts(conn, &viewer, "p.id = ?2 AND p.deleted_at IS NULL", &[&a])?.pop(),
+                Some(a) => load_posts(conn, &viewer, "p.id = ?2 AND p.deleted_at IS NULL AND p.hidden_at IS NULL", &[&a])?.pop(),
                 None => None,
             };
             Ok(TopicView {
@@ -1319,14 +1302,17 @@ impl Forum {
         filter: &TopicFilter,
         page: &PageRequest,
     ) -> Result<Page<Topic>> {
+        self.expire_pins()?;
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
-            let cats = match filter.category {
+            // A category list puts the category's pins first; the
+            // community-wide list only global pins.
+            let (cats, pin) = match filter.category {
                 Some(c) => {
                     viewer.category(c)?;
-                    format!("({c})")
+                    (format!("({c})"), "t.pinned")
                 }
-                None => viewer.readable_sql(),
+                None => (viewer.readable_sql(), "t.pinned_global"),
             };
             let [pinned, bumped, id] = match &page.after {
                 Some(c) => c.parts::<3>()?,
@@ -1340,8 +1326,9 @@ impl Forum {
             };
             let sql = format!(
                 "t.community_id = ?1 AND t.category_id IN {cats} AND t.deleted_at IS NULL
-                 AND t.unlisted = 0 {tag} AND (t.pinned, t.bumped_at, t.id) < (?2, ?3, ?4)
-                 ORDER BY t.pinned DESC, t.bumped_at DESC, t.id DESC LIMIT ?5"
+                 AND t.hidden_at IS NULL AND t.unlisted = 0 {tag}
+                 AND ({pin}, t.bumped_at, t.id) < (?2, ?3, ?4)
+                 ORDER BY {pin} DESC, t.bumped_at DESC, t.id DESC LIMIT ?5"
             );
             let tag_value = filter.tag.clone().unwrap_or_default().to_lowercase();
             let rows = if filter.tag.is_some() {
@@ -1357,9 +1344,14 @@ impl Forum {
                     params![community, pinned, bumped, id, limit as i64 + 1],
                 )?
             };
+            let category_list = filter.category.is_some();
             Ok(Page::from_rows(rows, limit, |t: &Topic| {
                 Cursor::from_parts(&[
-                    i64::from(t.pinned),
+                    i64::from(if category_list {
+                        t.pinned
+                    } else {
+                        t.pinned_globally
+                    }),
                     crate::clock::to_millis(t.bumped_at),
                     t.id.0,
                 ])
@@ -1818,7 +1810,7 @@ const TOPIC_SELECT: &str =
         t.archived, t.unlisted, t.solved_post_id, t.post_count, t.like_count, t.view_count,
         t.created_at, t.bumped_at, t.deleted_at IS NOT NULL,
         a.id, a.username, a.display_name, a.avatar_url,
-        l.id, l.username, l.display_name, l.avatar_url, t.tags
+        l.id, l.username, l.display_name, l.avatar_url, t.tags, t.pinned_global, t.pinned_until
      FROM topics t JOIN users a ON a.id = t.user_id JOIN users l ON l.id = t.last_poster_id
      WHERE ";
 
@@ -1853,6 +1845,8 @@ pub(crate) fn load_topics(
             title: r.get(3)?,
             slug: r.get(4)?,
             pinned: r.get(5)?,
+            pinned_globally: r.get(25)?,
+            pinned_until: r.get::<_, Option<i64>>(26)?.map(from_millis),
             closed: r.get(6)?,
             archived: r.get(7)?,
             unlisted: r.get(8)?,
@@ -1896,7 +1890,7 @@ fn load_posts(
                 u.id, u.username, u.display_name, u.avatar_url,
                 EXISTS (SELECT 1 FROM likes k WHERE k.post_id = p.id AND k.user_id = ?1),
                 EXISTS (SELECT 1 FROM bookmarks b WHERE b.post_id = p.id AND b.user_id = ?1),
-                t.solved_post_id IS p.id
+                t.solved_post_id IS p.id, p.hidden_at IS NOT NULL
          FROM posts p JOIN users u ON u.id = p.user_id JOIN topics t ON t.id = p.topic_id
          WHERE {filter}"
     );
@@ -1920,6 +1914,7 @@ fn load_posts(
             liked: r.get(17)?,
             bookmarked: r.get(18)?,
             accepted: r.get(19)?,
+            hidden: r.get(20)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

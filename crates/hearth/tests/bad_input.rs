@@ -254,7 +254,7 @@ fn replies_to_deleted_closed_archived_topics() {
     let (t0, _) = w.topics[0];
     let (t1, _) = w.topics[1];
     let (t2, a2) = w.topics[2];
-    f.set_topic_flag(&w.moderator, w.c, t0, TopicFlag::Closed, true)
+    f.set_topic_flag(&w.moderator, w.c, t0, TopicFlag::Closed, true, None)
         .unwrap();
     unchanged(
         &w,
@@ -264,7 +264,7 @@ fn replies_to_deleted_closed_archived_topics() {
     );
     // moderators may still reply to closed topics
     f.reply(&w.moderator, w.c, t0, reply()).unwrap();
-    f.set_topic_flag(&w.moderator, w.c, t1, TopicFlag::Archived, true)
+    f.set_topic_flag(&w.moderator, w.c, t1, TopicFlag::Archived, true, None)
         .unwrap();
     unchanged(
         &w,
@@ -575,7 +575,7 @@ fn permissions_on_writes() {
         &w,
         "member pins",
         || {
-            f.set_topic_flag(&w.member, w.c, w.topics[0].0, TopicFlag::Pinned, true)
+            f.set_topic_flag(&w.member, w.c, w.topics[0].0, TopicFlag::Pinned, true, None)
                 .map(|_| ())
         },
         forbidden,

@@ -266,7 +266,7 @@ fn latest_pages_without_gaps_or_repeats() {
         made.insert(t.id);
     }
     let pinned = w.topics[0].0;
-    f.set_topic_flag(&w.moderator, w.c, pinned, TopicFlag::Pinned, true)
+    f.set_topic_flag(&w.moderator, w.c, pinned, TopicFlag::Pinned, true, None)
         .unwrap();
     let mut seen = Vec::new();
     let mut page = PageRequest::first(10);
@@ -298,7 +298,7 @@ fn latest_pages_without_gaps_or_repeats() {
         )
         .unwrap();
     assert_eq!(tagged.items.len(), 2);
-    f.set_topic_flag(&w.moderator, w.c, pinned, TopicFlag::Unlisted, true)
+    f.set_topic_flag(&w.moderator, w.c, pinned, TopicFlag::Unlisted, true, None)
         .unwrap();
     let p = f
         .latest(
