@@ -452,7 +452,12 @@ pub(crate) fn check_new_member_limits(viewer: &Viewer, rendered: &Rendered) -> R
         return Ok(());
     }
     let l = &viewer.config.settings.trust.new_member;
-    let links = rendered.links.len();
+    // Links the member wrote; @mentions render as links but are not.
+    let links = rendered
+        .html
+        .matches("<a ")
+        .count()
+        .saturating_sub(rendered.html.matches("<a class=\"mention\"").count());
     if links > l.max_links as usize {
         return Err(blocked(
             "new_member_links",
