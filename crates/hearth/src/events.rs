@@ -297,8 +297,10 @@ pub(crate) fn query(
         ""
     } else {
         " AND audience <> 'staff'
-          AND (post_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts p WHERE p.id = events.post_id
-               AND (p.deleted_at IS NOT NULL OR p.hidden_at IS NOT NULL)))
+          AND (post_id IS NULL OR NOT EXISTS (SELECT 1 FROM posts p JOIN topics t ON t.id = p.topic_id
+               WHERE p.id = events.post_id
+                 AND (p.deleted_at IS NOT NULL OR p.hidden_at IS NOT NULL
+                      OR t.deleted_at IS NOT NULL OR t.hidden_at IS NOT NULL)))
           AND (topic_id IS NULL OR NOT EXISTS (SELECT 1 FROM topics t WHERE t.id = events.topic_id
                AND (t.deleted_at IS NOT NULL OR t.hidden_at IS NOT NULL)))"
     };

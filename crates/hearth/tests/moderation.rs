@@ -965,3 +965,121 @@ fn watched_words_are_validated_and_admin_only() {
         ]
     );
 }
+
+/// Queued, hidden and deleted content never reaches those who may not see
+/// it: lists, search, similar_topics, events, for every kind of actor.
+#[test]
+fn queued_hidden_and_deleted_content_stays_out_of_every_read_path() {
+    let m = Mod::new();
+    let f = m.f();
+    let qa = f
+        .create_category(
+            &m.admin,
+            m.c,
+            NewCategory::new("qa", "Q&A", CategoryKind::QuestionAndAnswer),
+        )
+        .unwrap();
+    // Three solved questions, each with its own word.
+    let mut made = Vec::new();
+    for word in ["zebraqueued", "zebrahidden", "zebradeleted"] {
+        let (t, _) = m
+            .topic_in(
+                &m.regular,
+                qa.id,
+                &format!("How to set up {word}"),
+                &format!("{word} question"),
+            )
+            .unwrap();
+        let a = m
+            .reply(&m.moderator, t.id, &format!("{word} answer"))
+            .unwrap();
+        f.accept_answer(&m.regular, m.c, a.id).unwrap();
+        made.push((word, t, a));
+    }
+    // Queued: an edit of the first that would rename it, and a new topic.
+    m.word("zebraqueued", WordAction::RequireApproval);
+    assert!(matches!(
+        m.topic_in(&m.basic, qa.id, "zebraqueued again", "zebraqueued new"),
+        Err(Error::PendingReview { .. })
+    ));
+    // Hidden: the second question, flagged by three members.
+    let (_, hidden_topic, _) = &made[1];
+    let first = f
+        .topic(&m.moderator, m.c, hidden_topic.id, &PageRequest::first(1))
+        .unwrap()
+        .posts
+        .items[0]
+        .id;
+    for fl in &m.flaggers {
+        f.flag_post(fl, m.c, first, FlagKind::Inappropriate, "")
+            .unwrap();
+    }
+    // Deleted: the third.
+    let (_, deleted_topic, _) = &made[2];
+    let first3 = f
+        .topic(&m.moderator, m.c, deleted_topic.id, &PageRequest::first(1))
+        .unwrap()
+        .posts
+        .items[0]
+        .id;
+    f.delete_post(&m.moderator, m.c, first3).unwrap();
+
+    let outsider = Actor::User(m.t.user("oscar_out"));
+    let readers = [
+        ("guest", Actor::Guest),
+        ("outsider", outsider),
+        ("newbie", m.newbie),
+        ("flagger", m.flaggers[0]),
+        ("regular (author)", m.regular),
+    ];
+    for (who, actor) in &readers {
+        let latest = m.latest_ids(actor);
+        for (word, t, a) in &made[1..] {
+            assert!(!latest.contains(&t.id), "{who} sees {word} in latest");
+            let s = f.search(actor, m.c, &SearchQuery::new(word)).unwrap();
+            assert_eq!(s.total, 0, "{who} finds {word}");
+            assert!(s.hits.iter().all(|h| h.topic != t.id && h.post != a.id));
+            let similar = f
+                .similar_topics(actor, m.c, &format!("set up {word}"), 10)
+                .unwrap();
+            assert!(
+                similar.iter().all(|x| x.topic != t.id),
+                "{who} is offered {word}"
+            );
+        }
+        // The queued topic exists nowhere but the queue.
+        assert_eq!(
+            f.search(actor, m.c, &SearchQuery::new("again"))
+                .unwrap()
+                .total,
+            0
+        );
+        let events = f
+            .events_after(actor, m.c, EventId(0), 1000)
+            .unwrap_or_default();
+        for (word, t, a) in &made[1..] {
+            assert!(
+                events
+                    .iter()
+                    .all(|e| e.topic != Some(t.id) && e.post != Some(a.id)),
+                "{who} gets events of {word}"
+            );
+        }
+        assert!(
+            events.iter().all(|e| e.audience != hearth::Audience::Staff),
+            "{who}"
+        );
+    }
+    // The first (queued edit aside) stays visible to all.
+    assert!(m.latest_ids(&Actor::Guest).contains(&made[0].1.id));
+    // Moderators still see the hidden and deleted topics by id.
+    for (_, t, _) in &made[1..] {
+        f.topic_only(&m.moderator, m.c, t.id).unwrap();
+    }
+    // The author of the hidden topic sees it; the deleted one is gone for them.
+    f.topic_only(&m.regular, m.c, hidden_topic.id).unwrap();
+    assert!(matches!(
+        f.topic_only(&m.regular, m.c, deleted_topic.id),
+        Err(Error::NotFound { .. })
+    ));
+}

@@ -132,3 +132,43 @@ fn crash_safety_no_acknowledged_write_is_lost() {
         .unwrap();
     assert_eq!(ok, "ok");
 }
+
+/// A database written by the schema-1 build gains trust levels and the
+/// moderation tables; members who were there keep posting at level 1.
+#[test]
+fn schema_1_databases_migrate_to_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(include_str!("../src/store/schema_v1.sql"))
+        .unwrap();
+    conn.execute_batch(
+        "INSERT INTO communities (id, slug, name, settings, created_at) VALUES (1, 'old', 'Old', '{}', 0);
+         INSERT INTO users (id, username, username_lower, created_at) VALUES (1, 'veteran', 'veteran', 0);
+         INSERT INTO memberships (community_id, user_id, role, joined_at) VALUES (1, 1, 'member', 0);
+         INSERT INTO categories (id, community_id, slug, name, kind, visibility, position, created_at)
+             VALUES (1, 1, 'talk', 'Talk', 'discussion', 'public', 1, 0);
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let f = Forum::open(&path).unwrap();
+    let c = hearth::CommunityId(1);
+    let vet = Actor::User(hearth::UserId(1));
+    let trust = f.trust(&vet, c, hearth::UserId(1)).unwrap();
+    assert_eq!(trust.level, hearth::TrustLevel::Basic);
+    // Three links are fine at level 1.
+    f.create_topic(
+        &vet,
+        c,
+        NewTopic {
+            category: hearth::CategoryId(1),
+            title: "Still here".into(),
+            body: "[a](https://a.example) [b](https://b.example) [c](https://c.example)".into(),
+            tags: vec![],
+        },
+    )
+    .unwrap();
+    let cat = f.category(&vet, c, hearth::CategoryId(1)).unwrap();
+    assert_eq!(cat.rules, hearth::CategoryRules::default());
+}
