@@ -155,9 +155,106 @@ fn render(c: &mut Criterion) {
     g.finish();
 }
 
+/// A draft against 500 watched words and patterns (the issue's target:
+/// at most 50 µs), through the public composer check, which is the same
+/// code the write path runs.
+fn watched_words(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let forum = Forum::open(dir.path().join("words.db")).unwrap();
+    let owner = forum.create_user(hearth::NewUser::new("warden")).unwrap();
+    let community = forum
+        .create_community(
+            &Actor::System,
+            hearth::NewCommunity {
+                slug: "w".into(),
+                name: "W".into(),
+                owner: Some(owner.id),
+                settings: CommunitySettings::default(),
+            },
+        )
+        .unwrap()
+        .id;
+    let admin = Actor::User(owner.id);
+    let cat = forum
+        .create_category(
+            &admin,
+            community,
+            hearth::NewCategory::new("t", "T", hearth::CategoryKind::Discussion),
+        )
+        .unwrap()
+        .id;
+    let member = forum.create_user(hearth::NewUser::new("member")).unwrap();
+    let member = Actor::User(member.id);
+    forum.join(&member, community).unwrap();
+    use hearth::{NewWatchedWord, WordAction};
+    for i in 0..500 {
+        let action = match i % 5 {
+            0 => WordAction::Block,
+            1 => WordAction::RequireApproval,
+            2 => WordAction::Flag,
+            3 => WordAction::Censor,
+            _ => WordAction::Tag {
+                tag: "watched".into(),
+            },
+        };
+        let w = match i % 10 {
+            // Regular expressions, e.g. phone numbers and domains.
+            0 => NewWatchedWord::regex(&format!(r"spam{i}\.(com|net|org)"), action),
+            1 => NewWatchedWord::regex(&format!(r"\b{i}[- ]?\d{{3}}[- ]?\d{{4}}\b"), action),
+            // Wildcard words.
+            2 | 3 => NewWatchedWord::word(&format!("scam{i}*"), action),
+            // Plain words and phrases.
+            _ => NewWatchedWord::word(&format!("badword{i} phrase"), action),
+        };
+        forum.add_watched_word(&admin, community, w).unwrap();
+    }
+    let mut rng = Rng::new(5);
+    let typical: Vec<String> = (0..100).map(|_| body(&mut rng)).collect();
+    let long = {
+        let mut s = String::new();
+        while s.len() < 4096 {
+            s.push_str(&body(&mut rng));
+            s.push(' ');
+        }
+        s
+    };
+    let unicode = "Grüße aus Köln — the café’s printer prints ■ and 中文 fine. ".repeat(8);
+    let censored = format!("{} scam33ers and scam33 everywhere", typical[0]);
+    let mut g = c.benchmark_group("watched_words_500");
+    let mut i = 0usize;
+    g.bench_function("typical_post", |b| {
+        b.iter(|| {
+            i += 1;
+            forum
+                .screen_draft(
+                    &member,
+                    community,
+                    cat,
+                    Some("A question"),
+                    &typical[i % typical.len()],
+                )
+                .unwrap()
+        })
+    });
+    for (name, text) in [
+        ("post_4KiB", &long),
+        ("unicode_post", &unicode),
+        ("two_matches_censored", &censored),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                forum
+                    .screen_draft(&member, community, cat, Some("A question"), text)
+                    .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
-    targets = open, render, engine
+    targets = open, render, watched_words, engine
 }
 criterion_main!(benches);

@@ -119,7 +119,7 @@ pub use review::{Decision, Flag, FlagKind, ReviewFilter, ReviewItem, ReviewKind,
 pub use rewards::{Period, PointEntry, RewardRules, Rule, Standing};
 pub use rules::{
     CategoryRules, MAX_PATTERN_BYTES, MAX_WATCHED_WORDS, ModerationSettings, NewWatchedWord,
-    RateLimits, WatchedWord, WordAction,
+    RateLimits, ScreenedDraft, WatchedWord, WordAction,
 };
 pub use search::{SEARCH_WINDOW, SearchHit, SearchQuery, SearchResults, SimilarTopic};
 pub use store::{Durability, StoreConfig};

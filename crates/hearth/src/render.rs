@@ -365,40 +365,17 @@ impl Renderer {
     }
 
     /// Adds `rel` to links that leave the site and collects link targets.
-    ///
-    /// Works on ammonia's serialisation, where every literal `<a ` starts an
-    /// anchor tag (text `<` is escaped) and attribute values are
-    /// double-quoted with `"` escaped.
     fn add_rel(&self, html: &str) -> (String, Vec<(String, bool)>) {
-        let mut out = String::with_capacity(html.len() + 64);
         let mut links = Vec::new();
-        let mut rest = html;
-        while let Some(start) = rest.find("<a ") {
-            out.push_str(&rest[..start]);
-            let tag_and_after = &rest[start..];
-            let Some(end) = tag_end(tag_and_after) else {
-                out.push_str(tag_and_after);
-                rest = "";
-                break;
+        let out = add_rel_where(html, |tag| {
+            let Some(href) = attr_value(tag, "href") else {
+                return false;
             };
-            let tag = &tag_and_after[..end];
-            if let Some(href) = attr_value(tag, "href") {
-                let href = href.replace("&amp;", "&");
-                let internal = self.is_internal(&href);
-                links.push((href, internal));
-                if !internal {
-                    out.push_str(tag);
-                    out.push_str(" rel=\"");
-                    out.push_str(EXTERNAL_REL);
-                    out.push_str("\">");
-                    rest = &tag_and_after[end + 1..];
-                    continue;
-                }
-            }
-            out.push_str(&tag_and_after[..=end]);
-            rest = &tag_and_after[end + 1..];
-        }
-        out.push_str(rest);
+            let href = href.replace("&amp;", "&");
+            let internal = self.is_internal(&href);
+            links.push((href, internal));
+            !internal
+        });
         (out, links)
     }
 
@@ -426,6 +403,16 @@ impl Renderer {
 /// internal ones too (a watched word's `Nofollow` action). Links that
 /// already carry `rel` (external ones) are left as they are.
 pub(crate) fn nofollow_all(html: &str) -> String {
+    add_rel_where(html, |tag| attr_value(tag, "rel").is_none())
+}
+
+/// Adds `rel="nofollow ugc noopener"` to each anchor tag for which `pick`
+/// (given the tag without its closing `>`) says so.
+///
+/// Works on ammonia's serialisation, where every literal `<a ` starts an
+/// anchor tag (text `<` is escaped) and attribute values are double-quoted
+/// with `"` escaped.
+fn add_rel_where(html: &str, mut pick: impl FnMut(&str) -> bool) -> String {
     let mut out = String::with_capacity(html.len() + 64);
     let mut rest = html;
     while let Some(start) = rest.find("<a ") {
@@ -437,7 +424,7 @@ pub(crate) fn nofollow_all(html: &str) -> String {
         };
         let tag = &tag_and_after[..end];
         out.push_str(tag);
-        if attr_value(tag, "rel").is_none() {
+        if pick(tag) {
             out.push_str(" rel=\"");
             out.push_str(EXTERNAL_REL);
             out.push('"');
