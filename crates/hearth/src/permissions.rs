@@ -133,6 +133,11 @@ impl CommunityConfig {
         Ok(self.renderer.get_or_init(|| r).clone())
     }
 
+    /// The compiled watched words if they were loaded already.
+    pub(crate) fn compiled_words(&self) -> Option<Arc<WordMatcher>> {
+        self.words.get().cloned()
+    }
+
     /// The compiled watched words, loaded through `conn` the first time.
     pub(crate) fn watched_words(&self, conn: &Connection) -> Result<Arc<WordMatcher>> {
         if let Some(m) = self.words.get() {

@@ -603,7 +603,7 @@ pub(crate) fn screen_state(
     let window = DAY.max(i64::from(m.duplicate_window_minutes) * MINUTE);
     // The member's posts of the last day (or duplicate window), newest first.
     let mut stmt = w.tx.prepare_cached(
-        "SELECT created_at, topic_id, post_number, source FROM posts
+        "SELECT created_at, topic_id, post_number, id FROM posts
          WHERE user_id = ?1 AND community_id = ?2 ORDER BY id DESC",
     )?;
     let mut rows = stmt.query(params![author, viewer.community])?;
@@ -644,7 +644,11 @@ pub(crate) fn screen_state(
         }
         if let Some(norm) = &body_norm
             && at > dup_since
-            && normalized(&row.get::<_, String>(3)?) == *norm
+            && normalized(
+                &w.tx
+                    .prepare_cached("SELECT source FROM posts WHERE id = ?1")?
+                    .query_row([row.get::<_, i64>(3)?], |r| r.get::<_, String>(0))?,
+            ) == *norm
         {
             return Err(blocked(
                 "duplicate",

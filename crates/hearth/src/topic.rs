@@ -501,7 +501,10 @@ impl Forum {
         let held_by_hook = run_filters(&self.hooks(), draft)?;
         check_body(&draft.body, l.body_min_chars, l.body_max_bytes)?;
         // Rules run after the hooks, so a hook's rewrite cannot bypass them.
-        let words = self.read(|conn, _| viewer.config.watched_words(conn))?;
+        let words = match viewer.config.compiled_words() {
+            Some(w) => w,
+            None => self.read(|conn, _| viewer.config.watched_words(conn))?,
+        };
         let mut screening = screen_words(&words, cat, &mut draft.title, &mut draft.body)?;
         check_body(&draft.body, l.body_min_chars, l.body_max_bytes)?;
         if viewer.is_official() {

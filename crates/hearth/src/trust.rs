@@ -554,6 +554,11 @@ fn meets_regular(
 /// or down) only when `windowed`.
 fn evaluate(w: &mut Write<'_>, viewer: &Viewer, user: UserId, windowed: bool) -> Result<()> {
     let community = viewer.community;
+    // Levels 2 and up change only on the daily review: skip the read when
+    // the acting member's own level (loaded in this transaction) says so.
+    if !windowed && viewer.user == Some(user) && viewer.trust >= TrustLevel::Member {
+        return Ok(());
+    }
     let Some((level, locked, since)) = optional(
         w.tx.prepare_cached(
             "SELECT trust_level, trust_locked, trust_since FROM memberships
