@@ -65,6 +65,12 @@
 //! * [`SearchQuery`] and [`Forum::similar_topics`].
 //! * The durable event log: [`Event`], [`Forum::events_after`],
 //!   [`Forum::ack_events`].
+//! * Moderation: [`TrustLevel`]s earned from activity ([`TrustSettings`]),
+//!   watched words and limits ([`NewWatchedWord`], [`ModerationSettings`],
+//!   [`CategoryRules`]), the review queue and flags ([`ReviewItem`],
+//!   [`Decision`], [`FlagKind`]), moderator actions ([`Pin`],
+//!   [`TopicUpdate`], [`NewSplit`]) and the audit log ([`AuditEntry`]).
+//!   A post a rule holds comes back as [`Error::PendingReview`].
 //! * [`Hooks`]: filters before writes, notifications after commits.
 //! * [`Error`]: one error type whose variants say what to do next.
 
