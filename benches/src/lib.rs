@@ -211,7 +211,7 @@ pub fn bulk_settings() -> hearth::CommunitySettings {
 
 /// Bumped whenever the schema or the generator changes, so stale cached
 /// databases are not reused.
-pub const FIXTURE_VERSION: u32 = 4;
+pub const FIXTURE_VERSION: u32 = 5;
 
 /// What a generated database holds.
 #[derive(Debug, Clone)]

@@ -600,8 +600,9 @@ pub(crate) fn screen_state(
     const HOUR: i64 = 60 * MINUTE;
     const DAY: i64 = 24 * HOUR;
     let first_day = new && viewer.joined_at.is_some_and(|j| now - j < DAY);
-    let window = DAY.max(i64::from(m.duplicate_window_minutes) * MINUTE);
-    // The member's posts of the last day (or duplicate window), newest first.
+    // The member's posts of the last hour (or duplicate window), newest
+    // first: rate limits bound how many there can be.
+    let window = HOUR.max(i64::from(m.duplicate_window_minutes) * MINUTE);
     let mut stmt = w.tx.prepare_cached(
         "SELECT created_at, topic_id, post_number, id FROM posts
          WHERE user_id = ?1 AND community_id = ?2 ORDER BY id DESC",
@@ -618,8 +619,7 @@ pub(crate) fn screen_state(
     let dup_since = now - i64::from(m.duplicate_window_minutes) * MINUTE;
     let body_norm = (m.duplicate_window_minutes > 0).then(|| normalized(body));
     let joined = viewer.joined_at.unwrap_or(0);
-    let (mut minute, mut topics_today, mut in_topic) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut first_day_topics, mut first_day_replies) = (Vec::new(), Vec::new());
+    let (mut minute, mut in_topic) = (Vec::new(), Vec::new());
     while let Some(row) = rows.next()? {
         let at: i64 = row.get(0)?;
         if at < now - window {
@@ -629,18 +629,8 @@ pub(crate) fn screen_state(
         if at > now - MINUTE {
             minute.push(at);
         }
-        if number == 1 {
-            topics_today.push(at);
-        }
         if Some(t) == topic && number > 1 && at > now - HOUR {
             in_topic.push(at);
-        }
-        if first_day && at >= joined {
-            if number == 1 {
-                first_day_topics.push(at);
-            } else {
-                first_day_replies.push(at);
-            }
         }
         if let Some(norm) = &body_norm
             && at > dup_since
@@ -656,6 +646,7 @@ pub(crate) fn screen_state(
             ));
         }
     }
+    drop(rows);
     // Each list is newest first: the limit-th entry frees up first.
     let over = |times: &[i64], limit: i64, span: i64| -> Option<Error> {
         (times.len() as i64 >= limit).then(|| rate_limited(times[(limit - 1) as usize] + span, now))
@@ -663,13 +654,32 @@ pub(crate) fn screen_state(
     if let Some(e) = over(&minute, per_minute, MINUTE) {
         return Err(e);
     }
+    let nm = &settings.trust.new_member;
     match kind {
         DraftKind::NewTopic => {
-            if let Some(e) = over(&topics_today, per_day, DAY) {
+            // The member's newest topics, as many as the larger limit needs.
+            let need = per_day.max(if first_day {
+                i64::from(nm.topics_first_day)
+            } else {
+                0
+            });
+            let topics: Vec<i64> =
+                w.tx.prepare_cached(
+                    "SELECT created_at FROM topics WHERE community_id = ?1 AND user_id = ?2
+                     ORDER BY id DESC LIMIT ?3",
+                )?
+                .query_map(params![viewer.community, author, need], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let today: Vec<i64> = topics
+                .iter()
+                .copied()
+                .filter(|&at| at > now - DAY)
+                .collect();
+            if let Some(e) = over(&today, per_day, DAY) {
                 return Err(e);
             }
             if first_day
-                && first_day_topics.len() as u32 >= settings.trust.new_member.topics_first_day
+                && topics.iter().filter(|&&at| at >= joined).count() as u32 >= nm.topics_first_day
             {
                 return Err(rate_limited(joined + DAY, now));
             }
@@ -678,10 +688,17 @@ pub(crate) fn screen_state(
             if let Some(e) = over(&in_topic, per_topic, HOUR) {
                 return Err(e);
             }
-            if first_day
-                && first_day_replies.len() as u32 >= settings.trust.new_member.replies_first_day
-            {
-                return Err(rate_limited(joined + DAY, now));
+            if first_day {
+                // A member in their first day has only that day's posts.
+                let replies: i64 =
+                    w.tx.prepare_cached(
+                        "SELECT count(*) FROM posts WHERE user_id = ?1 AND community_id = ?2
+                           AND post_number > 1 AND created_at >= ?3",
+                    )?
+                    .query_row(params![author, viewer.community, joined], |r| r.get(0))?;
+                if replies >= i64::from(nm.replies_first_day) {
+                    return Err(rate_limited(joined + DAY, now));
+                }
             }
         }
         DraftKind::Edit => {}

@@ -107,6 +107,8 @@ ALTER TABLE topics ADD COLUMN merged_into INTEGER REFERENCES topics(id);
 UPDATE topics SET pinned_global = pinned;
 DROP INDEX topics_latest;
 CREATE INDEX topics_latest ON topics(community_id, pinned_global, bumped_at, id);
+-- A member's newest topics (rate limits).
+CREATE INDEX topics_user ON topics(community_id, user_id, id);
 CREATE INDEX topics_pinned_until ON topics(pinned_until) WHERE pinned_until IS NOT NULL;
 
 -- The review queue: posts held by rules (their content waits in `payload`
