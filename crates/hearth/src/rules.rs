@@ -271,27 +271,27 @@ pub(crate) struct WordMatcher {
 /// by the exact pattern on a hit — the DFA gives up on Unicode `\b` in
 /// non-ASCII text, and the fallback costs milliseconds with 500 patterns).
 /// Otherwise `\b`, so a replacement touches only the word.
-fn compiled_pattern(w: &NewWatchedWord, detect: bool) -> Result<(String, bool)> {
-    if w.regex {
+fn compiled_pattern(pattern: &str, regex: bool, detect: bool) -> Result<(String, bool)> {
+    if regex {
         if !detect {
-            return Ok((w.pattern.clone(), false));
+            return Ok((pattern.to_string(), false));
         }
         let hir = regex_syntax::ParserBuilder::new()
             .case_insensitive(true)
             .build()
-            .parse(&w.pattern)
+            .parse(pattern)
             .map_err(|e| Error::invalid("pattern", format!("not a usable pattern: {e}")))?;
         let mut stripped = false;
         let hir = without_word_looks(hir, &mut stripped);
         return Ok(if stripped {
             (hir.to_string(), true)
         } else {
-            (w.pattern.clone(), false)
+            (pattern.to_string(), false)
         });
     }
-    let inner = regex::escape(w.pattern.trim()).replace(r"\*", r"\w*");
+    let t = pattern.trim();
+    let inner = regex::escape(t).replace(r"\*", r"\w*");
     let word_edge = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-    let t = w.pattern.trim();
     let (open, close) = if detect {
         (r"(?:^|\W)", r"(?:\W|$)")
     } else {
@@ -355,8 +355,8 @@ fn without_word_looks(hir: Hir, stripped: &mut bool) -> Hir {
     }
 }
 
-fn single(w: &NewWatchedWord) -> Result<Regex> {
-    RegexBuilder::new(&compiled_pattern(w, false)?.0)
+fn single(pattern: &str, regex: bool) -> Result<Regex> {
+    RegexBuilder::new(&compiled_pattern(pattern, regex, false)?.0)
         .case_insensitive(true)
         .size_limit(1 << 20)
         .build()
@@ -371,18 +371,9 @@ impl WordMatcher {
                 words: Vec::new(),
             });
         }
-        let news: Vec<NewWatchedWord> = words
+        let detect = words
             .iter()
-            .map(|w| NewWatchedWord {
-                pattern: w.pattern.clone(),
-                regex: w.regex,
-                action: w.action.clone(),
-                reason: w.reason.clone(),
-            })
-            .collect();
-        let detect = news
-            .iter()
-            .map(|w| compiled_pattern(w, true))
+            .map(|w| compiled_pattern(&w.pattern, w.regex, true))
             .collect::<Result<Vec<_>>>()?;
         let set = RegexSetBuilder::new(detect.iter().map(|(p, _)| p))
             .case_insensitive(true)
@@ -391,8 +382,9 @@ impl WordMatcher {
             .build()
             .map_err(|e| Error::invalid("pattern", format!("watched words do not compile: {e}")))?;
         let mut compiled = Vec::with_capacity(words.len());
-        for ((w, n), (_, confirm)) in words.into_iter().zip(&news).zip(detect) {
-            compiled.push((w, single(n)?, confirm));
+        for (w, (_, confirm)) in words.into_iter().zip(detect) {
+            let exact = single(&w.pattern, w.regex)?;
+            compiled.push((w, exact, confirm));
         }
         Ok(WordMatcher {
             set: Some(set),
@@ -809,7 +801,7 @@ impl Forum {
             }
             _ => {}
         }
-        if single(&new)?.is_match("") {
+        if single(pattern, new.regex)?.is_match("") {
             return Err(Error::invalid(
                 "pattern",
                 "the pattern matches empty text, so it would match every post",
