@@ -227,6 +227,7 @@ impl Forum {
         })?;
         if let Some(Pin { until: Some(u), .. }) = pin {
             // Lists check expiries against the earliest one known.
+            let _guard = self.pin_lock.lock().unwrap_or_else(|e| e.into_inner());
             self.pin_expiry.fetch_min(to_millis(u), Ordering::Relaxed);
         }
         self.topic_only(actor, community, topic)
@@ -235,7 +236,20 @@ impl Forum {
     /// Lifts pins whose time has come. Cheap when none has: one atomic load.
     pub(crate) fn expire_pins(&self) -> Result<()> {
         let now = to_millis(self.now());
-        if self.pin_expiry.load(Ordering::Relaxed) > now {
+        let seen = self.pin_expiry.load(Ordering::Relaxed);
+        if seen > now {
+            return Ok(());
+        }
+        // Unknown (first call) or due: look before taking the write lock.
+        // Publish what was read only if no pin was set meanwhile.
+        let publish = |next: i64| {
+            let _ =
+                self.pin_expiry
+                    .compare_exchange(seen, next, Ordering::Relaxed, Ordering::Relaxed);
+        };
+        let next = self.next_pin_expiry()?;
+        if next > now {
+            publish(next);
             return Ok(());
         }
         self.write(|w| {
@@ -276,6 +290,12 @@ impl Forum {
             }
             Ok(())
         })?;
+        publish(self.next_pin_expiry()?);
+        Ok(())
+    }
+
+    /// The earliest pin end still stored (`i64::MAX` when none).
+    fn next_pin_expiry(&self) -> Result<i64> {
         let next: Option<i64> = self.read(|conn, _| {
             Ok(conn
                 .prepare_cached(
@@ -283,9 +303,7 @@ impl Forum {
                 )?
                 .query_row([], |r| r.get(0))?)
         })?;
-        self.pin_expiry
-            .store(next.unwrap_or(i64::MAX), Ordering::Relaxed);
-        Ok(())
+        Ok(next.unwrap_or(i64::MAX))
     }
 
     /// Retitles, re-tags or moves a topic. Moderators may do all of it;

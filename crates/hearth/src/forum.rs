@@ -2,7 +2,7 @@
 
 use std::path::Path;
 use std::sync::atomic::AtomicI64;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rusqlite::{Connection, Transaction};
 use time::OffsetDateTime;
@@ -49,6 +49,8 @@ pub struct Forum {
     pub(crate) dfs: DfCache,
     /// The earliest pin expiry (ms) not yet lifted; `i64::MIN` until known.
     pub(crate) pin_expiry: AtomicI64,
+    /// Orders updates of `pin_expiry` (see `expire_pins`).
+    pub(crate) pin_lock: Mutex<()>,
 }
 
 impl std::fmt::Debug for Forum {
@@ -101,6 +103,7 @@ impl Forum {
             configs: ConfigCache::default(),
             dfs: DfCache::default(),
             pin_expiry: AtomicI64::new(i64::MIN),
+            pin_lock: Mutex::new(()),
         })
     }
 
