@@ -23,7 +23,7 @@ use crate::ids::{CategoryId, CommunityId, PostId, ReviewId, TopicId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, CategoryAccess, Viewer};
 use crate::store::{OptionalExt, parsed};
-use crate::topic::{UserRef, user_ref_by_id};
+use crate::topic::{UserRef, user_ref};
 use crate::trust::{Delta, bump};
 
 string_enum! {
@@ -365,14 +365,11 @@ pub(crate) fn set_hidden(
 const ITEM_SELECT: &str =
     "SELECT r.id, r.kind, r.status, r.user_id, r.category_id, r.topic_id, r.post_id,
         r.payload, r.reason, r.created_at, r.decided_at, r.decided_by, r.decision_reason,
-        p.source, p.hidden_at IS NOT NULL
-     FROM reviewables r LEFT JOIN posts p ON p.id = r.post_id AND r.kind = 'flagged_post'
+        p.source, p.hidden_at IS NOT NULL,
+        u.id, u.username, u.display_name, u.avatar_url
+     FROM reviewables r JOIN users u ON u.id = r.user_id
+     LEFT JOIN posts p ON p.id = r.post_id AND r.kind = 'flagged_post'
      WHERE ";
-
-struct Row {
-    item: ReviewItem,
-    author: UserId,
-}
 
 fn load_items(
     conn: &Connection,
@@ -389,72 +386,54 @@ fn load_items(
             Some(Submission::Reply { body, .. }) => (None, body.clone()),
             None => (None, r.get::<_, Option<String>>(13)?.unwrap_or_default()),
         };
-        let author: UserId = r.get(3)?;
-        Ok(Row {
-            author,
-            item: ReviewItem {
-                id: r.get(0)?,
-                kind: parsed(r, 1, ReviewKind::parse)?,
-                status: parsed(r, 2, ReviewStatus::parse)?,
-                author: UserRef {
-                    id: author,
-                    username: String::new(),
-                    display_name: String::new(),
-                    avatar_url: None,
-                },
-                category: r.get(4)?,
-                topic: r.get(5)?,
-                post: r.get(6)?,
-                title,
-                body,
-                reason: r.get(8)?,
-                flags: Vec::new(),
-                hidden: r.get::<_, Option<bool>>(14)?.unwrap_or(false),
-                created_at: from_millis(r.get(9)?),
-                decided_at: r.get::<_, Option<i64>>(10)?.map(from_millis),
-                decided_by: r.get(11)?,
-                decision_reason: r.get(12)?,
-            },
+        Ok(ReviewItem {
+            id: r.get(0)?,
+            kind: parsed(r, 1, ReviewKind::parse)?,
+            status: parsed(r, 2, ReviewStatus::parse)?,
+            author: user_ref(r, 15)?,
+            category: r.get(4)?,
+            topic: r.get(5)?,
+            post: r.get(6)?,
+            title,
+            body,
+            reason: r.get(8)?,
+            flags: Vec::new(),
+            hidden: r.get::<_, Option<bool>>(14)?.unwrap_or(false),
+            created_at: from_millis(r.get(9)?),
+            decided_at: r.get::<_, Option<i64>>(10)?.map(from_millis),
+            decided_by: r.get(11)?,
+            decision_reason: r.get(12)?,
         })
     })?;
-    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut out = Vec::with_capacity(rows.len());
-    for Row { mut item, author } in rows {
-        item.author = user_ref_by_id(conn, author)?;
+    let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    for item in &mut out {
         if item.kind == ReviewKind::FlaggedPost {
             item.flags = load_flags(conn, item.id)?;
         }
-        out.push(item);
     }
     Ok(out)
 }
 
 fn load_flags(conn: &Connection, item: ReviewId) -> Result<Vec<Flag>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT kind, user_id, message, counts, created_at FROM flags WHERE reviewable_id = ?1 ORDER BY id",
+        "SELECT f.kind, f.message, f.counts, f.created_at,
+                u.id, u.username, u.display_name, u.avatar_url
+         FROM flags f LEFT JOIN users u ON u.id = f.user_id
+         WHERE f.reviewable_id = ?1 ORDER BY f.id",
     )?;
-    let rows: Vec<(FlagKind, Option<UserId>, String, bool, i64)> = stmt
-        .query_map([item], |r| {
-            Ok((
-                parsed(r, 0, FlagKind::parse)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    rows.into_iter()
-        .map(|(kind, user, message, counts, at)| {
-            Ok(Flag {
-                kind,
-                flagger: user.map(|u| user_ref_by_id(conn, u)).transpose()?,
-                message,
-                counts,
-                created_at: from_millis(at),
-            })
+    let rows = stmt.query_map([item], |r| {
+        Ok(Flag {
+            kind: parsed(r, 0, FlagKind::parse)?,
+            message: r.get(1)?,
+            counts: r.get(2)?,
+            created_at: from_millis(r.get(3)?),
+            flagger: match r.get::<_, Option<UserId>>(4)? {
+                Some(_) => Some(user_ref(r, 4)?),
+                None => None,
+            },
         })
-        .collect()
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn load_item(conn: &Connection, community: CommunityId, id: ReviewId) -> Result<ReviewItem> {

@@ -1817,14 +1817,7 @@ const TOPIC_SELECT: &str =
      FROM topics t JOIN users a ON a.id = t.user_id JOIN users l ON l.id = t.last_poster_id
      WHERE ";
 
-/// A user as shown next to content, by id.
-pub(crate) fn user_ref_by_id(conn: &Connection, id: UserId) -> Result<UserRef> {
-    conn.prepare_cached("SELECT id, username, display_name, avatar_url FROM users WHERE id = ?1")?
-        .query_row([id], |r| user_ref(r, 0))
-        .found("user")
-}
-
-fn user_ref(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<UserRef> {
+pub(crate) fn user_ref(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<UserRef> {
     Ok(UserRef {
         id: r.get(at)?,
         username: r.get(at + 1)?,
