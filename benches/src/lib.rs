@@ -187,28 +187,6 @@ pub fn body(rng: &mut Rng) -> String {
     b
 }
 
-/// Settings for generating content in bulk: years of activity are written
-/// in minutes, so rate limits, duplicate detection and new-member limits
-/// are lifted (the rules themselves are benchmarked separately).
-pub fn bulk_settings() -> hearth::CommunitySettings {
-    let mut s = hearth::CommunitySettings::default();
-    let r = &mut s.moderation.rate_limits;
-    r.posts_per_minute = 10_000;
-    r.new_member_posts_per_minute = 10_000;
-    r.topics_per_day = 10_000;
-    r.new_member_topics_per_day = 10_000;
-    r.replies_per_topic_per_hour = 10_000;
-    r.new_member_replies_per_topic_per_hour = 10_000;
-    s.moderation.duplicate_window_minutes = 0;
-    let n = &mut s.trust.new_member;
-    n.topics_first_day = 1_000_000;
-    n.replies_first_day = 1_000_000;
-    n.max_links = 1000;
-    n.max_images = 1000;
-    n.max_mentions = 1000;
-    s
-}
-
 /// Bumped whenever the schema or the generator changes, so stale cached
 /// databases are not reused.
 pub const FIXTURE_VERSION: u32 = 5;
@@ -310,7 +288,7 @@ fn generate(path: &Path, posts: u64, members: usize) {
                 slug: "bench".into(),
                 name: "Bench Community".into(),
                 owner: Some(owner.id),
-                settings: bulk_settings(),
+                settings: hearth::CommunitySettings::for_bulk_writes(),
             },
         )
         .unwrap();

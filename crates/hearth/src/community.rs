@@ -100,6 +100,36 @@ impl Default for CommunitySettings {
 }
 
 impl CommunitySettings {
+    /// Default settings with the throttles lifted, for writing content in
+    /// bulk through the API — imports, seeding, generated test data: rate
+    /// limits at their maximum, no duplicate detection, no first-day or
+    /// link/image/mention limits for new members. Watched words, approvals
+    /// and flags still apply. Switch back to real settings before members
+    /// arrive.
+    ///
+    /// ```
+    /// let s = hearth::CommunitySettings::for_bulk_writes();
+    /// assert_eq!(s.moderation.duplicate_window_minutes, 0);
+    /// ```
+    pub fn for_bulk_writes() -> CommunitySettings {
+        let mut s = CommunitySettings::default();
+        let r = &mut s.moderation.rate_limits;
+        r.posts_per_minute = 10_000;
+        r.new_member_posts_per_minute = 10_000;
+        r.topics_per_day = 10_000;
+        r.new_member_topics_per_day = 10_000;
+        r.replies_per_topic_per_hour = 10_000;
+        r.new_member_replies_per_topic_per_hour = 10_000;
+        s.moderation.duplicate_window_minutes = 0;
+        let n = &mut s.trust.new_member;
+        n.topics_first_day = u32::MAX;
+        n.replies_first_day = u32::MAX;
+        n.max_links = u32::MAX;
+        n.max_images = u32::MAX;
+        n.max_mentions = u32::MAX;
+        s
+    }
+
     fn validate(&self) -> Result<()> {
         let l = &self.limits;
         if l.title_min_chars == 0 || l.title_min_chars > l.title_max_chars {

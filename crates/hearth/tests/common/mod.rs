@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use hearth::{
     Actor, Category, CategoryKind, CommunityId, CommunitySettings, Config, Forum, GroupId,
-    ManualClock, ModerationSettings, NewCategory, NewCommunity, NewMemberLimits, NewReply,
-    NewTopic, NewUser, PostId, RateLimits, Role, TopicId, TrustSettings, UserId, Visibility,
+    ManualClock, NewCategory, NewCommunity, NewReply, NewTopic, NewUser, PostId, Role, TopicId,
+    UserId, Visibility,
 };
 use tempfile::TempDir;
 use time::macros::datetime;
@@ -110,7 +110,8 @@ impl World {
                     slug: "acme".into(),
                     name: "Acme".into(),
                     owner: Some(owner),
-                    settings: lenient(),
+                    // Tests about something else post fast from a frozen clock.
+                    settings: CommunitySettings::for_bulk_writes(),
                 },
             )
             .unwrap()
@@ -190,34 +191,6 @@ impl World {
 
     pub fn forum(&self) -> &Forum {
         &self.t.forum
-    }
-}
-
-/// Settings whose rate limits and duplicate detection stay out of the way
-/// of tests about something else (they post fast, from a frozen clock).
-pub fn lenient() -> CommunitySettings {
-    CommunitySettings {
-        moderation: ModerationSettings {
-            rate_limits: RateLimits {
-                posts_per_minute: 10_000,
-                new_member_posts_per_minute: 10_000,
-                topics_per_day: 10_000,
-                new_member_topics_per_day: 10_000,
-                replies_per_topic_per_hour: 10_000,
-                new_member_replies_per_topic_per_hour: 10_000,
-            },
-            duplicate_window_minutes: 0,
-            ..ModerationSettings::default()
-        },
-        trust: TrustSettings {
-            new_member: NewMemberLimits {
-                topics_first_day: 10_000,
-                replies_first_day: 10_000,
-                ..NewMemberLimits::default()
-            },
-            ..TrustSettings::default()
-        },
-        ..CommunitySettings::default()
     }
 }
 
