@@ -20,7 +20,7 @@ use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::{Forum, Write};
 use crate::ids::{CommunityId, TopicId, UserId};
 use crate::permissions::{Actor, Viewer};
-use crate::store::optional;
+use crate::store::{OptionalExt, optional};
 
 /// How far a member is trusted in one community.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -650,10 +650,7 @@ impl Forum {
                      WHERE community_id = ?1 AND user_id = ?2",
                 )?
                 .query_row(params![community, user], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Error::not_found("member"),
-                    e => e.into(),
-                })?;
+                .found("member")?;
             Ok(Trust {
                 level: TrustLevel::from_db(level)?,
                 locked,
@@ -683,10 +680,7 @@ impl Forum {
                     "SELECT trust_level FROM memberships WHERE community_id = ?1 AND user_id = ?2",
                 )?
                 .query_row(params![community, user], |r| r.get(0))
-                .map_err(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Error::not_found("member"),
-                    e => e.into(),
-                })?;
+                .found("member")?;
             let current = TrustLevel::from_db(current)?;
             match level {
                 Some(to) => set_level(w, community, user, current, to, true, viewer.user)?,
