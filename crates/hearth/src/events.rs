@@ -104,7 +104,9 @@ event_kinds! {
     PostUnhidden = "post.unhidden",
     /// An item entered the review queue (`data`: review item, kind). Staff only.
     ReviewQueued = "review.queued",
-    /// A review item was decided (`data`: review item, decision). Staff only.
+    /// A review item was decided (`data`: review item, decision, kind, and
+    /// `agreed_flaggers`: the members whose flags the decision agreed with).
+    /// Staff only.
     ReviewDecided = "review.decided",
     /// A topic moved to another category (`data`: from, to).
     TopicMoved = "topic.moved",

@@ -120,7 +120,9 @@ impl Forum {
         self.hooks.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    pub(crate) fn now(&self) -> OffsetDateTime {
+    /// The current time by the forum's [`Clock`] (the one every timestamp
+    /// it writes comes from).
+    pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
     }
 

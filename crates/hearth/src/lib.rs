@@ -71,7 +71,8 @@
 //!   [`Decision`], [`FlagKind`]), moderator actions ([`Pin`],
 //!   [`TopicUpdate`], [`NewSplit`]) and the audit log ([`AuditEntry`]).
 //!   A post a rule holds comes back as [`Error::PendingReview`].
-//! * [`Hooks`]: filters before writes, notifications after commits.
+//! * [`Hooks`]: filters before writes, notifications after commits; and
+//!   storage for extensions such as the plugin host ([`Forum::ext_apply`]).
 //! * [`Error`]: one error type whose variants say what to do next.
 
 #![deny(missing_docs)]
@@ -84,6 +85,7 @@ mod community;
 mod curate;
 mod error;
 mod events;
+mod extdata;
 mod forum;
 mod hooks;
 mod ids;
@@ -110,6 +112,7 @@ pub use community::{Community, CommunitySettings, ContentLimits, NewCommunity, R
 pub use curate::{NewSplit, Pin, TopicUpdate};
 pub use error::{Error, Result};
 pub use events::{Audience, Event, EventKind};
+pub use extdata::{ExtOp, MAX_EXT_KEY, MAX_EXT_NAMESPACE, MAX_EXT_VALUE};
 pub use forum::{Config, Forum};
 pub use hooks::{DraftKind, HookError, Hooks, PostDraft, PostFilter};
 pub use ids::{CategoryId, CommunityId, EventId, GroupId, PostId, ReviewId, TopicId, UserId};

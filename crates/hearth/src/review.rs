@@ -686,6 +686,7 @@ impl Forum {
             }
             let approved = matches!(decision, Decision::Approve | Decision::ApproveWithEdit { .. });
             let mut post = item.post;
+            let mut agreed_flaggers = Vec::new();
             match item.kind {
                 ReviewKind::QueuedPost => {
                     if let Some((submission, body, rendered)) = &publish {
@@ -698,7 +699,10 @@ impl Forum {
                         return Err(Error::Storage("flagged item without a post".into()));
                     };
                     let flags = if matches!(decision, Decision::Approve) { "disagreed" } else { "agreed" };
-                    self.resolve_flags(w, &viewer, id, item.author.id, flags)?;
+                    let flaggers = self.resolve_flags(w, &viewer, id, item.author.id, flags)?;
+                    if flags == "agreed" {
+                        agreed_flaggers = flaggers;
+                    }
                     match &decision {
                         Decision::Approve => {
                             set_hidden(w, &viewer, p, false)?;
@@ -735,7 +739,12 @@ impl Forum {
             ])?;
             let mut e = staff_event(EventKind::ReviewDecided, id, item.author.id, viewer.user);
             e.post = post;
-            e.data = serde_json::json!({ "review": id, "decision": decision.name(), "kind": item.kind.as_str() });
+            e.data = serde_json::json!({
+                "review": id,
+                "decision": decision.name(),
+                "kind": item.kind.as_str(),
+                "agreed_flaggers": agreed_flaggers,
+            });
             w.emit(community, e)?;
             record(
                 w,
@@ -757,7 +766,7 @@ impl Forum {
         item: ReviewId,
         author: UserId,
         outcome: &str,
-    ) -> Result<()> {
+    ) -> Result<Vec<UserId>> {
         let flaggers: Vec<UserId> = w
             .tx
             .prepare_cached(
@@ -795,6 +804,6 @@ impl Forum {
                 },
             )?;
         }
-        Ok(())
+        Ok(flaggers)
     }
 }

@@ -412,7 +412,42 @@ impl Forum {
             )
         })
     }
+    /// Awards (or deducts) points once per `cause`: returns `false` and
+    /// writes nothing when an entry with this cause exists in the
+    /// community. For automated awarders (plugins, jobs) that may run twice
+    /// for the same reason. Admins and the application only; not capped.
+    pub fn award_points_once(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        user: UserId,
+        points: i64,
+        cause: &str,
+    ) -> Result<bool> {
+        crate::text::check_len("cause", cause, 1, 300)?;
+        if points == 0 {
+            return Err(Error::invalid("points", "must not be zero"));
+        }
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            viewer.require_admin()?;
+            crate::member::membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
+            let cause = format!("once:{cause}");
+            let used: bool = w
+                .tx
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM point_entries WHERE community_id = ?1 AND cause = ?2)",
+                )?
+                .query_row(params![community, cause], |r| r.get(0))?;
+            if used {
+                return Ok(false);
+            }
+            insert_entry(w, community, user, points, Rule::Manual, &cause, None, None, None)?;
+            Ok(true)
+        })
+    }
 }
+
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,715 @@
+//! One hook call: a fresh store and instance with the call's limits, the
+//! host functions the plugin may use, and the classification of whatever
+//! went wrong into a typed [`Error`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hearth::{Actor, CommunityId, ExtOp, Forum, PostId, TopicId, UserId};
+use wasmtime::component::HasSelf;
+use wasmtime::{ResourceLimiter, Store, Trap};
+
+use crate::bindings::hearth::plugin::{host, types};
+use crate::bindings::{HostError, Level, MemberInfo, Period, PluginPre, PostInfo, TopicInfo};
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::manifest::{Capability, Hook, Manifest};
+use crate::runtime::TICK;
+
+/// A compiled plugin, ready to instantiate. Shared by every call; a new
+/// version replaces the `Arc` and calls in flight finish on the old one.
+pub(crate) struct Loaded {
+    pub manifest: Manifest,
+    pub sha256: String,
+    pub pre: PluginPre<CallState>,
+    /// Whether this load compiled (rather than read the cache), and how long
+    /// it took.
+    pub compiled: bool,
+    pub load_time: Duration,
+    pub sdk_version: Option<String>,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded")
+            .field("name", &self.manifest.name)
+            .field("version", &self.manifest.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A line a plugin logged during a call.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LogLine {
+    /// `trace` … `error`.
+    pub level: &'static str,
+    /// The message (at most 4 KiB; longer ones are cut).
+    pub message: String,
+}
+
+/// What one call used, against its limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    /// Wall-clock time of the call, instantiation included.
+    pub elapsed: Duration,
+    /// Largest linear memory the plugin had, in bytes.
+    pub memory: usize,
+    /// Fuel consumed, when the host meters fuel.
+    pub fuel: Option<u64>,
+    /// Host functions called.
+    pub host_calls: u32,
+}
+
+/// What a call ran with.
+pub(crate) struct CallSpec {
+    pub loaded: Arc<Loaded>,
+    pub community: CommunityId,
+    pub hook: Hook,
+    /// Whom reads are made as.
+    pub reader: Actor,
+    pub grants: Arc<BTreeSet<Capability>>,
+    pub settings: Arc<BTreeMap<String, serde_json::Value>>,
+    pub limits: Limits,
+}
+
+enum Violation {
+    Limit(String),
+    Denied(String),
+}
+
+struct Limiter {
+    memory: usize,
+    high_water: usize,
+    refused: Option<usize>,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory {
+            self.refused = Some(desired);
+            // An error (not `Ok(false)`) traps at once, so an allocator that
+            // ignores a failed grow cannot carry on and crash obscurely.
+            return Err(wasmtime::format_err!("memory limit reached"));
+        }
+        self.high_water = self.high_water.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// The store's data: everything host functions need during one call.
+pub(crate) struct CallState {
+    forum: Arc<Forum>,
+    spec_plugin: String,
+    manifest_caps: BTreeSet<Capability>,
+    badges: BTreeSet<String>,
+    community: CommunityId,
+    reader: Actor,
+    grants: Arc<BTreeSet<Capability>>,
+    settings: Arc<BTreeMap<String, serde_json::Value>>,
+    max_input: usize,
+    limiter: Limiter,
+    /// Key-value writes, applied only if the call succeeds.
+    kv: BTreeMap<String, Option<Vec<u8>>>,
+    pub logs: Vec<LogLine>,
+    violation: Option<Violation>,
+    host_calls: u32,
+}
+
+/// The namespace of a plugin's key-value store.
+pub(crate) fn kv_namespace(plugin: &str) -> String {
+    format!("plugin:{plugin}")
+}
+
+impl CallState {
+    /// Checks the manifest (a plugin bug: traps) and the operator's grant
+    /// (returns `denied`, which a plugin can handle).
+    fn require(&mut self, cap: Capability, what: &str) -> wasmtime::Result<Result<(), HostError>> {
+        self.host_calls += 1;
+        if !self.manifest_caps.contains(&cap) {
+            let msg = format!(
+                "called {what} without asking for the `{cap}` capability in plugin.toml"
+            );
+            self.violation = Some(Violation::Denied(msg.clone()));
+            return Err(wasmtime::format_err!("{msg}"));
+        }
+        if !self.grants.contains(&cap) {
+            return Ok(Err(HostError::Denied(format!(
+                "the operator has not granted `{cap}` in this community"
+            ))));
+        }
+        Ok(Ok(()))
+    }
+
+    fn check_input(&mut self, what: &str, len: usize) -> wasmtime::Result<()> {
+        if len > self.max_input {
+            let msg = format!(
+                "{what} of {len} bytes exceeds the {}-byte cap on values handed to the host",
+                self.max_input
+            );
+            self.violation = Some(Violation::Limit(msg.clone()));
+            return Err(wasmtime::format_err!("{msg}"));
+        }
+        Ok(())
+    }
+
+    fn forum_error(e: hearth::Error) -> HostError {
+        match e {
+            hearth::Error::NotFound { .. } => HostError::Invalid(e.to_string()),
+            hearth::Error::Invalid { .. } | hearth::Error::Conflict { .. } => {
+                HostError::Invalid(e.to_string())
+            }
+            hearth::Error::Forbidden { .. } => HostError::Denied(e.to_string()),
+            other => HostError::Unavailable(other.to_string()),
+        }
+    }
+
+    fn kv_key(&mut self, key: &str) -> wasmtime::Result<Result<(), HostError>> {
+        self.check_input("key", key.len())?;
+        if key.len() > hearth::MAX_EXT_KEY {
+            return Ok(Err(HostError::Invalid(format!(
+                "keys are at most {} bytes",
+                hearth::MAX_EXT_KEY
+            ))));
+        }
+        Ok(Ok(()))
+    }
+
+    pub(crate) fn take_kv_ops(&mut self) -> Vec<ExtOp> {
+        std::mem::take(&mut self.kv)
+            .into_iter()
+            .map(|(key, v)| match v {
+                Some(value) => ExtOp::Put { key, value },
+                None => ExtOp::Delete { key },
+            })
+            .collect()
+    }
+}
+
+macro_rules! allowed {
+    ($self:ident, $cap:expr, $what:literal) => {
+        if let Err(e) = $self.require($cap, $what)? {
+            return Ok(Err(e));
+        }
+    };
+}
+
+impl types::Host for CallState {}
+
+impl host::Host for CallState {
+    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        self.check_input("log message", message.len())?;
+        if self.require(Capability::Log, "log")?.is_err() {
+            return Ok(());
+        }
+        let mut message = message;
+        if message.len() > 4096 {
+            let mut cut = 4096;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push('…');
+        }
+        let plugin = self.spec_plugin.as_str();
+        let level = match level {
+            Level::Trace => {
+                tracing::trace!(plugin, "{message}");
+                "trace"
+            }
+            Level::Debug => {
+                tracing::debug!(plugin, "{message}");
+                "debug"
+            }
+            Level::Info => {
+                tracing::info!(plugin, "{message}");
+                "info"
+            }
+            Level::Warn => {
+                tracing::warn!(plugin, "{message}");
+                "warn"
+            }
+            Level::Error => {
+                tracing::error!(plugin, "{message}");
+                "error"
+            }
+        };
+        if self.logs.len() < 1000 {
+            self.logs.push(LogLine { level, message });
+        }
+        Ok(())
+    }
+
+    fn setting(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        self.check_input("setting key", key.len())?;
+        if self.require(Capability::Settings, "setting")?.is_err() {
+            return Ok(None);
+        }
+        Ok(self.settings.get(&key).map(|v| v.to_string()))
+    }
+
+    fn now(&mut self) -> wasmtime::Result<i64> {
+        if let Err(e) = self.require(Capability::Now, "now")? {
+            let msg = format!("now: {e:?}");
+            self.violation = Some(Violation::Denied(msg.clone()));
+            return Err(wasmtime::format_err!("{msg}"));
+        }
+        Ok((self.forum.now().unix_timestamp_nanos() / 1_000_000) as i64)
+    }
+
+    fn kv_get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
+        allowed!(self, Capability::Kv, "kv-get");
+        if let Err(e) = self.kv_key(&key)? {
+            return Ok(Err(e));
+        }
+        if let Some(v) = self.kv.get(&key) {
+            return Ok(Ok(v.clone()));
+        }
+        let ns = kv_namespace(&self.spec_plugin);
+        Ok(self
+            .forum
+            .ext_get(&ns, Some(self.community), &key)
+            .map_err(Self::forum_error))
+    }
+
+    fn kv_set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), HostError>> {
+        allowed!(self, Capability::Kv, "kv-set");
+        if let Err(e) = self.kv_key(&key)? {
+            return Ok(Err(e));
+        }
+        self.check_input("value", value.len())?;
+        if self.kv.len() >= 100_000 {
+            return Ok(Err(HostError::Invalid(
+                "more than 100,000 writes in one call".into(),
+            )));
+        }
+        self.kv.insert(key, Some(value));
+        Ok(Ok(()))
+    }
+
+    fn kv_delete(&mut self, key: String) -> wasmtime::Result<Result<(), HostError>> {
+        allowed!(self, Capability::Kv, "kv-delete");
+        if let Err(e) = self.kv_key(&key)? {
+            return Ok(Err(e));
+        }
+        self.kv.insert(key, None);
+        Ok(Ok(()))
+    }
+
+    fn kv_list(
+        &mut self,
+        prefix: String,
+        after: String,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<(String, Vec<u8>)>, HostError>> {
+        allowed!(self, Capability::Kv, "kv-list");
+        for k in [&prefix, &after] {
+            if let Err(e) = self.kv_key(k)? {
+                return Ok(Err(e));
+            }
+        }
+        let limit = (limit as usize).clamp(1, 1000);
+        let ns = kv_namespace(&self.spec_plugin);
+        // Merge stored entries with this call's pending writes. Read a little
+        // more than asked so pending deletes cannot shorten the page.
+        let pending_deletes = self.kv.values().filter(|v| v.is_none()).count();
+        let stored = match self.forum.ext_list(
+            &ns,
+            Some(self.community),
+            &prefix,
+            &after,
+            (limit + pending_deletes).min(1000),
+        ) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(Self::forum_error(e))),
+        };
+        let mut merged: BTreeMap<String, Vec<u8>> = stored.into_iter().collect();
+        for (k, v) in &self.kv {
+            if k.starts_with(&prefix) && k.as_str() > after.as_str() {
+                match v {
+                    Some(v) => {
+                        merged.insert(k.clone(), v.clone());
+                    }
+                    None => {
+                        merged.remove(k);
+                    }
+                }
+            }
+        }
+        Ok(Ok(merged.into_iter().take(limit).collect()))
+    }
+
+    fn member(&mut self, id: i64) -> wasmtime::Result<Result<Option<MemberInfo>, HostError>> {
+        allowed!(self, Capability::Read, "member");
+        Ok(
+            match self.forum.member(&self.reader, self.community, UserId(id)) {
+                Ok(m) => Ok(Some(MemberInfo {
+                    id: m.user.id.0,
+                    username: m.user.username,
+                    display_name: m.user.display_name,
+                    role: m.role.as_str().to_string(),
+                    trust_level: m.trust_level as u8,
+                    joined_at: millis(m.joined_at),
+                })),
+                Err(hearth::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(Self::forum_error(e)),
+            },
+        )
+    }
+
+    fn topic(&mut self, id: i64) -> wasmtime::Result<Result<Option<TopicInfo>, HostError>> {
+        allowed!(self, Capability::Read, "topic");
+        let t = match self.forum.topic_only(&self.reader, self.community, TopicId(id)) {
+            Ok(t) => t,
+            Err(hearth::Error::NotFound { .. } | hearth::Error::Moved { .. }) => {
+                return Ok(Ok(None));
+            }
+            Err(e) => return Ok(Err(Self::forum_error(e))),
+        };
+        let kind = match self.forum.category(&self.reader, self.community, t.category) {
+            Ok(c) => c.kind.as_str().to_string(),
+            Err(hearth::Error::NotFound { .. }) => return Ok(Ok(None)),
+            Err(e) => return Ok(Err(Self::forum_error(e))),
+        };
+        Ok(Ok(Some(TopicInfo {
+            id: t.id.0,
+            category: t.category.0,
+            category_kind: kind,
+            title: t.title,
+            slug: t.slug,
+            author: t.author.id.0,
+            created_at: millis(t.created_at),
+            reply_count: t.reply_count,
+            accepted_answer: t.accepted_answer.map(|p| p.0),
+            closed: t.closed,
+        })))
+    }
+
+    fn post(&mut self, id: i64) -> wasmtime::Result<Result<Option<PostInfo>, HostError>> {
+        allowed!(self, Capability::Read, "post");
+        Ok(
+            match self.forum.post(&self.reader, self.community, PostId(id)) {
+                Ok(p) if !p.deleted => Ok(Some(PostInfo {
+                    id: p.id.0,
+                    topic: p.topic.0,
+                    author: p.author.id.0,
+                    number: p.post_number,
+                    created_at: millis(p.created_at),
+                    like_count: p.like_count,
+                    body: p.source,
+                })),
+                Ok(_) | Err(hearth::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(Self::forum_error(e)),
+            },
+        )
+    }
+
+    fn points(&mut self, member: i64, period: Period) -> wasmtime::Result<Result<i64, HostError>> {
+        allowed!(self, Capability::Read, "points");
+        let period = match period {
+            Period::Week => hearth::Period::Week,
+            Period::Month => hearth::Period::Month,
+            Period::AllTime => hearth::Period::AllTime,
+        };
+        Ok(self
+            .forum
+            .points(&self.reader, self.community, UserId(member), period)
+            .map_err(Self::forum_error))
+    }
+
+    fn member_badges(&mut self, member: i64) -> wasmtime::Result<Result<Vec<String>, HostError>> {
+        allowed!(self, Capability::Read, "member-badges");
+        Ok(self
+            .forum
+            .member_badges(&self.reader, self.community, UserId(member))
+            .map(|gs| gs.into_iter().map(|g| g.badge.slug).collect())
+            .map_err(Self::forum_error))
+    }
+
+    fn grant_badge(
+        &mut self,
+        member: i64,
+        badge: String,
+        post: Option<i64>,
+        reason: String,
+    ) -> wasmtime::Result<Result<bool, HostError>> {
+        allowed!(self, Capability::Badges, "grant-badge");
+        self.check_input("reason", reason.len() + badge.len())?;
+        if !self.badges.contains(&badge) {
+            return Ok(Err(HostError::Invalid(format!(
+                "badge {badge:?} is not declared in plugin.toml"
+            ))));
+        }
+        Ok(self
+            .forum
+            .grant_badge(
+                &Actor::System,
+                self.community,
+                &badge,
+                UserId(member),
+                post.map(PostId),
+                &reason,
+            )
+            .map_err(Self::forum_error))
+    }
+
+    fn revoke_badge(
+        &mut self,
+        member: i64,
+        badge: String,
+        post: Option<i64>,
+    ) -> wasmtime::Result<Result<bool, HostError>> {
+        allowed!(self, Capability::Badges, "revoke-badge");
+        self.check_input("badge", badge.len())?;
+        if !self.badges.contains(&badge) {
+            return Ok(Err(HostError::Invalid(format!(
+                "badge {badge:?} is not declared in plugin.toml"
+            ))));
+        }
+        Ok(self
+            .forum
+            .revoke_badge(
+                &Actor::System,
+                self.community,
+                &badge,
+                UserId(member),
+                post.map(PostId),
+            )
+            .map_err(Self::forum_error))
+    }
+
+    fn award_points(
+        &mut self,
+        member: i64,
+        points: i64,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, HostError>> {
+        allowed!(self, Capability::Points, "award-points");
+        self.check_input("key", key.len())?;
+        if key.is_empty() || key.len() > 200 {
+            return Ok(Err(HostError::Invalid("keys are 1 to 200 bytes".into())));
+        }
+        let cause = format!("plugin:{}:{key}", self.spec_plugin);
+        Ok(self
+            .forum
+            .award_points_once(&Actor::System, self.community, UserId(member), points, &cause)
+            .map_err(Self::forum_error))
+    }
+}
+
+fn millis(t: time::OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Adds the host functions to a linker.
+pub(crate) fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> Result<()> {
+    crate::bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(linker, |s| s)
+        .map_err(|e| Error::Runtime(format!("{e:#}")))
+}
+
+/// The outcome of [`invoke`]: the hook's value (or the typed failure),
+/// the log lines and the resources used. On failure nothing the call
+/// buffered was applied.
+#[derive(Debug)]
+pub(crate) struct Outcome<T> {
+    pub result: Result<T>,
+    pub logs: Vec<LogLine>,
+    pub usage: Usage,
+    pub kv_ops: Vec<ExtOp>,
+}
+
+/// Runs `f` on a fresh instance of the plugin with the spec's limits.
+pub(crate) fn invoke<T>(
+    engine: &wasmtime::Engine,
+    forum: &Arc<Forum>,
+    spec: &CallSpec,
+    fuel_metered: bool,
+    max_instances: u32,
+    f: impl FnOnce(&mut Store<CallState>, &crate::bindings::Plugin) -> wasmtime::Result<T>,
+) -> Outcome<T> {
+    let started = Instant::now();
+    let plugin = spec.loaded.manifest.name.clone();
+    let hook = spec.hook.as_str().to_string();
+    let state = CallState {
+        forum: forum.clone(),
+        spec_plugin: plugin.clone(),
+        manifest_caps: spec.loaded.manifest.capabilities.iter().copied().collect(),
+        badges: spec
+            .loaded
+            .manifest
+            .badges
+            .iter()
+            .map(|b| b.slug.clone())
+            .collect(),
+        community: spec.community,
+        reader: spec.reader.clone(),
+        grants: spec.grants.clone(),
+        settings: spec.settings.clone(),
+        max_input: spec.limits.max_host_input,
+        limiter: Limiter {
+            memory: spec.limits.memory,
+            high_water: 0,
+            refused: None,
+        },
+        kv: BTreeMap::new(),
+        logs: Vec::new(),
+        violation: None,
+        host_calls: 0,
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    let ticks = (spec.limits.deadline.as_micros() / TICK.as_micros()).max(1) as u64;
+    store.set_epoch_deadline(ticks);
+    store.epoch_deadline_trap();
+    let fuel = if fuel_metered {
+        let budget = spec.limits.fuel.unwrap_or(u64::MAX);
+        let _ = store.set_fuel(budget);
+        Some(budget)
+    } else {
+        None
+    };
+    let result = spec
+        .loaded
+        .pre
+        .instantiate(&mut store)
+        .map_err(|e| (e, true))
+        .and_then(|instance| f(&mut store, &instance).map_err(|e| (e, false)));
+    let used_fuel = fuel.and_then(|b| store.get_fuel().ok().map(|left| b - left));
+    let state = store.data_mut();
+    let usage = Usage {
+        elapsed: started.elapsed(),
+        memory: state.limiter.high_water,
+        fuel: used_fuel,
+        host_calls: state.host_calls,
+    };
+    let logs = std::mem::take(&mut state.logs);
+    let result = match result {
+        Ok(v) => Ok(v),
+        Err((e, instantiating)) => Err(classify(
+            e,
+            instantiating,
+            state,
+            &plugin,
+            &hook,
+            spec,
+            &logs,
+            max_instances,
+        )),
+    };
+    let kv_ops = if result.is_ok() {
+        state.take_kv_ops()
+    } else {
+        Vec::new()
+    };
+    Outcome {
+        result,
+        logs,
+        usage,
+        kv_ops,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn classify(
+    e: wasmtime::Error,
+    instantiating: bool,
+    state: &mut CallState,
+    plugin: &str,
+    hook: &str,
+    spec: &CallSpec,
+    logs: &[LogLine],
+    max_instances: u32,
+) -> Error {
+    let (plugin, hook) = (plugin.to_string(), hook.to_string());
+    if instantiating
+        && e.chain()
+            .any(|c| c.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some())
+    {
+        return Error::PoolExhausted {
+            plugin,
+            limit: max_instances as usize,
+        };
+    }
+    match state.violation.take() {
+        Some(Violation::Limit(message)) => {
+            return Error::LimitExceeded {
+                plugin,
+                hook,
+                message,
+            };
+        }
+        Some(Violation::Denied(message)) => {
+            return Error::Denied {
+                plugin,
+                hook,
+                message,
+            };
+        }
+        None => {}
+    }
+    if let Some(desired) = state.limiter.refused {
+        return Error::LimitExceeded {
+            plugin,
+            hook,
+            message: format!(
+                "memory: tried to grow to {} KiB; the limit is {} KiB",
+                desired >> 10,
+                spec.limits.memory >> 10
+            ),
+        };
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Error::Timeout {
+            plugin,
+            hook,
+            limit: format!("{} ms deadline", spec.limits.deadline.as_millis()),
+        },
+        Some(Trap::OutOfFuel) => Error::Timeout {
+            plugin,
+            hook,
+            limit: format!("fuel budget of {}", spec.limits.fuel.unwrap_or(0)),
+        },
+        Some(Trap::StackOverflow) => Error::LimitExceeded {
+            plugin,
+            hook,
+            message: "stack overflow (the guest stack is capped by max_wasm_stack)".into(),
+        },
+        Some(trap) => {
+            // The SDK logs a panic's message at `error` just before it traps.
+            let panic = logs
+                .iter()
+                .rev()
+                .find(|l| l.level == "error" && l.message.starts_with("panicked"))
+                .map(|l| format!(" ({})", l.message))
+                .unwrap_or_default();
+            Error::Trap {
+                plugin,
+                hook,
+                message: format!("{trap}{panic}"),
+            }
+        }
+        None if instantiating => Error::Invalid {
+            plugin,
+            message: format!("{e:#}"),
+        },
+        None => Error::Failed {
+            plugin,
+            hook,
+            message: format!("malformed result: {e:#}"),
+        },
+    }
+}

@@ -1,0 +1,1164 @@
+//! [`PluginHost`]: installs plugins, enables them per community, and calls
+//! them for the engine (as its [`Hooks`]) and for the web layer (render
+//! slots and routes).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Instant;
+
+use hearth::{
+    Actor, CommunityId, ExtOp, Forum, HookError, Hooks, NewBadge, PostDraft, PostFilter, Role,
+};
+use serde::{Deserialize, Serialize};
+use wasmtime::component::Linker;
+
+use crate::bindings::{self, PluginPre};
+use crate::call::{self, CallSpec, CallState, Loaded, LogLine, Outcome, Usage};
+use crate::error::{Error, Result};
+use crate::limits::HostConfig;
+use crate::manifest::{Capability, FailMode, Hook, Manifest, SUPPORTED_API, api_supported};
+use crate::runtime::{NS, Runtime, sha256_hex};
+use crate::status::{PluginStatus, Stats};
+
+/// Largest chunk of a stored component (the extension store caps values).
+const CHUNK: usize = 1 << 20;
+
+/// The plugin host: one per process, shared (it is cheap to clone).
+///
+/// It owns the wasmtime engine (compiled code, the instance pool and the
+/// epoch ticker thread), the installed plugins and which communities
+/// enabled them. Creating it loads every installed plugin — from the
+/// artifact cache when possible (about a millisecond each), else by
+/// compiling (tens of milliseconds each) — and registers it with the forum
+/// as a [`Hooks`]. Each hook call instantiates the plugin afresh (about
+/// 10 µs with the pooling allocator) so no call sees another's memory.
+///
+/// ```no_run
+/// # fn main() -> Result<(), hearth_wasm::Error> {
+/// use std::sync::Arc;
+/// use hearth::{Actor, Forum};
+/// use hearth_wasm::{Capability, HostConfig, PluginHost};
+///
+/// let forum = Arc::new(Forum::open("community.db")?);
+/// let host = PluginHost::new(forum.clone(), HostConfig::default())?;
+/// let installed = host.install_dir("target/plugins/leaderboard")?;
+/// # let community = hearth::CommunityId(1);
+/// host.enable(&Actor::System, community, &installed.name, &[Capability::Kv, Capability::Read])?;
+/// host.deliver_events()?; // or host.start_worker()
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PluginHost {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginHost").finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    pub forum: Arc<Forum>,
+    pub config: HostConfig,
+    pub runtime: Runtime,
+    linker: Linker<CallState>,
+    plugins: RwLock<BTreeMap<String, Installed>>,
+    communities: RwLock<HashMap<CommunityId, Arc<Vec<Enabled>>>>,
+    pub(crate) wake: crate::worker::Wake,
+}
+
+#[derive(Clone)]
+struct Installed {
+    current: Arc<Loaded>,
+    previous: Option<Version>,
+    stats: Arc<Stats>,
+    disabled: Option<String>,
+}
+
+/// An enabled plugin in one community, as the operator configured it.
+#[derive(Debug, Clone)]
+pub(crate) struct Enabled {
+    pub name: String,
+    pub grants: Arc<BTreeSet<Capability>>,
+    pub values: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Version {
+    manifest: String,
+    sha256: String,
+    chunks: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct InstallRecord {
+    current: Version,
+    previous: Option<Version>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct EnableRecord {
+    grants: Vec<Capability>,
+    settings: BTreeMap<String, serde_json::Value>,
+}
+
+fn json<T: Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+fn from_json<T: for<'a> Deserialize<'a>>(bytes: &[u8], what: &str) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::Forum(hearth::Error::Storage(format!("{what} unreadable: {e}"))))
+}
+
+/// A fragment a plugin rendered into a slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fragment {
+    /// The plugin.
+    pub plugin: String,
+    /// Sanitized HTML.
+    pub html: String,
+}
+
+/// Where a [`PluginHost::render`] call renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Slot {
+    /// The footer of every page, error pages included.
+    PageFooter,
+    /// Beside the main content.
+    Sidebar,
+    /// Under a topic.
+    TopicFooter,
+    /// On a member's profile.
+    Profile,
+}
+
+/// The page a slot is rendered on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageContext {
+    /// The page's path, e.g. `/t/how-do-i/12`.
+    pub path: String,
+    /// The topic shown.
+    pub topic: Option<hearth::TopicId>,
+    /// The member whose profile is shown.
+    pub member: Option<hearth::UserId>,
+}
+
+/// A plugin route's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// `text/html; charset=utf-8` or `application/json`.
+    pub content_type: String,
+    /// Sanitized HTML, or JSON.
+    pub body: String,
+}
+
+/// The result of running one hook by hand ([`PluginHost::run_hook`]): what
+/// it returned, what it logged, and what it used against its limits.
+#[derive(Debug)]
+pub struct HookRun {
+    /// The hook's result as JSON, or the typed failure.
+    pub result: Result<serde_json::Value>,
+    /// Lines it logged.
+    pub logs: Vec<LogLine>,
+    /// What it used.
+    pub usage: Usage,
+    /// The limits it ran under.
+    pub limits: crate::limits::Limits,
+}
+
+impl PluginHost {
+    /// Starts the host on `forum`: loads every installed plugin and
+    /// registers the host as the forum's hooks.
+    pub fn new(forum: Arc<Forum>, config: HostConfig) -> Result<PluginHost> {
+        let runtime = Runtime::new(&config)?;
+        let mut linker = Linker::new(&runtime.engine);
+        call::add_to_linker(&mut linker)?;
+        let inner = Arc::new(Inner {
+            forum: forum.clone(),
+            config,
+            runtime,
+            linker,
+            plugins: RwLock::new(BTreeMap::new()),
+            communities: RwLock::new(HashMap::new()),
+            wake: crate::worker::Wake::default(),
+        });
+        let host = PluginHost { inner };
+        for (key, value) in forum.ext_list(NS, None, "installed/", "", 1000)? {
+            let name = key.trim_start_matches("installed/").to_string();
+            let record: InstallRecord = from_json(&value, "install record")?;
+            match host.load_version(&record.current) {
+                Ok(loaded) => {
+                    let disabled = forum
+                        .ext_get(NS, None, &format!("disabled/{name}"))?
+                        .map(|b| String::from_utf8_lossy(&b).into_owned());
+                    host.write_plugins().insert(
+                        name,
+                        Installed {
+                            current: Arc::new(loaded),
+                            previous: record.previous,
+                            stats: Arc::default(),
+                            disabled,
+                        },
+                    );
+                }
+                Err(e) => tracing::error!(plugin = %name, error = %e, "could not load plugin"),
+            }
+        }
+        forum.register_hooks(Arc::new(HostHooks(Arc::downgrade(&host.inner))));
+        Ok(host)
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
+    fn write_plugins(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Installed>> {
+        self.inner
+            .plugins
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read_plugins(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Installed>> {
+        self.inner.plugins.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The forum the host serves.
+    pub fn forum(&self) -> &Arc<Forum> {
+        &self.inner.forum
+    }
+
+    /// The host's configuration.
+    pub fn config(&self) -> &HostConfig {
+        &self.inner.config
+    }
+
+    fn load_version(&self, v: &Version) -> Result<Loaded> {
+        let manifest = Manifest::parse(&v.manifest)?;
+        let mut wasm = Vec::new();
+        for i in 0..v.chunks {
+            let chunk = self
+                .inner
+                .forum
+                .ext_get(NS, None, &format!("wasm/{}/{i}", v.sha256))?
+                .ok_or_else(|| Error::Invalid {
+                    plugin: manifest.name.clone(),
+                    message: "stored component is incomplete; install it again".into(),
+                })?;
+            wasm.extend_from_slice(&chunk);
+        }
+        self.compile(manifest, &wasm)
+    }
+
+    fn compile(&self, manifest: Manifest, wasm: &[u8]) -> Result<Loaded> {
+        let started = Instant::now();
+        let name = manifest.name.clone();
+        let (component, compiled) = self.inner.runtime.load(
+            &self.inner.forum,
+            self.inner.config.cache_dir.as_deref(),
+            &name,
+            wasm,
+        )?;
+        check_component_api(&name, &self.inner.runtime.engine, &component)?;
+        let invalid = |e: wasmtime::Error| Error::Invalid {
+            plugin: name.clone(),
+            message: format!("{e:#}"),
+        };
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(invalid)?;
+        let pre = PluginPre::new(pre).map_err(invalid)?;
+        Ok(Loaded {
+            sdk_version: crate::sdk_section::sdk_version(wasm),
+            manifest,
+            sha256: sha256_hex(wasm),
+            pre,
+            compiled,
+            load_time: started.elapsed(),
+        })
+    }
+
+    /// Installs a plugin from its `plugin.toml` text and component bytes,
+    /// or upgrades it if one of that name is installed (the old version is
+    /// kept for [`rollback`](Self::rollback)). Takes effect at once: calls in
+    /// flight finish on the old version. Enabling per community is separate.
+    pub fn install(&self, manifest: &str, wasm: &[u8]) -> Result<PluginStatus> {
+        let parsed = Manifest::parse(manifest)?;
+        let name = parsed.name.clone();
+        let loaded = self.compile(parsed, wasm)?;
+        let sha = loaded.sha256.clone();
+        let chunks: Vec<&[u8]> = wasm.chunks(CHUNK).collect();
+        let version = Version {
+            manifest: manifest.to_string(),
+            sha256: sha.clone(),
+            chunks: chunks.len(),
+        };
+        let forum = &self.inner.forum;
+        let old: Option<InstallRecord> = forum
+            .ext_get(NS, None, &format!("installed/{name}"))?
+            .map(|b| from_json(&b, "install record"))
+            .transpose()?;
+        let previous = old.map(|o| o.current).filter(|v| v.sha256 != sha);
+        let record = InstallRecord {
+            current: version,
+            previous: previous.clone(),
+        };
+        let mut ops: Vec<ExtOp> = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ExtOp::Put {
+                key: format!("wasm/{sha}/{i}"),
+                value: c.to_vec(),
+            })
+            .collect();
+        ops.push(ExtOp::Put {
+            key: format!("installed/{name}"),
+            value: json(&record),
+        });
+        ops.push(ExtOp::Delete {
+            key: format!("disabled/{name}"),
+        });
+        forum.ext_apply(NS, None, &ops)?;
+        self.swap(&name, Arc::new(loaded), previous);
+        self.ensure_badges_everywhere(&name)?;
+        self.status(&name)
+    }
+
+    /// Installs from a folder holding `plugin.toml` and `<name>.wasm` (what
+    /// `cargo xtask plugins` produces).
+    pub fn install_dir(&self, dir: impl AsRef<Path>) -> Result<PluginStatus> {
+        let dir = dir.as_ref();
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|e| Error::Manifest(format!("{}: {e}", p.display())))
+        };
+        let manifest = String::from_utf8(read(&dir.join("plugin.toml"))?)
+            .map_err(|_| Error::Manifest("plugin.toml is not UTF-8".into()))?;
+        let name = Manifest::parse(&manifest)?.name;
+        let wasm = read(&dir.join(format!("{name}.wasm")))?;
+        self.install(&manifest, &wasm)
+    }
+
+    fn swap(&self, name: &str, loaded: Arc<Loaded>, previous: Option<Version>) {
+        let mut plugins = self.write_plugins();
+        let stats = plugins
+            .get(name)
+            .map(|p| p.stats.clone())
+            .unwrap_or_default();
+        stats.reset_streak();
+        plugins.insert(
+            name.to_string(),
+            Installed {
+                current: loaded,
+                previous,
+                stats,
+                disabled: None,
+            },
+        );
+    }
+
+    /// Goes back to the version installed before the current one.
+    pub fn rollback(&self, name: &str) -> Result<PluginStatus> {
+        let forum = &self.inner.forum;
+        let record: InstallRecord = forum
+            .ext_get(NS, None, &format!("installed/{name}"))?
+            .map(|b| from_json(&b, "install record"))
+            .transpose()?
+            .ok_or_else(|| Error::NotInstalled(name.into()))?;
+        let previous = record
+            .previous
+            .clone()
+            .ok_or_else(|| Error::NoPrevious(name.into()))?;
+        let loaded = self.load_version(&previous)?;
+        let swapped = InstallRecord {
+            current: previous,
+            previous: Some(record.current),
+        };
+        forum.ext_apply(
+            NS,
+            None,
+            &[
+                ExtOp::Put {
+                    key: format!("installed/{name}"),
+                    value: json(&swapped),
+                },
+                ExtOp::Delete {
+                    key: format!("disabled/{name}"),
+                },
+            ],
+        )?;
+        self.swap(name, Arc::new(loaded), swapped.previous);
+        self.status(name)
+    }
+
+    /// Removes a plugin everywhere. Its key-value data stays (installing it
+    /// again finds it).
+    pub fn uninstall(&self, name: &str) -> Result<()> {
+        if self.write_plugins().remove(name).is_none() {
+            return Err(Error::NotInstalled(name.into()));
+        }
+        self.inner.forum.ext_apply(
+            NS,
+            None,
+            &[ExtOp::Delete {
+                key: format!("installed/{name}"),
+            }],
+        )?;
+        Ok(())
+    }
+
+    /// Every installed plugin's status.
+    pub fn plugins(&self) -> Vec<PluginStatus> {
+        self.read_plugins()
+            .iter()
+            .map(|(n, p)| status_of(n, p))
+            .collect()
+    }
+
+    /// One plugin's status: version, whether the host disabled it and why,
+    /// and its counters.
+    pub fn status(&self, name: &str) -> Result<PluginStatus> {
+        self.read_plugins()
+            .get(name)
+            .map(|p| status_of(name, p))
+            .ok_or_else(|| Error::NotInstalled(name.into()))
+    }
+
+    /// Turns a plugin the host disabled after repeated failures back on.
+    pub fn reenable(&self, name: &str) -> Result<()> {
+        {
+            let mut plugins = self.write_plugins();
+            let p = plugins
+                .get_mut(name)
+                .ok_or_else(|| Error::NotInstalled(name.into()))?;
+            p.disabled = None;
+            p.stats.reset_streak();
+        }
+        self.inner.forum.ext_apply(
+            NS,
+            None,
+            &[ExtOp::Delete {
+                key: format!("disabled/{name}"),
+            }],
+        )?;
+        Ok(())
+    }
+
+    fn require_admin(&self, actor: &Actor, community: CommunityId) -> Result<()> {
+        match actor {
+            Actor::System => Ok(()),
+            Actor::Guest => Err(Error::Forbidden("sign in as an admin".into())),
+            Actor::User(id) => {
+                let m = self.inner.forum.member(actor, community, *id)?;
+                if matches!(m.role, Role::Owner | Role::Admin) {
+                    Ok(())
+                } else {
+                    Err(Error::Forbidden("only admins manage plugins".into()))
+                }
+            }
+        }
+    }
+
+    /// Enables an installed plugin in a community with the capabilities the
+    /// operator grants (each must be one the manifest asks for). Creates
+    /// the badges it declares. Admins only.
+    pub fn enable(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        name: &str,
+        grants: &[Capability],
+    ) -> Result<()> {
+        self.require_admin(actor, community)?;
+        let manifest = self.manifest(name)?;
+        for g in grants {
+            if !manifest.asks_for(*g) {
+                return Err(Error::Capability {
+                    plugin: name.into(),
+                    message: format!("cannot grant `{g}`: the manifest does not ask for it"),
+                });
+            }
+        }
+        let key = format!("enabled/{name}");
+        let settings = match self.inner.forum.ext_get(NS, Some(community), &key)? {
+            Some(b) => from_json::<EnableRecord>(&b, "plugin settings")?.settings,
+            None => BTreeMap::new(),
+        };
+        self.ensure_badges(community, &manifest)?;
+        let record = EnableRecord {
+            grants: grants.to_vec(),
+            settings,
+        };
+        self.put_enable(community, name, Some(&record))
+    }
+
+    /// Disables a plugin in a community (its data stays). Admins only.
+    pub fn disable(&self, actor: &Actor, community: CommunityId, name: &str) -> Result<()> {
+        self.require_admin(actor, community)?;
+        self.put_enable(community, name, None)
+    }
+
+    /// Sets a plugin's settings in a community; each value is checked
+    /// against its declared type. Unset keys take their defaults. Admins
+    /// only; the plugin must be enabled there.
+    pub fn configure(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        name: &str,
+        settings: BTreeMap<String, serde_json::Value>,
+    ) -> Result<()> {
+        self.require_admin(actor, community)?;
+        let manifest = self.manifest(name)?;
+        manifest.check_settings(&settings)?;
+        let key = format!("enabled/{name}");
+        let mut record: EnableRecord = match self.inner.forum.ext_get(NS, Some(community), &key)? {
+            Some(b) => from_json(&b, "plugin settings")?,
+            None => {
+                return Err(Error::NotEnabled {
+                    plugin: name.into(),
+                    reason: None,
+                });
+            }
+        };
+        record.settings = settings;
+        self.put_enable(community, name, Some(&record))
+    }
+
+    /// The settings of a plugin in a community, defaults filled in.
+    pub fn settings(
+        &self,
+        community: CommunityId,
+        name: &str,
+    ) -> Result<BTreeMap<String, serde_json::Value>> {
+        let manifest = self.manifest(name)?;
+        let e = self.enabled_in(community)?;
+        let values = e
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.values.clone())
+            .unwrap_or_default();
+        Ok(manifest.resolve_settings(&values))
+    }
+
+    /// The communities where a plugin is enabled, and the names of the
+    /// plugins enabled in each.
+    pub fn enabled_plugins(&self, community: CommunityId) -> Result<Vec<String>> {
+        Ok(self
+            .enabled_in(community)?
+            .iter()
+            .map(|e| e.name.clone())
+            .collect())
+    }
+
+    fn put_enable(
+        &self,
+        community: CommunityId,
+        name: &str,
+        record: Option<&EnableRecord>,
+    ) -> Result<()> {
+        let key = format!("enabled/{name}");
+        let index = format!("enabled-in/{}/{name}", community.0);
+        let ops_c = [match record {
+            Some(r) => ExtOp::Put {
+                key,
+                value: json(r),
+            },
+            None => ExtOp::Delete { key },
+        }];
+        self.inner.forum.ext_apply(NS, Some(community), &ops_c)?;
+        let ops_g = [match record {
+            Some(_) => ExtOp::Put {
+                key: index,
+                value: Vec::new(),
+            },
+            None => ExtOp::Delete { key: index },
+        }];
+        self.inner.forum.ext_apply(NS, None, &ops_g)?;
+        self.inner
+            .communities
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&community);
+        Ok(())
+    }
+
+    pub(crate) fn manifest(&self, name: &str) -> Result<Manifest> {
+        self.read_plugins()
+            .get(name)
+            .map(|p| p.current.manifest.clone())
+            .ok_or_else(|| Error::NotInstalled(name.into()))
+    }
+
+    fn ensure_badges(&self, community: CommunityId, manifest: &Manifest) -> Result<()> {
+        if manifest.badges.is_empty() {
+            return Ok(());
+        }
+        let forum = &self.inner.forum;
+        let have: BTreeSet<String> = forum
+            .badges(&Actor::System, community)?
+            .into_iter()
+            .map(|b| b.slug)
+            .collect();
+        for b in &manifest.badges {
+            if have.contains(&b.slug) {
+                continue;
+            }
+            let tier = match b.tier.as_str() {
+                "gold" => hearth::BadgeTier::Gold,
+                "silver" => hearth::BadgeTier::Silver,
+                _ => hearth::BadgeTier::Bronze,
+            };
+            let new = NewBadge {
+                slug: b.slug.clone(),
+                name: b.name.clone(),
+                description: b.description.clone(),
+                icon: String::new(),
+                tier,
+                multiple: b.multiple,
+            };
+            forum.create_badge(&Actor::System, community, new)?;
+        }
+        Ok(())
+    }
+
+    fn ensure_badges_everywhere(&self, name: &str) -> Result<()> {
+        let manifest = self.manifest(name)?;
+        for c in self.communities_with(name)? {
+            self.ensure_badges(c, &manifest)?;
+        }
+        Ok(())
+    }
+
+    /// Communities where `name` is enabled.
+    pub(crate) fn communities_with(&self, name: &str) -> Result<Vec<CommunityId>> {
+        let mut out = Vec::new();
+        for (key, _) in self
+            .inner
+            .forum
+            .ext_list(NS, None, "enabled-in/", "", 1000)?
+        {
+            let mut parts = key.trim_start_matches("enabled-in/").splitn(2, '/');
+            if let (Some(c), Some(n)) = (parts.next(), parts.next()) {
+                if n == name {
+                    if let Ok(c) = c.parse() {
+                        out.push(CommunityId(c));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every community with at least one plugin enabled.
+    pub(crate) fn communities(&self) -> Result<BTreeSet<CommunityId>> {
+        Ok(self
+            .inner
+            .forum
+            .ext_list(NS, None, "enabled-in/", "", 1000)?
+            .into_iter()
+            .filter_map(|(k, _)| {
+                k.trim_start_matches("enabled-in/")
+                    .split('/')
+                    .next()
+                    .and_then(|c| c.parse().ok())
+                    .map(CommunityId)
+            })
+            .collect())
+    }
+
+    pub(crate) fn enabled_in(&self, community: CommunityId) -> Result<Arc<Vec<Enabled>>> {
+        if let Some(e) = self
+            .inner
+            .communities
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&community)
+        {
+            return Ok(e.clone());
+        }
+        let mut list = Vec::new();
+        for (key, value) in self
+            .inner
+            .forum
+            .ext_list(NS, Some(community), "enabled/", "", 1000)?
+        {
+            let record: EnableRecord = from_json(&value, "plugin settings")?;
+            list.push(Enabled {
+                name: key.trim_start_matches("enabled/").to_string(),
+                grants: Arc::new(record.grants.into_iter().collect()),
+                values: record.settings,
+            });
+        }
+        let list = Arc::new(list);
+        self.inner
+            .communities
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(community, list.clone());
+        Ok(list)
+    }
+
+    /// The enabled plugins of a community implementing `hook`, with what
+    /// each needs for a call; plugins the host disabled are left out.
+    pub(crate) fn targets(
+        &self,
+        community: CommunityId,
+        hook: Hook,
+    ) -> Result<Vec<(Arc<Loaded>, Arc<Stats>, Enabled)>> {
+        let enabled = self.enabled_in(community)?;
+        let plugins = self.read_plugins();
+        Ok(enabled
+            .iter()
+            .filter_map(|e| {
+                let p = plugins.get(&e.name)?;
+                (p.disabled.is_none() && p.current.manifest.has_hook(hook))
+                    .then(|| (p.current.clone(), p.stats.clone(), e.clone()))
+            })
+            .collect())
+    }
+
+    /// Runs one call and keeps the books: counters, auto-disable, logs.
+    pub(crate) fn call<T>(
+        &self,
+        loaded: &Arc<Loaded>,
+        stats: &Stats,
+        enabled: &Enabled,
+        community: CommunityId,
+        hook: Hook,
+        reader: Actor,
+        f: impl FnOnce(
+            &mut wasmtime::Store<CallState>,
+            &bindings::Plugin,
+        ) -> wasmtime::Result<std::result::Result<T, String>>,
+    ) -> Outcome<T> {
+        let spec = CallSpec {
+            loaded: loaded.clone(),
+            community,
+            hook,
+            reader,
+            grants: enabled.grants.clone(),
+            settings: Arc::new(loaded.manifest.resolve_settings(&enabled.values)),
+            limits: self
+                .inner
+                .config
+                .limits_for(hook, &loaded.manifest.limits),
+        };
+        let mut out = call::invoke(
+            &self.inner.runtime.engine,
+            &self.inner.forum,
+            &spec,
+            self.inner.config.fuel,
+            self.inner.config.max_instances,
+            |store, plugin| f(store, plugin),
+        );
+        // A hook's own `Err(message)` is a failure too.
+        let result = match out.result {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(message)) => Err(Error::Failed {
+                plugin: loaded.manifest.name.clone(),
+                hook: hook.as_str().into(),
+                message,
+            }),
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            out.kv_ops.clear();
+        }
+        let error = result.as_ref().err();
+        let streak = stats.record(&out.usage, error.map(|e| e.to_string()).as_deref());
+        if let Some(e) = error {
+            tracing::warn!(plugin = %loaded.manifest.name, error = %e, "plugin call failed");
+            if e.is_plugin_fault() && streak >= self.inner.config.disable_after {
+                self.auto_disable(&loaded.manifest.name, streak, e);
+            }
+        }
+        Outcome {
+            result,
+            logs: out.logs,
+            usage: out.usage,
+            kv_ops: out.kv_ops,
+        }
+    }
+
+    fn auto_disable(&self, name: &str, streak: u32, e: &Error) {
+        let reason = format!("disabled after {streak} consecutive failures; last: {e}");
+        tracing::error!(plugin = %name, "{reason}");
+        if let Some(p) = self.write_plugins().get_mut(name) {
+            p.disabled = Some(reason.clone());
+        }
+        if let Err(e) = self.inner.forum.ext_apply(
+            NS,
+            None,
+            &[ExtOp::Put {
+                key: format!("disabled/{name}"),
+                value: reason.into_bytes(),
+            }],
+        ) {
+            tracing::error!(plugin = %name, error = %e, "could not record that the plugin is disabled");
+        }
+    }
+
+    /// Applies a successful call's key-value writes (and any host records
+    /// that must commit with them) in one transaction.
+    pub(crate) fn commit(
+        &self,
+        name: &str,
+        community: CommunityId,
+        kv_ops: &[ExtOp],
+        host_ops: &[ExtOp],
+    ) -> Result<()> {
+        let ns = call::kv_namespace(name);
+        self.inner
+            .forum
+            .ext_apply_all(Some(community), &[(&ns, kv_ops), (NS, host_ops)])?;
+        Ok(())
+    }
+
+    /// Runs every enabled `filter-post` plugin over a draft, in the order
+    /// they were enabled. A failed call applies the plugin's failure mode:
+    /// closed (the default) holds the post for review, open lets it through.
+    pub fn filter_post(&self, draft: &PostDraft) -> Result<PostFilter> {
+        let mut body = draft.body.clone();
+        let mut queued: Option<String> = None;
+        for (loaded, stats, enabled) in self.targets(draft.community, Hook::FilterPost)? {
+            let wit = to_wit_draft(draft, &body);
+            let out = self.call(
+                &loaded,
+                &stats,
+                &enabled,
+                draft.community,
+                Hook::FilterPost,
+                Actor::System,
+                |store, p| p.call_filter_post(store, &wit),
+            );
+            if !out.kv_ops.is_empty() {
+                self.commit(&loaded.manifest.name, draft.community, &out.kv_ops, &[])?;
+            }
+            match out.result {
+                Ok(bindings::Verdict::Allow) => {}
+                Ok(bindings::Verdict::Rewrite(b)) => body = b,
+                Ok(bindings::Verdict::Queue(reason)) => {
+                    queued.get_or_insert(reason);
+                }
+                Ok(bindings::Verdict::Reject(reason)) => return Ok(PostFilter::Reject { reason }),
+                Err(e) => match loaded.manifest.filter_failure.unwrap_or(FailMode::Closed) {
+                    FailMode::Open => {}
+                    FailMode::Closed => {
+                        let _ = e;
+                        queued.get_or_insert_with(|| {
+                            "an automatic check could not finish; a moderator will review this post"
+                                .to_string()
+                        });
+                    }
+                },
+            }
+        }
+        Ok(match queued {
+            Some(reason) => PostFilter::Queue { reason },
+            None if body != draft.body => PostFilter::Rewrite { body },
+            None => PostFilter::Allow,
+        })
+    }
+
+    /// Renders a slot for a page: each enabled plugin's fragment, sanitized
+    /// and capped, in order. Reads are made as `actor`. Failures render
+    /// nothing (a footer never takes a page down) and count against the
+    /// plugin.
+    pub fn render(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        slot: Slot,
+        page: &PageContext,
+    ) -> Vec<Fragment> {
+        let targets = match self.targets(community, Hook::Render) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "could not list plugins for a render");
+                return Vec::new();
+            }
+        };
+        let ctx = bindings::RenderContext {
+            community: community.0,
+            slot: match slot {
+                Slot::PageFooter => bindings::Slot::PageFooter,
+                Slot::Sidebar => bindings::Slot::Sidebar,
+                Slot::TopicFooter => bindings::Slot::TopicFooter,
+                Slot::Profile => bindings::Slot::Profile,
+            },
+            path: page.path.clone(),
+            viewer: match actor {
+                Actor::User(u) => Some(u.0),
+                _ => None,
+            },
+            topic: page.topic.map(|t| t.0),
+            member: page.member.map(|m| m.0),
+        };
+        let mut out = Vec::new();
+        for (loaded, stats, enabled) in targets {
+            let name = loaded.manifest.name.clone();
+            let max = self
+                .inner
+                .config
+                .limits_for(Hook::Render, &loaded.manifest.limits)
+                .max_output;
+            let res = self.call(
+                &loaded,
+                &stats,
+                &enabled,
+                community,
+                Hook::Render,
+                actor.clone(),
+                |store, p| p.call_render(store, &ctx),
+            );
+            match res.result {
+                Ok(Some(html)) if html.len() > max => {
+                    let e = Error::LimitExceeded {
+                        plugin: name.clone(),
+                        hook: "render".into(),
+                        message: format!(
+                            "rendered {} bytes; the output cap is {max} bytes",
+                            html.len()
+                        ),
+                    };
+                    self.count_failure(&name, &stats, &e);
+                }
+                Ok(Some(html)) => {
+                    if !res.kv_ops.is_empty() {
+                        if let Err(e) = self.commit(&name, community, &res.kv_ops, &[]) {
+                            tracing::warn!(plugin = %name, error = %e, "render writes not saved");
+                        }
+                    }
+                    out.push(Fragment {
+                        plugin: name,
+                        html: sanitize(&html),
+                    })
+                }
+                Ok(None) => {}
+                Err(_) => {}
+            }
+        }
+        out
+    }
+
+    /// Counts a failure found after the call returned (e.g. an oversized
+    /// result).
+    fn count_failure(&self, name: &str, stats: &Stats, e: &Error) {
+        let streak = stats.record(&Usage::default(), Some(&e.to_string()));
+        tracing::warn!(plugin = %name, error = %e, "plugin result refused");
+        if streak >= self.inner.config.disable_after {
+            self.auto_disable(name, streak, e);
+        }
+    }
+
+    /// Answers a GET under `/plugins/<name>/<path>`; `Ok(None)` is a 404.
+    /// HTML bodies are sanitized; JSON bodies must parse.
+    pub fn route(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        name: &str,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Result<Option<RouteResponse>> {
+        let Some((loaded, stats, enabled)) = self
+            .targets(community, Hook::Route)?
+            .into_iter()
+            .find(|(l, _, _)| l.manifest.name == name)
+        else {
+            return Ok(None);
+        };
+        let max = self
+            .inner
+            .config
+            .limits_for(Hook::Route, &loaded.manifest.limits)
+            .max_output;
+        let req = bindings::Request {
+            community: community.0,
+            path: if path.starts_with('/') {
+                path.to_string()
+            } else {
+                format!("/{path}")
+            },
+            query: query.to_vec(),
+            viewer: match actor {
+                Actor::User(u) => Some(u.0),
+                _ => None,
+            },
+        };
+        let out = self.call(
+            &loaded,
+            &stats,
+            &enabled,
+            community,
+            Hook::Route,
+            actor.clone(),
+            |store, p| p.call_route(store, &req),
+        );
+        let Some(resp) = out.result? else {
+            return Ok(None);
+        };
+        let fail = |message: String| Error::Failed {
+            plugin: name.into(),
+            hook: "route".into(),
+            message,
+        };
+        if resp.body.len() > max {
+            let e = Error::LimitExceeded {
+                plugin: name.into(),
+                hook: "route".into(),
+                message: format!("returned {} bytes; the output cap is {max}", resp.body.len()),
+            };
+            self.count_failure(name, &stats, &e);
+            return Err(e);
+        }
+        if !(100..=599).contains(&resp.status) {
+            return Err(fail(format!("status {} is not an HTTP status", resp.status)));
+        }
+        let ct = resp.content_type.to_ascii_lowercase();
+        let (content_type, body) = if ct.starts_with("application/json") {
+            serde_json::from_str::<serde_json::Value>(&resp.body)
+                .map_err(|e| fail(format!("body is not JSON: {e}")))?;
+            ("application/json".to_string(), resp.body)
+        } else if ct.starts_with("text/html") {
+            (
+                "text/html; charset=utf-8".to_string(),
+                sanitize(&resp.body),
+            )
+        } else {
+            return Err(fail(format!(
+                "content type {:?}: use text/html or application/json",
+                resp.content_type
+            )));
+        };
+        if !out.kv_ops.is_empty() {
+            self.commit(name, community, &out.kv_ops, &[])?;
+        }
+        Ok(Some(RouteResponse {
+            status: resp.status,
+            content_type,
+            body,
+        }))
+    }
+
+    /// Runs one hook of an enabled plugin by hand with production limits,
+    /// and reports what it returned, logged and used (for
+    /// `hearth-plugin run`). `input` is the hook's argument as JSON: a post
+    /// draft, a list of events, a render context or a request.
+    pub fn run_hook(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        name: &str,
+        hook: Hook,
+        input: &serde_json::Value,
+    ) -> Result<HookRun> {
+        crate::runner::run_hook(self, actor, community, name, hook, input)
+    }
+
+    /// The plugin API versions this host accepts.
+    pub fn supported_api() -> &'static str {
+        SUPPORTED_API
+    }
+}
+
+/// Plugin HTML goes through the same allowlist as posts.
+pub(crate) fn sanitize(html: &str) -> String {
+    static SETTINGS: std::sync::OnceLock<hearth::CommunitySettings> = std::sync::OnceLock::new();
+    hearth::sanitize_html(SETTINGS.get_or_init(Default::default), html).unwrap_or_default()
+}
+
+fn status_of(name: &str, p: &Installed) -> PluginStatus {
+    let m = &p.current.manifest;
+    PluginStatus {
+        name: name.to_string(),
+        version: m.version.clone(),
+        api_version: m.api_version.clone(),
+        description: m.description.clone(),
+        hooks: m.hooks.clone(),
+        capabilities: m.capabilities.clone(),
+        sha256: p.current.sha256.clone(),
+        sdk_version: p.current.sdk_version.clone(),
+        previous_version: p
+            .previous
+            .as_ref()
+            .and_then(|v| Manifest::parse(&v.manifest).ok())
+            .map(|m| m.version),
+        disabled: p.disabled.clone(),
+        compiled: p.current.compiled,
+        load_time: p.current.load_time,
+        counters: p.stats.snapshot(),
+    }
+}
+
+pub(crate) fn to_wit_draft(d: &PostDraft, body: &str) -> bindings::PostDraft {
+    bindings::PostDraft {
+        kind: match d.kind {
+            hearth::DraftKind::NewTopic => bindings::DraftKind::NewTopic,
+            hearth::DraftKind::Reply => bindings::DraftKind::Reply,
+            hearth::DraftKind::Edit => bindings::DraftKind::Edit,
+        },
+        community: d.community.0,
+        category: d.category.0,
+        topic: d.topic.map(|t| t.0),
+        post: d.post.map(|p| p.0),
+        author: d.author.0,
+        title: d.title.clone(),
+        body: body.to_string(),
+    }
+}
+
+/// Refuses components built against a plugin API this host does not
+/// support, naming both versions, before linking would fail obscurely.
+fn check_component_api(
+    plugin: &str,
+    engine: &wasmtime::Engine,
+    component: &wasmtime::component::Component,
+) -> Result<()> {
+    let ty = component.component_type();
+    let names: Vec<&str> = ty.imports(engine).map(|(n, _)| n).collect();
+    for version in crate::sdk_section::imported_api_versions(names) {
+        if !api_supported(&version) {
+            return Err(Error::UnsupportedApi {
+                plugin: plugin.into(),
+                found: version,
+                supported: SUPPORTED_API.into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What the forum holds: a weak handle, so the forum and the host do not
+/// keep each other alive.
+struct HostHooks(Weak<Inner>);
+
+impl Hooks for HostHooks {
+    fn name(&self) -> &str {
+        "plugins"
+    }
+
+    fn filter_post(&self, draft: &PostDraft) -> std::result::Result<PostFilter, HookError> {
+        let Some(inner) = self.0.upgrade() else {
+            return Ok(PostFilter::Allow);
+        };
+        PluginHost { inner }
+            .filter_post(draft)
+            .map_err(|e| HookError(e.to_string()))
+    }
+
+    fn on_events(&self, events: &[hearth::Event]) -> std::result::Result<(), HookError> {
+        if let (Some(inner), Some(first)) = (self.0.upgrade(), events.first()) {
+            inner.wake.nudge(first.community);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,76 @@
+//! The Hearth plugin host: sandboxed WebAssembly plugins under wasmtime.
+//!
+//! A plugin is a WebAssembly component built against the versioned WIT
+//! interface in `wit/plugin.wit` (`hearth:plugin@0.1.0`), shipped with a
+//! `plugin.toml` [`Manifest`]. The [`PluginHost`] installs plugins (hot:
+//! an upgrade swaps the compiled plugin atomically and keeps the previous
+//! version for a rollback), enables them per community with the
+//! [`Capability`]s an operator grants, and calls their hooks:
+//!
+//! * `filter-post` — as the forum's [`hearth::Hooks`], before a post is
+//!   written (a failure holds the post for review unless the manifest says
+//!   `filter-failure = "open"`);
+//! * `on-event` — from the durable event log, in order, at least once, with
+//!   a cursor per plugin and community ([`PluginHost::deliver_events`],
+//!   [`PluginHost::start_worker`]); poison events are parked;
+//! * `render` — HTML fragments for page slots ([`PluginHost::render`]),
+//!   sanitized like every post;
+//! * `route` — pages and JSON under `/plugins/<name>/` ([`PluginHost::route`]);
+//! * `on-schedule` — periodic work ([`PluginHost::run_schedules`]).
+//!
+//! Every call runs in a fresh instance from a pooling allocator, with a
+//! deadline, a memory cap, a stack cap, caps on what the plugin hands the
+//! host, and optional fuel ([`HostConfig`], [`Limits`]). Whatever goes wrong
+//! comes back as an [`Error`] naming the plugin; a plugin that keeps failing
+//! is disabled ([`PluginStatus`]).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use hearth::{Actor, Forum};
+//! use hearth_wasm::{Capability, HostConfig, PageContext, PluginHost, Slot};
+//!
+//! # fn main() -> Result<(), hearth_wasm::Error> {
+//! let forum = Arc::new(Forum::open("community.db")?);
+//! let host = PluginHost::new(forum.clone(), HostConfig {
+//!     cache_dir: Some("plugin-cache".into()),
+//!     ..HostConfig::default()
+//! })?;
+//! let footer = host.install_dir("target/plugins/escape-hatch")?;
+//! let acme = hearth::CommunityId(1);
+//! host.enable(&Actor::System, acme, &footer.name, &[Capability::Settings, Capability::Read])?;
+//! for fragment in host.render(&Actor::Guest, acme, Slot::PageFooter, &PageContext::default()) {
+//!     println!("{}", fragment.html);
+//! }
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+mod bindings;
+mod call;
+mod delivery;
+mod error;
+mod host;
+mod limits;
+mod manifest;
+mod runner;
+mod runtime;
+mod sdk_section;
+mod status;
+mod worker;
+
+pub use call::{LogLine, Usage};
+pub use delivery::{DeliveryReport, ParkedEvent};
+pub use error::{Error, Result};
+pub use host::{Fragment, HookRun, PageContext, PluginHost, RouteResponse, Slot};
+pub use limits::{HostConfig, LimitOverrides, Limits};
+pub use manifest::{
+    API_VERSION, BadgeSpec, Capability, FailMode, Hook, Manifest, SUPPORTED_API, SettingSpec,
+    SettingType, api_supported,
+};
+pub use sdk_section::SDK_SECTION;
+pub use status::{Counters, PluginStatus};
+pub use worker::Worker;
+
+/// The WIT interface plugins are built against, as shipped in this crate.
+pub const WIT: &str = include_str!("../wit/plugin.wit");

@@ -1,0 +1,445 @@
+//! `plugin.toml`: what a plugin is, which hooks it implements, which
+//! capabilities and settings it asks for, and the limits it needs.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::limits::LimitOverrides;
+
+/// The plugin API version this host implements (the WIT package version).
+pub const API_VERSION: &str = "0.1.0";
+/// The API versions this host accepts, as a Cargo-style requirement.
+pub const SUPPORTED_API: &str = "^0.1";
+
+/// Whether this host runs plugins built for API `version` (`0.1.x`).
+pub fn api_supported(version: &str) -> bool {
+    let mut parts = version.trim().split('.');
+    let (Some(major), Some(minor)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let patch_ok = parts.next().is_none_or(|p| p.parse::<u32>().is_ok());
+    major == "0" && minor == "1" && patch_ok && parts.next().is_none()
+}
+
+macro_rules! names {
+    ($(#[$doc:meta])* $ty:ident { $($(#[$vdoc:meta])* $variant:ident = $name:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $ty {
+            $($(#[$vdoc])* #[serde(rename = $name)] $variant,)*
+        }
+
+        impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: &[$ty] = &[$($ty::$variant,)*];
+
+            /// The name used in manifests and messages.
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $name,)* }
+            }
+
+            /// Parses the name used in manifests.
+            pub fn parse(s: &str) -> Option<$ty> {
+                match s { $($name => Some($ty::$variant),)* _ => None }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+names! {
+    /// A plugin export the host may call.
+    Hook {
+        /// Before a post is created or edited.
+        FilterPost = "filter-post",
+        /// Events from the durable event log.
+        OnEvent = "on-event",
+        /// An HTML fragment for a page slot.
+        Render = "render",
+        /// A page or JSON under `/plugins/<name>/`.
+        Route = "route",
+        /// Periodic work.
+        OnSchedule = "on-schedule",
+    }
+}
+
+names! {
+    /// A host function group a plugin must ask for and an operator grant.
+    Capability {
+        /// Write to the host's log.
+        Log = "log",
+        /// Read the plugin's settings.
+        Settings = "settings",
+        /// Read the forum's clock.
+        Now = "now",
+        /// The plugin's key-value store (per community).
+        Kv = "kv",
+        /// Read members, topics, posts, points and badges. In `render` and
+        /// `route` reads are made as the person viewing the page; in other
+        /// hooks as the community.
+        Read = "read",
+        /// Receive staff-only events (flags, review decisions).
+        StaffEvents = "staff-events",
+        /// Grant and revoke the badges the manifest declares.
+        Badges = "badges",
+        /// Award points.
+        Points = "points",
+    }
+}
+
+/// What happens to a post when a `filter-post` call fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailMode {
+    /// Treat the failure as "allow".
+    Open,
+    /// Hold the post in the review queue.
+    Closed,
+}
+
+/// A setting's declared type.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SettingType {
+    /// Any text up to `max_len` bytes.
+    String,
+    /// A whole number, optionally bounded.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+    /// One of `choices`.
+    Choice,
+    /// A list of strings (each one of `choices` when given).
+    List,
+}
+
+/// A setting the plugin declares.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SettingSpec {
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: SettingType,
+    /// The value when the operator set none.
+    pub default: serde_json::Value,
+    /// Shown to operators.
+    #[serde(default)]
+    pub description: String,
+    /// Smallest integer allowed.
+    #[serde(default)]
+    pub min: Option<i64>,
+    /// Largest integer allowed.
+    #[serde(default)]
+    pub max: Option<i64>,
+    /// Longest string allowed, in bytes (default 1,000).
+    #[serde(default)]
+    pub max_len: Option<usize>,
+    /// Allowed values for `choice` and `list`.
+    #[serde(default)]
+    pub choices: Vec<String>,
+}
+
+impl SettingSpec {
+    /// Checks `value` against the declared type; `Err` says what is wrong.
+    pub fn check(&self, value: &serde_json::Value) -> std::result::Result<(), String> {
+        use serde_json::Value;
+        let max_len = self.max_len.unwrap_or(1000);
+        let check_str = |s: &str| -> std::result::Result<(), String> {
+            if s.len() > max_len {
+                return Err(format!("longer than {max_len} bytes"));
+            }
+            if !self.choices.is_empty() && !self.choices.iter().any(|c| c == s) {
+                return Err(format!("{s:?} is not one of {:?}", self.choices));
+            }
+            Ok(())
+        };
+        match (&self.kind, value) {
+            (SettingType::String, Value::String(s)) => {
+                if s.len() > max_len {
+                    return Err(format!("longer than {max_len} bytes"));
+                }
+                Ok(())
+            }
+            (SettingType::Integer, Value::Number(n)) => {
+                let Some(n) = n.as_i64() else {
+                    return Err("expected a whole number".into());
+                };
+                if self.min.is_some_and(|m| n < m) || self.max.is_some_and(|m| n > m) {
+                    return Err(format!(
+                        "{n} is outside {}..={}",
+                        self.min.map_or("".into(), |m| m.to_string()),
+                        self.max.map_or("".into(), |m| m.to_string())
+                    ));
+                }
+                Ok(())
+            }
+            (SettingType::Boolean, Value::Bool(_)) => Ok(()),
+            (SettingType::Choice, Value::String(s)) => check_str(s),
+            (SettingType::List, Value::Array(items)) => {
+                if items.len() > 100 {
+                    return Err("more than 100 items".into());
+                }
+                for item in items {
+                    let Value::String(s) = item else {
+                        return Err("expected a list of strings".into());
+                    };
+                    check_str(s)?;
+                }
+                Ok(())
+            }
+            (kind, v) => Err(format!("expected {kind:?} (lowercase), got {v}")),
+        }
+    }
+}
+
+/// A badge the plugin may grant; created in a community when the plugin is
+/// enabled there.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BadgeSpec {
+    /// Its slug (unique in the community).
+    pub slug: String,
+    /// Its name.
+    pub name: String,
+    /// What earns it.
+    #[serde(default)]
+    pub description: String,
+    /// `bronze`, `silver` or `gold`.
+    #[serde(default = "bronze")]
+    pub tier: String,
+    /// Whether it can be granted more than once (once per post).
+    #[serde(default)]
+    pub multiple: bool,
+}
+
+fn bronze() -> String {
+    "bronze".into()
+}
+
+/// A parsed and checked `plugin.toml`.
+///
+/// ```
+/// let m = hearth_wasm::Manifest::parse(r#"
+///     name = "hello"
+///     version = "1.0.0"
+///     api-version = "0.1.0"
+///     description = "Says hello in the footer"
+///     hooks = ["render"]
+///     capabilities = ["settings"]
+///
+///     [settings.greeting]
+///     type = "string"
+///     default = "Hello!"
+/// "#)?;
+/// assert_eq!(m.name, "hello");
+/// # Ok::<(), hearth_wasm::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Manifest {
+    /// Lowercase letters, digits and dashes; names the plugin everywhere
+    /// (routes are under `/plugins/<name>/`).
+    pub name: String,
+    /// The plugin's own version.
+    pub version: String,
+    /// The plugin API version it was built for (the WIT package version).
+    pub api_version: String,
+    /// Shown to operators.
+    #[serde(default)]
+    pub description: String,
+    /// The hooks it implements; the host calls no others.
+    pub hooks: Vec<Hook>,
+    /// The capabilities it asks for.
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
+    /// Its settings, by key.
+    #[serde(default)]
+    pub settings: BTreeMap<String, SettingSpec>,
+    /// Badges it may grant.
+    #[serde(default)]
+    pub badges: Vec<BadgeSpec>,
+    /// What a failed `filter-post` does (default: closed, the post waits
+    /// for review).
+    #[serde(default)]
+    pub filter_failure: Option<FailMode>,
+    /// How often `on-schedule` runs, in seconds (default 3,600).
+    #[serde(default)]
+    pub schedule_seconds: Option<u64>,
+    /// Limits it needs, within the host's maxima.
+    #[serde(default)]
+    pub limits: LimitOverrides,
+}
+
+impl Manifest {
+    /// Parses and checks a manifest.
+    pub fn parse(text: &str) -> Result<Manifest> {
+        let m: Manifest = toml::from_str(text).map_err(|e| Error::Manifest(e.to_string()))?;
+        m.check()?;
+        Ok(m)
+    }
+
+    fn check(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Manifest(msg));
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 50
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !self.name.starts_with('-');
+        if !name_ok {
+            return bad(format!(
+                "name {:?}: use 1 to 50 lowercase letters, digits and dashes",
+                self.name
+            ));
+        }
+        if self.version.is_empty() || self.version.len() > 50 {
+            return bad("version: 1 to 50 characters".into());
+        }
+        if !api_supported(&self.api_version) {
+            return Err(Error::UnsupportedApi {
+                plugin: self.name.clone(),
+                found: self.api_version.clone(),
+                supported: SUPPORTED_API.into(),
+            });
+        }
+        if self.hooks.is_empty() {
+            return bad("hooks: list at least one hook".into());
+        }
+        for (key, spec) in &self.settings {
+            if key.is_empty() || key.len() > 100 {
+                return bad(format!("setting {key:?}: keys are 1 to 100 bytes"));
+            }
+            spec.check(&spec.default)
+                .or_else(|e| bad(format!("setting {key:?}: default: {e}")))?;
+        }
+        for b in &self.badges {
+            if !self.capabilities.contains(&Capability::Badges) {
+                return bad("badges are declared but the `badges` capability is not asked for".into());
+            }
+            if !matches!(b.tier.as_str(), "bronze" | "silver" | "gold") {
+                return bad(format!("badge {:?}: tier is bronze, silver or gold", b.slug));
+            }
+        }
+        self.limits.check().or_else(|e| bad(format!("limits: {e}")))?;
+        Ok(())
+    }
+
+    /// Whether the manifest lists `hook`.
+    pub fn has_hook(&self, hook: Hook) -> bool {
+        self.hooks.contains(&hook)
+    }
+
+    /// Whether the manifest asks for `cap`.
+    pub fn asks_for(&self, cap: Capability) -> bool {
+        self.capabilities.contains(&cap)
+    }
+
+    /// The value of every setting: `values` where set, defaults elsewhere.
+    pub fn resolve_settings(
+        &self,
+        values: &BTreeMap<String, serde_json::Value>,
+    ) -> BTreeMap<String, serde_json::Value> {
+        self.settings
+            .iter()
+            .map(|(k, spec)| (k.clone(), values.get(k).unwrap_or(&spec.default).clone()))
+            .collect()
+    }
+
+    /// Checks operator-set values against the declared settings.
+    pub fn check_settings(&self, values: &BTreeMap<String, serde_json::Value>) -> Result<()> {
+        for (key, value) in values {
+            let Some(spec) = self.settings.get(key) else {
+                return Err(Error::Setting {
+                    plugin: self.name.clone(),
+                    key: key.clone(),
+                    message: "not a setting of this plugin".into(),
+                });
+            };
+            spec.check(value).map_err(|message| Error::Setting {
+                plugin: self.name.clone(),
+                key: key.clone(),
+                message,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+        name = "x"
+        version = "1"
+        api-version = "0.1.0"
+        hooks = ["render"]
+    "#;
+
+    #[test]
+    fn api_versions() {
+        assert!(api_supported("0.1.0"));
+        assert!(api_supported("0.1.7"));
+        assert!(api_supported("0.1"));
+        assert!(!api_supported("0.2.0"));
+        assert!(!api_supported("1.1.0"));
+        assert!(!api_supported("0.1.0.0"));
+        assert!(!api_supported("garbage"));
+    }
+
+    #[test]
+    fn unsupported_api_names_both_versions() {
+        let text = BASE.replace("0.1.0", "0.9.0");
+        let err = Manifest::parse(&text).unwrap_err().to_string();
+        assert!(err.contains("0.9.0") && err.contains(SUPPORTED_API), "{err}");
+    }
+
+    #[test]
+    fn unknown_hooks_capabilities_and_fields_are_refused() {
+        for bad in [
+            BASE.replace("\"render\"", "\"render\", \"teleport\""),
+            format!("{BASE}\ncapabilities = [\"network\"]"),
+            format!("{BASE}\nfavourite-colour = \"blue\""),
+            BASE.replace("name = \"x\"", "name = \"Bad Name\""),
+        ] {
+            assert!(Manifest::parse(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn settings_are_typed() {
+        let m = Manifest::parse(&format!(
+            "{BASE}\n[settings.top]\ntype = \"integer\"\ndefault = 10\nmin = 1\nmax = 100\n\
+             [settings.mode]\ntype = \"choice\"\ndefault = \"a\"\nchoices = [\"a\", \"b\"]\n"
+        ))
+        .unwrap();
+        let ok: BTreeMap<String, serde_json::Value> =
+            [("top".to_string(), serde_json::json!(50))].into();
+        m.check_settings(&ok).unwrap();
+        for (k, v) in [
+            ("top", serde_json::json!(0)),
+            ("top", serde_json::json!("ten")),
+            ("top", serde_json::json!(1.5)),
+            ("mode", serde_json::json!("c")),
+            ("nope", serde_json::json!(1)),
+        ] {
+            let vals: BTreeMap<String, serde_json::Value> = [(k.to_string(), v)].into();
+            assert!(m.check_settings(&vals).is_err(), "{k}");
+        }
+        assert_eq!(m.resolve_settings(&ok)["mode"], serde_json::json!("a"));
+        // A default that does not fit its own type is a manifest error.
+        assert!(
+            Manifest::parse(&format!("{BASE}\n[settings.t]\ntype = \"boolean\"\ndefault = 3\n"))
+                .is_err()
+        );
+    }
+}

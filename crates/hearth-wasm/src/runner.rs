@@ -1,0 +1,131 @@
+//! Running one hook by hand: the engine behind `hearth-plugin run`.
+
+use hearth::{Actor, CommunityId};
+
+use crate::bindings;
+use crate::error::{Error, Result};
+use crate::host::{HookRun, PluginHost};
+use crate::manifest::Hook;
+
+fn bad_input(hook: Hook, e: impl std::fmt::Display) -> Error {
+    Error::Manifest(format!("input for {hook}: {e}"))
+}
+
+fn field<T: for<'a> serde::Deserialize<'a>>(
+    v: &serde_json::Value,
+    key: &str,
+    hook: Hook,
+) -> Result<T> {
+    serde_json::from_value(v.get(key).cloned().unwrap_or(serde_json::Value::Null))
+        .map_err(|e| bad_input(hook, format!("{key}: {e}")))
+}
+
+pub(crate) fn run_hook(
+    host: &PluginHost,
+    actor: &Actor,
+    community: CommunityId,
+    name: &str,
+    hook: Hook,
+    input: &serde_json::Value,
+) -> Result<HookRun> {
+    let (loaded, stats, enabled) = host
+        .targets(community, hook)?
+        .into_iter()
+        .find(|(l, _, _)| l.manifest.name == name)
+        .ok_or_else(|| Error::NotEnabled {
+            plugin: name.into(),
+            reason: Some(format!("not enabled in this community, or it has no {hook} hook")),
+        })?;
+    let limits = host.config().limits_for(hook, &loaded.manifest.limits);
+    let to_json = |v: serde_json::Value| Ok::<_, wasmtime::Error>(Ok::<_, String>(v));
+    let out = match hook {
+        Hook::FilterPost => {
+            let draft: hearth::PostDraft =
+                serde_json::from_value(input.clone()).map_err(|e| bad_input(hook, e))?;
+            let wit = crate::host::to_wit_draft(&draft, &draft.body);
+            host.call(&loaded, &stats, &enabled, community, hook, Actor::System, |s, p| {
+                Ok(p.call_filter_post(s, &wit)?.map(|v| match v {
+                    bindings::Verdict::Allow => serde_json::json!({"action": "allow"}),
+                    bindings::Verdict::Rewrite(body) => {
+                        serde_json::json!({"action": "rewrite", "body": body})
+                    }
+                    bindings::Verdict::Queue(reason) => {
+                        serde_json::json!({"action": "queue", "reason": reason})
+                    }
+                    bindings::Verdict::Reject(reason) => {
+                        serde_json::json!({"action": "reject", "reason": reason})
+                    }
+                }))
+            })
+        }
+        Hook::OnEvent => {
+            let events: Vec<hearth::Event> =
+                serde_json::from_value(input.clone()).map_err(|e| bad_input(hook, e))?;
+            let wit: Vec<bindings::Event> =
+                events.iter().map(crate::delivery::to_wit_event).collect();
+            host.call(&loaded, &stats, &enabled, community, hook, Actor::System, |s, p| {
+                Ok(p.call_on_event(s, &wit)?.map(|()| serde_json::json!(null)))
+            })
+        }
+        Hook::Render => {
+            let slot: crate::host::Slot = field(input, "slot", hook)?;
+            let ctx = bindings::RenderContext {
+                community: community.0,
+                slot: match slot {
+                    crate::host::Slot::PageFooter => bindings::Slot::PageFooter,
+                    crate::host::Slot::Sidebar => bindings::Slot::Sidebar,
+                    crate::host::Slot::TopicFooter => bindings::Slot::TopicFooter,
+                    crate::host::Slot::Profile => bindings::Slot::Profile,
+                },
+                path: field::<Option<String>>(input, "path", hook)?.unwrap_or_else(|| "/".into()),
+                viewer: field(input, "viewer", hook)?,
+                topic: field(input, "topic", hook)?,
+                member: field(input, "member", hook)?,
+            };
+            host.call(&loaded, &stats, &enabled, community, hook, actor.clone(), |s, p| {
+                Ok(p.call_render(s, &ctx)?.map(|html| match html {
+                    Some(h) if h.len() > limits.max_output => serde_json::json!({
+                        "error": format!("{} bytes exceeds the output cap of {}", h.len(), limits.max_output)
+                    }),
+                    Some(h) => serde_json::json!({
+                        "html": h.clone(),
+                        "sanitized": crate::host::sanitize(&h),
+                    }),
+                    None => serde_json::json!(null),
+                }))
+            })
+        }
+        Hook::Route => {
+            let req = bindings::Request {
+                community: community.0,
+                path: field::<Option<String>>(input, "path", hook)?.unwrap_or_else(|| "/".into()),
+                query: field::<Option<Vec<(String, String)>>>(input, "query", hook)?
+                    .unwrap_or_default(),
+                viewer: field(input, "viewer", hook)?,
+            };
+            host.call(&loaded, &stats, &enabled, community, hook, actor.clone(), |s, p| {
+                Ok(p.call_route(s, &req)?.map(|r| {
+                    serde_json::json!(r.map(|r| serde_json::json!({
+                        "status": r.status, "content_type": r.content_type, "body": r.body,
+                    })))
+                }))
+            })
+        }
+        Hook::OnSchedule => {
+            let now = (host.forum().now().unix_timestamp_nanos() / 1_000_000) as i64;
+            host.call(&loaded, &stats, &enabled, community, hook, Actor::System, |s, p| {
+                let _ = to_json;
+                Ok(p.call_on_schedule(s, community.0, now)?.map(|()| serde_json::json!(null)))
+            })
+        }
+    };
+    if out.result.is_ok() && !out.kv_ops.is_empty() {
+        host.commit(name, community, &out.kv_ops, &[])?;
+    }
+    Ok(HookRun {
+        result: out.result,
+        logs: out.logs,
+        usage: out.usage,
+        limits,
+    })
+}

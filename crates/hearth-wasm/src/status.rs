@@ -1,0 +1,103 @@
+//! What operators can read about a plugin: its identity, whether it runs,
+//! and its counters.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::call::Usage;
+use crate::manifest::{Capability, Hook};
+
+/// An installed plugin and how it has been doing since the process started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PluginStatus {
+    /// Its name.
+    pub name: String,
+    /// The running version.
+    pub version: String,
+    /// The plugin API version it was built for.
+    pub api_version: String,
+    /// From the manifest.
+    pub description: String,
+    /// The hooks it implements.
+    pub hooks: Vec<Hook>,
+    /// The capabilities it asks for.
+    pub capabilities: Vec<Capability>,
+    /// SHA-256 of the component.
+    pub sha256: String,
+    /// The SDK version embedded in the component, if it was built with
+    /// `hearth-plugin`.
+    pub sdk_version: Option<String>,
+    /// The version a rollback would return to.
+    pub previous_version: Option<String>,
+    /// Why the host disabled it, if it did (re-enable with
+    /// [`PluginHost::reenable`](crate::PluginHost::reenable)).
+    pub disabled: Option<String>,
+    /// Whether the last load compiled the component (`false`: read from
+    /// the artifact cache).
+    pub compiled: bool,
+    /// How long the last load took.
+    pub load_time: Duration,
+    /// Counters since the process started.
+    pub counters: Counters,
+}
+
+/// Per-plugin counters since the process started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Hook calls.
+    pub calls: u64,
+    /// Failed calls.
+    pub failures: u64,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// Time spent in calls.
+    pub time: Duration,
+    /// The most memory any call had, in bytes.
+    pub memory_high_water: usize,
+    /// Fuel used, when metered.
+    pub fuel: u64,
+    /// The last failure's message.
+    pub last_error: Option<String>,
+    /// Events parked after repeated failures.
+    pub parked_events: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Stats(Mutex<Counters>);
+
+impl Stats {
+    /// Records a call; returns the consecutive failures so far.
+    pub fn record(&self, usage: &Usage, error: Option<&str>) -> u32 {
+        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        c.calls += 1;
+        c.time += usage.elapsed;
+        c.memory_high_water = c.memory_high_water.max(usage.memory);
+        c.fuel += usage.fuel.unwrap_or(0);
+        match error {
+            Some(e) => {
+                c.failures += 1;
+                c.consecutive_failures += 1;
+                c.last_error = Some(e.to_string());
+            }
+            None => c.consecutive_failures = 0,
+        }
+        c.consecutive_failures
+    }
+
+    pub fn parked(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).parked_events += 1;
+    }
+
+    pub fn reset_streak(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .consecutive_failures = 0;
+    }
+
+    pub fn snapshot(&self) -> Counters {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}

@@ -1,0 +1,221 @@
+//! Storage for extensions: opaque key-value data per namespace and
+//! community, in the forum's own database.
+//!
+//! The plugin host keeps each plugin's store, install records and delivery
+//! state here, so one file (and one backup, one export) holds everything.
+//! These are application-level calls with no [`Actor`](crate::Actor): never
+//! hand them to end users directly.
+
+use rusqlite::params;
+
+use crate::error::{Error, Result};
+use crate::forum::Forum;
+use crate::ids::CommunityId;
+
+/// Longest namespace, in bytes.
+pub const MAX_EXT_NAMESPACE: usize = 100;
+/// Longest key, in bytes.
+pub const MAX_EXT_KEY: usize = 512;
+/// Largest value, in bytes.
+pub const MAX_EXT_VALUE: usize = 1 << 20;
+
+/// One change in [`Forum::ext_apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtOp {
+    /// Store `value` under `key`, replacing what was there.
+    Put {
+        /// The key.
+        key: String,
+        /// The value.
+        value: Vec<u8>,
+    },
+    /// Remove `key` (nothing happens if it is absent).
+    Delete {
+        /// The key.
+        key: String,
+    },
+}
+
+fn check_namespace(namespace: &str) -> Result<()> {
+    if namespace.is_empty() || namespace.len() > MAX_EXT_NAMESPACE {
+        return Err(Error::invalid("namespace", "1 to 100 bytes"));
+    }
+    Ok(())
+}
+
+fn check_key(key: &str) -> Result<()> {
+    if key.len() > MAX_EXT_KEY {
+        return Err(Error::invalid("key", "at most 512 bytes"));
+    }
+    Ok(())
+}
+
+/// `None` (process-wide records) is stored as community 0.
+fn scope(community: Option<CommunityId>) -> i64 {
+    community.map_or(0, |c| c.0)
+}
+
+impl Forum {
+    /// The value under `key`, if any.
+    pub fn ext_get(
+        &self,
+        namespace: &str,
+        community: Option<CommunityId>,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        check_namespace(namespace)?;
+        check_key(key)?;
+        self.read(|conn, _| {
+            crate::store::optional(
+                conn.prepare_cached(
+                    "SELECT value FROM extension_data
+                     WHERE namespace = ?1 AND community_id = ?2 AND key = ?3",
+                )?
+                .query_row(params![namespace, scope(community), key], |r| r.get(0)),
+            )
+        })
+    }
+
+    /// Up to `limit` (at most 1,000) entries whose key starts with `prefix`
+    /// and sorts after `after` (byte order), in key order.
+    pub fn ext_list(
+        &self,
+        namespace: &str,
+        community: Option<CommunityId>,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        check_namespace(namespace)?;
+        check_key(prefix)?;
+        check_key(after)?;
+        let start = if after > prefix { after } else { prefix };
+        self.read(|conn, _| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT key, value FROM extension_data
+                 WHERE namespace = ?1 AND community_id = ?2 AND key >= ?3 AND key <> ?4
+                   AND substr(key, 1, ?5) = ?6
+                 ORDER BY key LIMIT ?7",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    namespace,
+                    scope(community),
+                    start,
+                    after,
+                    prefix.len() as i64,
+                    prefix,
+                    limit.clamp(1, 1000) as i64
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Applies `ops` in order, all or nothing, in one transaction.
+    pub fn ext_apply(
+        &self,
+        namespace: &str,
+        community: Option<CommunityId>,
+        ops: &[ExtOp],
+    ) -> Result<()> {
+        self.ext_apply_all(community, &[(namespace, ops)])
+    }
+
+    /// Applies the ops of several namespaces in one transaction, all or
+    /// nothing (e.g. a plugin's writes together with the host's record of
+    /// how far it got).
+    pub fn ext_apply_all(
+        &self,
+        community: Option<CommunityId>,
+        batches: &[(&str, &[ExtOp])],
+    ) -> Result<()> {
+        for (namespace, ops) in batches {
+            check_namespace(namespace)?;
+            for op in *ops {
+                match op {
+                    ExtOp::Put { key, value } => {
+                        check_key(key)?;
+                        if value.len() > MAX_EXT_VALUE {
+                            return Err(Error::invalid("value", "at most 1 MiB"));
+                        }
+                    }
+                    ExtOp::Delete { key } => check_key(key)?,
+                }
+            }
+        }
+        if batches.iter().all(|(_, ops)| ops.is_empty()) {
+            return Ok(());
+        }
+        let community = scope(community);
+        self.store.write(|tx| {
+            let now = crate::clock::to_millis(self.now());
+            for (namespace, ops) in batches {
+                for op in *ops {
+                    match op {
+                        ExtOp::Put { key, value } => {
+                            tx.prepare_cached(
+                                "INSERT INTO extension_data (namespace, community_id, key, value, updated_at)
+                                 VALUES (?1, ?2, ?3, ?4, ?5)
+                                 ON CONFLICT (namespace, community_id, key)
+                                 DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                            )?
+                            .execute(params![namespace, community, key, value, now])?;
+                        }
+                        ExtOp::Delete { key } => {
+                            tx.prepare_cached(
+                                "DELETE FROM extension_data
+                                 WHERE namespace = ?1 AND community_id = ?2 AND key = ?3",
+                            )?
+                            .execute(params![namespace, community, key])?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_list_delete_round_trip() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Storage(e.to_string()))?;
+        let forum = Forum::open(dir.path().join("x.db"))?;
+        let c = Some(CommunityId(7));
+        let put = |k: &str, v: &[u8]| ExtOp::Put {
+            key: k.into(),
+            value: v.to_vec(),
+        };
+        forum.ext_apply("p", c, &[put("a/1", b"x"), put("a/2", b"y"), put("b/1", b"z")])?;
+        forum.ext_apply("q", c, &[put("a/1", b"other namespace")])?;
+        assert_eq!(forum.ext_get("p", c, "a/1")?, Some(b"x".to_vec()));
+        assert_eq!(forum.ext_get("p", None, "a/1")?, None);
+        let keys: Vec<String> = forum
+            .ext_list("p", c, "a/", "", 10)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, ["a/1", "a/2"]);
+        let after: Vec<String> = forum
+            .ext_list("p", c, "a/", "a/1", 10)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(after, ["a/2"]);
+        // A bad op anywhere leaves everything as it was.
+        let big = ExtOp::Put {
+            key: "c".into(),
+            value: vec![0; MAX_EXT_VALUE + 1],
+        };
+        assert!(forum.ext_apply("p", c, &[ExtOp::Delete { key: "a/1".into() }, big]).is_err());
+        assert!(forum.ext_get("p", c, "a/1")?.is_some());
+        forum.ext_apply("p", c, &[ExtOp::Delete { key: "a/1".into() }])?;
+        assert_eq!(forum.ext_get("p", c, "a/1")?, None);
+        Ok(())
+    }
+}
