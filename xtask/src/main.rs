@@ -1,6 +1,10 @@
-//! Project automation: `cargo xtask test`, `cargo xtask demo`.
+//! Project automation: `cargo xtask test`, `cargo xtask demo`,
+//! `cargo xtask plugins`.
 //!
-//! Kept dependency-free so it builds in seconds.
+//! Its one dependency, `wit-component`, turns plugin modules into
+//! components in-process (no `wasm-tools` needed).
+
+mod plugins;
 
 use std::env;
 use std::path::PathBuf;
@@ -9,8 +13,9 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  test    check formatting, run clippy, run every test (unit, integration, doc)
-  demo    run the main demo community (examples/quickstart)
+  test     build the plugins, check formatting, run clippy, run every test
+  demo     run the main demo community (examples/quickstart)
+  plugins  build plugins/ for wasm32 into target/plugins/<name>/
 ";
 
 fn main() -> ExitCode {
@@ -18,6 +23,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo(&args[1..]),
+        Some("plugins") => plugins::plugins(),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -67,6 +73,7 @@ fn has_subcommand(name: &str) -> bool {
 }
 
 fn test() -> Result<(), String> {
+    plugins::plugins()?;
     if has_subcommand("fmt") {
         let mut c = cargo();
         c.args(["fmt", "--all", "--", "--check"]);

@@ -1,1 +1,206 @@
-//! x
+//! Write Hearth plugins in Rust.
+//!
+//! A plugin implements [`Plugin`] — every hook has a default, so override
+//! only what you need — and registers it with [`register_plugin!`]. Build
+//! it for `wasm32-unknown-unknown` (`cargo xtask plugins` does that and
+//! turns the module into a component), and ship the `.wasm` with a
+//! `plugin.toml` that lists the hooks and capabilities it uses.
+//!
+//! Hooks get a [`Host`]: on WebAssembly the real forum; in tests a
+//! [`testing::FakeHost`], so plugin logic is tested with plain `cargo test`.
+//!
+//! ```
+//! use hearth_plugin::{Host, HostExt, Plugin, RenderContext, Slot};
+//!
+//! pub struct Hello;
+//!
+//! impl Plugin for Hello {
+//!     fn render(host: &dyn Host, ctx: RenderContext) -> Result<Option<String>, String> {
+//!         if ctx.slot != Slot::PageFooter {
+//!             return Ok(None);
+//!         }
+//!         let greeting: String = host.setting_as("greeting").unwrap_or_else(|| "Hello!".into());
+//!         Ok(Some(format!("<p>{}</p>", hearth_plugin::escape(&greeting))))
+//!     }
+//! }
+//!
+//! hearth_plugin::register_plugin!(Hello);
+//!
+//! // Natively, test the logic against a fake host:
+//! let host = hearth_plugin::testing::FakeHost::default().with_setting("greeting", "Hi <you>");
+//! let ctx = RenderContext { community: 1, slot: Slot::PageFooter, path: "/".into(),
+//!                           viewer: None, topic: None, member: None };
+//! assert_eq!(Hello::render(&host, ctx).unwrap().unwrap(), "<p>Hi &lt;you&gt;</p>");
+//! ```
+//!
+//! Each call runs in a fresh instance: keep state in the key-value store
+//! ([`Host::kv_set`]), whose writes become durable only when the hook
+//! returns `Ok`. A panic is logged through the host before the plugin
+//! traps, so the operator sees its message.
+
+#![deny(missing_docs)]
+
+extern crate self as hearth_plugin;
+
+mod host;
+pub mod testing;
+mod types;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use host::{Host, HostExt};
+pub use types::{
+    DraftKind, Event, HostError, Level, MemberInfo, Period, PostDraft, PostInfo, RenderContext,
+    Request, Response, Slot, TopicInfo, Verdict,
+};
+
+/// This SDK's version; `register_plugin!` embeds it in the component.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The plugin API version (WIT package) this SDK builds against.
+pub const API_VERSION: &str = "0.1.0";
+
+/// A plugin's hooks. Each has a default that does nothing, so a plugin
+/// overrides only the hooks its `plugin.toml` lists.
+pub trait Plugin {
+    /// Before a post is created or edited: allow, rewrite, queue or reject.
+    fn filter_post(host: &dyn Host, draft: PostDraft) -> Result<Verdict, String> {
+        let _ = (host, draft);
+        Ok(Verdict::Allow)
+    }
+
+    /// Events of one community, in log order. Returning `Err` hands the
+    /// same events again later (and discards this call's store writes).
+    fn on_event(host: &dyn Host, events: Vec<Event>) -> Result<(), String> {
+        let _ = (host, events);
+        Ok(())
+    }
+
+    /// An HTML fragment for a page slot, or `None`.
+    fn render(host: &dyn Host, ctx: RenderContext) -> Result<Option<String>, String> {
+        let _ = (host, ctx);
+        Ok(None)
+    }
+
+    /// A page or JSON under `/plugins/<name>/`; `None` is a 404.
+    fn route(host: &dyn Host, req: Request) -> Result<Option<Response>, String> {
+        let _ = (host, req);
+        Ok(None)
+    }
+
+    /// Periodic work for one community.
+    fn on_schedule(host: &dyn Host, community: i64, now: i64) -> Result<(), String> {
+        let _ = (host, community, now);
+        Ok(())
+    }
+}
+
+/// Escapes text for HTML.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Exports a [`Plugin`] as the component's hooks and embeds the SDK
+/// version. Use it once, at the crate root. On targets other than
+/// WebAssembly it expands to nothing, so the crate still builds and tests
+/// natively.
+#[macro_export]
+macro_rules! register_plugin {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct HearthGuest;
+
+            impl $crate::__private::bindings::Guest for HearthGuest {
+                fn filter_post(
+                    d: $crate::__private::wit::PostDraft,
+                ) -> ::core::result::Result<$crate::__private::wit::Verdict, ::std::string::String> {
+                    $crate::__private::filter_post::<$plugin>(d)
+                }
+                fn on_event(
+                    e: ::std::vec::Vec<$crate::__private::wit::Event>,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    $crate::__private::on_event::<$plugin>(e)
+                }
+                fn render(
+                    c: $crate::__private::wit::RenderContext,
+                ) -> ::core::result::Result<::core::option::Option<::std::string::String>, ::std::string::String> {
+                    $crate::__private::render::<$plugin>(c)
+                }
+                fn route(
+                    r: $crate::__private::wit::Request,
+                ) -> ::core::result::Result<::core::option::Option<$crate::__private::wit::Response>, ::std::string::String> {
+                    $crate::__private::route::<$plugin>(r)
+                }
+                fn on_schedule(c: i64, n: i64) -> ::core::result::Result<(), ::std::string::String> {
+                    $crate::__private::on_schedule::<$plugin>(c, n)
+                }
+            }
+
+            $crate::__private::__hearth_export!(HearthGuest with_types_in $crate::__private::bindings);
+
+            #[unsafe(link_section = "hearth-plugin-sdk")]
+            #[used]
+            static HEARTH_SDK_VERSION: [u8; $crate::__private::SDK_VERSION_LEN] =
+                $crate::__private::SDK_VERSION_BYTES;
+        };
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(target_arch = "wasm32")]
+    pub use crate::wasm::__hearth_export;
+    #[cfg(target_arch = "wasm32")]
+    pub use crate::wasm::hearth::plugin::types as wit;
+    #[cfg(target_arch = "wasm32")]
+    pub use crate::wasm::{filter_post, on_event, on_schedule, render, route};
+    #[cfg(target_arch = "wasm32")]
+    pub use wit_bindgen;
+    #[cfg(target_arch = "wasm32")]
+    pub mod bindings {
+        pub use crate::wasm::*;
+    }
+
+    pub const SDK_VERSION_LEN: usize = crate::SDK_VERSION.len();
+    pub const SDK_VERSION_BYTES: [u8; SDK_VERSION_LEN] = {
+        let src = crate::SDK_VERSION.as_bytes();
+        let mut out = [0u8; SDK_VERSION_LEN];
+        let mut i = 0;
+        while i < SDK_VERSION_LEN {
+            out[i] = src[i];
+            i += 1;
+        }
+        out
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_html() {
+        assert_eq!(
+            escape(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn the_sdk_ships_the_hosts_interface() {
+        let sdk = include_str!("../wit/plugin.wit");
+        assert!(sdk.contains(&format!("package hearth:plugin@{API_VERSION};")));
+    }
+}

@@ -141,9 +141,8 @@ impl CallState {
     fn require(&mut self, cap: Capability, what: &str) -> wasmtime::Result<Result<(), HostError>> {
         self.host_calls += 1;
         if !self.manifest_caps.contains(&cap) {
-            let msg = format!(
-                "called {what} without asking for the `{cap}` capability in plugin.toml"
-            );
+            let msg =
+                format!("called {what} without asking for the `{cap}` capability in plugin.toml");
             self.violation = Some(Violation::Denied(msg.clone()));
             return Err(wasmtime::format_err!("{msg}"));
         }
@@ -373,14 +372,20 @@ impl host::Host for CallState {
 
     fn topic(&mut self, id: i64) -> wasmtime::Result<Result<Option<TopicInfo>, HostError>> {
         allowed!(self, Capability::Read, "topic");
-        let t = match self.forum.topic_only(&self.reader, self.community, TopicId(id)) {
+        let t = match self
+            .forum
+            .topic_only(&self.reader, self.community, TopicId(id))
+        {
             Ok(t) => t,
             Err(hearth::Error::NotFound { .. } | hearth::Error::Moved { .. }) => {
                 return Ok(Ok(None));
             }
             Err(e) => return Ok(Err(Self::forum_error(e))),
         };
-        let kind = match self.forum.category(&self.reader, self.community, t.category) {
+        let kind = match self
+            .forum
+            .category(&self.reader, self.community, t.category)
+        {
             Ok(c) => c.kind.as_str().to_string(),
             Err(hearth::Error::NotFound { .. }) => return Ok(Ok(None)),
             Err(e) => return Ok(Err(Self::forum_error(e))),
@@ -506,7 +511,13 @@ impl host::Host for CallState {
         let cause = format!("plugin:{}:{key}", self.spec_plugin);
         Ok(self
             .forum
-            .award_points_once(&Actor::System, self.community, UserId(member), points, &cause)
+            .award_points_once(
+                &Actor::System,
+                self.community,
+                UserId(member),
+                points,
+                &cause,
+            )
             .map_err(Self::forum_error))
     }
 }
@@ -636,8 +647,10 @@ fn classify(
 ) -> Error {
     let (plugin, hook) = (plugin.to_string(), hook.to_string());
     if instantiating
-        && e.chain()
-            .any(|c| c.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some())
+        && e.chain().any(|c| {
+            c.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                .is_some()
+        })
     {
         return Error::PoolExhausted {
             plugin,

@@ -126,7 +126,9 @@ impl PluginHost {
             .into_iter()
             .map(|(_, v)| {
                 serde_json::from_slice(&v).map_err(|e| {
-                    Error::Forum(hearth::Error::Storage(format!("parked event unreadable: {e}")))
+                    Error::Forum(hearth::Error::Storage(format!(
+                        "parked event unreadable: {e}"
+                    )))
                 })
             })
             .collect()
@@ -145,7 +147,11 @@ impl PluginHost {
         let batch = self.config().event_batch.clamp(1, 1000);
         let mut cursor = self.event_cursor(community, name)?;
         loop {
-            if self.status(name).map(|s| s.disabled.is_some()).unwrap_or(true) {
+            if self
+                .status(name)
+                .map(|s| s.disabled.is_some())
+                .unwrap_or(true)
+            {
                 return Ok(());
             }
             let events = self
@@ -255,10 +261,11 @@ impl PluginHost {
         event: &hearth::Event,
     ) -> Result<Step> {
         let name = loaded.manifest.name.as_str();
-        let error = match self.deliver_batch(community, loaded, stats, enabled, &[event], event.id)? {
-            Ok(n) => return Ok(Step::Advanced(n)),
-            Err(e) => e,
-        };
+        let error =
+            match self.deliver_batch(community, loaded, stats, enabled, &[event], event.id)? {
+                Ok(n) => return Ok(Step::Advanced(n)),
+                Err(e) => e,
+            };
         let key = failures_key(name, event.id);
         let attempts = self
             .forum()

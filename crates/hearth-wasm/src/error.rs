@@ -116,7 +116,9 @@ pub enum Error {
     },
     /// Every instance slot of the pooling allocator is busy; retry shortly
     /// or raise `HostConfig::max_instances`.
-    #[error("plugin {plugin}: all {limit} plugin instance slots are busy; retry, or raise HostConfig::max_instances")]
+    #[error(
+        "plugin {plugin}: all {limit} plugin instance slots are busy; retry, or raise HostConfig::max_instances"
+    )]
     PoolExhausted {
         /// The plugin.
         plugin: String,

@@ -746,10 +746,7 @@ impl PluginHost {
             reader,
             grants: enabled.grants.clone(),
             settings: Arc::new(loaded.manifest.resolve_settings(&enabled.values)),
-            limits: self
-                .inner
-                .config
-                .limits_for(hook, &loaded.manifest.limits),
+            limits: self.inner.config.limits_for(hook, &loaded.manifest.limits),
         };
         let mut out = call::invoke(
             &self.inner.runtime.engine,
@@ -1015,13 +1012,19 @@ impl PluginHost {
             let e = Error::LimitExceeded {
                 plugin: name.into(),
                 hook: "route".into(),
-                message: format!("returned {} bytes; the output cap is {max}", resp.body.len()),
+                message: format!(
+                    "returned {} bytes; the output cap is {max}",
+                    resp.body.len()
+                ),
             };
             self.count_failure(name, &stats, &e);
             return Err(e);
         }
         if !(100..=599).contains(&resp.status) {
-            return Err(fail(format!("status {} is not an HTTP status", resp.status)));
+            return Err(fail(format!(
+                "status {} is not an HTTP status",
+                resp.status
+            )));
         }
         let ct = resp.content_type.to_ascii_lowercase();
         let (content_type, body) = if ct.starts_with("application/json") {
@@ -1029,10 +1032,7 @@ impl PluginHost {
                 .map_err(|e| fail(format!("body is not JSON: {e}")))?;
             ("application/json".to_string(), resp.body)
         } else if ct.starts_with("text/html") {
-            (
-                "text/html; charset=utf-8".to_string(),
-                sanitize(&resp.body),
-            )
+            ("text/html; charset=utf-8".to_string(), sanitize(&resp.body))
         } else {
             return Err(fail(format!(
                 "content type {:?}: use text/html or application/json",

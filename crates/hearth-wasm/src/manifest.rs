@@ -323,13 +323,20 @@ impl Manifest {
         }
         for b in &self.badges {
             if !self.capabilities.contains(&Capability::Badges) {
-                return bad("badges are declared but the `badges` capability is not asked for".into());
+                return bad(
+                    "badges are declared but the `badges` capability is not asked for".into(),
+                );
             }
             if !matches!(b.tier.as_str(), "bronze" | "silver" | "gold") {
-                return bad(format!("badge {:?}: tier is bronze, silver or gold", b.slug));
+                return bad(format!(
+                    "badge {:?}: tier is bronze, silver or gold",
+                    b.slug
+                ));
             }
         }
-        self.limits.check().or_else(|e| bad(format!("limits: {e}")))?;
+        self.limits
+            .check()
+            .or_else(|e| bad(format!("limits: {e}")))?;
         Ok(())
     }
 
@@ -400,7 +407,10 @@ mod tests {
     fn unsupported_api_names_both_versions() {
         let text = BASE.replace("0.1.0", "0.9.0");
         let err = Manifest::parse(&text).unwrap_err().to_string();
-        assert!(err.contains("0.9.0") && err.contains(SUPPORTED_API), "{err}");
+        assert!(
+            err.contains("0.9.0") && err.contains(SUPPORTED_API),
+            "{err}"
+        );
     }
 
     #[test]
@@ -438,8 +448,10 @@ mod tests {
         assert_eq!(m.resolve_settings(&ok)["mode"], serde_json::json!("a"));
         // A default that does not fit its own type is a manifest error.
         assert!(
-            Manifest::parse(&format!("{BASE}\n[settings.t]\ntype = \"boolean\"\ndefault = 3\n"))
-                .is_err()
+            Manifest::parse(&format!(
+                "{BASE}\n[settings.t]\ntype = \"boolean\"\ndefault = 3\n"
+            ))
+            .is_err()
         );
     }
 }

@@ -34,7 +34,9 @@ pub(crate) fn run_hook(
         .find(|(l, _, _)| l.manifest.name == name)
         .ok_or_else(|| Error::NotEnabled {
             plugin: name.into(),
-            reason: Some(format!("not enabled in this community, or it has no {hook} hook")),
+            reason: Some(format!(
+                "not enabled in this community, or it has no {hook} hook"
+            )),
         })?;
     let limits = host.config().limits_for(hook, &loaded.manifest.limits);
     let to_json = |v: serde_json::Value| Ok::<_, wasmtime::Error>(Ok::<_, String>(v));
@@ -43,29 +45,43 @@ pub(crate) fn run_hook(
             let draft: hearth::PostDraft =
                 serde_json::from_value(input.clone()).map_err(|e| bad_input(hook, e))?;
             let wit = crate::host::to_wit_draft(&draft, &draft.body);
-            host.call(&loaded, &stats, &enabled, community, hook, Actor::System, |s, p| {
-                Ok(p.call_filter_post(s, &wit)?.map(|v| match v {
-                    bindings::Verdict::Allow => serde_json::json!({"action": "allow"}),
-                    bindings::Verdict::Rewrite(body) => {
-                        serde_json::json!({"action": "rewrite", "body": body})
-                    }
-                    bindings::Verdict::Queue(reason) => {
-                        serde_json::json!({"action": "queue", "reason": reason})
-                    }
-                    bindings::Verdict::Reject(reason) => {
-                        serde_json::json!({"action": "reject", "reason": reason})
-                    }
-                }))
-            })
+            host.call(
+                &loaded,
+                &stats,
+                &enabled,
+                community,
+                hook,
+                Actor::System,
+                |s, p| {
+                    Ok(p.call_filter_post(s, &wit)?.map(|v| match v {
+                        bindings::Verdict::Allow => serde_json::json!({"action": "allow"}),
+                        bindings::Verdict::Rewrite(body) => {
+                            serde_json::json!({"action": "rewrite", "body": body})
+                        }
+                        bindings::Verdict::Queue(reason) => {
+                            serde_json::json!({"action": "queue", "reason": reason})
+                        }
+                        bindings::Verdict::Reject(reason) => {
+                            serde_json::json!({"action": "reject", "reason": reason})
+                        }
+                    }))
+                },
+            )
         }
         Hook::OnEvent => {
             let events: Vec<hearth::Event> =
                 serde_json::from_value(input.clone()).map_err(|e| bad_input(hook, e))?;
             let wit: Vec<bindings::Event> =
                 events.iter().map(crate::delivery::to_wit_event).collect();
-            host.call(&loaded, &stats, &enabled, community, hook, Actor::System, |s, p| {
-                Ok(p.call_on_event(s, &wit)?.map(|()| serde_json::json!(null)))
-            })
+            host.call(
+                &loaded,
+                &stats,
+                &enabled,
+                community,
+                hook,
+                Actor::System,
+                |s, p| Ok(p.call_on_event(s, &wit)?.map(|()| serde_json::json!(null))),
+            )
         }
         Hook::Render => {
             let slot: crate::host::Slot = field(input, "slot", hook)?;
@@ -103,20 +119,37 @@ pub(crate) fn run_hook(
                     .unwrap_or_default(),
                 viewer: field(input, "viewer", hook)?,
             };
-            host.call(&loaded, &stats, &enabled, community, hook, actor.clone(), |s, p| {
-                Ok(p.call_route(s, &req)?.map(|r| {
-                    serde_json::json!(r.map(|r| serde_json::json!({
-                        "status": r.status, "content_type": r.content_type, "body": r.body,
-                    })))
-                }))
-            })
+            host.call(
+                &loaded,
+                &stats,
+                &enabled,
+                community,
+                hook,
+                actor.clone(),
+                |s, p| {
+                    Ok(p.call_route(s, &req)?.map(|r| {
+                        serde_json::json!(r.map(|r| serde_json::json!({
+                            "status": r.status, "content_type": r.content_type, "body": r.body,
+                        })))
+                    }))
+                },
+            )
         }
         Hook::OnSchedule => {
             let now = (host.forum().now().unix_timestamp_nanos() / 1_000_000) as i64;
-            host.call(&loaded, &stats, &enabled, community, hook, Actor::System, |s, p| {
-                let _ = to_json;
-                Ok(p.call_on_schedule(s, community.0, now)?.map(|()| serde_json::json!(null)))
-            })
+            host.call(
+                &loaded,
+                &stats,
+                &enabled,
+                community,
+                hook,
+                Actor::System,
+                |s, p| {
+                    let _ = to_json;
+                    Ok(p.call_on_schedule(s, community.0, now)?
+                        .map(|()| serde_json::json!(null)))
+                },
+            )
         }
     };
     if out.result.is_ok() && !out.kv_ops.is_empty() {

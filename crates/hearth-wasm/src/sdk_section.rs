@@ -24,9 +24,7 @@ pub(crate) fn sdk_version(wasm: &[u8]) -> Option<String> {
 
 /// The versions of `hearth:plugin` interfaces a component imports, from
 /// import names such as `hearth:plugin/host@0.1.0`.
-pub(crate) fn imported_api_versions<'a>(
-    names: impl IntoIterator<Item = &'a str>,
-) -> Vec<String> {
+pub(crate) fn imported_api_versions<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     names
         .into_iter()
         .filter(|n| n.starts_with("hearth:plugin/"))
@@ -49,7 +47,11 @@ mod tests {
 
     #[test]
     fn api_versions_from_import_names() {
-        let v = imported_api_versions(["hearth:plugin/host@0.2.0", "wasi:io/poll@0.2.0", "hearth:plugin/types"]);
+        let v = imported_api_versions([
+            "hearth:plugin/host@0.2.0",
+            "wasi:io/poll@0.2.0",
+            "hearth:plugin/types",
+        ]);
         assert_eq!(v, ["0.2.0", "none"]);
     }
 }

@@ -87,7 +87,10 @@ impl Stats {
     }
 
     pub fn parked(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).parked_events += 1;
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .parked_events += 1;
     }
 
     pub fn reset_streak(&self) {

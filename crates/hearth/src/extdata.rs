@@ -191,7 +191,11 @@ mod tests {
             key: k.into(),
             value: v.to_vec(),
         };
-        forum.ext_apply("p", c, &[put("a/1", b"x"), put("a/2", b"y"), put("b/1", b"z")])?;
+        forum.ext_apply(
+            "p",
+            c,
+            &[put("a/1", b"x"), put("a/2", b"y"), put("b/1", b"z")],
+        )?;
         forum.ext_apply("q", c, &[put("a/1", b"other namespace")])?;
         assert_eq!(forum.ext_get("p", c, "a/1")?, Some(b"x".to_vec()));
         assert_eq!(forum.ext_get("p", None, "a/1")?, None);
@@ -212,7 +216,11 @@ mod tests {
             key: "c".into(),
             value: vec![0; MAX_EXT_VALUE + 1],
         };
-        assert!(forum.ext_apply("p", c, &[ExtOp::Delete { key: "a/1".into() }, big]).is_err());
+        assert!(
+            forum
+                .ext_apply("p", c, &[ExtOp::Delete { key: "a/1".into() }, big])
+                .is_err()
+        );
         assert!(forum.ext_get("p", c, "a/1")?.is_some());
         forum.ext_apply("p", c, &[ExtOp::Delete { key: "a/1".into() }])?;
         assert_eq!(forum.ext_get("p", c, "a/1")?, None);

@@ -448,7 +448,6 @@ impl Forum {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,88 @@
+//! [`Host`]: what a plugin can ask of the forum. On WebAssembly it calls
+//! the real host; in native tests, [`FakeHost`](crate::testing::FakeHost).
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::types::{HostError, Level, MemberInfo, Period, PostInfo, TopicInfo};
+
+/// The host functions. Each needs a capability listed in `plugin.toml`
+/// and granted by the operator; calling one the manifest does not list
+/// stops the plugin, calling one the operator withheld returns
+/// [`HostError::Denied`].
+pub trait Host {
+    /// Capability `log`: a line in the host's log, tagged with the plugin.
+    fn log(&self, level: Level, message: &str);
+    /// Capability `settings`: a setting's value as JSON text.
+    fn setting(&self, key: &str) -> Option<String>;
+    /// Capability `now`: the forum's clock, in milliseconds since the epoch.
+    fn now(&self) -> i64;
+    /// Capability `kv`: a value from the plugin's store (this community).
+    fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, HostError>;
+    /// Capability `kv`: stores a value; durable when the hook returns `Ok`.
+    fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), HostError>;
+    /// Capability `kv`: deletes a key.
+    fn kv_delete(&self, key: &str) -> Result<(), HostError>;
+    /// Capability `kv`: up to `limit` entries with keys starting with
+    /// `prefix` and sorting after `after`, in key order.
+    fn kv_list(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, Vec<u8>)>, HostError>;
+    /// Capability `read`: a member.
+    fn member(&self, id: i64) -> Result<Option<MemberInfo>, HostError>;
+    /// Capability `read`: a topic the reader may see.
+    fn topic(&self, id: i64) -> Result<Option<TopicInfo>, HostError>;
+    /// Capability `read`: a post the reader may see.
+    fn post(&self, id: i64) -> Result<Option<PostInfo>, HostError>;
+    /// Capability `read`: a member's points in a period.
+    fn points(&self, member: i64, period: Period) -> Result<i64, HostError>;
+    /// Capability `read`: the badge slugs a member holds.
+    fn member_badges(&self, member: i64) -> Result<Vec<String>, HostError>;
+    /// Capability `badges`: grants a badge declared in `plugin.toml`.
+    fn grant_badge(
+        &self,
+        member: i64,
+        badge: &str,
+        post: Option<i64>,
+        reason: &str,
+    ) -> Result<bool, HostError>;
+    /// Capability `badges`: revokes a badge.
+    fn revoke_badge(&self, member: i64, badge: &str, post: Option<i64>) -> Result<bool, HostError>;
+    /// Capability `points`: awards points once per key.
+    fn award_points(&self, member: i64, points: i64, key: &str) -> Result<bool, HostError>;
+}
+
+/// Conveniences over [`Host`]: typed settings and JSON values.
+pub trait HostExt: Host {
+    /// A setting parsed into `T`; `None` if absent or of another type.
+    fn setting_as<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.setting(key)
+            .and_then(|s| serde_json::from_str(&s).ok())
+    }
+
+    /// A JSON value from the store.
+    fn kv_get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, HostError> {
+        match self.kv_get(key)? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| HostError::Invalid(format!("{key}: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a value as JSON.
+    fn kv_set_json<T: Serialize>(&self, key: &str, value: &T) -> Result<(), HostError> {
+        let bytes = serde_json::to_vec(value).map_err(|e| HostError::Invalid(e.to_string()))?;
+        self.kv_set(key, &bytes)
+    }
+
+    /// Logs at `info`.
+    fn info(&self, message: &str) {
+        self.log(Level::Info, message)
+    }
+}
+
+impl<H: Host + ?Sized> HostExt for H {}

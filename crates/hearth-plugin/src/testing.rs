@@ -1,0 +1,178 @@
+//! [`FakeHost`]: an in-memory [`Host`] for unit-testing plugin logic with
+//! plain `cargo test`, no WebAssembly involved.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use crate::host::Host;
+use crate::types::{HostError, Level, MemberInfo, Period, PostInfo, TopicInfo};
+
+/// A badge grant a test can inspect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// Member.
+    pub member: i64,
+    /// Badge slug.
+    pub badge: String,
+    /// The post that earned it.
+    pub post: Option<i64>,
+    /// Why.
+    pub reason: String,
+}
+
+/// An in-memory host. Fill the public fields, run your hooks with
+/// `&host`, then inspect `kv`, `grants`, `awards` and `logs`.
+///
+/// ```
+/// use hearth_plugin::{Host, HostExt, testing::FakeHost};
+///
+/// let host = FakeHost::default().with_setting("top", 5);
+/// assert_eq!(host.setting_as::<u32>("top"), Some(5));
+/// host.kv_set("k", b"v").unwrap();
+/// assert_eq!(host.kv_get("k").unwrap().as_deref(), Some(&b"v"[..]));
+/// ```
+#[derive(Debug, Default)]
+pub struct FakeHost {
+    /// Settings as JSON values.
+    pub settings: BTreeMap<String, serde_json::Value>,
+    /// What `now` returns.
+    pub now: i64,
+    /// The key-value store.
+    pub kv: RefCell<BTreeMap<String, Vec<u8>>>,
+    /// Members by id.
+    pub members: BTreeMap<i64, MemberInfo>,
+    /// Topics by id.
+    pub topics: BTreeMap<i64, TopicInfo>,
+    /// Posts by id.
+    pub posts: BTreeMap<i64, PostInfo>,
+    /// Points by (member, period).
+    pub points: BTreeMap<(i64, &'static str), i64>,
+    /// Slugs of badges that can be earned once per post (others once).
+    pub multiple_badges: std::collections::BTreeSet<String>,
+    /// Badges granted (and not revoked).
+    pub grants: RefCell<Vec<Grant>>,
+    /// Points awarded, by key.
+    pub awards: RefCell<BTreeMap<String, (i64, i64)>>,
+    /// Log lines.
+    pub logs: RefCell<Vec<(Level, String)>>,
+}
+
+impl FakeHost {
+    /// Sets a setting.
+    pub fn with_setting(mut self, key: &str, value: impl serde::Serialize) -> Self {
+        self.settings.insert(
+            key.into(),
+            serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+        );
+        self
+    }
+}
+
+fn period_name(p: Period) -> &'static str {
+    match p {
+        Period::Week => "week",
+        Period::Month => "month",
+        Period::AllTime => "all-time",
+    }
+}
+
+impl Host for FakeHost {
+    fn log(&self, level: Level, message: &str) {
+        self.logs.borrow_mut().push((level, message.to_string()));
+    }
+    fn setting(&self, key: &str) -> Option<String> {
+        self.settings.get(key).map(|v| v.to_string())
+    }
+    fn now(&self) -> i64 {
+        self.now
+    }
+    fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, HostError> {
+        Ok(self.kv.borrow().get(key).cloned())
+    }
+    fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), HostError> {
+        self.kv.borrow_mut().insert(key.into(), value.to_vec());
+        Ok(())
+    }
+    fn kv_delete(&self, key: &str) -> Result<(), HostError> {
+        self.kv.borrow_mut().remove(key);
+        Ok(())
+    }
+    fn kv_list(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, Vec<u8>)>, HostError> {
+        Ok(self
+            .kv
+            .borrow()
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix) && k.as_str() > after)
+            .take(limit.clamp(1, 1000) as usize)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+    fn member(&self, id: i64) -> Result<Option<MemberInfo>, HostError> {
+        Ok(self.members.get(&id).cloned())
+    }
+    fn topic(&self, id: i64) -> Result<Option<TopicInfo>, HostError> {
+        Ok(self.topics.get(&id).cloned())
+    }
+    fn post(&self, id: i64) -> Result<Option<PostInfo>, HostError> {
+        Ok(self.posts.get(&id).cloned())
+    }
+    fn points(&self, member: i64, period: Period) -> Result<i64, HostError> {
+        Ok(*self
+            .points
+            .get(&(member, period_name(period)))
+            .unwrap_or(&0))
+    }
+    fn member_badges(&self, member: i64) -> Result<Vec<String>, HostError> {
+        Ok(self
+            .grants
+            .borrow()
+            .iter()
+            .filter(|g| g.member == member)
+            .map(|g| g.badge.clone())
+            .collect())
+    }
+    fn grant_badge(
+        &self,
+        member: i64,
+        badge: &str,
+        post: Option<i64>,
+        reason: &str,
+    ) -> Result<bool, HostError> {
+        let mut grants = self.grants.borrow_mut();
+        let multiple = self.multiple_badges.contains(badge);
+        if grants
+            .iter()
+            .any(|g| g.member == member && g.badge == badge && (!multiple || g.post == post))
+        {
+            return Ok(false);
+        }
+        grants.push(Grant {
+            member,
+            badge: badge.into(),
+            post,
+            reason: reason.into(),
+        });
+        Ok(true)
+    }
+    fn revoke_badge(&self, member: i64, badge: &str, post: Option<i64>) -> Result<bool, HostError> {
+        let mut grants = self.grants.borrow_mut();
+        let before = grants.len();
+        grants.retain(|g| {
+            !(g.member == member && g.badge == badge && (post.is_none() || g.post == post))
+        });
+        Ok(grants.len() != before)
+    }
+    fn award_points(&self, member: i64, points: i64, key: &str) -> Result<bool, HostError> {
+        let mut awards = self.awards.borrow_mut();
+        if awards.contains_key(key) {
+            return Ok(false);
+        }
+        awards.insert(key.into(), (member, points));
+        Ok(true)
+    }
+}

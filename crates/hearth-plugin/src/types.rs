@@ -1,0 +1,297 @@
+//! The values hooks receive and return, as plain Rust types (the same on
+//! WebAssembly and in native tests).
+
+use serde::{Deserialize, Serialize};
+
+/// Why a post is being filtered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftKind {
+    /// The first post of a new topic.
+    NewTopic,
+    /// A reply.
+    Reply,
+    /// An edit.
+    Edit,
+}
+
+/// A post about to be created or edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostDraft {
+    /// New topic, reply or edit.
+    pub kind: DraftKind,
+    /// The community.
+    pub community: i64,
+    /// The category.
+    pub category: i64,
+    /// The topic (absent for a new topic).
+    pub topic: Option<i64>,
+    /// The post being edited.
+    pub post: Option<i64>,
+    /// The author (for edits, the editor).
+    pub author: i64,
+    /// The title (new topics, edits of a first post).
+    pub title: Option<String>,
+    /// Markdown source.
+    pub body: String,
+}
+
+/// A filter's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    /// Write it as it is.
+    Allow,
+    /// Write it with this Markdown body instead.
+    Rewrite(String),
+    /// Hold it for review; the reason is shown to the author.
+    Queue(String),
+    /// Refuse it; the reason is shown to the author.
+    Reject(String),
+}
+
+/// One entry of the durable event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Strictly increasing: use it to stay idempotent.
+    pub id: i64,
+    /// The community.
+    pub community: i64,
+    /// Dotted kind, e.g. `reward.earned`.
+    pub kind: String,
+    /// The category involved.
+    pub category: Option<i64>,
+    /// The topic involved.
+    pub topic: Option<i64>,
+    /// The post involved.
+    pub post: Option<i64>,
+    /// Who did it.
+    pub actor: Option<i64>,
+    /// The member it happened to.
+    pub subject: Option<i64>,
+    /// Kind-specific details, a JSON object.
+    pub data: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+impl Event {
+    /// `data` parsed (`Null` if it is not JSON).
+    pub fn data(&self) -> serde_json::Value {
+        serde_json::from_str(&self.data).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A page slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Slot {
+    /// The footer of every page.
+    PageFooter,
+    /// Beside the main content.
+    Sidebar,
+    /// Under a topic.
+    TopicFooter,
+    /// On a profile.
+    Profile,
+}
+
+/// What a render call knows about the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderContext {
+    /// The community.
+    pub community: i64,
+    /// The slot.
+    pub slot: Slot,
+    /// The page's path.
+    pub path: String,
+    /// The signed-in viewer.
+    pub viewer: Option<i64>,
+    /// The topic shown.
+    pub topic: Option<i64>,
+    /// The member whose profile is shown.
+    pub member: Option<i64>,
+}
+
+/// A GET request under `/plugins/<name>/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// The community.
+    pub community: i64,
+    /// The path below the plugin's prefix, starting with `/`.
+    pub path: String,
+    /// Query parameters in order.
+    pub query: Vec<(String, String)>,
+    /// The signed-in viewer.
+    pub viewer: Option<i64>,
+}
+
+impl Request {
+    /// The first value of a query parameter.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A route's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// `text/html` or `application/json`.
+    pub content_type: String,
+    /// The body.
+    pub body: String,
+}
+
+impl Response {
+    /// A 200 HTML page (the host sanitizes it).
+    pub fn html(body: impl Into<String>) -> Response {
+        Response {
+            status: 200,
+            content_type: "text/html".into(),
+            body: body.into(),
+        }
+    }
+
+    /// A 200 JSON document.
+    pub fn json(value: &serde_json::Value) -> Response {
+        Response {
+            status: 200,
+            content_type: "application/json".into(),
+            body: value.to_string(),
+        }
+    }
+}
+
+/// How loud a log line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Very detailed.
+    Trace,
+    /// Detailed.
+    Debug,
+    /// Normal.
+    Info,
+    /// Something looks wrong.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+/// A period for points totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Period {
+    /// Since Monday 00:00 UTC.
+    Week,
+    /// Since the 1st of the month, UTC.
+    Month,
+    /// Ever.
+    AllTime,
+}
+
+/// Why a host call failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostError {
+    /// The operator did not grant the capability in this community.
+    Denied(String),
+    /// A value was out of bounds or unknown.
+    Invalid(String),
+    /// The host could not do it now; try again later.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostError::Denied(m) => write!(f, "denied: {m}"),
+            HostError::Invalid(m) => write!(f, "invalid: {m}"),
+            HostError::Unavailable(m) => write!(f, "unavailable: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for HostError {}
+
+/// A member as plugins see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    /// User id.
+    pub id: i64,
+    /// Username.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// `owner`, `admin`, `moderator`, `staff`, `expert` or `member`.
+    pub role: String,
+    /// 0 to 4.
+    pub trust_level: u8,
+    /// Milliseconds since the Unix epoch.
+    pub joined_at: i64,
+}
+
+impl MemberInfo {
+    /// Owners, admins, moderators and staff.
+    pub fn is_staff(&self) -> bool {
+        matches!(
+            self.role.as_str(),
+            "owner" | "admin" | "moderator" | "staff"
+        )
+    }
+}
+
+/// A topic as plugins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicInfo {
+    /// Topic id.
+    pub id: i64,
+    /// Category id.
+    pub category: i64,
+    /// `discussion`, `question_and_answer`, `knowledge_base`, `blog`,
+    /// `ideas` or `announcements`.
+    pub category_kind: String,
+    /// Title.
+    pub title: String,
+    /// URL slug.
+    pub slug: String,
+    /// Author's user id.
+    pub author: i64,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// Replies.
+    pub reply_count: i64,
+    /// The accepted answer.
+    pub accepted_answer: Option<i64>,
+    /// Closed to replies.
+    pub closed: bool,
+}
+
+impl TopicInfo {
+    /// The topic's path on the forum, e.g. `/t/how-do-i/12`.
+    pub fn path(&self) -> String {
+        format!("/t/{}/{}", self.slug, self.id)
+    }
+}
+
+/// A post as plugins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostInfo {
+    /// Post id.
+    pub id: i64,
+    /// Topic id.
+    pub topic: i64,
+    /// Author's user id.
+    pub author: i64,
+    /// 1 for a topic's first post.
+    pub number: i64,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// Likes.
+    pub like_count: i64,
+    /// Markdown source.
+    pub body: String,
+}
