@@ -119,6 +119,33 @@ impl PluginHost {
             .map_or(EventId(0), EventId))
     }
 
+    /// Moves a plugin's cursor back so it sees the log again from after
+    /// `to` (`EventId(0)`: from the start). Its data stays: plugins are
+    /// written to count each event once however often they see it.
+    pub fn rewind(&self, community: CommunityId, name: &str, to: EventId) -> Result<()> {
+        self.manifest(name)?;
+        self.commit(name, community, &[], &[cursor_op(name, to)])
+    }
+
+    /// Deletes a plugin's key-value data in a community and rewinds it to
+    /// the start of the log, so it rebuilds its state from every event.
+    pub fn clear_data(&self, community: CommunityId, name: &str) -> Result<()> {
+        self.manifest(name)?;
+        let ns = crate::call::kv_namespace(name);
+        loop {
+            let keys = self.forum().ext_list(&ns, Some(community), "", "", 1000)?;
+            if keys.is_empty() {
+                break;
+            }
+            let ops: Vec<ExtOp> = keys
+                .into_iter()
+                .map(|(key, _)| ExtOp::Delete { key })
+                .collect();
+            self.forum().ext_apply(&ns, Some(community), &ops)?;
+        }
+        self.commit(name, community, &[], &[cursor_op(name, EventId(0))])
+    }
+
     /// Events a plugin failed on too often in a community, oldest first.
     pub fn parked_events(&self, community: CommunityId, name: &str) -> Result<Vec<ParkedEvent>> {
         self.forum()

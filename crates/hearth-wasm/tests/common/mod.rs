@@ -1,0 +1,133 @@
+//! Shared fixtures: a forum on a temporary SQLite file with a manual clock,
+//! a plugin host on it, a small community, and the built plugins.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hearth::{
+    Actor, CategoryId, CategoryKind, CommunityId, CommunitySettings, Config, Forum, ManualClock,
+    NewCategory, NewCommunity, NewUser, Role, UserId,
+};
+use hearth_wasm::{HostConfig, PluginHost};
+use tempfile::TempDir;
+use time::macros::datetime;
+
+/// Where `cargo xtask plugins` puts a plugin (`fixture`: test fixtures).
+pub fn plugin_dir(name: &str, fixture: bool) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target");
+    let dir = root
+        .join(if fixture { "plugins-test" } else { "plugins" })
+        .join(name);
+    assert!(
+        dir.join(format!("{name}.wasm")).is_file(),
+        "{} is missing: run `cargo xtask plugins` first (cargo xtask test does)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn plugin_files(name: &str, fixture: bool) -> (String, Vec<u8>) {
+    let dir = plugin_dir(name, fixture);
+    (
+        std::fs::read_to_string(dir.join("plugin.toml")).unwrap(),
+        std::fs::read(dir.join(format!("{name}.wasm"))).unwrap(),
+    )
+}
+
+pub struct World {
+    pub dir: TempDir,
+    pub clock: Arc<ManualClock>,
+    pub forum: Arc<Forum>,
+    pub host: PluginHost,
+    pub community: CommunityId,
+    pub owner: UserId,
+    pub alice: UserId,
+    pub bob: UserId,
+    pub moderator: UserId,
+    pub qa: CategoryId,
+    pub kb: CategoryId,
+    pub talk: CategoryId,
+}
+
+pub fn open_forum(dir: &TempDir, clock: &Arc<ManualClock>) -> Arc<Forum> {
+    Arc::new(
+        Forum::open_with(
+            dir.path().join("forum.db"),
+            Config {
+                clock: clock.clone(),
+                ..Config::default()
+            },
+        )
+        .unwrap(),
+    )
+}
+
+impl World {
+    pub fn new() -> World {
+        World::with_config(HostConfig::default())
+    }
+
+    pub fn with_config(config: HostConfig) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 09:00 UTC)));
+        let forum = open_forum(&dir, &clock);
+        let host = PluginHost::new(forum.clone(), config).unwrap();
+        let owner = forum.create_user(NewUser::new("olivia")).unwrap().id;
+        let community = forum
+            .create_community(
+                &Actor::System,
+                NewCommunity {
+                    slug: "acme".into(),
+                    name: "Acme".into(),
+                    owner: Some(owner),
+                    settings: CommunitySettings::for_bulk_writes(),
+                },
+            )
+            .unwrap()
+            .id;
+        let sys = Actor::System;
+        let cat = |slug: &str, kind| {
+            forum
+                .create_category(&sys, community, NewCategory::new(slug, slug, kind))
+                .unwrap()
+                .id
+        };
+        let qa = cat("questions", CategoryKind::QuestionAndAnswer);
+        let kb = cat("guides", CategoryKind::KnowledgeBase);
+        let talk = cat("talk", CategoryKind::Discussion);
+        let member = |name: &str| {
+            let id = forum.create_user(NewUser::new(name)).unwrap().id;
+            forum.join(&Actor::User(id), community).unwrap();
+            id
+        };
+        let alice = member("alice");
+        let bob = member("bob");
+        let moderator = member("maria");
+        forum
+            .set_role(&sys, community, moderator, Role::Moderator)
+            .unwrap();
+        World {
+            dir,
+            clock,
+            forum,
+            host,
+            community,
+            owner,
+            alice,
+            bob,
+            moderator,
+            qa,
+            kb,
+            talk,
+        }
+    }
+
+    pub fn install(&self, name: &str) -> hearth_wasm::PluginStatus {
+        self.host.install_dir(plugin_dir(name, false)).unwrap()
+    }
+
+    pub fn install_fixture(&self, name: &str) -> hearth_wasm::PluginStatus {
+        self.host.install_dir(plugin_dir(name, true)).unwrap()
+    }
+}
