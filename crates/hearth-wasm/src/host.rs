@@ -839,7 +839,13 @@ impl PluginHost {
             if !out.kv_ops.is_empty() {
                 self.commit(&loaded.manifest.name, draft.community, &out.kv_ops, &[])?;
             }
-            match out.result {
+            let result = match out.result {
+                Ok(bindings::Verdict::Rewrite(b)) => check_rewrite(&loaded.manifest.name, b)
+                    .map(bindings::Verdict::Rewrite)
+                    .inspect_err(|e| self.count_failure(&loaded.manifest.name, &stats, e)),
+                other => other,
+            };
+            match result {
                 Ok(bindings::Verdict::Allow) => {}
                 Ok(bindings::Verdict::Rewrite(b)) => body = b,
                 Ok(bindings::Verdict::Queue(reason)) => {
@@ -1068,6 +1074,34 @@ impl PluginHost {
     pub fn supported_api() -> &'static str {
         SUPPORTED_API
     }
+}
+
+/// The largest body a filter may rewrite a post to.
+const MAX_REWRITE: usize = 1 << 20;
+
+/// A rewrite must be text a person could have written: bounded, and free of
+/// control characters other than tabs and line breaks.
+fn check_rewrite(plugin: &str, body: String) -> Result<String> {
+    let bad = |message: String| Error::Failed {
+        plugin: plugin.into(),
+        hook: "filter-post".into(),
+        message: format!("malformed result: {message}"),
+    };
+    if body.len() > MAX_REWRITE {
+        return Err(bad(format!(
+            "a rewrite of {} bytes (at most {MAX_REWRITE})",
+            body.len()
+        )));
+    }
+    if let Some(c) = body
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(bad(format!(
+            "a rewrite containing the control character {c:?}"
+        )));
+    }
+    Ok(body)
 }
 
 /// Plugin HTML goes through the same allowlist as posts.

@@ -11,13 +11,12 @@ fn mode(host: &dyn Host) -> String {
     host.setting_as("mode").unwrap_or_else(|| "ok".into())
 }
 
+/// Recursion that lives on the WebAssembly stack (plain locals, no
+/// linear-memory frame), so the engine's stack cap is what stops it.
 #[inline(never)]
 #[allow(unconditional_recursion)]
-fn recurse(n: u64, pad: [u64; 16]) -> u64 {
-    let mut p = pad;
-    p[(n % 16) as usize] = n;
-    std::hint::black_box(&p);
-    recurse(n + 1, p) + p[3]
+fn recurse(n: u64) -> u64 {
+    recurse(n.wrapping_add(1)).rotate_left(3) ^ n
 }
 
 /// Misbehaves; returns a value only in the modes that return one.
@@ -36,7 +35,7 @@ fn misbehave(host: &dyn Host) -> Option<String> {
                 std::hint::black_box(&hoard);
             }
         }
-        "recurse" => Some(recurse(0, [0; 16]).to_string()),
+        "recurse" => Some(recurse(0).to_string()),
         "trap" => panic!("hostile plugin panicked on purpose"),
         "huge" => Some("x".repeat(10 << 20)),
         "script" => Some(
@@ -44,8 +43,8 @@ fn misbehave(host: &dyn Host) -> Option<String> {
                 .into(),
         ),
         "nocap" => {
-            let _ = host.kv_set("stolen", b"nothing");
-            Some("called kv".into())
+            let _ = host.award_points(1, 1_000_000, "free points");
+            Some("called award-points".into())
         }
         _ => None,
     }
@@ -54,9 +53,8 @@ fn misbehave(host: &dyn Host) -> Option<String> {
 impl Plugin for Hostile {
     fn filter_post(host: &dyn Host, draft: PostDraft) -> Result<Verdict, String> {
         if mode(host) == "garbage" {
-            // Not valid Markdown-safe content: NULs and a body far past any
-            // content limit.
-            return Ok(Verdict::Rewrite("\0\u{1}garbage".repeat(200_000)));
+            // Not text anyone wrote: NULs and control characters.
+            return Ok(Verdict::Rewrite("\0\u{1}garbage".repeat(20_000)));
         }
         Ok(match misbehave(host) {
             Some(_) => Verdict::Allow,
@@ -65,11 +63,22 @@ impl Plugin for Hostile {
     }
 
     fn on_event(host: &dyn Host, events: Vec<Event>) -> Result<(), String> {
-        if mode(host) == "poison" {
+        if mode(host) == "record" {
+            // Appends every event id it handles to `log`, failing on the
+            // poison event: the host's tests read `log` to check delivery
+            // order, loss and duplication.
             let poison: i64 = host.setting_as("poison").unwrap_or(0);
-            if events.iter().any(|e| e.id == poison) {
-                return Err(format!("cannot handle event {poison}"));
+            let mut log: Vec<i64> = host
+                .kv_get_json("log")
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default();
+            for e in &events {
+                if e.id == poison {
+                    return Err(format!("cannot handle event {poison}"));
+                }
+                log.push(e.id);
             }
+            host.kv_set_json("log", &log).map_err(|e| e.to_string())?;
             return Ok(());
         }
         misbehave(host);

@@ -1,0 +1,432 @@
+//! Plugins that misbehave on purpose: each is stopped within its limit,
+//! reported with a typed error naming it, and leaves the forum working
+//! with no post or event lost.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::World;
+use hearth::{Actor, NewTopic, ReviewFilter};
+use hearth_wasm::{Capability, Error, Hook, HostConfig, PageContext, Slot};
+use serde_json::json;
+
+fn hostile(config: HostConfig, mode: &str) -> World {
+    let w = World::with_config(config);
+    w.install_fixture("hostile");
+    w.host
+        .enable(
+            &Actor::System,
+            w.community,
+            "hostile",
+            &[Capability::Log, Capability::Settings, Capability::Kv],
+        )
+        .unwrap();
+    set_mode(&w, mode);
+    w
+}
+
+/// Default limits but a 1 s deadline, for tests of the other limits.
+fn roomy() -> HostConfig {
+    HostConfig {
+        interactive_deadline: std::time::Duration::from_secs(1),
+        ..HostConfig::default()
+    }
+}
+
+fn set_mode(w: &World, mode: &str) {
+    w.host
+        .configure(
+            &Actor::System,
+            w.community,
+            "hostile",
+            BTreeMap::from([("mode".to_string(), json!(mode))]),
+        )
+        .unwrap();
+}
+
+fn render_error(w: &World) -> Error {
+    let run = w
+        .host
+        .run_hook(
+            &Actor::Guest,
+            w.community,
+            "hostile",
+            Hook::Render,
+            &json!({"slot": "page-footer"}),
+        )
+        .unwrap();
+    run.result.unwrap_err()
+}
+
+/// The forum still takes a post and shows it.
+fn forum_works(w: &World) {
+    hostile_off(w);
+    let (t, _) = w
+        .forum
+        .create_topic(
+            &Actor::User(w.alice),
+            w.community,
+            NewTopic {
+                category: w.talk,
+                title: "Still here after the plugin misbehaved".into(),
+                body: "The forum keeps working.".into(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        w.forum
+            .topic_only(&Actor::Guest, w.community, t.id)
+            .unwrap()
+            .title,
+        "Still here after the plugin misbehaved"
+    );
+}
+
+fn hostile_off(w: &World) {
+    set_mode(w, "ok");
+}
+
+#[test]
+fn an_infinite_loop_hits_the_deadline() {
+    let w = hostile(HostConfig::default(), "loop");
+    let e = render_error(&w);
+    assert!(
+        matches!(&e, Error::Timeout { plugin, limit, .. } if plugin == "hostile" && limit == "10 ms deadline"),
+        "{e}"
+    );
+    forum_works(&w);
+}
+
+#[test]
+fn fuel_stops_a_loop_deterministically() {
+    let w = hostile(
+        HostConfig {
+            fuel: true,
+            default_fuel: 5_000_000,
+            interactive_deadline: std::time::Duration::from_secs(2),
+            ..HostConfig::default()
+        },
+        "loop",
+    );
+    let e = render_error(&w);
+    assert!(
+        matches!(&e, Error::Timeout { limit, .. } if limit == "fuel budget of 5000000"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unbounded_memory_growth_hits_the_memory_cap() {
+    // Faulting in 16 MiB takes about 8 ms here; give the deadline room so
+    // the memory cap is what stops it.
+    let w = hostile(roomy(), "grow");
+    let e = render_error(&w);
+    match &e {
+        Error::LimitExceeded {
+            plugin, message, ..
+        } => {
+            assert_eq!(plugin, "hostile");
+            assert!(
+                message.contains("memory") && message.contains("16384 KiB"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a memory limit error, got {other}"),
+    }
+    let status = w.host.status("hostile").unwrap();
+    assert!(status.counters.memory_high_water <= 16 << 20);
+    forum_works(&w);
+}
+
+#[test]
+fn deep_recursion_overflows_the_capped_stack() {
+    let w = hostile(HostConfig::default(), "recurse");
+    let e = render_error(&w);
+    assert!(
+        matches!(&e, Error::LimitExceeded { message, .. } if message.contains("stack overflow")),
+        "{e}"
+    );
+    forum_works(&w);
+}
+
+#[test]
+fn a_panic_is_a_trap_with_its_message() {
+    let w = hostile(HostConfig::default(), "trap");
+    let e = render_error(&w);
+    assert!(
+        matches!(&e, Error::Trap { plugin, message, .. }
+            if plugin == "hostile" && message.contains("hostile plugin panicked on purpose")),
+        "{e}"
+    );
+    forum_works(&w);
+}
+
+#[test]
+fn a_huge_render_is_refused_and_the_page_renders_without_it() {
+    let w = hostile(roomy(), "huge");
+    let fragments = w.host.render(
+        &Actor::Guest,
+        w.community,
+        Slot::PageFooter,
+        &PageContext::default(),
+    );
+    assert!(fragments.is_empty());
+    let status = w.host.status("hostile").unwrap();
+    let last = status.counters.last_error.unwrap();
+    assert!(last.contains("output cap is 65536 bytes"), "{last}");
+    forum_works(&w);
+}
+
+#[test]
+fn scripts_and_handlers_are_stripped_from_renders() {
+    let w = hostile(HostConfig::default(), "script");
+    let fragments = w.host.render(
+        &Actor::Guest,
+        w.community,
+        Slot::PageFooter,
+        &PageContext::default(),
+    );
+    assert_eq!(fragments.len(), 1);
+    let html = &fragments[0].html;
+    assert!(html.contains("<p>visible</p>"), "{html}");
+    for bad in ["<script", "alert(1)", "onerror", "javascript:"] {
+        assert!(!html.contains(bad), "{bad} survived: {html}");
+    }
+}
+
+#[test]
+fn a_host_call_without_the_capability_is_stopped() {
+    let w = hostile(HostConfig::default(), "nocap");
+    let e = render_error(&w);
+    match &e {
+        Error::Denied {
+            plugin, message, ..
+        } => {
+            assert_eq!(plugin, "hostile");
+            assert!(
+                message.contains("award-points") && message.contains("`points`"),
+                "{message}"
+            );
+        }
+        other => panic!("expected Denied, got {other}"),
+    }
+    // No points were awarded.
+    assert_eq!(
+        w.forum
+            .points(
+                &Actor::System,
+                w.community,
+                hearth::UserId(1),
+                hearth::Period::AllTime
+            )
+            .unwrap(),
+        0
+    );
+}
+
+#[test]
+fn a_granted_capability_can_be_withheld_by_the_operator() {
+    let w = hostile(HostConfig::default(), "record");
+    // kv is in the manifest; enable without granting it.
+    w.host
+        .enable(
+            &Actor::System,
+            w.community,
+            "hostile",
+            &[Capability::Log, Capability::Settings],
+        )
+        .unwrap();
+    set_mode(&w, "record");
+    let run = w
+        .host
+        .run_hook(
+            &Actor::System,
+            w.community,
+            "hostile",
+            Hook::OnEvent,
+            &json!([]),
+        )
+        .unwrap();
+    let e = run.result.unwrap_err();
+    assert!(
+        matches!(&e, Error::Failed { message, .. } if message.contains("has not granted `kv`")),
+        "{e}"
+    );
+    // And the operator cannot grant what the manifest does not ask for.
+    let e = w
+        .host
+        .enable(
+            &Actor::System,
+            w.community,
+            "hostile",
+            &[Capability::Points],
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::Capability { .. }), "{e}");
+}
+
+#[test]
+fn garbage_from_a_filter_holds_the_post_for_review() {
+    let w = hostile(HostConfig::default(), "garbage");
+    let body = "A perfectly normal question about invoices.";
+    let err = w
+        .forum
+        .create_topic(
+            &Actor::User(w.alice),
+            w.community,
+            NewTopic {
+                category: w.qa,
+                title: "Where are my invoices?".into(),
+                body: body.into(),
+                tags: vec![],
+            },
+        )
+        .unwrap_err();
+    let hearth::Error::PendingReview { review, .. } = err else {
+        panic!("expected the post to wait for review, got {err}");
+    };
+    // The post is not lost: it waits, with the author's own text.
+    let item = w
+        .forum
+        .review_item(&Actor::User(w.moderator), w.community, review)
+        .unwrap();
+    let payload = serde_json::to_string(&item).unwrap();
+    assert!(payload.contains(body), "{payload}");
+    let last = w
+        .host
+        .status("hostile")
+        .unwrap()
+        .counters
+        .last_error
+        .unwrap();
+    assert!(
+        last.contains("malformed result") && last.contains("control character"),
+        "{last}"
+    );
+    let queue = w
+        .forum
+        .review_queue(
+            &Actor::User(w.moderator),
+            w.community,
+            &ReviewFilter::default(),
+            &hearth::PageRequest::first(10),
+        )
+        .unwrap();
+    assert_eq!(queue.items.len(), 1);
+    forum_works(&w);
+}
+
+#[test]
+fn a_working_filter_rewrites_and_a_failing_one_fails_closed() {
+    let w = hostile(HostConfig::default(), "ok");
+    let (_, post) = w
+        .forum
+        .create_topic(
+            &Actor::User(w.alice),
+            w.community,
+            NewTopic {
+                category: w.talk,
+                title: "Filtered".into(),
+                body: "hello".into(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    assert_eq!(post.source, "hello (checked)");
+    set_mode(&w, "trap");
+    let err = w
+        .forum
+        .create_topic(
+            &Actor::User(w.alice),
+            w.community,
+            NewTopic {
+                category: w.talk,
+                title: "Filtered again".into(),
+                body: "hello again".into(),
+                tags: vec![],
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err, hearth::Error::PendingReview { .. }), "{err}");
+}
+
+#[test]
+fn repeated_failures_disable_the_plugin_until_reenabled() {
+    let w = hostile(HostConfig::default(), "trap");
+    for _ in 0..5 {
+        assert!(
+            w.host
+                .render(
+                    &Actor::Guest,
+                    w.community,
+                    Slot::PageFooter,
+                    &PageContext::default()
+                )
+                .is_empty()
+        );
+    }
+    let status = w.host.status("hostile").unwrap();
+    let reason = status.disabled.clone().expect("disabled after 5 failures");
+    assert!(
+        reason.contains("5 consecutive failures") && reason.contains("panicked"),
+        "{reason}"
+    );
+    assert_eq!(status.counters.failures, 5);
+    // Disabled: not called any more.
+    set_mode(&w, "ok");
+    w.host.render(
+        &Actor::Guest,
+        w.community,
+        Slot::PageFooter,
+        &PageContext::default(),
+    );
+    assert_eq!(w.host.status("hostile").unwrap().counters.calls, 5);
+    // The state survives a restart of the host.
+    let host2 = hearth_wasm::PluginHost::new(w.forum.clone(), HostConfig::default()).unwrap();
+    assert!(host2.status("hostile").unwrap().disabled.is_some());
+    w.host.reenable("hostile").unwrap();
+    let fragments = w.host.render(
+        &Actor::Guest,
+        w.community,
+        Slot::PageFooter,
+        &PageContext::default(),
+    );
+    assert_eq!(fragments.len(), 1);
+}
+
+#[test]
+fn an_exhausted_pool_is_an_error_not_a_crash() {
+    let w = hostile(
+        HostConfig {
+            max_instances: 1,
+            background_deadline: std::time::Duration::from_millis(800),
+            ..HostConfig::default()
+        },
+        "loop",
+    );
+    // One call holds the only instance slot (a loop until its 800 ms
+    // deadline) while another asks for one.
+    let host = w.host.clone();
+    let community = w.community;
+    let busy = std::thread::spawn(move || {
+        host.run_hook(
+            &Actor::System,
+            community,
+            "hostile",
+            Hook::OnSchedule,
+            &json!(null),
+        )
+        .unwrap()
+        .result
+    });
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let e = render_error(&w);
+    assert!(
+        matches!(&e, Error::PoolExhausted { plugin, limit: 1 } if plugin == "hostile"),
+        "{e}"
+    );
+    assert!(matches!(busy.join().unwrap(), Err(Error::Timeout { .. })));
+}
