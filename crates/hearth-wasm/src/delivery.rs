@@ -194,12 +194,25 @@ impl PluginHost {
             let step = if visible.is_empty() {
                 self.commit(name, community, &[], &[cursor_op(name, last)])?;
                 Step::Advanced(0)
-            } else if visible.len() == 1 {
+            } else if visible.len() == 1 || self.has_failed(community, name, visible[0].id)? {
+                // One event, or a stream stopped here before: deliver the
+                // head alone so a poison event is parked without the rest
+                // of the batch failing with it.
                 match self.deliver_one(community, loaded, stats, enabled, visible[0])? {
                     stop @ Step::Stopped(_) => stop,
                     step => {
-                        self.commit(name, community, &[], &[cursor_op(name, last)])?;
-                        step
+                        let upto = if visible.len() == 1 {
+                            last
+                        } else {
+                            visible[0].id
+                        };
+                        self.commit(name, community, &[], &[cursor_op(name, upto)])?;
+                        cursor = upto;
+                        match step {
+                            Step::Advanced(n) => report.delivered += n,
+                            _ => report.parked += 1,
+                        }
+                        continue;
                     }
                 }
             } else {
@@ -240,6 +253,13 @@ impl PluginHost {
             }
             cursor = last;
         }
+    }
+
+    fn has_failed(&self, community: CommunityId, name: &str, event: EventId) -> Result<bool> {
+        Ok(self
+            .forum()
+            .ext_get(NS, Some(community), &failures_key(name, event))?
+            .is_some())
     }
 
     /// One call with a batch; on success the plugin's writes and the cursor

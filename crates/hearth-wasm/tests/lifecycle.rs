@@ -1,0 +1,230 @@
+//! Installing, upgrading, rolling back and disabling plugins without a
+//! restart; who may manage them; reads in render hooks made as the viewer.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{World, plugin_files};
+use hearth::{Actor, CategoryKind, NewCategory, NewTopic, Visibility};
+use hearth_wasm::{Capability, Error, Hook, HostConfig, PageContext, Slot};
+use serde_json::json;
+
+fn footer(w: &World) -> Vec<String> {
+    w.host
+        .render(
+            &Actor::Guest,
+            w.community,
+            Slot::PageFooter,
+            &PageContext::default(),
+        )
+        .into_iter()
+        .map(|f| f.html)
+        .collect()
+}
+
+/// The hostile fixture's component under another plugin's name: a second
+/// "version" with different behaviour.
+fn as_version(name: &str, version: &str, wasm_of: &str, fixture: bool) -> (String, Vec<u8>) {
+    let (_, wasm) = plugin_files(wasm_of, fixture);
+    let manifest = format!(
+        "name = \"{name}\"\nversion = \"{version}\"\napi-version = \"0.1.0\"\n\
+         hooks = [\"render\", \"on-schedule\"]\ncapabilities = [\"settings\", \"read\", \"now\", \"log\", \"kv\"]\n\
+         [settings.url]\ntype = \"string\"\ndefault = \"https://help.acme.test\"\n\
+         [settings.mode]\ntype = \"string\"\ndefault = \"ok\"\n\
+         [limits]\nbackground-ms = 400\n"
+    );
+    (manifest, wasm)
+}
+
+#[test]
+fn upgrade_and_rollback_take_effect_at_once() {
+    let w = World::new();
+    let (m1, wasm1) = as_version("footer", "1.0.0", "escape-hatch", false);
+    w.host.install(&m1, &wasm1).unwrap();
+    w.host
+        .enable(
+            &Actor::System,
+            w.community,
+            "footer",
+            &[Capability::Settings, Capability::Read, Capability::Now],
+        )
+        .unwrap();
+    assert!(footer(&w)[0].contains("help.acme.test"));
+
+    let (m2, wasm2) = as_version("footer", "2.0.0", "hostile", true);
+    let status = w.host.install(&m2, &wasm2).unwrap();
+    assert_eq!(status.version, "2.0.0");
+    assert_eq!(status.previous_version.as_deref(), Some("1.0.0"));
+    assert_eq!(footer(&w), ["<p>hostile but fine</p>"]);
+
+    let back = w.host.rollback("footer").unwrap();
+    assert_eq!(back.version, "1.0.0");
+    assert_eq!(back.previous_version.as_deref(), Some("2.0.0"));
+    assert!(footer(&w)[0].contains("help.acme.test"));
+
+    // The choice survives a restart.
+    let host2 = hearth_wasm::PluginHost::new(w.forum.clone(), HostConfig::default()).unwrap();
+    assert_eq!(host2.status("footer").unwrap().version, "1.0.0");
+
+    // Disabled in the community: nothing renders; the install stays.
+    w.host
+        .disable(&Actor::System, w.community, "footer")
+        .unwrap();
+    assert!(footer(&w).is_empty());
+    w.host.uninstall("footer").unwrap();
+    assert!(matches!(
+        w.host.rollback("footer"),
+        Err(Error::NotInstalled(_))
+    ));
+}
+
+#[test]
+fn a_call_in_flight_finishes_on_the_old_version() {
+    let w = World::new();
+    let (m1, wasm1) = as_version("worker", "1.0.0", "hostile", true);
+    w.host.install(&m1, &wasm1).unwrap();
+    w.host
+        .enable(
+            &Actor::System,
+            w.community,
+            "worker",
+            &[Capability::Settings, Capability::Log],
+        )
+        .unwrap();
+    w.host
+        .configure(
+            &Actor::System,
+            w.community,
+            "worker",
+            BTreeMap::from([("mode".to_string(), json!("loop"))]),
+        )
+        .unwrap();
+    let host = w.host.clone();
+    let community = w.community;
+    let in_flight = std::thread::spawn(move || {
+        host.run_hook(
+            &Actor::System,
+            community,
+            "worker",
+            Hook::OnSchedule,
+            &json!(null),
+        )
+        .unwrap()
+        .result
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    // Upgrade while version 1 loops: the new version serves new calls at
+    // once; the old call runs to its own deadline.
+    let (m2, wasm2) = as_version("worker", "2.0.0", "escape-hatch", false);
+    w.host.install(&m2, &wasm2).unwrap();
+    assert!(footer(&w)[0].contains("help.acme.test"));
+    let old = in_flight.join().unwrap();
+    assert!(
+        matches!(&old, Err(Error::Timeout { limit, .. }) if limit == "400 ms deadline"),
+        "{old:?}"
+    );
+}
+
+#[test]
+fn only_admins_manage_plugins() {
+    let w = World::new();
+    w.install("escape-hatch");
+    for actor in [Actor::Guest, Actor::User(w.alice), Actor::User(w.moderator)] {
+        let e = w
+            .host
+            .enable(&actor, w.community, "escape-hatch", &[Capability::Settings])
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Forbidden(_) | Error::Forum(_)),
+            "{actor:?}: {e}"
+        );
+    }
+    w.host
+        .enable(
+            &Actor::User(w.owner),
+            w.community,
+            "escape-hatch",
+            &[Capability::Settings],
+        )
+        .unwrap();
+    assert_eq!(
+        w.host.enabled_plugins(w.community).unwrap(),
+        ["escape-hatch"]
+    );
+    let e = w
+        .host
+        .configure(
+            &Actor::User(w.alice),
+            w.community,
+            "escape-hatch",
+            BTreeMap::from([("email".to_string(), json!("x@y.z"))]),
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_) | Error::Forum(_)), "{e}");
+}
+
+#[test]
+fn render_reads_are_made_as_the_viewer() {
+    let w = World::new();
+    w.install("escape-hatch");
+    w.host
+        .enable(
+            &Actor::System,
+            w.community,
+            "escape-hatch",
+            &[Capability::Settings, Capability::Read, Capability::Now],
+        )
+        .unwrap();
+    w.host
+        .configure(
+            &Actor::System,
+            w.community,
+            "escape-hatch",
+            BTreeMap::from([
+                ("url".to_string(), json!("https://help.acme.test")),
+                ("stuck-after-hours".to_string(), json!(0)),
+            ]),
+        )
+        .unwrap();
+    let private = w
+        .forum
+        .create_category(
+            &Actor::System,
+            w.community,
+            NewCategory {
+                visibility: Visibility::Members,
+                ..NewCategory::new("members-qa", "Members Q&A", CategoryKind::QuestionAndAnswer)
+            },
+        )
+        .unwrap();
+    let (topic, _) = w
+        .forum
+        .create_topic(
+            &Actor::User(w.alice),
+            w.community,
+            NewTopic {
+                category: private.id,
+                title: "Secret roadmap question".into(),
+                body: "When does the private beta end?".into(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    let page = PageContext {
+        path: "/t/secret/1".into(),
+        topic: Some(topic.id),
+        member: None,
+    };
+    let as_member = w
+        .host
+        .render(&Actor::User(w.bob), w.community, Slot::TopicFooter, &page);
+    assert!(as_member[0].html.contains("Secret roadmap question"));
+    // A guest's page never carries the private topic's title.
+    let as_guest = w
+        .host
+        .render(&Actor::Guest, w.community, Slot::TopicFooter, &page);
+    assert!(as_guest.is_empty(), "{as_guest:?}");
+}
