@@ -95,6 +95,16 @@ fn test() -> Result<(), String> {
     } else {
         eprintln!("xtask: clippy not installed; run `rustup component add clippy`");
     }
+    // The plugins' own unit tests run natively, against the SDK's FakeHost.
+    let mut c = cargo();
+    c.args([
+        "test",
+        "--manifest-path",
+        "plugins/Cargo.toml",
+        "--workspace",
+        "--lib",
+    ]);
+    run("cargo test (plugins, native)", c)?;
     // Doc tests first: nextest does not run them, and the runner's summary
     // should be the last thing printed.
     let mut c = cargo();

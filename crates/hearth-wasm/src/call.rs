@@ -567,7 +567,7 @@ pub(crate) fn invoke<T>(
             .map(|b| b.slug.clone())
             .collect(),
         community: spec.community,
-        reader: spec.reader.clone(),
+        reader: spec.reader,
         grants: spec.grants.clone(),
         settings: spec.settings.clone(),
         max_input: spec.limits.max_host_input,

@@ -113,6 +113,10 @@ fn from_json<T: for<'a> Deserialize<'a>>(bytes: &[u8], what: &str) -> Result<T> 
         .map_err(|e| Error::Forum(hearth::Error::Storage(format!("{what} unreadable: {e}"))))
 }
 
+/// A plugin to call: its compiled code, its counters, and how the
+/// community configured it.
+pub(crate) type Target = (Arc<Loaded>, Arc<Stats>, Enabled);
+
 /// A fragment a plugin rendered into a slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fragment {
@@ -646,12 +650,11 @@ impl PluginHost {
             .ext_list(NS, None, "enabled-in/", "", 1000)?
         {
             let mut parts = key.trim_start_matches("enabled-in/").splitn(2, '/');
-            if let (Some(c), Some(n)) = (parts.next(), parts.next()) {
-                if n == name {
-                    if let Ok(c) = c.parse() {
-                        out.push(CommunityId(c));
-                    }
-                }
+            if let (Some(c), Some(n)) = (parts.next(), parts.next())
+                && n == name
+                && let Ok(c) = c.parse()
+            {
+                out.push(CommunityId(c));
             }
         }
         Ok(out)
@@ -708,11 +711,7 @@ impl PluginHost {
 
     /// The enabled plugins of a community implementing `hook`, with what
     /// each needs for a call; plugins the host disabled are left out.
-    pub(crate) fn targets(
-        &self,
-        community: CommunityId,
-        hook: Hook,
-    ) -> Result<Vec<(Arc<Loaded>, Arc<Stats>, Enabled)>> {
+    pub(crate) fn targets(&self, community: CommunityId, hook: Hook) -> Result<Vec<Target>> {
         let enabled = self.enabled_in(community)?;
         let plugins = self.read_plugins();
         Ok(enabled
@@ -726,6 +725,7 @@ impl PluginHost {
     }
 
     /// Runs one call and keeps the books: counters, auto-disable, logs.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn call<T>(
         &self,
         loaded: &Arc<Loaded>,
@@ -919,7 +919,7 @@ impl PluginHost {
                 &enabled,
                 community,
                 Hook::Render,
-                actor.clone(),
+                *actor,
                 |store, p| p.call_render(store, &ctx),
             );
             match res.result {
@@ -935,10 +935,10 @@ impl PluginHost {
                     self.count_failure(&name, &stats, &e);
                 }
                 Ok(Some(html)) => {
-                    if !res.kv_ops.is_empty() {
-                        if let Err(e) = self.commit(&name, community, &res.kv_ops, &[]) {
-                            tracing::warn!(plugin = %name, error = %e, "render writes not saved");
-                        }
+                    if !res.kv_ops.is_empty()
+                        && let Err(e) = self.commit(&name, community, &res.kv_ops, &[])
+                    {
+                        tracing::warn!(plugin = %name, error = %e, "render writes not saved");
                     }
                     out.push(Fragment {
                         plugin: name,
@@ -1003,7 +1003,7 @@ impl PluginHost {
             &enabled,
             community,
             Hook::Route,
-            actor.clone(),
+            *actor,
             |store, p| p.call_route(store, &req),
         );
         let Some(resp) = out.result? else {

@@ -98,7 +98,7 @@ pub(crate) fn run_hook(
                 topic: field(input, "topic", hook)?,
                 member: field(input, "member", hook)?,
             };
-            host.call(&loaded, &stats, &enabled, community, hook, actor.clone(), |s, p| {
+            host.call(&loaded, &stats, &enabled, community, hook, *actor, |s, p| {
                 Ok(p.call_render(s, &ctx)?.map(|html| match html {
                     Some(h) if h.len() > limits.max_output => serde_json::json!({
                         "error": format!("{} bytes exceeds the output cap of {}", h.len(), limits.max_output)
@@ -125,7 +125,7 @@ pub(crate) fn run_hook(
                 &enabled,
                 community,
                 hook,
-                actor.clone(),
+                *actor,
                 |s, p| {
                     Ok(p.call_route(s, &req)?.map(|r| {
                         serde_json::json!(r.map(|r| serde_json::json!({

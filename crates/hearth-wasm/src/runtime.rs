@@ -117,17 +117,15 @@ impl Runtime {
         let key = format!("{}-{}", sha256_hex(wasm), self.compat_hash());
         let path = dir.join(format!("{key}.cwasm"));
         let record = format!("artifact/{key}");
-        if let Some(expected) = forum.ext_get(NS, None, &record)? {
-            if let Ok(bytes) = std::fs::read(&path) {
-                // Only bytes whose digest this host recorded when it wrote
-                // them are deserialized: an artifact from elsewhere (or a
-                // tampered one) is recompiled, never loaded.
-                if sha256_hex(&bytes).as_bytes() == expected.as_slice() {
-                    if let Some(c) = deserialize(&self.engine, &bytes) {
-                        return Ok((c, false));
-                    }
-                }
-            }
+        // Only bytes whose digest this host recorded when it wrote them are
+        // deserialized: an artifact from elsewhere (or a tampered one) is
+        // recompiled, never loaded.
+        if let Some(expected) = forum.ext_get(NS, None, &record)?
+            && let Ok(bytes) = std::fs::read(&path)
+            && sha256_hex(&bytes).as_bytes() == expected.as_slice()
+            && let Some(c) = deserialize(&self.engine, &bytes)
+        {
+            return Ok((c, false));
         }
         let component = Component::new(&self.engine, wasm).map_err(invalid)?;
         let bytes = component

@@ -1,0 +1,79 @@
+//! The `hearth-plugin run` binary, as a plugin author uses it.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hearth-plugin"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn runs_a_render_and_reports_resources() {
+    let wasm = common::plugin_dir("escape-hatch", false).join("escape-hatch.wasm");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let (code, out) = run(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--hook",
+        "render",
+        "--input",
+        &format!("{fixtures}/render-footer.json"),
+        "--settings",
+        &format!("{fixtures}/escape-hatch-settings.json"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Need a person?"), "{out}");
+    assert!(
+        out.contains("rel=\\\"nofollow ugc noopener\\\""),
+        "sanitized output shown: {out}"
+    );
+    assert!(
+        out.contains("of       10 ms") && out.contains("of   16384 KiB"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_runaway_hook_is_reported_with_its_limit() {
+    let wasm = common::plugin_dir("hostile", true).join("hostile.wasm");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("s.json");
+    std::fs::write(&settings, r#"{"mode": "loop"}"#).unwrap();
+    let (code, out) = run(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--hook",
+        "on-schedule",
+        "--settings",
+        settings.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error: plugin hostile: on-schedule exceeded its 100 ms deadline"),
+        "{out}"
+    );
+}
+
+#[test]
+fn mistakes_are_explained() {
+    let wasm = common::plugin_dir("escape-hatch", false).join("escape-hatch.wasm");
+    let (code, out) = run(&["run", wasm.to_str().unwrap(), "--hook", "on-event"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("does not list the on-event hook"), "{out}");
+    let (code, out) = run(&["run", wasm.to_str().unwrap(), "--hook", "teleport"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("unknown hook \"teleport\""), "{out}");
+}
