@@ -212,9 +212,7 @@ impl types::Host for CallState {}
 impl host::Host for CallState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         self.check_input("log message", message.len())?;
-        if self.require(Capability::Log, "log")?.is_err() {
-            return Ok(());
-        }
+        self.host_calls += 1;
         let mut message = message;
         if message.len() > 4096 {
             let mut cut = 4096;
@@ -224,29 +222,27 @@ impl host::Host for CallState {
             message.truncate(cut);
             message.push('…');
         }
-        let plugin = self.spec_plugin.as_str();
         let level = match level {
-            Level::Trace => {
-                tracing::trace!(plugin, "{message}");
-                "trace"
-            }
-            Level::Debug => {
-                tracing::debug!(plugin, "{message}");
-                "debug"
-            }
-            Level::Info => {
-                tracing::info!(plugin, "{message}");
-                "info"
-            }
-            Level::Warn => {
-                tracing::warn!(plugin, "{message}");
-                "warn"
-            }
-            Level::Error => {
-                tracing::error!(plugin, "{message}");
-                "error"
-            }
+            Level::Trace => "trace",
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
         };
+        // Only a plugin that asked for `log` and was granted it writes to the
+        // host's log. Every plugin's lines are kept with the call, though, so
+        // a panic's message (which the SDK logs just before the trap) can
+        // explain the failure, and the runner can show them.
+        if self.manifest_caps.contains(&Capability::Log) && self.grants.contains(&Capability::Log) {
+            let plugin = self.spec_plugin.as_str();
+            match level {
+                "trace" => tracing::trace!(plugin, "{message}"),
+                "debug" => tracing::debug!(plugin, "{message}"),
+                "info" => tracing::info!(plugin, "{message}"),
+                "warn" => tracing::warn!(plugin, "{message}"),
+                _ => tracing::error!(plugin, "{message}"),
+            }
+        }
         if self.logs.len() < 1000 {
             self.logs.push(LogLine { level, message });
         }

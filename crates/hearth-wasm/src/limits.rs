@@ -100,6 +100,10 @@ pub struct HostConfig {
     pub event_batch: usize,
     /// Folder for compiled plugins; `None` compiles on every start.
     pub cache_dir: Option<PathBuf>,
+    /// Bytes at the start of each pooled memory that are reset with a
+    /// memset and kept mapped between calls, instead of being returned to
+    /// the kernel (which costs page faults on the next call).
+    pub keep_resident: usize,
 }
 
 impl Default for HostConfig {
@@ -121,6 +125,7 @@ impl Default for HostConfig {
             park_after: 3,
             event_batch: 100,
             cache_dir: None,
+            keep_resident: 256 << 10,
         }
     }
 }

@@ -34,9 +34,10 @@ pub(crate) fn run_hook(
         .find(|(l, _, _)| l.manifest.name == name)
         .ok_or_else(|| Error::NotEnabled {
             plugin: name.into(),
-            reason: Some(format!(
-                "not enabled in this community, or it has no {hook} hook"
-            )),
+            reason: Some(match host.status(name).ok().and_then(|s| s.disabled) {
+                Some(why) => why,
+                None => format!("not enabled in this community, or it has no {hook} hook"),
+            }),
         })?;
     let limits = host.config().limits_for(hook, &loaded.manifest.limits);
     let to_json = |v: serde_json::Value| Ok::<_, wasmtime::Error>(Ok::<_, String>(v));

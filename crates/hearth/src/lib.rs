@@ -121,7 +121,7 @@ pub use member::{Group, Member, NewUser, ProfileUpdate, User};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
 pub use permissions::{Actor, Role};
 pub use render::{
-    ALLOWED_ATTRIBUTES, ALLOWED_SCHEMES, ALLOWED_TAGS, EXTERNAL_REL, RENDER_VERSION,
+    ALLOWED_ATTRIBUTES, ALLOWED_SCHEMES, ALLOWED_TAGS, EXTERNAL_REL, RENDER_VERSION, Sanitizer,
     render_markdown, sanitize_html,
 };
 pub use review::{Decision, Flag, FlagKind, ReviewFilter, ReviewItem, ReviewKind, ReviewStatus};

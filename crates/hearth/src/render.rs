@@ -124,6 +124,36 @@ pub fn sanitize_html(settings: &CommunitySettings, html: &str) -> Result<String>
     Ok(Renderer::new(settings)?.sanitize(html))
 }
 
+/// A reusable HTML sanitizer with the same allowlist as posts: build it
+/// once (tens of microseconds) and [`clean`](Sanitizer::clean) many
+/// fragments with it, e.g. every plugin's rendered output.
+///
+/// ```
+/// let s = hearth::Sanitizer::new(&hearth::CommunitySettings::default())?;
+/// assert_eq!(s.clean("<p onclick=\"x()\">hi</p><script>x()</script>"), "<p>hi</p>");
+/// # Ok::<(), hearth::Error>(())
+/// ```
+pub struct Sanitizer(Renderer);
+
+impl std::fmt::Debug for Sanitizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Sanitizer").field(&self.0).finish()
+    }
+}
+
+impl Sanitizer {
+    /// A sanitizer for a community's settings (its base URL decides which
+    /// links are external).
+    pub fn new(settings: &CommunitySettings) -> Result<Sanitizer> {
+        Ok(Sanitizer(Renderer::new(settings)?))
+    }
+
+    /// Sanitizes `html`. Idempotent on its own output.
+    pub fn clean(&self, html: &str) -> String {
+        self.0.sanitize(html)
+    }
+}
+
 /// A renderer configured for one community.
 pub(crate) struct Renderer {
     base_url: Option<Url>,

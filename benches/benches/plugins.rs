@@ -1,0 +1,129 @@
+//! Plugin host benchmarks: a render hook including a fresh instantiation,
+//! and a no-op call on a warm instance.
+//!
+//! Needs the plugins built: `cargo xtask plugins`, then
+//! `cargo bench -p hearth-benches --bench plugins`.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use hearth::{
+    Actor, CategoryKind, CommunitySettings, Forum, NewCategory, NewCommunity, NewTopic, NewUser,
+};
+use hearth_wasm::{Capability, HostConfig, PageContext, PluginHost, Slot};
+
+fn plugin(name: &str, fixture: bool) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target")
+        .join(if fixture { "plugins-test" } else { "plugins" })
+        .join(name);
+    assert!(dir.is_dir(), "{} missing: run `cargo xtask plugins`", dir.display());
+    dir
+}
+
+fn plugins(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let forum = Arc::new(Forum::open(dir.path().join("bench.db")).unwrap());
+    let owner = forum.create_user(NewUser::new("ada")).unwrap().id;
+    let community = forum
+        .create_community(
+            &Actor::System,
+            NewCommunity {
+                slug: "bench".into(),
+                name: "Bench".into(),
+                owner: Some(owner),
+                settings: CommunitySettings::for_bulk_writes(),
+            },
+        )
+        .unwrap()
+        .id;
+    let qa = forum
+        .create_category(
+            &Actor::System,
+            community,
+            NewCategory::new("q", "Questions", CategoryKind::QuestionAndAnswer),
+        )
+        .unwrap();
+    let (topic, _) = forum
+        .create_topic(
+            &Actor::User(owner),
+            community,
+            NewTopic {
+                category: qa.id,
+                title: "A question that stays open".into(),
+                body: "Nobody knows yet.".into(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    let host = PluginHost::new(forum.clone(), HostConfig::default()).unwrap();
+    host.install_dir(plugin("escape-hatch", false)).unwrap();
+    host.install_dir(plugin("leaderboard", false)).unwrap();
+    let all = [
+        Capability::Settings,
+        Capability::Read,
+        Capability::Now,
+        Capability::Kv,
+        Capability::Log,
+    ];
+    host.enable(&Actor::System, community, "escape-hatch", &all[..3])
+        .unwrap();
+    host.enable(&Actor::System, community, "leaderboard", &all)
+        .unwrap();
+    host.configure(
+        &Actor::System,
+        community,
+        "escape-hatch",
+        BTreeMap::from([
+            ("url".to_string(), serde_json::json!("https://help.example.com")),
+            ("email".to_string(), serde_json::json!("help@example.com")),
+            ("stuck-after-hours".to_string(), serde_json::json!(0)),
+        ]),
+    )
+    .unwrap();
+    // Only the footer plugin renders the footer slot.
+    host.disable(&Actor::System, community, "leaderboard").unwrap();
+
+    let mut g = c.benchmark_group("plugins");
+    g.bench_function("render page-footer (fresh instance, 4 host calls)", |b| {
+        let page = PageContext::default();
+        b.iter(|| {
+            let f = host.render(&Actor::Guest, community, Slot::PageFooter, &page);
+            assert_eq!(f.len(), 1);
+        })
+    });
+    g.bench_function("render page-footer on a stuck question (7 host calls)", |b| {
+        let page = PageContext {
+            path: "/t/x/1".into(),
+            topic: Some(topic.id),
+            member: None,
+        };
+        b.iter(|| {
+            let f = host.render(&Actor::Guest, community, Slot::PageFooter, &page);
+            assert!(f[0].html.contains("Still stuck"));
+        })
+    });
+    host.enable(&Actor::System, community, "leaderboard", &all)
+        .unwrap();
+    g.bench_function("no-op hook call on a warm instance", |b| {
+        b.iter_custom(|iters| {
+            host.bench_warm_calls(community, "leaderboard", iters)
+                .unwrap()
+        })
+    });
+    g.bench_function("instantiate + 2 no-op calls + drop", |b| {
+        b.iter(|| host.bench_warm_calls(community, "leaderboard", 1).unwrap())
+    });
+    let fragment = r#"<div class="escape-hatch"><p><strong>Need a person?</strong> <a href="https://help.example.com">Contact support</a> · <a href="mailto:help@example.com">help@example.com</a></p></div>"#;
+    let sanitizer = hearth::Sanitizer::new(&CommunitySettings::default()).unwrap();
+    g.bench_function("sanitize a footer fragment", |b| {
+        b.iter(|| sanitizer.clean(fragment))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, plugins);
+criterion_main!(benches);
