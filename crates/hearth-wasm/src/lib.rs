@@ -74,3 +74,15 @@ pub use worker::Worker;
 
 /// The WIT interface plugins are built against, as shipped in this crate.
 pub const WIT: &str = include_str!("../wit/plugin.wit");
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_sdk_ships_the_same_interface() {
+        assert_eq!(
+            super::WIT,
+            include_str!("../../hearth-plugin/wit/plugin.wit"),
+            "crates/hearth-plugin/wit/plugin.wit must be a copy of crates/hearth-wasm/wit/plugin.wit"
+        );
+    }
+}
