@@ -20,7 +20,11 @@ fn plugin(name: &str, fixture: bool) -> PathBuf {
         .join("../target")
         .join(if fixture { "plugins-test" } else { "plugins" })
         .join(name);
-    assert!(dir.is_dir(), "{} missing: run `cargo xtask plugins`", dir.display());
+    assert!(
+        dir.is_dir(),
+        "{} missing: run `cargo xtask plugins`",
+        dir.display()
+    );
     dir
 }
 
@@ -78,14 +82,18 @@ fn plugins(c: &mut Criterion) {
         community,
         "escape-hatch",
         BTreeMap::from([
-            ("url".to_string(), serde_json::json!("https://help.example.com")),
+            (
+                "url".to_string(),
+                serde_json::json!("https://help.example.com"),
+            ),
             ("email".to_string(), serde_json::json!("help@example.com")),
             ("stuck-after-hours".to_string(), serde_json::json!(0)),
         ]),
     )
     .unwrap();
     // Only the footer plugin renders the footer slot.
-    host.disable(&Actor::System, community, "leaderboard").unwrap();
+    host.disable(&Actor::System, community, "leaderboard")
+        .unwrap();
 
     let mut g = c.benchmark_group("plugins");
     g.bench_function("render page-footer (fresh instance, 4 host calls)", |b| {
@@ -95,17 +103,20 @@ fn plugins(c: &mut Criterion) {
             assert_eq!(f.len(), 1);
         })
     });
-    g.bench_function("render page-footer on a stuck question (7 host calls)", |b| {
-        let page = PageContext {
-            path: "/t/x/1".into(),
-            topic: Some(topic.id),
-            member: None,
-        };
-        b.iter(|| {
-            let f = host.render(&Actor::Guest, community, Slot::PageFooter, &page);
-            assert!(f[0].html.contains("Still stuck"));
-        })
-    });
+    g.bench_function(
+        "render page-footer on a stuck question (7 host calls)",
+        |b| {
+            let page = PageContext {
+                path: "/t/x/1".into(),
+                topic: Some(topic.id),
+                member: None,
+            };
+            b.iter(|| {
+                let f = host.render(&Actor::Guest, community, Slot::PageFooter, &page);
+                assert!(f[0].html.contains("Still stuck"));
+            })
+        },
+    );
     host.enable(&Actor::System, community, "leaderboard", &all)
         .unwrap();
     g.bench_function("no-op hook call on a warm instance", |b| {

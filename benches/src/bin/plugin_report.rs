@@ -55,7 +55,12 @@ fn main() {
         event_batch: arg("--batch", HostConfig::default().event_batch as u64) as usize,
         ..HostConfig::default()
     };
-    println!("Database: {} posts, {} members (copy of {})\n", posts, members, fx.path.display());
+    println!(
+        "Database: {} posts, {} members (copy of {})\n",
+        posts,
+        members,
+        fx.path.display()
+    );
     println!("| measurement | result | target |");
     println!("|---|---|---|");
 
@@ -120,7 +125,10 @@ fn main() {
         ms(took)
     );
     // The plugin's all-time board equals the engine's ledger.
-    let r = host.route(&Actor::System, c, "leaderboard", "/json", &[]).unwrap().unwrap();
+    let r = host
+        .route(&Actor::System, c, "leaderboard", "/json", &[])
+        .unwrap()
+        .unwrap();
     let doc: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     let board: Vec<(i64, i64)> = doc["all-time"]
         .as_array()
@@ -139,8 +147,13 @@ fn main() {
     println!("| leaderboard top 100 equals the engine's ledger | yes | |");
 
     host.install_dir(plugin("hostile", true)).unwrap();
-    host.enable(&Actor::System, c, "hostile", &[Capability::Settings, Capability::Log])
-        .unwrap();
+    host.enable(
+        &Actor::System,
+        c,
+        "hostile",
+        &[Capability::Settings, Capability::Log],
+    )
+    .unwrap();
     host.configure(
         &Actor::System,
         c,
@@ -151,7 +164,13 @@ fn main() {
     let mut stops = Vec::new();
     for _ in 0..30 {
         let run = host
-            .run_hook(&Actor::Guest, c, "hostile", Hook::Render, &serde_json::json!({"slot": "sidebar"}))
+            .run_hook(
+                &Actor::Guest,
+                c,
+                "hostile",
+                Hook::Render,
+                &serde_json::json!({"slot": "sidebar"}),
+            )
             .unwrap();
         assert!(run.result.is_err());
         stops.push(run.usage.elapsed);
