@@ -72,6 +72,18 @@ fn is_root_on_debian() -> bool {
 }
 
 fn pick_toolchain() -> Result<Toolchain, String> {
+    // HEARTH_WASM_TOOLCHAIN=rustup|debian forces a route (to test both).
+    match env::var("HEARTH_WASM_TOOLCHAIN").as_deref() {
+        Ok("rustup") => return Ok(Toolchain::Rustup),
+        Ok("debian") if debian_ready() => return Ok(Toolchain::Debian),
+        Ok("debian") => {
+            return Err(format!(
+                "HEARTH_WASM_TOOLCHAIN=debian, but Debian's toolchain is not installed:\n\n    sudo apt-get install -y {}",
+                DEBIAN_PACKAGES.join(" ")
+            ));
+        }
+        _ => {}
+    }
     if rustup_has_target() {
         return Ok(Toolchain::Rustup);
     }
