@@ -1167,14 +1167,42 @@ fn check_rewrite(plugin: &str, body: String) -> Result<String> {
     Ok(body)
 }
 
-/// Plugin HTML goes through the same allowlist as posts.
+/// Plugin HTML goes through the same allowlist as posts. Sanitizing is a
+/// pure function of its input and most fragments (footers, widgets) repeat
+/// from page to page, so recent results are remembered by content: a
+/// bounded map, emptied when full.
 pub(crate) fn sanitize(html: &str) -> String {
-    static SANITIZER: std::sync::OnceLock<Option<hearth::Sanitizer>> = std::sync::OnceLock::new();
-    SANITIZER
-        .get_or_init(|| hearth::Sanitizer::new(&hearth::CommunitySettings::default()).ok())
-        .as_ref()
-        .map(|s| s.clean(html))
-        .unwrap_or_default()
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    const REMEMBERED: usize = 1024;
+    const LARGEST: usize = 16 << 10;
+    static SANITIZER: OnceLock<Option<hearth::Sanitizer>> = OnceLock::new();
+    static RECENT: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    let clean = |html: &str| {
+        SANITIZER
+            .get_or_init(|| hearth::Sanitizer::new(&hearth::CommunitySettings::default()).ok())
+            .as_ref()
+            .map(|s| s.clean(html))
+            .unwrap_or_default()
+    };
+    if html.len() > LARGEST {
+        return clean(html);
+    }
+    let recent = RECENT.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(hit) = recent
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(html)
+    {
+        return hit.clone();
+    }
+    let out = clean(html);
+    let mut map = recent.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= REMEMBERED {
+        map.clear();
+    }
+    map.insert(html.to_string(), out.clone());
+    out
 }
 
 fn status_of(name: &str, p: &Installed) -> PluginStatus {
