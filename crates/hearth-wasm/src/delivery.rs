@@ -174,11 +174,7 @@ impl PluginHost {
         let batch = self.config().event_batch.clamp(1, 1000);
         let mut cursor = self.event_cursor(community, name)?;
         loop {
-            if self
-                .status(name)
-                .map(|s| s.disabled.is_some())
-                .unwrap_or(true)
-            {
+            if !self.is_active(name) {
                 return Ok(());
             }
             let events = self

@@ -435,6 +435,13 @@ impl PluginHost {
             .ok_or_else(|| Error::NotInstalled(name.into()))
     }
 
+    /// Whether a plugin is installed and not disabled by the host.
+    pub(crate) fn is_active(&self, name: &str) -> bool {
+        self.read_plugins()
+            .get(name)
+            .is_some_and(|p| p.disabled.is_none())
+    }
+
     /// Turns a plugin the host disabled after repeated failures back on.
     pub fn reenable(&self, name: &str) -> Result<()> {
         {
@@ -955,7 +962,7 @@ impl PluginHost {
     /// Counts a failure found after the call returned (e.g. an oversized
     /// result).
     fn count_failure(&self, name: &str, stats: &Stats, e: &Error) {
-        let streak = stats.record(&Usage::default(), Some(&e.to_string()));
+        let streak = stats.refuse(&e.to_string());
         tracing::warn!(plugin = %name, error = %e, "plugin result refused");
         if streak >= self.inner.config.disable_after {
             self.auto_disable(name, streak, e);
@@ -1189,11 +1196,7 @@ pub(crate) fn sanitize(html: &str) -> String {
         return clean(html);
     }
     let recent = RECENT.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(hit) = recent
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(html)
-    {
+    if let Some(hit) = recent.lock().unwrap_or_else(|e| e.into_inner()).get(html) {
         return hit.clone();
     }
     let out = clean(html);

@@ -40,7 +40,6 @@ pub(crate) fn run_hook(
             }),
         })?;
     let limits = host.config().limits_for(hook, &loaded.manifest.limits);
-    let to_json = |v: serde_json::Value| Ok::<_, wasmtime::Error>(Ok::<_, String>(v));
     let out = match hook {
         Hook::FilterPost => {
             let draft: hearth::PostDraft =
@@ -146,7 +145,6 @@ pub(crate) fn run_hook(
                 hook,
                 Actor::System,
                 |s, p| {
-                    let _ = to_json;
                     Ok(p.call_on_schedule(s, community.0, now)?
                         .map(|()| serde_json::json!(null)))
                 },

@@ -86,6 +86,16 @@ impl Stats {
         c.consecutive_failures
     }
 
+    /// Turns the last recorded call, which returned, into a failure: its
+    /// result was refused (too large, malformed). Returns the streak.
+    pub fn refuse(&self, error: &str) -> u32 {
+        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        c.failures += 1;
+        c.consecutive_failures += 1;
+        c.last_error = Some(error.to_string());
+        c.consecutive_failures
+    }
+
     pub fn parked(&self) {
         self.0
             .lock()
