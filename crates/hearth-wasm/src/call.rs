@@ -263,7 +263,7 @@ impl host::Host for CallState {
             self.violation = Some(Violation::Denied(msg.clone()));
             return Err(wasmtime::format_err!("{msg}"));
         }
-        Ok((self.forum.now().unix_timestamp_nanos() / 1_000_000) as i64)
+        Ok(millis(self.forum.now()))
     }
 
     fn kv_get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
@@ -518,7 +518,8 @@ impl host::Host for CallState {
     }
 }
 
-fn millis(t: time::OffsetDateTime) -> i64 {
+/// Milliseconds since the Unix epoch, as the plugin interface counts time.
+pub(crate) fn millis(t: time::OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 

@@ -69,7 +69,7 @@ pub(crate) fn to_wit_event(e: &hearth::Event) -> bindings::Event {
         actor: e.actor.map(|u| u.0),
         subject: e.subject.map(|u| u.0),
         data: e.data.to_string(),
-        created_at: (e.created_at.unix_timestamp_nanos() / 1_000_000) as i64,
+        created_at: crate::call::millis(e.created_at),
     }
 }
 

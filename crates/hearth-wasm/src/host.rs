@@ -140,6 +140,25 @@ pub enum Slot {
     Profile,
 }
 
+impl Slot {
+    pub(crate) fn to_wit(self) -> bindings::Slot {
+        match self {
+            Slot::PageFooter => bindings::Slot::PageFooter,
+            Slot::Sidebar => bindings::Slot::Sidebar,
+            Slot::TopicFooter => bindings::Slot::TopicFooter,
+            Slot::Profile => bindings::Slot::Profile,
+        }
+    }
+}
+
+/// The signed-in user behind an actor, as the plugin interface names them.
+fn viewer_id(actor: &Actor) -> Option<i64> {
+    match actor {
+        Actor::User(u) => Some(u.0),
+        _ => None,
+    }
+}
+
 /// The page a slot is rendered on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageContext {
@@ -898,17 +917,9 @@ impl PluginHost {
         };
         let ctx = bindings::RenderContext {
             community: community.0,
-            slot: match slot {
-                Slot::PageFooter => bindings::Slot::PageFooter,
-                Slot::Sidebar => bindings::Slot::Sidebar,
-                Slot::TopicFooter => bindings::Slot::TopicFooter,
-                Slot::Profile => bindings::Slot::Profile,
-            },
+            slot: slot.to_wit(),
             path: page.path.clone(),
-            viewer: match actor {
-                Actor::User(u) => Some(u.0),
-                _ => None,
-            },
+            viewer: viewer_id(actor),
             topic: page.topic.map(|t| t.0),
             member: page.member.map(|m| m.0),
         };
@@ -999,10 +1010,7 @@ impl PluginHost {
                 format!("/{path}")
             },
             query: query.to_vec(),
-            viewer: match actor {
-                Actor::User(u) => Some(u.0),
-                _ => None,
-            },
+            viewer: viewer_id(actor),
         };
         let out = self.call(
             &loaded,

@@ -87,12 +87,7 @@ pub(crate) fn run_hook(
             let slot: crate::host::Slot = field(input, "slot", hook)?;
             let ctx = bindings::RenderContext {
                 community: community.0,
-                slot: match slot {
-                    crate::host::Slot::PageFooter => bindings::Slot::PageFooter,
-                    crate::host::Slot::Sidebar => bindings::Slot::Sidebar,
-                    crate::host::Slot::TopicFooter => bindings::Slot::TopicFooter,
-                    crate::host::Slot::Profile => bindings::Slot::Profile,
-                },
+                slot: slot.to_wit(),
                 path: field::<Option<String>>(input, "path", hook)?.unwrap_or_else(|| "/".into()),
                 viewer: field(input, "viewer", hook)?,
                 topic: field(input, "topic", hook)?,
@@ -136,7 +131,7 @@ pub(crate) fn run_hook(
             )
         }
         Hook::OnSchedule => {
-            let now = (host.forum().now().unix_timestamp_nanos() / 1_000_000) as i64;
+            let now = crate::call::millis(host.forum().now());
             host.call(
                 &loaded,
                 &stats,

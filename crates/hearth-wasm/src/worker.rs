@@ -97,8 +97,7 @@ impl PluginHost {
     /// last run (per community); returns how many ran. A failed run waits
     /// for the next interval like a successful one.
     pub fn run_schedules(&self) -> Result<u64> {
-        let now = self.forum().now();
-        let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+        let now_ms = crate::call::millis(self.forum().now());
         let mut ran = 0;
         for community in self.communities()? {
             for (loaded, stats, enabled) in self.targets(community, Hook::OnSchedule)? {
