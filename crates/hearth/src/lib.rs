@@ -71,6 +71,8 @@
 //!   [`Decision`], [`FlagKind`]), moderator actions ([`Pin`],
 //!   [`TopicUpdate`], [`NewSplit`]) and the audit log ([`AuditEntry`]).
 //!   A post a rule holds comes back as [`Error::PendingReview`].
+//! * Sign-in credentials ([`Forum::create_account`], [`Forum::login`]):
+//!   an e-mail address and an opaque password hash the application made.
 //! * [`Hooks`]: filters before writes, notifications after commits; and
 //!   storage for extensions such as the plugin host ([`Forum::ext_apply`]).
 //! * [`Error`]: one error type whose variants say what to do next.
@@ -83,6 +85,7 @@ mod category;
 mod clock;
 mod community;
 mod curate;
+mod directory;
 mod error;
 mod events;
 mod extdata;
@@ -90,6 +93,7 @@ mod forum;
 mod hooks;
 mod ids;
 mod invites;
+mod login;
 mod member;
 mod page;
 mod permissions;
@@ -110,6 +114,7 @@ pub use category::{Category, CategoryKind, NewCategory, Visibility};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use community::{Community, CommunitySettings, ContentLimits, NewCommunity, RegistrationMode};
 pub use curate::{NewSplit, Pin, TopicUpdate};
+pub use directory::{DirectoryEntry, DirectoryOrder};
 pub use error::{Error, Result};
 pub use events::{Audience, Event, EventKind};
 pub use extdata::{ExtOp, MAX_EXT_KEY, MAX_EXT_NAMESPACE, MAX_EXT_VALUE};
@@ -117,6 +122,7 @@ pub use forum::{Config, Forum};
 pub use hooks::{DraftKind, HookError, Hooks, PostDraft, PostFilter};
 pub use ids::{CategoryId, CommunityId, EventId, GroupId, PostId, ReviewId, TopicId, UserId};
 pub use invites::{Invite, JoinRequest, NewInvite};
+pub use login::{Login, NewLogin};
 pub use member::{Group, Member, NewUser, ProfileUpdate, User};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
 pub use permissions::{Actor, Role};

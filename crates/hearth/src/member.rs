@@ -142,33 +142,8 @@ impl Forum {
     pub fn create_user(&self, new: NewUser) -> Result<User> {
         validate_username(&new.username)?;
         check_len("display_name", &new.display_name, 0, 60)?;
-        self.store.write(|tx| {
-            let now = to_millis(self.now());
-            let lower = new.username.to_ascii_lowercase();
-            let taken: bool = tx
-                .prepare_cached("SELECT EXISTS(SELECT 1 FROM users WHERE username_lower = ?1)")?
-                .query_row([&lower], |r| r.get(0))?;
-            if taken {
-                return Err(Error::conflict(format!(
-                    "username {:?} is taken",
-                    new.username
-                )));
-            }
-            tx.prepare_cached(
-                "INSERT INTO users (username, username_lower, display_name, created_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![new.username, lower, new.display_name.trim(), now])?;
-            Ok(User {
-                id: UserId(tx.last_insert_rowid()),
-                username: new.username.clone(),
-                display_name: new.display_name.trim().to_string(),
-                bio: String::new(),
-                avatar_url: None,
-                created_at: from_millis(now),
-                last_seen_at: None,
-            })
-        })
+        self.store
+            .write(|tx| insert_user(tx, &new, to_millis(self.now())))
     }
 
     /// An account by id, for the application (authentication, admin tools).
@@ -720,6 +695,35 @@ pub(crate) fn membership(
         .query_row(params![community, user], |r| r.get(0)),
     )?;
     role.map(|r| Role::parse(&r)).transpose()
+}
+
+/// Inserts an account (the caller validated `new`); `Conflict` if the
+/// username is taken in any letter case.
+pub(crate) fn insert_user(tx: &Connection, new: &NewUser, now: i64) -> Result<User> {
+    let lower = new.username.to_ascii_lowercase();
+    let taken: bool = tx
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM users WHERE username_lower = ?1)")?
+        .query_row([&lower], |r| r.get(0))?;
+    if taken {
+        return Err(Error::conflict(format!(
+            "username {:?} is taken",
+            new.username
+        )));
+    }
+    tx.prepare_cached(
+        "INSERT INTO users (username, username_lower, display_name, created_at)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![new.username, lower, new.display_name.trim(), now])?;
+    Ok(User {
+        id: UserId(tx.last_insert_rowid()),
+        username: new.username.clone(),
+        display_name: new.display_name.trim().to_string(),
+        bio: String::new(),
+        avatar_url: None,
+        created_at: from_millis(now),
+        last_seen_at: None,
+    })
 }
 
 pub(crate) fn load_user(conn: &Connection, id: UserId) -> Result<User> {

@@ -1,0 +1,768 @@
+//! The JSON API, compatible with Discourse's for the endpoints its clients
+//! use most. Every handler reads and writes through the engine as the
+//! visitor, so permissions are the engine's.
+
+pub(crate) mod shape;
+
+use axum::Json;
+use axum::extract::{Path, State as AxState};
+use axum::response::{IntoResponse, Response};
+use hearth::{
+    Actor, CategoryId, DirectoryOrder, FlagKind, NewReply, NewTopic, PageRequest, Period, Post,
+    PostEdit, PostId, RegistrationMode, SearchQuery, TopicFilter, TopicId,
+};
+use serde_json::{Value, json};
+
+use crate::auth;
+use crate::error::{ApiError, Error};
+use crate::params::Params;
+use crate::state::{AppState, State};
+use crate::visitor::Visitor;
+use shape::Ctx;
+
+type ApiResult = Result<Response, ApiError>;
+
+fn ok(v: Value) -> ApiResult {
+    Ok(Json(v).into_response())
+}
+
+/// `"12.json"` → 12; anything else is not found.
+pub(crate) fn id_of(segment: &str) -> Result<i64, Error> {
+    segment
+        .strip_suffix(".json")
+        .unwrap_or(segment)
+        .parse()
+        .map_err(|_| Error::Engine(hearth::Error::NotFound { what: "page" }))
+}
+
+pub(crate) fn name_of(segment: &str) -> &str {
+    segment.strip_suffix(".json").unwrap_or(segment)
+}
+
+/// The viewer as the shapes need it.
+pub(crate) fn ctx(s: &AppState, actor: &Actor) -> Result<Ctx, Error> {
+    let base = s.config.base_path.clone();
+    Ok(match actor {
+        Actor::User(u) => {
+            let staff = match s.forum.member(actor, s.config.community, *u) {
+                Ok(m) => m.role.is_moderator(),
+                Err(hearth::Error::NotFound { .. }) => false,
+                Err(e) => return Err(e.into()),
+            };
+            Ctx {
+                viewer: Some(*u),
+                staff,
+                base,
+            }
+        }
+        Actor::System => Ctx {
+            viewer: None,
+            staff: true,
+            base,
+        },
+        _ => Ctx {
+            viewer: None,
+            staff: false,
+            base,
+        },
+    })
+}
+
+/// The page a list request asks for: a `cursor`, or Discourse's numbered
+/// `page` (followed cursor by cursor, at most 100 pages deep).
+pub(crate) fn page_request<T>(
+    params: &Params,
+    limit: u32,
+    mut fetch: impl FnMut(&PageRequest) -> Result<hearth::Page<T>, Error>,
+) -> Result<(hearth::Page<T>, u32), Error> {
+    if let Some(c) = params.str("cursor") {
+        let page = fetch(&PageRequest::after(hearth::Cursor(c), limit))?;
+        return Ok((page, 0));
+    }
+    let n = params.int("page")?.unwrap_or(0).clamp(0, 100) as u32;
+    let mut req = PageRequest::first(limit);
+    for _ in 0..n {
+        match fetch(&req)?.next {
+            Some(c) => req = PageRequest::after(c, limit),
+            None => {
+                return Ok((
+                    hearth::Page {
+                        items: Vec::new(),
+                        next: None,
+                    },
+                    n,
+                ));
+            }
+        }
+    }
+    Ok((fetch(&req)?, n))
+}
+
+fn topic_list_response(
+    s: &AppState,
+    actor: Actor,
+    params: &Params,
+    filter: TopicFilter,
+    path: &str,
+) -> Result<Value, Error> {
+    let c = s.config.community;
+    let (page, n) = page_request(params, 30, |req| {
+        Ok(s.forum.latest(&actor, c, &filter, req)?)
+    })?;
+    let ctx = ctx(s, &actor)?;
+    let more = page
+        .next
+        .as_ref()
+        .map(|_| format!("{}{path}?page={}", s.config.base_path, n + 1));
+    Ok(shape::topic_list(
+        &ctx,
+        &page.items,
+        !matches!(actor, Actor::Guest),
+        more,
+    ))
+}
+
+/// `GET /latest.json`.
+pub(crate) async fn latest(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> ApiResult {
+    let filter = TopicFilter {
+        tag: params.str("tags").or(params.str("tag")),
+        ..Default::default()
+    };
+    ok(state
+        .run(move |s| topic_list_response(s, v.actor, &params, filter, "/latest"))
+        .await?)
+}
+
+/// `GET /c/{slug}/{id}.json` (and `/c/{id}.json`).
+pub(crate) async fn category_topics(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path((_slug, id)): Path<(String, String)>,
+    params: Params,
+) -> ApiResult {
+    let id = CategoryId(id_of(&id)?);
+    ok(state
+        .run(move |s| {
+            // Not found (not an empty list) for a category the visitor may
+            // not read.
+            let cat = s.forum.category(&v.actor, s.config.community, id)?;
+            let filter = TopicFilter {
+                category: Some(id),
+                ..Default::default()
+            };
+            topic_list_response(
+                s,
+                v.actor,
+                &params,
+                filter,
+                &format!("/c/{}/{}", cat.slug, id.0),
+            )
+        })
+        .await?)
+}
+
+/// `GET /categories.json`.
+pub(crate) async fn categories(AxState(state): AxState<State>, v: Visitor) -> ApiResult {
+    ok(state
+        .run(move |s| {
+            let cats = s.forum.categories(&v.actor, s.config.community)?;
+            let ctx = ctx(s, &v.actor)?;
+            Ok(json!({
+                "category_list": {
+                    "can_create_category": ctx.staff,
+                    "can_create_topic": ctx.viewer.is_some(),
+                    "categories": cats.iter().map(|c| shape::category(&ctx, c)).collect::<Vec<_>>(),
+                }
+            }))
+        })
+        .await?)
+}
+
+/// The posts of a topic in order (up to `MAX_POSTS`), as the visitor sees
+/// them.
+const MAX_POSTS: usize = 1000;
+
+pub(crate) fn topic_json(s: &AppState, actor: &Actor, id: TopicId) -> Result<Value, Error> {
+    let c = s.config.community;
+    let view = s.forum.topic(actor, c, id, &PageRequest::first(100))?;
+    let mut posts = view.posts.items;
+    let mut next = view.posts.next;
+    while let Some(cursor) = next.take() {
+        if posts.len() >= MAX_POSTS {
+            break;
+        }
+        let more = s
+            .forum
+            .topic(actor, c, id, &PageRequest::after(cursor, 100))?
+            .posts;
+        posts.extend(more.items);
+        next = more.next;
+    }
+    let ctx = ctx(s, actor)?;
+    Ok(shape::topic_view(&ctx, &view.topic, view.kind, &posts))
+}
+
+/// `GET /t/{id}.json`, `/t/{slug}/{id}.json`, `/t/{id}/posts.json`.
+pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, posts_only: bool) -> ApiResult {
+    let value = state
+        .run(move |s| {
+            let value = topic_json(s, &v.actor, id)?;
+            if !matches!(v.actor, Actor::System) {
+                // Views are counted best-effort; a failure never hides the topic.
+                if let Err(e) = s.forum.record_view(&v.actor, s.config.community, id) {
+                    tracing::debug!(error = %e, "view not counted");
+                }
+            }
+            Ok(value)
+        })
+        .await;
+    let value = match value {
+        Err(Error::Engine(hearth::Error::Moved { topic })) => {
+            let to = format!("{}/t/{}.json", state.config.base_path, topic.0);
+            return Ok(axum::response::Redirect::permanent(&to).into_response());
+        }
+        other => other?,
+    };
+    if posts_only {
+        ok(json!({ "post_stream": value["post_stream"], "id": value["id"] }))
+    } else {
+        ok(value)
+    }
+}
+
+fn post_json(s: &AppState, actor: &Actor, post: &Post) -> Result<Value, Error> {
+    let topic = s.forum.topic_only(actor, s.config.community, post.topic)?;
+    let ctx = ctx(s, actor)?;
+    Ok(shape::post(&ctx, post, &topic))
+}
+
+/// `GET /posts/{id}.json`.
+pub(crate) async fn get_post(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let id = PostId(id_of(&id)?);
+    ok(state
+        .run(move |s| {
+            let post = s.forum.post(&v.actor, s.config.community, id)?;
+            post_json(s, &v.actor, &post)
+        })
+        .await?)
+}
+
+fn tags_of(params: &Params) -> Vec<String> {
+    match params.get("tags") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The post with `number` in a topic (for `reply_to_post_number`).
+fn post_by_number(
+    s: &AppState,
+    actor: &Actor,
+    topic: TopicId,
+    number: i64,
+) -> Result<PostId, Error> {
+    let c = s.config.community;
+    let mut req = PageRequest::first(100);
+    loop {
+        let view = s.forum.topic(actor, c, topic, &req)?;
+        if let Some(p) = view.posts.items.iter().find(|p| p.post_number == number) {
+            return Ok(p.id);
+        }
+        match view.posts.next {
+            Some(cur)
+                if view
+                    .posts
+                    .items
+                    .last()
+                    .is_some_and(|p| p.post_number < number) =>
+            {
+                req = PageRequest::after(cur, 100)
+            }
+            _ => return Err(hearth::Error::NotFound { what: "post" }.into()),
+        }
+    }
+}
+
+/// `POST /posts.json`: a new topic (`title`, `raw`, `category`) or a reply
+/// (`topic_id`, `raw`, optional `reply_to_post_number`).
+pub(crate) async fn create_post(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> ApiResult {
+    let actor = params.writer(&v)?;
+    let raw = params.need("raw")?;
+    let result = state
+        .run(move |s| {
+            let c = s.config.community;
+            let created = if let Some(topic) = params.int("topic_id")? {
+                let topic = TopicId(topic);
+                let reply_to = match params.int("reply_to_post_number")? {
+                    Some(n) => Some(post_by_number(s, &actor, topic, n)?),
+                    None => None,
+                };
+                s.forum.reply(
+                    &actor,
+                    c,
+                    topic,
+                    NewReply {
+                        body: raw.clone(),
+                        reply_to,
+                    },
+                )
+            } else {
+                let title = params.need("title")?;
+                let category = match params.int("category")? {
+                    Some(id) => CategoryId(id),
+                    None => {
+                        return Err(Error::BadRequest(
+                            "param is missing or the value is empty: category".into(),
+                        ));
+                    }
+                };
+                s.forum
+                    .create_topic(
+                        &actor,
+                        c,
+                        NewTopic {
+                            category,
+                            title,
+                            body: raw.clone(),
+                            tags: tags_of(&params),
+                        },
+                    )
+                    .map(|(_, first)| first)
+            };
+            match created {
+                Ok(post) => Ok(post_json(s, &actor, &post)?),
+                Err(hearth::Error::PendingReview { review, reason }) => Ok(json!({
+                    "success": true,
+                    "action": "enqueued",
+                    "pending_post": { "id": review.0, "raw": raw },
+                    "pending_count": 1,
+                    "reason": reason,
+                })),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await?;
+    ok(result)
+}
+
+/// `PUT /posts/{id}.json`: `post[raw]`, `post[edit_reason]`; the edit is
+/// refused with 409 if the post changed since the client read it — known
+/// from `post[original_text]` (what Discourse's composer sends), or the
+/// `post[version]` it was based on (or an `If-Match` header).
+pub(crate) async fn update_post(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    params: Params,
+) -> ApiResult {
+    let actor = params.writer(&v)?;
+    let id = PostId(id_of(&id)?);
+    let raw = params
+        .str("post.raw")
+        .or_else(|| params.str("raw"))
+        .ok_or_else(|| {
+            Error::BadRequest("param is missing or the value is empty: post[raw]".into())
+        })?;
+    let if_match = headers
+        .get(axum::http::header::IF_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.trim_matches('"').parse::<i64>().ok());
+    let value = state
+        .run(move |s| {
+            let c = s.config.community;
+            let mut base_version = match params.int("post.version")? {
+                Some(v) => Some(v),
+                None => if_match,
+            };
+            if let Some(original) = params.str("post.original_text") {
+                let current = s.forum.post(&actor, c, id)?;
+                if current.source != original {
+                    return Err(hearth::Error::Conflict {
+                        reason: "this post was edited by someone else while you were editing; \
+                                 reload it and apply your change again"
+                            .into(),
+                    }
+                    .into());
+                }
+                base_version = base_version.or(Some(current.version));
+            }
+            let post = s.forum.edit_post(
+                &actor,
+                c,
+                id,
+                PostEdit {
+                    body: raw,
+                    title: params.str("post.title").or_else(|| params.str("title")),
+                    reason: params.str("post.edit_reason"),
+                    base_version,
+                },
+            )?;
+            Ok(json!({ "post": post_json(s, &actor, &post)? }))
+        })
+        .await?;
+    ok(value)
+}
+
+/// `DELETE /posts/{id}.json`.
+pub(crate) async fn delete_post(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult {
+    let actor = params.writer(&v)?;
+    let id = PostId(id_of(&id)?);
+    state
+        .run(move |s| Ok(s.forum.delete_post(&actor, s.config.community, id)?))
+        .await?;
+    ok(json!({ "success": "OK" }))
+}
+
+/// `POST /post_actions.json`: `id` (the post) and `post_action_type_id`
+/// (2 like; 3 off topic, 4 inappropriate, 7 notify moderators, 8 spam).
+pub(crate) async fn post_action(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> ApiResult {
+    let actor = params.writer(&v)?;
+    let id =
+        PostId(params.int("id")?.ok_or_else(|| {
+            Error::BadRequest("param is missing or the value is empty: id".into())
+        })?);
+    let kind = params.int("post_action_type_id")?.unwrap_or(2);
+    let message = params.str("message").unwrap_or_default();
+    let value = state
+        .run(move |s| {
+            let c = s.config.community;
+            let flag = match kind {
+                2 => None,
+                3 => Some(FlagKind::OffTopic),
+                4 => Some(FlagKind::Inappropriate),
+                7 => Some(FlagKind::NeedsModerator),
+                8 => Some(FlagKind::Spam),
+                _ => {
+                    return Err(Error::BadRequest(format!(
+                        "post_action_type_id {kind} is not supported (2 like, 3, 4, 7, 8 flags)"
+                    )));
+                }
+            };
+            match flag {
+                None => s.forum.like(&actor, c, id)?,
+                Some(f) => {
+                    s.forum.flag_post(&actor, c, id, f, &message)?;
+                }
+            }
+            let post = s.forum.post(&actor, c, id)?;
+            post_json(s, &actor, &post)
+        })
+        .await?;
+    ok(value)
+}
+
+/// `DELETE /post_actions/{id}.json?post_action_type_id=2`: unlike.
+pub(crate) async fn undo_post_action(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult {
+    let actor = params.writer(&v)?;
+    let id = PostId(id_of(&id)?);
+    if params.int("post_action_type_id")?.unwrap_or(2) != 2 {
+        return Err(Error::BadRequest("only likes (type 2) can be undone".into()).into());
+    }
+    let value = state
+        .run(move |s| {
+            s.forum.unlike(&actor, s.config.community, id)?;
+            let post = s.forum.post(&actor, s.config.community, id)?;
+            post_json(s, &actor, &post)
+        })
+        .await?;
+    ok(value)
+}
+
+/// Discourse's search syntax, as far as Hearth has filters for it:
+/// `@user`, `#category-slug` / `category:slug`, `tags:x`,
+/// `status:solved|unsolved`.
+pub(crate) fn parse_search(s: &AppState, actor: &Actor, q: &str) -> Result<SearchQuery, Error> {
+    let mut words = Vec::new();
+    let mut query = SearchQuery::new("");
+    for w in q.split_whitespace() {
+        if let Some(user) = w.strip_prefix('@') {
+            query.author = Some(user.to_string());
+        } else if let Some(slug) = w.strip_prefix('#').or_else(|| w.strip_prefix("category:")) {
+            let cat = s.forum.category_by_slug(actor, s.config.community, slug)?;
+            query.category = Some(cat.id);
+        } else if let Some(tag) = w.strip_prefix("tags:").or_else(|| w.strip_prefix("tag:")) {
+            query.tag = Some(tag.to_string());
+        } else if w == "status:solved" {
+            query.solved = Some(true);
+        } else if w == "status:unsolved" {
+            query.solved = Some(false);
+        } else {
+            words.push(w);
+        }
+    }
+    query.text = words.join(" ");
+    Ok(query)
+}
+
+/// `GET /search.json?q=…` (also `/search/query.json?term=…`).
+pub(crate) async fn search(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> ApiResult {
+    let term = params
+        .str("q")
+        .or_else(|| params.str("term"))
+        .unwrap_or_default();
+    let value = state
+        .run(move |s| {
+            let mut query = parse_search(s, &v.actor, &term)?;
+            query.page = PageRequest::first(50);
+            let results = s.forum.search(&v.actor, s.config.community, &query)?;
+            let ctx = ctx(s, &v.actor)?;
+            Ok(shape::search(
+                &ctx,
+                &term,
+                &results.hits,
+                results.next.is_some(),
+            ))
+        })
+        .await?;
+    ok(value)
+}
+
+pub(crate) fn profile(
+    s: &AppState,
+    actor: &Actor,
+    username: &str,
+) -> Result<shape::Profile, Error> {
+    let c = s.config.community;
+    let member = s.forum.member_by_username(actor, c, username)?;
+    let stats = s.forum.directory_entry(actor, c, member.user.id)?;
+    let grants = s.forum.member_badges(actor, c, member.user.id)?;
+    let points = s.forum.points(actor, c, member.user.id, Period::AllTime)?;
+    let ctx = ctx(s, actor)?;
+    let email = if ctx.viewer == Some(member.user.id) || ctx.staff {
+        s.forum.login_of(member.user.id)?.map(|l| l.email)
+    } else {
+        None
+    };
+    Ok(shape::Profile {
+        role: member.role,
+        trust_level: member.trust_level.number(),
+        joined_at: member.joined_at,
+        grants,
+        points,
+        post_count: stats.post_count,
+        topic_count: stats.topic_count,
+        likes_received: stats.likes_received,
+        likes_given: stats.likes_given,
+        email,
+        user: member.user,
+    })
+}
+
+/// `GET /u/{username}.json` (and `/users/{username}.json`).
+pub(crate) async fn user(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(username): Path<String>,
+) -> ApiResult {
+    let username = name_of(&username).to_string();
+    let value = state
+        .run(move |s| {
+            let p = profile(s, &v.actor, &username)?;
+            Ok(shape::user(&ctx(s, &v.actor)?, &p))
+        })
+        .await?;
+    ok(value)
+}
+
+/// `GET /user_badges/{username}.json`.
+pub(crate) async fn user_badges(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(username): Path<String>,
+) -> ApiResult {
+    let username = name_of(&username).to_string();
+    let value = state
+        .run(move |s| {
+            let c = s.config.community;
+            let member = s.forum.member_by_username(&v.actor, c, &username)?;
+            let grants = s.forum.member_badges(&v.actor, c, member.user.id)?;
+            Ok(shape::user_badges(
+                &ctx(s, &v.actor)?,
+                &member.user,
+                &grants,
+            ))
+        })
+        .await?;
+    ok(value)
+}
+
+/// `GET /directory_items.json?order=likes_received&period=all`.
+pub(crate) async fn directory(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> ApiResult {
+    let order = match params.str("order") {
+        None => DirectoryOrder::LikesReceived,
+        Some(o) => DirectoryOrder::parse(&o).ok_or_else(|| {
+            Error::BadRequest(format!(
+                "unknown order {o:?}; use likes_received, likes_given, topic_count, post_count, \
+                 days_visited, posts_read or topics_entered"
+            ))
+        })?,
+    };
+    let value = state
+        .run(move |s| {
+            let c = s.config.community;
+            let (page, n) = page_request(&params, 50, |req| {
+                Ok(s.forum.directory(&v.actor, c, order, req)?)
+            })?;
+            let more = page.next.as_ref().map(|_| {
+                format!(
+                    "{}/directory_items?order={}&page={}",
+                    s.config.base_path,
+                    params
+                        .str("order")
+                        .unwrap_or_else(|| "likes_received".into()),
+                    n + 1
+                )
+            });
+            Ok(shape::directory(&ctx(s, &v.actor)?, &page.items, more))
+        })
+        .await?;
+    ok(value)
+}
+
+/// `POST /users.json`: Discourse's sign-up (`name`, `email`, `password`,
+/// `username`; staff API keys may add `active`/`approved`). Answers in
+/// Discourse's shape: `{"success": true, "active": …, "user_id": …}`, or
+/// `{"success": false, "message": …, "errors": {field: [...]}}` with 200
+/// as Discourse does.
+pub(crate) async fn create_user(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> ApiResult {
+    params.check_csrf(&v)?;
+    let value = state
+        .run(move |s| {
+            let c = s.config.community;
+            let username = params.need("username")?;
+            let email = params.need("email")?;
+            let password = params.need("password")?;
+            let name = params.str("name").unwrap_or_default();
+            let invite = params.str("invite_code");
+            let by_staff = ctx(s, &v.actor)?.staff;
+            let community = s.community()?;
+            if !by_staff
+                && invite.is_none()
+                && community.settings.registration == RegistrationMode::InviteOnly
+            {
+                return Err(hearth::Error::Forbidden {
+                    reason: "this community is invite-only; sign up with your invite link".into(),
+                }
+                .into());
+            }
+            let user = match auth::create_account(&s.forum, &username, &name, &email, &password) {
+                Ok(u) => u,
+                Err(Error::Engine(hearth::Error::Invalid { field, reason })) => {
+                    return Ok(signup_failure(field, &reason, &params));
+                }
+                Err(Error::Engine(hearth::Error::Conflict { reason })) => {
+                    let field = if reason.contains("email") {
+                        "email"
+                    } else {
+                        "username"
+                    };
+                    return Ok(signup_failure(field, "has already been taken", &params));
+                }
+                Err(e) => return Err(e),
+            };
+            let me = Actor::User(user.id);
+            let (active, message) = if by_staff {
+                s.forum
+                    .add_member(&v.actor, c, user.id, hearth::Role::Member)?;
+                (true, "Your account is activated and ready to use.")
+            } else if let Some(code) = invite {
+                s.forum.accept_invite(&me, &code)?;
+                (true, "Your account is activated and ready to use.")
+            } else if community.settings.registration == RegistrationMode::Approval {
+                s.forum.request_to_join(&me, c, "")?;
+                (
+                    false,
+                    "Your account was created; a moderator will approve your membership.",
+                )
+            } else {
+                s.forum.join(&me, c)?;
+                (true, "Your account is activated and ready to use.")
+            };
+            Ok(json!({
+                "success": true,
+                "active": active,
+                "message": message,
+                "user_id": user.id.0,
+            }))
+        })
+        .await?;
+    ok(value)
+}
+
+fn signup_failure(field: &str, reason: &str, params: &Params) -> Value {
+    json!({
+        "success": false,
+        "message": format!("{} {reason}", field.replace('_', " ")),
+        "errors": { field: [reason] },
+        "values": {
+            "name": params.str("name"),
+            "username": params.str("username"),
+            "email": params.str("email"),
+        },
+        "is_developer": false,
+    })
+}
+
+/// `GET /session/csrf.json`: the token session-cookie clients send as
+/// `X-CSRF-Token`.
+pub(crate) async fn csrf(v: Visitor) -> ApiResult {
+    ok(json!({ "csrf": v.csrf }))
+}
+
+/// `GET /session/hp.json`: Discourse's sign-up honeypot challenge; Hearth
+/// needs none, but its clients ask.
+pub(crate) async fn honeypot() -> ApiResult {
+    ok(json!({ "value": "", "challenge": "" }))
+}
+
+/// The JSON answer for an unknown API path.
+pub(crate) async fn not_found() -> Response {
+    ApiError(Error::Engine(hearth::Error::NotFound { what: "page" })).into_response()
+}

@@ -1,0 +1,360 @@
+//! Who is asking: argon2id passwords, session cookies, API keys and CSRF
+//! tokens.
+//!
+//! Secrets are never stored: sessions and API keys are random 32-byte
+//! tokens kept as SHA-256 digests in the engine's extension storage
+//! (namespace `hearth-web`, per community), passwords as argon2id PHC
+//! strings in the engine's `logins`.
+
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use hearth::{Actor, CommunityId, ExtOp, Forum, NewLogin, NewUser, User, UserId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// The extension namespace the web layer keeps its records in.
+pub(crate) const NAMESPACE: &str = "hearth-web";
+
+/// Shortest accepted password.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Longest accepted password (argon2 would take any length; this bounds
+/// the work a request can cause).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// A random token as 64 hex digits.
+pub(crate) fn random_token() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("randomness: {e}")))?;
+    Ok(hex(&bytes))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// SHA-256 of a token, in hex: what is stored instead of the token.
+pub(crate) fn digest(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Compares two strings in time independent of where they differ.
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn argon2() -> Argon2<'static> {
+    // OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Checks a new password against the length rules.
+pub fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        return Err(Error::Engine(hearth::Error::Invalid {
+            field: "password",
+            reason: format!(
+                "must be at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)"
+            ),
+        }));
+    }
+    Ok(())
+}
+
+/// Hashes a password with argon2id and a random salt (a PHC string).
+pub fn hash_password(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| Error::Internal(format!("randomness: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(e.to_string()))?;
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("hashing: {e}")))
+}
+
+/// Whether `password` matches a stored PHC string.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return false;
+    }
+    PasswordHash::new(phc)
+        .map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+/// A hash to verify against when the account does not exist, so that a
+/// missing account takes as long as a wrong password.
+pub(crate) fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password, never valid").unwrap_or_default())
+}
+
+/// Creates an account that can sign in: validates the password, hashes it
+/// and stores user and credentials in one transaction.
+pub fn create_account(
+    forum: &Forum,
+    username: &str,
+    display_name: &str,
+    email: &str,
+    password: &str,
+) -> Result<User> {
+    hearth::validate_username(username)?;
+    check_password(password)?;
+    let user = NewUser {
+        username: username.to_string(),
+        display_name: display_name.to_string(),
+    };
+    let login = NewLogin {
+        email: email.to_string(),
+        password_hash: hash_password(password)?,
+    };
+    Ok(forum.create_account(user, login)?)
+}
+
+/// A signed-in browser session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Session {
+    pub user: UserId,
+    pub csrf: String,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+}
+
+fn now_ms(forum: &Forum) -> i64 {
+    (forum.now().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Starts a session; returns the cookie token (only its digest is stored).
+pub(crate) fn start_session(
+    forum: &Forum,
+    community: CommunityId,
+    user: UserId,
+    ttl: Duration,
+) -> Result<(String, Session)> {
+    let token = random_token()?;
+    let session = Session {
+        user,
+        csrf: random_token()?,
+        expires_at: now_ms(forum) + ttl.as_millis() as i64,
+    };
+    let value = serde_json::to_vec(&session).map_err(|e| Error::Internal(e.to_string()))?;
+    forum.ext_apply(
+        NAMESPACE,
+        Some(community),
+        &[ExtOp::Put {
+            key: format!("session/{}", digest(&token)),
+            value,
+        }],
+    )?;
+    Ok((token, session))
+}
+
+/// The live session for a cookie token, if any.
+pub(crate) fn find_session(
+    forum: &Forum,
+    community: CommunityId,
+    token: &str,
+) -> Result<Option<Session>> {
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let Some(raw) = forum.ext_get(
+        NAMESPACE,
+        Some(community),
+        &format!("session/{}", digest(token)),
+    )?
+    else {
+        return Ok(None);
+    };
+    let session: Session = match serde_json::from_slice(&raw) {
+        Ok(s) => s,
+        Err(_) => return Ok(None),
+    };
+    Ok((session.expires_at > now_ms(forum)).then_some(session))
+}
+
+/// Ends a session.
+pub(crate) fn end_session(forum: &Forum, community: CommunityId, token: &str) -> Result<()> {
+    forum.ext_apply(
+        NAMESPACE,
+        Some(community),
+        &[ExtOp::Delete {
+            key: format!("session/{}", digest(token)),
+        }],
+    )?;
+    Ok(())
+}
+
+/// An API key as listed to admins (the key itself is shown once, at
+/// creation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// The first 8 hex digits of the key's digest; names it in lists and
+    /// in [`Web::revoke_api_key`](crate::Web::revoke_api_key).
+    pub id: String,
+    /// The user it acts as; `None` for a global key that acts as any user
+    /// named in `Api-Username` (like Discourse's "All users" keys).
+    pub user: Option<UserId>,
+    /// What it is for.
+    pub description: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds, once revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// Creates an API key; returns the key (shown once) and its record.
+pub(crate) fn create_api_key(
+    forum: &Forum,
+    community: CommunityId,
+    user: Option<UserId>,
+    description: &str,
+) -> Result<(String, ApiKey)> {
+    let key = random_token()?;
+    let d = digest(&key);
+    let record = ApiKey {
+        id: d[..8].to_string(),
+        user,
+        description: description.chars().take(200).collect(),
+        created_at: now_ms(forum),
+        revoked_at: None,
+    };
+    put_api_key(forum, community, &d, &record)?;
+    Ok((key, record))
+}
+
+fn put_api_key(forum: &Forum, community: CommunityId, digest: &str, key: &ApiKey) -> Result<()> {
+    let value = serde_json::to_vec(key).map_err(|e| Error::Internal(e.to_string()))?;
+    forum.ext_apply(
+        NAMESPACE,
+        Some(community),
+        &[ExtOp::Put {
+            key: format!("apikey/{digest}"),
+            value,
+        }],
+    )?;
+    Ok(())
+}
+
+/// Every API key of the community, with the digest each is stored under.
+pub(crate) fn list_api_keys(
+    forum: &Forum,
+    community: CommunityId,
+) -> Result<Vec<(String, ApiKey)>> {
+    let mut out = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = forum.ext_list(NAMESPACE, Some(community), "apikey/", &after, 200)?;
+        let Some((last, _)) = page.last() else { break };
+        after = last.clone();
+        for (k, v) in &page {
+            if let Ok(key) = serde_json::from_slice::<ApiKey>(v) {
+                out.push((k["apikey/".len()..].to_string(), key));
+            }
+        }
+        if page.len() < 200 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Revokes the key whose id is `id`.
+pub(crate) fn revoke_api_key(forum: &Forum, community: CommunityId, id: &str) -> Result<()> {
+    let Some((d, mut key)) = list_api_keys(forum, community)?
+        .into_iter()
+        .find(|(_, k)| k.id == id)
+    else {
+        return Err(hearth::Error::NotFound { what: "api key" }.into());
+    };
+    if key.revoked_at.is_none() {
+        key.revoked_at = Some(now_ms(forum));
+        put_api_key(forum, community, &d, &key)?;
+    }
+    Ok(())
+}
+
+/// The actor an `Api-Key` / `Api-Username` pair stands for.
+pub(crate) fn api_actor(
+    forum: &Forum,
+    community: CommunityId,
+    key: &str,
+    username: Option<&str>,
+) -> Result<Actor> {
+    let raw = forum
+        .ext_get(
+            NAMESPACE,
+            Some(community),
+            &format!("apikey/{}", digest(key.trim())),
+        )?
+        .ok_or(Error::BadApiKey)?;
+    let record: ApiKey = serde_json::from_slice(&raw).map_err(|_| Error::BadApiKey)?;
+    if record.revoked_at.is_some() {
+        return Err(Error::BadApiKey);
+    }
+    let username = username.map(str::trim).filter(|u| !u.is_empty());
+    match (record.user, username) {
+        // A user's key acts as that user; a username, if sent, must match.
+        (Some(user), None) => Ok(Actor::User(user)),
+        (Some(user), Some(name)) => {
+            let named = forum.user_by_username(name).map_err(|_| Error::BadApiKey)?;
+            if named.id == user {
+                Ok(Actor::User(user))
+            } else {
+                Err(Error::BadApiKey)
+            }
+        }
+        // A global key acts as the named user, or as the system.
+        (None, None) => Ok(Actor::System),
+        (None, Some(name)) if name.eq_ignore_ascii_case("system") => Ok(Actor::System),
+        (None, Some(name)) => {
+            let named = forum.user_by_username(name).map_err(|_| Error::BadApiKey)?;
+            Ok(Actor::User(named.id))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("correct horse battery").expect("hash");
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("correct horse battery!", &h));
+        assert!(!verify_password("x", "not a hash"));
+        let again = hash_password("correct horse battery").expect("hash");
+        assert_ne!(h, again, "salts differ");
+    }
+
+    #[test]
+    fn password_length_boundaries() {
+        assert!(check_password(&"a".repeat(MIN_PASSWORD_CHARS - 1)).is_err());
+        assert!(check_password(&"a".repeat(MIN_PASSWORD_CHARS)).is_ok());
+        assert!(check_password(&"a".repeat(MAX_PASSWORD_BYTES)).is_ok());
+        assert!(check_password(&"a".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn constant_time_compare() {
+        assert!(same("abc", "abc"));
+        assert!(!same("abc", "abd"));
+        assert!(!same("abc", "abcd"));
+    }
+}

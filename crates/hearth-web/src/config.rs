@@ -1,0 +1,109 @@
+//! What an embedder decides: which community, where it is mounted, limits,
+//! cookies and the theme.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hearth::CommunityId;
+
+/// How one [`Web`](crate::Web) serves one community.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The community this router serves (Discourse serves one site per
+    /// host; mount one router per community).
+    pub community: CommunityId,
+    /// Where the router is mounted, e.g. `""` or `"/community"`; every link
+    /// and cookie path starts with it. No trailing slash.
+    pub base_path: String,
+    /// The public origin (`https://community.example.com`) for canonical
+    /// URLs and the sitemap. `None` uses the community's `base_url`
+    /// setting, and failing that the request's `Host` header.
+    pub public_origin: Option<String>,
+    /// Mark cookies `Secure` (set this when served over TLS).
+    pub secure_cookies: bool,
+    /// Request and sign-in limits.
+    pub limits: Limits,
+    /// Templates, styles and the site name.
+    pub theme: Theme,
+    /// How long a sign-in lasts.
+    pub session_ttl: Duration,
+    /// Believe `X-Forwarded-For` for the client address (only behind a
+    /// proxy you run; otherwise clients could pick their address).
+    pub trust_forwarded_for: bool,
+}
+
+impl WebConfig {
+    /// Defaults for `community`: mounted at the root, no TLS, limits on.
+    pub fn new(community: CommunityId) -> Self {
+        WebConfig {
+            community,
+            base_path: String::new(),
+            public_origin: None,
+            secure_cookies: false,
+            limits: Limits::default(),
+            theme: Theme::default(),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_second`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// Sustained requests per second.
+    pub per_second: f64,
+    /// Requests allowed in a burst.
+    pub burst: u32,
+}
+
+/// Explicit limits; each is tested at its boundary.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body, in bytes (default 1 MiB; a post body is at
+    /// most 64 KiB by default, forms add little).
+    pub body_bytes: usize,
+    /// Requests per client address; `None` turns the limit off (load tests
+    /// on loopback).
+    pub per_ip: Option<RateLimit>,
+    /// Failed sign-ins allowed per account within `sign_in_window`.
+    pub sign_in_per_account: u32,
+    /// Sign-in attempts allowed per address within `sign_in_window`.
+    pub sign_in_per_ip: u32,
+    /// The window of the two sign-in limits.
+    pub sign_in_window: Duration,
+    /// How long an `Idempotency-Key` is remembered.
+    pub idempotency_ttl: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_bytes: 1 << 20,
+            per_ip: Some(RateLimit {
+                per_second: 20.0,
+                burst: 100,
+            }),
+            sign_in_per_account: 5,
+            sign_in_per_ip: 20,
+            sign_in_window: Duration::from_secs(15 * 60),
+            idempotency_ttl: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// The look of the pages.
+///
+/// Templates are minijinja; every built-in template (see
+/// [`TEMPLATE_NAMES`](crate::TEMPLATE_NAMES)) can be replaced by putting a
+/// template of the same name in `templates`.
+#[derive(Debug, Clone, Default)]
+pub struct Theme {
+    /// The name in the header and `<title>`; `None` uses the community's
+    /// name.
+    pub site_name: Option<String>,
+    /// Template overrides by name, e.g. `"layout.html"`.
+    pub templates: BTreeMap<String, String>,
+    /// CSS appended to the built-in stylesheet.
+    pub extra_css: String,
+}

@@ -1,0 +1,332 @@
+//! The one error type of the web layer, and how each variant becomes an
+//! HTTP answer: Discourse's JSON error shape for the API, an HTML page (with
+//! the plugin footer, see `pages::error_page`) for everything else.
+
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Everything that can go wrong while answering a request or starting the
+/// server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The engine refused or failed; see [`hearth::Error`].
+    #[error(transparent)]
+    Engine(#[from] hearth::Error),
+    /// The plugin host refused or failed.
+    #[error(transparent)]
+    Plugin(#[from] hearth_wasm::Error),
+    /// The request needs a signed-in user (or a valid API key).
+    #[error("sign in first")]
+    NotSignedIn,
+    /// Bad `Api-Key` / `Api-Username`, or a revoked key.
+    #[error("invalid API key or username")]
+    BadApiKey,
+    /// The form's CSRF token is missing or does not match the session.
+    #[error("the form expired or came from another site; reload the page and try again")]
+    Csrf,
+    /// The request itself is malformed: unparsable JSON or form, a missing
+    /// parameter.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The body is larger than the configured limit.
+    #[error("request body over {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// Too many requests from this address or for this account.
+    #[error("too many requests; try again in {} s", retry_after.as_secs().max(1))]
+    RateLimited {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// Wrong username/e-mail or password (deliberately not saying which).
+    #[error("incorrect username, email or password")]
+    BadCredentials,
+    /// A template failed to render (a broken override, usually).
+    #[error("template {name}: {message}")]
+    Template {
+        /// The template.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Something that should not happen (a worker thread died); logged, and
+    /// shown to users only as "internal error".
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// Binding or serving failed.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        use hearth::Error as E;
+        match self {
+            Error::Engine(e) => match e {
+                E::NotFound { .. } => StatusCode::NOT_FOUND,
+                E::Forbidden { .. } => StatusCode::FORBIDDEN,
+                E::Invalid { .. } | E::Blocked { .. } | E::Rejected { .. } => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                E::Conflict { .. } => StatusCode::CONFLICT,
+                E::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                E::PendingReview { .. } => StatusCode::ACCEPTED,
+                E::Moved { .. } => StatusCode::MOVED_PERMANENTLY,
+                E::Hook { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Error::Plugin(e) => match e {
+                hearth_wasm::Error::NotInstalled(_) | hearth_wasm::Error::NotEnabled { .. } => {
+                    StatusCode::NOT_FOUND
+                }
+                hearth_wasm::Error::Forbidden(_) => StatusCode::FORBIDDEN,
+                hearth_wasm::Error::Setting { .. } | hearth_wasm::Error::Capability { .. } => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                hearth_wasm::Error::Forum(inner) => Error::Engine(clone_engine(inner)).status(),
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            },
+            Error::NotSignedIn | Error::BadApiKey => StatusCode::FORBIDDEN,
+            Error::Csrf => StatusCode::FORBIDDEN,
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::BadCredentials => StatusCode::UNAUTHORIZED,
+            Error::Template { .. } | Error::Internal(_) | Error::Io(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// Discourse's `error_type` for this error.
+    pub fn error_type(&self) -> &'static str {
+        match self.status() {
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => "invalid_access",
+            StatusCode::TOO_MANY_REQUESTS => "rate_limit",
+            StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => "invalid_parameters",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::UNPROCESSABLE_ENTITY => "unprocessable_entity",
+            _ => "server_error",
+        }
+    }
+
+    /// The message a user may see. Storage and internal failures say only
+    /// that something went wrong: no SQL, paths or stack traces leave the
+    /// server (they are logged instead).
+    pub fn public_message(&self) -> String {
+        use hearth::Error as E;
+        match self {
+            Error::Engine(E::NotFound { .. })
+            | Error::Plugin(
+                hearth_wasm::Error::NotInstalled(_) | hearth_wasm::Error::NotEnabled { .. },
+            ) => "The requested URL or resource could not be found.".into(),
+            Error::Plugin(
+                e @ (hearth_wasm::Error::Setting { .. }
+                | hearth_wasm::Error::Capability { .. }
+                | hearth_wasm::Error::Forbidden(_)),
+            ) => capitalize(&e.to_string()),
+            Error::Engine(E::Forbidden { reason }) => {
+                format!("You are not permitted to do that: {reason}.")
+            }
+            Error::Engine(E::Invalid { field, reason }) => format!("{} {reason}", humanize(field)),
+            Error::Engine(E::Conflict { reason }) => capitalize(reason),
+            Error::Engine(E::Blocked { reason, .. } | E::Rejected { reason, .. }) => {
+                capitalize(reason)
+            }
+            Error::Engine(E::RateLimited { retry_after }) | Error::RateLimited { retry_after } => {
+                format!(
+                    "You've performed this action too many times. Please wait {} seconds before trying again.",
+                    retry_after.as_secs().max(1)
+                )
+            }
+            Error::Engine(E::PendingReview { reason, .. }) => {
+                format!("Your post was submitted and waits for a moderator: {reason}")
+            }
+            Error::Engine(E::Moved { .. }) => "This topic was merged into another.".into(),
+            e @ (Error::NotSignedIn
+            | Error::BadApiKey
+            | Error::Csrf
+            | Error::BadRequest(_)
+            | Error::TooLarge { .. }
+            | Error::BadCredentials) => capitalize(&e.to_string()),
+            Error::Plugin(_) | Error::Engine(E::Hook { .. }) => {
+                "An extension failed; the change was not saved. Try again in a moment.".into()
+            }
+            _ => "Something went wrong on our side. It has been logged; try again in a moment."
+                .into(),
+        }
+    }
+
+    /// How long a rate-limited client should wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Engine(hearth::Error::RateLimited { retry_after })
+            | Error::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    fn log(&self) {
+        if self.status().is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+    }
+}
+
+/// `hearth_wasm::Error::Engine` holds an engine error by value; this makes a
+/// shallow copy good enough to choose a status.
+fn clone_engine(e: &hearth::Error) -> hearth::Error {
+    use hearth::Error as E;
+    match e {
+        E::NotFound { what } => E::NotFound { what },
+        E::Forbidden { reason } => E::Forbidden {
+            reason: reason.clone(),
+        },
+        E::Invalid { field, reason } => E::Invalid {
+            field,
+            reason: reason.clone(),
+        },
+        other => E::Storage(other.to_string()),
+    }
+}
+
+fn humanize(field: &str) -> String {
+    capitalize(&field.replace('_', " "))
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// An error answered as Discourse does: `{"errors": [...], "error_type": ...}`.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl<E: Into<Error>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        e.log();
+        let mut body = json!({
+            "errors": [e.public_message()],
+            "error_type": e.error_type(),
+        });
+        if let Some(wait) = e.retry_after() {
+            body["extras"] = json!({ "wait_seconds": wait.as_secs().max(1) });
+        }
+        let mut res = (e.status(), axum::Json(body)).into_response();
+        if let Some(wait) = e.retry_after()
+            && let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    }
+}
+
+/// An error on an HTML page. Its response carries the error as an extension;
+/// the page layer's middleware renders the full error page (layout, plugin
+/// footer) around it.
+#[derive(Debug)]
+pub struct PageError(pub Error);
+
+impl<E: Into<Error>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+/// What a failed page left for the error-page middleware.
+#[derive(Debug, Clone)]
+pub(crate) struct PageFailure {
+    pub status: StatusCode,
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        e.log();
+        let failure = PageFailure {
+            status: e.status(),
+            message: e.public_message(),
+            retry_after: e.retry_after(),
+        };
+        let mut res = (failure.status, failure.message.clone()).into_response();
+        res.extensions_mut().insert(failure);
+        res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_errors_say_nothing_about_storage() {
+        let e = Error::Engine(hearth::Error::Storage(
+            "near \"SELEC\": syntax error".into(),
+        ));
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!e.public_message().contains("SELEC"));
+    }
+
+    #[test]
+    fn engine_errors_map_to_discourse_statuses() {
+        let nf = Error::Engine(hearth::Error::NotFound { what: "topic" });
+        assert_eq!(
+            (nf.status(), nf.error_type()),
+            (StatusCode::NOT_FOUND, "not_found")
+        );
+        let rl = Error::Engine(hearth::Error::RateLimited {
+            retry_after: Duration::from_secs(7),
+        });
+        assert_eq!(rl.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(rl.public_message().contains("7 seconds"));
+        let stale = Error::Engine(hearth::Error::Conflict {
+            reason: "stale".into(),
+        });
+        assert_eq!(stale.status(), StatusCode::CONFLICT);
+    }
+}
+
+/// An error answered as JSON or as a page, whichever the client asked for
+/// (extractors use it: they run before a handler picks its error type).
+#[derive(Debug)]
+pub struct Fail {
+    /// What went wrong.
+    pub error: Error,
+    /// Answer as the API does.
+    pub json: bool,
+}
+
+impl IntoResponse for Fail {
+    fn into_response(self) -> Response {
+        if self.json {
+            ApiError(self.error).into_response()
+        } else {
+            PageError(self.error).into_response()
+        }
+    }
+}

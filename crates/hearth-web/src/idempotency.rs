@@ -1,0 +1,211 @@
+//! Safe retries: a `POST` with an `Idempotency-Key` header runs once; a
+//! retry with the same key (by the same visitor) gets the stored response
+//! and creates nothing.
+//!
+//! Keys are remembered per visitor (user, system, or guest address) for
+//! [`Limits::idempotency_ttl`](crate::Limits::idempotency_ttl) in the
+//! engine's extension storage, with a fingerprint of the request: the same
+//! key on a different request is refused (422), and a retry while the first
+//! request still runs gets 409. Responses are stored unless they are server
+//! errors, rate limits or that 409 — those may succeed on a retry.
+//!
+//! Limit: the response is recorded just after the handler's own commit, in
+//! a second transaction; if the process dies between the two, a retry runs
+//! the request again (the engine's duplicate-post rule still refuses an
+//! identical post within its window).
+
+use axum::body::Body;
+use axum::extract::{Request, State as AxState};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hearth::{Actor, ExtOp};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::auth::{NAMESPACE, digest, hex};
+use crate::error::{ApiError, Error, Fail};
+use crate::state::State;
+use crate::visitor::{Visitor, wants_json};
+
+/// Longest accepted key.
+const MAX_KEY: usize = 255;
+/// Largest response stored for replay.
+const MAX_STORED: usize = 256 * 1024;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    fingerprint: String,
+    status: u16,
+    content_type: String,
+    location: Option<String>,
+    body: String,
+    /// Unix milliseconds.
+    at: i64,
+}
+
+fn scope(visitor: &Visitor) -> String {
+    match visitor.actor {
+        Actor::User(u) => format!("u{}", u.0),
+        Actor::System => "system".into(),
+        _ => format!("ip{}", visitor.ip),
+    }
+}
+
+/// Releases the in-flight mark even if the handler panics.
+struct InFlight<'a> {
+    state: &'a State,
+    key: String,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.state
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
+}
+
+/// The middleware (installed after the visitor middleware).
+pub(crate) async fn guard(AxState(state): AxState<State>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let Some(key) = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+    else {
+        return next.run(req).await;
+    };
+    let json = wants_json(req.method(), req.uri(), req.headers());
+    let fail = |error| Fail { error, json }.into_response();
+    if key.is_empty() || key.len() > MAX_KEY {
+        return fail(Error::BadRequest(format!(
+            "Idempotency-Key must be 1 to {MAX_KEY} characters"
+        )));
+    }
+    let Some(visitor) = req.extensions().get::<Visitor>().cloned() else {
+        return ApiError(Error::Internal("visitor middleware not installed".into()))
+            .into_response();
+    };
+    let (parts, body) = req.into_parts();
+    let limit = state.config.limits.body_bytes;
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return fail(Error::TooLarge { limit });
+    };
+    let mut h = Sha256::new();
+    h.update(parts.method.as_str());
+    h.update([0]);
+    h.update(parts.uri.path());
+    h.update([0]);
+    h.update(&bytes);
+    let fingerprint = hex(&h.finalize());
+    let record_key = format!("idem/{}/{}", scope(&visitor), digest(&key));
+
+    let _flight = {
+        let mut set = state.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        if !set.insert(record_key.clone()) {
+            return fail(Error::Engine(hearth::Error::Conflict {
+                reason: "a request with this Idempotency-Key is still running; retry later".into(),
+            }));
+        }
+        InFlight {
+            state: &state,
+            key: record_key.clone(),
+        }
+    };
+
+    let lookup = {
+        let k = record_key.clone();
+        state
+            .run(move |s| {
+                Ok(s.forum
+                    .ext_get(NAMESPACE, Some(s.config.community), &k)?
+                    .and_then(|raw| serde_json::from_slice::<Stored>(&raw).ok()))
+            })
+            .await
+    };
+    let ttl_ms = state.config.limits.idempotency_ttl.as_millis() as i64;
+    let now_ms = (state.forum.now().unix_timestamp_nanos() / 1_000_000) as i64;
+    match lookup {
+        Err(e) => return fail(e),
+        Ok(Some(stored)) if now_ms - stored.at < ttl_ms => {
+            if stored.fingerprint != fingerprint {
+                return fail(Error::Engine(hearth::Error::Invalid {
+                    field: "Idempotency-Key",
+                    reason: "was already used for a different request".into(),
+                }));
+            }
+            return replay(stored);
+        }
+        Ok(_) => {}
+    }
+
+    let res = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let status = res.status();
+    if status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::CONFLICT
+    {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_STORED).await else {
+        return ApiError(Error::Internal("response too large to remember".into())).into_response();
+    };
+    let stored = Stored {
+        fingerprint,
+        status: status.as_u16(),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/json")
+            .to_string(),
+        location: parts
+            .headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        at: now_ms,
+    };
+    if let Ok(value) = serde_json::to_vec(&stored) {
+        let write = state
+            .run(move |s| {
+                Ok(s.forum.ext_apply(
+                    NAMESPACE,
+                    Some(s.config.community),
+                    &[ExtOp::Put {
+                        key: record_key,
+                        value,
+                    }],
+                )?)
+            })
+            .await;
+        if let Err(e) = write {
+            tracing::warn!(error = %e, "could not remember an idempotency key");
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn replay(stored: Stored) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut res = (status, stored.body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&stored.content_type) {
+        res.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    if let Some(loc) = stored.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        res.headers_mut().insert(header::LOCATION, loc);
+    }
+    res.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    res
+}

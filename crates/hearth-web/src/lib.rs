@@ -1,0 +1,182 @@
+//! Hearth's HTTP layer: server-rendered pages, a JSON API compatible with
+//! Discourse's, sign-in, and the plugins' slots and routes — one axum
+//! [`Router`] per community, mountable under any path.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use hearth::{Actor, Forum, NewCommunity};
+//! use hearth_web::{Web, WebConfig};
+//!
+//! # async fn run() -> Result<(), hearth_web::Error> {
+//! let forum = Arc::new(Forum::open("community.db")?);
+//! let community = forum.create_community(&Actor::System, NewCommunity {
+//!     slug: "acme".into(),
+//!     name: "Acme Community".into(),
+//!     ..Default::default()
+//! })?;
+//! let web = Web::new(forum, None, WebConfig::new(community.id))?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! hearth_web::serve(listener, web.router()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! What a request meets, in order:
+//!
+//! * security headers (a Content-Security-Policy without inline script,
+//!   `nosniff`, frame denial) on every response;
+//! * the per-address rate limit ([`Limits::per_ip`]) and the visitor: an
+//!   `Api-Key`/`Api-Username` pair, a session cookie, or a guest with a
+//!   CSRF cookie;
+//! * `Idempotency-Key` handling for `POST`s;
+//! * the route: a page (minijinja templates, [`Theme`]) or a JSON endpoint
+//!   in Discourse's shapes; every engine call runs on the blocking pool,
+//!   as the visitor, so permissions are the engine's;
+//! * errors: Discourse's `{"errors": [...], "error_type": ...}` for the
+//!   API, the error page (with the plugin footer) for pages — never a
+//!   stack trace or SQL.
+//!
+//! Accounts: [`create_account`] hashes with argon2id; [`Web::create_api_key`]
+//! makes keys that are stored only as digests and can be revoked.
+
+#![deny(missing_docs)]
+#![recursion_limit = "256"]
+
+mod api;
+mod auth;
+mod config;
+mod error;
+mod idempotency;
+mod pages;
+mod params;
+mod routes;
+mod seo;
+mod state;
+mod templates;
+mod throttle;
+mod visitor;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use hearth::{Actor, Forum, UserId};
+use hearth_wasm::PluginHost;
+
+pub use auth::{
+    ApiKey, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, check_password, create_account, hash_password,
+    verify_password,
+};
+pub use config::{Limits, RateLimit, Theme, WebConfig};
+pub use error::{ApiError, Error, Fail, PageError, Result};
+pub use templates::TEMPLATE_NAMES;
+
+use state::AppState;
+use throttle::{AttemptCounter, IpLimiter};
+
+/// The web layer for one community: build it once, then take its
+/// [`router`](Web::router). Cheap to clone (an `Arc`).
+#[derive(Debug, Clone)]
+pub struct Web {
+    state: Arc<AppState>,
+}
+
+impl Web {
+    /// Compiles the templates (a broken override fails here) and prepares
+    /// the limiters. `plugins` is the forum's plugin host, if any: its
+    /// render slots and routes appear on the pages.
+    pub fn new(forum: Arc<Forum>, plugins: Option<PluginHost>, config: WebConfig) -> Result<Web> {
+        forum.community(&Actor::System, config.community)?;
+        let templates = templates::Templates::new(&config.theme)?;
+        let limits = &config.limits;
+        let state = AppState {
+            ip_limiter: limits.per_ip.map(IpLimiter::new),
+            sign_in_accounts: AttemptCounter::new(
+                limits.sign_in_per_account,
+                limits.sign_in_window,
+            ),
+            sign_in_ips: AttemptCounter::new(limits.sign_in_per_ip, limits.sign_in_window),
+            in_flight: Mutex::new(HashSet::new()),
+            forum,
+            plugins,
+            templates,
+            config,
+        };
+        Ok(Web {
+            state: Arc::new(state),
+        })
+    }
+
+    /// The router: pages, the JSON API, assets, `robots.txt` and
+    /// `sitemap.xml`. Mount it with `Router::nest` at
+    /// [`WebConfig::base_path`].
+    pub fn router(&self) -> Router {
+        routes::router(self.state.clone())
+    }
+
+    /// Creates an API key acting as `user`, or a global key acting as
+    /// whoever `Api-Username` names (`None`). Admins only. Returns the key,
+    /// which is not stored and cannot be shown again.
+    pub fn create_api_key(
+        &self,
+        actor: &Actor,
+        user: Option<UserId>,
+        description: &str,
+    ) -> Result<(String, ApiKey)> {
+        self.require_admin(actor)?;
+        auth::create_api_key(
+            &self.state.forum,
+            self.state.config.community,
+            user,
+            description,
+        )
+    }
+
+    /// The community's API keys (without the keys themselves). Admins only.
+    pub fn api_keys(&self, actor: &Actor) -> Result<Vec<ApiKey>> {
+        self.require_admin(actor)?;
+        Ok(
+            auth::list_api_keys(&self.state.forum, self.state.config.community)?
+                .into_iter()
+                .map(|(_, k)| k)
+                .collect(),
+        )
+    }
+
+    /// Revokes an API key by its [`ApiKey::id`]. Admins only.
+    pub fn revoke_api_key(&self, actor: &Actor, id: &str) -> Result<()> {
+        self.require_admin(actor)?;
+        auth::revoke_api_key(&self.state.forum, self.state.config.community, id)
+    }
+
+    fn require_admin(&self, actor: &Actor) -> Result<()> {
+        let ok = match actor {
+            Actor::System => true,
+            Actor::User(u) => self
+                .state
+                .forum
+                .member(actor, self.state.config.community, *u)
+                .is_ok_and(|m| m.role.is_admin()),
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(hearth::Error::Forbidden {
+                reason: "only admins manage API keys".into(),
+            }
+            .into())
+        }
+    }
+}
+
+/// Serves `router` on `listener` until the process ends, with each
+/// request's client address available to the rate limits.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,1233 @@
+//! Server-rendered HTML pages. Each handler reads through the engine as the
+//! visitor and renders a template inside the layout, with the plugins'
+//! render slots (the footer on every page, error pages included).
+//! Everything works without JavaScript.
+
+use axum::extract::{Path, Request, State as AxState};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use hearth::{
+    Actor, Category, CategoryId, CategoryKind, DirectoryOrder, NewReply, NewTopic, PageRequest,
+    Post, PostId, RegistrationMode, Topic, TopicFilter, TopicId, UserId, Visibility,
+};
+use hearth_wasm::{Hook, PageContext, Slot};
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::api::{self, id_of, name_of};
+use crate::auth;
+use crate::error::{Error, PageError, PageFailure};
+use crate::params::Params;
+use crate::seo;
+use crate::state::{AppState, State};
+use crate::visitor::{SESSION_COOKIE, Via, Visitor, set_cookie};
+
+type PageResult = Result<Response, PageError>;
+
+/// What the layout needs to know about a page.
+#[derive(Debug, Default)]
+pub(crate) struct Meta {
+    pub title: String,
+    pub description: String,
+    /// Canonical path (under the mount point), for indexable pages.
+    pub canonical: Option<String>,
+    /// Keep out of search engines (everything not public).
+    pub noindex: bool,
+    pub jsonld: Option<Value>,
+    pub path: String,
+    pub topic: Option<TopicId>,
+    pub member: Option<UserId>,
+}
+
+#[derive(Debug, Serialize)]
+struct FragmentOut {
+    plugin: String,
+    html: String,
+}
+
+fn slot(s: &AppState, actor: &Actor, slot: Slot, meta: &Meta) -> Vec<FragmentOut> {
+    let Some(host) = &s.plugins else {
+        return Vec::new();
+    };
+    let ctx = PageContext {
+        path: meta.path.clone(),
+        topic: meta.topic,
+        member: meta.member,
+    };
+    host.render(actor, s.config.community, slot, &ctx)
+        .into_iter()
+        .map(|f| FragmentOut {
+            plugin: f.plugin,
+            html: f.html,
+        })
+        .collect()
+}
+
+fn plugin_links(s: &AppState) -> Vec<Value> {
+    let Some(host) = &s.plugins else {
+        return Vec::new();
+    };
+    let names = host.enabled_plugins(s.config.community).unwrap_or_default();
+    names
+        .into_iter()
+        .filter(|n| {
+            host.status(n)
+                .is_ok_and(|st| st.disabled.is_none() && st.hooks.contains(&Hook::Route))
+        })
+        .map(|n| {
+            let label = capitalize(&n.replace('-', " "));
+            json!({ "href": s.url(&format!("/plugins/{n}")), "label": label })
+        })
+        .collect()
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// The visitor as the layout shows them.
+fn me(s: &AppState, v: &Visitor) -> Value {
+    match (&v.user, v.actor) {
+        (Some(u), Actor::User(id)) => {
+            let role = s
+                .forum
+                .member(&v.actor, s.config.community, id)
+                .ok()
+                .map(|m| m.role);
+            json!({
+                "username": u.username,
+                "name": u.display_name,
+                "staff": role.is_some_and(|r| r.is_moderator()),
+                "admin": role.is_some_and(|r| r.is_admin()),
+                "member": role.is_some(),
+            })
+        }
+        _ => Value::Null,
+    }
+}
+
+fn site_name(s: &AppState) -> String {
+    s.config
+        .theme
+        .site_name
+        .clone()
+        .or_else(|| s.community().ok().map(|c| c.name))
+        .unwrap_or_else(|| "Community".into())
+}
+
+/// The public origin for canonical URLs and the sitemap.
+pub(crate) fn origin(s: &AppState) -> Option<String> {
+    s.config.public_origin.clone().or_else(|| {
+        s.community()
+            .ok()
+            .and_then(|c| c.settings.base_url)
+            .map(|u| u.trim_end_matches('/').to_string())
+    })
+}
+
+/// Renders `template` inside the layout: blocking (plugin slots call wasm).
+pub(crate) fn render(
+    s: &AppState,
+    v: &Visitor,
+    template: &str,
+    meta: Meta,
+    mut ctx: Value,
+) -> Result<String, Error> {
+    let canonical = meta
+        .canonical
+        .as_ref()
+        .map(|p| format!("{}{}", origin(s).unwrap_or_default(), s.url(p)));
+    let slots = json!({
+        "footer": slot(s, &v.actor, Slot::PageFooter, &meta),
+        "sidebar": slot(s, &v.actor, Slot::Sidebar, &meta),
+        "topic_footer": if meta.topic.is_some() { slot(s, &v.actor, Slot::TopicFooter, &meta) } else { Vec::new() },
+        "profile": if meta.member.is_some() { slot(s, &v.actor, Slot::Profile, &meta) } else { Vec::new() },
+    });
+    let jsonld = meta
+        .jsonld
+        .as_ref()
+        .map(|j| seo::script_safe(&j.to_string()));
+    let base = json!({
+        "site": {
+            "name": site_name(s),
+            "base": s.config.base_path,
+            "plugin_links": plugin_links(s),
+        },
+        "me": me(s, v),
+        "csrf": v.csrf,
+        "page": {
+            "title": meta.title,
+            "description": meta.description,
+            "canonical": canonical,
+            "noindex": meta.noindex || meta.canonical.is_none(),
+            "jsonld": jsonld,
+        },
+        "slots": slots,
+        "flashes": [],
+    });
+    if let (Value::Object(ctx), Value::Object(base)) = (&mut ctx, base) {
+        for (k, v) in base {
+            ctx.entry(k).or_insert(v);
+        }
+    }
+    s.templates.render(template, ctx)
+}
+
+fn html(body: String, indexable: bool) -> Response {
+    let mut res = Html(body).into_response();
+    if !indexable {
+        res.headers_mut()
+            .insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    }
+    res
+}
+
+fn ago(t: OffsetDateTime, now: OffsetDateTime) -> String {
+    let secs = (now - t).whole_seconds().max(0);
+    match secs {
+        0..60 => "just now".into(),
+        60..3600 => format!("{} min ago", secs / 60),
+        3600..86_400 => format!("{} h ago", secs / 3600),
+        86_400..2_592_000 => format!("{} d ago", secs / 86_400),
+        _ => t.date().to_string(),
+    }
+}
+
+fn avatar(s: &AppState, username: &str, url: Option<&str>, size: u32) -> String {
+    match url {
+        Some(u) => u.to_string(),
+        None => s.url(&format!("/letter_avatar/{username}/{size}.svg")),
+    }
+}
+
+fn topic_row(s: &AppState, t: &Topic, cats: &[Category], now: OffsetDateTime) -> Value {
+    let cat = cats.iter().find(|c| c.id == t.category);
+    json!({
+        "id": t.id.0, "slug": t.slug, "title": t.title,
+        "solved": t.accepted_answer.is_some(), "pinned": t.pinned || t.pinned_globally,
+        "closed": t.closed, "replies": t.reply_count, "views": t.view_count,
+        "author": t.author.username, "tags": t.tags,
+        "bumped_at": api::shape::ts(t.bumped_at), "bumped_ago": ago(t.bumped_at, now),
+        "category": cat.map(|c| json!({"id": c.id.0, "slug": c.slug, "name": c.name})),
+        "url": s.url(&format!("/t/{}/{}", t.slug, t.id.0)),
+    })
+}
+
+fn kind_label(k: CategoryKind) -> &'static str {
+    match k {
+        CategoryKind::Discussion => "Discussion",
+        CategoryKind::QuestionAndAnswer => "Questions & answers",
+        CategoryKind::KnowledgeBase => "Knowledge base",
+        CategoryKind::Blog => "Blog",
+        CategoryKind::Ideas => "Ideas",
+        CategoryKind::Announcements => "Announcements",
+    }
+}
+
+/// Whether guests can read the community at all (it decides `noindex`).
+fn public_community(s: &AppState) -> bool {
+    s.community().is_ok_and(|c| c.settings.public_access)
+}
+
+fn topic_list_page(
+    s: &AppState,
+    v: &Visitor,
+    params: &Params,
+    category: Option<CategoryId>,
+) -> Result<String, Error> {
+    let c = s.config.community;
+    let cats = s.forum.categories(&v.actor, c)?;
+    let cat = match category {
+        Some(id) => Some(s.forum.category(&v.actor, c, id)?),
+        None => None,
+    };
+    let filter = TopicFilter {
+        category,
+        tag: params.str("tag"),
+    };
+    let (page, n) = api::page_request(params, 30, |req| {
+        Ok(s.forum.latest(&v.actor, c, &filter, req)?)
+    })?;
+    let now = s.forum.now();
+    let topics: Vec<Value> = page
+        .items
+        .iter()
+        .map(|t| topic_row(s, t, &cats, now))
+        .collect();
+    let public = public_community(s)
+        && cat
+            .as_ref()
+            .is_none_or(|c| c.visibility == Visibility::Public);
+    let (path, template) = match &cat {
+        Some(c) => (format!("/c/{}/{}", c.slug, c.id.0), "category.html"),
+        None => ("/".to_string(), "home.html"),
+    };
+    let next_url = page.next.as_ref().map(|_| {
+        let list = if cat.is_some() {
+            path.clone()
+        } else {
+            "/latest".into()
+        };
+        s.url(&format!("{list}?page={}", n + 1))
+    });
+    let name = site_name(s);
+    let meta = Meta {
+        title: cat.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+        description: cat
+            .as_ref()
+            .map(|c| c.description.clone())
+            .unwrap_or_else(|| format!("Questions, answers and conversation in {name}.")),
+        canonical: (public && n == 0).then(|| path.clone()),
+        noindex: !public,
+        path,
+        ..Default::default()
+    };
+    let categories: Vec<Value> = cats
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id.0, "slug": c.slug, "name": c.name, "description": c.description,
+                "topic_count": c.topic_count, "kind_label": kind_label(c.kind),
+                "color": api::shape::color_of(&c.slug),
+            })
+        })
+        .collect();
+    render(
+        s,
+        v,
+        template,
+        meta,
+        json!({
+            "topics": topics,
+            "categories": categories,
+            "category": cat.map(|c| json!({"id": c.id.0, "name": c.name, "description": c.description, "slug": c.slug})),
+            "next_url": next_url,
+        }),
+    )
+}
+
+/// `GET /` and `GET /latest`.
+pub(crate) async fn home(AxState(state): AxState<State>, v: Visitor, params: Params) -> PageResult {
+    let public = state.run(|s| Ok(public_community(s))).await?;
+    let body = state
+        .run(move |s| topic_list_page(s, &v, &params, None))
+        .await?;
+    Ok(html(body, public))
+}
+
+/// `GET /c/{slug}/{id}`.
+pub(crate) async fn category(
+    state: State,
+    v: Visitor,
+    id: CategoryId,
+    params: Params,
+) -> PageResult {
+    let body = state
+        .run(move |s| topic_list_page(s, &v, &params, Some(id)))
+        .await?;
+    Ok(html(body, true))
+}
+
+fn post_out(s: &AppState, p: &Post, v: &Visitor, now: OffsetDateTime) -> Value {
+    let mine = matches!(v.actor, Actor::User(u) if u == p.author.id);
+    json!({
+        "id": p.id.0, "post_number": p.post_number, "html": p.html,
+        "official": p.official, "accepted": p.accepted, "liked": p.liked,
+        "like_count": p.like_count,
+        "can_like": matches!(v.actor, Actor::User(_)) && !mine,
+        "created_at": api::shape::ts(p.created_at), "created_ago": ago(p.created_at, now),
+        "author": {
+            "username": p.author.username, "name": p.author.display_name,
+            "avatar": avatar(s, &p.author.username, p.author.avatar_url.as_deref(), 32),
+        },
+    })
+}
+
+fn excerpt(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let cut: String = flat.chars().take(max).collect();
+        format!("{}…", cut.trim_end())
+    }
+}
+
+/// `GET /t/{slug}/{id}`.
+pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params) -> PageResult {
+    let rendered = state
+        .run(move |s| {
+            let c = s.config.community;
+            let req = match params.str("cursor") {
+                Some(cur) => PageRequest::after(hearth::Cursor(cur), 50),
+                None => PageRequest::first(50),
+            };
+            let view = s.forum.topic(&v.actor, c, id, &req)?;
+            if let Err(e) = s.forum.record_view(&v.actor, c, id) {
+                tracing::debug!(error = %e, "view not counted");
+            }
+            let t = &view.topic;
+            let cat = s.forum.category(&v.actor, c, t.category)?;
+            let now = s.forum.now();
+            let public = public_community(s) && cat.visibility == Visibility::Public && !t.unlisted;
+            let me_role = match v.actor {
+                Actor::User(u) => s.forum.member(&v.actor, c, u).ok().map(|m| m.role),
+                _ => None,
+            };
+            let is_author = matches!(v.actor, Actor::User(u) if u == t.author.id);
+            let staff = me_role.is_some_and(|r| r.is_moderator());
+            let first = view.posts.items.first();
+            let description = first.map(|p| excerpt(&p.source, 160)).unwrap_or_default();
+            let path = format!("/t/{}/{}", t.slug, t.id.0);
+            let canonical_url = format!("{}{}", origin(s).unwrap_or_default(), s.url(&path));
+            let jsonld = public.then(|| {
+                seo::topic_jsonld(&canonical_url, t, view.kind, &view.posts.items, view.accepted_answer.as_ref())
+            });
+            let meta = Meta {
+                title: t.title.clone(),
+                description,
+                canonical: (public && params.str("cursor").is_none()).then(|| path.clone()),
+                noindex: !public,
+                jsonld,
+                path: path.clone(),
+                topic: Some(t.id),
+                member: None,
+            };
+            let posts: Vec<Value> = view.posts.items.iter().map(|p| post_out(s, p, &v, now)).collect();
+            let accepted = view.accepted_answer.as_ref().map(|p| post_out(s, p, &v, now));
+            let body = render(
+                s,
+                &v,
+                "topic.html",
+                meta,
+                json!({
+                    "topic": {"id": t.id.0, "title": t.title, "slug": t.slug, "tags": t.tags,
+                              "views": t.view_count, "replies": t.reply_count},
+                    "category": {"id": cat.id.0, "slug": cat.slug, "name": cat.name},
+                    "posts": posts,
+                    "accepted": accepted,
+                    "can_accept": view.kind == CategoryKind::QuestionAndAnswer && (is_author || staff),
+                    "can_reply": me_role.is_some() && !t.closed && !t.archived,
+                    "next_url": view.posts.next.map(|c| s.url(&format!("{path}?cursor={}", c.0))),
+                }),
+            )?;
+            Ok((body, public))
+        })
+        .await;
+    match rendered {
+        Ok((body, public)) => Ok(html(body, public)),
+        Err(Error::Engine(hearth::Error::Moved { topic })) => {
+            Ok(Redirect::permanent(&state.url(&format!("/t/{}", topic.0))).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /t/{id}`: redirects to the slugged URL.
+pub(crate) async fn topic_by_id(state: State, v: Visitor, id: TopicId) -> PageResult {
+    let t = state
+        .run(move |s| Ok(s.forum.topic_only(&v.actor, s.config.community, id)?))
+        .await?;
+    Ok(Redirect::permanent(&state.url(&format!("/t/{}/{}", t.slug, t.id.0))).into_response())
+}
+
+/// `POST /t/{id}/reply`.
+pub(crate) async fn reply(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> PageResult {
+    let actor = params.writer(&v)?;
+    let id = TopicId(id_of(&id)?);
+    let body = params.need("raw")?;
+    let result = state
+        .run(move |s| {
+            let c = s.config.community;
+            let post = s.forum.reply(
+                &actor,
+                c,
+                id,
+                NewReply {
+                    body,
+                    reply_to: None,
+                },
+            )?;
+            let t = s.forum.topic_only(&actor, c, id)?;
+            Ok((t, post))
+        })
+        .await;
+    match result {
+        Ok((t, post)) => Ok(Redirect::to(&state.url(&format!(
+            "/t/{}/{}#post-{}",
+            t.slug, t.id.0, post.post_number
+        )))
+        .into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /p/{id}/like` toggles a like.
+pub(crate) async fn like(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> PageResult {
+    let actor = params.writer(&v)?;
+    let id = PostId(id_of(&id)?);
+    let to = state
+        .run(move |s| {
+            let c = s.config.community;
+            let post = s.forum.post(&actor, c, id)?;
+            if post.liked {
+                s.forum.unlike(&actor, c, id)?;
+            } else {
+                s.forum.like(&actor, c, id)?;
+            }
+            let t = s.forum.topic_only(&actor, c, post.topic)?;
+            Ok(s.url(&format!(
+                "/t/{}/{}#post-{}",
+                t.slug, t.id.0, post.post_number
+            )))
+        })
+        .await?;
+    Ok(Redirect::to(&to).into_response())
+}
+
+/// `POST /p/{id}/accept` toggles the accepted answer.
+pub(crate) async fn accept(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> PageResult {
+    let actor = params.writer(&v)?;
+    let id = PostId(id_of(&id)?);
+    let to = state
+        .run(move |s| {
+            let c = s.config.community;
+            let post = s.forum.post(&actor, c, id)?;
+            if post.accepted {
+                s.forum.unaccept_answer(&actor, c, post.topic)?;
+            } else {
+                s.forum.accept_answer(&actor, c, id)?;
+            }
+            let t = s.forum.topic_only(&actor, c, post.topic)?;
+            Ok(s.url(&format!("/t/{}/{}", t.slug, t.id.0)))
+        })
+        .await?;
+    Ok(Redirect::to(&to).into_response())
+}
+
+fn similar(s: &AppState, actor: &Actor, title: &str) -> Result<Vec<Value>, Error> {
+    if title.trim().chars().count() < 4 {
+        return Ok(Vec::new());
+    }
+    Ok(s.forum
+        .similar_topics(actor, s.config.community, title, 5)?
+        .into_iter()
+        .map(|t| {
+            json!({
+                "id": t.topic.0, "title": t.title, "slug": t.slug, "solved": t.solved,
+                "kind": t.kind.as_str(), "kb": t.kind == CategoryKind::KnowledgeBase,
+                "url": s.url(&format!("/t/{}/{}", t.slug, t.topic.0)),
+                "snippet": t.snippet,
+            })
+        })
+        .collect())
+}
+
+/// `GET /similar.json?title=…`: solved topics and knowledge-base articles
+/// like a draft title (the composer's deflection list).
+pub(crate) async fn similar_json(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> Result<Response, crate::error::ApiError> {
+    let title = params.str("title").unwrap_or_default();
+    let topics = state.run(move |s| similar(s, &v.actor, &title)).await?;
+    Ok(axum::Json(json!({ "topics": topics })).into_response())
+}
+
+fn composer(
+    s: &AppState,
+    v: &Visitor,
+    draft: Value,
+    error: Option<String>,
+) -> Result<String, Error> {
+    let c = s.config.community;
+    let cats: Vec<Value> = s
+        .forum
+        .categories(&v.actor, c)?
+        .into_iter()
+        .filter(|c| !c.read_only)
+        .map(|c| json!({"id": c.id.0, "name": c.name}))
+        .collect();
+    let title = draft["title"].as_str().unwrap_or_default().to_string();
+    let similar = similar(s, &v.actor, &title)?;
+    let meta = Meta {
+        title: "New topic".into(),
+        noindex: true,
+        path: "/new-topic".into(),
+        ..Default::default()
+    };
+    let mut ctx = json!({ "categories": cats, "draft": draft, "similar": similar });
+    if let Some(e) = error {
+        ctx["flashes"] = json!([e]);
+    }
+    render(s, v, "composer.html", meta, ctx)
+}
+
+/// `GET /new-topic` (`?title=` pre-fills and lists similar topics, which
+/// is how the deflection list works without JavaScript).
+pub(crate) async fn new_topic_form(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    v.require_user()?;
+    let draft = json!({
+        "title": params.str("title").unwrap_or_default(),
+        "raw": params.str("raw").unwrap_or_default(),
+        "tags": params.str("tags").unwrap_or_default(),
+        "category": params.int("category")?.unwrap_or(0),
+    });
+    let body = state.run(move |s| composer(s, &v, draft, None)).await?;
+    Ok(html(body, false))
+}
+
+/// `POST /new-topic`.
+pub(crate) async fn create_topic(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    let actor = params.writer(&v)?;
+    let result = state
+        .run(move |s| {
+            let c = s.config.community;
+            let new = NewTopic {
+                category: CategoryId(params.int("category")?.unwrap_or(0)),
+                title: params.str("title").unwrap_or_default(),
+                body: params.str("raw").unwrap_or_default(),
+                tags: params
+                    .str("tags")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+            };
+            match s.forum.create_topic(&actor, c, new.clone()) {
+                Ok((t, _)) => Ok(Ok(s.url(&format!("/t/{}/{}", t.slug, t.id.0)))),
+                Err(
+                    e @ (hearth::Error::Invalid { .. }
+                    | hearth::Error::Blocked { .. }
+                    | hearth::Error::Rejected { .. }
+                    | hearth::Error::RateLimited { .. }
+                    | hearth::Error::PendingReview { .. }),
+                ) => {
+                    // Keep what the member wrote; show why.
+                    let draft = json!({
+                        "title": new.title, "raw": new.body, "tags": new.tags.join(", "),
+                        "category": new.category.0,
+                    });
+                    let message = Error::Engine(e).public_message();
+                    Ok(Err(composer(s, &v, draft, Some(message))?))
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await?;
+    match result {
+        Ok(to) => Ok(Redirect::to(&to).into_response()),
+        Err(page) => Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response()),
+    }
+}
+
+/// `GET /search?q=…&category=…&solved=1`.
+pub(crate) async fn search(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    let body = state
+        .run(move |s| {
+            let c = s.config.community;
+            let q = params.str("q").unwrap_or_default();
+            let category = params.int("category")?;
+            let solved = params.bool("solved").unwrap_or(false);
+            let cats: Vec<Value> = s
+                .forum
+                .categories(&v.actor, c)?
+                .into_iter()
+                .map(|c| json!({"id": c.id.0, "name": c.name}))
+                .collect();
+            let mut ctx = json!({ "q": q, "categories": cats, "category": category, "solved": solved, "hits": [], "total": 0, "exact": true });
+            if !q.trim().is_empty() {
+                let mut query = api::parse_search(s, &v.actor, &q)?;
+                if let Some(cat) = category {
+                    query.category = Some(CategoryId(cat));
+                }
+                if solved {
+                    query.solved = Some(true);
+                }
+                if let Some(cur) = params.str("cursor") {
+                    query.page = PageRequest::after(hearth::Cursor(cur), 20);
+                } else {
+                    query.page = PageRequest::first(20);
+                }
+                let results = s.forum.search(&v.actor, c, &query)?;
+                ctx["hits"] = results
+                    .hits
+                    .iter()
+                    .map(|h| {
+                        json!({"topic": h.topic.0, "slug": h.slug, "title": h.title, "post_number": h.post_number,
+                               "snippet": h.snippet, "solved": h.solved, "author": h.author.username})
+                    })
+                    .collect();
+                ctx["total"] = json!(results.total);
+                ctx["exact"] = json!(results.total_is_exact);
+                ctx["next_url"] = json!(results.next.map(|cur| {
+                    let mut qs = vec![("q", q.clone()), ("cursor", cur.0)];
+                    if let Some(cat) = category {
+                        qs.push(("category", cat.to_string()));
+                    }
+                    if solved {
+                        qs.push(("solved", "1".into()));
+                    }
+                    s.url(&format!("/search?{}", serde_urlencoded::to_string(qs).unwrap_or_default()))
+                }));
+            }
+            let meta = Meta {
+                title: if q.is_empty() { "Search".into() } else { format!("Search: {q}") },
+                noindex: true,
+                path: "/search".into(),
+                ..Default::default()
+            };
+            render(s, &v, "search.html", meta, ctx)
+        })
+        .await?;
+    Ok(html(body, false))
+}
+
+/// `GET /u/{username}`.
+pub(crate) async fn profile(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(username): Path<String>,
+) -> PageResult {
+    let username = name_of(&username).to_string();
+    let body = state
+        .run(move |s| {
+            let p = api::profile(s, &v.actor, &username)?;
+            let mut q = hearth::SearchQuery::new("");
+            q.author = Some(p.user.username.clone());
+            q.page = PageRequest::first(10);
+            let recent = s.forum.search(&v.actor, s.config.community, &q).map(|r| r.hits).unwrap_or_default();
+            let recent: Vec<Value> = recent
+                .iter()
+                .map(|h| json!({"topic": h.topic.0, "slug": h.slug, "title": h.title, "post_number": h.post_number}))
+                .collect();
+            let meta = Meta {
+                title: format!("{} (@{})", if p.user.display_name.is_empty() { &p.user.username } else { &p.user.display_name }, p.user.username),
+                description: excerpt(&p.user.bio, 160),
+                noindex: true,
+                path: format!("/u/{}", p.user.username),
+                member: Some(p.user.id),
+                ..Default::default()
+            };
+            let profile = json!({
+                "username": p.user.username, "name": p.user.display_name, "bio": p.user.bio,
+                "avatar": avatar(s, &p.user.username, p.user.avatar_url.as_deref(), 96),
+                "title": p.role.is_official().then(|| api::shape::role_title(p.role)),
+                "trust_level": p.trust_level, "points": p.points, "topic_count": p.topic_count,
+                "post_count": p.post_count, "likes_received": p.likes_received,
+                "joined": p.joined_at.date().to_string(),
+                "badges": p.grants.iter().map(|g| json!({"name": g.badge.name, "description": g.badge.description, "tier": g.badge.tier.as_str()})).collect::<Vec<_>>(),
+            });
+            render(s, &v, "profile.html", meta, json!({ "profile": profile, "recent": recent }))
+        })
+        .await?;
+    Ok(html(body, false))
+}
+
+/// `GET /u`: the member directory.
+pub(crate) async fn directory(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    let body = state
+        .run(move |s| {
+            let key = params.str("order").unwrap_or_else(|| "likes_received".into());
+            let order = DirectoryOrder::parse(&key).unwrap_or_default();
+            let (page, n) = api::page_request(&params, 50, |req| {
+                Ok(s.forum.directory(&v.actor, s.config.community, order, req)?)
+            })?;
+            let entries: Vec<Value> = page
+                .items
+                .iter()
+                .map(|e| {
+                    json!({"username": e.user.username, "name": e.user.display_name,
+                           "avatar": avatar(s, &e.user.username, e.user.avatar_url.as_deref(), 24),
+                           "title": e.role.is_official().then(|| api::shape::role_title(e.role)),
+                           "likes_received": e.likes_received, "likes_given": e.likes_given,
+                           "topic_count": e.topic_count, "post_count": e.post_count, "days_visited": e.days_visited})
+                })
+                .collect();
+            let orders = [
+                ("likes_received", "Most helpful"),
+                ("post_count", "Most posts"),
+                ("topic_count", "Most topics"),
+                ("days_visited", "Most visits"),
+            ]
+            .map(|(k, l)| json!({"key": k, "label": l}));
+            let meta = Meta {
+                title: "Members".into(),
+                noindex: true,
+                path: "/u".into(),
+                ..Default::default()
+            };
+            let next_url = page.next.map(|_| s.url(&format!("/u?order={key}&page={}", n + 1)));
+            render(s, &v, "directory.html", meta, json!({"entries": entries, "orders": orders, "order": key, "next_url": next_url}))
+        })
+        .await?;
+    Ok(html(body, false))
+}
+
+fn safe_next(s: &AppState, next: Option<String>) -> String {
+    // Only local paths: never redirect to another site.
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or_else(|| s.url("/"))
+}
+
+/// `GET /login`.
+pub(crate) async fn login_form(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    let body = state
+        .run(move |s| {
+            let meta = Meta {
+                title: "Sign in".into(),
+                noindex: true,
+                path: "/login".into(),
+                ..Default::default()
+            };
+            render(
+                s,
+                &v,
+                "login.html",
+                meta,
+                json!({"next": params.str("next"), "login": ""}),
+            )
+        })
+        .await?;
+    Ok(html(body, false))
+}
+
+fn session_cookie(state: &State, token: &str) -> Result<HeaderValue, Error> {
+    HeaderValue::from_str(&set_cookie(
+        state,
+        SESSION_COOKIE,
+        token,
+        state.config.session_ttl.as_secs() as i64,
+    ))
+    .map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Checks credentials with the throttles; the user on success.
+pub(crate) async fn check_credentials(
+    state: &State,
+    v: &Visitor,
+    login: String,
+    password: String,
+) -> Result<UserId, Error> {
+    let now = std::time::Instant::now();
+    let account_key = login.trim().to_lowercase();
+    let ip_key = v.ip.to_string();
+    if let Err(wait) = state.sign_in_ips.check(&ip_key, now) {
+        return Err(Error::RateLimited { retry_after: wait });
+    }
+    if let Err(wait) = state.sign_in_accounts.check(&account_key, now) {
+        return Err(Error::RateLimited { retry_after: wait });
+    }
+    state.sign_in_ips.record(&ip_key, now);
+    let found = state
+        .run(move |s| {
+            let found = s.forum.login(&login)?;
+            // Verify against a decoy when there is no account, so timing
+            // does not tell which usernames exist.
+            let hash = found
+                .as_ref()
+                .map(|l| l.password_hash.clone())
+                .unwrap_or_else(|| auth::decoy_hash().to_string());
+            let ok = auth::verify_password(&password, &hash);
+            Ok(found.filter(|_| ok).map(|l| l.user))
+        })
+        .await?;
+    match found {
+        Some(user) => {
+            state.sign_in_accounts.clear(&account_key);
+            Ok(user)
+        }
+        None => {
+            state.sign_in_accounts.record(&account_key, now);
+            Err(Error::BadCredentials)
+        }
+    }
+}
+
+/// `POST /login`.
+pub(crate) async fn login(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    params.check_csrf(&v)?;
+    let login = params.str("login").unwrap_or_default();
+    let password = params.str("password").unwrap_or_default();
+    let next = safe_next(&state, params.str("next"));
+    match check_credentials(&state, &v, login.clone(), password).await {
+        Ok(user) => {
+            let ttl = state.config.session_ttl;
+            let (token, _) = state
+                .run(move |s| auth::start_session(&s.forum, s.config.community, user, ttl))
+                .await?;
+            let mut res = Redirect::to(&next).into_response();
+            res.headers_mut()
+                .append(header::SET_COOKIE, session_cookie(&state, &token)?);
+            Ok(res)
+        }
+        Err(e @ (Error::BadCredentials | Error::RateLimited { .. })) => {
+            let status = e.status();
+            let message = e.public_message();
+            let body = state
+                .run(move |s| {
+                    let meta = Meta {
+                        title: "Sign in".into(),
+                        noindex: true,
+                        path: "/login".into(),
+                        ..Default::default()
+                    };
+                    render(
+                        s,
+                        &v,
+                        "login.html",
+                        meta,
+                        json!({"error": message, "login": login, "next": next}),
+                    )
+                })
+                .await?;
+            Ok((status, Html(body)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /logout`.
+pub(crate) async fn logout(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    params.check_csrf(&v)?;
+    if let Via::Session { token } = v.via.clone() {
+        state
+            .run(move |s| auth::end_session(&s.forum, s.config.community, &token))
+            .await?;
+    }
+    let mut res = Redirect::to(&state.url("/")).into_response();
+    if let Ok(h) = HeaderValue::from_str(&set_cookie(&state, SESSION_COOKIE, "", 0)) {
+        res.headers_mut().append(header::SET_COOKIE, h);
+    }
+    Ok(res)
+}
+
+fn signup_page(
+    s: &AppState,
+    v: &Visitor,
+    values: Value,
+    invite: Option<String>,
+    error: Option<String>,
+) -> Result<String, Error> {
+    let closed =
+        invite.is_none() && s.community()?.settings.registration == RegistrationMode::InviteOnly;
+    let meta = Meta {
+        title: "Sign up".into(),
+        noindex: true,
+        path: "/signup".into(),
+        ..Default::default()
+    };
+    render(
+        s,
+        v,
+        "signup.html",
+        meta,
+        json!({"values": values, "invite": invite, "error": error, "closed": closed,
+               "min_password": auth::MIN_PASSWORD_CHARS}),
+    )
+}
+
+/// `GET /signup`.
+pub(crate) async fn signup_form(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    let body = state
+        .run(move |s| signup_page(s, &v, json!({}), params.str("invite"), None))
+        .await?;
+    Ok(html(body, false))
+}
+
+/// `POST /signup`: creates the account, joins (or asks to join, or accepts
+/// the invite), signs in.
+pub(crate) async fn signup(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    params.check_csrf(&v)?;
+    let ttl = state.config.session_ttl;
+    let outcome = state
+        .run(move |s| {
+            let c = s.config.community;
+            let username = params.str("username").unwrap_or_default();
+            let email = params.str("email").unwrap_or_default();
+            let password = params.str("password").unwrap_or_default();
+            let name = params.str("name").unwrap_or_default();
+            let invite = params.str("invite_code").filter(|c| !c.is_empty());
+            let values = json!({"username": username, "email": email, "name": name});
+            let community = s.community()?;
+            if invite.is_none() && community.settings.registration == RegistrationMode::InviteOnly {
+                return Ok(Err(signup_page(s, &v, values, None, None)?));
+            }
+            let user = match auth::create_account(&s.forum, &username, &name, &email, &password) {
+                Ok(u) => u,
+                Err(
+                    e @ Error::Engine(
+                        hearth::Error::Invalid { .. } | hearth::Error::Conflict { .. },
+                    ),
+                ) => {
+                    return Ok(Err(signup_page(
+                        s,
+                        &v,
+                        values,
+                        invite,
+                        Some(e.public_message()),
+                    )?));
+                }
+                Err(e) => return Err(e),
+            };
+            let me = Actor::User(user.id);
+            match invite {
+                Some(code) => {
+                    s.forum.accept_invite(&me, &code)?;
+                }
+                None if community.settings.registration == RegistrationMode::Approval => {
+                    s.forum.request_to_join(&me, c, "")?;
+                }
+                None => {
+                    s.forum.join(&me, c)?;
+                }
+            }
+            let (token, _) = auth::start_session(&s.forum, c, user.id, ttl)?;
+            Ok(Ok(token))
+        })
+        .await?;
+    match outcome {
+        Ok(token) => {
+            let mut res = Redirect::to(&state.url("/")).into_response();
+            res.headers_mut()
+                .append(header::SET_COOKIE, session_cookie(&state, &token)?);
+            Ok(res)
+        }
+        Err(page) => Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response()),
+    }
+}
+
+/// `GET /invites/{code}`.
+pub(crate) async fn invite_form(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(code): Path<String>,
+) -> PageResult {
+    let body = state
+        .run(move |s| {
+            let meta = Meta {
+                title: "Invitation".into(),
+                noindex: true,
+                path: "/invites".into(),
+                ..Default::default()
+            };
+            render(s, &v, "invite.html", meta, json!({"code": code}))
+        })
+        .await?;
+    Ok(html(body, false))
+}
+
+/// `POST /invites/{code}`: a signed-in user accepts.
+pub(crate) async fn accept_invite(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(code): Path<String>,
+    params: Params,
+) -> PageResult {
+    let actor = params.writer(&v)?;
+    state
+        .run(move |s| Ok(s.forum.accept_invite(&actor, &code)?))
+        .await?;
+    Ok(Redirect::to(&state.url("/")).into_response())
+}
+
+/// `GET /plugins/{name}` and `/plugins/{name}/{*rest}`: a plugin's route.
+pub(crate) async fn plugin_route(
+    state: State,
+    v: Visitor,
+    name: String,
+    rest: String,
+    params: Params,
+) -> PageResult {
+    let query: Vec<(String, String)> = params
+        .map
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+        .collect();
+    let out = state
+        .run(move |s| {
+            let Some(host) = &s.plugins else {
+                return Err(hearth::Error::NotFound { what: "page" }.into());
+            };
+            let path = format!("/{rest}");
+            let Some(res) = host.route(&v.actor, s.config.community, &name, &path, &query)? else {
+                return Err(hearth::Error::NotFound { what: "page" }.into());
+            };
+            if res.content_type.starts_with("application/json") {
+                return Ok((res.status, res.content_type, res.body));
+            }
+            let meta = Meta {
+                title: capitalize(&name.replace('-', " ")),
+                noindex: true,
+                path: format!("/plugins/{name}{path}"),
+                ..Default::default()
+            };
+            let body = render(
+                s,
+                &v,
+                "plugin.html",
+                meta,
+                json!({"plugin": name, "body": res.body}),
+            )?;
+            Ok((res.status, "text/html; charset=utf-8".into(), body))
+        })
+        .await?;
+    let (status, content_type, body) = out;
+    let mut res = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
+    if let Ok(ct) = HeaderValue::from_str(&content_type) {
+        res.headers_mut().insert(header::CONTENT_TYPE, ct);
+    }
+    Ok(res)
+}
+
+/// The fallback for unknown paths.
+pub(crate) async fn not_found() -> PageError {
+    PageError(Error::Engine(hearth::Error::NotFound { what: "page" }))
+}
+
+/// Middleware: replaces the body of a failed page with the full error page
+/// (layout, plugin footer), keeping the status.
+pub(crate) async fn error_pages(
+    AxState(state): AxState<State>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let visitor = req.extensions().get::<Visitor>().cloned();
+    let path = req.uri().path().to_string();
+    let res = next.run(req).await;
+    let Some(failure) = res.extensions().get::<PageFailure>().cloned() else {
+        return res;
+    };
+    let Some(v) = visitor else { return res };
+    let status = failure.status;
+    let heading = match status {
+        StatusCode::NOT_FOUND => "Page not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::TOO_MANY_REQUESTS => "Slow down",
+        StatusCode::UNAUTHORIZED => "Sign-in failed",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "That did not work",
+    };
+    let message = failure.message.clone();
+    let rendered = state
+        .run(move |s| {
+            let meta = Meta {
+                title: heading.into(),
+                noindex: true,
+                path,
+                ..Default::default()
+            };
+            render(
+                s,
+                &v,
+                "error.html",
+                meta,
+                json!({"heading": heading, "message": message, "status": status.as_u16()}),
+            )
+        })
+        .await;
+    let body = match rendered {
+        Ok(b) => b,
+        // The error page itself failed (a broken template override): plain text.
+        Err(_) => failure.message.clone(),
+    };
+    let mut out = (status, Html(body)).into_response();
+    out.headers_mut()
+        .insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    if let Some(wait) = failure.retry_after
+        && let Ok(h) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+    {
+        out.headers_mut().insert(header::RETRY_AFTER, h);
+    }
+    out
+}
+
+/// `GET /letter_avatar/{username}/{size}`: an SVG with the initial.
+pub(crate) async fn letter_avatar(Path((username, size)): Path<(String, String)>) -> Response {
+    let size: u32 = size
+        .trim_end_matches(".svg")
+        .trim_end_matches(".png")
+        .parse()
+        .unwrap_or(48)
+        .clamp(16, 512);
+    let initial = username
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
+    let color = api::shape::color_of(&username);
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size}\" height=\"{size}\" viewBox=\"0 0 100 100\">\
+         <rect width=\"100\" height=\"100\" fill=\"#{color}\"/>\
+         <text x=\"50\" y=\"50\" dy=\".35em\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"50\" fill=\"#fff\">{}</text></svg>",
+        crate::templates::escape(&initial)
+    );
+    let mut res = svg.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/svg+xml"),
+    );
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    res
+}

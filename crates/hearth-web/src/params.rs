@@ -1,0 +1,206 @@
+//! Request parameters the way Discourse's clients send them: a JSON body,
+//! a form-encoded body (with Rails-style nested keys such as `post[raw]`),
+//! or the query string — merged, the body winning.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Fail};
+use crate::state::State;
+use crate::visitor::{Visitor, wants_json};
+
+/// Parsed parameters of one request.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Params {
+    pub map: Map<String, Value>,
+}
+
+impl Params {
+    /// A value by key; `a.b` reaches into `{"a": {"b": …}}` (what
+    /// `a[b]=…` in a form becomes).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        let mut parts = key.split('.');
+        let mut v = self.map.get(parts.next()?)?;
+        for p in parts {
+            v = v.get(p)?;
+        }
+        Some(v)
+    }
+
+    /// A string parameter (numbers and booleans are given as text).
+    pub fn str(&self, key: &str) -> Option<String> {
+        match self.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// A string parameter that must be present.
+    pub fn need(&self, key: &str) -> Result<String, Error> {
+        self.str(key).ok_or_else(|| {
+            Error::BadRequest(format!("param is missing or the value is empty: {key}"))
+        })
+    }
+
+    /// An integer parameter; `BadRequest` if present but not a number.
+    pub fn int(&self, key: &str) -> Result<Option<i64>, Error> {
+        match self.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| Error::BadRequest(format!("{key} must be an integer"))),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::BadRequest(format!("{key} must be an integer"))),
+            Some(_) => Err(Error::BadRequest(format!("{key} must be an integer"))),
+        }
+    }
+
+    /// A boolean parameter (`true`/`false`, `1`/`0`, `on`).
+    pub fn bool(&self, key: &str) -> Option<bool> {
+        match self.get(key)? {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => Some(matches!(s.as_str(), "true" | "1" | "on" | "yes")),
+            Value::Number(n) => Some(n.as_i64() != Some(0)),
+            _ => None,
+        }
+    }
+
+    /// Passes CSRF protection or fails with [`Error::Csrf`].
+    pub fn check_csrf(&self, visitor: &Visitor) -> Result<(), Error> {
+        if visitor.csrf_ok(self.str("authenticity_token").as_deref()) {
+            Ok(())
+        } else {
+            Err(Error::Csrf)
+        }
+    }
+
+    /// The actor of a write: passes CSRF protection and is signed in.
+    pub fn writer(&self, visitor: &Visitor) -> Result<hearth::Actor, Error> {
+        self.check_csrf(visitor)?;
+        visitor.require_user()
+    }
+
+    /// Parses a form-encoded string into nested parameters.
+    pub fn from_form(body: &str) -> Result<Params, Error> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(body)
+            .map_err(|e| Error::BadRequest(format!("malformed form body: {e}")))?;
+        let mut map = Map::new();
+        for (k, v) in pairs {
+            insert_nested(&mut map, &k, v);
+        }
+        Ok(Params { map })
+    }
+}
+
+/// `post[raw]` → `{"post": {"raw": …}}`; `tags[]` → `{"tags": [...]}`.
+fn insert_nested(map: &mut Map<String, Value>, key: &str, value: String) {
+    let (head, rest) = match key.find('[') {
+        Some(i) if key.ends_with(']') => (&key[..i], Some(&key[i + 1..key.len() - 1])),
+        _ => (key, None),
+    };
+    match rest {
+        None => {
+            map.insert(head.to_string(), Value::String(value));
+        }
+        Some("") => {
+            let entry = map
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(a) = entry {
+                a.push(Value::String(value));
+            }
+        }
+        Some(inner) => {
+            let entry = map
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(o) = entry {
+                // One level of nesting is all Discourse's endpoints use;
+                // deeper keys are kept whole.
+                o.insert(inner.replace("][", "."), Value::String(value));
+            }
+        }
+    }
+}
+
+impl FromRequest<State> for Params {
+    type Rejection = Fail;
+
+    async fn from_request(req: Request, state: &State) -> Result<Self, Self::Rejection> {
+        let json = wants_json(req.method(), req.uri(), req.headers());
+        let fail = |error| Fail { error, json };
+        let query = req.uri().query().unwrap_or("").to_string();
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let limit = state.config.limits.body_bytes;
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| fail(Error::TooLarge { limit }))?;
+        let mut params = Params::from_form(&query).map_err(fail)?;
+        let body = if bytes.is_empty() {
+            Params::default()
+        } else if content_type.starts_with("application/json") {
+            match serde_json::from_slice::<Value>(&bytes) {
+                Ok(Value::Object(map)) => Params { map },
+                Ok(_) => {
+                    return Err(fail(Error::BadRequest(
+                        "the JSON body must be an object".into(),
+                    )));
+                }
+                Err(e) => return Err(fail(Error::BadRequest(format!("malformed JSON: {e}")))),
+            }
+        } else if content_type.starts_with("application/x-www-form-urlencoded")
+            || content_type.is_empty()
+        {
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|_| fail(Error::BadRequest("the form body is not UTF-8".into())))?;
+            Params::from_form(text).map_err(fail)?
+        } else {
+            return Err(fail(Error::BadRequest(format!(
+                "unsupported content type {content_type:?}; send JSON or a form"
+            ))));
+        };
+        params.map.extend(body.map);
+        Ok(params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rails_style_form_keys_nest() {
+        let p =
+            Params::from_form("post%5Braw%5D=hello&post[edit_reason]=typo&tags[]=a&tags[]=b&x=1")
+                .expect("parse");
+        assert_eq!(p.str("post.raw").as_deref(), Some("hello"));
+        assert_eq!(p.str("post.edit_reason").as_deref(), Some("typo"));
+        assert_eq!(p.get("tags"), Some(&serde_json::json!(["a", "b"])));
+        assert_eq!(p.int("x").expect("int"), Some(1));
+    }
+
+    #[test]
+    fn integers_from_text_or_numbers() {
+        let p = Params {
+            map: serde_json::from_str(r#"{"a": 5, "b": "7", "c": "x", "d": ""}"#).expect("json"),
+        };
+        assert_eq!(p.int("a").expect("a"), Some(5));
+        assert_eq!(p.int("b").expect("b"), Some(7));
+        assert!(p.int("c").is_err());
+        assert_eq!(p.int("d").expect("d"), None);
+        assert_eq!(p.int("missing").expect("missing"), None);
+    }
+}

@@ -1,0 +1,416 @@
+//! The route table, the dispatchers for paths that serve both a page and
+//! JSON (Discourse's `/t/{slug}/{id}` vs `/t/{slug}/{id}.json`), and the
+//! middleware stack.
+
+use axum::Router;
+use axum::extract::{Path, Request, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hearth::{CategoryId, TopicId};
+
+use crate::api::{self, id_of};
+use crate::error::{ApiError, Error, PageError};
+use crate::params::Params;
+use crate::state::State;
+use crate::visitor::{Visitor, wants_json};
+use crate::{idempotency, pages, seo, templates, visitor};
+
+/// The Content-Security-Policy of every response: no inline script, no
+/// inline style, no plugins, no framing.
+pub(crate) const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' https: data:; object-src 'none'; base-uri 'self'; form-action 'self'; \
+    frame-ancestors 'none'";
+
+pub(crate) fn router(state: State) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/latest", get(latest))
+        .route("/latest.json", get(api::latest))
+        .route("/categories", get(categories))
+        .route("/categories.json", get(api::categories))
+        .route("/c/{a}", get(category_by_id))
+        .route("/c/{a}/{b}", get(category))
+        .route("/t/{a}", get(topic_by_id))
+        .route("/t/{a}/{b}", get(topic).post(topic_post))
+        .route("/t/{a}/{b}/{c}", get(topic_post_number))
+        .route("/posts", post(api::create_post))
+        .route("/posts.json", post(api::create_post))
+        .route(
+            "/posts/{id}",
+            get(api::get_post)
+                .put(api::update_post)
+                .delete(api::delete_post),
+        )
+        .route("/post_actions", post(api::post_action))
+        .route("/post_actions.json", post(api::post_action))
+        .route(
+            "/post_actions/{id}",
+            axum::routing::delete(api::undo_post_action),
+        )
+        .route("/search", get(search))
+        .route("/search.json", get(api::search))
+        .route("/search/query.json", get(api::search))
+        .route("/similar.json", get(pages::similar_json))
+        .route("/u", get(pages::directory))
+        .route("/u/{name}", get(user))
+        .route("/users/{name}", get(user))
+        .route("/users", post(api::create_user))
+        .route("/users.json", post(api::create_user))
+        .route("/user_badges/{name}", get(api::user_badges))
+        .route("/directory_items", get(api::directory))
+        .route("/directory_items.json", get(api::directory))
+        .route("/session/csrf", get(api::csrf))
+        .route("/session/csrf.json", get(api::csrf))
+        .route("/session/hp.json", get(api::honeypot))
+        .route("/session", post(session_json))
+        .route("/session.json", post(session_json))
+        .route(
+            "/new-topic",
+            get(pages::new_topic_form).post(pages::create_topic),
+        )
+        .route("/p/{id}/like", post(pages::like))
+        .route("/p/{id}/accept", post(pages::accept))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/signup", get(pages::signup_form).post(pages::signup))
+        .route("/logout", post(pages::logout))
+        .route(
+            "/invites/{code}",
+            get(pages::invite_form).post(pages::accept_invite),
+        )
+        .route("/plugins/{name}", get(plugin_root))
+        .route("/plugins/{name}/{*rest}", get(plugin_rest))
+        .route(
+            "/letter_avatar/{username}/{size}",
+            get(pages::letter_avatar),
+        )
+        .route("/assets/hearth.css", get(css))
+        .route("/assets/hearth.js", get(js))
+        .route("/robots.txt", get(seo::robots))
+        .route("/sitemap.xml", get(seo::sitemap))
+        .fallback(fallback)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::guard,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            pages::error_pages,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            visitor::resolve,
+        ))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    res
+}
+
+fn json(method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
+    wants_json(method, uri, headers)
+}
+
+async fn latest(
+    s: AxState<State>,
+    v: Visitor,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
+    if json(&method, &uri, &headers) {
+        api::latest(s, v, params).await.into_response()
+    } else {
+        pages::home(s, v, params).await.into_response()
+    }
+}
+
+async fn categories(
+    s: AxState<State>,
+    v: Visitor,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
+    if json(&method, &uri, &headers) {
+        api::categories(s, v).await.into_response()
+    } else {
+        pages::home(s, v, params).await.into_response()
+    }
+}
+
+async fn category_at(
+    state: State,
+    v: Visitor,
+    slug: String,
+    id: String,
+    json: bool,
+    params: Params,
+) -> Response {
+    if json {
+        return api::category_topics(AxState(state), v, Path((slug, id)), params)
+            .await
+            .into_response();
+    }
+    match id_of(&id) {
+        Ok(id) => pages::category(state, v, CategoryId(id), params)
+            .await
+            .into_response(),
+        Err(e) => PageError(e).into_response(),
+    }
+}
+
+async fn category(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path((slug, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
+    let json = json(&method, &uri, &headers);
+    category_at(state, v, slug, id, json, params).await
+}
+
+async fn category_by_id(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
+    let json = json(&method, &uri, &headers);
+    category_at(state, v, String::new(), id, json, params).await
+}
+
+async fn topic_at(state: State, v: Visitor, id: &str, json: bool, params: Params) -> Response {
+    let id = match id_of(id) {
+        Ok(id) => TopicId(id),
+        Err(e) if json => return ApiError(e).into_response(),
+        Err(e) => return PageError(e).into_response(),
+    };
+    if json {
+        api::topic(state, v, id, false).await.into_response()
+    } else {
+        pages::topic(state, v, id, params).await.into_response()
+    }
+}
+
+async fn topic_by_id(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(a): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if json(&method, &uri, &headers) {
+        return topic_at(state, v, &a, true, Params::default()).await;
+    }
+    match id_of(&a) {
+        Ok(id) => pages::topic_by_id(state, v, TopicId(id))
+            .await
+            .into_response(),
+        Err(e) => PageError(e).into_response(),
+    }
+}
+
+async fn topic(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path((a, b)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
+    if b == "posts.json" || b == "posts" {
+        return match id_of(&a) {
+            Ok(id) => api::topic(state, v, TopicId(id), true)
+                .await
+                .into_response(),
+            Err(e) => ApiError(e).into_response(),
+        };
+    }
+    let json = json(&method, &uri, &headers);
+    topic_at(state, v, &b, json, params).await
+}
+
+async fn topic_post_number(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path((_slug, id, _n)): Path<(String, String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
+    let json = json(&method, &uri, &headers);
+    topic_at(state, v, &id, json, params).await
+}
+
+/// `POST /t/{id}/reply` (the page's reply form).
+async fn topic_post(
+    s: AxState<State>,
+    v: Visitor,
+    Path((a, b)): Path<(String, String)>,
+    params: Params,
+) -> Response {
+    if b == "reply" {
+        pages::reply(s, v, Path(a), params).await.into_response()
+    } else {
+        PageError(Error::Engine(hearth::Error::NotFound { what: "page" })).into_response()
+    }
+}
+
+async fn search(
+    s: AxState<State>,
+    v: Visitor,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
+    if json(&method, &uri, &headers) {
+        api::search(s, v, params).await.into_response()
+    } else {
+        pages::search(s, v, params).await.into_response()
+    }
+}
+
+async fn user(
+    s: AxState<State>,
+    v: Visitor,
+    name: Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if json(&method, &uri, &headers) {
+        api::user(s, v, name).await.into_response()
+    } else {
+        pages::profile(s, v, name).await.into_response()
+    }
+}
+
+/// `POST /session.json`: Discourse's sign-in (`login`, `password`); sets
+/// the session cookie and answers with the user.
+async fn session_json(AxState(state): AxState<State>, v: Visitor, params: Params) -> Response {
+    let run = async {
+        params.check_csrf(&v)?;
+        let login = params.need("login")?;
+        let password = params.need("password")?;
+        let user = pages::check_credentials(&state, &v, login, password).await?;
+        let ttl = state.config.session_ttl;
+        let (token, account) = state
+            .run(move |s| {
+                let (token, _) =
+                    crate::auth::start_session(&s.forum, s.config.community, user, ttl)?;
+                Ok((token, s.forum.user(user)?))
+            })
+            .await?;
+        let ctx = api::ctx(&state, &hearth::Actor::User(user))?;
+        let body = serde_json::json!({
+            "user": {
+                "id": account.id.0,
+                "username": account.username,
+                "name": account.display_name,
+                "avatar_template": api::shape::avatar_template(&ctx, &account.username, account.avatar_url.as_deref()),
+            }
+        });
+        let mut res = axum::Json(body).into_response();
+        let cookie = crate::visitor::set_cookie(
+            &state,
+            crate::visitor::SESSION_COOKIE,
+            &token,
+            ttl.as_secs() as i64,
+        );
+        if let Ok(h) = HeaderValue::from_str(&cookie) {
+            res.headers_mut().append(header::SET_COOKIE, h);
+        }
+        Ok::<_, Error>(res)
+    };
+    match run.await {
+        Ok(res) => res,
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+async fn plugin_root(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(name): Path<String>,
+    params: Params,
+) -> Response {
+    pages::plugin_route(state, v, name, String::new(), params)
+        .await
+        .into_response()
+}
+
+async fn plugin_rest(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path((name, rest)): Path<(String, String)>,
+    params: Params,
+) -> Response {
+    pages::plugin_route(state, v, name, rest, params)
+        .await
+        .into_response()
+}
+
+async fn css(AxState(state): AxState<State>) -> Response {
+    let mut res = state.templates.css.clone().into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
+}
+
+async fn js() -> Response {
+    let mut res = templates::JS.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
+}
+
+async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    if json(&method, &uri, &headers) {
+        api::not_found().await
+    } else {
+        pages::not_found().await.into_response()
+    }
+}

@@ -1,0 +1,153 @@
+//! The page templates (minijinja, shipped in the crate, each replaceable
+//! through [`Theme::templates`](crate::Theme::templates)) and the static
+//! assets.
+
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::config::Theme;
+use crate::error::{Error, Result};
+
+/// The built-in templates, by name, with their source.
+const BUILT_IN: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../templates/layout.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("home.html", include_str!("../templates/home.html")),
+    ("category.html", include_str!("../templates/category.html")),
+    ("topic.html", include_str!("../templates/topic.html")),
+    ("composer.html", include_str!("../templates/composer.html")),
+    ("search.html", include_str!("../templates/search.html")),
+    ("profile.html", include_str!("../templates/profile.html")),
+    (
+        "directory.html",
+        include_str!("../templates/directory.html"),
+    ),
+    ("login.html", include_str!("../templates/login.html")),
+    ("signup.html", include_str!("../templates/signup.html")),
+    ("invite.html", include_str!("../templates/invite.html")),
+    ("plugin.html", include_str!("../templates/plugin.html")),
+    ("error.html", include_str!("../templates/error.html")),
+];
+
+/// The names of the built-in templates an embedder can replace.
+pub const TEMPLATE_NAMES: &[&str] = &[
+    "layout.html",
+    "macros.html",
+    "home.html",
+    "category.html",
+    "topic.html",
+    "composer.html",
+    "search.html",
+    "profile.html",
+    "directory.html",
+    "login.html",
+    "signup.html",
+    "invite.html",
+    "plugin.html",
+    "error.html",
+];
+
+/// The built-in stylesheet.
+pub(crate) const CSS: &str = include_str!("../assets/hearth.css");
+/// The progressive-enhancement script (pages work without it).
+pub(crate) const JS: &str = include_str!("../assets/hearth.js");
+
+/// The compiled templates.
+pub(crate) struct Templates {
+    env: Environment<'static>,
+    pub css: String,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").finish_non_exhaustive()
+    }
+}
+
+impl Templates {
+    /// Compiles the built-in templates with the theme's overrides; a broken
+    /// override is reported here, at start-up, not on the first request.
+    pub fn new(theme: &Theme) -> Result<Templates> {
+        let mut env = Environment::new();
+        for (name, source) in BUILT_IN {
+            let source = theme
+                .templates
+                .get(*name)
+                .cloned()
+                .unwrap_or_else(|| (*source).to_string());
+            env.add_template_owned(name.to_string(), source)
+                .map_err(|e| template_error(name, &e))?;
+        }
+        for (name, source) in &theme.templates {
+            if !TEMPLATE_NAMES.contains(&name.as_str()) {
+                env.add_template_owned(name.clone(), source.clone())
+                    .map_err(|e| template_error(name, &e))?;
+            }
+        }
+        let css = if theme.extra_css.is_empty() {
+            CSS.to_string()
+        } else {
+            format!("{CSS}\n{}", theme.extra_css)
+        };
+        Ok(Templates { env, css })
+    }
+
+    /// Renders `name` with `ctx`.
+    pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<String> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| template_error(name, &e))
+    }
+}
+
+fn template_error(name: &str, e: &minijinja::Error) -> Error {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    Error::Template {
+        name: name.to_string(),
+        message,
+    }
+}
+
+/// Escapes text for HTML (minijinja's escaper, the one the templates use).
+pub(crate) fn escape(s: &str) -> String {
+    minijinja::HtmlEscape(s).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_template_compiles_and_is_listed() {
+        Templates::new(&Theme::default()).expect("compile");
+        let names: Vec<&str> = BUILT_IN.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, TEMPLATE_NAMES);
+    }
+
+    #[test]
+    fn a_broken_override_fails_at_start_up() {
+        let mut theme = Theme::default();
+        theme
+            .templates
+            .insert("home.html".into(), "{% if %}".into());
+        let err = Templates::new(&theme).expect_err("broken");
+        assert!(
+            matches!(err, Error::Template { ref name, .. } if name == "home.html"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#x27;"
+        );
+    }
+}

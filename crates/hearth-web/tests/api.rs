@@ -1,0 +1,656 @@
+//! The Discourse-compatible JSON API: shapes, permissions, writes, errors.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn latest_has_discourse_shape_and_hides_private_topics() {
+    let f = fixture();
+    let r = send(&f.app, get("/latest.json")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    let topics = v["topic_list"]["topics"].as_array().expect("topics");
+    assert_eq!(topics.len(), 1, "guests see only the public topic: {v}");
+    let t = &topics[0];
+    for field in [
+        "id",
+        "title",
+        "slug",
+        "posts_count",
+        "created_at",
+        "last_posted_at",
+        "category_id",
+        "posters",
+        "views",
+        "like_count",
+    ] {
+        assert!(t.get(field).is_some(), "missing {field}: {t}");
+    }
+    assert_eq!(t["has_accepted_answer"], true);
+    assert!(
+        v["users"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .any(|u| u["username"] == "ada")
+    );
+    // A member sees the lounge too; staff see the staff room.
+    let r = send(&f.app, get("/latest.json").acting(&f, "bob")).await;
+    assert_eq!(
+        r.json()["topic_list"]["topics"]
+            .as_array()
+            .expect("t")
+            .len(),
+        2
+    );
+    let r = send(&f.app, get("/latest.json").acting(&f, "ann")).await;
+    assert_eq!(
+        r.json()["topic_list"]["topics"]
+            .as_array()
+            .expect("t")
+            .len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn categories_and_category_topics() {
+    let f = fixture();
+    let v = send(&f.app, get("/categories.json")).await.json();
+    let cats = v["category_list"]["categories"].as_array().expect("cats");
+    assert_eq!(cats.len(), 1, "{v}");
+    assert_eq!(cats[0]["slug"], "questions");
+    assert_eq!(cats[0]["read_restricted"], false);
+    let path = format!("/c/questions/{}.json", f.qa.id.0);
+    let v = send(&f.app, get(&path)).await.json();
+    assert_eq!(v["topic_list"]["topics"][0]["id"], f.public_topic.0);
+    // A private category is 404 for those who may not see it.
+    let path = format!("/c/lounge/{}.json", f.members_only.id.0);
+    let r = send(&f.app, get(&path)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["error_type"], "not_found");
+    let r = send(&f.app, get(&path).acting(&f, "bob")).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn topic_and_post_routes_with_aliases() {
+    let f = fixture();
+    let id = f.public_topic.0;
+    for path in [
+        format!("/t/{id}.json"),
+        format!("/t/how-do-i-rotate-my-api-key/{id}.json"),
+        format!("/t/{id}/posts.json"),
+    ] {
+        let r = send(&f.app, get(&path)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        let v = r.json();
+        let posts = v["post_stream"]["posts"].as_array().expect("posts");
+        assert_eq!(posts.len(), 2, "{path}");
+        assert_eq!(posts[0]["post_number"], 1);
+        assert!(
+            posts[0]["cooked"]
+                .as_str()
+                .expect("cooked")
+                .contains("<strong>old</strong>")
+        );
+        assert_eq!(posts[1]["accepted_answer"], true);
+    }
+    let v = send(&f.app, get(&format!("/t/{id}.json"))).await.json();
+    assert_eq!(v["details"]["created_by"]["username"], "ada");
+    assert_eq!(v["title"], "How do I rotate my API key?");
+    let r = send(&f.app, get(&format!("/posts/{}.json", f.public_answer.0))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["topic_id"], id);
+    // Accept: application/json on the bare path is the API too.
+    let r = send(
+        &f.app,
+        get(&format!("/t/{id}")).header("Accept", "application/json"),
+    )
+    .await;
+    assert_eq!(r.json()["id"], id);
+}
+
+#[tokio::test]
+async fn private_objects_are_404_for_each_role_that_may_not_see_them() {
+    let f = fixture();
+    let cases = [
+        (
+            f.member_topic,
+            vec![
+                ("guest", false),
+                ("outsider", false),
+                ("bob", true),
+                ("ada", true),
+                ("ann", true),
+            ],
+        ),
+        (
+            f.staff_topic,
+            vec![
+                ("guest", false),
+                ("outsider", false),
+                ("bob", false),
+                ("ada", false),
+                ("ann", true),
+            ],
+        ),
+        (
+            f.public_topic,
+            vec![
+                ("guest", true),
+                ("outsider", true),
+                ("bob", true),
+                ("ada", true),
+                ("ann", true),
+            ],
+        ),
+    ];
+    for (topic, roles) in cases {
+        for (who, sees) in roles {
+            for path in [format!("/t/{}.json", topic.0), format!("/t/x/{}", topic.0)] {
+                let mut r = get(&path);
+                if who != "guest" {
+                    r = r.acting(&f, who);
+                }
+                let reply = send(&f.app, r).await;
+                let expect = if sees {
+                    StatusCode::OK
+                } else {
+                    StatusCode::NOT_FOUND
+                };
+                assert_eq!(reply.status, expect, "{who} {path}: {}", reply.body);
+            }
+        }
+        // The posts too.
+    }
+    let first_of_staff = f
+        .forum
+        .topic(
+            &hearth::Actor::System,
+            f.community,
+            f.staff_topic,
+            &hearth::PageRequest::first(1),
+        )
+        .expect("topic")
+        .posts
+        .items[0]
+        .id;
+    let r = send(
+        &f.app,
+        get(&format!("/posts/{}.json", first_of_staff.0)).acting(&f, "bob"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Search does not find private content for those who may not read it.
+    let v = send(&f.app, get("/search.json?q=quokka").acting(&f, "bob"))
+        .await
+        .json();
+    assert_eq!(v["posts"].as_array().expect("posts").len(), 0, "{v}");
+    let v = send(&f.app, get("/search.json?q=quokka").acting(&f, "ann"))
+        .await
+        .json();
+    assert_eq!(v["posts"].as_array().expect("posts").len(), 1, "{v}");
+    let v = send(&f.app, get("/search.json?q=zeppelin")).await.json();
+    assert_eq!(v["posts"].as_array().expect("posts").len(), 0, "{v}");
+}
+
+#[tokio::test]
+async fn create_topic_reply_edit_delete_as_json_and_form() {
+    let f = fixture();
+    // A new topic, JSON body, with ada's own key.
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .header("Api-Key", &f.ada_key)
+            .header("Api-Username", "ada")
+            .json(json!({"title": "Webhook retries after timeouts", "raw": "Do webhooks retry when my endpoint times out?", "category": f.qa.id.0})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let post = r.json();
+    assert_eq!(post["post_number"], 1);
+    assert_eq!(post["username"], "ada");
+    let topic_id = post["topic_id"].as_i64().expect("topic id");
+    // A reply, form-encoded, as bob with the global key.
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts").acting(&f, "bob").form(&[
+            ("topic_id", &topic_id.to_string()),
+            ("raw", "Yes, three times with backoff."),
+            ("reply_to_post_number", "1"),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let reply = r.json();
+    assert_eq!(reply["post_number"], 2);
+    let reply_id = reply["id"].as_i64().expect("id");
+    // Edit with the version it was based on.
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/posts/{reply_id}.json"))
+            .acting(&f, "bob")
+            .form(&[
+                ("post[raw]", "Yes: three times, with exponential backoff."),
+                ("post[edit_reason]", "detail"),
+                ("post[version]", "1"),
+            ]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["post"]["version"], 2);
+    // The same stale base again: 409, nothing overwritten.
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/posts/{reply_id}.json"))
+            .acting(&f, "bob")
+            .json(json!({"post": {"raw": "Stale overwrite attempt here.", "version": 1}})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.json()["error_type"], "conflict");
+    // Discourse's original_text check.
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/posts/{reply_id}.json"))
+            .acting(&f, "bob")
+            .json(json!({"post": {"raw": "Another stale overwrite.", "original_text": "Yes, three times with backoff."}})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let v = send(&f.app, get(&format!("/posts/{reply_id}.json")))
+        .await
+        .json();
+    assert_eq!(v["raw"], "Yes: three times, with exponential backoff.");
+    // Someone else's post: forbidden.
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/posts/{reply_id}.json"))
+            .acting(&f, "ada")
+            .json(json!({"post": {"raw": "Hijacked text for the post."}})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // Delete.
+    let r = send(
+        &f.app,
+        req(Method::DELETE, &format!("/posts/{reply_id}.json")).acting(&f, "bob"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = send(&f.app, get(&format!("/posts/{reply_id}.json"))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn likes_and_flags_through_post_actions() {
+    let f = fixture();
+    let id = f.public_answer.0.to_string();
+    let r = send(
+        &f.app,
+        req(Method::POST, "/post_actions.json")
+            .acting(&f, "bob")
+            .form(&[("id", &id), ("post_action_type_id", "2")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["actions_summary"][0]["count"], 1);
+    assert_eq!(v["actions_summary"][0]["acted"], true);
+    let r = send(
+        &f.app,
+        req(
+            Method::DELETE,
+            &format!("/post_actions/{id}.json?post_action_type_id=2"),
+        )
+        .acting(&f, "bob"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["actions_summary"][0]["count"], 0);
+    f.forum
+        .set_trust_level(
+            &hearth::Actor::User(f.admin),
+            f.community,
+            f.bob,
+            Some(hearth::TrustLevel::Basic),
+            None,
+        )
+        .expect("trust");
+    let r = send(
+        &f.app,
+        req(Method::POST, "/post_actions.json")
+            .acting(&f, "bob")
+            .json(json!({"id": f.public_answer.0, "post_action_type_id": 8})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = send(
+        &f.app,
+        req(Method::POST, "/post_actions.json")
+            .acting(&f, "bob")
+            .json(json!({"id": f.public_answer.0, "post_action_type_id": 99})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error_type"], "invalid_parameters");
+}
+
+#[tokio::test]
+async fn users_badges_directory_and_search() {
+    let f = fixture();
+    let r = send(&f.app, get("/u/ada.json")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["user"]["username"], "ada");
+    assert!(
+        v["user"].get("email").is_none(),
+        "guests never see e-mail addresses"
+    );
+    let v = send(&f.app, get("/users/ada.json").acting(&f, "ada"))
+        .await
+        .json();
+    assert_eq!(v["user"]["email"], "ada@example.com");
+    assert_eq!(
+        send(&f.app, get("/u/nobody.json")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // The outsider is no member: not in this community.
+    assert_eq!(
+        send(&f.app, get("/u/outsider.json")).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let badge = f
+        .forum
+        .create_badge(
+            &hearth::Actor::User(f.admin),
+            f.community,
+            hearth::NewBadge {
+                slug: "helper".into(),
+                name: "Helper".into(),
+                description: "Answered a question".into(),
+                icon: "star".into(),
+                tier: hearth::BadgeTier::Bronze,
+                multiple: false,
+            },
+        )
+        .expect("badge");
+    f.forum
+        .grant_badge(
+            &hearth::Actor::User(f.admin),
+            f.community,
+            &badge.slug,
+            f.admin,
+            None,
+            "answer",
+        )
+        .expect("grant");
+    let v = send(&f.app, get("/user_badges/ann.json")).await.json();
+    assert_eq!(v["badges"][0]["name"], "Helper");
+    assert_eq!(v["user_badges"][0]["badge_id"], badge.id);
+    assert!(v["badge_types"].as_array().is_some());
+
+    let r = send(
+        &f.app,
+        get("/directory_items.json?order=post_count").acting(&f, "bob"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    let items = v["directory_items"].as_array().expect("items");
+    assert!(items.len() >= 3);
+    assert!(items[0]["post_count"].as_i64() >= items[1]["post_count"].as_i64());
+    assert!(items[0]["user"]["username"].is_string());
+    let r = send(
+        &f.app,
+        get("/directory_items.json?order=bogus").acting(&f, "bob"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    let v = send(&f.app, get("/search.json?q=rotate%20key"))
+        .await
+        .json();
+    assert_eq!(v["topics"][0]["id"], f.public_topic.0, "{v}");
+    assert!(
+        v["posts"][0]["blurb"]
+            .as_str()
+            .expect("blurb")
+            .contains("<mark>")
+    );
+    assert_eq!(v["grouped_search_result"]["term"], "rotate key");
+    let v = send(&f.app, get("/search.json?q=rotate%20status:unsolved"))
+        .await
+        .json();
+    assert_eq!(v["posts"].as_array().expect("posts").len(), 0, "{v}");
+}
+
+#[tokio::test]
+async fn sign_up_through_users_json() {
+    let f = fixture();
+    let r = send(
+        &f.app,
+        req(Method::POST, "/users.json")
+            .acting(&f, "system")
+            .json(json!({"name": "Cleo", "email": "cleo@example.com", "password": "a long enough password", "username": "cleo", "active": true, "approved": true})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["success"], true);
+    assert_eq!(v["active"], true);
+    assert!(v["user_id"].as_i64().is_some());
+    // Taken e-mail: Discourse's failure shape, nothing created.
+    let r = send(
+        &f.app,
+        req(Method::POST, "/users.json")
+            .acting(&f, "system")
+            .json(json!({"name": "Dee", "email": "CLEO@example.com", "password": "a long enough password", "username": "dee"})),
+    )
+    .await;
+    let v = r.json();
+    assert_eq!(v["success"], false, "{v}");
+    assert!(v["errors"]["email"].is_array(), "{v}");
+    assert!(f.forum.user_by_username("dee").is_err());
+    // Short password.
+    let v = send(
+        &f.app,
+        req(Method::POST, "/users.json")
+            .acting(&f, "system")
+            .json(json!({"email": "eve@example.com", "password": "short", "username": "eve"})),
+    )
+    .await
+    .json();
+    assert_eq!(v["success"], false);
+    assert!(v["errors"]["password"].is_array(), "{v}");
+}
+
+#[tokio::test]
+async fn api_keys_are_checked_and_revocable() {
+    let f = fixture();
+    // Wrong key.
+    let r = send(
+        &f.app,
+        get("/latest.json")
+            .header("Api-Key", "nope")
+            .header("Api-Username", "ada"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // ada's key cannot act as bob.
+    let r = send(
+        &f.app,
+        get("/latest.json")
+            .header("Api-Key", &f.ada_key)
+            .header("Api-Username", "bob"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A member cannot create keys; an admin can list and revoke them.
+    assert!(
+        f.web
+            .create_api_key(&hearth::Actor::User(f.bob), None, "x")
+            .is_err()
+    );
+    let keys = f.web.api_keys(&hearth::Actor::User(f.admin)).expect("keys");
+    assert_eq!(keys.len(), 2);
+    let ada_key = keys.iter().find(|k| k.user == Some(f.ada)).expect("ada's");
+    f.web
+        .revoke_api_key(&hearth::Actor::User(f.admin), &ada_key.id)
+        .expect("revoke");
+    let r = send(&f.app, get("/latest.json").header("Api-Key", &f.ada_key)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Keys are stored as digests only.
+    let stored = f
+        .forum
+        .ext_list("hearth-web", Some(f.community), "apikey/", "", 100)
+        .expect("list");
+    assert!(
+        stored.iter().all(|(k, v)| !k.contains(&f.global_key)
+            && !String::from_utf8_lossy(v).contains(&f.global_key))
+    );
+}
+
+#[tokio::test]
+async fn retries_with_an_idempotency_key_create_once() {
+    let f = fixture();
+    let body = json!({"topic_id": f.public_topic.0, "raw": "Thanks, that fixed it for me too."});
+    let first = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .acting(&f, "bob")
+            .header("Idempotency-Key", "retry-1")
+            .json(body.clone()),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let again = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .acting(&f, "bob")
+            .header("Idempotency-Key", "retry-1")
+            .json(body.clone()),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.json()["id"], first.json()["id"]);
+    assert_eq!(
+        again
+            .headers
+            .get("idempotent-replayed")
+            .map(|v| v.to_str().ok()),
+        Some(Some("true"))
+    );
+    let v = send(&f.app, get(&format!("/t/{}.json", f.public_topic.0)))
+        .await
+        .json();
+    assert_eq!(
+        v["post_stream"]["posts"].as_array().expect("posts").len(),
+        3,
+        "one reply, not two"
+    );
+    // The same key for a different request is refused.
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .acting(&f, "bob")
+            .header("Idempotency-Key", "retry-1")
+            .json(json!({"topic_id": f.public_topic.0, "raw": "A different reply body."})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    // Keys are per visitor: ada's "retry-1" is hers.
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .acting(&f, "ada")
+            .header("Idempotency-Key", "retry-1")
+            .json(body),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_ne!(r.json()["id"], first.json()["id"]);
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_requests_get_clear_errors() {
+    let f = fixture_with(|c| c.limits.body_bytes = 4096);
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .acting(&f, "bob")
+            .raw("application/json", "{not json"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.json()["errors"][0]
+            .as_str()
+            .expect("msg")
+            .contains("malformed JSON")
+    );
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .acting(&f, "bob")
+            .raw("application/json", "[1,2]"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .acting(&f, "bob")
+            .json(json!({"topic_id": f.public_topic.0})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("raw"));
+    // At the limit is read; one byte over is 413.
+    let filler = |n: usize| {
+        let base = json!({"topic_id": f.public_topic.0, "raw": ""}).to_string();
+        let pad = n - base.len();
+        json!({"topic_id": f.public_topic.0, "raw": "x".repeat(pad)}).to_string()
+    };
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .acting(&f, "bob")
+            .raw("application/json", filler(4096)),
+    )
+    .await;
+    assert_ne!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .acting(&f, "bob")
+            .raw("application/json", filler(4097)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .acting(&f, "bob")
+            .raw("text/xml", "<x/>"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Guests cannot post.
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .json(json!({"topic_id": f.public_topic.0, "raw": "guest reply text"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Unknown API paths are JSON 404s.
+    let r = send(&f.app, get("/nope.json")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["error_type"], "not_found");
+}

@@ -1,0 +1,364 @@
+//! A small community served in-process: public Q&A, a members-only
+//! category, a staff-group category, an admin, two members and an outsider.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use hearth::{
+    Actor, Category, CategoryKind, CommunityId, CommunitySettings, Forum, NewCategory,
+    NewCommunity, NewReply, NewTopic, PostId, Role, TopicId, UserId, Visibility,
+};
+use hearth_web::{Limits, Web, WebConfig};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct Fixture {
+    pub _dir: tempfile::TempDir,
+    pub forum: Arc<Forum>,
+    pub web: Web,
+    pub app: Router,
+    pub community: CommunityId,
+    pub admin: UserId,
+    pub ada: UserId,
+    pub bob: UserId,
+    pub outsider: UserId,
+    pub qa: Category,
+    pub members_only: Category,
+    pub staff_only: Category,
+    pub public_topic: TopicId,
+    pub public_answer: PostId,
+    pub member_topic: TopicId,
+    pub staff_topic: TopicId,
+    /// A global API key (acts as whoever Api-Username names).
+    pub global_key: String,
+    /// ada's own key.
+    pub ada_key: String,
+}
+
+pub fn fixture() -> Fixture {
+    fixture_with(|_| {})
+}
+
+pub fn fixture_with(tune: impl FnOnce(&mut WebConfig)) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let forum = Arc::new(Forum::open(dir.path().join("web.db")).expect("open"));
+    let account = |name: &str| {
+        hearth_web::create_account(&forum, name, "", &format!("{name}@example.com"), PASSWORD)
+            .expect("account")
+            .id
+    };
+    let admin = account("ann");
+    let ada = account("ada");
+    let bob = account("bob");
+    let outsider = account("outsider");
+    let mut settings = CommunitySettings::for_bulk_writes();
+    settings.base_url = Some("https://community.example.com/".into());
+    let community = forum
+        .create_community(
+            &Actor::System,
+            NewCommunity {
+                slug: "acme".into(),
+                name: "Acme Community".into(),
+                owner: Some(admin),
+                settings,
+            },
+        )
+        .expect("community")
+        .id;
+    let a = Actor::User(admin);
+    for u in [ada, bob] {
+        forum.join(&Actor::User(u), community).expect("join");
+    }
+    let staff = forum
+        .create_group(&a, community, "staff", "Employees")
+        .expect("group");
+    forum
+        .add_to_group(&a, community, staff.id, admin)
+        .expect("in group");
+    let qa = forum
+        .create_category(
+            &a,
+            community,
+            NewCategory::new("questions", "Questions", CategoryKind::QuestionAndAnswer)
+                .description("Ask the community"),
+        )
+        .expect("qa");
+    let members_only = forum
+        .create_category(
+            &a,
+            community,
+            NewCategory::new("lounge", "Members lounge", CategoryKind::Discussion)
+                .visibility(Visibility::Members),
+        )
+        .expect("lounge");
+    let staff_only = forum
+        .create_category(
+            &a,
+            community,
+            NewCategory::new("staff", "Staff room", CategoryKind::Discussion)
+                .visibility(Visibility::Groups)
+                .groups(&[staff.id]),
+        )
+        .expect("staff");
+    let (public_topic, _) = forum
+        .create_topic(
+            &Actor::User(ada),
+            community,
+            NewTopic {
+                category: qa.id,
+                title: "How do I rotate my API key?".into(),
+                body: "The **old** key still works after I made a new one.".into(),
+                tags: vec!["api".into()],
+            },
+        )
+        .expect("topic");
+    let answer = forum
+        .reply(
+            &a,
+            community,
+            public_topic.id,
+            NewReply {
+                body: "Revoke the old key under Settings, then rotate.".into(),
+                reply_to: None,
+            },
+        )
+        .expect("answer");
+    forum
+        .accept_answer(&Actor::User(ada), community, answer.id)
+        .expect("accept");
+    let (member_topic, _) = forum
+        .create_topic(
+            &Actor::User(bob),
+            community,
+            NewTopic {
+                category: members_only.id,
+                title: "Members only: roadmap chatter".into(),
+                body: "Secret lounge conversation about the zeppelin roadmap.".into(),
+                tags: vec![],
+            },
+        )
+        .expect("member topic");
+    let (staff_topic, _) = forum
+        .create_topic(
+            &a,
+            community,
+            NewTopic {
+                category: staff_only.id,
+                title: "Staff only: escalation rota".into(),
+                body: "Internal escalation rota for the quokka incident.".into(),
+                tags: vec![],
+            },
+        )
+        .expect("staff topic");
+    let mut config = WebConfig::new(community);
+    config.limits = Limits {
+        per_ip: None,
+        ..Limits::default()
+    };
+    tune(&mut config);
+    let web = Web::new(forum.clone(), None, config).expect("web");
+    let (global_key, _) = web
+        .create_api_key(&Actor::System, None, "integration")
+        .expect("key");
+    let (ada_key, _) = web
+        .create_api_key(&Actor::User(admin), Some(ada), "ada's bot")
+        .expect("key");
+    let app = web
+        .router()
+        .layer(MockConnectInfo(SocketAddr::from(([10, 0, 0, 7], 4000))));
+    Fixture {
+        _dir: dir,
+        forum,
+        web,
+        app,
+        community,
+        admin,
+        ada,
+        bob,
+        outsider,
+        qa,
+        members_only,
+        staff_only,
+        public_topic: public_topic.id,
+        public_answer: answer.id,
+        member_topic: member_topic.id,
+        staff_topic: staff_topic.id,
+        global_key,
+        ada_key,
+    }
+}
+
+/// One answer, body read.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| {
+                let (kv, _) = c.split_once(';').unwrap_or((c, ""));
+                let (k, v) = kv.split_once('=')?;
+                (k == name).then(|| v.to_string())
+            })
+    }
+}
+
+/// A request under construction.
+pub struct Req {
+    pub builder: axum::http::request::Builder,
+    pub body: Body,
+}
+
+pub fn req(method: Method, uri: &str) -> Req {
+    Req {
+        builder: Request::builder().method(method).uri(uri),
+        body: Body::empty(),
+    }
+}
+
+pub fn get(uri: &str) -> Req {
+    req(Method::GET, uri)
+}
+
+impl Req {
+    pub fn header(mut self, k: &str, v: &str) -> Req {
+        self.builder = self.builder.header(k, v);
+        self
+    }
+    /// As `username` with the global key.
+    pub fn acting(self, f: &Fixture, username: &str) -> Req {
+        self.header("Api-Key", &f.global_key)
+            .header("Api-Username", username)
+    }
+    pub fn json(mut self, v: Value) -> Req {
+        self.builder = self
+            .builder
+            .header(header::CONTENT_TYPE, "application/json");
+        self.body = Body::from(v.to_string());
+        self
+    }
+    pub fn form(mut self, pairs: &[(&str, &str)]) -> Req {
+        self.builder = self
+            .builder
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        self.body = Body::from(serde_urlencoded::to_string(pairs).expect("form"));
+        self
+    }
+    pub fn raw(mut self, content_type: &str, body: impl Into<Body>) -> Req {
+        self.builder = self.builder.header(header::CONTENT_TYPE, content_type);
+        self.body = body.into();
+        self
+    }
+}
+
+pub async fn send(app: &Router, r: Req) -> Reply {
+    let request = r.builder.body(r.body).expect("request");
+    let res = app.clone().oneshot(request).await.expect("infallible");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// A browser: keeps cookies, sends the CSRF token it was given.
+pub struct Browser {
+    pub app: Router,
+    pub cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    pub fn new(f: &Fixture) -> Browser {
+        Browser {
+            app: f.app.clone(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn send(&mut self, mut r: Req) -> Reply {
+        if !self.cookies.is_empty() {
+            r = r.header("Cookie", &self.cookie_header());
+        }
+        let reply = send(&self.app, r).await;
+        for v in reply.headers.get_all(header::SET_COOKIE) {
+            let Ok(c) = v.to_str() else { continue };
+            let (kv, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let Some((k, v)) = kv.split_once('=') else {
+                continue;
+            };
+            self.cookies.retain(|(name, _)| name != k);
+            if !attrs.contains("Max-Age=0") {
+                self.cookies.push((k.to_string(), v.to_string()));
+            }
+        }
+        reply
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Reply {
+        self.send(get(uri)).await
+    }
+
+    /// The CSRF token in the last page's forms.
+    pub fn token_in(page: &str) -> String {
+        let marker = "name=\"authenticity_token\" value=\"";
+        let at = page.find(marker).expect("a form with a CSRF token") + marker.len();
+        page[at..at + 64].to_string()
+    }
+
+    /// Posts a form with the token taken from `page_uri`.
+    pub async fn submit(&mut self, page_uri: &str, action: &str, fields: &[(&str, &str)]) -> Reply {
+        let page = self.get(page_uri).await;
+        let token = Self::token_in(&page.body);
+        let mut all = vec![("authenticity_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.send(req(Method::POST, action).form(&all)).await
+    }
+
+    pub async fn sign_in(&mut self, login: &str) -> Reply {
+        self.submit(
+            "/login",
+            "/login",
+            &[("login", login), ("password", PASSWORD)],
+        )
+        .await
+    }
+}
+
+pub fn role_of(f: &Fixture, user: UserId) -> Option<Role> {
+    f.forum
+        .member(&Actor::System, f.community, user)
+        .ok()
+        .map(|m| m.role)
+}
