@@ -727,14 +727,14 @@ pub(crate) async fn profile(
     let body = state
         .run(move |s| {
             let p = api::profile(s, &v.actor, &username)?;
-            let mut q = hearth::SearchQuery::new("");
-            q.author = Some(p.user.username.clone());
-            q.page = PageRequest::first(10);
-            let recent = s.forum.search(&v.actor, s.config.community, &q).map(|r| r.hits).unwrap_or_default();
-            let recent: Vec<Value> = recent
-                .iter()
-                .map(|h| json!({"topic": h.topic.0, "slug": h.slug, "title": h.title, "post_number": h.post_number}))
-                .collect();
+            let c = s.config.community;
+            let posts = s.forum.posts_by(&v.actor, c, p.user.id, &PageRequest::first(10))?;
+            let mut recent = Vec::new();
+            for post in &posts.items {
+                let t = s.forum.topic_only(&v.actor, c, post.topic)?;
+                recent.push(json!({"topic": t.id.0, "slug": t.slug, "title": t.title,
+                                   "post_number": post.post_number}));
+            }
             let meta = Meta {
                 title: format!("{} (@{})", if p.user.display_name.is_empty() { &p.user.username } else { &p.user.display_name }, p.user.username),
                 description: excerpt(&p.user.bio, 160),
@@ -857,10 +857,11 @@ pub(crate) async fn check_credentials(
     if let Err(wait) = state.sign_in_ips.check(&ip_key, now) {
         return Err(Error::RateLimited { retry_after: wait });
     }
+    // Every attempt counts against the address, refused ones included.
+    state.sign_in_ips.record(&ip_key, now);
     if let Err(wait) = state.sign_in_accounts.check(&account_key, now) {
         return Err(Error::RateLimited { retry_after: wait });
     }
-    state.sign_in_ips.record(&ip_key, now);
     let found = state
         .run(move |s| {
             let found = s.forum.login(&login)?;

@@ -69,6 +69,14 @@ impl Templates {
     /// override is reported here, at start-up, not on the first request.
     pub fn new(theme: &Theme) -> Result<Templates> {
         let mut env = Environment::new();
+        env.set_formatter(|out, state, value| {
+            if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() {
+                if let Some(s) = value.as_str() {
+                    return out.write_str(&escape(s)).map_err(minijinja::Error::from);
+                }
+            }
+            minijinja::escape_formatter(out, state, value)
+        });
         for (name, source) in BUILT_IN {
             let source = theme
                 .templates
@@ -114,9 +122,21 @@ fn template_error(name: &str, e: &minijinja::Error) -> Error {
     }
 }
 
-/// Escapes text for HTML (minijinja's escaper, the one the templates use).
+/// Escapes text for HTML and XML: `& < > " '` (and nothing else, so URLs
+/// in attributes stay readable). The templates' auto-escaping uses it too.
 pub(crate) fn escape(s: &str) -> String {
-    minijinja::HtmlEscape(s).to_string()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -147,7 +167,7 @@ mod tests {
     fn escaping() {
         assert_eq!(
             escape("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#x27;"
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
     }
 }

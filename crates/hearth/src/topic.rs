@@ -1362,6 +1362,42 @@ impl Forum {
         })
     }
 
+    /// A member's posts in this community, newest first, that the actor may
+    /// read (for a profile's "recent posts"). Deleted and hidden posts, and
+    /// posts in deleted, hidden or unlisted topics, are left out.
+    pub fn posts_by(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        user: UserId,
+        page: &PageRequest,
+    ) -> Result<Page<Post>> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            let before = match &page.after {
+                Some(c) => c.parts::<1>()?[0],
+                None => i64::MAX,
+            };
+            let limit = page.limit();
+            let filter = format!(
+                "p.community_id = ?2 AND p.user_id = ?3 AND p.id < ?4
+                 AND t.category_id IN {} AND p.deleted_at IS NULL AND p.hidden_at IS NULL
+                 AND t.deleted_at IS NULL AND t.hidden_at IS NULL AND t.unlisted = 0
+                 ORDER BY p.id DESC LIMIT ?5",
+                viewer.readable_sql()
+            );
+            let rows = load_posts(
+                conn,
+                &viewer,
+                &filter,
+                &[&community, &user, &before, &(limit as i64 + 1)],
+            )?;
+            Ok(Page::from_rows(rows, limit, |p: &Post| {
+                Cursor::from_parts(&[p.id.0])
+            }))
+        })
+    }
+
     /// Re-renders posts stored with an older [`RENDER_VERSION`], `batch`
     /// posts per transaction, calling `progress(done, total)` after each
     /// batch. Returns how many posts were re-rendered.

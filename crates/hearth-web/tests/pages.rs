@@ -1,0 +1,457 @@
+//! Server-rendered pages: flows through forms, SEO, permissions, security.
+
+mod common;
+
+use axum::http::{Method, StatusCode, header};
+use common::*;
+
+fn header_of(r: &Reply, name: &str) -> String {
+    r.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn home_lists_public_content_with_security_headers() {
+    let f = fixture();
+    let r = send(&f.app, get("/")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("How do I rotate my API key?"));
+    assert!(
+        !r.body.contains("roadmap chatter"),
+        "members-only topic leaked"
+    );
+    assert!(!r.body.contains("escalation rota"), "staff topic leaked");
+    let csp = header_of(&r, "content-security-policy");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(header_of(&r, "x-content-type-options"), "nosniff");
+    // No inline script: every <script> has a src or is a JSON-LD data block.
+    for (i, _) in r.body.match_indices("<script") {
+        let tag = &r.body[i..i + r.body[i..].find('>').expect("tag end")];
+        assert!(
+            tag.contains("src=") || tag.contains("application/ld+json"),
+            "{tag}"
+        );
+    }
+    assert!(!r.body.contains("style=\""), "inline styles break the CSP");
+}
+
+#[tokio::test]
+async fn public_topic_page_is_indexable_with_json_ld() {
+    let f = fixture();
+    let r = send(
+        &f.app,
+        get(&format!(
+            "/t/how-do-i-rotate-my-api-key/{}",
+            f.public_topic.0
+        )),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let b = &r.body;
+    assert!(
+        b.contains("<title>How do I rotate my API key? - Acme Community</title>"),
+        "{b}"
+    );
+    assert!(b.contains(&format!(
+        "<link rel=\"canonical\" href=\"https://community.example.com/t/how-do-i-rotate-my-api-key/{}\">",
+        f.public_topic.0
+    )));
+    assert!(b.contains("<meta name=\"description\" content=\"The **old** key still works"));
+    assert!(!b.contains("noindex"));
+    assert!(b.contains("\"@type\":\"QAPage\""), "solved Q&A is a QAPage");
+    assert!(b.contains("acceptedAnswer"));
+    // The accepted answer is shown under the question.
+    let question = b.find("post-1").expect("question");
+    let accepted = b
+        .find("class=\"accepted-answer\"")
+        .expect("accepted section");
+    assert!(accepted > question);
+    assert!(header_of(&r, "x-robots-tag").is_empty());
+}
+
+#[tokio::test]
+async fn private_pages_are_404_with_noindex_and_no_internals() {
+    let f = fixture();
+    for path in [
+        format!("/t/x/{}", f.member_topic.0),
+        format!("/t/x/{}", f.staff_topic.0),
+        format!("/c/lounge/{}", f.members_only.id.0),
+        "/t/x/999999".to_string(),
+        "/no/such/page".to_string(),
+    ] {
+        let r = send(&f.app, get(&path)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            r.body.contains("Page not found"),
+            "{path}: the error page, in the layout"
+        );
+        assert!(r.body.contains("Powered by Hearth"));
+        assert_eq!(header_of(&r, "x-robots-tag"), "noindex");
+        assert!(!r.body.contains("roadmap") && !r.body.contains("quokka"));
+    }
+    // A member sees the lounge topic, marked noindex (not public).
+    let mut bob = Browser::new(&f);
+    assert_eq!(bob.sign_in("bob").await.status, StatusCode::SEE_OTHER);
+    let r = bob.get(&format!("/t/x/{}", f.member_topic.0)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body
+            .contains("<meta name=\"robots\" content=\"noindex\">")
+    );
+    assert!(!r.body.contains("rel=\"canonical\""));
+    // Bad ids are 404, not 500.
+    assert_eq!(
+        send(&f.app, get("/t/x/abc")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(&f.app, get("/t/x/99999999999999999999")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn sign_up_create_topic_reply_accept_search() {
+    let f = fixture();
+    let mut cleo = Browser::new(&f);
+    let r = cleo
+        .submit(
+            "/signup",
+            "/signup",
+            &[
+                ("username", "cleo"),
+                ("email", "cleo@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let set = r
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("hearth_session="))
+        .expect("session cookie")
+        .to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    assert!(!set.contains("Secure"), "no TLS in tests");
+    let home = cleo.get("/").await;
+    assert!(home.body.contains(">cleo</a>"), "signed in");
+
+    // The composer suggests the solved topic as the title is typed.
+    let r = cleo
+        .get("/similar.json?title=rotate%20my%20API%20key")
+        .await;
+    let similar = r.json();
+    assert_eq!(similar["topics"][0]["id"], f.public_topic.0, "{similar}");
+    assert_eq!(similar["topics"][0]["solved"], true);
+    // ...and without JavaScript, on the composer page itself.
+    let r = cleo.get("/new-topic?title=rotate+my+API+key").await;
+    assert!(r.body.contains("Already answered?") && r.body.contains("How do I rotate my API key?"));
+
+    let category = f.qa.id.0.to_string();
+    let r = cleo
+        .submit(
+            "/new-topic",
+            "/new-topic",
+            &[
+                ("title", "Exporting invoices as CSV files"),
+                ("raw", "Where do I export my invoices as CSV?"),
+                ("category", &category),
+                ("tags", "billing"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let topic_url = header_of(&r, "location");
+    assert!(
+        topic_url.starts_with("/t/exporting-invoices-as-csv-files/"),
+        "{topic_url}"
+    );
+    let topic_id = topic_url.rsplit('/').next().expect("id").to_string();
+
+    // bob answers; cleo accepts.
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob").await;
+    let r = bob
+        .submit(
+            &topic_url,
+            &format!("/t/{topic_id}/reply"),
+            &[("raw", "Billing → Invoices → Export as CSV.")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = cleo.get(&topic_url).await;
+    assert!(page.body.contains("Accept answer"), "the asker may accept");
+    let accept_at = page.body.find("/accept\"").expect("accept form");
+    let post_id = page.body[..accept_at]
+        .rsplit("/p/")
+        .next()
+        .expect("post id")
+        .to_string();
+    let r = cleo
+        .submit(&topic_url, &format!("/p/{post_id}/accept"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = cleo.get(&topic_url).await;
+    assert!(page.body.contains("class=\"accepted-answer\""));
+    assert!(page.body.contains("Export as CSV"));
+
+    // Search finds it, highlighted.
+    let r = cleo.get("/search?q=invoices+csv&solved=1").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("Exporting invoices as CSV files"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("<mark>"));
+}
+
+#[tokio::test]
+async fn forms_without_a_valid_csrf_token_are_refused() {
+    let f = fixture();
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob").await;
+    let category = f.qa.id.0.to_string();
+    let fields = [
+        ("title", "A topic from another site"),
+        ("raw", "Cross-site request body."),
+        ("category", category.as_str()),
+    ];
+    let r = bob
+        .send(req(Method::POST, "/new-topic").form(&fields))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("reload the page"), "{}", r.body);
+    let mut forged = vec![("authenticity_token", "0".repeat(64))];
+    forged.extend(fields.iter().map(|(k, v)| (*k, v.to_string())));
+    let forged: Vec<(&str, &str)> = forged.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = bob
+        .send(req(Method::POST, "/new-topic").form(&forged))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The session cookie alone cannot post to the JSON API either.
+    let r = bob
+        .send(
+            req(Method::POST, "/posts.json").json(
+                serde_json::json!({"topic_id": f.public_topic.0, "raw": "cookie only reply"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // With the token in the header it can.
+    let token = bob.get("/session/csrf.json").await.json()["csrf"]
+        .as_str()
+        .expect("csrf")
+        .to_string();
+    let r = bob
+        .send(
+            req(Method::POST, "/posts.json")
+                .header("X-CSRF-Token", &token)
+                .json(serde_json::json!({"topic_id": f.public_topic.0, "raw": "a reply with the csrf header"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Sign-in needs the token too (login CSRF).
+    let r = send(
+        &f.app,
+        req(Method::POST, "/login").form(&[("login", "bob"), ("password", PASSWORD)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_per_account_and_per_address() {
+    let f = fixture_with(|c| {
+        c.limits.sign_in_per_account = 3;
+        c.limits.sign_in_per_ip = 6;
+    });
+    let mut b = Browser::new(&f);
+    for _ in 0..3 {
+        let r = b
+            .submit(
+                "/login",
+                "/login",
+                &[("login", "bob"), ("password", "wrong password!")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            r.body.contains("incorrect username, email or password")
+                || r.body.contains("Incorrect")
+        );
+    }
+    // The right password no longer helps for this account...
+    let r = b
+        .submit(
+            "/login",
+            "/login",
+            &[("login", "bob"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(!header_of(&r, "retry-after").is_empty() || r.body.contains("seconds"));
+    // ...but another account from this address still signs in (5th attempt).
+    let r = b
+        .submit(
+            "/login",
+            "/login",
+            &[("login", "ada"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // The address has a budget of 6 attempts in the window.
+    let mut other = Browser::new(&f);
+    let r = other
+        .submit(
+            "/login",
+            "/login",
+            &[("login", "ann"), ("password", "wrong password!")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = other
+        .submit(
+            "/login",
+            "/login",
+            &[("login", "ann"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "7th attempt from one address"
+    );
+}
+
+#[tokio::test]
+async fn requests_per_address_are_rate_limited() {
+    let f = fixture_with(|c| {
+        c.limits.per_ip = Some(hearth_web::RateLimit {
+            per_second: 0.001,
+            burst: 5,
+        });
+    });
+    for _ in 0..5 {
+        assert_eq!(
+            send(&f.app, get("/latest.json")).await.status,
+            StatusCode::OK
+        );
+    }
+    let r = send(&f.app, get("/latest.json")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.json()["error_type"], "rate_limit");
+    assert!(!header_of(&r, "retry-after").is_empty());
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session() {
+    let f = fixture_with(|c| c.secure_cookies = true);
+    let mut bob = Browser::new(&f);
+    let r = bob.sign_in("bob").await;
+    assert!(
+        header_of(&r, "set-cookie").contains("Secure")
+            || r.headers
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .any(|c| c.to_str().is_ok_and(|c| c.contains("Secure")))
+    );
+    let old = bob.cookies.clone();
+    let r = bob.submit("/", "/logout", &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // Replaying the old cookie does not sign in again.
+    let cookie = old
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let r = send(&f.app, get("/").header("Cookie", &cookie)).await;
+    assert!(!r.body.contains(">bob</a>"));
+    assert!(r.body.contains("Sign in"));
+}
+
+#[tokio::test]
+async fn sitemap_and_robots_list_only_public_content() {
+    let f = fixture();
+    let r = send(&f.app, get("/sitemap.xml")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(header_of(&r, "content-type").starts_with("application/xml"));
+    assert!(
+        r.body.contains(&format!(
+            "https://community.example.com/t/how-do-i-rotate-my-api-key/{}",
+            f.public_topic.0
+        )),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("/c/questions/"));
+    assert!(
+        !r.body.contains("roadmap") && !r.body.contains("lounge") && !r.body.contains("staff"),
+        "{}",
+        r.body
+    );
+    let r = send(&f.app, get("/robots.txt")).await;
+    assert!(
+        r.body
+            .contains("Sitemap: https://community.example.com/sitemap.xml")
+    );
+    assert!(r.body.contains("Disallow: /search"));
+    // A private community disallows everything and lists nothing.
+    let mut c = f
+        .forum
+        .community(&hearth::Actor::System, f.community)
+        .expect("c");
+    c.settings.public_access = false;
+    f.forum
+        .update_community(
+            &hearth::Actor::User(f.admin),
+            f.community,
+            &c.name,
+            c.settings,
+        )
+        .expect("update");
+    let r = send(&f.app, get("/robots.txt")).await;
+    assert!(r.body.contains("Disallow: /\n"));
+    let r = send(&f.app, get("/sitemap.xml")).await;
+    assert!(!r.body.contains("<loc>"), "{}", r.body);
+    let r = send(&f.app, get(&format!("/t/x/{}", f.public_topic.0))).await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "guests cannot read a private community"
+    );
+}
+
+#[tokio::test]
+async fn profiles_and_directory() {
+    let f = fixture();
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob").await;
+    let r = bob.get("/u/ada").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("@ada") && r.body.contains("Trust level"));
+    assert!(
+        r.body.contains("How do I rotate my API key?"),
+        "recent posts"
+    );
+    let r = bob.get("/u?order=post_count").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("href=\"/u/ada\""));
+    // Guests cannot list members.
+    let r = send(&f.app, get("/u")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(&f.app, get("/letter_avatar/ada/48.svg")).await;
+    assert_eq!(header_of(&r, "content-type"), "image/svg+xml");
+}
