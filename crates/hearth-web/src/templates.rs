@@ -70,10 +70,11 @@ impl Templates {
     pub fn new(theme: &Theme) -> Result<Templates> {
         let mut env = Environment::new();
         env.set_formatter(|out, state, value| {
-            if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() {
-                if let Some(s) = value.as_str() {
-                    return out.write_str(&escape(s)).map_err(minijinja::Error::from);
-                }
+            if state.auto_escape() == minijinja::AutoEscape::Html
+                && !value.is_safe()
+                && let Some(s) = value.as_str()
+            {
+                return out.write_str(&escape(s)).map_err(minijinja::Error::from);
             }
             minijinja::escape_formatter(out, state, value)
         });
