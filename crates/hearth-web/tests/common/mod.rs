@@ -14,6 +14,7 @@ use hearth::{
     Actor, Category, CategoryKind, CommunityId, CommunitySettings, Forum, NewCategory,
     NewCommunity, NewReply, NewTopic, PostId, Role, TopicId, UserId, Visibility,
 };
+use hearth_wasm::{HostConfig, PluginHost};
 use hearth_web::{Limits, Web, WebConfig};
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -49,6 +50,30 @@ pub fn fixture() -> Fixture {
 }
 
 pub fn fixture_with(tune: impl FnOnce(&mut WebConfig)) -> Fixture {
+    build(tune, None)
+}
+
+/// Where `cargo xtask plugins` puts a first-party plugin.
+pub fn plugin_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/plugins")
+        .join(name);
+    assert!(
+        dir.join(format!("{name}.wasm")).is_file(),
+        "{} is missing: run `cargo xtask plugins` first (cargo xtask test does)",
+        dir.display()
+    );
+    dir
+}
+
+/// The fixture with a plugin host; `setup` installs and enables plugins.
+pub fn fixture_with_plugins(setup: impl FnOnce(&PluginHost, CommunityId)) -> Fixture {
+    build(|_| {}, Some(Box::new(setup)))
+}
+
+type Setup<'a> = Box<dyn FnOnce(&PluginHost, CommunityId) + 'a>;
+
+fn build(tune: impl FnOnce(&mut WebConfig), setup: Option<Setup<'_>>) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let forum = Arc::new(Forum::open(dir.path().join("web.db")).expect("open"));
     let account = |name: &str| {
@@ -165,7 +190,12 @@ pub fn fixture_with(tune: impl FnOnce(&mut WebConfig)) -> Fixture {
         ..Limits::default()
     };
     tune(&mut config);
-    let web = Web::new(forum.clone(), None, config).expect("web");
+    let host = setup.map(|setup| {
+        let host = PluginHost::new(forum.clone(), HostConfig::default()).expect("host");
+        setup(&host, community);
+        host
+    });
+    let web = Web::new(forum.clone(), host, config).expect("web");
     let (global_key, _) = web
         .create_api_key(&Actor::System, None, "integration")
         .expect("key");

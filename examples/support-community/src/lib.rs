@@ -1,0 +1,810 @@
+//! A product support community, modeled on SAP's community network:
+//! product Q&A with accepted answers, a knowledge base, staff and expert
+//! blogs, members who are customers, employees, partners and mentors, and
+//! an escape hatch to human support on every page.
+//!
+//! [`seed`] generates the community (realistic, deterministic, no
+//! hand-written SQL) with timestamps spread over the last months; [`app`]
+//! builds the router, kept apart from `main` so tests can call it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hearth::{
+    Actor, CategoryKind, CommunityId, CommunitySettings, Config, Forum, GroupId, ManualClock,
+    NewBadge, NewCategory, NewCommunity, NewLogin, NewReply, NewTopic, NewUser, PostId, Role,
+    TopicId, UserId, Visibility,
+};
+use hearth_wasm::{Capability, HostConfig, PluginHost};
+use hearth_web::{Web, WebConfig};
+use time::{Duration, OffsetDateTime};
+
+/// The community's slug.
+pub const SLUG: &str = "support";
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "hearth-demo-password";
+
+/// How much to generate.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Customers besides the named staff, experts and partners.
+    pub customers: usize,
+    /// Questions across the product categories.
+    pub questions: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            customers: 40,
+            questions: 150,
+        }
+    }
+}
+
+/// Accounts worth signing in as (username, what it is); the password is
+/// [`DEMO_PASSWORD`].
+pub const SIGN_INS: &[(&str, &str)] = &[
+    ("maya", "owner / community manager"),
+    ("sam_support", "staff (support)"),
+    ("jules_mod", "moderator"),
+    ("olga_mentor", "expert / mentor"),
+    ("northwind_si", "partner (sees the Partner Lounge)"),
+    ("anna_berg", "customer"),
+];
+
+/// What [`seed`] made.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    /// The community.
+    pub community: CommunityId,
+    /// Topics and posts written.
+    pub topics: usize,
+    /// Posts written (first posts included).
+    pub posts: usize,
+}
+
+/// A small deterministic generator (no `rand` dependency for demo data).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+struct Product {
+    slug: &'static str,
+    name: &'static str,
+    blurb: &'static str,
+    features: &'static [&'static str],
+    errors: &'static [&'static str],
+    menus: &'static [&'static str],
+}
+
+const PRODUCTS: &[Product] = &[
+    Product {
+        slug: "ledger-cloud",
+        name: "Ledger Cloud",
+        blurb: "Accounting, invoicing and period close.",
+        features: &[
+            "recurring invoices",
+            "multi-currency journals",
+            "bank reconciliation",
+            "the period close checklist",
+            "tax codes",
+            "credit notes",
+            "payment reminders",
+        ],
+        errors: &[
+            "error LC-4012 (posting period locked)",
+            "a duplicate document number warning",
+            "an exchange-rate mismatch",
+            "a timeout while exporting the ledger",
+        ],
+        menus: &[
+            "Settings → Accounting",
+            "Finance → Periods",
+            "Sales → Invoices",
+            "Banking → Rules",
+        ],
+    },
+    Product {
+        slug: "analytics-hub",
+        name: "Analytics Hub",
+        blurb: "Dashboards, reports and data models.",
+        features: &[
+            "scheduled reports",
+            "row-level security",
+            "calculated measures",
+            "dashboard sharing",
+            "the SQL data source",
+            "drill-through filters",
+        ],
+        errors: &[
+            "a 'model refresh failed' banner",
+            "empty charts after the upgrade",
+            "error AH-221 (quota exceeded)",
+            "stale numbers in the cached view",
+        ],
+        menus: &[
+            "Data → Models",
+            "Admin → Refresh schedules",
+            "Share → Permissions",
+            "Workspace → Settings",
+        ],
+    },
+    Product {
+        slug: "integration-suite",
+        name: "Integration Suite",
+        blurb: "APIs, webhooks and connectors.",
+        features: &[
+            "webhook retries",
+            "OAuth client credentials",
+            "the REST API pagination",
+            "API key rotation",
+            "the CSV connector",
+            "field mappings",
+        ],
+        errors: &[
+            "HTTP 429 from the API",
+            "webhooks arriving twice",
+            "an invalid_grant error",
+            "a mapping validation error on import",
+        ],
+        menus: &[
+            "Developer → API keys",
+            "Connections → Webhooks",
+            "Admin → OAuth apps",
+            "Integrations → Mappings",
+        ],
+    },
+    Product {
+        slug: "mobile-app",
+        name: "Mobile App",
+        blurb: "Approvals and expenses on the go.",
+        features: &[
+            "offline mode",
+            "push notifications",
+            "receipt scanning",
+            "single sign-on",
+            "approval delegation",
+        ],
+        errors: &[
+            "a crash on start after updating",
+            "notifications that never arrive",
+            "a blank screen after sign-in",
+            "receipts that do not upload",
+        ],
+        menus: &[
+            "Profile → Notifications",
+            "Settings → Sync",
+            "Approvals → Delegates",
+            "Settings → Security",
+        ],
+    },
+];
+
+const FIRST: &[&str] = &[
+    "anna", "ben", "carla", "dev", "elif", "farid", "grace", "hugo", "ines", "jonas", "kemal",
+    "lena", "marco", "nadia", "omar", "paula", "quinn", "rosa", "stefan", "tara", "umar", "vera",
+    "wen", "xavier", "yara", "zoe",
+];
+const LAST: &[&str] = &[
+    "berg", "costa", "diaz", "eklund", "fischer", "garcia", "haas", "ito", "jensen", "kowalski",
+    "larsen", "moreau", "novak", "okafor", "petrov", "quint", "rossi", "schmidt", "tanaka",
+    "weber",
+];
+const COMPANIES: &[&str] = &[
+    "a mid-size retailer",
+    "a logistics company",
+    "a university",
+    "a manufacturing plant",
+    "a hospital group",
+    "a SaaS startup",
+    "a city council",
+    "a law firm",
+];
+
+fn title_case(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn question(rng: &mut Rng, p: &Product) -> (String, String) {
+    let feature = *rng.pick(p.features);
+    let error = *rng.pick(p.errors);
+    let company = *rng.pick(COMPANIES);
+    let n = rng.below(4);
+    let title = match n {
+        0 => format!("How do I set up {feature} in {}?", p.name),
+        1 => format!("{}: {error} when using {feature}", p.name),
+        2 => format!("Is {feature} supported for more than one entity?"),
+        _ => format!("Best practice for {feature} at scale"),
+    };
+    let body = format!(
+        "We run {} at {company} and I'm stuck with {feature}.\n\n\
+         {}\n\nWhat I tried so far:\n\n\
+         1. Checked the settings under **{}**\n\
+         2. Searched the knowledge base\n\
+         3. Asked our admin, who suggested asking here\n\n\
+         Any pointers appreciated!",
+        p.name,
+        match n {
+            1 => format!("Since yesterday we get {error}. Nothing changed on our side as far as I know."),
+            2 => "The documentation only shows a single entity and we have four.".to_string(),
+            3 => "We are about to roll this out to 2,000 users and want to get it right the first time.".to_string(),
+            _ => "The setup guide stops halfway and I am not sure which option to pick.".to_string(),
+        },
+        rng.pick(p.menus)
+    );
+    (title, body)
+}
+
+fn answer(rng: &mut Rng, p: &Product) -> String {
+    let menu = *rng.pick(p.menus);
+    let feature = *rng.pick(p.features);
+    match rng.below(4) {
+        0 => format!(
+            "Go to **{menu}** and enable *{feature}* for each entity. It only takes effect after the next sync \
+             (or sign out and in again). We do this for our three subsidiaries and it works well."
+        ),
+        1 => format!(
+            "This is usually a permissions issue. Check that your role has the *{feature}* right under **{menu}**; \
+             the error message is misleading. If it still fails, open a ticket with the request ID from the browser console."
+        ),
+        2 => "We hit the same thing. The fix for us was to clear the cached configuration:\n\n\
+              ```\nSettings → Advanced → Reset cache\n```\n\nthen re-run the job. Support confirmed it's fixed in the next release."
+            .to_string(),
+        _ => format!(
+            "There's a step-by-step article in the knowledge base about {feature}. In short: **{menu}**, \
+             create a new profile, and assign it to the users before switching it on."
+        ),
+    }
+}
+
+fn chatter(rng: &mut Rng) -> String {
+    (*rng.pick(&[
+        "Thanks, that worked for us as well!",
+        "Same problem here — following this thread.",
+        "Did you try it with a test company first? That saved us a lot of trouble.",
+        "Great question, I was wondering the same.",
+        "Confirmed on our side after the latest update.",
+        "This should really be in the docs. +1",
+    ]))
+    .to_string()
+}
+
+/// Opens the demo database with the system clock.
+pub fn open(path: &Path) -> hearth::Result<Forum> {
+    Forum::open(path)
+}
+
+/// Whether `path` already holds the community.
+pub fn is_seeded(forum: &Forum) -> bool {
+    forum.community_by_slug(&Actor::System, SLUG).is_ok()
+}
+
+/// Generates the community into a new database at `path`, with a manual
+/// clock that walks from about 120 days ago to now, so topics have a
+/// history. `progress(step, done, total)` is called as it goes.
+pub fn seed(
+    path: &Path,
+    opts: Options,
+    progress: &mut dyn FnMut(&str, usize, usize),
+) -> Result<Seeded, hearth_web::Error> {
+    let start = OffsetDateTime::now_utc() - Duration::days(120);
+    let clock = Arc::new(ManualClock::new(start));
+    let forum = Forum::open_with(
+        path,
+        Config {
+            clock: clock.clone(),
+            ..Config::default()
+        },
+    )?;
+    let mut rng = Rng(0x5eed_c0ff_ee15_600d);
+    // One argon2id hash for every demo account (hashing is slow on purpose).
+    let hash = hearth_web::hash_password(DEMO_PASSWORD)?;
+    let account = |name: &str, display: &str| -> hearth::Result<UserId> {
+        Ok(forum
+            .create_account(
+                NewUser {
+                    username: name.into(),
+                    display_name: display.into(),
+                },
+                NewLogin {
+                    email: format!("{name}@example.com"),
+                    password_hash: hash.clone(),
+                },
+            )?
+            .id)
+    };
+
+    let owner = account("maya", "Maya Lindqvist (Community Manager)")?;
+    let mut settings = CommunitySettings::for_bulk_writes();
+    settings.base_url = Some("http://127.0.0.1:3000/".into());
+    let community = forum
+        .create_community(
+            &Actor::System,
+            NewCommunity {
+                slug: SLUG.into(),
+                name: "Acme Support Community".into(),
+                owner: Some(owner),
+                settings,
+            },
+        )?
+        .id;
+    let admin = Actor::User(owner);
+    let staff_group = forum.create_group(&admin, community, "employees", "Acme employees")?;
+    let partner_group = forum.create_group(
+        &admin,
+        community,
+        "partners",
+        "Implementation partners and vendors",
+    )?;
+    let add =
+        |name: &str, display: &str, role: Role, groups: &[GroupId]| -> hearth::Result<UserId> {
+            let id = account(name, display)?;
+            forum.add_member(&admin, community, id, role)?;
+            for g in groups {
+                forum.add_to_group(&admin, community, *g, id)?;
+            }
+            Ok(id)
+        };
+    forum.add_to_group(&admin, community, staff_group.id, owner)?;
+    let staff = [
+        add(
+            "sam_support",
+            "Sam Okafor (Support)",
+            Role::Staff,
+            &[staff_group.id],
+        )?,
+        add(
+            "priya_pm",
+            "Priya Raman (Product)",
+            Role::Staff,
+            &[staff_group.id],
+        )?,
+        add(
+            "lee_eng",
+            "Lee Chen (Engineering)",
+            Role::Staff,
+            &[staff_group.id],
+        )?,
+    ];
+    let moderator = add("jules_mod", "Jules Martin", Role::Moderator, &[])?;
+    let experts = vec![
+        add("olga_mentor", "Olga Petrova (Mentor)", Role::Expert, &[])?,
+        add("raj_expert", "Raj Patel (Champion)", Role::Expert, &[])?,
+        add("ken_mvp", "Ken Ito (MVP)", Role::Expert, &[])?,
+    ];
+    let partners = vec![
+        add(
+            "northwind_si",
+            "Northwind Consulting",
+            Role::Member,
+            &[partner_group.id],
+        )?,
+        add(
+            "contoso_partner",
+            "Contoso Integrations",
+            Role::Member,
+            &[partner_group.id],
+        )?,
+    ];
+    let mut customers = Vec::new();
+    for i in 0..opts.customers {
+        let first = FIRST[i % FIRST.len()];
+        let last = LAST[(i * 7 + i / FIRST.len()) % LAST.len()];
+        let name = if i < FIRST.len() {
+            format!("{first}_{last}")
+        } else {
+            format!("{first}_{last}{i}")
+        };
+        let id = account(
+            &name,
+            &format!("{} {}", title_case(first), title_case(last)),
+        )?;
+        forum.join(&Actor::User(id), community)?;
+        customers.push(id);
+        progress("members", i + 1, opts.customers);
+    }
+
+    let cat = |slug: &str, name: &str, kind: CategoryKind, desc: &str| {
+        forum.create_category(
+            &admin,
+            community,
+            NewCategory::new(slug, name, kind).description(desc),
+        )
+    };
+    let mut product_cats = Vec::new();
+    for p in PRODUCTS {
+        product_cats.push(cat(
+            p.slug,
+            &format!("{} Q&A", p.name),
+            CategoryKind::QuestionAndAnswer,
+            p.blurb,
+        )?);
+    }
+    let kb = cat(
+        "knowledge-base",
+        "Knowledge Base",
+        CategoryKind::KnowledgeBase,
+        "Curated how-tos, written by our team and experts from the best answers.",
+    )?;
+    let staff_blog = cat(
+        "from-the-team",
+        "From the Team",
+        CategoryKind::Blog,
+        "Release notes and stories from the people who build Acme.",
+    )?;
+    let expert_blog = cat(
+        "expert-voices",
+        "Expert Voices",
+        CategoryKind::Blog,
+        "Mentors and champions share what works.",
+    )?;
+    let announcements = cat(
+        "announcements",
+        "Announcements",
+        CategoryKind::Announcements,
+        "Maintenance windows, releases and events.",
+    )?;
+    let ideas = cat(
+        "ideas",
+        "Ideas",
+        CategoryKind::Ideas,
+        "Suggest and vote on improvements.",
+    )?;
+    let partners_cat = forum.create_category(
+        &admin,
+        community,
+        NewCategory::new("partner-lounge", "Partner Lounge", CategoryKind::Discussion)
+            .visibility(Visibility::Groups)
+            .groups(&[partner_group.id, staff_group.id])
+            .description("For implementation partners and Acme staff."),
+    )?;
+    let employees_cat = forum.create_category(
+        &admin,
+        community,
+        NewCategory::new("employees", "Employees Only", CategoryKind::Discussion)
+            .visibility(Visibility::Groups)
+            .groups(&[staff_group.id])
+            .description("Internal: escalations and community planning."),
+    )?;
+    for (slug, name, desc) in [
+        ("first-answer", "First Answer", "Had an answer accepted"),
+        ("problem-solver", "Problem Solver", "Ten accepted answers"),
+        ("well-liked", "Well Liked", "A post with ten likes"),
+    ] {
+        forum.create_badge(
+            &admin,
+            community,
+            NewBadge {
+                slug: slug.into(),
+                name: name.into(),
+                description: desc.into(),
+                icon: "award".into(),
+                tier: hearth::BadgeTier::Bronze,
+                multiple: false,
+            },
+        )?;
+    }
+
+    let helpers: Vec<UserId> = staff
+        .iter()
+        .chain(&experts)
+        .chain(&partners)
+        .copied()
+        .collect();
+    let everyone: Vec<UserId> = customers.iter().chain(&helpers).copied().collect();
+    let step = Duration::days(118) / ((opts.questions * 4 + 60) as i32).max(1);
+    let mut topics = 0usize;
+    let mut posts = 0usize;
+    let mut solved_by: Vec<(TopicId, PostId)> = Vec::new();
+
+    // Knowledge base, blogs and announcements from staff and experts.
+    let kb_titles = PRODUCTS
+        .iter()
+        .flat_map(|p| p.features.iter().take(3).map(move |f| (p, *f)))
+        .collect::<Vec<_>>();
+    for (i, (p, feature)) in kb_titles.iter().enumerate() {
+        clock.advance(step);
+        let author = if i % 3 == 0 {
+            experts[i % experts.len()]
+        } else {
+            staff[i % staff.len()]
+        };
+        let menu = p.menus[i % p.menus.len()];
+        forum.create_topic(&Actor::User(author), community, NewTopic {
+            category: kb.id,
+            title: format!("How to configure {feature} in {}", p.name),
+            body: format!(
+                "This article walks through **{feature}** in {}.\n\n## Before you start\n\nYou need the administrator role.\n\n\
+                 ## Steps\n\n1. Open **{menu}**.\n2. Choose *New* and give the profile a name.\n3. Assign it to the users or entities it applies to.\n\
+                 4. Save, then run the sync once.\n\n## Troubleshooting\n\nIf nothing changes, clear the configuration cache and sign in again. \
+                 Still stuck? Ask in the {} Q&A.",
+                p.name, p.name
+            ),
+            tags: vec![p.slug.into(), "how-to".into()],
+        })?;
+        topics += 1;
+        posts += 1;
+    }
+    for (i, (title, body)) in [
+        ("What's new in the November release", "Faster bank reconciliation, scheduled report bursting and a new webhook dashboard. Read on for details."),
+        ("How we cut webhook latency by 60%", "A look behind the scenes at the queue redesign in Integration Suite."),
+        ("Meet the support team", "Who answers your tickets, and how the community helps us help you."),
+    ]
+    .iter()
+    .enumerate()
+    {
+        clock.advance(step);
+        forum.create_topic(&Actor::User(staff[i % staff.len()]), community, NewTopic {
+            category: staff_blog.id,
+            title: (*title).into(),
+            body: format!("{body}\n\nQuestions? Reply below — the team reads every comment."),
+            tags: vec!["release".into()],
+        })?;
+        topics += 1;
+        posts += 1;
+    }
+    for (i, title) in [
+        "Five habits of a clean period close",
+        "Designing dashboards people actually open",
+        "Rotating API keys without downtime",
+    ]
+    .iter()
+    .enumerate()
+    {
+        clock.advance(step);
+        forum.create_topic(&Actor::User(experts[i]), community, NewTopic {
+            category: expert_blog.id,
+            title: (*title).into(),
+            body: "After a dozen implementations, here is the checklist I give every customer. It starts with ownership: one person, one calendar.".into(),
+            tags: vec!["best-practice".into()],
+        })?;
+        topics += 1;
+        posts += 1;
+    }
+    clock.advance(step);
+    forum.create_topic(&admin, community, NewTopic {
+        category: announcements.id,
+        title: "Scheduled maintenance: Sunday 02:00–04:00 UTC".into(),
+        body: "Ledger Cloud and Analytics Hub will be read-only during the window. Integration Suite webhooks are queued and delivered afterwards.".into(),
+        tags: vec!["maintenance".into()],
+    })?;
+    topics += 1;
+    posts += 1;
+
+    // Questions and answers.
+    for i in 0..opts.questions {
+        clock.advance(step);
+        let pi = rng.below(PRODUCTS.len());
+        let p = &PRODUCTS[pi];
+        let asker = *rng.pick(&customers);
+        let (title, body) = question(&mut rng, p);
+        let title = if i >= 40 {
+            format!("{title} ({})", i)
+        } else {
+            title
+        };
+        let created = forum.create_topic(
+            &Actor::User(asker),
+            community,
+            NewTopic {
+                category: product_cats[pi].id,
+                title,
+                body,
+                tags: vec![p.slug.into()],
+            },
+        );
+        let (topic, _) = match created {
+            Ok(t) => t,
+            Err(hearth::Error::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        topics += 1;
+        posts += 1;
+        let replies = 1 + rng.below(5);
+        let mut answer_ids = Vec::new();
+        for r in 0..replies {
+            clock.advance(step / 2);
+            let (author, body) = if r == 0 || rng.chance(40) {
+                (*rng.pick(&helpers), answer(&mut rng, p))
+            } else if rng.chance(50) {
+                (*rng.pick(&customers), answer(&mut rng, p))
+            } else {
+                (*rng.pick(&everyone), chatter(&mut rng))
+            };
+            if author == asker {
+                continue;
+            }
+            let post = forum.reply(
+                &Actor::User(author),
+                community,
+                topic.id,
+                NewReply {
+                    body,
+                    reply_to: None,
+                },
+            )?;
+            answer_ids.push((post.id, author));
+            posts += 1;
+        }
+        // Likes from readers.
+        for (post, author) in &answer_ids {
+            for _ in 0..rng.below(6) {
+                let liker = *rng.pick(&everyone);
+                if liker != *author {
+                    let _ = forum.like(&Actor::User(liker), community, *post);
+                }
+            }
+        }
+        if let Some((best, _)) = answer_ids.first()
+            && rng.chance(65)
+        {
+            forum.accept_answer(&Actor::User(asker), community, *best)?;
+            solved_by.push((topic.id, *best));
+        }
+        progress("questions", i + 1, opts.questions);
+    }
+
+    // Ideas, the partner lounge, internal talk.
+    for (i, title) in [
+        "Dark mode for the mobile app",
+        "Bulk edit for tax codes",
+        "Webhook replay from the dashboard",
+        "Export dashboards to PowerPoint",
+    ]
+    .iter()
+    .enumerate()
+    {
+        clock.advance(step);
+        forum.create_topic(
+            &Actor::User(customers[i % customers.len()]),
+            community,
+            NewTopic {
+                category: ideas.id,
+                title: (*title).into(),
+                body: "It would save our team hours every month. Who else needs this?".into(),
+                tags: vec![],
+            },
+        )?;
+        topics += 1;
+        posts += 1;
+    }
+    clock.advance(step);
+    forum.create_topic(
+        &Actor::User(partners[0]),
+        community,
+        NewTopic {
+            category: partners_cat.id,
+            title: "Partner certification dates for Q1".into(),
+            body: "Can the team share the exam dates? Three of our consultants are ready.".into(),
+            tags: vec![],
+        },
+    )?;
+    clock.advance(step);
+    forum.create_topic(&Actor::User(staff[0]), community, NewTopic {
+        category: employees_cat.id,
+        title: "Escalation rota for the holidays".into(),
+        body: "Please add yourself to the rota; community questions unanswered for 48 h get escalated to support.".into(),
+        tags: vec![],
+    })?;
+    topics += 2;
+    posts += 2;
+
+    // Real limits from now on.
+    let real = CommunitySettings {
+        base_url: Some("http://127.0.0.1:3000/".into()),
+        ..CommunitySettings::default()
+    };
+    forum.update_community(&admin, community, "Acme Support Community", real)?;
+    let _ = moderator;
+    Ok(Seeded {
+        community,
+        topics,
+        posts,
+    })
+}
+
+/// Where `cargo xtask plugins` puts the first-party plugins.
+pub fn plugins_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/plugins")
+}
+
+/// Starts the plugin host with the escape hatch, the leaderboard and the
+/// badges, if they are built (`cargo xtask plugins`); `Ok(None)` otherwise.
+pub fn plugins(
+    forum: &Arc<Forum>,
+    community: CommunityId,
+    public_url: &str,
+) -> Result<Option<PluginHost>, hearth_web::Error> {
+    let dir = plugins_dir();
+    let names = ["escape-hatch", "leaderboard", "badges"];
+    if !names
+        .iter()
+        .all(|n| dir.join(n).join(format!("{n}.wasm")).is_file())
+    {
+        return Ok(None);
+    }
+    let host = PluginHost::new(forum.clone(), HostConfig::default())?;
+    let system = Actor::System;
+    for name in names {
+        if host.status(name).is_err() {
+            host.install_dir(dir.join(name))?;
+        }
+    }
+    host.enable(
+        &system,
+        community,
+        "escape-hatch",
+        &[Capability::Settings, Capability::Read, Capability::Now],
+    )?;
+    host.configure(
+        &system,
+        community,
+        "escape-hatch",
+        [
+            (
+                "url".to_string(),
+                serde_json::json!("https://support.example.com/new-ticket"),
+            ),
+            (
+                "email".to_string(),
+                serde_json::json!("support@example.com"),
+            ),
+            (
+                "hours".to_string(),
+                serde_json::json!("Mon–Fri 8:00–18:00 CET"),
+            ),
+            ("site-url".to_string(), serde_json::json!(public_url)),
+        ]
+        .into_iter()
+        .collect(),
+    )?;
+    host.enable(
+        &system,
+        community,
+        "leaderboard",
+        &[
+            Capability::Kv,
+            Capability::Read,
+            Capability::Settings,
+            Capability::Now,
+            Capability::Log,
+        ],
+    )?;
+    let badges = host.status("badges")?;
+    host.enable(&system, community, "badges", &badges.capabilities)?;
+    host.deliver_events()?;
+    Ok(Some(host))
+}
+
+/// The router for the community.
+pub fn app(
+    forum: Arc<Forum>,
+    plugins: Option<PluginHost>,
+    community: CommunityId,
+    public_origin: Option<String>,
+) -> Result<axum::Router, hearth_web::Error> {
+    let mut config = WebConfig::new(community);
+    config.public_origin = public_origin;
+    Ok(Web::new(forum, plugins, config)?.router())
+}

@@ -1,0 +1,89 @@
+//! `cargo run -p support-community [-- --fresh] [--port N] [--questions N]
+//! [--no-rate-limit]`: seeds `./data/support-community.db` on first run and
+//! serves it on 127.0.0.1.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use support_community::{
+    DEMO_PASSWORD, Options, SIGN_INS, SLUG, app, is_seeded, open, plugins, seed,
+};
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("support-community: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let port: u16 = arg("--port")
+        .or_else(|| std::env::var("PORT").ok())
+        .map(|p| p.parse())
+        .transpose()
+        .map_err(|e| format!("--port: {e}"))?
+        .unwrap_or(3000);
+    let path = Path::new("data/support-community.db");
+    if std::env::args().any(|a| a == "--fresh") {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+    std::fs::create_dir_all("data")?;
+    let fresh = !path.exists() || !is_seeded(&open(path)?);
+    if fresh {
+        let mut opts = Options::default();
+        if let Some(q) = arg("--questions") {
+            opts.questions = q.parse().map_err(|e| format!("--questions: {e}"))?;
+        }
+        let started = std::time::Instant::now();
+        let mut last = String::new();
+        let seeded = seed(path, opts, &mut |step, done, total| {
+            let pct = done * 100 / total.max(1);
+            let line = format!("seeding {step}: {done}/{total} ({pct}%)");
+            if line != last && (done == total || done % 10 == 0) {
+                eprint!("\r{line}   ");
+                let _ = std::io::stderr().flush();
+                last = line;
+            }
+        })?;
+        eprintln!(
+            "\nseeded {} topics and {} posts in {:.1} s",
+            seeded.topics,
+            seeded.posts,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let forum = Arc::new(open(path)?);
+    let community = forum.community_by_slug(&hearth::Actor::System, SLUG)?.id;
+    let origin = format!("http://127.0.0.1:{port}");
+    let host = plugins(&forum, community, &origin)?;
+    let _worker = match &host {
+        Some(h) => Some(h.start_worker(std::time::Duration::from_secs(5))?),
+        None => {
+            eprintln!(
+                "plugins not built: the escape hatch, leaderboard and badges are off.\n\
+                 Run `cargo xtask plugins` (or `cargo xtask demo`) to build them."
+            );
+            None
+        }
+    };
+    let router = app(forum, host, community, Some(origin.clone()))?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("Acme Support Community: {origin}/");
+    println!("Sign in with any of these (password: {DEMO_PASSWORD}):");
+    for (user, who) in SIGN_INS {
+        println!("  {user:<14} {who}");
+    }
+    hearth_web::serve(listener, router).await?;
+    Ok(())
+}
