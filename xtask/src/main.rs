@@ -14,7 +14,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test     build the plugins, check formatting, run clippy, run every test
-  demo     run the main demo community (examples/quickstart)
+  demo     build the plugins, then run the support-community demo server
   plugins  build plugins/ for wasm32 into target/plugins/<name>/
 ";
 
@@ -124,8 +124,9 @@ fn test() -> Result<(), String> {
 }
 
 fn demo(extra: &[String]) -> Result<(), String> {
+    plugins::plugins()?;
     let mut c = cargo();
-    c.args(["run", "--release", "-p", "quickstart", "--"])
+    c.args(["run", "--release", "-p", "support-community", "--"])
         .args(extra);
-    run("cargo run -p quickstart", c)
+    run("cargo run -p support-community", c)
 }

@@ -599,11 +599,6 @@ pub fn seed(
         let p = &PRODUCTS[pi];
         let asker = *rng.pick(&customers);
         let (title, body) = question(&mut rng, p);
-        let title = if i >= 40 {
-            format!("{title} ({})", i)
-        } else {
-            title
-        };
         let created = forum.create_topic(
             &Actor::User(asker),
             community,
