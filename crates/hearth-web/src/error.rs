@@ -213,6 +213,17 @@ fn capitalize(s: &str) -> String {
     }
 }
 
+/// A JSON answer with Discourse's exact content type (some clients compare
+/// it as a string: `application/json; charset=utf-8`).
+pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+    let mut res = (status, body.to_string()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    res
+}
+
 /// An error answered as Discourse does: `{"errors": [...], "error_type": ...}`.
 #[derive(Debug)]
 pub struct ApiError(pub Error);
@@ -234,7 +245,7 @@ impl IntoResponse for ApiError {
         if let Some(wait) = e.retry_after() {
             body["extras"] = json!({ "wait_seconds": wait.as_secs().max(1) });
         }
-        let mut res = (e.status(), axum::Json(body)).into_response();
+        let mut res = json_response(e.status(), &body);
         if let Some(wait) = e.retry_after()
             && let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
         {

@@ -552,7 +552,10 @@ pub(crate) async fn similar_json(
 ) -> Result<Response, crate::error::ApiError> {
     let title = params.str("title").unwrap_or_default();
     let topics = state.run(move |s| similar(s, &v.actor, &title)).await?;
-    Ok(axum::Json(json!({ "topics": topics })).into_response())
+    Ok(crate::error::json_response(
+        StatusCode::OK,
+        &json!({ "topics": topics }),
+    ))
 }
 
 fn composer(

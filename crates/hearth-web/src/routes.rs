@@ -59,6 +59,7 @@ pub(crate) fn router(state: State) -> Router {
         .route("/users", post(api::create_user))
         .route("/users.json", post(api::create_user))
         .route("/user_badges/{name}", get(api::user_badges))
+        .route("/user-badges/{name}", get(api::user_badges))
         .route("/directory_items", get(api::directory))
         .route("/directory_items.json", get(api::directory))
         .route("/session/csrf", get(api::csrf))
@@ -256,7 +257,13 @@ async fn topic(
         };
     }
     let json = json(&method, &uri, &headers);
-    topic_at(state, v, &b, json, params).await
+    // `/t/{id}/{post_number}` (both numeric) or `/t/{slug}/{id}`.
+    let id = if a.bytes().all(|c| c.is_ascii_digit()) {
+        &a
+    } else {
+        &b
+    };
+    topic_at(state, v, id, json, params).await
 }
 
 async fn topic_post_number(
@@ -341,7 +348,7 @@ async fn session_json(AxState(state): AxState<State>, v: Visitor, params: Params
                 "avatar_template": api::shape::avatar_template(&ctx, &account.username, account.avatar_url.as_deref()),
             }
         });
-        let mut res = axum::Json(body).into_response();
+        let mut res = crate::error::json_response(axum::http::StatusCode::OK, &body);
         let cookie = crate::visitor::set_cookie(
             &state,
             crate::visitor::SESSION_COOKIE,

@@ -792,6 +792,18 @@ pub fn plugins(
     Ok(Some(host))
 }
 
+/// The web layer for the community (for API keys; [`app`] for the router).
+pub fn web(
+    forum: Arc<Forum>,
+    plugins: Option<PluginHost>,
+    community: CommunityId,
+    public_origin: Option<String>,
+) -> Result<Web, hearth_web::Error> {
+    let mut config = WebConfig::new(community);
+    config.public_origin = public_origin;
+    Web::new(forum, plugins, config)
+}
+
 /// The router for the community.
 pub fn app(
     forum: Arc<Forum>,
@@ -799,7 +811,5 @@ pub fn app(
     community: CommunityId,
     public_origin: Option<String>,
 ) -> Result<axum::Router, hearth_web::Error> {
-    let mut config = WebConfig::new(community);
-    config.public_origin = public_origin;
-    Ok(Web::new(forum, plugins, config)?.router())
+    Ok(web(forum, plugins, community, public_origin)?.router())
 }

@@ -4,7 +4,6 @@
 
 pub(crate) mod shape;
 
-use axum::Json;
 use axum::extract::{Path, State as AxState};
 use axum::response::{IntoResponse, Response};
 use hearth::{
@@ -23,7 +22,7 @@ use shape::Ctx;
 type ApiResult = Result<Response, ApiError>;
 
 fn ok(v: Value) -> ApiResult {
-    Ok(Json(v).into_response())
+    Ok(crate::error::json_response(axum::http::StatusCode::OK, &v))
 }
 
 /// `"12.json"` → 12; anything else is not found.
