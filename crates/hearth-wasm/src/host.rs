@@ -517,9 +517,15 @@ impl PluginHost {
             }
         }
         let key = format!("enabled/{name}");
-        let settings = match self.inner.forum.ext_get(NS, Some(community), &key)? {
+        // Settings survive a disable: from the live record, or the ones
+        // kept when it was disabled.
+        let forum = &self.inner.forum;
+        let settings = match forum.ext_get(NS, Some(community), &key)? {
             Some(b) => from_json::<EnableRecord>(&b, "plugin settings")?.settings,
-            None => BTreeMap::new(),
+            None => match forum.ext_get(NS, Some(community), &format!("kept-settings/{name}"))? {
+                Some(b) => from_json(&b, "plugin settings")?,
+                None => BTreeMap::new(),
+            },
         };
         self.ensure_badges(community, &manifest)?;
         let record = EnableRecord {
@@ -529,9 +535,22 @@ impl PluginHost {
         self.put_enable(community, name, Some(&record))
     }
 
-    /// Disables a plugin in a community (its data stays). Admins only.
+    /// Disables a plugin in a community (its data and settings stay; enabling
+    /// it again restores them). Admins only.
     pub fn disable(&self, actor: &Actor, community: CommunityId, name: &str) -> Result<()> {
         self.require_admin(actor, community)?;
+        let forum = &self.inner.forum;
+        if let Some(b) = forum.ext_get(NS, Some(community), &format!("enabled/{name}"))? {
+            let record = from_json::<EnableRecord>(&b, "plugin settings")?;
+            forum.ext_apply(
+                NS,
+                Some(community),
+                &[ExtOp::Put {
+                    key: format!("kept-settings/{name}"),
+                    value: json(&record.settings),
+                }],
+            )?;
+        }
         self.put_enable(community, name, None)
     }
 
@@ -620,7 +639,9 @@ impl PluginHost {
         Ok(())
     }
 
-    pub(crate) fn manifest(&self, name: &str) -> Result<Manifest> {
+    /// The running version's manifest (for admin screens: its settings and
+    /// what it asks for).
+    pub fn manifest(&self, name: &str) -> Result<Manifest> {
         self.read_plugins()
             .get(name)
             .map(|p| p.current.manifest.clone())

@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 #![recursion_limit = "256"]
 
+mod admin;
 mod api;
 mod auth;
 mod config;
@@ -150,23 +151,7 @@ impl Web {
     }
 
     fn require_admin(&self, actor: &Actor) -> Result<()> {
-        let ok = match actor {
-            Actor::System => true,
-            Actor::User(u) => self
-                .state
-                .forum
-                .member(actor, self.state.config.community, *u)
-                .is_ok_and(|m| m.role.is_admin()),
-            _ => false,
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(hearth::Error::Forbidden {
-                reason: "only admins manage API keys".into(),
-            }
-            .into())
-        }
+        admin::require_admin(&self.state, actor)
     }
 }
 

@@ -15,7 +15,7 @@ use crate::error::{ApiError, Error, PageError};
 use crate::params::Params;
 use crate::state::State;
 use crate::visitor::{Visitor, wants_json};
-use crate::{idempotency, pages, seo, templates, visitor};
+use crate::{admin, idempotency, pages, seo, templates, visitor};
 
 /// The Content-Security-Policy of every response: no inline script, no
 /// inline style, no plugins, no framing.
@@ -80,6 +80,16 @@ pub(crate) fn router(state: State) -> Router {
             "/invites/{code}",
             get(pages::invite_form).post(pages::accept_invite),
         )
+        .route("/review", get(admin::review))
+        .route("/review/{id}", post(admin::decide))
+        .route("/admin", get(admin::admin))
+        .route("/admin/settings", post(admin::settings))
+        .route("/admin/categories", post(admin::new_category))
+        .route("/admin/words", post(admin::add_word))
+        .route("/admin/words/{id}/delete", post(admin::remove_word))
+        .route("/admin/plugins/{name}/{action}", post(admin::plugin_action))
+        .route("/admin/api-keys", post(admin::new_api_key))
+        .route("/admin/api-keys/{id}/revoke", post(admin::revoke_api_key))
         .route("/plugins/{name}", get(plugin_root))
         .route("/plugins/{name}/{*rest}", get(plugin_rest))
         .route(

@@ -26,6 +26,8 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("signup.html", include_str!("../templates/signup.html")),
     ("invite.html", include_str!("../templates/invite.html")),
     ("plugin.html", include_str!("../templates/plugin.html")),
+    ("review.html", include_str!("../templates/review.html")),
+    ("admin.html", include_str!("../templates/admin.html")),
     ("error.html", include_str!("../templates/error.html")),
 ];
 
@@ -44,6 +46,8 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "signup.html",
     "invite.html",
     "plugin.html",
+    "review.html",
+    "admin.html",
     "error.html",
 ];
 

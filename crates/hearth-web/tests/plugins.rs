@@ -106,3 +106,75 @@ async fn plugin_routes_are_mounted_and_linked() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn admins_manage_plugins_from_the_admin_screen() {
+    let f = with_plugins();
+    let mut ann = Browser::new(&f);
+    ann.sign_in("ann").await;
+    let page = ann.get("/admin").await;
+    assert!(
+        page.body.contains("escape-hatch") && page.body.contains("calls"),
+        "status shown"
+    );
+    let r = ann
+        .submit(
+            "/admin",
+            "/admin/plugins/escape-hatch/configure",
+            &[
+                ("setting[url]", "https://help.acme.test/v2"),
+                ("setting[email]", ""),
+                ("setting[phone]", ""),
+                ("setting[hours]", "24/7"),
+                ("setting[stuck-after-hours]", "12"),
+                ("setting[site-url]", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        send(&f.app, get("/"))
+            .await
+            .body
+            .contains("https://help.acme.test/v2")
+    );
+    let r = ann
+        .submit(
+            "/admin",
+            "/admin/plugins/escape-hatch/configure",
+            &[("setting[stuck-after-hours]", "soon")],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a bad value is refused"
+    );
+    let r = ann
+        .submit("/admin", "/admin/plugins/escape-hatch/disable", &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        !send(&f.app, get("/"))
+            .await
+            .body
+            .contains("plugin-escape-hatch")
+    );
+    let r = ann
+        .submit("/admin", "/admin/plugins/escape-hatch/enable", &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        send(&f.app, get("/"))
+            .await
+            .body
+            .contains("plugin-escape-hatch")
+    );
+    // Members cannot.
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob").await;
+    let r = bob
+        .submit("/", "/admin/plugins/escape-hatch/disable", &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

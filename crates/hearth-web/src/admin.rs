@@ -1,0 +1,478 @@
+//! Moderator and admin pages: the review queue, and the admin screen
+//! (community settings, categories, watched words, plugins, API keys).
+//! Every action is a form with a CSRF token; the engine (and the plugin
+//! host) decide who may do what.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State as AxState};
+use axum::response::{IntoResponse, Redirect, Response};
+use hearth::{
+    Actor, CategoryKind, Decision, NewCategory, NewWatchedWord, PageRequest, RegistrationMode,
+    ReviewFilter, ReviewId, ReviewStatus, Visibility, WordAction,
+};
+use hearth_wasm::SettingType;
+use serde_json::{Value, json};
+
+use crate::api::id_of;
+use crate::auth;
+use crate::error::{Error, PageError};
+use crate::pages::{Meta, render};
+use crate::params::Params;
+use crate::state::{AppState, State};
+use crate::visitor::Visitor;
+
+type PageResult = Result<Response, PageError>;
+
+/// Admins of the community (and the system) only.
+pub(crate) fn require_admin(s: &AppState, actor: &Actor) -> Result<(), Error> {
+    let ok = match actor {
+        Actor::System => true,
+        Actor::User(u) => s
+            .forum
+            .member(actor, s.config.community, *u)
+            .is_ok_and(|m| m.role.is_admin()),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(hearth::Error::Forbidden {
+            reason: "only admins may do that".into(),
+        }
+        .into())
+    }
+}
+
+fn back(state: &State, to: &str, notice: &str) -> Response {
+    let q = serde_urlencoded::to_string([("notice", notice)]).unwrap_or_default();
+    Redirect::to(&state.url(&format!("{to}?{q}"))).into_response()
+}
+
+/// Runs an admin form's action as its (CSRF-checked, signed-in) sender,
+/// then returns to the admin screen with `notice`.
+async fn act<F>(state: State, v: Visitor, params: Params, notice: &'static str, f: F) -> PageResult
+where
+    F: FnOnce(&AppState, Actor, Params) -> Result<(), Error> + Send + 'static,
+{
+    let actor = params.writer(&v)?;
+    state.run(move |s| f(s, actor, params)).await?;
+    Ok(back(&state, "/admin", notice))
+}
+
+/// `GET /review`: the queue of held and flagged posts.
+pub(crate) async fn review(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    let body = state
+        .run(move |s| {
+            let c = s.config.community;
+            let filter = ReviewFilter {
+                status: Some(ReviewStatus::Pending),
+                ..Default::default()
+            };
+            let page = s
+                .forum
+                .review_queue(&v.actor, c, &filter, &PageRequest::first(50))?;
+            let items: Vec<Value> = page
+                .items
+                .iter()
+                .map(|i| {
+                    json!({
+                        "id": i.id.0, "kind": format!("{:?}", i.kind), "author": i.author.username,
+                        "title": i.title, "body": i.body, "reason": i.reason,
+                        "flags": i.flags.len(), "hidden": i.hidden,
+                        "topic": i.topic.map(|t| t.0),
+                    })
+                })
+                .collect();
+            let meta = Meta {
+                title: "Review queue".into(),
+                noindex: true,
+                path: "/review".into(),
+                ..Default::default()
+            };
+            render(
+                s,
+                &v,
+                "review.html",
+                meta,
+                json!({"items": items, "notice": params.str("notice")}),
+            )
+        })
+        .await?;
+    Ok(axum::response::Html(body).into_response())
+}
+
+/// `POST /review/{id}`: `decision` = approve | reject (with `reason`).
+pub(crate) async fn decide(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> PageResult {
+    let actor = params.writer(&v)?;
+    let id = ReviewId(id_of(&id)?);
+    let decision = match params.str("decision").as_deref() {
+        Some("approve") => Decision::Approve,
+        Some("reject") => Decision::Reject {
+            reason: params
+                .str("reason")
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or_else(|| "This post does not follow the community guidelines.".into()),
+        },
+        _ => return Err(Error::BadRequest("decision must be approve or reject".into()).into()),
+    };
+    state
+        .run(move |s| {
+            Ok(s.forum
+                .decide_review(&actor, s.config.community, id, decision)?)
+        })
+        .await?;
+    Ok(back(&state, "/review", "Decided."))
+}
+
+fn plugin_rows(s: &AppState) -> Result<Vec<Value>, Error> {
+    let Some(host) = &s.plugins else {
+        return Ok(Vec::new());
+    };
+    let c = s.config.community;
+    let enabled = host.enabled_plugins(c)?;
+    let mut rows = Vec::new();
+    for st in host.plugins() {
+        let on = enabled.contains(&st.name);
+        let manifest = host.manifest(&st.name)?;
+        let values = if on {
+            host.settings(c, &st.name)?
+        } else {
+            BTreeMap::new()
+        };
+        let settings: Vec<Value> = manifest
+            .settings
+            .iter()
+            .map(|(key, spec)| {
+                let value = values.get(key).unwrap_or(&spec.default);
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    other => other.to_string(),
+                };
+                json!({
+                    "key": key, "description": spec.description, "value": text,
+                    "kind": format!("{:?}", spec.kind).to_lowercase(),
+                    "checked": value.as_bool().unwrap_or(false),
+                    "choices": spec.choices,
+                })
+            })
+            .collect();
+        rows.push(json!({
+            "name": st.name, "version": st.version, "description": st.description,
+            "enabled": on, "disabled_reason": st.disabled,
+            "calls": st.counters.calls, "failures": st.counters.failures,
+            "last_error": st.counters.last_error, "parked": st.counters.parked_events,
+            "capabilities": st.capabilities.iter().map(|c| format!("{c:?}").to_lowercase()).collect::<Vec<_>>(),
+            "settings": settings,
+        }));
+    }
+    Ok(rows)
+}
+
+/// `GET /admin`.
+pub(crate) async fn admin(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    let notice = params.str("notice");
+    let body = state.run(move |s| admin_page(s, &v, notice, None)).await?;
+    Ok(axum::response::Html(body).into_response())
+}
+
+fn admin_page(
+    s: &AppState,
+    v: &Visitor,
+    notice: Option<String>,
+    new_key: Option<String>,
+) -> Result<String, Error> {
+    {
+        {
+            require_admin(s, &v.actor)?;
+            let c = s.config.community;
+            let community = s.forum.community(&v.actor, c)?;
+            let cats: Vec<Value> = s
+                .forum
+                .categories(&v.actor, c)?
+                .iter()
+                .map(|c| json!({"name": c.name, "slug": c.slug, "kind": c.kind.as_str(), "visibility": c.visibility.as_str(), "topics": c.topic_count}))
+                .collect();
+            let words: Vec<Value> = s
+                .forum
+                .watched_words(&v.actor, c)?
+                .iter()
+                .map(|w| json!({"id": w.id, "pattern": w.pattern, "action": format!("{:?}", w.action), "reason": w.reason}))
+                .collect();
+            let keys: Vec<Value> = auth::list_api_keys(&s.forum, c)?
+                .into_iter()
+                .map(|(_, k)| {
+                    let user = k.user.and_then(|u| s.forum.user(u).ok()).map(|u| u.username);
+                    json!({"id": k.id, "user": user, "description": k.description, "revoked": k.revoked_at.is_some()})
+                })
+                .collect();
+            let meta = Meta {
+                title: "Admin".into(),
+                noindex: true,
+                path: "/admin".into(),
+                ..Default::default()
+            };
+            render(
+                s,
+                v,
+                "admin.html",
+                meta,
+                json!({
+                    "community": {
+                        "name": community.name,
+                        "registration": format!("{:?}", community.settings.registration),
+                        "public_access": community.settings.public_access,
+                        "base_url": community.settings.base_url,
+                    },
+                    "categories": cats,
+                    "words": words,
+                    "plugins": plugin_rows(s)?,
+                    "has_plugins": s.plugins.is_some(),
+                    "keys": keys,
+                    "new_key": new_key,
+                    "notice": notice,
+                }),
+            )
+        }
+    }
+}
+
+/// `POST /admin/settings`: name, registration, public access, base URL.
+pub(crate) async fn settings(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    act(
+        state,
+        v,
+        params,
+        "Settings saved.",
+        move |s, actor, params| {
+            let c = s.config.community;
+            let mut community = s.forum.community(&actor, c)?;
+            community.settings.registration = match params.str("registration").as_deref() {
+                Some("InviteOnly") => RegistrationMode::InviteOnly,
+                Some("Approval") => RegistrationMode::Approval,
+                _ => RegistrationMode::Open,
+            };
+            community.settings.public_access = params.bool("public_access").unwrap_or(false);
+            community.settings.base_url = params.str("base_url").filter(|u| !u.trim().is_empty());
+            let name = params.str("name").unwrap_or(community.name);
+            s.forum
+                .update_community(&actor, c, &name, community.settings)?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// `POST /admin/categories`: a new category.
+pub(crate) async fn new_category(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    act(
+        state,
+        v,
+        params,
+        "Category created.",
+        move |s, actor, params| {
+            let kind = match params.str("kind").as_deref() {
+                Some("question_and_answer") => CategoryKind::QuestionAndAnswer,
+                Some("knowledge_base") => CategoryKind::KnowledgeBase,
+                Some("blog") => CategoryKind::Blog,
+                Some("ideas") => CategoryKind::Ideas,
+                Some("announcements") => CategoryKind::Announcements,
+                _ => CategoryKind::Discussion,
+            };
+            let visibility = match params.str("visibility").as_deref() {
+                Some("members") => Visibility::Members,
+                _ => Visibility::Public,
+            };
+            let name = params.need("name")?;
+            let slug = params
+                .str("slug")
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| hearth::slugify(&name));
+            let new = NewCategory::new(&slug, &name, kind)
+                .visibility(visibility)
+                .description(&params.str("description").unwrap_or_default());
+            s.forum.create_category(&actor, s.config.community, new)?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// `POST /admin/words`: a watched word.
+pub(crate) async fn add_word(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    act(
+        state,
+        v,
+        params,
+        "Watched word added.",
+        move |s, actor, params| {
+            let action = match params.str("action").as_deref() {
+                Some("require_approval") => WordAction::RequireApproval,
+                Some("flag") => WordAction::Flag,
+                Some("censor") => WordAction::Censor,
+                _ => WordAction::Block,
+            };
+            let mut word = NewWatchedWord::word(&params.need("pattern")?, action);
+            word.reason = params.str("reason").unwrap_or_default();
+            s.forum.add_watched_word(&actor, s.config.community, word)?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// `POST /admin/words/{id}/delete`.
+pub(crate) async fn remove_word(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> PageResult {
+    let actor = params.writer(&v)?;
+    let id = id_of(&id)?;
+    state
+        .run(move |s| {
+            Ok(s.forum
+                .remove_watched_word(&actor, s.config.community, id)?)
+        })
+        .await?;
+    Ok(back(&state, "/admin", "Watched word removed."))
+}
+
+/// `POST /admin/plugins/{name}/{action}`: enable (granting what the
+/// manifest asks for), disable, configure, reenable.
+pub(crate) async fn plugin_action(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path((name, action)): Path<(String, String)>,
+    params: Params,
+) -> PageResult {
+    let actor = params.writer(&v)?;
+    let notice = state
+        .run(move |s| {
+            let host = s
+                .plugins
+                .as_ref()
+                .ok_or(hearth::Error::NotFound { what: "plugin" })?;
+            let c = s.config.community;
+            match action.as_str() {
+                "enable" => {
+                    let caps = host.manifest(&name)?.capabilities;
+                    host.enable(&actor, c, &name, &caps)?;
+                    Ok(format!("{name} enabled."))
+                }
+                "disable" => {
+                    host.disable(&actor, c, &name)?;
+                    Ok(format!("{name} disabled."))
+                }
+                "reenable" => {
+                    require_admin(s, &actor)?;
+                    host.reenable(&name)?;
+                    Ok(format!("{name} re-enabled."))
+                }
+                "configure" => {
+                    let manifest = host.manifest(&name)?;
+                    let mut values = BTreeMap::new();
+                    for (key, spec) in &manifest.settings {
+                        let field = format!("setting.{key}");
+                        let raw = params.str(&field).unwrap_or_default();
+                        let value = match spec.kind {
+                            SettingType::Boolean => json!(params.bool(&field).unwrap_or(false)),
+                            SettingType::Integer => match raw.trim().parse::<i64>() {
+                                Ok(n) => json!(n),
+                                Err(_) => {
+                                    return Err(Error::Engine(hearth::Error::Invalid {
+                                        field: "setting",
+                                        reason: format!("{key} must be a whole number"),
+                                    }));
+                                }
+                            },
+                            SettingType::List => json!(
+                                raw.split(',')
+                                    .map(str::trim)
+                                    .filter(|x| !x.is_empty())
+                                    .collect::<Vec<_>>()
+                            ),
+                            SettingType::String | SettingType::Choice => json!(raw),
+                        };
+                        values.insert(key.clone(), value);
+                    }
+                    host.configure(&actor, c, &name, values)?;
+                    Ok(format!("{name} settings saved."))
+                }
+                _ => Err(hearth::Error::NotFound { what: "page" }.into()),
+            }
+        })
+        .await?;
+    Ok(back(&state, "/admin", &notice))
+}
+
+/// `POST /admin/api-keys`: a key for a user (`username`) or a global one.
+pub(crate) async fn new_api_key(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> PageResult {
+    let actor = params.writer(&v)?;
+    let body = state
+        .run(move |s| {
+            require_admin(s, &actor)?;
+            let user = match params.str("username").filter(|u| !u.trim().is_empty()) {
+                Some(name) => Some(s.forum.user_by_username(&name)?.id),
+                None => None,
+            };
+            let description = params.str("description").unwrap_or_default();
+            let (key, _) = auth::create_api_key(&s.forum, s.config.community, user, &description)?;
+            // Shown once, in this answer (never in a URL); only its digest is stored.
+            admin_page(s, &v, Some("API key created.".into()), Some(key))
+        })
+        .await?;
+    Ok(axum::response::Html(body).into_response())
+}
+
+/// `POST /admin/api-keys/{id}/revoke`.
+pub(crate) async fn revoke_api_key(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> PageResult {
+    let actor = params.writer(&v)?;
+    state
+        .run(move |s| {
+            require_admin(s, &actor)?;
+            auth::revoke_api_key(&s.forum, s.config.community, &id)
+        })
+        .await?;
+    Ok(back(&state, "/admin", "API key revoked."))
+}
