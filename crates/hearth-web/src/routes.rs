@@ -98,6 +98,8 @@ pub(crate) fn router(state: State) -> Router {
         )
         .route("/assets/hearth.css", get(css))
         .route("/assets/hearth.js", get(js))
+        .route("/assets/icon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
         .route("/robots.txt", get(seo::robots))
         .route("/sitemap.xml", get(seo::sitemap))
         .fallback(fallback)
@@ -407,6 +409,19 @@ async fn css(AxState(state): AxState<State>) -> Response {
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
+}
+
+async fn icon() -> Response {
+    let mut res = templates::ICON.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/svg+xml"),
+    );
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
     );
     res
 }

@@ -53,6 +53,8 @@ pub const TEMPLATE_NAMES: &[&str] = &[
 
 /// The built-in stylesheet.
 pub(crate) const CSS: &str = include_str!("../assets/hearth.css");
+/// The site icon.
+pub(crate) const ICON: &str = include_str!("../assets/icon.svg");
 /// The progressive-enhancement script (pages work without it).
 pub(crate) const JS: &str = include_str!("../assets/hearth.js");
 

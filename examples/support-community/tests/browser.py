@@ -1,0 +1,138 @@
+"""End to end in headless Chromium: sign up, create a topic (seeing similar
+topics while typing the title), reply, accept an answer, search for it,
+see the escape-hatch footer, and take screenshots.
+
+Run by tests/browser.rs with HEARTH_URL, OUT_DIR and DEMO_PASSWORD set.
+"""
+
+import os
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+URL = os.environ["HEARTH_URL"]
+OUT = os.environ["OUT_DIR"]
+DEMO_PASSWORD = os.environ["DEMO_PASSWORD"]
+
+options = webdriver.ChromeOptions()
+options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1600"]:
+    options.add_argument(arg)
+driver = webdriver.Chrome(
+    service=Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")),
+    options=options,
+)
+wait = WebDriverWait(driver, 10)
+console_errors = []
+
+
+def step(what):
+    print(f"step: {what}", flush=True)
+
+
+def fill(name, value):
+    field = driver.find_element(By.NAME, name)
+    field.clear()
+    field.send_keys(value)
+
+
+def submit(form_css):
+    driver.find_element(By.CSS_SELECTOR, form_css + " button[type=submit]").click()
+
+
+def sign_out():
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/logout'] button").click()
+    wait.until(EC.presence_of_element_located((By.LINK_TEXT, "Sign in")))
+
+
+def sign_in(login, password):
+    driver.get(URL + "/login")
+    fill("login", login)
+    fill("password", password)
+    submit("form.auth")
+    wait.until(EC.presence_of_element_located((By.LINK_TEXT, login)))
+
+
+try:
+    step("sign up")
+    driver.get(URL + "/signup")
+    fill("username", "bea_browser")
+    fill("email", "bea@example.com")
+    fill("password", "a long browser password")
+    submit("form.auth")
+    wait.until(EC.presence_of_element_located((By.LINK_TEXT, "bea_browser")))
+
+    step("the escape-hatch footer is on the page")
+    footer = driver.find_element(By.CSS_SELECTOR, "footer.site").text
+    assert "support" in footer.lower(), footer
+    links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "footer.site a")]
+    assert any("support.example.com" in (h or "") for h in links), links
+
+    step("similar topics appear while the title is typed")
+    driver.get(URL + "/new-topic")
+    title = driver.find_element(By.ID, "title")
+    for ch in "Configure webhook retries for Integration Suite":
+        title.send_keys(ch)
+        time.sleep(0.01)
+    wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#similar li a")))
+    suggestions = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#similar li a")]
+    assert any("webhook retries" in s.lower() for s in suggestions), suggestions
+    driver.save_screenshot(os.path.join(OUT, "composer-suggestions.png"))
+
+    step("create the topic")
+    Select(driver.find_element(By.ID, "category")).select_by_visible_text("Integration Suite Q&A")
+    fill("tags", "integration-suite")
+    fill("raw", "Our endpoint sometimes needs 40 seconds. Does the suite retry, and how often?")
+    submit("#new-topic")
+    wait.until(EC.title_contains("Configure webhook retries"))
+    topic_url = driver.current_url
+    assert "/t/configure-webhook-retries-for-integration-suite/" in topic_url, topic_url
+
+    step("an expert replies")
+    sign_out()
+    sign_in("olga_mentor", DEMO_PASSWORD)
+    driver.get(topic_url)
+    fill("raw", "Yes: three retries with exponential backoff (1, 5 and 25 minutes). Return 2xx quickly and queue the work.")
+    submit("form.composer")
+    wait.until(EC.presence_of_element_located((By.ID, "post-2")))
+
+    step("the asker accepts the answer")
+    sign_out()
+    sign_in("bea_browser", "a long browser password")
+    driver.get(topic_url)
+    driver.find_element(By.XPATH, "//button[normalize-space()='Accept answer']").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".accepted-answer")))
+    accepted = driver.find_element(By.CSS_SELECTOR, ".accepted-answer").text
+    assert "exponential backoff" in accepted, accepted
+    driver.save_screenshot(os.path.join(OUT, "topic-accepted.png"))
+
+    step("search finds it")
+    driver.get(URL + "/search")
+    fill("q", "retries exponential backoff")
+    driver.find_element(By.NAME, "solved").click()
+    submit("form.search")
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "ol.results")))
+    results = driver.find_element(By.CSS_SELECTOR, "ol.results").text
+    assert "Configure webhook retries for Integration Suite" in results, results
+    marks = driver.find_elements(By.CSS_SELECTOR, "ol.results mark")
+    assert marks, "highlighted snippets"
+    driver.save_screenshot(os.path.join(OUT, "search.png"))
+
+    step("no script errors and no CSP violations")
+    for entry in driver.get_log("browser") if hasattr(driver, "get_log") else []:
+        if entry.get("level") == "SEVERE":
+            console_errors.append(entry.get("message"))
+    assert not console_errors, console_errors
+    print("browser flow passed")
+except Exception:
+    driver.save_screenshot(os.path.join(OUT, "failure.png"))
+    print("page at failure:", driver.current_url, file=sys.stderr)
+    print(driver.page_source[:4000], file=sys.stderr)
+    raise
+finally:
+    driver.quit()

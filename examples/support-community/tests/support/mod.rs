@@ -1,0 +1,135 @@
+//! Shared by the tests that drive the demo from outside: a Python
+//! environment under `target/` with pinned packages from PyPI, a seeded
+//! demo served over real HTTP, and the test output folder.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+
+use hearth::Actor;
+use support_community::{Options, SLUG, open, seed, web};
+
+/// What the Python side needs, pinned.
+const REQUIREMENTS: &[&str] = &["pydiscourse==1.7.0", "selenium==4.38.0"];
+
+fn target() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target")
+}
+
+/// The venv's python, made (once) with `python3 -m venv` and pip.
+pub fn python() -> PathBuf {
+    let root = target().join("demo-test-venv");
+    let python = root.join("bin/python");
+    let marker = root.join(".installed");
+    let wanted = REQUIREMENTS.join("\n");
+    if std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
+        return python;
+    }
+    let status = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&root)
+        .status()
+        .expect("python3 is needed: apt-get install -y python3 python3-venv");
+    assert!(
+        status.success(),
+        "python3 -m venv failed: apt-get install -y python3-venv"
+    );
+    let status = Command::new(root.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .args(REQUIREMENTS)
+        .status()
+        .expect("pip");
+    assert!(
+        status.success(),
+        "pip install {REQUIREMENTS:?} failed (is PyPI reachable?)"
+    );
+    std::fs::write(&marker, wanted).expect("marker");
+    python
+}
+
+/// Where tests leave files for people to look at (screenshots).
+pub fn output_dir(name: &str) -> PathBuf {
+    let dir = target().join("test-output").join(name);
+    std::fs::create_dir_all(&dir).expect("output dir");
+    dir
+}
+
+/// A seeded demo served on 127.0.0.1 (a random port).
+pub struct Served {
+    pub _dir: tempfile::TempDir,
+    pub url: String,
+    pub web: hearth_web::Web,
+    pub server: tokio::task::JoinHandle<Result<(), hearth_web::Error>>,
+    pub _worker: Option<hearth_wasm::Worker>,
+}
+
+/// Seeds a small demo and serves it; with `plugins`, the first-party
+/// plugins must have been built (`cargo xtask plugins`).
+pub async fn serve_demo(plugins: bool) -> Served {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("demo.db");
+    seed(
+        &path,
+        Options {
+            customers: 12,
+            questions: 30,
+        },
+        &mut |_, _, _| {},
+    )
+    .expect("seed");
+    let forum = Arc::new(open(&path).expect("open"));
+    let community = forum
+        .community_by_slug(&Actor::System, SLUG)
+        .expect("community")
+        .id;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let host = if plugins {
+        let host = support_community::plugins(&forum, community, &url)
+            .expect("plugins")
+            .expect("the plugins are built: run `cargo xtask plugins` (cargo xtask test does)");
+        Some(host)
+    } else {
+        None
+    };
+    let worker = host.as_ref().map(|h| {
+        h.start_worker(std::time::Duration::from_millis(200))
+            .expect("worker")
+    });
+    let web = web(forum, host, community, Some(url.clone())).expect("web");
+    let server = tokio::spawn(hearth_web::serve(listener, web.router()));
+    Served {
+        _dir: dir,
+        url,
+        web,
+        server,
+        _worker: worker,
+    }
+}
+
+/// Runs a Python script from `tests/` with `env`; panics with its output
+/// if it fails.
+pub async fn run_python(script: &str, env: Vec<(&'static str, String)>) -> String {
+    let python = tokio::task::spawn_blocking(python).await.expect("venv");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(script);
+    let out = tokio::task::spawn_blocking(move || {
+        let mut c = Command::new(python);
+        c.arg(&script);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().expect("run python")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "python failed:\n{stdout}\n{stderr}");
+    stdout
+}
