@@ -799,8 +799,22 @@ pub fn web(
     community: CommunityId,
     public_origin: Option<String>,
 ) -> Result<Web, hearth_web::Error> {
+    web_with(forum, plugins, config(community, public_origin))
+}
+
+/// The demo's web configuration.
+pub fn config(community: CommunityId, public_origin: Option<String>) -> WebConfig {
     let mut config = WebConfig::new(community);
     config.public_origin = public_origin;
+    config
+}
+
+/// The web layer with a configuration of one's own.
+pub fn web_with(
+    forum: Arc<Forum>,
+    plugins: Option<PluginHost>,
+    config: WebConfig,
+) -> Result<Web, hearth_web::Error> {
     Web::new(forum, plugins, config)
 }
 

@@ -1,13 +1,17 @@
 //! `cargo run -p support-community [-- --fresh] [--port N] [--questions N]
-//! [--no-rate-limit]`: seeds `./data/support-community.db` on first run and
-//! serves it on 127.0.0.1.
+//! [--data FILE] [--no-rate-limit] [--api-key-file FILE]`: seeds
+//! `./data/support-community.db` on first run and serves it on 127.0.0.1.
+//!
+//! `--no-rate-limit` lifts the per-address limit (load tests from one
+//! address); `--api-key-file` writes a fresh global API key there (for
+//! scripts and benchmarks; the key acts as whoever `Api-Username` names).
 
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
 use support_community::{
-    DEMO_PASSWORD, Options, SIGN_INS, SLUG, app, is_seeded, open, plugins, seed,
+    DEMO_PASSWORD, Options, SIGN_INS, SLUG, config, is_seeded, open, plugins, seed, web_with,
 };
 
 fn arg(name: &str) -> Option<String> {
@@ -32,13 +36,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .transpose()
         .map_err(|e| format!("--port: {e}"))?
         .unwrap_or(3000);
-    let path = Path::new("data/support-community.db");
+    let data = arg("--data").unwrap_or_else(|| "data/support-community.db".into());
+    let path = Path::new(&data);
     if std::env::args().any(|a| a == "--fresh") {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     }
-    std::fs::create_dir_all("data")?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
     let fresh = !path.exists() || !is_seeded(&open(path)?);
     if fresh {
         let mut opts = Options::default();
@@ -77,7 +84,17 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             None
         }
     };
-    let router = app(forum, host, community, Some(origin.clone()))?;
+    let mut config = config(community, Some(origin.clone()));
+    if std::env::args().any(|a| a == "--no-rate-limit") {
+        config.limits.per_ip = None;
+    }
+    let web = web_with(forum, host, config)?;
+    if let Some(file) = arg("--api-key-file") {
+        let (key, _) = web.create_api_key(&hearth::Actor::System, None, "--api-key-file")?;
+        std::fs::write(&file, key)?;
+        println!("A global API key is in {file}.");
+    }
+    let router = web.router();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("Acme Support Community: {origin}/");
     println!("Sign in with any of these (password: {DEMO_PASSWORD}):");
