@@ -98,14 +98,15 @@ impl Web {
             ),
             sign_in_ips: AttemptCounter::new(limits.sign_in_per_ip, limits.sign_in_window),
             in_flight: Mutex::new(HashSet::new()),
+            views: Mutex::new(Vec::new()),
             forum,
             plugins,
             templates,
             config,
         };
-        Ok(Web {
-            state: Arc::new(state),
-        })
+        let state = Arc::new(state);
+        state::start_view_flusher(&state);
+        Ok(Web { state })
     }
 
     /// The router: pages, the JSON API, assets, `robots.txt` and
@@ -148,6 +149,12 @@ impl Web {
     pub fn revoke_api_key(&self, actor: &Actor, id: &str) -> Result<()> {
         self.require_admin(actor)?;
         auth::revoke_api_key(&self.state.forum, self.state.config.community, id)
+    }
+
+    /// Writes the page views counted so far (they are otherwise written
+    /// once a second).
+    pub fn flush_views(&self) {
+        self.state.flush_views();
     }
 
     fn require_admin(&self, actor: &Actor) -> Result<()> {

@@ -368,9 +368,7 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
                 None => PageRequest::first(50),
             };
             let view = s.forum.topic(&v.actor, c, id, &req)?;
-            if let Err(e) = s.forum.record_view(&v.actor, c, id) {
-                tracing::debug!(error = %e, "view not counted");
-            }
+            s.count_view(v.actor, id);
             let t = &view.topic;
             let cat = s.forum.category(&v.actor, c, t.category)?;
             let now = s.forum.now();

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use hearth::{Community, Forum};
+use hearth::{Actor, Community, Forum, TopicId};
 use hearth_wasm::PluginHost;
 
 use crate::config::WebConfig;
@@ -25,7 +25,12 @@ pub(crate) struct AppState {
     pub sign_in_ips: AttemptCounter,
     /// Idempotency keys whose first request is still running.
     pub in_flight: Mutex<HashSet<String>>,
+    /// Page views not yet written (see [`AppState::count_view`]).
+    pub views: Mutex<Vec<(Actor, TopicId)>>,
 }
+
+/// A buffer this full is written at once, by the request that filled it.
+const FLUSH_VIEWS_AT: usize = 1000;
 
 pub(crate) type State = Arc<AppState>;
 
@@ -42,6 +47,28 @@ impl AppState {
             .map_err(|e| Error::Internal(format!("engine call panicked: {e}")))?
     }
 
+    /// Counts a topic view. Views are buffered and written in one
+    /// transaction per second (or per 1,000 views), so reading a page never
+    /// waits for the single writer.
+    pub fn count_view(&self, actor: Actor, topic: TopicId) {
+        let full = {
+            let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+            views.push((actor, topic));
+            views.len() >= FLUSH_VIEWS_AT
+        };
+        if full {
+            self.flush_views();
+        }
+    }
+
+    /// Writes the buffered views.
+    pub fn flush_views(&self) {
+        let batch = std::mem::take(&mut *self.views.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Err(e) = self.forum.record_views(self.config.community, &batch) {
+            tracing::warn!(error = %e, views = batch.len(), "page views not recorded");
+        }
+    }
+
     /// The community served, as the system sees it.
     pub fn community(&self) -> Result<Community> {
         Ok(self
@@ -52,5 +79,30 @@ impl AppState {
     /// A path under the mount point.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.config.base_path, path)
+    }
+}
+
+impl Drop for AppState {
+    fn drop(&mut self) {
+        self.flush_views();
+    }
+}
+
+/// Flushes buffered views every second until the state is dropped.
+pub(crate) fn start_view_flusher(state: &Arc<AppState>) {
+    let weak = std::sync::Arc::downgrade(state);
+    let spawned = std::thread::Builder::new()
+        .name("hearth-web-views".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                match weak.upgrade() {
+                    Some(state) => state.flush_views(),
+                    None => break,
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no view flusher thread; views are written when 1,000 gather");
     }
 }

@@ -455,3 +455,26 @@ async fn profiles_and_directory() {
     let r = send(&f.app, get("/letter_avatar/ada/48.svg")).await;
     assert_eq!(header_of(&r, "content-type"), "image/svg+xml");
 }
+
+#[tokio::test]
+async fn page_views_are_counted_in_batches() {
+    let f = fixture();
+    let path = format!("/t/x/{}", f.public_topic.0);
+    let before = f
+        .forum
+        .topic_only(&hearth::Actor::System, f.community, f.public_topic)
+        .expect("topic")
+        .view_count;
+    for _ in 0..3 {
+        assert_eq!(send(&f.app, get(&path)).await.status, StatusCode::OK);
+    }
+    // A private topic's "view" by a guest is not counted (nor an error).
+    send(&f.app, get(&format!("/t/x/{}", f.staff_topic.0))).await;
+    f.web.flush_views();
+    let after = f
+        .forum
+        .topic_only(&hearth::Actor::System, f.community, f.public_topic)
+        .expect("topic")
+        .view_count;
+    assert_eq!(after, before + 3);
+}

@@ -1088,30 +1088,64 @@ impl Forum {
     /// Counts a view: once per member per day, every time for guests (the
     /// web layer de-duplicates guests by address).
     pub fn record_view(&self, actor: &Actor, community: CommunityId, topic: TopicId) -> Result<()> {
+        self.write(|w| self.view_in(w, actor, community, topic))
+    }
+
+    /// Records many views in one transaction (a web layer buffers page
+    /// views and flushes them, so reading never waits on the writer).
+    /// Views of topics an actor may not see are skipped. Returns how many
+    /// were recorded.
+    pub fn record_views(
+        &self,
+        community: CommunityId,
+        views: &[(Actor, TopicId)],
+    ) -> Result<usize> {
+        if views.is_empty() {
+            return Ok(0);
+        }
         self.write(|w| {
-            let (tx, now) = (w.tx, w.now_ms());
-            let viewer = self.viewer_in(w, actor, community)?;
-            topic_state(tx, &viewer, topic)?;
-            let counted = match viewer.user {
-                Some(user) => {
-                    count_entry(w, &viewer, user, topic)?;
-                    let day = now.div_euclid(86_400_000);
-                    tx.prepare_cached(
-                        "INSERT INTO topic_views (topic_id, user_id, viewed_day) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (topic_id, user_id) DO UPDATE SET viewed_day = excluded.viewed_day
-                         WHERE viewed_day < excluded.viewed_day",
-                    )?
-                    .execute(params![topic, user, day])?
-                        > 0
+            let mut recorded = 0;
+            for (actor, topic) in views {
+                match self.view_in(w, actor, community, *topic) {
+                    Ok(()) => recorded += 1,
+                    Err(Error::NotFound { .. } | Error::Forbidden { .. } | Error::Moved { .. }) => {
+                    }
+                    Err(e) => return Err(e),
                 }
-                None => true,
-            };
-            if counted {
-                tx.prepare_cached("UPDATE topics SET view_count = view_count + 1 WHERE id = ?1")?
-                    .execute([topic])?;
             }
-            Ok(())
+            Ok(recorded)
         })
+    }
+
+    fn view_in(
+        &self,
+        w: &mut Write<'_>,
+        actor: &Actor,
+        community: CommunityId,
+        topic: TopicId,
+    ) -> Result<()> {
+        let (tx, now) = (w.tx, w.now_ms());
+        let viewer = self.viewer_in(w, actor, community)?;
+        topic_state(tx, &viewer, topic)?;
+        let counted = match viewer.user {
+            Some(user) => {
+                count_entry(w, &viewer, user, topic)?;
+                let day = now.div_euclid(86_400_000);
+                tx.prepare_cached(
+                    "INSERT INTO topic_views (topic_id, user_id, viewed_day) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (topic_id, user_id) DO UPDATE SET viewed_day = excluded.viewed_day
+                     WHERE viewed_day < excluded.viewed_day",
+                )?
+                .execute(params![topic, user, day])?
+                    > 0
+            }
+            None => true,
+        };
+        if counted {
+            tx.prepare_cached("UPDATE topics SET view_count = view_count + 1 WHERE id = ?1")?
+                .execute([topic])?;
+        }
+        Ok(())
     }
 
     /// Bookmarks a post for the acting member.

@@ -211,10 +211,7 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, posts_only: boo
         .run(move |s| {
             let value = topic_json(s, &v.actor, id)?;
             if !matches!(v.actor, Actor::System) {
-                // Views are counted best-effort; a failure never hides the topic.
-                if let Err(e) = s.forum.record_view(&v.actor, s.config.community, id) {
-                    tracing::debug!(error = %e, "view not counted");
-                }
+                s.count_view(v.actor, id);
             }
             Ok(value)
         })

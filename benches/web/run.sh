@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Loopback load test of the support-community demo with wrk.
+#
+#   benches/web/run.sh [questions]     (default 28000 questions ≈ 100,000 posts)
+#
+# Builds the release server, seeds target/bench-data/support-100k.db once,
+# starts the server without the per-address rate limit, then runs wrk
+# (64 connections, 2 threads) against a topic page, /latest.json and
+# POST /posts.json replies, and reports the server's peak memory (VmHWM).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+QUESTIONS="${1:-28000}"
+PORT="${PORT:-3900}"
+DURATION="${DURATION:-20s}"
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk"; exit 1; }
+cargo build --release -q -p support-community
+mkdir -p target/bench-data
+DB="target/bench-data/support-${QUESTIONS}.db"
+KEYFILE="target/bench-data/api-key"
+./target/release/support-community --data "$DB" --port "$PORT" --questions "$QUESTIONS" \
+  --no-rate-limit --api-key-file "$KEYFILE" > target/bench-data/server.log 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 600); do
+  curl -fs "http://127.0.0.1:$PORT/latest.json" >/dev/null 2>&1 && break
+  sleep 1
+done
+grep -E "seeded|plugins" target/bench-data/server.log || true
+POSTS=$(sqlite3 "$DB" "select count(*) from posts" 2>/dev/null || echo "?")
+echo "posts in the database: $POSTS"
+TOPIC_PATH=$(curl -fs "http://127.0.0.1:$PORT/latest.json" | python3 -c \
+  "import json,sys; t=json.load(sys.stdin)['topic_list']['topics'][5]; print(f\"/t/{t['slug']}/{t['id']}\")")
+TOPIC_ID=${TOPIC_PATH##*/}
+echo "== GET $TOPIC_PATH (topic page, guest)"
+wrk -t2 -c64 -d"$DURATION" --latency "http://127.0.0.1:$PORT$TOPIC_PATH" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
+echo "== GET /latest.json (guest)"
+wrk -t2 -c64 -d"$DURATION" --latency "http://127.0.0.1:$PORT/latest.json" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
+echo "== POST /posts.json (replies, API key)"
+HEARTH_API_KEY=$(cat "$KEYFILE") HEARTH_TOPIC=$TOPIC_ID \
+  wrk -t2 -c64 -d"$DURATION" --latency -s benches/web/reply.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
+echo "== server peak memory"
+grep -E "VmHWM|VmRSS" /proc/$PID/status
