@@ -27,6 +27,10 @@ pub struct WebConfig {
     pub theme: Theme,
     /// How long a sign-in lasts.
     pub session_ttl: Duration,
+    /// Serve guests' reads of public pages and JSON from memory while
+    /// nothing changed, for at most this long (`None`: off). See the
+    /// crate docs.
+    pub anonymous_cache: Option<Duration>,
     /// Believe `X-Forwarded-For` for the client address (only behind a
     /// proxy you run; otherwise clients could pick their address).
     pub trust_forwarded_for: bool,
@@ -43,6 +47,7 @@ impl WebConfig {
             limits: Limits::default(),
             theme: Theme::default(),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
+            anonymous_cache: Some(Duration::from_secs(10)),
             trust_forwarded_for: false,
         }
     }

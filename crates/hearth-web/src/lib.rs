@@ -42,6 +42,7 @@
 #![recursion_limit = "256"]
 
 mod admin;
+mod anon_cache;
 mod api;
 mod auth;
 mod config;
@@ -99,12 +100,16 @@ impl Web {
             sign_in_ips: AttemptCounter::new(limits.sign_in_per_ip, limits.sign_in_window),
             in_flight: Mutex::new(HashSet::new()),
             views: Mutex::new(Vec::new()),
+            anon_cache: anon_cache::AnonCache::default(),
             forum,
             plugins,
             templates,
             config,
         };
         let state = Arc::new(state);
+        state
+            .forum
+            .register_hooks(state.anon_cache.hook(state.config.community));
         state::start_view_flusher(&state);
         Ok(Web { state })
     }

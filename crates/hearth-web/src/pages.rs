@@ -418,7 +418,12 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
         })
         .await;
     match rendered {
-        Ok((body, public)) => Ok(html(body, public)),
+        Ok((body, public)) => {
+            let mut res = html(body, public);
+            res.extensions_mut()
+                .insert(crate::anon_cache::ViewedTopic(id));
+            Ok(res)
+        }
         Err(Error::Engine(hearth::Error::Moved { topic })) => {
             Ok(Redirect::permanent(&state.url(&format!("/t/{}", topic.0))).into_response())
         }

@@ -15,7 +15,7 @@ use crate::error::{ApiError, Error, PageError};
 use crate::params::Params;
 use crate::state::State;
 use crate::visitor::{Visitor, wants_json};
-use crate::{admin, idempotency, pages, seo, templates, visitor};
+use crate::{admin, anon_cache, idempotency, pages, seo, templates, visitor};
 
 /// The Content-Security-Policy of every response: no inline script, no
 /// inline style, no plugins, no framing.
@@ -110,6 +110,10 @@ pub(crate) fn router(state: State) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             pages::error_pages,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            anon_cache::serve,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -25,6 +25,8 @@ pub(crate) struct AppState {
     pub sign_in_ips: AttemptCounter,
     /// Idempotency keys whose first request is still running.
     pub in_flight: Mutex<HashSet<String>>,
+    /// Guests' answers (see `anon_cache`).
+    pub anon_cache: crate::anon_cache::AnonCache,
     /// Page views not yet written (see [`AppState::count_view`]).
     pub views: Mutex<Vec<(Actor, TopicId)>>,
 }

@@ -178,36 +178,45 @@ pub(crate) async fn resolve(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
 
-    let resolved = state
-        .run(move |s| {
-            let community = s.config.community;
-            if let Some(key) = api_key {
-                let actor = auth::api_actor(&s.forum, community, &key, api_username.as_deref())?;
-                let user = match actor {
-                    Actor::User(id) => Some(s.forum.user(id)?),
-                    _ => None,
-                };
-                return Ok((actor, user, Via::ApiKey, String::new(), false));
-            }
-            if let Some(token) = session_token
-                && let Some(Session { user, csrf, .. }) =
-                    auth::find_session(&s.forum, community, &token)?
-            {
-                let account = s.forum.user(user)?;
-                return Ok((
-                    Actor::User(user),
-                    Some(account),
-                    Via::Session { token },
-                    csrf,
-                    false,
-                ));
-            }
-            match guest_csrf {
-                Some(t) => Ok((Actor::Guest, None, Via::Guest, t, false)),
-                None => Ok((Actor::Guest, None, Via::Guest, auth::random_token()?, true)),
-            }
-        })
-        .await;
+    // Guests without cookies need no engine call at all.
+    let resolved = if api_key.is_none() && session_token.is_none() {
+        match guest_csrf {
+            Some(t) => Ok((Actor::Guest, None, Via::Guest, t, false)),
+            None => auth::random_token().map(|t| (Actor::Guest, None, Via::Guest, t, true)),
+        }
+    } else {
+        state
+            .run(move |s| {
+                let community = s.config.community;
+                if let Some(key) = api_key {
+                    let actor =
+                        auth::api_actor(&s.forum, community, &key, api_username.as_deref())?;
+                    let user = match actor {
+                        Actor::User(id) => Some(s.forum.user(id)?),
+                        _ => None,
+                    };
+                    return Ok((actor, user, Via::ApiKey, String::new(), false));
+                }
+                if let Some(token) = session_token
+                    && let Some(Session { user, csrf, .. }) =
+                        auth::find_session(&s.forum, community, &token)?
+                {
+                    let account = s.forum.user(user)?;
+                    return Ok((
+                        Actor::User(user),
+                        Some(account),
+                        Via::Session { token },
+                        csrf,
+                        false,
+                    ));
+                }
+                match guest_csrf {
+                    Some(t) => Ok((Actor::Guest, None, Via::Guest, t, false)),
+                    None => Ok((Actor::Guest, None, Via::Guest, auth::random_token()?, true)),
+                }
+            })
+            .await
+    };
     let (actor, user, via, csrf, new_csrf_cookie) = match resolved {
         Ok(r) => r,
         Err(e) => return reject(json, e),

@@ -478,3 +478,74 @@ async fn page_views_are_counted_in_batches() {
         .view_count;
     assert_eq!(after, before + 3);
 }
+
+#[tokio::test]
+async fn guests_are_served_from_the_anonymous_cache_until_something_changes() {
+    let f = fixture();
+    let path = format!("/t/x/{}", f.public_topic.0);
+    let first = send(&f.app, get(&path)).await;
+    assert!(first.headers.get("x-hearth-cache").is_none());
+    let second = send(&f.app, get(&path)).await;
+    assert_eq!(header_of(&second, "x-hearth-cache"), "hit");
+    assert_eq!(first.body, second.body);
+    assert!(
+        second.headers.get(header::SET_COOKIE).is_some(),
+        "new guests still get their CSRF cookie"
+    );
+    // JSON and HTML are cached apart.
+    let json = send(&f.app, get(&format!("/t/{}.json", f.public_topic.0))).await;
+    assert!(json.body.starts_with('{'));
+    // A reply through the API (or any engine write) invalidates.
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json").acting(&f, "bob").json(serde_json::json!({"topic_id": f.public_topic.0, "raw": "A fresh reply guests must see."})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let third = send(&f.app, get(&path)).await;
+    assert!(third.headers.get("x-hearth-cache").is_none());
+    assert!(third.body.contains("A fresh reply guests must see."));
+    // Writes through the engine directly invalidate too (the hook).
+    f.forum
+        .reply(
+            &hearth::Actor::User(f.ada),
+            f.community,
+            f.public_topic,
+            hearth::NewReply {
+                body: "Written by the embedder directly.".into(),
+                reply_to: None,
+            },
+        )
+        .expect("reply");
+    assert!(
+        send(&f.app, get(&path))
+            .await
+            .body
+            .contains("Written by the embedder directly.")
+    );
+    // Hits still count views.
+    f.web.flush_views();
+    let before = f
+        .forum
+        .topic_only(&hearth::Actor::System, f.community, f.public_topic)
+        .expect("t")
+        .view_count;
+    send(&f.app, get(&path)).await;
+    send(&f.app, get(&path)).await;
+    f.web.flush_views();
+    let after = f
+        .forum
+        .topic_only(&hearth::Actor::System, f.community, f.public_topic)
+        .expect("t")
+        .view_count;
+    assert_eq!(after, before + 2);
+    // Signed-in visitors and failures are never cached.
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob").await;
+    bob.get(&path).await;
+    assert!(bob.get(&path).await.headers.get("x-hearth-cache").is_none());
+    send(&f.app, get(&format!("/t/x/{}", f.staff_topic.0))).await;
+    let again = send(&f.app, get(&format!("/t/x/{}", f.staff_topic.0))).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert!(again.headers.get("x-hearth-cache").is_none());
+}

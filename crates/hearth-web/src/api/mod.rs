@@ -223,11 +223,14 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, posts_only: boo
         }
         other => other?,
     };
-    if posts_only {
-        ok(json!({ "post_stream": value["post_stream"], "id": value["id"] }))
+    let mut res = if posts_only {
+        ok(json!({ "post_stream": value["post_stream"], "id": value["id"] }))?
     } else {
-        ok(value)
-    }
+        ok(value)?
+    };
+    res.extensions_mut()
+        .insert(crate::anon_cache::ViewedTopic(id));
+    Ok(res)
 }
 
 fn post_json(s: &AppState, actor: &Actor, post: &Post) -> Result<Value, Error> {

@@ -1,0 +1,180 @@
+//! The anonymous cache: guests' `GET`s of public pages and JSON are served
+//! from memory while nothing has changed.
+//!
+//! Every guest sees the same page, so the first guest's answer is kept,
+//! keyed by path, query and whether JSON was asked for. An entry is good
+//! while the community's *generation* is the one it was made in — the
+//! generation moves on every committed change in the community (the web
+//! layer registers an engine hook) and on every non-`GET` request through
+//! this router (admin actions, plugin settings) — and for at most
+//! [`WebConfig::anonymous_cache`](crate::WebConfig::anonymous_cache), which
+//! bounds what can change without an event (plugin output that depends on
+//! the time). Signed-in visitors and API-key calls never use it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use hearth::{Actor, CommunityId, Event, HookError, Hooks, TopicId};
+
+use crate::state::State;
+use crate::visitor::{Via, Visitor, wants_json};
+
+/// At most this many entries; when full, the cache starts over.
+const MAX_ENTRIES: usize = 20_000;
+/// Larger answers are not kept.
+const MAX_BODY: usize = 512 * 1024;
+
+/// A response extension: the page showed this topic (a view to count
+/// again when the cached copy is served).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ViewedTopic(pub TopicId);
+
+#[derive(Debug)]
+struct Entry {
+    generation: u64,
+    made: Instant,
+    headers: HeaderMap,
+    body: Bytes,
+    viewed: Option<TopicId>,
+}
+
+/// The cache of one router.
+#[derive(Debug, Default)]
+pub(crate) struct AnonCache {
+    generation: Arc<AtomicU64>,
+    entries: RwLock<HashMap<String, Arc<Entry>>>,
+}
+
+impl AnonCache {
+    /// Everything cached so far is stale.
+    pub fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The engine hook that bumps the generation on commits in `community`.
+    pub fn hook(&self, community: CommunityId) -> Arc<dyn Hooks> {
+        Arc::new(Invalidate {
+            community,
+            generation: Arc::downgrade(&self.generation),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Invalidate {
+    community: CommunityId,
+    generation: Weak<AtomicU64>,
+}
+
+impl Hooks for Invalidate {
+    fn name(&self) -> &str {
+        "hearth-web anonymous cache"
+    }
+
+    fn on_events(&self, events: &[Event]) -> Result<(), HookError> {
+        if events.iter().any(|e| e.community == self.community)
+            && let Some(g) = self.generation.upgrade()
+        {
+            g.fetch_add(1, Ordering::Release);
+        }
+        Ok(())
+    }
+}
+
+/// Whether a path may be cached for guests (public reads only; nothing
+/// with a form token or per-visitor content).
+fn cacheable(path: &str) -> bool {
+    path == "/"
+        || path == "/latest"
+        || path == "/latest.json"
+        || path == "/categories"
+        || path == "/categories.json"
+        || path == "/sitemap.xml"
+        || path == "/robots.txt"
+        || path.starts_with("/t/")
+        || path.starts_with("/c/")
+        || (path.starts_with("/posts/") && path.ends_with(".json"))
+        || path.starts_with("/u/")
+        || path.starts_with("/user_badges/")
+        || path.starts_with("/plugins/")
+}
+
+/// The middleware (inside the visitor middleware).
+pub(crate) async fn serve(AxState(state): AxState<State>, req: Request, next: Next) -> Response {
+    let Some(ttl) = state.config.anonymous_cache else {
+        return next.run(req).await;
+    };
+    if req.method() != Method::GET {
+        let res = next.run(req).await;
+        // Whatever a write did, guests see it from now on.
+        state.anon_cache.bump();
+        return res;
+    }
+    let guest = req
+        .extensions()
+        .get::<Visitor>()
+        .is_some_and(|v| v.via == Via::Guest);
+    if !guest || !cacheable(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let json = wants_json(req.method(), req.uri(), req.headers());
+    let key = format!("{}|{}", if json { 'j' } else { 'h' }, req.uri());
+    let cache = &state.anon_cache;
+    let generation = cache.generation.load(Ordering::Acquire);
+    let hit = cache
+        .entries
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+        .filter(|e| e.generation == generation && e.made.elapsed() < ttl)
+        .cloned();
+    if let Some(entry) = hit {
+        if let Some(topic) = entry.viewed {
+            state.count_view(Actor::Guest, topic);
+        }
+        let mut res = Response::new(Body::from(entry.body.clone()));
+        *res.headers_mut() = entry.headers.clone();
+        res.headers_mut()
+            .insert("x-hearth-cache", HeaderValue::from_static("hit"));
+        return res;
+    }
+    let res = next.run(req).await;
+    if res.status() != StatusCode::OK {
+        return res;
+    }
+    let viewed = res.extensions().get::<ViewedTopic>().map(|v| v.0);
+    let small = axum::body::HttpBody::size_hint(res.body())
+        .upper()
+        .is_some_and(|n| n <= MAX_BODY as u64);
+    if !small {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let mut headers = parts.headers.clone();
+    headers.remove(header::SET_COOKIE);
+    let entry = Arc::new(Entry {
+        generation,
+        made: Instant::now(),
+        headers,
+        body: bytes.clone(),
+        viewed,
+    });
+    {
+        let mut entries = cache.entries.write().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, entry);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
