@@ -15,9 +15,18 @@ DURATION="${DURATION:-20s}"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk"; exit 1; }
 cargo build --release -q -p support-community
 mkdir -p target/bench-data
-DB="target/bench-data/support-${QUESTIONS}.db"
+PRISTINE="target/bench-data/support-${QUESTIONS}.db"
+if [ ! -f "$PRISTINE" ]; then
+  # Seed once (and let the plugins catch up with the event log).
+  ./target/release/support-community --data "$PRISTINE" --questions "$QUESTIONS" --seed-only
+fi
+# Every run starts from the same database.
+DB="target/bench-data/run.db"
+rm -f "$DB" "$DB-wal" "$DB-shm"
+sqlite3 "$PRISTINE" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+cp "$PRISTINE" "$DB"
 KEYFILE="target/bench-data/api-key"
-./target/release/support-community --data "$DB" --port "$PORT" --questions "$QUESTIONS" \
+./target/release/support-community --data "$DB" --port "$PORT" \
   --no-rate-limit --api-key-file "$KEYFILE" > target/bench-data/server.log 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
@@ -25,18 +34,18 @@ for _ in $(seq 1 600); do
   curl -fs "http://127.0.0.1:$PORT/latest.json" >/dev/null 2>&1 && break
   sleep 1
 done
-grep -E "seeded|plugins" target/bench-data/server.log || true
+grep -E "plugins" target/bench-data/server.log || true
 POSTS=$(sqlite3 "$DB" "select count(*) from posts" 2>/dev/null || echo "?")
 echo "posts in the database: $POSTS"
 TOPIC_PATH=$(curl -fs "http://127.0.0.1:$PORT/latest.json" | python3 -c \
   "import json,sys; t=json.load(sys.stdin)['topic_list']['topics'][5]; print(f\"/t/{t['slug']}/{t['id']}\")")
-TOPIC_ID=${TOPIC_PATH##*/}
 echo "== GET $TOPIC_PATH (topic page, guest)"
 wrk -t2 -c64 -d"$DURATION" --latency "http://127.0.0.1:$PORT$TOPIC_PATH" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
 echo "== GET /latest.json (guest)"
 wrk -t2 -c64 -d"$DURATION" --latency "http://127.0.0.1:$PORT/latest.json" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
 echo "== POST /posts.json (replies, API key)"
-HEARTH_API_KEY=$(cat "$KEYFILE") HEARTH_TOPIC=$TOPIC_ID \
+MAX_TOPIC=$(sqlite3 "$DB" "select max(id) from topics")
+HEARTH_API_KEY=$(cat "$KEYFILE") HEARTH_TOPICS=$MAX_TOPIC \
   wrk -t2 -c64 -d"$DURATION" --latency -s benches/web/reply.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors"
 echo "== server peak memory"
 grep -E "VmHWM|VmRSS" /proc/$PID/status

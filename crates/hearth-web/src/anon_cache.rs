@@ -13,8 +13,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, Weak};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State as AxState};
@@ -22,6 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use hearth::{Actor, CommunityId, Event, HookError, Hooks, TopicId};
+use tokio::sync::Notify;
 
 use crate::state::State;
 use crate::visitor::{Via, Visitor, wants_json};
@@ -50,6 +51,70 @@ struct Entry {
 pub(crate) struct AnonCache {
     generation: Arc<AtomicU64>,
     entries: RwLock<HashMap<String, Arc<Entry>>>,
+    /// Keys being rendered right now, and how to wait for them: one
+    /// request renders, the others wait (or, if they hold a copy that is
+    /// only too old, are served it) — no stampede when an entry expires.
+    rendering: Mutex<HashMap<String, Arc<Notify>>>,
+}
+
+/// Removes the rendering mark and wakes the waiters, however the render
+/// ended.
+struct Rendering<'a> {
+    cache: &'a AnonCache,
+    key: String,
+}
+
+impl Drop for Rendering<'_> {
+    fn drop(&mut self) {
+        let notify = self
+            .cache
+            .rendering
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+        if let Some(n) = notify {
+            n.notify_waiters();
+        }
+    }
+}
+
+enum Claim {
+    /// This request renders.
+    Mine,
+    /// Another request renders; wait for it.
+    Wait(Arc<Notify>),
+}
+
+impl AnonCache {
+    fn claim(&self, key: &str) -> Claim {
+        let mut rendering = self.rendering.lock().unwrap_or_else(|p| p.into_inner());
+        match rendering.get(key) {
+            Some(n) => Claim::Wait(n.clone()),
+            None => {
+                rendering.insert(key.to_string(), Arc::new(Notify::new()));
+                Claim::Mine
+            }
+        }
+    }
+
+    fn lookup(&self, key: &str) -> Option<Arc<Entry>> {
+        self.entries
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+}
+
+fn respond(state: &State, entry: &Entry) -> Response {
+    if let Some(topic) = entry.viewed {
+        state.count_view(Actor::Guest, topic);
+    }
+    let mut res = Response::new(Body::from(entry.body.clone()));
+    *res.headers_mut() = entry.headers.clone();
+    res.headers_mut()
+        .insert("x-hearth-cache", HeaderValue::from_static("hit"));
+    res
 }
 
 impl AnonCache {
@@ -127,24 +192,47 @@ pub(crate) async fn serve(AxState(state): AxState<State>, req: Request, next: Ne
     let json = wants_json(req.method(), req.uri(), req.headers());
     let key = format!("{}|{}", if json { 'j' } else { 'h' }, req.uri());
     let cache = &state.anon_cache;
-    let generation = cache.generation.load(Ordering::Acquire);
-    let hit = cache
-        .entries
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&key)
-        .filter(|e| e.generation == generation && e.made.elapsed() < ttl)
-        .cloned();
-    if let Some(entry) = hit {
-        if let Some(topic) = entry.viewed {
-            state.count_view(Actor::Guest, topic);
+    let mut waited = false;
+    let (generation, _rendering) = loop {
+        let generation = cache.generation.load(Ordering::Acquire);
+        let current = cache.lookup(&key).filter(|e| e.generation == generation);
+        if let Some(entry) = &current
+            && entry.made.elapsed() < ttl
+        {
+            return respond(&state, entry);
         }
-        let mut res = Response::new(Body::from(entry.body.clone()));
-        *res.headers_mut() = entry.headers.clone();
-        res.headers_mut()
-            .insert("x-hearth-cache", HeaderValue::from_static("hit"));
-        return res;
-    }
+        match cache.claim(&key) {
+            Claim::Mine => {
+                let guard = Rendering {
+                    cache,
+                    key: key.clone(),
+                };
+                break (generation, guard);
+            }
+            // Only too old, and someone is refreshing it: serve the copy.
+            Claim::Wait(_) if current.is_some() => {
+                if let Some(entry) = &current {
+                    return respond(&state, entry);
+                }
+            }
+            Claim::Wait(notify) if !waited => {
+                let notified = notify.notified();
+                // The renderer may have finished between the claim and now.
+                if cache
+                    .rendering
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .contains_key(&key)
+                {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), notified).await;
+                }
+                waited = true;
+            }
+            // Waited once already and still nothing usable: render without
+            // storing.
+            Claim::Wait(_) => return next.run(req).await,
+        }
+    };
     let res = next.run(req).await;
     if res.status() != StatusCode::OK {
         return res;

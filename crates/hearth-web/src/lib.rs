@@ -100,6 +100,7 @@ impl Web {
             sign_in_ips: AttemptCounter::new(limits.sign_in_per_ip, limits.sign_in_window),
             in_flight: Mutex::new(HashSet::new()),
             views: Mutex::new(Vec::new()),
+            views_ready: std::sync::Condvar::new(),
             anon_cache: anon_cache::AnonCache::default(),
             forum,
             plugins,

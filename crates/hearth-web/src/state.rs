@@ -29,9 +29,14 @@ pub(crate) struct AppState {
     pub anon_cache: crate::anon_cache::AnonCache,
     /// Page views not yet written (see [`AppState::count_view`]).
     pub views: Mutex<Vec<(Actor, TopicId)>>,
+    /// Wakes the flusher when a batch is full.
+    pub views_ready: std::sync::Condvar,
 }
 
-/// A buffer this full is written at once, by the request that filled it.
+/// Views kept at most while the writer is busy.
+const MAX_BUFFERED_VIEWS: usize = 100_000;
+
+/// A buffer this full wakes the flusher.
 const FLUSH_VIEWS_AT: usize = 1000;
 
 pub(crate) type State = Arc<AppState>;
@@ -50,22 +55,27 @@ impl AppState {
     }
 
     /// Counts a topic view. Views are buffered and written in one
-    /// transaction per second (or per 1,000 views), so reading a page never
-    /// waits for the single writer.
+    /// transaction by the flusher thread, once a second or as soon as
+    /// 1,000 gather, so neither a page nor an async worker ever waits for
+    /// the single writer. If the writer falls far behind, views beyond
+    /// `MAX_BUFFERED_VIEWS` are dropped (they are counts, not content).
     pub fn count_view(&self, actor: Actor, topic: TopicId) {
-        let full = {
-            let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        if views.len() < MAX_BUFFERED_VIEWS {
             views.push((actor, topic));
-            views.len() >= FLUSH_VIEWS_AT
-        };
-        if full {
-            self.flush_views();
+        }
+        if views.len() >= FLUSH_VIEWS_AT {
+            self.views_ready.notify_one();
         }
     }
 
-    /// Writes the buffered views.
+    /// Writes the buffered views (blocking: the flusher thread, tests and
+    /// shutdown call it).
     pub fn flush_views(&self) {
         let batch = std::mem::take(&mut *self.views.lock().unwrap_or_else(|p| p.into_inner()));
+        if batch.is_empty() {
+            return;
+        }
         if let Err(e) = self.forum.record_views(self.config.community, &batch) {
             tracing::warn!(error = %e, views = batch.len(), "page views not recorded");
         }
@@ -97,11 +107,16 @@ pub(crate) fn start_view_flusher(state: &Arc<AppState>) {
         .name("hearth-web-views".into())
         .spawn(move || {
             loop {
-                std::thread::sleep(std::time::Duration::from_secs(1));
-                match weak.upgrade() {
-                    Some(state) => state.flush_views(),
-                    None => break,
+                let Some(state) = weak.upgrade() else { break };
+                {
+                    let views = state.views.lock().unwrap_or_else(|p| p.into_inner());
+                    if views.len() < FLUSH_VIEWS_AT {
+                        let _ = state
+                            .views_ready
+                            .wait_timeout(views, std::time::Duration::from_secs(1));
+                    }
                 }
+                state.flush_views();
             }
         });
     if let Err(e) = spawned {

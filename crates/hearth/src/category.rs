@@ -1,5 +1,8 @@
 //! Categories ("spaces"): kinds, visibility, order.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
@@ -367,7 +370,7 @@ impl Forum {
     pub fn categories(&self, actor: &Actor, community: CommunityId) -> Result<Vec<Category>> {
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
-            list(conn, &viewer, None)
+            list(conn, &viewer, None, &self.topic_counts)
         })
     }
 
@@ -381,7 +384,7 @@ impl Forum {
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
             viewer.category(id)?;
-            list(conn, &viewer, Some(id))?
+            list(conn, &viewer, Some(id), &self.topic_counts)?
                 .pop()
                 .ok_or(Error::not_found("category"))
         })
@@ -420,7 +423,53 @@ fn set_groups(w: &Write<'_>, id: CategoryId, groups: &[GroupId]) -> Result<()> {
     Ok(())
 }
 
-fn list(conn: &Connection, viewer: &Viewer, only: Option<CategoryId>) -> Result<Vec<Category>> {
+/// Visible topics per category, per community, with the id of the last
+/// event they reflect. Every change to a topic's visibility or category
+/// appends an event in its transaction, so counts computed in a snapshot
+/// whose last event is `id` stay right until a newer event appears; lists of
+/// categories then cost one indexed lookup instead of a count per category.
+pub(crate) type TopicCounts = Mutex<HashMap<CommunityId, (i64, Arc<HashMap<CategoryId, i64>>)>>;
+
+fn topic_counts(
+    conn: &Connection,
+    community: CommunityId,
+    cache: &TopicCounts,
+) -> Result<Arc<HashMap<CategoryId, i64>>> {
+    let last: i64 = conn
+        .prepare_cached("SELECT coalesce(max(id), 0) FROM events WHERE community_id = ?1")?
+        .query_row([community], |r| r.get(0))?;
+    if let Some((at, counts)) = cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&community)
+        && *at == last
+    {
+        return Ok(counts.clone());
+    }
+    let counts: HashMap<CategoryId, i64> = conn
+        .prepare_cached(
+            "SELECT category_id, count(*) FROM topics
+             WHERE community_id = ?1 AND deleted_at IS NULL AND unlisted = 0 AND hidden_at IS NULL
+             GROUP BY category_id",
+        )?
+        .query_map([community], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let counts = Arc::new(counts);
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    // An older snapshot must not replace a newer entry.
+    if cache.get(&community).is_none_or(|(at, _)| *at <= last) {
+        cache.insert(community, (last, counts.clone()));
+    }
+    Ok(counts)
+}
+
+fn list(
+    conn: &Connection,
+    viewer: &Viewer,
+    only: Option<CategoryId>,
+    counts: &TopicCounts,
+) -> Result<Vec<Category>> {
+    let counts = topic_counts(conn, viewer.community, counts)?;
     let readable = viewer.readable_categories();
     let ids: Vec<i64> = readable
         .iter()
@@ -429,10 +478,7 @@ fn list(conn: &Connection, viewer: &Viewer, only: Option<CategoryId>) -> Result<
         .collect();
     let sql = format!(
         "SELECT c.id, c.community_id, c.parent_id, c.slug, c.name, c.description, c.kind,
-                c.visibility, c.position, c.read_only, c.rewards, c.rules,
-                (SELECT count(*) FROM topics t
-                 WHERE t.category_id = c.id AND t.deleted_at IS NULL AND t.unlisted = 0
-                   AND t.hidden_at IS NULL)
+                c.visibility, c.position, c.read_only, c.rewards, c.rules
          FROM categories c WHERE c.id IN {} ORDER BY c.position, c.id",
         sql_id_list(ids.into_iter())
     );
@@ -462,7 +508,7 @@ fn list(conn: &Connection, viewer: &Viewer, only: Option<CategoryId>) -> Result<
                 serde_json::from_str(s)
                     .map_err(|e| Error::Storage(format!("category rules unreadable: {e}")))
             })?,
-            topic_count: r.get(12)?,
+            topic_count: counts.get(&id).copied().unwrap_or(0),
         })
     })?;
     let out = rows.collect::<rusqlite::Result<Vec<_>>>()?;

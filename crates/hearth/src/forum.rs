@@ -51,6 +51,9 @@ pub struct Forum {
     pub(crate) pin_expiry: AtomicI64,
     /// Orders updates of `pin_expiry` (see `expire_pins`).
     pub(crate) pin_lock: Mutex<()>,
+    /// Visible topics per category, per community, as of an event id (see
+    /// `category::topic_counts`).
+    pub(crate) topic_counts: crate::category::TopicCounts,
 }
 
 impl std::fmt::Debug for Forum {
@@ -104,6 +107,7 @@ impl Forum {
             dfs: DfCache::default(),
             pin_expiry: AtomicI64::new(i64::MIN),
             pin_lock: Mutex::new(()),
+            topic_counts: Default::default(),
         })
     }
 

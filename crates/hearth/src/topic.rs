@@ -1093,8 +1093,10 @@ impl Forum {
 
     /// Records many views in one transaction (a web layer buffers page
     /// views and flushes them, so reading never waits on the writer).
-    /// Views of topics an actor may not see are skipped. Returns how many
-    /// were recorded.
+    /// Guests' views of a topic are added up; a member's repeated views of
+    /// a topic count once, as with [`Forum::record_view`]. Views of topics
+    /// an actor may not see are skipped. Returns how many views were
+    /// recorded.
     pub fn record_views(
         &self,
         community: CommunityId,
@@ -1103,14 +1105,42 @@ impl Forum {
         if views.is_empty() {
             return Ok(0);
         }
+        let mut guests: std::collections::BTreeMap<TopicId, i64> = Default::default();
+        let mut members: std::collections::BTreeSet<(UserId, TopicId)> = Default::default();
+        for (actor, topic) in views {
+            match actor {
+                Actor::Guest => *guests.entry(*topic).or_default() += 1,
+                Actor::User(u) => {
+                    members.insert((*u, *topic));
+                }
+                _ => {}
+            }
+        }
         self.write(|w| {
-            let mut recorded = 0;
-            for (actor, topic) in views {
-                match self.view_in(w, actor, community, *topic) {
-                    Ok(()) => recorded += 1,
-                    Err(Error::NotFound { .. } | Error::Forbidden { .. } | Error::Moved { .. }) => {
+            let mut recorded = 0usize;
+            let skip = |e: Error| match e {
+                Error::NotFound { .. } | Error::Forbidden { .. } | Error::Moved { .. } => Ok(()),
+                e => Err(e),
+            };
+            if !guests.is_empty() {
+                let viewer = self.viewer_in(w, &Actor::Guest, community)?;
+                for (topic, n) in &guests {
+                    match topic_state(w.tx, &viewer, *topic) {
+                        Ok(_) => {
+                            w.tx.prepare_cached(
+                                "UPDATE topics SET view_count = view_count + ?2 WHERE id = ?1",
+                            )?
+                            .execute(params![topic, n])?;
+                            recorded += *n as usize;
+                        }
+                        Err(e) => skip(e)?,
                     }
-                    Err(e) => return Err(e),
+                }
+            }
+            for (user, topic) in &members {
+                match self.view_in(w, &Actor::User(*user), community, *topic) {
+                    Ok(()) => recorded += 1,
+                    Err(e) => skip(e)?,
                 }
             }
             Ok(recorded)

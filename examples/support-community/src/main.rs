@@ -1,7 +1,8 @@
 //! `cargo run -p support-community [-- --fresh] [--port N] [--questions N]
-//! [--data FILE] [--no-rate-limit] [--api-key-file FILE]`: seeds
+//! [--data FILE] [--no-rate-limit] [--api-key-file FILE] [--seed-only]`: seeds
 //! `./data/support-community.db` on first run and serves it on 127.0.0.1.
 //!
+//! `--no-anon-cache` renders every guest request (for measuring);
 //! `--no-rate-limit` lifts the per-address limit (load tests from one
 //! address); `--api-key-file` writes a fresh global API key there (for
 //! scripts and benchmarks; the key acts as whoever `Api-Username` names).
@@ -56,9 +57,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         let mut last = String::new();
         let seeded = seed(path, opts, &mut |step, done, total| {
             let pct = done * 100 / total.max(1);
-            let line = format!("seeding {step}: {done}/{total} ({pct}%)");
-            if line != last && (done == total || done % 10 == 0) {
-                eprint!("\r{line}   ");
+            let line = format!("seeding {step}: {pct}%");
+            if line != last {
+                eprint!("\rseeding {step}: {done}/{total} ({pct}%)   ");
                 let _ = std::io::stderr().flush();
                 last = line;
             }
@@ -74,6 +75,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let community = forum.community_by_slug(&hearth::Actor::System, SLUG)?.id;
     let origin = format!("http://127.0.0.1:{port}");
     let host = plugins(&forum, community, &origin)?;
+    if std::env::args().any(|a| a == "--seed-only") {
+        // Seeded, and the plugins have caught up with the event log.
+        return Ok(());
+    }
     let _worker = match &host {
         Some(h) => Some(h.start_worker(std::time::Duration::from_secs(5))?),
         None => {
@@ -87,6 +92,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = config(community, Some(origin.clone()));
     if std::env::args().any(|a| a == "--no-rate-limit") {
         config.limits.per_ip = None;
+    }
+    if std::env::args().any(|a| a == "--no-anon-cache") {
+        config.anonymous_cache = None;
     }
     let web = web_with(forum, host, config)?;
     if let Some(file) = arg("--api-key-file") {
