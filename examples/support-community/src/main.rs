@@ -15,6 +15,9 @@ use support_community::{
     DEMO_PASSWORD, Options, SIGN_INS, SLUG, config, is_seeded, open, plugins, seed, web_with,
 };
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
