@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Loopback load test of the support-community demo with wrk.
 #
-#   benches/web/run.sh [questions]     (default 28000 questions ≈ 100,000 posts)
+#   benches/web/run.sh [scale]     (default 187: 28,050 questions ≈ 111,000 posts)
 #
 # Builds the release server, seeds target/bench-data/support-100k.db once,
 # starts the server without the per-address rate limit, then runs wrk
@@ -9,16 +9,16 @@
 # POST /posts.json replies, and reports the server's peak memory (VmHWM).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-QUESTIONS="${1:-28000}"
+SCALE="${1:-187}"
 PORT="${PORT:-3900}"
 DURATION="${DURATION:-20s}"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk"; exit 1; }
 cargo build --release -q -p support-community
 mkdir -p target/bench-data
-PRISTINE="target/bench-data/support-${QUESTIONS}.db"
+PRISTINE="target/bench-data/support-x${SCALE}.db"
 if [ ! -f "$PRISTINE" ]; then
   # Seed once (and let the plugins catch up with the event log).
-  ./target/release/support-community --data "$PRISTINE" --questions "$QUESTIONS" --seed-only
+  ./target/release/support-community --data "$PRISTINE" --scale "$SCALE" --seed-only
 fi
 # Every run starts from the same database.
 DB="target/bench-data/run.db"

@@ -7,22 +7,20 @@
 //! hand-written SQL) with timestamps spread over the last months; [`app`]
 //! builds the router, kept apart from `main` so tests can call it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
+use demo_kit::{Demo, Rng, Seeder, enable, member_name, plugin_host};
 use hearth::{
-    Actor, CategoryKind, CommunityId, CommunitySettings, Config, Forum, GroupId, ManualClock,
-    NewBadge, NewCategory, NewCommunity, NewLogin, NewReply, NewTopic, NewUser, PostId, Role,
-    TopicId, UserId, Visibility,
+    Actor, CategoryKind, CommunityId, CommunitySettings, Forum, GroupId, NewBadge, NewCategory,
+    NewCommunity, NewReply, NewTopic, PostId, Role, TopicId, UserId, Visibility,
 };
-use hearth_wasm::{Capability, HostConfig, PluginHost};
-use hearth_web::{Web, WebConfig};
-use time::{Duration, OffsetDateTime};
+use hearth_wasm::PluginHost;
+use time::Duration;
 
 /// The community's slug.
 pub const SLUG: &str = "support";
-/// The password of every demo account.
-pub const DEMO_PASSWORD: &str = "hearth-demo-password";
+pub use demo_kit::{DEMO_PASSWORD, web};
 
 /// How much to generate.
 #[derive(Debug, Clone, Copy)]
@@ -62,28 +60,6 @@ pub struct Seeded {
     pub topics: usize,
     /// Posts written (first posts included).
     pub posts: usize,
-}
-
-/// A small deterministic generator (no `rand` dependency for demo data).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
 }
 
 struct Product {
@@ -198,16 +174,6 @@ const PRODUCTS: &[Product] = &[
     },
 ];
 
-const FIRST: &[&str] = &[
-    "anna", "ben", "carla", "dev", "elif", "farid", "grace", "hugo", "ines", "jonas", "kemal",
-    "lena", "marco", "nadia", "omar", "paula", "quinn", "rosa", "stefan", "tara", "umar", "vera",
-    "wen", "xavier", "yara", "zoe",
-];
-const LAST: &[&str] = &[
-    "berg", "costa", "diaz", "eklund", "fischer", "garcia", "haas", "ito", "jensen", "kowalski",
-    "larsen", "moreau", "novak", "okafor", "petrov", "quint", "rossi", "schmidt", "tanaka",
-    "weber",
-];
 const COMPANIES: &[&str] = &[
     "a mid-size retailer",
     "a logistics company",
@@ -218,13 +184,6 @@ const COMPANIES: &[&str] = &[
     "a city council",
     "a law firm",
 ];
-
-fn title_case(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
-}
 
 fn question(rng: &mut Rng, p: &Product) -> (String, String) {
     let feature = *rng.pick(p.features);
@@ -295,11 +254,6 @@ pub fn open(path: &Path) -> hearth::Result<Forum> {
     Forum::open(path)
 }
 
-/// Whether `path` already holds the community.
-pub fn is_seeded(forum: &Forum) -> bool {
-    forum.community_by_slug(&Actor::System, SLUG).is_ok()
-}
-
 /// Generates the community into a new database at `path`, with a manual
 /// clock that walks from about 120 days ago to now, so topics have a
 /// history. `progress(step, done, total)` is called as it goes.
@@ -308,32 +262,10 @@ pub fn seed(
     opts: Options,
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<Seeded, hearth_web::Error> {
-    let start = OffsetDateTime::now_utc() - Duration::days(120);
-    let clock = Arc::new(ManualClock::new(start));
-    let forum = Forum::open_with(
-        path,
-        Config {
-            clock: clock.clone(),
-            ..Config::default()
-        },
-    )?;
-    let mut rng = Rng(0x5eed_c0ff_ee15_600d);
-    // One argon2id hash for every demo account (hashing is slow on purpose).
-    let hash = hearth_web::hash_password(DEMO_PASSWORD)?;
-    let account = |name: &str, display: &str| -> hearth::Result<UserId> {
-        Ok(forum
-            .create_account(
-                NewUser {
-                    username: name.into(),
-                    display_name: display.into(),
-                },
-                NewLogin {
-                    email: format!("{name}@example.com"),
-                    password_hash: hash.clone(),
-                },
-            )?
-            .id)
-    };
+    let seeder = Seeder::open(path, 120)?;
+    let (forum, clock) = (&seeder.forum, &seeder.clock);
+    let mut rng = Rng::new(0x5eed_c0ff_ee15_600d);
+    let account = |name: &str, display: &str| seeder.account(name, display);
 
     let owner = account("maya", "Maya Lindqvist (Community Manager)")?;
     let mut settings = CommunitySettings::for_bulk_writes();
@@ -409,17 +341,8 @@ pub fn seed(
     ];
     let mut customers = Vec::new();
     for i in 0..opts.customers {
-        let first = FIRST[i % FIRST.len()];
-        let last = LAST[(i * 7 + i / FIRST.len()) % LAST.len()];
-        let name = if i < FIRST.len() {
-            format!("{first}_{last}")
-        } else {
-            format!("{first}_{last}{i}")
-        };
-        let id = account(
-            &name,
-            &format!("{} {}", title_case(first), title_case(last)),
-        )?;
+        let (name, display) = member_name(i);
+        let id = account(&name, &display)?;
         forum.join(&Actor::User(id), community)?;
         customers.push(id);
         progress("members", i + 1, opts.customers);
@@ -719,11 +642,6 @@ pub fn seed(
     })
 }
 
-/// Where `cargo xtask plugins` puts the first-party plugins.
-pub fn plugins_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/plugins")
-}
-
 /// Starts the plugin host with the escape hatch, the leaderboard and the
 /// badges, if they are built (`cargo xtask plugins`); `Ok(None)` otherwise.
 pub fn plugins(
@@ -731,91 +649,31 @@ pub fn plugins(
     community: CommunityId,
     public_url: &str,
 ) -> Result<Option<PluginHost>, hearth_web::Error> {
-    let dir = plugins_dir();
-    let names = ["escape-hatch", "leaderboard", "badges"];
-    if !names
-        .iter()
-        .all(|n| dir.join(n).join(format!("{n}.wasm")).is_file())
-    {
+    let Some(host) = plugin_host(forum, &["escape-hatch", "leaderboard", "badges"])? else {
         return Ok(None);
+    };
+    for name in ["escape-hatch", "leaderboard", "badges"] {
+        enable(&host, community, name)?;
     }
-    let host = PluginHost::new(forum.clone(), HostConfig::default())?;
-    let system = Actor::System;
-    for name in names {
-        if host.status(name).is_err() {
-            host.install_dir(dir.join(name))?;
-        }
-    }
-    host.enable(
-        &system,
-        community,
-        "escape-hatch",
-        &[Capability::Settings, Capability::Read, Capability::Now],
-    )?;
     host.configure(
-        &system,
+        &Actor::System,
         community,
         "escape-hatch",
         [
             (
-                "url".to_string(),
+                "url",
                 serde_json::json!("https://support.example.com/new-ticket"),
             ),
-            (
-                "email".to_string(),
-                serde_json::json!("support@example.com"),
-            ),
-            (
-                "hours".to_string(),
-                serde_json::json!("Mon–Fri 8:00–18:00 CET"),
-            ),
-            ("site-url".to_string(), serde_json::json!(public_url)),
+            ("email", serde_json::json!("support@example.com")),
+            ("hours", serde_json::json!("Mon–Fri 8:00–18:00 CET")),
+            ("site-url", serde_json::json!(public_url)),
         ]
         .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
         .collect(),
     )?;
-    host.enable(
-        &system,
-        community,
-        "leaderboard",
-        &[
-            Capability::Kv,
-            Capability::Read,
-            Capability::Settings,
-            Capability::Now,
-            Capability::Log,
-        ],
-    )?;
-    let badges = host.status("badges")?;
-    host.enable(&system, community, "badges", &badges.capabilities)?;
     host.deliver_events()?;
     Ok(Some(host))
-}
-
-/// The web layer for the community (for API keys; [`app`] for the router).
-pub fn web(
-    forum: Arc<Forum>,
-    plugins: Option<PluginHost>,
-    community: CommunityId,
-    public_origin: Option<String>,
-) -> Result<Web, hearth_web::Error> {
-    web_with(forum, plugins, config(community, public_origin))
-}
-
-/// The demo's web configuration.
-pub fn config(community: CommunityId, public_origin: Option<String>) -> WebConfig {
-    let mut config = WebConfig::new(community);
-    config.public_origin = public_origin;
-    config
-}
-
-/// The web layer with a configuration of one's own.
-pub fn web_with(
-    forum: Arc<Forum>,
-    plugins: Option<PluginHost>,
-    config: WebConfig,
-) -> Result<Web, hearth_web::Error> {
-    Web::new(forum, plugins, config)
 }
 
 /// The router for the community.
@@ -827,3 +685,22 @@ pub fn app(
 ) -> Result<axum::Router, hearth_web::Error> {
     Ok(web(forum, plugins, community, public_origin)?.router())
 }
+
+/// The demo as [`demo_kit::run`] serves it (`--scale N`: N × 150
+/// questions).
+pub const DEMO: Demo = Demo {
+    name: "support-community",
+    slug: SLUG,
+    title: "Acme Support Community",
+    sign_ins: SIGN_INS,
+    seed: |path, scale, progress| {
+        let opts = Options {
+            questions: Options::default().questions * scale.max(1),
+            ..Options::default()
+        };
+        let s = seed(path, opts, progress)?;
+        Ok((s.topics, s.posts))
+    },
+    plugins,
+    notes: |_, _| Vec::new(),
+};

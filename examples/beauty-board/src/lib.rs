@@ -1,0 +1,279 @@
+//! A beauty community, modeled on Sephora's Beauty Talk and Beauty Board:
+//! public conversation prospects can read, a photo board where each look
+//! links to the product pages it used, and member-only areas.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use demo_kit::{Demo, Progress, Rng, Seeder, member_name, start_plugins};
+use hearth::{
+    Actor, CategoryKind, CommunityId, CommunitySettings, Forum, NewCategory, NewCommunity,
+    NewReply, NewTopic, Role, UserId, Visibility,
+};
+use hearth_wasm::PluginHost;
+use time::Duration;
+
+/// The community's slug.
+pub const SLUG: &str = "beauty";
+
+/// Where the demo's product pages live.
+pub const SHOP: &str = "https://shop.example.com/p";
+
+/// Accounts worth signing in as.
+pub const SIGN_INS: &[(&str, &str)] = &[
+    ("lumi_team", "owner / community team"),
+    ("mara_artist", "expert (makeup artist)"),
+    ("anna_berg", "member"),
+];
+
+/// The catalogue the board links to: (SKU, name).
+pub const PRODUCTS: &[(&str, &str)] = &[
+    ("LM-101", "Velvet Matte Lipstick — Rosewood"),
+    ("LM-204", "Dewy Skin Tint SPF 30"),
+    ("LM-310", "Lash Lift Mascara"),
+    ("LM-415", "Glow Drops Highlighter"),
+    ("LM-520", "Barrier Repair Cream"),
+    ("LM-633", "Brow Sculpt Gel"),
+    ("LM-748", "Silk Shine Hair Oil"),
+    ("LM-852", "Cloud Setting Powder"),
+];
+
+const LOOKS: &[&str] = &[
+    "soft glam",
+    "no-makeup makeup",
+    "bold berry lip",
+    "glass skin",
+    "sunset eyes",
+    "clean girl",
+    "90s brown liner",
+    "festival shimmer",
+];
+const TALK: &[(&str, &str, &str)] = &[
+    (
+        "skincare-talk",
+        "Best moisturizer for combination skin in winter?",
+        "My T-zone is oily but my cheeks flake by noon. What works for you?",
+    ),
+    (
+        "skincare-talk",
+        "Retinol beginners: how often did you start?",
+        "Two nights a week felt safe, but I still got a bit of purging.",
+    ),
+    (
+        "makeup-talk",
+        "Long-wear foundation that survives a 12-hour shift",
+        "Nurse here; masks rub everything off. Recommendations?",
+    ),
+    (
+        "makeup-talk",
+        "Mascara that doesn't smudge under the eyes",
+        "Tubing mascaras? Or is it my eye cream?",
+    ),
+    (
+        "hair-talk",
+        "Heat protectant that doesn't leave hair greasy",
+        "Fine hair, air-dry most days, flat iron on weekends.",
+    ),
+    (
+        "hair-talk",
+        "Growing out a bob gracefully",
+        "Six months in and it's at the awkward stage. Tips?",
+    ),
+];
+
+/// Seeds the community; `scale` multiplies the default content.
+pub fn seed(
+    path: &Path,
+    scale: usize,
+    progress: Progress<'_>,
+) -> Result<(usize, usize), hearth_web::Error> {
+    let seeder = Seeder::open(path, 90)?;
+    let forum = &seeder.forum;
+    let mut rng = Rng::new(0x00be_a07b_0a4d);
+    let owner = seeder.account("lumi_team", "Lumi (Community Team)")?;
+    let community = forum
+        .create_community(
+            &Actor::System,
+            NewCommunity {
+                slug: SLUG.into(),
+                name: "Lumi Beauty Community".into(),
+                owner: Some(owner),
+                settings: CommunitySettings::for_bulk_writes(),
+            },
+        )?
+        .id;
+    let admin = Actor::User(owner);
+    let artist = seeder.account("mara_artist", "Mara (Makeup Artist)")?;
+    forum.add_member(&admin, community, artist, Role::Expert)?;
+    let total = 36;
+    let mut members: Vec<UserId> = Vec::new();
+    for i in 0..total {
+        let (name, display) = member_name(i);
+        let id = seeder.account(&name, &display)?;
+        forum.join(&Actor::User(id), community)?;
+        members.push(id);
+        progress("members", i + 1, total);
+    }
+    let public = |slug: &str, name: &str, desc: &str| {
+        forum.create_category(
+            &admin,
+            community,
+            NewCategory::new(slug, name, CategoryKind::Discussion).description(desc),
+        )
+    };
+    let skincare = public(
+        "skincare-talk",
+        "Skincare Talk",
+        "Routines, ingredients and what works for your skin.",
+    )?;
+    let makeup = public(
+        "makeup-talk",
+        "Makeup Talk",
+        "Looks, techniques and product questions.",
+    )?;
+    let hair = public("hair-talk", "Hair Talk", "Cuts, color and care.")?;
+    let board = public(
+        "beauty-board",
+        "Beauty Board",
+        "Share a photo of your look and tag the products you used.",
+    )?;
+    let lounge = forum.create_category(
+        &admin,
+        community,
+        NewCategory::new("insider-lounge", "Insider Lounge", CategoryKind::Discussion)
+            .visibility(Visibility::Members)
+            .description("Members only: early launches, swaps and events."),
+    )?;
+    let (mut topics, mut posts) = (0, 0);
+    let rounds = 10 * scale.max(1);
+    for round in 0..rounds {
+        for (slug, title, body) in TALK {
+            seeder.advance(Duration::hours(7));
+            let category = match *slug {
+                "skincare-talk" => skincare.id,
+                "makeup-talk" => makeup.id,
+                _ => hair.id,
+            };
+            let asker = *rng.pick(&members);
+            let title = if round == 0 {
+                (*title).to_string()
+            } else {
+                format!("{title} (round {})", round + 1)
+            };
+            let (topic, _) = forum.create_topic(
+                &Actor::User(asker),
+                community,
+                NewTopic {
+                    category,
+                    title,
+                    body: (*body).into(),
+                    tags: vec![],
+                },
+            )?;
+            topics += 1;
+            posts += 1;
+            for _ in 0..1 + rng.below(4) {
+                seeder.advance(Duration::minutes(40));
+                let (sku, name) = *rng.pick(PRODUCTS);
+                let who = if rng.chance(25) {
+                    artist
+                } else {
+                    *rng.pick(&members)
+                };
+                if who == asker {
+                    continue;
+                }
+                let reply = format!(
+                    "I swear by the [{name}]({SHOP}/{sku}) — give it two weeks before you judge."
+                );
+                let post = forum.reply(
+                    &Actor::User(who),
+                    community,
+                    topic.id,
+                    NewReply {
+                        body: reply,
+                        reply_to: None,
+                    },
+                )?;
+                posts += 1;
+                for _ in 0..rng.below(4) {
+                    let _ = forum.like(&Actor::User(*rng.pick(&members)), community, post.id);
+                }
+            }
+        }
+        // The photo board: each look shows its photo and links its products.
+        for _ in 0..4 {
+            seeder.advance(Duration::hours(5));
+            let look = *rng.pick(LOOKS);
+            let who = *rng.pick(&members);
+            let used: Vec<String> = (0..2 + rng.below(2))
+                .map(|_| {
+                    let (sku, name) = *rng.pick(PRODUCTS);
+                    format!("- [{name}]({SHOP}/{sku})")
+                })
+                .collect();
+            let photo = rng.below(9000) + 1000;
+            let (topic, first) = forum.create_topic(&Actor::User(who), community, NewTopic {
+                category: board.id,
+                title: format!("My {look} look"),
+                body: format!(
+                    "![{look}](https://images.example.com/looks/{photo}.jpg)\n\nProducts I used:\n\n{}\n",
+                    used.join("\n")
+                ),
+                tags: vec!["look".into()],
+            })?;
+            topics += 1;
+            posts += 1;
+            for _ in 0..rng.below(8) {
+                let _ = forum.like(&Actor::User(*rng.pick(&members)), community, first.id);
+            }
+            let _ = topic;
+        }
+        seeder.advance(Duration::hours(3));
+        forum.create_topic(
+            &Actor::User(*rng.pick(&members)),
+            community,
+            NewTopic {
+                category: lounge.id,
+                title: format!("Swap thread #{}", round + 1),
+                body: "Unopened minis up for swap — reply with what you have.".into(),
+                tags: vec![],
+            },
+        )?;
+        topics += 1;
+        posts += 1;
+        progress("conversations", round + 1, rounds);
+    }
+    forum.update_community(
+        &admin,
+        community,
+        "Lumi Beauty Community",
+        CommunitySettings::default(),
+    )?;
+    Ok((topics, posts))
+}
+
+/// The leaderboard, if built.
+pub fn plugins(
+    forum: &Arc<Forum>,
+    community: CommunityId,
+    _origin: &str,
+) -> Result<Option<PluginHost>, hearth_web::Error> {
+    start_plugins(forum, community, &["leaderboard"])
+}
+
+/// The demo as [`demo_kit::run`] serves it.
+pub const DEMO: Demo = Demo {
+    name: "beauty-board",
+    slug: SLUG,
+    title: "Lumi Beauty Community",
+    sign_ins: SIGN_INS,
+    seed,
+    plugins,
+    notes: |_, _| {
+        vec![
+            "Guests read Beauty Talk and the Beauty Board; the Insider Lounge is for members."
+                .into(),
+        ]
+    },
+};

@@ -1,0 +1,364 @@
+//! What the demo communities share: a deterministic generator for seed
+//! data, a seeding session that walks a manual clock through the past so
+//! content has a history, the first-party plugins, and the server's `main`
+//! (arguments, seeding with progress, plugins, serving).
+//!
+//! Each example describes itself with a [`Demo`] and calls [`run`].
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hearth::{Actor, CommunityId, Config, Forum, ManualClock, NewLogin, NewUser, UserId};
+use hearth_wasm::{HostConfig, PluginHost};
+use hearth_web::{Web, WebConfig};
+use time::{Duration, OffsetDateTime};
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "hearth-demo-password";
+
+/// Progress callback: `(step, done, total)`.
+pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
+
+/// What seeding returns: (topics, posts).
+pub type SeedResult = Result<(usize, usize), hearth_web::Error>;
+
+/// What starting a demo's plugins returns.
+pub type PluginsResult = Result<Option<PluginHost>, hearth_web::Error>;
+
+/// A small deterministic generator (no `rand` dependency for demo data).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed (any value but 0).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+    /// The next raw value (xorshift64*).
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// A value in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+    /// One of `items`.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
+    }
+}
+
+/// A seeding session: the forum on a manual clock that starts `days` ago,
+/// and one argon2id hash of [`DEMO_PASSWORD`] shared by every account
+/// (hashing is slow on purpose; once is enough).
+pub struct Seeder {
+    /// The forum being seeded.
+    pub forum: Forum,
+    /// Its clock; advance it between writes.
+    pub clock: Arc<ManualClock>,
+    hash: String,
+}
+
+impl std::fmt::Debug for Seeder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Seeder").finish_non_exhaustive()
+    }
+}
+
+impl Seeder {
+    /// Opens `path` with a clock `days` in the past.
+    pub fn open(path: &Path, days: i64) -> Result<Seeder, hearth_web::Error> {
+        let clock = Arc::new(ManualClock::new(
+            OffsetDateTime::now_utc() - Duration::days(days),
+        ));
+        let forum = Forum::open_with(
+            path,
+            Config {
+                clock: clock.clone(),
+                ..Config::default()
+            },
+        )?;
+        Ok(Seeder {
+            forum,
+            clock,
+            hash: hearth_web::hash_password(DEMO_PASSWORD)?,
+        })
+    }
+
+    /// An account that signs in with [`DEMO_PASSWORD`] and
+    /// `<name>@example.com`.
+    pub fn account(&self, name: &str, display: &str) -> hearth::Result<UserId> {
+        Ok(self
+            .forum
+            .create_account(
+                NewUser {
+                    username: name.into(),
+                    display_name: display.into(),
+                },
+                NewLogin {
+                    email: format!("{name}@example.com"),
+                    password_hash: self.hash.clone(),
+                },
+            )?
+            .id)
+    }
+
+    /// Moves the clock on.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+/// Capitalises the first letter.
+pub fn title_case(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// Generated member names: `first_last`, unique for `i`.
+pub fn member_name(i: usize) -> (String, String) {
+    const FIRST: &[&str] = &[
+        "anna", "ben", "carla", "dev", "elif", "farid", "grace", "hugo", "ines", "jonas", "kemal",
+        "lena", "marco", "nadia", "omar", "paula", "quinn", "rosa", "stefan", "tara", "umar",
+        "vera", "wen", "xavier", "yara", "zoe",
+    ];
+    const LAST: &[&str] = &[
+        "berg", "costa", "diaz", "eklund", "fischer", "garcia", "haas", "ito", "jensen",
+        "kowalski", "larsen", "moreau", "novak", "okafor", "petrov", "quint", "rossi", "schmidt",
+        "tanaka", "weber",
+    ];
+    let first = FIRST[i % FIRST.len()];
+    let last = LAST[(i * 7 + i / FIRST.len()) % LAST.len()];
+    let name = if i < FIRST.len() {
+        format!("{first}_{last}")
+    } else {
+        format!("{first}_{last}{i}")
+    };
+    (name, format!("{} {}", title_case(first), title_case(last)))
+}
+
+/// Where `cargo xtask plugins` puts the first-party plugins.
+pub fn plugins_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/plugins")
+}
+
+/// Starts a plugin host with the first-party plugins `names` installed, if
+/// they are built; `Ok(None)` otherwise.
+pub fn plugin_host(
+    forum: &Arc<Forum>,
+    names: &[&str],
+) -> Result<Option<PluginHost>, hearth_web::Error> {
+    let dir = plugins_dir();
+    if !names
+        .iter()
+        .all(|n| dir.join(n).join(format!("{n}.wasm")).is_file())
+    {
+        return Ok(None);
+    }
+    let host = PluginHost::new(forum.clone(), HostConfig::default())?;
+    for name in names {
+        if host.status(name).is_err() {
+            host.install_dir(dir.join(name))?;
+        }
+    }
+    Ok(Some(host))
+}
+
+/// Enables an installed plugin with every capability it asks for.
+pub fn enable(
+    host: &PluginHost,
+    community: CommunityId,
+    name: &str,
+) -> Result<(), hearth_web::Error> {
+    let caps = host.manifest(name)?.capabilities;
+    host.enable(&Actor::System, community, name, &caps)?;
+    Ok(())
+}
+
+/// Starts the first-party plugins `names` (if built), enables each with
+/// what it asks for, and lets them catch up with the event log.
+pub fn start_plugins(forum: &Arc<Forum>, community: CommunityId, names: &[&str]) -> PluginsResult {
+    let Some(host) = plugin_host(forum, names)? else {
+        return Ok(None);
+    };
+    for name in names {
+        enable(&host, community, name)?;
+    }
+    host.deliver_events()?;
+    Ok(Some(host))
+}
+
+/// What a demo community is.
+#[derive(Debug, Clone, Copy)]
+pub struct Demo {
+    /// The binary's name, e.g. `"ambassadors"`.
+    pub name: &'static str,
+    /// The community's slug.
+    pub slug: &'static str,
+    /// Shown when the server starts.
+    pub title: &'static str,
+    /// Accounts worth signing in as: (username, what it is).
+    pub sign_ins: &'static [(&'static str, &'static str)],
+    /// Generates the community into a new database; `scale` multiplies the
+    /// default amount of content. Returns (topics, posts).
+    pub seed: fn(&Path, usize, Progress<'_>) -> SeedResult,
+    /// Starts the plugins the demo uses (after seeding, on the served
+    /// forum); `None` if they are not built.
+    pub plugins: fn(&Arc<Forum>, CommunityId, &str) -> PluginsResult,
+    /// Lines printed after the sign-ins (invite links, hints).
+    pub notes: fn(&Forum, CommunityId) -> Vec<String>,
+}
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
+}
+
+/// The web layer for a demo: its community, its public origin.
+pub fn web(
+    forum: Arc<Forum>,
+    plugins: Option<PluginHost>,
+    community: CommunityId,
+    public_origin: Option<String>,
+) -> Result<Web, hearth_web::Error> {
+    let mut config = WebConfig::new(community);
+    config.public_origin = public_origin;
+    Web::new(forum, plugins, config)
+}
+
+/// The demo server's `main`: `[--fresh] [--port N] [--data FILE] [--scale N]
+/// [--seed-only] [--no-rate-limit] [--no-anon-cache] [--api-key-file FILE]`.
+/// Seeds `./data/<name>.db` on first run (with progress), starts the
+/// plugins, prints the URL and the demo sign-ins, and serves on 127.0.0.1.
+pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
+    let port: u16 = arg("--port")
+        .or_else(|| std::env::var("PORT").ok())
+        .map(|p| p.parse())
+        .transpose()
+        .map_err(|e| format!("--port: {e}"))?
+        .unwrap_or(3000);
+    let data = arg("--data").unwrap_or_else(|| format!("data/{}.db", demo.name));
+    let path = Path::new(&data);
+    if flag("--fresh") {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let seeded = path.exists()
+        && Forum::open(path)?
+            .community_by_slug(&Actor::System, demo.slug)
+            .is_ok();
+    if !seeded {
+        let scale = arg("--scale")
+            .map(|s| s.parse())
+            .transpose()
+            .map_err(|e| format!("--scale: {e}"))?
+            .unwrap_or(1);
+        let started = std::time::Instant::now();
+        let mut last = String::new();
+        let (topics, posts) = (demo.seed)(path, scale, &mut |step, done, total| {
+            let pct = done * 100 / total.max(1);
+            let line = format!("{step} {pct}");
+            if line != last {
+                eprint!("\rseeding {step}: {done}/{total} ({pct}%)   ");
+                let _ = std::io::stderr().flush();
+                last = line;
+            }
+        })?;
+        eprintln!(
+            "\nseeded {topics} topics and {posts} posts in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let forum = Arc::new(Forum::open(path)?);
+    let community = forum.community_by_slug(&Actor::System, demo.slug)?.id;
+    let origin = format!("http://127.0.0.1:{port}");
+    let host = (demo.plugins)(&forum, community, &origin)?;
+    if flag("--seed-only") {
+        return Ok(());
+    }
+    let _worker = match &host {
+        Some(h) => Some(h.start_worker(std::time::Duration::from_secs(5))?),
+        None => {
+            eprintln!(
+                "plugins not built: they are off.\n\
+                 Run `cargo xtask plugins` (or `cargo xtask demo`) to build them."
+            );
+            None
+        }
+    };
+    let mut config = WebConfig::new(community);
+    config.public_origin = Some(origin.clone());
+    if flag("--no-rate-limit") {
+        config.limits.per_ip = None;
+    }
+    if flag("--no-anon-cache") {
+        config.anonymous_cache = None;
+    }
+    let notes = (demo.notes)(&forum, community);
+    let web = Web::new(forum, host, config)?;
+    if let Some(file) = arg("--api-key-file") {
+        let (key, _) = web.create_api_key(&Actor::System, None, "--api-key-file")?;
+        std::fs::write(&file, key)?;
+        println!("A global API key is in {file}.");
+    }
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("{}: {origin}/", demo.title);
+    println!("Sign in with any of these (password: {DEMO_PASSWORD}):");
+    for (user, who) in demo.sign_ins {
+        println!("  {user:<16} {who}");
+    }
+    for note in notes {
+        println!("{note}");
+    }
+    hearth_web::serve(listener, web.router()).await?;
+    Ok(())
+}
+
+/// Helpers for the demos' tests: requests against a router in-process.
+pub mod testing {
+    use axum::body::Body;
+    use axum::http::Request;
+    pub use axum::http::StatusCode;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    /// `GET uri` as a guest, or with `api` = (key, username).
+    pub async fn get(
+        app: &axum::Router,
+        uri: &str,
+        api: Option<(&str, &str)>,
+    ) -> (StatusCode, String) {
+        let mut req = Request::get(uri);
+        if let Some((key, user)) = api {
+            req = req.header("Api-Key", key).header("Api-Username", user);
+        }
+        let res = app
+            .clone()
+            .oneshot(req.body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        let status = res.status();
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+}
