@@ -18,15 +18,51 @@ fn target() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target")
 }
 
-/// The venv's python, made (once) with `python3 -m venv` and pip.
+/// The venv's python, made (once) with `python3 -m venv` and pip. Tests
+/// run in parallel processes, so the first one to take the lock file makes
+/// the venv and the others wait for its marker.
 pub fn python() -> PathBuf {
     let root = target().join("demo-test-venv");
     let python = root.join("bin/python");
     let marker = root.join(".installed");
     let wanted = REQUIREMENTS.join("\n");
-    if std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
+    let ready = || std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted);
+    let lock = target().join("demo-test-venv.lock");
+    let started = std::time::Instant::now();
+    loop {
+        if ready() {
+            return python;
+        }
+        match std::fs::File::create_new(&lock) {
+            Ok(_) => break,
+            Err(_) => {
+                // A lock left by a killed run is stale after ten minutes.
+                let stale = std::fs::metadata(&lock)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|e| e.as_secs() > 600));
+                if stale {
+                    let _ = std::fs::remove_file(&lock);
+                }
+                assert!(
+                    started.elapsed().as_secs() < 900,
+                    "waited 15 minutes for {}",
+                    lock.display()
+                );
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+        }
+    }
+    struct Unlock(PathBuf);
+    impl Drop for Unlock {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _unlock = Unlock(lock);
+    if ready() {
         return python;
     }
+    let _ = std::fs::remove_dir_all(&root);
     let status = Command::new("python3")
         .args(["-m", "venv"])
         .arg(&root)
