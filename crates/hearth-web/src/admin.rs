@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State as AxState};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use hearth::{
     Actor, CategoryKind, Decision, NewCategory, NewWatchedWord, PageRequest, RegistrationMode,
     ReviewFilter, ReviewId, ReviewStatus, Visibility, WordAction,
@@ -44,20 +44,22 @@ pub(crate) fn require_admin(s: &AppState, actor: &Actor) -> Result<(), Error> {
     }
 }
 
-fn back(state: &State, to: &str, notice: &str) -> Response {
+fn back(to: &str, notice: &str) -> String {
     let q = serde_urlencoded::to_string([("notice", notice)]).unwrap_or_default();
-    Redirect::to(&state.url(&format!("{to}?{q}"))).into_response()
+    format!("{to}?{q}")
 }
 
-/// Runs an admin form's action as its (CSRF-checked, signed-in) sender,
-/// then returns to the admin screen with `notice`.
+/// Runs an admin form's action (see [`crate::pages::act`]), then returns
+/// to the admin screen with `notice`.
 async fn act<F>(state: State, v: Visitor, params: Params, notice: &'static str, f: F) -> PageResult
 where
     F: FnOnce(&AppState, Actor, Params) -> Result<(), Error> + Send + 'static,
 {
-    let actor = params.writer(&v)?;
-    state.run(move |s| f(s, actor, params)).await?;
-    Ok(back(&state, "/admin", notice))
+    crate::pages::act(state, v, params, move |s, actor, params| {
+        f(s, actor, params)?;
+        Ok(back("/admin", notice))
+    })
+    .await
 }
 
 /// `GET /review`: the queue of held and flagged posts.
@@ -113,7 +115,6 @@ pub(crate) async fn decide(
     Path(id): Path<String>,
     params: Params,
 ) -> PageResult {
-    let actor = params.writer(&v)?;
     let id = ReviewId(id_of(&id)?);
     let decision = match params.str("decision").as_deref() {
         Some("approve") => Decision::Approve,
@@ -125,13 +126,12 @@ pub(crate) async fn decide(
         },
         _ => return Err(Error::BadRequest("decision must be approve or reject".into()).into()),
     };
-    state
-        .run(move |s| {
-            Ok(s.forum
-                .decide_review(&actor, s.config.community, id, decision)?)
-        })
-        .await?;
-    Ok(back(&state, "/review", "Decided."))
+    crate::pages::act(state, v, params, move |s, actor, _| {
+        s.forum
+            .decide_review(&actor, s.config.community, id, decision)?;
+        Ok(back("/review", "Decided."))
+    })
+    .await
 }
 
 fn plugin_rows(s: &AppState) -> Result<Vec<Value>, Error> {
@@ -358,15 +358,18 @@ pub(crate) async fn remove_word(
     Path(id): Path<String>,
     params: Params,
 ) -> PageResult {
-    let actor = params.writer(&v)?;
     let id = id_of(&id)?;
-    state
-        .run(move |s| {
+    act(
+        state,
+        v,
+        params,
+        "Watched word removed.",
+        move |s, actor, _| {
             Ok(s.forum
                 .remove_watched_word(&actor, s.config.community, id)?)
-        })
-        .await?;
-    Ok(back(&state, "/admin", "Watched word removed."))
+        },
+    )
+    .await
 }
 
 /// `POST /admin/plugins/{name}/{action}`: enable (granting what the
@@ -377,64 +380,62 @@ pub(crate) async fn plugin_action(
     Path((name, action)): Path<(String, String)>,
     params: Params,
 ) -> PageResult {
-    let actor = params.writer(&v)?;
-    let notice = state
-        .run(move |s| {
-            let host = s
-                .plugins
-                .as_ref()
-                .ok_or(hearth::Error::NotFound { what: "plugin" })?;
-            let c = s.config.community;
-            match action.as_str() {
-                "enable" => {
-                    let caps = host.manifest(&name)?.capabilities;
-                    host.enable(&actor, c, &name, &caps)?;
-                    Ok(format!("{name} enabled."))
-                }
-                "disable" => {
-                    host.disable(&actor, c, &name)?;
-                    Ok(format!("{name} disabled."))
-                }
-                "reenable" => {
-                    require_admin(s, &actor)?;
-                    host.reenable(&name)?;
-                    Ok(format!("{name} re-enabled."))
-                }
-                "configure" => {
-                    let manifest = host.manifest(&name)?;
-                    let mut values = BTreeMap::new();
-                    for (key, spec) in &manifest.settings {
-                        let field = format!("setting.{key}");
-                        let raw = params.str(&field).unwrap_or_default();
-                        let value = match spec.kind {
-                            SettingType::Boolean => json!(params.bool(&field).unwrap_or(false)),
-                            SettingType::Integer => match raw.trim().parse::<i64>() {
-                                Ok(n) => json!(n),
-                                Err(_) => {
-                                    return Err(Error::Engine(hearth::Error::Invalid {
-                                        field: "setting",
-                                        reason: format!("{key} must be a whole number"),
-                                    }));
-                                }
-                            },
-                            SettingType::List => json!(
-                                raw.split(',')
-                                    .map(str::trim)
-                                    .filter(|x| !x.is_empty())
-                                    .collect::<Vec<_>>()
-                            ),
-                            SettingType::String | SettingType::Choice => json!(raw),
-                        };
-                        values.insert(key.clone(), value);
-                    }
-                    host.configure(&actor, c, &name, values)?;
-                    Ok(format!("{name} settings saved."))
-                }
-                _ => Err(hearth::Error::NotFound { what: "page" }.into()),
+    crate::pages::act(state, v, params, move |s, actor, params| {
+        let host = s
+            .plugins
+            .as_ref()
+            .ok_or(hearth::Error::NotFound { what: "plugin" })?;
+        let c = s.config.community;
+        let notice = match action.as_str() {
+            "enable" => {
+                let caps = host.manifest(&name)?.capabilities;
+                host.enable(&actor, c, &name, &caps)?;
+                Ok(format!("{name} enabled."))
             }
-        })
-        .await?;
-    Ok(back(&state, "/admin", &notice))
+            "disable" => {
+                host.disable(&actor, c, &name)?;
+                Ok(format!("{name} disabled."))
+            }
+            "reenable" => {
+                require_admin(s, &actor)?;
+                host.reenable(&name)?;
+                Ok(format!("{name} re-enabled."))
+            }
+            "configure" => {
+                let manifest = host.manifest(&name)?;
+                let mut values = BTreeMap::new();
+                for (key, spec) in &manifest.settings {
+                    let field = format!("setting.{key}");
+                    let raw = params.str(&field).unwrap_or_default();
+                    let value = match spec.kind {
+                        SettingType::Boolean => json!(params.bool(&field).unwrap_or(false)),
+                        SettingType::Integer => match raw.trim().parse::<i64>() {
+                            Ok(n) => json!(n),
+                            Err(_) => {
+                                return Err(Error::Engine(hearth::Error::Invalid {
+                                    field: "setting",
+                                    reason: format!("{key} must be a whole number"),
+                                }));
+                            }
+                        },
+                        SettingType::List => json!(
+                            raw.split(',')
+                                .map(str::trim)
+                                .filter(|x| !x.is_empty())
+                                .collect::<Vec<_>>()
+                        ),
+                        SettingType::String | SettingType::Choice => json!(raw),
+                    };
+                    values.insert(key.clone(), value);
+                }
+                host.configure(&actor, c, &name, values)?;
+                Ok(format!("{name} settings saved."))
+            }
+            _ => Err(hearth::Error::NotFound { what: "page" }.into()),
+        };
+        notice.map(|notice| back("/admin", &notice))
+    })
+    .await
 }
 
 /// `POST /admin/api-keys`: a key for a user (`username`) or a global one.
@@ -467,12 +468,9 @@ pub(crate) async fn revoke_api_key(
     Path(id): Path<String>,
     params: Params,
 ) -> PageResult {
-    let actor = params.writer(&v)?;
-    state
-        .run(move |s| {
-            require_admin(s, &actor)?;
-            auth::revoke_api_key(&s.forum, s.config.community, &id)
-        })
-        .await?;
-    Ok(back(&state, "/admin", "API key revoked."))
+    act(state, v, params, "API key revoked.", move |s, actor, _| {
+        require_admin(s, &actor)?;
+        auth::revoke_api_key(&s.forum, s.config.community, &id)
+    })
+    .await
 }

@@ -118,6 +118,12 @@ fn respond(state: &State, entry: &Entry) -> Response {
 }
 
 impl AnonCache {
+    /// The current generation: it changes whenever anything in the
+    /// community commits (settings included).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// Everything cached so far is stale.
     pub fn bump(&self) {
         self.generation.fetch_add(1, Ordering::Release);

@@ -48,6 +48,7 @@ mod auth;
 mod config;
 mod error;
 mod idempotency;
+mod moderate;
 mod pages;
 mod params;
 mod routes;
@@ -102,6 +103,7 @@ impl Web {
             views: Mutex::new(Vec::new()),
             views_ready: std::sync::Condvar::new(),
             anon_cache: anon_cache::AnonCache::default(),
+            community: Mutex::new(None),
             forum,
             plugins,
             templates,

@@ -116,7 +116,7 @@ fn site_name(s: &AppState) -> String {
         .theme
         .site_name
         .clone()
-        .or_else(|| s.community().ok().map(|c| c.name))
+        .or_else(|| s.community().ok().map(|c| c.name.clone()))
         .unwrap_or_else(|| "Community".into())
 }
 
@@ -125,7 +125,7 @@ pub(crate) fn origin(s: &AppState) -> Option<String> {
     s.config.public_origin.clone().or_else(|| {
         s.community()
             .ok()
-            .and_then(|c| c.settings.base_url)
+            .and_then(|c| c.settings.base_url.clone())
             .map(|u| u.trim_end_matches('/').to_string())
     })
 }
@@ -230,7 +230,7 @@ fn kind_label(k: CategoryKind) -> &'static str {
 }
 
 /// Whether guests can read the community at all (it decides `noindex`).
-fn public_community(s: &AppState) -> bool {
+pub(crate) fn public_community(s: &AppState) -> bool {
     s.community().is_ok_and(|c| c.settings.public_access)
 }
 
@@ -333,13 +333,15 @@ pub(crate) async fn category(
     Ok(html(body, true))
 }
 
-fn post_out(s: &AppState, p: &Post, v: &Visitor, now: OffsetDateTime) -> Value {
+fn post_out(s: &AppState, p: &Post, v: &Visitor, now: OffsetDateTime, staff: bool) -> Value {
     let mine = matches!(v.actor, Actor::User(u) if u == p.author.id);
     json!({
         "id": p.id.0, "post_number": p.post_number, "html": p.html,
         "official": p.official, "accepted": p.accepted, "liked": p.liked,
-        "like_count": p.like_count,
-        "can_like": matches!(v.actor, Actor::User(_)) && !mine,
+        "like_count": p.like_count, "deleted": p.deleted, "hidden": p.hidden,
+        "can_like": matches!(v.actor, Actor::User(_)) && !mine && !p.deleted,
+        "can_delete": !p.deleted && (staff || mine),
+        "can_restore": p.deleted && staff,
         "created_at": api::shape::ts(p.created_at), "created_ago": ago(p.created_at, now),
         "author": {
             "username": p.author.username, "name": p.author.display_name,
@@ -396,8 +398,10 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
                 topic: Some(t.id),
                 member: None,
             };
-            let posts: Vec<Value> = view.posts.items.iter().map(|p| post_out(s, p, &v, now)).collect();
-            let accepted = view.accepted_answer.as_ref().map(|p| post_out(s, p, &v, now));
+            let posts: Vec<Value> =
+                view.posts.items.iter().map(|p| post_out(s, p, &v, now, staff)).collect();
+            let accepted = view.accepted_answer.as_ref().map(|p| post_out(s, p, &v, now, staff));
+            let moderation = staff.then(|| crate::moderate::tools(s, &v.actor, t)).flatten();
             let body = render(
                 s,
                 &v,
@@ -405,7 +409,10 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
                 meta,
                 json!({
                     "topic": {"id": t.id.0, "title": t.title, "slug": t.slug, "tags": t.tags,
-                              "views": t.view_count, "replies": t.reply_count},
+                              "views": t.view_count, "replies": t.reply_count,
+                              "closed": t.closed, "archived": t.archived, "pinned": t.pinned,
+                              "unlisted": t.unlisted, "deleted": t.deleted},
+                    "moderation": moderation,
                     "category": {"id": cat.id.0, "slug": cat.slug, "name": cat.name},
                     "posts": posts,
                     "accepted": accepted,
@@ -439,40 +446,42 @@ pub(crate) async fn topic_by_id(state: State, v: Visitor, id: TopicId) -> PageRe
     Ok(Redirect::permanent(&state.url(&format!("/t/{}/{}", t.slug, t.id.0))).into_response())
 }
 
-/// `POST /t/{id}/reply`.
-pub(crate) async fn reply(
-    AxState(state): AxState<State>,
-    v: Visitor,
-    Path(id): Path<String>,
-    params: Params,
-) -> PageResult {
+/// Runs a form's action as its sender (CSRF-checked and signed in) on the
+/// blocking pool, then redirects to the path (under the mount point) the
+/// action returns. Every page form goes through here.
+pub(crate) async fn act<F>(state: State, v: Visitor, params: Params, f: F) -> PageResult
+where
+    F: FnOnce(&AppState, Actor, Params) -> Result<String, Error> + Send + 'static,
+{
     let actor = params.writer(&v)?;
-    let id = TopicId(id_of(&id)?);
-    let body = params.need("raw")?;
-    let result = state
-        .run(move |s| {
-            let c = s.config.community;
-            let post = s.forum.reply(
-                &actor,
-                c,
-                id,
-                NewReply {
-                    body,
-                    reply_to: None,
-                },
-            )?;
-            let t = s.forum.topic_only(&actor, c, id)?;
-            Ok((t, post))
-        })
-        .await;
-    match result {
-        Ok((t, post)) => Ok(Redirect::to(&state.url(&format!(
-            "/t/{}/{}#post-{}",
-            t.slug, t.id.0, post.post_number
-        )))
-        .into_response()),
-        Err(e) => Err(e.into()),
-    }
+    let to = state.run(move |s| f(s, actor, params)).await?;
+    Ok(Redirect::to(&state.url(&to)).into_response())
+}
+
+/// `/t/{slug}/{id}#post-{n}`.
+fn post_path(
+    s: &AppState,
+    actor: &Actor,
+    topic: TopicId,
+    post_number: i64,
+) -> Result<String, Error> {
+    let t = s.forum.topic_only(actor, s.config.community, topic)?;
+    Ok(format!("/t/{}/{}#post-{post_number}", t.slug, t.id.0))
+}
+
+/// `POST /t/{id}/reply`.
+pub(crate) async fn reply(state: State, v: Visitor, id: &str, params: Params) -> PageResult {
+    let id = TopicId(id_of(id)?);
+    act(state, v, params, move |s, actor, params| {
+        let body = params.need("raw")?;
+        let reply = NewReply {
+            body,
+            reply_to: None,
+        };
+        let post = s.forum.reply(&actor, s.config.community, id, reply)?;
+        post_path(s, &actor, id, post.post_number)
+    })
+    .await
 }
 
 /// `POST /p/{id}/like` toggles a like.
@@ -482,25 +491,18 @@ pub(crate) async fn like(
     Path(id): Path<String>,
     params: Params,
 ) -> PageResult {
-    let actor = params.writer(&v)?;
     let id = PostId(id_of(&id)?);
-    let to = state
-        .run(move |s| {
-            let c = s.config.community;
-            let post = s.forum.post(&actor, c, id)?;
-            if post.liked {
-                s.forum.unlike(&actor, c, id)?;
-            } else {
-                s.forum.like(&actor, c, id)?;
-            }
-            let t = s.forum.topic_only(&actor, c, post.topic)?;
-            Ok(s.url(&format!(
-                "/t/{}/{}#post-{}",
-                t.slug, t.id.0, post.post_number
-            )))
-        })
-        .await?;
-    Ok(Redirect::to(&to).into_response())
+    act(state, v, params, move |s, actor, _| {
+        let c = s.config.community;
+        let post = s.forum.post(&actor, c, id)?;
+        if post.liked {
+            s.forum.unlike(&actor, c, id)?;
+        } else {
+            s.forum.like(&actor, c, id)?;
+        }
+        post_path(s, &actor, post.topic, post.post_number)
+    })
+    .await
 }
 
 /// `POST /p/{id}/accept` toggles the accepted answer.
@@ -510,22 +512,38 @@ pub(crate) async fn accept(
     Path(id): Path<String>,
     params: Params,
 ) -> PageResult {
-    let actor = params.writer(&v)?;
     let id = PostId(id_of(&id)?);
-    let to = state
-        .run(move |s| {
-            let c = s.config.community;
-            let post = s.forum.post(&actor, c, id)?;
-            if post.accepted {
-                s.forum.unaccept_answer(&actor, c, post.topic)?;
-            } else {
-                s.forum.accept_answer(&actor, c, id)?;
-            }
-            let t = s.forum.topic_only(&actor, c, post.topic)?;
-            Ok(s.url(&format!("/t/{}/{}", t.slug, t.id.0)))
-        })
-        .await?;
-    Ok(Redirect::to(&to).into_response())
+    act(state, v, params, move |s, actor, _| {
+        let c = s.config.community;
+        let post = s.forum.post(&actor, c, id)?;
+        if post.accepted {
+            s.forum.unaccept_answer(&actor, c, post.topic)?;
+        } else {
+            s.forum.accept_answer(&actor, c, id)?;
+        }
+        post_path(s, &actor, post.topic, 1)
+    })
+    .await
+}
+
+/// `POST /p/{id}/delete`.
+pub(crate) async fn delete_post(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> PageResult {
+    crate::moderate::set_deleted(state, v, &id, params, true).await
+}
+
+/// `POST /p/{id}/restore`.
+pub(crate) async fn restore_post(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> PageResult {
+    crate::moderate::set_deleted(state, v, &id, params, false).await
 }
 
 fn similar(s: &AppState, actor: &Actor, title: &str) -> Result<Vec<Value>, Error> {

@@ -4,7 +4,7 @@
 
 use axum::Router;
 use axum::extract::{Path, Request, State as AxState};
-use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,8 +14,8 @@ use crate::api::{self, id_of};
 use crate::error::{ApiError, Error, PageError};
 use crate::params::Params;
 use crate::state::State;
-use crate::visitor::{Visitor, wants_json};
-use crate::{admin, anon_cache, idempotency, pages, seo, templates, visitor};
+use crate::visitor::{Visitor, WantsJson};
+use crate::{admin, anon_cache, idempotency, moderate, pages, seo, templates, visitor};
 
 /// The Content-Security-Policy of every response: no inline script, no
 /// inline style, no plugins, no framing.
@@ -30,10 +30,10 @@ pub(crate) fn router(state: State) -> Router {
         .route("/latest.json", get(api::latest))
         .route("/categories", get(categories))
         .route("/categories.json", get(api::categories))
-        .route("/c/{a}", get(category_by_id))
+        .route("/c/{a}", get(category))
         .route("/c/{a}/{b}", get(category))
         .route("/t/{a}", get(topic_by_id))
-        .route("/t/{a}/{b}", get(topic).post(topic_post))
+        .route("/t/{a}/{b}", get(topic).post(topic_post).put(topic_put))
         .route("/t/{a}/{b}/{c}", get(topic_post_number))
         .route("/posts", post(api::create_post))
         .route("/posts.json", post(api::create_post))
@@ -73,6 +73,8 @@ pub(crate) fn router(state: State) -> Router {
         )
         .route("/p/{id}/like", post(pages::like))
         .route("/p/{id}/accept", post(pages::accept))
+        .route("/p/{id}/delete", post(pages::delete_post))
+        .route("/p/{id}/restore", post(pages::restore_post))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/signup", get(pages::signup_form).post(pages::signup))
         .route("/logout", post(pages::logout))
@@ -142,19 +144,13 @@ async fn security_headers(req: Request, next: Next) -> Response {
     res
 }
 
-fn json(method: &Method, uri: &Uri, headers: &HeaderMap) -> bool {
-    wants_json(method, uri, headers)
-}
-
 async fn latest(
     s: AxState<State>,
     v: Visitor,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    WantsJson(json): WantsJson,
     params: Params,
 ) -> Response {
-    if json(&method, &uri, &headers) {
+    if json {
         api::latest(s, v, params).await.into_response()
     } else {
         pages::home(s, v, params).await.into_response()
@@ -164,26 +160,29 @@ async fn latest(
 async fn categories(
     s: AxState<State>,
     v: Visitor,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    WantsJson(json): WantsJson,
     params: Params,
 ) -> Response {
-    if json(&method, &uri, &headers) {
+    if json {
         api::categories(s, v).await.into_response()
     } else {
         pages::home(s, v, params).await.into_response()
     }
 }
 
-async fn category_at(
-    state: State,
+/// `/c/{slug}/{id}` and `/c/{id}`.
+async fn category(
+    AxState(state): AxState<State>,
     v: Visitor,
-    slug: String,
-    id: String,
-    json: bool,
+    Path(parts): Path<Vec<String>>,
+    WantsJson(json): WantsJson,
     params: Params,
 ) -> Response {
+    let (slug, id) = match parts.as_slice() {
+        [slug, id] => (slug.clone(), id.clone()),
+        [id] => (String::new(), id.clone()),
+        _ => return fallback(WantsJson(json)).await,
+    };
     if json {
         return api::category_topics(AxState(state), v, Path((slug, id)), params)
             .await
@@ -197,37 +196,18 @@ async fn category_at(
     }
 }
 
-async fn category(
-    AxState(state): AxState<State>,
-    v: Visitor,
-    Path((slug, id)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    params: Params,
-) -> Response {
-    let json = json(&method, &uri, &headers);
-    category_at(state, v, slug, id, json, params).await
-}
-
-async fn category_by_id(
-    AxState(state): AxState<State>,
-    v: Visitor,
-    Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    params: Params,
-) -> Response {
-    let json = json(&method, &uri, &headers);
-    category_at(state, v, String::new(), id, json, params).await
+fn fail(e: Error, json: bool) -> Response {
+    if json {
+        ApiError(e).into_response()
+    } else {
+        PageError(e).into_response()
+    }
 }
 
 async fn topic_at(state: State, v: Visitor, id: &str, json: bool, params: Params) -> Response {
     let id = match id_of(id) {
         Ok(id) => TopicId(id),
-        Err(e) if json => return ApiError(e).into_response(),
-        Err(e) => return PageError(e).into_response(),
+        Err(e) => return fail(e, json),
     };
     if json {
         api::topic(state, v, id, false).await.into_response()
@@ -240,11 +220,9 @@ async fn topic_by_id(
     AxState(state): AxState<State>,
     v: Visitor,
     Path(a): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    WantsJson(json): WantsJson,
 ) -> Response {
-    if json(&method, &uri, &headers) {
+    if json {
         return topic_at(state, v, &a, true, Params::default()).await;
     }
     match id_of(&a) {
@@ -259,9 +237,7 @@ async fn topic(
     AxState(state): AxState<State>,
     v: Visitor,
     Path((a, b)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    WantsJson(json): WantsJson,
     params: Params,
 ) -> Response {
     if b == "posts.json" || b == "posts" {
@@ -272,7 +248,6 @@ async fn topic(
             Err(e) => ApiError(e).into_response(),
         };
     }
-    let json = json(&method, &uri, &headers);
     // `/t/{id}/{post_number}` (both numeric) or `/t/{slug}/{id}`.
     let id = if a.bytes().all(|c| c.is_ascii_digit()) {
         &a
@@ -286,38 +261,67 @@ async fn topic_post_number(
     AxState(state): AxState<State>,
     v: Visitor,
     Path((_slug, id, _n)): Path<(String, String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    WantsJson(json): WantsJson,
     params: Params,
 ) -> Response {
-    let json = json(&method, &uri, &headers);
     topic_at(state, v, &id, json, params).await
 }
 
-/// `POST /t/{id}/reply` (the page's reply form).
+/// The topic page's forms: `POST /t/{id}/reply`, and the moderator's
+/// `status`, `move`, `merge` and `split`.
 async fn topic_post(
-    s: AxState<State>,
+    AxState(state): AxState<State>,
     v: Visitor,
     Path((a, b)): Path<(String, String)>,
+    WantsJson(json): WantsJson,
     params: Params,
 ) -> Response {
     if b == "reply" {
-        pages::reply(s, v, Path(a), params).await.into_response()
+        return pages::reply(state, v, &a, params).await.into_response();
+    }
+    if b == "status" || b == "status.json" {
+        return moderate::status(state, v, &a, params, json).await;
+    }
+    let id = match id_of(&a) {
+        Ok(id) => TopicId(id),
+        Err(e) => return fail(e, json),
+    };
+    match b.as_str() {
+        "move" => moderate::move_topic(state, v, id, params).await,
+        "merge" => moderate::merge(state, v, id, params).await,
+        "split" => moderate::split(state, v, id, params).await,
+        _ => fail(
+            Error::Engine(hearth::Error::NotFound { what: "page" }),
+            json,
+        ),
+    }
+}
+
+/// `PUT /t/{id}/status` (Discourse's API for pin, close, archive, unlist).
+async fn topic_put(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path((a, b)): Path<(String, String)>,
+    WantsJson(json): WantsJson,
+    params: Params,
+) -> Response {
+    if b == "status" || b == "status.json" {
+        moderate::status(state, v, &a, params, true).await
     } else {
-        PageError(Error::Engine(hearth::Error::NotFound { what: "page" })).into_response()
+        fail(
+            Error::Engine(hearth::Error::NotFound { what: "page" }),
+            json,
+        )
     }
 }
 
 async fn search(
     s: AxState<State>,
     v: Visitor,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    WantsJson(json): WantsJson,
     params: Params,
 ) -> Response {
-    if json(&method, &uri, &headers) {
+    if json {
         api::search(s, v, params).await.into_response()
     } else {
         pages::search(s, v, params).await.into_response()
@@ -328,11 +332,9 @@ async fn user(
     s: AxState<State>,
     v: Visitor,
     name: Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    WantsJson(json): WantsJson,
 ) -> Response {
-    if json(&method, &uri, &headers) {
+    if json {
         api::user(s, v, name).await.into_response()
     } else {
         pages::profile(s, v, name).await.into_response()
@@ -443,8 +445,8 @@ async fn js() -> Response {
     res
 }
 
-async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    if json(&method, &uri, &headers) {
+async fn fallback(WantsJson(json): WantsJson) -> Response {
+    if json {
         api::not_found().await
     } else {
         pages::not_found().await.into_response()

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use crate::api::shape::ts;
 use crate::error::{Error, PageError};
-use crate::pages::origin;
-use crate::state::{AppState, State};
+use crate::pages::{origin, public_community};
+use crate::state::State;
 use crate::templates::escape;
 
 /// Most URLs in one sitemap file (the protocol's limit).
@@ -96,16 +96,12 @@ pub(crate) fn topic_jsonld(
     }
 }
 
-fn public(s: &AppState) -> bool {
-    s.community().is_ok_and(|c| c.settings.public_access)
-}
-
 /// `GET /robots.txt`.
 pub(crate) async fn robots(AxState(state): AxState<State>) -> Result<Response, PageError> {
     let body = state
         .run(|s| {
             let base = &s.config.base_path;
-            Ok(if public(s) {
+            Ok(if public_community(s) {
                 let sitemap = origin(s)
                     .map(|o| format!("Sitemap: {o}{base}/sitemap.xml\n"))
                     .unwrap_or_default();
@@ -115,7 +111,7 @@ pub(crate) async fn robots(AxState(state): AxState<State>) -> Result<Response, P
                      Disallow: {base}/admin\nDisallow: {base}/review\n{sitemap}"
                 )
             } else {
-                "User-agent: *\nDisallow: /\n".to_string()
+                format!("User-agent: *\nDisallow: {base}/\n")
             })
         })
         .await?;
@@ -134,7 +130,7 @@ pub(crate) async fn sitemap(AxState(state): AxState<State>) -> Result<Response, 
             let c = s.config.community;
             let origin = origin(s).unwrap_or_default();
             let mut urls: Vec<(String, Option<String>)> = Vec::new();
-            if public(s) {
+            if public_community(s) {
                 urls.push((s.url("/"), None));
                 match s.forum.categories(&Actor::Guest, c) {
                     Ok(cats) => {

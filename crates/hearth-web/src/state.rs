@@ -31,6 +31,9 @@ pub(crate) struct AppState {
     pub views: Mutex<Vec<(Actor, TopicId)>>,
     /// Wakes the flusher when a batch is full.
     pub views_ready: std::sync::Condvar,
+    /// The community as last read, with the cache generation it was read
+    /// in (a page needs its name, origin and access up to four times).
+    pub community: Mutex<Option<(u64, Arc<Community>)>>,
 }
 
 /// Views kept at most while the writer is busy.
@@ -81,11 +84,21 @@ impl AppState {
         }
     }
 
-    /// The community served, as the system sees it.
-    pub fn community(&self) -> Result<Community> {
-        Ok(self
-            .forum
-            .community(&hearth::Actor::System, self.config.community)?)
+    /// The community served, as the system sees it; read again only after
+    /// something in it changed (the anonymous cache's generation).
+    pub fn community(&self) -> Result<Arc<Community>> {
+        let generation = self.anon_cache.generation();
+        if let Some((g, c)) = &*self.community.lock().unwrap_or_else(|p| p.into_inner())
+            && *g == generation
+        {
+            return Ok(c.clone());
+        }
+        let c = Arc::new(
+            self.forum
+                .community(&hearth::Actor::System, self.config.community)?,
+        );
+        *self.community.lock().unwrap_or_else(|p| p.into_inner()) = Some((generation, c.clone()));
+        Ok(c)
     }
 
     /// A path under the mount point.

@@ -94,6 +94,22 @@ pub(crate) fn wants_json(method: &Method, uri: &axum::http::Uri, headers: &Heade
         || headers.contains_key("api-key")
 }
 
+/// Extracts [`wants_json`] for handlers that serve a page and JSON on the
+/// same path (Discourse's `/t/{slug}/{id}` and `/t/{slug}/{id}.json`).
+pub(crate) struct WantsJson(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for WantsJson {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(WantsJson(wants_json(
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+        )))
+    }
+}
+
 pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)

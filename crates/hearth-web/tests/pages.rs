@@ -5,14 +5,6 @@ mod common;
 use axum::http::{Method, StatusCode, header};
 use common::*;
 
-fn header_of(r: &Reply, name: &str) -> String {
-    r.headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[tokio::test]
 async fn home_lists_public_content_with_security_headers() {
     let f = fixture();
@@ -24,12 +16,12 @@ async fn home_lists_public_content_with_security_headers() {
         "members-only topic leaked"
     );
     assert!(!r.body.contains("escalation rota"), "staff topic leaked");
-    let csp = header_of(&r, "content-security-policy");
+    let csp = r.header("content-security-policy");
     assert!(
         csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
         "{csp}"
     );
-    assert_eq!(header_of(&r, "x-content-type-options"), "nosniff");
+    assert_eq!(r.header("x-content-type-options"), "nosniff");
     // No inline script: every <script> has a src or is a JSON-LD data block.
     for (i, _) in r.body.match_indices("<script") {
         let tag = &r.body[i..i + r.body[i..].find('>').expect("tag end")];
@@ -72,7 +64,7 @@ async fn public_topic_page_is_indexable_with_json_ld() {
         .find("class=\"accepted-answer\"")
         .expect("accepted section");
     assert!(accepted > question);
-    assert!(header_of(&r, "x-robots-tag").is_empty());
+    assert!(r.header("x-robots-tag").is_empty());
 }
 
 #[tokio::test]
@@ -92,7 +84,7 @@ async fn private_pages_are_404_with_noindex_and_no_internals() {
             "{path}: the error page, in the layout"
         );
         assert!(r.body.contains("Powered by Hearth"));
-        assert_eq!(header_of(&r, "x-robots-tag"), "noindex");
+        assert_eq!(r.header("x-robots-tag"), "noindex");
         assert!(!r.body.contains("roadmap") && !r.body.contains("quokka"));
     }
     // A member sees the lounge topic, marked noindex (not public).
@@ -173,7 +165,7 @@ async fn sign_up_create_topic_reply_accept_search() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let topic_url = header_of(&r, "location");
+    let topic_url = r.header("location");
     assert!(
         topic_url.starts_with("/t/exporting-invoices-as-csv-files/"),
         "{topic_url}"
@@ -251,10 +243,7 @@ async fn forms_without_a_valid_csrf_token_are_refused() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // With the token in the header it can.
-    let token = bob.get("/session/csrf.json").await.json()["csrf"]
-        .as_str()
-        .expect("csrf")
-        .to_string();
+    let token = bob.csrf().await;
     let r = bob
         .send(
             req(Method::POST, "/posts.json")
@@ -302,7 +291,7 @@ async fn sign_in_is_throttled_per_account_and_per_address() {
         )
         .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(!header_of(&r, "retry-after").is_empty() || r.body.contains("seconds"));
+    assert!(!r.header("retry-after").is_empty() || r.body.contains("seconds"));
     // ...but another account from this address still signs in (5th attempt).
     let r = b
         .submit(
@@ -353,7 +342,7 @@ async fn requests_per_address_are_rate_limited() {
     let r = send(&f.app, get("/latest.json")).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.json()["error_type"], "rate_limit");
-    assert!(!header_of(&r, "retry-after").is_empty());
+    assert!(!r.header("retry-after").is_empty());
 }
 
 #[tokio::test]
@@ -362,7 +351,7 @@ async fn sign_out_ends_the_session() {
     let mut bob = Browser::new(&f);
     let r = bob.sign_in("bob").await;
     assert!(
-        header_of(&r, "set-cookie").contains("Secure")
+        r.header("set-cookie").contains("Secure")
             || r.headers
                 .get_all(header::SET_COOKIE)
                 .iter()
@@ -387,7 +376,7 @@ async fn sitemap_and_robots_list_only_public_content() {
     let f = fixture();
     let r = send(&f.app, get("/sitemap.xml")).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(header_of(&r, "content-type").starts_with("application/xml"));
+    assert!(r.header("content-type").starts_with("application/xml"));
     assert!(
         r.body.contains(&format!(
             "https://community.example.com/t/how-do-i-rotate-my-api-key/{}",
@@ -453,7 +442,7 @@ async fn profiles_and_directory() {
     let r = send(&f.app, get("/u")).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = send(&f.app, get("/letter_avatar/ada/48.svg")).await;
-    assert_eq!(header_of(&r, "content-type"), "image/svg+xml");
+    assert_eq!(r.header("content-type"), "image/svg+xml");
 }
 
 #[tokio::test]
@@ -486,7 +475,7 @@ async fn guests_are_served_from_the_anonymous_cache_until_something_changes() {
     let first = send(&f.app, get(&path)).await;
     assert!(first.headers.get("x-hearth-cache").is_none());
     let second = send(&f.app, get(&path)).await;
-    assert_eq!(header_of(&second, "x-hearth-cache"), "hit");
+    assert_eq!(second.header("x-hearth-cache"), "hit");
     assert_eq!(first.body, second.body);
     assert!(
         second.headers.get(header::SET_COOKIE).is_some(),

@@ -16,7 +16,7 @@ use crate::auth;
 use crate::error::{ApiError, Error};
 use crate::params::Params;
 use crate::state::{AppState, State};
-use crate::visitor::Visitor;
+use crate::visitor::{Via, Visitor};
 use shape::Ctx;
 
 type ApiResult = Result<Response, ApiError>;
@@ -672,6 +672,14 @@ pub(crate) async fn create_user(
     params: Params,
 ) -> ApiResult {
     params.check_csrf(&v)?;
+    if honeypot_fails(&v, &params) {
+        // What Discourse answers a bot: a plausible success, and nothing made.
+        return ok(json!({
+            "success": true,
+            "active": false,
+            "message": "We sent an activation mail to your address; follow its link to activate your account.",
+        }));
+    }
     let value = state
         .run(move |s| {
             let c = s.config.community;
@@ -757,8 +765,34 @@ pub(crate) async fn csrf(v: Visitor) -> ApiResult {
 
 /// `GET /session/hp.json`: Discourse's sign-up honeypot challenge; Hearth
 /// needs none, but its clients ask.
-pub(crate) async fn honeypot() -> ApiResult {
-    ok(json!({ "value": "", "challenge": "" }))
+pub(crate) async fn honeypot(v: Visitor) -> ApiResult {
+    let (value, challenge) = honeypot_for(&v);
+    ok(json!({ "value": value, "challenge": challenge }))
+}
+
+/// Discourse's sign-up honeypot for this visitor: a browser's sign-up
+/// sends `password_confirmation` = `value` and `challenge` reversed. Both
+/// derive from the visitor's CSRF token, so nothing is stored.
+fn honeypot_for(v: &Visitor) -> (String, String) {
+    let value = auth::digest(&format!("honeypot:{}", v.csrf));
+    let challenge = auth::digest(&format!("challenge:{}", v.csrf));
+    (value[..32].to_string(), challenge[..32].to_string())
+}
+
+/// Whether a sign-up came from a bot that skipped the honeypot. API keys
+/// are exempt, as in Discourse.
+fn honeypot_fails(v: &Visitor, params: &Params) -> bool {
+    if v.via == Via::ApiKey {
+        return false;
+    }
+    let (value, challenge) = honeypot_for(v);
+    let reversed: String = challenge.chars().rev().collect();
+    !(params
+        .str("password_confirmation")
+        .is_some_and(|p| auth::same(&p, &value))
+        && params
+            .str("challenge")
+            .is_some_and(|c| auth::same(&c, &reversed)))
 }
 
 /// The JSON answer for an unknown API path.

@@ -241,6 +241,15 @@ impl Reply {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
     }
 
+    /// A response header as text ("" when absent).
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    }
+
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.headers
             .get_all(header::SET_COOKIE)
@@ -358,6 +367,14 @@ impl Browser {
 
     pub async fn get(&mut self, uri: &str) -> Reply {
         self.send(get(uri)).await
+    }
+
+    /// The CSRF token from Discourse's `/session/csrf.json`.
+    pub async fn csrf(&mut self) -> String {
+        self.get("/session/csrf.json").await.json()["csrf"]
+            .as_str()
+            .expect("csrf")
+            .to_string()
     }
 
     /// The CSRF token in the last page's forms.
