@@ -146,6 +146,9 @@ impl Forum {
                 events: Vec::new(),
             };
             let out = f(&mut w)?;
+            if !w.events.is_empty() {
+                self.derive_notifications(&w)?;
+            }
             Ok((out, w.events))
         })?;
         if !events.is_empty() {

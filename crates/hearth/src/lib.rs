@@ -95,6 +95,7 @@ mod ids;
 mod invites;
 mod login;
 mod member;
+mod notify;
 mod page;
 mod permissions;
 mod rank;
@@ -124,6 +125,7 @@ pub use ids::{CategoryId, CommunityId, EventId, GroupId, PostId, ReviewId, Topic
 pub use invites::{Invite, JoinRequest, NewInvite};
 pub use login::{Login, NewLogin};
 pub use member::{Group, Member, NewUser, ProfileUpdate, User};
+pub use notify::{Delivery, Notification, NotificationKind, WatchLevel};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
 pub use permissions::{Actor, Role};
 pub use render::{

@@ -1,0 +1,734 @@
+//! Notifications: mentions, replies, likes, accepted answers, badges, and
+//! posts in what a member watches. They are derived from the events of a
+//! write, in that write's transaction, so a notification exists exactly
+//! when its cause committed; what a member may read is checked again each
+//! time notifications are listed. Watch levels (per category and topic)
+//! and per-kind delivery preferences decide who hears about what.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::clock::from_millis;
+use crate::error::{Error, Result};
+use crate::events::{Event, EventKind};
+use crate::forum::{Forum, Write};
+use crate::ids::{CategoryId, CommunityId, PostId, TopicId, UserId};
+use crate::page::{Cursor, Page, PageRequest};
+use crate::permissions::{Actor, Snapshot, Viewer};
+use crate::store::{optional, parsed};
+use crate::topic::{UserRef, post_state};
+
+macro_rules! notification_kinds {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal, $discourse:literal, $default:ident;)*) => {
+        /// What a notification is about.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum NotificationKind {
+            $($(#[$doc])* #[serde(rename = $name)] $variant,)*
+        }
+
+        impl NotificationKind {
+            /// Every kind, in the order preference screens list them.
+            pub const ALL: &'static [NotificationKind] = &[$(NotificationKind::$variant,)*];
+
+            /// The stable name, e.g. `"replied"`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(NotificationKind::$variant => $name,)* }
+            }
+
+            /// Parses [`NotificationKind::as_str`].
+            pub fn parse(s: &str) -> Option<NotificationKind> {
+                match s { $($name => Some(NotificationKind::$variant),)* _ => None }
+            }
+
+            /// Discourse's `notification_type` number for it.
+            pub fn discourse_type(self) -> u8 {
+                match self { $(NotificationKind::$variant => $discourse,)* }
+            }
+
+            /// How it is delivered until the member chooses.
+            pub fn default_delivery(self) -> Delivery {
+                match self { $(NotificationKind::$variant => Delivery::$default,)* }
+            }
+        }
+    };
+}
+
+notification_kinds! {
+    /// Someone mentioned you (`@you`).
+    Mentioned = "mentioned", 1, Email;
+    /// Someone replied to your post or topic.
+    Replied = "replied", 2, Email;
+    /// Someone liked your post.
+    Liked = "liked", 5, InApp;
+    /// A new post in a topic or category you watch.
+    Posted = "posted", 9, InApp;
+    /// You were granted a badge.
+    BadgeGranted = "badge_granted", 12, Email;
+    /// Your answer was accepted.
+    Accepted = "accepted", 14, Email;
+    /// A new topic in a category you watch.
+    NewTopic = "new_topic", 17, InApp;
+}
+
+/// How a member wants one kind of notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// In the notification list only.
+    InApp,
+    /// In the list, and by e-mail (batched).
+    Email,
+    /// Not at all.
+    Off,
+}
+
+impl Delivery {
+    /// `in_app`, `email` or `off`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::InApp => "in_app",
+            Delivery::Email => "email",
+            Delivery::Off => "off",
+        }
+    }
+
+    /// Parses [`Delivery::as_str`].
+    pub fn parse(s: &str) -> Option<Delivery> {
+        Some(match s {
+            "in_app" => Delivery::InApp,
+            "email" => Delivery::Email,
+            "off" => Delivery::Off,
+            _ => return None,
+        })
+    }
+}
+
+/// How closely a member follows a topic or category (Discourse's levels).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchLevel {
+    /// Nothing from it, not even mentions or replies.
+    Muted,
+    /// Replies to you and mentions only.
+    #[default]
+    Normal,
+    /// As normal; lists show its unread posts.
+    Tracking,
+    /// Every new post (and, for a category, every new topic).
+    Watching,
+}
+
+impl WatchLevel {
+    /// Discourse's `notification_level`: 0 muted, 1 normal, 2 tracking, 3 watching.
+    pub fn number(self) -> i64 {
+        match self {
+            WatchLevel::Muted => 0,
+            WatchLevel::Normal => 1,
+            WatchLevel::Tracking => 2,
+            WatchLevel::Watching => 3,
+        }
+    }
+
+    /// Parses [`WatchLevel::number`].
+    pub fn from_number(n: i64) -> Option<WatchLevel> {
+        Some(match n {
+            0 => WatchLevel::Muted,
+            1 => WatchLevel::Normal,
+            2 => WatchLevel::Tracking,
+            3 => WatchLevel::Watching,
+            _ => return None,
+        })
+    }
+
+    /// Parses `muted`, `normal` (or `regular`), `tracking`, `watching`, or
+    /// a number.
+    pub fn parse(s: &str) -> Option<WatchLevel> {
+        match s {
+            "muted" => Some(WatchLevel::Muted),
+            "normal" | "regular" => Some(WatchLevel::Normal),
+            "tracking" => Some(WatchLevel::Tracking),
+            "watching" => Some(WatchLevel::Watching),
+            n => n.parse().ok().and_then(WatchLevel::from_number),
+        }
+    }
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WatchLevel::Muted => "muted",
+            WatchLevel::Normal => "normal",
+            WatchLevel::Tracking => "tracking",
+            WatchLevel::Watching => "watching",
+        }
+    }
+}
+
+/// One notification, as its recipient sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Its id (increasing).
+    pub id: i64,
+    /// What it is about.
+    pub kind: NotificationKind,
+    /// Who caused it (none for the system).
+    pub actor: Option<UserRef>,
+    /// The topic it concerns.
+    pub topic: Option<TopicId>,
+    /// That topic's title and slug.
+    pub topic_title: Option<String>,
+    /// The topic's slug.
+    pub topic_slug: Option<String>,
+    /// The post it concerns.
+    pub post: Option<PostId>,
+    /// That post's number in its topic.
+    pub post_number: Option<i64>,
+    /// Kind-specific details (`badge` for badges).
+    pub data: serde_json::Value,
+    /// When it happened.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Whether the recipient has read it.
+    pub read: bool,
+}
+
+/// Notifications about content a member can no longer read are skipped
+/// when listing; the SQL filter that does it (`t`/`p` joined, `?` slots
+/// are the caller's).
+fn readable_filter(viewer: &Viewer) -> String {
+    format!(
+        "(n.topic_id IS NULL OR (t.category_id IN {} AND t.deleted_at IS NULL
+           AND (t.hidden_at IS NULL OR t.user_id = n.user_id)))
+         AND (n.post_id IS NULL OR (p.deleted_at IS NULL
+           AND (p.hidden_at IS NULL OR p.user_id = n.user_id)))",
+        viewer.readable_sql()
+    )
+}
+
+const FROM: &str = "FROM notifications n
+     LEFT JOIN topics t ON t.id = n.topic_id
+     LEFT JOIN posts p ON p.id = n.post_id
+     LEFT JOIN users a ON a.id = n.actor_id";
+
+fn member(viewer: &Viewer) -> Result<UserId> {
+    match (viewer.user, viewer.role) {
+        (Some(u), Some(_)) => Ok(u),
+        (Some(_), None) => Err(Error::forbidden("join the community to get notifications")),
+        _ => Err(Error::forbidden("sign in to see your notifications")),
+    }
+}
+
+/// Delivery per kind for one member (defaults filled in).
+fn preferences(
+    conn: &Connection,
+    user: UserId,
+    community: CommunityId,
+) -> Result<HashMap<NotificationKind, Delivery>> {
+    let mut out: HashMap<_, _> = NotificationKind::ALL
+        .iter()
+        .map(|k| (*k, k.default_delivery()))
+        .collect();
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, delivery FROM notification_prefs WHERE user_id = ?1 AND community_id = ?2",
+    )?;
+    let rows = stmt.query_map(params![user, community], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (kind, delivery) = row?;
+        if let (Some(k), Some(d)) = (NotificationKind::parse(&kind), Delivery::parse(&delivery)) {
+            out.insert(k, d);
+        }
+    }
+    Ok(out)
+}
+
+/// A member's level for a topic: its own setting, else its category's.
+fn effective_level(
+    conn: &Connection,
+    user: UserId,
+    topic: Option<TopicId>,
+    category: Option<CategoryId>,
+) -> Result<WatchLevel> {
+    if let Some(t) = topic {
+        let own: Option<i64> = optional(
+            conn.prepare_cached(
+                "SELECT level FROM topic_watches WHERE user_id = ?1 AND topic_id = ?2",
+            )?
+            .query_row(params![user, t], |r| r.get(0)),
+        )?;
+        if let Some(level) = own.and_then(WatchLevel::from_number) {
+            return Ok(level);
+        }
+    }
+    if let Some(c) = category {
+        let own: Option<i64> = optional(
+            conn.prepare_cached(
+                "SELECT level FROM category_watches WHERE user_id = ?1 AND category_id = ?2",
+            )?
+            .query_row(params![user, c], |r| r.get(0)),
+        )?;
+        if let Some(level) = own.and_then(WatchLevel::from_number) {
+            return Ok(level);
+        }
+    }
+    Ok(WatchLevel::Normal)
+}
+
+/// The notifications one event causes, before checks: (recipient, kind).
+fn candidates(conn: &Connection, e: &Event) -> Result<Vec<(UserId, NotificationKind)>> {
+    let mut out = Vec::new();
+    match e.kind {
+        EventKind::PostCreated => {
+            let number = e.data["post_number"].as_i64().unwrap_or(1);
+            if let Some(names) = e.data["mentions"].as_array() {
+                let mut stmt =
+                    conn.prepare_cached("SELECT id FROM users WHERE username_lower = ?1")?;
+                for name in names.iter().filter_map(|n| n.as_str()).take(50) {
+                    if let Some(u) = optional(stmt.query_row([name], |r| r.get(0)))? {
+                        out.push((u, NotificationKind::Mentioned));
+                    }
+                }
+            }
+            if number > 1 {
+                if let Some(u) = e.subject {
+                    out.push((u, NotificationKind::Replied));
+                }
+                if let Some(t) = e.topic {
+                    let author: Option<UserId> = optional(
+                        conn.prepare_cached("SELECT user_id FROM topics WHERE id = ?1")?
+                            .query_row([t], |r| r.get(0)),
+                    )?;
+                    if let Some(u) = author {
+                        out.push((u, NotificationKind::Replied));
+                    }
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT user_id FROM topic_watches WHERE topic_id = ?1 AND level = 3",
+                    )?;
+                    for u in stmt.query_map([t], |r| r.get(0))? {
+                        out.push((u?, NotificationKind::Posted));
+                    }
+                }
+            }
+            if let Some(c) = e.category {
+                let kind = if number == 1 {
+                    NotificationKind::NewTopic
+                } else {
+                    NotificationKind::Posted
+                };
+                let mut stmt = conn.prepare_cached(
+                    "SELECT user_id FROM category_watches WHERE category_id = ?1 AND level = 3",
+                )?;
+                for u in stmt.query_map([c], |r| r.get(0))? {
+                    out.push((u?, kind));
+                }
+            }
+        }
+        EventKind::PostLiked => {
+            if let Some(u) = e.subject {
+                out.push((u, NotificationKind::Liked));
+            }
+        }
+        EventKind::TopicSolved => {
+            if let Some(u) = e.subject {
+                out.push((u, NotificationKind::Accepted));
+            }
+        }
+        EventKind::BadgeGranted => {
+            if let Some(u) = e.subject {
+                out.push((u, NotificationKind::BadgeGranted));
+            }
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
+/// The first candidate per member wins (mentions before replies before
+/// watched posts), and nobody is told about their own action.
+fn dedupe(
+    candidates: Vec<(UserId, NotificationKind)>,
+    actor: Option<UserId>,
+) -> Vec<(UserId, NotificationKind)> {
+    let mut seen = std::collections::HashSet::new();
+    candidates
+        .into_iter()
+        .filter(|(u, _)| Some(*u) != actor && seen.insert(*u))
+        .collect()
+}
+
+impl Forum {
+    /// Writes the notifications the write's events cause (called by
+    /// `Forum::write`, inside its transaction).
+    pub(crate) fn derive_notifications(&self, w: &Write<'_>) -> Result<()> {
+        for e in &w.events {
+            let wanted = dedupe(candidates(w.tx, e)?, e.actor);
+            for (user, kind) in wanted {
+                let Ok(viewer) = Viewer::load(
+                    w.tx,
+                    &self.configs,
+                    Snapshot::InWrite,
+                    &Actor::User(user),
+                    e.community,
+                    w.now_ms(),
+                ) else {
+                    continue;
+                };
+                if viewer.role.is_none() {
+                    continue;
+                }
+                // Only about what they may read.
+                if let Some(p) = e.post
+                    && post_state(w.tx, &viewer, p).is_err()
+                {
+                    continue;
+                }
+                let level = effective_level(w.tx, user, e.topic, e.category)?;
+                let watched_only =
+                    matches!(kind, NotificationKind::Posted | NotificationKind::NewTopic);
+                if (level == WatchLevel::Muted && kind != NotificationKind::BadgeGranted)
+                    || (watched_only && level != WatchLevel::Watching)
+                {
+                    continue;
+                }
+                let delivery = preferences(w.tx, user, e.community)?
+                    .get(&kind)
+                    .copied()
+                    .unwrap_or(Delivery::InApp);
+                if delivery == Delivery::Off {
+                    continue;
+                }
+                let data = match kind {
+                    NotificationKind::BadgeGranted => e.data.clone(),
+                    _ => serde_json::json!({}),
+                };
+                w.tx.prepare_cached(
+                    "INSERT OR IGNORE INTO notifications
+                       (community_id, user_id, kind, actor_id, topic_id, post_id, data, created_at, email)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?
+                .execute(params![
+                    e.community,
+                    user,
+                    kind.as_str(),
+                    e.actor,
+                    e.topic,
+                    e.post,
+                    data.to_string(),
+                    w.now_ms(),
+                    if delivery == Delivery::Email { "pending" } else { "none" },
+                ])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The signed-in member's notifications, newest first (only those
+    /// about content they can still read); `unread_only` leaves out the
+    /// read ones.
+    ///
+    /// ```
+    /// # use hearth::*;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let forum = Forum::open(dir.path().join("n.db"))?;
+    /// # let ann = forum.create_user(NewUser::new("ann"))?.id;
+    /// # let bob = forum.create_user(NewUser::new("bob"))?.id;
+    /// # let c = forum.create_community(&Actor::System, NewCommunity {
+    /// #     slug: "c".into(), name: "C".into(), owner: Some(ann), ..Default::default() })?.id;
+    /// # forum.join(&Actor::User(bob), c)?;
+    /// # let cat = forum.create_category(&Actor::User(ann), c,
+    /// #     NewCategory::new("general", "General", CategoryKind::Discussion))?.id;
+    /// let (topic, _) = forum.create_topic(&Actor::User(ann), c, NewTopic {
+    ///     category: cat, title: "Welcome, everyone!".into(),
+    ///     body: "Say hello below.".into(), tags: vec![] })?;
+    /// forum.reply(&Actor::User(bob), c, topic.id, NewReply {
+    ///     body: "Hello @ann, glad to be here".into(), reply_to: None })?;
+    /// let list = forum.notifications(&Actor::User(ann), c, &PageRequest::first(20), false)?;
+    /// assert_eq!(list.items[0].kind, NotificationKind::Mentioned);
+    /// assert_eq!(forum.unread_notifications(&Actor::User(ann), c)?, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn notifications(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        page: &PageRequest,
+        unread_only: bool,
+    ) -> Result<Page<Notification>> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            let user = member(&viewer)?;
+            let before = match &page.after {
+                Some(c) => c.parts::<1>()?[0],
+                None => i64::MAX,
+            };
+            let limit = page.limit();
+            let sql = format!(
+                "SELECT n.id, n.kind, n.actor_id, a.username, a.display_name, a.avatar_url,
+                        n.topic_id, t.title, t.slug, n.post_id, p.post_number, n.data,
+                        n.created_at, n.read_at IS NOT NULL
+                 {FROM}
+                 WHERE n.user_id = ?1 AND n.community_id = ?2 AND n.id < ?3 {}
+                   AND {}
+                 ORDER BY n.id DESC LIMIT ?4",
+                if unread_only {
+                    "AND n.read_at IS NULL"
+                } else {
+                    ""
+                },
+                readable_filter(&viewer),
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt
+                .query_map(params![user, community, before, limit as i64 + 1], |r| {
+                    let actor = match r.get::<_, Option<UserId>>(2)? {
+                        Some(id) => Some(UserRef {
+                            id,
+                            username: r.get(3)?,
+                            display_name: r.get(4)?,
+                            avatar_url: r.get(5)?,
+                        }),
+                        None => None,
+                    };
+                    Ok(Notification {
+                        id: r.get(0)?,
+                        kind: parsed(r, 1, |s| {
+                            NotificationKind::parse(s).ok_or_else(|| {
+                                Error::Storage(format!("unknown notification kind {s}"))
+                            })
+                        })?,
+                        actor,
+                        topic: r.get(6)?,
+                        topic_title: r.get(7)?,
+                        topic_slug: r.get(8)?,
+                        post: r.get(9)?,
+                        post_number: r.get(10)?,
+                        data: serde_json::from_str(&r.get::<_, String>(11)?)
+                            .unwrap_or(serde_json::Value::Null),
+                        created_at: from_millis(r.get(12)?),
+                        read: r.get(13)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Page::from_rows(rows, limit, |n: &Notification| {
+                Cursor::from_parts(&[n.id])
+            }))
+        })
+    }
+
+    /// How many unread notifications the member has (about content they
+    /// can still read).
+    pub fn unread_notifications(&self, actor: &Actor, community: CommunityId) -> Result<u64> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            let Ok(user) = member(&viewer) else {
+                return Ok(0);
+            };
+            let sql = format!(
+                "SELECT count(*) {FROM}
+                 WHERE n.user_id = ?1 AND n.community_id = ?2 AND n.read_at IS NULL AND {}",
+                readable_filter(&viewer)
+            );
+            let n: i64 = conn
+                .prepare_cached(&sql)?
+                .query_row(params![user, community], |r| r.get(0))?;
+            Ok(n as u64)
+        })
+    }
+
+    /// Marks the member's notifications read: one (`Some(id)`), or all.
+    /// Returns how many changed.
+    pub fn mark_notifications_read(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        id: Option<i64>,
+    ) -> Result<u64> {
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            let user = member(&viewer)?;
+            let n = match id {
+                Some(id) => {
+                    let n = w
+                        .tx
+                        .prepare_cached(
+                            "UPDATE notifications SET read_at = ?4
+                             WHERE id = ?1 AND user_id = ?2 AND community_id = ?3 AND read_at IS NULL",
+                        )?
+                        .execute(params![id, user, community, w.now_ms()])?;
+                    if n == 0 {
+                        let exists: Option<i64> = optional(
+                            w.tx.prepare_cached(
+                                "SELECT id FROM notifications WHERE id = ?1 AND user_id = ?2 AND community_id = ?3",
+                            )?
+                            .query_row(params![id, user, community], |r| r.get(0)),
+                        )?;
+                        if exists.is_none() {
+                            return Err(Error::not_found("notification"));
+                        }
+                    }
+                    n
+                }
+                None => w
+                    .tx
+                    .prepare_cached(
+                        "UPDATE notifications SET read_at = ?3
+                         WHERE user_id = ?1 AND community_id = ?2 AND read_at IS NULL",
+                    )?
+                    .execute(params![user, community, w.now_ms()])?,
+            };
+            Ok(n as u64)
+        })
+    }
+
+    /// Sets the member's watch level for a topic they can read.
+    pub fn watch_topic(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        topic: TopicId,
+        level: WatchLevel,
+    ) -> Result<()> {
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            let user = member(&viewer)?;
+            crate::topic::topic_state(w.tx, &viewer, topic)?;
+            w.tx.prepare_cached(
+                "INSERT INTO topic_watches (user_id, topic_id, level) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (user_id, topic_id) DO UPDATE SET level = excluded.level",
+            )?
+            .execute(params![user, topic, level.number()])?;
+            Ok(())
+        })
+    }
+
+    /// Sets the member's watch level for a category they can read.
+    pub fn watch_category(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        category: CategoryId,
+        level: WatchLevel,
+    ) -> Result<()> {
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            let user = member(&viewer)?;
+            viewer.category(category)?;
+            w.tx.prepare_cached(
+                "INSERT INTO category_watches (user_id, category_id, level) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (user_id, category_id) DO UPDATE SET level = excluded.level",
+            )?
+            .execute(params![user, category, level.number()])?;
+            Ok(())
+        })
+    }
+
+    /// The member's level for a topic (its own, else its category's, else
+    /// normal) and for a category (`topic: None`).
+    pub fn watch_level(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        category: Option<CategoryId>,
+        topic: Option<TopicId>,
+    ) -> Result<WatchLevel> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            let Ok(user) = member(&viewer) else {
+                return Ok(WatchLevel::Normal);
+            };
+            let category = match (topic, category) {
+                (Some(t), _) => Some(crate::topic::topic_state(conn, &viewer, t)?.category),
+                (None, Some(c)) => {
+                    viewer.category(c)?;
+                    Some(c)
+                }
+                (None, None) => None,
+            };
+            effective_level(conn, user, topic, category)
+        })
+    }
+
+    /// The member's delivery for every kind (defaults filled in), in
+    /// [`NotificationKind::ALL`] order.
+    pub fn notification_preferences(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+    ) -> Result<Vec<(NotificationKind, Delivery)>> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            let user = member(&viewer)?;
+            let prefs = preferences(conn, user, community)?;
+            Ok(NotificationKind::ALL
+                .iter()
+                .map(|k| (*k, prefs[k]))
+                .collect())
+        })
+    }
+
+    /// Sets how the member gets one kind of notification.
+    pub fn set_notification_preference(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        kind: NotificationKind,
+        delivery: Delivery,
+    ) -> Result<()> {
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            let user = member(&viewer)?;
+            w.tx.prepare_cached(
+                "INSERT INTO notification_prefs (user_id, community_id, kind, delivery) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (user_id, community_id, kind) DO UPDATE SET delivery = excluded.delivery",
+            )?
+            .execute(params![user, community, kind.as_str(), delivery.as_str()])?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_numbers_round_trip() {
+        for k in NotificationKind::ALL {
+            assert_eq!(NotificationKind::parse(k.as_str()), Some(*k));
+        }
+        for l in [
+            WatchLevel::Muted,
+            WatchLevel::Normal,
+            WatchLevel::Tracking,
+            WatchLevel::Watching,
+        ] {
+            assert_eq!(WatchLevel::from_number(l.number()), Some(l));
+            assert_eq!(WatchLevel::parse(l.as_str()), Some(l));
+        }
+        assert_eq!(WatchLevel::parse("regular"), Some(WatchLevel::Normal));
+        assert_eq!(WatchLevel::parse("7"), None);
+        for d in [Delivery::InApp, Delivery::Email, Delivery::Off] {
+            assert_eq!(Delivery::parse(d.as_str()), Some(d));
+        }
+    }
+
+    #[test]
+    fn first_reason_wins_and_actors_are_not_told() {
+        let (a, b) = (UserId(1), UserId(2));
+        let out = dedupe(
+            vec![
+                (a, NotificationKind::Mentioned),
+                (b, NotificationKind::Replied),
+                (a, NotificationKind::Replied),
+                (b, NotificationKind::Posted),
+            ],
+            Some(b),
+        );
+        assert_eq!(out, vec![(a, NotificationKind::Mentioned)]);
+    }
+}

@@ -1,0 +1,52 @@
+-- Schema v5: notifications, watch levels and delivery preferences.
+--
+-- A notification is written in the same transaction as its cause (a reply,
+-- a mention, a like, an accepted answer, a badge, a post in something the
+-- member watches), at most once per member, post and kind. Readability is
+-- checked again whenever notifications are read: a member who lost access
+-- to a category no longer sees what was said there.
+CREATE TABLE notifications (
+    id            INTEGER PRIMARY KEY,
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    user_id       INTEGER NOT NULL REFERENCES users(id),
+    kind          TEXT NOT NULL,
+    actor_id      INTEGER REFERENCES users(id),
+    topic_id      INTEGER REFERENCES topics(id),
+    post_id       INTEGER REFERENCES posts(id),
+    data          TEXT NOT NULL DEFAULT '{}',
+    created_at    INTEGER NOT NULL,
+    read_at       INTEGER,
+    -- 'pending' (to be e-mailed), 'sent', or 'none' (in-app only).
+    email         TEXT NOT NULL DEFAULT 'none'
+);
+CREATE INDEX notifications_by_user ON notifications (user_id, community_id, id);
+CREATE INDEX notifications_unread ON notifications (user_id, community_id) WHERE read_at IS NULL;
+CREATE INDEX notifications_to_email ON notifications (community_id, user_id) WHERE email = 'pending';
+CREATE UNIQUE INDEX notifications_once ON notifications (user_id, post_id, kind) WHERE post_id IS NOT NULL;
+
+-- Watch levels (Discourse's numbers: 0 muted, 1 normal, 2 tracking,
+-- 3 watching); a topic's level overrides its category's.
+CREATE TABLE category_watches (
+    user_id      INTEGER NOT NULL REFERENCES users(id),
+    category_id  INTEGER NOT NULL REFERENCES categories(id),
+    level        INTEGER NOT NULL,
+    PRIMARY KEY (user_id, category_id)
+) WITHOUT ROWID;
+CREATE INDEX category_watches_by_category ON category_watches (category_id, level);
+
+CREATE TABLE topic_watches (
+    user_id   INTEGER NOT NULL REFERENCES users(id),
+    topic_id  INTEGER NOT NULL REFERENCES topics(id),
+    level     INTEGER NOT NULL,
+    PRIMARY KEY (user_id, topic_id)
+) WITHOUT ROWID;
+CREATE INDEX topic_watches_by_topic ON topic_watches (topic_id, level);
+
+-- How a member wants each kind of notification: 'in_app', 'email', 'off'.
+CREATE TABLE notification_prefs (
+    user_id       INTEGER NOT NULL REFERENCES users(id),
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    kind          TEXT NOT NULL,
+    delivery      TEXT NOT NULL,
+    PRIMARY KEY (user_id, community_id, kind)
+) WITHOUT ROWID;
