@@ -213,6 +213,15 @@ fn capitalize(s: &str) -> String {
     }
 }
 
+/// An error as the client wants it: Discourse's JSON or the error page.
+pub(crate) fn fail(e: Error, json: bool) -> Response {
+    if json {
+        ApiError(e).into_response()
+    } else {
+        PageError(e).into_response()
+    }
+}
+
 /// A JSON answer with Discourse's exact content type (some clients compare
 /// it as a string: `application/json; charset=utf-8`).
 pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {

@@ -49,6 +49,7 @@ mod config;
 mod error;
 mod idempotency;
 mod moderate;
+mod notifications;
 mod pages;
 mod params;
 mod routes;

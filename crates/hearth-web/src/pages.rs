@@ -105,6 +105,7 @@ fn me(s: &AppState, v: &Visitor) -> Value {
                 "staff": role.is_some_and(|r| r.is_moderator()),
                 "admin": role.is_some_and(|r| r.is_admin()),
                 "member": role.is_some(),
+                "unread": if role.is_some() { crate::notifications::unread(s, &v.actor) } else { 0 },
             })
         }
         _ => Value::Null,
@@ -178,7 +179,7 @@ pub(crate) fn render(
     s.templates.render(template, ctx)
 }
 
-fn html(body: String, indexable: bool) -> Response {
+pub(crate) fn html(body: String, indexable: bool) -> Response {
     let mut res = Html(body).into_response();
     if !indexable {
         res.headers_mut()
@@ -187,7 +188,7 @@ fn html(body: String, indexable: bool) -> Response {
     res
 }
 
-fn ago(t: OffsetDateTime, now: OffsetDateTime) -> String {
+pub(crate) fn ago(t: OffsetDateTime, now: OffsetDateTime) -> String {
     let secs = (now - t).whole_seconds().max(0);
     match secs {
         0..60 => "just now".into(),
@@ -305,6 +306,7 @@ fn topic_list_page(
         json!({
             "topics": topics,
             "categories": categories,
+            "watch": category.and_then(|id| crate::notifications::watch_form(s, &v.actor, Some(id), None)),
             "category": cat.map(|c| json!({"id": c.id.0, "name": c.name, "description": c.description, "slug": c.slug})),
             "next_url": next_url,
         }),
@@ -413,6 +415,7 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
                               "closed": t.closed, "archived": t.archived, "pinned": t.pinned,
                               "unlisted": t.unlisted, "deleted": t.deleted},
                     "moderation": moderation,
+                    "watch": crate::notifications::watch_form(s, &v.actor, None, Some(t.id)),
                     "category": {"id": cat.id.0, "slug": cat.slug, "name": cat.name},
                     "posts": posts,
                     "accepted": accepted,

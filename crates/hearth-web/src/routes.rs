@@ -11,11 +11,13 @@ use axum::routing::{get, post};
 use hearth::{CategoryId, TopicId};
 
 use crate::api::{self, id_of};
-use crate::error::{ApiError, Error, PageError};
+use crate::error::{ApiError, Error, PageError, fail};
 use crate::params::Params;
 use crate::state::State;
 use crate::visitor::{Visitor, WantsJson};
-use crate::{admin, anon_cache, idempotency, moderate, pages, seo, templates, visitor};
+use crate::{
+    admin, anon_cache, idempotency, moderate, notifications, pages, seo, templates, visitor,
+};
 
 /// The Content-Security-Policy of every response: no inline script, no
 /// inline style, no plugins, no framing.
@@ -81,6 +83,24 @@ pub(crate) fn router(state: State) -> Router {
         .route(
             "/invites/{code}",
             get(pages::invite_form).post(pages::accept_invite),
+        )
+        .route("/notifications", get(notifications::list))
+        .route("/notifications.json", get(notifications::list))
+        .route(
+            "/notifications/mark-read",
+            post(notifications::mark_read).put(notifications::mark_read),
+        )
+        .route(
+            "/notifications/mark-read.json",
+            axum::routing::put(notifications::mark_read).post(notifications::mark_read),
+        )
+        .route(
+            "/category/{id}/notifications",
+            post(notifications::watch_category),
+        )
+        .route(
+            "/u/{name}/preferences",
+            get(notifications::preferences_form).post(notifications::save_preferences),
         )
         .route("/review", get(admin::review))
         .route("/review/{id}", post(admin::decide))
@@ -196,14 +216,6 @@ async fn category(
     }
 }
 
-fn fail(e: Error, json: bool) -> Response {
-    if json {
-        ApiError(e).into_response()
-    } else {
-        PageError(e).into_response()
-    }
-}
-
 async fn topic_at(state: State, v: Visitor, id: &str, json: bool, params: Params) -> Response {
     let id = match id_of(id) {
         Ok(id) => TopicId(id),
@@ -281,6 +293,9 @@ async fn topic_post(
     }
     if b == "status" || b == "status.json" {
         return moderate::status(state, v, &a, params, json).await;
+    }
+    if b == "notifications" || b == "notifications.json" {
+        return notifications::watch_topic(state, v, &a, json, params).await;
     }
     let id = match id_of(&a) {
         Ok(id) => TopicId(id),

@@ -29,6 +29,14 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("review.html", include_str!("../templates/review.html")),
     ("admin.html", include_str!("../templates/admin.html")),
     ("error.html", include_str!("../templates/error.html")),
+    (
+        "notifications.html",
+        include_str!("../templates/notifications.html"),
+    ),
+    (
+        "preferences.html",
+        include_str!("../templates/preferences.html"),
+    ),
 ];
 
 /// The names of the built-in templates an embedder can replace.
@@ -49,6 +57,8 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "review.html",
     "admin.html",
     "error.html",
+    "notifications.html",
+    "preferences.html",
 ];
 
 /// The built-in stylesheet.

@@ -1086,7 +1086,8 @@ impl Forum {
     }
 
     /// Counts a view: once per member per day, every time for guests (the
-    /// web layer de-duplicates guests by address).
+    /// web layer de-duplicates guests by address). A member's notifications
+    /// about the topic are marked read.
     pub fn record_view(&self, actor: &Actor, community: CommunityId, topic: TopicId) -> Result<()> {
         self.write(|w| self.view_in(w, actor, community, topic))
     }
@@ -1160,6 +1161,12 @@ impl Forum {
         let counted = match viewer.user {
             Some(user) => {
                 count_entry(w, &viewer, user, topic)?;
+                // Reading a topic reads what you were notified about in it.
+                tx.prepare_cached(
+                    "UPDATE notifications SET read_at = ?3
+                     WHERE user_id = ?1 AND topic_id = ?2 AND read_at IS NULL",
+                )?
+                .execute(params![user, topic, now])?;
                 let day = now.div_euclid(86_400_000);
                 tx.prepare_cached(
                     "INSERT INTO topic_views (topic_id, user_id, viewed_day) VALUES (?1, ?2, ?3)

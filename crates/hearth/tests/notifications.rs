@@ -335,3 +335,24 @@ fn notifications_page_newest_first() {
     assert_eq!(ids.len(), 7);
     assert!(ids.windows(2).all(|p| p[0] > p[1]));
 }
+
+#[test]
+fn reading_a_topic_reads_its_notifications() {
+    let w = World::new();
+    let (public_topic, _) = w.topics[0];
+    let (members_topic, _) = w.topics[1];
+    let f = w.forum();
+    let before = f.unread_notifications(&w.group_member, w.c).unwrap();
+    f.record_view(&w.group_member, w.c, public_topic).unwrap();
+    assert_eq!(
+        f.unread_notifications(&w.group_member, w.c).unwrap(),
+        before - 1
+    );
+    // Through the batched path the web layer uses, too.
+    f.record_views(w.c, &[(w.group_member, members_topic)])
+        .unwrap();
+    assert_eq!(
+        f.unread_notifications(&w.group_member, w.c).unwrap(),
+        before - 2
+    );
+}

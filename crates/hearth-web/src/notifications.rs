@@ -1,0 +1,437 @@
+//! Notifications and watching: the member's list (page and Discourse's
+//! `/notifications.json`), marking read, watch levels for topics and
+//! categories (Discourse's `POST /t/{id}/notifications` and
+//! `POST /category/{id}/notifications`), and per-kind delivery
+//! preferences (`/u/{name}/preferences`).
+
+use axum::extract::{Path, State as AxState};
+use axum::response::{IntoResponse, Response};
+use hearth::{Actor, CategoryId, Delivery, Notification, NotificationKind, TopicId, WatchLevel};
+use serde_json::{Value, json};
+
+use crate::api::{id_of, page_request};
+use crate::error::{ApiError, Error, PageError, fail, json_response};
+use crate::pages::{Meta, act, ago, render};
+use crate::params::Params;
+use crate::state::{AppState, State};
+use crate::visitor::{Visitor, WantsJson};
+
+/// Where a notification leads.
+fn href(s: &AppState, n: &Notification) -> String {
+    match (&n.topic_slug, n.topic, n.post_number) {
+        (Some(slug), Some(t), Some(p)) => s.url(&format!("/t/{slug}/{}#post-{p}", t.0)),
+        (Some(slug), Some(t), None) => s.url(&format!("/t/{slug}/{}", t.0)),
+        _ => s.url("/notifications"),
+    }
+}
+
+/// One line of text for a notification.
+fn sentence(n: &Notification) -> String {
+    let who = n
+        .actor
+        .as_ref()
+        .map(|a| a.username.as_str())
+        .unwrap_or("Someone");
+    let title = n.topic_title.as_deref().unwrap_or("a topic");
+    match n.kind {
+        NotificationKind::Mentioned => format!("{who} mentioned you in “{title}”"),
+        NotificationKind::Replied => format!("{who} replied in “{title}”"),
+        NotificationKind::Liked => format!("{who} liked your post in “{title}”"),
+        NotificationKind::Posted => format!("{who} posted in “{title}”"),
+        NotificationKind::NewTopic => format!("{who} started “{title}”"),
+        NotificationKind::Accepted => format!("{who} accepted your answer in “{title}”"),
+        NotificationKind::BadgeGranted => format!(
+            "You were granted the {} badge",
+            n.data["badge"].as_str().unwrap_or("a")
+        ),
+    }
+}
+
+/// `GET /notifications` (page) and `/notifications.json` (Discourse's
+/// shape: `notifications`, `total_rows_notifications`,
+/// `seen_notification_id`, `load_more_notifications`).
+pub(crate) async fn list(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    WantsJson(json): WantsJson,
+    params: Params,
+) -> Response {
+    let user = match v.require_user() {
+        Ok(Actor::User(u)) => u,
+        Ok(_) | Err(_) => {
+            let e = Error::Engine(hearth::Error::Forbidden {
+                reason: "sign in to see your notifications".into(),
+            });
+            return fail(e, json);
+        }
+    };
+    let result = state
+        .run(move |s| {
+            let c = s.config.community;
+            let unread_only = params.bool("filter_unread").unwrap_or(false)
+                || params.str("filter").as_deref() == Some("unread");
+            let (page, n) = page_request(&params, 30, |req| {
+                Ok(s.forum.notifications(&v.actor, c, req, unread_only)?)
+            })?;
+            let unread = s.forum.unread_notifications(&v.actor, c)?;
+            if json {
+                let items: Vec<Value> = page
+                    .items
+                    .iter()
+                    .map(|n| {
+                        let actor = n.actor.as_ref().map(|a| a.username.clone());
+                        json!({
+                            "id": n.id, "user_id": user.0, "external_id": null,
+                            "notification_type": n.kind.discourse_type(),
+                            "read": n.read, "high_priority": n.kind == NotificationKind::Mentioned,
+                            "created_at": crate::api::shape::ts(n.created_at),
+                            "post_number": n.post_number, "topic_id": n.topic.map(|t| t.0),
+                            "fancy_title": n.topic_title, "slug": n.topic_slug,
+                            "data": {
+                                "topic_title": n.topic_title,
+                                "original_post_id": n.post.map(|p| p.0),
+                                "original_post_type": 1,
+                                "original_username": actor,
+                                "display_username": actor,
+                                "badge_name": n.data["badge"],
+                                "message": n.kind.as_str(),
+                            },
+                        })
+                    })
+                    .collect();
+                let seen = page.items.iter().map(|n| n.id).max();
+                let more = page
+                    .next
+                    .as_ref()
+                    .map(|_| format!("{}/notifications.json?page={}", s.config.base_path, n + 1));
+                return Ok(json_response(
+                    axum::http::StatusCode::OK,
+                    &json!({
+                        "notifications": items,
+                        "total_rows_notifications": page.items.len(),
+                        "unread_notifications": unread,
+                        "seen_notification_id": seen,
+                        "load_more_notifications": more,
+                    }),
+                ));
+            }
+            let now = s.forum.now();
+            let items: Vec<Value> = page
+                .items
+                .iter()
+                .map(|n| {
+                    json!({"id": n.id, "text": sentence(n), "href": href(s, n), "read": n.read,
+                           "kind": n.kind.as_str(), "ago": ago(n.created_at, now),
+                           "created_at": crate::api::shape::ts(n.created_at)})
+                })
+                .collect();
+            let meta = Meta {
+                title: "Notifications".into(),
+                noindex: true,
+                path: "/notifications".into(),
+                ..Default::default()
+            };
+            let next_url = page.next.map(|_| {
+                s.url(&format!(
+                    "/notifications?page={}{}",
+                    n + 1,
+                    if unread_only { "&filter=unread" } else { "" }
+                ))
+            });
+            let body = render(
+                s,
+                &v,
+                "notifications.html",
+                meta,
+                json!({"items": items, "unread": unread, "unread_only": unread_only,
+                       "next_url": next_url, "notice": params.str("notice")}),
+            )?;
+            Ok(crate::pages::html(body, false))
+        })
+        .await;
+    result.unwrap_or_else(|e| fail(e, json))
+}
+
+/// `POST /notifications/mark-read` (form) and `PUT /notifications/mark-read`
+/// (Discourse: optional `id`; all when absent).
+pub(crate) async fn mark_read(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    WantsJson(json): WantsJson,
+    params: Params,
+) -> Response {
+    if json {
+        let run = async {
+            let actor = params.writer(&v)?;
+            let id = params.int("id")?;
+            state
+                .run(move |s| {
+                    Ok(s.forum
+                        .mark_notifications_read(&actor, s.config.community, id)?)
+                })
+                .await?;
+            Ok::<_, Error>(json_response(
+                axum::http::StatusCode::OK,
+                &json!({"success": "OK"}),
+            ))
+        };
+        return run.await.unwrap_or_else(|e| ApiError(e).into_response());
+    }
+    act(state, v, params, |s, actor, params| {
+        let id = params.int("id")?;
+        s.forum
+            .mark_notifications_read(&actor, s.config.community, id)?;
+        Ok("/notifications".into())
+    })
+    .await
+    .unwrap_or_else(|e| e.into_response())
+}
+
+fn level_of(params: &Params) -> Result<WatchLevel, Error> {
+    let raw = params.need("notification_level")?;
+    WatchLevel::parse(raw.trim()).ok_or_else(|| {
+        Error::BadRequest(format!(
+            "notification_level must be 0-3 or muted, normal, tracking, watching; not {raw:?}"
+        ))
+    })
+}
+
+/// What a watch form answers: JSON for the API, back to the page otherwise.
+async fn watch<F>(state: State, v: Visitor, json: bool, params: Params, f: F) -> Response
+where
+    F: FnOnce(&AppState, Actor, WatchLevel) -> Result<String, Error> + Send + 'static,
+{
+    if json {
+        let run = async {
+            let actor = params.writer(&v)?;
+            let level = level_of(&params)?;
+            state.run(move |s| f(s, actor, level)).await?;
+            Ok::<_, Error>(json_response(
+                axum::http::StatusCode::OK,
+                &json!({"success": "OK"}),
+            ))
+        };
+        return run.await.unwrap_or_else(|e| ApiError(e).into_response());
+    }
+    act(state, v, params, move |s, actor, params| {
+        let level = level_of(&params)?;
+        f(s, actor, level)
+    })
+    .await
+    .unwrap_or_else(|e| e.into_response())
+}
+
+/// `POST /t/{id}/notifications` (`notification_level`).
+pub(crate) async fn watch_topic(
+    state: State,
+    v: Visitor,
+    id: &str,
+    json: bool,
+    params: Params,
+) -> Response {
+    let id = match id_of(id) {
+        Ok(id) => TopicId(id),
+        Err(e) => return fail(e, json),
+    };
+    watch(state, v, json, params, move |s, actor, level| {
+        let c = s.config.community;
+        s.forum.watch_topic(&actor, c, id, level)?;
+        let t = s.forum.topic_only(&actor, c, id)?;
+        Ok(format!("/t/{}/{}", t.slug, t.id.0))
+    })
+    .await
+}
+
+/// `POST /category/{id}/notifications` (`notification_level`).
+pub(crate) async fn watch_category(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    WantsJson(json): WantsJson,
+    params: Params,
+) -> Response {
+    let id = match id_of(&id) {
+        Ok(id) => CategoryId(id),
+        Err(e) => return fail(e, json),
+    };
+    watch(state, v, json, params, move |s, actor, level| {
+        let c = s.config.community;
+        s.forum.watch_category(&actor, c, id, level)?;
+        let cat = s.forum.category(&actor, c, id)?;
+        Ok(format!("/c/{}/{}", cat.slug, cat.id.0))
+    })
+    .await
+}
+
+/// The watch selector's context for a page (`None` for guests).
+pub(crate) fn watch_form(
+    s: &AppState,
+    actor: &Actor,
+    category: Option<CategoryId>,
+    topic: Option<TopicId>,
+) -> Option<Value> {
+    if !matches!(actor, Actor::User(_)) {
+        return None;
+    }
+    let level = s
+        .forum
+        .watch_level(actor, s.config.community, category, topic)
+        .ok()?;
+    let action = match (topic, category) {
+        (Some(t), _) => s.url(&format!("/t/{}/notifications", t.0)),
+        (None, Some(c)) => s.url(&format!("/category/{}/notifications", c.0)),
+        (None, None) => return None,
+    };
+    let levels = [
+        (WatchLevel::Watching, "Watching: every new post"),
+        (
+            WatchLevel::Tracking,
+            "Tracking: replies to you and mentions",
+        ),
+        (WatchLevel::Normal, "Normal: replies to you and mentions"),
+        (WatchLevel::Muted, "Muted: nothing at all"),
+    ]
+    .map(|(l, label)| json!({"value": l.number(), "label": label, "selected": l == level}));
+    Some(json!({"action": action, "levels": levels, "current": level.as_str()}))
+}
+
+fn delivery_label(d: Delivery) -> &'static str {
+    match d {
+        Delivery::InApp => "In the app",
+        Delivery::Email => "In the app and by e-mail",
+        Delivery::Off => "Off",
+    }
+}
+
+fn kind_label(k: NotificationKind) -> &'static str {
+    match k {
+        NotificationKind::Mentioned => "Someone mentions you",
+        NotificationKind::Replied => "Someone replies to you",
+        NotificationKind::Liked => "Someone likes your post",
+        NotificationKind::Posted => "A new post in something you watch",
+        NotificationKind::BadgeGranted => "You get a badge",
+        NotificationKind::Accepted => "Your answer is accepted",
+        NotificationKind::NewTopic => "A new topic in a category you watch",
+    }
+}
+
+fn own(v: &Visitor, name: &str) -> Result<(), Error> {
+    match &v.user {
+        Some(u) if u.username.eq_ignore_ascii_case(name) => Ok(()),
+        Some(_) => Err(hearth::Error::NotFound { what: "page" }.into()),
+        None => Err(hearth::Error::Forbidden {
+            reason: "sign in to change your preferences".into(),
+        }
+        .into()),
+    }
+}
+
+/// `GET /u/{name}/preferences`: how each kind of notification reaches you.
+pub(crate) async fn preferences_form(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(name): Path<String>,
+    params: Params,
+) -> Result<Response, PageError> {
+    own(&v, &name)?;
+    let body = state
+        .run(move |s| {
+            let prefs = s.forum.notification_preferences(&v.actor, s.config.community)?;
+            let rows: Vec<Value> = prefs
+                .iter()
+                .map(|(k, d)| {
+                    let options: Vec<Value> = [Delivery::Email, Delivery::InApp, Delivery::Off]
+                        .iter()
+                        .map(|o| json!({"value": o.as_str(), "label": delivery_label(*o), "selected": o == d}))
+                        .collect();
+                    json!({"kind": k.as_str(), "label": kind_label(*k), "options": options})
+                })
+                .collect();
+            let meta = Meta {
+                title: "Notification preferences".into(),
+                noindex: true,
+                path: format!("/u/{name}/preferences"),
+                ..Default::default()
+            };
+            render(
+                s,
+                &v,
+                "preferences.html",
+                meta,
+                json!({"rows": rows, "username": name, "notice": params.str("notice")}),
+            )
+        })
+        .await?;
+    Ok(crate::pages::html(body, false))
+}
+
+/// `POST /u/{name}/preferences`: one select per kind (`delivery[kind]`).
+pub(crate) async fn save_preferences(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(name): Path<String>,
+    params: Params,
+) -> Result<Response, PageError> {
+    own(&v, &name)?;
+    act(state, v, params, move |s, actor, params| {
+        let c = s.config.community;
+        for kind in NotificationKind::ALL {
+            let Some(raw) = params.str(&format!("delivery.{}", kind.as_str())) else {
+                continue;
+            };
+            let delivery = Delivery::parse(&raw).ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "delivery for {} must be email, in_app or off",
+                    kind.as_str()
+                ))
+            })?;
+            s.forum
+                .set_notification_preference(&actor, c, *kind, delivery)?;
+        }
+        Ok(format!("/u/{name}/preferences?notice=Saved."))
+    })
+    .await
+}
+
+/// The number in the header's bell (0 for guests and on any error: a
+/// badge is not worth failing a page for).
+pub(crate) fn unread(s: &AppState, actor: &Actor) -> u64 {
+    s.forum
+        .unread_notifications(actor, s.config.community)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_name_who_and_where() {
+        let n = Notification {
+            id: 1,
+            kind: NotificationKind::Replied,
+            actor: Some(hearth::UserRef {
+                id: hearth::UserId(2),
+                username: "bob".into(),
+                display_name: String::new(),
+                avatar_url: None,
+            }),
+            topic: Some(TopicId(3)),
+            topic_title: Some("Printers".into()),
+            topic_slug: Some("printers".into()),
+            post: None,
+            post_number: Some(2),
+            data: json!({}),
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            read: false,
+        };
+        assert_eq!(sentence(&n), "bob replied in “Printers”");
+        let badge = Notification {
+            kind: NotificationKind::BadgeGranted,
+            actor: None,
+            data: json!({"badge": "helper"}),
+            ..n
+        };
+        assert_eq!(sentence(&badge), "You were granted the helper badge");
+    }
+}
