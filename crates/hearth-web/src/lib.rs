@@ -47,6 +47,7 @@ mod api;
 mod auth;
 mod config;
 mod error;
+mod ideas;
 mod idempotency;
 mod moderate;
 mod notifications;

@@ -44,6 +44,10 @@ fn sentence(n: &Notification) -> String {
             "You were granted the {} badge",
             n.data["badge"].as_str().unwrap_or("a")
         ),
+        NotificationKind::IdeaStatus => format!(
+            "“{title}” is now {}",
+            n.data["to"].as_str().unwrap_or("updated").replace('_', " ")
+        ),
     }
 }
 
@@ -312,6 +316,7 @@ fn kind_label(k: NotificationKind) -> &'static str {
         NotificationKind::BadgeGranted => "You get a badge",
         NotificationKind::Accepted => "Your answer is accepted",
         NotificationKind::NewTopic => "A new topic in a category you watch",
+        NotificationKind::IdeaStatus => "An idea you voted for changes status",
     }
 }
 

@@ -230,6 +230,10 @@ fn kind_label(k: CategoryKind) -> &'static str {
     }
 }
 
+fn path_of(c: &Category) -> String {
+    format!("/c/{}/{}", c.slug, c.id.0)
+}
+
 /// Whether guests can read the community at all (it decides `noindex`).
 pub(crate) fn public_community(s: &AppState) -> bool {
     s.community().is_ok_and(|c| c.settings.public_access)
@@ -265,7 +269,7 @@ fn topic_list_page(
             .as_ref()
             .is_none_or(|c| c.visibility == Visibility::Public);
     let (path, template) = match &cat {
-        Some(c) => (format!("/c/{}/{}", c.slug, c.id.0), "category.html"),
+        Some(c) => (path_of(c), "category.html"),
         None => ("/".to_string(), "home.html"),
     };
     let next_url = page.next.as_ref().map(|_| {
@@ -298,12 +302,23 @@ fn topic_list_page(
             })
         })
         .collect();
+    let ideas = match &cat {
+        Some(c) if c.kind == CategoryKind::Ideas => Some(crate::ideas::category_list(
+            s,
+            v,
+            c.id,
+            &path_of(c),
+            params,
+        )?),
+        _ => None,
+    };
     render(
         s,
         v,
         template,
         meta,
         json!({
+            "ideas": ideas,
             "topics": topics,
             "categories": categories,
             "watch": category.and_then(|id| crate::notifications::watch_form(s, &v.actor, Some(id), None)),
@@ -416,6 +431,9 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
                               "unlisted": t.unlisted, "deleted": t.deleted},
                     "moderation": moderation,
                     "watch": crate::notifications::watch_form(s, &v.actor, None, Some(t.id)),
+                    "idea": (cat.kind == CategoryKind::Ideas)
+                        .then(|| crate::ideas::idea_box(s, &v, t.id, staff))
+                        .flatten(),
                     "category": {"id": cat.id.0, "slug": cat.slug, "name": cat.name},
                     "posts": posts,
                     "accepted": accepted,

@@ -16,7 +16,7 @@ use crate::params::Params;
 use crate::state::State;
 use crate::visitor::{Visitor, WantsJson};
 use crate::{
-    admin, anon_cache, idempotency, moderate, notifications, pages, seo, templates, visitor,
+    admin, anon_cache, ideas, idempotency, moderate, notifications, pages, seo, templates, visitor,
 };
 
 /// The Content-Security-Policy of every response: no inline script, no
@@ -84,6 +84,10 @@ pub(crate) fn router(state: State) -> Router {
             "/invites/{code}",
             get(pages::invite_form).post(pages::accept_invite),
         )
+        .route("/voting/vote", post(vote))
+        .route("/voting/vote.json", post(vote))
+        .route("/voting/unvote", post(unvote))
+        .route("/voting/unvote.json", post(unvote))
         .route("/notifications", get(notifications::list))
         .route("/notifications.json", get(notifications::list))
         .route(
@@ -294,6 +298,9 @@ async fn topic_post(
     if b == "status" || b == "status.json" {
         return moderate::status(state, v, &a, params, json).await;
     }
+    if ideas::TOPIC_ACTIONS.contains(&b.as_str()) {
+        return ideas::topic_action(state, v, &a, &b, json, params).await;
+    }
     if b == "notifications" || b == "notifications.json" {
         return notifications::watch_topic(state, v, &a, json, params).await;
     }
@@ -310,6 +317,14 @@ async fn topic_post(
             json,
         ),
     }
+}
+
+async fn vote(AxState(state): AxState<State>, v: Visitor, params: Params) -> Response {
+    ideas::vote_api(state, v, params, true).await
+}
+
+async fn unvote(AxState(state): AxState<State>, v: Visitor, params: Params) -> Response {
+    ideas::vote_api(state, v, params, false).await
 }
 
 /// `PUT /t/{id}/status` (Discourse's API for pin, close, archive, unlist).

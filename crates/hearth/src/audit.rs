@@ -70,6 +70,8 @@ string_enum! {
         WatchedWordRemoved = "watched_word_removed",
         /// Changed community settings.
         CommunityUpdated = "community_updated",
+        /// Set an idea's status.
+        IdeaStatusChanged = "idea_status_changed",
     }
 }
 

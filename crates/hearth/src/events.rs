@@ -114,6 +114,12 @@ event_kinds! {
     TopicMerged = "topic.merged",
     /// Posts were split out into a new topic (`data`: from, posts).
     TopicSplit = "topic.split",
+    /// A member voted for an idea (`data`: votes).
+    IdeaVoted = "idea.voted",
+    /// A member withdrew their vote (`data`: votes).
+    IdeaUnvoted = "idea.unvoted",
+    /// Staff set an idea's status (`data`: from, to, note).
+    IdeaStatusChanged = "idea.status_changed",
 }
 
 /// Who may see an event, as decided when it was written.

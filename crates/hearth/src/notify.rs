@@ -71,6 +71,8 @@ notification_kinds! {
     Accepted = "accepted", 14, Email;
     /// A new topic in a category you watch.
     NewTopic = "new_topic", 17, InApp;
+    /// An idea you voted for (or proposed) changed status.
+    IdeaStatus = "idea_status", 14, Email;
 }
 
 /// How a member wants one kind of notification.
@@ -338,6 +340,17 @@ fn candidates(conn: &Connection, e: &Event) -> Result<Vec<(UserId, NotificationK
                 out.push((u, NotificationKind::Accepted));
             }
         }
+        EventKind::IdeaStatusChanged => {
+            if let Some(t) = e.topic {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT user_id FROM topics WHERE id = ?1
+                     UNION SELECT user_id FROM idea_votes WHERE topic_id = ?1",
+                )?;
+                for u in stmt.query_map([t], |r| r.get(0))? {
+                    out.push((u?, NotificationKind::IdeaStatus));
+                }
+            }
+        }
         EventKind::BadgeGranted => {
             if let Some(u) = e.subject {
                 out.push((u, NotificationKind::BadgeGranted));
@@ -403,7 +416,7 @@ impl Forum {
                     continue;
                 }
                 let data = match kind {
-                    NotificationKind::BadgeGranted => e.data.clone(),
+                    NotificationKind::BadgeGranted | NotificationKind::IdeaStatus => e.data.clone(),
                     _ => serde_json::json!({}),
                 };
                 w.tx.prepare_cached(

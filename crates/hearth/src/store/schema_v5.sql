@@ -50,3 +50,24 @@ CREATE TABLE notification_prefs (
     delivery      TEXT NOT NULL,
     PRIMARY KEY (user_id, community_id, kind)
 ) WITHOUT ROWID;
+
+-- Ideas: one vote per member per idea (withdrawable), and a status staff
+-- set with a public note. A row appears with the first vote or status.
+CREATE TABLE ideas (
+    topic_id      INTEGER PRIMARY KEY REFERENCES topics(id),
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    vote_count    INTEGER NOT NULL DEFAULT 0,
+    status        TEXT NOT NULL DEFAULT 'open',
+    note          TEXT NOT NULL DEFAULT '',
+    status_by     INTEGER REFERENCES users(id),
+    status_at     INTEGER
+);
+CREATE INDEX ideas_by_votes ON ideas (community_id, vote_count, topic_id);
+
+CREATE TABLE idea_votes (
+    topic_id    INTEGER NOT NULL REFERENCES topics(id),
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (topic_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX idea_votes_by_user ON idea_votes (user_id);
