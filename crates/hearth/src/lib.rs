@@ -99,6 +99,7 @@ mod member;
 mod notify;
 mod page;
 mod permissions;
+mod products;
 mod rank;
 mod render;
 mod review;
@@ -130,6 +131,7 @@ pub use member::{Group, Member, NewUser, ProfileUpdate, User};
 pub use notify::{Delivery, Notification, NotificationKind, WatchLevel};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
 pub use permissions::{Actor, Role};
+pub use products::{MAX_PRODUCTS_PER_POST, NewProduct, Product, ProductClicks};
 pub use render::{
     ALLOWED_ATTRIBUTES, ALLOWED_SCHEMES, ALLOWED_TAGS, EXTERNAL_REL, RENDER_VERSION, Sanitizer,
     render_markdown, sanitize_html,

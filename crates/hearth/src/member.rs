@@ -14,7 +14,7 @@ use crate::ids::{CommunityId, GroupId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, Role, Viewer};
 use crate::store::{OptionalExt, optional, parsed};
-use crate::text::{check_len, validate_username};
+use crate::text::{check_len, check_url, validate_username};
 use crate::trust::TrustLevel;
 
 /// A user account. Accounts are global; what a user is in a community is
@@ -123,16 +123,6 @@ fn user_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
         created_at: from_millis(r.get(at + 5)?),
         last_seen_at: r.get::<_, Option<i64>>(at + 6)?.map(from_millis),
     })
-}
-
-fn check_url(field: &'static str, url: &str) -> Result<()> {
-    if url.len() > 2000 || !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(Error::invalid(
-            field,
-            "must be an http(s) URL of at most 2,000 bytes",
-        ));
-    }
-    Ok(())
 }
 
 impl Forum {

@@ -185,6 +185,20 @@ pub(crate) fn check_len(field: &'static str, value: &str, min: usize, max: usize
 }
 
 /// Checks a slug for communities and categories: 1 to 50 of `a-z 0-9 -`.
+/// An absolute http(s) URL of at most 2,000 bytes, without spaces.
+pub(crate) fn check_url(field: &'static str, url: &str) -> Result<()> {
+    if url.len() > 2000
+        || !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.chars().any(char::is_whitespace)
+    {
+        return Err(Error::invalid(
+            field,
+            "must be an http(s) URL of at most 2,000 bytes",
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_slug(field: &'static str, slug: &str) -> Result<()> {
     if slug.is_empty()
         || slug.len() > 50

@@ -71,3 +71,36 @@ CREATE TABLE idea_votes (
     PRIMARY KEY (topic_id, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX idea_votes_by_user ON idea_votes (user_id);
+
+-- Product catalogue: community content about products, and outbound
+-- product-link clicks (conversion tracking for commerce communities).
+CREATE TABLE products (
+    id            INTEGER PRIMARY KEY,
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    sku           TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    url           TEXT NOT NULL,
+    image_url     TEXT,
+    description   TEXT NOT NULL DEFAULT '',
+    created_at    INTEGER NOT NULL,
+    UNIQUE (community_id, sku)
+);
+
+CREATE TABLE post_products (
+    post_id     INTEGER NOT NULL REFERENCES posts(id),
+    product_id  INTEGER NOT NULL REFERENCES products(id),
+    topic_id    INTEGER NOT NULL REFERENCES topics(id),
+    PRIMARY KEY (post_id, product_id)
+) WITHOUT ROWID;
+CREATE INDEX post_products_by_product ON post_products (product_id, topic_id);
+CREATE INDEX post_products_by_topic ON post_products (topic_id);
+
+CREATE TABLE product_clicks (
+    id            INTEGER PRIMARY KEY,
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    product_id    INTEGER NOT NULL REFERENCES products(id),
+    user_id       INTEGER REFERENCES users(id),
+    topic_id      INTEGER REFERENCES topics(id),
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX product_clicks_by_time ON product_clicks (community_id, created_at);
