@@ -247,6 +247,7 @@ fn admin_page(
                     "plugins": plugin_rows(s)?,
                     "has_plugins": s.plugins.is_some(),
                     "keys": keys,
+                    "products": crate::products::admin_rows(s, v)?,
                     "new_key": new_key,
                     "notice": notice,
                 }),

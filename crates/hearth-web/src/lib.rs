@@ -53,6 +53,7 @@ mod moderate;
 mod notifications;
 mod pages;
 mod params;
+mod products;
 mod routes;
 mod seo;
 mod state;

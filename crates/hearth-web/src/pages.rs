@@ -431,6 +431,8 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
                               "unlisted": t.unlisted, "deleted": t.deleted},
                     "moderation": moderation,
                     "watch": crate::notifications::watch_form(s, &v.actor, None, Some(t.id)),
+                    "products": crate::products::topic_box(s, &v, t.id),
+                    "can_tag_products": staff || is_author,
                     "idea": (cat.kind == CategoryKind::Ideas)
                         .then(|| crate::ideas::idea_box(s, &v, t.id, staff))
                         .flatten(),

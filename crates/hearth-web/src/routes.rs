@@ -16,7 +16,8 @@ use crate::params::Params;
 use crate::state::State;
 use crate::visitor::{Visitor, WantsJson};
 use crate::{
-    admin, anon_cache, ideas, idempotency, moderate, notifications, pages, seo, templates, visitor,
+    admin, anon_cache, ideas, idempotency, moderate, notifications, pages, products, seo,
+    templates, visitor,
 };
 
 /// The Content-Security-Policy of every response: no inline script, no
@@ -115,6 +116,11 @@ pub(crate) fn router(state: State) -> Router {
         .route("/admin/words/{id}/delete", post(admin::remove_word))
         .route("/admin/plugins/{name}/{action}", post(admin::plugin_action))
         .route("/admin/api-keys", post(admin::new_api_key))
+        .route("/admin/products", post(products::admin_save))
+        .route("/products", get(products::catalogue))
+        .route("/products.json", get(products::catalogue))
+        .route("/products/{sku}", get(products::product))
+        .route("/products/{sku}/go", get(products::go))
         .route("/admin/api-keys/{id}/revoke", post(admin::revoke_api_key))
         .route("/plugins/{name}", get(plugin_root))
         .route("/plugins/{name}/{*rest}", get(plugin_rest))
@@ -309,6 +315,7 @@ async fn topic_post(
         Err(e) => return fail(e, json),
     };
     match b.as_str() {
+        "products" => products::tag_topic(state, v, id, params).await,
         "move" => moderate::move_topic(state, v, id, params).await,
         "merge" => moderate::merge(state, v, id, params).await,
         "split" => moderate::split(state, v, id, params).await,

@@ -37,6 +37,8 @@ const BUILT_IN: &[(&str, &str)] = &[
         "preferences.html",
         include_str!("../templates/preferences.html"),
     ),
+    ("products.html", include_str!("../templates/products.html")),
+    ("product.html", include_str!("../templates/product.html")),
 ];
 
 /// The names of the built-in templates an embedder can replace.
@@ -59,6 +61,8 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "error.html",
     "notifications.html",
     "preferences.html",
+    "products.html",
+    "product.html",
 ];
 
 /// The built-in stylesheet.

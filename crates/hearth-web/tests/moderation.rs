@@ -8,14 +8,6 @@ use common::*;
 use hearth::{Actor, AuditFilter, NewReply, NewTopic, PageRequest, PostId, Target, TopicId};
 use serde_json::json;
 
-fn topic_url(f: &Fixture, id: TopicId) -> String {
-    let t = f
-        .forum
-        .topic_only(&Actor::System, f.community, id)
-        .expect("topic");
-    format!("/t/{}/{}", t.slug, t.id.0)
-}
-
 fn topic(f: &Fixture, id: TopicId) -> hearth::Topic {
     f.forum
         .topic_only(&Actor::System, f.community, id)
@@ -59,7 +51,7 @@ fn thread(f: &Fixture, title: &str) -> (TopicId, Vec<PostId>) {
 #[tokio::test]
 async fn only_moderators_see_and_use_the_tools() {
     let f = fixture();
-    let url = topic_url(&f, f.public_topic);
+    let url = f.topic_url(f.public_topic);
     let guest = send(&f.app, get(&url)).await;
     assert!(!guest.body.contains("Moderate this topic"));
     let mut bob = Browser::new(&f);
@@ -100,7 +92,7 @@ async fn only_moderators_see_and_use_the_tools() {
 #[tokio::test]
 async fn close_archive_unlist_and_pin_round_trip() {
     let f = fixture();
-    let url = topic_url(&f, f.public_topic);
+    let url = f.topic_url(f.public_topic);
     let status = format!("/t/{}/status", f.public_topic.0);
     let mut ann = Browser::new(&f);
     ann.sign_in("ann").await;
@@ -189,7 +181,7 @@ async fn close_archive_unlist_and_pin_round_trip() {
 #[tokio::test]
 async fn moving_to_a_private_category_hides_it_and_is_audited() {
     let f = fixture();
-    let url = topic_url(&f, f.public_topic);
+    let url = f.topic_url(f.public_topic);
     let mut ann = Browser::new(&f);
     ann.sign_in("ann").await;
     let target = f.members_only.id.0.to_string();
@@ -210,9 +202,9 @@ async fn moving_to_a_private_category_hides_it_and_is_audited() {
     assert_eq!(t.category, f.members_only.id);
     assert_eq!(t.title, "Rotating API keys safely");
     assert_eq!(t.tags, vec!["api".to_string(), "security".to_string()]);
-    assert!(r.header("location").ends_with(&topic_url(&f, t.id)));
+    assert!(r.header("location").ends_with(&f.topic_url(t.id)));
     // Guests no longer see it; members do.
-    let new_url = topic_url(&f, t.id);
+    let new_url = f.topic_url(t.id);
     assert_eq!(
         send(&f.app, get(&new_url)).await.status,
         StatusCode::NOT_FOUND
@@ -245,7 +237,7 @@ async fn moving_to_a_private_category_hides_it_and_is_audited() {
 async fn split_and_merge_through_the_page() {
     let f = fixture();
     let (t, replies) = thread(&f, "Printer drivers for the new release");
-    let url = topic_url(&f, t);
+    let url = f.topic_url(t);
     let mut ann = Browser::new(&f);
     ann.sign_in("ann").await;
     let (a, b) = (replies[1].0.to_string(), replies[2].0.to_string());
@@ -289,19 +281,16 @@ async fn split_and_merge_through_the_page() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(
-        r.header("location")
-            .ends_with(&topic_url(&f, f.public_topic))
-    );
+    assert!(r.header("location").ends_with(&f.topic_url(f.public_topic)));
     let old = send(&f.app, get(&url)).await;
     assert_eq!(old.status, StatusCode::PERMANENT_REDIRECT);
-    let merged = send(&f.app, get(&topic_url(&f, f.public_topic))).await;
+    let merged = send(&f.app, get(&f.topic_url(f.public_topic))).await;
     assert!(merged.body.contains("Reply number 1"));
     // Into a topic that does not exist: 404, nothing moved.
     let (t2, _) = thread(&f, "Another thread that stays put");
     let r = ann
         .submit(
-            &topic_url(&f, t2),
+            &f.topic_url(t2),
             &format!("/t/{}/merge", t2.0),
             &[("destination_topic_id", "999999")],
         )
@@ -314,7 +303,7 @@ async fn split_and_merge_through_the_page() {
 async fn authors_and_moderators_delete_and_restore_posts() {
     let f = fixture();
     let (t, replies) = thread(&f, "Which cable fits the dock?");
-    let url = topic_url(&f, t);
+    let url = f.topic_url(t);
     let mut bob = Browser::new(&f);
     bob.sign_in("bob").await;
     let mut ada = Browser::new(&f);

@@ -28,19 +28,11 @@ async fn set_level(f: &Fixture, who: &str, path: &str, level: &str) -> Reply {
     .await
 }
 
-fn topic_url(f: &Fixture, id: hearth::TopicId) -> String {
-    let t = f
-        .forum
-        .topic_only(&Actor::System, f.community, id)
-        .expect("topic");
-    format!("/t/{}/{}", t.slug, t.id.0)
-}
-
 #[tokio::test]
 async fn a_mention_shows_in_the_bell_and_reading_the_topic_clears_it() {
     let f = fixture();
     read_all(&f);
-    let url = topic_url(&f, f.public_topic);
+    let url = f.topic_url(f.public_topic);
     let mut bob = Browser::new(&f);
     bob.sign_in("bob").await;
     let r = bob
@@ -205,7 +197,7 @@ async fn watching_and_muting_through_forms_and_the_api() {
         list.body
     );
     // The topic page shows the inherited level.
-    let page = bob.get(&topic_url(&f, t.id)).await;
+    let page = bob.get(&f.topic_url(t.id)).await;
     assert!(page.body.contains("value=\"3\" selected"), "{}", page.body);
     // ada mutes her own topic through Discourse's endpoint; a mention there is silent.
     read_all(&f);

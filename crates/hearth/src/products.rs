@@ -219,23 +219,23 @@ impl Forum {
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
             can_browse(&viewer)?;
-            let after = match &page.after {
-                Some(c) => c.parts::<1>()?[0],
+            // Catalogues are small: an offset cursor keeps the name order.
+            let offset = match &page.after {
+                Some(c) => c.parts::<1>()?[0].max(0),
                 None => 0,
             };
             let limit = page.limit();
-            // Keyset by id keeps paging stable; the page is sorted by name.
             let mut rows: Vec<Product> = conn
                 .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM products WHERE community_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                    "SELECT {COLUMNS} FROM products WHERE community_id = ?1
+                     ORDER BY name COLLATE NOCASE, id LIMIT ?2 OFFSET ?3"
                 ))?
-                .query_map(params![community, after, limit as i64 + 1], row)?
+                .query_map(params![community, limit as i64 + 1, offset], row)?
                 .collect::<rusqlite::Result<_>>()?;
             let next = (rows.len() > limit).then(|| {
                 rows.truncate(limit);
-                Cursor::from_parts(&[rows.last().map_or(0, |p| p.id)])
+                Cursor::from_parts(&[offset + limit as i64])
             });
-            rows.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
             Ok(Page { items: rows, next })
         })
     }

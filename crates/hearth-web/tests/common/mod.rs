@@ -45,6 +45,17 @@ pub struct Fixture {
     pub ada_key: String,
 }
 
+impl Fixture {
+    /// A topic's page path (`/t/{slug}/{id}`).
+    pub fn topic_url(&self, id: TopicId) -> String {
+        let t = self
+            .forum
+            .topic_only(&Actor::System, self.community, id)
+            .expect("topic");
+        format!("/t/{}/{}", t.slug, t.id.0)
+    }
+}
+
 pub fn fixture() -> Fixture {
     fixture_with(|_| {})
 }
