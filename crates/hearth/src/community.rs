@@ -83,6 +83,12 @@ pub struct CommunitySettings {
     pub trust: TrustSettings,
     /// Rate limits, duplicate detection, approvals and flag thresholds.
     pub moderation: ModerationSettings,
+    /// Where members file a support ticket (the escape hatch); the
+    /// composer offers it, and deflection is measured against it.
+    pub support_url: Option<String>,
+    /// How long after a member last opened a suggested topic, without
+    /// posting or filing a ticket, the composer visit counts as deflected.
+    pub deflection_window_minutes: u32,
 }
 
 impl Default for CommunitySettings {
@@ -95,6 +101,8 @@ impl Default for CommunitySettings {
             rewards: RewardRules::default(),
             trust: TrustSettings::default(),
             moderation: ModerationSettings::default(),
+            support_url: None,
+            deflection_window_minutes: 60,
         }
     }
 }
@@ -151,6 +159,15 @@ impl CommunitySettings {
         self.moderation.validate()?;
         if self.rewards.daily_cap < 0 {
             return Err(Error::invalid("rewards", "daily_cap must not be negative"));
+        }
+        if let Some(url) = &self.support_url {
+            crate::text::check_url("support_url", url)?;
+        }
+        if !(1..=7 * 24 * 60).contains(&self.deflection_window_minutes) {
+            return Err(Error::invalid(
+                "deflection_window_minutes",
+                "must be 1 minute to 7 days",
+            ));
         }
         if let Some(url) = &self.base_url {
             crate::render::Renderer::new(self).map_err(|_| {

@@ -104,3 +104,29 @@ CREATE TABLE product_clicks (
     created_at    INTEGER NOT NULL
 );
 CREATE INDEX product_clicks_by_time ON product_clicks (community_id, created_at);
+
+-- Ticket deflection: one row per composer visit (a token the composer
+-- page makes), the suggestions it showed and the ones the member opened,
+-- and how it ended: a topic posted, a support ticket, or neither.
+CREATE TABLE composer_sessions (
+    id            INTEGER PRIMARY KEY,
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    user_id       INTEGER NOT NULL REFERENCES users(id),
+    token         TEXT NOT NULL,
+    started_at    INTEGER NOT NULL,
+    last_at       INTEGER NOT NULL,
+    opened_at     INTEGER,
+    ticket_at     INTEGER,
+    posted_at     INTEGER,
+    posted_topic  INTEGER REFERENCES topics(id),
+    UNIQUE (community_id, token)
+);
+CREATE INDEX composer_sessions_by_time ON composer_sessions (community_id, started_at);
+
+CREATE TABLE composer_suggestions (
+    session_id  INTEGER NOT NULL REFERENCES composer_sessions(id),
+    topic_id    INTEGER NOT NULL REFERENCES topics(id),
+    shown_at    INTEGER NOT NULL,
+    opened_at   INTEGER,
+    PRIMARY KEY (session_id, topic_id)
+) WITHOUT ROWID;
