@@ -40,7 +40,9 @@
     if (q === last) return;
     last = q;
     if (q.length < 4) { show([]); return; }
-    fetch(title.getAttribute("data-similar") + "?title=" + encodeURIComponent(q), {
+    var session = title.getAttribute("data-session") || "";
+    fetch(title.getAttribute("data-similar") + "?title=" + encodeURIComponent(q) +
+          "&session=" + encodeURIComponent(session), {
       headers: { "Accept": "application/json" }, credentials: "same-origin"
     }).then(function (r) { return r.ok ? r.json() : { topics: [] }; })
       .then(function (data) { if (title.value.trim() === q) show(data.topics || []); })

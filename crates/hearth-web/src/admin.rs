@@ -241,6 +241,7 @@ fn admin_page(
                         "registration": format!("{:?}", community.settings.registration),
                         "public_access": community.settings.public_access,
                         "base_url": community.settings.base_url,
+                        "support_url": community.settings.support_url,
                     },
                     "categories": cats,
                     "words": words,
@@ -277,6 +278,10 @@ pub(crate) async fn settings(
             };
             community.settings.public_access = params.bool("public_access").unwrap_or(false);
             community.settings.base_url = params.str("base_url").filter(|u| !u.trim().is_empty());
+            community.settings.support_url = params
+                .str("support_url")
+                .map(|u| u.trim().to_string())
+                .filter(|u| !u.is_empty());
             let name = params.str("name").unwrap_or(community.name);
             s.forum
                 .update_community(&actor, c, &name, community.settings)?;

@@ -46,6 +46,7 @@ mod anon_cache;
 mod api;
 mod auth;
 mod config;
+mod deflect;
 mod error;
 mod ideas;
 mod idempotency;

@@ -569,39 +569,6 @@ pub(crate) async fn restore_post(
     crate::moderate::set_deleted(state, v, &id, params, false).await
 }
 
-fn similar(s: &AppState, actor: &Actor, title: &str) -> Result<Vec<Value>, Error> {
-    if title.trim().chars().count() < 4 {
-        return Ok(Vec::new());
-    }
-    Ok(s.forum
-        .similar_topics(actor, s.config.community, title, 5)?
-        .into_iter()
-        .map(|t| {
-            json!({
-                "id": t.topic.0, "title": t.title, "slug": t.slug, "solved": t.solved,
-                "kind": t.kind.as_str(), "kb": t.kind == CategoryKind::KnowledgeBase,
-                "url": s.url(&format!("/t/{}/{}", t.slug, t.topic.0)),
-                "snippet": t.snippet,
-            })
-        })
-        .collect())
-}
-
-/// `GET /similar.json?title=…`: solved topics and knowledge-base articles
-/// like a draft title (the composer's deflection list).
-pub(crate) async fn similar_json(
-    AxState(state): AxState<State>,
-    v: Visitor,
-    params: Params,
-) -> Result<Response, crate::error::ApiError> {
-    let title = params.str("title").unwrap_or_default();
-    let topics = state.run(move |s| similar(s, &v.actor, &title)).await?;
-    Ok(crate::error::json_response(
-        StatusCode::OK,
-        &json!({ "topics": topics }),
-    ))
-}
-
 fn composer(
     s: &AppState,
     v: &Visitor,
@@ -617,14 +584,22 @@ fn composer(
         .map(|c| json!({"id": c.id.0, "name": c.name}))
         .collect();
     let title = draft["title"].as_str().unwrap_or_default().to_string();
-    let similar = similar(s, &v.actor, &title)?;
+    let session = crate::deflect::session_of(draft["session"].as_str())?;
+    let similar = crate::deflect::similar(s, &v.actor, &title, Some(&session))?;
+    let support = s
+        .community()?
+        .settings
+        .support_url
+        .as_ref()
+        .map(|_| s.url(&format!("/support?session={session}")));
     let meta = Meta {
         title: "New topic".into(),
         noindex: true,
         path: "/new-topic".into(),
         ..Default::default()
     };
-    let mut ctx = json!({ "categories": cats, "draft": draft, "similar": similar });
+    let mut ctx = json!({ "categories": cats, "draft": draft, "similar": similar,
+                          "session": session, "support": support });
     if let Some(e) = error {
         ctx["flashes"] = json!([e]);
     }
@@ -643,6 +618,7 @@ pub(crate) async fn new_topic_form(
         "title": params.str("title").unwrap_or_default(),
         "raw": params.str("raw").unwrap_or_default(),
         "tags": params.str("tags").unwrap_or_default(),
+        "session": params.str("session"),
         "category": params.int("category")?.unwrap_or(0),
     });
     let body = state.run(move |s| composer(s, &v, draft, None)).await?;
@@ -671,8 +647,14 @@ pub(crate) async fn create_topic(
                     .filter(|t| !t.is_empty())
                     .collect(),
             };
+            let session = params.str("session");
             match s.forum.create_topic(&actor, c, new.clone()) {
-                Ok((t, _)) => Ok(Ok(s.url(&format!("/t/{}/{}", t.slug, t.id.0)))),
+                Ok((t, _)) => {
+                    if let Some(token) = &session {
+                        crate::deflect::posted(s, &actor, token, t.id);
+                    }
+                    Ok(Ok(s.url(&format!("/t/{}/{}", t.slug, t.id.0))))
+                }
                 Err(
                     e @ (hearth::Error::Invalid { .. }
                     | hearth::Error::Blocked { .. }
@@ -683,7 +665,7 @@ pub(crate) async fn create_topic(
                     // Keep what the member wrote; show why.
                     let draft = json!({
                         "title": new.title, "raw": new.body, "tags": new.tags.join(", "),
-                        "category": new.category.0,
+                        "category": new.category.0, "session": session,
                     });
                     let message = Error::Engine(e).public_message();
                     Ok(Err(composer(s, &v, draft, Some(message))?))

@@ -16,7 +16,7 @@ use crate::params::Params;
 use crate::state::State;
 use crate::visitor::{Visitor, WantsJson};
 use crate::{
-    admin, anon_cache, ideas, idempotency, moderate, notifications, pages, products, seo,
+    admin, anon_cache, deflect, ideas, idempotency, moderate, notifications, pages, products, seo,
     templates, visitor,
 };
 
@@ -55,7 +55,9 @@ pub(crate) fn router(state: State) -> Router {
         .route("/search", get(search))
         .route("/search.json", get(api::search))
         .route("/search/query.json", get(api::search))
-        .route("/similar.json", get(pages::similar_json))
+        .route("/similar.json", get(deflect::similar_json))
+        .route("/similar/open", get(deflect::open))
+        .route("/support", get(deflect::support))
         .route("/u", get(pages::directory))
         .route("/u/{name}", get(user))
         .route("/users/{name}", get(user))
