@@ -130,3 +130,44 @@ CREATE TABLE composer_suggestions (
     opened_at   INTEGER,
     PRIMARY KEY (session_id, topic_id)
 ) WITHOUT ROWID;
+
+-- Knowledge base: articles with every revision kept and at most one
+-- published. A draft is not a topic: an article becomes a topic in its
+-- knowledge-base category when first published, and later publications
+-- edit that topic. "Was this helpful?" votes (one per member, changeable)
+-- and search click-throughs feed the library's order.
+CREATE TABLE kb_articles (
+    id                  INTEGER PRIMARY KEY,
+    community_id        INTEGER NOT NULL REFERENCES communities(id),
+    category_id         INTEGER NOT NULL REFERENCES categories(id),
+    topic_id            INTEGER UNIQUE REFERENCES topics(id),
+    source_topic_id     INTEGER REFERENCES topics(id),
+    created_by          INTEGER NOT NULL REFERENCES users(id),
+    created_at          INTEGER NOT NULL,
+    published_revision  INTEGER,
+    published_at        INTEGER,
+    helpful             INTEGER NOT NULL DEFAULT 0,
+    not_helpful         INTEGER NOT NULL DEFAULT 0,
+    search_clicks       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX kb_articles_by_category ON kb_articles (community_id, category_id);
+CREATE INDEX kb_articles_by_source ON kb_articles (source_topic_id);
+
+CREATE TABLE kb_revisions (
+    article_id  INTEGER NOT NULL REFERENCES kb_articles(id),
+    number      INTEGER NOT NULL,
+    title       TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    author_id   INTEGER NOT NULL REFERENCES users(id),
+    note        TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (article_id, number)
+) WITHOUT ROWID;
+
+CREATE TABLE kb_votes (
+    article_id  INTEGER NOT NULL REFERENCES kb_articles(id),
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    helpful     INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (article_id, user_id)
+) WITHOUT ROWID;
