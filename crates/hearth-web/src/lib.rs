@@ -50,6 +50,7 @@ mod deflect;
 mod error;
 mod ideas;
 mod idempotency;
+mod kb;
 mod moderate;
 mod notifications;
 mod pages;

@@ -302,6 +302,12 @@ fn topic_list_page(
             })
         })
         .collect();
+    let kb = match &cat {
+        Some(c) if c.kind == CategoryKind::KnowledgeBase => {
+            Some(crate::kb::library(s, v, Some(c.id), params)?)
+        }
+        _ => None,
+    };
     let ideas = match &cat {
         Some(c) if c.kind == CategoryKind::Ideas => Some(crate::ideas::category_list(
             s,
@@ -319,6 +325,7 @@ fn topic_list_page(
         meta,
         json!({
             "ideas": ideas,
+            "kb": kb,
             "topics": topics,
             "categories": categories,
             "watch": category.and_then(|id| crate::notifications::watch_form(s, &v.actor, Some(id), None)),
@@ -432,6 +439,7 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
                     "moderation": moderation,
                     "watch": crate::notifications::watch_form(s, &v.actor, None, Some(t.id)),
                     "products": crate::products::topic_box(s, &v, t.id),
+                    "kb": crate::kb::topic_box(s, &v, t.id, t.accepted_answer.is_some()),
                     "can_tag_products": staff || is_author,
                     "idea": (cat.kind == CategoryKind::Ideas)
                         .then(|| crate::ideas::idea_box(s, &v, t.id, staff))

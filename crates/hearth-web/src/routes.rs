@@ -16,8 +16,8 @@ use crate::params::Params;
 use crate::state::State;
 use crate::visitor::{Visitor, WantsJson};
 use crate::{
-    admin, anon_cache, deflect, ideas, idempotency, moderate, notifications, pages, products, seo,
-    templates, visitor,
+    admin, anon_cache, deflect, ideas, idempotency, kb, moderate, notifications, pages, products,
+    seo, templates, visitor,
 };
 
 /// The Content-Security-Policy of every response: no inline script, no
@@ -91,6 +91,13 @@ pub(crate) fn router(state: State) -> Router {
         .route("/voting/vote.json", post(vote))
         .route("/voting/unvote", post(unvote))
         .route("/voting/unvote.json", post(unvote))
+        .route("/kb", get(kb::index))
+        .route("/kb.json", get(kb::index))
+        .route("/kb/new", get(kb::new_form).post(kb::create))
+        .route("/kb/{id}/edit", get(kb::edit_form).post(kb::revise))
+        .route("/kb/{id}/publish", post(kb::publish))
+        .route("/kb/{id}/helpful", post(kb::rate))
+        .route("/search/click", get(kb::search_click))
         .route("/notifications", get(notifications::list))
         .route("/notifications.json", get(notifications::list))
         .route(
@@ -318,6 +325,7 @@ async fn topic_post(
     };
     match b.as_str() {
         "products" => products::tag_topic(state, v, id, params).await,
+        "promote" => kb::promote(state, v, id, params).await,
         "move" => moderate::move_topic(state, v, id, params).await,
         "merge" => moderate::merge(state, v, id, params).await,
         "split" => moderate::split(state, v, id, params).await,

@@ -39,6 +39,8 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("products.html", include_str!("../templates/products.html")),
     ("product.html", include_str!("../templates/product.html")),
+    ("kb.html", include_str!("../templates/kb.html")),
+    ("kb_edit.html", include_str!("../templates/kb_edit.html")),
 ];
 
 /// The names of the built-in templates an embedder can replace.
@@ -63,6 +65,8 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "preferences.html",
     "products.html",
     "product.html",
+    "kb.html",
+    "kb_edit.html",
 ];
 
 /// The built-in stylesheet.
