@@ -89,6 +89,8 @@ pub struct CommunitySettings {
     /// How long after a member last opened a suggested topic, without
     /// posting or filing a ticket, the composer visit counts as deflected.
     pub deflection_window_minutes: u32,
+    /// E-mail: sender, digest default, "we miss you".
+    pub email: crate::mail::EmailSettings,
 }
 
 impl Default for CommunitySettings {
@@ -103,6 +105,7 @@ impl Default for CommunitySettings {
             moderation: ModerationSettings::default(),
             support_url: None,
             deflection_window_minutes: 60,
+            email: crate::mail::EmailSettings::default(),
         }
     }
 }

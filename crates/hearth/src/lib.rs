@@ -95,8 +95,10 @@ mod hooks;
 mod ideas;
 mod ids;
 mod invites;
+mod jobs;
 mod kb;
 mod login;
+mod mail;
 mod member;
 mod notify;
 mod page;
@@ -129,8 +131,13 @@ pub use hooks::{DraftKind, HookError, Hooks, PostDraft, PostFilter};
 pub use ideas::{Idea, IdeaFilter, IdeaStatus, MAX_IDEA_NOTE};
 pub use ids::{CategoryId, CommunityId, EventId, GroupId, PostId, ReviewId, TopicId, UserId};
 pub use invites::{Invite, JoinRequest, NewInvite};
+pub use jobs::{JobProgress, JobReport, JobStep, OutboxEntry};
 pub use kb::{Article, ArticleRevision, ArticleStatus, NewArticle};
 pub use login::{Login, NewLogin};
+pub use mail::{
+    DigestFrequency, Email, EmailKind, EmailPreferences, EmailSettings, FileMailer, MailError,
+    Mailer,
+};
 pub use member::{Group, Member, NewUser, ProfileUpdate, User};
 pub use notify::{Delivery, Notification, NotificationKind, WatchLevel};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};

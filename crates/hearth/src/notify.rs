@@ -201,7 +201,7 @@ pub struct Notification {
 /// Notifications about content a member can no longer read are skipped
 /// when listing; the SQL filter that does it (`t`/`p` joined, `?` slots
 /// are the caller's).
-fn readable_filter(viewer: &Viewer) -> String {
+pub(crate) fn readable_filter(viewer: &Viewer) -> String {
     format!(
         "(n.topic_id IS NULL OR (t.category_id IN {} AND t.deleted_at IS NULL
            AND (t.hidden_at IS NULL OR t.user_id = n.user_id)))

@@ -1160,6 +1160,10 @@ impl Forum {
         topic_state(tx, &viewer, topic)?;
         let counted = match viewer.user {
             Some(user) => {
+                // Reading is visiting.
+                if viewer.role.is_some() {
+                    crate::trust::visit(w, &viewer, user)?;
+                }
                 count_entry(w, &viewer, user, topic)?;
                 // Reading a topic reads what you were notified about in it.
                 tx.prepare_cached(

@@ -717,6 +717,28 @@ impl Forum {
         })
     }
 
+    /// Records visits of many members at once (once per member per day
+    /// counts), in one transaction: what a web layer buffers.
+    /// Non-members are skipped.
+    pub fn record_visits(&self, community: CommunityId, users: &[UserId]) -> Result<usize> {
+        if users.is_empty() {
+            return Ok(0);
+        }
+        self.write(|w| {
+            let mut n = 0;
+            for user in users {
+                let Ok(viewer) = self.viewer_in(w, &Actor::User(*user), community) else {
+                    continue;
+                };
+                if viewer.role.is_some() {
+                    visit(w, &viewer, *user)?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+    }
+
     /// Records reading progress in a topic: the highest post number the
     /// member has seen and the time spent reading since the last call
     /// (capped at 10 minutes per call), as a browser reports it.

@@ -171,3 +171,44 @@ CREATE TABLE kb_votes (
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (article_id, user_id)
 ) WITHOUT ROWID;
+
+-- E-mail: an outbox written by idempotent jobs and drained by a Mailer.
+-- (community, user, kind, period) is unique: each job sends a member at
+-- most one e-mail per period however often it runs or restarts.
+CREATE TABLE outbox (
+    id            INTEGER PRIMARY KEY,
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    user_id       INTEGER NOT NULL REFERENCES users(id),
+    kind          TEXT NOT NULL,
+    period        TEXT NOT NULL,
+    -- 'pending', 'sent', 'skipped' (nothing to say), 'suppressed'
+    -- (unsubscribed or bounced before delivery), 'bounced', 'failed'.
+    status        TEXT NOT NULL,
+    to_address    TEXT NOT NULL DEFAULT '',
+    subject       TEXT NOT NULL DEFAULT '',
+    text_body     TEXT NOT NULL DEFAULT '',
+    html_body     TEXT NOT NULL DEFAULT '',
+    unsubscribe   TEXT NOT NULL DEFAULT '',
+    created_at    INTEGER NOT NULL,
+    sent_at       INTEGER,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT,
+    UNIQUE (community_id, user_id, kind, period)
+);
+CREATE INDEX outbox_pending ON outbox (community_id, id) WHERE status = 'pending';
+
+-- A member's e-mail choices per community.
+CREATE TABLE email_prefs (
+    user_id          INTEGER NOT NULL REFERENCES users(id),
+    community_id     INTEGER NOT NULL REFERENCES communities(id),
+    digest           TEXT,
+    unsubscribed_at  INTEGER,
+    bounced_at       INTEGER,
+    PRIMARY KEY (user_id, community_id)
+) WITHOUT ROWID;
+
+-- The key that signs unsubscribe links (one per database, made on first use).
+CREATE TABLE secrets (
+    name   TEXT PRIMARY KEY,
+    value  BLOB NOT NULL
+) WITHOUT ROWID;
