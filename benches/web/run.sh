@@ -27,7 +27,7 @@ sqlite3 "$PRISTINE" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
 cp "$PRISTINE" "$DB"
 KEYFILE="target/bench-data/api-key"
 ./target/release/support-community --data "$DB" --port "$PORT" \
-  --no-rate-limit --api-key-file "$KEYFILE" > target/bench-data/server.log 2>&1 &
+  --no-rate-limit --no-email --api-key-file "$KEYFILE" > target/bench-data/server.log 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do

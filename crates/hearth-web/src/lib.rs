@@ -47,6 +47,7 @@ mod api;
 mod auth;
 mod config;
 mod deflect;
+mod email;
 mod error;
 mod ideas;
 mod idempotency;
@@ -109,6 +110,7 @@ impl Web {
             views_ready: std::sync::Condvar::new(),
             anon_cache: anon_cache::AnonCache::default(),
             community: Mutex::new(None),
+            visits: Mutex::new(Default::default()),
             forum,
             plugins,
             templates,
@@ -164,10 +166,26 @@ impl Web {
         auth::revoke_api_key(&self.state.forum, self.state.config.community, id)
     }
 
-    /// Writes the page views counted so far (they are otherwise written
-    /// once a second).
+    /// Writes the page views and visits counted so far (they are
+    /// otherwise written once a second).
     pub fn flush_views(&self) {
         self.state.flush_views();
+    }
+
+    /// Runs the community's e-mail jobs (notification e-mails, digests,
+    /// "we miss you", delivery through `mailer`) every `every` on a
+    /// background thread, for as long as this `Web` or a router made from
+    /// it lives. Each run is cheap when there is nothing to do; a run
+    /// every few minutes batches notifications naturally.
+    ///
+    /// ```no_run
+    /// # fn demo(web: &hearth_web::Web) -> std::io::Result<()> {
+    /// let mailer = hearth::FileMailer::new("data/mail")?;
+    /// web.spawn_email_jobs(std::sync::Arc::new(mailer), std::time::Duration::from_secs(300));
+    /// # Ok(()) }
+    /// ```
+    pub fn spawn_email_jobs(&self, mailer: Arc<dyn hearth::Mailer>, every: std::time::Duration) {
+        email::spawn_jobs(&self.state, mailer, every);
     }
 
     fn require_admin(&self, actor: &Actor) -> Result<()> {

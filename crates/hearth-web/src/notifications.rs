@@ -6,7 +6,10 @@
 
 use axum::extract::{Path, State as AxState};
 use axum::response::{IntoResponse, Response};
-use hearth::{Actor, CategoryId, Delivery, Notification, NotificationKind, TopicId, WatchLevel};
+use hearth::{
+    Actor, CategoryId, Delivery, DigestFrequency, Notification, NotificationKind, TopicId,
+    WatchLevel,
+};
 use serde_json::{Value, json};
 
 use crate::api::{id_of, page_request};
@@ -342,6 +345,13 @@ pub(crate) async fn preferences_form(
     let body = state
         .run(move |s| {
             let prefs = s.forum.notification_preferences(&v.actor, s.config.community)?;
+            let mail = s.forum.email_preferences(&v.actor, s.config.community)?;
+            let digests: Vec<Value> = [DigestFrequency::Daily, DigestFrequency::Weekly, DigestFrequency::Never]
+                .iter()
+                .map(|d| json!({"value": d.as_str(), "selected": *d == mail.digest,
+                                "label": match d { DigestFrequency::Daily => "Every day",
+                                    DigestFrequency::Weekly => "Every week", DigestFrequency::Never => "Never" }}))
+                .collect();
             let rows: Vec<Value> = prefs
                 .iter()
                 .map(|(k, d)| {
@@ -363,7 +373,8 @@ pub(crate) async fn preferences_form(
                 &v,
                 "preferences.html",
                 meta,
-                json!({"rows": rows, "username": name, "notice": params.str("notice")}),
+                json!({"rows": rows, "username": name, "notice": params.str("notice"),
+                       "digests": digests, "subscribed": !mail.unsubscribed, "bounced": mail.bounced}),
             )
         })
         .await?;
@@ -392,6 +403,13 @@ pub(crate) async fn save_preferences(
             })?;
             s.forum
                 .set_notification_preference(&actor, c, *kind, delivery)?;
+        }
+        if let Some(raw) = params.str("digest") {
+            let digest = DigestFrequency::parse(&raw)
+                .ok_or_else(|| Error::BadRequest("digest must be daily, weekly or never".into()))?;
+            let subscribed = params.bool("email_subscribed").unwrap_or(false);
+            s.forum
+                .set_email_preferences(&actor, c, digest, subscribed)?;
         }
         Ok(format!("/u/{name}/preferences?notice=Saved."))
     })

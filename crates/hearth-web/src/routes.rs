@@ -16,8 +16,8 @@ use crate::params::Params;
 use crate::state::State;
 use crate::visitor::{Visitor, WantsJson};
 use crate::{
-    admin, anon_cache, deflect, ideas, idempotency, kb, moderate, notifications, pages, products,
-    seo, templates, visitor,
+    admin, anon_cache, deflect, email, ideas, idempotency, kb, moderate, notifications, pages,
+    products, seo, templates, visitor,
 };
 
 /// The Content-Security-Policy of every response: no inline script, no
@@ -91,6 +91,10 @@ pub(crate) fn router(state: State) -> Router {
         .route("/voting/vote.json", post(vote))
         .route("/voting/unvote", post(unvote))
         .route("/voting/unvote.json", post(unvote))
+        .route(
+            "/email/unsubscribe",
+            get(email::confirm).post(email::unsubscribe),
+        )
         .route("/kb", get(kb::index))
         .route("/kb.json", get(kb::index))
         .route("/kb/new", get(kb::new_form).post(kb::create))

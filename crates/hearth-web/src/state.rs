@@ -31,6 +31,11 @@ pub(crate) struct AppState {
     pub views: Mutex<Vec<(Actor, TopicId)>>,
     /// Wakes the flusher when a batch is full.
     pub views_ready: std::sync::Condvar,
+    /// Members seen today (user → day) and visits not yet written.
+    pub visits: Mutex<(
+        std::collections::HashMap<hearth::UserId, i64>,
+        Vec<hearth::UserId>,
+    )>,
     /// The community as last read, with the cache generation it was read
     /// in (a page needs its name, origin and access up to four times).
     pub community: Mutex<Option<(u64, Arc<Community>)>>,
@@ -72,9 +77,28 @@ impl AppState {
         }
     }
 
-    /// Writes the buffered views (blocking: the flusher thread, tests and
-    /// shutdown call it).
+    /// Counts a signed-in member's visit: once a day, buffered with the
+    /// views (visits feed trust levels, the directory and "we miss you").
+    pub fn count_visit(&self, user: hearth::UserId) {
+        let day = self.forum.now().unix_timestamp().div_euclid(86_400);
+        let mut visits = self.visits.lock().unwrap_or_else(|p| p.into_inner());
+        let (seen, pending) = &mut *visits;
+        if seen.get(&user) != Some(&day) {
+            if seen.len() > MAX_BUFFERED_VIEWS {
+                seen.clear();
+            }
+            seen.insert(user, day);
+            pending.push(user);
+        }
+    }
+
+    /// Writes the buffered views and visits (blocking: the flusher thread,
+    /// tests and shutdown call it).
     pub fn flush_views(&self) {
+        let visits = std::mem::take(&mut self.visits.lock().unwrap_or_else(|p| p.into_inner()).1);
+        if let Err(e) = self.forum.record_visits(self.config.community, &visits) {
+            tracing::warn!(error = %e, visits = visits.len(), "visits not recorded");
+        }
         let batch = std::mem::take(&mut *self.views.lock().unwrap_or_else(|p| p.into_inner()));
         if batch.is_empty() {
             return;

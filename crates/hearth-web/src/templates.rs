@@ -41,6 +41,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("product.html", include_str!("../templates/product.html")),
     ("kb.html", include_str!("../templates/kb.html")),
     ("kb_edit.html", include_str!("../templates/kb_edit.html")),
+    (
+        "unsubscribe.html",
+        include_str!("../templates/unsubscribe.html"),
+    ),
 ];
 
 /// The names of the built-in templates an embedder can replace.
@@ -67,6 +71,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "product.html",
     "kb.html",
     "kb_edit.html",
+    "unsubscribe.html",
 ];
 
 /// The built-in stylesheet.

@@ -237,6 +237,9 @@ pub(crate) async fn resolve(
         Ok(r) => r,
         Err(e) => return reject(json, e),
     };
+    if let Actor::User(u) = actor {
+        state.count_visit(u);
+    }
     let csrf_header_ok = header_csrf.is_some_and(|h| !csrf.is_empty() && auth::same(&h, &csrf));
     let visitor = Visitor {
         actor,

@@ -243,7 +243,7 @@ pub fn web(
 }
 
 /// The demo server's `main`: `[--fresh] [--port N] [--data FILE] [--scale N]
-/// [--seed-only] [--no-rate-limit] [--no-anon-cache] [--api-key-file FILE]`.
+/// [--seed-only] [--no-rate-limit] [--no-anon-cache] [--no-email] [--api-key-file FILE]`.
 /// Seeds `./data/<name>.db` on first run (with progress), starts the
 /// plugins, prints the URL and the demo sign-ins, and serves on 127.0.0.1.
 pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
@@ -315,7 +315,19 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
         config.anonymous_cache = None;
     }
     let notes = (demo.notes)(&forum, community);
+    // E-mail links need the address the community is served at.
+    let c = forum.community(&Actor::System, community)?;
+    if c.settings.base_url.is_none() {
+        let mut settings = c.settings.clone();
+        settings.base_url = Some(format!("{origin}/"));
+        forum.update_community(&Actor::System, community, &c.name, settings)?;
+    }
     let web = Web::new(forum, host, config)?;
+    let mail_dir = format!("{}-mail", data.trim_end_matches(".db"));
+    if !flag("--no-email") {
+        let mailer = hearth::FileMailer::new(&mail_dir)?;
+        web.spawn_email_jobs(Arc::new(mailer), std::time::Duration::from_secs(60));
+    }
     if let Some(file) = arg("--api-key-file") {
         let (key, _) = web.create_api_key(&Actor::System, None, "--api-key-file")?;
         std::fs::write(&file, key)?;
@@ -329,6 +341,9 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
     }
     for note in notes {
         println!("{note}");
+    }
+    if !flag("--no-email") {
+        println!("E-mail (notifications, digests, \"we miss you\") is written to {mail_dir}/ every minute.");
     }
     hearth_web::serve(listener, web.router()).await?;
     Ok(())
