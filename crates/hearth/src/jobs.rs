@@ -620,15 +620,16 @@ impl Forum {
         let now = to_millis(self.now());
         let day_ms = 86_400_000i64;
         let cutoff_day = now.div_euclid(day_ms) - i64::from(run.we_miss_you_days);
-        // Away since: the last day they did anything here (a visit, a read,
-        // a post, a like: every one leaves a `member_days` row), or the
+        // Away since: the last day they did anything here themselves (a
+        // visit, a read, a post, a like given: `member_days.acted`), or the
         // day they joined.
         let away: Vec<(UserId, String, i64)> = self.read(|conn, _| {
             Ok(conn
                 .prepare_cached(
                     "SELECT m.user_id, l.email,
                             coalesce((SELECT max(d.day) FROM member_days d
-                                      WHERE d.community_id = m.community_id AND d.user_id = m.user_id),
+                                      WHERE d.community_id = m.community_id AND d.user_id = m.user_id
+                                        AND d.acted = 1),
                                      m.joined_at / 86400000) AS since
                      FROM memberships m JOIN logins l ON l.user_id = m.user_id
                      WHERE m.community_id = ?1 AND since <= ?2 ORDER BY m.user_id",

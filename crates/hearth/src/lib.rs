@@ -79,6 +79,7 @@
 
 #![deny(missing_docs)]
 
+mod analytics;
 mod audit;
 mod badges;
 mod category;
@@ -115,6 +116,7 @@ mod text;
 mod topic;
 mod trust;
 
+pub use analytics::{Analytics, Contributor, DayPoint, HelpfulArticle, MAX_ANALYTICS_DAYS};
 pub use audit::{AuditAction, AuditEntry, AuditFilter, Target};
 pub use badges::{Badge, BadgeGrant, BadgeTier, NewBadge};
 pub use category::{Category, CategoryKind, NewCategory, Visibility};

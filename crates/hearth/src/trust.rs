@@ -369,7 +369,15 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
         d.flags_given_agreed,
         d.flags_given_disagreed
     ])?;
-    if d.topics_entered != 0
+    // Did the member do something themselves (not only receive likes)?
+    let acted = d.topics_entered > 0
+        || d.posts_read > 0
+        || d.likes_given > 0
+        || d.topics_replied_to > 0
+        || d.posts_created > 0
+        || d.topics_created > 0;
+    if acted
+        || d.topics_entered != 0
         || d.posts_read != 0
         || d.likes_given != 0
         || d.likes_received != 0
@@ -377,13 +385,13 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
     {
         w.tx.prepare_cached(
             "INSERT INTO member_days (community_id, user_id, day, topics_entered, posts_read,
-                                      likes_given, likes_received, topics_replied_to)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+                                      likes_given, likes_received, topics_replied_to, acted)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
              WHERE EXISTS (SELECT 1 FROM memberships WHERE community_id = ?1 AND user_id = ?2)
              ON CONFLICT (community_id, user_id, day) DO UPDATE SET
                  topics_entered = topics_entered + ?4, posts_read = posts_read + ?5,
                  likes_given = likes_given + ?6, likes_received = likes_received + ?7,
-                 topics_replied_to = topics_replied_to + ?8",
+                 topics_replied_to = topics_replied_to + ?8, acted = max(acted, ?9)",
         )?
         .execute(params![
             community,
@@ -393,7 +401,8 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
             d.posts_read,
             d.likes_given,
             d.likes_received,
-            d.topics_replied_to
+            d.topics_replied_to,
+            acted
         ])?;
     }
     evaluate(w, viewer, user, false)
@@ -426,7 +435,8 @@ pub(crate) fn visit(w: &mut Write<'_>, viewer: &Viewer, user: UserId) -> Result<
         .execute(params![community, user, day])?;
     if changed > 0 {
         w.tx.prepare_cached(
-            "INSERT OR IGNORE INTO member_days (community_id, user_id, day) VALUES (?1, ?2, ?3)",
+            "INSERT INTO member_days (community_id, user_id, day, acted) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (community_id, user_id, day) DO UPDATE SET acted = 1",
         )?
         .execute(params![community, user, day])?;
         evaluate(w, viewer, user, true)?;

@@ -343,7 +343,9 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
         println!("{note}");
     }
     if !flag("--no-email") {
-        println!("E-mail (notifications, digests, \"we miss you\") is written to {mail_dir}/ every minute.");
+        println!(
+            "E-mail (notifications, digests, \"we miss you\") is written to {mail_dir}/ every minute."
+        );
     }
     hearth_web::serve(listener, web.router()).await?;
     Ok(())

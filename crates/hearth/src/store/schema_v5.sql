@@ -212,3 +212,14 @@ CREATE TABLE secrets (
     name   TEXT PRIMARY KEY,
     value  BLOB NOT NULL
 ) WITHOUT ROWID;
+
+-- Analytics read the event log by kind and time.
+CREATE INDEX events_by_kind_time ON events (community_id, kind, created_at);
+CREATE INDEX events_by_time ON events (community_id, created_at, actor_id);
+
+-- Days a member did something themselves (visited, read, posted, liked),
+-- as opposed to days they only received likes: activity for analytics
+-- and for "we miss you".
+ALTER TABLE member_days ADD COLUMN acted INTEGER NOT NULL DEFAULT 0;
+UPDATE member_days SET acted = 1
+ WHERE topics_entered + posts_read + likes_given + topics_replied_to > 0 OR likes_received = 0;
