@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use hearth::Clock as _;
 use hearth::{
     Actor, CategoryId, CategoryKind, CommunityId, Forum, NewCategory, NewCommunity, NewReply,
     NewTopic, NewUser, PostId, Role, TopicId, Visibility,
@@ -189,7 +190,7 @@ pub fn body(rng: &mut Rng) -> String {
 
 /// Bumped whenever the schema or the generator changes, so stale cached
 /// databases are not reused.
-pub const FIXTURE_VERSION: u32 = 5;
+pub const FIXTURE_VERSION: u32 = 6;
 
 /// What a generated database holds.
 #[derive(Debug, Clone)]
@@ -276,9 +277,28 @@ pub fn describe(path: &Path) -> Fixture {
     }
 }
 
+/// The generated history spans this many days, ending when generation
+/// started: analytics, digests and "we miss you" see a community that grew
+/// over two years, not one written in a minute.
+pub const HISTORY_DAYS: i64 = 730;
+
 fn generate(path: &Path, posts: u64, members: usize) {
     let started = Instant::now();
-    let forum = Forum::open(path).unwrap();
+    let end = time::OffsetDateTime::now_utc();
+    let clock = std::sync::Arc::new(hearth::ManualClock::new(
+        end - time::Duration::days(HISTORY_DAYS),
+    ));
+    let forum = Forum::open_with(
+        path,
+        hearth::Config {
+            clock: clock.clone(),
+            ..hearth::Config::default()
+        },
+    )
+    .unwrap();
+    // Topics average ~10.5 posts: spread them evenly over the history.
+    let step =
+        time::Duration::milliseconds((HISTORY_DAYS * 86_400_000) / (posts as i64 / 10).max(1));
     let mut rng = Rng::new(42);
     let owner = forum.create_user(NewUser::new("bench_owner")).unwrap();
     let c = forum
@@ -317,8 +337,16 @@ fn generate(path: &Path, posts: u64, members: usize) {
     let mut people = Vec::with_capacity(members);
     let mut vendors = Vec::new();
     for i in 0..members {
+        // With an address, as members have: digests and "we miss you" go
+        // to every one of them.
         let u = forum
-            .create_user(NewUser::new(&format!("member{i}")))
+            .create_account(
+                NewUser::new(&format!("member{i}")),
+                hearth::NewLogin {
+                    email: format!("member{i}@example.com"),
+                    password_hash: "$argon2id$bench".into(),
+                },
+            )
             .unwrap();
         let a = Actor::User(u.id);
         forum.join(&a, c.id).unwrap();
@@ -340,6 +368,8 @@ fn generate(path: &Path, posts: u64, members: usize) {
     let mut written = 0u64;
     let mut next_report = posts / 20;
     while written < posts {
+        let topic_at = clock.now() + step;
+        clock.set(topic_at.min(end));
         let at = rng.below(cats.len());
         let (cat, kind) = cats[at];
         let pool = if at == cats.len() - 1 {
@@ -364,6 +394,8 @@ fn generate(path: &Path, posts: u64, members: usize) {
         let replies = (1 + rng.below(18)) as u64;
         let mut last: Option<PostId> = None;
         for _ in 0..replies.min(posts - written) {
+            // Replies come minutes to hours apart.
+            clock.advance(time::Duration::minutes(1 + rng.below(240) as i64));
             let who = *rng.pick(pool);
             let p = forum
                 .reply(
@@ -388,6 +420,8 @@ fn generate(path: &Path, posts: u64, members: usize) {
         {
             let _ = forum.accept_answer(&moderator, c.id, answer);
         }
+        // The next topic starts from the topic's own time, not its last reply.
+        clock.set(topic_at.min(end));
         if written >= next_report {
             eprintln!(
                 "  posts: {written}/{posts} ({:.0}%), {:.0?} elapsed",

@@ -69,6 +69,54 @@ fn row(name: &str, s: &Stats, target: &str) {
     );
 }
 
+/// Counts messages without delivering them.
+struct NullMailer(std::sync::atomic::AtomicU64);
+
+impl hearth::Mailer for NullMailer {
+    fn send(&self, _: &hearth::Email) -> Result<(), hearth::MailError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// One e-mail run for every member (weekly digests for the week that just
+/// ended, "we miss you", delivery to a counting mailer), on a copy of the
+/// database so the fixture stays unsent.
+fn digest(fx: &hearth_benches::Fixture) {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("digest.db");
+    Forum::open(&fx.path).unwrap(); // checkpoints the WAL on close
+    std::fs::copy(&fx.path, &copy).unwrap();
+    let forum = Forum::open(&copy).unwrap();
+    let mailer = NullMailer(Default::default());
+    // When each step last reported, i.e. finished.
+    let mut steps: Vec<(hearth::JobStep, Instant)> = Vec::new();
+    let started = Instant::now();
+    let report = forum
+        .run_email_jobs(fx.community, &mailer, &mut |p| {
+            match steps.last_mut() {
+                Some((s, at)) if *s == p.step => *at = Instant::now(),
+                _ => steps.push((p.step, Instant::now())),
+            }
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    let total = started.elapsed();
+    println!(
+        "| e-mail run for {} members | {:.1} s | digests {} · we-miss-you {} · notification e-mails {} · skipped {} · delivered {} | ≤ 60 s |",
+        fx.members.len(),
+        total.as_secs_f64(),
+        report.digests,
+        report.we_miss_you,
+        report.notification_emails,
+        report.skipped,
+        report.delivered
+    );
+    for (step, at) in steps {
+        eprintln!("  {step:?} done at +{:.1?}", at - started);
+    }
+}
+
 fn main() {
     let posts = arg("--posts", 100_000);
     let members = arg("--members", posts / 16) as usize;
@@ -168,7 +216,21 @@ fn main() {
         });
         row("leaderboard top 10 this week", &s, "—");
     }
+    if wants("analytics") {
+        let now = time::OffsetDateTime::now_utc();
+        for (label, days) in [("30 days", 30), ("365 days", 365)] {
+            let s = measure(if days > 100 { 10 } else { 50 }, |_| {
+                forum
+                    .analytics(&fx.moderator, c, now - time::Duration::days(days), now)
+                    .unwrap();
+            });
+            row(&format!("analytics dashboard, {label}"), &s, "≤ 200 ms");
+        }
+    }
     drop(forum);
+    if wants("digest") {
+        digest(&fx);
+    }
     if !wants("open") {
         return;
     }

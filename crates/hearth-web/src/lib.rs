@@ -42,9 +42,11 @@
 #![recursion_limit = "256"]
 
 mod admin;
+mod analytics;
 mod anon_cache;
 mod api;
 mod auth;
+mod charts;
 mod config;
 mod deflect;
 mod email;

@@ -45,6 +45,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         "unsubscribe.html",
         include_str!("../templates/unsubscribe.html"),
     ),
+    (
+        "analytics.html",
+        include_str!("../templates/analytics.html"),
+    ),
 ];
 
 /// The names of the built-in templates an embedder can replace.
@@ -72,6 +76,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "kb.html",
     "kb_edit.html",
     "unsubscribe.html",
+    "analytics.html",
 ];
 
 /// The built-in stylesheet.
