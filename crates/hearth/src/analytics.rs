@@ -129,18 +129,15 @@ fn scalar(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<i
     Ok(conn.prepare_cached(sql)?.query_row(args, |r| r.get(0))?)
 }
 
-/// Distinct members active in `[a, b)`: a visit or read (`member_days`) or
-/// an event they caused.
+/// Distinct members active in `[a, b)`: days they caused an event or
+/// visited (`member_days.acted`, written with every event; see
+/// `trust::mark_acted`).
 fn active_between(conn: &Connection, c: CommunityId, a: i64, b: i64) -> Result<i64> {
     scalar(
         conn,
-        "SELECT count(*) FROM (
-            SELECT user_id FROM member_days WHERE community_id = ?1 AND day >= ?2 AND day < ?3 AND acted = 1
-            UNION
-            SELECT actor_id FROM events WHERE community_id = ?1 AND created_at >= ?4 AND created_at < ?5
-              AND actor_id IS NOT NULL
-              AND actor_id IN (SELECT user_id FROM memberships WHERE community_id = ?1))",
-        params![c, a.div_euclid(DAY_MS), (b + DAY_MS - 1).div_euclid(DAY_MS), a, b],
+        "SELECT count(DISTINCT user_id) FROM member_days
+         WHERE community_id = ?1 AND day >= ?2 AND day < ?3 AND acted = 1",
+        params![c, a.div_euclid(DAY_MS), (b + DAY_MS - 1).div_euclid(DAY_MS)],
     )
 }
 
@@ -239,16 +236,10 @@ impl Forum {
                 }
             }
             let mut stmt = conn.prepare_cached(
-                "SELECT day, count(*) FROM (
-                    SELECT day, user_id FROM member_days
-                    WHERE community_id = ?1 AND day >= ?2 AND day <= ?3 AND acted = 1
-                    UNION
-                    SELECT created_at / 86400000, actor_id FROM events
-                    WHERE community_id = ?1 AND created_at >= ?4 AND created_at < ?5 AND actor_id IS NOT NULL
-                      AND actor_id IN (SELECT user_id FROM memberships WHERE community_id = ?1))
-                 GROUP BY day",
+                "SELECT day, count(*) FROM member_days
+                 WHERE community_id = ?1 AND day >= ?2 AND day <= ?3 AND acted = 1 GROUP BY day",
             )?;
-            for row in stmt.query_map(params![c, first_day, last_day, a, b], |r| {
+            for row in stmt.query_map(params![c, first_day, last_day], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
             })? {
                 let (day, n) = row?;
@@ -283,23 +274,31 @@ impl Forum {
                 }
             }
             let replied_share = if topics == 0 { 0.0 } else { replied as f64 / topics as f64 };
+            // When each topic was first solved (one pass over those events).
+            let mut first_solved: HashMap<i64, i64> = HashMap::new();
             let mut stmt = conn.prepare_cached(
-                "SELECT t.created_at, t.solved_post_id IS NOT NULL,
-                        (SELECT min(s.created_at) FROM events s WHERE s.community_id = ?1
-                           AND s.kind = 'topic.solved' AND s.topic_id = t.id)
+                "SELECT topic_id, min(created_at) FROM events
+                 WHERE community_id = ?1 AND kind = 'topic.solved' AND created_at >= ?2 GROUP BY topic_id",
+            )?;
+            for row in stmt.query_map(params![c, a], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+                let (topic, at) = row?;
+                first_solved.insert(topic, at);
+            }
+            let mut stmt = conn.prepare_cached(
+                "SELECT t.id, t.created_at, t.solved_post_id IS NOT NULL
                  FROM events e JOIN topics t ON t.id = e.topic_id JOIN categories k ON k.id = t.category_id
                  WHERE e.community_id = ?1 AND e.kind = 'topic.created' AND e.created_at >= ?2 AND e.created_at < ?3
                    AND k.kind = 'question_and_answer' AND t.deleted_at IS NULL",
             )?;
             let (mut questions, mut solved, mut solution_hours) = (0i64, 0i64, Vec::new());
             for row in stmt.query_map(params![c, a, b], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?, r.get::<_, Option<i64>>(2)?))
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?))
             })? {
-                let (opened, is_solved, first_solved) = row?;
+                let (topic, opened, is_solved) = row?;
                 questions += 1;
                 if is_solved {
                     solved += 1;
-                    if let Some(at) = first_solved {
+                    if let Some(at) = first_solved.get(&topic) {
                         solution_hours.push((at - opened) as f64 / 3_600_000.0);
                     }
                 }

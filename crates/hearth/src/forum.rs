@@ -148,6 +148,7 @@ impl Forum {
             let out = f(&mut w)?;
             if !w.events.is_empty() {
                 self.derive_notifications(&w)?;
+                crate::trust::mark_acted(&w)?;
             }
             Ok((out, w.events))
         })?;

@@ -444,6 +444,34 @@ pub(crate) fn visit(w: &mut Write<'_>, viewer: &Viewer, user: UserId) -> Result<
     Ok(())
 }
 
+/// Marks the day as one each event's actor did something (members only):
+/// every event of a write, in its transaction, so `member_days.acted` is
+/// the event log's record of who was active when.
+pub(crate) fn mark_acted(w: &Write<'_>) -> Result<()> {
+    let day = today(w);
+    let mut done: Vec<(CommunityId, UserId)> = Vec::new();
+    for e in &w.events {
+        // Joining is counted as joining, not as a day of activity (adding
+        // someone else is activity).
+        let joined_self = e.kind == crate::events::EventKind::MemberJoined && e.subject == e.actor;
+        let Some(actor) = e.actor.filter(|_| !joined_self) else {
+            continue;
+        };
+        if done.contains(&(e.community, actor)) {
+            continue;
+        }
+        done.push((e.community, actor));
+        w.tx.prepare_cached(
+            "INSERT INTO member_days (community_id, user_id, day, acted)
+             SELECT ?1, ?2, ?3, 1
+             WHERE EXISTS (SELECT 1 FROM memberships WHERE community_id = ?1 AND user_id = ?2)
+             ON CONFLICT (community_id, user_id, day) DO UPDATE SET acted = 1 WHERE acted = 0",
+        )?
+        .execute(params![e.community, actor, day])?;
+    }
+    Ok(())
+}
+
 /// Records reading in a topic: the highest post number seen and the time
 /// spent.
 pub(crate) fn read_progress(

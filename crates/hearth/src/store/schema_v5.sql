@@ -214,7 +214,7 @@ CREATE TABLE secrets (
 ) WITHOUT ROWID;
 
 -- Analytics read the event log by kind and time.
-CREATE INDEX events_by_kind_time ON events (community_id, kind, created_at);
+CREATE INDEX events_by_kind_time ON events (community_id, kind, created_at, actor_id, subject_id, topic_id);
 CREATE INDEX events_by_time ON events (community_id, created_at, actor_id);
 
 -- Days a member did something themselves (visited, read, posted, liked),
@@ -223,3 +223,4 @@ CREATE INDEX events_by_time ON events (community_id, created_at, actor_id);
 ALTER TABLE member_days ADD COLUMN acted INTEGER NOT NULL DEFAULT 0;
 UPDATE member_days SET acted = 1
  WHERE topics_entered + posts_read + likes_given + topics_replied_to > 0 OR likes_received = 0;
+CREATE INDEX member_days_active ON member_days (community_id, day, user_id) WHERE acted = 1;
