@@ -190,7 +190,7 @@ pub fn body(rng: &mut Rng) -> String {
 
 /// Bumped whenever the schema or the generator changes, so stale cached
 /// databases are not reused.
-pub const FIXTURE_VERSION: u32 = 7;
+pub const FIXTURE_VERSION: u32 = 8;
 
 /// What a generated database holds.
 #[derive(Debug, Clone)]

@@ -114,6 +114,7 @@ mod search;
 mod store;
 mod text;
 mod topic;
+mod transfer;
 mod trust;
 
 pub use analytics::{Analytics, Contributor, DayPoint, HelpfulArticle, MAX_ANALYTICS_DAYS};
@@ -161,6 +162,7 @@ pub use text::{RESERVED_USERNAMES, slugify, validate_username};
 pub use topic::{
     NewReply, NewTopic, Post, PostEdit, Revision, Topic, TopicFilter, TopicFlag, TopicView, UserRef,
 };
+pub use transfer::{EXPORT_VERSION, TransferReport};
 pub use trust::{
     Activity, LevelRequirements, NewMemberLimits, RegularRequirements, Trust, TrustLevel,
     TrustSettings,

@@ -934,3 +934,12 @@ mod proptests {
         );
     }
 }
+
+/// HTML-escapes plain text (`& < > " '`).
+pub(crate) fn escape_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}

@@ -1530,6 +1530,46 @@ impl Forum {
     }
 }
 
+impl Forum {
+    /// Renders imported posts again (HTML, mentions, links) and indexes
+    /// them for search, a batch per transaction.
+    pub(crate) fn rebuild_posts(&self, community: CommunityId, posts: &[PostId]) -> Result<()> {
+        let viewer = self.load_viewer(&Actor::System, community)?;
+        let mut rendered = Vec::with_capacity(posts.len());
+        for post in posts {
+            let (source, number, title): (String, i64, String) = self.read(|conn, _| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT p.source, p.post_number, t.title FROM posts p JOIN topics t ON t.id = p.topic_id
+                         WHERE p.id = ?1",
+                    )?
+                    .query_row([post], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
+            })?;
+            // What no longer renders under today's limits is shown as text.
+            let r = self
+                .render_for(&viewer, &source)
+                .unwrap_or_else(|_| Rendered {
+                    html: format!("<p>{}</p>", crate::render::escape_text(&source)),
+                    text: source.clone(),
+                    mentions: Vec::new(),
+                    links: Vec::new(),
+                });
+            rendered.push((*post, if number == 1 { title } else { String::new() }, r));
+        }
+        self.write(|w| {
+            for (post, title, r) in &rendered {
+                w.tx.prepare_cached(
+                    "UPDATE posts SET html = ?2, render_version = ?3 WHERE id = ?1",
+                )?
+                .execute(params![post, r.html, RENDER_VERSION])?;
+                record_refs(w, *post, r)?;
+                index_post(w.tx, *post, title, &r.text)?;
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Deletes a post as a moderator deciding a review (no-op when already
 /// deleted).
 pub(crate) fn delete_in(w: &mut Write<'_>, viewer: &Viewer, post: PostId) -> Result<()> {
