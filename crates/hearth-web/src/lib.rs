@@ -51,6 +51,7 @@ mod config;
 mod deflect;
 mod email;
 mod error;
+mod export;
 mod ideas;
 mod idempotency;
 mod kb;

@@ -16,8 +16,8 @@ use crate::params::Params;
 use crate::state::State;
 use crate::visitor::{Visitor, WantsJson};
 use crate::{
-    admin, analytics, anon_cache, deflect, email, ideas, idempotency, kb, moderate, notifications,
-    pages, products, seo, templates, visitor,
+    admin, analytics, anon_cache, deflect, email, export, ideas, idempotency, kb, moderate,
+    notifications, pages, products, seo, templates, visitor,
 };
 
 /// The Content-Security-Policy of every response: no inline script, no
@@ -123,6 +123,7 @@ pub(crate) fn router(state: State) -> Router {
         .route("/review", get(admin::review))
         .route("/review/{id}", post(admin::decide))
         .route("/admin", get(admin::admin))
+        .route("/admin/export", get(export::export))
         .route("/admin/analytics", get(analytics::page))
         .route("/admin/analytics.json", get(analytics::page))
         .route("/admin/settings", post(admin::settings))

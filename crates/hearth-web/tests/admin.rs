@@ -228,3 +228,38 @@ async fn held_posts_wait_in_the_review_queue_until_approved() {
             .contains("Nothing waits for review")
     );
 }
+
+#[tokio::test]
+async fn admins_download_an_export_that_imports() {
+    let f = fixture();
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob").await;
+    assert_eq!(bob.get("/admin/export").await.status, StatusCode::FORBIDDEN);
+    let mut ann = Browser::new(&f);
+    ann.sign_in("ann").await;
+    let r = ann.get("/admin/export").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.header("content-disposition"),
+        "attachment; filename=\"acme.jsonl\""
+    );
+    assert!(
+        r.body
+            .lines()
+            .next()
+            .expect("header")
+            .contains("hearth-community-export")
+    );
+    assert!(r.body.contains("How do I rotate my API key?"));
+    assert!(!r.body.contains("$argon2id$"), "no password hashes");
+    let dir = tempfile::tempdir().expect("dir");
+    let other = hearth::Forum::open(dir.path().join("copy.db")).expect("open");
+    let copy = other
+        .import_community(r.body.as_bytes(), "acme", &mut |_, _| {})
+        .expect("import");
+    let mut again = Vec::new();
+    other
+        .export_community(&hearth::Actor::System, copy, &mut again, &mut |_, _| {})
+        .expect("export");
+    assert_eq!(String::from_utf8(again).expect("utf-8"), r.body);
+}

@@ -243,7 +243,8 @@ pub fn web(
 }
 
 /// The demo server's `main`: `[--fresh] [--port N] [--data FILE] [--scale N]
-/// [--seed-only] [--no-rate-limit] [--no-anon-cache] [--no-email] [--api-key-file FILE]`.
+/// [--seed-only] [--no-rate-limit] [--no-anon-cache] [--no-email] [--api-key-file FILE]
+/// [--export FILE]`.
 /// Seeds `./data/<name>.db` on first run (with progress), starts the
 /// plugins, prints the URL and the demo sign-ins, and serves on 127.0.0.1.
 pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
@@ -291,6 +292,15 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
     }
     let forum = Arc::new(Forum::open(path)?);
     let community = forum.community_by_slug(&Actor::System, demo.slug)?.id;
+    if let Some(file) = arg("--export") {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        let report = forum.export_community(&Actor::System, community, &mut out, &mut |done, total| {
+            eprint!("\rexporting: {done}/{total} rows ({}%)   ", done * 100 / total.max(1));
+        })?;
+        out.flush()?;
+        eprintln!("\nwrote {} lines to {file}", report.lines);
+        return Ok(());
+    }
     let origin = format!("http://127.0.0.1:{port}");
     let host = (demo.plugins)(&forum, community, &origin)?;
     if flag("--seed-only") {
