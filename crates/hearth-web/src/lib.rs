@@ -62,6 +62,7 @@ mod params;
 mod products;
 mod routes;
 mod seo;
+mod smtp;
 mod state;
 mod templates;
 mod throttle;
@@ -81,6 +82,7 @@ pub use auth::{
 };
 pub use config::{Limits, RateLimit, Theme, WebConfig};
 pub use error::{ApiError, Error, Fail, PageError, Result};
+pub use smtp::SmtpMailer;
 pub use templates::TEMPLATE_NAMES;
 
 use state::AppState;

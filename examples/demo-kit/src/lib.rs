@@ -294,9 +294,13 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
     let community = forum.community_by_slug(&Actor::System, demo.slug)?.id;
     if let Some(file) = arg("--export") {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
-        let report = forum.export_community(&Actor::System, community, &mut out, &mut |done, total| {
-            eprint!("\rexporting: {done}/{total} rows ({}%)   ", done * 100 / total.max(1));
-        })?;
+        let report =
+            forum.export_community(&Actor::System, community, &mut out, &mut |done, total| {
+                eprint!(
+                    "\rexporting: {done}/{total} rows ({}%)   ",
+                    done * 100 / total.max(1)
+                );
+            })?;
         out.flush()?;
         eprintln!("\nwrote {} lines to {file}", report.lines);
         return Ok(());
