@@ -301,9 +301,8 @@ fn generate(path: &Path, posts: u64, members: usize) {
     // 10.5 used 10: their history ends about five weeks early; the report
     // measures relative to the last activity, so either works.)
     let topics_expected = (posts as f64 / 10.5).max(1.0);
-    let step = time::Duration::milliseconds(
-        (HISTORY_DAYS as f64 * 86_400_000.0 / topics_expected) as i64,
-    );
+    let step =
+        time::Duration::milliseconds((HISTORY_DAYS as f64 * 86_400_000.0 / topics_expected) as i64);
     let mut rng = Rng::new(42);
     let owner = forum.create_user(NewUser::new("bench_owner")).unwrap();
     let c = forum

@@ -89,10 +89,20 @@ fn digest(fx: &hearth_benches::Fixture) {
     std::fs::copy(&fx.path, &copy).unwrap();
     // The Monday after the last activity: last week's digest has news.
     let days = 7 - i64::from(last.weekday().number_days_from_monday());
-    let monday = (last + time::Duration::days(days)).date().midnight().assume_utc()
+    let monday = (last + time::Duration::days(days))
+        .date()
+        .midnight()
+        .assume_utc()
         + time::Duration::hours(6);
     let clock = std::sync::Arc::new(hearth::ManualClock::new(monday));
-    let forum = Forum::open_with(&copy, hearth::Config { clock, ..hearth::Config::default() }).unwrap();
+    let forum = Forum::open_with(
+        &copy,
+        hearth::Config {
+            clock,
+            ..hearth::Config::default()
+        },
+    )
+    .unwrap();
     let mailer = NullMailer(Default::default());
     // When each step last reported, i.e. finished.
     let mut steps: Vec<(hearth::JobStep, Instant)> = Vec::new();
@@ -125,7 +135,12 @@ fn digest(fx: &hearth_benches::Fixture) {
 /// When the fixture's last topic was bumped.
 fn last_activity(forum: &Forum, c: hearth::CommunityId) -> time::OffsetDateTime {
     forum
-        .latest(&hearth::Actor::System, c, &TopicFilter::default(), &PageRequest::first(1))
+        .latest(
+            &hearth::Actor::System,
+            c,
+            &TopicFilter::default(),
+            &PageRequest::first(1),
+        )
         .unwrap()
         .items
         .first()

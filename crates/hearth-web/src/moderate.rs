@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use time::{Date, Month, OffsetDateTime, Time};
 
 use crate::api::id_of;
-use crate::error::{ApiError, Error, PageError};
-use crate::pages::act;
+use crate::error::{Error, PageError};
+use crate::pages::{act, act_or_ok};
 use crate::params::Params;
 use crate::state::{AppState, State};
 use crate::visitor::Visitor;
@@ -118,31 +118,16 @@ pub(crate) async fn status(
     params: Params,
     json: bool,
 ) -> Response {
-    if json {
-        let run = async {
-            let actor = params.writer(&v)?;
-            let id = TopicId(id_of(id)?);
-            state
-                .run(move |s| set_status(s, &actor, id, &params))
-                .await?;
-            Ok::<_, Error>(crate::error::json_response(
-                axum::http::StatusCode::OK,
-                &json!({"success": "OK", "topic_status_update": null}),
-            ))
-        };
-        return run.await.unwrap_or_else(|e| ApiError(e).into_response());
-    }
     let id = match id_of(id) {
         Ok(id) => TopicId(id),
-        Err(e) => return PageError(e).into_response(),
+        Err(e) => return crate::error::fail(e, json),
     };
-    into(
-        act(state, v, params, move |s, actor, params| {
-            set_status(s, &actor, id, &params)?;
-            topic_path(s, &actor, id)
-        })
-        .await,
-    )
+    let ok = json!({"success": "OK", "topic_status_update": null});
+    act_or_ok(state, v, params, json, ok, move |s, actor, params| {
+        set_status(s, &actor, id, &params)?;
+        topic_path(s, &actor, id)
+    })
+    .await
 }
 
 fn into(r: PageResult) -> Response {

@@ -5,7 +5,7 @@
 //! preferences (`/u/{name}/preferences`).
 
 use axum::extract::{Path, State as AxState};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use hearth::{
     Actor, CategoryId, Delivery, DigestFrequency, Notification, NotificationKind, TopicId,
     WatchLevel,
@@ -13,8 +13,8 @@ use hearth::{
 use serde_json::{Value, json};
 
 use crate::api::{id_of, page_request};
-use crate::error::{ApiError, Error, PageError, fail, json_response};
-use crate::pages::{Meta, act, ago, render};
+use crate::error::{Error, PageError, fail, json_response};
+use crate::pages::{Meta, act, act_or_ok, ago, render};
 use crate::params::Params;
 use crate::state::{AppState, State};
 use crate::visitor::{Visitor, WantsJson};
@@ -167,31 +167,20 @@ pub(crate) async fn mark_read(
     WantsJson(json): WantsJson,
     params: Params,
 ) -> Response {
-    if json {
-        let run = async {
-            let actor = params.writer(&v)?;
+    act_or_ok(
+        state,
+        v,
+        params,
+        json,
+        json!({"success": "OK"}),
+        |s, actor, params| {
             let id = params.int("id")?;
-            state
-                .run(move |s| {
-                    Ok(s.forum
-                        .mark_notifications_read(&actor, s.config.community, id)?)
-                })
-                .await?;
-            Ok::<_, Error>(json_response(
-                axum::http::StatusCode::OK,
-                &json!({"success": "OK"}),
-            ))
-        };
-        return run.await.unwrap_or_else(|e| ApiError(e).into_response());
-    }
-    act(state, v, params, |s, actor, params| {
-        let id = params.int("id")?;
-        s.forum
-            .mark_notifications_read(&actor, s.config.community, id)?;
-        Ok("/notifications".into())
-    })
+            s.forum
+                .mark_notifications_read(&actor, s.config.community, id)?;
+            Ok("/notifications".into())
+        },
+    )
     .await
-    .unwrap_or_else(|e| e.into_response())
 }
 
 fn level_of(params: &Params) -> Result<WatchLevel, Error> {
@@ -208,24 +197,18 @@ async fn watch<F>(state: State, v: Visitor, json: bool, params: Params, f: F) ->
 where
     F: FnOnce(&AppState, Actor, WatchLevel) -> Result<String, Error> + Send + 'static,
 {
-    if json {
-        let run = async {
-            let actor = params.writer(&v)?;
+    act_or_ok(
+        state,
+        v,
+        params,
+        json,
+        json!({"success": "OK"}),
+        move |s, actor, params| {
             let level = level_of(&params)?;
-            state.run(move |s| f(s, actor, level)).await?;
-            Ok::<_, Error>(json_response(
-                axum::http::StatusCode::OK,
-                &json!({"success": "OK"}),
-            ))
-        };
-        return run.await.unwrap_or_else(|e| ApiError(e).into_response());
-    }
-    act(state, v, params, move |s, actor, params| {
-        let level = level_of(&params)?;
-        f(s, actor, level)
-    })
+            f(s, actor, level)
+        },
+    )
     .await
-    .unwrap_or_else(|e| e.into_response())
 }
 
 /// `POST /t/{id}/notifications` (`notification_level`).

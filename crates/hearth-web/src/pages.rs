@@ -489,6 +489,34 @@ where
     Ok(Redirect::to(&state.url(&to)).into_response())
 }
 
+/// [`act`] for routes that serve forms and API clients alike: with `json`
+/// the answer is `ok` (Discourse's `{"success": "OK"}` and kin) instead
+/// of a redirect, and errors come back as JSON.
+pub(crate) async fn act_or_ok<F>(
+    state: State,
+    v: Visitor,
+    params: Params,
+    json: bool,
+    ok: Value,
+    f: F,
+) -> Response
+where
+    F: FnOnce(&AppState, Actor, Params) -> Result<String, Error> + Send + 'static,
+{
+    if !json {
+        return act(state, v, params, f)
+            .await
+            .unwrap_or_else(|e| e.into_response());
+    }
+    let run = async {
+        let actor = params.writer(&v)?;
+        state.run(move |s| f(s, actor, params)).await?;
+        Ok::<_, Error>(crate::error::json_response(StatusCode::OK, &ok))
+    };
+    run.await
+        .unwrap_or_else(|e| crate::error::ApiError(e).into_response())
+}
+
 /// `/t/{slug}/{id}#post-{n}`.
 fn post_path(
     s: &AppState,
