@@ -454,7 +454,8 @@ pub fn seed(
             staff[i % staff.len()]
         };
         let menu = p.menus[i % p.menus.len()];
-        forum.create_topic(&Actor::User(author), community, NewTopic {
+        // Articles: written as drafts, then published (every revision kept).
+        let article = forum.create_article(&Actor::User(author), community, hearth::NewArticle {
             category: kb.id,
             title: format!("How to configure {feature} in {}", p.name),
             body: format!(
@@ -464,8 +465,13 @@ pub fn seed(
                  Still stuck? Ask in the {} Q&A.",
                 p.name, p.name
             ),
-            tags: vec![p.slug.into(), "how-to".into()],
         })?;
+        forum.publish_article(&Actor::User(author), community, article.id, None)?;
+        // Customers say whether it helped: the library orders itself by it.
+        for j in 0..(i % 6) {
+            let reader = customers[(i * 7 + j) % customers.len()];
+            forum.rate_article(&Actor::User(reader), community, article.id, j % 4 != 3)?;
+        }
         topics += 1;
         posts += 1;
     }
