@@ -468,7 +468,7 @@ pub fn seed(
         })?;
         forum.publish_article(&Actor::User(author), community, article.id, None)?;
         // Customers say whether it helped: the library orders itself by it.
-        for j in 0..(i % 6) {
+        for j in 0..(i % 6).min(customers.len()) {
             let reader = customers[(i * 7 + j) % customers.len()];
             forum.rate_article(&Actor::User(reader), community, article.id, j % 4 != 3)?;
         }
