@@ -5,6 +5,9 @@
 
 use std::fmt::Write;
 
+// Labels escape as every template value does.
+use crate::templates::escape as esc;
+
 /// One line of a chart.
 pub(crate) struct Series<'a> {
     pub label: &'a str,
@@ -18,13 +21,6 @@ const LEFT: f64 = 44.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 36.0;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// A "nice" axis maximum: 1, 2 or 5 times a power of ten, at least `max`.
 fn nice_max(max: f64) -> f64 {

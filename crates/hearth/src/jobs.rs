@@ -21,6 +21,8 @@ use crate::mail::{
     sign,
 };
 use crate::permissions::{Actor, Snapshot, Viewer};
+// The e-mail bodies escape as posts do.
+use crate::render::escape_text as esc;
 use crate::topic::{Topic, load_topics};
 
 /// Members handled per transaction.
@@ -98,15 +100,6 @@ pub(crate) fn digest_period(
             Some((format!("weekly:{}", start.date()), start, this_monday))
         }
     }
-}
-
-/// HTML-escapes text for the e-mail bodies.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 /// Context shared by one run.
