@@ -93,7 +93,7 @@ pub(crate) async fn list(
                             "read": n.read, "high_priority": n.kind == NotificationKind::Mentioned,
                             "created_at": crate::api::shape::ts(n.created_at),
                             "post_number": n.post_number, "topic_id": n.topic.map(|t| t.0),
-                            "fancy_title": n.topic_title, "slug": n.topic_slug,
+                            "fancy_title": n.topic_title.as_deref().map(crate::api::html::SafeHtml::escape), "slug": n.topic_slug,
                             "data": {
                                 "topic_title": n.topic_title,
                                 "original_post_id": n.post.map(|p| p.0),

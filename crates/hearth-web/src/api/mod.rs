@@ -2,6 +2,7 @@
 //! use most. Every handler reads and writes through the engine as the
 //! visitor, so permissions are the engine's.
 
+pub(crate) mod html;
 pub(crate) mod shape;
 
 use axum::extract::{Path, State as AxState};
@@ -185,7 +186,12 @@ pub(crate) async fn categories(AxState(state): AxState<State>, v: Visitor) -> Ap
 /// them.
 const MAX_POSTS: usize = 1000;
 
-pub(crate) fn topic_json(s: &AppState, actor: &Actor, id: TopicId) -> Result<Value, Error> {
+pub(crate) fn topic_json(
+    s: &AppState,
+    actor: &Actor,
+    id: TopicId,
+    posts_only: bool,
+) -> Result<Value, Error> {
     let c = s.config.community;
     let view = s.forum.topic(actor, c, id, &PageRequest::first(100))?;
     let mut posts = view.posts.items;
@@ -202,14 +208,19 @@ pub(crate) fn topic_json(s: &AppState, actor: &Actor, id: TopicId) -> Result<Val
         next = more.next;
     }
     let ctx = ctx(s, actor)?;
-    Ok(shape::topic_view(&ctx, &view.topic, view.kind, &posts))
+    let shape = shape::topic_view(&ctx, &view.topic, view.kind, &posts);
+    Ok(if posts_only {
+        json!({ "post_stream": shape.post_stream, "id": shape.id })
+    } else {
+        serde_json::to_value(shape).map_err(|e| Error::Internal(e.to_string()))?
+    })
 }
 
 /// `GET /t/{id}.json`, `/t/{slug}/{id}.json`, `/t/{id}/posts.json`.
 pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, posts_only: bool) -> ApiResult {
     let value = state
         .run(move |s| {
-            let value = topic_json(s, &v.actor, id)?;
+            let value = topic_json(s, &v.actor, id, posts_only)?;
             if !matches!(v.actor, Actor::System) {
                 s.count_view(v.actor, id);
             }
@@ -223,11 +234,7 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, posts_only: boo
         }
         other => other?,
     };
-    let mut res = if posts_only {
-        ok(json!({ "post_stream": value["post_stream"], "id": value["id"] }))?
-    } else {
-        ok(value)?
-    };
+    let mut res = ok(value)?;
     res.extensions_mut()
         .insert(crate::anon_cache::ViewedTopic(id));
     Ok(res)

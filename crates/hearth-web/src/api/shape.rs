@@ -6,7 +6,10 @@ use hearth::{
     BadgeGrant, BadgeTier, Category, CategoryKind, DirectoryEntry, Post, Role, SearchHit, Topic,
     User, UserId, UserRef, Visibility,
 };
+use serde::Serialize;
 use serde_json::{Value, json};
+
+use super::html::SafeHtml;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -23,6 +26,19 @@ impl Ctx {
     fn mine(&self, user: UserId) -> bool {
         self.viewer == Some(user)
     }
+}
+
+/// JSON `null` in a typed shape.
+type Null = Option<()>;
+
+/// JSON `{}` in a typed shape.
+#[derive(Serialize)]
+struct Empty {}
+
+/// A typed shape as a JSON value (shapes are structs so that every HTML
+/// field is a [`SafeHtml`]; callers still compose values).
+fn value(shape: impl Serialize) -> Value {
+    serde_json::to_value(shape).unwrap_or(Value::Null)
 }
 
 pub(crate) fn ts(t: OffsetDateTime) -> String {
@@ -54,7 +70,44 @@ fn users_of<'a>(ctx: &Ctx, refs: impl Iterator<Item = &'a UserRef>) -> Vec<Value
         .collect()
 }
 
-pub(crate) fn topic_list_item(t: &Topic) -> Value {
+/// One topic of a list (`/latest.json`, a category's list).
+#[derive(Serialize)]
+struct TopicListItem<'a> {
+    id: i64,
+    title: &'a str,
+    fancy_title: SafeHtml,
+    slug: &'a str,
+    posts_count: i64,
+    reply_count: i64,
+    highest_post_number: i64,
+    image_url: Null,
+    created_at: String,
+    last_posted_at: String,
+    bumped: bool,
+    bumped_at: String,
+    archetype: &'static str,
+    unseen: bool,
+    pinned: bool,
+    unpinned: Null,
+    visible: bool,
+    closed: bool,
+    archived: bool,
+    bookmarked: Null,
+    liked: Null,
+    views: i64,
+    like_count: i64,
+    has_summary: bool,
+    last_poster_username: &'a str,
+    category_id: i64,
+    pinned_globally: bool,
+    featured_link: Null,
+    has_accepted_answer: bool,
+    accepted_answer_post_id: Option<i64>,
+    tags: &'a [String],
+    posters: Vec<Value>,
+}
+
+fn topic_list_item(t: &Topic) -> TopicListItem<'_> {
     let mut posters = vec![json!({
         "extras": if t.author.id == t.last_poster.id { "latest single" } else { "" },
         "description": "Original Poster",
@@ -69,40 +122,40 @@ pub(crate) fn topic_list_item(t: &Topic) -> Value {
             "primary_group_id": null,
         }));
     }
-    json!({
-        "id": t.id.0,
-        "title": t.title,
-        "fancy_title": t.title,
-        "slug": t.slug,
-        "posts_count": t.post_count,
-        "reply_count": t.reply_count,
-        "highest_post_number": t.post_count,
-        "image_url": null,
-        "created_at": ts(t.created_at),
-        "last_posted_at": ts(t.bumped_at),
-        "bumped": true,
-        "bumped_at": ts(t.bumped_at),
-        "archetype": "regular",
-        "unseen": false,
-        "pinned": t.pinned || t.pinned_globally,
-        "unpinned": null,
-        "visible": !t.unlisted,
-        "closed": t.closed,
-        "archived": t.archived,
-        "bookmarked": null,
-        "liked": null,
-        "views": t.view_count,
-        "like_count": t.like_count,
-        "has_summary": false,
-        "last_poster_username": t.last_poster.username,
-        "category_id": t.category.0,
-        "pinned_globally": t.pinned_globally,
-        "featured_link": null,
-        "has_accepted_answer": t.accepted_answer.is_some(),
-        "accepted_answer_post_id": t.accepted_answer.map(|p| p.0),
-        "tags": t.tags,
-        "posters": posters,
-    })
+    TopicListItem {
+        id: t.id.0,
+        title: &t.title,
+        fancy_title: SafeHtml::escape(&t.title),
+        slug: &t.slug,
+        posts_count: t.post_count,
+        reply_count: t.reply_count,
+        highest_post_number: t.post_count,
+        image_url: None,
+        created_at: ts(t.created_at),
+        last_posted_at: ts(t.bumped_at),
+        bumped: true,
+        bumped_at: ts(t.bumped_at),
+        archetype: "regular",
+        unseen: false,
+        pinned: t.pinned || t.pinned_globally,
+        unpinned: None,
+        visible: !t.unlisted,
+        closed: t.closed,
+        archived: t.archived,
+        bookmarked: None,
+        liked: None,
+        views: t.view_count,
+        like_count: t.like_count,
+        has_summary: false,
+        last_poster_username: &t.last_poster.username,
+        category_id: t.category.0,
+        pinned_globally: t.pinned_globally,
+        featured_link: None,
+        has_accepted_answer: t.accepted_answer.is_some(),
+        accepted_answer_post_id: t.accepted_answer.map(|p| p.0),
+        tags: &t.tags,
+        posters,
+    }
 }
 
 /// `/latest.json`, `/c/{slug}/{id}.json`.
@@ -126,44 +179,87 @@ pub(crate) fn topic_list(
     })
 }
 
+/// A category (`/categories.json`). Hearth's descriptions are plain text:
+/// `description` is that text escaped, `description_text` the text.
+#[derive(Serialize)]
+struct CategoryShape<'a> {
+    id: i64,
+    name: &'a str,
+    color: String,
+    text_color: &'static str,
+    slug: &'a str,
+    topic_count: i64,
+    post_count: i64,
+    position: i64,
+    description: SafeHtml,
+    description_text: &'a str,
+    description_excerpt: SafeHtml,
+    topic_url: String,
+    read_restricted: bool,
+    permission: u8,
+    notification_level: u8,
+    topic_template: Null,
+    has_children: bool,
+    parent_category_id: Option<i64>,
+    sort_order: &'static str,
+    sort_ascending: Null,
+    show_subcategory_list: bool,
+    num_featured_topics: u8,
+    default_view: Null,
+    subcategory_list_style: &'static str,
+    default_top_period: &'static str,
+    minimum_required_tags: u8,
+    navigate_to_first_post_after_read: bool,
+    topics_day: u8,
+    topics_week: u8,
+    topics_month: u8,
+    topics_year: u8,
+    topics_all_time: i64,
+    subcategory_ids: [i64; 0],
+    uploaded_logo: Null,
+    uploaded_background: Null,
+    kind: &'static str,
+}
+
 pub(crate) fn category(ctx: &Ctx, c: &Category) -> Value {
-    json!({
-        "id": c.id.0,
-        "name": c.name,
-        "color": color_of(&c.slug),
-        "text_color": "FFFFFF",
-        "slug": c.slug,
-        "topic_count": c.topic_count,
-        "post_count": c.topic_count,
-        "position": c.position,
-        "description": c.description,
-        "description_text": c.description,
-        "description_excerpt": c.description.chars().take(300).collect::<String>(),
-        "topic_url": format!("{}/c/{}/{}", ctx.base, c.slug, c.id.0),
-        "read_restricted": c.visibility != Visibility::Public,
-        "permission": if c.read_only { 3 } else { 1 },
-        "notification_level": 1,
-        "topic_template": null,
-        "has_children": false,
-        "parent_category_id": c.parent.map(|p| p.0),
-        "sort_order": "",
-        "sort_ascending": null,
-        "show_subcategory_list": false,
-        "num_featured_topics": 3,
-        "default_view": null,
-        "subcategory_list_style": "rows_with_featured_topics",
-        "default_top_period": "all",
-        "minimum_required_tags": 0,
-        "navigate_to_first_post_after_read": false,
-        "topics_day": 0,
-        "topics_week": 0,
-        "topics_month": 0,
-        "topics_year": 0,
-        "topics_all_time": c.topic_count,
-        "subcategory_ids": [],
-        "uploaded_logo": null,
-        "uploaded_background": null,
-        "kind": c.kind.as_str(),
+    let excerpt: String = c.description.chars().take(300).collect();
+    value(CategoryShape {
+        id: c.id.0,
+        name: &c.name,
+        color: color_of(&c.slug),
+        text_color: "FFFFFF",
+        slug: &c.slug,
+        topic_count: c.topic_count,
+        post_count: c.topic_count,
+        position: c.position,
+        description: SafeHtml::escape(&c.description),
+        description_text: &c.description,
+        description_excerpt: SafeHtml::escape(&excerpt),
+        topic_url: format!("{}/c/{}/{}", ctx.base, c.slug, c.id.0),
+        read_restricted: c.visibility != Visibility::Public,
+        permission: if c.read_only { 3 } else { 1 },
+        notification_level: 1,
+        topic_template: None,
+        has_children: false,
+        parent_category_id: c.parent.map(|p| p.0),
+        sort_order: "",
+        sort_ascending: None,
+        show_subcategory_list: false,
+        num_featured_topics: 3,
+        default_view: None,
+        subcategory_list_style: "rows_with_featured_topics",
+        default_top_period: "all",
+        minimum_required_tags: 0,
+        navigate_to_first_post_after_read: false,
+        topics_day: 0,
+        topics_week: 0,
+        topics_month: 0,
+        topics_year: 0,
+        topics_all_time: c.topic_count,
+        subcategory_ids: [],
+        uploaded_logo: None,
+        uploaded_background: None,
+        kind: c.kind.as_str(),
     })
 }
 
@@ -178,128 +274,258 @@ pub(crate) fn color_of(slug: &str) -> String {
     PALETTE[(h % PALETTE.len() as u32) as usize].to_string()
 }
 
-pub(crate) fn post(ctx: &Ctx, p: &Post, topic: &Topic) -> Value {
+/// One post (`/posts/{id}.json`, a topic's post stream).
+#[derive(Serialize)]
+struct PostShape<'a> {
+    id: i64,
+    name: &'a str,
+    username: &'a str,
+    avatar_template: String,
+    created_at: String,
+    cooked: SafeHtml,
+    raw: &'a str,
+    post_number: i64,
+    post_type: u8,
+    updated_at: String,
+    reply_count: u8,
+    reply_to_post_number: Null,
+    reply_to_post_id: Option<i64>,
+    quote_count: u8,
+    incoming_link_count: u8,
+    reads: u8,
+    readers_count: u8,
+    score: u8,
+    yours: bool,
+    topic_id: i64,
+    topic_slug: &'a str,
+    topic_title: &'a str,
+    category_id: i64,
+    display_username: &'a str,
+    primary_group_name: Null,
+    flair_name: Null,
+    version: i64,
+    can_edit: bool,
+    can_delete: bool,
+    can_recover: bool,
+    can_wiki: bool,
+    read: bool,
+    user_title: Null,
+    bookmarked: bool,
+    actions_summary: [Value; 1],
+    moderator: bool,
+    admin: bool,
+    staff: bool,
+    official: bool,
+    user_id: i64,
+    hidden: bool,
+    trust_level: u8,
+    deleted_at: Option<String>,
+    user_deleted: bool,
+    edit_reason: Null,
+    can_view_edit_history: bool,
+    wiki: bool,
+    accepted_answer: bool,
+    can_accept_answer: bool,
+    can_unaccept_answer: bool,
+}
+
+fn post_shape<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostShape<'a> {
     let mine = ctx.mine(p.author.id);
-    json!({
-        "id": p.id.0,
-        "name": p.author.display_name,
-        "username": p.author.username,
-        "avatar_template": avatar_template(ctx, &p.author.username, p.author.avatar_url.as_deref()),
-        "created_at": ts(p.created_at),
-        "cooked": p.html,
-        "raw": p.source,
-        "post_number": p.post_number,
-        "post_type": 1,
-        "updated_at": ts(p.updated_at),
-        "reply_count": 0,
-        "reply_to_post_number": null,
-        "reply_to_post_id": p.reply_to.map(|r| r.0),
-        "quote_count": 0,
-        "incoming_link_count": 0,
-        "reads": 0,
-        "readers_count": 0,
-        "score": 0,
-        "yours": mine,
-        "topic_id": p.topic.0,
-        "topic_slug": topic.slug,
-        "topic_title": topic.title,
-        "category_id": topic.category.0,
-        "display_username": p.author.display_name,
-        "primary_group_name": null,
-        "flair_name": null,
-        "version": p.version,
-        "can_edit": ctx.viewer.is_some() && (mine || ctx.staff),
-        "can_delete": ctx.viewer.is_some() && (mine || ctx.staff) && !p.deleted,
-        "can_recover": ctx.staff && p.deleted,
-        "can_wiki": false,
-        "read": true,
-        "user_title": null,
-        "bookmarked": p.bookmarked,
-        "actions_summary": [{
+    let asker = ctx.viewer.is_some() && (ctx.mine(topic.author.id) || ctx.staff);
+    PostShape {
+        id: p.id.0,
+        name: &p.author.display_name,
+        username: &p.author.username,
+        avatar_template: avatar_template(ctx, &p.author.username, p.author.avatar_url.as_deref()),
+        created_at: ts(p.created_at),
+        cooked: SafeHtml::post(p),
+        raw: &p.source,
+        post_number: p.post_number,
+        post_type: 1,
+        updated_at: ts(p.updated_at),
+        reply_count: 0,
+        reply_to_post_number: None,
+        reply_to_post_id: p.reply_to.map(|r| r.0),
+        quote_count: 0,
+        incoming_link_count: 0,
+        reads: 0,
+        readers_count: 0,
+        score: 0,
+        yours: mine,
+        topic_id: p.topic.0,
+        topic_slug: &topic.slug,
+        topic_title: &topic.title,
+        category_id: topic.category.0,
+        display_username: &p.author.display_name,
+        primary_group_name: None,
+        flair_name: None,
+        version: p.version,
+        can_edit: ctx.viewer.is_some() && (mine || ctx.staff),
+        can_delete: ctx.viewer.is_some() && (mine || ctx.staff) && !p.deleted,
+        can_recover: ctx.staff && p.deleted,
+        can_wiki: false,
+        read: true,
+        user_title: None,
+        bookmarked: p.bookmarked,
+        actions_summary: [json!({
             "id": 2,
             "count": p.like_count,
             "acted": p.liked,
             "can_act": ctx.viewer.is_some() && !mine && !p.liked,
             "can_undo": p.liked,
-        }],
-        "moderator": false,
-        "admin": false,
-        "staff": p.official,
-        "official": p.official,
-        "user_id": p.author.id.0,
-        "hidden": p.hidden,
-        "trust_level": 1,
-        "deleted_at": if p.deleted { Some(ts(p.updated_at)) } else { None },
-        "user_deleted": false,
-        "edit_reason": null,
-        "can_view_edit_history": true,
-        "wiki": false,
-        "accepted_answer": p.accepted,
-        "can_accept_answer": ctx.viewer.is_some()
-            && (ctx.mine(topic.author.id) || ctx.staff)
-            && p.post_number > 1 && !p.accepted,
-        "can_unaccept_answer": ctx.viewer.is_some()
-            && (ctx.mine(topic.author.id) || ctx.staff) && p.accepted,
-    })
+        })],
+        moderator: false,
+        admin: false,
+        staff: p.official,
+        official: p.official,
+        user_id: p.author.id.0,
+        hidden: p.hidden,
+        trust_level: 1,
+        deleted_at: p.deleted.then(|| ts(p.updated_at)),
+        user_deleted: false,
+        edit_reason: None,
+        can_view_edit_history: true,
+        wiki: false,
+        accepted_answer: p.accepted,
+        can_accept_answer: asker && p.post_number > 1 && !p.accepted,
+        can_unaccept_answer: asker && p.accepted,
+    }
+}
+
+pub(crate) fn post(ctx: &Ctx, p: &Post, topic: &Topic) -> Value {
+    value(post_shape(ctx, p, topic))
+}
+
+/// A topic with its posts (`/t/{id}.json`).
+#[derive(Serialize)]
+pub(crate) struct TopicView<'a> {
+    pub post_stream: PostStream<'a>,
+    timeline_lookup: [u8; 0],
+    suggested_topics: [u8; 0],
+    tags: &'a [String],
+    tags_descriptions: Empty,
+    pub id: i64,
+    title: &'a str,
+    fancy_title: SafeHtml,
+    posts_count: i64,
+    created_at: String,
+    views: i64,
+    reply_count: i64,
+    like_count: i64,
+    last_posted_at: String,
+    visible: bool,
+    closed: bool,
+    archived: bool,
+    has_summary: bool,
+    archetype: &'static str,
+    slug: &'a str,
+    category_id: i64,
+    word_count: usize,
+    deleted_at: Null,
+    user_id: i64,
+    featured_link: Null,
+    pinned_globally: bool,
+    pinned_at: Null,
+    pinned_until: Option<String>,
+    image_url: Null,
+    slow_mode_seconds: u8,
+    draft: Null,
+    draft_key: String,
+    draft_sequence: u8,
+    unpinned: Null,
+    pinned: bool,
+    current_post_number: u8,
+    highest_post_number: i64,
+    deleted_by: Null,
+    actions_summary: [u8; 0],
+    chunk_size: u8,
+    bookmarked: bool,
+    topic_timer: Null,
+    message_bus_last_id: u8,
+    participant_count: usize,
+    show_read_indicator: bool,
+    thumbnails: Null,
+    accepted_answer: Option<Value>,
+    has_accepted_answer: bool,
+    kind: &'static str,
+    details: Value,
+}
+
+/// A topic's posts and their ids.
+#[derive(Serialize)]
+pub(crate) struct PostStream<'a> {
+    posts: Vec<PostShape<'a>>,
+    stream: Vec<i64>,
 }
 
 /// `/t/{id}.json`.
-pub(crate) fn topic_view(ctx: &Ctx, topic: &Topic, kind: CategoryKind, posts: &[Post]) -> Value {
+pub(crate) fn topic_view<'a>(
+    ctx: &Ctx,
+    topic: &'a Topic,
+    kind: CategoryKind,
+    posts: &'a [Post],
+) -> TopicView<'a> {
     let participants = users_of(ctx, posts.iter().map(|p| &p.author));
-    json!({
-        "post_stream": {
-            "posts": posts.iter().map(|p| post(ctx, p, topic)).collect::<Vec<_>>(),
-            "stream": posts.iter().map(|p| p.id.0).collect::<Vec<_>>(),
+    let participant_count = participants.len();
+    TopicView {
+        post_stream: PostStream {
+            posts: posts.iter().map(|p| post_shape(ctx, p, topic)).collect(),
+            stream: posts.iter().map(|p| p.id.0).collect(),
         },
-        "timeline_lookup": [],
-        "suggested_topics": [],
-        "tags": topic.tags,
-        "tags_descriptions": {},
-        "id": topic.id.0,
-        "title": topic.title,
-        "fancy_title": topic.title,
-        "posts_count": topic.post_count,
-        "created_at": ts(topic.created_at),
-        "views": topic.view_count,
-        "reply_count": topic.reply_count,
-        "like_count": topic.like_count,
-        "last_posted_at": ts(topic.bumped_at),
-        "visible": !topic.unlisted,
-        "closed": topic.closed,
-        "archived": topic.archived,
-        "has_summary": false,
-        "archetype": "regular",
-        "slug": topic.slug,
-        "category_id": topic.category.0,
-        "word_count": posts.iter().map(|p| p.source.split_whitespace().count()).sum::<usize>(),
-        "deleted_at": null,
-        "user_id": topic.author.id.0,
-        "featured_link": null,
-        "pinned_globally": topic.pinned_globally,
-        "pinned_at": null,
-        "pinned_until": topic.pinned_until.map(ts),
-        "image_url": null,
-        "slow_mode_seconds": 0,
-        "draft": null,
-        "draft_key": format!("topic_{}", topic.id.0),
-        "draft_sequence": 0,
-        "unpinned": null,
-        "pinned": topic.pinned || topic.pinned_globally,
-        "current_post_number": 1,
-        "highest_post_number": topic.post_count,
-        "deleted_by": null,
-        "actions_summary": [],
-        "chunk_size": 20,
-        "bookmarked": false,
-        "topic_timer": null,
-        "message_bus_last_id": 0,
-        "participant_count": participants.len(),
-        "show_read_indicator": false,
-        "thumbnails": null,
-        "accepted_answer": topic.accepted_answer.map(|a| json!({"post_number": null, "post_id": a.0})),
-        "has_accepted_answer": topic.accepted_answer.is_some(),
-        "kind": kind.as_str(),
-        "details": {
+        timeline_lookup: [],
+        suggested_topics: [],
+        tags: &topic.tags,
+        tags_descriptions: Empty {},
+        id: topic.id.0,
+        title: &topic.title,
+        fancy_title: SafeHtml::escape(&topic.title),
+        posts_count: topic.post_count,
+        created_at: ts(topic.created_at),
+        views: topic.view_count,
+        reply_count: topic.reply_count,
+        like_count: topic.like_count,
+        last_posted_at: ts(topic.bumped_at),
+        visible: !topic.unlisted,
+        closed: topic.closed,
+        archived: topic.archived,
+        has_summary: false,
+        archetype: "regular",
+        slug: &topic.slug,
+        category_id: topic.category.0,
+        word_count: posts
+            .iter()
+            .map(|p| p.source.split_whitespace().count())
+            .sum(),
+        deleted_at: None,
+        user_id: topic.author.id.0,
+        featured_link: None,
+        pinned_globally: topic.pinned_globally,
+        pinned_at: None,
+        pinned_until: topic.pinned_until.map(ts),
+        image_url: None,
+        slow_mode_seconds: 0,
+        draft: None,
+        draft_key: format!("topic_{}", topic.id.0),
+        draft_sequence: 0,
+        unpinned: None,
+        pinned: topic.pinned || topic.pinned_globally,
+        current_post_number: 1,
+        highest_post_number: topic.post_count,
+        deleted_by: None,
+        actions_summary: [],
+        chunk_size: 20,
+        bookmarked: false,
+        topic_timer: None,
+        message_bus_last_id: 0,
+        participant_count,
+        show_read_indicator: false,
+        thumbnails: None,
+        accepted_answer: topic
+            .accepted_answer
+            .map(|a| json!({"post_number": null, "post_id": a.0})),
+        has_accepted_answer: topic.accepted_answer.is_some(),
+        kind: kind.as_str(),
+        details: json!({
             "can_edit": ctx.viewer.is_some() && (ctx.mine(topic.author.id) || ctx.staff),
             "can_create_post": ctx.viewer.is_some() && !topic.closed && !topic.archived,
             "can_reply_as_new_topic": ctx.viewer.is_some(),
@@ -309,48 +535,80 @@ pub(crate) fn topic_view(ctx: &Ctx, topic: &Topic, kind: CategoryKind, posts: &[
             "created_by": user_ref(ctx, &topic.author),
             "last_poster": user_ref(ctx, &topic.last_poster),
             "links": [],
-        },
-    })
+        }),
+    }
+}
+
+/// One post found by a search.
+#[derive(Serialize)]
+struct SearchPost<'a> {
+    id: i64,
+    name: &'a str,
+    username: &'a str,
+    avatar_template: String,
+    created_at: String,
+    like_count: u8,
+    blurb: SafeHtml,
+    post_number: i64,
+    topic_title_headline: SafeHtml,
+    topic_id: i64,
+}
+
+/// One topic a search found posts in.
+#[derive(Serialize)]
+struct SearchTopic<'a> {
+    id: i64,
+    title: &'a str,
+    fancy_title: SafeHtml,
+    slug: &'a str,
+    posts_count: Null,
+    reply_count: Null,
+    highest_post_number: Null,
+    created_at: String,
+    category_id: i64,
+    has_accepted_answer: bool,
+    archetype: &'static str,
+    tags: [u8; 0],
 }
 
 /// `/search.json`.
 pub(crate) fn search(ctx: &Ctx, term: &str, hits: &[SearchHit], more: bool) -> Value {
-    let posts: Vec<Value> = hits
+    let posts: Vec<SearchPost<'_>> = hits
         .iter()
-        .map(|h| {
-            json!({
-                "id": h.post.0,
-                "name": h.author.display_name,
-                "username": h.author.username,
-                "avatar_template": avatar_template(ctx, &h.author.username, h.author.avatar_url.as_deref()),
-                "created_at": ts(h.created_at),
-                "like_count": 0,
-                "blurb": h.snippet,
-                "post_number": h.post_number,
-                "topic_title_headline": h.title,
-                "topic_id": h.topic.0,
-            })
+        .map(|h| SearchPost {
+            id: h.post.0,
+            name: &h.author.display_name,
+            username: &h.author.username,
+            avatar_template: avatar_template(
+                ctx,
+                &h.author.username,
+                h.author.avatar_url.as_deref(),
+            ),
+            created_at: ts(h.created_at),
+            like_count: 0,
+            blurb: SafeHtml::snippet(h),
+            post_number: h.post_number,
+            topic_title_headline: SafeHtml::escape(&h.title),
+            topic_id: h.topic.0,
         })
         .collect();
     let mut seen = std::collections::BTreeSet::new();
-    let topics: Vec<Value> = hits
+    let topics: Vec<SearchTopic<'_>> = hits
         .iter()
         .filter(|h| seen.insert(h.topic.0))
-        .map(|h| {
-            json!({
-                "id": h.topic.0,
-                "title": h.title,
-                "fancy_title": h.title,
-                "slug": h.slug,
-                "posts_count": null,
-                "reply_count": null,
-                "highest_post_number": null,
-                "created_at": ts(h.created_at),
-                "category_id": h.category.0,
-                "has_accepted_answer": h.solved,
-                "archetype": "regular",
-                "tags": [],
-            })
+        .map(|h| SearchTopic {
+            id: h.topic.0,
+            title: &h.title,
+            fancy_title: SafeHtml::escape(&h.title),
+            slug: &h.slug,
+            posts_count: None,
+            reply_count: None,
+            highest_post_number: None,
+            created_at: ts(h.created_at),
+            category_id: h.category.0,
+            has_accepted_answer: h.solved,
+            archetype: "regular",
+            tags: [],
         })
         .collect();
     json!({
@@ -394,24 +652,44 @@ pub(crate) fn badge_types() -> Value {
     ])
 }
 
-pub(crate) fn badge(b: &hearth::Badge, grant_count: usize) -> Value {
-    json!({
-        "id": b.id,
-        "name": b.name,
-        "description": b.description,
-        "grant_count": grant_count,
-        "allow_title": false,
-        "multiple_grant": b.multiple,
-        "icon": b.icon,
-        "image_url": null,
-        "listable": true,
-        "enabled": true,
-        "badge_grouping_id": 1,
-        "system": false,
-        "slug": b.slug,
-        "manually_grantable": true,
-        "badge_type_id": badge_type(b.tier),
-    })
+/// A badge; Discourse renders its `description` as HTML.
+#[derive(Serialize)]
+struct BadgeShape<'a> {
+    id: i64,
+    name: &'a str,
+    description: SafeHtml,
+    grant_count: usize,
+    allow_title: bool,
+    multiple_grant: bool,
+    icon: &'a str,
+    image_url: Null,
+    listable: bool,
+    enabled: bool,
+    badge_grouping_id: u8,
+    system: bool,
+    slug: &'a str,
+    manually_grantable: bool,
+    badge_type_id: i64,
+}
+
+fn badge(b: &hearth::Badge, grant_count: usize) -> BadgeShape<'_> {
+    BadgeShape {
+        id: b.id,
+        name: &b.name,
+        description: SafeHtml::escape(&b.description),
+        grant_count,
+        allow_title: false,
+        multiple_grant: b.multiple,
+        icon: &b.icon,
+        image_url: None,
+        listable: true,
+        enabled: true,
+        badge_grouping_id: 1,
+        system: false,
+        slug: &b.slug,
+        manually_grantable: true,
+        badge_type_id: badge_type(b.tier),
+    }
 }
 
 /// `/user_badges/{username}.json`.
@@ -465,63 +743,120 @@ pub(crate) struct Profile {
 }
 
 /// `/u/{username}.json`.
+/// A member's profile (`/u/{username}.json`'s `user`).
+#[derive(Serialize)]
+struct UserShape<'a> {
+    id: i64,
+    username: &'a str,
+    name: &'a str,
+    avatar_template: String,
+    last_posted_at: Null,
+    last_seen_at: Option<String>,
+    created_at: String,
+    joined_at: String,
+    ignored: bool,
+    muted: bool,
+    can_ignore_user: bool,
+    can_mute_user: bool,
+    can_send_private_messages: bool,
+    can_send_private_message_to_user: bool,
+    trust_level: u8,
+    moderator: bool,
+    admin: bool,
+    title: Option<&'static str>,
+    badge_count: usize,
+    post_count: i64,
+    topic_count: i64,
+    likes_received: i64,
+    likes_given: i64,
+    points: i64,
+    profile_view_count: u8,
+    time_read: u8,
+    recent_time_read: u8,
+    primary_group_id: Null,
+    primary_group_name: Null,
+    flair_group_id: Null,
+    featured_topic: Null,
+    bio_raw: &'a str,
+    bio_cooked: SafeHtml,
+    bio_excerpt: SafeHtml,
+    website: Null,
+    website_name: Null,
+    location: Null,
+    card_background_upload_url: Null,
+    profile_background_upload_url: Null,
+    can_edit: bool,
+    can_edit_username: bool,
+    can_edit_email: bool,
+    can_edit_name: bool,
+    can_be_deleted: bool,
+    can_delete_all_posts: bool,
+    invited_by: Null,
+    groups: [u8; 0],
+    user_fields: Empty,
+    role: &'static str,
+    /// Only for the member themself and staff.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<Option<&'a str>>,
+}
+
+/// `/u/{username}.json`.
 pub(crate) fn user(ctx: &Ctx, p: &Profile) -> Value {
     let u = &p.user;
     let mine = ctx.mine(u.id);
-    let mut user = json!({
-        "id": u.id.0,
-        "username": u.username,
-        "name": u.display_name,
-        "avatar_template": avatar_template(ctx, &u.username, u.avatar_url.as_deref()),
-        "last_posted_at": null,
-        "last_seen_at": u.last_seen_at.map(ts),
-        "created_at": ts(u.created_at),
-        "joined_at": ts(p.joined_at),
-        "ignored": false,
-        "muted": false,
-        "can_ignore_user": false,
-        "can_mute_user": false,
-        "can_send_private_messages": false,
-        "can_send_private_message_to_user": false,
-        "trust_level": p.trust_level,
-        "moderator": p.role.is_moderator(),
-        "admin": p.role.is_admin(),
-        "title": if p.role.is_official() { Some(role_title(p.role)) } else { None },
-        "badge_count": p.grants.len(),
-        "post_count": p.post_count,
-        "topic_count": p.topic_count,
-        "likes_received": p.likes_received,
-        "likes_given": p.likes_given,
-        "points": p.points,
-        "profile_view_count": 0,
-        "time_read": 0,
-        "recent_time_read": 0,
-        "primary_group_id": null,
-        "primary_group_name": null,
-        "flair_group_id": null,
-        "featured_topic": null,
-        "bio_raw": u.bio,
-        "bio_cooked": format!("<p>{}</p>", crate::templates::escape(&u.bio)),
-        "bio_excerpt": u.bio.chars().take(300).collect::<String>(),
-        "website": null,
-        "website_name": null,
-        "location": null,
-        "card_background_upload_url": null,
-        "profile_background_upload_url": null,
-        "can_edit": mine || ctx.staff,
-        "can_edit_username": false,
-        "can_edit_email": mine,
-        "can_edit_name": mine || ctx.staff,
-        "can_be_deleted": false,
-        "can_delete_all_posts": false,
-        "invited_by": null,
-        "groups": [],
-        "user_fields": {},
-        "role": p.role.as_str(),
-    });
-    if mine || ctx.staff {
-        user["email"] = json!(p.email);
-    }
+    let excerpt: String = u.bio.chars().take(300).collect();
+    let user = UserShape {
+        id: u.id.0,
+        username: &u.username,
+        name: &u.display_name,
+        avatar_template: avatar_template(ctx, &u.username, u.avatar_url.as_deref()),
+        last_posted_at: None,
+        last_seen_at: u.last_seen_at.map(ts),
+        created_at: ts(u.created_at),
+        joined_at: ts(p.joined_at),
+        ignored: false,
+        muted: false,
+        can_ignore_user: false,
+        can_mute_user: false,
+        can_send_private_messages: false,
+        can_send_private_message_to_user: false,
+        trust_level: p.trust_level,
+        moderator: p.role.is_moderator(),
+        admin: p.role.is_admin(),
+        title: p.role.is_official().then(|| role_title(p.role)),
+        badge_count: p.grants.len(),
+        post_count: p.post_count,
+        topic_count: p.topic_count,
+        likes_received: p.likes_received,
+        likes_given: p.likes_given,
+        points: p.points,
+        profile_view_count: 0,
+        time_read: 0,
+        recent_time_read: 0,
+        primary_group_id: None,
+        primary_group_name: None,
+        flair_group_id: None,
+        featured_topic: None,
+        bio_raw: &u.bio,
+        bio_cooked: SafeHtml::paragraph(&u.bio),
+        bio_excerpt: SafeHtml::escape(&excerpt),
+        website: None,
+        website_name: None,
+        location: None,
+        card_background_upload_url: None,
+        profile_background_upload_url: None,
+        can_edit: mine || ctx.staff,
+        can_edit_username: false,
+        can_edit_email: mine,
+        can_edit_name: mine || ctx.staff,
+        can_be_deleted: false,
+        can_delete_all_posts: false,
+        invited_by: None,
+        groups: [],
+        user_fields: Empty {},
+        role: p.role.as_str(),
+        email: (mine || ctx.staff).then_some(p.email.as_deref()),
+    };
     json!({
         "user_badges": [],
         "badges": p.grants.iter().map(|g| badge(&g.badge, 1)).collect::<Vec<_>>(),

@@ -1,0 +1,206 @@
+//! Hostile input over HTTP: each test closes a class of abuse, not only
+//! the example that found it.
+
+mod common;
+
+use common::*;
+use hearth::{Actor, BadgeTier, CategoryKind, NewBadge, NewCategory, NewReply, NewTopic};
+use serde_json::Value;
+
+/// Payloads that run script if a client inserts them as HTML.
+const PAYLOADS: &[&str] = &[
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(2)</script>",
+    "\"><svg onload=alert(3)>",
+    "<a href=\"javascript:alert(4)\">x</a>",
+    "<iframe srcdoc='<script>alert(5)</script>'>",
+];
+
+/// Fields Discourse's clients insert as HTML. Every other string field is
+/// text, which clients escape themselves.
+const HTML_FIELDS: &[&str] = &[
+    "fancy_title",
+    "topic_title_headline",
+    "excerpt",
+    "blurb",
+    "cooked",
+    "bio_cooked",
+    "bio_excerpt",
+    "description",
+    "description_excerpt",
+];
+
+/// Every element in an HTML field is one the post renderer may produce
+/// (plus `<mark>` in search excerpts), and no attribute is a handler.
+fn check_html(path: &str, html: &str) -> Result<(), String> {
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        let tag = &rest[i + 1..];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if name != "mark" && !hearth::ALLOWED_TAGS.contains(&name.as_str()) {
+            return Err(format!("{path}: element <{name}> in {html:?}"));
+        }
+        let end = tag.find('>').unwrap_or(tag.len());
+        let inside = tag[..end].to_ascii_lowercase();
+        if inside.contains(" on") || inside.contains("javascript:") {
+            return Err(format!("{path}: handler or script URL in {html:?}"));
+        }
+        rest = &tag[end..];
+    }
+    Ok(())
+}
+
+/// Walks a JSON document: HTML fields are checked; text fields that carry
+/// a payload must carry it verbatim (not escaped twice, not dropped).
+fn walk(path: &str, v: &Value, errors: &mut Vec<String>, text_hits: &mut usize) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let here = format!("{path}.{k}");
+                if let Value::String(s) = v
+                    && HTML_FIELDS.contains(&k.as_str())
+                {
+                    if let Err(e) = check_html(&here, s) {
+                        errors.push(e);
+                    }
+                    continue;
+                }
+                walk(&here, v, errors, text_hits);
+            }
+        }
+        Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                walk(&format!("{path}[{i}]"), v, errors, text_hits);
+            }
+        }
+        Value::String(s) => {
+            if PAYLOADS.iter().any(|p| s.contains(p)) {
+                *text_hits += 1;
+            }
+            if s.contains("&lt;img") || s.contains("&amp;lt;") {
+                errors.push(format!("{path}: text field escaped as HTML: {s:?}"));
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn html_fields_are_safe_and_text_fields_stay_text_in_every_api_document() {
+    let f = fixture();
+    let admin = Actor::User(f.admin);
+    let ada = Actor::User(f.ada);
+    let mut topics = Vec::new();
+    for (i, p) in PAYLOADS.iter().enumerate() {
+        let cat = f
+            .forum
+            .create_category(
+                &admin,
+                f.community,
+                NewCategory::new(
+                    &format!("evil-{i}"),
+                    &format!("Cat {p}"),
+                    CategoryKind::Discussion,
+                )
+                .description(&format!("About {p} here")),
+            )
+            .expect("category");
+        let (t, first) = f
+            .forum
+            .create_topic(
+                &ada,
+                f.community,
+                NewTopic {
+                    category: cat.id,
+                    title: format!("Zebra {p} question {i}"),
+                    body: format!("zebra body with {p} and `{p}` and @bob"),
+                    tags: vec![],
+                },
+            )
+            .expect("topic");
+        f.forum
+            .reply(
+                &Actor::User(f.bob),
+                f.community,
+                t.id,
+                NewReply {
+                    body: format!("zebra reply {p}"),
+                    reply_to: None,
+                },
+            )
+            .expect("reply");
+        topics.push((cat, t, first.id));
+        f.forum
+            .create_badge(
+                &admin,
+                f.community,
+                NewBadge {
+                    slug: format!("evil-{i}"),
+                    name: format!("Badge {p}"),
+                    description: format!("Earned by {p}"),
+                    icon: "star".into(),
+                    tier: BadgeTier::Bronze,
+                    multiple: false,
+                },
+            )
+            .expect("badge");
+        f.forum
+            .grant_badge(&admin, f.community, &format!("evil-{i}"), f.ada, None, "")
+            .expect("grant");
+    }
+    f.forum
+        .update_profile(
+            &Actor::System,
+            f.ada,
+            hearth::ProfileUpdate {
+                display_name: Some("Ada <img src=x onerror=alert(1)>".into()),
+                bio: Some(PAYLOADS.join(" ")),
+                avatar_url: None,
+            },
+        )
+        .expect("profile");
+
+    let mut uris = vec![
+        "/latest.json".to_string(),
+        "/categories.json".to_string(),
+        "/search.json?q=zebra".to_string(),
+        "/u/ada.json".to_string(),
+        "/user_badges/ada.json".to_string(),
+        "/directory_items.json".to_string(),
+        "/notifications.json".to_string(),
+    ];
+    for (cat, t, first) in &topics {
+        uris.push(format!("/c/{}/{}.json", cat.slug, cat.id.0));
+        uris.push(format!("/t/{}.json", t.id.0));
+        uris.push(format!("/t/{}/posts.json", t.id.0));
+        uris.push(format!("/posts/{}.json", first.0));
+    }
+    let mut errors = Vec::new();
+    let mut text_hits = 0;
+    for who in ["ada", "bob", "ann"] {
+        for uri in &uris {
+            let r = send(&f.app, get(uri).acting(&f, who)).await;
+            assert_eq!(r.status, 200, "{uri} as {who}: {}", r.body);
+            walk(uri, &r.json(), &mut errors, &mut text_hits);
+        }
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    // The payloads did reach the documents, as text.
+    assert!(
+        text_hits > 50,
+        "only {text_hits} text fields carried a payload"
+    );
+}
+
+#[test]
+fn the_checker_catches_raw_html() {
+    assert!(check_html("x", "Zebra <img src=x onerror=alert(1)>").is_err());
+    assert!(check_html("x", "<p onclick=\"x\">a</p>").is_err());
+    assert!(check_html("x", "a &lt;img src=x onerror=alert(1)&gt;").is_ok());
+    assert!(check_html("x", "<p>a <mark>b</mark></p>").is_ok());
+}
