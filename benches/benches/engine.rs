@@ -106,8 +106,8 @@ fn open(c: &mut Criterion) {
     });
 }
 
-/// Worst-case bodies at the default 64 KiB limit, through the full preview
-/// pipeline (parse, nesting check, sanitize).
+/// Worst-case bodies at the default length limit, through the full preview
+/// pipeline (parse, budget check, sanitize).
 fn render(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let forum = Forum::open(dir.path().join("render.db")).unwrap();
@@ -124,10 +124,11 @@ fn render(c: &mut Criterion) {
         )
         .unwrap();
     let actor = Actor::User(owner.id);
-    let fill = |unit: &str| unit.repeat(65_536 / unit.len());
+    let limit = CommunitySettings::default().limits.body_max_bytes as usize;
+    let fill = |unit: &str| unit.repeat(limit / unit.len());
     let cases = [
-        ("nested_16_quotes", {
-            let unit = format!("{}x\n\n", "> ".repeat(16));
+        ("nested_15_quotes", {
+            let unit = format!("{}x\n\n", "> ".repeat(15));
             fill(&unit)
         }),
         ("nested_16_html", {
@@ -141,13 +142,13 @@ fn render(c: &mut Criterion) {
         ("table", {
             let mut t = String::from("| a | b | c |\n|---|---|---|\n");
             t.push_str(&"| 1 | 2 | 3 |\n".repeat(4000));
-            t.truncate(65_536);
+            t.truncate(limit);
             t
         }),
     ];
-    let mut g = c.benchmark_group("render_64KiB");
+    let mut g = c.benchmark_group("render_at_limit");
     for (name, doc) in &cases {
-        assert!(doc.len() <= 65_536, "{name}");
+        assert!(doc.len() <= limit, "{name}");
         g.bench_function(*name, |b| {
             b.iter(|| forum.preview(&actor, community.id, doc).unwrap())
         });

@@ -17,7 +17,7 @@ use crate::forum::Forum;
 use crate::ids::{CommunityId, PostId, UserId};
 use crate::permissions::{Actor, Viewer};
 use crate::store::{OptionalExt, parsed};
-use crate::text::{check_len, check_slug};
+use crate::text::{check_len, check_name, check_slug};
 
 string_enum! {
     /// How rare a badge is.
@@ -116,9 +116,9 @@ impl Forum {
         new: NewBadge,
     ) -> Result<Badge> {
         check_slug("slug", &new.slug)?;
-        check_len("name", &new.name, 1, 100)?;
+        check_name("name", &new.name, 1, 100)?;
         check_len("description", &new.description, 0, 1000)?;
-        check_len("icon", &new.icon, 0, 200)?;
+        check_name("icon", &new.icon, 0, 200)?;
         self.write(|w| {
             self.viewer_in(w, actor, community)?.require_admin()?;
             let exists: bool = w

@@ -13,7 +13,7 @@ use crate::ids::{CategoryId, CommunityId, GroupId, TopicId};
 use crate::permissions::{Actor, Viewer, sql_id_list};
 use crate::rules::CategoryRules;
 use crate::store::parsed;
-use crate::text::{check_len, check_slug};
+use crate::text::{check_len, check_name, check_slug};
 
 macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $s:literal,)* }) => {
@@ -183,7 +183,7 @@ impl NewCategory {
         this: Option<CategoryId>,
     ) -> Result<()> {
         check_slug("slug", &self.slug)?;
-        check_len("name", &self.name, 1, 100)?;
+        check_name("name", &self.name, 1, 100)?;
         check_len("description", &self.description, 0, 1000)?;
         match (self.visibility, self.groups.is_empty()) {
             (Visibility::Groups, true) => {

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::forum::Forum;
 use crate::ids::UserId;
 use crate::member::{NewUser, User, insert_user};
-use crate::text::{check_len, validate_username};
+use crate::text::{check_name, validate_username};
 use rusqlite::OptionalExtension;
 
 /// Longest accepted password hash (a PHC string is about 100 bytes).
@@ -71,7 +71,7 @@ impl Forum {
     /// nothing behind (`Conflict` names which one).
     pub fn create_account(&self, new: NewUser, login: NewLogin) -> Result<User> {
         validate_username(&new.username)?;
-        check_len("display_name", &new.display_name, 0, 60)?;
+        check_name("display_name", &new.display_name, 0, 60)?;
         let email = login.email.trim();
         check_email(email)?;
         check_hash(&login.password_hash)?;

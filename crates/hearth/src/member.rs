@@ -14,7 +14,7 @@ use crate::ids::{CommunityId, GroupId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, Role, Viewer};
 use crate::store::{OptionalExt, optional, parsed};
-use crate::text::{check_len, check_url, validate_username};
+use crate::text::{check_len, check_name, check_url, validate_username};
 use crate::trust::TrustLevel;
 
 /// A user account. Accounts are global; what a user is in a community is
@@ -131,7 +131,7 @@ impl Forum {
     /// taken in any letter case.
     pub fn create_user(&self, new: NewUser) -> Result<User> {
         validate_username(&new.username)?;
-        check_len("display_name", &new.display_name, 0, 60)?;
+        check_name("display_name", &new.display_name, 0, 60)?;
         self.store
             .write(|tx| insert_user(tx, &new, to_millis(self.now())))
     }
@@ -167,7 +167,7 @@ impl Forum {
             _ => return Err(Error::forbidden("you can only edit your own profile")),
         }
         if let Some(d) = &update.display_name {
-            check_len("display_name", d, 0, 60)?;
+            check_name("display_name", d, 0, 60)?;
         }
         if let Some(b) = &update.bio {
             check_len("bio", b, 0, 3000)?;
@@ -461,7 +461,7 @@ impl Forum {
         name: &str,
         description: &str,
     ) -> Result<Group> {
-        check_len("name", name, 1, 60)?;
+        check_name("name", name, 1, 60)?;
         check_len("description", description, 0, 1000)?;
         self.write(|w| {
             let viewer = self.viewer_in(w, actor, community)?;

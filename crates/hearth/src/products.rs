@@ -14,7 +14,7 @@ use crate::ids::{CommunityId, PostId, TopicId};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, Viewer};
 use crate::store::{OptionalExt, optional};
-use crate::text::{check_len, check_url};
+use crate::text::{check_len, check_name, check_url};
 use crate::topic::{Topic, load_topics, post_state, topic_state};
 
 /// Most products one post can be tagged with.
@@ -80,7 +80,7 @@ fn check_sku(sku: &str) -> Result<()> {
 
 fn check(new: &NewProduct) -> Result<()> {
     check_sku(&new.sku)?;
-    check_len("name", new.name.trim(), 1, 200)?;
+    check_name("name", new.name.trim(), 1, 200)?;
     check_url("url", &new.url)?;
     if let Some(i) = &new.image_url {
         check_url("image_url", i)?;

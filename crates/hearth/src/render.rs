@@ -1,10 +1,18 @@
 //! Markdown to safe HTML: pulldown-cmark, then an ammonia allowlist.
 //!
 //! The pipeline is: parse (tables, strikethrough, task lists, footnotes) →
-//! reject documents nested deeper than the community allows (sanitizing time
-//! grows with nesting) → turn `@mentions` of real members into profile links
-//! → HTML → ammonia, built from an empty builder with an explicit allowlist →
-//! `rel="nofollow ugc noopener"` on links that leave the site.
+//! reject documents the HTML parser would build too deep or too large
+//! (sanitizing time grows with both; see [`check_budget`]) → replace the
+//! renderer's own markup (task checkboxes, footnotes, `@mention` links of
+//! real members) with placeholders → HTML → ammonia with the *author*
+//! allowlist (no `input`, `id` or `class` but a code block's language) →
+//! the placeholders become the renderer's markup → `rel="nofollow ugc
+//! noopener"` on links that leave the site.
+//!
+//! So an author can't write a form control, an `id` (DOM clobbering) or a
+//! class the site's styles or scripts give meaning to: only the renderer
+//! makes those ([`ALLOWED_TAGS`] and [`ALLOWED_ATTRIBUTES`] describe the
+//! output; [`sanitize_html`] and [`Sanitizer`] apply the author allowlist).
 //!
 //! Rendered HTML is stored with [`RENDER_VERSION`]; when the rules here
 //! change, bump it and re-render with
@@ -21,12 +29,13 @@ use crate::error::{Error, Result};
 
 /// The version of the rendering rules. Posts rendered by an older version
 /// are re-rendered by [`Forum::rerender_posts`](crate::Forum::rerender_posts).
-pub const RENDER_VERSION: i64 = 1;
+pub const RENDER_VERSION: i64 = 2;
 
 /// The `rel` value of links that leave the site.
 pub const EXTERNAL_REL: &str = "nofollow ugc noopener";
 
-/// Elements that may appear in rendered posts. Nothing else survives.
+/// Elements that may appear in rendered posts. Nothing else survives, and
+/// `input` only as the renderer's own disabled task-list checkbox.
 pub const ALLOWED_TAGS: &[&str] = &[
     "a",
     "abbr",
@@ -71,8 +80,9 @@ pub const ALLOWED_TAGS: &[&str] = &[
     "ul",
 ];
 
-/// Attributes allowed per element (plus `rel` on external links, added by
-/// the renderer itself).
+/// Attributes that may appear per element in rendered posts (plus `rel` on
+/// external links). `id`, `class` and `input` come only from the renderer:
+/// authors' HTML keeps just a code block's `language-*` class.
 pub const ALLOWED_ATTRIBUTES: &[(&str, &[&str])] = &[
     ("a", &["href", "title", "class"]),
     ("abbr", &["title"]),
@@ -101,6 +111,45 @@ pub(crate) struct Rendered {
     pub mentions: Vec<String>,
     /// Link targets with whether they stay on the site.
     pub links: Vec<(String, bool)>,
+}
+
+impl Rendered {
+    /// Whether the post shows nothing: outside its tags, the HTML holds
+    /// only whitespace (`&nbsp;` too) and invisible format characters
+    /// (zero-width spaces and joiners, soft hyphens, direction marks,
+    /// variation selectors), and it has no image, rule or checkbox.
+    pub(crate) fn is_blank(&self) -> bool {
+        if ["<img", "<hr", "<input"]
+            .iter()
+            .any(|t| self.html.contains(t))
+        {
+            return false;
+        }
+        let mut in_tag = false;
+        let mut rest = self.html.as_str();
+        while let Some(c) = rest.chars().next() {
+            if !in_tag && rest.starts_with("&nbsp;") {
+                rest = &rest[6..];
+                continue;
+            }
+            rest = &rest[c.len_utf8()..];
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => in_tag = false,
+                _ if in_tag || c.is_whitespace() || is_invisible(c) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+}
+
+/// Format and filler characters that render as nothing.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+        | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{2800}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 /// Renders Markdown to sanitized HTML with a community's settings, without
@@ -154,36 +203,78 @@ impl Sanitizer {
     }
 }
 
+/// Attributes an author's own HTML may keep: the output allowlist without
+/// `id`, `class` (but a code block's language) and `input`, which only the
+/// renderer writes.
+const AUTHOR_ATTRIBUTES: &[(&str, &[&str])] = &[
+    ("a", &["href", "title"]),
+    ("abbr", &["title"]),
+    ("code", &["class"]),
+    ("img", &["src", "alt", "title", "width", "height"]),
+    ("ol", &["start"]),
+    ("td", &["colspan", "rowspan"]),
+    ("th", &["colspan", "rowspan"]),
+];
+
+/// Starts a placeholder for the renderer's own markup in the text stream;
+/// bodies can't contain it (noncharacters are refused).
+const MARK_OPEN: char = '\u{FDD0}';
+/// Ends a placeholder.
+const MARK_CLOSE: char = '\u{FDD1}';
+
 /// A renderer configured for one community.
 pub(crate) struct Renderer {
     base_url: Option<Url>,
-    max_nesting: u32,
-    sanitizer: Builder<'static>,
+    budget: Budget,
+    /// The author allowlist: what members' own HTML may keep.
+    author: Builder<'static>,
+    /// The output allowlist: author HTML plus the renderer's markup; used
+    /// to settle mis-nested documents after the placeholders are filled.
+    output: Builder<'static>,
 }
 
 impl std::fmt::Debug for Renderer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Renderer")
             .field("base_url", &self.base_url)
-            .field("max_nesting", &self.max_nesting)
+            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }
 
-fn attribute_filter<'u>(element: &str, attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {
+/// Attribute values the output allowlist keeps.
+fn output_attribute_filter<'u>(
+    element: &str,
+    attribute: &str,
+    value: &'u str,
+) -> Option<Cow<'u, str>> {
     let ok = match (element, attribute) {
         ("a", "class") => value == "mention",
+        ("div", "class") => value == "footnote-definition",
+        ("div", "id") => value.strip_prefix(FOOTNOTE_ID_PREFIX).is_some_and(|n| {
+            !n.is_empty() && n.len() <= 6 && n.bytes().all(|b| b.is_ascii_digit())
+        }),
+        ("li", "class") => value == "task-list-item",
+        ("sup", "class") => value == "footnote-reference" || value == "footnote-definition-label",
+        ("input", "type") => value == "checkbox",
+        _ => return author_attribute_filter(element, attribute, value),
+    };
+    ok.then_some(Cow::Borrowed(value))
+}
+
+/// Attribute values an author's HTML keeps.
+fn author_attribute_filter<'u>(
+    element: &str,
+    attribute: &str,
+    value: &'u str,
+) -> Option<Cow<'u, str>> {
+    let ok = match (element, attribute) {
         ("code", "class") => value.strip_prefix("language-").is_some_and(|l| {
             !l.is_empty()
                 && l.len() <= 32
                 && l.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"+#-_.".contains(&b))
         }),
-        ("div", "class") => value == "footnote-definition",
-        ("div", "id") => value.strip_prefix("fn-").is_some_and(is_safe_label),
-        ("li", "class") => value == "task-list-item",
-        ("sup", "class") => value == "footnote-reference" || value == "footnote-definition-label",
-        ("input", "type") => value == "checkbox",
         ("ol", "start")
         | ("td", "colspan")
         | ("td", "rowspan")
@@ -212,12 +303,41 @@ impl<'a> ammonia::UrlRelativeEvaluate<'a> for ResolveRelative {
     }
 }
 
-fn is_safe_label(l: &str) -> bool {
-    !l.is_empty()
-        && l.len() <= 64
-        && l.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// Decides an attribute's value, or drops it.
+type AttributeFilter = for<'u> fn(&str, &str, &'u str) -> Option<Cow<'u, str>>;
+
+/// An ammonia builder from an empty one: exactly these tags and attributes.
+fn builder(
+    tags: &[&'static str],
+    attributes: &[(&'static str, &[&'static str])],
+    filter: AttributeFilter,
+    base_url: Option<Url>,
+) -> Builder<'static> {
+    let mut b = Builder::empty();
+    b.tags(tags.iter().copied().collect())
+        .clean_content_tags(["script", "style"].into_iter().collect())
+        .generic_attributes(HashSet::new())
+        .generic_attribute_prefixes(HashSet::new())
+        .tag_attributes(
+            attributes
+                .iter()
+                .map(|(tag, attrs)| (*tag, attrs.iter().copied().collect()))
+                .collect(),
+        )
+        .tag_attribute_values(HashMap::new())
+        .allowed_classes(HashMap::new())
+        .url_schemes(ALLOWED_SCHEMES.iter().copied().collect())
+        .link_rel(None)
+        .strip_comments(true)
+        .id_prefix(None)
+        .attribute_filter(filter);
+    b.url_relative(UrlRelative::Custom(Box::new(ResolveRelative(base_url))));
+    b
 }
+
+/// The prefix of footnote ids: numbered, so an author's label never
+/// becomes an id, and prefixed, so no id can shadow a page's own names.
+const FOOTNOTE_ID_PREFIX: &str = "hearth-fn-";
 
 impl Renderer {
     pub(crate) fn new(settings: &CommunitySettings) -> Result<Renderer> {
@@ -228,31 +348,29 @@ impl Renderer {
                     .map_err(|e| Error::invalid("base_url", format!("{s:?} is not a URL: {e}")))?,
             ),
         };
-        let mut b = Builder::empty();
-        b.tags(ALLOWED_TAGS.iter().copied().collect())
-            .clean_content_tags(["script", "style"].into_iter().collect())
-            .generic_attributes(HashSet::new())
-            .generic_attribute_prefixes(HashSet::new())
-            .tag_attributes(
-                ALLOWED_ATTRIBUTES
-                    .iter()
-                    .map(|(tag, attrs)| (*tag, attrs.iter().copied().collect()))
-                    .collect(),
-            )
-            .tag_attribute_values(HashMap::new())
-            .allowed_classes(HashMap::new())
-            .url_schemes(ALLOWED_SCHEMES.iter().copied().collect())
-            .link_rel(None)
-            .strip_comments(true)
-            .id_prefix(None)
-            .attribute_filter(attribute_filter);
-        b.url_relative(UrlRelative::Custom(Box::new(ResolveRelative(
-            base_url.clone(),
-        ))));
+        let author_tags: Vec<&'static str> = ALLOWED_TAGS
+            .iter()
+            .copied()
+            .filter(|t| *t != "input")
+            .collect();
         Ok(Renderer {
+            author: builder(
+                &author_tags,
+                AUTHOR_ATTRIBUTES,
+                author_attribute_filter,
+                base_url.clone(),
+            ),
+            output: builder(
+                ALLOWED_TAGS,
+                ALLOWED_ATTRIBUTES,
+                output_attribute_filter,
+                base_url.clone(),
+            ),
             base_url,
-            max_nesting: settings.limits.max_nesting,
-            sanitizer: b,
+            budget: Budget {
+                max_depth: settings.limits.max_nesting,
+                max_elements: settings.limits.max_elements,
+            },
         })
     }
 
@@ -263,13 +381,19 @@ impl Renderer {
         source: &str,
         known: &mut dyn FnMut(&[String]) -> Result<HashSet<String>>,
     ) -> Result<Rendered> {
+        if source.contains(is_noncharacter) {
+            return Err(Error::invalid(
+                "body",
+                "contains Unicode noncharacters (U+FDD0–U+FDEF, U+xFFFE, U+xFFFF); remove them",
+            ));
+        }
         let mut opts = Options::empty();
         opts.insert(Options::ENABLE_TABLES);
         opts.insert(Options::ENABLE_STRIKETHROUGH);
         opts.insert(Options::ENABLE_TASKLISTS);
         opts.insert(Options::ENABLE_FOOTNOTES);
         let events: Vec<Event<'_>> = Parser::new_ext(source, opts).collect();
-        check_nesting(&events, self.max_nesting)?;
+        check_budget(&events, &self.budget)?;
 
         // Mentions: collect candidates outside code and links, ask once.
         let mut candidates = Vec::new();
@@ -286,6 +410,7 @@ impl Renderer {
             known(&candidates)?
         };
 
+        let mut own = Own::default();
         let mut text = String::new();
         let mut out: Vec<Event<'_>> = Vec::with_capacity(events.len());
         let mut footnotes: HashMap<String, usize> = HashMap::new();
@@ -304,7 +429,7 @@ impl Renderer {
                 Event::Text(t) => {
                     text.push_str(&t);
                     if depth_code_or_link == 0 && !members.is_empty() {
-                        split_mentions(t, &members, &mut out);
+                        self.split_mentions(t, &members, &mut own, &mut out);
                     } else {
                         out.push(Event::Text(t));
                     }
@@ -313,25 +438,28 @@ impl Renderer {
                     text.push_str(&c);
                     out.push(Event::Code(c));
                 }
+                Event::TaskListMarker(checked) => {
+                    let checked = if checked { " checked=\"\"" } else { "" };
+                    out.push(own.mark(format!("<input type=\"checkbox\" disabled=\"\"{checked}>")));
+                }
                 Event::FootnoteReference(label) => {
                     let next = footnotes.len() + 1;
                     let n = *footnotes.entry(label.to_string()).or_insert(next);
-                    let id = footnote_id(&label);
-                    out.push(Event::InlineHtml(CowStr::from(format!(
-                        "<sup class=\"footnote-reference\"><a href=\"#fn-{id}\">{n}</a></sup>"
-                    ))));
+                    out.push(own.mark(format!(
+                        "<sup class=\"footnote-reference\"><a href=\"#{FOOTNOTE_ID_PREFIX}{n}\">{n}</a></sup>"
+                    )));
                 }
                 Event::Start(Tag::FootnoteDefinition(label)) => {
                     let next = footnotes.len() + 1;
                     let n = *footnotes.entry(label.to_string()).or_insert(next);
-                    let id = footnote_id(&label);
-                    out.push(Event::Html(CowStr::from(format!(
-                        "<div class=\"footnote-definition\" id=\"fn-{id}\">\
+                    out.push(own.mark(format!(
+                        "<div class=\"footnote-definition\" id=\"{FOOTNOTE_ID_PREFIX}{n}\">\
                          <sup class=\"footnote-definition-label\">{n}</sup>"
-                    ))));
+                    )));
                 }
                 Event::End(TagEnd::FootnoteDefinition) => {
-                    out.push(Event::Html(CowStr::Borrowed("</div>\n")));
+                    out.push(own.mark("</div>".into()));
+                    out.push(Event::Text(CowStr::Borrowed("\n")));
                 }
                 Event::End(
                     TagEnd::Paragraph
@@ -353,7 +481,16 @@ impl Renderer {
             .any(|e| matches!(e, Event::Html(_) | Event::InlineHtml(_)));
         let mut html = String::with_capacity(source.len() * 3 / 2);
         pulldown_cmark::html::push_html(&mut html, out.into_iter());
-        let (html, links) = self.sanitize_with_links(&html, has_raw_html);
+        // The author allowlist first, then the renderer's own markup.
+        let clean = self.author.clean(&html).to_string();
+        let mut filled = own.fill(&clean);
+        if has_raw_html {
+            // Mis-nested author markup can serialize to a tree that parses
+            // differently (found by fuzzing); settle it with the output
+            // allowlist, which keeps the renderer's markup.
+            filled = settle(&self.output, filled);
+        }
+        let (html, links) = self.add_rel(&filled);
         let mentions = candidates
             .into_iter()
             .filter(|c| members.contains(c))
@@ -366,32 +503,65 @@ impl Renderer {
         })
     }
 
-    /// Sanitizes HTML with the post allowlist. Idempotent: cleaning the
-    /// output again gives the same output.
+    /// Sanitizes HTML from outside the renderer (a plugin's, an import's)
+    /// with the author allowlist. Idempotent: cleaning the output again
+    /// gives the same output.
     pub(crate) fn sanitize(&self, html: &str) -> String {
-        self.sanitize_with_links(html, true).0
+        let once = self.author.clean(html).to_string();
+        self.add_rel(&settle(&self.author, once)).0
     }
 
-    /// Sanitizes; with `untrusted_markup`, repeats until the output is
-    /// stable. Mis-nested markup (`<h3>a<h3>b`) can serialize to a tree
-    /// that parses differently (found by fuzzing); a second pass settles
-    /// it. Markdown-only documents are well-formed and need one pass.
-    fn sanitize_with_links(
-        &self,
-        html: &str,
-        untrusted_markup: bool,
-    ) -> (String, Vec<(String, bool)>) {
-        let mut clean = self.sanitizer.clean(html).to_string();
-        if untrusted_markup {
-            for _ in 0..3 {
-                let again = self.sanitizer.clean(&clean).to_string();
-                if again == clean {
-                    break;
-                }
-                clean = again;
-            }
+    /// Normalises rendered HTML with the output allowlist (for tests: a
+    /// post's HTML must be a fixed point).
+    #[cfg(test)]
+    pub(crate) fn normalize(&self, html: &str) -> String {
+        self.add_rel(&settle(&self.output, self.output.clean(html).to_string()))
+            .0
+    }
+
+    /// The URL of a path on the site: absolute when the community has a
+    /// base URL (as the sanitizer makes every relative link).
+    fn site_url(&self, path: &str) -> String {
+        match &self.base_url {
+            Some(base) => base
+                .join(path)
+                .map(String::from)
+                .unwrap_or_else(|_| path.to_string()),
+            None => path.to_string(),
         }
-        self.add_rel(&clean)
+    }
+
+    /// Splits text around mentions of members; each mention becomes a
+    /// placeholder for a profile link.
+    fn split_mentions<'a>(
+        &self,
+        t: CowStr<'a>,
+        members: &HashSet<String>,
+        own: &mut Own,
+        out: &mut Vec<Event<'a>>,
+    ) {
+        let found: Vec<(usize, usize, String)> = find_mentions(&t)
+            .into_iter()
+            .map(|(s, e, n)| (s, e, n.to_string()))
+            .filter(|(_, _, n)| members.contains(&n.to_ascii_lowercase()))
+            .collect();
+        if found.is_empty() {
+            out.push(Event::Text(t));
+            return;
+        }
+        let mut last = 0;
+        for (start, end, name) in found {
+            if start > last {
+                out.push(Event::Text(CowStr::from(t[last..start].to_string())));
+            }
+            // Usernames are [A-Za-z0-9_.-]: nothing to escape.
+            let href = self.site_url(&format!("/u/{}", name.to_ascii_lowercase()));
+            out.push(own.mark(format!("<a class=\"mention\" href=\"{href}\">@{name}</a>")));
+            last = end;
+        }
+        if last < t.len() {
+            out.push(Event::Text(CowStr::from(t[last..].to_string())));
+        }
     }
 
     /// Adds `rel` to links that leave the site and collects link targets.
@@ -485,81 +655,205 @@ fn attr_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     Some(&tag[start..start + len])
 }
 
-fn footnote_id(label: &str) -> String {
-    let id: String = label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(64)
-        .collect();
-    if id.is_empty() { "x".into() } else { id }
+/// Whether `c` is a Unicode noncharacter (never valid in interchange;
+/// the renderer uses two for its placeholders).
+pub(crate) fn is_noncharacter(c: char) -> bool {
+    let c = c as u32;
+    (0xFDD0..=0xFDEF).contains(&c) || (c & 0xFFFE) == 0xFFFE
 }
 
-/// Rejects documents nested deeper than `max` (block quotes, lists, raw
-/// HTML elements).
-fn check_nesting(events: &[Event<'_>], max: u32) -> Result<()> {
-    let mut depth: i64 = 0;
-    let mut html_depth: i64 = 0;
-    let mut deepest: i64 = 0;
+/// The renderer's own markup, kept out of the author's HTML: each piece
+/// goes into the text as a placeholder, and comes back after sanitizing.
+#[derive(Default)]
+struct Own {
+    pieces: Vec<String>,
+}
+
+impl Own {
+    /// A placeholder for `html`.
+    fn mark(&mut self, html: String) -> Event<'static> {
+        let i = self.pieces.len();
+        self.pieces.push(html);
+        Event::Text(CowStr::from(format!("{MARK_OPEN}{i}{MARK_CLOSE}")))
+    }
+
+    /// Replaces placeholders in text with their markup. Works on ammonia's
+    /// serialisation (text `<` escaped, attribute values double-quoted with
+    /// `"` escaped): a placeholder that author markup pulled into an
+    /// attribute value is dropped, never filled.
+    fn fill(&self, html: &str) -> String {
+        if self.pieces.is_empty() {
+            return html.to_string();
+        }
+        let mut out = String::with_capacity(html.len() + self.pieces.len() * 48);
+        let mut in_tag = false;
+        let mut in_quote = false;
+        let mut chars = html.char_indices();
+        while let Some((_, c)) = chars.next() {
+            match c {
+                MARK_OPEN => {
+                    let mut n = String::new();
+                    for (_, d) in chars.by_ref() {
+                        if d == MARK_CLOSE {
+                            break;
+                        }
+                        n.push(d);
+                    }
+                    if !in_tag
+                        && let Some(piece) =
+                            n.parse::<usize>().ok().and_then(|i| self.pieces.get(i))
+                    {
+                        out.push_str(piece);
+                    }
+                }
+                '<' if !in_tag => {
+                    in_tag = true;
+                    out.push(c);
+                }
+                '"' if in_tag => {
+                    in_quote = !in_quote;
+                    out.push(c);
+                }
+                '>' if in_tag && !in_quote => {
+                    in_tag = false;
+                    out.push(c);
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+}
+
+/// Cleans with `builder` until the output is stable (at most three more
+/// passes; mis-nested markup settles in one).
+fn settle(builder: &Builder<'static>, mut html: String) -> String {
+    for _ in 0..3 {
+        let again = builder.clean(&html).to_string();
+        if again == html {
+            break;
+        }
+        html = again;
+    }
+    html
+}
+
+/// How deep and how large a document may be, as the HTML parser will
+/// build it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    /// Deepest element nesting.
+    pub max_depth: u32,
+    /// Most elements in one document.
+    pub max_elements: u32,
+}
+
+/// Elements without content: they never nest, even written `<div/>`-style
+/// (the HTML parser ignores `/>` on every other element).
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
+    "source", "track", "wbr",
+];
+
+/// Elements a parser closes when another of the same name opens.
+const SELF_CLOSING_SIBLINGS: &[&str] = &["p", "li", "dt", "dd", "option", "tr", "td", "th"];
+
+/// Rejects documents the HTML parser would build deeper than
+/// `max_depth` or with more than `max_elements` elements (Markdown's and
+/// raw HTML's together): the sanitizer's time grows with both, so this
+/// bounds rendering time for any body within the length limit.
+///
+/// Raw HTML is measured conservatively: every `<` followed by a letter
+/// opens an element (also inside comments and attribute values), every
+/// non-void element opens a level (`<div/>` too, as browsers parse it),
+/// and an end tag closes only an element it names.
+pub(crate) fn check_budget(events: &[Event<'_>], budget: &Budget) -> Result<()> {
+    let mut markdown_depth: u32 = 0;
+    let mut open: Vec<String> = Vec::new();
+    let mut elements: u64 = 0;
+    let too_deep = || {
+        Error::invalid(
+            "body",
+            format!(
+                "nested more than {} levels deep (quotes, lists or HTML elements); flatten it",
+                budget.max_depth
+            ),
+        )
+    };
     for ev in events {
         match ev {
-            Event::Start(Tag::BlockQuote(_) | Tag::List(_)) => depth += 1,
-            Event::End(TagEnd::BlockQuote(_) | TagEnd::List(_)) => depth -= 1,
-            Event::Html(h) | Event::InlineHtml(h) => {
-                html_depth = (html_depth + html_depth_delta(h)).max(0);
+            Event::Start(_) => {
+                markdown_depth += 1;
+                elements += 1;
             }
+            Event::End(_) => markdown_depth = markdown_depth.saturating_sub(1),
+            Event::Html(h) | Event::InlineHtml(h) => {
+                for (closing, name) in html_tags(h) {
+                    if closing {
+                        if let Some(i) = open.iter().rposition(|o| *o == name) {
+                            open.truncate(i);
+                        }
+                        continue;
+                    }
+                    elements += 1;
+                    if VOID.contains(&name.as_str()) {
+                        continue;
+                    }
+                    if SELF_CLOSING_SIBLINGS.contains(&name.as_str())
+                        && open.last().is_some_and(|o| *o == name)
+                    {
+                        continue;
+                    }
+                    open.push(name);
+                    if markdown_depth as usize + open.len() > budget.max_depth as usize {
+                        return Err(too_deep());
+                    }
+                }
+            }
+            Event::TaskListMarker(_) | Event::FootnoteReference(_) | Event::Rule => elements += 1,
             _ => {}
         }
-        deepest = deepest.max(depth + html_depth);
-        if deepest > i64::from(max) {
+        if markdown_depth as usize + open.len() > budget.max_depth as usize {
+            return Err(too_deep());
+        }
+        if elements > u64::from(budget.max_elements) {
             return Err(Error::invalid(
                 "body",
-                format!("nested more than {max} levels deep (quotes, lists or HTML elements)"),
+                format!(
+                    "has more than {} elements (paragraphs, list items, table cells, HTML tags); \
+                     split it into several posts",
+                    budget.max_elements
+                ),
             ));
         }
     }
     Ok(())
 }
 
-/// Opening minus closing tags in a raw HTML fragment, ignoring void and
-/// self-closing elements and the ones browsers close implicitly.
-fn html_depth_delta(h: &str) -> i64 {
-    const NOT_NESTING: &[&str] = &[
-        "br", "hr", "img", "input", "wbr", "meta", "link", "area", "base", "col", "embed",
-        "source", "track", "param", "p", "li", "td", "th", "tr", "dt", "dd", "option",
-    ];
+/// The tags in a raw HTML fragment: `(closing, lower-case name)` for each
+/// `<name` and `</name`.
+fn html_tags(h: &str) -> impl Iterator<Item = (bool, String)> + '_ {
     let bytes = h.as_bytes();
-    let mut delta = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'<' {
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            if bytes[i] != b'<' {
+                i += 1;
+                continue;
+            }
             let closing = bytes.get(i + 1) == Some(&b'/');
-            let name_start = i + 1 + usize::from(closing);
-            let name_len = bytes[name_start..]
+            let start = i + 1 + usize::from(closing);
+            let len = bytes[start.min(bytes.len())..]
                 .iter()
                 .take_while(|b| b.is_ascii_alphanumeric())
                 .count();
-            if name_len > 0 {
-                let name = h[name_start..name_start + name_len].to_ascii_lowercase();
-                let self_closing = bytes[name_start + name_len..]
-                    .iter()
-                    .position(|&b| b == b'>')
-                    .is_some_and(|p| p > 0 && bytes[name_start + name_len + p - 1] == b'/');
-                if !NOT_NESTING.contains(&name.as_str()) && !self_closing {
-                    delta += if closing { -1 } else { 1 };
-                }
+            i = start + len;
+            if len > 0 && bytes[start].is_ascii_alphabetic() {
+                return Some((closing, h[start..start + len].to_ascii_lowercase()));
             }
-            i = name_start + name_len;
-        } else {
-            i += 1;
         }
-    }
-    delta
+        None
+    })
 }
 
 fn walk_text(events: &[Event<'_>], mut f: impl FnMut(&str)) {
@@ -595,7 +889,17 @@ pub(crate) fn find_mentions(text: &str) -> Vec<(usize, usize, &str)> {
             while end > start && b".-".contains(&bytes[end - 1]) {
                 end -= 1;
             }
-            if end > start && (bytes[start].is_ascii_alphanumeric() || bytes[start] == b'_') {
+            // The name must end at a boundary: the end, whitespace or ASCII
+            // punctuation. A joiner, a combining mark or a letter outside
+            // the username alphabet glued to it makes it another word.
+            let bounded = text[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| c.is_whitespace() || (c.is_ascii_punctuation() && c != '@'));
+            if bounded
+                && end > start
+                && (bytes[start].is_ascii_alphanumeric() || bytes[start] == b'_')
+            {
                 out.push((i, end, &text[start..end]));
                 i = end;
                 continue;
@@ -604,33 +908,6 @@ pub(crate) fn find_mentions(text: &str) -> Vec<(usize, usize, &str)> {
         i += 1;
     }
     out
-}
-
-fn split_mentions<'a>(t: CowStr<'a>, members: &HashSet<String>, out: &mut Vec<Event<'a>>) {
-    let found: Vec<(usize, usize, String)> = find_mentions(&t)
-        .into_iter()
-        .map(|(s, e, n)| (s, e, n.to_string()))
-        .filter(|(_, _, n)| members.contains(&n.to_ascii_lowercase()))
-        .collect();
-    if found.is_empty() {
-        out.push(Event::Text(t));
-        return;
-    }
-    let mut last = 0;
-    for (start, end, name) in found {
-        if start > last {
-            out.push(Event::Text(CowStr::from(t[last..start].to_string())));
-        }
-        // Usernames are [A-Za-z0-9_.-]: nothing to escape.
-        out.push(Event::InlineHtml(CowStr::from(format!(
-            "<a class=\"mention\" href=\"/u/{lower}\">@{name}</a>",
-            lower = name.to_ascii_lowercase()
-        ))));
-        last = end;
-    }
-    if last < t.len() {
-        out.push(Event::Text(CowStr::from(t[last..].to_string())));
-    }
 }
 
 fn collapse_whitespace(s: &str) -> String {
@@ -742,16 +1019,136 @@ mod tests {
     }
 
     #[test]
-    fn footnotes_have_prefixed_ids() {
-        let r = render("text[^a]\n\n[^a]: note\n");
-        assert!(r.html.contains("href=\"#fn-a\""), "{}", r.html);
-        assert!(r.html.contains("id=\"fn-a\""), "{}", r.html);
+    fn mentions_end_at_a_boundary() {
+        for linked in [
+            "@bob",
+            "@bob, hi",
+            "(@bob)",
+            "@bob.",
+            "@bob!",
+            "@bob\nx",
+            "@bob\u{00A0}x",
+        ] {
+            assert_eq!(
+                render(linked).mentions,
+                vec!["bob".to_string()],
+                "{linked:?}"
+            );
+        }
+        for not in [
+            "@bob\u{200D}",
+            "@bob\u{200D}x",
+            "@bob\u{0301}",
+            "@bobé",
+            "@bob\u{200B}",
+            "@bob@x.org",
+            "@bob\u{FE0F}",
+        ] {
+            let r = render(not);
+            assert!(
+                r.mentions.is_empty() && !r.html.contains("mention"),
+                "{not:?} -> {}",
+                r.html
+            );
+        }
     }
 
     #[test]
-    fn user_ids_and_classes_are_dropped() {
-        let r = render("<div id=\"login\" class=\"admin-panel\">x</div>");
-        assert_eq!(r.html, "<div>x</div>");
+    fn footnotes_have_numbered_prefixed_ids() {
+        let r = render("text[^login]\n\n[^login]: note\n");
+        assert!(r.html.contains("href=\"#hearth-fn-1\""), "{}", r.html);
+        assert!(r.html.contains("id=\"hearth-fn-1\""), "{}", r.html);
+        assert!(!r.html.contains("login"), "{}", r.html);
+    }
+
+    #[test]
+    fn authors_write_no_ids_classes_or_controls() {
+        // Every id, class and control the renderer makes, forged by hand.
+        for forged in [
+            "<div id=\"login\" class=\"admin-panel\">x</div>",
+            "<div id=\"hearth-fn-1\" class=\"footnote-definition\">x</div>",
+            "<a class=\"mention\" href=\"/u/bob\">x</a>",
+            "<sup class=\"footnote-reference\">x</sup>",
+            "<li class=\"task-list-item\">x</li>",
+            "<input type=\"checkbox\" disabled checked>x",
+            "<input>x",
+            "<input type=\"text\" name=\"password\">x",
+        ] {
+            let r = render(forged);
+            for bad in [" id=", " class=", "<input"] {
+                assert!(!r.html.contains(bad), "{forged} -> {}", r.html);
+            }
+        }
+        // The renderer's own survive.
+        let r = render("- [x] done\n- [ ] todo\n\nhi @bob[^n]\n\n[^n]: note\n");
+        assert!(
+            r.html
+                .contains("<input disabled=\"\" type=\"checkbox\" checked=\"\">")
+                || r.html
+                    .contains("<input type=\"checkbox\" disabled=\"\" checked=\"\">"),
+            "{}",
+            r.html
+        );
+        assert!(r.html.contains("class=\"mention\""), "{}", r.html);
+        assert!(
+            r.html.contains("class=\"footnote-definition\""),
+            "{}",
+            r.html
+        );
+    }
+
+    #[test]
+    fn placeholders_in_attributes_are_dropped_not_filled() {
+        // An unclosed attribute quote in author HTML swallows a mention.
+        let r = render("<div>\n<img alt=\"x\n\n@bob here\n\n\">\n</div>");
+        assert!(!r.html.contains('\u{FDD0}'), "{}", r.html);
+        assert!(!r.html.contains("class=\"mention\"\">"), "{}", r.html);
+        let again = renderer(Some("https://forum.example.com/")).normalize(&r.html);
+        assert_eq!(again, r.html);
+    }
+
+    #[test]
+    fn blank_bodies_are_blank() {
+        for blank in [
+            "<script>alert(1)</script>",
+            "\u{200B}\u{200D}\u{FEFF}",
+            "<p></p>",
+            "&nbsp; &nbsp;",
+            "<div> </div>\n\n<b></b>",
+            "\u{2800}\u{3164}",
+            "<!-- hidden -->",
+        ] {
+            assert!(
+                render(blank).is_blank(),
+                "{blank:?} -> {}",
+                render(blank).html
+            );
+        }
+        for shown in [
+            "x",
+            "<div>hello</div>",
+            "![cat](https://x.example/c.png)",
+            "---",
+            "- [ ] ",
+            "&amp;",
+            "`\u{200B}x`",
+            "\u{05D0}",
+        ] {
+            assert!(
+                !render(shown).is_blank(),
+                "{shown:?} -> {}",
+                render(shown).html
+            );
+        }
+    }
+
+    #[test]
+    fn noncharacters_are_refused() {
+        assert!(matches!(
+            render_err("a \u{FDD0}0\u{FDD1} b"),
+            Error::Invalid { field: "body", .. }
+        ));
+        assert!(matches!(render_err("a \u{FFFE}"), Error::Invalid { .. }));
     }
 
     #[test]
@@ -761,8 +1158,36 @@ mod tests {
         assert!(matches!(err, Error::Invalid { field: "body", .. }));
         let deep_html = "<div>".repeat(40) + "x";
         assert!(matches!(render_err(&deep_html), Error::Invalid { .. }));
+        // Self-closing syntax does not close a div: browsers nest these.
+        let self_closing = "<div/>".repeat(40) + "x";
+        assert!(matches!(render_err(&self_closing), Error::Invalid { .. }));
+        // Closing tags in the same fragment do not hide the depth reached.
+        let up_down = "<div>".repeat(40) + &"</div>".repeat(40);
+        assert!(matches!(render_err(&up_down), Error::Invalid { .. }));
+        // Emphasis nests too.
+        let emphasis = "*a **b ".repeat(20) + &"** a*".repeat(20);
+        let _ = renderer(None).render(&emphasis, &mut |_| Ok(HashSet::new()));
         let ok = "<p>a<p>b<p>c<br><br><br>".repeat(20);
         render(&ok);
+        let balanced = "<div>x</div>".repeat(500);
+        render(&balanced);
+    }
+
+    #[test]
+    fn element_count_is_capped_at_the_limit() {
+        let s = CommunitySettings::default();
+        let max = s.limits.max_elements as usize;
+        let r = Renderer::new(&s).expect("renderer");
+        let none = &mut |_: &[String]| Ok(HashSet::new());
+        // One paragraph element plus n raw <br>s.
+        assert!(
+            r.render(&format!("x{}", "<br>".repeat(max - 1)), none)
+                .is_ok()
+        );
+        let err = r
+            .render(&format!("x{}", "<br>".repeat(max)), none)
+            .expect_err("over the limit");
+        assert!(err.to_string().contains("elements"), "{err}");
     }
 
     fn render_err(md: &str) -> Error {
@@ -778,7 +1203,7 @@ mod tests {
         let out = r
             .render("@=<h3>>@@3>>@@=<l3>>=<h3>>", &mut |_| Ok(HashSet::new()))
             .expect("render");
-        assert_eq!(r.sanitize(&out.html), out.html);
+        assert_eq!(r.normalize(&out.html), out.html);
     }
 
     #[test]
@@ -786,7 +1211,7 @@ mod tests {
         let r = render(
             "[out](https://evil.example/?a=1&b=2) @bob `x` | a | b |\n|---|---|\n| 1 | 2 |\n",
         );
-        let again = renderer(Some("https://forum.example.com/")).sanitize(&r.html);
+        let again = renderer(Some("https://forum.example.com/")).normalize(&r.html);
         assert_eq!(again, r.html);
     }
 }
@@ -799,6 +1224,24 @@ mod proptests {
     /// Checks sanitized output: every element and attribute on the
     /// allowlist, no handlers or styles, only allowed URL schemes.
     fn check_allowlist(html: &str) -> std::result::Result<(), String> {
+        check_against(html, ALLOWED_TAGS, ALLOWED_ATTRIBUTES)
+    }
+
+    /// Checks HTML from outside the renderer: the author allowlist.
+    fn check_author(html: &str) -> std::result::Result<(), String> {
+        let tags: Vec<&str> = ALLOWED_TAGS
+            .iter()
+            .copied()
+            .filter(|t| *t != "input")
+            .collect();
+        check_against(html, &tags, AUTHOR_ATTRIBUTES)
+    }
+
+    fn check_against(
+        html: &str,
+        allowed_tags: &[&str],
+        allowed_attributes: &[(&str, &[&str])],
+    ) -> std::result::Result<(), String> {
         let bytes = html.as_bytes();
         let mut i = 0;
         while let Some(off) = html[i..].find('<') {
@@ -812,10 +1255,10 @@ mod proptests {
                 .take_while(|b| b.is_ascii_alphanumeric())
                 .count();
             let name = &tag[..name_len];
-            if !ALLOWED_TAGS.contains(&name) {
+            if !allowed_tags.contains(&name) {
                 return Err(format!("element {name:?} in {html:?}"));
             }
-            let allowed = ALLOWED_ATTRIBUTES
+            let allowed = allowed_attributes
                 .iter()
                 .find(|(t, _)| *t == name)
                 .map(|(_, a)| *a)
@@ -874,6 +1317,10 @@ mod proptests {
             Just("<p style=\"color:red\" class=\"admin\" id=\"x\">p</p>".to_string()),
             Just("<cite>c</cite><iframe src=\"https://x\"></iframe>".to_string()),
             Just("<div id=\"fn-ok\" class=\"footnote-definition\">f</div>".to_string()),
+            Just("<div id=\"hearth-fn-1\" class=\"footnote-definition\">f</div>".to_string()),
+            Just("<a class=\"mention\" href=\"/u/x\">m</a>".to_string()),
+            Just("<img alt=\"".to_string()),
+            Just("<div/>".to_string()),
             Just("<input type=\"text\" value=\"x\">".to_string()),
             Just("<code class=\"language-rust\" data-x=1>c</code>".to_string()),
             Just("<!-- comment -->".to_string()),
@@ -908,7 +1355,8 @@ mod proptests {
                 if let Err(e) = check_allowlist(&out.html) {
                     return Err(TestCaseError::fail(e));
                 }
-                prop_assert_eq!(r.sanitize(&out.html), out.html.clone(), "idempotent");
+                prop_assert_eq!(r.normalize(&out.html), out.html.clone(), "idempotent");
+                prop_assert!(!out.html.contains([MARK_OPEN, MARK_CLOSE]), "placeholder left");
             }
         }
 
@@ -916,7 +1364,7 @@ mod proptests {
         fn raw_html_sanitizes_inside_the_allowlist(doc in document()) {
             let r = Renderer::new(&CommunitySettings::default()).expect("renderer");
             let once = r.sanitize(&doc);
-            if let Err(e) = check_allowlist(&once) {
+            if let Err(e) = check_author(&once) {
                 return Err(TestCaseError::fail(e));
             }
             prop_assert_eq!(r.sanitize(&once), once.clone());
@@ -929,6 +1377,9 @@ mod proptests {
         assert!(check_allowlist("<p onclick=\"x\">").is_err());
         assert!(check_allowlist("<a href=\"javascript:x\">").is_err());
         assert!(check_allowlist("<p style=\"x\">").is_err());
+        assert!(check_author("<input type=\"checkbox\">").is_err());
+        assert!(check_author("<div id=\"x\">").is_err());
+        assert!(check_author("<img alt=\"&lt;div id=\">").is_ok());
         assert!(
             check_allowlist("<a href=\"https://x\" rel=\"nofollow ugc noopener\">x</a>").is_ok()
         );

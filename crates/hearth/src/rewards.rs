@@ -424,7 +424,7 @@ impl Forum {
         points: i64,
         cause: &str,
     ) -> Result<bool> {
-        crate::text::check_len("cause", cause, 1, 300)?;
+        crate::text::check_name("cause", cause, 1, 300)?;
         if points == 0 {
             return Err(Error::invalid("points", "must not be zero"));
         }

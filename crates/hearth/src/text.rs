@@ -81,9 +81,11 @@ pub fn validate_username(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Trims a title and checks its length in characters.
+/// Trims a title (runs of whitespace, line breaks included, become one
+/// space) and checks its characters and length.
 pub(crate) fn clean_title(title: &str, min: u32, max: u32) -> Result<String> {
     let t = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    check_chars("title", &t, Lines::One)?;
     let n = t.chars().count();
     if n < min as usize || n > max as usize {
         return Err(Error::invalid(
@@ -94,7 +96,8 @@ pub(crate) fn clean_title(title: &str, min: u32, max: u32) -> Result<String> {
     Ok(t)
 }
 
-/// Checks a Markdown body's size.
+/// Checks a Markdown body: size, characters (tab, newline and carriage
+/// return are the only controls a body keeps; no NUL, no noncharacters).
 pub(crate) fn check_body(body: &str, min_chars: u32, max_bytes: u32) -> Result<()> {
     if body.len() > max_bytes as usize {
         return Err(Error::invalid(
@@ -102,12 +105,55 @@ pub(crate) fn check_body(body: &str, min_chars: u32, max_bytes: u32) -> Result<(
             format!("must be at most {max_bytes} bytes (got {})", body.len()),
         ));
     }
+    check_chars("body", body, Lines::Many)?;
     let n = body.trim().chars().count();
     if n < min_chars as usize {
         return Err(Error::invalid(
             "body",
             format!("must be at least {min_chars} characters (got {n})"),
         ));
+    }
+    Ok(())
+}
+
+/// Whether a text may span lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lines {
+    /// Names, titles, settings: no control character at all.
+    One,
+    /// Bodies, bios, descriptions, notes: tab, newline and carriage
+    /// return allowed.
+    Many,
+}
+
+/// Why `c` may not appear in text, if it may not.
+fn forbidden(c: char, lines: Lines) -> Option<&'static str> {
+    match c {
+        '\0' => Some("NUL characters"),
+        '\t' | '\n' | '\r' if lines == Lines::Many => None,
+        c if c.is_control() => Some("control characters (C0, DEL, C1)"),
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' if lines == Lines::One => {
+            Some("bidirectional overrides or isolates")
+        }
+        c if crate::render::is_noncharacter(c) => Some("Unicode noncharacters"),
+        _ => None,
+    }
+}
+
+/// Refuses control characters (all of them in one-line texts; all but tab
+/// and line breaks in others), bidirectional overrides in one-line texts,
+/// and Unicode noncharacters; the error names the first offender.
+pub(crate) fn check_chars(field: &'static str, value: &str, lines: Lines) -> Result<()> {
+    for (i, c) in value.char_indices() {
+        if let Some(what) = forbidden(c, lines) {
+            return Err(Error::invalid(
+                field,
+                format!(
+                    "must not contain {what} (found U+{:04X} at byte {i}); remove it",
+                    c as u32
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -172,8 +218,22 @@ pub(crate) fn clean_tags(tags: &[String], max_tags: u32, max_len: u32) -> Result
     Ok(out)
 }
 
-/// Checks a short free-text field (names, descriptions).
+/// Checks a free-text field that may span lines (descriptions, bios,
+/// reasons, notes): its characters and length.
 pub(crate) fn check_len(field: &'static str, value: &str, min: usize, max: usize) -> Result<()> {
+    check_chars(field, value, Lines::Many)?;
+    check_count(field, value, min, max)
+}
+
+/// Checks a one-line name (display names, category, group, badge and
+/// community names, icons): no control character at all, no
+/// bidirectional override, and its length.
+pub(crate) fn check_name(field: &'static str, value: &str, min: usize, max: usize) -> Result<()> {
+    check_chars(field, value, Lines::One)?;
+    check_count(field, value, min, max)
+}
+
+fn check_count(field: &'static str, value: &str, min: usize, max: usize) -> Result<()> {
     let n = value.trim().chars().count();
     if n < min || n > max {
         return Err(Error::invalid(
@@ -189,7 +249,9 @@ pub(crate) fn check_len(field: &'static str, value: &str, min: usize, max: usize
 pub(crate) fn check_url(field: &'static str, url: &str) -> Result<()> {
     if url.len() > 2000
         || !(url.starts_with("https://") || url.starts_with("http://"))
-        || url.chars().any(char::is_whitespace)
+        || url
+            .chars()
+            .any(|c| c.is_whitespace() || forbidden(c, Lines::One).is_some())
     {
         return Err(Error::invalid(
             field,

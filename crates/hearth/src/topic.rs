@@ -482,6 +482,13 @@ impl Forum {
         nofollow: bool,
     ) -> Result<Rendered> {
         let mut r = self.render_for(viewer, source)?;
+        if r.is_blank() {
+            return Err(Error::invalid(
+                "body",
+                "shows nothing once rendered (only markup, scripts or invisible characters); \
+                 write some text",
+            ));
+        }
         if nofollow {
             r.html = nofollow_all(&r.html);
         }
@@ -1504,22 +1511,28 @@ impl Forum {
                     Entry::Vacant(v) => v.insert(self.load_viewer(&Actor::System, *community)?),
                 };
                 // A post that no longer passes today's limits keeps its old
-                // HTML but is marked current so the job terminates.
-                let r = self.render_for(viewer, source).ok();
-                rendered.push((*id, r));
+                // HTML, cleaned by today's author allowlist (so nothing an
+                // older allowlist let through survives), and is marked
+                // current so the job terminates.
+                let html = match self.render_for(viewer, source) {
+                    Ok(r) => r.html,
+                    Err(_) => {
+                        let old: String = self.read(|conn, _| {
+                            Ok(conn
+                                .prepare_cached("SELECT html FROM posts WHERE id = ?1")?
+                                .query_row([id], |r| r.get(0))?)
+                        })?;
+                        viewer.config.renderer()?.sanitize(&old)
+                    }
+                };
+                rendered.push((*id, html));
             }
             self.store.write(|tx| {
-                for (id, r) in &rendered {
-                    match r {
-                        Some(r) => tx
-                            .prepare_cached(
-                                "UPDATE posts SET html = ?2, render_version = ?3 WHERE id = ?1",
-                            )?
-                            .execute(params![id, r.html, RENDER_VERSION])?,
-                        None => tx
-                            .prepare_cached("UPDATE posts SET render_version = ?2 WHERE id = ?1")?
-                            .execute(params![id, RENDER_VERSION])?,
-                    };
+                for (id, html) in &rendered {
+                    tx.prepare_cached(
+                        "UPDATE posts SET html = ?2, render_version = ?3 WHERE id = ?1",
+                    )?
+                    .execute(params![id, html, RENDER_VERSION])?;
                 }
                 Ok(())
             })?;

@@ -635,3 +635,199 @@ fn permissions_on_writes() {
         invalid("cursor"),
     );
 }
+
+/// Text is text: every one-line field refuses every control character and
+/// bidirectional override; multi-line fields and bodies keep tab and line
+/// breaks only; nothing is written on refusal.
+#[test]
+fn control_characters_in_every_text_field() {
+    let w = World::new();
+    let f = w.forum();
+    let one_line_bad = [
+        "\0",
+        "\u{1}",
+        "\u{7}",
+        "\u{1b}[31m",
+        "\u{7f}",
+        "\u{85}",
+        "\u{9b}",
+        "\n",
+        "\r",
+        "\t",
+        "\u{202e}",
+        "\u{2066}",
+        "\u{fdd0}",
+        "\u{ffff}",
+    ];
+    let body_bad = [
+        "\0",
+        "\u{1}",
+        "\u{1b}[31m",
+        "\u{7f}",
+        "\u{85}",
+        "\u{fdd0}",
+        "\u{10fffe}",
+    ];
+    for bad in one_line_bad {
+        let v = format!("Name {bad} here");
+        let what = format!("{bad:?}");
+        if !["\n", "\r", "\t", "\u{85}"].contains(&bad) {
+            // Titles fold whitespace (line breaks too) into spaces.
+            unchanged(
+                &w,
+                &format!("title {what}"),
+                || {
+                    f.create_topic(
+                        &w.member,
+                        w.c,
+                        NewTopic {
+                            category: w.public.id,
+                            title: v.clone(),
+                            body: "a body".into(),
+                            tags: vec![],
+                        },
+                    )
+                    .map(|_| ())
+                },
+                invalid("title"),
+            );
+        }
+        unchanged(
+            &w,
+            &format!("category name {what}"),
+            || {
+                f.create_category(
+                    &w.owner,
+                    w.c,
+                    NewCategory::new("evil", &v, CategoryKind::Discussion),
+                )
+                .map(|_| ())
+            },
+            invalid("name"),
+        );
+        unchanged(
+            &w,
+            &format!("group name {what}"),
+            || f.create_group(&w.owner, w.c, &v, "").map(|_| ()),
+            invalid("name"),
+        );
+        unchanged(
+            &w,
+            &format!("display name {what}"),
+            || {
+                f.update_profile(
+                    &Actor::System,
+                    f.user_by_username("olivia_owner").unwrap().id,
+                    hearth::ProfileUpdate {
+                        display_name: Some(v.clone()),
+                        bio: None,
+                        avatar_url: None,
+                    },
+                )
+                .map(|_| ())
+            },
+            invalid("display_name"),
+        );
+        unchanged(
+            &w,
+            &format!("community name {what}"),
+            || {
+                f.create_community(
+                    &Actor::System,
+                    NewCommunity {
+                        slug: "evil".into(),
+                        name: v.clone(),
+                        ..Default::default()
+                    },
+                )
+                .map(|_| ())
+            },
+            invalid("name"),
+        );
+        unchanged(
+            &w,
+            &format!("e-mail sender {what}"),
+            || {
+                let mut s = f.community(&Actor::System, w.c).unwrap().settings;
+                s.email.from = format!("Acme {bad}<a@b.c>");
+                f.update_community(&w.owner, w.c, "Acme", s).map(|_| ())
+            },
+            invalid("email_from"),
+        );
+    }
+    for bad in body_bad {
+        unchanged(
+            &w,
+            &format!("body {bad:?}"),
+            || {
+                f.create_topic(
+                    &w.member,
+                    w.c,
+                    NewTopic {
+                        category: w.public.id,
+                        title: "A fine title".into(),
+                        body: format!("body {bad} here"),
+                        tags: vec![],
+                    },
+                )
+                .map(|_| ())
+            },
+            invalid("body"),
+        );
+    }
+    // What bodies and multi-line fields keep.
+    f.create_topic(
+        &w.member,
+        w.c,
+        NewTopic {
+            category: w.public.id,
+            title: "Tabs and lines".into(),
+            body: "col\tcol\r\nnext line\n\nparagraph \u{202e}rtl".into(),
+            tags: vec![],
+        },
+    )
+    .unwrap();
+    f.update_profile(
+        &Actor::System,
+        f.user_by_username("olivia_owner").unwrap().id,
+        hearth::ProfileUpdate {
+            display_name: None,
+            bio: Some("line one\nline two\ttab".into()),
+            avatar_url: None,
+        },
+    )
+    .unwrap();
+}
+
+/// A body with nothing visible once rendered is refused, whatever hides it.
+#[test]
+fn bodies_with_nothing_visible() {
+    let w = World::new();
+    let f = w.forum();
+    for blank in [
+        "<script>alert(1)</script>",
+        "\u{200b}\u{200c}\u{200d}\u{2060}",
+        "<p></p><div></div>",
+        "&nbsp;",
+        "<style>p{}</style>\u{feff}",
+        "<!-- x -->",
+    ] {
+        unchanged(
+            &w,
+            &format!("{blank:?}"),
+            || {
+                f.reply(
+                    &w.member,
+                    w.c,
+                    w.topics[0].0,
+                    NewReply {
+                        body: blank.into(),
+                        reply_to: None,
+                    },
+                )
+                .map(|_| ())
+            },
+            invalid("body"),
+        );
+    }
+}

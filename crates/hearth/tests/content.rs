@@ -764,6 +764,28 @@ fn rerender_reports_progress() {
         .unwrap();
     assert_eq!(stale, 0);
     assert_eq!(f.rerender_posts(10, &mut |_, _| {}).unwrap(), 0);
+
+    // A post today's rules refuse (too deep) whose old HTML holds what an
+    // older allowlist let through: it keeps its HTML, cleaned.
+    conn.execute(
+        "UPDATE posts SET render_version = 0, source = ?1,
+                html = '<p>old<input type=\"text\"><div id=\"login\">x</div></p>'
+         WHERE id = (SELECT min(id) FROM posts)",
+        ["<div/>".repeat(100)],
+    )
+    .unwrap();
+    assert_eq!(f.rerender_posts(10, &mut |_, _| {}).unwrap(), 1);
+    let html: String = conn
+        .query_row(
+            "SELECT html FROM posts WHERE id = (SELECT min(id) FROM posts)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        html.contains("old") && !html.contains("<input") && !html.contains("id="),
+        "{html}"
+    );
 }
 
 #[test]

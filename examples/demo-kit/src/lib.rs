@@ -291,6 +291,14 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let forum = Arc::new(Forum::open(path)?);
+    // Posts stored under older rendering rules (a tightened allowlist, a
+    // new budget) are rendered again before anyone reads them.
+    let rerendered = forum.rerender_posts(500, &mut |done, total| {
+        eprint!("\rre-rendering posts under the current rules: {done}/{total}   ");
+    })?;
+    if rerendered > 0 {
+        eprintln!();
+    }
     let community = forum.community_by_slug(&Actor::System, demo.slug)?.id;
     if let Some(file) = arg("--export") {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
