@@ -56,6 +56,10 @@ fn main() {
         ("plain text", fill("", "lorem ipsum ", limit)),
         ("< x N (fuzzer)", fill("", "<", limit)),
         ("> x N", fill("", ">", limit)),
+        (
+            "> x N, then a line (fuzzer)",
+            fill("", ">", limit - 2) + "\nC",
+        ),
         ("& x N", fill("", "&", limit)),
         ("\" x N", fill("", "\"", limit)),
         ("a< x N", fill("", "a<", limit)),
