@@ -3,6 +3,7 @@
 
 mod common;
 
+use axum::http::Method;
 use common::*;
 use hearth::{Actor, BadgeTier, CategoryKind, NewBadge, NewCategory, NewReply, NewTopic};
 use serde_json::Value;
@@ -203,4 +204,28 @@ fn the_checker_catches_raw_html() {
     assert!(check_html("x", "<p onclick=\"x\">a</p>").is_err());
     assert!(check_html("x", "a &lt;img src=x onerror=alert(1)&gt;").is_ok());
     assert!(check_html("x", "<p>a <mark>b</mark></p>").is_ok());
+}
+
+/// A reply naming a post that is not in the topic is 422 with the field,
+/// for a number past the end, zero and negative numbers; nothing posted.
+#[tokio::test]
+async fn replies_to_missing_posts_are_unprocessable() {
+    let f = fixture();
+    let topic = f.public_topic.0.to_string();
+    for n in ["999", "0", "-1"] {
+        let r = send(
+            &f.app,
+            req(Method::POST, "/posts.json")
+                .acting(&f, "bob")
+                .json(serde_json::json!({
+                    "topic_id": topic, "raw": "a reply to nothing",
+                    "reply_to_post_number": n,
+                })),
+        )
+        .await;
+        assert_eq!(r.status, 422, "{n}: {}", r.body);
+        assert!(r.body.contains("no post of this topic"), "{n}: {}", r.body);
+    }
+    let posts = send(&f.app, get(&format!("/t/{topic}.json"))).await.json();
+    assert_eq!(posts["posts_count"], 2);
 }

@@ -53,6 +53,13 @@ pub struct ContentLimits {
     pub max_elements: u32,
     /// Most tags on one topic (default 5).
     pub max_tags: u32,
+    /// Most @mentions in one post, for everyone, staff included (default
+    /// 10, as Discourse; new members have their own, lower limit).
+    pub max_mentions: u32,
+    /// Most links in one post, for everyone (default 100).
+    pub max_links: u32,
+    /// Most images in one post, for everyone (default 50).
+    pub max_images: u32,
     /// Longest tag in characters (default 30).
     pub tag_max_chars: u32,
 }
@@ -67,6 +74,9 @@ impl Default for ContentLimits {
             max_nesting: 16,
             max_elements: 10_000,
             max_tags: 5,
+            max_mentions: 10,
+            max_links: 100,
+            max_images: 50,
             tag_max_chars: 30,
         }
     }
@@ -140,6 +150,7 @@ impl CommunitySettings {
         r.new_member_topics_per_day = 10_000;
         r.replies_per_topic_per_hour = 10_000;
         r.new_member_replies_per_topic_per_hour = 10_000;
+        r.like_toggles_per_post_per_hour = 10_000;
         s.moderation.duplicate_window_minutes = 0;
         let n = &mut s.trust.new_member;
         n.topics_first_day = u32::MAX;
@@ -147,6 +158,10 @@ impl CommunitySettings {
         n.max_links = u32::MAX;
         n.max_images = u32::MAX;
         n.max_mentions = u32::MAX;
+        let l = &mut s.limits;
+        l.max_mentions = u32::MAX;
+        l.max_links = u32::MAX;
+        l.max_images = u32::MAX;
         s
     }
 

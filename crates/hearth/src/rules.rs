@@ -173,6 +173,10 @@ pub struct RateLimits {
     pub replies_per_topic_per_hour: u32,
     /// Replies to one topic per hour at level 0 (default 5).
     pub new_member_replies_per_topic_per_hour: u32,
+    /// Likes and unlikes of one post by one member per hour (default 6:
+    /// three changes of mind), so toggling can't flood the author with
+    /// notifications and the event log with rows.
+    pub like_toggles_per_post_per_hour: u32,
 }
 
 impl Default for RateLimits {
@@ -184,6 +188,7 @@ impl Default for RateLimits {
             new_member_topics_per_day: 5,
             replies_per_topic_per_hour: 20,
             new_member_replies_per_topic_per_hour: 5,
+            like_toggles_per_post_per_hour: 6,
         }
     }
 }
@@ -229,6 +234,7 @@ impl ModerationSettings {
             r.new_member_topics_per_day,
             r.replies_per_topic_per_hour,
             r.new_member_replies_per_topic_per_hour,
+            r.like_toggles_per_post_per_hour,
         ]
         .iter()
         .any(|&n| n == 0 || n > 10_000)
@@ -509,47 +515,105 @@ pub(crate) fn screen_words(
     Ok(out)
 }
 
-/// Link, image and mention limits for members at trust level 0.
-pub(crate) fn check_new_member_limits(viewer: &Viewer, rendered: &Rendered) -> Result<()> {
-    if viewer.effective_trust() > TrustLevel::New {
+/// Refuses a like or unlike when the member already changed their like
+/// of this post `like_toggles_per_post_per_hour` times in the last hour
+/// (staff, experts and moderators are exempt, as from every rate limit).
+pub(crate) fn check_like_toggles(
+    w: &Write<'_>,
+    viewer: &Viewer,
+    user: UserId,
+    post: crate::ids::PostId,
+) -> Result<()> {
+    if viewer.is_official() {
         return Ok(());
     }
-    let l = &viewer.config.settings.trust.new_member;
-    // Links the member wrote; @mentions render as links but are not.
+    const HOUR: i64 = 60 * 60_000;
+    let now = w.now_ms();
+    let limit = viewer
+        .config
+        .settings
+        .moderation
+        .rate_limits
+        .like_toggles_per_post_per_hour;
+    let times: Vec<i64> =
+        w.tx.prepare_cached(
+            "SELECT created_at FROM events
+             WHERE community_id = ?1 AND kind IN ('post.liked', 'post.unliked')
+               AND created_at > ?2 AND actor_id = ?3 AND post_id = ?4
+             ORDER BY created_at",
+        )?
+        .query_map(params![viewer.community, now - HOUR, user, post], |r| {
+            r.get(0)
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    if times.len() >= limit as usize {
+        let oldest = times[times.len() - limit as usize];
+        let wait = (oldest + HOUR - now).max(1_000);
+        return Err(Error::RateLimited {
+            retry_after: Duration::from_millis(wait as u64),
+        });
+    }
+    Ok(())
+}
+
+/// Link, image and mention limits per post: the community's for everyone
+/// (staff and experts included, so a mention storm can't notify more than
+/// `max_mentions` members from one request), and the stricter ones for
+/// members at trust level 0.
+pub(crate) fn check_post_limits(viewer: &Viewer, rendered: &Rendered) -> Result<()> {
+    // Links the author wrote; @mentions render as links but are not.
+    let mention_links = rendered.html.matches("<a class=\"mention\"").count();
     let links = rendered
         .html
         .matches("<a ")
         .count()
-        .saturating_sub(rendered.html.matches("<a class=\"mention\"").count());
-    if links > l.max_links as usize {
-        return Err(blocked(
-            "new_member_links",
-            format!(
-                "new members may include at most {} links in a post (this one has {links}); \
-                 the limit lifts as you take part",
-                l.max_links
-            ),
-        ));
-    }
+        .saturating_sub(mention_links);
     let images = rendered.html.matches("<img ").count();
-    if images > l.max_images as usize {
-        return Err(blocked(
-            "new_member_images",
-            format!(
-                "new members may include at most {} images in a post (this one has {images})",
-                l.max_images
-            ),
-        ));
-    }
     let mentions = rendered.mentions.len();
-    if mentions > l.max_mentions as usize {
-        return Err(blocked(
-            "new_member_mentions",
-            format!(
-                "new members may mention at most {} people in a post (this one mentions {mentions})",
-                l.max_mentions
-            ),
-        ));
+    let s = &viewer.config.settings;
+    if viewer.effective_trust() == TrustLevel::New {
+        let l = &s.trust.new_member;
+        if links > l.max_links as usize {
+            return Err(blocked(
+                "new_member_links",
+                format!(
+                    "new members may include at most {} links in a post (this one has {links}); \
+                     the limit lifts as you take part",
+                    l.max_links
+                ),
+            ));
+        }
+        if images > l.max_images as usize {
+            return Err(blocked(
+                "new_member_images",
+                format!(
+                    "new members may include at most {} images in a post (this one has {images})",
+                    l.max_images
+                ),
+            ));
+        }
+        if mentions > l.max_mentions as usize {
+            return Err(blocked(
+                "new_member_mentions",
+                format!(
+                    "new members may mention at most {} people in a post (this one mentions {mentions})",
+                    l.max_mentions
+                ),
+            ));
+        }
+    }
+    let l = &s.limits;
+    for (rule, n, max, what) in [
+        ("post_links", links, l.max_links, "links"),
+        ("post_images", images, l.max_images, "images"),
+        ("post_mentions", mentions, l.max_mentions, "mentions"),
+    ] {
+        if n > max as usize {
+            return Err(blocked(
+                rule,
+                format!("a post may have at most {max} {what} (this one has {n}); split it up"),
+            ));
+        }
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ use crate::permissions::{Actor, CategoryAccess, Role, Viewer};
 use crate::render::{RENDER_VERSION, Rendered, nofollow_all};
 use crate::review::{ReviewItem, Submission, queue_post, rule_flag};
 use crate::rewards::{Rule, award, reverse};
-use crate::rules::{Screening, check_new_member_limits, screen_state, screen_words};
+use crate::rules::{Screening, check_post_limits, screen_state, screen_words};
 use crate::search::{index_post, refresh_scope};
 use crate::store::{OptionalExt, optional};
 use crate::text::{check_body, clean_tags, clean_title, slugify};
@@ -522,7 +522,7 @@ impl Forum {
             screening.queue = held_by_hook;
         }
         let rendered = self.render_post(viewer, &draft.body, screening.nofollow)?;
-        check_new_member_limits(viewer, &rendered)?;
+        check_post_limits(viewer, &rendered)?;
         Ok(Prepared {
             rendered,
             screening,
@@ -943,6 +943,7 @@ impl Forum {
             if state.author == user {
                 return Err(Error::forbidden("you cannot like your own post"));
             }
+            crate::rules::check_like_toggles(w, &viewer, user, post)?;
             let changed = if like {
                 w.tx.prepare_cached("INSERT OR IGNORE INTO likes (post_id, user_id, created_at) VALUES (?1, ?2, ?3)")?
                     .execute(params![post, user, w.now_ms()])?

@@ -313,7 +313,7 @@ fn replies_to_deleted_closed_archived_topics() {
         "reply to a post of another topic",
         || {
             f.reply(
-                &w.member,
+                &w.moderator,
                 w.c,
                 w.topics[0].0,
                 NewReply {
@@ -323,7 +323,24 @@ fn replies_to_deleted_closed_archived_topics() {
             )
             .map(|_| ())
         },
-        |e| matches!(e, Error::Forbidden { .. } | Error::Invalid { .. }),
+        invalid("reply_to"),
+    );
+    unchanged(
+        &w,
+        "reply to no post",
+        || {
+            f.reply(
+                &w.moderator,
+                w.c,
+                w.topics[0].0,
+                NewReply {
+                    body: "x".into(),
+                    reply_to: Some(hearth::PostId(987_654)),
+                },
+            )
+            .map(|_| ())
+        },
+        invalid("reply_to"),
     );
 }
 
@@ -830,4 +847,118 @@ fn bodies_with_nothing_visible() {
             invalid("body"),
         );
     }
+}
+
+/// Everyone, staff included, has per-post caps for mentions, links and
+/// images; a mention storm is refused whole, so it notifies no one.
+#[test]
+fn per_post_caps_for_everyone() {
+    let w = World::new();
+    let f = w.forum();
+    let mut s = f.community(&Actor::System, w.c).unwrap().settings;
+    s.limits.max_mentions = 3;
+    s.limits.max_links = 4;
+    s.limits.max_images = 2;
+    f.update_community(&w.owner, w.c, "Acme", s).unwrap();
+    let names: Vec<String> = (0..5)
+        .map(|i| {
+            let u = w.t.user(&format!("fan_{i}"));
+            f.add_member(&w.owner, w.c, u, hearth::Role::Member)
+                .unwrap();
+            format!("@fan_{i}")
+        })
+        .collect();
+    for (who, actor) in [("admin", &w.admin), ("member", &w.member)] {
+        for (what, body, rule) in [
+            ("mentions", names[..4].join(" "), "post_mentions"),
+            ("links", "[a](https://a.example/) ".repeat(5), "post_links"),
+            (
+                "images",
+                "![i](https://a.example/i.png) ".repeat(3),
+                "post_images",
+            ),
+        ] {
+            unchanged(
+                &w,
+                &format!("{who}: {what}"),
+                || {
+                    f.reply(
+                        actor,
+                        w.c,
+                        w.topics[0].0,
+                        NewReply {
+                            body: body.clone(),
+                            reply_to: None,
+                        },
+                    )
+                    .map(|_| ())
+                },
+                |e| matches!(e, Error::Blocked { rule: r, .. } if r == rule),
+            );
+        }
+    }
+    // At the cap: posted, and each mentioned member notified once.
+    f.reply(
+        &w.admin,
+        w.c,
+        w.topics[0].0,
+        NewReply {
+            body: names[..3].join(" "),
+            reply_to: None,
+        },
+    )
+    .unwrap();
+    for i in 0..5 {
+        let fan = Actor::User(f.user_by_username(&format!("fan_{i}")).unwrap().id);
+        let n = f
+            .notifications(&fan, w.c, &hearth::PageRequest::first(50), false)
+            .unwrap()
+            .items
+            .len();
+        assert_eq!(n, usize::from(i < 3), "fan_{i}");
+    }
+}
+
+/// Liking and unliking one post is rate-limited per member and post.
+#[test]
+fn like_toggling_is_rate_limited() {
+    let w = World::new();
+    let f = w.forum();
+    let mut s = f.community(&Actor::System, w.c).unwrap().settings;
+    s.moderation.rate_limits.like_toggles_per_post_per_hour = 4;
+    f.update_community(&w.owner, w.c, "Acme", s).unwrap();
+    let (topic, answer) = w.topics[0];
+    let (_, other) = {
+        let p = f
+            .reply(
+                &w.moderator,
+                w.c,
+                topic,
+                NewReply {
+                    body: "another answer".into(),
+                    reply_to: None,
+                },
+            )
+            .unwrap();
+        (topic, p.id)
+    };
+    for _ in 0..2 {
+        f.like(&w.member, w.c, answer).unwrap();
+        f.unlike(&w.member, w.c, answer).unwrap();
+    }
+    unchanged(
+        &w,
+        "fifth toggle",
+        || f.like(&w.member, w.c, answer),
+        |e| matches!(e, Error::RateLimited { retry_after } if retry_after.as_secs() > 0 && retry_after.as_secs() <= 3600),
+    );
+    // Another post, and another member, are not affected.
+    f.like(&w.member, w.c, other).unwrap();
+    let other_member = w.t.user("other_member");
+    f.add_member(&w.owner, w.c, other_member, hearth::Role::Member)
+        .unwrap();
+    f.like(&Actor::User(other_member), w.c, answer).unwrap();
+    // An hour later the member may change their mind again.
+    w.t.clock.advance(time::Duration::minutes(61));
+    f.like(&w.member, w.c, answer).unwrap();
 }

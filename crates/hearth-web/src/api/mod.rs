@@ -300,7 +300,13 @@ fn post_by_number(
             {
                 req = PageRequest::after(cur, 100)
             }
-            _ => return Err(hearth::Error::NotFound { what: "post" }.into()),
+            _ => {
+                return Err(hearth::Error::Invalid {
+                    field: "reply_to_post_number",
+                    reason: format!("names no post of this topic (there is no post {number})"),
+                }
+                .into());
+            }
         }
     }
 }
