@@ -32,6 +32,13 @@ pub enum Error {
     /// parameter.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A percent-encoded path, query or form is not UTF-8 once decoded
+    /// (it is refused rather than read with replacement characters).
+    #[error("the {part} is not valid UTF-8; send text percent-encoded as UTF-8")]
+    InvalidUtf8 {
+        /// `"path"`, `"query"` or `"form body"`.
+        part: &'static str,
+    },
     /// The body is larger than the configured limit.
     #[error("request body over {limit} bytes")]
     TooLarge {
@@ -98,7 +105,7 @@ impl Error {
             },
             Error::NotSignedIn | Error::BadApiKey => StatusCode::FORBIDDEN,
             Error::Csrf => StatusCode::FORBIDDEN,
-            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::BadRequest(_) | Error::InvalidUtf8 { .. } => StatusCode::BAD_REQUEST,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::BadCredentials => StatusCode::UNAUTHORIZED,
@@ -158,6 +165,7 @@ impl Error {
             | Error::BadApiKey
             | Error::Csrf
             | Error::BadRequest(_)
+            | Error::InvalidUtf8 { .. }
             | Error::TooLarge { .. }
             | Error::BadCredentials) => capitalize(&e.to_string()),
             Error::Plugin(_) | Error::Engine(E::Hook { .. }) => {
@@ -165,6 +173,37 @@ impl Error {
             }
             _ => "Something went wrong on our side. It has been logged; try again in a moment."
                 .into(),
+        }
+    }
+
+    /// A stable, machine-readable code for this error, sent as
+    /// `error_code` beside Discourse's `error_type`.
+    pub fn code(&self) -> &'static str {
+        use hearth::Error as E;
+        match self {
+            Error::Engine(e) => match e {
+                E::NotFound { .. } => "not_found",
+                E::Forbidden { .. } => "forbidden",
+                E::Invalid { .. } => "invalid",
+                E::Conflict { .. } => "conflict",
+                E::RateLimited { .. } => "rate_limited",
+                E::Blocked { .. } => "blocked",
+                E::PendingReview { .. } => "pending_review",
+                E::Moved { .. } => "moved",
+                E::Rejected { .. } => "rejected",
+                E::Hook { .. } => "extension_failed",
+                _ => "server_error",
+            },
+            Error::Plugin(_) => "extension_failed",
+            Error::NotSignedIn => "not_signed_in",
+            Error::BadApiKey => "invalid_api_key",
+            Error::Csrf => "bad_csrf",
+            Error::BadRequest(_) => "bad_request",
+            Error::InvalidUtf8 { .. } => "invalid_utf8",
+            Error::TooLarge { .. } => "too_large",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::BadCredentials => "bad_credentials",
+            Error::Template { .. } | Error::Internal(_) | Error::Io(_) => "server_error",
         }
     }
 
@@ -250,6 +289,7 @@ impl IntoResponse for ApiError {
         let mut body = json!({
             "errors": [e.public_message()],
             "error_type": e.error_type(),
+            "error_code": e.code(),
         });
         if let Some(wait) = e.retry_after() {
             body["extras"] = json!({ "wait_seconds": wait.as_secs().max(1) });

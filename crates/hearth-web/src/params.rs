@@ -88,13 +88,21 @@ impl Params {
         visitor.require_user()
     }
 
-    /// Parses a form-encoded string into nested parameters.
-    pub fn from_form(body: &str) -> Result<Params, Error> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(body)
-            .map_err(|e| Error::BadRequest(format!("malformed form body: {e}")))?;
+    /// Parses a form-encoded string into nested parameters. Invalid UTF-8
+    /// after percent-decoding is refused ([`Error::InvalidUtf8`]), never
+    /// replaced.
+    pub fn from_form(body: &str, part: &'static str) -> Result<Params, Error> {
         let mut map = Map::new();
-        for (k, v) in pairs {
-            insert_nested(&mut map, &k, v);
+        for pair in body.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| -> Result<String, Error> {
+                let plus = s.replace('+', " ");
+                percent_encoding::percent_decode_str(&plus)
+                    .decode_utf8()
+                    .map(|c| c.into_owned())
+                    .map_err(|_| Error::InvalidUtf8 { part })
+            };
+            insert_nested(&mut map, &decode(k)?, decode(v)?);
         }
         Ok(Params { map })
     }
@@ -148,7 +156,7 @@ impl FromRequest<State> for Params {
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|_| fail(Error::TooLarge { limit }))?;
-        let mut params = Params::from_form(&query).map_err(fail)?;
+        let mut params = Params::from_form(&query, "query").map_err(fail)?;
         let body = if bytes.is_empty() {
             Params::default()
         } else if content_type.starts_with("application/json") {
@@ -165,8 +173,8 @@ impl FromRequest<State> for Params {
             || content_type.is_empty()
         {
             let text = std::str::from_utf8(&bytes)
-                .map_err(|_| fail(Error::BadRequest("the form body is not UTF-8".into())))?;
-            Params::from_form(text).map_err(fail)?
+                .map_err(|_| fail(Error::InvalidUtf8 { part: "form body" }))?;
+            Params::from_form(text, "form body").map_err(fail)?
         } else {
             return Err(fail(Error::BadRequest(format!(
                 "unsupported content type {content_type:?}; send JSON or a form"
@@ -183,13 +191,30 @@ mod tests {
 
     #[test]
     fn rails_style_form_keys_nest() {
-        let p =
-            Params::from_form("post%5Braw%5D=hello&post[edit_reason]=typo&tags[]=a&tags[]=b&x=1")
-                .expect("parse");
-        assert_eq!(p.str("post.raw").as_deref(), Some("hello"));
+        let p = Params::from_form(
+            "post%5Braw%5D=hello+world&post[edit_reason]=typo&tags[]=a&tags[]=b&x=1",
+            "form body",
+        )
+        .expect("parse");
+        assert_eq!(p.str("post.raw").as_deref(), Some("hello world"));
         assert_eq!(p.str("post.edit_reason").as_deref(), Some("typo"));
         assert_eq!(p.get("tags"), Some(&serde_json::json!(["a", "b"])));
         assert_eq!(p.int("x").expect("int"), Some(1));
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused_not_replaced() {
+        for bad in ["a=%FF", "%C3=x", "a=%ED%A0%80", "a=ok&b=%E2%82"] {
+            assert!(
+                matches!(
+                    Params::from_form(bad, "query"),
+                    Err(Error::InvalidUtf8 { part: "query" })
+                ),
+                "{bad}"
+            );
+        }
+        let p = Params::from_form("a=%C3%A9%E2%82%AC", "query").expect("valid");
+        assert_eq!(p.str("a").as_deref(), Some("é€"));
     }
 
     #[test]

@@ -155,6 +155,7 @@ pub(crate) fn router(state: State) -> Router {
             state.clone(),
             idempotency::guard,
         ))
+        .layer(middleware::from_fn(utf8_only))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             pages::error_pages,
@@ -169,6 +170,32 @@ pub(crate) fn router(state: State) -> Router {
         ))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// Refuses a path or query that percent-decodes to invalid UTF-8 with a
+/// 400 and the code `invalid_utf8` (as the client asked: JSON or page),
+/// before any handler could read it with replacement characters.
+async fn utf8_only(req: Request, next: Next) -> Response {
+    let uri = req.uri();
+    let bad = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .is_err()
+    };
+    let part = if bad(uri.path()) {
+        Some("path")
+    } else if uri.query().is_some_and(|q| bad(&q.replace('+', " "))) {
+        Some("query")
+    } else {
+        None
+    };
+    match part {
+        Some(part) => {
+            let json = crate::visitor::wants_json(req.method(), req.uri(), req.headers());
+            crate::error::fail(crate::error::Error::InvalidUtf8 { part }, json)
+        }
+        None => next.run(req).await,
+    }
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

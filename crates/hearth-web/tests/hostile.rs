@@ -229,3 +229,50 @@ async fn replies_to_missing_posts_are_unprocessable() {
     let posts = send(&f.app, get(&format!("/t/{topic}.json"))).await.json();
     assert_eq!(posts["posts_count"], 2);
 }
+
+/// Invalid UTF-8 in a path, a query or a form body is a 400 with the code
+/// `invalid_utf8`, as JSON or as a page, and nothing is written.
+#[tokio::test]
+async fn invalid_utf8_anywhere_is_a_400_with_a_code() {
+    let f = fixture();
+    for uri in [
+        "/t/%FF.json",
+        "/u/%C3.json",
+        "/search.json?q=%FF",
+        "/latest.json?page=%E2%82",
+        "/c/%ED%A0%80/1.json",
+    ] {
+        let r = send(&f.app, get(uri)).await;
+        assert_eq!(r.status, 400, "{uri}: {}", r.body);
+        assert_eq!(r.json()["error_code"], "invalid_utf8", "{uri}");
+    }
+    let page = send(&f.app, get("/search?q=caf%E9")).await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("not valid UTF-8"), "{}", page.body);
+    assert!(page.body.contains("<html"), "an error page: {}", page.body);
+    let topic = f.public_topic.0.to_string();
+    let form = send(
+        &f.app,
+        req(Method::POST, "/posts.json").acting(&f, "bob").raw(
+            "application/x-www-form-urlencoded",
+            format!("topic_id={topic}&raw=caf%E9+au+lait"),
+        ),
+    )
+    .await;
+    assert_eq!(form.status, 400, "{}", form.body);
+    assert_eq!(form.json()["error_code"], "invalid_utf8");
+    let raw_bytes = send(
+        &f.app,
+        req(Method::POST, "/posts.json").acting(&f, "bob").raw(
+            "application/x-www-form-urlencoded",
+            [b"raw=caf".as_slice(), &[0xE9], b"&topic_id=1"].concat(),
+        ),
+    )
+    .await;
+    assert_eq!(raw_bytes.status, 400, "{}", raw_bytes.body);
+    let t = send(&f.app, get(&format!("/t/{topic}.json"))).await.json();
+    assert_eq!(t["posts_count"], 2, "nothing was posted");
+    // Valid UTF-8, percent-encoded, still works.
+    let ok = send(&f.app, get("/search.json?q=caf%C3%A9")).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+}
