@@ -60,6 +60,7 @@ mod notifications;
 mod pages;
 mod params;
 mod products;
+mod request_id;
 mod routes;
 mod seo;
 mod smtp;

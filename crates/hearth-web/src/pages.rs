@@ -1217,6 +1217,10 @@ pub(crate) async fn error_pages(
     next: Next,
 ) -> Response {
     let visitor = req.extensions().get::<Visitor>().cloned();
+    let request_id = req
+        .extensions()
+        .get::<crate::request_id::RequestId>()
+        .map(|r| r.0.clone());
     let path = req.uri().path().to_string();
     let res = next.run(req).await;
     let Some(failure) = res.extensions().get::<PageFailure>().cloned() else {
@@ -1246,7 +1250,8 @@ pub(crate) async fn error_pages(
                 &v,
                 "error.html",
                 meta,
-                json!({"heading": heading, "message": message, "status": status.as_u16()}),
+                json!({"heading": heading, "message": message, "status": status.as_u16(),
+                       "request_id": request_id}),
             )
         })
         .await;

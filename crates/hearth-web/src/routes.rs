@@ -169,6 +169,7 @@ pub(crate) fn router(state: State) -> Router {
             visitor::resolve,
         ))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(crate::request_id::assign))
         .with_state(state)
 }
 

@@ -310,7 +310,10 @@ impl Forum {
         })
     }
 
-    /// Replaces a community's name and settings. Admins only.
+    /// Replaces a community's name and settings. Admins only. A new
+    /// `base_url` marks the community's posts for
+    /// [`rerender_posts`](Forum::rerender_posts) (links in them are
+    /// resolved against it).
     pub fn update_community(
         &self,
         actor: &Actor,
@@ -327,6 +330,13 @@ impl Forum {
             let before = load(w.tx, id)?;
             w.tx.prepare_cached("UPDATE communities SET name = ?2, settings = ?3 WHERE id = ?1")?
                 .execute(params![id, name.trim(), json])?;
+            if before.settings.base_url != settings.base_url {
+                // Relative links and mentions are resolved against the base
+                // URL when rendering: the posts are stale until
+                // `rerender_posts` renders them again.
+                w.tx.prepare_cached("UPDATE posts SET render_version = 0 WHERE community_id = ?1")?
+                    .execute([id])?;
+            }
             bump_config(w.tx, id)?;
             let mut e = NewEvent::new(EventKind::CommunityUpdated, Audience::Staff);
             e.actor = viewer.user;

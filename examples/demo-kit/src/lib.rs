@@ -242,12 +242,26 @@ pub fn web(
     Web::new(forum, plugins, config)
 }
 
+/// Logs to standard error through `tracing`, filtered by `RUST_LOG`
+/// (e.g. `RUST_LOG=hearth_web=debug`; default `info`). Every line of a
+/// request carries its request id.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// The demo server's `main`: `[--fresh] [--port N] [--data FILE] [--scale N]
 /// [--seed-only] [--no-rate-limit] [--no-anon-cache] [--no-email] [--api-key-file FILE]
-/// [--export FILE]`.
+/// [--export FILE] [--base-url URL]`; `RUST_LOG` sets the log filter
+/// (default `info`).
 /// Seeds `./data/<name>.db` on first run (with progress), starts the
 /// plugins, prints the URL and the demo sign-ins, and serves on 127.0.0.1.
 pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
+    init_logging();
     let port: u16 = arg("--port")
         .or_else(|| std::env::var("PORT").ok())
         .map(|p| p.parse())
@@ -291,15 +305,28 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let forum = Arc::new(Forum::open(path)?);
+    let community = forum.community_by_slug(&Actor::System, demo.slug)?.id;
+    // Links in pages, feeds, posts and e-mails point where the server
+    // really is: its port, or the address given with --base-url.
+    let origin = arg("--base-url")
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+    let c = forum.community(&Actor::System, community)?;
+    let base_url = format!("{origin}/");
+    if c.settings.base_url.as_deref() != Some(base_url.as_str()) {
+        let mut settings = c.settings.clone();
+        settings.base_url = Some(base_url);
+        forum.update_community(&Actor::System, community, &c.name, settings)?;
+    }
     // Posts stored under older rendering rules (a tightened allowlist, a
-    // new budget) are rendered again before anyone reads them.
+    // new budget, another base URL) are rendered again before anyone
+    // reads them.
     let rerendered = forum.rerender_posts(500, &mut |done, total| {
-        eprint!("\rre-rendering posts under the current rules: {done}/{total}   ");
+        eprint!("\rrendering posts under the current rules: {done}/{total}   ");
     })?;
     if rerendered > 0 {
         eprintln!();
     }
-    let community = forum.community_by_slug(&Actor::System, demo.slug)?.id;
     if let Some(file) = arg("--export") {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
         let report =
@@ -313,7 +340,6 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("\nwrote {} lines to {file}", report.lines);
         return Ok(());
     }
-    let origin = format!("http://127.0.0.1:{port}");
     let host = (demo.plugins)(&forum, community, &origin)?;
     if flag("--seed-only") {
         return Ok(());
@@ -337,13 +363,6 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
         config.anonymous_cache = None;
     }
     let notes = (demo.notes)(&forum, community);
-    // E-mail links need the address the community is served at.
-    let c = forum.community(&Actor::System, community)?;
-    if c.settings.base_url.is_none() {
-        let mut settings = c.settings.clone();
-        settings.base_url = Some(format!("{origin}/"));
-        forum.update_community(&Actor::System, community, &c.name, settings)?;
-    }
     let web = Web::new(forum, host, config)?;
     let mail_dir = format!("{}-mail", data.trim_end_matches(".db"));
     if !flag("--no-email") {
