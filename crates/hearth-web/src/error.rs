@@ -89,7 +89,7 @@ impl Error {
                 E::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 E::PendingReview { .. } => StatusCode::ACCEPTED,
                 E::Moved { .. } => StatusCode::MOVED_PERMANENTLY,
-                E::Hook { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                E::Hook { .. } | E::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
             Error::Plugin(e) => match e {
@@ -161,6 +161,10 @@ impl Error {
                 format!("Your post was submitted and waits for a moderator: {reason}")
             }
             Error::Engine(E::Moved { .. }) => "This topic was merged into another.".into(),
+            Error::Engine(E::Unavailable { retry_after, .. }) => format!(
+                "The site can't save changes right now. Nothing was lost; try again in {} seconds.",
+                retry_after.as_secs().max(1)
+            ),
             e @ (Error::NotSignedIn
             | Error::BadApiKey
             | Error::Csrf
@@ -192,6 +196,7 @@ impl Error {
                 E::Moved { .. } => "moved",
                 E::Rejected { .. } => "rejected",
                 E::Hook { .. } => "extension_failed",
+                E::Unavailable { cause, .. } => cause.code(),
                 _ => "server_error",
             },
             Error::Plugin(_) => "extension_failed",
@@ -210,14 +215,19 @@ impl Error {
     /// How long a rate-limited client should wait.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Error::Engine(hearth::Error::RateLimited { retry_after })
+            Error::Engine(
+                hearth::Error::RateLimited { retry_after }
+                | hearth::Error::Unavailable { retry_after, .. },
+            )
             | Error::RateLimited { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
 
     fn log(&self) {
-        if self.status().is_server_error() {
+        if let Error::Engine(hearth::Error::Unavailable { cause, .. }) = self {
+            tracing::warn!(error = %self, code = cause.code(), "storage unavailable");
+        } else if self.status().is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
     }

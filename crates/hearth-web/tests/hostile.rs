@@ -276,3 +276,32 @@ async fn invalid_utf8_anywhere_is_a_400_with_a_code() {
     let ok = send(&f.app, get("/search.json?q=caf%C3%A9")).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
 }
+
+/// The write lock held by another process (a backup, a second server)
+/// answers 503 with Retry-After and the code `busy` once the busy timeout
+/// has passed, nothing is written, and the same request then succeeds.
+#[tokio::test]
+async fn a_busy_database_is_a_503_with_retry_after() {
+    let f = fixture();
+    let topic = f.public_topic.0.to_string();
+    let reply = || {
+        req(Method::POST, "/posts.json")
+            .acting(&f, "bob")
+            .json(serde_json::json!({"topic_id": topic, "raw": "a reply while busy"}))
+    };
+    let other = rusqlite::Connection::open(&f.db).expect("open");
+    other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let r = send(&f.app, reply()).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.json()["error_code"], "busy");
+    assert!(
+        r.header("retry-after").parse::<u64>().is_ok_and(|s| s >= 1),
+        "{:?}",
+        r.headers
+    );
+    other.execute_batch("ROLLBACK").expect("unlock");
+    let r = send(&f.app, reply()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let t = send(&f.app, get(&format!("/t/{topic}.json"))).await.json();
+    assert_eq!(t["posts_count"], 3, "one reply, not two");
+}

@@ -102,9 +102,47 @@ pub enum Error {
         /// The newest version this build knows.
         supported: i64,
     },
-    /// The storage layer failed (I/O, corruption, a full disk).
+    /// The database can't take the change now: another process held the
+    /// write lock past the busy timeout, the disk is full, or the file is
+    /// read-only. Nothing was changed; the same call may succeed later
+    /// (a web layer answers 503 with `Retry-After`).
+    #[error("storage unavailable: {cause}; try again in {} s", retry_after.as_secs())]
+    Unavailable {
+        /// Why.
+        cause: Unavailable,
+        /// A sensible wait before retrying.
+        retry_after: Duration,
+    },
+    /// The storage layer failed (I/O, corruption).
     #[error("storage error: {0}")]
     Storage(String),
+}
+
+/// Why the database could not take a change ([`Error::Unavailable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// Another connection or process held the write lock for longer than
+    /// the busy timeout (`StoreConfig::busy_timeout`).
+    #[error("the database is busy")]
+    Busy,
+    /// The disk (or a file-size limit) is full.
+    #[error("the disk is full")]
+    DiskFull,
+    /// The database file or its directory is read-only.
+    #[error("the database is read-only")]
+    ReadOnly,
+}
+
+impl Unavailable {
+    /// A stable code: `busy`, `disk_full`, `read_only`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Unavailable::Busy => "busy",
+            Unavailable::DiskFull => "disk_full",
+            Unavailable::ReadOnly => "read_only",
+        }
+    }
 }
 
 /// Shorthand for results of this crate.
@@ -134,6 +172,16 @@ impl Error {
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::Storage(e.to_string())
+        use rusqlite::ErrorCode as C;
+        let unavailable = |cause, secs| Error::Unavailable {
+            cause,
+            retry_after: Duration::from_secs(secs),
+        };
+        match e.sqlite_error_code() {
+            Some(C::DatabaseBusy | C::DatabaseLocked) => unavailable(Unavailable::Busy, 1),
+            Some(C::DiskFull) => unavailable(Unavailable::DiskFull, 30),
+            Some(C::ReadOnly) => unavailable(Unavailable::ReadOnly, 30),
+            _ => Error::Storage(e.to_string()),
+        }
     }
 }

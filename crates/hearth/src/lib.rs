@@ -126,7 +126,7 @@ pub use community::{Community, CommunitySettings, ContentLimits, NewCommunity, R
 pub use curate::{NewSplit, Pin, TopicUpdate};
 pub use deflection::DeflectionReport;
 pub use directory::{DirectoryEntry, DirectoryOrder};
-pub use error::{Error, Result};
+pub use error::{Error, Result, Unavailable};
 pub use events::{Audience, Event, EventKind};
 pub use extdata::{ExtOp, MAX_EXT_KEY, MAX_EXT_NAMESPACE, MAX_EXT_VALUE};
 pub use forum::{Config, Forum};

@@ -24,6 +24,8 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct Fixture {
     pub _dir: tempfile::TempDir,
+    /// The database file.
+    pub db: std::path::PathBuf,
     pub forum: Arc<Forum>,
     pub web: Web,
     pub app: Router,
@@ -86,7 +88,21 @@ type Setup<'a> = Box<dyn FnOnce(&PluginHost, CommunityId) + 'a>;
 
 fn build(tune: impl FnOnce(&mut WebConfig), setup: Option<Setup<'_>>) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let forum = Arc::new(Forum::open(dir.path().join("web.db")).expect("open"));
+    // A short busy timeout: the fault tests hold the write lock from
+    // another connection.
+    let forum = Arc::new(
+        Forum::open_with(
+            dir.path().join("web.db"),
+            hearth::Config {
+                store: hearth::StoreConfig {
+                    busy_timeout: std::time::Duration::from_millis(300),
+                    ..hearth::StoreConfig::default()
+                },
+                ..hearth::Config::default()
+            },
+        )
+        .expect("open"),
+    );
     let account = |name: &str| {
         hearth_web::create_account(&forum, name, "", &format!("{name}@example.com"), PASSWORD)
             .expect("account")
@@ -217,6 +233,7 @@ fn build(tune: impl FnOnce(&mut WebConfig), setup: Option<Setup<'_>>) -> Fixture
         .router()
         .layer(MockConnectInfo(SocketAddr::from(([10, 0, 0, 7], 4000))));
     Fixture {
+        db: dir.path().join("web.db"),
         _dir: dir,
         forum,
         web,

@@ -65,6 +65,35 @@ impl Default for StoreConfig {
     }
 }
 
+/// Whether the database file (or, before it exists, its directory) can't
+/// be written: a read-only file system or missing permission.
+fn is_read_only(path: &Path) -> bool {
+    use std::io::ErrorKind;
+    let probe = if path.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+    } else {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        tempfile_in(dir)
+    };
+    matches!(
+        probe.map_err(|e| e.kind()),
+        Err(ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied)
+    )
+}
+
+/// Creates and removes a probe file in `dir`.
+fn tempfile_in(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".hearth-probe-{}", std::process::id()));
+    std::fs::File::create(&probe)?;
+    std::fs::remove_file(&probe)
+}
+
 pub(crate) struct Store {
     path: PathBuf,
     config: StoreConfig,
@@ -148,11 +177,27 @@ impl Store {
                 Error::Storage(format!("cannot create directory {}: {e}", dir.display()))
             })?;
         }
-        let mut writer = Connection::open(path)
-            .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
-        configure(&writer, &config, false)?;
-        migrate(&mut writer)?;
-        writer.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        let opened = (|| {
+            let mut writer = Connection::open(path)
+                .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
+            configure(&writer, &config, false)?;
+            migrate(&mut writer)?;
+            writer.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+            Ok::<_, Error>(writer)
+        })();
+        let writer = match opened {
+            Ok(w) => w,
+            // SQLite says "unable to open" for a file it can't write (its
+            // WAL index can't be made): say what it is.
+            Err(e @ Error::Storage(_)) if is_read_only(path) => {
+                tracing::warn!(path = %path.display(), error = %e, "database is read-only");
+                return Err(Error::Unavailable {
+                    cause: crate::Unavailable::ReadOnly,
+                    retry_after: std::time::Duration::from_secs(30),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let checkpointer = Checkpointer::start(path, &config)?;
         Ok(Store {
             path: path.to_path_buf(),
