@@ -71,8 +71,15 @@ pub struct Limits {
     /// Requests per client address; `None` turns the limit off (load tests
     /// on loopback).
     pub per_ip: Option<RateLimit>,
-    /// Failed sign-ins allowed per account within `sign_in_window`.
+    /// Failed sign-ins allowed per account *and address* within
+    /// `sign_in_window`: an attacker at one address can't lock the owner
+    /// out from another.
     pub sign_in_per_account: u32,
+    /// Once an account has had `sign_in_per_account` failures in the
+    /// window from all addresses together, attempts on it from anywhere
+    /// are spaced at least this far apart (a global slow-down, not a
+    /// lockout: the owner waits seconds, a password spray gets few tries).
+    pub sign_in_account_slowdown: Duration,
     /// Sign-in attempts allowed per address within `sign_in_window`.
     pub sign_in_per_ip: u32,
     /// The window of the two sign-in limits.
@@ -90,6 +97,7 @@ impl Default for Limits {
                 burst: 100,
             }),
             sign_in_per_account: 5,
+            sign_in_account_slowdown: Duration::from_secs(2),
             sign_in_per_ip: 20,
             sign_in_window: Duration::from_secs(15 * 60),
             idempotency_ttl: Duration::from_secs(24 * 3600),

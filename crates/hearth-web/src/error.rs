@@ -103,7 +103,9 @@ impl Error {
                 hearth_wasm::Error::Forum(inner) => Error::Engine(clone_engine(inner)).status(),
                 _ => StatusCode::SERVICE_UNAVAILABLE,
             },
-            Error::NotSignedIn | Error::BadApiKey => StatusCode::FORBIDDEN,
+            Error::NotSignedIn => StatusCode::FORBIDDEN,
+            // Unknown or revoked keys: the client must fix its credentials.
+            Error::BadApiKey => StatusCode::UNAUTHORIZED,
             Error::Csrf => StatusCode::FORBIDDEN,
             Error::BadRequest(_) | Error::InvalidUtf8 { .. } => StatusCode::BAD_REQUEST,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -344,6 +346,11 @@ impl IntoResponse for PageError {
             retry_after: e.retry_after(),
         };
         let mut res = (failure.status, failure.message.clone()).into_response();
+        if let Some(wait) = failure.retry_after
+            && let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         res.extensions_mut().insert(failure);
         res
     }

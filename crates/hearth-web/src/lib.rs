@@ -87,7 +87,7 @@ pub use smtp::SmtpMailer;
 pub use templates::TEMPLATE_NAMES;
 
 use state::AppState;
-use throttle::{AttemptCounter, IpLimiter};
+use throttle::{AttemptCounter, IpLimiter, Spacing};
 
 /// The web layer for one community: build it once, then take its
 /// [`router`](Web::router). Cheap to clone (an `Arc`).
@@ -110,6 +110,11 @@ impl Web {
                 limits.sign_in_per_account,
                 limits.sign_in_window,
             ),
+            sign_in_account_failures: AttemptCounter::new(
+                limits.sign_in_per_account,
+                limits.sign_in_window,
+            ),
+            sign_in_spacing: Spacing::new(limits.sign_in_account_slowdown),
             sign_in_ips: AttemptCounter::new(limits.sign_in_per_ip, limits.sign_in_window),
             in_flight: Mutex::new(HashSet::new()),
             views: Mutex::new(Vec::new()),

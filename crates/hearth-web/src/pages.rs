@@ -924,7 +924,20 @@ pub(crate) async fn check_credentials(
     }
     // Every attempt counts against the address, refused ones included.
     state.sign_in_ips.record(&ip_key, now);
-    if let Err(wait) = state.sign_in_accounts.check(&account_key, now) {
+    // The lockout is per account *and* address: guessing from one address
+    // does not lock the owner out from theirs.
+    let pair_key = format!("{account_key}\n{ip_key}");
+    if let Err(wait) = state.sign_in_accounts.check(&pair_key, now) {
+        return Err(Error::RateLimited { retry_after: wait });
+    }
+    // An account under attack from many addresses slows down for everyone
+    // (one attempt per `sign_in_account_slowdown`) instead of locking.
+    if state
+        .sign_in_account_failures
+        .check(&account_key, now)
+        .is_err()
+        && let Err(wait) = state.sign_in_spacing.take(&account_key, now)
+    {
         return Err(Error::RateLimited { retry_after: wait });
     }
     let found = state
@@ -942,11 +955,14 @@ pub(crate) async fn check_credentials(
         .await?;
     match found {
         Some(user) => {
-            state.sign_in_accounts.clear(&account_key);
+            state.sign_in_accounts.clear(&pair_key);
+            state.sign_in_account_failures.clear(&account_key);
+            state.sign_in_spacing.clear(&account_key);
             Ok(user)
         }
         None => {
-            state.sign_in_accounts.record(&account_key, now);
+            state.sign_in_accounts.record(&pair_key, now);
+            state.sign_in_account_failures.record(&account_key, now);
             Err(Error::BadCredentials)
         }
     }
@@ -976,6 +992,7 @@ pub(crate) async fn login(
         Err(e @ (Error::BadCredentials | Error::RateLimited { .. })) => {
             let status = e.status();
             let message = e.public_message();
+            let retry_after = e.retry_after();
             let body = state
                 .run(move |s| {
                     let meta = Meta {
@@ -993,7 +1010,13 @@ pub(crate) async fn login(
                     )
                 })
                 .await?;
-            Ok((status, Html(body)).into_response())
+            let mut res = (status, Html(body)).into_response();
+            if let Some(wait) = retry_after
+                && let Ok(h) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+            {
+                res.headers_mut().insert(header::RETRY_AFTER, h);
+            }
+            Ok(res)
         }
         Err(e) => Err(e.into()),
     }

@@ -78,7 +78,7 @@ mod tests {
             id_for(&req)
         };
         assert_eq!(with("abc-123_x.y"), "abc-123_x.y");
-        for bad in ["", "a b", "x\u{1b}[31m", &"a".repeat(65), "<script>"] {
+        for bad in ["", "a b", "x;y", &"a".repeat(65), "<script>"] {
             let id = with(bad);
             assert_eq!(id.len(), 16, "{bad:?} -> {id}");
             assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));

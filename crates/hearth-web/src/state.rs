@@ -11,7 +11,7 @@ use hearth_wasm::PluginHost;
 use crate::config::WebConfig;
 use crate::error::{Error, Result};
 use crate::templates::Templates;
-use crate::throttle::{AttemptCounter, IpLimiter};
+use crate::throttle::{AttemptCounter, IpLimiter, Spacing};
 
 /// Shared by every request of one [`Web`](crate::Web).
 #[derive(Debug)]
@@ -21,7 +21,13 @@ pub(crate) struct AppState {
     pub config: WebConfig,
     pub templates: Templates,
     pub ip_limiter: Option<IpLimiter>,
+    /// Failed sign-ins per account and address (the lockout).
     pub sign_in_accounts: AttemptCounter,
+    /// Failed sign-ins per account from every address (when the slow-down
+    /// starts).
+    pub sign_in_account_failures: AttemptCounter,
+    /// The per-account slow-down.
+    pub sign_in_spacing: Spacing,
     pub sign_in_ips: AttemptCounter,
     /// Idempotency keys whose first request is still running.
     pub in_flight: Mutex<HashSet<String>>,

@@ -1,5 +1,6 @@
-//! In-memory rate limits: a token bucket per client address, and sign-in
-//! attempt counters per account and per address.
+//! In-memory rate limits: a token bucket per client address, sign-in
+//! attempt counters (per address, per account and address, per account),
+//! and the per-account slow-down.
 //!
 //! These live in the process (one server); the engine's own rate limits on
 //! posting are durable and apply whatever the front end.
@@ -118,6 +119,47 @@ impl AttemptCounter {
     }
 }
 
+/// Spaces attempts per key at least `gap` apart.
+#[derive(Debug)]
+pub(crate) struct Spacing {
+    gap: Duration,
+    last: Mutex<HashMap<String, Instant>>,
+}
+
+impl Spacing {
+    pub fn new(gap: Duration) -> Self {
+        Spacing {
+            gap,
+            last: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes the slot for `key`, or `Err(wait)` until the next one.
+    pub fn take(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.len() >= SWEEP_AT {
+            let gap = self.gap;
+            last.retain(|_, t| now.saturating_duration_since(*t) < gap);
+        }
+        if let Some(t) = last.get(key) {
+            let since = now.saturating_duration_since(*t);
+            if since < self.gap {
+                return Err(self.gap - since);
+            }
+        }
+        last.insert(key.to_string(), now);
+        Ok(())
+    }
+
+    /// Forgets `key` (after a successful sign-in).
+    pub fn clear(&self, key: &str) {
+        self.last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +181,19 @@ mod tests {
         assert!(l.check([10, 0, 0, 2].into(), t0).is_ok());
         assert!(l.check(ip, t0 + Duration::from_millis(500)).is_ok());
         assert!(l.check(ip, t0 + Duration::from_millis(500)).is_err());
+    }
+
+    #[test]
+    fn spacing_allows_one_attempt_per_gap() {
+        let s = Spacing::new(Duration::from_secs(2));
+        let t0 = Instant::now();
+        assert!(s.take("ada", t0).is_ok());
+        assert_eq!(
+            s.take("ada", t0 + Duration::from_secs(1)),
+            Err(Duration::from_secs(1))
+        );
+        assert!(s.take("bob", t0).is_ok());
+        assert!(s.take("ada", t0 + Duration::from_secs(2)).is_ok());
     }
 
     #[test]

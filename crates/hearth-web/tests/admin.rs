@@ -156,7 +156,8 @@ async fn admins_shape_the_community_through_forms() {
         send(&f.app, get("/latest.json").header("Api-Key", &key))
             .await
             .status,
-        StatusCode::FORBIDDEN
+        StatusCode::UNAUTHORIZED,
+        "a revoked key"
     );
 }
 

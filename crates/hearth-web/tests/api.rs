@@ -481,7 +481,8 @@ async fn api_keys_are_checked_and_revocable() {
             .header("Api-Username", "ada"),
     )
     .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json()["error_code"], "invalid_api_key");
     // ada's key cannot act as bob.
     let r = send(
         &f.app,
@@ -490,7 +491,8 @@ async fn api_keys_are_checked_and_revocable() {
             .header("Api-Username", "bob"),
     )
     .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json()["error_code"], "invalid_api_key");
     // A member cannot create keys; an admin can list and revoke them.
     assert!(
         f.web
@@ -504,7 +506,8 @@ async fn api_keys_are_checked_and_revocable() {
         .revoke_api_key(&hearth::Actor::User(f.admin), &ada_key.id)
         .expect("revoke");
     let r = send(&f.app, get("/latest.json").header("Api-Key", &f.ada_key)).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json()["error_code"], "invalid_api_key");
     // Keys are stored as digests only.
     let stored = f
         .forum

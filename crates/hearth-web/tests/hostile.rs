@@ -305,3 +305,62 @@ async fn a_busy_database_is_a_503_with_retry_after() {
     let t = send(&f.app, get(&format!("/t/{topic}.json"))).await.json();
     assert_eq!(t["posts_count"], 3, "one reply, not two");
 }
+
+/// Guessing a password from one address locks that address out of that
+/// account, not the owner at another address; guesses from many addresses
+/// slow the account down for everyone instead of locking it.
+#[tokio::test]
+async fn brute_force_does_not_lock_the_owner_out() {
+    let f = fixture_with(|c| {
+        c.trust_forwarded_for = true;
+        c.limits.sign_in_per_account = 3;
+        c.limits.sign_in_per_ip = 100;
+        c.limits.sign_in_account_slowdown = std::time::Duration::from_secs(600);
+    });
+    async fn attempt(f: &Fixture, ip: &str, password: &str) -> Reply {
+        let mut b = Browser::new(f);
+        let page = b.send(get("/login").header("X-Forwarded-For", ip)).await;
+        let token = Browser::token_in(&page.body);
+        b.send(
+            req(Method::POST, "/login")
+                .header("X-Forwarded-For", ip)
+                .form(&[
+                    ("authenticity_token", token.as_str()),
+                    ("login", "bob"),
+                    ("password", password),
+                ]),
+        )
+        .await
+    }
+    // The attacker at one address: three failures, then locked out there.
+    for _ in 0..3 {
+        assert_eq!(attempt(&f, "203.0.113.9", "guess!guess!").await.status, 401);
+    }
+    let r = attempt(&f, "203.0.113.9", PASSWORD).await;
+    assert_eq!(r.status, 429, "the attacker's address is locked for bob");
+    // The account is now slowed down: one attempt per slow-down interval
+    // from anywhere. The owner's first attempt from home takes that slot.
+    let home = attempt(&f, "198.51.100.4", PASSWORD).await;
+    assert_eq!(
+        home.status, 303,
+        "the owner signs in from home: {}",
+        home.body
+    );
+    // Success clears the account's failures: the next attempt from another
+    // address is not slowed down.
+    let r = attempt(&f, "192.0.2.1", "guess!guess!").await;
+    assert_eq!(r.status, 401);
+    // A spray from many addresses: after 3 failures in all, one attempt
+    // per interval, whoever makes it.
+    for ip in ["192.0.2.2", "192.0.2.3"] {
+        assert_eq!(attempt(&f, ip, "guess!guess!").await.status, 401);
+    }
+    assert_eq!(
+        attempt(&f, "192.0.2.4", "guess!guess!").await.status,
+        401,
+        "takes the slot"
+    );
+    let r = attempt(&f, "192.0.2.5", "guess!guess!").await;
+    assert_eq!(r.status, 429, "slowed down");
+    assert!(!r.header("retry-after").is_empty());
+}
