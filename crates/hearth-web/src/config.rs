@@ -66,8 +66,11 @@ pub struct RateLimit {
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest request body, in bytes (default 1 MiB; a post body is at
-    /// most 64 KiB by default, forms add little).
+    /// most 32,000 bytes by default, forms add little).
     pub body_bytes: usize,
+    /// How long a client may take to send a request body (default 30 s);
+    /// a slower one gets 408 and its connection is closed.
+    pub body_timeout: Duration,
     /// Requests per client address; `None` turns the limit off (load tests
     /// on loopback).
     pub per_ip: Option<RateLimit>,
@@ -92,6 +95,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             body_bytes: 1 << 20,
+            body_timeout: Duration::from_secs(30),
             per_ip: Some(RateLimit {
                 per_second: 20.0,
                 burst: 100,
@@ -119,4 +123,26 @@ pub struct Theme {
     pub templates: BTreeMap<String, String>,
     /// CSS appended to the built-in stylesheet.
     pub extra_css: String,
+}
+
+/// Limits of the HTTP server itself, for [`serve_with`](crate::serve_with):
+/// what keeps slow or idle connections from holding it.
+#[derive(Debug, Clone)]
+pub struct ServerLimits {
+    /// Connections served at once (default 1,024); more wait in the
+    /// listen backlog until one closes.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, and how
+    /// long a kept-alive connection may sit idle before its next request
+    /// (default 10 s). Slow-loris connections are closed after it.
+    pub header_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+        }
+    }
 }

@@ -39,6 +39,12 @@ pub enum Error {
         /// `"path"`, `"query"` or `"form body"`.
         part: &'static str,
     },
+    /// The client took longer than `Limits::body_timeout` to send the body.
+    #[error("the request body took longer than {} s to arrive", after.as_secs())]
+    SlowBody {
+        /// The limit.
+        after: Duration,
+    },
     /// The body is larger than the configured limit.
     #[error("request body over {limit} bytes")]
     TooLarge {
@@ -108,6 +114,7 @@ impl Error {
             Error::BadApiKey => StatusCode::UNAUTHORIZED,
             Error::Csrf => StatusCode::FORBIDDEN,
             Error::BadRequest(_) | Error::InvalidUtf8 { .. } => StatusCode::BAD_REQUEST,
+            Error::SlowBody { .. } => StatusCode::REQUEST_TIMEOUT,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::BadCredentials => StatusCode::UNAUTHORIZED,
@@ -123,7 +130,9 @@ impl Error {
             StatusCode::NOT_FOUND => "not_found",
             StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => "invalid_access",
             StatusCode::TOO_MANY_REQUESTS => "rate_limit",
-            StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => "invalid_parameters",
+            StatusCode::BAD_REQUEST
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::REQUEST_TIMEOUT => "invalid_parameters",
             StatusCode::CONFLICT => "conflict",
             StatusCode::UNPROCESSABLE_ENTITY => "unprocessable_entity",
             _ => "server_error",
@@ -172,6 +181,7 @@ impl Error {
             | Error::Csrf
             | Error::BadRequest(_)
             | Error::InvalidUtf8 { .. }
+            | Error::SlowBody { .. }
             | Error::TooLarge { .. }
             | Error::BadCredentials) => capitalize(&e.to_string()),
             Error::Plugin(_) | Error::Engine(E::Hook { .. }) => {
@@ -207,6 +217,7 @@ impl Error {
             Error::Csrf => "bad_csrf",
             Error::BadRequest(_) => "bad_request",
             Error::InvalidUtf8 { .. } => "invalid_utf8",
+            Error::SlowBody { .. } => "request_timeout",
             Error::TooLarge { .. } => "too_large",
             Error::RateLimited { .. } => "rate_limited",
             Error::BadCredentials => "bad_credentials",

@@ -70,7 +70,6 @@ mod throttle;
 mod visitor;
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -81,7 +80,7 @@ pub use auth::{
     ApiKey, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, check_password, create_account, hash_password,
     verify_password,
 };
-pub use config::{Limits, RateLimit, Theme, WebConfig};
+pub use config::{Limits, RateLimit, ServerLimits, Theme, WebConfig};
 pub use error::{ApiError, Error, Fail, PageError, Result};
 pub use smtp::SmtpMailer;
 pub use templates::TEMPLATE_NAMES;
@@ -205,12 +204,61 @@ impl Web {
 }
 
 /// Serves `router` on `listener` until the process ends, with each
-/// request's client address available to the rate limits.
+/// request's client address available to the rate limits, under the
+/// default [`ServerLimits`].
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await?;
-    Ok(())
+    serve_with(listener, router, ServerLimits::default()).await
+}
+
+/// [`serve`] with explicit limits: at most `max_connections` at once, and
+/// connections that send headers too slowly (or idle between requests for
+/// longer than `header_timeout`) closed.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: ServerLimits,
+) -> Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    loop {
+        let slot = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let (stream, addr) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: wait, don't spin.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(addr));
+                let router = router.clone();
+                async move {
+                    use tower_service::Service;
+                    let mut router = router;
+                    router.call(req.map(axum::body::Body::new)).await
+                }
+            });
+        let header_timeout = limits.header_timeout;
+        tokio::spawn(async move {
+            let served = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            if let Err(e) = served {
+                tracing::debug!(error = %e, "connection closed");
+            }
+            drop(slot);
+        });
+    }
 }

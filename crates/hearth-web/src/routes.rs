@@ -156,6 +156,7 @@ pub(crate) fn router(state: State) -> Router {
             idempotency::guard,
         ))
         .layer(middleware::from_fn(utf8_only))
+        .layer(middleware::from_fn_with_state(state.clone(), read_body))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             pages::error_pages,
@@ -171,6 +172,52 @@ pub(crate) fn router(state: State) -> Router {
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(crate::request_id::assign))
         .with_state(state)
+}
+
+/// Reads the request body within `Limits::body_timeout` (408 after it,
+/// 413 over `Limits::body_bytes`), so a client trickling a body can't hold
+/// a handler; handlers then read it from memory.
+async fn read_body(AxState(state): AxState<State>, req: Request, next: Next) -> Response {
+    // HTTP/1.1 has a body only with a length or a transfer encoding.
+    let h = req.headers();
+    let no_body = match h.get(header::CONTENT_LENGTH) {
+        Some(len) => len.as_bytes() == b"0",
+        None => !h.contains_key(header::TRANSFER_ENCODING),
+    };
+    if no_body {
+        return next.run(req).await;
+    }
+    let json = crate::visitor::wants_json(req.method(), req.uri(), req.headers());
+    let limits = &state.config.limits;
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(
+        limits.body_timeout,
+        axum::body::to_bytes(body, limits.body_bytes),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Ok(Err(_)) => crate::error::fail(
+            crate::error::Error::TooLarge {
+                limit: limits.body_bytes,
+            },
+            json,
+        ),
+        Err(_) => {
+            let mut res = crate::error::fail(
+                crate::error::Error::SlowBody {
+                    after: limits.body_timeout,
+                },
+                json,
+            );
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            res
+        }
+    }
 }
 
 /// Refuses a path or query that percent-decodes to invalid UTF-8 with a

@@ -364,3 +364,106 @@ async fn brute_force_does_not_lock_the_owner_out() {
     assert_eq!(r.status, 429, "slowed down");
     assert!(!r.header("retry-after").is_empty());
 }
+
+/// Slow-loris: 300 connections that never finish their headers neither
+/// hold the server nor stay open past the header timeout; connections are
+/// capped; an idle kept-alive connection is closed; a trickled body is 408.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_half_open_connections_do_not_hold_the_server() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    let f = fixture_with(|c| {
+        c.limits.body_timeout = Duration::from_secs(1);
+    });
+    let router = f.web.router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let limits = hearth_web::ServerLimits {
+        max_connections: 64,
+        header_timeout: Duration::from_secs(1),
+    };
+    tokio::spawn(hearth_web::serve_with(listener, router, limits));
+
+    let connect = move || {
+        let s = TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        s
+    };
+    let client = tokio::task::spawn_blocking(move || {
+        // 300 half-open connections: a request line and one header, then
+        // silence.
+        let mut loris = Vec::new();
+        for _ in 0..300 {
+            let mut s = connect();
+            s.write_all(b"GET /latest.json HTTP/1.1\r\nHost: x\r\n")
+                .expect("write");
+            loris.push(s);
+        }
+        // A real client still gets its answer: slots free as the header
+        // timeout closes the slow ones.
+        let started = Instant::now();
+        let mut s = connect();
+        s.write_all(b"GET /latest.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .expect("write");
+        let mut answer = String::new();
+        s.read_to_string(&mut answer)
+            .expect("answered while 300 connections dangle");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        eprintln!(
+            "answered after {:?} with 300 half-open connections",
+            started.elapsed()
+        );
+        // Every half-open connection is closed by the server (EOF or a
+        // reset, not the 20 s read timeout).
+        for mut s in loris {
+            let mut buf = [0u8; 512];
+            match s.read(&mut buf) {
+                Ok(_) => {}
+                Err(e) => assert!(
+                    !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ),
+                    "a half-open connection stayed open"
+                ),
+            }
+        }
+
+        // An idle kept-alive connection is closed after the timeout.
+        let mut s = connect();
+        s.write_all(b"GET /latest.json HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("write");
+        let mut buf = vec![0u8; 1 << 16];
+        let n = s.read(&mut buf).expect("read");
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        let idle = Instant::now();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+        assert!(
+            idle.elapsed() < Duration::from_secs(5),
+            "an idle keep-alive connection stayed open"
+        );
+
+        // A body trickled slower than the body timeout: 408, then closed.
+        let mut s = connect();
+        s.write_all(
+            b"POST /posts.json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"raw\":",
+        )
+        .expect("write");
+        let mut out = String::new();
+        let started = Instant::now();
+        let _ = s.read_to_string(&mut out);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "a trickled body held the connection"
+        );
+        assert!(out.starts_with("HTTP/1.1 408"), "{out}");
+        assert!(out.contains("request_timeout"), "{out}");
+    });
+    client.await.expect("client");
+}
