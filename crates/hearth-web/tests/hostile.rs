@@ -423,7 +423,7 @@ async fn slow_and_half_open_connections_do_not_hold_the_server() {
         for mut s in loris {
             let mut buf = [0u8; 512];
             match s.read(&mut buf) {
-                Ok(_) => {}
+                Ok(n) => assert!(n == 0 || buf.starts_with(b"HTTP/1.1 "), "{n} bytes"),
                 Err(e) => assert!(
                     !matches!(
                         e.kind(),
