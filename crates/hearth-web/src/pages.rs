@@ -899,9 +899,10 @@ pub(crate) async fn login_form(
     Ok(html(body, false))
 }
 
-fn session_cookie(state: &State, token: &str) -> Result<HeaderValue, Error> {
+fn session_cookie(state: &State, v: &Visitor, token: &str) -> Result<HeaderValue, Error> {
     HeaderValue::from_str(&set_cookie(
         state,
+        v.secure,
         SESSION_COOKIE,
         token,
         state.config.session_ttl.as_secs() as i64,
@@ -986,7 +987,7 @@ pub(crate) async fn login(
                 .await?;
             let mut res = Redirect::to(&next).into_response();
             res.headers_mut()
-                .append(header::SET_COOKIE, session_cookie(&state, &token)?);
+                .append(header::SET_COOKIE, session_cookie(&state, &v, &token)?);
             Ok(res)
         }
         Err(e @ (Error::BadCredentials | Error::RateLimited { .. })) => {
@@ -1035,7 +1036,7 @@ pub(crate) async fn logout(
             .await?;
     }
     let mut res = Redirect::to(&state.url("/")).into_response();
-    if let Ok(h) = HeaderValue::from_str(&set_cookie(&state, SESSION_COOKIE, "", 0)) {
+    if let Ok(h) = HeaderValue::from_str(&set_cookie(&state, v.secure, SESSION_COOKIE, "", 0)) {
         res.headers_mut().append(header::SET_COOKIE, h);
     }
     Ok(res)
@@ -1087,6 +1088,7 @@ pub(crate) async fn signup(
 ) -> PageResult {
     params.check_csrf(&v)?;
     let ttl = state.config.session_ttl;
+    let secure_visitor = v.clone();
     let outcome = state
         .run(move |s| {
             let c = s.config.community;
@@ -1136,8 +1138,10 @@ pub(crate) async fn signup(
     match outcome {
         Ok(token) => {
             let mut res = Redirect::to(&state.url("/")).into_response();
-            res.headers_mut()
-                .append(header::SET_COOKIE, session_cookie(&state, &token)?);
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                session_cookie(&state, &secure_visitor, &token)?,
+            );
             Ok(res)
         }
         Err(page) => Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response()),

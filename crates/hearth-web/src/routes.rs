@@ -498,6 +498,7 @@ async fn session_json(AxState(state): AxState<State>, v: Visitor, params: Params
         let mut res = crate::error::json_response(axum::http::StatusCode::OK, &body);
         let cookie = crate::visitor::set_cookie(
             &state,
+            v.secure,
             crate::visitor::SESSION_COOKIE,
             &token,
             ttl.as_secs() as i64,

@@ -43,6 +43,8 @@ pub(crate) struct Visitor {
     /// `X-CSRF-Token` was sent and matches.
     pub csrf_header_ok: bool,
     pub ip: IpAddr,
+    /// Reached over https (cookies are `Secure` and `__Host-` prefixed).
+    pub secure: bool,
 }
 
 impl Visitor {
@@ -138,20 +140,51 @@ fn client_ip(state: &State, req: &Request) -> IpAddr {
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-/// A `Set-Cookie` value with the attributes every Hearth cookie has.
-pub(crate) fn set_cookie(state: &State, name: &str, value: &str, max_age_secs: i64) -> String {
+/// Whether this request reached the site over https: the configured
+/// origin says so, `secure_cookies` is set, or a trusted proxy
+/// (`trust_forwarded_for`) sent `X-Forwarded-Proto: https`.
+pub(crate) fn is_secure(state: &State, headers: &axum::http::HeaderMap) -> bool {
+    let c = &state.config;
+    c.secure_cookies
+        || c.public_origin
+            .as_deref()
+            .is_some_and(|o| o.starts_with("https://"))
+        || (c.trust_forwarded_for
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https")))
+}
+
+/// A cookie's name on this site: over https `__Host-` (the browser then
+/// refuses it from plain http, from a subdomain, or with another path) or
+/// `__Secure-` when the router is mounted below the root.
+pub(crate) fn cookie_name(state: &State, secure: bool, name: &str) -> String {
+    match (secure, state.config.base_path.is_empty()) {
+        (false, _) => name.to_string(),
+        (true, true) => format!("__Host-{name}"),
+        (true, false) => format!("__Secure-{name}"),
+    }
+}
+
+/// A `Set-Cookie` value with the attributes every Hearth cookie has;
+/// `Secure` (and the prefixed name) over https.
+pub(crate) fn set_cookie(
+    state: &State,
+    secure: bool,
+    name: &str,
+    value: &str,
+    max_age_secs: i64,
+) -> String {
     let path = if state.config.base_path.is_empty() {
         "/"
     } else {
         state.config.base_path.as_str()
     };
     format!(
-        "{name}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{}",
-        if state.config.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        }
+        "{}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{}",
+        cookie_name(state, secure, name),
+        if secure { "; Secure" } else { "" }
     )
 }
 
@@ -185,8 +218,10 @@ pub(crate) async fn resolve(
         .get("api-username")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let session_token = cookie(headers, SESSION_COOKIE).map(str::to_string);
-    let guest_csrf = cookie(headers, CSRF_COOKIE)
+    let secure = is_secure(&state, headers);
+    let session_token =
+        cookie(headers, &cookie_name(&state, secure, SESSION_COOKIE)).map(str::to_string);
+    let guest_csrf = cookie(headers, &cookie_name(&state, secure, CSRF_COOKIE))
         .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_string);
     let header_csrf = headers
@@ -248,11 +283,18 @@ pub(crate) async fn resolve(
         csrf: csrf.clone(),
         csrf_header_ok,
         ip,
+        secure,
     };
     req.extensions_mut().insert(visitor);
     let mut res = next.run(req).await;
     if new_csrf_cookie
-        && let Ok(v) = HeaderValue::from_str(&set_cookie(&state, CSRF_COOKIE, &csrf, 86_400 * 365))
+        && let Ok(v) = HeaderValue::from_str(&set_cookie(
+            &state,
+            secure,
+            CSRF_COOKIE,
+            &csrf,
+            86_400 * 365,
+        ))
     {
         res.headers_mut().append(header::SET_COOKIE, v);
     }

@@ -467,3 +467,83 @@ async fn slow_and_half_open_connections_do_not_hold_the_server() {
     });
     client.await.expect("client");
 }
+
+/// Over https the session and CSRF cookies are `Secure` and `__Host-`
+/// prefixed — whether the origin says https or a trusted proxy does — and
+/// a plain-http cookie of the same name is not read; over http they are
+/// plain, and an untrusted `X-Forwarded-Proto` changes nothing.
+#[tokio::test]
+async fn cookies_are_secure_and_host_prefixed_over_https() {
+    async fn sign_in(f: &Fixture, proto: Option<&str>) -> Reply {
+        let mut b = Browser::new(f);
+        let with = |r: Req| match proto {
+            Some(p) => r.header("X-Forwarded-Proto", p),
+            None => r,
+        };
+        let page = b.send(with(get("/login"))).await;
+        let token = Browser::token_in(&page.body);
+        b.send(with(req(Method::POST, "/login").form(&[
+            ("authenticity_token", token.as_str()),
+            ("login", "bob"),
+            ("password", PASSWORD),
+        ])))
+        .await
+    }
+    let cookies = |r: &Reply| -> Vec<String> {
+        r.headers
+            .get_all(axum::http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect()
+    };
+    // Behind a trusted proxy that says https.
+    let proxied = fixture_with(|c| c.trust_forwarded_for = true);
+    let r = sign_in(&proxied, Some("https")).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let set = cookies(&r);
+    let session = set
+        .iter()
+        .find(|c| c.starts_with("__Host-hearth_session="))
+        .unwrap_or_else(|| panic!("{set:?}"));
+    assert!(
+        session.contains("; Secure") && session.contains("Path=/;") && !session.contains("Domain")
+    );
+    // The same proxy saying http: plain cookies.
+    let r = sign_in(&proxied, Some("http")).await;
+    assert!(
+        cookies(&r)
+            .iter()
+            .any(|c| c.starts_with("hearth_session=") && !c.contains("Secure"))
+    );
+    // An https origin.
+    let https = fixture_with(|c| c.public_origin = Some("https://community.example.com".into()));
+    let r = sign_in(&https, None).await;
+    let token = r
+        .cookie("__Host-hearth_session")
+        .unwrap_or_else(|| panic!("{:?}", cookies(&r)));
+    // The prefixed cookie signs in; the unprefixed name is not read.
+    let private = format!("/t/{}.json", https.member_topic.0);
+    let me = send(
+        &https.app,
+        get(&private).header("Cookie", &format!("__Host-hearth_session={token}")),
+    )
+    .await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    let plain = send(
+        &https.app,
+        get(&private).header("Cookie", &format!("hearth_session={token}")),
+    )
+    .await;
+    assert_eq!(
+        plain.status, 404,
+        "an unprefixed cookie was read over https"
+    );
+    // No proxy trusted: the header is ignored.
+    let direct = fixture();
+    let r = sign_in(&direct, Some("https")).await;
+    assert!(
+        cookies(&r)
+            .iter()
+            .all(|c| !c.contains("__Host-") && !c.contains("Secure"))
+    );
+}
