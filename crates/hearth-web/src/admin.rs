@@ -221,7 +221,15 @@ fn admin_page(
                 .into_iter()
                 .map(|(_, k)| {
                     let user = k.user.and_then(|u| s.forum.user(u).ok()).map(|u| u.username);
-                    json!({"id": k.id, "user": user, "description": k.description, "revoked": k.revoked_at.is_some()})
+                    let last_used = k
+                        .last_used_at
+                        .and_then(|t| {
+                            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t) * 1_000_000).ok()
+                        })
+                        .map(crate::api::shape::ts);
+                    json!({"id": k.id, "user": user, "description": k.description, "revoked": k.revoked_at.is_some(),
+                           "scopes": if k.scopes.is_empty() { "global".to_string() } else { k.scopes.join(", ") },
+                           "last_used": last_used})
                 })
                 .collect();
             let meta = Meta {
@@ -459,7 +467,9 @@ pub(crate) async fn new_api_key(
                 None => None,
             };
             let description = params.str("description").unwrap_or_default();
-            let (key, _) = auth::create_api_key(&s.forum, s.config.community, user, &description)?;
+            let scopes = auth::parse_scopes(&params.str("scopes").unwrap_or_default())?;
+            let (key, _) =
+                auth::create_api_key(&s.forum, s.config.community, user, &description, scopes)?;
             // Shown once, in this answer (never in a URL); only its digest is stored.
             admin_page(s, &v, Some("API key created.".into()), Some(key))
         })

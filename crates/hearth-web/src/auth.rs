@@ -215,6 +215,121 @@ pub struct ApiKey {
     pub created_at: i64,
     /// Unix milliseconds, once revoked.
     pub revoked_at: Option<i64>,
+    /// What the key may do ([`API_SCOPES`]); empty means everything
+    /// (`global`, Discourse's default).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Unix milliseconds of the last request made with it (kept to the
+    /// minute).
+    #[serde(default)]
+    pub last_used_at: Option<i64>,
+}
+
+/// The scopes an API key may be limited to, after Discourse's scope
+/// groups: `(scope, what it allows)`.
+pub const API_SCOPES: &[(&str, &str)] = &[
+    ("global", "everything"),
+    ("read", "every GET: lists, topics, posts, search, users"),
+    (
+        "topics:read",
+        "GET lists, categories, topics, posts and search",
+    ),
+    (
+        "topics:write",
+        "create topics and replies (POST /posts.json), topic status and notifications",
+    ),
+    ("posts:edit", "edit posts (PUT /posts/{id})"),
+    ("posts:delete", "delete posts (DELETE /posts/{id})"),
+    ("likes", "like, unlike and flag (post_actions)"),
+    ("users:read", "GET user profiles, badges and the directory"),
+    ("users:write", "create users (POST /users.json)"),
+    ("notifications", "read notifications and mark them read"),
+];
+
+/// Checks scope names; the normalised list.
+pub(crate) fn parse_scopes(text: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for s in text
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if !API_SCOPES.iter().any(|(name, _)| *name == s) {
+            return Err(hearth::Error::Invalid {
+                field: "scopes",
+                reason: format!(
+                    "unknown scope {s:?}; use {}",
+                    API_SCOPES
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+            .into());
+        }
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_string());
+        }
+    }
+    if out.iter().any(|s| s == "global") {
+        out.clear();
+    }
+    Ok(out)
+}
+
+/// The scope a request needs, from its method and path (below the mount
+/// point, `.json` or not).
+fn scope_for(method: &axum::http::Method, path: &str) -> &'static str {
+    use axum::http::Method;
+    let p = path.trim_end_matches(".json");
+    let under = |prefix: &str| p == prefix || p.starts_with(&format!("{prefix}/"));
+    match *method {
+        Method::GET | Method::HEAD => {
+            if under("/u")
+                || under("/users")
+                || under("/user_badges")
+                || under("/user-badges")
+                || under("/directory_items")
+            {
+                "users:read"
+            } else if under("/notifications") {
+                "notifications"
+            } else {
+                "topics:read"
+            }
+        }
+        Method::PUT if under("/posts") => "posts:edit",
+        Method::DELETE if under("/posts") => "posts:delete",
+        _ if under("/post_actions") => "likes",
+        Method::POST if under("/users") => "users:write",
+        _ if under("/notifications") => "notifications",
+        _ if under("/posts") || under("/t") || under("/category") => "topics:write",
+        // Anything else (admin, plugins, pages' forms) needs a global key.
+        _ => "global",
+    }
+}
+
+/// Whether a key with `scopes` may make this request; `Err` names the
+/// scope it lacks.
+pub(crate) fn check_scope(
+    scopes: &[String],
+    method: &axum::http::Method,
+    path: &str,
+) -> Result<()> {
+    if scopes.is_empty() {
+        return Ok(());
+    }
+    let needed = scope_for(method, path);
+    let read = matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD);
+    if scopes.iter().any(|s| s == needed || (read && s == "read")) {
+        Ok(())
+    } else {
+        Err(Error::ApiScope {
+            needed,
+            has: scopes.join(", "),
+        })
+    }
 }
 
 /// Creates an API key; returns the key (shown once) and its record.
@@ -223,6 +338,7 @@ pub(crate) fn create_api_key(
     community: CommunityId,
     user: Option<UserId>,
     description: &str,
+    scopes: Vec<String>,
 ) -> Result<(String, ApiKey)> {
     let key = random_token()?;
     let d = digest(&key);
@@ -232,6 +348,8 @@ pub(crate) fn create_api_key(
         description: description.chars().take(200).collect(),
         created_at: now_ms(forum),
         revoked_at: None,
+        scopes,
+        last_used_at: None,
     };
     put_api_key(forum, community, &d, &record)?;
     Ok((key, record))
@@ -288,44 +406,50 @@ pub(crate) fn revoke_api_key(forum: &Forum, community: CommunityId, id: &str) ->
     Ok(())
 }
 
-/// The actor an `Api-Key` / `Api-Username` pair stands for.
+/// The actor an `Api-Key` / `Api-Username` pair stands for, and the key's
+/// scopes. Records the key's last use (at most once a minute).
 pub(crate) fn api_actor(
     forum: &Forum,
     community: CommunityId,
     key: &str,
     username: Option<&str>,
-) -> Result<Actor> {
+) -> Result<(Actor, Vec<String>)> {
+    let d = digest(key.trim());
     let raw = forum
-        .ext_get(
-            NAMESPACE,
-            Some(community),
-            &format!("apikey/{}", digest(key.trim())),
-        )?
+        .ext_get(NAMESPACE, Some(community), &format!("apikey/{d}"))?
         .ok_or(Error::BadApiKey)?;
-    let record: ApiKey = serde_json::from_slice(&raw).map_err(|_| Error::BadApiKey)?;
+    let mut record: ApiKey = serde_json::from_slice(&raw).map_err(|_| Error::BadApiKey)?;
     if record.revoked_at.is_some() {
         return Err(Error::BadApiKey);
     }
     let username = username.map(str::trim).filter(|u| !u.is_empty());
-    match (record.user, username) {
+    let actor = match (record.user, username) {
         // A user's key acts as that user; a username, if sent, must match.
-        (Some(user), None) => Ok(Actor::User(user)),
+        (Some(user), None) => Actor::User(user),
         (Some(user), Some(name)) => {
             let named = forum.user_by_username(name).map_err(|_| Error::BadApiKey)?;
-            if named.id == user {
-                Ok(Actor::User(user))
-            } else {
-                Err(Error::BadApiKey)
+            if named.id != user {
+                return Err(Error::BadApiKey);
             }
+            Actor::User(user)
         }
         // A global key acts as the named user, or as the system.
-        (None, None) => Ok(Actor::System),
-        (None, Some(name)) if name.eq_ignore_ascii_case("system") => Ok(Actor::System),
+        (None, None) => Actor::System,
+        (None, Some(name)) if name.eq_ignore_ascii_case("system") => Actor::System,
         (None, Some(name)) => {
             let named = forum.user_by_username(name).map_err(|_| Error::BadApiKey)?;
-            Ok(Actor::User(named.id))
+            Actor::User(named.id)
+        }
+    };
+    let now = now_ms(forum);
+    if record.last_used_at.is_none_or(|t| now - t >= 60_000) {
+        record.last_used_at = Some(now);
+        // Best effort: a busy database must not fail the request itself.
+        if let Err(e) = put_api_key(forum, community, &d, &record) {
+            tracing::debug!(error = %e, "API key last use not recorded");
         }
     }
+    Ok((actor, record.scopes))
 }
 
 #[cfg(test)]

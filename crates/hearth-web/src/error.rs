@@ -25,6 +25,14 @@ pub enum Error {
     /// Bad `Api-Key` / `Api-Username`, or a revoked key.
     #[error("invalid API key or username")]
     BadApiKey,
+    /// The API key's scopes do not cover this request.
+    #[error("this API key may not do that: it needs the {needed:?} scope (it has: {has})")]
+    ApiScope {
+        /// The scope the request needs.
+        needed: &'static str,
+        /// The key's scopes.
+        has: String,
+    },
     /// The form's CSRF token is missing or does not match the session.
     #[error("the form expired or came from another site; reload the page and try again")]
     Csrf,
@@ -112,7 +120,7 @@ impl Error {
             Error::NotSignedIn => StatusCode::FORBIDDEN,
             // Unknown or revoked keys: the client must fix its credentials.
             Error::BadApiKey => StatusCode::UNAUTHORIZED,
-            Error::Csrf => StatusCode::FORBIDDEN,
+            Error::Csrf | Error::ApiScope { .. } => StatusCode::FORBIDDEN,
             Error::BadRequest(_) | Error::InvalidUtf8 { .. } => StatusCode::BAD_REQUEST,
             Error::SlowBody { .. } => StatusCode::REQUEST_TIMEOUT,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -179,6 +187,7 @@ impl Error {
             e @ (Error::NotSignedIn
             | Error::BadApiKey
             | Error::Csrf
+            | Error::ApiScope { .. }
             | Error::BadRequest(_)
             | Error::InvalidUtf8 { .. }
             | Error::SlowBody { .. }
@@ -215,6 +224,7 @@ impl Error {
             Error::NotSignedIn => "not_signed_in",
             Error::BadApiKey => "invalid_api_key",
             Error::Csrf => "bad_csrf",
+            Error::ApiScope { .. } => "api_scope",
             Error::BadRequest(_) => "bad_request",
             Error::InvalidUtf8 { .. } => "invalid_utf8",
             Error::SlowBody { .. } => "request_timeout",

@@ -77,8 +77,8 @@ use hearth::{Actor, Forum, UserId};
 use hearth_wasm::PluginHost;
 
 pub use auth::{
-    ApiKey, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, check_password, create_account, hash_password,
-    verify_password,
+    API_SCOPES, ApiKey, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, check_password, create_account,
+    hash_password, verify_password,
 };
 pub use config::{Limits, RateLimit, ServerLimits, Theme, WebConfig};
 pub use error::{ApiError, Error, Fail, PageError, Result};
@@ -150,12 +150,26 @@ impl Web {
         user: Option<UserId>,
         description: &str,
     ) -> Result<(String, ApiKey)> {
+        self.create_scoped_api_key(actor, user, description, &[])
+    }
+
+    /// [`create_api_key`](Web::create_api_key) limited to `scopes` (names
+    /// from [`API_SCOPES`]; empty or `global` for everything).
+    pub fn create_scoped_api_key(
+        &self,
+        actor: &Actor,
+        user: Option<UserId>,
+        description: &str,
+        scopes: &[&str],
+    ) -> Result<(String, ApiKey)> {
         self.require_admin(actor)?;
+        let scopes = auth::parse_scopes(&scopes.join(","))?;
         auth::create_api_key(
             &self.state.forum,
             self.state.config.community,
             user,
             description,
+            scopes,
         )
     }
 

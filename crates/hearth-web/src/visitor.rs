@@ -229,6 +229,8 @@ pub(crate) async fn resolve(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
 
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
     // Guests without cookies need no engine call at all.
     let resolved = if api_key.is_none() && session_token.is_none() {
         match guest_csrf {
@@ -240,8 +242,9 @@ pub(crate) async fn resolve(
             .run(move |s| {
                 let community = s.config.community;
                 if let Some(key) = api_key {
-                    let actor =
+                    let (actor, scopes) =
                         auth::api_actor(&s.forum, community, &key, api_username.as_deref())?;
+                    auth::check_scope(&scopes, &method, &path)?;
                     let user = match actor {
                         Actor::User(id) => Some(s.forum.user(id)?),
                         _ => None,

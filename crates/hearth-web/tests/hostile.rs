@@ -547,3 +547,75 @@ async fn cookies_are_secure_and_host_prefixed_over_https() {
             .all(|c| !c.contains("__Host-") && !c.contains("Secure"))
     );
 }
+
+/// Scoped API keys: a read-only key reads and cannot write; a
+/// topics:write key posts but cannot edit, like or read users; an unknown
+/// scope is refused at creation; each key's last use is recorded.
+#[tokio::test]
+async fn api_keys_are_scoped_and_their_last_use_recorded() {
+    let f = fixture();
+    let admin = hearth::Actor::User(f.admin);
+    assert!(
+        f.web
+            .create_scoped_api_key(&admin, None, "x", &["topics:everything"])
+            .is_err()
+    );
+    let (read_key, _) = f
+        .web
+        .create_scoped_api_key(&admin, None, "dashboards", &["read"])
+        .expect("key");
+    let (write_key, _) = f
+        .web
+        .create_scoped_api_key(&admin, None, "bot", &["topics:write", "topics:read"])
+        .expect("key");
+    let topic = f.public_topic.0;
+    let as_bob = |r: Req, key: &str| r.header("Api-Key", key).header("Api-Username", "bob");
+    let post = || {
+        req(Method::POST, "/posts.json")
+            .json(serde_json::json!({"topic_id": topic, "raw": "A scoped reply, hello."}))
+    };
+    // Read-only.
+    for uri in [
+        "/latest.json",
+        "/u/bob.json",
+        &format!("/t/{topic}.json"),
+        "/search.json?q=key",
+    ] {
+        let r = send(&f.app, as_bob(get(uri), &read_key)).await;
+        assert_eq!(r.status, 200, "{uri}: {}", r.body);
+    }
+    let r = send(&f.app, as_bob(post(), &read_key)).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.json()["error_code"], "api_scope");
+    // Topics only.
+    let r = send(&f.app, as_bob(post(), &write_key)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.json()["id"].as_i64().expect("post id");
+    let edit = req(Method::PUT, &format!("/posts/{id}.json"))
+        .json(serde_json::json!({"post": {"raw": "Edited by a bot without the scope."}}));
+    assert_eq!(send(&f.app, as_bob(edit, &write_key)).await.status, 403);
+    let like = req(Method::POST, "/post_actions.json")
+        .json(serde_json::json!({"id": f.public_answer.0, "post_action_type_id": 2}));
+    assert_eq!(send(&f.app, as_bob(like, &write_key)).await.status, 403);
+    assert_eq!(
+        send(&f.app, as_bob(get("/u/bob.json"), &write_key))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        send(&f.app, as_bob(get("/latest.json"), &write_key))
+            .await
+            .status,
+        200
+    );
+    // Last use, shown to admins.
+    let keys = f.web.api_keys(&admin).expect("keys");
+    let used = keys.iter().filter(|k| k.last_used_at.is_some()).count();
+    assert!(used >= 2, "{keys:?}");
+    let unused = keys
+        .iter()
+        .find(|k| k.description == "integration")
+        .expect("fixture key");
+    assert!(unused.scopes.is_empty(), "old keys stay global");
+}
