@@ -132,35 +132,89 @@ pub(crate) struct Session {
     pub csrf: String,
     /// Unix milliseconds.
     pub expires_at: i64,
+    /// Unix milliseconds (0 for sessions started before it was kept).
+    #[serde(default)]
+    pub created_at: i64,
+    /// The address it was started from.
+    #[serde(default)]
+    pub ip: String,
+}
+
+/// One of a member's sessions, as listed to them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SessionInfo {
+    /// Names it in "sign out" forms: the first 16 hex digits of the
+    /// token's digest (not the token).
+    pub id: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+    /// The address it was started from.
+    pub ip: String,
 }
 
 fn now_ms(forum: &Forum) -> i64 {
     (forum.now().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Starts a session; returns the cookie token (only its digest is stored).
+/// Starts a session; returns the cookie token (only its digest is stored)
+/// and lists it among the member's sessions.
 pub(crate) fn start_session(
     forum: &Forum,
     community: CommunityId,
     user: UserId,
     ttl: Duration,
+    ip: &str,
 ) -> Result<(String, Session)> {
     let token = random_token()?;
+    let now = now_ms(forum);
     let session = Session {
         user,
         csrf: random_token()?,
-        expires_at: now_ms(forum) + ttl.as_millis() as i64,
+        expires_at: now + ttl.as_millis() as i64,
+        created_at: now,
+        ip: ip.to_string(),
     };
-    let value = serde_json::to_vec(&session).map_err(|e| Error::Internal(e.to_string()))?;
+    let d = digest(&token);
+    let info = SessionInfo {
+        id: d[..16].to_string(),
+        created_at: now,
+        expires_at: session.expires_at,
+        ip: ip.to_string(),
+    };
     forum.ext_apply(
         NAMESPACE,
         Some(community),
-        &[ExtOp::Put {
-            key: format!("session/{}", digest(&token)),
-            value,
-        }],
+        &[
+            ExtOp::Put {
+                key: format!("session/{d}"),
+                value: to_json(&session)?,
+            },
+            ExtOp::Put {
+                key: format!("usersession/{}/{d}", user.0),
+                value: to_json(&info)?,
+            },
+        ],
     )?;
     Ok((token, session))
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Sessions of `user` started before this (Unix ms) are void: set when
+/// the password changes or the member signs out everywhere else.
+fn sessions_after(forum: &Forum, community: CommunityId, user: UserId) -> Result<i64> {
+    Ok(forum
+        .ext_get(
+            NAMESPACE,
+            Some(community),
+            &format!("sessions-after/{}", user.0),
+        )?
+        .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok())
+        .unwrap_or(0))
 }
 
 /// The live session for a cookie token, if any.
@@ -184,18 +238,116 @@ pub(crate) fn find_session(
         Ok(s) => s,
         Err(_) => return Ok(None),
     };
-    Ok((session.expires_at > now_ms(forum)).then_some(session))
+    if session.expires_at <= now_ms(forum)
+        || session.created_at < sessions_after(forum, community, session.user)?
+    {
+        return Ok(None);
+    }
+    Ok(Some(session))
 }
 
-/// Ends a session.
+/// Ends the session of a cookie token.
 pub(crate) fn end_session(forum: &Forum, community: CommunityId, token: &str) -> Result<()> {
+    let d = digest(token);
+    let user = forum
+        .ext_get(NAMESPACE, Some(community), &format!("session/{d}"))?
+        .and_then(|raw| serde_json::from_slice::<Session>(&raw).ok())
+        .map(|s| s.user);
+    let mut ops = vec![ExtOp::Delete {
+        key: format!("session/{d}"),
+    }];
+    if let Some(u) = user {
+        ops.push(ExtOp::Delete {
+            key: format!("usersession/{}/{d}", u.0),
+        });
+    }
+    forum.ext_apply(NAMESPACE, Some(community), &ops)?;
+    Ok(())
+}
+
+/// A member's live sessions, newest first, with the digest each is stored
+/// under.
+pub(crate) fn list_sessions(
+    forum: &Forum,
+    community: CommunityId,
+    user: UserId,
+) -> Result<Vec<(String, SessionInfo)>> {
+    let prefix = format!("usersession/{}/", user.0);
+    let after = sessions_after(forum, community, user)?;
+    let now = now_ms(forum);
+    let mut out = Vec::new();
+    let mut from = String::new();
+    loop {
+        let page = forum.ext_list(NAMESPACE, Some(community), &prefix, &from, 200)?;
+        let Some((last, _)) = page.last() else { break };
+        from = last.clone();
+        for (k, v) in &page {
+            if let Ok(info) = serde_json::from_slice::<SessionInfo>(v)
+                && info.expires_at > now
+                && info.created_at >= after
+            {
+                out.push((k[prefix.len()..].to_string(), info));
+            }
+        }
+        if page.len() < 200 {
+            break;
+        }
+    }
+    out.sort_by_key(|(_, i)| std::cmp::Reverse(i.created_at));
+    Ok(out)
+}
+
+/// Ends one of a member's sessions by its listed id.
+pub(crate) fn end_session_by_id(
+    forum: &Forum,
+    community: CommunityId,
+    user: UserId,
+    id: &str,
+) -> Result<()> {
+    let Some((d, _)) = list_sessions(forum, community, user)?
+        .into_iter()
+        .find(|(_, i)| i.id == id)
+    else {
+        return Err(hearth::Error::NotFound { what: "session" }.into());
+    };
     forum.ext_apply(
         NAMESPACE,
         Some(community),
-        &[ExtOp::Delete {
-            key: format!("session/{}", digest(token)),
-        }],
+        &[
+            ExtOp::Delete {
+                key: format!("session/{d}"),
+            },
+            ExtOp::Delete {
+                key: format!("usersession/{}/{d}", user.0),
+            },
+        ],
     )?;
+    Ok(())
+}
+
+/// Ends every session of `user` (listed or not, older ones too), e.g.
+/// after a password change; the caller starts a fresh one for the browser
+/// that asked.
+pub(crate) fn end_all_sessions(forum: &Forum, community: CommunityId, user: UserId) -> Result<()> {
+    let mut ops: Vec<ExtOp> = list_sessions(forum, community, user)?
+        .into_iter()
+        .flat_map(|(d, _)| {
+            [
+                ExtOp::Delete {
+                    key: format!("session/{d}"),
+                },
+                ExtOp::Delete {
+                    key: format!("usersession/{}/{d}", user.0),
+                },
+            ]
+        })
+        .collect();
+    // Sessions started before their listing existed are voided by time.
+    ops.push(ExtOp::Put {
+        key: format!("sessions-after/{}", user.0),
+        value: now_ms(forum).to_string().into_bytes(),
+    });
+    forum.ext_apply(NAMESPACE, Some(community), &ops)?;
     Ok(())
 }
 

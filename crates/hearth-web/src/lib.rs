@@ -62,6 +62,7 @@ mod params;
 mod products;
 mod request_id;
 mod routes;
+mod security;
 mod seo;
 mod smtp;
 mod state;

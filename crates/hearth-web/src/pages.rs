@@ -982,8 +982,9 @@ pub(crate) async fn login(
     match check_credentials(&state, &v, login.clone(), password).await {
         Ok(user) => {
             let ttl = state.config.session_ttl;
+            let ip = v.ip.to_string();
             let (token, _) = state
-                .run(move |s| auth::start_session(&s.forum, s.config.community, user, ttl))
+                .run(move |s| auth::start_session(&s.forum, s.config.community, user, ttl, &ip))
                 .await?;
             let mut res = Redirect::to(&next).into_response();
             res.headers_mut()
@@ -1131,7 +1132,7 @@ pub(crate) async fn signup(
                     s.forum.join(&me, c)?;
                 }
             }
-            let (token, _) = auth::start_session(&s.forum, c, user.id, ttl)?;
+            let (token, _) = auth::start_session(&s.forum, c, user.id, ttl, &v.ip.to_string())?;
             Ok(Ok(token))
         })
         .await?;

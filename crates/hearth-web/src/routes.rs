@@ -120,6 +120,16 @@ pub(crate) fn router(state: State) -> Router {
             "/u/{name}/preferences",
             get(notifications::preferences_form).post(notifications::save_preferences),
         )
+        .route("/u/{name}/security", get(crate::security::page))
+        .route(
+            "/u/{name}/sessions/{id}/end",
+            post(crate::security::end_one),
+        )
+        .route(
+            "/u/{name}/sessions/end-others",
+            post(crate::security::end_others),
+        )
+        .route("/u/{name}/password", post(crate::security::change_password))
         .route("/review", get(admin::review))
         .route("/review/{id}", post(admin::decide))
         .route("/admin", get(admin::admin))
@@ -479,10 +489,11 @@ async fn session_json(AxState(state): AxState<State>, v: Visitor, params: Params
         let password = params.need("password")?;
         let user = pages::check_credentials(&state, &v, login, password).await?;
         let ttl = state.config.session_ttl;
+        let ip = v.ip.to_string();
         let (token, account) = state
             .run(move |s| {
                 let (token, _) =
-                    crate::auth::start_session(&s.forum, s.config.community, user, ttl)?;
+                    crate::auth::start_session(&s.forum, s.config.community, user, ttl, &ip)?;
                 Ok((token, s.forum.user(user)?))
             })
             .await?;

@@ -49,6 +49,7 @@ const BUILT_IN: &[(&str, &str)] = &[
         "analytics.html",
         include_str!("../templates/analytics.html"),
     ),
+    ("security.html", include_str!("../templates/security.html")),
 ];
 
 /// The names of the built-in templates an embedder can replace.
@@ -77,6 +78,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "kb_edit.html",
     "unsubscribe.html",
     "analytics.html",
+    "security.html",
 ];
 
 /// The built-in stylesheet.

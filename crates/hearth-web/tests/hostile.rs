@@ -619,3 +619,89 @@ async fn api_keys_are_scoped_and_their_last_use_recorded() {
         .expect("fixture key");
     assert!(unused.scopes.is_empty(), "old keys stay global");
 }
+
+/// A member lists their sessions and ends one; changing the password ends
+/// every other session (this browser stays signed in), and only the new
+/// password works afterwards.
+#[tokio::test]
+async fn members_list_and_end_sessions_and_a_new_password_ends_the_others() {
+    let f = fixture();
+    let private = format!("/t/{}.json", f.member_topic.0);
+    let mut laptop = Browser::new(&f);
+    let mut phone = Browser::new(&f);
+    assert_eq!(laptop.sign_in("bob").await.status, 303);
+    assert_eq!(phone.sign_in("bob").await.status, 303);
+    assert_eq!(phone.get(&private).await.status, 200);
+    let page = laptop.get("/u/bob/security").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.body.matches("Since <time").count(), 2, "{}", page.body);
+    assert!(page.body.contains("this browser"));
+    // Someone else's page is not there.
+    assert_eq!(laptop.get("/u/ada/security").await.status, 404);
+    // End the phone's session from the laptop.
+    let marker = "/u/bob/sessions/";
+    let at = page.body.find(marker).expect("an end form") + marker.len();
+    let id: String = page.body[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    let r = laptop
+        .submit("/u/bob/security", &format!("/u/bob/sessions/{id}/end"), &[])
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        phone.get(&private).await.status,
+        404,
+        "the phone was signed out"
+    );
+    assert_eq!(laptop.get(&private).await.status, 200, "the laptop was not");
+    // A wrong current password changes nothing.
+    assert_eq!(phone.sign_in("bob").await.status, 303);
+    let r = laptop
+        .submit(
+            "/u/bob/security",
+            "/u/bob/password",
+            &[
+                ("current_password", "not my password"),
+                ("new_password", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(phone.get(&private).await.status, 200);
+    let r = laptop
+        .submit(
+            "/u/bob/security",
+            "/u/bob/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        phone.get(&private).await.status,
+        404,
+        "other sessions ended"
+    );
+    assert_eq!(
+        laptop.get(&private).await.status,
+        200,
+        "this browser stays signed in"
+    );
+    let mut again = Browser::new(&f);
+    assert_eq!(
+        again.sign_in("bob").await.status,
+        401,
+        "the old password no longer works"
+    );
+    let r = again
+        .submit(
+            "/login",
+            "/login",
+            &[("login", "bob"), ("password", "a brand new passphrase")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+}
