@@ -221,12 +221,7 @@ fn admin_page(
                 .into_iter()
                 .map(|(_, k)| {
                     let user = k.user.and_then(|u| s.forum.user(u).ok()).map(|u| u.username);
-                    let last_used = k
-                        .last_used_at
-                        .and_then(|t| {
-                            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t) * 1_000_000).ok()
-                        })
-                        .map(crate::api::shape::ts);
+                    let last_used = k.last_used_at.map(crate::api::shape::ts_ms);
                     json!({"id": k.id, "user": user, "description": k.description, "revoked": k.revoked_at.is_some(),
                            "scopes": if k.scopes.is_empty() { "global".to_string() } else { k.scopes.join(", ") },
                            "last_used": last_used})

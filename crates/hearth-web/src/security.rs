@@ -42,11 +42,7 @@ pub(crate) async fn page(
             let sessions: Vec<_> = auth::list_sessions(&s.forum, s.config.community, user)?
                 .into_iter()
                 .map(|(d, i)| {
-                    let at = time::OffsetDateTime::from_unix_timestamp_nanos(
-                        i128::from(i.created_at) * 1_000_000,
-                    )
-                    .map(crate::api::shape::ts)
-                    .unwrap_or_default();
+                    let at = crate::api::shape::ts_ms(i.created_at);
                     json!({"id": i.id, "created_at": at, "ip": i.ip, "current": d == current})
                 })
                 .collect();

@@ -573,33 +573,35 @@ pub(crate) fn check_post_limits(viewer: &Viewer, rendered: &Rendered) -> Result<
     let s = &viewer.config.settings;
     if viewer.effective_trust() == TrustLevel::New {
         let l = &s.trust.new_member;
-        if links > l.max_links as usize {
-            return Err(blocked(
+        for (rule, n, max, what) in [
+            (
                 "new_member_links",
-                format!(
-                    "new members may include at most {} links in a post (this one has {links}); \
-                     the limit lifts as you take part",
-                    l.max_links
-                ),
-            ));
-        }
-        if images > l.max_images as usize {
-            return Err(blocked(
+                links,
+                l.max_links,
+                "include at most {max} links in a post",
+            ),
+            (
                 "new_member_images",
-                format!(
-                    "new members may include at most {} images in a post (this one has {images})",
-                    l.max_images
-                ),
-            ));
-        }
-        if mentions > l.max_mentions as usize {
-            return Err(blocked(
+                images,
+                l.max_images,
+                "include at most {max} images in a post",
+            ),
+            (
                 "new_member_mentions",
-                format!(
-                    "new members may mention at most {} people in a post (this one mentions {mentions})",
-                    l.max_mentions
-                ),
-            ));
+                mentions,
+                l.max_mentions,
+                "mention at most {max} people in a post",
+            ),
+        ] {
+            if n > max as usize {
+                let what = what.replace("{max}", &max.to_string());
+                return Err(blocked(
+                    rule,
+                    format!(
+                        "new members may {what} (this one has {n}); the limit lifts as you take part"
+                    ),
+                ));
+            }
         }
     }
     let l = &s.limits;

@@ -45,6 +45,13 @@ pub(crate) fn ts(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// [`ts`] of Unix milliseconds (what the web layer's own records keep).
+pub(crate) fn ts_ms(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(ts)
+        .unwrap_or_default()
+}
+
 /// Discourse's avatar template: clients replace `{size}`.
 pub(crate) fn avatar_template(ctx: &Ctx, username: &str, avatar_url: Option<&str>) -> String {
     match avatar_url {
