@@ -1,5 +1,6 @@
 //! A soak over real TCP: 64 keep-alive connections of mixed reads and
-//! writes against `serve_with`; no server error may occur. Short in CI
+//! writes (spread over 16 topics) against `serve_with`; no server error
+//! may occur. Short in CI
 //! (10 s); by hand: `HEARTH_SOAK_SECS=600 cargo test --release -p
 //! hearth-web --test soak -- --nocapture` prints p50/p99 and memory.
 
@@ -78,7 +79,26 @@ async fn sixty_four_connections_of_mixed_reads_and_writes() {
         f.web.router(),
         hearth_web::ServerLimits::default(),
     ));
-    let topic = f.public_topic.0;
+    // Writes and topic reads spread over 16 topics (one hot topic would
+    // measure re-serialising it more than the server).
+    let mut topics = vec![f.public_topic.0];
+    for i in 1..16 {
+        let (t, _) = f
+            .forum
+            .create_topic(
+                &hearth::Actor::User(f.ada),
+                f.community,
+                hearth::NewTopic {
+                    category: f.qa.id,
+                    title: format!("Soak topic number {i}"),
+                    body: format!("How do I rotate key number {i}?"),
+                    tags: vec![],
+                },
+            )
+            .expect("topic");
+        topics.push(t.id.0);
+    }
+    let topics = Arc::new(topics);
     let key = f.global_key.clone();
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let statuses = Arc::new(Mutex::new(std::collections::BTreeMap::<u16, u64>::new()));
@@ -90,6 +110,7 @@ async fn sixty_four_connections_of_mixed_reads_and_writes() {
             let threads: Vec<_> = (0..64)
                 .map(|i| {
                     let key = key.clone();
+                    let topics = topics.clone();
                     let latencies = latencies.clone();
                     let statuses = statuses.clone();
                     std::thread::spawn(move || {
@@ -101,6 +122,7 @@ async fn sixty_four_connections_of_mixed_reads_and_writes() {
                         let mut seen = std::collections::BTreeMap::new();
                         while Instant::now() < deadline {
                             n += 1;
+                            let topic = topics[(i + n as usize) % topics.len()];
                             let started = Instant::now();
                             let status = match n % 10 {
                                 0 | 5 => request(
