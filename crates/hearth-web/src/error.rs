@@ -305,6 +305,15 @@ pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Res
     res
 }
 
+/// `Retry-After` in whole seconds (at least 1), when there is a wait.
+pub(crate) fn set_retry_after(res: &mut Response, wait: Option<Duration>) {
+    if let Some(wait) = wait
+        && let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+    {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+}
+
 /// An error answered as Discourse does: `{"errors": [...], "error_type": ...}`.
 #[derive(Debug)]
 pub struct ApiError(pub Error);
@@ -328,11 +337,7 @@ impl IntoResponse for ApiError {
             body["extras"] = json!({ "wait_seconds": wait.as_secs().max(1) });
         }
         let mut res = json_response(e.status(), &body);
-        if let Some(wait) = e.retry_after()
-            && let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
-        {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+        set_retry_after(&mut res, e.retry_after());
         res
     }
 }
@@ -367,11 +372,7 @@ impl IntoResponse for PageError {
             retry_after: e.retry_after(),
         };
         let mut res = (failure.status, failure.message.clone()).into_response();
-        if let Some(wait) = failure.retry_after
-            && let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
-        {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+        set_retry_after(&mut res, failure.retry_after);
         res.extensions_mut().insert(failure);
         res
     }

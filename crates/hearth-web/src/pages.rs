@@ -1013,11 +1013,7 @@ pub(crate) async fn login(
                 })
                 .await?;
             let mut res = (status, Html(body)).into_response();
-            if let Some(wait) = retry_after
-                && let Ok(h) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
-            {
-                res.headers_mut().insert(header::RETRY_AFTER, h);
-            }
+            crate::error::set_retry_after(&mut res, retry_after);
             Ok(res)
         }
         Err(e) => Err(e.into()),
@@ -1291,11 +1287,7 @@ pub(crate) async fn error_pages(
     let mut out = (status, Html(body)).into_response();
     out.headers_mut()
         .insert("x-robots-tag", HeaderValue::from_static("noindex"));
-    if let Some(wait) = failure.retry_after
-        && let Ok(h) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
-    {
-        out.headers_mut().insert(header::RETRY_AFTER, h);
-    }
+    crate::error::set_retry_after(&mut out, failure.retry_after);
     out
 }
 
