@@ -105,6 +105,18 @@ fn test() -> Result<(), String> {
         "--lib",
     ]);
     run("cargo test (plugins, native)", c)?;
+    // The crash test SIGKILLs a release server (tests/crash.rs builds it
+    // too; building here keeps the build out of the test's time).
+    let mut c = cargo();
+    c.args([
+        "build",
+        "--release",
+        "-p",
+        "hearth-web",
+        "--example",
+        "crash_server",
+    ]);
+    run("cargo build --release (crash server)", c)?;
     // Doc tests first: nextest does not run them, and the runner's summary
     // should be the last thing printed.
     let mut c = cargo();

@@ -424,6 +424,7 @@ pub(crate) async fn plugin_action(
                                 return Err(Error::Engine(hearth::Error::Invalid {
                                     field: "setting",
                                     reason: format!("{key} must be a whole number"),
+                                    problem: hearth::Problem::Other,
                                 }));
                             }
                         },

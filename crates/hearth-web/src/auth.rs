@@ -65,8 +65,18 @@ fn argon2() -> Argon2<'static> {
 /// Checks a new password against the length rules.
 pub fn check_password(password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        let problem = if password.len() > MAX_PASSWORD_BYTES {
+            hearth::Problem::TooLong {
+                max: MAX_PASSWORD_BYTES as u64,
+            }
+        } else {
+            hearth::Problem::TooShort {
+                min: MIN_PASSWORD_CHARS as u64,
+            }
+        };
         return Err(Error::Engine(hearth::Error::Invalid {
             field: "password",
+            problem,
             reason: format!(
                 "must be at least {MIN_PASSWORD_CHARS} characters (and at most {MAX_PASSWORD_BYTES} bytes)"
             ),
@@ -409,6 +419,7 @@ pub(crate) fn parse_scopes(text: &str) -> Result<Vec<String>> {
         if !API_SCOPES.iter().any(|(name, _)| *name == s) {
             return Err(hearth::Error::Invalid {
                 field: "scopes",
+                problem: hearth::Problem::Other,
                 reason: format!(
                     "unknown scope {s:?}; use {}",
                     API_SCOPES

@@ -2,6 +2,7 @@
 //! HTTP answer: Discourse's JSON error shape for the API, an HTML page (with
 //! the plugin footer, see `pages::error_page`) for everything else.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -165,7 +166,9 @@ impl Error {
             Error::Engine(E::Forbidden { reason }) => {
                 format!("You are not permitted to do that: {reason}.")
             }
-            Error::Engine(E::Invalid { field, reason }) => format!("{} {reason}", humanize(field)),
+            Error::Engine(E::Invalid { field, reason, .. }) => {
+                format!("{} {reason}", humanize(field))
+            }
             Error::Engine(E::Conflict { reason }) => capitalize(reason),
             Error::Engine(E::Blocked { reason, .. } | E::Rejected { reason, .. }) => {
                 capitalize(reason)
@@ -202,14 +205,20 @@ impl Error {
     }
 
     /// A stable, machine-readable code for this error, sent as
-    /// `error_code` beside Discourse's `error_type`.
-    pub fn code(&self) -> &'static str {
+    /// `error_code` beside Discourse's `error_type`. Validation failures
+    /// name the field and the problem: `post_too_long`, `title_too_short`,
+    /// `tags_too_many`, `post_too_deep`, `username_characters`,
+    /// `post_blank`, `reply_to_post_number_invalid`… (the limit is in
+    /// [`Error::limit`]).
+    pub fn code(&self) -> Cow<'static, str> {
         use hearth::Error as E;
-        match self {
+        Cow::Borrowed(match self {
+            Error::Engine(E::Invalid { field, problem, .. }) => {
+                return Cow::Owned(format!("{}_{}", public_field(field), problem.code()));
+            }
             Error::Engine(e) => match e {
                 E::NotFound { .. } => "not_found",
                 E::Forbidden { .. } => "forbidden",
-                E::Invalid { .. } => "invalid",
                 E::Conflict { .. } => "conflict",
                 E::RateLimited { .. } => "rate_limited",
                 E::Blocked { .. } => "blocked",
@@ -232,6 +241,18 @@ impl Error {
             Error::RateLimited { .. } => "rate_limited",
             Error::BadCredentials => "bad_credentials",
             Error::Template { .. } | Error::Internal(_) | Error::Io(_) => "server_error",
+        })
+    }
+
+    /// The field and the limit a validation failure crossed, if any: sent
+    /// in `extras` so a client can say "at most 32,000 characters" itself.
+    pub fn limit(&self) -> Option<(String, u64)> {
+        match self {
+            Error::Engine(hearth::Error::Invalid { field, problem, .. }) => {
+                Some((public_field(field), problem.limit()?))
+            }
+            Error::TooLarge { limit } => Some(("body".into(), *limit as u64)),
+            _ => None,
         }
     }
 
@@ -265,11 +286,25 @@ fn clone_engine(e: &hearth::Error) -> hearth::Error {
         E::Forbidden { reason } => E::Forbidden {
             reason: reason.clone(),
         },
-        E::Invalid { field, reason } => E::Invalid {
+        E::Invalid {
+            field,
+            reason,
+            problem,
+        } => E::Invalid {
             field,
             reason: reason.clone(),
+            problem: *problem,
         },
         other => E::Storage(other.to_string()),
+    }
+}
+
+/// A field as clients name it in codes: the post's `body` is the post;
+/// header-like names become snake case.
+fn public_field(field: &str) -> String {
+    match field {
+        "body" => "post".into(),
+        f => f.to_ascii_lowercase().replace('-', "_"),
     }
 }
 
@@ -335,6 +370,12 @@ impl IntoResponse for ApiError {
         });
         if let Some(wait) = e.retry_after() {
             body["extras"] = json!({ "wait_seconds": wait.as_secs().max(1) });
+        }
+        if let Some((field, limit)) = e.limit() {
+            body["extras"] = json!({ "field": field, "limit": limit });
+        }
+        if let Error::Engine(hearth::Error::Blocked { rule, .. }) = &e {
+            body["extras"] = json!({ "rule": rule });
         }
         let mut res = json_response(e.status(), &body);
         set_retry_after(&mut res, e.retry_after());

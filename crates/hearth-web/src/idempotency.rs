@@ -9,10 +9,15 @@
 //! request still runs gets 409. Responses are stored unless they are server
 //! errors, rate limits or that 409 — those may succeed on a retry.
 //!
-//! Limit: the response is recorded just after the handler's own commit, in
-//! a second transaction; if the process dies between the two, a retry runs
-//! the request again (the engine's duplicate-post rule still refuses an
-//! identical post within its window).
+//! The response is recorded just after the handler's own commit, in a
+//! second transaction. For the writes that create content (`POST
+//! /posts.json`: topics and replies) that gap is closed in the engine: the
+//! key reaches the handler as a [`RequestKey`] and is stored in the same
+//! transaction as the post ([`hearth::Forum::create_topic_once`]), so a
+//! retry after a crash between the two commits returns the post the first
+//! attempt created, never a second one. Other writes are naturally
+//! repeatable (a like, a bookmark, a setting) or answered again by the
+//! engine's own checks.
 
 use axum::body::Body;
 use axum::extract::{Request, State as AxState};
@@ -51,6 +56,11 @@ fn scope(visitor: &Visitor) -> String {
         _ => format!("ip{}", visitor.ip),
     }
 }
+
+/// The request's `Idempotency-Key`, for handlers that pass it to the
+/// engine so it is committed with their write.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestKey(pub(crate) String);
 
 /// Releases the in-flight mark even if the handler panics.
 struct InFlight<'a> {
@@ -138,6 +148,7 @@ pub(crate) async fn guard(AxState(state): AxState<State>, req: Request, next: Ne
                 return fail(Error::Engine(hearth::Error::Invalid {
                     field: "Idempotency-Key",
                     reason: "was already used for a different request".into(),
+                    problem: hearth::Problem::Other,
                 }));
             }
             return replay(stored);
@@ -145,9 +156,9 @@ pub(crate) async fn guard(AxState(state): AxState<State>, req: Request, next: Ne
         Ok(_) => {}
     }
 
-    let res = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    req.extensions_mut().insert(RequestKey(key));
+    let res = next.run(req).await;
     let status = res.status();
     if status.is_server_error()
         || status == StatusCode::TOO_MANY_REQUESTS

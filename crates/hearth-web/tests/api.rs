@@ -580,6 +580,71 @@ async fn retries_with_an_idempotency_key_create_once() {
     assert_ne!(r.json()["id"], first.json()["id"]);
 }
 
+/// The crash window, made deterministic: the post committed but the
+/// process died before the response was stored. The retry must find the
+/// post the engine remembered with its key, for a reply and for a topic.
+#[tokio::test]
+async fn a_retry_after_the_response_was_lost_finds_the_first_post() {
+    let f = fixture();
+    let forget_responses = || {
+        let stored = f
+            .forum
+            .ext_list("hearth-web", Some(f.community), "idem/", "", 100)
+            .expect("list");
+        assert!(!stored.is_empty(), "the response was stored");
+        let ops: Vec<_> = stored
+            .into_iter()
+            .map(|(key, _)| hearth::ExtOp::Delete { key })
+            .collect();
+        f.forum
+            .ext_apply("hearth-web", Some(f.community), &ops)
+            .expect("forget");
+    };
+    for (key, body) in [
+        (
+            "lost-reply",
+            json!({"topic_id": f.public_topic.0, "raw": "Worked for me after the update."}),
+        ),
+        (
+            "lost-topic",
+            json!({"title": "Export stops at 10,000 rows", "raw": "Is that a limit?", "category": f.qa.id.0}),
+        ),
+    ] {
+        let send_it = || {
+            send(
+                &f.app,
+                req(Method::POST, "/posts.json")
+                    .acting(&f, "bob")
+                    .header("Idempotency-Key", key)
+                    .json(body.clone()),
+            )
+        };
+        let first = send_it().await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+        forget_responses();
+        let again = send_it().await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+        assert!(again.headers.get("idempotent-replayed").is_none());
+        assert_eq!(again.json()["id"], first.json()["id"], "{key}");
+        assert_eq!(again.json()["topic_id"], first.json()["topic_id"]);
+    }
+    let v = send(&f.app, get(&format!("/t/{}.json", f.public_topic.0)))
+        .await
+        .json();
+    assert_eq!(
+        v["post_stream"]["posts"].as_array().expect("posts").len(),
+        3
+    );
+    let latest = send(&f.app, get("/latest.json")).await.json();
+    let titles: Vec<_> = latest["topic_list"]["topics"]
+        .as_array()
+        .expect("topics")
+        .iter()
+        .filter(|t| t["title"] == "Export stops at 10,000 rows")
+        .collect();
+    assert_eq!(titles.len(), 1);
+}
+
 #[tokio::test]
 async fn malformed_and_oversized_requests_get_clear_errors() {
     let f = fixture_with(|c| c.limits.body_bytes = 4096);

@@ -33,6 +33,9 @@ pub enum Error {
         field: &'static str,
         /// What is wrong with it and what would be accepted.
         reason: String,
+        /// The kind of failure and its limit, for programs (a web layer
+        /// makes a code such as `post_too_long` from `field` and this).
+        problem: Problem,
     },
     /// The change clashes with the current state (a taken username, a
     /// duplicate like, a stale revision).
@@ -145,14 +148,86 @@ impl Unavailable {
     }
 }
 
+/// What kind of validation failure an [`Error::Invalid`] is, with the limit
+/// that was crossed: the machine-readable half of the error (the `reason`
+/// is for people).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// Shorter than `min` (characters, or bytes where the reason says so).
+    TooShort {
+        /// The least accepted.
+        min: u64,
+    },
+    /// Longer than `max` (characters, or bytes where the reason says so).
+    TooLong {
+        /// The most accepted.
+        max: u64,
+    },
+    /// More items than `max` (tags, elements of a post…).
+    TooMany {
+        /// The most accepted.
+        max: u64,
+    },
+    /// Nested more than `max` levels deep (quotes, lists, HTML elements).
+    TooDeep {
+        /// The deepest accepted.
+        max: u64,
+    },
+    /// A character the field refuses (control characters, NUL,
+    /// bidirectional overrides in one-line texts, noncharacters).
+    Characters,
+    /// Nothing visible is left (a body of only markup or invisible
+    /// characters).
+    Blank,
+    /// Any other failure: a malformed value, a reference to nothing, a
+    /// value the current state does not allow.
+    Other,
+}
+
+impl Problem {
+    /// A stable code: `too_short`, `too_long`, `too_many`, `too_deep`,
+    /// `characters`, `blank`, `invalid`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Problem::TooShort { .. } => "too_short",
+            Problem::TooLong { .. } => "too_long",
+            Problem::TooMany { .. } => "too_many",
+            Problem::TooDeep { .. } => "too_deep",
+            Problem::Characters => "characters",
+            Problem::Blank => "blank",
+            Problem::Other => "invalid",
+        }
+    }
+
+    /// The limit that was crossed, if there is one.
+    pub fn limit(self) -> Option<u64> {
+        match self {
+            Problem::TooShort { min } => Some(min),
+            Problem::TooLong { max } | Problem::TooMany { max } | Problem::TooDeep { max } => {
+                Some(max)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::invalid_as(field, Problem::Other, reason)
+    }
+    pub(crate) fn invalid_as(
+        field: &'static str,
+        problem: Problem,
+        reason: impl Into<String>,
+    ) -> Self {
         Error::Invalid {
             field,
             reason: reason.into(),
+            problem,
         }
     }
     pub(crate) fn forbidden(reason: impl Into<String>) -> Self {

@@ -62,6 +62,8 @@
 //!   ([`Category`]), members ([`User`], [`Member`], [`Group`]).
 //! * Content: [`Topic`], [`Post`], [`TopicView`], likes, accepted answers,
 //!   revisions, bookmarks; lists are paged with [`PageRequest`] cursors.
+//!   [`Forum::create_topic_once`] and [`Forum::reply_once`] make a create
+//!   safe to retry after a lost answer.
 //! * [`SearchQuery`] and [`Forum::similar_topics`].
 //! * The durable event log: [`Event`], [`Forum::events_after`],
 //!   [`Forum::ack_events`].
@@ -102,6 +104,7 @@ mod login;
 mod mail;
 mod member;
 mod notify;
+mod once;
 mod page;
 mod permissions;
 mod products;
@@ -126,7 +129,7 @@ pub use community::{Community, CommunitySettings, ContentLimits, NewCommunity, R
 pub use curate::{NewSplit, Pin, TopicUpdate};
 pub use deflection::DeflectionReport;
 pub use directory::{DirectoryEntry, DirectoryOrder};
-pub use error::{Error, Result, Unavailable};
+pub use error::{Error, Problem, Result, Unavailable};
 pub use events::{Audience, Event, EventKind};
 pub use extdata::{ExtOp, MAX_EXT_KEY, MAX_EXT_NAMESPACE, MAX_EXT_VALUE};
 pub use forum::{Config, Forum};
@@ -143,6 +146,7 @@ pub use mail::{
 };
 pub use member::{Group, Member, NewUser, ProfileUpdate, User};
 pub use notify::{Delivery, Notification, NotificationKind, WatchLevel};
+pub use once::{MAX_REQUEST_KEY, REQUEST_KEY_TTL_HOURS};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
 pub use permissions::{Actor, Role};
 pub use products::{MAX_PRODUCTS_PER_POST, NewProduct, Product, ProductClicks};

@@ -250,8 +250,11 @@ impl Forum {
         skus: &[&str],
     ) -> Result<Vec<Product>> {
         if skus.len() > MAX_PRODUCTS_PER_POST {
-            return Err(Error::invalid(
+            return Err(Error::invalid_as(
                 "products",
+                crate::error::Problem::TooMany {
+                    max: MAX_PRODUCTS_PER_POST as u64,
+                },
                 format!("at most {MAX_PRODUCTS_PER_POST} products per post"),
             ));
         }

@@ -382,8 +382,9 @@ impl Renderer {
         known: &mut dyn FnMut(&[String]) -> Result<HashSet<String>>,
     ) -> Result<Rendered> {
         if source.contains(is_noncharacter) {
-            return Err(Error::invalid(
+            return Err(Error::invalid_as(
                 "body",
+                crate::error::Problem::Characters,
                 "contains Unicode noncharacters (U+FDD0–U+FDEF, U+xFFFE, U+xFFFF); remove them",
             ));
         }
@@ -772,15 +773,7 @@ pub(crate) fn check_budget(events: &[Event<'_>], budget: &Budget) -> Result<()> 
     let mut markdown_depth: u32 = 0;
     let mut open: Vec<String> = Vec::new();
     let mut elements: u64 = 0;
-    let too_deep = || {
-        Error::invalid(
-            "body",
-            format!(
-                "nested more than {} levels deep (quotes, lists or HTML elements); flatten it",
-                budget.max_depth
-            ),
-        )
-    };
+    let too_deep = || too_deep(budget.max_depth);
     for ev in events {
         match ev {
             Event::Start(_) => {
@@ -818,8 +811,11 @@ pub(crate) fn check_budget(events: &[Event<'_>], budget: &Budget) -> Result<()> 
             return Err(too_deep());
         }
         if elements > u64::from(budget.max_elements) {
-            return Err(Error::invalid(
+            return Err(Error::invalid_as(
                 "body",
+                crate::error::Problem::TooMany {
+                    max: u64::from(budget.max_elements),
+                },
                 format!(
                     "has more than {} elements (paragraphs, list items, table cells, HTML tags); \
                      split it into several posts",
@@ -872,17 +868,22 @@ fn check_line_nesting(source: &str, budget: &Budget) -> Result<()> {
             i += marker;
             depth += 1;
             if depth > budget.max_depth {
-                return Err(Error::invalid(
-                    "body",
-                    format!(
-                        "nested more than {} levels deep (quotes, lists or HTML elements); flatten it",
-                        budget.max_depth
-                    ),
-                ));
+                return Err(too_deep(budget.max_depth));
             }
         }
     }
     Ok(())
+}
+
+/// A body nested deeper than `max` levels.
+fn too_deep(max: u32) -> Error {
+    Error::invalid_as(
+        "body",
+        crate::error::Problem::TooDeep {
+            max: u64::from(max),
+        },
+        format!("nested more than {max} levels deep (quotes, lists or HTML elements); flatten it"),
+    )
 }
 
 /// The tags in a raw HTML fragment: `(closing, lower-case name)` for each

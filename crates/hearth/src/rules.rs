@@ -880,8 +880,11 @@ impl Forum {
             viewer.require_admin()?;
             let mut words = load_words(w.tx, community)?;
             if words.len() >= MAX_WATCHED_WORDS {
-                return Err(Error::invalid(
+                return Err(Error::invalid_as(
                     "pattern",
+                    crate::error::Problem::TooMany {
+                        max: MAX_WATCHED_WORDS as u64,
+                    },
                     format!("a community has at most {MAX_WATCHED_WORDS} watched words"),
                 ));
             }

@@ -1,6 +1,6 @@
 //! Validation and normalisation of short texts: titles, slugs, tags, usernames.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Problem, Result};
 
 /// Names no one may register: they collide with routes or impersonate staff.
 pub const RESERVED_USERNAMES: &[&str] = &[
@@ -50,7 +50,16 @@ pub fn validate_username(name: &str) -> Result<()> {
     let bad = |reason: &str| Err(Error::invalid("username", reason.to_string()));
     let len = name.chars().count();
     if !(3..=20).contains(&len) {
-        return bad("must be 3 to 20 characters long");
+        let problem = if len < 3 {
+            Problem::TooShort { min: 3 }
+        } else {
+            Problem::TooLong { max: 20 }
+        };
+        return Err(Error::invalid_as(
+            "username",
+            problem,
+            "must be 3 to 20 characters long",
+        ));
     }
     if !name
         .bytes()
@@ -88,8 +97,9 @@ pub(crate) fn clean_title(title: &str, min: u32, max: u32) -> Result<String> {
     check_chars("title", &t, Lines::One)?;
     let n = t.chars().count();
     if n < min as usize || n > max as usize {
-        return Err(Error::invalid(
+        return Err(Error::invalid_as(
             "title",
+            length_problem(n, min as usize, max as usize),
             format!("must be {min} to {max} characters after trimming (got {n})"),
         ));
     }
@@ -100,16 +110,22 @@ pub(crate) fn clean_title(title: &str, min: u32, max: u32) -> Result<String> {
 /// return are the only controls a body keeps; no NUL, no noncharacters).
 pub(crate) fn check_body(body: &str, min_chars: u32, max_bytes: u32) -> Result<()> {
     if body.len() > max_bytes as usize {
-        return Err(Error::invalid(
+        return Err(Error::invalid_as(
             "body",
+            Problem::TooLong {
+                max: u64::from(max_bytes),
+            },
             format!("must be at most {max_bytes} bytes (got {})", body.len()),
         ));
     }
     check_chars("body", body, Lines::Many)?;
     let n = body.trim().chars().count();
     if n < min_chars as usize {
-        return Err(Error::invalid(
+        return Err(Error::invalid_as(
             "body",
+            Problem::TooShort {
+                min: u64::from(min_chars),
+            },
             format!("must be at least {min_chars} characters (got {n})"),
         ));
     }
@@ -146,8 +162,9 @@ fn forbidden(c: char, lines: Lines) -> Option<&'static str> {
 pub(crate) fn check_chars(field: &'static str, value: &str, lines: Lines) -> Result<()> {
     for (i, c) in value.char_indices() {
         if let Some(what) = forbidden(c, lines) {
-            return Err(Error::invalid(
+            return Err(Error::invalid_as(
                 field,
+                Problem::Characters,
                 format!(
                     "must not contain {what} (found U+{:04X} at byte {i}); remove it",
                     c as u32
@@ -200,8 +217,11 @@ pub(crate) fn clean_tags(tags: &[String], max_tags: u32, max_len: u32) -> Result
             ));
         }
         if t.len() > max_len as usize {
-            return Err(Error::invalid(
+            return Err(Error::invalid_as(
                 "tags",
+                Problem::TooLong {
+                    max: u64::from(max_len),
+                },
                 format!("{tag:?} is longer than {max_len} characters"),
             ));
         }
@@ -210,8 +230,11 @@ pub(crate) fn clean_tags(tags: &[String], max_tags: u32, max_len: u32) -> Result
         }
     }
     if out.len() > max_tags as usize {
-        return Err(Error::invalid(
+        return Err(Error::invalid_as(
             "tags",
+            Problem::TooMany {
+                max: u64::from(max_tags),
+            },
             format!("at most {max_tags} tags (got {})", out.len()),
         ));
     }
@@ -236,12 +259,22 @@ pub(crate) fn check_name(field: &'static str, value: &str, min: usize, max: usiz
 fn check_count(field: &'static str, value: &str, min: usize, max: usize) -> Result<()> {
     let n = value.trim().chars().count();
     if n < min || n > max {
-        return Err(Error::invalid(
+        return Err(Error::invalid_as(
             field,
+            length_problem(n, min, max),
             format!("must be {min} to {max} characters (got {n})"),
         ));
     }
     Ok(())
+}
+
+/// Which end of `min..=max` a length `n` outside it missed.
+fn length_problem(n: usize, min: usize, max: usize) -> Problem {
+    if n < min {
+        Problem::TooShort { min: min as u64 }
+    } else {
+        Problem::TooLong { max: max as u64 }
+    }
 }
 
 /// Checks a slug for communities and categories: 1 to 50 of `a-z 0-9 -`.

@@ -16,6 +16,7 @@ use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::{Forum, Write};
 use crate::hooks::{DraftKind, PostDraft, run_filters};
 use crate::ids::{CategoryId, CommunityId, PostId, ReviewId, TopicId, UserId};
+use crate::once::{Once, Remembered, remember};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, CategoryAccess, Role, Viewer};
 use crate::render::{RENDER_VERSION, Rendered, nofollow_all};
@@ -440,6 +441,8 @@ pub(crate) struct Prepared {
 enum Outcome<T> {
     Published(T),
     Queued(ReviewId, String),
+    /// A request key's earlier result (see [`crate::once`]).
+    Recalled(Remembered),
 }
 
 impl<T> Outcome<T> {
@@ -447,6 +450,9 @@ impl<T> Outcome<T> {
         match self {
             Outcome::Published(t) => Ok(t),
             Outcome::Queued(review, reason) => Err(Error::PendingReview { review, reason }),
+            Outcome::Recalled(_) => Err(Error::Storage(
+                "a recalled request key reached a write that takes none".into(),
+            )),
         }
     }
 }
@@ -483,8 +489,9 @@ impl Forum {
     ) -> Result<Rendered> {
         let mut r = self.render_for(viewer, source)?;
         if r.is_blank() {
-            return Err(Error::invalid(
+            return Err(Error::invalid_as(
                 "body",
+                crate::error::Problem::Blank,
                 "shows nothing once rendered (only markup, scripts or invisible characters); \
                  write some text",
             ));
@@ -555,12 +562,57 @@ impl Forum {
         community: CommunityId,
         new: NewTopic,
     ) -> Result<(Topic, Post)> {
+        self.create_topic_with(actor, community, new, None)
+    }
+
+    /// [`Forum::create_topic`], at most once per `request_key`: a retry
+    /// with the same key (by the same author in the same community, within
+    /// [`REQUEST_KEY_TTL_HOURS`](crate::REQUEST_KEY_TTL_HOURS)) returns the
+    /// topic the first call created — or the same
+    /// [`Error::PendingReview`](crate::Error::PendingReview) — and creates
+    /// nothing. The key is stored in the transaction that creates the
+    /// topic, so this holds even if the process dies before answering.
+    /// Reusing a key for a different topic fails with
+    /// [`Error::Invalid`](crate::Error::Invalid) (field `request_key`).
+    pub fn create_topic_once(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        new: NewTopic,
+        request_key: &str,
+    ) -> Result<(Topic, Post)> {
+        let once = Once::new(
+            request_key,
+            &[
+                b"topic",
+                &new.category.0.to_le_bytes(),
+                new.title.as_bytes(),
+                new.body.as_bytes(),
+                new.tags.join("\n").as_bytes(),
+            ],
+        )?;
+        self.create_topic_with(actor, community, new, Some(&once))
+    }
+
+    fn create_topic_with(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        new: NewTopic,
+        once: Option<&Once>,
+    ) -> Result<(Topic, Post)> {
         let viewer = self.load_viewer(actor, community)?;
         let l = viewer.config.settings.limits.clone();
         let title = clean_title(&new.title, l.title_min_chars, l.title_max_chars)?;
         let mut tags = clean_tags(&new.tags, l.max_tags, l.tag_max_chars)?;
         let cat = viewer.category(new.category)?.clone();
         let author = viewer.check_create_topic(&cat)?;
+        if let Some(once) = once
+            && let Some(before) =
+                self.read(|conn, now| once.recall(conn, now, community, author))?
+        {
+            return self.recalled_topic(actor, community, before);
+        }
         let mut draft = PostDraft {
             kind: DraftKind::NewTopic,
             community,
@@ -582,6 +634,11 @@ impl Forum {
             let viewer = self.viewer_in(w, actor, community)?;
             let cat = viewer.category(new.category)?.clone();
             let author = viewer.check_create_topic(&cat)?;
+            if let Some(once) = once
+                && let Some(before) = once.recall(w.tx, w.now_ms(), community, author)?
+            {
+                return Ok(Outcome::Recalled(before));
+            }
             let state_hold = screen_state(
                 w,
                 &viewer,
@@ -599,6 +656,8 @@ impl Forum {
                     nofollow: prepared.screening.nofollow,
                 };
                 let id = queue_post(w, &viewer, &cat, author, None, None, &submission, &reason)?;
+                let queued = Remembered::Queued(id, reason.clone());
+                remember(once, w, community, author, queued)?;
                 return Ok(Outcome::Queued(id, reason));
             }
             let (topic, post) = publish_topic(
@@ -614,13 +673,40 @@ impl Forum {
             if let Some(reason) = &prepared.screening.flag {
                 rule_flag(w, &viewer, post, reason)?;
             }
+            remember(once, w, community, author, Remembered::Post(post))?;
             Ok(Outcome::Published((topic, post)))
         })?;
-        let (topic, post) = outcome.into_result()?;
+        let (topic, post) = match outcome {
+            Outcome::Recalled(before) => return self.recalled_topic(actor, community, before),
+            other => other.into_result()?,
+        };
         Ok((
             self.topic_only(actor, community, topic)?,
             self.post(actor, community, post)?,
         ))
+    }
+
+    /// What a remembered request key created, as its first call answered.
+    fn recalled_topic(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        before: Remembered,
+    ) -> Result<(Topic, Post)> {
+        let post = self.recalled_post(actor, community, before)?;
+        Ok((self.topic_only(actor, community, post.topic)?, post))
+    }
+
+    fn recalled_post(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        before: Remembered,
+    ) -> Result<Post> {
+        match before {
+            Remembered::Post(post) => self.post(actor, community, post),
+            Remembered::Queued(review, reason) => Err(Error::PendingReview { review, reason }),
+        }
     }
 
     /// Adds a reply to a topic. The moderation rules apply as for
@@ -632,12 +718,52 @@ impl Forum {
         topic: TopicId,
         new: NewReply,
     ) -> Result<Post> {
+        self.reply_with(actor, community, topic, new, None)
+    }
+
+    /// [`Forum::reply`], at most once per `request_key`, as
+    /// [`Forum::create_topic_once`] is for topics.
+    pub fn reply_once(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        topic: TopicId,
+        new: NewReply,
+        request_key: &str,
+    ) -> Result<Post> {
+        let reply_to = new.reply_to.map_or(0, |p| p.0);
+        let once = Once::new(
+            request_key,
+            &[
+                b"reply",
+                &topic.0.to_le_bytes(),
+                &reply_to.to_le_bytes(),
+                new.body.as_bytes(),
+            ],
+        )?;
+        self.reply_with(actor, community, topic, new, Some(&once))
+    }
+
+    fn reply_with(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        topic: TopicId,
+        new: NewReply,
+        once: Option<&Once>,
+    ) -> Result<Post> {
         let (viewer, state) = self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
             let state = topic_state(conn, &viewer, topic)?;
             Ok((viewer, state))
         })?;
         let author = check_reply(&viewer, &state)?;
+        if let Some(once) = once
+            && let Some(before) =
+                self.read(|conn, now| once.recall(conn, now, community, author))?
+        {
+            return self.recalled_post(actor, community, before);
+        }
         let cat = viewer.category(state.category)?.clone();
         let mut draft = PostDraft {
             kind: DraftKind::Reply,
@@ -654,6 +780,11 @@ impl Forum {
             let viewer = self.viewer_in(w, actor, community)?;
             let state = topic_state(w.tx, &viewer, topic)?;
             let author = check_reply(&viewer, &state)?;
+            if let Some(once) = once
+                && let Some(before) = once.recall(w.tx, w.now_ms(), community, author)?
+            {
+                return Ok(Outcome::Recalled(before));
+            }
             let cat = viewer.category(state.category)?.clone();
             let state_hold = screen_state(
                 w,
@@ -681,6 +812,8 @@ impl Forum {
                     &submission,
                     &reason,
                 )?;
+                let queued = Remembered::Queued(id, reason.clone());
+                remember(once, w, community, author, queued)?;
                 return Ok(Outcome::Queued(id, reason));
             }
             let post = publish_reply(
@@ -695,9 +828,13 @@ impl Forum {
             if let Some(reason) = &prepared.screening.flag {
                 rule_flag(w, &viewer, post, reason)?;
             }
+            remember(once, w, community, author, Remembered::Post(post))?;
             Ok(Outcome::Published(post))
         })?;
-        let post = outcome.into_result()?;
+        let post = match outcome {
+            Outcome::Recalled(before) => return self.recalled_post(actor, community, before),
+            other => other.into_result()?,
+        };
         self.post(actor, community, post)
     }
 

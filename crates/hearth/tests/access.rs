@@ -59,7 +59,7 @@ fn invite_links_expire_run_out_and_can_be_revoked() {
     f.accept_invite(&b, &invite.code).unwrap();
     let used_up = f.accept_invite(&c, &invite.code);
     assert!(
-        matches!(&used_up, Err(Error::Invalid { field: "invite", reason }) if reason.contains("used up")),
+        matches!(&used_up, Err(Error::Invalid { field: "invite", reason, .. }) if reason.contains("used up")),
         "{used_up:?}"
     );
     // The new members see member content.

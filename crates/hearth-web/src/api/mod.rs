@@ -5,6 +5,7 @@
 pub(crate) mod html;
 pub(crate) mod shape;
 
+use axum::Extension;
 use axum::extract::{Path, State as AxState};
 use axum::response::{IntoResponse, Response};
 use hearth::{
@@ -15,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::auth;
 use crate::error::{ApiError, Error};
+use crate::idempotency::RequestKey;
 use crate::params::Params;
 use crate::state::{AppState, State};
 use crate::visitor::{Via, Visitor};
@@ -303,6 +305,7 @@ fn post_by_number(
             _ => {
                 return Err(hearth::Error::Invalid {
                     field: "reply_to_post_number",
+                    problem: hearth::Problem::Other,
                     reason: format!("names no post of this topic (there is no post {number})"),
                 }
                 .into());
@@ -316,10 +319,12 @@ fn post_by_number(
 pub(crate) async fn create_post(
     AxState(state): AxState<State>,
     v: Visitor,
+    key: Option<Extension<RequestKey>>,
     params: Params,
 ) -> ApiResult {
     let actor = params.writer(&v)?;
     let raw = params.need("raw")?;
+    let key = key.map(|Extension(RequestKey(k))| k);
     let result = state
         .run(move |s| {
             let c = s.config.community;
@@ -329,15 +334,14 @@ pub(crate) async fn create_post(
                     Some(n) => Some(post_by_number(s, &actor, topic, n)?),
                     None => None,
                 };
-                s.forum.reply(
-                    &actor,
-                    c,
-                    topic,
-                    NewReply {
-                        body: raw.clone(),
-                        reply_to,
-                    },
-                )
+                let new = NewReply {
+                    body: raw.clone(),
+                    reply_to,
+                };
+                match &key {
+                    Some(k) => s.forum.reply_once(&actor, c, topic, new, k),
+                    None => s.forum.reply(&actor, c, topic, new),
+                }
             } else {
                 let title = params.need("title")?;
                 let category = match params.int("category")? {
@@ -348,18 +352,17 @@ pub(crate) async fn create_post(
                         ));
                     }
                 };
-                s.forum
-                    .create_topic(
-                        &actor,
-                        c,
-                        NewTopic {
-                            category,
-                            title,
-                            body: raw.clone(),
-                            tags: tags_of(&params),
-                        },
-                    )
-                    .map(|(_, first)| first)
+                let new = NewTopic {
+                    category,
+                    title,
+                    body: raw.clone(),
+                    tags: tags_of(&params),
+                };
+                match &key {
+                    Some(k) => s.forum.create_topic_once(&actor, c, new, k),
+                    None => s.forum.create_topic(&actor, c, new),
+                }
+                .map(|(_, first)| first)
             };
             match created {
                 Ok(post) => Ok(post_json(s, &actor, &post)?),
@@ -714,7 +717,7 @@ pub(crate) async fn create_user(
             }
             let user = match auth::create_account(&s.forum, &username, &name, &email, &password) {
                 Ok(u) => u,
-                Err(Error::Engine(hearth::Error::Invalid { field, reason })) => {
+                Err(Error::Engine(hearth::Error::Invalid { field, reason, .. })) => {
                     return Ok(signup_failure(field, &reason, &params));
                 }
                 Err(Error::Engine(hearth::Error::Conflict { reason })) => {

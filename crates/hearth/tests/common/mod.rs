@@ -196,6 +196,16 @@ impl World {
 
 /// A community owned by `owner` with one public discussion category.
 pub fn one_category(f: &Forum, owner: UserId, slug: &str) -> (CommunityId, hearth::CategoryId) {
+    one_category_with(f, owner, slug, CommunitySettings::default())
+}
+
+/// [`one_category`] with the community's settings.
+pub fn one_category_with(
+    f: &Forum,
+    owner: UserId,
+    slug: &str,
+    settings: CommunitySettings,
+) -> (CommunityId, hearth::CategoryId) {
     let c = f
         .create_community(
             &Actor::System,
@@ -203,7 +213,7 @@ pub fn one_category(f: &Forum, owner: UserId, slug: &str) -> (CommunityId, heart
                 slug: slug.into(),
                 name: slug.into(),
                 owner: Some(owner),
-                ..Default::default()
+                settings,
             },
         )
         .unwrap();

@@ -1,0 +1,392 @@
+//! The crash test: a release build of a bare server (`examples/crash_server`)
+//! is killed with SIGKILL again and again while eight clients post topics
+//! and replies over HTTP, each retrying with the same `Idempotency-Key`
+//! until it gets an answer. Afterwards every acknowledged post exists
+//! exactly once (with the id the client was given), no post exists that no
+//! client holds, and `PRAGMA integrity_check` is ok.
+//!
+//! CI kills 20 times; by hand: `HEARTH_CRASH_KILLS=1000 cargo test -p
+//! hearth-web --test crash -- --nocapture` (figures in
+//! `docs/reliability.md`). The test builds the server itself (`cargo build
+//! --release -p hearth-web --example crash_server`); `cargo xtask test`
+//! builds it beforehand.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use hearth::{
+    Actor, CategoryKind, CommunitySettings, Forum, NewCategory, NewCommunity, NewTopic, NewUser,
+    Role,
+};
+use hearth_web::{Web, WebConfig};
+
+const CLIENTS: usize = 8;
+
+/// Builds the server in release mode; its path.
+fn server_binary() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "hearth-web",
+            "--example",
+            "crash_server",
+        ])
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "building the crash server failed");
+    // CARGO_TARGET_TMPDIR is `<target>/tmp`.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .to_path_buf();
+    target.join("release/examples/crash_server")
+}
+
+struct Server {
+    binary: PathBuf,
+    db: PathBuf,
+    community: i64,
+    child: Option<Child>,
+    addr: Arc<RwLock<Option<SocketAddr>>>,
+}
+
+impl Server {
+    fn start(&mut self) {
+        let mut child = Command::new(&self.binary)
+            .arg(&self.db)
+            .arg(self.community.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the address");
+        let addr: SocketAddr = line
+            .trim()
+            .strip_prefix("listening ")
+            .unwrap_or_else(|| panic!("server said {line:?}"))
+            .parse()
+            .expect("address");
+        *self.addr.write().unwrap() = Some(addr);
+        self.child = Some(child);
+    }
+
+    fn kill(&mut self) {
+        *self.addr.write().unwrap() = None;
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL");
+            child.wait().expect("reap");
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One POST on a fresh connection: status and body, or an I/O error
+/// (the server died, or was not there).
+/// The third value says whether the answer was a stored one replayed.
+fn post(
+    addr: SocketAddr,
+    auth: &str,
+    key: &str,
+    body: &str,
+) -> std::io::Result<(u16, String, bool)> {
+    let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let req = format!(
+        "POST /posts.json HTTP/1.1\r\nHost: crash\r\nConnection: close\r\n{auth}\
+         Idempotency-Key: {key}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(req.as_bytes())?;
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("cut-off response"))?;
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("bad status line"))?;
+    // `Connection: close` without a length: the body runs to the end; with
+    // one, a short body means the server died mid-answer.
+    if let Some(len) = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse::<usize>().ok())?
+    }) && body.len() < len
+    {
+        return Err(std::io::Error::other("cut-off body"));
+    }
+    let replayed = head
+        .to_ascii_lowercase()
+        .contains("idempotent-replayed: true");
+    Ok((status, body.to_string(), replayed))
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    /// marker → (post id, topic id) the client was given.
+    acked: BTreeMap<String, (i64, i64)>,
+    /// Requests whose answer was lost and that were sent again.
+    retried: u64,
+    /// Answers that were replays of a stored response.
+    replayed: u64,
+    /// Rate-limited attempts (waited for, then sent again).
+    limited: u64,
+}
+
+#[test]
+fn sigkill_under_write_load_loses_and_duplicates_nothing() {
+    let kills: usize = std::env::var("HEARTH_CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let binary = server_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.db");
+
+    // The community, a member per client with an API key, a topic to
+    // reply to.
+    let (community, category, topic, keys) = {
+        let forum = Arc::new(Forum::open(&db).unwrap());
+        let owner = forum.create_user(NewUser::new("olivia")).unwrap();
+        let c = forum
+            .create_community(
+                &Actor::System,
+                NewCommunity {
+                    slug: "crash".into(),
+                    name: "Crash".into(),
+                    owner: Some(owner.id),
+                    settings: CommunitySettings::for_bulk_writes(),
+                },
+            )
+            .unwrap()
+            .id;
+        let owner = Actor::User(owner.id);
+        let members: Vec<_> = (0..CLIENTS)
+            .map(|i| {
+                let u = forum
+                    .create_user(NewUser::new(&format!("client_{i}")))
+                    .unwrap();
+                forum.add_member(&owner, c, u.id, Role::Member).unwrap();
+                u
+            })
+            .collect();
+        let cat = forum
+            .create_category(
+                &owner,
+                c,
+                NewCategory::new("q", "Questions", CategoryKind::Discussion),
+            )
+            .unwrap();
+        let (topic, _) = forum
+            .create_topic(
+                &Actor::User(members[0].id),
+                c,
+                NewTopic {
+                    category: cat.id,
+                    title: "Where the replies go".into(),
+                    body: "Replies of the crash test land here.".into(),
+                    tags: vec![],
+                },
+            )
+            .unwrap();
+        let web = Web::new(forum, None, WebConfig::new(c)).unwrap();
+        let keys: Vec<String> = members
+            .iter()
+            .map(|m| web.create_api_key(&owner, Some(m.id), "crash").unwrap().0)
+            .collect();
+        (c.0, cat.id.0, topic.id.0, keys)
+    };
+
+    let addr = Arc::new(RwLock::new(None));
+    let mut server = Server {
+        binary,
+        db: db.clone(),
+        community,
+        child: None,
+        addr: addr.clone(),
+    };
+    server.start();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let sent = Arc::new(AtomicU64::new(0));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let (addr, stop, tally, sent) = (addr.clone(), stop.clone(), tally.clone(), sent.clone());
+            let auth = format!("Api-Key: {}\r\nApi-Username: client_{i}\r\n", keys[i]);
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                // Replies go to the client's newest topic (the rate limits
+                // per topic are real).
+                let mut topic = topic;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let marker = format!("crash-{i:02}-{n:06}-end");
+                    let key = format!("k-{marker}");
+                    // One in five creates a topic, the rest reply.
+                    let body = if n.is_multiple_of(5) {
+                        format!(
+                            "{{\"title\": \"Crash topic {marker}\", \"raw\": \"Opened by {marker}.\", \"category\": {category}}}"
+                        )
+                    } else {
+                        format!("{{\"topic_id\": {topic}, \"raw\": \"Reply {marker}.\"}}")
+                    };
+                    let mut attempts = 0u32;
+                    let started = Instant::now();
+                    loop {
+                        attempts += 1;
+                        assert!(
+                            started.elapsed() < Duration::from_secs(120),
+                            "{marker}: no answer in two minutes"
+                        );
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        let current = *addr.read().unwrap();
+                        let answer = match current {
+                            Some(a) => post(a, &auth, &key, &body),
+                            None => Err(std::io::Error::other("server down")),
+                        };
+                        match answer {
+                            Ok((200, text, replayed)) => {
+                                let v: serde_json::Value =
+                                    serde_json::from_str(&text).expect("post JSON");
+                                let id = v["id"].as_i64().expect("post id");
+                                let topic_id = v["topic_id"].as_i64().expect("topic id");
+                                topic = topic_id;
+                                let mut t = tally.lock().unwrap();
+                                if attempts > 1 {
+                                    t.retried += 1;
+                                }
+                                if replayed {
+                                    t.replayed += 1;
+                                }
+                                let before = t.acked.insert(marker.clone(), (id, topic_id));
+                                assert!(before.is_none(), "{marker} acknowledged twice");
+                                break;
+                            }
+                            // Still running in a process that died, or
+                            // the database was busy: try again.
+                            Ok((409 | 503, _, _)) | Err(_) => {
+                                std::thread::sleep(Duration::from_millis(15));
+                            }
+                            // A rate limit: wait as told, then try again.
+                            Ok((429, text, _)) => {
+                                let v: serde_json::Value =
+                                    serde_json::from_str(&text).expect("429 JSON");
+                                let wait = v["extras"]["wait_seconds"].as_u64().unwrap_or(1);
+                                tally.lock().unwrap().limited += 1;
+                                std::thread::sleep(Duration::from_secs(wait));
+                            }
+                            Ok((status, text, _)) => {
+                                panic!("{marker}: unexpected {status}: {text}")
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+
+    // Kill at random moments: a mix of short and longer lives, so some
+    // kills land while requests are in flight and some during start-up.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64 ^ u64::from(std::process::id());
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for k in 0..kills {
+        std::thread::sleep(Duration::from_millis(20 + rand() % 250));
+        server.kill();
+        server.start();
+        if k % 100 == 99 {
+            eprintln!("{} kills", k + 1);
+        }
+    }
+    // Let every client get its last post acknowledged.
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().expect("client");
+    }
+    server.kill();
+
+    let tally = tally.lock().unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    // Every post the clients made, by marker.
+    let mut stored: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+    let mut stmt = conn
+        .prepare("SELECT id, topic_id, source FROM posts WHERE source LIKE '%crash-%-end%'")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .unwrap();
+    for row in rows {
+        let (id, topic, source) = row.unwrap();
+        let start = source.find("crash-").unwrap();
+        let end = source[start..].find("-end").unwrap() + start + 4;
+        stored
+            .entry(source[start..end].to_string())
+            .or_default()
+            .push((id, topic));
+    }
+    for (marker, ids) in &tally.acked {
+        let found = stored.get(marker).cloned().unwrap_or_default();
+        assert_eq!(
+            found,
+            vec![*ids],
+            "{marker}: acknowledged as {ids:?}, stored as {found:?}"
+        );
+    }
+    let unacked: Vec<_> = stored
+        .keys()
+        .filter(|m| !tally.acked.contains_key(*m))
+        .collect();
+    assert!(
+        unacked.is_empty(),
+        "posts nobody was told about: {unacked:?}"
+    );
+    eprintln!(
+        "crash test: {kills} kills, {} requests sent, {} posts acknowledged, \
+         {} after a lost answer ({} of them replayed from the response store), \
+         {} rate-limited attempts",
+        sent.load(Ordering::Relaxed),
+        tally.acked.len(),
+        tally.retried,
+        tally.replayed,
+        tally.limited,
+    );
+    assert!(tally.acked.len() >= kills, "too little load: {tally:?}");
+}
