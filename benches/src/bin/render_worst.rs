@@ -63,6 +63,18 @@ fn main() {
         ("& x N", fill("", "&", limit)),
         ("\" x N", fill("", "\"", limit)),
         ("a< x N", fill("", "a<", limit)),
+        (
+            "<select> x 5, <div>, &#x x N (fuzzer)",
+            fill(
+                "<select><select><select><select><select><img src=x><div>",
+                "&#x",
+                limit,
+            ),
+        ),
+        ("&#x x N", fill("", "&#x", limit)),
+        ("<div>&#x x N", fill("<div>", "&#x", limit)),
+        ("<div>&#1 x N", fill("<div>", "&#1", limit)),
+        ("<div>&a x N", fill("<div>", "&a", limit)),
     ];
     println!("| body ({limit} bytes max) | result | time |");
     println!("|---|---|---|");

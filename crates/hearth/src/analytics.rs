@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
@@ -125,14 +125,14 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     })
 }
 
-fn scalar(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<i64> {
+fn scalar(conn: &Conn, sql: &str, args: impl db::Params) -> Result<i64> {
     Ok(conn.prepare_cached(sql)?.query_row(args, |r| r.get(0))?)
 }
 
 /// Distinct members active in `[a, b)`: days they caused an event or
 /// visited (`member_days.acted`, written with every event; see
 /// `trust::mark_acted`).
-fn active_between(conn: &Connection, c: CommunityId, a: i64, b: i64) -> Result<i64> {
+fn active_between(conn: &Conn, c: CommunityId, a: i64, b: i64) -> Result<i64> {
     scalar(
         conn,
         "SELECT count(DISTINCT user_id) FROM member_days
@@ -367,7 +367,7 @@ impl Forum {
                         not_helpful: r.get(3)?,
                     })
                 })?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
 
             Ok(Analytics {
                 since,

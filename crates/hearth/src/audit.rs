@@ -4,7 +4,7 @@
 //! what, the target, the state before and after, the reason). Admins list
 //! and filter it with [`Forum::audit_log`]. Entries are never changed.
 
-use rusqlite::params;
+use crate::db::{self, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -243,11 +243,7 @@ impl Forum {
                         actor: r.get(1)?,
                         action: parsed(r, 2, AuditAction::parse)?,
                         target: Target::from_parts(&target_type, target_id).map_err(|e| {
-                            rusqlite::Error::FromSqlConversionFailure(
-                                3,
-                                rusqlite::types::Type::Text,
-                                Box::new(e),
-                            )
+                            db::Error::convert(3, e)
                         })?,
                         before: parsed(r, 5, json)?,
                         after: parsed(r, 6, json)?,
@@ -256,7 +252,7 @@ impl Forum {
                     })
                 },
             )?;
-            let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let rows = rows.collect::<db::Result<Vec<_>>>()?;
             Ok(Page::from_rows(rows, limit, |e: &AuditEntry| {
                 Cursor::from_parts(&[e.id])
             }))

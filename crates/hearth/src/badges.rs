@@ -5,7 +5,7 @@
 //! nothing — so hooks and plugins can grant from events delivered at least
 //! once.
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -86,7 +86,7 @@ pub struct BadgeGrant {
 const BADGE_COLUMNS: &str = "b.id, b.slug, b.name, b.description, b.icon, b.tier, b.multiple";
 
 /// A badge from the first seven columns of `BADGE_COLUMNS`.
-fn badge_from_row(r: &rusqlite::Row<'_>, community: CommunityId) -> rusqlite::Result<Badge> {
+fn badge_from_row(r: &db::Row<'_>, community: CommunityId) -> db::Result<Badge> {
     Ok(Badge {
         id: r.get(0)?,
         community,
@@ -99,7 +99,7 @@ fn badge_from_row(r: &rusqlite::Row<'_>, community: CommunityId) -> rusqlite::Re
     })
 }
 
-fn badge_by_slug(conn: &Connection, community: CommunityId, slug: &str) -> Result<Badge> {
+fn badge_by_slug(conn: &Conn, community: CommunityId, slug: &str) -> Result<Badge> {
     conn.prepare_cached(&format!(
         "SELECT {BADGE_COLUMNS} FROM badges b WHERE b.community_id = ?1 AND b.slug = ?2"
     ))?
@@ -155,7 +155,7 @@ impl Forum {
                     "SELECT {BADGE_COLUMNS} FROM badges b WHERE b.community_id = ?1 ORDER BY b.tier, b.name"
                 ))?
                 .query_map([community], |r| badge_from_row(r, community))?
-                .collect::<rusqlite::Result<_>>()?)
+                .collect::<db::Result<_>>()?)
         })
     }
 
@@ -269,7 +269,7 @@ impl Forum {
                         r.get(9)?,
                     ))
                 })?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
             let mut out = Vec::with_capacity(rows.len());
             for (badge, post, reason, at) in rows {
                 out.push(BadgeGrant {
@@ -284,7 +284,7 @@ impl Forum {
     }
 }
 
-fn readable_post(conn: &Connection, viewer: &Viewer, post: PostId) -> bool {
+fn readable_post(conn: &Conn, viewer: &Viewer, post: PostId) -> bool {
     let category: Option<(crate::ids::CategoryId, bool)> = conn
         .prepare_cached(
             "SELECT t.category_id, p.deleted_at IS NOT NULL OR t.deleted_at IS NOT NULL

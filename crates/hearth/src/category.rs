@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -353,7 +353,7 @@ impl Forum {
                     .tx
                     .prepare_cached("SELECT id FROM topics WHERE category_id = ?1")?
                     .query_map([id], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?;
+                    .collect::<db::Result<_>>()?;
                 for t in topics {
                     crate::search::refresh_scope(w.tx, t)?;
                 }
@@ -431,7 +431,7 @@ fn set_groups(w: &Write<'_>, id: CategoryId, groups: &[GroupId]) -> Result<()> {
 pub(crate) type TopicCounts = Mutex<HashMap<CommunityId, (i64, Arc<HashMap<CategoryId, i64>>)>>;
 
 fn topic_counts(
-    conn: &Connection,
+    conn: &Conn,
     community: CommunityId,
     cache: &TopicCounts,
 ) -> Result<Arc<HashMap<CategoryId, i64>>> {
@@ -453,7 +453,7 @@ fn topic_counts(
              GROUP BY category_id",
         )?
         .query_map([community], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<db::Result<_>>()?;
     let counts = Arc::new(counts);
     let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
     // An older snapshot must not replace a newer entry.
@@ -464,7 +464,7 @@ fn topic_counts(
 }
 
 fn list(
-    conn: &Connection,
+    conn: &Conn,
     viewer: &Viewer,
     only: Option<CategoryId>,
     counts: &TopicCounts,
@@ -483,7 +483,7 @@ fn list(
         sql_id_list(ids.into_iter())
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map(params![], |r| {
         let id = r.get(0)?;
         Ok(Category {
             id,
@@ -511,6 +511,6 @@ fn list(
             topic_count: counts.get(&id).copied().unwrap_or(0),
         })
     })?;
-    let out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    let out = rows.collect::<db::Result<Vec<_>>>()?;
     Ok(out)
 }

@@ -1,6 +1,6 @@
 //! Communities (tenants) and their settings.
 
-use rusqlite::params;
+use crate::db::{Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -356,7 +356,7 @@ impl Forum {
     }
 }
 
-pub(crate) fn load(conn: &rusqlite::Connection, id: CommunityId) -> Result<Community> {
+pub(crate) fn load(conn: &Conn, id: CommunityId) -> Result<Community> {
     let (slug, name, settings, created): (String, String, String, i64) = conn
         .prepare_cached("SELECT slug, name, settings, created_at FROM communities WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))

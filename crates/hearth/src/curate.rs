@@ -4,7 +4,7 @@
 
 use std::sync::atomic::Ordering;
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -54,7 +54,7 @@ pub struct NewSplit {
 
 /// A moderator's view of a topic that must exist and not be merged away
 /// (deleted ones included).
-fn live_topic(conn: &Connection, viewer: &Viewer, topic: TopicId) -> Result<TopicState> {
+fn live_topic(conn: &Conn, viewer: &Viewer, topic: TopicId) -> Result<TopicState> {
     let t = topic_state(conn, viewer, topic)?;
     if t.deleted {
         return Err(Error::conflict("the topic is deleted; restore it first"));
@@ -259,7 +259,7 @@ impl Forum {
                     "SELECT community_id, id FROM topics WHERE pinned_until IS NOT NULL AND pinned_until <= ?1",
                 )?
                 .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
             for (community, topic) in due {
                 let viewer = self.viewer_in(w, &Actor::System, community)?;
                 let viewer = Viewer { user: None, ..viewer };
@@ -301,7 +301,7 @@ impl Forum {
                 .prepare_cached(
                     "SELECT min(pinned_until) FROM topics WHERE pinned_until IS NOT NULL",
                 )?
-                .query_row([], |r| r.get(0))?)
+                .query_row(params![], |r| r.get(0))?)
         })?;
         Ok(next.unwrap_or(i64::MAX))
     }
@@ -438,7 +438,7 @@ impl Forum {
                 .tx
                 .prepare_cached("SELECT id, post_number FROM posts WHERE topic_id = ?1 ORDER BY post_number")?
                 .query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
             for (i, (post, number)) in posts.iter().enumerate() {
                 w.tx.prepare_cached("UPDATE posts SET topic_id = ?2, post_number = ?3 WHERE id = ?1")?
                     .execute(params![post, into, next + i as i64])?;
@@ -574,7 +574,7 @@ impl Forum {
     }
 }
 
-fn pin_state(conn: &Connection, topic: TopicId) -> Result<serde_json::Value> {
+fn pin_state(conn: &Conn, topic: TopicId) -> Result<serde_json::Value> {
     let (pinned, global, until): (bool, bool, Option<i64>) = conn
         .prepare_cached("SELECT pinned, pinned_global, pinned_until FROM topics WHERE id = ?1")?
         .query_row([topic], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;

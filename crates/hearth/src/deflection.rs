@@ -4,7 +4,7 @@
 //! the community's deflection window counts as deflected: the answer was
 //! found before a question (or a ticket) was written.
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -97,7 +97,7 @@ fn session(w: &Write<'_>, viewer: &Viewer, token: &str) -> Result<(i64, UserId)>
     Ok((id, user))
 }
 
-fn count(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<i64> {
+fn count(conn: &Conn, sql: &str, args: impl db::Params) -> Result<i64> {
     Ok(conn.prepare_cached(sql)?.query_row(args, |r| r.get(0))?)
 }
 

@@ -1,7 +1,7 @@
 //! The member directory with public activity figures ("find and meet
 //! members"): who helps most, who has been around longest.
 
-use rusqlite::params;
+use crate::db::{self, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -136,7 +136,7 @@ impl Forum {
                 params![community, now, after_value, after_id, limit as i64 + 1],
                 |r| Ok((entry_from_row(r)?, r.get::<_, i64>(14)?)),
             )?;
-            let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let rows = rows.collect::<db::Result<Vec<_>>>()?;
             let page = Page::from_rows(rows, limit, |(e, v): &(DirectoryEntry, i64)| {
                 Cursor::from_parts(&[*v, e.user.id.0])
             });
@@ -176,7 +176,7 @@ const ENTRY_COLUMNS: &str = "u.id, u.username, u.display_name, u.avatar_url, m.r
     coalesce(a.topics_created, 0), coalesce(a.posts_created, 0),
     coalesce(a.days_visited, 0), coalesce(a.posts_read, 0), coalesce(a.topics_entered, 0)";
 
-fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DirectoryEntry> {
+fn entry_from_row(r: &db::Row<'_>) -> db::Result<DirectoryEntry> {
     Ok(DirectoryEntry {
         user: UserRef {
             id: r.get(0)?,
@@ -185,13 +185,7 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DirectoryEntry> {
             avatar_url: r.get(3)?,
         },
         role: parsed(r, 4, Role::parse)?,
-        trust_level: TrustLevel::from_db(r.get(5)?).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(
-                5,
-                rusqlite::types::Type::Integer,
-                Box::new(e),
-            )
-        })?,
+        trust_level: TrustLevel::from_db(r.get(5)?).map_err(|e| db::Error::convert(5, e))?,
         joined_at: from_millis(r.get(6)?),
         likes_received: r.get(7)?,
         likes_given: r.get(8)?,

@@ -245,6 +245,15 @@ impl Error {
     }
 }
 
+impl From<crate::db::Error> for Error {
+    fn from(e: crate::db::Error) -> Self {
+        match e {
+            crate::db::Error::Sqlite(e) => e.into(),
+            other => Error::Storage(other.to_string()),
+        }
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode as C;

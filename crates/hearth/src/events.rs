@@ -7,7 +7,7 @@
 //! resumes after the last event it acknowledged. Delivery through cursors is
 //! at least once: make consumers idempotent by event id.
 
-use rusqlite::{Connection, Transaction, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -218,7 +218,7 @@ impl NewEvent {
 
 /// Appends one event inside the caller's transaction.
 pub(crate) fn append(
-    tx: &Transaction<'_>,
+    tx: &Conn,
     community: CommunityId,
     now: OffsetDateTime,
     e: NewEvent,
@@ -262,7 +262,7 @@ pub(crate) fn append(
 
 /// An event row; `None` for a kind written by a newer build (skipped, not
 /// fatal).
-fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Event>> {
+fn row_to_event(r: &db::Row<'_>) -> db::Result<Option<Event>> {
     let Some(kind) = EventKind::parse(&r.get::<_, String>(2)?) else {
         return Ok(None);
     };
@@ -285,7 +285,7 @@ fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Event>> {
 }
 
 pub(crate) fn query(
-    conn: &Connection,
+    conn: &Conn,
     viewer: &Viewer,
     after: EventId,
     limit: usize,

@@ -6,7 +6,7 @@
 //! These are application-level calls with no [`Actor`](crate::Actor): never
 //! hand them to end users directly.
 
-use rusqlite::params;
+use crate::db::{self, params};
 
 use crate::error::{Error, Result};
 use crate::forum::Forum;
@@ -109,7 +109,7 @@ impl Forum {
                 ],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            Ok(rows.collect::<db::Result<_>>()?)
         })
     }
 

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, RwLock};
 
-use rusqlite::{Connection, Transaction};
+use crate::db::Conn;
 use time::OffsetDateTime;
 
 use crate::clock::{Clock, SystemClock, to_millis};
@@ -68,7 +68,7 @@ impl std::fmt::Debug for Forum {
 /// What a write closure gets: the transaction, the time of the write, and
 /// the events it appends.
 pub(crate) struct Write<'a> {
-    pub tx: &'a Transaction<'a>,
+    pub tx: &'a Conn,
     pub now: OffsetDateTime,
     pub events: Vec<Event>,
 }
@@ -131,7 +131,7 @@ impl Forum {
     }
 
     /// A read in one snapshot; the closure gets the time in milliseconds.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection, i64) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Conn, i64) -> Result<T>) -> Result<T> {
         let now = to_millis(self.now());
         self.store.read(|conn| f(conn, now))
     }
@@ -161,7 +161,7 @@ impl Forum {
     /// The actor as seen from `community`, on committed state.
     pub(crate) fn viewer(
         &self,
-        conn: &Connection,
+        conn: &Conn,
         now_ms: i64,
         actor: &Actor,
         community: CommunityId,

@@ -2,7 +2,7 @@
 //! withdrawable) and staff answer with a status and a public note. Lists
 //! sort by votes; a status change tells the idea's voters and author.
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -90,7 +90,7 @@ pub struct IdeaFilter {
 }
 
 fn idea_row(
-    conn: &Connection,
+    conn: &Conn,
     topic: TopicId,
     user: Option<UserId>,
 ) -> Result<(i64, IdeaStatus, String, Option<i64>, bool)> {
@@ -120,11 +120,7 @@ fn idea_row(
 }
 
 /// The topic, checked readable and in an idea category.
-fn idea_topic(
-    conn: &Connection,
-    viewer: &Viewer,
-    topic: TopicId,
-) -> Result<crate::topic::TopicState> {
+fn idea_topic(conn: &Conn, viewer: &Viewer, topic: TopicId) -> Result<crate::topic::TopicState> {
     let t = topic_state(conn, viewer, topic)?;
     if viewer.category(t.category)?.kind != CategoryKind::Ideas {
         return Err(Error::invalid(
@@ -135,7 +131,7 @@ fn idea_topic(
     Ok(t)
 }
 
-fn load(conn: &Connection, viewer: &Viewer, topic: TopicId) -> Result<Idea> {
+fn load(conn: &Conn, viewer: &Viewer, topic: TopicId) -> Result<Idea> {
     idea_topic(conn, viewer, topic)?;
     let t = load_topics(conn, "t.id = ?1", params![topic])?
         .pop()
@@ -342,7 +338,7 @@ impl Forum {
                     params![community, status, votes, id, limit as i64 + 1],
                     |r| r.get(0),
                 )?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
             let items = ids
                 .into_iter()
                 .map(|t| load(conn, &viewer, t))

@@ -17,19 +17,15 @@ macro_rules! id_type {
             }
         }
 
-        // Storage plumbing, not API: hidden from the docs and not to be
-        // relied on (a second backend will replace these impls).
-        #[doc(hidden)]
-        impl rusqlite::ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(self.0.into())
+        impl crate::db::ToSql for $name {
+            fn to_sql(&self) -> crate::db::ValueRef<'_> {
+                crate::db::ValueRef::Integer(self.0)
             }
         }
 
-        #[doc(hidden)]
-        impl rusqlite::types::FromSql for $name {
-            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-                i64::column_result(v).map($name)
+        impl crate::db::FromSql for $name {
+            fn from_sql(v: crate::db::ValueRef<'_>) -> std::result::Result<Self, String> {
+                <i64 as crate::db::FromSql>::from_sql(v).map($name)
             }
         }
     )*};

@@ -5,7 +5,7 @@
 //! take join requests that admins approve or decline. Opening up later is a
 //! settings change (`public_access`, registration mode): no content moves.
 
-use rusqlite::params;
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -87,7 +87,7 @@ fn new_code() -> Result<String> {
         .collect())
 }
 
-fn invite_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Invite> {
+fn invite_row(r: &db::Row<'_>) -> db::Result<Invite> {
     Ok(Invite {
         id: r.get(0)?,
         community: r.get(1)?,
@@ -150,7 +150,7 @@ impl Forum {
                     "SELECT {INVITE_COLUMNS} FROM invites WHERE community_id = ?1 ORDER BY id DESC"
                 ))?
                 .query_map([community], invite_row)?
-                .collect::<rusqlite::Result<_>>()?)
+                .collect::<db::Result<_>>()?)
         })
     }
 
@@ -284,7 +284,7 @@ impl Forum {
                         at,
                     ))
                 })?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
             let page = Page::from_rows(rows, limit, |(j, at)| Cursor::from_parts(&[*at, j.user.id.0]));
             Ok(Page { items: page.items.into_iter().map(|(j, _)| j).collect(), next: page.next })
         })
@@ -328,7 +328,7 @@ impl Forum {
     }
 }
 
-fn load_invite(conn: &rusqlite::Connection, code: &str) -> Result<Invite> {
+fn load_invite(conn: &Conn, code: &str) -> Result<Invite> {
     conn.prepare_cached(&format!(
         "SELECT {INVITE_COLUMNS} FROM invites WHERE code = ?1"
     ))?

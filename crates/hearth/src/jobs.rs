@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::db::{self, Conn, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, Time, Weekday};
 
@@ -143,7 +143,7 @@ impl Run<'_> {
     /// The best topics created in `[start, end)` that `viewer` may read.
     fn best_topics(
         &mut self,
-        conn: &Connection,
+        conn: &Conn,
         viewer: &Viewer,
         start: i64,
         end: i64,
@@ -252,13 +252,7 @@ impl Run<'_> {
         Ok(n > 0)
     }
 
-    fn already(
-        &self,
-        conn: &Connection,
-        user: UserId,
-        kind: EmailKind,
-        period: &str,
-    ) -> Result<bool> {
+    fn already(&self, conn: &Conn, user: UserId, kind: EmailKind, period: &str) -> Result<bool> {
         Ok(conn
             .prepare_cached(
                 "SELECT 1 FROM outbox WHERE community_id = ?1 AND user_id = ?2 AND kind = ?3 AND period = ?4",
@@ -281,11 +275,7 @@ impl Run<'_> {
 }
 
 /// Members with an address, after `after`, a batch at a time.
-fn members_after(
-    conn: &Connection,
-    community: CommunityId,
-    after: i64,
-) -> Result<Vec<(UserId, String)>> {
+fn members_after(conn: &Conn, community: CommunityId, after: i64) -> Result<Vec<(UserId, String)>> {
     Ok(conn
         .prepare_cached(
             "SELECT m.user_id, l.email FROM memberships m JOIN logins l ON l.user_id = m.user_id
@@ -294,10 +284,10 @@ fn members_after(
         .query_map(params![community, after, BATCH as i64], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?
-        .collect::<rusqlite::Result<_>>()?)
+        .collect::<db::Result<_>>()?)
 }
 
-fn member_count(conn: &Connection, community: CommunityId) -> Result<u64> {
+fn member_count(conn: &Conn, community: CommunityId) -> Result<u64> {
     Ok(conn
         .prepare_cached(
             "SELECT count(*) FROM memberships m JOIN logins l ON l.user_id = m.user_id WHERE m.community_id = ?1",
@@ -378,7 +368,7 @@ impl Forum {
                     "SELECT DISTINCT user_id FROM notifications WHERE community_id = ?1 AND email = 'pending' ORDER BY user_id",
                 )?
                 .query_map([run.community], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?)
+                .collect::<db::Result<_>>()?)
         })?;
         let total = users.len() as u64;
         for (i, chunk) in users.chunks(BATCH).enumerate() {
@@ -464,7 +454,7 @@ impl Forum {
                         r.get(6)?,
                     ))
                 })?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
         let max_pending: i64 = w
             .tx
             .prepare_cached("SELECT coalesce(max(id), 0) FROM notifications WHERE community_id = ?1 AND user_id = ?2 AND email = 'pending'")?
@@ -628,7 +618,7 @@ impl Forum {
                      WHERE m.community_id = ?1 AND since <= ?2 ORDER BY m.user_id",
                 )?
                 .query_map(params![run.community, cutoff_day], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?)
+                .collect::<db::Result<_>>()?)
         })?;
         let total = away.len() as u64;
         for (i, chunk) in away.chunks(BATCH).enumerate() {
@@ -705,7 +695,7 @@ impl Forum {
                 .query_map([run.community], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
                 })?
-                .collect::<rusqlite::Result<_>>()?)
+                .collect::<db::Result<_>>()?)
         })?;
         let total = pending.len() as u64;
         for (i, (id, user, kind, to, subject, text, html, unsub)) in pending.into_iter().enumerate()
@@ -819,7 +809,7 @@ impl Forum {
                         attempts: r.get(9)?,
                     })
                 })?
-                .collect::<rusqlite::Result<_>>()?)
+                .collect::<db::Result<_>>()?)
         })
     }
 }

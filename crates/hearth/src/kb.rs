@@ -6,7 +6,7 @@
 //! by what members do (views, helpful votes, search click-throughs) and
 //! by how recently an article was published.
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -150,7 +150,7 @@ const COLUMNS: &str = "a.id, a.category_id, a.topic_id, a.source_topic_id, a.pub
     (SELECT title FROM kb_revisions r WHERE r.article_id = a.id ORDER BY number DESC LIMIT 1),
     (SELECT helpful FROM kb_votes v WHERE v.article_id = a.id AND v.user_id = ?1)";
 
-fn article_row(r: &rusqlite::Row<'_>, now: i64) -> rusqlite::Result<Article> {
+fn article_row(r: &db::Row<'_>, now: i64) -> db::Result<Article> {
     let published_revision: Option<i64> = r.get(4)?;
     let published_at: Option<i64> = r.get(8)?;
     let (views, helpful, not_helpful, clicks): (i64, i64, i64, i64) =
@@ -187,7 +187,7 @@ fn article_row(r: &rusqlite::Row<'_>, now: i64) -> rusqlite::Result<Article> {
 
 /// Loads an article the viewer may see: published ones in readable
 /// categories for everyone, drafts for staff and experts only.
-fn load(conn: &Connection, viewer: &Viewer, id: i64, now: i64) -> Result<Article> {
+fn load(conn: &Conn, viewer: &Viewer, id: i64, now: i64) -> Result<Article> {
     let me = viewer.user.map_or(0, |u| u.0);
     let a = conn
         .prepare_cached(&format!(
@@ -207,7 +207,7 @@ fn load(conn: &Connection, viewer: &Viewer, id: i64, now: i64) -> Result<Article
     Ok(a)
 }
 
-fn revision(conn: &Connection, article: i64, number: i64) -> Result<(String, String)> {
+fn revision(conn: &Conn, article: i64, number: i64) -> Result<(String, String)> {
     conn.prepare_cached(
         "SELECT title, body FROM kb_revisions WHERE article_id = ?1 AND number = ?2",
     )?
@@ -405,7 +405,7 @@ impl Forum {
                     created_at: from_millis(r.get(5)?),
                 })
             })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            Ok(rows.collect::<db::Result<_>>()?)
         })
     }
 
@@ -600,7 +600,7 @@ impl Forum {
             let mut all: Vec<Article> = conn
                 .prepare_cached(&sql)?
                 .query_map(params![me, community, drafts], |r| article_row(r, now))?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
             all.sort_by(|a, b| {
                 (b.status == ArticleStatus::Published)
                     .cmp(&(a.status == ArticleStatus::Published))

@@ -88,6 +88,7 @@ mod category;
 mod clock;
 mod community;
 mod curate;
+mod db;
 mod deflection;
 mod directory;
 mod error;

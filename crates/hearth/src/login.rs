@@ -2,15 +2,15 @@
 //! account. Hashing and sessions are the application's business (see
 //! `hearth-web`); the engine only keeps what must be unique and atomic.
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 
 use crate::clock::to_millis;
+use crate::db::OptionalExtension;
 use crate::error::{Error, Result};
 use crate::forum::Forum;
 use crate::ids::UserId;
 use crate::member::{NewUser, User, insert_user};
 use crate::text::{check_name, validate_username};
-use rusqlite::OptionalExtension;
 
 /// Longest accepted password hash (a PHC string is about 100 bytes).
 const MAX_HASH: usize = 512;
@@ -137,7 +137,7 @@ impl Forum {
     }
 }
 
-fn login_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Login> {
+fn login_from_row(r: &db::Row<'_>) -> db::Result<Login> {
     Ok(Login {
         user: r.get(0)?,
         username: r.get(1)?,
@@ -146,7 +146,7 @@ fn login_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Login> {
     })
 }
 
-fn find_login(conn: &Connection, login: &str) -> Result<Option<Login>> {
+fn find_login(conn: &Conn, login: &str) -> Result<Option<Login>> {
     let sql = if login.contains('@') {
         "SELECT l.user_id, u.username, l.email, l.password_hash
          FROM logins l JOIN users u ON u.id = l.user_id WHERE l.email_lower = ?1"

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::db::{Conn, OptionalExtension, params};
 use hmac::{Hmac, Mac};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use time::OffsetDateTime;
@@ -251,10 +251,10 @@ impl Mailer for FileMailer {
 type HmacSha256 = Hmac<Sha256>;
 
 /// The database's signing key, made on first use.
-pub(crate) fn secret(conn: &Connection) -> Result<Vec<u8>> {
+pub(crate) fn secret(conn: &Conn) -> Result<Vec<u8>> {
     if let Some(v) = conn
         .prepare_cached("SELECT value FROM secrets WHERE name = 'unsubscribe'")?
-        .query_row([], |r| r.get::<_, Vec<u8>>(0))
+        .query_row(params![], |r| r.get::<_, Vec<u8>>(0))
         .optional()?
     {
         return Ok(v);
@@ -265,7 +265,7 @@ pub(crate) fn secret(conn: &Connection) -> Result<Vec<u8>> {
         .execute([&key])?;
     Ok(conn
         .prepare_cached("SELECT value FROM secrets WHERE name = 'unsubscribe'")?
-        .query_row([], |r| r.get(0))?)
+        .query_row(params![], |r| r.get(0))?)
 }
 
 fn mac(key: &[u8], community: CommunityId, user: UserId, scope: &str) -> Result<HmacSha256> {
@@ -322,7 +322,7 @@ pub struct EmailPreferences {
 }
 
 pub(crate) fn preferences_of(
-    conn: &Connection,
+    conn: &Conn,
     community: CommunityId,
     user: UserId,
     default: DigestFrequency,
@@ -443,7 +443,7 @@ impl Forum {
 }
 
 pub(crate) fn mark_bounced(
-    conn: &Connection,
+    conn: &Conn,
     community: CommunityId,
     user: UserId,
     now: i64,

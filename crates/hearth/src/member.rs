@@ -1,6 +1,6 @@
 //! Users, memberships, roles and groups.
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -113,7 +113,7 @@ pub struct Group {
 const USER_COLUMNS: &str =
     "u.id, u.username, u.display_name, u.bio, u.avatar_url, u.created_at, u.last_seen_at";
 
-fn user_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
+fn user_from_row(r: &db::Row<'_>, at: usize) -> db::Result<User> {
     Ok(User {
         id: r.get(at)?,
         username: r.get(at + 1)?,
@@ -194,7 +194,7 @@ impl Forum {
                     .tx
                     .prepare_cached("SELECT community_id FROM memberships WHERE user_id = ?1")?;
                 stmt.query_map([user], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?
+                    .collect::<db::Result<_>>()?
             };
             for c in communities {
                 let mut e = NewEvent::new(EventKind::ProfileUpdated, Audience::Members);
@@ -446,7 +446,7 @@ impl Forum {
             let rows = stmt.query_map(params![community, after, limit as i64 + 1], |r| {
                 member_from_row(r, community)
             })?;
-            let out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let out = rows.collect::<db::Result<Vec<_>>>()?;
             Ok(Page::from_rows(out, limit, |m: &Member| {
                 Cursor::from_parts(&[m.user.id.0])
             }))
@@ -561,7 +561,7 @@ impl Forum {
             )?;
             let ids: Vec<GroupId> = stmt
                 .query_map([community], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
             ids.into_iter()
                 .map(|g| load_group(conn, community, g))
                 .collect()
@@ -674,7 +674,7 @@ pub(crate) fn insert_membership(
 }
 
 pub(crate) fn membership(
-    conn: &Connection,
+    conn: &Conn,
     community: CommunityId,
     user: UserId,
 ) -> Result<Option<Role>> {
@@ -689,7 +689,7 @@ pub(crate) fn membership(
 
 /// Inserts an account (the caller validated `new`); `Conflict` if the
 /// username is taken in any letter case.
-pub(crate) fn insert_user(tx: &Connection, new: &NewUser, now: i64) -> Result<User> {
+pub(crate) fn insert_user(tx: &Conn, new: &NewUser, now: i64) -> Result<User> {
     let lower = new.username.to_ascii_lowercase();
     let taken: bool = tx
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM users WHERE username_lower = ?1)")?
@@ -716,7 +716,7 @@ pub(crate) fn insert_user(tx: &Connection, new: &NewUser, now: i64) -> Result<Us
     })
 }
 
-pub(crate) fn load_user(conn: &Connection, id: UserId) -> Result<User> {
+pub(crate) fn load_user(conn: &Conn, id: UserId) -> Result<User> {
     conn.prepare_cached(&format!(
         "SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"
     ))?
@@ -724,7 +724,7 @@ pub(crate) fn load_user(conn: &Connection, id: UserId) -> Result<User> {
     .found("user")
 }
 
-fn member_from_row(r: &rusqlite::Row<'_>, community: CommunityId) -> rusqlite::Result<Member> {
+fn member_from_row(r: &db::Row<'_>, community: CommunityId) -> db::Result<Member> {
     Ok(Member {
         user: user_from_row(r, 0)?,
         community,
@@ -734,21 +734,11 @@ fn member_from_row(r: &rusqlite::Row<'_>, community: CommunityId) -> rusqlite::R
         suspended_until: r.get::<_, Option<i64>>(10)?.map(from_millis),
         silence_reason: r.get(11)?,
         suspend_reason: r.get(12)?,
-        trust_level: TrustLevel::from_db(r.get(13)?).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(
-                13,
-                rusqlite::types::Type::Integer,
-                Box::new(e),
-            )
-        })?,
+        trust_level: TrustLevel::from_db(r.get(13)?).map_err(|e| db::Error::convert(13, e))?,
     })
 }
 
-pub(crate) fn load_member(
-    conn: &Connection,
-    community: CommunityId,
-    user: UserId,
-) -> Result<Member> {
+pub(crate) fn load_member(conn: &Conn, community: CommunityId, user: UserId) -> Result<Member> {
     conn.prepare_cached(&format!(
         "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.silenced_until, m.suspended_until,
                 m.silence_reason, m.suspend_reason, m.trust_level
@@ -759,7 +749,7 @@ pub(crate) fn load_member(
     .found("member")
 }
 
-fn load_group(conn: &Connection, community: CommunityId, id: GroupId) -> Result<Group> {
+fn load_group(conn: &Conn, community: CommunityId, id: GroupId) -> Result<Group> {
     conn.prepare_cached(
         "SELECT g.id, g.name, g.description, (SELECT count(*) FROM group_members WHERE group_id = g.id)
          FROM groups g WHERE g.id = ?1 AND g.community_id = ?2",

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -226,7 +226,7 @@ fn member(viewer: &Viewer) -> Result<UserId> {
 
 /// Delivery per kind for one member (defaults filled in).
 fn preferences(
-    conn: &Connection,
+    conn: &Conn,
     user: UserId,
     community: CommunityId,
 ) -> Result<HashMap<NotificationKind, Delivery>> {
@@ -251,7 +251,7 @@ fn preferences(
 
 /// A member's level for a topic: its own setting, else its category's.
 fn effective_level(
-    conn: &Connection,
+    conn: &Conn,
     user: UserId,
     topic: Option<TopicId>,
     category: Option<CategoryId>,
@@ -282,7 +282,7 @@ fn effective_level(
 }
 
 /// The notifications one event causes, before checks: (recipient, kind).
-fn candidates(conn: &Connection, e: &Event) -> Result<Vec<(UserId, NotificationKind)>> {
+fn candidates(conn: &Conn, e: &Event) -> Result<Vec<(UserId, NotificationKind)>> {
     let mut out = Vec::new();
     match e.kind {
         EventKind::PostCreated => {
@@ -526,7 +526,7 @@ impl Forum {
                         read: r.get(13)?,
                     })
                 })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                .collect::<db::Result<Vec<_>>>()?;
             Ok(Page::from_rows(rows, limit, |n: &Notification| {
                 Cursor::from_parts(&[n.id])
             }))

@@ -9,7 +9,7 @@
 //! on a different request is refused. Keys are per author and community,
 //! and forgotten after [`REQUEST_KEY_TTL_HOURS`].
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::db::{Conn, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Problem, Result};
@@ -78,7 +78,7 @@ impl Once {
     /// A key used for a different request is refused.
     pub(crate) fn recall(
         &self,
-        conn: &Connection,
+        conn: &Conn,
         now_ms: i64,
         community: CommunityId,
         author: UserId,

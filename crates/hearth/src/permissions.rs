@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 
 use crate::category::{CategoryKind, Visibility};
@@ -139,7 +139,7 @@ impl CommunityConfig {
     }
 
     /// The compiled watched words, loaded through `conn` the first time.
-    pub(crate) fn watched_words(&self, conn: &Connection) -> Result<Arc<WordMatcher>> {
+    pub(crate) fn watched_words(&self, conn: &Conn) -> Result<Arc<WordMatcher>> {
         if let Some(m) = self.words.get() {
             return Ok(m.clone());
         }
@@ -203,7 +203,7 @@ impl Viewer {
     /// Loads what the checks need. Fails with `NotFound` for an unknown
     /// community and for a private community the actor is not a member of.
     pub(crate) fn load(
-        conn: &Connection,
+        conn: &Conn,
         cache: &ConfigCache,
         snapshot: Snapshot,
         actor: &Actor,
@@ -285,7 +285,7 @@ impl Viewer {
                         }
                     }
                 }
-                Err(rusqlite::Error::QueryReturnedNoRows) => {}
+                Err(db::Error::NoRows) => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -431,7 +431,7 @@ impl Viewer {
 
 /// Marks a community's settings or categories as changed, so cached
 /// permission data is reloaded. Call inside the changing transaction.
-pub(crate) fn bump_config(conn: &Connection, community: CommunityId) -> Result<()> {
+pub(crate) fn bump_config(conn: &Conn, community: CommunityId) -> Result<()> {
     conn.prepare_cached(
         "UPDATE communities SET config_version = config_version + 1 WHERE id = ?1",
     )?
@@ -451,7 +451,7 @@ pub(crate) fn sql_id_list(ids: impl Iterator<Item = i64>) -> String {
     s
 }
 
-fn load_category_access(conn: &Connection, community: CommunityId) -> Result<Vec<CategoryAccess>> {
+fn load_category_access(conn: &Conn, community: CommunityId) -> Result<Vec<CategoryAccess>> {
     let mut stmt = conn.prepare_cached(
         "SELECT c.id, c.kind, c.visibility, c.read_only,
                 (SELECT group_concat(group_id) FROM category_groups WHERE category_id = c.id),
@@ -477,7 +477,7 @@ fn load_category_access(conn: &Connection, community: CommunityId) -> Result<Vec
             })?,
         })
     })?;
-    let out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    let out = rows.collect::<db::Result<Vec<_>>>()?;
     Ok(out)
 }
 

@@ -3,7 +3,7 @@
 //! per product, and outbound product-link clicks counted for conversion
 //! tracking.
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -90,7 +90,7 @@ fn check(new: &NewProduct) -> Result<()> {
 
 const COLUMNS: &str = "id, sku, name, url, image_url, description";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Product> {
+fn row(r: &db::Row<'_>) -> db::Result<Product> {
     Ok(Product {
         id: r.get(0)?,
         sku: r.get(1)?,
@@ -101,7 +101,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Product> {
     })
 }
 
-fn by_sku(conn: &Connection, community: CommunityId, sku: &str) -> Result<Product> {
+fn by_sku(conn: &Conn, community: CommunityId, sku: &str) -> Result<Product> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM products WHERE community_id = ?1 AND sku = ?2"
     ))?
@@ -231,7 +231,7 @@ impl Forum {
                      ORDER BY name COLLATE NOCASE, id LIMIT ?2 OFFSET ?3"
                 ))?
                 .query_map(params![community, limit as i64 + 1, offset], row)?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
             let next = (rows.len() > limit).then(|| {
                 rows.truncate(limit);
                 Cursor::from_parts(&[offset + limit as i64])
@@ -315,7 +315,7 @@ impl Forum {
                      ORDER BY pr.name",
                 )?
                 .query_map([topic], row)?
-                .collect::<rusqlite::Result<_>>()?)
+                .collect::<db::Result<_>>()?)
         })
     }
 
@@ -407,7 +407,7 @@ impl Forum {
                     })
                 },
             )?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            Ok(rows.collect::<db::Result<_>>()?)
         })
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use rusqlite::Connection;
+use crate::db::{Conn, params};
 
 use crate::error::Result;
 use crate::ids::PostId;
@@ -43,7 +43,7 @@ pub(crate) struct DfCache(RwLock<HashMap<DfKey, DfEntry>>);
 
 impl DfCache {
     /// How many documents of `table` contain `term` (cached).
-    fn df(&self, conn: &Connection, table: &'static str, term: &str, now_ms: i64) -> Result<u64> {
+    fn df(&self, conn: &Conn, table: &'static str, term: &str, now_ms: i64) -> Result<u64> {
         let key = (table, term.to_string());
         if let Some((df, at)) = self.0.read().unwrap_or_else(|e| e.into_inner()).get(&key)
             && now_ms - at < DF_TTL_MS
@@ -109,7 +109,7 @@ fn term_counts(text: &str, terms: &[String], counts: &mut [f64]) -> usize {
 /// Scores candidates with BM25 (title counted `TITLE_WEIGHT` times), best
 /// first; ties go to the newer post.
 pub(crate) fn rank(
-    conn: &Connection,
+    conn: &Conn,
     cache: &DfCache,
     table: &'static str,
     terms: &[String],
@@ -121,7 +121,7 @@ pub(crate) fn rank(
     }
     let n: i64 = conn
         .prepare_cached(&format!("SELECT coalesce(max(rowid), 0) FROM {table}"))?
-        .query_row([], |r| r.get(0))?;
+        .query_row(params![], |r| r.get(0))?;
     let n = n.max(1) as f64;
     let mut idf = Vec::with_capacity(terms.len());
     for t in terms {

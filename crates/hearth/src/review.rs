@@ -9,7 +9,7 @@
 //! moderator decides. Each decision is audited and its reason reaches the
 //! author through [`Forum::my_reviews`].
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -371,11 +371,7 @@ const ITEM_SELECT: &str =
      LEFT JOIN posts p ON p.id = r.post_id AND r.kind = 'flagged_post'
      WHERE ";
 
-fn load_items(
-    conn: &Connection,
-    filter: &str,
-    p: impl rusqlite::Params,
-) -> Result<Vec<ReviewItem>> {
+fn load_items(conn: &Conn, filter: &str, p: impl db::Params) -> Result<Vec<ReviewItem>> {
     let mut stmt = conn.prepare_cached(&format!("{ITEM_SELECT}{filter}"))?;
     let rows = stmt.query_map(p, |r| {
         let payload: String = r.get(7)?;
@@ -405,7 +401,7 @@ fn load_items(
             decision_reason: r.get(12)?,
         })
     })?;
-    let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut out = rows.collect::<db::Result<Vec<_>>>()?;
     for item in &mut out {
         if item.kind == ReviewKind::FlaggedPost {
             item.flags = load_flags(conn, item.id)?;
@@ -414,7 +410,7 @@ fn load_items(
     Ok(out)
 }
 
-fn load_flags(conn: &Connection, item: ReviewId) -> Result<Vec<Flag>> {
+fn load_flags(conn: &Conn, item: ReviewId) -> Result<Vec<Flag>> {
     let mut stmt = conn.prepare_cached(
         "SELECT f.kind, f.message, f.counts, f.created_at,
                 u.id, u.username, u.display_name, u.avatar_url
@@ -433,10 +429,10 @@ fn load_flags(conn: &Connection, item: ReviewId) -> Result<Vec<Flag>> {
             },
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<db::Result<_>>()?)
 }
 
-fn load_item(conn: &Connection, community: CommunityId, id: ReviewId) -> Result<ReviewItem> {
+fn load_item(conn: &Conn, community: CommunityId, id: ReviewId) -> Result<ReviewItem> {
     load_items(
         conn,
         "r.id = ?1 AND r.community_id = ?2",
@@ -446,7 +442,7 @@ fn load_item(conn: &Connection, community: CommunityId, id: ReviewId) -> Result<
     .ok_or(Error::not_found("review item"))
 }
 
-fn payload(conn: &Connection, id: ReviewId) -> Result<Submission> {
+fn payload(conn: &Conn, id: ReviewId) -> Result<Submission> {
     let s: String = conn
         .prepare_cached("SELECT payload FROM reviewables WHERE id = ?1")?
         .query_row([id], |r| r.get(0))?;
@@ -773,7 +769,7 @@ impl Forum {
                 "SELECT user_id FROM flags WHERE reviewable_id = ?1 AND status = 'pending' AND user_id IS NOT NULL",
             )?
             .query_map([item], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<db::Result<_>>()?;
         w.tx.prepare_cached(
             "UPDATE flags SET status = ?2 WHERE reviewable_id = ?1 AND status = 'pending'",
         )?

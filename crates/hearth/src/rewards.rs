@@ -8,7 +8,7 @@
 //! your own post; accepting your own answer earns nothing), a daily cap per
 //! rule and member, and nothing in categories that opt out.
 
-use rusqlite::params;
+use crate::db::{self, params};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, Time};
 
@@ -248,7 +248,7 @@ pub(crate) fn reverse(
                 r.get(5)?,
             ))
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<db::Result<_>>()?;
     for (id, user, points, rule, cause, post) in live {
         w.tx.prepare_cached("UPDATE point_entries SET reversed = 1 WHERE id = ?1")?
             .execute([id])?;
@@ -328,7 +328,7 @@ impl Forum {
                         r.get(4)?,
                     ))
                 })?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
             let mut out: Vec<Standing> = Vec::with_capacity(rows.len());
             for (i, (user, points)) in rows.into_iter().enumerate() {
                 let rank = match out.last() {
@@ -376,7 +376,7 @@ impl Forum {
                         created_at: from_millis(r.get(7)?),
                     })
                 })?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
             Ok(Page::from_rows(items, limit, |e: &PointEntry| Cursor::from_parts(&[e.id])))
         })
     }

@@ -22,9 +22,9 @@
 
 use std::time::Duration;
 
+use crate::db::{self, Conn, params};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use regex_syntax::hir::{Capture, Hir, HirKind, Look, Repetition};
-use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -420,7 +420,7 @@ impl WordMatcher {
     }
 }
 
-pub(crate) fn load_words(conn: &Connection, community: CommunityId) -> Result<Vec<WatchedWord>> {
+pub(crate) fn load_words(conn: &Conn, community: CommunityId) -> Result<Vec<WatchedWord>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, pattern, regex, action, reason, created_at FROM watched_words
          WHERE community_id = ?1 ORDER BY id",
@@ -438,7 +438,7 @@ pub(crate) fn load_words(conn: &Connection, community: CommunityId) -> Result<Ve
             created_at: from_millis(r.get(5)?),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<db::Result<_>>()?)
 }
 
 /// What the text rules decided about a draft that may be published.
@@ -545,7 +545,7 @@ pub(crate) fn check_like_toggles(
         .query_map(params![viewer.community, now - HOUR, user, post], |r| {
             r.get(0)
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<db::Result<_>>()?;
     if times.len() >= limit as usize {
         let oldest = times[times.len() - limit as usize];
         let wait = (oldest + HOUR - now).max(1_000);
@@ -727,7 +727,7 @@ pub(crate) fn screen_state(
                      ORDER BY id DESC LIMIT ?3",
                 )?
                 .query_map(params![viewer.community, author, need], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
             let today: Vec<i64> = topics
                 .iter()
                 .copied()

@@ -15,7 +15,7 @@
 //! newest) are counted and ranked; beyond that `total` is a lower bound and
 //! `total_is_exact` is false.
 
-use rusqlite::{Connection, params, params_from_iter, types::Value};
+use crate::db::{self, Conn, Value, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -215,7 +215,7 @@ fn snippet_html(raw: &str) -> String {
 
 /// Adds or replaces a post's index row. `title` is the topic title for a
 /// first post and empty otherwise.
-pub(crate) fn index_post(conn: &Connection, post: PostId, title: &str, text: &str) -> Result<()> {
+pub(crate) fn index_post(conn: &Conn, post: PostId, title: &str, text: &str) -> Result<()> {
     let (category, flags) = scope_of(conn, post)?;
     conn.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?
         .execute([post])?;
@@ -231,7 +231,7 @@ pub(crate) fn index_post(conn: &Connection, post: PostId, title: &str, text: &st
 
 /// Keeps `answer_index` holding exactly the first posts that
 /// [`Forum::similar_topics`] may suggest.
-fn sync_answer(conn: &Connection, post: PostId, category: CategoryId, flags: i64) -> Result<()> {
+fn sync_answer(conn: &Conn, post: PostId, category: CategoryId, flags: i64) -> Result<()> {
     conn.prepare_cached("DELETE FROM answer_index WHERE rowid = ?1")?
         .execute([post])?;
     let kb: bool = conn
@@ -250,11 +250,11 @@ fn sync_answer(conn: &Connection, post: PostId, category: CategoryId, flags: i64
 /// Recomputes the category and flags of every post of `topic` (after a
 /// delete, restore, accepted answer, unlisting or move). Unindexed columns
 /// change in place; the text is not re-tokenized.
-pub(crate) fn refresh_scope(conn: &Connection, topic: TopicId) -> Result<()> {
+pub(crate) fn refresh_scope(conn: &Conn, topic: TopicId) -> Result<()> {
     let posts: Vec<PostId> = conn
         .prepare_cached("SELECT id FROM posts WHERE topic_id = ?1")?
         .query_map([topic], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<db::Result<_>>()?;
     for post in posts {
         let (category, flags) = scope_of(conn, post)?;
         conn.prepare_cached("UPDATE search_index SET category = ?2, flags = ?3 WHERE rowid = ?1")?
@@ -266,7 +266,7 @@ pub(crate) fn refresh_scope(conn: &Connection, topic: TopicId) -> Result<()> {
     Ok(())
 }
 
-fn scope_of(conn: &Connection, post: PostId) -> Result<(CategoryId, i64)> {
+fn scope_of(conn: &Conn, post: PostId) -> Result<(CategoryId, i64)> {
     let (category, number, post_deleted, topic_deleted, unlisted, solved): (CategoryId, i64, bool, bool, bool, bool) = conn
         .prepare_cached(
             "SELECT t.category_id, p.post_number,
@@ -351,11 +351,11 @@ impl Forum {
                      ORDER BY s.rowid DESC LIMIT {}",
                     SEARCH_WINDOW + 1
                 ))?
-                .query_map(params_from_iter(args.iter()), |r| {
+                .query_map(args.as_slice(), |r| {
                     Ok(Candidate { post: r.get(0)?, title: r.get(1)?, body: r.get(2)? })
                 })
                 .map_err(fts_error)?
-                .collect::<rusqlite::Result<_>>()
+                .collect::<db::Result<_>>()
                 .map_err(fts_error)?;
             let total_is_exact = window.len() <= SEARCH_WINDOW;
             window.truncate(SEARCH_WINDOW);
@@ -419,7 +419,7 @@ impl Forum {
                     })
                 })
                 .map_err(fts_error)?
-                .collect::<rusqlite::Result<_>>()
+                .collect::<db::Result<_>>()
                 .map_err(fts_error)?;
             let mut rows = rank(conn, &self.dfs, "answer_index", &significant, window, now)?;
             rows.truncate(limit.clamp(1, 20));
@@ -444,7 +444,7 @@ impl Forum {
 }
 
 /// Details and snippet of one ranked post.
-fn hit(conn: &Connection, terms: &[String], c: &Candidate, score: f64) -> Result<SearchHit> {
+fn hit(conn: &Conn, terms: &[String], c: &Candidate, score: f64) -> Result<SearchHit> {
     let post = c.post;
     conn.prepare_cached(
         "SELECT p.post_number, t.id, t.title, t.slug, t.category_id,
@@ -513,7 +513,7 @@ pub(crate) fn snippet(text: &str, terms: &[String], width: usize) -> String {
     snippet_html(&raw)
 }
 
-fn fts_error(e: rusqlite::Error) -> Error {
+fn fts_error(e: db::Error) -> Error {
     let msg = e.to_string();
     if msg.contains("fts5") {
         Error::invalid("query", format!("not a searchable query: {msg}"))

@@ -4,7 +4,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -277,7 +277,7 @@ pub(crate) fn audience(c: &CategoryAccess) -> Audience {
 /// A topic as the viewer may see it: `NotFound` when its category is
 /// unreadable, when it is deleted or hidden (except for moderators, and
 /// the author of a hidden one), and `Moved` when it was merged away.
-pub(crate) fn topic_state(conn: &Connection, viewer: &Viewer, id: TopicId) -> Result<TopicState> {
+pub(crate) fn topic_state(conn: &Conn, viewer: &Viewer, id: TopicId) -> Result<TopicState> {
     let (t, hidden, merged_into): (TopicState, bool, Option<TopicId>) = conn
         .prepare_cached(
             "SELECT id, category_id, user_id, title, closed, archived, deleted_at IS NOT NULL, solved_post_id,
@@ -315,7 +315,7 @@ pub(crate) fn topic_state(conn: &Connection, viewer: &Viewer, id: TopicId) -> Re
     Ok(t)
 }
 
-pub(crate) fn post_state(conn: &Connection, viewer: &Viewer, id: PostId) -> Result<PostState> {
+pub(crate) fn post_state(conn: &Conn, viewer: &Viewer, id: PostId) -> Result<PostState> {
     let (topic, author, number, source, version, deleted, hidden): (
         TopicId,
         UserId,
@@ -391,11 +391,7 @@ pub(crate) fn check_edit(viewer: &Viewer, p: &PostState) -> Result<UserId> {
 }
 
 /// A readable topic's id and highest post number (for reading progress).
-pub(crate) fn readable_topic(
-    conn: &Connection,
-    viewer: &Viewer,
-    id: TopicId,
-) -> Result<(TopicId, i64)> {
+pub(crate) fn readable_topic(conn: &Conn, viewer: &Viewer, id: TopicId) -> Result<(TopicId, i64)> {
     let t = topic_state(conn, viewer, id)?;
     let last: i64 = conn
         .prepare_cached("SELECT next_post_number - 1 FROM topics WHERE id = ?1")?
@@ -1397,7 +1393,7 @@ impl Forum {
                     params![user, community, after_at, after_id, limit as i64 + 1],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<db::Result<_>>()?;
             let mut posts = Vec::new();
             for (id, at) in rows {
                 posts.push((load_posts(conn, &viewer, "p.id = ?2", &[&id])?.pop(), at));
@@ -1512,7 +1508,7 @@ impl Forum {
                     created_at: from_millis(r.get(7)?),
                 })
             })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            Ok(rows.collect::<db::Result<_>>()?)
         })
     }
 
@@ -1636,7 +1632,7 @@ impl Forum {
                 )?;
                 Ok(stmt
                     .query_map(params![RENDER_VERSION, batch as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .collect::<rusqlite::Result<_>>()?)
+                    .collect::<db::Result<_>>()?)
             })?;
             if rows.is_empty() {
                 break;
@@ -1789,7 +1785,7 @@ fn apply_delete(
         let posts: Vec<PostId> = if state.post_number == 1 {
             w.tx.prepare_cached("SELECT id FROM posts WHERE topic_id = ?1")?
                 .query_map([state.topic.id], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?
+                .collect::<db::Result<_>>()?
         } else {
             vec![post]
         };
@@ -2119,7 +2115,7 @@ const TOPIC_SELECT: &str =
      FROM topics t JOIN users a ON a.id = t.user_id JOIN users l ON l.id = t.last_poster_id
      WHERE ";
 
-pub(crate) fn user_ref(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<UserRef> {
+pub(crate) fn user_ref(r: &db::Row<'_>, at: usize) -> db::Result<UserRef> {
     Ok(UserRef {
         id: r.get(at)?,
         username: r.get(at + 1)?,
@@ -2129,9 +2125,9 @@ pub(crate) fn user_ref(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Use
 }
 
 pub(crate) fn load_topics(
-    conn: &Connection,
+    conn: &Conn,
     filter: &str,
-    params: impl rusqlite::Params,
+    params: impl db::Params,
 ) -> Result<Vec<Topic>> {
     let mut stmt = conn.prepare_cached(&format!("{TOPIC_SELECT}{filter}"))?;
     let rows = stmt.query_map(params, |r| {
@@ -2166,19 +2162,19 @@ pub(crate) fn load_topics(
                 .collect(),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<db::Result<_>>()?)
 }
 
 /// Loads posts matching `filter`, whose parameters start at `?2` (`?1` is
 /// the viewer, for "liked" and "bookmarked").
 fn load_posts(
-    conn: &Connection,
+    conn: &Conn,
     viewer: &Viewer,
     filter: &str,
-    rest: &[&dyn rusqlite::ToSql],
+    rest: &[&dyn db::ToSql],
 ) -> Result<Vec<Post>> {
     let me = viewer.user.map_or(0, |u| u.0);
-    let mut all: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rest.len() + 1);
+    let mut all: Vec<&dyn db::ToSql> = Vec::with_capacity(rest.len() + 1);
     all.push(&me);
     all.extend_from_slice(rest);
     let sql = format!(
@@ -2193,7 +2189,7 @@ fn load_posts(
          WHERE {filter}"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(all), |r| {
+    let rows = stmt.query_map(all, |r| {
         Ok(Post {
             id: r.get(0)?,
             topic: r.get(1)?,
@@ -2215,5 +2211,5 @@ fn load_posts(
             hidden: r.get(20)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<db::Result<_>>()?)
 }

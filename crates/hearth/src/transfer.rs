@@ -14,8 +14,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, Write as IoWrite};
 
-use rusqlite::types::{Value as SqlValue, ValueRef};
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use crate::db::{Conn, OptionalExtension, Value as SqlValue, ValueRef, params};
 use serde_json::{Map, Value, json};
 
 use crate::community::CommunitySettings;
@@ -310,7 +309,7 @@ fn to_json(v: ValueRef<'_>) -> Value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => json!(i),
         ValueRef::Real(f) => json!(f),
-        ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+        ValueRef::Text(t) => json!(t),
         ValueRef::Blob(b) => {
             json!({ "$hex": b.iter().map(|x| format!("{x:02x}")).collect::<String>() })
         }
@@ -384,9 +383,9 @@ fn import_cause(cause: &str, posts: &HashMap<i64, i64>, users: &HashMap<String, 
     }
 }
 
-fn columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
-    let stmt = conn.prepare(&format!("SELECT * FROM {table} LIMIT 0"))?;
-    Ok(stmt.column_names().map(str::to_string).collect())
+fn columns(conn: &Conn, table: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(&format!("SELECT * FROM {table} LIMIT 0"))?;
+    Ok(stmt.column_names())
 }
 
 impl Forum {
@@ -719,7 +718,7 @@ impl Forum {
                     vec!["?"; names.len()].join(", ")
                 );
                 conn.prepare_cached(&sql)?
-                    .execute(params_from_iter(values.iter()))
+                    .execute(values.as_slice())
                     .map_err(|e| bad(format!("line {n} ({}): {e}", t.name)))?;
                 let rowid = conn.last_insert_rowid();
                 if let (Some(_), Some(o)) = (t.id, ordinal) {
@@ -775,7 +774,7 @@ impl Forum {
 fn resolve_later(
     mut line: Value,
     ordinals: &HashMap<&str, HashMap<i64, i64>>,
-    conn: &Connection,
+    conn: &Conn,
     community: CommunityId,
 ) -> Result<Value> {
     let Value::Object(obj) = &mut line else {

@@ -12,7 +12,7 @@
 //! `min_days_before_demotion` after promotion). A level set by staff is
 //! locked: automation leaves it alone.
 
-use rusqlite::{Connection, params};
+use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -508,7 +508,7 @@ pub(crate) fn read_progress(
     )
 }
 
-fn load_activity(conn: &Connection, community: CommunityId, user: UserId) -> Result<Activity> {
+fn load_activity(conn: &Conn, community: CommunityId, user: UserId) -> Result<Activity> {
     Ok(optional(
         conn.prepare_cached(
             "SELECT days_visited, topics_entered, posts_read, read_ms, likes_given, likes_received,
@@ -517,7 +517,7 @@ fn load_activity(conn: &Connection, community: CommunityId, user: UserId) -> Res
              FROM member_activity WHERE community_id = ?1 AND user_id = ?2",
         )?
         .query_row(params![community, user], |r| {
-            let n = |i: usize| -> rusqlite::Result<u32> {
+            let n = |i: usize| -> db::Result<u32> {
                 Ok(u32::try_from(r.get::<_, i64>(i)?).unwrap_or(u32::MAX))
             };
             Ok(Activity {
@@ -542,7 +542,7 @@ fn load_activity(conn: &Connection, community: CommunityId, user: UserId) -> Res
 
 /// Whether the member meets level 3 now (windowed requirements).
 fn meets_regular(
-    conn: &Connection,
+    conn: &Conn,
     community: CommunityId,
     user: UserId,
     all: &Activity,

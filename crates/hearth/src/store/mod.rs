@@ -12,7 +12,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::db::{self, Conn};
 
 use crate::error::{Error, Result};
 
@@ -98,8 +100,8 @@ fn tempfile_in(dir: &Path) -> std::io::Result<()> {
 pub(crate) struct Store {
     path: PathBuf,
     config: StoreConfig,
-    writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Conn>,
+    readers: Mutex<Vec<Conn>>,
     open_readers: Mutex<usize>,
     reader_freed: Condvar,
     checkpointer: Checkpointer,
@@ -203,7 +205,7 @@ impl Store {
         Ok(Store {
             path: path.to_path_buf(),
             config,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Conn::from_sqlite(writer)),
             readers: Mutex::new(Vec::new()),
             open_readers: Mutex::new(0),
             reader_freed: Condvar::new(),
@@ -213,26 +215,26 @@ impl Store {
 
     /// Runs `f` inside a `BEGIN IMMEDIATE` transaction on the writer and
     /// commits if it returns `Ok`. On `Err` (or a panic) nothing is applied.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        let conn = lock(&self.writer);
+        let tx = Tx::begin(&conn)?;
+        let out = f(&conn)?;
         tx.commit()?;
         self.checkpointer.commits.fetch_add(1, Ordering::Relaxed);
         Ok(out)
     }
 
     /// Runs `f` on a reader connection. Readers see the last committed state.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
         let conn = self.take_reader()?;
         // Run the reads of one call in one snapshot.
         let out = (|| {
-            conn.prepare_cached("BEGIN")?.execute([])?;
+            conn.prepare_cached("BEGIN")?.execute(db::params![])?;
             let out = f(&conn);
-            conn.prepare_cached("COMMIT")?.execute([])?;
+            conn.prepare_cached("COMMIT")?.execute(db::params![])?;
             out
         })();
-        if !conn.is_autocommit() {
+        if !conn.as_sqlite().is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
         lock(&self.readers).push(conn);
@@ -240,7 +242,7 @@ impl Store {
         out
     }
 
-    fn take_reader(&self) -> Result<Connection> {
+    fn take_reader(&self) -> Result<Conn> {
         loop {
             if let Some(c) = lock(&self.readers).pop() {
                 return Ok(c);
@@ -265,7 +267,7 @@ impl Store {
         }
     }
 
-    fn open_reader(&self) -> Result<Connection> {
+    fn open_reader(&self) -> Result<Conn> {
         let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -273,7 +275,36 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         configure(&conn, &self.config, true)?;
-        Ok(conn)
+        Ok(Conn::from_sqlite(conn))
+    }
+}
+
+/// A write transaction on the writer: `BEGIN IMMEDIATE` (the write lock
+/// up front, so a busy database fails at the start, not at commit); rolled
+/// back when dropped uncommitted (an error or a panic in the closure).
+struct Tx<'c> {
+    conn: &'c Conn,
+    done: bool,
+}
+
+impl<'c> Tx<'c> {
+    fn begin(conn: &'c Conn) -> Result<Tx<'c>> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Tx { conn, done: false })
+    }
+
+    fn commit(mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if !self.done && !self.conn.as_sqlite().is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
     }
 }
 
@@ -317,7 +348,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     if found == SCHEMA_VERSION {
         return Ok(());
     }
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
     // Re-read inside the lock: another process may have migrated meanwhile.
     let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
@@ -335,21 +366,21 @@ pub(crate) trait OptionalExt<T> {
     fn found(self, what: &'static str) -> Result<T>;
 }
 
-impl<T> OptionalExt<T> for rusqlite::Result<T> {
+impl<T> OptionalExt<T> for db::Result<T> {
     fn found(self, what: &'static str) -> Result<T> {
         match self {
             Ok(v) => Ok(v),
-            Err(rusqlite::Error::QueryReturnedNoRows) => Err(Error::not_found(what)),
+            Err(db::Error::NoRows) => Err(Error::not_found(what)),
             Err(e) => Err(e.into()),
         }
     }
 }
 
 /// `Ok(None)` for "no row".
-pub(crate) fn optional<T>(r: rusqlite::Result<T>) -> Result<Option<T>> {
+pub(crate) fn optional<T>(r: db::Result<T>) -> Result<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
-        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+        Err(db::Error::NoRows) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
@@ -358,12 +389,10 @@ pub(crate) fn optional<T>(r: rusqlite::Result<T>) -> Result<Option<T>> {
 /// visibilities…), so row mappers build typed values directly; an unknown
 /// value becomes a conversion error (and then [`Error::Storage`]).
 pub(crate) fn parsed<T>(
-    row: &rusqlite::Row<'_>,
+    row: &db::Row<'_>,
     idx: usize,
     parse: impl Fn(&str) -> Result<T>,
-) -> rusqlite::Result<T> {
+) -> db::Result<T> {
     let text: String = row.get(idx)?;
-    parse(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
-    })
+    parse(&text).map_err(|e| db::Error::convert(idx, e))
 }
