@@ -1,7 +1,8 @@
 //! Times rendering of pathological bodies at the default length limit:
 //! the shapes that once took a second, their neighbours, and what the
 //! `render_budget` fuzz target found.
-//! Run with `cargo run --release -p hearth-benches --bin render-worst`.
+//! Run with `cargo run --release -p hearth-benches --bin render-worst`;
+//! files given as arguments (bodies the fuzz target wrote) are timed too.
 
 use std::time::Instant;
 
@@ -76,6 +77,17 @@ fn main() {
         ("<div>&#1 x N", fill("<div>", "&#1", limit)),
         ("<div>&a x N", fill("<div>", "&a", limit)),
     ];
+    let files = std::env::args().skip(1).filter_map(|path| {
+        std::fs::read_to_string(&path)
+            .inspect_err(|e| eprintln!("render-worst: {path}: {e}"))
+            .ok()
+            .map(|body| (path, body))
+    });
+    let cases: Vec<(String, String)> = cases
+        .into_iter()
+        .map(|(name, body)| (name.to_string(), body))
+        .chain(files)
+        .collect();
     println!("| body ({limit} bytes max) | result | time |");
     println!("|---|---|---|");
     let mut worst = 0.0f64;

@@ -14,6 +14,8 @@
 //! up to the length limit. Run from `crates/hearth` with
 //! `cargo +nightly fuzz run render_budget --sanitizer none --release -- -max_len=256`
 //! (no sanitizer: AddressSanitizer's slow-down would blur the timing).
+//! With `RENDER_BUDGET_BODIES=<dir>` a failing input's expanded body is
+//! written there too, to time it in release with `render-worst <file>…`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -93,6 +95,14 @@ fuzz_target!(|recipe: &[u8]| {
         let again_start = cpu_ms();
         let _ = hearth::render_markdown(&settings, &body);
         let again = cpu_ms() - again_start;
+        if again > budget
+            && let Ok(dir) = std::env::var("RENDER_BUDGET_BODIES")
+        {
+            // The expanded body, for timing in release with
+            // `render-worst <file>` (the recipe alone needs this target).
+            let name = format!("{dir}/body-{}-{:.0}ms.md", body.len(), again);
+            let _ = std::fs::write(name, &body);
+        }
         assert!(
             again <= budget,
             "{} bytes took {spent:.1} ms then {again:.1} ms ({}): {:?}",
