@@ -95,6 +95,17 @@ fn test() -> Result<(), String> {
     } else {
         eprintln!("xtask: clippy not installed; run `rustup component add clippy`");
     }
+    // The PostgreSQL backend is a feature of the engine: lint it, and run
+    // its tests against the server named by HEARTH_TEST_PG (`.ci/run`
+    // starts one with `.ci/pg-start`; without it they skip, except in CI).
+    cargo_step(
+        "cargo clippy (hearth, postgres)",
+        "clippy -p hearth --features postgres --all-targets -- -D warnings",
+    )?;
+    cargo_step(
+        "cargo test (hearth, postgres)",
+        "test -p hearth --features postgres --lib db::",
+    )?;
     // The plugins' own unit tests run natively, against the SDK's FakeHost.
     let mut c = cargo();
     c.args([
@@ -107,16 +118,10 @@ fn test() -> Result<(), String> {
     run("cargo test (plugins, native)", c)?;
     // The crash test SIGKILLs a release server (tests/crash.rs builds it
     // too; building here keeps the build out of the test's time).
-    let mut c = cargo();
-    c.args([
-        "build",
-        "--release",
-        "-p",
-        "hearth-web",
-        "--example",
-        "crash_server",
-    ]);
-    run("cargo build --release (crash server)", c)?;
+    cargo_step(
+        "cargo build --release (crash server)",
+        "build --release -p hearth-web --example crash_server",
+    )?;
     // Doc tests first: nextest does not run them, and the runner's summary
     // should be the last thing printed.
     let mut c = cargo();
@@ -133,6 +138,13 @@ fn test() -> Result<(), String> {
         run("cargo test", c)?;
     }
     Ok(())
+}
+
+/// Runs `cargo <args>` (split at spaces) as one named step.
+fn cargo_step(label: &str, args: &str) -> Result<(), String> {
+    let mut c = cargo();
+    c.args(args.split_whitespace());
+    run(label, c)
 }
 
 fn demo(extra: &[String]) -> Result<(), String> {

@@ -302,7 +302,7 @@ impl Forum {
                 w.now_ms(),
                 rules_json(&new.rules)?
             ])?;
-            let id = CategoryId(w.tx.last_insert_rowid());
+            let id = CategoryId(w.tx.last_insert_rowid()?);
             set_groups(w, id, &new.groups)?;
             let mut e = NewEvent::new(EventKind::CategoryCreated, audience_of(new.visibility));
             e.category = Some(id);

@@ -275,7 +275,7 @@ impl Forum {
                 "INSERT INTO communities (slug, name, settings, created_at) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![new.slug, new.name.trim(), settings_json, now])?;
-            let id = CommunityId(w.tx.last_insert_rowid());
+            let id = CommunityId(w.tx.last_insert_rowid()?);
             if let Some(owner) = new.owner {
                 crate::member::insert_membership(w, id, owner, Role::Owner, None)?;
             }

@@ -524,7 +524,7 @@ impl Forum {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?3, ?6)",
             )?
             .execute(params![community, cat.id, author, title, slugify(&title), created_at])?;
-            let split = TopicId(w.tx.last_insert_rowid());
+            let split = TopicId(w.tx.last_insert_rowid()?);
             let ids: Vec<PostId> = moving.iter().map(|m| m.0).collect();
             for (i, (post, ..)) in moving.iter().enumerate() {
                 w.tx.prepare_cached("UPDATE posts SET topic_id = ?2, post_number = ?3 WHERE id = ?1")?

@@ -246,7 +246,7 @@ pub(crate) fn append(
         to_millis(now)
     ])?;
     Ok(Event {
-        id: EventId(tx.last_insert_rowid()),
+        id: EventId(tx.last_insert_rowid()?),
         community,
         kind: e.kind,
         audience: e.audience,

@@ -268,7 +268,7 @@ impl Forum {
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![community, new.category, source, author, w.now_ms()])?;
-            let id = w.tx.last_insert_rowid();
+            let id = w.tx.last_insert_rowid()?;
             w.tx.prepare_cached(
                 "INSERT INTO kb_revisions (article_id, number, title, body, author_id, note, created_at)
                  VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6)",

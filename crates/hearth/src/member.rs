@@ -478,7 +478,7 @@ impl Forum {
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![community, name.trim(), name.trim().to_lowercase(), description.trim(), w.now_ms()])?;
-            let id = GroupId(w.tx.last_insert_rowid());
+            let id = GroupId(w.tx.last_insert_rowid()?);
             let mut e = NewEvent::new(EventKind::GroupCreated, Audience::Staff);
             e.actor = viewer.user;
             e.data = serde_json::json!({ "group": id });
@@ -706,7 +706,7 @@ pub(crate) fn insert_user(tx: &Conn, new: &NewUser, now: i64) -> Result<User> {
     )?
     .execute(params![new.username, lower, new.display_name.trim(), now])?;
     Ok(User {
-        id: UserId(tx.last_insert_rowid()),
+        id: UserId(tx.last_insert_rowid()?),
         username: new.username.clone(),
         display_name: new.display_name.trim().to_string(),
         bio: String::new(),

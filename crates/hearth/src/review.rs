@@ -242,7 +242,7 @@ pub(crate) fn queue_post(
          VALUES (?1, 'queued_post', 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![viewer.community, author, cat.id, topic, post, payload, reason, w.now_ms()])?;
-    let id = ReviewId(w.tx.last_insert_rowid());
+    let id = ReviewId(w.tx.last_insert_rowid()?);
     let mut e = staff_event(EventKind::ReviewQueued, id, author, Some(author));
     e.data = serde_json::json!({ "review": id, "kind": "queued_post" });
     w.emit(viewer.community, e)?;
@@ -279,7 +279,7 @@ fn flagged_item(
          VALUES (?1, 'flagged_post', 'pending', ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![viewer.community, author, category, topic, post, reason, w.now_ms()])?;
-    let id = ReviewId(w.tx.last_insert_rowid());
+    let id = ReviewId(w.tx.last_insert_rowid()?);
     let mut e = staff_event(EventKind::ReviewQueued, id, author, viewer.user);
     e.post = Some(post);
     e.topic = Some(topic);

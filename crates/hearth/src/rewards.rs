@@ -197,7 +197,7 @@ fn insert_entry(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![community, user, points, rule.as_str(), cause, post, reverses, w.now_ms()])?;
-    let entry = w.tx.last_insert_rowid();
+    let entry = w.tx.last_insert_rowid()?;
     w.tx.prepare_cached(
         "INSERT INTO point_days (community_id, user_id, day, points) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (community_id, user_id, day) DO UPDATE SET points = points + excluded.points",

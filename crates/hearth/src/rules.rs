@@ -895,7 +895,7 @@ impl Forum {
             )?
             .execute(params![community, pattern, new.regex, action, new.reason.trim(), viewer.user, now])?;
             let word = WatchedWord {
-                id: w.tx.last_insert_rowid(),
+                id: w.tx.last_insert_rowid()?,
                 pattern: pattern.to_string(),
                 regex: new.regex,
                 action: new.action.clone(),

@@ -1838,7 +1838,7 @@ pub(crate) fn publish_topic(
         tags.join(","),
         now
     ])?;
-    let topic = TopicId(w.tx.last_insert_rowid());
+    let topic = TopicId(w.tx.last_insert_rowid()?);
     for tag in tags {
         w.tx.prepare_cached("INSERT INTO topic_tags (topic_id, tag) VALUES (?1, ?2)")?
             .execute(params![topic, tag])?;
@@ -2013,7 +2013,7 @@ fn insert_post(
         RENDER_VERSION,
         now
     ])?;
-    let post = PostId(w.tx.last_insert_rowid());
+    let post = PostId(w.tx.last_insert_rowid()?);
     w.tx.prepare_cached(
         "UPDATE topics SET post_count = post_count + 1, bumped_at = ?2, last_poster_id = ?3 WHERE id = ?1",
     )?

@@ -633,7 +633,7 @@ impl Forum {
                                 row["avatar_url"].as_str(),
                                 row["created_at"].as_i64().unwrap_or(0),
                             ])?;
-                            let id = conn.last_insert_rowid();
+                            let id = conn.last_insert_rowid()?;
                             if let Some(email) = row["email"].as_str() {
                                 // No password: an unusable hash until a reset.
                                 conn.prepare_cached(
@@ -720,7 +720,7 @@ impl Forum {
                 conn.prepare_cached(&sql)?
                     .execute(values.as_slice())
                     .map_err(|e| bad(format!("line {n} ({}): {e}", t.name)))?;
-                let rowid = conn.last_insert_rowid();
+                let rowid = conn.last_insert_rowid()?;
                 if let (Some(_), Some(o)) = (t.id, ordinal) {
                     ids.entry(t.name).or_default().insert(o, rowid);
                 }

@@ -11,14 +11,20 @@
 //!
 //! Nothing in here is public API: no backend type reaches an embedder.
 
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+use std::cell::RefCell;
 use std::fmt;
 
 /// Which SQL dialect a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
     Sqlite,
+    #[cfg(feature = "postgres")]
+    Postgres,
 }
 
 /// A database connection (owned by the store's pools).
@@ -28,6 +34,9 @@ pub(crate) struct Conn {
 
 enum Inner {
     Sqlite(rusqlite::Connection),
+    /// Boxed: a PostgreSQL session with its statement cache is large.
+    #[cfg(feature = "postgres")]
+    Postgres(Box<RefCell<postgres::PgConn>>),
 }
 
 impl fmt::Debug for Conn {
@@ -55,6 +64,9 @@ pub(crate) enum Error {
     },
     /// SQLite said no.
     Sqlite(rusqlite::Error),
+    /// PostgreSQL said no.
+    #[cfg(feature = "postgres")]
+    Postgres(::postgres::Error),
 }
 
 impl fmt::Display for Error {
@@ -65,6 +77,8 @@ impl fmt::Display for Error {
                 write!(f, "column {column}: {message}")
             }
             Error::Sqlite(e) => e.fmt(f),
+            #[cfg(feature = "postgres")]
+            Error::Postgres(e) => e.fmt(f),
         }
     }
 }
@@ -354,6 +368,8 @@ pub(crate) struct Row<'a> {
 
 enum RowInner<'a> {
     Sqlite(&'a rusqlite::Row<'a>),
+    #[cfg(feature = "postgres")]
+    Postgres(&'a ::postgres::Row),
 }
 
 impl Row<'_> {
@@ -367,6 +383,8 @@ impl Row<'_> {
     pub(crate) fn get_ref(&self, idx: usize) -> Result<ValueRef<'_>> {
         match &self.inner {
             RowInner::Sqlite(r) => sqlite::value(r, idx),
+            #[cfg(feature = "postgres")]
+            RowInner::Postgres(r) => postgres::value(r, idx),
         }
     }
 }
@@ -379,20 +397,48 @@ pub(crate) struct Stmt<'c> {
 enum StmtInner<'c> {
     Cached(rusqlite::CachedStatement<'c>),
     Plain(rusqlite::Statement<'c>),
+    #[cfg(feature = "postgres")]
+    Postgres {
+        conn: &'c RefCell<postgres::PgConn>,
+        statement: ::postgres::Statement,
+    },
+}
+
+/// The SQLite statement, or the PostgreSQL rows for the parameters.
+enum Run<'s, 'c> {
+    Sqlite(&'s mut rusqlite::Statement<'c>),
+    #[cfg(feature = "postgres")]
+    Postgres(Vec<::postgres::Row>),
 }
 
 impl<'c> Stmt<'c> {
-    fn sqlite(&mut self) -> &mut rusqlite::Statement<'c> {
-        match &mut self.inner {
-            StmtInner::Cached(s) => s,
-            StmtInner::Plain(s) => s,
-        }
+    /// Runs a query: SQLite's statement to step through, or PostgreSQL's
+    /// rows, fetched at once.
+    fn run(&mut self, values: &[ValueRef<'_>]) -> Result<Run<'_, 'c>> {
+        #[cfg(not(feature = "postgres"))]
+        let _ = values;
+        Ok(match &mut self.inner {
+            StmtInner::Cached(s) => Run::Sqlite(s),
+            StmtInner::Plain(s) => Run::Sqlite(s),
+            #[cfg(feature = "postgres")]
+            StmtInner::Postgres { conn, statement } => {
+                Run::Postgres(postgres::query(&mut conn.borrow_mut(), statement, values)?)
+            }
+        })
     }
 
     /// Runs the statement; the number of rows changed.
     pub(crate) fn execute(&mut self, p: impl Params) -> Result<usize> {
         let values = p.values();
-        Ok(self.sqlite().execute(sqlite::bind(&values))?)
+        match &mut self.inner {
+            StmtInner::Cached(s) => Ok(s.execute(sqlite::bind(&values))?),
+            StmtInner::Plain(s) => Ok(s.execute(sqlite::bind(&values))?),
+            #[cfg(feature = "postgres")]
+            StmtInner::Postgres { conn, statement } => {
+                let n = postgres::execute(&mut conn.borrow_mut(), statement, &values)?;
+                Ok(usize::try_from(n).unwrap_or(usize::MAX))
+            }
+        }
     }
 
     /// The first row, mapped; [`Error::NoRows`] if there is none.
@@ -402,12 +448,23 @@ impl<'c> Stmt<'c> {
         f: impl FnOnce(&Row<'_>) -> Result<T>,
     ) -> Result<T> {
         let values = p.values();
-        let mut rows = self.sqlite().query(sqlite::bind(&values))?;
-        match rows.next()? {
-            Some(r) => f(&Row {
-                inner: RowInner::Sqlite(r),
-            }),
-            None => Err(Error::NoRows),
+        match self.run(&values)? {
+            Run::Sqlite(s) => {
+                let mut rows = s.query(sqlite::bind(&values))?;
+                match rows.next()? {
+                    Some(r) => f(&Row {
+                        inner: RowInner::Sqlite(r),
+                    }),
+                    None => Err(Error::NoRows),
+                }
+            }
+            #[cfg(feature = "postgres")]
+            Run::Postgres(rows) => match rows.first() {
+                Some(r) => f(&Row {
+                    inner: RowInner::Postgres(r),
+                }),
+                None => Err(Error::NoRows),
+            },
         }
     }
 
@@ -423,47 +480,89 @@ impl<'c> Stmt<'c> {
         T: 's,
     {
         let values = p.values();
-        let rows = self.sqlite().query_map(sqlite::bind(&values), move |r| {
-            Ok(f(&Row {
-                inner: RowInner::Sqlite(r),
-            }))
-        })?;
-        Ok(Box::new(
-            rows.map(|r| r.map_err(Error::from).and_then(|x| x)),
-        ))
+        match self.run(&values)? {
+            Run::Sqlite(s) => {
+                let rows = s.query_map(sqlite::bind(&values), move |r| {
+                    Ok(f(&Row {
+                        inner: RowInner::Sqlite(r),
+                    }))
+                })?;
+                Ok(Box::new(
+                    rows.map(|r| r.map_err(Error::from).and_then(|x| x)),
+                ))
+            }
+            #[cfg(feature = "postgres")]
+            Run::Postgres(rows) => Ok(Box::new(rows.into_iter().map(move |r| {
+                f(&Row {
+                    inner: RowInner::Postgres(&r),
+                })
+            }))),
+        }
     }
 
     /// The rows, one at a time (`while let Some(row) = rows.next()?`).
     pub(crate) fn query(&mut self, p: impl Params) -> Result<Rows<'_>> {
         let values = p.values();
         Ok(Rows {
-            inner: self.sqlite().query(sqlite::bind(&values))?,
+            inner: match self.run(&values)? {
+                Run::Sqlite(s) => RowsInner::Sqlite(s.query(sqlite::bind(&values))?),
+                #[cfg(feature = "postgres")]
+                Run::Postgres(rows) => RowsInner::Postgres(rows, 0),
+            },
         })
     }
 
     /// Whether the statement returns at least one row.
     pub(crate) fn exists(&mut self, p: impl Params) -> Result<bool> {
         let values = p.values();
-        Ok(self.sqlite().exists(sqlite::bind(&values))?)
+        match self.run(&values)? {
+            Run::Sqlite(s) => Ok(s.exists(sqlite::bind(&values))?),
+            #[cfg(feature = "postgres")]
+            Run::Postgres(rows) => Ok(!rows.is_empty()),
+        }
     }
 
     /// The result columns' names.
     pub(crate) fn column_names(&mut self) -> Vec<String> {
-        self.sqlite().column_names().map(str::to_string).collect()
+        match &mut self.inner {
+            StmtInner::Cached(s) => s.column_names().map(str::to_string).collect(),
+            StmtInner::Plain(s) => s.column_names().map(str::to_string).collect(),
+            #[cfg(feature = "postgres")]
+            StmtInner::Postgres { statement, .. } => statement
+                .columns()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
+        }
     }
 }
 
 /// Rows being read.
 pub(crate) struct Rows<'s> {
-    inner: rusqlite::Rows<'s>,
+    inner: RowsInner<'s>,
+}
+
+enum RowsInner<'s> {
+    Sqlite(rusqlite::Rows<'s>),
+    #[cfg(feature = "postgres")]
+    Postgres(Vec<::postgres::Row>, usize),
 }
 
 impl Rows<'_> {
     /// The next row, if any.
     pub(crate) fn next(&mut self) -> Result<Option<Row<'_>>> {
-        Ok(self.inner.next()?.map(|r| Row {
-            inner: RowInner::Sqlite(r),
-        }))
+        match &mut self.inner {
+            RowsInner::Sqlite(rows) => Ok(rows.next()?.map(|r| Row {
+                inner: RowInner::Sqlite(r),
+            })),
+            #[cfg(feature = "postgres")]
+            RowsInner::Postgres(rows, at) => {
+                *at += 1;
+                Ok(rows.get(*at - 1).map(|r| Row {
+                    inner: RowInner::Postgres(r),
+                }))
+            }
+        }
     }
 }
 
@@ -475,10 +574,28 @@ impl Conn {
         }
     }
 
+    /// Connects to PostgreSQL (`postgres://…` or `host=… user=…`).
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the PostgreSQL store comes next (issue 14)")
+    )]
+    pub(crate) fn connect_postgres(params: &str) -> Result<Conn> {
+        Ok(Conn {
+            inner: Inner::Postgres(Box::new(RefCell::new(postgres::PgConn::connect(params)?))),
+        })
+    }
+
     /// The SQLite connection (for the store's pragmas and migrations).
+    ///
+    /// # Panics
+    /// On a PostgreSQL connection: the store calls this only on its
+    /// SQLite pools.
     pub(crate) fn as_sqlite(&self) -> &rusqlite::Connection {
         match &self.inner {
             Inner::Sqlite(c) => c,
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(_) => unreachable!("a SQLite call on a PostgreSQL connection"),
         }
     }
 
@@ -486,20 +603,36 @@ impl Conn {
     pub(crate) fn dialect(&self) -> Dialect {
         match &self.inner {
             Inner::Sqlite(_) => Dialect::Sqlite,
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(_) => Dialect::Postgres,
         }
     }
 
     /// A statement from the connection's cache.
     pub(crate) fn prepare_cached(&self, sql: &str) -> Result<Stmt<'_>> {
         Ok(Stmt {
-            inner: StmtInner::Cached(self.as_sqlite().prepare_cached(sql)?),
+            inner: match &self.inner {
+                Inner::Sqlite(c) => StmtInner::Cached(c.prepare_cached(sql)?),
+                #[cfg(feature = "postgres")]
+                Inner::Postgres(c) => StmtInner::Postgres {
+                    statement: c.borrow_mut().statement(sql)?,
+                    conn: c,
+                },
+            },
         })
     }
 
     /// A statement prepared for one use (dynamic SQL).
     pub(crate) fn prepare(&self, sql: &str) -> Result<Stmt<'_>> {
         Ok(Stmt {
-            inner: StmtInner::Plain(self.as_sqlite().prepare(sql)?),
+            inner: match &self.inner {
+                Inner::Sqlite(c) => StmtInner::Plain(c.prepare(sql)?),
+                #[cfg(feature = "postgres")]
+                Inner::Postgres(c) => StmtInner::Postgres {
+                    statement: c.borrow_mut().statement_once(sql)?,
+                    conn: c,
+                },
+            },
         })
     }
 
@@ -510,12 +643,33 @@ impl Conn {
 
     /// Runs several statements without parameters.
     pub(crate) fn execute_batch(&self, sql: &str) -> Result<()> {
-        Ok(self.as_sqlite().execute_batch(sql)?)
+        match &self.inner {
+            Inner::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(c) => Ok(c.borrow_mut().client.batch_execute(sql)?),
+        }
     }
 
-    /// The id of the row the last `INSERT` on this connection made.
-    pub(crate) fn last_insert_rowid(&self) -> i64 {
-        self.as_sqlite().last_insert_rowid()
+    /// The id of the row the last `INSERT` on this connection made (on
+    /// PostgreSQL: the last value taken from a sequence in this session,
+    /// which is the new row's id for tables whose id is an identity).
+    pub(crate) fn last_insert_rowid(&self) -> Result<i64> {
+        match &self.inner {
+            Inner::Sqlite(c) => Ok(c.last_insert_rowid()),
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(_) => self.query_row("SELECT lastval()", params![], |r| r.get(0)),
+        }
+    }
+
+    /// The first row of one statement (through the cache).
+    #[cfg(feature = "postgres")]
+    pub(crate) fn query_row<T>(
+        &self,
+        sql: &str,
+        p: impl Params,
+        f: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.prepare_cached(sql)?.query_row(p, f)
     }
 }
 
@@ -532,5 +686,141 @@ impl<T> OptionalExtension<T> for Result<T> {
             Err(Error::NoRows) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same statements, the same answers, on every backend.
+    fn round_trip(conn: &Conn) {
+        conn.execute_batch(
+            "CREATE TEMP TABLE t (id BIGINT PRIMARY KEY, name TEXT, score DOUBLE PRECISION,
+                                  data BYTEA, flag BIGINT)",
+        )
+        .expect("create");
+        let insert = "INSERT INTO t (id, name, score, data, flag) VALUES (?1, ?2, ?3, ?4, ?5)";
+        let n = conn
+            .execute(insert, params![1i64, "ada", 2.5f64, vec![0u8, 255], true])
+            .expect("insert");
+        assert_eq!(n, 1);
+        conn.execute(
+            insert,
+            params![2i64, None::<String>, None::<f64>, None::<Vec<u8>>, false],
+        )
+        .expect("insert nulls");
+        conn.execute(insert, params![3i64, "bob", 1i64, b"x".to_vec(), 7u32])
+            .expect("insert int as real");
+
+        let (name, score, data, flag): (String, f64, Vec<u8>, bool) = conn
+            .prepare_cached("SELECT name, score, data, flag FROM t WHERE id = ?1")
+            .expect("prepare")
+            .query_row(params![1i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .expect("row");
+        assert_eq!(
+            (name.as_str(), score, data, flag),
+            ("ada", 2.5, vec![0, 255], true)
+        );
+
+        let names: Vec<Option<String>> = conn
+            .prepare_cached("SELECT name FROM t ORDER BY id")
+            .expect("prepare")
+            .query_map(params![], |r| r.get(0))
+            .expect("map")
+            .collect::<Result<_>>()
+            .expect("rows");
+        assert_eq!(names, [Some("ada".into()), None, Some("bob".into())]);
+
+        let missing = conn
+            .prepare_cached("SELECT name FROM t WHERE id = ?1")
+            .expect("prepare")
+            .query_row(params![9i64], |r| r.get::<_, String>(0))
+            .optional()
+            .expect("optional");
+        assert_eq!(missing, None);
+        assert!(
+            conn.prepare_cached("SELECT 1 FROM t WHERE name = ?1")
+                .expect("prepare")
+                .exists(params!["bob"])
+                .expect("exists")
+        );
+
+        // A placeholder used twice, and an expression on it.
+        let count: i64 = conn
+            .prepare_cached("SELECT count(*) FROM t WHERE id = ?1 OR id = ?1 + 1")
+            .expect("prepare")
+            .query_row(params![1i64], |r| r.get(0))
+            .expect("count");
+        assert_eq!(count, 2);
+
+        let changed = conn
+            .execute("UPDATE t SET flag = ?1 WHERE id > ?2", params![0i64, 1i64])
+            .expect("update");
+        assert_eq!(changed, 2);
+
+        let mut stmt = conn
+            .prepare("SELECT id, flag FROM t ORDER BY id")
+            .expect("prepare");
+        assert_eq!(stmt.column_names(), ["id", "flag"]);
+        let mut rows = stmt.query(params![]).expect("query");
+        let mut seen = Vec::new();
+        while let Some(r) = rows.next().expect("next") {
+            seen.push((
+                r.get::<_, i64>(0).expect("id"),
+                r.get_ref(1).expect("flag").into(),
+            ));
+        }
+        assert_eq!(
+            seen,
+            [
+                (1, Value::Integer(1)),
+                (2, Value::Integer(0)),
+                (3, Value::Integer(0))
+            ]
+        );
+
+        // A type mismatch is a conversion error naming the column.
+        let err = conn
+            .prepare_cached("SELECT name FROM t WHERE id = 1")
+            .expect("prepare")
+            .query_row(params![], |r| r.get::<_, i64>(0))
+            .expect_err("text is not an integer");
+        assert!(matches!(err, Error::Convert { column: 0, .. }), "{err}");
+    }
+
+    #[test]
+    fn sqlite_round_trip() {
+        let conn = Conn::from_sqlite(rusqlite::Connection::open_in_memory().expect("open"));
+        round_trip(&conn);
+    }
+
+    /// Runs on the server named by `HEARTH_TEST_PG` (`.ci/pg-start`); in
+    /// CI its absence is a failure, elsewhere a printed skip.
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn postgres_round_trip() {
+        let Ok(url) = std::env::var("HEARTH_TEST_PG") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "HEARTH_TEST_PG is not set (start a server with .ci/pg-start)"
+            );
+            eprintln!("SKIPPED: HEARTH_TEST_PG is not set (start one with .ci/pg-start)");
+            return;
+        };
+        let conn = Conn::connect_postgres(&url).expect("connect");
+        assert_eq!(conn.dialect(), Dialect::Postgres);
+        round_trip(&conn);
+        conn.execute_batch(
+            "CREATE TEMP TABLE s (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, v TEXT)",
+        )
+        .expect("create");
+        conn.execute("INSERT INTO s (v) VALUES (?1)", params!["a"])
+            .expect("insert");
+        conn.execute("INSERT INTO s (v) VALUES (?1)", params!["b"])
+            .expect("insert");
+        assert_eq!(conn.last_insert_rowid().expect("id"), 2);
     }
 }
