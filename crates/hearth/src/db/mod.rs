@@ -689,6 +689,22 @@ impl<T> OptionalExtension<T> for Result<T> {
     }
 }
 
+/// A connection to the server named by `HEARTH_TEST_PG` (`.ci/pg-start`)
+/// for a test; without it `None` and a printed skip, but in CI (`CI` set)
+/// a failure.
+#[cfg(all(test, feature = "postgres"))]
+pub(crate) fn test_postgres() -> Option<Conn> {
+    let Ok(url) = std::env::var("HEARTH_TEST_PG") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "HEARTH_TEST_PG is not set (start a server with .ci/pg-start)"
+        );
+        eprintln!("SKIPPED: HEARTH_TEST_PG is not set (start one with .ci/pg-start)");
+        return None;
+    };
+    Some(Conn::connect_postgres(&url).expect("connect to HEARTH_TEST_PG"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -797,20 +813,10 @@ mod tests {
         round_trip(&conn);
     }
 
-    /// Runs on the server named by `HEARTH_TEST_PG` (`.ci/pg-start`); in
-    /// CI its absence is a failure, elsewhere a printed skip.
     #[cfg(feature = "postgres")]
     #[test]
     fn postgres_round_trip() {
-        let Ok(url) = std::env::var("HEARTH_TEST_PG") else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "HEARTH_TEST_PG is not set (start a server with .ci/pg-start)"
-            );
-            eprintln!("SKIPPED: HEARTH_TEST_PG is not set (start one with .ci/pg-start)");
-            return;
-        };
-        let conn = Conn::connect_postgres(&url).expect("connect");
+        let Some(conn) = test_postgres() else { return };
         assert_eq!(conn.dialect(), Dialect::Postgres);
         round_trip(&conn);
         conn.execute_batch(

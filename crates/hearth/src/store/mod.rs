@@ -396,3 +396,74 @@ pub(crate) fn parsed<T>(
     let text: String = row.get(idx)?;
     parse(&text).map_err(|e| db::Error::convert(idx, e))
 }
+
+#[cfg(all(test, feature = "postgres"))]
+mod postgres_tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The PostgreSQL schema has every table and column SQLite's
+    /// migrations make (a migration added to one and not the other fails
+    /// here), and no `int4` column (the engine binds every integer as
+    /// `int8`).
+    #[test]
+    fn postgres_schema_matches_sqlite() {
+        let Some(pg) = db::test_postgres() else {
+            return;
+        };
+        let schema = format!("schema_check_{}", std::process::id());
+        pg.execute_batch(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};
+             SET search_path TO {schema};"
+        ))
+        .expect("schema");
+        pg.execute_batch(include_str!("pg_schema_v6.sql"))
+            .expect("the PostgreSQL schema loads");
+        let pg_columns: BTreeSet<(String, String)> = pg
+            .prepare(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns
+                      WHERE table_schema = ?1 AND column_name NOT IN ('rowid', 'tsv')",
+            )
+            .expect("prepare")
+            .query_map(db::params![schema], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("columns")
+            .collect::<db::Result<_>>()
+            .expect("columns");
+        let narrow: Vec<String> = pg
+            .prepare(
+                "SELECT (table_name || '.' || column_name)::text FROM information_schema.columns
+                      WHERE table_schema = ?1 AND data_type IN ('integer', 'smallint', 'real')",
+            )
+            .expect("prepare")
+            .query_map(db::params![schema], |r| r.get(0))
+            .expect("types")
+            .collect::<db::Result<_>>()
+            .expect("types");
+        pg.execute_batch(&format!("DROP SCHEMA {schema} CASCADE"))
+            .expect("drop");
+
+        let mut sqlite = Connection::open_in_memory().expect("open");
+        migrate(&mut sqlite).expect("migrate");
+        let sqlite = Conn::from_sqlite(sqlite);
+        let sqlite_columns: BTreeSet<(String, String)> = sqlite
+            .prepare(
+                "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
+                      WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+                        AND m.name NOT LIKE '%_index_%'",
+            )
+            .expect("prepare")
+            .query_map(db::params![], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("columns")
+            .collect::<db::Result<_>>()
+            .expect("columns");
+        assert_eq!(
+            pg_columns
+                .symmetric_difference(&sqlite_columns)
+                .collect::<Vec<_>>(),
+            Vec::<&(String, String)>::new(),
+            "columns only in one schema"
+        );
+        assert!(narrow.is_empty(), "int4/int2/real columns: {narrow:?}");
+    }
+}
