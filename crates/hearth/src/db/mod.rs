@@ -576,10 +576,6 @@ impl Conn {
 
     /// Connects to PostgreSQL (`postgres://…` or `host=… user=…`).
     #[cfg(feature = "postgres")]
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the PostgreSQL store comes next (issue 14)")
-    )]
     pub(crate) fn connect_postgres(params: &str) -> Result<Conn> {
         Ok(Conn {
             inner: Inner::Postgres(Box::new(RefCell::new(postgres::PgConn::connect(params)?))),

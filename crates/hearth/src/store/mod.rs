@@ -16,6 +16,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::db::{self, Conn};
 
+#[cfg(feature = "postgres")]
+mod postgres;
+
 use crate::error::{Error, Result};
 
 /// The embedded migrations; index `i` brings the schema from version `i` to `i + 1`.
@@ -97,7 +100,70 @@ fn tempfile_in(dir: &Path) -> std::io::Result<()> {
     std::fs::remove_file(&probe)
 }
 
+/// The database behind a `Forum`: a SQLite file, or (feature `postgres`)
+/// a PostgreSQL server.
 pub(crate) struct Store {
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite(SqliteStore),
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::PgStore),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.backend {
+            Backend::Sqlite(s) => s.fmt(f),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(s) => s.fmt(f),
+        }
+    }
+}
+
+impl Store {
+    /// Opens (creating and migrating) the SQLite file at `path`.
+    pub(crate) fn open(path: &Path, config: StoreConfig) -> Result<Store> {
+        Ok(Store {
+            backend: Backend::Sqlite(SqliteStore::open(path, config)?),
+        })
+    }
+
+    /// Connects to PostgreSQL and creates or migrates the schema.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "Forum::open for PostgreSQL comes next (issue 14)")
+    )]
+    pub(crate) fn open_postgres(url: &str, config: StoreConfig) -> Result<Store> {
+        Ok(Store {
+            backend: Backend::Postgres(postgres::PgStore::open(url, config)?),
+        })
+    }
+
+    /// Runs `f` in a write transaction and commits if it returns `Ok`; on
+    /// `Err` (or a panic) nothing is applied.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.write(f),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(s) => s.write(f),
+        }
+    }
+
+    /// Runs `f` in one read snapshot of the last committed state.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.read(f),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(s) => s.read(f),
+        }
+    }
+}
+
+/// The SQLite file: one writer connection, a pool of readers.
+struct SqliteStore {
     path: PathBuf,
     config: StoreConfig,
     writer: Mutex<Conn>,
@@ -161,7 +227,7 @@ impl Drop for Checkpointer {
     }
 }
 
-impl std::fmt::Debug for Store {
+impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("path", &self.path).finish()
     }
@@ -173,8 +239,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl Store {
-    pub(crate) fn open(path: &Path, config: StoreConfig) -> Result<Store> {
+impl SqliteStore {
+    fn open(path: &Path, config: StoreConfig) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 Error::Storage(format!("cannot create directory {}: {e}", dir.display()))
@@ -202,7 +268,7 @@ impl Store {
             Err(e) => return Err(e),
         };
         let checkpointer = Checkpointer::start(path, &config)?;
-        Ok(Store {
+        Ok(SqliteStore {
             path: path.to_path_buf(),
             config,
             writer: Mutex::new(Conn::from_sqlite(writer)),
@@ -215,7 +281,7 @@ impl Store {
 
     /// Runs `f` inside a `BEGIN IMMEDIATE` transaction on the writer and
     /// commits if it returns `Ok`. On `Err` (or a panic) nothing is applied.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+    fn write<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
         let conn = lock(&self.writer);
         let tx = Tx::begin(&conn)?;
         let out = f(&conn)?;
@@ -225,7 +291,7 @@ impl Store {
     }
 
     /// Runs `f` on a reader connection. Readers see the last committed state.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+    fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
         let conn = self.take_reader()?;
         // Run the reads of one call in one snapshot.
         let out = (|| {

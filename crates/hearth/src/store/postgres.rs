@@ -1,0 +1,230 @@
+//! The PostgreSQL store: a pool of sessions, transactions, and the schema
+//! (created from `pg_schema_v6.sql`, versioned in `hearth_schema`).
+
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use super::{SCHEMA_VERSION, StoreConfig, lock};
+use crate::db::{self, Conn};
+use crate::error::{Error, Result};
+
+/// The schema version `pg_schema_v6.sql` creates. A SQLite migration
+/// added without its PostgreSQL counterpart stops the build here.
+const PG_BASELINE: i64 = 6;
+const _: () = assert!(PG_BASELINE == SCHEMA_VERSION);
+
+/// Serialises schema changes between processes opening the same database.
+const MIGRATION_LOCK: i64 = 0x6865_6172_7468; // "hearth"
+
+pub(super) struct PgStore {
+    url: String,
+    size: usize,
+    idle: Mutex<Vec<Conn>>,
+    open: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: not printed.
+        f.debug_struct("Store")
+            .field("backend", &"postgres")
+            .field("connections", &self.size)
+            .finish()
+    }
+}
+
+impl PgStore {
+    pub(super) fn open(url: &str, config: StoreConfig) -> Result<PgStore> {
+        let store = PgStore {
+            url: url.to_string(),
+            size: config.readers.max(1) + 1,
+            idle: Mutex::new(Vec::new()),
+            open: Mutex::new(0),
+            freed: Condvar::new(),
+        };
+        store.write(migrate)?;
+        Ok(store)
+    }
+
+    /// A read-write transaction.
+    pub(super) fn write<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        self.transaction("BEGIN", f)
+    }
+
+    /// A read-only transaction on one snapshot.
+    pub(super) fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        self.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", f)
+    }
+
+    fn transaction<T>(&self, begin: &str, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        let conn = self.take()?;
+        let mut tx = Tx {
+            store: self,
+            conn: Some(conn),
+            done: false,
+        };
+        let c = tx.conn.as_ref().ok_or_else(gone)?;
+        c.execute_batch(begin)?;
+        let out = f(c)?;
+        c.execute_batch("COMMIT")?;
+        tx.done = true;
+        Ok(out)
+    }
+
+    fn take(&self) -> Result<Conn> {
+        loop {
+            if let Some(c) = lock(&self.idle).pop() {
+                return Ok(c);
+            }
+            {
+                let mut open = lock(&self.open);
+                if *open < self.size {
+                    *open += 1;
+                    drop(open);
+                    return Conn::connect_postgres(&self.url)
+                        .map_err(|e| Error::Storage(format!("cannot connect to PostgreSQL: {e}")))
+                        .inspect_err(|_| *lock(&self.open) -= 1);
+                }
+            }
+            let idle = lock(&self.idle);
+            if idle.is_empty() {
+                let _unused = self
+                    .freed
+                    .wait_timeout(idle, Duration::from_millis(50))
+                    .map_err(|_| Error::Storage("connection pool poisoned".into()))?;
+            }
+        }
+    }
+
+    fn give_back(&self, conn: Conn) {
+        lock(&self.idle).push(conn);
+        self.freed.notify_one();
+    }
+
+    fn discard(&self) {
+        *lock(&self.open) -= 1;
+        self.freed.notify_one();
+    }
+}
+
+fn gone() -> Error {
+    Error::Storage("the pooled connection went missing".into())
+}
+
+/// A transaction in progress: rolled back if not committed (an error or
+/// a panic in the closure); a session that can't roll back is dropped.
+struct Tx<'s> {
+    store: &'s PgStore,
+    conn: Option<Conn>,
+    done: bool,
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        if self.done || conn.execute_batch("ROLLBACK").is_ok() {
+            self.store.give_back(conn);
+        } else {
+            self.store.discard();
+        }
+    }
+}
+
+/// Creates the schema in an empty database, refuses a newer one.
+fn migrate(conn: &Conn) -> Result<()> {
+    conn.prepare_cached("SELECT pg_advisory_xact_lock(?1)")?
+        .query_row(db::params![MIGRATION_LOCK], |_| Ok(()))?;
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS hearth_schema (version BIGINT NOT NULL)")?;
+    let found: i64 = conn
+        .prepare_cached("SELECT coalesce(max(version), 0) FROM hearth_schema")?
+        .query_row(db::params![], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == 0 {
+        conn.execute_batch(include_str!("pg_schema_v6.sql"))
+            .map_err(|e| Error::Storage(format!("creating the PostgreSQL schema failed: {e}")))?;
+        conn.execute(
+            "INSERT INTO hearth_schema (version) VALUES (?1)",
+            db::params![PG_BASELINE],
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::test_postgres;
+    use crate::store::Store;
+
+    /// A fresh database on the test server; its connection string.
+    fn fresh_database(name: &str) -> Option<String> {
+        let admin = test_postgres()?;
+        let db = format!("hearth_{name}_{}", std::process::id());
+        admin
+            .execute_batch(&format!("DROP DATABASE IF EXISTS {db}"))
+            .expect("drop");
+        admin
+            .execute_batch(&format!("CREATE DATABASE {db}"))
+            .expect("create");
+        let url = std::env::var("HEARTH_TEST_PG").expect("url");
+        Some(format!("{url} dbname={db}"))
+    }
+
+    #[test]
+    fn schema_is_created_once_and_a_newer_one_refused() {
+        let Some(url) = fresh_database("schema") else {
+            return;
+        };
+        let store = Store::open_postgres(&url, StoreConfig::default()).expect("create");
+        let tables: i64 = store
+            .read(|c| {
+                Ok(c.prepare_cached(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+                )?
+                .query_row(db::params![], |r| r.get(0))?)
+            })
+            .expect("count");
+        assert!(tables > 50, "{tables}");
+        drop(store);
+        // Opening again changes nothing.
+        let store = Store::open_postgres(&url, StoreConfig::default()).expect("reopen");
+        // A write that fails is rolled back; the session stays usable.
+        let err = store.write(|c| {
+            c.execute(
+                "INSERT INTO users (username, username_lower, display_name, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                db::params!["ada", "ada", "Ada", 0i64],
+            )?;
+            Err::<(), _>(Error::invalid("test", "roll back"))
+        });
+        assert!(err.is_err());
+        let users: i64 = store
+            .read(|c| {
+                Ok(c.prepare_cached("SELECT count(*) FROM users")?
+                    .query_row(db::params![], |r| r.get(0))?)
+            })
+            .expect("count");
+        assert_eq!(users, 0);
+        store
+            .write(|c| {
+                Ok(c.execute(
+                    "UPDATE hearth_schema SET version = ?1",
+                    db::params![SCHEMA_VERSION + 1],
+                )?)
+            })
+            .expect("bump");
+        drop(store);
+        assert!(matches!(
+            Store::open_postgres(&url, StoreConfig::default()),
+            Err(Error::SchemaTooNew { .. })
+        ));
+    }
+}
