@@ -78,7 +78,11 @@ impl fmt::Display for Error {
             }
             Error::Sqlite(e) => e.fmt(f),
             #[cfg(feature = "postgres")]
-            Error::Postgres(e) => e.fmt(f),
+            Error::Postgres(e) => match e.as_db_error() {
+                // The driver's Display says only "db error".
+                Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
+                None => e.fmt(f),
+            },
         }
     }
 }
