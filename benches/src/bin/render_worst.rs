@@ -76,6 +76,22 @@ fn main() {
         ("<div>&#x x N", fill("<div>", "&#x", limit)),
         ("<div>&#1 x N", fill("<div>", "&#1", limit)),
         ("<div>&a x N", fill("<div>", "&a", limit)),
+        (
+            "</a> x 101 then & x N (fuzzer)",
+            fill(&"</a>".repeat(101), "&", limit),
+        ),
+        (
+            "# <div></div> then & x N (fuzzer)",
+            fill("# <div></div>", "&", limit),
+        ),
+        (
+            "<div></div>, & x 10,000 (the cap), then a< to the limit",
+            fill(&format!("<div></div>{}", "&".repeat(10_000)), "a<", limit),
+        ),
+        (
+            "<div></div>, & x 10,000 (the cap), then <p>a to the limit",
+            fill(&format!("<div></div>{}", "&".repeat(10_000)), "<p>a", limit),
+        ),
     ];
     let files = std::env::args().skip(1).filter_map(|path| {
         std::fs::read_to_string(&path)

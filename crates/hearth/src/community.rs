@@ -47,9 +47,10 @@ pub struct ContentLimits {
     /// Deepest nesting of elements as the HTML parser builds them:
     /// quotes, lists, emphasis and raw HTML elements (default 16).
     pub max_nesting: u32,
-    /// Most elements in one post, Markdown's and raw HTML's together
-    /// (default 10,000; 100 to 100,000). With `max_nesting` it bounds the
-    /// time one post takes to render.
+    /// Most elements in one post, Markdown's and raw HTML's together, and
+    /// separately most `&` characters (each is a character reference for
+    /// the sanitizer) (default 10,000; 100 to 100,000). With `max_nesting`
+    /// it bounds the time one post takes to render.
     pub max_elements: u32,
     /// Most tags on one topic (default 5).
     pub max_tags: u32,
