@@ -353,7 +353,7 @@ impl Forum {
                 "SELECT v.article_id,
                         (SELECT title FROM kb_revisions r WHERE r.article_id = v.article_id
                            AND r.number = coalesce(a.published_revision, 1)),
-                        sum(v.helpful), sum(1 - v.helpful)
+                        CAST(sum(v.helpful) AS BIGINT), CAST(sum(1 - v.helpful) AS BIGINT)
                  FROM kb_votes v JOIN kb_articles a ON a.id = v.article_id
                  WHERE a.community_id = ?1 AND v.created_at >= ?2 AND v.created_at < ?3
                  GROUP BY v.article_id ORDER BY sum(v.helpful) - sum(1 - v.helpful) DESC, sum(v.helpful) DESC LIMIT 10",

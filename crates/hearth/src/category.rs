@@ -416,7 +416,7 @@ fn set_groups(w: &Write<'_>, id: CategoryId, groups: &[GroupId]) -> Result<()> {
         .execute([id])?;
     for g in groups {
         w.tx.prepare_cached(
-            "INSERT OR IGNORE INTO category_groups (category_id, group_id) VALUES (?1, ?2)",
+            "INSERT INTO category_groups (category_id, group_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         )?
         .execute(params![id, g])?;
     }

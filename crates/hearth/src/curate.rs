@@ -84,7 +84,7 @@ fn recount(w: &Write<'_>, topic: TopicId) -> Result<()> {
     w.tx.prepare_cached(
         "UPDATE topics SET
             post_count = (SELECT count(*) FROM posts WHERE topic_id = ?1 AND deleted_at IS NULL),
-            like_count = (SELECT coalesce(sum(like_count), 0) FROM posts WHERE topic_id = ?1 AND deleted_at IS NULL),
+            like_count = (SELECT CAST(coalesce(sum(like_count), 0) AS BIGINT) FROM posts WHERE topic_id = ?1 AND deleted_at IS NULL),
             next_post_number = (SELECT coalesce(max(post_number), 0) + 1 FROM posts WHERE topic_id = ?1),
             bumped_at = coalesce((SELECT max(created_at) FROM posts WHERE topic_id = ?1 AND deleted_at IS NULL), bumped_at),
             last_poster_id = coalesce((SELECT user_id FROM posts WHERE topic_id = ?1 AND deleted_at IS NULL
@@ -92,7 +92,7 @@ fn recount(w: &Write<'_>, topic: TopicId) -> Result<()> {
          WHERE id = ?1",
     )?
     .execute([topic])?;
-    w.tx.prepare_cached("INSERT OR IGNORE INTO topic_posters (topic_id, user_id) SELECT topic_id, user_id FROM posts WHERE topic_id = ?1")?
+    w.tx.prepare_cached("INSERT INTO topic_posters (topic_id, user_id) SELECT topic_id, user_id FROM posts WHERE topic_id = ?1 ON CONFLICT DO NOTHING")?
         .execute([topic])?;
     Ok(())
 }

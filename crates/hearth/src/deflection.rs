@@ -141,8 +141,8 @@ impl Forum {
             for t in shown.iter().take(20) {
                 if topic_state(w.tx, &viewer, *t).is_ok() {
                     w.tx.prepare_cached(
-                        "INSERT OR IGNORE INTO composer_suggestions (session_id, topic_id, shown_at)
-                         VALUES (?1, ?2, ?3)",
+                        "INSERT INTO composer_suggestions (session_id, topic_id, shown_at)
+                         VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                     )?
                     .execute(params![id, t, w.now_ms()])?;
                 }

@@ -373,13 +373,14 @@ impl Forum {
             return Err(Error::invalid("consumer", "1 to 200 bytes"));
         }
         self.store.write(|tx| {
-            tx.prepare_cached(
+            let max = tx.greatest();
+            tx.prepare_cached(&format!(
                 "INSERT INTO event_cursors (consumer, last_event_id, updated_at)
                  VALUES (?1, ?2, ?3)
                  ON CONFLICT (consumer) DO UPDATE
-                 SET last_event_id = max(last_event_id, excluded.last_event_id),
-                     updated_at = excluded.updated_at",
-            )?
+                 SET last_event_id = {max}(last_event_id, excluded.last_event_id),
+                     updated_at = excluded.updated_at"
+            ))?
             .execute(params![consumer, upto, to_millis(self.now())])?;
             Ok(())
         })

@@ -208,7 +208,7 @@ impl Forum {
             ensure_row(w, community, topic)?;
             let changed = if on {
                 w.tx.prepare_cached(
-                    "INSERT OR IGNORE INTO idea_votes (topic_id, user_id, created_at) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO idea_votes (topic_id, user_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![topic, user, w.now_ms()])?
             } else {
@@ -351,8 +351,10 @@ impl Forum {
 }
 
 fn ensure_row(w: &Write<'_>, community: CommunityId, topic: TopicId) -> Result<()> {
-    w.tx.prepare_cached("INSERT OR IGNORE INTO ideas (topic_id, community_id) VALUES (?1, ?2)")?
-        .execute(params![topic, community])?;
+    w.tx.prepare_cached(
+        "INSERT INTO ideas (topic_id, community_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![topic, community])?;
     Ok(())
 }
 

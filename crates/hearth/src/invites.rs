@@ -237,7 +237,11 @@ impl Forum {
                 return Err(Error::conflict("your request is waiting for an admin"));
             }
             w.tx.prepare_cached(
-                "INSERT OR REPLACE INTO join_requests (community_id, user_id, message, created_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO join_requests (community_id, user_id, message, created_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (community_id, user_id) DO UPDATE SET
+                   message = excluded.message, created_at = excluded.created_at,
+                   decided_at = NULL, decided_by = NULL, approved = NULL, reason = NULL",
             )?
             .execute(params![community, user, message.trim(), w.now_ms()])?;
             let mut e = NewEvent::new(EventKind::JoinRequested, Audience::Staff);

@@ -229,12 +229,11 @@ impl Run<'_> {
         } else {
             String::new()
         };
-        let n = w
-            .tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO outbox (community_id, user_id, kind, period, status, to_address,
+        let n =
+            w.tx.prepare_cached(
+                "INSERT INTO outbox (community_id, user_id, kind, period, status, to_address,
                     subject, text_body, html_body, unsubscribe, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING",
             )?
             .execute(params![
                 self.community,

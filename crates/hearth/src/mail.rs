@@ -261,8 +261,10 @@ pub(crate) fn secret(conn: &Conn) -> Result<Vec<u8>> {
     }
     let mut key = vec![0u8; 32];
     getrandom::fill(&mut key).map_err(|e| Error::Storage(format!("randomness: {e}")))?;
-    conn.prepare_cached("INSERT OR IGNORE INTO secrets (name, value) VALUES ('unsubscribe', ?1)")?
-        .execute([&key])?;
+    conn.prepare_cached(
+        "INSERT INTO secrets (name, value) VALUES ('unsubscribe', ?1) ON CONFLICT DO NOTHING",
+    )?
+    .execute([&key])?;
     Ok(conn
         .prepare_cached("SELECT value FROM secrets WHERE name = 'unsubscribe'")?
         .query_row(params![], |r| r.get(0))?)

@@ -524,7 +524,7 @@ impl Forum {
             membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
             let changed = if add {
                 w.tx.prepare_cached(
-                    "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?1, ?2)",
+                    "INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![group, user])?
             } else {

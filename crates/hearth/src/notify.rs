@@ -420,9 +420,9 @@ impl Forum {
                     _ => serde_json::json!({}),
                 };
                 w.tx.prepare_cached(
-                    "INSERT OR IGNORE INTO notifications
+                    "INSERT INTO notifications
                        (community_id, user_id, kind, actor_id, topic_id, post_id, data, created_at, email)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![
                     e.community,

@@ -454,7 +454,7 @@ pub(crate) fn sql_id_list(ids: impl Iterator<Item = i64>) -> String {
 fn load_category_access(conn: &Conn, community: CommunityId) -> Result<Vec<CategoryAccess>> {
     let mut stmt = conn.prepare_cached(
         "SELECT c.id, c.kind, c.visibility, c.read_only,
-                (SELECT group_concat(group_id) FROM category_groups WHERE category_id = c.id),
+                (SELECT string_agg(CAST(group_id AS TEXT), ',') FROM category_groups WHERE category_id = c.id),
                 c.rewards, c.rules
          FROM categories c WHERE c.community_id = ?1",
     )?;

@@ -1287,7 +1287,10 @@ mod tests {
         let r = Renderer::new(&s).expect("renderer");
         let none = &mut |_: &[String]| Ok(HashSet::new());
         for prefix in ["", "<div></div>", "```\n"] {
-            assert!(r.render(&format!("{prefix}{}", "&".repeat(max)), none).is_ok());
+            assert!(
+                r.render(&format!("{prefix}{}", "&".repeat(max)), none)
+                    .is_ok()
+            );
             let err = r
                 .render(&format!("{prefix}{}", "&".repeat(max + 1)), none)
                 .expect_err("over the limit");

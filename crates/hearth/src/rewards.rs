@@ -164,7 +164,7 @@ pub(crate) fn award(
     let day_start = to_millis(Period::Day.start(w.now));
     let today: i64 =
         w.tx.prepare_cached(
-            "SELECT coalesce(sum(points), 0) FROM point_entries
+            "SELECT CAST(coalesce(sum(points), 0) AS BIGINT) FROM point_entries
              WHERE community_id = ?1 AND user_id = ?2 AND created_at >= ?3 AND rule = ?4
                AND reverses IS NULL",
         )?
@@ -287,7 +287,7 @@ impl Forum {
             self.viewer(conn, now, actor, community)?;
             Ok(conn
                 .prepare_cached(
-                    "SELECT coalesce(sum(points), 0) FROM point_days
+                    "SELECT CAST(coalesce(sum(points), 0) AS BIGINT) FROM point_days
                      WHERE community_id = ?1 AND user_id = ?2 AND day >= ?3",
                 )?
                 .query_row(params![community, user, since], |r| r.get(0))?)
@@ -309,9 +309,9 @@ impl Forum {
             let rows: Vec<(UserRef, i64)> = conn
                 .prepare_cached(
                     "SELECT u.id, u.username, u.display_name, u.avatar_url, t.total
-                     FROM (SELECT user_id, sum(points) AS total FROM point_days
+                     FROM (SELECT user_id, CAST(sum(points) AS BIGINT) AS total FROM point_days
                            WHERE community_id = ?1 AND day >= ?2
-                           GROUP BY user_id HAVING total > 0
+                           GROUP BY user_id HAVING sum(points) > 0
                            ORDER BY total DESC, user_id LIMIT ?3) t
                      JOIN users u ON u.id = t.user_id
                      JOIN memberships m ON m.community_id = ?1 AND m.user_id = t.user_id

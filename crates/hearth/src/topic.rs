@@ -408,7 +408,7 @@ pub(crate) fn count_entry(
 ) -> Result<bool> {
     let new =
         w.tx.prepare_cached(
-            "INSERT OR IGNORE INTO topic_views (topic_id, user_id, viewed_day) VALUES (?1, ?2, -1)",
+            "INSERT INTO topic_views (topic_id, user_id, viewed_day) VALUES (?1, ?2, -1) ON CONFLICT DO NOTHING",
         )?
         .execute(params![topic, user])?
             > 0;
@@ -1078,7 +1078,7 @@ impl Forum {
             }
             crate::rules::check_like_toggles(w, &viewer, user, post)?;
             let changed = if like {
-                w.tx.prepare_cached("INSERT OR IGNORE INTO likes (post_id, user_id, created_at) VALUES (?1, ?2, ?3)")?
+                w.tx.prepare_cached("INSERT INTO likes (post_id, user_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?
                     .execute(params![post, user, w.now_ms()])?
             } else {
                 w.tx.prepare_cached("DELETE FROM likes WHERE post_id = ?1 AND user_id = ?2")?
@@ -1339,7 +1339,7 @@ impl Forum {
             let Some(user) = viewer.user.filter(|_| viewer.is_member()) else {
                 return Err(Error::forbidden("sign in as a member to bookmark"));
             };
-            tx.prepare_cached("INSERT OR IGNORE INTO bookmarks (user_id, post_id, created_at) VALUES (?1, ?2, ?3)")?
+            tx.prepare_cached("INSERT INTO bookmarks (user_id, post_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?
                 .execute(params![user, post, now])?;
             Ok(())
         })
@@ -2020,11 +2020,12 @@ fn insert_post(
     .execute(params![topic, now, author])?;
     record_refs(w, post, rendered)?;
     index_post(w.tx, post, title.unwrap_or(""), &rendered.text)?;
-    let first_in_topic = w
-        .tx
-        .prepare_cached("INSERT OR IGNORE INTO topic_posters (topic_id, user_id) VALUES (?1, ?2)")?
+    let first_in_topic =
+        w.tx.prepare_cached(
+            "INSERT INTO topic_posters (topic_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?
         .execute(params![topic, author])?
-        > 0;
+            > 0;
     count_content(w, viewer.community, number == 1)?;
     bump(
         w,
@@ -2093,13 +2094,13 @@ fn record_refs(w: &Write<'_>, post: PostId, r: &Rendered) -> Result<()> {
         .execute([post])?;
     for name in &r.mentions {
         w.tx.prepare_cached(
-            "INSERT OR IGNORE INTO mentions (post_id, user_id) SELECT ?1, id FROM users WHERE username_lower = ?2",
+            "INSERT INTO mentions (post_id, user_id) SELECT ?1, id FROM users WHERE username_lower = ?2 ON CONFLICT DO NOTHING",
         )?
         .execute(params![post, name])?;
     }
     for (url, internal) in &r.links {
         w.tx.prepare_cached(
-            "INSERT OR IGNORE INTO post_links (post_id, url, internal) VALUES (?1, ?2, ?3)",
+            "INSERT INTO post_links (post_id, url, internal) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
         )?
         .execute(params![post, url, internal])?;
     }

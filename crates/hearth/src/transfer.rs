@@ -637,8 +637,8 @@ impl Forum {
                             if let Some(email) = row["email"].as_str() {
                                 // No password: an unusable hash until a reset.
                                 conn.prepare_cached(
-                                    "INSERT OR IGNORE INTO logins (user_id, email, email_lower, password_hash, updated_at)
-                                     VALUES (?1, ?2, ?3, '$none$', ?4)",
+                                    "INSERT INTO logins (user_id, email, email_lower, password_hash, updated_at)
+                                     VALUES (?1, ?2, ?3, '$none$', ?4) ON CONFLICT DO NOTHING",
                                 )?
                                 .execute(params![id, email, email.to_lowercase(), w.now_ms()])?;
                             }

@@ -336,23 +336,24 @@ fn today(w: &Write<'_>) -> i64 {
 /// levels 0→1→2. Non-members (and the system) are ignored.
 pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -> Result<()> {
     let community = viewer.community;
-    w.tx.prepare_cached(
+    let max = w.tx.greatest();
+    w.tx.prepare_cached(&format!(
         "INSERT INTO member_activity (community_id, user_id, topics_entered, posts_read, read_ms,
              likes_given, likes_received, posts_created, topics_created, topics_replied_to,
              flags_agreed, flags_given, flags_given_agreed, flags_given_disagreed)
-         SELECT ?1, ?2, max(?3, 0), max(?4, 0), max(?5, 0), max(?6, 0), max(?7, 0), max(?8, 0),
-                max(?9, 0), max(?10, 0), max(?11, 0), max(?12, 0), max(?13, 0), max(?14, 0)
+         SELECT ?1, ?2, {max}(?3, 0), {max}(?4, 0), {max}(?5, 0), {max}(?6, 0), {max}(?7, 0), {max}(?8, 0),
+                {max}(?9, 0), {max}(?10, 0), {max}(?11, 0), {max}(?12, 0), {max}(?13, 0), {max}(?14, 0)
          WHERE EXISTS (SELECT 1 FROM memberships WHERE community_id = ?1 AND user_id = ?2)
          ON CONFLICT (community_id, user_id) DO UPDATE SET
-             topics_entered = max(topics_entered + ?3, 0), posts_read = max(posts_read + ?4, 0),
-             read_ms = max(read_ms + ?5, 0), likes_given = max(likes_given + ?6, 0),
-             likes_received = max(likes_received + ?7, 0), posts_created = max(posts_created + ?8, 0),
-             topics_created = max(topics_created + ?9, 0),
-             topics_replied_to = max(topics_replied_to + ?10, 0),
-             flags_agreed = max(flags_agreed + ?11, 0), flags_given = max(flags_given + ?12, 0),
-             flags_given_agreed = max(flags_given_agreed + ?13, 0),
-             flags_given_disagreed = max(flags_given_disagreed + ?14, 0)",
-    )?
+             topics_entered = {max}(topics_entered + ?3, 0), posts_read = {max}(posts_read + ?4, 0),
+             read_ms = {max}(read_ms + ?5, 0), likes_given = {max}(likes_given + ?6, 0),
+             likes_received = {max}(likes_received + ?7, 0), posts_created = {max}(posts_created + ?8, 0),
+             topics_created = {max}(topics_created + ?9, 0),
+             topics_replied_to = {max}(topics_replied_to + ?10, 0),
+             flags_agreed = {max}(flags_agreed + ?11, 0), flags_given = {max}(flags_given + ?12, 0),
+             flags_given_agreed = {max}(flags_given_agreed + ?13, 0),
+             flags_given_disagreed = {max}(flags_given_disagreed + ?14, 0)"
+    ))?
     .execute(params![
         community,
         user,
@@ -383,7 +384,8 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
         || d.likes_received != 0
         || d.topics_replied_to != 0
     {
-        w.tx.prepare_cached(
+        let max = w.tx.greatest();
+        w.tx.prepare_cached(&format!(
             "INSERT INTO member_days (community_id, user_id, day, topics_entered, posts_read,
                                       likes_given, likes_received, topics_replied_to, acted)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
@@ -391,8 +393,8 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
              ON CONFLICT (community_id, user_id, day) DO UPDATE SET
                  topics_entered = topics_entered + ?4, posts_read = posts_read + ?5,
                  likes_given = likes_given + ?6, likes_received = likes_received + ?7,
-                 topics_replied_to = topics_replied_to + ?8, acted = max(acted, ?9)",
-        )?
+                 topics_replied_to = topics_replied_to + ?8, acted = {max}(acted, ?9)"
+        ))?
         .execute(params![
             community,
             user,
@@ -558,9 +560,9 @@ fn meets_regular(
     let since = day - i64::from(r.window_days) + 1;
     let (days, entered, read, given, received, replied): (i64, i64, i64, i64, i64, i64) = conn
         .prepare_cached(
-            "SELECT count(*), coalesce(sum(topics_entered), 0), coalesce(sum(posts_read), 0),
-                    coalesce(sum(likes_given), 0), coalesce(sum(likes_received), 0),
-                    coalesce(sum(topics_replied_to), 0)
+            "SELECT count(*), CAST(coalesce(sum(topics_entered), 0) AS BIGINT), CAST(coalesce(sum(posts_read), 0) AS BIGINT),
+                    CAST(coalesce(sum(likes_given), 0) AS BIGINT), CAST(coalesce(sum(likes_received), 0) AS BIGINT),
+                    CAST(coalesce(sum(topics_replied_to), 0) AS BIGINT)
              FROM member_days WHERE community_id = ?1 AND user_id = ?2 AND day >= ?3",
         )?
         .query_row(params![community, user, since], |r| {
@@ -575,7 +577,7 @@ fn meets_regular(
         })?;
     let (topics, posts): (i64, i64) = conn
         .prepare_cached(
-            "SELECT coalesce(sum(topics), 0), coalesce(sum(posts), 0) FROM community_days
+            "SELECT CAST(coalesce(sum(topics), 0) AS BIGINT), CAST(coalesce(sum(posts), 0) AS BIGINT) FROM community_days
              WHERE community_id = ?1 AND day >= ?2",
         )?
         .query_row(params![community, since], |r| Ok((r.get(0)?, r.get(1)?)))?;

@@ -608,6 +608,16 @@ impl Conn {
         }
     }
 
+    /// The two-argument maximum: SQLite's scalar `max(a, b)`, PostgreSQL's
+    /// `greatest(a, b)` (same call syntax; put it in with `format!`).
+    pub(crate) fn greatest(&self) -> &'static str {
+        match self.dialect() {
+            Dialect::Sqlite => "max",
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres => "greatest",
+        }
+    }
+
     /// A statement from the connection's cache.
     pub(crate) fn prepare_cached(&self, sql: &str) -> Result<Stmt<'_>> {
         Ok(Stmt {
