@@ -222,7 +222,7 @@ impl Forum {
                  FROM audit_log
                  WHERE community_id = ?1 AND id < ?2
                    AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR actor_id = ?4)
-                   AND (?5 IS NULL OR (target_type = ?5 AND target_id IS ?6))
+                   AND (?5 IS NULL OR (target_type = ?5 AND target_id IS NOT DISTINCT FROM ?6))
                  ORDER BY id DESC LIMIT ?7",
             )?;
             let rows = stmt.query_map(

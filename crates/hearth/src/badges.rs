@@ -190,7 +190,7 @@ impl Forum {
                 .tx
                 .prepare_cached(
                     "SELECT EXISTS(SELECT 1 FROM badge_grants WHERE badge_id = ?1 AND user_id = ?2
-                       AND revoked_at IS NULL AND (?3 = 0 OR post_id IS ?4))",
+                       AND revoked_at IS NULL AND (?3 = 0 OR post_id IS NOT DISTINCT FROM ?4))",
                 )?
                 .query_row(params![badge.id, user, badge.multiple, post], |r| r.get(0))?;
             if held {

@@ -237,7 +237,7 @@ impl NewCategory {
         let taken: bool = w
             .tx
             .prepare_cached(
-                "SELECT EXISTS(SELECT 1 FROM categories WHERE community_id = ?1 AND slug = ?2 AND id IS NOT ?3)",
+                "SELECT EXISTS(SELECT 1 FROM categories WHERE community_id = ?1 AND slug = ?2 AND id IS DISTINCT FROM ?3)",
             )?
             .query_row(params![community, self.slug, this], |r| r.get(0))?;
         if taken {

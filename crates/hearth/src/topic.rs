@@ -2185,7 +2185,7 @@ fn load_posts(
                 u.id, u.username, u.display_name, u.avatar_url,
                 EXISTS (SELECT 1 FROM likes k WHERE k.post_id = p.id AND k.user_id = ?1),
                 EXISTS (SELECT 1 FROM bookmarks b WHERE b.post_id = p.id AND b.user_id = ?1),
-                t.solved_post_id IS p.id, p.hidden_at IS NOT NULL
+                t.solved_post_id IS NOT DISTINCT FROM p.id, p.hidden_at IS NOT NULL
          FROM posts p JOIN users u ON u.id = p.user_id JOIN topics t ON t.id = p.topic_id
          WHERE {filter}"
     );
