@@ -169,7 +169,7 @@ impl Forum {
             w.tx.prepare_cached(
                 "INSERT INTO composer_suggestions (session_id, topic_id, shown_at, opened_at)
                  VALUES (?1, ?2, ?3, ?3)
-                 ON CONFLICT (session_id, topic_id) DO UPDATE SET opened_at = coalesce(opened_at, excluded.opened_at)",
+                 ON CONFLICT (session_id, topic_id) DO UPDATE SET opened_at = coalesce(composer_suggestions.opened_at, excluded.opened_at)",
             )?
             .execute(params![id, topic, now])?;
             w.tx.prepare_cached("UPDATE composer_sessions SET opened_at = ?2 WHERE id = ?1")?

@@ -378,7 +378,7 @@ impl Forum {
                 "INSERT INTO event_cursors (consumer, last_event_id, updated_at)
                  VALUES (?1, ?2, ?3)
                  ON CONFLICT (consumer) DO UPDATE
-                 SET last_event_id = {max}(last_event_id, excluded.last_event_id),
+                 SET last_event_id = {max}(event_cursors.last_event_id, excluded.last_event_id),
                      updated_at = excluded.updated_at"
             ))?
             .execute(params![consumer, upto, to_millis(self.now())])?;

@@ -423,7 +423,7 @@ impl Forum {
             } else {
                 w.tx.prepare_cached(
                     "INSERT INTO email_prefs (user_id, community_id, unsubscribed_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (user_id, community_id) DO UPDATE SET unsubscribed_at = coalesce(unsubscribed_at, ?3)",
+                     ON CONFLICT (user_id, community_id) DO UPDATE SET unsubscribed_at = coalesce(email_prefs.unsubscribed_at, ?3)",
                 )?
                 .execute(params![user, community, w.now_ms()])?;
             }

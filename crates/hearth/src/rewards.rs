@@ -200,7 +200,7 @@ fn insert_entry(
     let entry = w.tx.last_insert_rowid()?;
     w.tx.prepare_cached(
         "INSERT INTO point_days (community_id, user_id, day, points) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (community_id, user_id, day) DO UPDATE SET points = points + excluded.points",
+         ON CONFLICT (community_id, user_id, day) DO UPDATE SET points = point_days.points + excluded.points",
     )?
     .execute(params![community, user, day_of(w.now_ms()), points])?;
     let (kind, audience) = match reverses {

@@ -345,14 +345,14 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
                 {max}(?9, 0), {max}(?10, 0), {max}(?11, 0), {max}(?12, 0), {max}(?13, 0), {max}(?14, 0)
          WHERE EXISTS (SELECT 1 FROM memberships WHERE community_id = ?1 AND user_id = ?2)
          ON CONFLICT (community_id, user_id) DO UPDATE SET
-             topics_entered = {max}(topics_entered + ?3, 0), posts_read = {max}(posts_read + ?4, 0),
-             read_ms = {max}(read_ms + ?5, 0), likes_given = {max}(likes_given + ?6, 0),
-             likes_received = {max}(likes_received + ?7, 0), posts_created = {max}(posts_created + ?8, 0),
-             topics_created = {max}(topics_created + ?9, 0),
-             topics_replied_to = {max}(topics_replied_to + ?10, 0),
-             flags_agreed = {max}(flags_agreed + ?11, 0), flags_given = {max}(flags_given + ?12, 0),
-             flags_given_agreed = {max}(flags_given_agreed + ?13, 0),
-             flags_given_disagreed = {max}(flags_given_disagreed + ?14, 0)"
+             topics_entered = {max}(member_activity.topics_entered + ?3, 0), posts_read = {max}(member_activity.posts_read + ?4, 0),
+             read_ms = {max}(member_activity.read_ms + ?5, 0), likes_given = {max}(member_activity.likes_given + ?6, 0),
+             likes_received = {max}(member_activity.likes_received + ?7, 0), posts_created = {max}(member_activity.posts_created + ?8, 0),
+             topics_created = {max}(member_activity.topics_created + ?9, 0),
+             topics_replied_to = {max}(member_activity.topics_replied_to + ?10, 0),
+             flags_agreed = {max}(member_activity.flags_agreed + ?11, 0), flags_given = {max}(member_activity.flags_given + ?12, 0),
+             flags_given_agreed = {max}(member_activity.flags_given_agreed + ?13, 0),
+             flags_given_disagreed = {max}(member_activity.flags_given_disagreed + ?14, 0)"
     ))?
     .execute(params![
         community,
@@ -391,9 +391,9 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
              WHERE EXISTS (SELECT 1 FROM memberships WHERE community_id = ?1 AND user_id = ?2)
              ON CONFLICT (community_id, user_id, day) DO UPDATE SET
-                 topics_entered = topics_entered + ?4, posts_read = posts_read + ?5,
-                 likes_given = likes_given + ?6, likes_received = likes_received + ?7,
-                 topics_replied_to = topics_replied_to + ?8, acted = {max}(acted, ?9)"
+                 topics_entered = member_days.topics_entered + ?4, posts_read = member_days.posts_read + ?5,
+                 likes_given = member_days.likes_given + ?6, likes_received = member_days.likes_received + ?7,
+                 topics_replied_to = member_days.topics_replied_to + ?8, acted = {max}(member_days.acted, ?9)"
         ))?
         .execute(params![
             community,
@@ -414,7 +414,8 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
 pub(crate) fn count_content(w: &Write<'_>, community: CommunityId, topic: bool) -> Result<()> {
     w.tx.prepare_cached(
         "INSERT INTO community_days (community_id, day, topics, posts) VALUES (?1, ?2, ?3, 1)
-         ON CONFLICT (community_id, day) DO UPDATE SET topics = topics + ?3, posts = posts + 1",
+         ON CONFLICT (community_id, day) DO UPDATE SET topics = community_days.topics + ?3,
+                                                       posts = community_days.posts + 1",
     )?
     .execute(params![community, today(w), i64::from(topic)])?;
     Ok(())
@@ -467,7 +468,7 @@ pub(crate) fn mark_acted(w: &Write<'_>) -> Result<()> {
             "INSERT INTO member_days (community_id, user_id, day, acted)
              SELECT ?1, ?2, ?3, 1
              WHERE EXISTS (SELECT 1 FROM memberships WHERE community_id = ?1 AND user_id = ?2)
-             ON CONFLICT (community_id, user_id, day) DO UPDATE SET acted = 1 WHERE acted = 0",
+             ON CONFLICT (community_id, user_id, day) DO UPDATE SET acted = 1 WHERE member_days.acted = 0",
         )?
         .execute(params![e.community, actor, day])?;
     }
