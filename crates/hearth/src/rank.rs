@@ -50,11 +50,16 @@ impl DfCache {
         {
             return Ok(*df);
         }
+        let Some(m) = crate::search::Match::new(conn, table, "x", 1, &[term.to_string()], false)
+        else {
+            return Ok(0);
+        };
         let df: i64 = conn
             .prepare_cached(&format!(
-                "SELECT count(*) FROM {table} WHERE {table} MATCH ?1"
+                "SELECT count(*) FROM {table} x WHERE {}",
+                m.condition
             ))?
-            .query_row([format!("{{title body}} : \"{term}\"")], |r| r.get(0))?;
+            .query_row(params![m.query], |r| r.get(0))?;
         let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
         if map.len() >= DF_CAP {
             map.clear();

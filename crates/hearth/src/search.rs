@@ -138,23 +138,55 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// An FTS5 expression where every word must match (after stemming, so
-/// "keys" finds "key"). No prefix matching: a prefix query merges the
-/// posting lists of every term with that prefix across the whole index.
-fn all_words(text: &str) -> Option<String> {
-    let w = words(text);
-    (!w.is_empty()).then(|| {
-        w.iter()
-            .map(|w| format!("\"{w}\""))
-            .collect::<Vec<_>>()
-            .join(" ")
-    })
+/// The full-text condition on an index table, with the text of its one
+/// parameter: SQLite's FTS5 `MATCH` (quoted words, porter stemming) or
+/// PostgreSQL's `tsvector @@ tsquery` (english stemming). Every word must
+/// match, or (`any`) one of them. No prefix matching: a prefix query
+/// merges the posting lists of every term with that prefix across the
+/// whole index. The two dialects side by side, in one place.
+pub(crate) struct Match {
+    /// The SQL condition; its parameter is `?{param}`.
+    pub(crate) condition: String,
+    /// The parameter's value.
+    pub(crate) query: String,
 }
 
-/// An FTS5 expression where any significant word may match.
-fn any_words(significant: &[String]) -> Option<String> {
-    let w: Vec<String> = significant.iter().map(|w| format!("\"{w}\"")).collect();
-    (!w.is_empty()).then(|| w.join(" OR "))
+impl Match {
+    /// `None` for no words.
+    pub(crate) fn new(
+        conn: &Conn,
+        table: &str,
+        alias: &str,
+        param: usize,
+        words: &[String],
+        any: bool,
+    ) -> Option<Match> {
+        if words.is_empty() {
+            return None;
+        }
+        Some(match conn.dialect() {
+            db::Dialect::Sqlite => {
+                let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+                let joined = quoted.join(if any { " OR " } else { " " });
+                Match {
+                    // FTS5's hidden column named after the table.
+                    condition: format!("{alias}.{table} MATCH ?{param}"),
+                    query: format!("{{title body}} : ({joined})"),
+                }
+            }
+            #[cfg(feature = "postgres")]
+            db::Dialect::Postgres => Match {
+                condition: format!("{alias}.tsv @@ websearch_to_tsquery('english', ?{param})"),
+                // websearch syntax: words are ANDed, "or" between them ORs;
+                // quotes keep each word a word (never an operator).
+                query: words
+                    .iter()
+                    .map(|w| format!("\"{w}\""))
+                    .collect::<Vec<_>>()
+                    .join(if any { " or " } else { " " }),
+            },
+        })
+    }
 }
 
 /// The words of `text` worth matching on: two characters or more, no stop
@@ -306,11 +338,14 @@ impl Forum {
             total_is_exact: true,
             next: None,
         };
-        let Some(words) = all_words(&q.text) else {
-            return Ok(empty);
-        };
         let terms = self::words(&q.text);
+        if terms.is_empty() {
+            return Ok(empty);
+        }
         self.read(|conn, now| {
+            let Some(matching) = Match::new(conn, "search_index", "s", 1, &terms, false) else {
+                return Ok(empty.clone());
+            };
             let viewer = self.viewer(conn, now, actor, community)?;
             if let Some(c) = q.category {
                 viewer.category(c)?;
@@ -325,7 +360,7 @@ impl Forum {
                 None => (0, 0),
             };
             let mut filter = format!(" AND {}", visible(&viewer, cats, must, must_not));
-            let mut args: Vec<Value> = vec![Value::Text(format!("{{title body}} : ({words})"))];
+            let mut args: Vec<Value> = vec![Value::Text(matching.query.clone())];
             let mut joins = String::new();
             if q.author.is_some() || q.tag.is_some() {
                 joins.push_str(" JOIN posts p ON p.id = s.rowid");
@@ -347,8 +382,9 @@ impl Forum {
             let mut window: Vec<Candidate> = conn
                 .prepare_cached(&format!(
                     "SELECT s.rowid, s.title, s.body FROM search_index s{joins}
-                     WHERE search_index MATCH ?1{filter}
+                     WHERE {}{filter}
                      ORDER BY s.rowid DESC LIMIT {}",
+                    matching.condition,
                     SEARCH_WINDOW + 1
                 ))?
                 .query_map(args.as_slice(), |r| {
@@ -397,21 +433,26 @@ impl Forum {
         limit: usize,
     ) -> Result<Vec<SimilarTopic>> {
         let significant = significant_words(draft_title);
-        let Some(words) = any_words(&significant) else {
+        if significant.is_empty() {
             return Ok(Vec::new());
-        };
+        }
         self.read(|conn, now| {
+            let Some(matching) = Match::new(conn, "answer_index", "a", 1, &significant, true)
+            else {
+                return Ok(Vec::new());
+            };
             let viewer = self.viewer(conn, now, actor, community)?;
             let cats = crate::permissions::sql_id_list(
                 viewer.readable_categories().into_iter().map(|c| c.0),
             );
             let window: Vec<Candidate> = conn
                 .prepare_cached(&format!(
-                    "SELECT rowid, title, body FROM answer_index
-                     WHERE answer_index MATCH ?1 AND category IN {cats}
-                     ORDER BY rowid DESC LIMIT {SEARCH_WINDOW}"
+                    "SELECT a.rowid, a.title, a.body FROM answer_index a
+                     WHERE {} AND a.category IN {cats}
+                     ORDER BY a.rowid DESC LIMIT {SEARCH_WINDOW}",
+                    matching.condition
                 ))?
-                .query_map(params![format!("{{title body}} : ({words})")], |r| {
+                .query_map(params![matching.query], |r| {
                     Ok(Candidate {
                         post: r.get(0)?,
                         title: r.get(1)?,
@@ -528,19 +569,26 @@ mod tests {
 
     #[test]
     fn queries_are_quoted() {
+        let conn = Conn::from_sqlite(rusqlite::Connection::open_in_memory().expect("open"));
+        let all = |text: &str| Match::new(&conn, "search_index", "s", 1, &words(text), false);
+        let m = all("Reset password!").expect("words");
+        assert_eq!(m.query, "{title body} : (\"reset\" \"password\")");
+        assert_eq!(m.condition, "s.search_index MATCH ?1");
         assert_eq!(
-            all_words("Reset password!").as_deref(),
-            Some("\"reset\" \"password\"")
+            all("\" OR * NEAR(").expect("words").query,
+            "{title body} : (\"or\" \"near\")"
         );
-        assert_eq!(
-            all_words("\" OR * NEAR(").as_deref(),
-            Some("\"or\" \"near\"")
-        );
-        assert_eq!(all_words("  "), None);
-        assert_eq!(
-            any_words(&significant_words("How do I reset the password")).as_deref(),
-            Some("\"reset\" OR \"password\"")
-        );
+        assert!(all("  ").is_none());
+        let any = Match::new(
+            &conn,
+            "answer_index",
+            "a",
+            1,
+            &significant_words("How do I reset the password"),
+            true,
+        )
+        .expect("words");
+        assert_eq!(any.query, "{title body} : (\"reset\" OR \"password\")");
     }
 
     #[test]
