@@ -104,7 +104,7 @@ fn test() -> Result<(), String> {
     )?;
     cargo_step(
         "cargo test (hearth, postgres)",
-        "test -p hearth --features postgres --lib -- db:: store::",
+        "test -p hearth --features postgres --lib --test postgres",
     )?;
     // The plugins' own unit tests run natively, against the SDK's FakeHost.
     let mut c = cargo();

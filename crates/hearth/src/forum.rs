@@ -90,15 +90,37 @@ impl Forum {
     /// Opens (creating or migrating as needed) the database at `path` with
     /// default settings: see [`Config`].
     ///
+    /// `path` is a SQLite file, or — with the crate feature `postgres` — a
+    /// `postgres://…` URL. **PostgreSQL is experimental**: the crate's own
+    /// example runs on it, but its test suites do not yet run on both
+    /// backends and writes are not yet serialised per community across
+    /// connections (see `docs/architecture.md`, "Not there yet").
+    ///
     /// Fails with [`Error::SchemaTooNew`](crate::Error::SchemaTooNew) if the
-    /// file was written by a newer Hearth.
+    /// database was written by a newer Hearth.
     pub fn open(path: impl AsRef<Path>) -> Result<Forum> {
         Forum::open_with(path, Config::default())
     }
 
     /// Opens the database at `path` with explicit settings.
     pub fn open_with(path: impl AsRef<Path>, config: Config) -> Result<Forum> {
-        let store = Store::open(path.as_ref(), config.store)?;
+        let path = path.as_ref();
+        let url = path
+            .to_str()
+            .filter(|p| p.starts_with("postgres://") || p.starts_with("postgresql://"));
+        let store = match url {
+            #[cfg(feature = "postgres")]
+            Some(url) => Store::open_postgres(url, config.store.clone())?,
+            #[cfg(not(feature = "postgres"))]
+            Some(_) => {
+                return Err(crate::Error::Storage(
+                    "this build of hearth has no PostgreSQL support; enable its `postgres` \
+                     feature"
+                        .into(),
+                ));
+            }
+            None => Store::open(path, config.store.clone())?,
+        };
         Ok(Forum {
             store,
             clock: config.clock,

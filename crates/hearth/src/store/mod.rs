@@ -132,10 +132,6 @@ impl Store {
 
     /// Connects to PostgreSQL and creates or migrates the schema.
     #[cfg(feature = "postgres")]
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "Forum::open for PostgreSQL comes next (issue 14)")
-    )]
     pub(crate) fn open_postgres(url: &str, config: StoreConfig) -> Result<Store> {
         Ok(Store {
             backend: Backend::Postgres(postgres::PgStore::open(url, config)?),
