@@ -8,47 +8,13 @@
 #![cfg(feature = "postgres")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::str::FromStr;
+mod common;
 
+use common::postgres_database as fresh_database;
 use hearth::{
     Actor, CategoryKind, Forum, NewCategory, NewCommunity, NewReply, NewTopic, NewUser,
     PageRequest, SearchQuery, TopicFilter, Visibility,
 };
-
-/// A `postgres://` URL of a fresh database called `name` on the test
-/// server, or `None` (skip) outside CI without one.
-fn fresh_database(name: &str) -> Option<String> {
-    let Ok(conninfo) = std::env::var("HEARTH_TEST_PG") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "HEARTH_TEST_PG is not set (start a server with .ci/pg-start)"
-        );
-        eprintln!("SKIPPED: HEARTH_TEST_PG is not set (start one with .ci/pg-start)");
-        return None;
-    };
-    let db = format!("hearth_it_{name}_{}", std::process::id());
-    let mut admin = postgres::Client::connect(&conninfo, postgres::NoTls).expect("connect");
-    // One statement per call: neither may run inside a transaction block.
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
-        .expect("drop database");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .expect("create database");
-    let config = postgres::Config::from_str(&conninfo).expect("conninfo");
-    let host = match config.get_hosts().first() {
-        Some(postgres::config::Host::Unix(dir)) => dir
-            .to_str()
-            .expect("socket dir")
-            .replace('%', "%25")
-            .replace('/', "%2F"),
-        Some(postgres::config::Host::Tcp(h)) => h.clone(),
-        None => "localhost".into(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let user = config.get_user().unwrap_or("postgres");
-    Some(format!("postgres://{user}@{host}:{port}/{db}"))
-}
 
 #[test]
 fn the_crate_example_runs_on_postgres() {

@@ -19,11 +19,18 @@ pub struct TestForum {
 }
 
 impl TestForum {
+    /// On SQLite; on PostgreSQL (a fresh database on `HEARTH_TEST_PG`)
+    /// when `HEARTH_TEST_BACKEND=postgres` and the feature is on.
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(datetime!(2026-01-05 09:00 UTC)));
+        let location = match std::env::var("HEARTH_TEST_BACKEND").as_deref() {
+            #[cfg(feature = "postgres")]
+            Ok("postgres") => postgres_database("t").expect("HEARTH_TEST_PG"),
+            _ => dir.path().join("forum.db").to_string_lossy().into_owned(),
+        };
         let forum = Forum::open_with(
-            dir.path().join("forum.db"),
+            location,
             Config {
                 clock: clock.clone(),
                 ..Config::default()
@@ -237,4 +244,48 @@ impl ClockExt for ManualClock {
         use hearth::Clock;
         self.now() + time::Duration::days(days)
     }
+}
+
+/// A `postgres://` URL of a fresh database on the test server
+/// (`HEARTH_TEST_PG`, from `.ci/pg-start`), or `None` (a printed skip)
+/// outside CI without one; in CI (`CI` set) a missing server fails.
+#[cfg(feature = "postgres")]
+pub fn postgres_database(name: &str) -> Option<String> {
+    use std::str::FromStr;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let Ok(conninfo) = std::env::var("HEARTH_TEST_PG") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "HEARTH_TEST_PG is not set (start a server with .ci/pg-start)"
+        );
+        eprintln!("SKIPPED: HEARTH_TEST_PG is not set (start one with .ci/pg-start)");
+        return None;
+    };
+    let db = format!(
+        "hearth_it_{name}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin = postgres::Client::connect(&conninfo, postgres::NoTls).expect("connect");
+    // One statement per call: neither may run inside a transaction block.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+        .expect("drop database");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .expect("create database");
+    let config = postgres::Config::from_str(&conninfo).expect("conninfo");
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Unix(dir)) => dir
+            .to_str()
+            .expect("socket dir")
+            .replace('%', "%25")
+            .replace('/', "%2F"),
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("postgres");
+    Some(format!("postgres://{user}@{host}:{port}/{db}"))
 }
