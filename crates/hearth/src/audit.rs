@@ -221,8 +221,9 @@ impl Forum {
                 "SELECT id, actor_id, action, target_type, target_id, before, after, reason, created_at
                  FROM audit_log
                  WHERE community_id = ?1 AND id < ?2
-                   AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR actor_id = ?4)
-                   AND (?5 IS NULL OR (target_type = ?5 AND target_id IS NOT DISTINCT FROM ?6))
+                   AND (CAST(?3 AS TEXT) IS NULL OR action = ?3)
+                   AND (CAST(?4 AS BIGINT) IS NULL OR actor_id = ?4)
+                   AND (CAST(?5 AS TEXT) IS NULL OR (target_type = ?5 AND target_id IS NOT DISTINCT FROM ?6))
                  ORDER BY id DESC LIMIT ?7",
             )?;
             let rows = stmt.query_map(

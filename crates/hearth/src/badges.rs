@@ -229,7 +229,7 @@ impl Forum {
                 .tx
                 .prepare_cached(
                     "UPDATE badge_grants SET revoked_at = ?4
-                     WHERE badge_id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND (?3 IS NULL OR post_id = ?3)",
+                     WHERE badge_id = ?1 AND user_id = ?2 AND revoked_at IS NULL AND (CAST(?3 AS BIGINT) IS NULL OR post_id = ?3)",
                 )?
                 .execute(params![badge.id, user, post, w.now_ms()])?;
             if changed > 0 {

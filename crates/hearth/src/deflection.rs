@@ -241,7 +241,7 @@ impl Forum {
             let settled = now - window;
             // Every query binds the same four values (?4: the settled mark).
             let range =
-                "s.community_id = ?1 AND s.started_at >= ?2 AND s.started_at < ?3 AND ?4 IS NOT NULL";
+                "s.community_id = ?1 AND s.started_at >= ?2 AND s.started_at < ?3 AND CAST(?4 AS BIGINT) IS NOT NULL";
             let q = |cond: &str| {
                 count(
                     conn,
@@ -260,11 +260,11 @@ impl Forum {
                 )
             };
             Ok(DeflectionReport {
-                sessions: q("1")?,
+                sessions: q("true")?,
                 with_suggestions: q(
                     "EXISTS (SELECT 1 FROM composer_suggestions g WHERE g.session_id = s.id)",
                 )?,
-                impressions: suggestions("1")?,
+                impressions: suggestions("true")?,
                 clicks: suggestions("g.opened_at IS NOT NULL")?,
                 posted: q("s.posted_at IS NOT NULL")?,
                 escalated: q("s.posted_at IS NULL AND s.ticket_at IS NOT NULL")?,

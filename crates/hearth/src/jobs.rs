@@ -792,7 +792,7 @@ impl Forum {
             Ok(conn
                 .prepare_cached(
                     "SELECT id, user_id, kind, period, status, to_address, subject, text_body, html_body, attempts
-                     FROM outbox WHERE community_id = ?1 AND (?2 IS NULL OR user_id = ?2) ORDER BY id DESC LIMIT 1000",
+                     FROM outbox WHERE community_id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR user_id = ?2) ORDER BY id DESC LIMIT 1000",
                 )?
                 .query_map(params![community, user], |r| {
                     Ok(OutboxEntry {

@@ -179,7 +179,7 @@ impl Forum {
             load_user(w.tx, user)?;
             w.tx.prepare_cached(
                 "UPDATE users SET display_name = coalesce(?2, display_name), bio = coalesce(?3, bio),
-                        avatar_url = CASE WHEN ?4 IS NULL THEN avatar_url
+                        avatar_url = CASE WHEN CAST(?4 AS TEXT) IS NULL THEN avatar_url
                                           WHEN ?4 = '' THEN NULL ELSE ?4 END
                  WHERE id = ?1",
             )?

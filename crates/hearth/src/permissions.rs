@@ -447,6 +447,11 @@ pub(crate) fn sql_id_list(ids: impl Iterator<Item = i64>) -> String {
         }
         s.push_str(&id.to_string());
     }
+    if s.len() == 1 {
+        // `IN ()` is SQLite-only; `IN (NULL)` matches nothing on both
+        // backends (never use the list with NOT IN).
+        s.push_str("NULL");
+    }
     s.push(')');
     s
 }
@@ -500,6 +505,6 @@ mod tests {
     #[test]
     fn id_list() {
         assert_eq!(sql_id_list([1, 2, 3].into_iter()), "(1,2,3)");
-        assert_eq!(sql_id_list(std::iter::empty()), "()");
+        assert_eq!(sql_id_list(std::iter::empty()), "(NULL)");
     }
 }

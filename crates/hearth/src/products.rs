@@ -228,7 +228,7 @@ impl Forum {
             let mut rows: Vec<Product> = conn
                 .prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM products WHERE community_id = ?1
-                     ORDER BY name COLLATE NOCASE, id LIMIT ?2 OFFSET ?3"
+                     ORDER BY lower(name), id LIMIT ?2 OFFSET ?3"
                 ))?
                 .query_map(params![community, limit as i64 + 1, offset], row)?
                 .collect::<db::Result<_>>()?;

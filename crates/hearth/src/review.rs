@@ -549,7 +549,7 @@ impl Forum {
             let status = filter.status.unwrap_or(ReviewStatus::Pending);
             let items = load_items(
                 conn,
-                "r.community_id = ?1 AND r.status = ?2 AND (?3 IS NULL OR r.kind = ?3) AND r.id > ?4
+                "r.community_id = ?1 AND r.status = ?2 AND (CAST(?3 AS TEXT) IS NULL OR r.kind = ?3) AND r.id > ?4
                  ORDER BY r.id LIMIT ?5",
                 params![
                     community,

@@ -1316,7 +1316,7 @@ impl Forum {
                 tx.prepare_cached(
                     "INSERT INTO topic_views (topic_id, user_id, viewed_day) VALUES (?1, ?2, ?3)
                      ON CONFLICT (topic_id, user_id) DO UPDATE SET viewed_day = excluded.viewed_day
-                     WHERE viewed_day < excluded.viewed_day",
+                     WHERE topic_views.viewed_day < excluded.viewed_day",
                 )?
                 .execute(params![topic, user, day])?
                     > 0

@@ -432,8 +432,8 @@ pub(crate) fn visit(w: &mut Write<'_>, viewer: &Viewer, user: UserId) -> Result<
              SELECT ?1, ?2, 1, ?3
              WHERE EXISTS (SELECT 1 FROM memberships WHERE community_id = ?1 AND user_id = ?2)
              ON CONFLICT (community_id, user_id) DO UPDATE
-             SET days_visited = days_visited + 1, last_visit_day = ?3
-             WHERE last_visit_day < ?3",
+             SET days_visited = member_activity.days_visited + 1, last_visit_day = ?3
+             WHERE member_activity.last_visit_day < ?3",
         )?
         .execute(params![community, user, day])?;
     if changed > 0 {
