@@ -307,9 +307,13 @@ impl Forum {
             // Top contributors.
             let mut by_user: HashMap<i64, (i64, i64, i64)> = HashMap::new();
             let mut stmt = conn.prepare_cached(
-                "SELECT kind, CASE kind WHEN 'post.created' THEN actor_id ELSE subject_id END AS who, count(*)
-                 FROM events WHERE community_id = ?1 AND kind IN ('post.created', 'topic.solved', 'post.liked')
-                   AND created_at >= ?2 AND created_at < ?3 AND who IS NOT NULL
+                "SELECT kind, who, count(*)
+                 FROM (SELECT kind, CASE kind WHEN 'post.created' THEN actor_id ELSE subject_id END AS who
+                       FROM events
+                       WHERE community_id = ?1
+                         AND kind IN ('post.created', 'topic.solved', 'post.liked')
+                         AND created_at >= ?2 AND created_at < ?3) e
+                 WHERE who IS NOT NULL
                  GROUP BY 1, 2",
             )?;
             for row in stmt.query_map(params![c, a, b], |r| {

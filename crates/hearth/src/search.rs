@@ -140,8 +140,9 @@ fn words(text: &str) -> Vec<String> {
 
 /// The full-text condition on an index table, with the text of its one
 /// parameter: SQLite's FTS5 `MATCH` (quoted words, porter stemming) or
-/// PostgreSQL's `tsvector @@ tsquery` (english stemming). Every word must
-/// match, or (`any`) one of them. No prefix matching: a prefix query
+/// PostgreSQL's `tsvector @@ tsquery` (English stemming without stop
+/// words: the schema's `hearth` configuration). Every word must match, or
+/// (`any`) one of them. No prefix matching: a prefix query
 /// merges the posting lists of every term with that prefix across the
 /// whole index. The two dialects side by side, in one place.
 pub(crate) struct Match {
@@ -176,7 +177,7 @@ impl Match {
             }
             #[cfg(feature = "postgres")]
             db::Dialect::Postgres => Match {
-                condition: format!("{alias}.tsv @@ websearch_to_tsquery('english', ?{param})"),
+                condition: format!("{alias}.tsv @@ websearch_to_tsquery('hearth', ?{param})"),
                 // websearch syntax: words are ANDed, "or" between them ORs;
                 // quotes keep each word a word (never an operator).
                 query: words

@@ -429,7 +429,7 @@ impl Forum {
                 .query_row([community], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             let settings: Value = serde_json::from_str(&settings).unwrap_or(Value::Null);
             let mut total: u64 =
-                conn.prepare(&format!("SELECT count(*) FROM ({USERS})"))?
+                conn.prepare(&format!("SELECT count(*) FROM ({USERS}) u"))?
                     .query_row([community], |r| r.get::<_, i64>(0))? as u64;
             for t in TABLES {
                 total +=

@@ -187,6 +187,14 @@ CREATE TABLE topic_views (
     PRIMARY KEY (topic_id, user_id)
 );
 
+-- Text search as SQLite's FTS5 tokenizer does it: English (snowball)
+-- stemming and no stop words ("same here" must find "same here").
+CREATE TEXT SEARCH DICTIONARY hearth_stem (TEMPLATE = snowball, Language = english);
+CREATE TEXT SEARCH CONFIGURATION hearth (COPY = english);
+ALTER TEXT SEARCH CONFIGURATION hearth
+    ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part
+    WITH hearth_stem;
+
 -- Full-text search: SQLite's FTS5 table becomes a table with a generated
 -- tsvector and a GIN index; `rowid` keeps its name (the post id), so the
 -- statements that keep the index current are the same on both backends.
@@ -198,7 +206,7 @@ CREATE TABLE search_index (
     category  BIGINT,
     flags     BIGINT,
     tsv       tsvector GENERATED ALWAYS AS
-              (to_tsvector('english', title || ' ' || body)) STORED
+              (to_tsvector('hearth', title || ' ' || body)) STORED
 );
 CREATE INDEX search_index_tsv ON search_index USING GIN (tsv);
 
@@ -208,7 +216,7 @@ CREATE TABLE answer_index (
     body      TEXT NOT NULL,
     category  BIGINT,
     tsv       tsvector GENERATED ALWAYS AS
-              (to_tsvector('english', title || ' ' || body)) STORED
+              (to_tsvector('hearth', title || ' ' || body)) STORED
 );
 CREATE INDEX answer_index_tsv ON answer_index USING GIN (tsv);
 
