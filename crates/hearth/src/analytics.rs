@@ -360,7 +360,8 @@ impl Forum {
                         CAST(sum(v.helpful) AS BIGINT), CAST(sum(1 - v.helpful) AS BIGINT)
                  FROM kb_votes v JOIN kb_articles a ON a.id = v.article_id
                  WHERE a.community_id = ?1 AND v.created_at >= ?2 AND v.created_at < ?3
-                 GROUP BY v.article_id ORDER BY sum(v.helpful) - sum(1 - v.helpful) DESC, sum(v.helpful) DESC LIMIT 10",
+                 GROUP BY v.article_id, a.published_revision
+                 ORDER BY sum(v.helpful) - sum(1 - v.helpful) DESC, sum(v.helpful) DESC LIMIT 10",
             )?;
             let helpful_articles = stmt
                 .query_map(params![c, a, b], |r| {
