@@ -27,6 +27,8 @@ impl TestForum {
         let location = match std::env::var("HEARTH_TEST_BACKEND").as_deref() {
             #[cfg(feature = "postgres")]
             Ok("postgres") => postgres_database("t").expect("HEARTH_TEST_PG"),
+            #[cfg(not(feature = "postgres"))]
+            Ok("postgres") => panic!("HEARTH_TEST_BACKEND=postgres needs --features postgres"),
             _ => dir.path().join("forum.db").to_string_lossy().into_owned(),
         };
         let forum = Forum::open_with(
