@@ -132,18 +132,30 @@ pub enum Unavailable {
     /// The disk (or a file-size limit) is full.
     #[error("the disk is full")]
     DiskFull,
-    /// The database file or its directory is read-only.
+    /// The database file or its directory is read-only (or, on
+    /// PostgreSQL, the server is a read-only standby).
     #[error("the database is read-only")]
     ReadOnly,
+    /// A concurrent change conflicted with this one (PostgreSQL: a
+    /// serialization failure or a deadlock) and retrying it did not help.
+    #[error("the change conflicted with concurrent changes")]
+    Conflict,
+    /// The database server can't be reached, is shutting down or has no
+    /// connection to spare (PostgreSQL).
+    #[error("the database server cannot be reached")]
+    Unreachable,
 }
 
 impl Unavailable {
-    /// A stable code: `busy`, `disk_full`, `read_only`.
+    /// A stable code: `busy`, `disk_full`, `read_only`, `conflict`,
+    /// `unreachable`.
     pub fn code(self) -> &'static str {
         match self {
             Unavailable::Busy => "busy",
             Unavailable::DiskFull => "disk_full",
             Unavailable::ReadOnly => "read_only",
+            Unavailable::Conflict => "conflict",
+            Unavailable::Unreachable => "unreachable",
         }
     }
 }
@@ -249,8 +261,44 @@ impl From<crate::db::Error> for Error {
     fn from(e: crate::db::Error) -> Self {
         match e {
             crate::db::Error::Sqlite(e) => e.into(),
+            #[cfg(feature = "postgres")]
+            crate::db::Error::Postgres(e) => from_postgres(e),
             other => Error::Storage(other.to_string()),
         }
+    }
+}
+
+/// PostgreSQL's conditions that say "not now" become
+/// [`Error::Unavailable`] (by SQLSTATE class or code); the rest is
+/// [`Error::Storage`].
+#[cfg(feature = "postgres")]
+fn from_postgres(e: ::postgres::Error) -> Error {
+    let unavailable = |cause, secs| Error::Unavailable {
+        cause,
+        retry_after: Duration::from_secs(secs),
+    };
+    let Some(db) = e.as_db_error() else {
+        // No answer from the server: the connection is gone.
+        return if e.is_closed() || std::error::Error::source(&e).is_some() {
+            unavailable(Unavailable::Unreachable, 5)
+        } else {
+            Error::Storage(e.to_string())
+        };
+    };
+    let code = db.code().code();
+    match code {
+        // serialization_failure, deadlock_detected
+        "40001" | "40P01" => unavailable(Unavailable::Conflict, 1),
+        // lock_not_available (lock_timeout), query_canceled (statement_timeout)
+        "55P03" | "57014" => unavailable(Unavailable::Busy, 1),
+        // disk_full, insufficient_resources
+        "53100" | "53000" => unavailable(Unavailable::DiskFull, 30),
+        // read_only_sql_transaction: a hot standby
+        "25006" => unavailable(Unavailable::ReadOnly, 30),
+        // too_many_connections, admin/crash shutdown, cannot_connect_now
+        "53300" | "57P01" | "57P02" | "57P03" => unavailable(Unavailable::Unreachable, 5),
+        _ if code.starts_with("08") => unavailable(Unavailable::Unreachable, 5),
+        _ => Error::Storage(format!("{} ({code})", db.message())),
     }
 }
 

@@ -71,6 +71,8 @@ pub(crate) struct Write<'a> {
     pub tx: &'a Conn,
     pub now: OffsetDateTime,
     pub events: Vec<Event>,
+    /// The communities this transaction has locked (see [`Write::hold`]).
+    held: std::cell::RefCell<Vec<CommunityId>>,
 }
 
 impl Write<'_> {
@@ -78,8 +80,23 @@ impl Write<'_> {
         to_millis(self.now)
     }
 
+    /// Makes this transaction the only writer of `community` until it
+    /// ends; see [`crate::store::hold_community`]. Taken by
+    /// [`Forum::viewer_in`] (so every check a write makes on what it read
+    /// after loading its viewer still holds when it commits) and before
+    /// an event is appended (so a community's events commit in id order).
+    pub(crate) fn hold(&self, community: CommunityId) -> Result<()> {
+        let mut held = self.held.borrow_mut();
+        if !held.contains(&community) {
+            crate::store::hold_community(self.tx, community)?;
+            held.push(community);
+        }
+        Ok(())
+    }
+
     /// Appends an event in this transaction.
     pub(crate) fn emit(&mut self, community: CommunityId, e: NewEvent) -> Result<()> {
+        self.hold(community)?;
         let event = append(self.tx, community, self.now, e)?;
         self.events.push(event);
         Ok(())
@@ -159,25 +176,52 @@ impl Forum {
     }
 
     /// A write transaction; its events reach the hooks after commit.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut Write<'_>) -> Result<T>) -> Result<T> {
+    ///
+    /// `f` is `Fn`: on PostgreSQL a transaction that lost a deadlock is
+    /// rolled back and run again, so `f` must not consume or change
+    /// anything outside the transaction (a cache behind a `RefCell` is
+    /// fine). A write that can't be run twice uses [`Forum::write_once`].
+    pub(crate) fn write<T>(&self, f: impl Fn(&mut Write<'_>) -> Result<T>) -> Result<T> {
         let now = self.now();
-        let (out, events) = self.store.write(|tx| {
-            let mut w = Write {
-                tx,
-                now,
-                events: Vec::new(),
-            };
-            let out = f(&mut w)?;
-            if !w.events.is_empty() {
-                self.derive_notifications(&w)?;
-                crate::trust::mark_acted(&w)?;
-            }
-            Ok((out, w.events))
-        })?;
-        if !events.is_empty() {
-            notify(&self.hooks(), &events);
-        }
+        let (out, events) = self.store.write(|tx| self.in_write(tx, now, &f))?;
+        self.after_commit(&events);
         Ok(out)
+    }
+
+    /// A write transaction that is never run again: a conflict reaches
+    /// the caller as [`Unavailable::Conflict`](crate::Unavailable::Conflict).
+    /// For writes that stream their input (an import).
+    pub(crate) fn write_once<T>(&self, f: impl FnOnce(&mut Write<'_>) -> Result<T>) -> Result<T> {
+        let now = self.now();
+        let (out, events) = self.store.write_once(|tx| self.in_write(tx, now, f))?;
+        self.after_commit(&events);
+        Ok(out)
+    }
+
+    fn in_write<T>(
+        &self,
+        tx: &Conn,
+        now: OffsetDateTime,
+        f: impl FnOnce(&mut Write<'_>) -> Result<T>,
+    ) -> Result<(T, Vec<Event>)> {
+        let mut w = Write {
+            tx,
+            now,
+            events: Vec::new(),
+            held: Default::default(),
+        };
+        let out = f(&mut w)?;
+        if !w.events.is_empty() {
+            self.derive_notifications(&w)?;
+            crate::trust::mark_acted(&w)?;
+        }
+        Ok((out, w.events))
+    }
+
+    fn after_commit(&self, events: &[Event]) {
+        if !events.is_empty() {
+            notify(&self.hooks(), events);
+        }
     }
 
     /// The actor as seen from `community`, on committed state.
@@ -205,6 +249,7 @@ impl Forum {
         actor: &Actor,
         community: CommunityId,
     ) -> Result<Viewer> {
+        w.hold(community)?;
         Viewer::load(
             w.tx,
             &self.configs,

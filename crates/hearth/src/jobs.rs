@@ -115,7 +115,9 @@ struct Run<'a> {
     we_miss_you_days: u32,
     /// Best topics per (readable categories, window): members who read the
     /// same categories share one query.
-    best: HashMap<(String, i64, i64), Vec<Topic>>,
+    /// (A cache: it survives a write that is rolled back and run again,
+    /// which is harmless because it holds only committed topics.)
+    best: std::cell::RefCell<HashMap<(String, i64, i64), Vec<Topic>>>,
 }
 
 /// What one e-mail says, before it is stored.
@@ -142,7 +144,7 @@ impl Run<'_> {
 
     /// The best topics created in `[start, end)` that `viewer` may read.
     fn best_topics(
-        &mut self,
+        &self,
         conn: &Conn,
         viewer: &Viewer,
         start: i64,
@@ -150,7 +152,7 @@ impl Run<'_> {
     ) -> Result<Vec<Topic>> {
         let cats = viewer.readable_sql();
         let key = (cats.clone(), start, end);
-        if let Some(t) = self.best.get(&key) {
+        if let Some(t) = self.best.borrow().get(&key) {
             return Ok(t.clone());
         }
         let filter = format!(
@@ -164,7 +166,7 @@ impl Run<'_> {
             &filter,
             params![self.community, start, end, self.max_topics],
         )?;
-        self.best.insert(key, topics.clone());
+        self.best.borrow_mut().insert(key, topics.clone());
         Ok(topics)
     }
 
@@ -262,6 +264,9 @@ impl Run<'_> {
     }
 
     fn viewer(&self, w: &Write<'_>, user: UserId) -> Result<Viewer> {
+        // One sender at a time per community: `already` and `store` are
+        // check-then-write.
+        w.hold(self.community)?;
         Viewer::load(
             w.tx,
             &self.forum.configs,
@@ -336,7 +341,7 @@ impl Forum {
             max_topics: i64::from(settings.email.max_topics.clamp(1, 50)),
             default_digest: settings.email.default_digest,
             we_miss_you_days: settings.email.we_miss_you_days,
-            best: HashMap::new(),
+            best: Default::default(),
         };
         if self
             .notification_emails(&mut run, &mut report, progress)?

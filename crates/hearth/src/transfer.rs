@@ -473,14 +473,12 @@ impl Forum {
             let mut ordinals: HashMap<&str, HashMap<i64, i64>> = HashMap::new();
             for t in TABLES {
                 let cols = columns(conn, t.name)?;
-                let order = t.id.unwrap_or("rowid");
-                let order = if conn
-                    .prepare(&format!("SELECT rowid FROM {} LIMIT 0", t.name))
-                    .is_ok()
-                {
-                    order.to_string()
-                } else {
-                    cols.join(", ")
+                // By id, or (tables without one) by every column: the same
+                // order on every backend, and an import writes rows back in
+                // it, so export → import → export is identical.
+                let order = match t.id {
+                    Some(id) => id.to_string(),
+                    None => cols.join(", "),
                 };
                 let mut stmt = conn.prepare(&format!(
                     "SELECT * FROM {} WHERE {} ORDER BY {order}",
@@ -591,12 +589,13 @@ impl Forum {
             )?
             .id;
         let tables: HashMap<&str, &Table> = TABLES.iter().map(|t| (t.name, t)).collect();
-        let result = self.write(|w| {
+        let result = self.write_once(|w| {
             let conn = w.tx;
             let mut users: HashMap<String, i64> = HashMap::new();
             let mut ids: HashMap<&str, HashMap<i64, i64>> = HashMap::new();
-            // (table, new rowid, column, target table, ordinal) to fill in last.
-            let mut later: Vec<(&str, i64, String, &str, i64)> = Vec::new();
+            // (table, id column, new id, column, target table, ordinal) to
+            // fill in last.
+            let mut later: Vec<(&str, &str, i64, String, &str, i64)> = Vec::new();
             let mut cols_cache: HashMap<&str, Vec<String>> = HashMap::new();
             let mut posts_to_render: Vec<i64> = Vec::new();
             let mut n = 1u64;
@@ -720,27 +719,34 @@ impl Forum {
                 conn.prepare_cached(&sql)?
                     .execute(values.as_slice())
                     .map_err(|e| bad(format!("line {n} ({}): {e}", t.name)))?;
-                let rowid = conn.last_insert_rowid()?;
-                if let (Some(_), Some(o)) = (t.id, ordinal) {
-                    ids.entry(t.name).or_default().insert(o, rowid);
-                }
-                for (c, target, o) in deferred {
-                    later.push((t.name, rowid, c, target, o));
-                }
-                if t.name == "posts" {
-                    posts_to_render.push(rowid);
+                if let Some(id_column) = t.id {
+                    let id = conn.last_insert_rowid()?;
+                    if let Some(o) = ordinal {
+                        ids.entry(t.name).or_default().insert(o, id);
+                    }
+                    for (c, target, o) in deferred {
+                        later.push((t.name, id_column, id, c, target, o));
+                    }
+                    if t.name == "posts" {
+                        posts_to_render.push(id);
+                    }
+                } else if let Some((c, target, _)) = deferred.first() {
+                    return Err(bad(format!(
+                        "line {n} ({}): {c} names a {target} row that comes later in the file",
+                        t.name
+                    )));
                 }
                 if n.is_multiple_of(1000) {
                     progress(n, 0);
                 }
             }
-            for (table, rowid, column, target, o) in later {
+            for (table, id_column, row, column, target, o) in later {
                 let id = ids
                     .get(target)
                     .and_then(|m| m.get(&o))
                     .ok_or_else(|| bad(format!("{table}.{column} names {target} #{o}, which is not in the file")))?;
-                conn.prepare_cached(&format!("UPDATE {table} SET {column} = ?2 WHERE rowid = ?1"))?
-                    .execute(params![rowid, id])?;
+                conn.prepare_cached(&format!("UPDATE {table} SET {column} = ?2 WHERE {id_column} = ?1"))?
+                    .execute(params![row, id])?;
             }
             crate::permissions::bump_config(conn, community)?;
             progress(n, 0);

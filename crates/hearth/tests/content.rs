@@ -614,7 +614,7 @@ fn event_log_with_durable_cursor() {
     );
     assert_eq!(next[0].kind.as_str(), "post.created");
     // A new Forum on the same file sees the same cursor (durable).
-    let again = hearth::Forum::open(w.t.path()).unwrap();
+    let again = hearth::Forum::open(w.t.location()).unwrap();
     assert_eq!(again.event_cursor(consumer).unwrap(), cursor);
 }
 
@@ -748,40 +748,28 @@ fn rerender_reports_progress() {
         )
         .unwrap();
     }
-    let conn = rusqlite::Connection::open(t.path()).unwrap();
-    conn.execute("UPDATE posts SET render_version = 0, html = 'stale'", [])
-        .unwrap();
+    t.execute("UPDATE posts SET render_version = 0, html = 'stale'", &[]);
     let mut calls = Vec::new();
     let n = f
         .rerender_posts(10, &mut |done, total| calls.push((done, total)))
         .unwrap();
     assert_eq!(n, 25);
     assert_eq!(calls, vec![(10, 25), (20, 25), (25, 25)]);
-    let stale: i64 = conn
-        .query_row("SELECT count(*) FROM posts WHERE html = 'stale'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let stale = t.query_one::<i64>("SELECT count(*) FROM posts WHERE html = 'stale'");
     assert_eq!(stale, 0);
     assert_eq!(f.rerender_posts(10, &mut |_, _| {}).unwrap(), 0);
 
     // A post today's rules refuse (too deep) whose old HTML holds what an
     // older allowlist let through: it keeps its HTML, cleaned.
-    conn.execute(
+    t.execute(
         "UPDATE posts SET render_version = 0, source = ?1,
                 html = '<p>old<input type=\"text\"><div id=\"login\">x</div></p>'
          WHERE id = (SELECT min(id) FROM posts)",
-        ["<div/>".repeat(100)],
-    )
-    .unwrap();
+        &[&"<div/>".repeat(100)],
+    );
     assert_eq!(f.rerender_posts(10, &mut |_, _| {}).unwrap(), 1);
-    let html: String = conn
-        .query_row(
-            "SELECT html FROM posts WHERE id = (SELECT min(id) FROM posts)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let html =
+        t.query_one::<String>("SELECT html FROM posts WHERE id = (SELECT min(id) FROM posts)");
     assert!(
         html.contains("old") && !html.contains("<input") && !html.contains("id="),
         "{html}"

@@ -112,16 +112,11 @@ fn reversals_follow_their_cause() {
         .collect();
     assert!(kinds.contains(&EventKind::RewardEarned) && kinds.contains(&EventKind::RewardReversed));
     // The per-day sums that totals read always equal the ledger.
-    let conn = rusqlite::Connection::open(w.t.path()).unwrap();
-    let mismatches: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM (SELECT user_id, sum(points) s FROM point_entries GROUP BY user_id) e
-             JOIN (SELECT user_id, sum(points) s FROM point_days GROUP BY user_id) d USING (user_id)
-             WHERE e.s <> d.s",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let mismatches = w.t.query_one::<i64>(
+        "SELECT count(*) FROM (SELECT user_id, sum(points) s FROM point_entries GROUP BY user_id) e
+         JOIN (SELECT user_id, sum(points) s FROM point_days GROUP BY user_id) d USING (user_id)
+         WHERE e.s <> d.s",
+    );
     assert_eq!(mismatches, 0);
 }
 

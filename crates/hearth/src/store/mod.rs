@@ -139,12 +139,22 @@ impl Store {
     }
 
     /// Runs `f` in a write transaction and commits if it returns `Ok`; on
-    /// `Err` (or a panic) nothing is applied.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+    /// `Err` (or a panic) nothing is applied. On PostgreSQL a transaction
+    /// that deadlocked or failed to serialise is run again (hence `Fn`).
+    pub(crate) fn write<T>(&self, f: impl Fn(&Conn) -> Result<T>) -> Result<T> {
         match &self.backend {
             Backend::Sqlite(s) => s.write(f),
             #[cfg(feature = "postgres")]
             Backend::Postgres(s) => s.write(f),
+        }
+    }
+
+    /// [`Store::write`], never run again: a conflict is the caller's.
+    pub(crate) fn write_once<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.write(f),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(s) => s.write_once(f),
         }
     }
 
@@ -421,6 +431,39 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
+}
+
+/// Makes the calling write transaction the only writer of `community`
+/// until it ends.
+///
+/// On SQLite there is one writer per database anyway: nothing to do. On
+/// PostgreSQL write transactions run `READ COMMITTED` side by side, so the
+/// engine's check-then-write rules (daily point caps, one accepted answer,
+/// dense post numbers, counters computed from reads) and the order in which
+/// a community's event ids become visible need the writers of one
+/// community to take turns: the transaction locks the community's row
+/// (`FOR NO KEY UPDATE`, which leaves foreign-key checks and readers
+/// alone). Statements after the lock see every change committed before
+/// it. Writers of different communities don't wait for each other; two
+/// transactions locking two communities in opposite orders deadlock, and
+/// the store runs the loser again.
+pub(crate) fn hold_community(conn: &Conn, community: crate::ids::CommunityId) -> Result<()> {
+    match conn.dialect() {
+        db::Dialect::Sqlite => {
+            let _ = community;
+            Ok(())
+        }
+        #[cfg(feature = "postgres")]
+        db::Dialect::Postgres => {
+            // No row yet: the community is being created in this very
+            // transaction, so no other writer can see it.
+            let _row = optional(
+                conn.prepare_cached("SELECT id FROM communities WHERE id = ?1 FOR NO KEY UPDATE")?
+                    .query_row(db::params![community], |r| r.get::<_, i64>(0)),
+            )?;
+            Ok(())
+        }
+    }
 }
 
 /// Turns "no row" into [`Error::NotFound`].

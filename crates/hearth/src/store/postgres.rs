@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{SCHEMA_VERSION, StoreConfig, lock};
 use crate::db::{self, Conn};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Unavailable};
 
 /// The schema version `pg_schema_v6.sql` creates. A SQLite migration
 /// added without its PostgreSQL counterpart stops the build here.
@@ -47,8 +47,31 @@ impl PgStore {
         Ok(store)
     }
 
-    /// A read-write transaction.
-    pub(super) fn write<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+    /// A read-write transaction (`READ COMMITTED`; the engine serialises
+    /// what must be serial with row locks, see `Write::hold`). A deadlock
+    /// or serialization failure rolls the whole transaction back, so it is
+    /// run again, up to [`CONFLICT_RETRIES`] times, after a short random
+    /// pause; `f` touches nothing but the transaction, so running it again
+    /// is safe.
+    pub(super) fn write<T>(&self, f: impl Fn(&Conn) -> Result<T>) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            match self.transaction("BEGIN", &f) {
+                Err(Error::Unavailable {
+                    cause: Unavailable::Conflict,
+                    ..
+                }) if attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(attempt, "write conflicted; running it again");
+                    std::thread::sleep(backoff(attempt));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// A read-write transaction, not run again on a conflict.
+    pub(super) fn write_once<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
         self.transaction("BEGIN", f)
     }
 
@@ -83,7 +106,15 @@ impl PgStore {
                     *open += 1;
                     drop(open);
                     return Conn::connect_postgres(&self.url)
-                        .map_err(|e| Error::Storage(format!("cannot connect to PostgreSQL: {e}")))
+                        .map_err(|e| {
+                            tracing::warn!(error = %e, "cannot connect to PostgreSQL");
+                            match Error::from(e) {
+                                Error::Storage(m) => {
+                                    Error::Storage(format!("cannot connect to PostgreSQL: {m}"))
+                                }
+                                other => other,
+                            }
+                        })
                         .inspect_err(|_| *lock(&self.open) -= 1);
                 }
             }
@@ -106,6 +137,20 @@ impl PgStore {
         *lock(&self.open) -= 1;
         self.freed.notify_one();
     }
+}
+
+/// How often a conflicting write is run again before the caller gets
+/// [`Unavailable::Conflict`].
+const CONFLICT_RETRIES: u32 = 8;
+
+/// A random pause of up to 2^attempt ms (at most 256 ms), so two
+/// deadlocked writers don't meet again at once.
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(attempt);
+    let ceiling = 1u64 << attempt.min(8);
+    Duration::from_micros(h.finish() % (ceiling * 1000))
 }
 
 fn gone() -> Error {

@@ -16,34 +16,94 @@ pub struct TestForum {
     pub dir: TempDir,
     pub forum: Forum,
     pub clock: Arc<ManualClock>,
+    /// What `Forum::open` was given: the SQLite file's path or a
+    /// `postgres://` URL.
+    location: String,
 }
 
 impl TestForum {
     /// On SQLite; on PostgreSQL (a fresh database on `HEARTH_TEST_PG`)
     /// when `HEARTH_TEST_BACKEND=postgres` and the feature is on.
     pub fn new() -> Self {
+        Self::on(std::env::var("HEARTH_TEST_BACKEND").as_deref() == Ok("postgres"))
+    }
+
+    /// Always on a SQLite file (for tests of the file itself).
+    pub fn sqlite() -> Self {
+        Self::on(false)
+    }
+
+    fn on(postgres: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(datetime!(2026-01-05 09:00 UTC)));
-        let location = match std::env::var("HEARTH_TEST_BACKEND").as_deref() {
-            #[cfg(feature = "postgres")]
-            Ok("postgres") => postgres_database("t").expect("HEARTH_TEST_PG"),
-            #[cfg(not(feature = "postgres"))]
-            Ok("postgres") => panic!("HEARTH_TEST_BACKEND=postgres needs --features postgres"),
-            _ => dir.path().join("forum.db").to_string_lossy().into_owned(),
+        let location = if postgres {
+            postgres_url()
+        } else {
+            dir.path().join("forum.db").to_string_lossy().into_owned()
         };
         let forum = Forum::open_with(
-            location,
+            &location,
             Config {
                 clock: clock.clone(),
                 ..Config::default()
             },
         )
         .unwrap();
-        TestForum { dir, forum, clock }
+        TestForum {
+            dir,
+            forum,
+            clock,
+            location,
+        }
     }
 
+    /// The SQLite file (only for forums made with [`TestForum::sqlite`]
+    /// or on the SQLite backend).
     pub fn path(&self) -> std::path::PathBuf {
+        assert!(
+            !self.is_postgres(),
+            "this test reads the SQLite file; make it with TestForum::sqlite()"
+        );
         self.dir.path().join("forum.db")
+    }
+
+    /// What to give `Forum::open` for a second handle on the same data.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.location.starts_with("postgres")
+    }
+
+    /// Runs one statement behind the engine's back (text parameters
+    /// `?1`, `?2`…), on whichever backend this forum uses.
+    pub fn execute(&self, sql: &str, params: &[&str]) -> u64 {
+        if self.is_postgres() {
+            #[cfg(feature = "postgres")]
+            {
+                let mut c = postgres::Client::connect(&self.location, postgres::NoTls).unwrap();
+                let p: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    params.iter().map(|s| s as _).collect();
+                return c.execute(&dollar_placeholders(sql), &p).unwrap();
+            }
+        }
+        let conn = rusqlite::Connection::open(self.path()).unwrap();
+        conn.execute(sql, rusqlite::params_from_iter(params))
+            .unwrap() as u64
+    }
+
+    /// The one value a query answers, on whichever backend.
+    pub fn query_one<T: Column>(&self, sql: &str) -> T {
+        if self.is_postgres() {
+            #[cfg(feature = "postgres")]
+            {
+                let mut c = postgres::Client::connect(&self.location, postgres::NoTls).unwrap();
+                return c.query_one(sql, &[]).unwrap().get(0);
+            }
+        }
+        let conn = rusqlite::Connection::open(self.path()).unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
     pub fn user(&self, name: &str) -> UserId {
@@ -52,6 +112,10 @@ impl TestForum {
 
     /// Every row of every table, for "nothing changed" assertions.
     pub fn dump(&self) -> String {
+        if self.is_postgres() {
+            #[cfg(feature = "postgres")]
+            return self.dump_postgres();
+        }
         let conn = rusqlite::Connection::open(self.path()).unwrap();
         let tables: Vec<String> = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'search_index_%' ORDER BY name")
@@ -79,6 +143,57 @@ impl TestForum {
             out.push_str(&format!("== {t}\n"));
             for row in rows {
                 out.push_str(&row.unwrap());
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn postgres_url() -> String {
+    postgres_database("t").expect("HEARTH_TEST_PG")
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_url() -> String {
+    panic!("HEARTH_TEST_BACKEND=postgres needs --features postgres")
+}
+
+/// A column type both backends' clients read.
+#[cfg(feature = "postgres")]
+pub trait Column: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a> {}
+#[cfg(feature = "postgres")]
+impl<T: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a>> Column for T {}
+/// A column type both backends' clients read.
+#[cfg(not(feature = "postgres"))]
+pub trait Column: rusqlite::types::FromSql {}
+#[cfg(not(feature = "postgres"))]
+impl<T: rusqlite::types::FromSql> Column for T {}
+
+#[cfg(feature = "postgres")]
+impl TestForum {
+    /// Every row of every table, each as PostgreSQL's row text.
+    fn dump_postgres(&self) -> String {
+        let mut c = postgres::Client::connect(&self.location, postgres::NoTls).unwrap();
+        let tables: Vec<String> = c
+            .query(
+                "SELECT table_name::text FROM information_schema.tables
+                 WHERE table_schema = 'public' ORDER BY 1",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut out = String::new();
+        for t in tables {
+            out.push_str(&format!("== {t}\n"));
+            for row in c
+                .query(&format!("SELECT x::text FROM \"{t}\" x ORDER BY 1"), &[])
+                .unwrap()
+            {
+                out.push_str(row.get(0));
                 out.push('\n');
             }
         }
@@ -246,6 +361,22 @@ impl ClockExt for ManualClock {
         use hearth::Clock;
         self.now() + time::Duration::days(days)
     }
+}
+
+/// `?1` → `$1` (the engine's own translation lives in its private `db`
+/// module).
+#[cfg(feature = "postgres")]
+fn dollar_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A `postgres://` URL of a fresh database on the test server
