@@ -212,7 +212,7 @@ fn several_writers_keep_every_invariant() {
     let plan = setup(&t);
     let c = plan.community;
     let second = Forum::open(t.location()).unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "hammer_child", "--ignored", "--nocapture"])
         .env(CHILD_ENV, format!("{}|{}", t.location(), plan.encode()))
         .stdout(Stdio::piped())
