@@ -95,37 +95,31 @@ fn test() -> Result<(), String> {
     } else {
         eprintln!("xtask: clippy not installed; run `rustup component add clippy`");
     }
-    // The PostgreSQL backend is a feature of the engine: lint it, and run
-    // its tests against the server named by HEARTH_TEST_PG (`.ci/run`
-    // starts one with `.ci/pg-start`; without it they skip, except in CI).
-    cargo_step(
-        "cargo clippy (hearth, postgres)",
-        "clippy -p hearth --features postgres --all-targets -- -D warnings",
-    )?;
-    if std::env::var_os("HEARTH_TEST_PG").is_some() {
-        // Every engine integration test again, each on a fresh database.
-        let mut c = cargo();
-        c.args([
-            "test",
-            "-p",
-            "hearth",
-            "--features",
-            "postgres",
-            "--lib",
-            "--tests",
-        ])
-        .env("HEARTH_TEST_BACKEND", "postgres");
-        run("cargo test (hearth on PostgreSQL)", c)?;
-    } else if std::env::var_os("CI").is_some() {
+    // PostgreSQL is a feature of the engine (forwarded by the plugin host
+    // and the web crate). With a server (HEARTH_TEST_PG; `.ci/run` starts
+    // one with `.ci/pg-start`) everything is built once with the feature;
+    // the engine's, plugin host's and web suites run on PostgreSQL
+    // (HEARTH_TEST_BACKEND=postgres: a fresh database per fixture), then
+    // every suite runs on SQLite.
+    let pg = std::env::var_os("HEARTH_TEST_PG").is_some();
+    if !pg && std::env::var_os("CI").is_some() {
         return Err(
             "HEARTH_TEST_PG is not set: CI runs the PostgreSQL suites (.ci/pg-start)".into(),
         );
+    }
+    let features: &[&str] = if pg {
+        &["--features", PG_FEATURES]
     } else {
         eprintln!(
-            "xtask: HEARTH_TEST_PG is not set; the engine's suites run on SQLite only \
+            "xtask: HEARTH_TEST_PG is not set; the suites run on SQLite only \
              (start a server: export HEARTH_TEST_PG=\"$(.ci/pg-start /tmp/hearth-pg)\")"
         );
-    }
+        &[]
+    };
+    cargo_step(
+        "cargo clippy (postgres)",
+        &format!("clippy --workspace --all-targets --features {PG_FEATURES} -- -D warnings"),
+    )?;
     // The plugins' own unit tests run natively, against the SDK's FakeHost.
     let mut c = cargo();
     c.args([
@@ -145,20 +139,44 @@ fn test() -> Result<(), String> {
     // Doc tests first: nextest does not run them, and the runner's summary
     // should be the last thing printed.
     let mut c = cargo();
-    c.args(["test", "--workspace", "--doc"]);
+    c.args(["test", "--workspace", "--doc"]).args(features);
     run("cargo test --doc", c)?;
-    if has_subcommand("nextest") {
-        let mut c = cargo();
-        c.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
-        run("cargo nextest run", c)?;
-    } else {
+    let nextest = has_subcommand("nextest");
+    if !nextest {
         eprintln!("xtask: cargo-nextest not installed; using cargo test");
-        let mut c = cargo();
-        c.args(["test", "--workspace", "--lib", "--bins", "--tests"]);
-        run("cargo test", c)?;
     }
+    let suites = |packages: &[&str]| {
+        let mut c = cargo();
+        if nextest {
+            c.args(["nextest", "run", "--no-fail-fast"]);
+        } else {
+            c.args(["test", "--lib", "--bins", "--tests", "--no-fail-fast"]);
+        }
+        if packages.is_empty() {
+            c.arg("--workspace");
+        }
+        for p in packages {
+            c.args(["-p", p]);
+        }
+        c.args(features);
+        c
+    };
+    if pg {
+        let mut c = suites(&["hearth", "hearth-wasm", "hearth-web"]);
+        c.env("HEARTH_TEST_BACKEND", "postgres");
+        if nextest {
+            // Both exercise SQLite files of their own (a killed process, a
+            // long soak); on PostgreSQL they would only repeat themselves.
+            c.args(["-E", "not (binary(crash) | binary(soak))"]);
+        }
+        run("tests on PostgreSQL", c)?;
+    }
+    run("tests", suites(&[]))?;
     Ok(())
 }
+
+/// The features that build every crate with the PostgreSQL backend.
+const PG_FEATURES: &str = "hearth/postgres,hearth-wasm/postgres,hearth-web/postgres";
 
 /// Runs `cargo <args>` (split at spaces) as one named step.
 fn cargo_step(label: &str, args: &str) -> Result<(), String> {

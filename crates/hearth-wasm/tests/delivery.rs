@@ -97,7 +97,8 @@ fn delivery_survives_a_restart_mid_stream_without_loss_or_reordering() {
 
     // Restart: a new forum handle and a new host on the same file.
     let World {
-        dir,
+        dir: _dir,
+        location,
         clock,
         host,
         forum,
@@ -105,7 +106,7 @@ fn delivery_survives_a_restart_mid_stream_without_loss_or_reordering() {
     } = w;
     drop(host);
     drop(forum);
-    let forum = open_forum(&dir, &clock);
+    let forum = open_forum(&location, &clock);
     let host = PluginHost::new(forum.clone(), config).unwrap();
     let w2 = WorldRef {
         community: community_of(&forum),

@@ -254,7 +254,7 @@ async fn admins_download_an_export_that_imports() {
     assert!(r.body.contains("How do I rotate my API key?"));
     assert!(!r.body.contains("$argon2id$"), "no password hashes");
     let dir = tempfile::tempdir().expect("dir");
-    let other = hearth::Forum::open(dir.path().join("copy.db")).expect("open");
+    let other = hearth::Forum::open(test_database(dir.path(), "copy")).expect("open");
     let copy = other
         .import_community(r.body.as_bytes(), "acme", &mut |_, _| {})
         .expect("import");

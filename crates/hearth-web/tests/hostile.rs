@@ -289,8 +289,7 @@ async fn a_busy_database_is_a_503_with_retry_after() {
             .acting(&f, "bob")
             .json(serde_json::json!({"topic_id": topic, "raw": "a reply while busy"}))
     };
-    let other = rusqlite::Connection::open(&f.db).expect("open");
-    other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let other = f.hold_writes();
     let r = send(&f.app, reply()).await;
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.json()["error_code"], "busy");
@@ -299,7 +298,7 @@ async fn a_busy_database_is_a_503_with_retry_after() {
         "{:?}",
         r.headers
     );
-    other.execute_batch("ROLLBACK").expect("unlock");
+    other.release();
     let r = send(&f.app, reply()).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let t = send(&f.app, get(&format!("/t/{topic}.json"))).await.json();

@@ -170,7 +170,10 @@ impl Forum {
     }
 
     /// A read in one snapshot; the closure gets the time in milliseconds.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Conn, i64) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T: Send>(
+        &self,
+        f: impl FnOnce(&Conn, i64) -> Result<T> + Send,
+    ) -> Result<T> {
         let now = to_millis(self.now());
         self.store.read(|conn| f(conn, now))
     }
@@ -181,7 +184,10 @@ impl Forum {
     /// rolled back and run again, so `f` must not consume or change
     /// anything outside the transaction (a cache behind a `RefCell` is
     /// fine). A write that can't be run twice uses [`Forum::write_once`].
-    pub(crate) fn write<T>(&self, f: impl Fn(&mut Write<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T: Send>(
+        &self,
+        f: impl Fn(&mut Write<'_>) -> Result<T> + Send + Sync,
+    ) -> Result<T> {
         let now = self.now();
         let (out, events) = self.store.write(|tx| self.in_write(tx, now, &f))?;
         self.after_commit(&events);
@@ -191,7 +197,10 @@ impl Forum {
     /// A write transaction that is never run again: a conflict reaches
     /// the caller as [`Unavailable::Conflict`](crate::Unavailable::Conflict).
     /// For writes that stream their input (an import).
-    pub(crate) fn write_once<T>(&self, f: impl FnOnce(&mut Write<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write_once<T: Send>(
+        &self,
+        f: impl FnOnce(&mut Write<'_>) -> Result<T> + Send,
+    ) -> Result<T> {
         let now = self.now();
         let (out, events) = self.store.write_once(|tx| self.in_write(tx, now, f))?;
         self.after_commit(&events);

@@ -117,7 +117,7 @@ struct Run<'a> {
     /// same categories share one query.
     /// (A cache: it survives a write that is rolled back and run again,
     /// which is harmless because it holds only committed topics.)
-    best: std::cell::RefCell<HashMap<(String, i64, i64), Vec<Topic>>>,
+    best: std::sync::Mutex<HashMap<(String, i64, i64), Vec<Topic>>>,
 }
 
 /// What one e-mail says, before it is stored.
@@ -142,6 +142,10 @@ impl Run<'_> {
         Ok(format!("{}/email/unsubscribe?token={token}", self.base))
     }
 
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<(String, i64, i64), Vec<Topic>>> {
+        self.best.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The best topics created in `[start, end)` that `viewer` may read.
     fn best_topics(
         &self,
@@ -152,7 +156,7 @@ impl Run<'_> {
     ) -> Result<Vec<Topic>> {
         let cats = viewer.readable_sql();
         let key = (cats.clone(), start, end);
-        if let Some(t) = self.best.borrow().get(&key) {
+        if let Some(t) = self.cache().get(&key) {
             return Ok(t.clone());
         }
         let filter = format!(
@@ -166,7 +170,7 @@ impl Run<'_> {
             &filter,
             params![self.community, start, end, self.max_topics],
         )?;
-        self.best.borrow_mut().insert(key, topics.clone());
+        self.cache().insert(key, topics.clone());
         Ok(topics)
     }
 
@@ -613,13 +617,15 @@ impl Forum {
         let away: Vec<(UserId, String, i64)> = self.read(|conn, _| {
             Ok(conn
                 .prepare_cached(
-                    "SELECT m.user_id, l.email,
-                            coalesce((SELECT max(d.day) FROM member_days d
-                                      WHERE d.community_id = m.community_id AND d.user_id = m.user_id
-                                        AND d.acted = 1),
-                                     m.joined_at / 86400000) AS since
-                     FROM memberships m JOIN logins l ON l.user_id = m.user_id
-                     WHERE m.community_id = ?1 AND since <= ?2 ORDER BY m.user_id",
+                    "SELECT user_id, email, since FROM (
+                       SELECT m.user_id, l.email,
+                              coalesce((SELECT max(d.day) FROM member_days d
+                                        WHERE d.community_id = m.community_id AND d.user_id = m.user_id
+                                          AND d.acted = 1),
+                                       m.joined_at / 86400000) AS since
+                       FROM memberships m JOIN logins l ON l.user_id = m.user_id
+                       WHERE m.community_id = ?1) away
+                     WHERE since <= ?2 ORDER BY user_id",
                 )?
                 .query_map(params![run.community, cutoff_day], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<db::Result<_>>()?)

@@ -415,8 +415,8 @@ impl Forum {
         &self,
         actor: &Actor,
         community: CommunityId,
-        out: &mut dyn IoWrite,
-        progress: &mut dyn FnMut(u64, u64),
+        out: &mut (dyn IoWrite + Send),
+        progress: &mut (dyn FnMut(u64, u64) + Send),
     ) -> Result<TransferReport> {
         let io = |e: std::io::Error| Error::Storage(format!("writing the export: {e}"));
         self.read(|conn, now| {
@@ -550,9 +550,9 @@ impl Forum {
     /// in after a reset). Returns the new community.
     pub fn import_community(
         &self,
-        input: impl BufRead,
+        input: impl BufRead + Send,
         slug: &str,
-        progress: &mut dyn FnMut(u64, u64),
+        progress: &mut (dyn FnMut(u64, u64) + Send),
     ) -> Result<CommunityId> {
         let mut lines = input.lines();
         let bad = |why: String| Error::invalid("export", why);

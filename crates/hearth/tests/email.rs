@@ -4,6 +4,8 @@
 //! content its recipient may not read.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
@@ -79,7 +81,7 @@ fn site() -> Site {
     // Monday 5 January 2026.
     let clock = Arc::new(ManualClock::new(datetime!(2026-01-05 09:00 UTC)));
     let f = Forum::open_with(
-        dir.path().join("mail.db"),
+        common::test_database(dir.path(), "mail"),
         Config {
             clock: clock.clone(),
             ..Config::default()

@@ -195,7 +195,7 @@ fn export_import_export_is_identical() {
     }
     // Into another database.
     let dir = tempfile::tempdir().unwrap();
-    let other = Forum::open(dir.path().join("copy.db")).unwrap();
+    let other = Forum::open(common::test_database(dir.path(), "copy")).unwrap();
     let copy = other
         .import_community(first.as_bytes(), "acme", &mut |_, _| {})
         .unwrap();
@@ -257,7 +257,7 @@ fn bad_files_are_refused_and_leave_nothing() {
     let w = rich();
     let good = export(w.forum(), w.c);
     let dir = tempfile::tempdir().unwrap();
-    let other = Forum::open(dir.path().join("copy.db")).unwrap();
+    let other = Forum::open(common::test_database(dir.path(), "copy")).unwrap();
     let newer = good.replacen("\"version\":1", "\"version\":99", 1);
     assert!(matches!(
         other.import_community(newer.as_bytes(), "x", &mut |_, _| {}),

@@ -13,6 +13,10 @@ use hearth_wasm::{HostConfig, PluginHost};
 use tempfile::TempDir;
 use time::macros::datetime;
 
+#[path = "../../../hearth/tests/common/backend.rs"]
+mod backend;
+pub use backend::*;
+
 /// Where `cargo xtask plugins` puts a plugin (`fixture`: test fixtures).
 pub fn plugin_dir(name: &str, fixture: bool) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target");
@@ -37,6 +41,8 @@ pub fn plugin_files(name: &str, fixture: bool) -> (String, Vec<u8>) {
 
 pub struct World {
     pub dir: TempDir,
+    /// What `Forum::open` was given (a SQLite file or a `postgres://` URL).
+    pub location: String,
     pub clock: Arc<ManualClock>,
     pub forum: Arc<Forum>,
     pub host: PluginHost,
@@ -50,10 +56,10 @@ pub struct World {
     pub talk: CategoryId,
 }
 
-pub fn open_forum(dir: &TempDir, clock: &Arc<ManualClock>) -> Arc<Forum> {
+pub fn open_forum(location: &str, clock: &Arc<ManualClock>) -> Arc<Forum> {
     Arc::new(
         Forum::open_with(
-            dir.path().join("forum.db"),
+            location,
             Config {
                 clock: clock.clone(),
                 ..Config::default()
@@ -71,7 +77,8 @@ impl World {
     pub fn with_config(config: HostConfig) -> World {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 09:00 UTC)));
-        let forum = open_forum(&dir, &clock);
+        let location = test_database(dir.path(), "forum");
+        let forum = open_forum(&location, &clock);
         let host = PluginHost::new(forum.clone(), config).unwrap();
         let owner = forum.create_user(NewUser::new("olivia")).unwrap().id;
         let community = forum
@@ -109,6 +116,7 @@ impl World {
             .unwrap();
         World {
             dir,
+            location,
             clock,
             forum,
             host,

@@ -20,12 +20,16 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
+#[path = "../../../hearth/tests/common/backend.rs"]
+mod backend;
+pub use backend::*;
+
 pub const PASSWORD: &str = "correct horse battery";
 
 pub struct Fixture {
     pub _dir: tempfile::TempDir,
-    /// The database file.
-    pub db: std::path::PathBuf,
+    /// What `Forum::open` was given: the SQLite file or a `postgres://` URL.
+    pub location: String,
     pub forum: Arc<Forum>,
     pub web: Web,
     pub app: Router,
@@ -48,6 +52,39 @@ pub struct Fixture {
 }
 
 impl Fixture {
+    /// Holds what another writer of the community would hold (SQLite: the
+    /// file's write lock; PostgreSQL: the community's row), from another
+    /// connection, until [`Held::release`].
+    pub fn hold_writes(&self) -> Held {
+        if self.location.starts_with("postgres") {
+            #[cfg(feature = "postgres")]
+            {
+                // On a thread of its own: the client can't block inside
+                // the async test.
+                let (url, community) = (self.location.clone(), self.community.0);
+                let (locked, is_locked) = std::sync::mpsc::channel();
+                let (release, released) = std::sync::mpsc::channel::<()>();
+                let holder = std::thread::spawn(move || {
+                    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+                    c.batch_execute("BEGIN").expect("begin");
+                    c.execute(
+                        "SELECT id FROM communities WHERE id = $1 FOR NO KEY UPDATE",
+                        &[&community],
+                    )
+                    .expect("lock");
+                    locked.send(()).expect("locked");
+                    let _ = released.recv();
+                    c.batch_execute("ROLLBACK").expect("unlock");
+                });
+                is_locked.recv().expect("the lock holder died");
+                return Held::Postgres(release, holder);
+            }
+        }
+        let c = rusqlite::Connection::open(&self.location).expect("open");
+        c.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        Held::Sqlite(c)
+    }
+
     /// A topic's page path (`/t/{slug}/{id}`).
     pub fn topic_url(&self, id: TopicId) -> String {
         let t = self
@@ -55,6 +92,28 @@ impl Fixture {
             .topic_only(&Actor::System, self.community, id)
             .expect("topic");
         format!("/t/{}/{}", t.slug, t.id.0)
+    }
+}
+
+/// A lock held by [`Fixture::hold_writes`].
+pub enum Held {
+    Sqlite(rusqlite::Connection),
+    /// The thread holding the row lock, and how to tell it to let go.
+    #[cfg(feature = "postgres")]
+    Postgres(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>),
+}
+
+impl Held {
+    /// Lets the writers in again.
+    pub fn release(self) {
+        match self {
+            Held::Sqlite(c) => c.execute_batch("ROLLBACK").expect("unlock"),
+            #[cfg(feature = "postgres")]
+            Held::Postgres(release, holder) => {
+                release.send(()).expect("release");
+                holder.join().expect("unlock");
+            }
+        }
     }
 }
 
@@ -88,11 +147,12 @@ type Setup<'a> = Box<dyn FnOnce(&PluginHost, CommunityId) + 'a>;
 
 fn build(tune: impl FnOnce(&mut WebConfig), setup: Option<Setup<'_>>) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
+    let location = test_database(dir.path(), "web");
     // A short busy timeout: the fault tests hold the write lock from
     // another connection.
     let forum = Arc::new(
         Forum::open_with(
-            dir.path().join("web.db"),
+            &location,
             hearth::Config {
                 store: hearth::StoreConfig {
                     busy_timeout: std::time::Duration::from_millis(300),
@@ -233,7 +293,7 @@ fn build(tune: impl FnOnce(&mut WebConfig), setup: Option<Setup<'_>>) -> Fixture
         .router()
         .layer(MockConnectInfo(SocketAddr::from(([10, 0, 0, 7], 4000))));
     Fixture {
-        db: dir.path().join("web.db"),
+        location,
         _dir: dir,
         forum,
         web,

@@ -57,7 +57,8 @@ pub struct StoreConfig {
     /// Reader connections kept open (at least 1). Reads beyond this many at
     /// once wait for a free connection.
     pub readers: usize,
-    /// How long a connection waits for a lock held by another process.
+    /// How long a connection waits for a lock held by another process
+    /// (on PostgreSQL: its `lock_timeout`, for rows another writer holds).
     pub busy_timeout: Duration,
 }
 
@@ -141,7 +142,7 @@ impl Store {
     /// Runs `f` in a write transaction and commits if it returns `Ok`; on
     /// `Err` (or a panic) nothing is applied. On PostgreSQL a transaction
     /// that deadlocked or failed to serialise is run again (hence `Fn`).
-    pub(crate) fn write<T>(&self, f: impl Fn(&Conn) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T: Send>(&self, f: impl Fn(&Conn) -> Result<T> + Send + Sync) -> Result<T> {
         match &self.backend {
             Backend::Sqlite(s) => s.write(f),
             #[cfg(feature = "postgres")]
@@ -150,7 +151,10 @@ impl Store {
     }
 
     /// [`Store::write`], never run again: a conflict is the caller's.
-    pub(crate) fn write_once<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+    pub(crate) fn write_once<T: Send>(
+        &self,
+        f: impl FnOnce(&Conn) -> Result<T> + Send,
+    ) -> Result<T> {
         match &self.backend {
             Backend::Sqlite(s) => s.write(f),
             #[cfg(feature = "postgres")]
@@ -159,7 +163,7 @@ impl Store {
     }
 
     /// Runs `f` in one read snapshot of the last committed state.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T: Send>(&self, f: impl FnOnce(&Conn) -> Result<T> + Send) -> Result<T> {
         match &self.backend {
             Backend::Sqlite(s) => s.read(f),
             #[cfg(feature = "postgres")]

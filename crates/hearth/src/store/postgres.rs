@@ -19,6 +19,9 @@ const MIGRATION_LOCK: i64 = 0x6865_6172_7468; // "hearth"
 pub(super) struct PgStore {
     url: String,
     size: usize,
+    /// `lock_timeout`: how long a statement waits for a row another
+    /// writer holds before failing with [`Unavailable::Busy`].
+    busy_timeout: Duration,
     idle: Mutex<Vec<Conn>>,
     open: Mutex<usize>,
     freed: Condvar,
@@ -39,6 +42,7 @@ impl PgStore {
         let store = PgStore {
             url: url.to_string(),
             size: config.readers.max(1) + 1,
+            busy_timeout: config.busy_timeout,
             idle: Mutex::new(Vec::new()),
             open: Mutex::new(0),
             freed: Condvar::new(),
@@ -53,7 +57,7 @@ impl PgStore {
     /// run again, up to [`CONFLICT_RETRIES`] times, after a short random
     /// pause; `f` touches nothing but the transaction, so running it again
     /// is safe.
-    pub(super) fn write<T>(&self, f: impl Fn(&Conn) -> Result<T>) -> Result<T> {
+    pub(super) fn write<T: Send>(&self, f: impl Fn(&Conn) -> Result<T> + Send + Sync) -> Result<T> {
         let mut attempt = 0;
         loop {
             match self.transaction("BEGIN", &f) {
@@ -71,16 +75,36 @@ impl PgStore {
     }
 
     /// A read-write transaction, not run again on a conflict.
-    pub(super) fn write_once<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+    pub(super) fn write_once<T: Send>(
+        &self,
+        f: impl FnOnce(&Conn) -> Result<T> + Send,
+    ) -> Result<T> {
         self.transaction("BEGIN", f)
     }
 
     /// A read-only transaction on one snapshot.
-    pub(super) fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+    pub(super) fn read<T: Send>(&self, f: impl FnOnce(&Conn) -> Result<T> + Send) -> Result<T> {
         self.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", f)
     }
 
-    fn transaction<T>(&self, begin: &str, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+    /// Runs a transaction; from inside an async runtime (see
+    /// [`in_async_context`]) on a short-lived thread of its own.
+    fn transaction<T: Send>(
+        &self,
+        begin: &str,
+        f: impl FnOnce(&Conn) -> Result<T> + Send,
+    ) -> Result<T> {
+        if in_async_context() {
+            return std::thread::scope(|s| {
+                s.spawn(|| self.transaction_here(begin, f))
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+        }
+        self.transaction_here(begin, f)
+    }
+
+    fn transaction_here<T>(&self, begin: &str, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
         let conn = self.take()?;
         let mut tx = Tx {
             store: self,
@@ -105,7 +129,8 @@ impl PgStore {
                 if *open < self.size {
                     *open += 1;
                     drop(open);
-                    return Conn::connect_postgres(&self.url)
+                    return self
+                        .connect()
                         .map_err(|e| {
                             tracing::warn!(error = %e, "cannot connect to PostgreSQL");
                             match Error::from(e) {
@@ -126,6 +151,14 @@ impl PgStore {
                     .map_err(|_| Error::Storage("connection pool poisoned".into()))?;
             }
         }
+    }
+
+    fn connect(&self) -> db::Result<Conn> {
+        let conn = Conn::connect_postgres(&self.url)?;
+        // Whole milliseconds, at least 1 (0 would mean "wait forever").
+        let ms = self.busy_timeout.as_millis().clamp(1, i32::MAX as u128);
+        conn.execute_batch(&format!("SET lock_timeout = {ms}"))?;
+        Ok(conn)
     }
 
     fn give_back(&self, conn: Conn) {
@@ -151,6 +184,35 @@ fn backoff(attempt: u32) -> Duration {
     h.write_u32(attempt);
     let ceiling = 1u64 << attempt.min(8);
     Duration::from_micros(h.finish() % (ceiling * 1000))
+}
+
+/// Whether this thread is driving async code: the body of a
+/// `#[tokio::main]`/`#[tokio::test]` function or `Runtime::block_on`.
+///
+/// The `postgres` client blocks on a small runtime of its own, which tokio
+/// refuses to start there ("Cannot start a runtime from within a
+/// runtime"). SQLite has no such limit, and an embedder's startup code
+/// (open the forum, build the web app in `async fn main`) calls the engine
+/// from exactly there, so those calls move to a thread of their own. Calls
+/// from `spawn_blocking` (how the web crate calls the engine) run a task
+/// with an id and are allowed to block: no extra thread. A `Forum` called
+/// straight from a spawned async task blocks that task's worker — wrong
+/// on either backend — and on PostgreSQL tokio's panic says so.
+fn in_async_context() -> bool {
+    tokio::runtime::Handle::try_current().is_ok() && tokio::task::try_id().is_none()
+}
+
+impl Drop for PgStore {
+    /// Closing a session blocks on the client's runtime too: from inside
+    /// an async runtime, the idle sessions close on a thread of their own.
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut *lock(&self.idle));
+        if in_async_context() {
+            std::thread::scope(|s| {
+                s.spawn(move || drop(idle));
+            });
+        }
+    }
 }
 
 fn gone() -> Error {

@@ -9,6 +9,10 @@ use hearth::{
     UserId, Visibility,
 };
 use tempfile::TempDir;
+
+#[path = "backend.rs"]
+mod backend;
+pub use backend::*;
 use time::macros::datetime;
 
 /// A forum on a temporary SQLite file with a manual clock.
@@ -25,7 +29,7 @@ impl TestForum {
     /// On SQLite; on PostgreSQL (a fresh database on `HEARTH_TEST_PG`)
     /// when `HEARTH_TEST_BACKEND=postgres` and the feature is on.
     pub fn new() -> Self {
-        Self::on(std::env::var("HEARTH_TEST_BACKEND").as_deref() == Ok("postgres"))
+        Self::on(postgres_wanted())
     }
 
     /// Always on a SQLite file (for tests of the file itself).
@@ -37,7 +41,7 @@ impl TestForum {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(datetime!(2026-01-05 09:00 UTC)));
         let location = if postgres {
-            postgres_url()
+            postgres_url("t")
         } else {
             dir.path().join("forum.db").to_string_lossy().into_owned()
         };
@@ -148,16 +152,6 @@ impl TestForum {
         }
         out
     }
-}
-
-#[cfg(feature = "postgres")]
-fn postgres_url() -> String {
-    postgres_database("t").expect("HEARTH_TEST_PG")
-}
-
-#[cfg(not(feature = "postgres"))]
-fn postgres_url() -> String {
-    panic!("HEARTH_TEST_BACKEND=postgres needs --features postgres")
 }
 
 /// A column type both backends' clients read.
@@ -361,64 +355,4 @@ impl ClockExt for ManualClock {
         use hearth::Clock;
         self.now() + time::Duration::days(days)
     }
-}
-
-/// `?1` → `$1` (the engine's own translation lives in its private `db`
-/// module).
-#[cfg(feature = "postgres")]
-fn dollar_placeholders(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '?' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-            out.push('$');
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// A `postgres://` URL of a fresh database on the test server
-/// (`HEARTH_TEST_PG`, from `.ci/pg-start`), or `None` (a printed skip)
-/// outside CI without one; in CI (`CI` set) a missing server fails.
-#[cfg(feature = "postgres")]
-pub fn postgres_database(name: &str) -> Option<String> {
-    use std::str::FromStr;
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let Ok(conninfo) = std::env::var("HEARTH_TEST_PG") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "HEARTH_TEST_PG is not set (start a server with .ci/pg-start)"
-        );
-        eprintln!("SKIPPED: HEARTH_TEST_PG is not set (start one with .ci/pg-start)");
-        return None;
-    };
-    let db = format!(
-        "hearth_it_{name}_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut admin = postgres::Client::connect(&conninfo, postgres::NoTls).expect("connect");
-    // One statement per call: neither may run inside a transaction block.
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
-        .expect("drop database");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .expect("create database");
-    let config = postgres::Config::from_str(&conninfo).expect("conninfo");
-    let host = match config.get_hosts().first() {
-        Some(postgres::config::Host::Unix(dir)) => dir
-            .to_str()
-            .expect("socket dir")
-            .replace('%', "%25")
-            .replace('/', "%2F"),
-        Some(postgres::config::Host::Tcp(h)) => h.clone(),
-        None => "localhost".into(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let user = config.get_user().unwrap_or("postgres");
-    Some(format!("postgres://{user}@{host}:{port}/{db}"))
 }
