@@ -187,13 +187,17 @@ CREATE TABLE topic_views (
     PRIMARY KEY (topic_id, user_id)
 );
 
--- Text search as SQLite's FTS5 tokenizer does it: English (snowball)
--- stemming and no stop words ("same here" must find "same here").
+-- Text search as SQLite's FTS5 tokenizer ('porter unicode61
+-- remove_diacritics 2') does it: diacritics folded ("cafe" finds "café",
+-- contrib's `unaccent`, a trusted extension the database owner may
+-- create), English (snowball) stemming, and no stop words ("same here"
+-- must find "same here").
+CREATE EXTENSION IF NOT EXISTS unaccent;
 CREATE TEXT SEARCH DICTIONARY hearth_stem (TEMPLATE = snowball, Language = english);
 CREATE TEXT SEARCH CONFIGURATION hearth (COPY = english);
 ALTER TEXT SEARCH CONFIGURATION hearth
     ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part
-    WITH hearth_stem;
+    WITH unaccent, hearth_stem;
 
 -- Full-text search: SQLite's FTS5 table becomes a table with a generated
 -- tsvector and a GIN index; `rowid` keeps its name (the post id), so the
