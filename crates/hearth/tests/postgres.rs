@@ -264,3 +264,85 @@ fn search_gives_the_same_results_on_both_backends() {
     assert_eq!(total("cafe"), total("café"));
     assert!(total("naive") > 0);
 }
+
+/// The operator's path: a SQLite file copied into a new PostgreSQL
+/// database answers the same, keeps its sign-ins, and goes on with ids
+/// after the copied ones.
+#[test]
+fn a_sqlite_file_copies_into_postgres() {
+    let Some(url) = fresh_database("copy") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (sqlite, c) = search_fixture(dir.path().join("old.db").to_str().unwrap());
+    let login = sqlite
+        .create_account(
+            NewUser::new("carol"),
+            hearth::NewLogin {
+                email: "carol@example.com".into(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            },
+        )
+        .unwrap();
+    let target = Forum::open(&url).expect("open");
+    let report = sqlite.copy_to(&target, &mut |_, _, _| {}).expect("copy");
+    assert!(report.rows() > 100, "{report:?}");
+    drop(target);
+    let postgres = Forum::open(&url).expect("reopen");
+    let export = |f: &Forum| {
+        let mut out = Vec::new();
+        f.export_community(&Actor::System, c, &mut out, &mut |_, _| {})
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    assert_eq!(export(&sqlite), export(&postgres));
+    for q in ["café", "key rotation", "resume export"] {
+        let hits = |f: &Forum| {
+            f.search(&Actor::Guest, c, &SearchQuery::new(q))
+                .unwrap()
+                .hits
+                .into_iter()
+                .map(|h| h.post)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(hits(&sqlite), hits(&postgres), "{q}");
+    }
+    let copied = postgres.login("carol@example.com").unwrap().expect("login");
+    assert_eq!(copied.user, login.id);
+    assert!(copied.password_hash.starts_with("$argon2id$"));
+    // New rows get new ids.
+    let ada = postgres.user_by_username("ada").unwrap().id;
+    let category = postgres
+        .categories(&Actor::User(ada), c)
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap()
+        .id;
+    let (topic, post) = postgres
+        .create_topic(
+            &Actor::User(ada),
+            c,
+            NewTopic {
+                category,
+                title: "The first topic after the move".into(),
+                body: "Everything came along, it seems.".into(),
+                tags: vec![],
+            },
+        )
+        .expect("a new topic after the copy");
+    let old_max = sqlite
+        .latest(
+            &Actor::System,
+            c,
+            &TopicFilter::default(),
+            &PageRequest::first(100),
+        )
+        .unwrap()
+        .items
+        .iter()
+        .map(|t| t.id.0)
+        .max()
+        .unwrap();
+    assert!(topic.id.0 > old_max && post.id.0 > 0);
+}

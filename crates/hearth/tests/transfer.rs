@@ -311,3 +311,60 @@ fn only_admins_export() {
             .is_ok()
     );
 }
+
+/// A whole database copies into an empty one with every row and id — on
+/// the PostgreSQL run (`HEARTH_TEST_BACKEND=postgres`) from PostgreSQL
+/// into a SQLite file; `tests/postgres.rs` copies the other way.
+#[test]
+fn a_whole_database_copies_into_an_empty_one() {
+    let w = rich();
+    let f = w.forum();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("copy.db");
+    let target = Forum::open(&path).unwrap();
+    let mut last = (String::new(), 0, 0);
+    let report = f
+        .copy_to(&target, &mut |table, done, total| {
+            assert!(done <= total);
+            last = (table.to_string(), done, total);
+        })
+        .unwrap();
+    assert_eq!(last.1, last.2, "progress ends at the total");
+    assert_eq!(report.rows(), last.2);
+    for table in [
+        "users",
+        "logins",
+        "posts",
+        "events",
+        "point_entries",
+        "search_index",
+    ] {
+        assert!(
+            report.tables.iter().any(|(t, n)| t == table && *n > 0),
+            "{table}: {:?}",
+            report.tables
+        );
+    }
+    drop(target);
+    let copy = Forum::open(&path).unwrap();
+    assert_eq!(export(f, w.c), export(&copy, w.c));
+    let search = |forum: &Forum| {
+        forum
+            .search(&w.admin, w.c, &SearchQuery::new("configure"))
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.post)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(search(f), search(&copy));
+    // Into a database that has data: refused, nothing written.
+    assert!(matches!(
+        f.copy_to(&copy, &mut |_, _, _| {}),
+        Err(Error::Conflict { .. })
+    ));
+    // The copy goes on with ids after the copied ones.
+    let before = f.user_by_username("member_mia").unwrap().id;
+    let newcomer = copy.create_user(NewUser::new("newcomer")).unwrap().id;
+    assert!(newcomer.0 > before.0);
+}

@@ -150,6 +150,17 @@ impl Store {
         }
     }
 
+    /// [`Store::write_once`] from inside another transaction's closure
+    /// (which already runs where blocking is allowed), so `f` need not be
+    /// `Send`: copying one database into another.
+    pub(crate) fn write_inside<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.write(f),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(s) => s.write_here(f),
+        }
+    }
+
     /// [`Store::write`], never run again: a conflict is the caller's.
     pub(crate) fn write_once<T: Send>(
         &self,

@@ -82,6 +82,11 @@ impl PgStore {
         self.transaction("BEGIN", f)
     }
 
+    /// A read-write transaction on this thread, whatever it is.
+    pub(super) fn write_here<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        self.transaction_here("BEGIN", f)
+    }
+
     /// A read-only transaction on one snapshot.
     pub(super) fn read<T: Send>(&self, f: impl FnOnce(&Conn) -> Result<T> + Send) -> Result<T> {
         self.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", f)
