@@ -176,7 +176,8 @@ fn test() -> Result<(), String> {
 }
 
 /// The features that build every crate with the PostgreSQL backend.
-const PG_FEATURES: &str = "hearth/postgres,hearth-wasm/postgres,hearth-web/postgres";
+const PG_FEATURES: &str =
+    "hearth/postgres,hearth-wasm/postgres,hearth-web/postgres,support-community/postgres";
 
 /// Runs `cargo <args>` (split at spaces) as one named step.
 fn cargo_step(label: &str, args: &str) -> Result<(), String> {
@@ -188,7 +189,11 @@ fn cargo_step(label: &str, args: &str) -> Result<(), String> {
 fn demo(extra: &[String]) -> Result<(), String> {
     plugins::plugins()?;
     let mut c = cargo();
-    c.args(["run", "--release", "-p", "support-community", "--"])
-        .args(extra);
+    c.args(["run", "--release", "-p", "support-community"]);
+    // `--database postgres://…` or `migrate --to postgres://…`.
+    if extra.iter().any(|a| a.starts_with("postgres")) {
+        c.args(["--features", "postgres"]);
+    }
+    c.arg("--").args(extra);
     run("cargo run -p support-community", c)
 }

@@ -59,6 +59,14 @@ impl Forum {
         target: &Forum,
         progress: &mut (dyn FnMut(&str, u64, u64) + Send),
     ) -> Result<CopyReport> {
+        crate::store::off_async(|| self.copy_here(target, progress))
+    }
+
+    fn copy_here(
+        &self,
+        target: &Forum,
+        progress: &mut (dyn FnMut(&str, u64, u64) + Send),
+    ) -> Result<CopyReport> {
         let report = self.store.read(|src| {
             target.store.write_inside(|dst| {
                 let tables = tables_in_order(src, dst)?;
@@ -263,7 +271,10 @@ fn copy_table(src: &Conn, dst: &Conn, table: &str, copied: &mut dyn FnMut(u64)) 
 /// PostgreSQL's identity columns hand out ids after the copied ones.
 fn restart_identities(dst: &Conn, tables: &[String]) -> Result<()> {
     match dst.dialect() {
-        Dialect::Sqlite => Ok(()),
+        Dialect::Sqlite => {
+            let _ = tables;
+            Ok(())
+        }
         #[cfg(feature = "postgres")]
         Dialect::Postgres => {
             let identities: Vec<(String, String)> = dst

@@ -254,32 +254,111 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// The demo server's `main`: `[--fresh] [--port N] [--data FILE] [--scale N]
-/// [--seed-only] [--no-rate-limit] [--no-anon-cache] [--no-email] [--api-key-file FILE]
-/// [--export FILE] [--base-url URL]`; `RUST_LOG` sets the log filter
-/// (default `info`).
-/// Seeds `./data/<name>.db` on first run (with progress), starts the
-/// plugins, prints the URL and the demo sign-ins, and serves on 127.0.0.1.
+/// Whether `data` names a PostgreSQL database rather than a SQLite file.
+fn is_postgres(data: &str) -> bool {
+    data.starts_with("postgres://") || data.starts_with("postgresql://")
+}
+
+/// Opens a SQLite file or a `postgres://` URL, saying how to get
+/// PostgreSQL support if this build has none.
+fn open(data: &str) -> Result<Forum, Box<dyn std::error::Error>> {
+    if is_postgres(data) && !cfg!(feature = "postgres") {
+        return Err(format!(
+            "this demo was built without PostgreSQL support; build it with \
+             `--features postgres` (e.g. `cargo run -p {} --features postgres -- …`)",
+            std::env::args()
+                .next()
+                .and_then(|a| Path::new(&a)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "support-community".into())
+        )
+        .into());
+    }
+    Ok(Forum::open(data)?)
+}
+
+/// `migrate --from <file or URL> --to <file or URL>`: copies a whole
+/// database into a new one (a SQLite file into PostgreSQL, usually), with
+/// progress, then prints the rows of every table, counted on both sides.
+async fn migrate() -> Result<(), Box<dyn std::error::Error>> {
+    let usage = "usage: migrate --from data/<name>.db --to postgres://user@host/database";
+    let from = arg("--from").ok_or(usage)?;
+    let to = arg("--to").ok_or(usage)?;
+    if !is_postgres(&from) && !Path::new(&from).is_file() {
+        return Err(format!("{from}: no such file ({usage})").into());
+    }
+    let (source, target) = (open(&from)?, open(&to)?);
+    let started = std::time::Instant::now();
+    let mut shown = (String::new(), u64::MAX);
+    let report = source.copy_to(&target, &mut |table, done, total| {
+        let pct = done * 100 / total.max(1);
+        if (table, pct) != (shown.0.as_str(), shown.1) {
+            eprint!("\rcopying {table:<24} {done}/{total} rows ({pct}%)   ");
+            let _ = std::io::stderr().flush();
+            shown = (table.to_string(), pct);
+        }
+    })?;
+    eprintln!();
+    println!(
+        "copied {} rows of {} tables from {from} in {:.1} s; every table has as many rows \
+         in the copy as in the original:",
+        report.rows(),
+        report.tables.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for (table, rows) in report.tables.iter().filter(|(_, n)| *n > 0) {
+        println!("  {table:<28} {rows:>10}");
+    }
+    println!("Serve it with: --database {to}");
+    Ok(())
+}
+
+/// The demo server's `main`: `[--fresh] [--port N] [--data FILE |
+/// --database postgres://…] [--scale N] [--seed-only] [--no-rate-limit]
+/// [--no-anon-cache] [--no-email] [--api-key-file FILE] [--export FILE]
+/// [--base-url URL]`, or `migrate --from FILE --to postgres://…`;
+/// `RUST_LOG` sets the log filter (default `info`).
+/// Seeds `./data/<name>.db` (or the PostgreSQL database) on first run
+/// (with progress), starts the plugins, prints the URL and the demo
+/// sign-ins, and serves on 127.0.0.1. PostgreSQL needs the demo's
+/// `postgres` feature.
 pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
     init_logging();
+    if std::env::args().nth(1).as_deref() == Some("migrate") {
+        return migrate().await;
+    }
     let port: u16 = arg("--port")
         .or_else(|| std::env::var("PORT").ok())
         .map(|p| p.parse())
         .transpose()
         .map_err(|e| format!("--port: {e}"))?
         .unwrap_or(3000);
-    let data = arg("--data").unwrap_or_else(|| format!("data/{}.db", demo.name));
+    let data = arg("--database")
+        .or_else(|| arg("--data"))
+        .unwrap_or_else(|| format!("data/{}.db", demo.name));
+    let postgres = is_postgres(&data);
     let path = Path::new(&data);
     if flag("--fresh") {
+        if postgres {
+            return Err(
+                "--fresh deletes a SQLite file; for PostgreSQL, create a new \
+                        database (createdb) and pass it with --database"
+                    .into(),
+            );
+        }
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = path
+        .parent()
+        .filter(|p| !postgres && !p.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent)?;
     }
-    let seeded = path.exists()
-        && Forum::open(path)?
+    let seeded = (postgres || path.exists())
+        && open(&data)?
             .community_by_slug(&Actor::System, demo.slug)
             .is_ok();
     if !seeded {
@@ -304,7 +383,7 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
             started.elapsed().as_secs_f64()
         );
     }
-    let forum = Arc::new(Forum::open(path)?);
+    let forum = Arc::new(open(&data)?);
     let community = forum.community_by_slug(&Actor::System, demo.slug)?.id;
     // Links in pages, feeds, posts and e-mails point where the server
     // really is: its port, or the address given with --base-url.
@@ -364,7 +443,11 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
     }
     let notes = (demo.notes)(&forum, community);
     let web = Web::new(forum, host, config)?;
-    let mail_dir = format!("{}-mail", data.trim_end_matches(".db"));
+    let mail_dir = if postgres {
+        format!("data/{}-mail", demo.name)
+    } else {
+        format!("{}-mail", data.trim_end_matches(".db"))
+    };
     if !flag("--no-email") {
         let mailer = hearth::FileMailer::new(&mail_dir)?;
         web.spawn_email_jobs(Arc::new(mailer), std::time::Duration::from_secs(60));

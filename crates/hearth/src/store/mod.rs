@@ -19,6 +19,16 @@ use crate::db::{self, Conn};
 #[cfg(feature = "postgres")]
 mod postgres;
 
+/// Runs `f` where the PostgreSQL client may block: here, or — from the
+/// thread that drives an async runtime — on a thread of its own. For
+/// work that spans several transactions (a copy between two databases).
+pub(crate) fn off_async<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    #[cfg(feature = "postgres")]
+    return postgres::off_async(f);
+    #[cfg(not(feature = "postgres"))]
+    f()
+}
+
 use crate::error::{Error, Result};
 
 /// The embedded migrations; index `i` brings the schema from version `i` to `i + 1`.

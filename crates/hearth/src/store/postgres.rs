@@ -99,14 +99,7 @@ impl PgStore {
         begin: &str,
         f: impl FnOnce(&Conn) -> Result<T> + Send,
     ) -> Result<T> {
-        if in_async_context() {
-            return std::thread::scope(|s| {
-                s.spawn(|| self.transaction_here(begin, f))
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            });
-        }
-        self.transaction_here(begin, f)
+        off_async(|| self.transaction_here(begin, f))
     }
 
     fn transaction_here<T>(&self, begin: &str, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
@@ -205,6 +198,19 @@ fn backoff(attempt: u32) -> Duration {
 /// on either backend — and on PostgreSQL tokio's panic says so.
 fn in_async_context() -> bool {
     tokio::runtime::Handle::try_current().is_ok() && tokio::task::try_id().is_none()
+}
+
+/// Runs `f` here, or — inside an async runtime, see [`in_async_context`]
+/// — on a short-lived thread of its own.
+pub(crate) fn off_async<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if !in_async_context() {
+        return f();
+    }
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 impl Drop for PgStore {

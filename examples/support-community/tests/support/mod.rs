@@ -101,11 +101,9 @@ pub struct Served {
     pub _worker: Option<hearth_wasm::Worker>,
 }
 
-/// Seeds a small demo and serves it; with `plugins`, the first-party
-/// plugins must have been built (`cargo xtask plugins`).
-pub async fn serve_demo(plugins: bool) -> Served {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("demo.db");
+/// Seeds a small demo into `dir/demo.db`.
+pub fn seed_small(dir: &std::path::Path) -> PathBuf {
+    let path = dir.join("demo.db");
     seed(
         &path,
         Options {
@@ -115,6 +113,14 @@ pub async fn serve_demo(plugins: bool) -> Served {
         &mut |_, _, _| {},
     )
     .expect("seed");
+    path
+}
+
+/// Seeds a small demo and serves it; with `plugins`, the first-party
+/// plugins must have been built (`cargo xtask plugins`).
+pub async fn serve_demo(plugins: bool) -> Served {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = seed_small(dir.path());
     let forum = Arc::new(open(&path).expect("open"));
     let community = forum
         .community_by_slug(&Actor::System, SLUG)
