@@ -108,10 +108,12 @@ impl Forum {
     /// default settings: see [`Config`].
     ///
     /// `path` is a SQLite file, or — with the crate feature `postgres` — a
-    /// `postgres://…` URL. **PostgreSQL is experimental**: the crate's own
-    /// example runs on it, but its test suites do not yet run on both
-    /// backends and writes are not yet serialised per community across
-    /// connections (see `docs/architecture.md`, "Not there yet").
+    /// `postgres://…` URL: the same API and behaviour (the test suites run
+    /// on both), with writers of one community taking turns and different
+    /// communities written in parallel. Several processes on one
+    /// PostgreSQL database do not yet share their caches and background
+    /// jobs: see `docs/postgres.md`. [`Forum::copy_to`] moves a SQLite
+    /// site there.
     ///
     /// Fails with [`Error::SchemaTooNew`](crate::Error::SchemaTooNew) if the
     /// database was written by a newer Hearth.
