@@ -12,7 +12,7 @@
 //! the time). Signed-in visitors and API-key calls never use it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,9 @@ struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct AnonCache {
     generation: Arc<AtomicU64>,
+    /// The last event of the community this process's hook has seen
+    /// (see [`AnonCache::remote_change`]).
+    seen_event: Arc<AtomicI64>,
     entries: RwLock<HashMap<String, Arc<Entry>>>,
     /// Keys being rendered right now, and how to wait for them: one
     /// request renders, the others wait (or, if they hold a copy that is
@@ -134,7 +137,19 @@ impl AnonCache {
         Arc::new(Invalidate {
             community,
             generation: Arc::downgrade(&self.generation),
+            seen_event: Arc::downgrade(&self.seen_event),
         })
+    }
+
+    /// The community's committed state moved to `stamp` (read by the
+    /// change watcher, see `Web::new`): another process (or `Forum`
+    /// handle) wrote, unless this process's hook has already seen that
+    /// event — a community's events commit in id order, so then the
+    /// generation moved after the change and nothing cached predates it.
+    pub fn remote_change(&self, stamp: hearth::ChangeStamp, config_changed: bool) {
+        if config_changed || stamp.last_event().0 > self.seen_event.load(Ordering::Acquire) {
+            self.bump();
+        }
     }
 }
 
@@ -142,6 +157,7 @@ impl AnonCache {
 struct Invalidate {
     community: CommunityId,
     generation: Weak<AtomicU64>,
+    seen_event: Weak<AtomicI64>,
 }
 
 impl Hooks for Invalidate {
@@ -150,10 +166,18 @@ impl Hooks for Invalidate {
     }
 
     fn on_events(&self, events: &[Event]) -> Result<(), HookError> {
-        if events.iter().any(|e| e.community == self.community)
+        let last = events
+            .iter()
+            .filter(|e| e.community == self.community)
+            .map(|e| e.id.0)
+            .max();
+        if let Some(last) = last
             && let Some(g) = self.generation.upgrade()
         {
             g.fetch_add(1, Ordering::Release);
+            if let Some(seen) = self.seen_event.upgrade() {
+                seen.fetch_max(last, Ordering::AcqRel);
+            }
         }
         Ok(())
     }

@@ -132,6 +132,7 @@ impl Web {
             .forum
             .register_hooks(state.anon_cache.hook(state.config.community));
         state::start_view_flusher(&state);
+        state::start_change_watcher(&state)?;
         Ok(Web { state })
     }
 

@@ -166,3 +166,40 @@ pub(crate) fn start_view_flusher(state: &Arc<AppState>) {
         tracing::warn!(error = %e, "no view flusher thread; views are written when 1,000 gather");
     }
 }
+
+/// Watches the community for changes made by other processes (or other
+/// `Forum` handles) on the same database and drops the guest cache when
+/// one commits: PostgreSQL wakes the watcher with a notification, SQLite
+/// is polled every [`hearth::CHANGE_POLL`]. Ends within a second of the
+/// last `Web` going away.
+pub(crate) fn start_change_watcher(state: &State) -> Result<()> {
+    let weak = Arc::downgrade(state);
+    let community = state.config.community;
+    let mut seen = state.forum.change_stamp(community)?;
+    std::thread::Builder::new()
+        .name("hearth-web-changes".into())
+        .spawn(move || {
+            loop {
+                let Some(forum) = weak.upgrade().map(|s| s.forum.clone()) else {
+                    break;
+                };
+                match forum.wait_for_change(community, seen, std::time::Duration::from_secs(1)) {
+                    Ok(now) if now != seen => {
+                        if let Some(state) = weak.upgrade() {
+                            state
+                                .anon_cache
+                                .remote_change(now, now.settings_differ(&seen));
+                        }
+                        seen = now;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "watching for changes failed; retrying in 1 s");
+                        std::thread::sleep(std::time::Duration::from_secs(1));
+                    }
+                }
+            }
+        })
+        .map_err(|e| Error::Internal(format!("cannot start the change watcher: {e}")))?;
+    Ok(())
+}

@@ -85,6 +85,7 @@ mod analytics;
 mod audit;
 mod badges;
 mod category;
+mod changes;
 mod clock;
 mod community;
 mod copy;
@@ -126,6 +127,7 @@ pub use analytics::{Analytics, Contributor, DayPoint, HelpfulArticle, MAX_ANALYT
 pub use audit::{AuditAction, AuditEntry, AuditFilter, Target};
 pub use badges::{Badge, BadgeGrant, BadgeTier, NewBadge};
 pub use category::{Category, CategoryKind, NewCategory, Visibility};
+pub use changes::{CHANGE_POLL, ChangeStamp};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use community::{Community, CommunitySettings, ContentLimits, NewCommunity, RegistrationMode};
 pub use copy::CopyReport;

@@ -171,6 +171,27 @@ impl Store {
         }
     }
 
+    /// Whether [`Store::wait_for_notice`] returns early when another
+    /// session commits a change (PostgreSQL), or only sleeps (SQLite).
+    pub(crate) fn notifies(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite(_) => false,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => true,
+        }
+    }
+
+    /// Waits up to `timeout` for a sign that another session may have
+    /// changed something: on PostgreSQL a notification from a committed
+    /// write (returns early), on SQLite simply the timeout (callers poll).
+    pub(crate) fn wait_for_notice(&self, timeout: Duration) {
+        match &self.backend {
+            Backend::Sqlite(_) => std::thread::sleep(timeout),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(s) => s.wait_for_notice(timeout),
+        }
+    }
+
     /// [`Store::write`], never run again: a conflict is the caller's.
     pub(crate) fn write_once<T: Send>(
         &self,
@@ -482,9 +503,15 @@ pub(crate) fn hold_community(conn: &Conn, community: crate::ids::CommunityId) ->
         db::Dialect::Postgres => {
             // No row yet: the community is being created in this very
             // transaction, so no other writer can see it.
+            // The same statement announces the change to the other
+            // sessions' listeners (delivered at commit, dropped on
+            // rollback): see `Store::wait_for_notice`.
             let _row = optional(
-                conn.prepare_cached("SELECT id FROM communities WHERE id = ?1 FOR NO KEY UPDATE")?
-                    .query_row(db::params![community], |r| r.get::<_, i64>(0)),
+                conn.prepare_cached(
+                    "SELECT id, pg_notify('hearth_changes', CAST(id AS TEXT)) FROM communities
+                     WHERE id = ?1 FOR NO KEY UPDATE",
+                )?
+                .query_row(db::params![community], |r| r.get::<_, i64>(0)),
             )?;
             Ok(())
         }

@@ -1,7 +1,8 @@
 //! The PostgreSQL store: a pool of sessions, transactions, and the schema
 //! (created from `pg_schema_v6.sql`, versioned in `hearth_schema`).
 
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::{SCHEMA_VERSION, StoreConfig, lock};
@@ -18,6 +19,10 @@ const MIGRATION_LOCK: i64 = 0x6865_6172_7468; // "hearth"
 
 pub(super) struct PgStore {
     url: String,
+    /// Commits other sessions (and processes) announced, see [`Notices`].
+    notices: Arc<Notices>,
+    /// Whether the listener thread runs.
+    listening: Mutex<bool>,
     size: usize,
     /// `lock_timeout`: how long a statement waits for a row another
     /// writer holds before failing with [`Unavailable::Busy`].
@@ -41,6 +46,8 @@ impl PgStore {
     pub(super) fn open(url: &str, config: StoreConfig) -> Result<PgStore> {
         let store = PgStore {
             url: url.to_string(),
+            notices: Arc::default(),
+            listening: Mutex::new(false),
             size: config.readers.max(1) + 1,
             busy_timeout: config.busy_timeout,
             idle: Mutex::new(Vec::new()),
@@ -159,6 +166,37 @@ impl PgStore {
         Ok(conn)
     }
 
+    /// Waits up to `timeout` for a community change announced by any
+    /// session (`NOTIFY hearth_changes`, sent by `hold_community` and
+    /// delivered when the writing transaction commits). Returns early on
+    /// one; a timeout is not an error (the caller checks the database).
+    pub(super) fn wait_for_notice(&self, timeout: Duration) {
+        let seen = *lock(&self.notices.count);
+        self.start_listener();
+        let count = lock(&self.notices.count);
+        let _unused = self
+            .notices
+            .arrived
+            .wait_timeout_while(count, timeout, |c| *c == seen);
+    }
+
+    /// One session per store listens, on a thread of its own, for as long
+    /// as the store lives; it reconnects after losing the server.
+    fn start_listener(&self) {
+        let mut listening = lock(&self.listening);
+        if *listening {
+            return;
+        }
+        let (url, notices) = (self.url.clone(), self.notices.clone());
+        match std::thread::Builder::new()
+            .name("hearth-pg-listen".into())
+            .spawn(move || listen(&url, &notices))
+        {
+            Ok(_) => *listening = true,
+            Err(e) => tracing::warn!(error = %e, "no listener thread; changes are polled"),
+        }
+    }
+
     fn give_back(&self, conn: Conn) {
         lock(&self.idle).push(conn);
         self.freed.notify_one();
@@ -213,10 +251,63 @@ pub(crate) fn off_async<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
+/// Announcements seen by the listener: a counter and a way to wait for it.
+#[derive(Default)]
+struct Notices {
+    count: Mutex<u64>,
+    arrived: Condvar,
+    stop: AtomicBool,
+}
+
+impl Notices {
+    fn arrive(&self) {
+        *lock(&self.count) += 1;
+        self.arrived.notify_all();
+    }
+}
+
+/// The listener thread: `LISTEN`, then count notifications until the
+/// store is dropped; after an error, wait a second and connect again
+/// (waiters meanwhile time out and check the database themselves).
+fn listen(url: &str, notices: &Notices) {
+    use postgres::fallible_iterator::FallibleIterator;
+    while !notices.stop.load(Ordering::Relaxed) {
+        let session = postgres::Client::connect(url, postgres::NoTls).and_then(|mut c| {
+            // The channel `hold_community` notifies on.
+            c.batch_execute("LISTEN hearth_changes")?;
+            Ok(c)
+        });
+        let mut client = match session {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for changes; retrying in 1 s");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        // Anything may have changed while no one listened.
+        notices.arrive();
+        while !notices.stop.load(Ordering::Relaxed) {
+            let mut n = client.notifications();
+            let mut waiting = n.timeout_iter(Duration::from_millis(500));
+            match waiting.next() {
+                Ok(Some(_)) => notices.arrive(),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "lost the change listener; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}
+
 impl Drop for PgStore {
-    /// Closing a session blocks on the client's runtime too: from inside
-    /// an async runtime, the idle sessions close on a thread of their own.
+    /// Stops the listener. Closing a session blocks on the client's
+    /// runtime too: from inside an async runtime, the idle sessions close
+    /// on a thread of their own.
     fn drop(&mut self) {
+        self.notices.stop.store(true, Ordering::Relaxed);
         let idle = std::mem::take(&mut *lock(&self.idle));
         if in_async_context() {
             std::thread::scope(|s| {
