@@ -54,6 +54,8 @@ pub struct Forum {
     /// Visible topics per category, per community, as of an event id (see
     /// `category::topic_counts`).
     pub(crate) topic_counts: crate::category::TopicCounts,
+    /// Who this handle is when it takes a lease (see `lease.rs`).
+    pub(crate) lease_holder: String,
 }
 
 impl std::fmt::Debug for Forum {
@@ -149,6 +151,7 @@ impl Forum {
             pin_expiry: AtomicI64::new(i64::MIN),
             pin_lock: Mutex::new(()),
             topic_counts: Default::default(),
+            lease_holder: crate::lease::holder_id(),
         })
     }
 

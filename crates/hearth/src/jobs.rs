@@ -78,7 +78,14 @@ pub struct JobReport {
     pub bounced: u64,
     /// Whether the run went to the end (the progress callback can stop it).
     pub finished: bool,
+    /// Another process was running this community's jobs (or took them
+    /// over during this run): nothing, or only part, was done here.
+    pub held_elsewhere: bool,
 }
+
+/// How long an e-mail job's lease lasts without renewal: the longest
+/// another process waits to take over from one that died.
+pub const EMAIL_JOB_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The digest period that has just ended at `now`, as (key, start, end).
 pub(crate) fn digest_period(
@@ -311,7 +318,52 @@ impl Forum {
     /// stop the run with `ControlFlow::Break` (what was written stays
     /// written; the next run carries on without sending anything twice).
     /// Call it from a scheduler every few minutes.
+    ///
+    /// Several processes may call it for the same community: one runs at a
+    /// time (a lease, renewed as the run goes, lapsing
+    /// [`EMAIL_JOB_LEASE`] after a holder dies), the others return at once
+    /// with [`JobReport::held_elsewhere`] set. A run that loses its lease
+    /// (it stalled longer than that and another process took over) stops
+    /// before its next message.
     pub fn run_email_jobs(
+        &self,
+        community: CommunityId,
+        mailer: &dyn Mailer,
+        progress: &mut dyn FnMut(&JobProgress) -> ControlFlow<()>,
+    ) -> Result<JobReport> {
+        let Some(lease) = self.try_lease(&format!("email:{}", community.0), EMAIL_JOB_LEASE)?
+        else {
+            return Ok(JobReport {
+                held_elsewhere: true,
+                ..JobReport::default()
+            });
+        };
+        let mut renewed = std::time::Instant::now();
+        let mut lost = false;
+        let result = self.run_email_jobs_leased(community, mailer, &mut |p| {
+            if renewed.elapsed() >= EMAIL_JOB_LEASE / 4 {
+                match self.renew_lease(&lease, EMAIL_JOB_LEASE) {
+                    Ok(true) => renewed = std::time::Instant::now(),
+                    Ok(false) | Err(_) => {
+                        lost = true;
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+            progress(p)
+        });
+        if lost {
+            tracing::warn!(%community, "the e-mail job lost its lease to another process; stopped");
+        } else if let Err(e) = self.release_lease(lease) {
+            tracing::warn!(error = %e, "could not release the e-mail job lease; it lapses by itself");
+        }
+        result.map(|mut r| {
+            r.held_elsewhere = lost;
+            r
+        })
+    }
+
+    fn run_email_jobs_leased(
         &self,
         community: CommunityId,
         mailer: &dyn Mailer,

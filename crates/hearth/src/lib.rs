@@ -103,6 +103,7 @@ mod ids;
 mod invites;
 mod jobs;
 mod kb;
+mod lease;
 mod login;
 mod mail;
 mod member;
@@ -142,7 +143,7 @@ pub use hooks::{DraftKind, HookError, Hooks, PostDraft, PostFilter};
 pub use ideas::{Idea, IdeaFilter, IdeaStatus, MAX_IDEA_NOTE};
 pub use ids::{CategoryId, CommunityId, EventId, GroupId, PostId, ReviewId, TopicId, UserId};
 pub use invites::{Invite, JoinRequest, NewInvite};
-pub use jobs::{JobProgress, JobReport, JobStep, OutboxEntry};
+pub use jobs::{EMAIL_JOB_LEASE, JobProgress, JobReport, JobStep, OutboxEntry};
 pub use kb::{Article, ArticleRevision, ArticleStatus, NewArticle};
 pub use login::{Login, NewLogin};
 pub use mail::{

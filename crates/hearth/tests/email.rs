@@ -51,6 +51,7 @@ impl Inbox {
 
 struct Site {
     _dir: tempfile::TempDir,
+    location: String,
     f: Forum,
     clock: Arc<ManualClock>,
     c: CommunityId,
@@ -80,8 +81,9 @@ fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
     // Monday 5 January 2026.
     let clock = Arc::new(ManualClock::new(datetime!(2026-01-05 09:00 UTC)));
+    let location = common::test_database(dir.path(), "mail");
     let f = Forum::open_with(
-        common::test_database(dir.path(), "mail"),
+        &location,
         Config {
             clock: clock.clone(),
             ..Config::default()
@@ -124,6 +126,7 @@ fn site() -> Site {
     let vendors = cat("vendors", Visibility::Groups, &[group]);
     Site {
         _dir: dir,
+        location,
         f,
         clock,
         c,
@@ -485,4 +488,79 @@ fn the_file_mailer_writes_messages() {
         s.f.outbox(&Actor::User(s.mia), s.c, None),
         Err(Error::Forbidden { .. })
     ));
+}
+
+/// Several processes on one database run the jobs one at a time (a
+/// lease): the second is turned away while the first runs, and takes over
+/// once the lease of one that died has lapsed.
+#[test]
+fn one_process_at_a_time_runs_the_jobs() {
+    let s = site();
+    topic(&s, s.ann, s.public, "Public launch notes");
+    topic(&s, s.ann, s.members, "Members roadmap preview");
+    s.clock.set(datetime!(2026-01-12 07:00 UTC));
+    let other = Forum::open_with(
+        &s.location,
+        Config {
+            clock: s.clock.clone(),
+            ..Config::default()
+        },
+    )
+    .unwrap();
+    let inbox = Inbox::default();
+    let mut turned_away = None;
+    let report =
+        s.f.run_email_jobs(s.c, &inbox, &mut |_| {
+            if turned_away.is_none() {
+                turned_away = Some(
+                    other
+                        .run_email_jobs(s.c, &inbox, &mut |_| ControlFlow::Continue(()))
+                        .unwrap(),
+                );
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert!(report.finished && !report.held_elsewhere, "{report:?}");
+    let turned_away = turned_away.expect("progress was reported");
+    assert!(
+        turned_away.held_elsewhere && !turned_away.finished && turned_away.delivered == 0,
+        "{turned_away:?}"
+    );
+    let sent = inbox.count();
+    assert_eq!(sent as u64, report.delivered);
+    // Released at the end: the other runs next (nothing left to send).
+    let next = run_on(&other, &s, &inbox);
+    assert!(next.finished && !next.held_elsewhere && next.delivered == 0);
+
+    // A process that dies in the middle keeps the lease until it lapses.
+    topic(&s, s.ann, s.public, "A second launch");
+    s.clock.set(datetime!(2026-01-19 07:00 UTC));
+    let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        s.f.run_email_jobs(s.c, &inbox, &mut |_| panic!("the process dies"))
+    }));
+    assert!(died.is_err());
+    assert!(run_on(&other, &s, &inbox).held_elsewhere);
+    s.clock
+        .advance(Duration::try_from(hearth::EMAIL_JOB_LEASE).unwrap() + Duration::seconds(1));
+    let takeover = run_on(&other, &s, &inbox);
+    assert!(
+        takeover.finished && !takeover.held_elsewhere,
+        "{takeover:?}"
+    );
+    assert!(
+        takeover.delivered > 0,
+        "the digests of the second week go out"
+    );
+    // Nothing went out twice.
+    let mut ids: Vec<i64> = inbox.sent.lock().unwrap().iter().map(|e| e.id).collect();
+    let all = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), all);
+}
+
+fn run_on(f: &Forum, s: &Site, mailer: &dyn Mailer) -> hearth::JobReport {
+    f.run_email_jobs(s.c, mailer, &mut |_| ControlFlow::Continue(()))
+        .unwrap()
 }

@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v4.sql"),
     include_str!("schema_v5.sql"),
     include_str!("schema_v6.sql"),
+    include_str!("schema_v7.sql"),
 ];
 
 /// The schema version this build writes.
@@ -577,6 +578,9 @@ mod postgres_tests {
         .expect("schema");
         pg.execute_batch(include_str!("pg_schema_v6.sql"))
             .expect("the PostgreSQL schema loads");
+        for sql in postgres::PG_MIGRATIONS {
+            pg.execute_batch(sql).expect("a PostgreSQL migration loads");
+        }
         let pg_columns: BTreeSet<(String, String)> = pg
             .prepare(
                 "SELECT table_name::text, column_name::text FROM information_schema.columns

@@ -9,10 +9,14 @@ use super::{SCHEMA_VERSION, StoreConfig, lock};
 use crate::db::{self, Conn};
 use crate::error::{Error, Result, Unavailable};
 
-/// The schema version `pg_schema_v6.sql` creates. A SQLite migration
-/// added without its PostgreSQL counterpart stops the build here.
+/// The schema version `pg_schema_v6.sql` creates.
 const PG_BASELINE: i64 = 6;
-const _: () = assert!(PG_BASELINE == SCHEMA_VERSION);
+
+/// Migrations after the baseline; index `i` brings the schema from
+/// `PG_BASELINE + i` to `PG_BASELINE + i + 1`, as SQLite's do. A SQLite
+/// migration added without its PostgreSQL counterpart stops the build.
+pub(super) const PG_MIGRATIONS: &[&str] = &[include_str!("pg_schema_v7.sql")];
+const _: () = assert!(PG_BASELINE + PG_MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 
 /// Serialises schema changes between processes opening the same database.
 const MIGRATION_LOCK: i64 = 0x6865_6172_7468; // "hearth"
@@ -364,6 +368,21 @@ fn migrate(conn: &Conn) -> Result<()> {
             db::params![PG_BASELINE],
         )?;
     }
+    let found = found.max(PG_BASELINE);
+    for (i, sql) in PG_MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip((found - PG_BASELINE) as usize)
+    {
+        let version = PG_BASELINE + i as i64 + 1;
+        conn.execute_batch(sql).map_err(|e| {
+            Error::Storage(format!("migration to schema version {version} failed: {e}"))
+        })?;
+        conn.execute(
+            "UPDATE hearth_schema SET version = ?1",
+            db::params![version],
+        )?;
+    }
     Ok(())
 }
 
@@ -385,6 +404,35 @@ mod tests {
             .expect("create");
         let url = std::env::var("HEARTH_TEST_PG").expect("url");
         Some(format!("{url} dbname={db}"))
+    }
+
+    #[test]
+    fn an_older_schema_is_migrated_on_open() {
+        let Some(url) = fresh_database("older") else {
+            return;
+        };
+        // A database as the baseline made it, before any later migration.
+        let old = Conn::connect_postgres(&url).expect("connect");
+        old.execute_batch(include_str!("pg_schema_v6.sql"))
+            .expect("baseline");
+        old.execute_batch(
+            "CREATE TABLE hearth_schema (version BIGINT NOT NULL);
+             INSERT INTO hearth_schema VALUES (6);",
+        )
+        .expect("version");
+        drop(old);
+        let store = Store::open_postgres(&url, StoreConfig::default()).expect("migrate");
+        let (version, leases): (i64, i64) = store
+            .read(|c| {
+                Ok(c.prepare_cached(
+                    "SELECT (SELECT version FROM hearth_schema),
+                            (SELECT count(*) FROM information_schema.tables
+                              WHERE table_name = 'leases')",
+                )?
+                .query_row(db::params![], |r| Ok((r.get(0)?, r.get(1)?)))?)
+            })
+            .expect("read");
+        assert_eq!((version, leases), (SCHEMA_VERSION, 1));
     }
 
     #[test]
