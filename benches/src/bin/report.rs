@@ -3,6 +3,9 @@
 //! ```sh
 //! cargo run --release -p hearth-benches --bin report -- --posts 100000 --members 6000
 //! cargo run --release -p hearth-benches --bin report -- --posts 1000000 --members 60000
+//! # the same fixture copied into an empty PostgreSQL database:
+//! cargo run --release -p hearth-benches --features postgres --bin report -- \
+//!     --postgres postgres://postgres@%2Ftmp%2Fhearth-pg/bench
 //! ```
 //!
 //! Each figure is measured with many repetitions on a warm database; latency
@@ -148,16 +151,50 @@ fn last_activity(forum: &Forum, c: hearth::CommunityId) -> time::OffsetDateTime 
         .unwrap_or_else(time::OffsetDateTime::now_utc)
 }
 
+/// `--postgres URL`: the fixture copied into that (empty) database, or
+/// the copy made by an earlier run.
+fn postgres_copy(fx: &hearth_benches::Fixture) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let url = args
+        .iter()
+        .position(|a| a == "--postgres")
+        .and_then(|i| args.get(i + 1))?
+        .clone();
+    let target = Forum::open(&url).unwrap();
+    let started = Instant::now();
+    match Forum::open(&fx.path)
+        .unwrap()
+        .copy_to(&target, &mut |table, done, total| {
+            if done % 50_000 < 1000 || done == total {
+                eprint!("\rcopying the fixture: {table} {done}/{total}      ");
+            }
+        }) {
+        Ok(r) => eprintln!(
+            "\ncopied {} rows into PostgreSQL in {:.1} s",
+            r.rows(),
+            started.elapsed().as_secs_f64()
+        ),
+        Err(hearth::Error::Conflict { .. }) => eprintln!("using the copy already in {url}"),
+        Err(e) => panic!("copying the fixture: {e}"),
+    }
+    Some(url)
+}
+
 fn main() {
     let posts = arg("--posts", 100_000);
     let members = arg("--members", posts / 16) as usize;
     let fx = fixture(&data_dir(), posts, members);
-    let forum = Forum::open(&fx.path).unwrap();
+    let postgres = postgres_copy(&fx);
+    let forum = Forum::open(postgres.as_deref().unwrap_or(fx.path.to_str().unwrap())).unwrap();
     let c = fx.community;
     let mut rng = Rng::new(7);
     println!(
         "Database: {} ({} posts, {} members)\n",
-        fx.path.display(),
+        if postgres.is_some() {
+            "PostgreSQL (a copy of the fixture)".to_string()
+        } else {
+            fx.path.display().to_string()
+        },
         posts,
         members
     );
@@ -261,6 +298,10 @@ fn main() {
         }
     }
     drop(forum);
+    if postgres.is_some() {
+        // The rest measures the SQLite file itself.
+        return;
+    }
     if wants("digest") {
         digest(&fx);
     }

@@ -268,7 +268,8 @@ fn copy_table(src: &Conn, dst: &Conn, table: &str, copied: &mut dyn FnMut(u64)) 
     Ok(())
 }
 
-/// PostgreSQL's identity columns hand out ids after the copied ones.
+/// PostgreSQL's identity columns hand out ids after the copied ones, and
+/// its planner learns what the tables now hold.
 fn restart_identities(dst: &Conn, tables: &[String]) -> Result<()> {
     match dst.dialect() {
         Dialect::Sqlite => {
@@ -291,6 +292,10 @@ fn restart_identities(dst: &Conn, tables: &[String]) -> Result<()> {
                 ))?
                 .query_row(db::params![], |_| Ok(()))?;
             }
+            // Fresh statistics: without them the planner guesses from an
+            // empty database (measured: latest topics 25 ms instead of
+            // 0.7 ms on the 100,000-post fixture until autovacuum came by).
+            dst.execute_batch("ANALYZE")?;
             Ok(())
         }
     }
