@@ -70,7 +70,7 @@ pub use manifest::{
 };
 pub use sdk_section::SDK_SECTION;
 pub use status::{Counters, PluginStatus};
-pub use worker::Worker;
+pub use worker::{WORKER_LEASE, Worker};
 
 /// The WIT interface plugins are built against, as shipped in this crate.
 pub const WIT: &str = include_str!("../wit/plugin.wit");

@@ -47,6 +47,11 @@ impl Wake {
     }
 }
 
+/// How long a worker pass holds its lease: longer than any pass takes
+/// (plugin calls are bounded by their fuel and time limits), and the
+/// longest another process waits to take over from one that died.
+pub const WORKER_LEASE: Duration = Duration::from_secs(300);
+
 /// The running worker; dropping it stops the thread (after the pass in
 /// progress).
 #[derive(Debug)]
@@ -74,14 +79,7 @@ impl PluginHost {
             .name("hearth-wasm-worker".into())
             .spawn(move || {
                 while let Some(dirty) = host.inner().wake.wait(interval) {
-                    let result = if dirty.is_empty() {
-                        host.deliver_events().map(|_| ())
-                    } else {
-                        dirty
-                            .into_iter()
-                            .try_for_each(|c| host.deliver_community(c).map(|_| ()))
-                    };
-                    if let Err(e) = result.and_then(|()| host.run_schedules().map(|_| ())) {
+                    if let Err(e) = host.work(dirty) {
                         tracing::error!(error = %e, "plugin worker pass failed");
                     }
                 }
@@ -91,6 +89,41 @@ impl PluginHost {
             host: self.clone(),
             thread: Some(thread),
         })
+    }
+
+    /// One pass of what the worker does: delivers the events of every
+    /// community and runs the schedules that are due. Returns `false`
+    /// (and does nothing) while another process — or another host on the
+    /// same database — is doing it: one pass at a time across processes
+    /// (a lease of [`WORKER_LEASE`]), so a plugin never sees an event or
+    /// a schedule twice because two servers share a database.
+    pub fn work_once(&self) -> Result<bool> {
+        self.work(BTreeSet::new())
+    }
+
+    /// A pass for the communities in `dirty` (all when empty).
+    fn work(&self, dirty: BTreeSet<CommunityId>) -> Result<bool> {
+        let pass = || -> Result<()> {
+            if dirty.is_empty() {
+                self.deliver_events()?;
+            } else {
+                for c in &dirty {
+                    self.deliver_community(*c)?;
+                }
+            }
+            self.run_schedules()?;
+            Ok(())
+        };
+        match self
+            .forum()
+            .exclusively("hearth-wasm worker", WORKER_LEASE, pass)?
+        {
+            Some(done) => done.map(|()| true),
+            None => {
+                tracing::debug!("another process runs the plugin worker now");
+                Ok(false)
+            }
+        }
     }
 
     /// Runs every `on-schedule` hook whose interval has passed since its

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use common::{World, open_forum};
 use hearth::{Actor, EventId, NewReply, NewTopic};
-use hearth_wasm::{Capability, HostConfig, PluginHost};
+use hearth_wasm::{HostConfig, PluginHost};
 use serde_json::json;
 
 fn configure(host: &PluginHost, w: &World, settings: serde_json::Value) {
@@ -71,15 +71,7 @@ fn delivery_survives_a_restart_mid_stream_without_loss_or_reordering() {
         ..HostConfig::default()
     };
     let w = World::with_config(config.clone());
-    w.install_fixture("hostile");
-    w.host
-        .enable(
-            &Actor::System,
-            w.community,
-            "hostile",
-            &[Capability::Log, Capability::Settings, Capability::Kv],
-        )
-        .unwrap();
+    w.enable_hostile();
     activity(&w.forum, &w, 10);
     let events = all_events(&w.forum, &w);
     let stop_at = events[events.len() / 2];
@@ -167,15 +159,7 @@ fn a_poison_event_is_parked_and_the_stream_moves_on() {
         park_after: 3,
         ..HostConfig::default()
     });
-    w.install_fixture("hostile");
-    w.host
-        .enable(
-            &Actor::System,
-            w.community,
-            "hostile",
-            &[Capability::Log, Capability::Settings, Capability::Kv],
-        )
-        .unwrap();
+    w.enable_hostile();
     activity(&w.forum, &w, 3);
     let events = all_events(&w.forum, &w);
     let poison = events[2];
@@ -210,15 +194,7 @@ fn a_poison_event_is_parked_and_the_stream_moves_on() {
 #[test]
 fn staff_events_reach_only_plugins_granted_them() {
     let w = World::new();
-    w.install_fixture("hostile");
-    w.host
-        .enable(
-            &Actor::System,
-            w.community,
-            "hostile",
-            &[Capability::Log, Capability::Settings, Capability::Kv],
-        )
-        .unwrap();
+    w.enable_hostile();
     configure(&w.host, &w, json!({"mode": "record"}));
     // A flag: staff-only events (post.flagged, review.queued).
     w.forum
@@ -267,4 +243,39 @@ fn staff_events_reach_only_plugins_granted_them() {
         staff.iter().all(|s| !seen.contains(s)),
         "{seen:?} {staff:?}"
     );
+}
+
+/// Two hosts on one database (two servers): one worker pass at a time, so
+/// the plugin sees each event once however many servers run a worker.
+#[test]
+fn one_worker_pass_at_a_time_across_hosts() {
+    let w = World::new();
+    w.enable_hostile();
+    configure(&w.host, &w, json!({"mode": "record"}));
+    assert!(
+        w.host.work_once().unwrap(),
+        "nothing else runs: the pass runs"
+    );
+    let before = recorded(&w.forum, &w);
+    activity(&w.forum, &w, 3);
+    let other = PluginHost::new(open_forum(&w.location, &w.clock), HostConfig::default()).unwrap();
+    // While this server's pass runs, the other's is turned away.
+    let inner = w
+        .forum
+        .exclusively("hearth-wasm worker", hearth_wasm::WORKER_LEASE, || {
+            other.work_once()
+        })
+        .unwrap()
+        .expect("the lease was free");
+    assert!(!inner.unwrap(), "turned away");
+    assert_eq!(
+        recorded(&w.forum, &w),
+        before,
+        "nothing delivered meanwhile"
+    );
+    // Then it runs, and the first server's next pass finds nothing new.
+    assert!(other.work_once().unwrap());
+    assert!(w.host.work_once().unwrap());
+    let log = recorded(&w.forum, &w);
+    assert_eq!(log, all_events(&w.forum, &w), "each event once, in order");
 }

@@ -14,15 +14,7 @@ use serde_json::json;
 
 fn hostile(config: HostConfig, mode: &str) -> World {
     let w = World::with_config(config);
-    w.install_fixture("hostile");
-    w.host
-        .enable(
-            &Actor::System,
-            w.community,
-            "hostile",
-            &[Capability::Log, Capability::Settings, Capability::Kv],
-        )
-        .unwrap();
+    w.enable_hostile();
     set_mode(&w, mode);
     w
 }

@@ -52,7 +52,7 @@ impl Forum {
     /// let new = Forum::open(dir.path().join("new.db"))?; // or postgres://…
     /// let report = old.copy_to(&new, &mut |_, _, _| {})?;
     /// assert!(report.rows() >= 1);
-    /// # Ok::<(), hearth::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn copy_to(
         &self,

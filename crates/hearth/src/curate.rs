@@ -264,10 +264,19 @@ impl Forum {
                 let viewer = self.viewer_in(w, &Actor::System, community)?;
                 let viewer = Viewer { user: None, ..viewer };
                 let before = pin_state(w.tx, topic)?;
-                w.tx.prepare_cached(
-                    "UPDATE topics SET pinned = 0, pinned_global = 0, pinned_until = NULL WHERE id = ?1",
-                )?
-                .execute([topic])?;
+                // Still due now that this transaction holds the community?
+                // Another process may have lifted it meanwhile: then no
+                // second event or audit entry.
+                let lifted = w
+                    .tx
+                    .prepare_cached(
+                        "UPDATE topics SET pinned = 0, pinned_global = 0, pinned_until = NULL
+                         WHERE id = ?1 AND pinned_until IS NOT NULL AND pinned_until <= ?2",
+                    )?
+                    .execute(params![topic, now])?;
+                if lifted == 0 {
+                    continue;
+                }
                 let state = topic_state(w.tx, &viewer, topic);
                 if let Ok(state) = state {
                     topic_event(

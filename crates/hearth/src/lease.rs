@@ -82,6 +82,44 @@ impl Forum {
         Ok(n == 1)
     }
 
+    /// Runs `f` unless work named `name` runs elsewhere right now: in
+    /// another process on the same database, or another `Forum` handle.
+    /// `Ok(None)` when it does (try again later). The lease lasts `ttl`:
+    /// choose it longer than `f` takes, because after that another taker
+    /// may start while `f` still runs; if this process dies, others wait
+    /// at most `ttl`. For background work every process starts but only
+    /// one should do at a time (the plugin worker, a scheduler).
+    ///
+    /// ```
+    /// # use hearth::*;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let forum = Forum::open(dir.path().join("x.db"))?;
+    /// let ttl = std::time::Duration::from_secs(60);
+    /// let outer = forum.exclusively("nightly report", ttl, || {
+    ///     // Meanwhile, anyone else is turned away.
+    ///     forum.exclusively("nightly report", ttl, || ()).map(|inner| inner.is_none())
+    /// })?;
+    /// assert_eq!(outer.transpose()?, Some(true));
+    /// assert!(forum.exclusively("nightly report", ttl, || ())?.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn exclusively<T>(
+        &self,
+        name: &str,
+        ttl: Duration,
+        f: impl FnOnce() -> T,
+    ) -> Result<Option<T>> {
+        crate::text::check_name("name", name, 1, 200)?;
+        let Some(lease) = self.try_lease(&format!("app:{name}"), ttl)? else {
+            return Ok(None);
+        };
+        let out = f();
+        if let Err(e) = self.release_lease(lease) {
+            tracing::warn!(error = %e, name, "could not release a lease; it lapses by itself");
+        }
+        Ok(Some(out))
+    }
+
     /// Gives a lease up at once (the next taker need not wait for it to
     /// lapse).
     pub(crate) fn release_lease(&self, lease: Lease) -> Result<()> {

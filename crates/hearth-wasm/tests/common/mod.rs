@@ -138,4 +138,22 @@ impl World {
     pub fn install_fixture(&self, name: &str) -> hearth_wasm::PluginStatus {
         self.host.install_dir(plugin_dir(name, true)).unwrap()
     }
+
+    /// Installs the `hostile` fixture and enables it with log, settings
+    /// and key-value access.
+    pub fn enable_hostile(&self) {
+        self.install_fixture("hostile");
+        self.host
+            .enable(
+                &Actor::System,
+                self.community,
+                "hostile",
+                &[
+                    hearth_wasm::Capability::Log,
+                    hearth_wasm::Capability::Settings,
+                    hearth_wasm::Capability::Kv,
+                ],
+            )
+            .unwrap();
+    }
 }
