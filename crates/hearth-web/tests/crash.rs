@@ -3,7 +3,8 @@
 //! and replies over HTTP, each retrying with the same `Idempotency-Key`
 //! until it gets an answer. Afterwards every acknowledged post exists
 //! exactly once (with the id the client was given), no post exists that no
-//! client holds, and `PRAGMA integrity_check` is ok.
+//! client holds, and (SQLite) `PRAGMA integrity_check` is ok. With
+//! `HEARTH_TEST_BACKEND=postgres` the server runs on PostgreSQL.
 //!
 //! CI kills 20 times; by hand: `HEARTH_CRASH_KILLS=1000 cargo test -p
 //! hearth-web --test crash -- --nocapture` (figures in
@@ -27,23 +28,28 @@ use hearth::{
 };
 use hearth_web::{Web, WebConfig};
 
+#[path = "../../hearth/tests/common/backend.rs"]
+mod backend;
+
 const CLIENTS: usize = 8;
 
 /// Builds the server in release mode; its path.
 fn server_binary() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "-p",
-            "hearth-web",
-            "--example",
-            "crash_server",
-        ])
-        .status()
-        .expect("run cargo build");
+    let mut build = Command::new(cargo);
+    build.args([
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "hearth-web",
+        "--example",
+        "crash_server",
+    ]);
+    if cfg!(feature = "postgres") {
+        build.args(["--features", "postgres"]);
+    }
+    let status = build.status().expect("run cargo build");
     assert!(status.success(), "building the crash server failed");
     // CARGO_TARGET_TMPDIR is `<target>/tmp`.
     let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -55,7 +61,7 @@ fn server_binary() -> PathBuf {
 
 struct Server {
     binary: PathBuf,
-    db: PathBuf,
+    db: String,
     community: i64,
     child: Option<Child>,
     addr: Arc<RwLock<Option<SocketAddr>>>,
@@ -164,7 +170,7 @@ fn sigkill_under_write_load_loses_and_duplicates_nothing() {
         .unwrap_or(20);
     let binary = server_binary();
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("crash.db");
+    let db = backend::test_database(dir.path(), "crash");
 
     // The community, a member per client with an API key, a topic to
     // reply to.
@@ -334,27 +340,9 @@ fn sigkill_under_write_load_loses_and_duplicates_nothing() {
     server.kill();
 
     let tally = tally.lock().unwrap();
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let integrity: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
-    // Every post the clients made, by marker.
     let mut stored: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
-    let mut stmt = conn
-        .prepare("SELECT id, topic_id, source FROM posts WHERE source LIKE '%crash-%-end%'")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })
-        .unwrap();
-    for row in rows {
-        let (id, topic, source) = row.unwrap();
+    let rows = stored_posts(&db);
+    for (id, topic, source) in rows {
         let start = source.find("crash-").unwrap();
         let end = source[start..].find("-end").unwrap() + start + 4;
         stored
@@ -389,4 +377,32 @@ fn sigkill_under_write_load_loses_and_duplicates_nothing() {
         tally.limited,
     );
     assert!(tally.acked.len() >= kills, "too little load: {tally:?}");
+}
+
+/// Every post the clients made (id, topic, source), after checking the
+/// SQLite file's integrity.
+fn stored_posts(db: &str) -> Vec<(i64, i64, String)> {
+    const SQL: &str = "SELECT id, topic_id, source FROM posts WHERE source LIKE '%crash-%-end%'";
+    if db.starts_with("postgres") {
+        #[cfg(feature = "postgres")]
+        {
+            let mut c = postgres::Client::connect(db, postgres::NoTls).unwrap();
+            return c
+                .query(SQL, &[])
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect();
+        }
+    }
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let mut stmt = conn.prepare(SQL).unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
