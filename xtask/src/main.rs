@@ -156,7 +156,7 @@ fn test() -> Result<(), String> {
     if !nextest {
         eprintln!("xtask: cargo-nextest not installed; using cargo test");
     }
-    let suites = |packages: &[&str]| {
+    let suites = |packages: &[&str], features: &[&str]| {
         let mut c = cargo();
         if nextest {
             c.args(["nextest", "run", "--no-fail-fast"]);
@@ -173,7 +173,10 @@ fn test() -> Result<(), String> {
         c
     };
     if pg {
-        let mut c = suites(&["hearth", "hearth-wasm", "hearth-web"]);
+        let mut c = suites(
+            &["hearth", "hearth-wasm", "hearth-web"],
+            &["--features", PG_SUITE_FEATURES],
+        );
         c.env("HEARTH_TEST_BACKEND", "postgres");
         if nextest {
             // The soak test measures a SQLite file of its own; on
@@ -182,13 +185,17 @@ fn test() -> Result<(), String> {
         }
         run("tests on PostgreSQL", c)?;
     }
-    run("tests", suites(&[]))?;
+    run("tests", suites(&[], features))?;
     Ok(())
 }
 
 /// The features that build every crate with the PostgreSQL backend.
 const PG_FEATURES: &str =
     "hearth/postgres,hearth-wasm/postgres,hearth-web/postgres,support-community/postgres";
+
+/// The same for the three crates whose suites run on PostgreSQL (cargo
+/// refuses features of packages not selected; the crates build the same).
+const PG_SUITE_FEATURES: &str = "hearth/postgres,hearth-wasm/postgres,hearth-web/postgres";
 
 /// Runs `cargo <args>` (split at spaces) as one named step.
 fn cargo_step(label: &str, args: &str) -> Result<(), String> {
