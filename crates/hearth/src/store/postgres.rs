@@ -386,24 +386,19 @@ fn migrate(conn: &Conn) -> Result<()> {
     Ok(())
 }
 
+/// The integration tests' backend helpers, for the unit tests below.
+#[cfg(test)]
+#[path = "../../tests/common/backend.rs"]
+mod test_backend;
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::test_postgres;
     use crate::store::Store;
 
-    /// A fresh database on the test server; its connection string.
+    /// A fresh database on the test server (the integration tests' helper).
     fn fresh_database(name: &str) -> Option<String> {
-        let admin = test_postgres()?;
-        let db = format!("hearth_{name}_{}", std::process::id());
-        admin
-            .execute_batch(&format!("DROP DATABASE IF EXISTS {db}"))
-            .expect("drop");
-        admin
-            .execute_batch(&format!("CREATE DATABASE {db}"))
-            .expect("create");
-        let url = std::env::var("HEARTH_TEST_PG").expect("url");
-        Some(format!("{url} dbname={db}"))
+        super::test_backend::postgres_database(name)
     }
 
     #[test]
