@@ -67,6 +67,8 @@ pub(crate) struct Inner {
     plugins: RwLock<BTreeMap<String, Installed>>,
     communities: RwLock<HashMap<CommunityId, Arc<Vec<Enabled>>>>,
     pub(crate) wake: crate::worker::Wake,
+    /// The plugin generation this host last saw (see `sync`).
+    pub(crate) seen: crate::sync::Seen,
 }
 
 #[derive(Clone)]
@@ -86,16 +88,16 @@ pub(crate) struct Enabled {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Version {
+pub(crate) struct Version {
     manifest: String,
-    sha256: String,
+    pub(crate) sha256: String,
     chunks: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct InstallRecord {
-    current: Version,
-    previous: Option<Version>,
+pub(crate) struct InstallRecord {
+    pub(crate) current: Version,
+    pub(crate) previous: Option<Version>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,7 +110,7 @@ fn json<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
 
-fn from_json<T: for<'a> Deserialize<'a>>(bytes: &[u8], what: &str) -> Result<T> {
+pub(crate) fn from_json<T: for<'a> Deserialize<'a>>(bytes: &[u8], what: &str) -> Result<T> {
     serde_json::from_slice(bytes)
         .map_err(|e| Error::Forum(hearth::Error::Storage(format!("{what} unreadable: {e}"))))
 }
@@ -210,8 +212,11 @@ impl PluginHost {
             plugins: RwLock::new(BTreeMap::new()),
             communities: RwLock::new(HashMap::new()),
             wake: crate::worker::Wake::default(),
+            seen: crate::sync::Seen::default(),
         });
         let host = PluginHost { inner };
+        // Read before loading: a change made meanwhile is picked up later.
+        host.saw(host.stored_generation()?);
         for (key, value) in forum.ext_list(NS, None, "installed/", "", 1000)? {
             let name = key.trim_start_matches("installed/").to_string();
             let record: InstallRecord = from_json(&value, "install record")?;
@@ -262,7 +267,7 @@ impl PluginHost {
         &self.inner.config
     }
 
-    fn load_version(&self, v: &Version) -> Result<Loaded> {
+    pub(crate) fn load_version(&self, v: &Version) -> Result<Loaded> {
         let manifest = Manifest::parse(&v.manifest)?;
         let mut wasm = Vec::new();
         for i in 0..v.chunks {
@@ -349,6 +354,7 @@ impl PluginHost {
         ops.push(ExtOp::Delete {
             key: format!("disabled/{name}"),
         });
+        ops.push(crate::sync::announce());
         forum.ext_apply(NS, None, &ops)?;
         self.swap(&name, Arc::new(loaded), previous);
         self.ensure_badges_everywhere(&name)?;
@@ -369,7 +375,7 @@ impl PluginHost {
         self.install(&manifest, &wasm)
     }
 
-    fn swap(&self, name: &str, loaded: Arc<Loaded>, previous: Option<Version>) {
+    pub(crate) fn swap(&self, name: &str, loaded: Arc<Loaded>, previous: Option<Version>) {
         let mut plugins = self.write_plugins();
         let stats = plugins
             .get(name)
@@ -385,6 +391,47 @@ impl PluginHost {
                 disabled: None,
             },
         );
+    }
+
+    /// The component hash of the running version of `name`.
+    pub(crate) fn running_sha(&self, name: &str) -> Option<String> {
+        self.read_plugins()
+            .get(name)
+            .map(|p| p.current.sha256.clone())
+    }
+
+    /// Records the version a rollback would go back to.
+    pub(crate) fn set_previous(&self, name: &str, previous: Option<Version>) {
+        if let Some(p) = self.write_plugins().get_mut(name) {
+            p.previous = previous;
+        }
+    }
+
+    /// Drops the plugins `installed` denies and sets each one's host-level
+    /// disable to what `disabled` says (as stored).
+    pub(crate) fn mirror(
+        &self,
+        installed: impl Fn(&str) -> bool,
+        disabled: impl Fn(&str) -> Option<String>,
+    ) {
+        let mut plugins = self.write_plugins();
+        plugins.retain(|name, _| installed(name));
+        for (name, p) in plugins.iter_mut() {
+            let now = disabled(name);
+            if p.disabled.is_some() && now.is_none() {
+                p.stats.reset_streak();
+            }
+            p.disabled = now;
+        }
+    }
+
+    /// Forgets the cached per-community enable lists (read again on use).
+    pub(crate) fn forget_enabled(&self) {
+        self.inner
+            .communities
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Goes back to the version installed before the current one.
@@ -415,6 +462,7 @@ impl PluginHost {
                 ExtOp::Delete {
                     key: format!("disabled/{name}"),
                 },
+                crate::sync::announce(),
             ],
         )?;
         self.swap(name, Arc::new(loaded), swapped.previous);
@@ -430,9 +478,12 @@ impl PluginHost {
         self.inner.forum.ext_apply(
             NS,
             None,
-            &[ExtOp::Delete {
-                key: format!("installed/{name}"),
-            }],
+            &[
+                ExtOp::Delete {
+                    key: format!("installed/{name}"),
+                },
+                crate::sync::announce(),
+            ],
         )?;
         Ok(())
     }
@@ -474,9 +525,12 @@ impl PluginHost {
         self.inner.forum.ext_apply(
             NS,
             None,
-            &[ExtOp::Delete {
-                key: format!("disabled/{name}"),
-            }],
+            &[
+                ExtOp::Delete {
+                    key: format!("disabled/{name}"),
+                },
+                crate::sync::announce(),
+            ],
         )?;
         Ok(())
     }
@@ -623,13 +677,16 @@ impl PluginHost {
             None => ExtOp::Delete { key },
         }];
         self.inner.forum.ext_apply(NS, Some(community), &ops_c)?;
-        let ops_g = [match record {
-            Some(_) => ExtOp::Put {
-                key: index,
-                value: Vec::new(),
+        let ops_g = [
+            match record {
+                Some(_) => ExtOp::Put {
+                    key: index,
+                    value: Vec::new(),
+                },
+                None => ExtOp::Delete { key: index },
             },
-            None => ExtOp::Delete { key: index },
-        }];
+            crate::sync::announce(),
+        ];
         self.inner.forum.ext_apply(NS, None, &ops_g)?;
         self.inner
             .communities
@@ -725,6 +782,7 @@ impl PluginHost {
     }
 
     pub(crate) fn enabled_in(&self, community: CommunityId) -> Result<Arc<Vec<Enabled>>> {
+        self.refresh_if_due();
         if let Some(e) = self
             .inner
             .communities
@@ -841,10 +899,13 @@ impl PluginHost {
         if let Err(e) = self.inner.forum.ext_apply(
             NS,
             None,
-            &[ExtOp::Put {
-                key: format!("disabled/{name}"),
-                value: reason.into_bytes(),
-            }],
+            &[
+                ExtOp::Put {
+                    key: format!("disabled/{name}"),
+                    value: reason.into_bytes(),
+                },
+                crate::sync::announce(),
+            ],
         ) {
             tracing::error!(plugin = %name, error = %e, "could not record that the plugin is disabled");
         }

@@ -57,6 +57,7 @@ mod runner;
 mod runtime;
 mod sdk_section;
 mod status;
+mod sync;
 mod worker;
 
 pub use call::{LogLine, Usage};
@@ -70,6 +71,7 @@ pub use manifest::{
 };
 pub use sdk_section::SDK_SECTION;
 pub use status::{Counters, PluginStatus};
+pub use sync::REFRESH_EVERY;
 pub use worker::{WORKER_LEASE, Worker};
 
 /// The WIT interface plugins are built against, as shipped in this crate.

@@ -103,6 +103,11 @@ impl PluginHost {
 
     /// A pass for the communities in `dirty` (all when empty).
     fn work(&self, dirty: BTreeSet<CommunityId>) -> Result<bool> {
+        // Every process, whether or not it gets the lease: installs and
+        // disables made elsewhere take effect here too.
+        if let Err(e) = self.refresh() {
+            tracing::warn!(error = %e, "could not look for plugin changes made elsewhere");
+        }
         let pass = || -> Result<()> {
             if dirty.is_empty() {
                 self.deliver_events()?;

@@ -348,6 +348,14 @@ fn a_working_filter_rewrites_and_a_failing_one_fails_closed() {
 #[test]
 fn repeated_failures_disable_the_plugin_until_reenabled() {
     let w = hostile(HostConfig::default(), "trap");
+    // Another server on the same database.
+    let other = hearth_wasm::PluginHost::new(
+        common::open_forum(&w.location, &w.clock),
+        HostConfig::default(),
+    )
+    .unwrap();
+    other.refresh().unwrap();
+    assert!(other.status("hostile").unwrap().disabled.is_none());
     for _ in 0..5 {
         assert!(
             w.host
@@ -379,7 +387,12 @@ fn repeated_failures_disable_the_plugin_until_reenabled() {
     // The state survives a restart of the host.
     let host2 = hearth_wasm::PluginHost::new(w.forum.clone(), HostConfig::default()).unwrap();
     assert!(host2.status("hostile").unwrap().disabled.is_some());
+    // The other server stops calling it too, and follows the re-enable.
+    assert!(other.refresh().unwrap());
+    assert!(other.status("hostile").unwrap().disabled.is_some());
     w.host.reenable("hostile").unwrap();
+    other.refresh().unwrap();
+    assert!(other.status("hostile").unwrap().disabled.is_none());
     let fragments = w.host.render(
         &Actor::Guest,
         w.community,

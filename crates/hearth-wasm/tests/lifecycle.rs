@@ -13,16 +13,20 @@ use hearth_wasm::{Capability, Error, Hook, HostConfig, PageContext, Slot};
 use serde_json::json;
 
 fn footer(w: &World) -> Vec<String> {
-    w.host
-        .render(
-            &Actor::Guest,
-            w.community,
-            Slot::PageFooter,
-            &PageContext::default(),
-        )
-        .into_iter()
-        .map(|f| f.html)
-        .collect()
+    footer_of(&w.host, w.community)
+}
+
+/// The page footer a guest sees, rendered by `host`.
+fn footer_of(host: &hearth_wasm::PluginHost, community: hearth::CommunityId) -> Vec<String> {
+    host.render(
+        &Actor::Guest,
+        community,
+        Slot::PageFooter,
+        &PageContext::default(),
+    )
+    .into_iter()
+    .map(|f| f.html)
+    .collect()
 }
 
 /// The hostile fixture's component under another plugin's name: a second
@@ -227,4 +231,72 @@ fn render_reads_are_made_as_the_viewer() {
         .host
         .render(&Actor::Guest, w.community, Slot::TopicFooter, &page);
     assert!(as_guest.is_empty(), "{as_guest:?}");
+}
+
+/// Two servers on one database, each with its own plugin host (as two
+/// processes have them): installs, upgrades, rollbacks, settings, enables
+/// and uninstalls made through one reach the other without a restart — at
+/// once with `refresh`, and by themselves within `REFRESH_EVERY` when
+/// hooks run.
+#[test]
+fn changes_made_on_one_server_reach_the_other() {
+    let w = World::new();
+    let other = hearth_wasm::PluginHost::new(
+        common::open_forum(&w.location, &w.clock),
+        HostConfig::default(),
+    )
+    .unwrap();
+    let footer_there = || footer_of(&other, w.community);
+    assert!(!other.refresh().unwrap(), "nothing changed yet");
+
+    let (m1, wasm1) = as_version("footer", "1.0.0", "escape-hatch", false);
+    w.host.install(&m1, &wasm1).unwrap();
+    let grants = [Capability::Settings, Capability::Read, Capability::Now];
+    w.host
+        .enable(&Actor::System, w.community, "footer", &grants)
+        .unwrap();
+    // By itself, once REFRESH_EVERY has passed since the last look.
+    std::thread::sleep(hearth_wasm::REFRESH_EVERY);
+    let shown = footer_there();
+    assert!(
+        shown.first().is_some_and(|h| h.contains("help.acme.test")),
+        "{shown:?}"
+    );
+    assert_eq!(other.status("footer").unwrap().version, "1.0.0");
+
+    let (m2, wasm2) = as_version("footer", "2.0.0", "hostile", true);
+    w.host.install(&m2, &wasm2).unwrap();
+    assert!(other.refresh().unwrap());
+    assert_eq!(footer_there(), ["<p>hostile but fine</p>"]);
+    let status = other.status("footer").unwrap();
+    assert_eq!(
+        (status.version.as_str(), status.previous_version.as_deref()),
+        ("2.0.0", Some("1.0.0"))
+    );
+
+    w.host.rollback("footer").unwrap();
+    other.refresh().unwrap();
+    assert_eq!(other.status("footer").unwrap().version, "1.0.0");
+
+    let mut settings = BTreeMap::new();
+    settings.insert("url".to_string(), json!("https://support.acme.test"));
+    w.host
+        .configure(&Actor::System, w.community, "footer", settings)
+        .unwrap();
+    other.refresh().unwrap();
+    assert!(footer_there()[0].contains("support.acme.test"));
+
+    w.host
+        .disable(&Actor::System, w.community, "footer")
+        .unwrap();
+    other.refresh().unwrap();
+    assert!(footer_there().is_empty());
+    assert!(other.enabled_plugins(w.community).unwrap().is_empty());
+
+    w.host.uninstall("footer").unwrap();
+    other.refresh().unwrap();
+    assert!(matches!(
+        other.status("footer"),
+        Err(Error::NotInstalled(_))
+    ));
 }

@@ -72,20 +72,24 @@ pub struct Limits {
     /// a slower one gets 408 and its connection is closed.
     pub body_timeout: Duration,
     /// Requests per client address; `None` turns the limit off (load tests
-    /// on loopback).
+    /// on loopback). Counted per server process.
     pub per_ip: Option<RateLimit>,
-    /// Failed sign-ins allowed per account *and address* within
-    /// `sign_in_window`: an attacker at one address can't lock the owner
-    /// out from another.
+    /// Sign-in attempts allowed per account *and address*: this many at
+    /// once, then one more per `sign_in_window / sign_in_per_account`; a
+    /// successful sign-in gives them back. An attacker at one address
+    /// can't lock the owner out from another. Like the other sign-in
+    /// limits, counted in the database and shared by every server on it
+    /// ([`hearth::Forum::attempt`]).
     pub sign_in_per_account: u32,
-    /// Once an account has had `sign_in_per_account` failures in the
-    /// window from all addresses together, attempts on it from anywhere
-    /// are spaced at least this far apart (a global slow-down, not a
-    /// lockout: the owner waits seconds, a password spray gets few tries).
+    /// Once an account has used `sign_in_per_account` attempts from all
+    /// addresses together, attempts on it from anywhere are spaced at
+    /// least this far apart (a global slow-down, not a lockout: the owner
+    /// waits seconds, a password spray gets few tries).
     pub sign_in_account_slowdown: Duration,
-    /// Sign-in attempts allowed per address within `sign_in_window`.
+    /// Sign-in attempts allowed per address: this many at once, then one
+    /// more per `sign_in_window / sign_in_per_ip`.
     pub sign_in_per_ip: u32,
-    /// The window of the two sign-in limits.
+    /// The stretch of time in which the two sign-in allowances come back.
     pub sign_in_window: Duration,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_ttl: Duration,

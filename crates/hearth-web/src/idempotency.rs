@@ -24,7 +24,7 @@ use axum::extract::{Request, State as AxState};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hearth::{Actor, ExtOp};
+use hearth::{Actor, ExtOp, Lease};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -62,19 +62,75 @@ fn scope(visitor: &Visitor) -> String {
 #[derive(Debug, Clone)]
 pub(crate) struct RequestKey(pub(crate) String);
 
-/// Releases the in-flight mark even if the handler panics.
-struct InFlight<'a> {
-    state: &'a State,
-    key: String,
+/// How long an `Idempotency-Key`'s in-flight mark lasts without renewal.
+/// While the first request runs, a retry gets 409. The mark is a lease in
+/// the database, so a retry that reaches another server process is turned
+/// away too; it is renewed every [`IN_FLIGHT_RENEW`] while the request
+/// runs, so if the process running it dies, a retry waits at most this
+/// long.
+pub(crate) const IN_FLIGHT_LEASE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How often a running request renews its mark.
+const IN_FLIGHT_RENEW: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The in-flight mark, renewed by a task of its own while the request
+/// runs; released when the request is done, and also when its future is
+/// dropped (the client went away, the handler panicked).
+struct InFlight {
+    state: State,
+    lease: Option<Lease>,
+    renewer: tokio::task::JoinHandle<()>,
 }
 
-impl Drop for InFlight<'_> {
+impl InFlight {
+    fn new(state: &State, lease: Lease) -> InFlight {
+        let renewing = lease.clone();
+        let st = state.clone();
+        let renewer = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(IN_FLIGHT_RENEW).await;
+                let l = renewing.clone();
+                match st
+                    .run(move |s| Ok(s.forum.renew_lease(&l, IN_FLIGHT_LEASE)?))
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => tracing::warn!(error = %e, "could not renew an idempotency mark"),
+                }
+            }
+        });
+        InFlight {
+            state: state.clone(),
+            lease: Some(lease),
+            renewer,
+        }
+    }
+
+    async fn release(mut self) {
+        self.renewer.abort();
+        if let Some(lease) = self.lease.take() {
+            let released = self
+                .state
+                .run(move |s| Ok(s.forum.release_lease(lease)?))
+                .await;
+            if let Err(e) = released {
+                tracing::warn!(error = %e, "could not release an idempotency mark; it lapses");
+            }
+        }
+    }
+}
+
+impl Drop for InFlight {
     fn drop(&mut self) {
-        self.state
-            .in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.key);
+        self.renewer.abort();
+        let Some(lease) = self.lease.take() else {
+            return;
+        };
+        let state = self.state.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn_blocking(move || state.forum.release_lease(lease));
+        }
     }
 }
 
@@ -116,19 +172,52 @@ pub(crate) async fn guard(AxState(state): AxState<State>, req: Request, next: Ne
     let fingerprint = hex(&h.finalize());
     let record_key = format!("idem/{}/{}", scope(&visitor), digest(&key));
 
-    let _flight = {
-        let mut set = state.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-        if !set.insert(record_key.clone()) {
-            return fail(Error::Engine(hearth::Error::Conflict {
-                reason: "a request with this Idempotency-Key is still running; retry later".into(),
-            }));
-        }
-        InFlight {
-            state: &state,
-            key: record_key.clone(),
+    let flight = {
+        let k = record_key.clone();
+        match state
+            .run(move |s| Ok(s.forum.lease(&k, IN_FLIGHT_LEASE)?))
+            .await
+        {
+            Err(e) => return fail(e),
+            Ok(None) => {
+                return fail(Error::Engine(hearth::Error::Conflict {
+                    reason: "a request with this Idempotency-Key is still running; retry later"
+                        .into(),
+                }));
+            }
+            Ok(Some(lease)) => InFlight::new(&state, lease),
         }
     };
 
+    let res = run_once(
+        &state,
+        parts,
+        bytes,
+        key,
+        record_key,
+        fingerprint,
+        json,
+        next,
+    )
+    .await;
+    flight.release().await;
+    res
+}
+
+/// Replays a stored answer, or runs the request and stores its answer;
+/// runs while the key's in-flight mark is held.
+#[allow(clippy::too_many_arguments)]
+async fn run_once(
+    state: &State,
+    parts: axum::http::request::Parts,
+    bytes: axum::body::Bytes,
+    key: String,
+    record_key: String,
+    fingerprint: String,
+    json: bool,
+    next: Next,
+) -> Response {
+    let fail = |error| Fail { error, json }.into_response();
     let lookup = {
         let k = record_key.clone();
         state

@@ -70,7 +70,6 @@ mod templates;
 mod throttle;
 mod visitor;
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -87,7 +86,7 @@ pub use smtp::SmtpMailer;
 pub use templates::TEMPLATE_NAMES;
 
 use state::AppState;
-use throttle::{AttemptCounter, IpLimiter, Spacing};
+use throttle::IpLimiter;
 
 /// The web layer for one community: build it once, then take its
 /// [`router`](Web::router). Cheap to clone (an `Arc`).
@@ -106,17 +105,6 @@ impl Web {
         let limits = &config.limits;
         let state = AppState {
             ip_limiter: limits.per_ip.map(IpLimiter::new),
-            sign_in_accounts: AttemptCounter::new(
-                limits.sign_in_per_account,
-                limits.sign_in_window,
-            ),
-            sign_in_account_failures: AttemptCounter::new(
-                limits.sign_in_per_account,
-                limits.sign_in_window,
-            ),
-            sign_in_spacing: Spacing::new(limits.sign_in_account_slowdown),
-            sign_in_ips: AttemptCounter::new(limits.sign_in_per_ip, limits.sign_in_window),
-            in_flight: Mutex::new(HashSet::new()),
             views: Mutex::new(Vec::new()),
             views_ready: std::sync::Condvar::new(),
             anon_cache: anon_cache::AnonCache::default(),

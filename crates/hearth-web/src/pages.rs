@@ -8,8 +8,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use hearth::{
-    Actor, Category, CategoryId, CategoryKind, DirectoryOrder, NewReply, NewTopic, PageRequest,
-    Post, PostId, RegistrationMode, Topic, TopicFilter, TopicId, UserId, Visibility,
+    Actor, Attempt, Category, CategoryId, CategoryKind, DirectoryOrder, NewReply, NewTopic,
+    PageRequest, Post, PostId, RegistrationMode, Throttle, Topic, TopicFilter, TopicId, UserId,
+    Visibility,
 };
 use hearth_wasm::{Hook, PageContext, Slot};
 use serde::Serialize;
@@ -911,38 +912,52 @@ fn session_cookie(state: &State, v: &Visitor, token: &str) -> Result<HeaderValue
 }
 
 /// Checks credentials with the throttles; the user on success.
+///
+/// Three limits, kept in the database so every server process on it
+/// shares them (keys are digests: no address or login name is stored):
+/// attempts per address; attempts per account *and* address (the
+/// lockout: guessing from one address does not lock the owner out from
+/// theirs); and attempts per account from everywhere, past which the
+/// account slows down for everyone (one attempt per
+/// `sign_in_account_slowdown`) instead of locking. A successful sign-in
+/// gives the account back its allowance.
 pub(crate) async fn check_credentials(
     state: &State,
     v: &Visitor,
     login: String,
     password: String,
 ) -> Result<UserId, Error> {
-    let now = std::time::Instant::now();
-    let account_key = login.trim().to_lowercase();
-    let ip_key = v.ip.to_string();
-    if let Err(wait) = state.sign_in_ips.check(&ip_key, now) {
-        return Err(Error::RateLimited { retry_after: wait });
-    }
-    // Every attempt counts against the address, refused ones included.
-    state.sign_in_ips.record(&ip_key, now);
-    // The lockout is per account *and* address: guessing from one address
-    // does not lock the owner out from theirs.
-    let pair_key = format!("{account_key}\n{ip_key}");
-    if let Err(wait) = state.sign_in_accounts.check(&pair_key, now) {
-        return Err(Error::RateLimited { retry_after: wait });
-    }
-    // An account under attack from many addresses slows down for everyone
-    // (one attempt per `sign_in_account_slowdown`) instead of locking.
-    if state
-        .sign_in_account_failures
-        .check(&account_key, now)
-        .is_err()
-        && let Err(wait) = state.sign_in_spacing.take(&account_key, now)
-    {
-        return Err(Error::RateLimited { retry_after: wait });
-    }
-    let found = state
+    let account = login.trim().to_lowercase();
+    let ip = v.ip.to_string();
+    state
         .run(move |s| {
+            let limits = &s.config.limits;
+            let within = |max| Throttle {
+                max,
+                per: limits.sign_in_window,
+            };
+            let take = |key: &str, limit| match s.forum.attempt(key, limit)? {
+                Attempt::Allowed => Ok(()),
+                Attempt::Refused { retry_after } => Err(Error::RateLimited { retry_after }),
+            };
+            // Every attempt counts against the address, refused ones included.
+            take(
+                &format!("sign-in/address/{}", auth::digest(&ip)),
+                within(limits.sign_in_per_ip),
+            )?;
+            let pair = format!("sign-in/pair/{}", auth::digest(&format!("{account}\n{ip}")));
+            take(&pair, within(limits.sign_in_per_account))?;
+            let account_key = format!("sign-in/account/{}", auth::digest(&account));
+            if s.forum
+                .attempt(&account_key, within(limits.sign_in_per_account))?
+                != Attempt::Allowed
+            {
+                let slow = Throttle {
+                    max: 1,
+                    per: limits.sign_in_account_slowdown,
+                };
+                take(&format!("sign-in/slow/{}", auth::digest(&account)), slow)?;
+            }
             let found = s.forum.login(&login)?;
             // Verify against a decoy when there is no account, so timing
             // does not tell which usernames exist.
@@ -950,23 +965,18 @@ pub(crate) async fn check_credentials(
                 .as_ref()
                 .map(|l| l.password_hash.clone())
                 .unwrap_or_else(|| auth::decoy_hash().to_string());
-            let ok = auth::verify_password(&password, &hash);
-            Ok(found.filter(|_| ok).map(|l| l.user))
-        })
-        .await?;
-    match found {
-        Some(user) => {
-            state.sign_in_accounts.clear(&pair_key);
-            state.sign_in_account_failures.clear(&account_key);
-            state.sign_in_spacing.clear(&account_key);
+            if !auth::verify_password(&password, &hash) {
+                return Err(Error::BadCredentials);
+            }
+            let user = found.map(|l| l.user).ok_or(Error::BadCredentials)?;
+            for key in [pair, account_key] {
+                s.forum.forget_attempts(&key)?;
+            }
+            s.forum
+                .forget_attempts(&format!("sign-in/slow/{}", auth::digest(&account)))?;
             Ok(user)
-        }
-        None => {
-            state.sign_in_accounts.record(&pair_key, now);
-            state.sign_in_account_failures.record(&account_key, now);
-            Err(Error::BadCredentials)
-        }
-    }
+        })
+        .await
 }
 
 /// `POST /login`.

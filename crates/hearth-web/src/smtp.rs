@@ -63,7 +63,10 @@ impl SmtpMailer {
             .to
             .parse()
             .map_err(|e| bad("address", format!("{e}")))?;
+        // The outbox entry's own id: a message sent again after a crash is
+        // the same message to mail servers and clients.
         let mut message = Message::builder()
+            .message_id(Some(email.message_id()))
             .from(from)
             .to(to)
             .subject(email.subject.clone())

@@ -2,7 +2,6 @@
 //! [`AppState::run`], on tokio's blocking pool so no engine call ever runs
 //! on an async worker thread.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use hearth::{Actor, Community, Forum, TopicId};
@@ -11,7 +10,7 @@ use hearth_wasm::PluginHost;
 use crate::config::WebConfig;
 use crate::error::{Error, Result};
 use crate::templates::Templates;
-use crate::throttle::{AttemptCounter, IpLimiter, Spacing};
+use crate::throttle::IpLimiter;
 
 /// Shared by every request of one [`Web`](crate::Web).
 #[derive(Debug)]
@@ -21,16 +20,6 @@ pub(crate) struct AppState {
     pub config: WebConfig,
     pub templates: Templates,
     pub ip_limiter: Option<IpLimiter>,
-    /// Failed sign-ins per account and address (the lockout).
-    pub sign_in_accounts: AttemptCounter,
-    /// Failed sign-ins per account from every address (when the slow-down
-    /// starts).
-    pub sign_in_account_failures: AttemptCounter,
-    /// The per-account slow-down.
-    pub sign_in_spacing: Spacing,
-    pub sign_in_ips: AttemptCounter,
-    /// Idempotency keys whose first request is still running.
-    pub in_flight: Mutex<HashSet<String>>,
     /// Guests' answers (see `anon_cache`).
     pub anon_cache: crate::anon_cache::AnonCache,
     /// Page views not yet written (see [`AppState::count_view`]).

@@ -13,14 +13,14 @@
 //! builds it beforehand.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod process;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+
+use process::{Server, post, server_binary, stored_posts};
 
 use hearth::{
     Actor, CategoryKind, CommunitySettings, Forum, NewCategory, NewCommunity, NewTopic, NewUser,
@@ -32,123 +32,6 @@ use hearth_web::{Web, WebConfig};
 mod backend;
 
 const CLIENTS: usize = 8;
-
-/// Builds the server in release mode; its path.
-fn server_binary() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build.args([
-        "build",
-        "--quiet",
-        "--release",
-        "-p",
-        "hearth-web",
-        "--example",
-        "crash_server",
-    ]);
-    if cfg!(feature = "postgres") {
-        build.args(["--features", "postgres"]);
-    }
-    let status = build.status().expect("run cargo build");
-    assert!(status.success(), "building the crash server failed");
-    // CARGO_TARGET_TMPDIR is `<target>/tmp`.
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir")
-        .to_path_buf();
-    target.join("release/examples/crash_server")
-}
-
-struct Server {
-    binary: PathBuf,
-    db: String,
-    community: i64,
-    child: Option<Child>,
-    addr: Arc<RwLock<Option<SocketAddr>>>,
-}
-
-impl Server {
-    fn start(&mut self) {
-        let mut child = Command::new(&self.binary)
-            .arg(&self.db)
-            .arg(self.community.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the address");
-        let addr: SocketAddr = line
-            .trim()
-            .strip_prefix("listening ")
-            .unwrap_or_else(|| panic!("server said {line:?}"))
-            .parse()
-            .expect("address");
-        *self.addr.write().unwrap() = Some(addr);
-        self.child = Some(child);
-    }
-
-    fn kill(&mut self) {
-        *self.addr.write().unwrap() = None;
-        if let Some(mut child) = self.child.take() {
-            child.kill().expect("SIGKILL");
-            child.wait().expect("reap");
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// One POST on a fresh connection: status and body, or an I/O error
-/// (the server died, or was not there).
-/// The third value says whether the answer was a stored one replayed.
-fn post(
-    addr: SocketAddr,
-    auth: &str,
-    key: &str,
-    body: &str,
-) -> std::io::Result<(u16, String, bool)> {
-    let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let req = format!(
-        "POST /posts.json HTTP/1.1\r\nHost: crash\r\nConnection: close\r\n{auth}\
-         Idempotency-Key: {key}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    conn.write_all(req.as_bytes())?;
-    let mut raw = Vec::new();
-    conn.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("cut-off response"))?;
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("bad status line"))?;
-    // `Connection: close` without a length: the body runs to the end; with
-    // one, a short body means the server died mid-answer.
-    if let Some(len) = head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.eq_ignore_ascii_case("content-length")
-            .then(|| v.trim().parse::<usize>().ok())?
-    }) && body.len() < len
-    {
-        return Err(std::io::Error::other("cut-off body"));
-    }
-    let replayed = head
-        .to_ascii_lowercase()
-        .contains("idempotent-replayed: true");
-    Ok((status, body.to_string(), replayed))
-}
 
 #[derive(Debug, Default)]
 struct Tally {
@@ -231,6 +114,7 @@ fn sigkill_under_write_load_loses_and_duplicates_nothing() {
         binary,
         db: db.clone(),
         community,
+        extra: Vec::new(),
         child: None,
         addr: addr.clone(),
     };
@@ -317,13 +201,7 @@ fn sigkill_under_write_load_loses_and_duplicates_nothing() {
 
     // Kill at random moments: a mix of short and longer lives, so some
     // kills land while requests are in flight and some during start-up.
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64 ^ u64::from(std::process::id());
-    let mut rand = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rand = process::kill_timer(0x2545_f491_4f6c_dd1d_u64);
     for k in 0..kills {
         std::thread::sleep(Duration::from_millis(20 + rand() % 250));
         server.kill();
@@ -377,32 +255,4 @@ fn sigkill_under_write_load_loses_and_duplicates_nothing() {
         tally.limited,
     );
     assert!(tally.acked.len() >= kills, "too little load: {tally:?}");
-}
-
-/// Every post the clients made (id, topic, source), after checking the
-/// SQLite file's integrity.
-fn stored_posts(db: &str) -> Vec<(i64, i64, String)> {
-    const SQL: &str = "SELECT id, topic_id, source FROM posts WHERE source LIKE '%crash-%-end%'";
-    if db.starts_with("postgres") {
-        #[cfg(feature = "postgres")]
-        {
-            let mut c = postgres::Client::connect(db, postgres::NoTls).unwrap();
-            return c
-                .query(SQL, &[])
-                .unwrap()
-                .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2)))
-                .collect();
-        }
-    }
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let integrity: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
-    let mut stmt = conn.prepare(SQL).unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
 }

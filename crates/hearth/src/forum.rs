@@ -23,6 +23,12 @@ pub struct Config {
     pub store: StoreConfig,
     /// Where timestamps come from.
     pub clock: Arc<dyn Clock>,
+    /// How long a run of [`Forum::run_email_jobs`] holds its lease between
+    /// renewals (default [`EMAIL_JOB_LEASE`](crate::EMAIL_JOB_LEASE)): when
+    /// the process running it dies, another takes over at most this long
+    /// after. Shorter means a faster take-over, but a run that stalls longer
+    /// than this (a mail server that hangs) loses the lease and stops.
+    pub email_job_lease: std::time::Duration,
 }
 
 impl Default for Config {
@@ -30,6 +36,7 @@ impl Default for Config {
         Config {
             store: StoreConfig::default(),
             clock: Arc::new(SystemClock),
+            email_job_lease: crate::jobs::EMAIL_JOB_LEASE,
         }
     }
 }
@@ -56,6 +63,8 @@ pub struct Forum {
     pub(crate) topic_counts: crate::category::TopicCounts,
     /// Who this handle is when it takes a lease (see `lease.rs`).
     pub(crate) lease_holder: String,
+    /// See [`Config::email_job_lease`].
+    pub(crate) email_job_lease: std::time::Duration,
 }
 
 impl std::fmt::Debug for Forum {
@@ -152,6 +161,7 @@ impl Forum {
             pin_lock: Mutex::new(()),
             topic_counts: Default::default(),
             lease_holder: crate::lease::holder_id(),
+            email_job_lease: config.email_job_lease,
         })
     }
 

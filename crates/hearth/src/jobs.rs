@@ -83,8 +83,9 @@ pub struct JobReport {
     pub held_elsewhere: bool,
 }
 
-/// How long an e-mail job's lease lasts without renewal: the longest
-/// another process waits to take over from one that died.
+/// How long an e-mail job's lease lasts without renewal by default (see
+/// [`Config::email_job_lease`](crate::Config::email_job_lease)): the
+/// longest another process waits to take over from one that died.
 pub const EMAIL_JOB_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The digest period that has just ended at `now`, as (key, start, end).
@@ -321,7 +322,8 @@ impl Forum {
     ///
     /// Several processes may call it for the same community: one runs at a
     /// time (a lease, renewed as the run goes, lapsing
-    /// [`EMAIL_JOB_LEASE`] after a holder dies), the others return at once
+    /// [`Config::email_job_lease`](crate::Config::email_job_lease) after a
+    /// holder dies), the others return at once
     /// with [`JobReport::held_elsewhere`] set. A run that loses its lease
     /// (it stalled longer than that and another process took over) stops
     /// before its next message.
@@ -331,8 +333,8 @@ impl Forum {
         mailer: &dyn Mailer,
         progress: &mut dyn FnMut(&JobProgress) -> ControlFlow<()>,
     ) -> Result<JobReport> {
-        let Some(lease) = self.try_lease(&format!("email:{}", community.0), EMAIL_JOB_LEASE)?
-        else {
+        let ttl = self.email_job_lease;
+        let Some(lease) = self.try_lease(&format!("email:{}", community.0), ttl)? else {
             return Ok(JobReport {
                 held_elsewhere: true,
                 ..JobReport::default()
@@ -341,8 +343,8 @@ impl Forum {
         let mut renewed = std::time::Instant::now();
         let mut lost = false;
         let result = self.run_email_jobs_leased(community, mailer, &mut |p| {
-            if renewed.elapsed() >= EMAIL_JOB_LEASE / 4 {
-                match self.renew_lease(&lease, EMAIL_JOB_LEASE) {
+            if renewed.elapsed() >= ttl / 4 {
+                match self.renew_lease(&lease, ttl) {
                     Ok(true) => renewed = std::time::Instant::now(),
                     Ok(false) | Err(_) => {
                         lost = true;

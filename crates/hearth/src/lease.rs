@@ -1,5 +1,6 @@
 //! Leases: work that must run in one place at a time when several
-//! processes share a database (the e-mail jobs of a community).
+//! processes share a database (the e-mail jobs of a community, the plugin
+//! worker, a request in flight under an `Idempotency-Key`).
 //!
 //! A lease is a row (`leases`: name, holder, fence, expiry) taken with one
 //! portable upsert — no advisory locks, no `LISTEN`, so it works on SQLite,
@@ -19,9 +20,14 @@ use crate::error::Result;
 use crate::forum::Forum;
 use crate::store::optional;
 
-/// A lease this process holds.
-#[derive(Debug)]
-pub(crate) struct Lease {
+/// A lease this handle holds ([`Forum::lease`]): renew it while the work
+/// runs, release it when done; if the process dies, it lapses by itself.
+///
+/// A clone names the same lease (to renew it from another thread); once
+/// it is released or lapsed, renewing any clone fails.
+#[derive(Debug, Clone)]
+#[must_use = "a lease is held until released or lapsed"]
+pub struct Lease {
     name: String,
     holder: String,
     fence: i64,
@@ -68,18 +74,43 @@ impl Forum {
     }
 
     /// Extends a held lease by `ttl` from now; `false` if it was lost
-    /// (it lapsed and another holder took it): stop working.
-    pub(crate) fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<bool> {
-        let until = to_millis(self.now()) + ttl.as_millis() as i64;
+    /// (released, or lapsed — another holder may have taken it): stop
+    /// working.
+    pub fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<bool> {
+        let now = to_millis(self.now());
+        let until = now + ttl.as_millis() as i64;
         let n = self.store.write(|tx| {
             Ok(tx
                 .prepare_cached(
                     "UPDATE leases SET expires_at = ?4
-                     WHERE name = ?1 AND holder = ?2 AND fence = ?3",
+                     WHERE name = ?1 AND holder = ?2 AND fence = ?3 AND expires_at > ?5",
                 )?
-                .execute(params![lease.name, lease.holder, lease.fence, until])?)
+                .execute(params![lease.name, lease.holder, lease.fence, until, now])?)
         })?;
         Ok(n == 1)
+    }
+
+    /// Takes the lease `name` for `ttl`, or `Ok(None)` while another
+    /// process or `Forum` handle holds it. For work that spans more than
+    /// one call (across `.await`s, say); [`exclusively`](Self::exclusively)
+    /// is the simpler form for one closure. Leases taken here never clash
+    /// with the engine's own.
+    ///
+    /// ```
+    /// # use hearth::*;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let forum = Forum::open(dir.path().join("x.db"))?;
+    /// let ttl = std::time::Duration::from_secs(30);
+    /// let lease = forum.lease("import", ttl)?.expect("free");
+    /// assert!(forum.lease("import", ttl)?.is_none(), "held");
+    /// assert!(forum.renew_lease(&lease, ttl)?);
+    /// forum.release_lease(lease)?;
+    /// assert!(forum.lease("import", ttl)?.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn lease(&self, name: &str, ttl: Duration) -> Result<Option<Lease>> {
+        crate::text::check_name("name", name, 1, 200)?;
+        self.try_lease(&format!("app:{name}"), ttl)
     }
 
     /// Runs `f` unless work named `name` runs elsewhere right now: in
@@ -109,8 +140,7 @@ impl Forum {
         ttl: Duration,
         f: impl FnOnce() -> T,
     ) -> Result<Option<T>> {
-        crate::text::check_name("name", name, 1, 200)?;
-        let Some(lease) = self.try_lease(&format!("app:{name}"), ttl)? else {
+        let Some(lease) = self.lease(name, ttl)? else {
             return Ok(None);
         };
         let out = f();
@@ -122,7 +152,7 @@ impl Forum {
 
     /// Gives a lease up at once (the next taker need not wait for it to
     /// lapse).
-    pub(crate) fn release_lease(&self, lease: Lease) -> Result<()> {
+    pub fn release_lease(&self, lease: Lease) -> Result<()> {
         self.store.write(|tx| {
             tx.prepare_cached(
                 "UPDATE leases SET expires_at = 0 WHERE name = ?1 AND holder = ?2 AND fence = ?3",

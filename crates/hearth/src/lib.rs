@@ -120,6 +120,7 @@ mod rules;
 mod search;
 mod store;
 mod text;
+mod throttle;
 mod topic;
 mod transfer;
 mod trust;
@@ -145,6 +146,7 @@ pub use ids::{CategoryId, CommunityId, EventId, GroupId, PostId, ReviewId, Topic
 pub use invites::{Invite, JoinRequest, NewInvite};
 pub use jobs::{EMAIL_JOB_LEASE, JobProgress, JobReport, JobStep, OutboxEntry};
 pub use kb::{Article, ArticleRevision, ArticleStatus, NewArticle};
+pub use lease::Lease;
 pub use login::{Login, NewLogin};
 pub use mail::{
     DigestFrequency, Email, EmailKind, EmailPreferences, EmailSettings, FileMailer, MailError,
@@ -169,6 +171,7 @@ pub use rules::{
 pub use search::{SEARCH_WINDOW, SearchHit, SearchQuery, SearchResults, SimilarTopic};
 pub use store::{Durability, StoreConfig};
 pub use text::{RESERVED_USERNAMES, slugify, validate_username};
+pub use throttle::{Attempt, MAX_THROTTLE_KEY, Throttle};
 pub use topic::{
     NewReply, NewTopic, Post, PostEdit, Revision, Topic, TopicFilter, TopicFlag, TopicView, UserRef,
 };

@@ -139,6 +139,15 @@ pub struct Email {
 }
 
 impl Email {
+    /// The `Message-ID` (with its angle brackets), the same on every
+    /// delivery attempt of this outbox entry: if a process dies after the
+    /// mail server accepted the message but before the outbox recorded it,
+    /// the message goes out again with this id, and mail servers and
+    /// clients treat the two as one.
+    pub fn message_id(&self) -> String {
+        format!("<outbox-{}-{}@hearth>", self.id, self.community.0)
+    }
+
     /// The message as RFC 5322 text (multipart/alternative, UTF-8, with
     /// `List-Unsubscribe` and `List-Unsubscribe-Post` for one-click
     /// unsubscribe).
@@ -149,7 +158,7 @@ impl Email {
             .unwrap_or_default();
         format!(
             "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\n\
-             Message-ID: <outbox-{id}-{community}@hearth>\r\nMIME-Version: 1.0\r\n\
+             Message-ID: {message_id}\r\nMIME-Version: 1.0\r\n\
              List-Unsubscribe: <{unsub}>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\
              Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n\
              --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n\
@@ -158,8 +167,7 @@ impl Email {
             from = header_safe(&self.from),
             to = header_safe(&self.to),
             subject = encode_subject(&self.subject),
-            id = self.id,
-            community = self.community.0,
+            message_id = self.message_id(),
             unsub = header_safe(&self.unsubscribe_url),
             text = self.text.replace('\n', "\r\n"),
             html = self.html,

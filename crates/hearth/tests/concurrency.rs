@@ -352,3 +352,73 @@ fn several_writers_keep_every_invariant() {
     );
     assert!(broken.is_empty(), "{}", broken.join("\n"));
 }
+
+/// Throttles and leases are shared by every handle on the database and
+/// hold under parallel attempts: of many concurrent attempts on one key
+/// exactly the allowance gets through, and of many concurrent takers
+/// exactly one holds a lease.
+#[test]
+fn throttles_and_leases_hold_across_handles() {
+    use hearth::{Attempt, Throttle};
+    use std::time::Duration;
+    let t = TestForum::new();
+    // The same clock: throttles and leases compare times written by
+    // different handles (processes keep their clocks in sync).
+    let config = hearth::Config {
+        clock: t.clock.clone(),
+        ..hearth::Config::default()
+    };
+    let second = Forum::open_with(t.location(), config).unwrap();
+    let handles = [&t.forum, &second];
+    let limit = Throttle {
+        max: 10,
+        per: Duration::from_secs(3600),
+    };
+    let allowed = std::sync::atomic::AtomicUsize::new(0);
+    let leases = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for i in 0..8 {
+            let f = handles[i % 2];
+            let (allowed, leases) = (&allowed, &leases);
+            s.spawn(move || {
+                for _ in 0..5 {
+                    if f.attempt("sign-in/ada", limit).unwrap() == Attempt::Allowed {
+                        allowed.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                if let Some(l) = f.lease("nightly", Duration::from_secs(60)).unwrap() {
+                    leases.lock().unwrap().push((i, l));
+                }
+            });
+        }
+    });
+    assert_eq!(allowed.load(Ordering::SeqCst), 10, "exactly the allowance");
+    // The other handle sees the key spent, and forgetting it on one handle
+    // frees it on the other.
+    assert!(matches!(
+        second.attempt("sign-in/ada", limit).unwrap(),
+        Attempt::Refused { .. }
+    ));
+    t.forum.forget_attempts("sign-in/ada").unwrap();
+    assert_eq!(
+        second.attempt("sign-in/ada", limit).unwrap(),
+        Attempt::Allowed
+    );
+    let mut held = leases.into_inner().unwrap();
+    assert_eq!(held.len(), 1, "exactly one taker holds the lease");
+    let (i, lease) = held.pop().unwrap();
+    let (holder, other) = (handles[i % 2], handles[(i + 1) % 2]);
+    assert!(
+        other
+            .lease("nightly", Duration::from_secs(60))
+            .unwrap()
+            .is_none()
+    );
+    holder.release_lease(lease).unwrap();
+    assert!(
+        other
+            .lease("nightly", Duration::from_secs(60))
+            .unwrap()
+            .is_some()
+    );
+}

@@ -15,7 +15,10 @@ const PG_BASELINE: i64 = 6;
 /// Migrations after the baseline; index `i` brings the schema from
 /// `PG_BASELINE + i` to `PG_BASELINE + i + 1`, as SQLite's do. A SQLite
 /// migration added without its PostgreSQL counterpart stops the build.
-pub(super) const PG_MIGRATIONS: &[&str] = &[include_str!("pg_schema_v7.sql")];
+pub(super) const PG_MIGRATIONS: &[&str] = &[
+    include_str!("pg_schema_v7.sql"),
+    include_str!("pg_schema_v8.sql"),
+];
 const _: () = assert!(PG_BASELINE + PG_MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 
 /// Serialises schema changes between processes opening the same database.
