@@ -54,7 +54,7 @@ fn measure(n: usize, mut f: impl FnMut(usize)) -> Stats {
 }
 
 /// `--only NAME` runs one measurement (topic, latest, search, similar,
-/// reply, open), for profiling.
+/// reply, writers, points, analytics, digest, open), for profiling.
 fn wants(name: &str) -> bool {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -149,6 +149,115 @@ fn last_activity(forum: &Forum, c: hearth::CommunityId) -> time::OffsetDateTime 
         .first()
         .map(|t| t.bumped_at)
         .unwrap_or_else(time::OffsetDateTime::now_utc)
+}
+
+/// `writers` threads replying at once for a few seconds, each in a
+/// community of its own (`spread`) or all in one; replies per second in
+/// all and the median reply. The communities are made for the run.
+fn concurrent_replies(
+    forum: &Forum,
+    writers: usize,
+    spread: bool,
+    bodies: &[String],
+) -> (f64, Duration) {
+    use hearth::{
+        Actor, CategoryKind, CommunitySettings, NewCategory, NewCommunity, NewTopic, NewUser,
+    };
+    let run = time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000;
+    let community = |n: usize| {
+        let owner = forum
+            .create_user(NewUser::new(&format!("w{run}o{n}")))
+            .unwrap()
+            .id;
+        let c = forum
+            .create_community(
+                &Actor::System,
+                NewCommunity {
+                    slug: format!("w{run}-{n}"),
+                    name: format!("Writers {n}"),
+                    owner: Some(owner),
+                    settings: CommunitySettings::for_bulk_writes(),
+                },
+            )
+            .unwrap()
+            .id;
+        let category = forum
+            .create_category(
+                &Actor::User(owner),
+                c,
+                NewCategory::new("talk", "Talk", CategoryKind::Discussion),
+            )
+            .unwrap()
+            .id;
+        (c, category)
+    };
+    let shared = (!spread).then(|| community(0));
+    // Per writer: its community, a member, and the member's own topic.
+    let seats: Vec<_> = (0..writers)
+        .map(|i| {
+            let (c, category) = shared.unwrap_or_else(|| community(i + 1));
+            let u = forum
+                .create_user(NewUser::new(&format!("w{run}m{i}")))
+                .unwrap()
+                .id;
+            let member = Actor::User(u);
+            forum.join(&member, c).unwrap();
+            let (topic, _) = forum
+                .create_topic(
+                    &member,
+                    c,
+                    NewTopic {
+                        category,
+                        title: format!("Writer {i} keeps writing here"),
+                        body: "Replies of the concurrent writers land here.".into(),
+                        tags: vec![],
+                    },
+                )
+                .unwrap();
+            (c, member, topic.id)
+        })
+        .collect();
+    let run_for = Duration::from_secs(5);
+    let started = Instant::now();
+    let mut times: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = seats
+            .iter()
+            .enumerate()
+            .map(|(w, (c, member, topic))| {
+                s.spawn(move || {
+                    let mut times = Vec::new();
+                    let mut i = w;
+                    while started.elapsed() < run_for {
+                        let t = Instant::now();
+                        forum
+                            .reply(
+                                member,
+                                *c,
+                                *topic,
+                                NewReply {
+                                    body: bodies[i % bodies.len()].clone(),
+                                    reply_to: None,
+                                },
+                            )
+                            .unwrap();
+                        times.push(t.elapsed());
+                        i += writers;
+                    }
+                    times
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let elapsed = started.elapsed();
+    times.sort();
+    (
+        times.len() as f64 / elapsed.as_secs_f64(),
+        times[times.len() / 2],
+    )
 }
 
 /// `--postgres URL`: the fixture copied into that (empty) database, or
@@ -260,6 +369,38 @@ fn main() {
                 .unwrap();
         });
         row("create a reply (render, index, event)", &s, "≥ 5,000/s");
+    }
+
+    if wants("writers") {
+        // A handle of its own with a session per writer (the default pool
+        // has fewer).
+        let location = postgres
+            .clone()
+            .unwrap_or_else(|| fx.path.to_string_lossy().into_owned());
+        let writers = 8;
+        let handle = Forum::open_with(
+            &location,
+            hearth::Config {
+                store: hearth::StoreConfig {
+                    readers: writers,
+                    ..hearth::StoreConfig::default()
+                },
+                ..hearth::Config::default()
+            },
+        )
+        .unwrap();
+        for spread in [true, false] {
+            let (rate, p50) = concurrent_replies(&handle, writers, spread, &bodies);
+            println!(
+                "| create a reply, {writers} writers, {} | {rate:.0}/s | {:.1} µs | — | ≥ 1,000/s on PostgreSQL |",
+                if spread {
+                    "each in its own community"
+                } else {
+                    "all in one community"
+                },
+                p50.as_secs_f64() * 1e6
+            );
+        }
     }
 
     if wants("points") {

@@ -2,13 +2,14 @@
 //! host functions the plugin may use, and the classification of whatever
 //! went wrong into a typed [`Error`].
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hearth::{Actor, CommunityId, ExtOp, Forum, PostId, TopicId, UserId};
 use wasmtime::component::HasSelf;
-use wasmtime::{ResourceLimiter, Store, Trap};
+use wasmtime::{ResourceLimiter, Store, Trap, UpdateDeadline};
 
 use crate::bindings::hearth::plugin::{host, types};
 use crate::bindings::{HostError, Level, MemberInfo, Period, PluginPre, PostInfo, TopicInfo};
@@ -128,6 +129,10 @@ pub(crate) struct CallState {
     pub logs: Vec<LogLine>,
     violation: Option<Violation>,
     host_calls: u32,
+    /// Time spent in the database on the plugin's behalf (see
+    /// [`CallState::db`]); forgiven against the deadline, up to
+    /// [`DB_WAIT_FORGIVEN`] times it.
+    db_time: Cell<Duration>,
 }
 
 /// The namespace of a plugin's key-value store.
@@ -135,7 +140,51 @@ pub(crate) fn kv_namespace(plugin: &str) -> String {
     format!("plugin:{plugin}")
 }
 
+/// How many times its deadline a call may additionally spend waiting for
+/// the database in host calls.
+pub(crate) const DB_WAIT_FORGIVEN: u32 = 4;
+
+/// What is left of a call's time when its epoch deadline passes: the
+/// deadline plus the database time forgiven, minus the time spent;
+/// `None` when nothing is (the call is interrupted).
+fn time_left(deadline: Duration, db_time: Duration, spent: Duration) -> Option<Duration> {
+    let forgiven = db_time.min(deadline * DB_WAIT_FORGIVEN);
+    (deadline + forgiven)
+        .checked_sub(spent)
+        .filter(|left| !left.is_zero())
+}
+
+/// The forum, borrowed for one host call; the time until it is dropped is
+/// added to the call's database time.
+pub(crate) struct Timed<'a> {
+    forum: &'a Forum,
+    spent: &'a Cell<Duration>,
+    since: Instant,
+}
+
+impl std::ops::Deref for Timed<'_> {
+    type Target = Forum;
+    fn deref(&self) -> &Forum {
+        self.forum
+    }
+}
+
+impl Drop for Timed<'_> {
+    fn drop(&mut self) {
+        self.spent.set(self.spent.get() + self.since.elapsed());
+    }
+}
+
 impl CallState {
+    /// The forum, for a host call that reads or writes the database.
+    fn db(&self) -> Timed<'_> {
+        Timed {
+            forum: &self.forum,
+            spent: &self.db_time,
+            since: Instant::now(),
+        }
+    }
+
     /// Checks the manifest (a plugin bug: traps) and the operator's grant
     /// (returns `denied`, which a plugin can handle).
     fn require(&mut self, cap: Capability, what: &str) -> wasmtime::Result<Result<(), HostError>> {
@@ -263,7 +312,7 @@ impl host::Host for CallState {
             self.violation = Some(Violation::Denied(msg.clone()));
             return Err(wasmtime::format_err!("{msg}"));
         }
-        Ok(millis(self.forum.now()))
+        Ok(millis(self.db().now()))
     }
 
     fn kv_get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
@@ -276,7 +325,7 @@ impl host::Host for CallState {
         }
         let ns = kv_namespace(&self.spec_plugin);
         Ok(self
-            .forum
+            .db()
             .ext_get(&ns, Some(self.community), &key)
             .map_err(Self::forum_error))
     }
@@ -322,7 +371,7 @@ impl host::Host for CallState {
         // Merge stored entries with this call's pending writes. Read a little
         // more than asked so pending deletes cannot shorten the page.
         let pending_deletes = self.kv.values().filter(|v| v.is_none()).count();
-        let stored = match self.forum.ext_list(
+        let stored = match self.db().ext_list(
             &ns,
             Some(self.community),
             &prefix,
@@ -351,7 +400,7 @@ impl host::Host for CallState {
     fn member(&mut self, id: i64) -> wasmtime::Result<Result<Option<MemberInfo>, HostError>> {
         allowed!(self, Capability::Read, "member");
         Ok(
-            match self.forum.member(&self.reader, self.community, UserId(id)) {
+            match self.db().member(&self.reader, self.community, UserId(id)) {
                 Ok(m) => Ok(Some(MemberInfo {
                     id: m.user.id.0,
                     username: m.user.username,
@@ -369,7 +418,7 @@ impl host::Host for CallState {
     fn topic(&mut self, id: i64) -> wasmtime::Result<Result<Option<TopicInfo>, HostError>> {
         allowed!(self, Capability::Read, "topic");
         let t = match self
-            .forum
+            .db()
             .topic_only(&self.reader, self.community, TopicId(id))
         {
             Ok(t) => t,
@@ -378,10 +427,7 @@ impl host::Host for CallState {
             }
             Err(e) => return Ok(Err(Self::forum_error(e))),
         };
-        let kind = match self
-            .forum
-            .category(&self.reader, self.community, t.category)
-        {
+        let kind = match self.db().category(&self.reader, self.community, t.category) {
             Ok(c) => c.kind.as_str().to_string(),
             Err(hearth::Error::NotFound { .. }) => return Ok(Ok(None)),
             Err(e) => return Ok(Err(Self::forum_error(e))),
@@ -403,7 +449,7 @@ impl host::Host for CallState {
     fn post(&mut self, id: i64) -> wasmtime::Result<Result<Option<PostInfo>, HostError>> {
         allowed!(self, Capability::Read, "post");
         Ok(
-            match self.forum.post(&self.reader, self.community, PostId(id)) {
+            match self.db().post(&self.reader, self.community, PostId(id)) {
                 Ok(p) if !p.deleted => Ok(Some(PostInfo {
                     id: p.id.0,
                     topic: p.topic.0,
@@ -427,7 +473,7 @@ impl host::Host for CallState {
             Period::AllTime => hearth::Period::AllTime,
         };
         Ok(self
-            .forum
+            .db()
             .points(&self.reader, self.community, UserId(member), period)
             .map_err(Self::forum_error))
     }
@@ -435,7 +481,7 @@ impl host::Host for CallState {
     fn member_badges(&mut self, member: i64) -> wasmtime::Result<Result<Vec<String>, HostError>> {
         allowed!(self, Capability::Read, "member-badges");
         Ok(self
-            .forum
+            .db()
             .member_badges(&self.reader, self.community, UserId(member))
             .map(|gs| gs.into_iter().map(|g| g.badge.slug).collect())
             .map_err(Self::forum_error))
@@ -456,7 +502,7 @@ impl host::Host for CallState {
             ))));
         }
         Ok(self
-            .forum
+            .db()
             .grant_badge(
                 &Actor::System,
                 self.community,
@@ -482,7 +528,7 @@ impl host::Host for CallState {
             ))));
         }
         Ok(self
-            .forum
+            .db()
             .revoke_badge(
                 &Actor::System,
                 self.community,
@@ -506,7 +552,7 @@ impl host::Host for CallState {
         }
         let cause = format!("plugin:{}:{key}", self.spec_plugin);
         Ok(self
-            .forum
+            .db()
             .award_points_once(
                 &Actor::System,
                 self.community,
@@ -577,12 +623,22 @@ pub(crate) fn invoke<T>(
         logs: Vec::new(),
         violation: None,
         host_calls: 0,
+        db_time: Cell::new(Duration::ZERO),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
-    let ticks = (spec.limits.deadline.as_micros() / TICK.as_micros()).max(1) as u64;
-    store.set_epoch_deadline(ticks);
-    store.epoch_deadline_trap();
+    let ticks = |d: Duration| (d.as_micros() / TICK.as_micros()).max(1) as u64;
+    store.set_epoch_deadline(ticks(spec.limits.deadline));
+    // At the deadline: time the host spent in the database for the plugin
+    // (a slow disk, a busy PostgreSQL) does not count against it, up to
+    // DB_WAIT_FORGIVEN times the deadline; the plugin's own time does.
+    let deadline = spec.limits.deadline;
+    store.epoch_deadline_callback(move |ctx| {
+        match time_left(deadline, ctx.data().db_time.get(), started.elapsed()) {
+            Some(left) => Ok(UpdateDeadline::Continue(ticks(left))),
+            None => Err(Trap::Interrupt.into()),
+        }
+    });
     let fuel = if fuel_metered {
         let budget = spec.limits.fuel.unwrap_or(u64::MAX);
         let _ = store.set_fuel(budget);
@@ -721,5 +777,24 @@ fn classify(
             hook,
             message: format!("malformed result: {e:#}"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn database_time_is_forgiven_up_to_a_bound() {
+        // A plugin that only computed is out of time at its deadline.
+        assert_eq!(time_left(10 * MS, Duration::ZERO, 10 * MS), None);
+        // Time waiting for the database extends it…
+        assert_eq!(time_left(10 * MS, 6 * MS, 10 * MS), Some(6 * MS));
+        assert_eq!(time_left(10 * MS, 6 * MS, 16 * MS), None);
+        // …but at most DB_WAIT_FORGIVEN deadlines' worth.
+        assert_eq!(time_left(10 * MS, 500 * MS, 49 * MS), Some(MS));
+        assert_eq!(time_left(10 * MS, 500 * MS, 50 * MS), None);
     }
 }

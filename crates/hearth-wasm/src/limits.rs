@@ -12,7 +12,11 @@ use crate::manifest::Hook;
 /// [`LimitOverrides`], capped by [`HostConfig`]'s maxima.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Limits {
-    /// Wall-clock deadline, enforced by epoch interruption.
+    /// Wall-clock deadline, enforced by epoch interruption. Time the host
+    /// spends in the database on the plugin's behalf (host calls that read
+    /// or write) is not counted, up to four times the deadline: a busy
+    /// database slows a plugin down without timing it out, a plugin
+    /// spinning on its own is stopped on time.
     pub deadline: Duration,
     /// Fuel budget (instructions, roughly), when the host meters fuel.
     pub fuel: Option<u64>,
