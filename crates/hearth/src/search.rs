@@ -206,6 +206,8 @@ const FIRST: i64 = 1;
 const SOLVED: i64 = 2;
 const UNLISTED: i64 = 4;
 const DELETED: i64 = 8;
+/// Every flag at once: `flags` holds nothing else.
+const ALL_FLAGS: i64 = FIRST | SOLVED | UNLISTED | DELETED;
 
 /// The SQL filter on `search_index` rows for this viewer and these categories.
 fn visible(
@@ -218,10 +220,18 @@ fn visible(
     if !viewer.is_moderator() {
         not |= UNLISTED;
     }
+    // The flags a visible row may have, listed rather than masked: a
+    // planner estimates `flags IN (…)` from the column's statistics, but
+    // not `(flags & m) = v`. (On PostgreSQL the masked form was estimated
+    // at 0.5 % of the matches, which hid the cheap plan for common words:
+    // walking the newest rows backwards until the window is full, 1.5 ms
+    // instead of fetching all 56,000 matches of two common words.)
+    let mask = not | must;
+    let allowed = (0..=ALL_FLAGS).filter(|f| f & mask == must);
     format!(
-        "category IN {} AND (flags & {}) = {must}",
+        "category IN {} AND flags IN {}",
         crate::permissions::sql_id_list(categories.map(|c| c.0)),
-        not | must
+        crate::permissions::sql_id_list(allowed)
     )
 }
 
@@ -410,10 +420,8 @@ impl Forum {
                 }
             };
             let limit = q.page.limit();
-            let mut hits = Vec::with_capacity(limit);
-            for (c, score) in ranked.iter().skip(start).take(limit) {
-                hits.push(hit(conn, &terms, c, *score)?);
-            }
+            let end = ranked.len().min(start.saturating_add(limit));
+            let hits = hits(conn, &terms, &ranked[start.min(end)..end])?;
             let next = if ranked.len() > start + limit {
                 hits.last().map(|h| Cursor::from_parts(&[h.score.to_bits() as i64, h.post.0]))
             } else {
@@ -466,8 +474,7 @@ impl Forum {
             let mut rows = rank(conn, &self.dfs, "answer_index", &significant, window, now)?;
             rows.truncate(limit.clamp(1, 20));
             let mut out = Vec::with_capacity(rows.len());
-            for (c, score) in &rows {
-                let h = hit(conn, &significant, c, *score)?;
+            for h in hits(conn, &significant, &rows)? {
                 let kind = viewer.category(h.category)?.kind;
                 out.push(SimilarTopic {
                     topic: h.topic,
@@ -477,7 +484,7 @@ impl Forum {
                     kind,
                     solved: h.solved,
                     snippet: h.snippet,
-                    score: *score,
+                    score: h.score,
                 });
             }
             Ok(out)
@@ -485,37 +492,75 @@ impl Forum {
     }
 }
 
-/// Details and snippet of one ranked post.
-fn hit(conn: &Conn, terms: &[String], c: &Candidate, score: f64) -> Result<SearchHit> {
-    let post = c.post;
-    conn.prepare_cached(
-        "SELECT p.post_number, t.id, t.title, t.slug, t.category_id,
-                u.id, u.username, u.display_name, u.avatar_url,
-                t.solved_post_id IS NOT NULL, p.created_at
-         FROM posts p JOIN topics t ON t.id = p.topic_id JOIN users u ON u.id = p.user_id
-         WHERE p.id = ?1",
-    )?
-    .query_row([post], |r| {
-        Ok(SearchHit {
-            post,
-            post_number: r.get(0)?,
-            topic: r.get(1)?,
-            title: r.get(2)?,
-            slug: r.get(3)?,
-            category: r.get(4)?,
-            author: UserRef {
-                id: r.get(5)?,
-                username: r.get(6)?,
-                display_name: r.get(7)?,
-                avatar_url: r.get(8)?,
-            },
-            snippet: snippet(&c.body, terms, 24),
-            solved: r.get(9)?,
-            created_at: from_millis(r.get(10)?),
-            score,
+/// The hits for ranked candidates, in their order, read in one statement
+/// (one round trip on PostgreSQL however many hits a page shows).
+fn hits(conn: &Conn, terms: &[String], ranked: &[(Candidate, f64)]) -> Result<Vec<SearchHit>> {
+    if ranked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = crate::permissions::sql_id_list(ranked.iter().map(|(c, _)| c.post.0));
+    type Row = (
+        PostId,
+        i64,
+        TopicId,
+        String,
+        String,
+        CategoryId,
+        UserRef,
+        bool,
+        i64,
+    );
+    let rows: std::collections::HashMap<PostId, Row> = conn
+        .prepare_cached(&format!(
+            "SELECT p.id, p.post_number, t.id, t.title, t.slug, t.category_id,
+                    u.id, u.username, u.display_name, u.avatar_url,
+                    t.solved_post_id IS NOT NULL, p.created_at
+             FROM posts p JOIN topics t ON t.id = p.topic_id JOIN users u ON u.id = p.user_id
+             WHERE p.id IN {ids}"
+        ))?
+        .query_map(params![], |r| {
+            let author = UserRef {
+                id: r.get(6)?,
+                username: r.get(7)?,
+                display_name: r.get(8)?,
+                avatar_url: r.get(9)?,
+            };
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                author,
+                r.get(10)?,
+                r.get(11)?,
+            ))
+        })?
+        .map(|row| row.map(|row: Row| (row.0, row)))
+        .collect::<db::Result<_>>()?;
+    ranked
+        .iter()
+        .map(|(c, score)| {
+            let (post, post_number, topic, title, slug, category, author, solved, created) = rows
+                .get(&c.post)
+                .cloned()
+                .ok_or_else(|| Error::not_found("post"))?;
+            Ok(SearchHit {
+                post,
+                post_number,
+                topic,
+                title,
+                slug,
+                category,
+                author,
+                snippet: snippet(&c.body, terms, 24),
+                solved,
+                created_at: from_millis(created),
+                score: *score,
+            })
         })
-    })
-    .found("post")
+        .collect()
 }
 
 /// An excerpt of about `width` words around the first match, matches in
