@@ -29,10 +29,38 @@ const GENERATION: &str = "generation";
 /// run (the worker also looks at the start of every pass).
 pub const REFRESH_EVERY: Duration = Duration::from_secs(1);
 
-/// What a host last saw of the generation, and when it looked.
-#[derive(Debug, Default)]
+/// What a host last saw of the generation, and when it looked (checked
+/// without a lock: hooks ask on every page).
+#[derive(Debug)]
 pub(crate) struct Seen {
-    state: Mutex<(Option<Vec<u8>>, Option<Instant>)>,
+    generation: Mutex<Option<Vec<u8>>>,
+    /// Milliseconds after `epoch` of the last look; `u64::MAX`: never.
+    looked: AtomicU64,
+    epoch: Instant,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Seen {
+            generation: Mutex::new(None),
+            looked: AtomicU64::new(u64::MAX),
+            epoch: Instant::now(),
+        }
+    }
+}
+
+impl Seen {
+    fn mark_looked(&self) {
+        let ms = self.epoch.elapsed().as_millis() as u64;
+        self.looked.store(ms, Ordering::Relaxed);
+    }
+
+    fn due(&self) -> bool {
+        let looked = self.looked.load(Ordering::Relaxed);
+        looked == u64::MAX
+            || self.epoch.elapsed().as_millis() as u64
+                >= looked.saturating_add(REFRESH_EVERY.as_millis() as u64)
+    }
 }
 
 /// The write that announces a change to every other host: add it to the
@@ -62,12 +90,9 @@ impl PluginHost {
 
     /// Marks `generation` as seen (at start-up, before loading).
     pub(crate) fn saw(&self, generation: Option<Vec<u8>>) {
-        *self
-            .inner()
-            .seen
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = (generation, Some(Instant::now()));
+        let seen = &self.inner().seen;
+        *seen.generation.lock().unwrap_or_else(|e| e.into_inner()) = generation;
+        seen.mark_looked();
     }
 
     /// Brings this host in step with changes other hosts (other processes
@@ -79,19 +104,15 @@ impl PluginHost {
     pub fn refresh(&self) -> Result<bool> {
         let generation = self.stored_generation()?;
         {
-            let mut seen = self
-                .inner()
-                .seen
-                .state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            seen.1 = Some(Instant::now());
-            if seen.0 == generation {
+            let seen = &self.inner().seen;
+            seen.mark_looked();
+            let mut last = seen.generation.lock().unwrap_or_else(|e| e.into_inner());
+            if *last == generation {
                 return Ok(false);
             }
             // Seen before reading: a change landing meanwhile leaves a
             // newer token, and the next look reloads again.
-            seen.0 = generation;
+            *last = generation;
         }
         let forum = self.forum();
         let mut stored = std::collections::BTreeMap::new();
@@ -136,16 +157,9 @@ impl PluginHost {
     /// Refreshes if [`REFRESH_EVERY`] passed since the last look; failures
     /// are logged (the next look tries again).
     pub(crate) fn refresh_if_due(&self) {
-        let due = {
-            let seen = self
-                .inner()
-                .seen
-                .state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            seen.1.is_none_or(|at| at.elapsed() >= REFRESH_EVERY)
-        };
-        if due && let Err(e) = self.refresh() {
+        if self.inner().seen.due()
+            && let Err(e) = self.refresh()
+        {
             tracing::warn!(error = %e, "could not look for plugin changes made elsewhere");
         }
     }
