@@ -68,10 +68,15 @@ pub(crate) struct RequestKey(pub(crate) String);
 /// away too; it is renewed every [`IN_FLIGHT_RENEW`] while the request
 /// runs, so if the process running it dies, a retry waits at most this
 /// long.
-pub(crate) const IN_FLIGHT_LEASE: std::time::Duration = std::time::Duration::from_secs(5);
+///
+/// Short on purpose: it only keeps a retry from running beside the first
+/// attempt. Creates do not depend on it (their key commits with the post,
+/// see above), and the other writes are repeatable; what it costs is how
+/// long a client retrying after a crash is told 409.
+pub(crate) const IN_FLIGHT_LEASE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How often a running request renews its mark.
-const IN_FLIGHT_RENEW: std::time::Duration = std::time::Duration::from_secs(1);
+const IN_FLIGHT_RENEW: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The in-flight mark, renewed by a task of its own while the request
 /// runs; released when the request is done, and also when its future is

@@ -204,6 +204,17 @@ fn sigkill_under_write_load_loses_and_duplicates_nothing() {
     let mut rand = process::kill_timer(0x2545_f491_4f6c_dd1d_u64);
     for k in 0..kills {
         std::thread::sleep(Duration::from_millis(20 + rand() % 250));
+        // Each kill lands under load: wait (a little) for the clients to
+        // get something through since the last one — after a kill, retries
+        // of the requests it cut off are told 409 until their in-flight
+        // marks lapse.
+        let before = tally.lock().unwrap().acked.len();
+        let waiting = Instant::now();
+        while tally.lock().unwrap().acked.len() == before
+            && waiting.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         server.kill();
         server.start();
         if k % 100 == 99 {
