@@ -947,7 +947,9 @@ pub(crate) async fn check_credentials(
             )?;
             let pair = format!("sign-in/pair/{}", auth::digest(&format!("{account}\n{ip}")));
             take(&pair, within(limits.sign_in_per_account))?;
-            let account_key = format!("sign-in/account/{}", auth::digest(&account));
+            let account_digest = auth::digest(&account);
+            let account_key = format!("sign-in/account/{account_digest}");
+            let slow_key = format!("sign-in/slow/{account_digest}");
             if s.forum
                 .attempt(&account_key, within(limits.sign_in_per_account))?
                 != Attempt::Allowed
@@ -956,7 +958,7 @@ pub(crate) async fn check_credentials(
                     max: 1,
                     per: limits.sign_in_account_slowdown,
                 };
-                take(&format!("sign-in/slow/{}", auth::digest(&account)), slow)?;
+                take(&slow_key, slow)?;
             }
             let found = s.forum.login(&login)?;
             // Verify against a decoy when there is no account, so timing
@@ -969,11 +971,7 @@ pub(crate) async fn check_credentials(
                 return Err(Error::BadCredentials);
             }
             let user = found.map(|l| l.user).ok_or(Error::BadCredentials)?;
-            for key in [pair, account_key] {
-                s.forum.forget_attempts(&key)?;
-            }
-            s.forum
-                .forget_attempts(&format!("sign-in/slow/{}", auth::digest(&account)))?;
+            s.forum.forget_attempts(&[&pair, &account_key, &slow_key])?;
             Ok(user)
         })
         .await

@@ -73,7 +73,7 @@ impl Forum {
     ///     panic!("a third attempt at once is refused");
     /// };
     /// assert!(retry_after <= Duration::from_secs(30));
-    /// forum.forget_attempts("sign-in/ada")?;
+    /// forum.forget_attempts(&["sign-in/ada"])?;
     /// assert_eq!(forum.attempt("sign-in/ada", limit)?, Attempt::Allowed);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -113,11 +113,14 @@ impl Forum {
         })
     }
 
-    /// Gives `key` its whole allowance back (after a successful sign-in).
-    pub fn forget_attempts(&self, key: &str) -> Result<()> {
+    /// Gives each of `keys` its whole allowance back (after a successful
+    /// sign-in), in one transaction.
+    pub fn forget_attempts(&self, keys: &[&str]) -> Result<()> {
         self.store.write(|tx| {
-            tx.prepare_cached("DELETE FROM throttles WHERE key = ?1")?
-                .execute(params![key])?;
+            let mut forget = tx.prepare_cached("DELETE FROM throttles WHERE key = ?1")?;
+            for key in keys {
+                forget.execute(params![key])?;
+            }
             Ok(())
         })
     }
@@ -198,7 +201,7 @@ mod tests {
                 retry_after: Duration::from_secs(2)
             }
         );
-        f.forget_attempts("g").expect("forget");
+        f.forget_attempts(&["g"]).expect("forget");
         assert_eq!(f.attempt("g", gap).expect("attempt"), Attempt::Allowed);
         clock.advance(SECOND * 2);
         assert_eq!(f.attempt("g", gap).expect("attempt"), Attempt::Allowed);

@@ -399,7 +399,7 @@ fn throttles_and_leases_hold_across_handles() {
         second.attempt("sign-in/ada", limit).unwrap(),
         Attempt::Refused { .. }
     ));
-    t.forum.forget_attempts("sign-in/ada").unwrap();
+    t.forum.forget_attempts(&["sign-in/ada"]).unwrap();
     assert_eq!(
         second.attempt("sign-in/ada", limit).unwrap(),
         Attempt::Allowed
