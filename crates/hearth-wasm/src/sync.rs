@@ -66,19 +66,9 @@ impl Seen {
 /// The write that announces a change to every other host: add it to the
 /// change's own `ext_apply`.
 pub(crate) fn announce() -> ExtOp {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
     ExtOp::Put {
         key: GENERATION.into(),
-        value: format!(
-            "{}-{nanos:x}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        )
-        .into_bytes(),
+        value: hearth::unique_token().into_bytes(),
     }
 }
 

@@ -160,7 +160,7 @@ impl Forum {
             pin_expiry: AtomicI64::new(i64::MIN),
             pin_lock: Mutex::new(()),
             topic_counts: Default::default(),
-            lease_holder: crate::lease::holder_id(),
+            lease_holder: crate::lease::unique_token(),
             email_job_lease: config.email_job_lease,
         })
     }

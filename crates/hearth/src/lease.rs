@@ -33,8 +33,16 @@ pub struct Lease {
     fence: i64,
 }
 
-/// Who this `Forum` handle is, for leases: unique per process and handle.
-pub(crate) fn holder_id() -> String {
+/// A token no other call returns, in this process or another one sharing
+/// the database: process id, the wall-clock time in nanoseconds and a
+/// per-process counter. Leases use it to name their holder; use it where
+/// several processes must tell their writes apart (a "something changed"
+/// marker, say).
+///
+/// ```
+/// assert_ne!(hearth::unique_token(), hearth::unique_token());
+/// ```
+pub fn unique_token() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

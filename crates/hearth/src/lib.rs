@@ -146,7 +146,7 @@ pub use ids::{CategoryId, CommunityId, EventId, GroupId, PostId, ReviewId, Topic
 pub use invites::{Invite, JoinRequest, NewInvite};
 pub use jobs::{EMAIL_JOB_LEASE, JobProgress, JobReport, JobStep, OutboxEntry};
 pub use kb::{Article, ArticleRevision, ArticleStatus, NewArticle};
-pub use lease::Lease;
+pub use lease::{Lease, unique_token};
 pub use login::{Login, NewLogin};
 pub use mail::{
     DigestFrequency, Email, EmailKind, EmailPreferences, EmailSettings, FileMailer, MailError,
