@@ -9,20 +9,15 @@
 # demo once and migrates it into a fresh database `bench_web` for every
 # run, then measures. Figures go to docs/performance.md by hand.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/common.sh"
 SCALE="${1:-40}"
 DURATION="${DURATION:-15s}"
 SOCK="${PG_DIR:-/tmp/hearth-pg}"
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk"; exit 1; }
 .ci/pg-start "$SOCK" >/dev/null
 URL="postgres://postgres@$(python3 -c "import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=''))" "$SOCK")/bench_web"
 cargo build --release -q -p support-community --features postgres
 BIN=./target/release/support-community
-mkdir -p target/bench-data
-PRISTINE="target/bench-data/support-x${SCALE}.db"
-if [ ! -f "$PRISTINE" ]; then
-  "$BIN" --data "$PRISTINE" --scale "$SCALE" --seed-only
-fi
+PRISTINE=$(pristine "$BIN" "$SCALE")
 psql -q -h "$SOCK" -U postgres -c "DROP DATABASE IF EXISTS bench_web" -c "CREATE DATABASE bench_web"
 "$BIN" migrate --from "$PRISTINE" --to "$URL" | head -1
 KEYFILE="target/bench-data/api-key-pg"

@@ -3,23 +3,17 @@
 #
 #   benches/web/run.sh [scale]     (default 187: 28,050 questions ≈ 111,000 posts)
 #
-# Builds the release server, seeds target/bench-data/support-100k.db once,
+# Builds the release server, seeds target/bench-data/support-x<scale>.db once,
 # starts the server without the per-address rate limit, then runs wrk
 # (64 connections, 2 threads) against a topic page, /latest.json and
 # POST /posts.json replies, and reports the server's peak memory (VmHWM).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/common.sh"
 SCALE="${1:-187}"
 PORT="${PORT:-3900}"
 DURATION="${DURATION:-20s}"
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk"; exit 1; }
 cargo build --release -q -p support-community
-mkdir -p target/bench-data
-PRISTINE="target/bench-data/support-x${SCALE}.db"
-if [ ! -f "$PRISTINE" ]; then
-  # Seed once (and let the plugins catch up with the event log).
-  ./target/release/support-community --data "$PRISTINE" --scale "$SCALE" --seed-only
-fi
+PRISTINE=$(pristine ./target/release/support-community "$SCALE")
 # Every run starts from the same database.
 DB="target/bench-data/run.db"
 rm -f "$DB" "$DB-wal" "$DB-shm"
