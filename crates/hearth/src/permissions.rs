@@ -210,10 +210,46 @@ impl Viewer {
         community: CommunityId,
         now_ms: i64,
     ) -> Result<Viewer> {
-        let version: i64 = conn
-            .prepare_cached("SELECT config_version FROM communities WHERE id = ?1")?
-            .query_row([community], |r| r.get(0))
-            .found("community")?;
+        // One statement for the community's configuration version, the
+        // membership and its groups (a row per group): a round trip per
+        // statement is what a request costs on PostgreSQL.
+        let user = match actor {
+            Actor::User(user) => Some(*user),
+            _ => None,
+        };
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.config_version, m.role, m.silenced_until, m.suspended_until, m.trust_level,
+                    m.joined_at, gm.group_id
+             FROM communities c
+             LEFT JOIN memberships m ON m.community_id = c.id AND m.user_id = ?2
+             LEFT JOIN group_members gm ON gm.user_id = m.user_id
+                 AND EXISTS (SELECT 1 FROM groups g WHERE g.id = gm.group_id AND g.community_id = c.id)
+             WHERE c.id = ?1",
+        )?;
+        /// A membership row: role, silenced until, suspended until, trust, joined.
+        type Membership = (String, Option<i64>, Option<i64>, i64, i64);
+        let mut version = None;
+        let mut membership: Option<Membership> = None;
+        let mut groups = HashSet::new();
+        let rows = stmt.query_map(params![community, user.map_or(0, |u| u.0)], |r| {
+            let role: Option<String> = r.get(1)?;
+            let membership = match role {
+                Some(role) => Some((role, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                None => None,
+            };
+            Ok((
+                r.get::<_, i64>(0)?,
+                membership,
+                r.get::<_, Option<GroupId>>(6)?,
+            ))
+        })?;
+        for row in rows {
+            let (v, m, group) = row?;
+            version = Some(v);
+            membership = m;
+            groups.extend(group);
+        }
+        let version = version.ok_or(Error::not_found("community"))?;
         let config = match cache.get(community, version) {
             Some(c) => c,
             None => {
@@ -240,7 +276,7 @@ impl Viewer {
         let mut viewer = Viewer {
             community,
             config,
-            user: None,
+            user,
             role: None,
             groups: HashSet::new(),
             system: matches!(actor, Actor::System),
@@ -248,45 +284,16 @@ impl Viewer {
             trust: TrustLevel::New,
             joined_at: None,
         };
-        if let Actor::User(user) = actor {
-            viewer.user = Some(*user);
-            let membership = conn
-                .prepare_cached(
-                    "SELECT role, silenced_until, suspended_until, trust_level, joined_at FROM memberships
-                     WHERE community_id = ?1 AND user_id = ?2",
-                )?
-                .query_row(params![community, user], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<i64>>(1)?,
-                        r.get::<_, Option<i64>>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, i64>(4)?,
-                    ))
-                });
-            match membership {
-                Ok((role, silenced, suspended, trust, joined)) => {
-                    if suspended.is_some_and(|t| t > now_ms) {
-                        // Suspended members may not sign in: they are guests.
-                        viewer.user = None;
-                    } else {
-                        viewer.role = Some(Role::parse(&role)?);
-                        viewer.silenced = silenced.is_some_and(|t| t > now_ms);
-                        viewer.trust = TrustLevel::from_db(trust)?;
-                        viewer.joined_at = Some(joined);
-                        let mut stmt = conn.prepare_cached(
-                            "SELECT gm.group_id FROM group_members gm
-                             JOIN groups g ON g.id = gm.group_id
-                             WHERE gm.user_id = ?1 AND g.community_id = ?2",
-                        )?;
-                        let rows = stmt.query_map(params![user, community], |r| r.get(0))?;
-                        for g in rows {
-                            viewer.groups.insert(g?);
-                        }
-                    }
-                }
-                Err(db::Error::NoRows) => {}
-                Err(e) => return Err(e.into()),
+        if let Some((role, silenced, suspended, trust, joined)) = membership {
+            if suspended.is_some_and(|t| t > now_ms) {
+                // Suspended members may not sign in: they are guests.
+                viewer.user = None;
+            } else {
+                viewer.role = Some(Role::parse(&role)?);
+                viewer.silenced = silenced.is_some_and(|t| t > now_ms);
+                viewer.trust = TrustLevel::from_db(trust)?;
+                viewer.joined_at = Some(joined);
+                viewer.groups = groups;
             }
         }
         if !viewer.system && viewer.role.is_none() && !viewer.config.settings.public_access {

@@ -192,12 +192,15 @@ fn insert_entry(
     reverses: Option<i64>,
     category: Option<&CategoryAccess>,
 ) -> Result<()> {
-    w.tx.prepare_cached(
+    let entry: i64 = w.tx.prepare_cached(
         "INSERT INTO point_entries (community_id, user_id, points, rule, cause, post_id, reverses, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         RETURNING id",
     )?
-    .execute(params![community, user, points, rule.as_str(), cause, post, reverses, w.now_ms()])?;
-    let entry = w.tx.last_insert_rowid()?;
+    .query_row(
+        params![community, user, points, rule.as_str(), cause, post, reverses, w.now_ms()],
+        |r| r.get(0),
+    )?;
     w.tx.prepare_cached(
         "INSERT INTO point_days (community_id, user_id, day, points) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (community_id, user_id, day) DO UPDATE SET points = point_days.points + excluded.points",

@@ -659,13 +659,31 @@ pub(crate) fn screen_state(
     const DAY: i64 = 24 * HOUR;
     let first_day = new && viewer.joined_at.is_some_and(|j| now - j < DAY);
     // The member's posts of the last hour (or duplicate window), newest
-    // first: rate limits bound how many there can be.
+    // first — only those some check below looks at: the last minute's,
+    // this topic's replies, and (with their text) the duplicate window's.
+    // Bounded in SQL, not by stopping the loop early: PostgreSQL computes
+    // and sends every row a query selects.
     let window = HOUR.max(i64::from(m.duplicate_window_minutes) * MINUTE);
+    let dup_since = if m.duplicate_window_minutes > 0 {
+        now - i64::from(m.duplicate_window_minutes) * MINUTE
+    } else {
+        i64::MAX
+    };
     let mut stmt = w.tx.prepare_cached(
-        "SELECT created_at, topic_id, post_number, id FROM posts
-         WHERE user_id = ?1 AND community_id = ?2 ORDER BY id DESC",
+        "SELECT created_at, topic_id, post_number, CASE WHEN created_at > ?6 THEN source END
+         FROM posts
+         WHERE user_id = ?1 AND community_id = ?2 AND created_at >= ?3
+           AND (created_at > ?4 OR (topic_id = ?5 AND post_number > 1) OR created_at > ?6)
+         ORDER BY created_at DESC, id DESC",
     )?;
-    let mut rows = stmt.query(params![author, viewer.community])?;
+    let mut rows = stmt.query(params![
+        author,
+        viewer.community,
+        now - window,
+        now - MINUTE,
+        topic.map_or(0, |t| t.0),
+        dup_since
+    ])?;
     let pick = |normal: u32, strict: u32| i64::from(if new { strict } else { normal });
     let r = &m.rate_limits;
     let per_minute = pick(r.posts_per_minute, r.new_member_posts_per_minute);
@@ -674,15 +692,11 @@ pub(crate) fn screen_state(
         r.replies_per_topic_per_hour,
         r.new_member_replies_per_topic_per_hour,
     );
-    let dup_since = now - i64::from(m.duplicate_window_minutes) * MINUTE;
     let body_norm = (m.duplicate_window_minutes > 0).then(|| normalized(body));
     let joined = viewer.joined_at.unwrap_or(0);
     let (mut minute, mut in_topic) = (Vec::new(), Vec::new());
     while let Some(row) = rows.next()? {
         let at: i64 = row.get(0)?;
-        if at < now - window {
-            break;
-        }
         let (t, number): (TopicId, i64) = (row.get(1)?, row.get(2)?);
         if at > now - MINUTE {
             minute.push(at);
@@ -691,12 +705,8 @@ pub(crate) fn screen_state(
             in_topic.push(at);
         }
         if let Some(norm) = &body_norm
-            && at > dup_since
-            && normalized(
-                &w.tx
-                    .prepare_cached("SELECT source FROM posts WHERE id = ?1")?
-                    .query_row([row.get::<_, i64>(3)?], |r| r.get::<_, String>(0))?,
-            ) == *norm
+            && let Some(source) = row.get::<_, Option<String>>(3)?
+            && normalized(&source) == *norm
         {
             return Err(blocked(
                 "duplicate",

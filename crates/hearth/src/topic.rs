@@ -670,16 +670,15 @@ impl Forum {
                 rule_flag(w, &viewer, post, reason)?;
             }
             remember(once, w, community, author, Remembered::Post(post))?;
-            Ok(Outcome::Published((topic, post)))
+            let topic = load_topics(w.tx, "t.id = ?1", params![topic])?
+                .pop()
+                .ok_or(Error::not_found("topic"))?;
+            Ok(Outcome::Published((topic, load_post(w.tx, &viewer, post)?)))
         })?;
-        let (topic, post) = match outcome {
-            Outcome::Recalled(before) => return self.recalled_topic(actor, community, before),
-            other => other.into_result()?,
-        };
-        Ok((
-            self.topic_only(actor, community, topic)?,
-            self.post(actor, community, post)?,
-        ))
+        match outcome {
+            Outcome::Recalled(before) => self.recalled_topic(actor, community, before),
+            other => other.into_result(),
+        }
     }
 
     /// What a remembered request key created, as its first call answered.
@@ -825,13 +824,14 @@ impl Forum {
                 rule_flag(w, &viewer, post, reason)?;
             }
             remember(once, w, community, author, Remembered::Post(post))?;
-            Ok(Outcome::Published(post))
+            // The answer is read here, in the writer's snapshot, rather
+            // than in a read transaction of its own after the commit.
+            Ok(Outcome::Published(load_post(w.tx, &viewer, post)?))
         })?;
-        let post = match outcome {
-            Outcome::Recalled(before) => return self.recalled_post(actor, community, before),
-            other => other.into_result()?,
-        };
-        self.post(actor, community, post)
+        match outcome {
+            Outcome::Recalled(before) => self.recalled_post(actor, community, before),
+            other => other.into_result(),
+        }
     }
 
     /// Edits a post, keeping a revision. Authors edit their own posts,
@@ -1475,9 +1475,7 @@ impl Forum {
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
             post_state(conn, &viewer, post)?;
-            load_posts(conn, &viewer, "p.id = ?2", &[&post])?
-                .pop()
-                .ok_or(Error::not_found("post"))
+            load_post(conn, &viewer, post)
         })
     }
 
@@ -1996,24 +1994,28 @@ fn insert_post(
         .prepare_cached("UPDATE topics SET next_post_number = next_post_number + 1 WHERE id = ?1 RETURNING next_post_number - 1")?
         .query_row([topic], |r| r.get(0))?;
     let official = viewer.role.is_some_and(Role::is_official);
-    w.tx.prepare_cached(
+    let post: i64 = w.tx.prepare_cached(
         "INSERT INTO posts (community_id, topic_id, user_id, post_number, reply_to_post_id, official,
                             source, html, render_version, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+         RETURNING id",
     )?
-    .execute(params![
-        viewer.community,
-        topic,
-        author,
-        number,
-        reply_to,
-        official,
-        source,
-        rendered.html,
-        RENDER_VERSION,
-        now
-    ])?;
-    let post = PostId(w.tx.last_insert_rowid()?);
+    .query_row(
+        params![
+            viewer.community,
+            topic,
+            author,
+            number,
+            reply_to,
+            official,
+            source,
+            rendered.html,
+            RENDER_VERSION,
+            now
+        ],
+        |r| r.get(0),
+    )?;
+    let post = PostId(post);
     w.tx.prepare_cached(
         "UPDATE topics SET post_count = post_count + 1, bumped_at = ?2, last_poster_id = ?3 WHERE id = ?1",
     )?
@@ -2168,6 +2170,13 @@ pub(crate) fn load_topics(
 
 /// Loads posts matching `filter`, whose parameters start at `?2` (`?1` is
 /// the viewer, for "liked" and "bookmarked").
+/// One post as `viewer` sees it, once its access is checked.
+fn load_post(conn: &Conn, viewer: &Viewer, post: PostId) -> Result<Post> {
+    load_posts(conn, viewer, "p.id = ?2", &[&post])?
+        .pop()
+        .ok_or(Error::not_found("post"))
+}
+
 fn load_posts(
     conn: &Conn,
     viewer: &Viewer,

@@ -653,6 +653,36 @@ fn replies_per_topic_per_hour_and_topics_per_day() {
 }
 
 #[test]
+fn replies_per_topic_free_up_as_the_hour_passes() {
+    let m = Mod::new();
+    let (t, _) = m.topic(&m.moderator, "Thread", "go").unwrap();
+    let (other, _) = m.topic(&m.moderator, "Elsewhere", "go").unwrap();
+    // Older posts, in the topic and elsewhere, count for nothing.
+    for i in 0..15 {
+        m.t.clock.advance(time::Duration::seconds(30));
+        m.reply(&m.regular, t.id, &format!("old {i}")).unwrap();
+    }
+    m.t.clock.advance(time::Duration::hours(2));
+    for i in 0..20 {
+        m.t.clock.advance(time::Duration::seconds(30));
+        m.reply(&m.regular, t.id, &format!("r{i}")).unwrap();
+        m.reply(&m.regular, other.id, &format!("o{i}")).unwrap();
+    }
+    let Err(Error::RateLimited { retry_after }) = m.reply(&m.regular, t.id, "r20") else {
+        panic!("the 21st reply within the hour is refused");
+    };
+    // The first of the twenty was 9.5 minutes ago.
+    assert_eq!(retry_after, Duration::from_secs(3600 - 570));
+    m.t.clock.advance(time::Duration::seconds(3600 - 570 - 1));
+    assert!(matches!(
+        m.reply(&m.regular, t.id, "r20"),
+        Err(Error::RateLimited { .. })
+    ));
+    m.t.clock.advance(time::Duration::seconds(1));
+    m.reply(&m.regular, t.id, "r20").unwrap();
+}
+
+#[test]
 fn new_members_first_day_topic_limit() {
     let m = Mod::new();
     for i in 0..3 {

@@ -505,6 +505,10 @@ impl<'c> Stmt<'c> {
     }
 
     /// The rows, one at a time (`while let Some(row) = rows.next()?`).
+    ///
+    /// Stopping early saves work only on SQLite: PostgreSQL computes and
+    /// sends every row the statement selects. A loop that stops early
+    /// needs the bound in its SQL too (`LIMIT`, a range on an index).
     pub(crate) fn query(&mut self, p: impl Params) -> Result<Rows<'_>> {
         let values = p.values();
         Ok(Rows {
