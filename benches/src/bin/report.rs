@@ -286,7 +286,47 @@ fn postgres_copy(fx: &hearth_benches::Fixture) -> Option<String> {
         Err(hearth::Error::Conflict { .. }) => eprintln!("using the copy already in {url}"),
         Err(e) => panic!("copying the fixture: {e}"),
     }
-    Some(url)
+    drop(target);
+    Some(run_copy(&url))
+}
+
+/// A fresh database `<name>_run` cloned from the pristine copy at `url`
+/// (`CREATE DATABASE … TEMPLATE`, seconds), so that what one run writes
+/// does not slow the next; its URL.
+#[cfg(feature = "postgres")]
+fn run_copy(url: &str) -> String {
+    use std::str::FromStr;
+    let config = postgres::Config::from_str(url).expect("a PostgreSQL URL");
+    let name = config.get_dbname().expect("the URL names a database").to_string();
+    let run = format!("{name}_run");
+    let mut admin = config.clone();
+    admin.dbname("postgres");
+    let mut client = admin.connect(postgres::NoTls).expect("connect");
+    for sql in [
+        format!("DROP DATABASE IF EXISTS \"{run}\""),
+        format!("CREATE DATABASE \"{run}\" TEMPLATE \"{name}\""),
+    ] {
+        client.batch_execute(&sql).expect("clone the copy");
+    }
+    let (base, _) = url.rsplit_once('/').expect("a URL with a database");
+    format!("{base}/{run}")
+}
+
+#[cfg(not(feature = "postgres"))]
+fn run_copy(url: &str) -> String {
+    url.to_string()
+}
+
+/// A fresh copy of the SQLite fixture for this run, so that what one run
+/// writes does not slow the next.
+fn sqlite_run_copy(fx: &hearth_benches::Fixture) -> std::path::PathBuf {
+    drop(Forum::open(&fx.path).unwrap()); // checkpoints the WAL
+    let run = fx.path.with_extension("run.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", run.display()));
+    }
+    std::fs::copy(&fx.path, &run).unwrap();
+    run
 }
 
 fn main() {
@@ -294,15 +334,19 @@ fn main() {
     let members = arg("--members", posts / 16) as usize;
     let fx = fixture(&data_dir(), posts, members);
     let postgres = postgres_copy(&fx);
-    let forum = Forum::open(postgres.as_deref().unwrap_or(fx.path.to_str().unwrap())).unwrap();
+    let run = match &postgres {
+        Some(url) => url.clone(),
+        None => sqlite_run_copy(&fx).display().to_string(),
+    };
+    let forum = Forum::open(&run).unwrap();
     let c = fx.community;
     let mut rng = Rng::new(7);
     println!(
         "Database: {} ({} posts, {} members)\n",
         if postgres.is_some() {
-            "PostgreSQL (a copy of the fixture)".to_string()
+            format!("PostgreSQL, a fresh clone of the fixture's copy: {run}")
         } else {
-            fx.path.display().to_string()
+            format!("{run} (a fresh copy of the fixture)")
         },
         posts,
         members
@@ -374,9 +418,7 @@ fn main() {
     if wants("writers") {
         // A handle of its own with a session per writer (the default pool
         // has fewer).
-        let location = postgres
-            .clone()
-            .unwrap_or_else(|| fx.path.to_string_lossy().into_owned());
+        let location = run.clone();
         let writers = 8;
         let handle = Forum::open_with(
             &location,
