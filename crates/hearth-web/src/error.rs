@@ -331,8 +331,20 @@ pub(crate) fn fail(e: Error, json: bool) -> Response {
 
 /// A JSON answer with Discourse's exact content type (some clients compare
 /// it as a string: `application/json; charset=utf-8`).
-pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
-    let mut res = (status, body.to_string()).into_response();
+pub(crate) fn json_response<T: serde::Serialize + ?Sized>(
+    status: StatusCode,
+    body: &T,
+) -> Response {
+    let (status, text) = match serde_json::to_string(body) {
+        Ok(text) => (status, text),
+        // Only maps with non-string keys fail, which no shape has.
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({ "errors": [format!("the answer could not be written: {e}")], "error_type": "server" })
+                .to_string(),
+        ),
+    };
+    let mut res = (status, text).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),

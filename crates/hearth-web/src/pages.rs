@@ -113,7 +113,7 @@ fn me(s: &AppState, v: &Visitor) -> Value {
     }
 }
 
-fn site_name(s: &AppState) -> String {
+pub(crate) fn site_name(s: &AppState) -> String {
     s.config
         .theme
         .site_name

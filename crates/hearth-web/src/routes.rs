@@ -67,6 +67,7 @@ pub(crate) fn router(state: State) -> Router {
         .route("/user-badges/{name}", get(api::user_badges))
         .route("/directory_items", get(api::directory))
         .route("/directory_items.json", get(api::directory))
+        .route("/site/basic-info.json", get(api::site::basic_info))
         .route("/session/csrf", get(api::csrf))
         .route("/session/csrf.json", get(api::csrf))
         .route("/session/hp.json", get(api::honeypot))
@@ -371,23 +372,43 @@ async fn topic(
             Err(e) => ApiError(e).into_response(),
         };
     }
-    // `/t/{id}/{post_number}` (both numeric) or `/t/{slug}/{id}`.
-    let id = if a.bytes().all(|c| c.is_ascii_digit()) {
-        &a
-    } else {
-        &b
+    // `/t/{id}/{post_number}` (both numeric) or `/t/{slug}/{id}`; any
+    // other second segment (`post_ids.json`, `views.json`…) is a document
+    // this server does not have, never the topic under another name.
+    let id = match (is_number(&a), is_number(&b)) {
+        (true, true) => &a,
+        (false, true) => &b,
+        _ => return no_such_path(json),
     };
     topic_at(state, v, id, json, params).await
 }
 
+/// `/t/{slug}/{id}/{post_number}`.
 async fn topic_post_number(
     AxState(state): AxState<State>,
     v: Visitor,
-    Path((_slug, id, _n)): Path<(String, String, String)>,
+    Path((_slug, id, n)): Path<(String, String, String)>,
     WantsJson(json): WantsJson,
     params: Params,
 ) -> Response {
+    if !(is_number(&id) && is_number(&n)) {
+        return no_such_path(json);
+    }
     topic_at(state, v, &id, json, params).await
+}
+
+/// Whether a path segment is a number (`42` or `42.json`).
+fn is_number(segment: &str) -> bool {
+    let digits = segment.strip_suffix(".json").unwrap_or(segment);
+    !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit())
+}
+
+/// 404 for a path the router matched by shape but that names nothing.
+fn no_such_path(json: bool) -> Response {
+    fail(
+        Error::Engine(hearth::Error::NotFound { what: "page" }),
+        json,
+    )
 }
 
 /// The topic page's forms: `POST /t/{id}/reply`, and the moderator's

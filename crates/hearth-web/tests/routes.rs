@@ -254,3 +254,54 @@ async fn community_changes_made_through_the_engine_show_at_once() {
     let guest = send(&f.app, get("/robots.txt")).await;
     assert_eq!(guest.body, "User-agent: *\nDisallow: /\n");
 }
+
+#[tokio::test]
+async fn topic_paths_answer_the_topic_or_404_never_another_document() {
+    let f = fixture();
+    let id = f.public_topic.0;
+    let slug = f
+        .forum
+        .topic_only(&Actor::Guest, f.community, f.public_topic)
+        .expect("topic")
+        .slug;
+    for ok in [
+        format!("/t/{id}"),
+        format!("/t/{id}.json"),
+        format!("/t/{id}/1"),
+        format!("/t/{id}/1.json"),
+        format!("/t/{slug}/{id}"),
+        format!("/t/{slug}/{id}.json"),
+        format!("/t/{slug}/{id}/2"),
+        format!("/t/{slug}/{id}/2.json"),
+        format!("/t/{id}/posts.json"),
+    ] {
+        let r = send(&f.app, get(&ok)).await;
+        // The page at its canonical address, or a redirect there.
+        assert!(
+            r.status == StatusCode::OK || r.status == StatusCode::PERMANENT_REDIRECT,
+            "{ok}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    // Documents Discourse has and this server does not, and nonsense:
+    // never the topic under another name.
+    for missing in [
+        format!("/t/{id}/post_ids.json"),
+        format!("/t/{id}/views.json"),
+        format!("/t/{id}/summary"),
+        format!("/t/{id}/{slug}"),
+        format!("/t/{slug}/not-a-number"),
+        format!("/t/{slug}/{id}/post_ids.json"),
+        format!("/t/{slug}/{id}/x"),
+        format!("/t/{slug}/x/1"),
+        format!("/t/{id}/.json"),
+        format!("/t/{slug}"),
+    ] {
+        let r = send(&f.app, get(&missing)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{missing}: {}", r.body);
+        let r = send(&f.app, get(&missing).header("accept", "application/json")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{missing} as JSON");
+        assert!(r.body.contains("\"errors\""), "{missing}: {}", r.body);
+    }
+}

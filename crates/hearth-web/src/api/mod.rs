@@ -4,6 +4,7 @@
 
 pub(crate) mod html;
 pub(crate) mod shape;
+pub(crate) mod site;
 
 use axum::Extension;
 use axum::extract::{Path, State as AxState};

@@ -1,0 +1,142 @@
+//! Answers checked against Discourse's published API document
+//! (`docs/discourse/openapi.json`): the operations implemented so far,
+//! each as the document's schema describes it.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use hearth::Actor;
+use serde_json::Value;
+
+/// Discourse's API document, as kept in the repository.
+fn document() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/discourse/openapi.json"
+    );
+    let text = std::fs::read_to_string(path).expect("docs/discourse/openapi.json");
+    serde_json::from_str(&text).expect("the document is JSON")
+}
+
+/// The JSON schema of `method path`'s answer with `status`.
+fn response_schema(doc: &Value, path: &str, method: &str, status: &str) -> Value {
+    doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"].clone()
+}
+
+/// What in `value` does not fit `schema`, for the parts of JSON Schema the
+/// document uses on these operations: `$ref`, `type` (one or several),
+/// `required`, `properties`, `additionalProperties: false` and `items`.
+fn violations(doc: &Value, value: &Value, schema: &Value, at: &str, out: &mut Vec<String>) {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return violations(doc, value, &doc["components"]["schemas"][name], at, out);
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let fits = |t: &str| match t {
+        "string" => value.is_string(),
+        "boolean" => value.is_boolean(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "null" => value.is_null(),
+        _ => true,
+    };
+    if !types.is_empty() && !types.iter().any(|t| fits(t)) {
+        out.push(format!("{at}: {value} is not {types:?}"));
+        return;
+    }
+    if let Some(object) = value.as_object() {
+        for key in schema["required"].as_array().into_iter().flatten() {
+            let key = key.as_str().unwrap_or_default();
+            if !object.contains_key(key) {
+                out.push(format!("{at}.{key}: required, missing"));
+            }
+        }
+        for (key, v) in object {
+            match schema["properties"].get(key) {
+                Some(s) => violations(doc, v, s, &format!("{at}.{key}"), out),
+                None if schema["additionalProperties"] == Value::Bool(false) => {
+                    out.push(format!("{at}.{key}: not in the document"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(schema)) = (value.as_array(), schema.get("items")) {
+        for (i, v) in items.iter().enumerate() {
+            violations(doc, v, schema, &format!("{at}[{i}]"), out);
+        }
+    }
+}
+
+fn assert_fits(doc: &Value, path: &str, method: &str, answer: &Value) {
+    let schema = response_schema(doc, path, method, "200");
+    assert!(schema.is_object(), "{method} {path} is in the document");
+    let mut out = Vec::new();
+    violations(doc, answer, &schema, "$", &mut out);
+    assert!(out.is_empty(), "{method} {path}:\n{}", out.join("\n"));
+}
+
+#[test]
+fn the_checker_finds_what_does_not_fit() {
+    let doc = document();
+    let schema = response_schema(&doc, "/site/basic-info.json", "get", "200");
+    let mut out = Vec::new();
+    let wrong = serde_json::json!({ "title": 3, "login_required": "no", "extra": 1 });
+    violations(&doc, &wrong, &schema, "$", &mut out);
+    let text = out.join("\n");
+    for expected in [
+        "$.title: 3 is not",
+        "$.login_required",
+        "$.extra: not in the document",
+        "$.locale: required",
+    ] {
+        assert!(text.contains(expected), "{expected} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn basic_info_fits_the_document_and_answers_private_communities_too() {
+    let doc = document();
+    let f = fixture();
+    let r = send(&f.app, get("/site/basic-info.json")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.header("content-type"), "application/json; charset=utf-8");
+    let info = r.json();
+    assert_fits(&doc, "/site/basic-info.json", "get", &info);
+    assert_eq!(info["login_required"], false);
+    assert!(
+        info["favicon_url"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("/assets/icon.svg")
+    );
+    let community = f
+        .forum
+        .community(&Actor::System, f.community)
+        .expect("community");
+    assert_eq!(info["title"], community.name.as_str());
+    // Closed to guests: the client's sign-in screen still needs the name.
+    let mut settings = community.settings.clone();
+    settings.public_access = false;
+    f.forum
+        .update_community(
+            &Actor::User(f.admin),
+            f.community,
+            &community.name,
+            settings,
+        )
+        .expect("update");
+    let info = send(&f.app, get("/site/basic-info.json")).await.json();
+    assert_fits(&doc, "/site/basic-info.json", "get", &info);
+    assert_eq!(info["login_required"], true);
+    // Nothing else is open to guests of a private community.
+    let latest = send(&f.app, get("/latest.json")).await;
+    assert!(latest.status.is_client_error(), "{}", latest.status);
+}
