@@ -1159,6 +1159,7 @@ pub(crate) async fn invite_form(
     v: Visitor,
     Path(code): Path<String>,
 ) -> PageResult {
+    invite_code(&code)?;
     let body = state
         .run(move |s| {
             let meta = Meta {
@@ -1173,6 +1174,18 @@ pub(crate) async fn invite_form(
     Ok(html(body, false))
 }
 
+/// Codes are URL-safe letters, digits, `-` and `_`: a segment with a dot
+/// (Discourse's `/invites/create-multiple.json`) is a path this server
+/// does not have, not a wrong code.
+fn invite_code(code: &str) -> Result<(), PageError> {
+    if code.contains('.') {
+        return Err(PageError(Error::Engine(hearth::Error::NotFound {
+            what: "page",
+        })));
+    }
+    Ok(())
+}
+
 /// `POST /invites/{code}`: a signed-in user accepts.
 pub(crate) async fn accept_invite(
     AxState(state): AxState<State>,
@@ -1180,6 +1193,7 @@ pub(crate) async fn accept_invite(
     Path(code): Path<String>,
     params: Params,
 ) -> PageResult {
+    invite_code(&code)?;
     let actor = params.writer(&v)?;
     state
         .run(move |s| Ok(s.forum.accept_invite(&actor, &code)?))
