@@ -46,6 +46,7 @@ pub(crate) fn router(state: State) -> Router {
                 .put(api::update_post)
                 .delete(api::delete_post),
         )
+        .route("/posts/{id}/{rest}", get(api::post_replies))
         .route("/post_actions", post(api::post_action))
         .route("/post_actions.json", post(api::post_action))
         .route(

@@ -167,18 +167,7 @@ async fn private_objects_are_404_for_each_role_that_may_not_see_them() {
         }
         // The posts too.
     }
-    let first_of_staff = f
-        .forum
-        .topic(
-            &hearth::Actor::System,
-            f.community,
-            f.staff_topic,
-            &hearth::PageRequest::first(1),
-        )
-        .expect("topic")
-        .posts
-        .items[0]
-        .id;
+    let first_of_staff = f.first_post(f.staff_topic);
     let r = send(
         &f.app,
         get(&format!("/posts/{}.json", first_of_staff.0)).acting(&f, "bob"),

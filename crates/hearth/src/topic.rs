@@ -433,6 +433,9 @@ pub(crate) struct Prepared {
     pub screening: Screening,
 }
 
+/// Most replies [`Forum::replies`] returns.
+pub const MAX_REPLIES: usize = 100;
+
 /// What a write closure that may queue returns.
 enum Outcome<T> {
     Published(T),
@@ -1446,11 +1449,7 @@ impl Forum {
                 None => 0,
             };
             let limit = page.limit();
-            let deleted = if viewer.is_moderator() {
-                ""
-            } else {
-                " AND p.deleted_at IS NULL AND (p.hidden_at IS NULL OR p.user_id = ?1)"
-            };
+            let deleted = hidden_posts_filter(&viewer);
             let posts = load_posts(
                 conn,
                 &viewer,
@@ -1476,6 +1475,30 @@ impl Forum {
             let viewer = self.viewer(conn, now, actor, community)?;
             post_state(conn, &viewer, post)?;
             load_post(conn, &viewer, post)
+        })
+    }
+
+    /// The direct replies to a post (those written with `reply_to` it), in
+    /// order, at most [`MAX_REPLIES`]: what the viewer may read of them,
+    /// when they may read the post itself.
+    pub fn replies(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        post: PostId,
+    ) -> Result<Vec<Post>> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            let state = post_state(conn, &viewer, post)?;
+            let deleted = hidden_posts_filter(&viewer);
+            load_posts(
+                conn,
+                &viewer,
+                &format!(
+                    "p.reply_to_post_id = ?2 AND p.topic_id = ?3{deleted} ORDER BY p.post_number LIMIT ?4"
+                ),
+                &[&post, &state.topic.id, &(MAX_REPLIES as i64)],
+            )
         })
     }
 
@@ -2170,6 +2193,17 @@ pub(crate) fn load_topics(
 
 /// Loads posts matching `filter`, whose parameters start at `?2` (`?1` is
 /// the viewer, for "liked" and "bookmarked").
+/// The condition, for [`load_posts`], that leaves out deleted and hidden
+/// posts where `viewer` may not see them: moderators see everything,
+/// authors their own hidden posts.
+fn hidden_posts_filter(viewer: &Viewer) -> &'static str {
+    if viewer.is_moderator() {
+        ""
+    } else {
+        " AND p.deleted_at IS NULL AND (p.hidden_at IS NULL OR p.user_id = ?1)"
+    }
+}
+
 /// One post as `viewer` sees it, once its access is checked.
 fn load_post(conn: &Conn, viewer: &Viewer, post: PostId) -> Result<Post> {
     load_posts(conn, viewer, "p.id = ?2", &[&post])?

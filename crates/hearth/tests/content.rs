@@ -804,3 +804,43 @@ fn joining_depends_on_registration_mode() {
     assert_eq!(dir.items.len(), 3);
     assert!(dir.next.is_some());
 }
+
+#[test]
+fn replies_to_a_post_in_order_without_what_the_viewer_may_not_see() {
+    let w = World::new();
+    let f = w.forum();
+    let (topic, answer) = w.topics[0];
+    let to = |body: &str| NewReply {
+        body: body.into(),
+        reply_to: Some(answer),
+    };
+    let first = f
+        .reply(&w.member, w.c, topic, to("first follow-up"))
+        .unwrap();
+    f.reply(&w.member, w.c, topic, reply("not a reply to the answer"))
+        .unwrap();
+    let second = f
+        .reply(&w.group_member, w.c, topic, to("second follow-up"))
+        .unwrap();
+    let ids = |actor: &Actor| -> Vec<_> {
+        f.replies(actor, w.c, answer)
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect()
+    };
+    assert_eq!(ids(&Actor::Guest), vec![first.id, second.id]);
+    // A deleted reply: gone for others, there for moderators.
+    f.delete_post(&w.member, w.c, first.id).unwrap();
+    assert_eq!(ids(&w.group_member), vec![second.id]);
+    assert_eq!(ids(&w.moderator), vec![first.id, second.id]);
+    // Replies of a post nobody may read, or of no post: not found.
+    assert!(matches!(
+        f.replies(&w.group_member, w.c, first.id),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        f.replies(&w.member, w.c, hearth::PostId(999_999)),
+        Err(Error::NotFound { .. })
+    ));
+}

@@ -78,6 +78,11 @@ fn matrix_of_roles_and_visibilities() {
             }
             assert_eq!(f.post(&actor, w.c, *answer).is_ok(), ok, "{who}: post");
             assert_eq!(
+                f.replies(&actor, w.c, *answer).is_ok(),
+                ok,
+                "{who}: replies"
+            );
+            assert_eq!(
                 f.revisions(&actor, w.c, *answer).is_ok(),
                 ok,
                 "{who}: revisions"

@@ -264,6 +264,38 @@ pub(crate) async fn get_post(
         .await?)
 }
 
+/// `GET /posts/{id}/replies.json`: the post's direct replies, in order
+/// (Discourse's `postReplies`; at most [`hearth::MAX_REPLIES`]).
+pub(crate) async fn post_replies(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path((id, rest)): Path<(String, String)>,
+) -> ApiResult {
+    if rest != "replies.json" && rest != "replies" {
+        return Err(ApiError(Error::Engine(hearth::Error::NotFound {
+            what: "page",
+        })));
+    }
+    let id = PostId(id_of(&id)?);
+    ok(state
+        .run(move |s| {
+            let c = s.config.community;
+            let replies = s.forum.replies(&v.actor, c, id)?;
+            let Some(first) = replies.first() else {
+                return Ok(Value::Array(Vec::new()));
+            };
+            let topic = s.forum.topic_only(&v.actor, c, first.topic)?;
+            let ctx = ctx(s, &v.actor)?;
+            Ok(Value::Array(
+                replies
+                    .iter()
+                    .map(|p| shape::post(&ctx, p, &topic))
+                    .collect(),
+            ))
+        })
+        .await?)
+}
+
 fn tags_of(params: &Params) -> Vec<String> {
     match params.get("tags") {
         Some(Value::Array(a)) => a

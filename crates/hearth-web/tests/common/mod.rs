@@ -85,6 +85,21 @@ impl Fixture {
         Held::Sqlite(c)
     }
 
+    /// The first post of a topic (read as the system).
+    pub fn first_post(&self, topic: TopicId) -> hearth::PostId {
+        self.forum
+            .topic(
+                &Actor::System,
+                self.community,
+                topic,
+                &hearth::PageRequest::first(1),
+            )
+            .expect("topic")
+            .posts
+            .items[0]
+            .id
+    }
+
     /// A topic's page path (`/t/{slug}/{id}`).
     pub fn topic_url(&self, id: TopicId) -> String {
         let t = self
