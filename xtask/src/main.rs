@@ -190,8 +190,7 @@ fn test() -> Result<(), String> {
 }
 
 /// The features that build every crate with the PostgreSQL backend.
-const PG_FEATURES: &str =
-    "hearth/postgres,hearth-wasm/postgres,hearth-web/postgres,support-community/postgres";
+const PG_FEATURES: &str = "hearth/postgres,hearth-wasm/postgres,hearth-web/postgres,support-community/postgres,hearth-benches/postgres";
 
 /// The same for the three crates whose suites run on PostgreSQL (cargo
 /// refuses features of packages not selected; the crates build the same).

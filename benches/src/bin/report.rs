@@ -297,7 +297,10 @@ fn postgres_copy(fx: &hearth_benches::Fixture) -> Option<String> {
 fn run_copy(url: &str) -> String {
     use std::str::FromStr;
     let config = postgres::Config::from_str(url).expect("a PostgreSQL URL");
-    let name = config.get_dbname().expect("the URL names a database").to_string();
+    let name = config
+        .get_dbname()
+        .expect("the URL names a database")
+        .to_string();
     let run = format!("{name}_run");
     let mut admin = config.clone();
     admin.dbname("postgres");
