@@ -519,12 +519,7 @@ fn hits(conn: &Conn, terms: &[String], ranked: &[(Candidate, f64)]) -> Result<Ve
              WHERE p.id IN {ids}"
         ))?
         .query_map(params![], |r| {
-            let author = UserRef {
-                id: r.get(6)?,
-                username: r.get(7)?,
-                display_name: r.get(8)?,
-                avatar_url: r.get(9)?,
-            };
+            let author = crate::topic::user_ref(r, 6)?;
             Ok((
                 r.get(0)?,
                 r.get(1)?,
