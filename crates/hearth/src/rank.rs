@@ -94,7 +94,58 @@ pub(crate) fn term_matches(word: &str, term: &str) -> bool {
 }
 
 /// Counts per term, and the number of tokens, of a text.
+///
+/// Tokens are the runs of alphanumeric characters of the lowercased text.
+/// Ranking reads the text of every match in the window, so this is the
+/// hottest loop of a search: ASCII text (nearly all of it) is tokenized on
+/// bytes without a lowercased copy, and a token is compared with a term
+/// only when their first bytes agree (both a match and a shared stem need
+/// that). Other text takes the general path; both count the same.
 fn term_counts(text: &str, terms: &[String], counts: &mut [f64]) -> usize {
+    if !text.is_ascii() {
+        return term_counts_unicode(text, terms, counts);
+    }
+    let firsts: Vec<u8> = terms
+        .iter()
+        .map(|t| t.as_bytes().first().copied().unwrap_or(0))
+        .collect();
+    let mut token = String::new();
+    let mut len = 0;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        len += 1;
+        let first = bytes[start].to_ascii_lowercase();
+        if !firsts.contains(&first) {
+            continue;
+        }
+        token.clear();
+        // ASCII alphanumerics only, so always valid UTF-8.
+        token.extend(
+            bytes[start..i]
+                .iter()
+                .map(|b| char::from(b.to_ascii_lowercase())),
+        );
+        for (t, (term, f)) in terms.iter().zip(&firsts).enumerate() {
+            if *f == first && term_matches(&token, term) {
+                counts[t] += 1.0;
+            }
+        }
+    }
+    len
+}
+
+/// [`term_counts`] for any text: lowercase it, split on what is not
+/// alphanumeric.
+fn term_counts_unicode(text: &str, terms: &[String], counts: &mut [f64]) -> usize {
     let lower = text.to_lowercase();
     let mut len = 0;
     for token in lower
@@ -187,5 +238,44 @@ mod tests {
         );
         assert_eq!(n, 7);
         assert_eq!(c, vec![2.0, 2.0]);
+    }
+
+    /// The byte path for ASCII text counts exactly what the general path
+    /// counts, over texts built from a small alphabet of tricky pieces
+    /// (case, digits, punctuation, stems, short words).
+    #[test]
+    fn ascii_path_counts_like_the_general_one() {
+        let pieces = [
+            "Key", "keys", "KEYBOARD", "ke", "k", "rotating", "Rotate", "rot", "a", "api", "API2",
+            "2fa", "x-y", "don't", " ", "  ", ",", ".", "\n", "_", "café", "ümlaut", "r0tate",
+        ];
+        let term_sets: [&[&str]; 5] = [
+            &["key", "rotate"],
+            &["api", "2fa"],
+            &["caf\u{e9}x", "don"],
+            &["k", "x"],
+            &["keyboard", "keys", "key"],
+        ];
+        let mut seed = 7u64;
+        for round in 0..2_000 {
+            let mut text = String::new();
+            for _ in 0..(round % 17) {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+                if seed & 1 == 0 {
+                    text.push(' ');
+                }
+            }
+            for terms in term_sets {
+                let terms: Vec<String> = terms.iter().map(|t| t.to_string()).collect();
+                let mut fast = vec![0.0; terms.len()];
+                let mut general = vec![0.0; terms.len()];
+                let n = term_counts(&text, &terms, &mut fast);
+                let m = term_counts_unicode(&text, &terms, &mut general);
+                assert_eq!((n, &fast), (m, &general), "text {text:?}, terms {terms:?}");
+            }
+        }
     }
 }
