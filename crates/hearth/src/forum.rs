@@ -11,7 +11,7 @@ use crate::clock::{Clock, SystemClock, to_millis};
 use crate::error::Result;
 use crate::events::{Event, NewEvent, append};
 use crate::hooks::{Hooks, notify};
-use crate::ids::CommunityId;
+use crate::ids::{CommunityId, UserId};
 use crate::permissions::{Actor, ConfigCache, Snapshot, Viewer};
 use crate::rank::DfCache;
 use crate::store::{Store, StoreConfig};
@@ -84,6 +84,10 @@ pub(crate) struct Write<'a> {
     pub events: Vec<Event>,
     /// The communities this transaction has locked (see [`Write::hold`]).
     held: std::cell::RefCell<Vec<CommunityId>>,
+    /// The (community, member) pairs whose day this transaction has
+    /// already marked as one they acted on (`member_days.acted`), so
+    /// `trust::mark_acted` need not write it again.
+    pub(crate) acted: Vec<(CommunityId, UserId)>,
 }
 
 impl Write<'_> {
@@ -193,6 +197,16 @@ impl Forum {
         self.store.read(|conn| f(conn, now))
     }
 
+    /// [`Forum::read`] without a common snapshot (see `Store::peek`): for
+    /// one statement, or for what a write checks again in its transaction.
+    pub(crate) fn peek<T: Send>(
+        &self,
+        f: impl FnOnce(&Conn, i64) -> Result<T> + Send,
+    ) -> Result<T> {
+        let now = to_millis(self.now());
+        self.store.peek(|conn| f(conn, now))
+    }
+
     /// A write transaction; its events reach the hooks after commit.
     ///
     /// `f` is `Fn`: on PostgreSQL a transaction that lost a deadlock is
@@ -233,6 +247,7 @@ impl Forum {
             now,
             events: Vec::new(),
             held: Default::default(),
+            acted: Vec::new(),
         };
         let out = f(&mut w)?;
         if !w.events.is_empty() {

@@ -256,29 +256,47 @@ fn effective_level(
     topic: Option<TopicId>,
     category: Option<CategoryId>,
 ) -> Result<WatchLevel> {
-    if let Some(t) = topic {
-        let own: Option<i64> = optional(
-            conn.prepare_cached(
-                "SELECT level FROM topic_watches WHERE user_id = ?1 AND topic_id = ?2",
-            )?
-            .query_row(params![user, t], |r| r.get(0)),
+    Ok(level_and_delivery(conn, user, topic, category, None)?.0)
+}
+
+/// A member's [`effective_level`] and, for `kind` in `community`, how
+/// they want to hear of it (their setting, else the kind's default): one
+/// statement, as each recipient of each event needs both.
+fn level_and_delivery(
+    conn: &Conn,
+    user: UserId,
+    topic: Option<TopicId>,
+    category: Option<CategoryId>,
+    kind: Option<(CommunityId, NotificationKind)>,
+) -> Result<(WatchLevel, Option<Delivery>)> {
+    let (own, inherited, delivery): (Option<i64>, Option<i64>, Option<String>) = conn
+        .prepare_cached(
+            "SELECT (SELECT level FROM topic_watches WHERE user_id = ?1 AND topic_id = ?2),
+                    (SELECT level FROM category_watches WHERE user_id = ?1 AND category_id = ?3),
+                    (SELECT delivery FROM notification_prefs
+                     WHERE user_id = ?1 AND community_id = ?4 AND kind = ?5)",
+        )?
+        .query_row(
+            params![
+                user,
+                topic,
+                category,
+                kind.map(|(c, _)| c),
+                kind.map(|(_, k)| k.as_str())
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        if let Some(level) = own.and_then(WatchLevel::from_number) {
-            return Ok(level);
-        }
-    }
-    if let Some(c) = category {
-        let own: Option<i64> = optional(
-            conn.prepare_cached(
-                "SELECT level FROM category_watches WHERE user_id = ?1 AND category_id = ?2",
-            )?
-            .query_row(params![user, c], |r| r.get(0)),
-        )?;
-        if let Some(level) = own.and_then(WatchLevel::from_number) {
-            return Ok(level);
-        }
-    }
-    Ok(WatchLevel::Normal)
+    let level = own
+        .and_then(WatchLevel::from_number)
+        .or_else(|| inherited.and_then(WatchLevel::from_number))
+        .unwrap_or(WatchLevel::Normal);
+    let delivery = kind.map(|(_, k)| {
+        delivery
+            .as_deref()
+            .and_then(Delivery::parse)
+            .unwrap_or(k.default_delivery())
+    });
+    Ok((level, delivery))
 }
 
 /// The notifications one event causes, before checks: (recipient, kind).
@@ -300,21 +318,27 @@ fn candidates(conn: &Conn, e: &Event) -> Result<Vec<(UserId, NotificationKind)>>
                 if let Some(u) = e.subject {
                     out.push((u, NotificationKind::Replied));
                 }
-                if let Some(t) = e.topic {
-                    let author: Option<UserId> = optional(
-                        conn.prepare_cached("SELECT user_id FROM topics WHERE id = ?1")?
-                            .query_row([t], |r| r.get(0)),
-                    )?;
-                    if let Some(u) = author {
-                        out.push((u, NotificationKind::Replied));
-                    }
-                    let mut stmt = conn.prepare_cached(
-                        "SELECT user_id FROM topic_watches WHERE topic_id = ?1 AND level = 3",
-                    )?;
-                    for u in stmt.query_map([t], |r| r.get(0))? {
-                        out.push((u?, NotificationKind::Posted));
-                    }
+                // The topic's author, then its watchers, then its
+                // category's watchers: one statement, in that order.
+                let mut stmt = conn.prepare_cached(
+                    "SELECT user_id, 0 FROM topics WHERE id = ?1
+                     UNION ALL SELECT user_id, 1 FROM topic_watches WHERE topic_id = ?1 AND level = 3
+                     UNION ALL SELECT user_id, 2 FROM category_watches WHERE category_id = ?2 AND level = 3
+                     ORDER BY 2",
+                )?;
+                let rows = stmt.query_map(params![e.topic, e.category], |r| {
+                    Ok((r.get::<_, UserId>(0)?, r.get::<_, i64>(1)?))
+                })?;
+                for row in rows {
+                    let (u, source) = row?;
+                    let kind = if source == 0 {
+                        NotificationKind::Replied
+                    } else {
+                        NotificationKind::Posted
+                    };
+                    out.push((u, kind));
                 }
+                return Ok(out);
             }
             if let Some(c) = e.category {
                 let kind = if number == 1 {
@@ -400,7 +424,8 @@ impl Forum {
                 {
                     continue;
                 }
-                let level = effective_level(w.tx, user, e.topic, e.category)?;
+                let (level, delivery) =
+                    level_and_delivery(w.tx, user, e.topic, e.category, Some((e.community, kind)))?;
                 let watched_only =
                     matches!(kind, NotificationKind::Posted | NotificationKind::NewTopic);
                 if (level == WatchLevel::Muted && kind != NotificationKind::BadgeGranted)
@@ -408,10 +433,7 @@ impl Forum {
                 {
                     continue;
                 }
-                let delivery = preferences(w.tx, user, e.community)?
-                    .get(&kind)
-                    .copied()
-                    .unwrap_or(Delivery::InApp);
+                let delivery = delivery.unwrap_or(Delivery::InApp);
                 if delivery == Delivery::Off {
                     continue;
                 }

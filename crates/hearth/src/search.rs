@@ -259,17 +259,43 @@ fn snippet_html(raw: &str) -> String {
 /// Adds or replaces a post's index row. `title` is the topic title for a
 /// first post and empty otherwise.
 pub(crate) fn index_post(conn: &Conn, post: PostId, title: &str, text: &str) -> Result<()> {
-    let (category, flags) = scope_of(conn, post)?;
     conn.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?
         .execute([post])?;
-    conn.prepare_cached(
-        "INSERT INTO search_index (rowid, title, body, category, flags) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![post, title, text, category, flags])?;
+    index_new_post(conn, post, title, text)
+}
+
+/// Adds the index row of a post that has none yet (one just inserted):
+/// one statement, its category and flags computed from the post and topic
+/// in the same `INSERT … SELECT`.
+pub(crate) fn index_new_post(conn: &Conn, post: PostId, title: &str, text: &str) -> Result<()> {
+    let (category, flags): (CategoryId, i64) = conn
+        .prepare_cached(&format!(
+            "INSERT INTO search_index (rowid, title, body, category, flags)
+             SELECT p.id, ?2, ?3, {}
+             FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = ?1
+             RETURNING category, flags",
+            scope_columns()
+        ))?
+        .query_row(params![post, title, text], |r| Ok((r.get(0)?, r.get(1)?)))
+        .found("post")?;
     if flags & FIRST != 0 {
         sync_answer(conn, post, category, flags)?;
     }
     Ok(())
+}
+
+/// The two unindexed columns of a post's row, `category, flags`, as SQL
+/// over `posts p JOIN topics t`: the one definition of what each flag means.
+fn scope_columns() -> String {
+    format!(
+        "t.category_id,
+         (CASE WHEN p.post_number = 1 THEN {FIRST} ELSE 0 END)
+         + (CASE WHEN t.solved_post_id IS NOT NULL THEN {SOLVED} ELSE 0 END)
+         + (CASE WHEN t.unlisted <> 0 THEN {UNLISTED} ELSE 0 END)
+         + (CASE WHEN p.deleted_at IS NOT NULL OR p.hidden_at IS NOT NULL
+                   OR t.deleted_at IS NOT NULL OR t.hidden_at IS NOT NULL
+                   OR t.merged_into IS NOT NULL THEN {DELETED} ELSE 0 END)"
+    )
 }
 
 /// Keeps `answer_index` holding exactly the first posts that
@@ -310,28 +336,12 @@ pub(crate) fn refresh_scope(conn: &Conn, topic: TopicId) -> Result<()> {
 }
 
 fn scope_of(conn: &Conn, post: PostId) -> Result<(CategoryId, i64)> {
-    let (category, number, post_deleted, topic_deleted, unlisted, solved): (CategoryId, i64, bool, bool, bool, bool) = conn
-        .prepare_cached(
-            "SELECT t.category_id, p.post_number,
-                    p.deleted_at IS NOT NULL OR p.hidden_at IS NOT NULL,
-                    t.deleted_at IS NOT NULL OR t.hidden_at IS NOT NULL OR t.merged_into IS NOT NULL,
-                    t.unlisted, t.solved_post_id IS NOT NULL
-             FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = ?1",
-        )?
-        .query_row([post], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-        .found("post")?;
-    let mut flags = 0;
-    for (on, flag) in [
-        (number == 1, FIRST),
-        (solved, SOLVED),
-        (unlisted, UNLISTED),
-        (post_deleted || topic_deleted, DELETED),
-    ] {
-        if on {
-            flags |= flag;
-        }
-    }
-    Ok((category, flags))
+    conn.prepare_cached(&format!(
+        "SELECT {} FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = ?1",
+        scope_columns()
+    ))?
+    .query_row([post], |r| Ok((r.get(0)?, r.get(1)?)))
+    .found("post")
 }
 
 impl Forum {

@@ -23,7 +23,7 @@ use crate::render::{RENDER_VERSION, Rendered, nofollow_all};
 use crate::review::{ReviewItem, Submission, queue_post, rule_flag};
 use crate::rewards::{Rule, award, reverse};
 use crate::rules::{Screening, check_post_limits, screen_state, screen_words};
-use crate::search::{index_post, refresh_scope};
+use crate::search::{index_new_post, index_post, refresh_scope};
 use crate::store::{OptionalExt, optional};
 use crate::text::{check_body, clean_tags, clean_title, slugify};
 use crate::trust::{Delta, bump, count_content, visit};
@@ -536,7 +536,8 @@ impl Forum {
     }
 
     fn load_viewer(&self, actor: &Actor, community: CommunityId) -> Result<Viewer> {
-        self.read(|conn, now| self.viewer(conn, now, actor, community))
+        // One statement: no snapshot needed.
+        self.peek(|conn, now| self.viewer(conn, now, actor, community))
     }
 
     /// Renders Markdown exactly as a post by `actor` would be rendered
@@ -750,7 +751,8 @@ impl Forum {
         new: NewReply,
         once: Option<&Once>,
     ) -> Result<Post> {
-        let (viewer, state) = self.read(|conn, now| {
+        // Checked again inside the write: no snapshot needed here.
+        let (viewer, state) = self.peek(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
             let state = topic_state(conn, &viewer, topic)?;
             Ok((viewer, state))
@@ -2012,10 +2014,16 @@ fn insert_post(
     title: Option<&str>,
 ) -> Result<PostId> {
     let now = w.now_ms();
+    // The topic's counters, bump and last poster change with the number
+    // the post takes, in one statement.
     let number: i64 = w
         .tx
-        .prepare_cached("UPDATE topics SET next_post_number = next_post_number + 1 WHERE id = ?1 RETURNING next_post_number - 1")?
-        .query_row([topic], |r| r.get(0))?;
+        .prepare_cached(
+            "UPDATE topics SET next_post_number = next_post_number + 1, post_count = post_count + 1,
+                               bumped_at = ?2, last_poster_id = ?3
+             WHERE id = ?1 RETURNING next_post_number - 1",
+        )?
+        .query_row(params![topic, now, author], |r| r.get(0))?;
     let official = viewer.role.is_some_and(Role::is_official);
     let post: i64 = w.tx.prepare_cached(
         "INSERT INTO posts (community_id, topic_id, user_id, post_number, reply_to_post_id, official,
@@ -2039,12 +2047,8 @@ fn insert_post(
         |r| r.get(0),
     )?;
     let post = PostId(post);
-    w.tx.prepare_cached(
-        "UPDATE topics SET post_count = post_count + 1, bumped_at = ?2, last_poster_id = ?3 WHERE id = ?1",
-    )?
-    .execute(params![topic, now, author])?;
-    record_refs(w, post, rendered)?;
-    index_post(w.tx, post, title.unwrap_or(""), &rendered.text)?;
+    insert_refs(w, post, rendered)?;
+    index_new_post(w.tx, post, title.unwrap_or(""), &rendered.text)?;
     let first_in_topic =
         w.tx.prepare_cached(
             "INSERT INTO topic_posters (topic_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
@@ -2112,11 +2116,17 @@ fn insert_post(
     Ok(post)
 }
 
+/// Replaces a post's recorded mentions and links with those of `r`.
 fn record_refs(w: &Write<'_>, post: PostId, r: &Rendered) -> Result<()> {
     w.tx.prepare_cached("DELETE FROM mentions WHERE post_id = ?1")?
         .execute([post])?;
     w.tx.prepare_cached("DELETE FROM post_links WHERE post_id = ?1")?
         .execute([post])?;
+    insert_refs(w, post, r)
+}
+
+/// Records the mentions and links of `r` for a post that has none yet.
+fn insert_refs(w: &Write<'_>, post: PostId, r: &Rendered) -> Result<()> {
     for name in &r.mentions {
         w.tx.prepare_cached(
             "INSERT INTO mentions (post_id, user_id) SELECT ?1, id FROM users WHERE username_lower = ?2 ON CONFLICT DO NOTHING",

@@ -406,6 +406,9 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
             d.topics_replied_to,
             acted
         ])?;
+        if acted && !w.acted.contains(&(community, user)) {
+            w.acted.push((community, user));
+        }
     }
     evaluate(w, viewer, user, false)
 }
@@ -460,7 +463,7 @@ pub(crate) fn mark_acted(w: &Write<'_>) -> Result<()> {
         let Some(actor) = e.actor.filter(|_| !joined_self) else {
             continue;
         };
-        if done.contains(&(e.community, actor)) {
+        if done.contains(&(e.community, actor)) || w.acted.contains(&(e.community, actor)) {
             continue;
         }
         done.push((e.community, actor));
@@ -511,34 +514,39 @@ pub(crate) fn read_progress(
     )
 }
 
+/// The columns of `member_activity a` that [`activity_at`] reads.
+const ACTIVITY_COLUMNS: &str = "a.days_visited, a.topics_entered, a.posts_read, a.read_ms,
+    a.likes_given, a.likes_received, a.posts_created, a.topics_created, a.topics_replied_to,
+    a.flags_agreed, a.flags_given, a.flags_given_agreed, a.flags_given_disagreed";
+
+/// The [`ACTIVITY_COLUMNS`] starting at column `at`; all zero when they are
+/// `NULL` (no activity row).
+fn activity_at(r: &db::Row<'_>, at: usize) -> db::Result<Activity> {
+    let n = |i: usize| -> db::Result<i64> { Ok(r.get::<_, Option<i64>>(at + i)?.unwrap_or(0)) };
+    let count = |i: usize| -> db::Result<u32> { Ok(u32::try_from(n(i)?).unwrap_or(u32::MAX)) };
+    Ok(Activity {
+        days_visited: count(0)?,
+        topics_entered: count(1)?,
+        posts_read: count(2)?,
+        read_minutes: u32::try_from(n(3)? / 60_000).unwrap_or(u32::MAX),
+        likes_given: count(4)?,
+        likes_received: count(5)?,
+        posts_created: count(6)?,
+        topics_created: count(7)?,
+        topics_replied_to: count(8)?,
+        flags_agreed: count(9)?,
+        flags_given: count(10)?,
+        flags_given_agreed: count(11)?,
+        flags_given_disagreed: count(12)?,
+    })
+}
+
 fn load_activity(conn: &Conn, community: CommunityId, user: UserId) -> Result<Activity> {
     Ok(optional(
-        conn.prepare_cached(
-            "SELECT days_visited, topics_entered, posts_read, read_ms, likes_given, likes_received,
-                    posts_created, topics_created, topics_replied_to, flags_agreed, flags_given,
-                    flags_given_agreed, flags_given_disagreed
-             FROM member_activity WHERE community_id = ?1 AND user_id = ?2",
-        )?
-        .query_row(params![community, user], |r| {
-            let n = |i: usize| -> db::Result<u32> {
-                Ok(u32::try_from(r.get::<_, i64>(i)?).unwrap_or(u32::MAX))
-            };
-            Ok(Activity {
-                days_visited: n(0)?,
-                topics_entered: n(1)?,
-                posts_read: n(2)?,
-                read_minutes: u32::try_from(r.get::<_, i64>(3)? / 60_000).unwrap_or(u32::MAX),
-                likes_given: n(4)?,
-                likes_received: n(5)?,
-                posts_created: n(6)?,
-                topics_created: n(7)?,
-                topics_replied_to: n(8)?,
-                flags_agreed: n(9)?,
-                flags_given: n(10)?,
-                flags_given_agreed: n(11)?,
-                flags_given_disagreed: n(12)?,
-            })
-        }),
+        conn.prepare_cached(&format!(
+            "SELECT {ACTIVITY_COLUMNS} FROM member_activity a WHERE a.community_id = ?1 AND a.user_id = ?2"
+        ))?
+        .query_row(params![community, user], |r| activity_at(r, 0)),
     )?
     .unwrap_or_default())
 }
@@ -600,16 +608,20 @@ fn evaluate(w: &mut Write<'_>, viewer: &Viewer, user: UserId, windowed: bool) ->
     if !windowed && viewer.user == Some(user) && viewer.trust >= TrustLevel::Member {
         return Ok(());
     }
-    let Some((level, locked, since)) = optional(
-        w.tx.prepare_cached(
-            "SELECT trust_level, trust_locked, trust_since FROM memberships
-             WHERE community_id = ?1 AND user_id = ?2",
-        )?
+    // The membership and its activity in one statement.
+    let Some((level, locked, since, activity)) = optional(
+        w.tx.prepare_cached(&format!(
+            "SELECT m.trust_level, m.trust_locked, m.trust_since, {ACTIVITY_COLUMNS}
+             FROM memberships m
+             LEFT JOIN member_activity a ON a.community_id = m.community_id AND a.user_id = m.user_id
+             WHERE m.community_id = ?1 AND m.user_id = ?2"
+        ))?
         .query_row(params![community, user], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, bool>(1)?,
                 r.get::<_, Option<i64>>(2)?,
+                activity_at(r, 3)?,
             ))
         }),
     )?
@@ -621,7 +633,6 @@ fn evaluate(w: &mut Write<'_>, viewer: &Viewer, user: UserId, windowed: bool) ->
         return Ok(());
     }
     let settings = &viewer.config.settings.trust;
-    let activity = load_activity(w.tx, community, user)?;
     let mut next = level;
     if next == TrustLevel::New && activity.meets(&settings.basic) {
         next = TrustLevel::Basic;

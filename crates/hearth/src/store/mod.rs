@@ -215,6 +215,19 @@ impl Store {
             Backend::Postgres(s) => s.read(f),
         }
     }
+
+    /// Runs `f`'s statements on the last committed state, each statement
+    /// on its own on PostgreSQL (no transaction: two round trips fewer).
+    /// For one statement, or for checks a write repeats in its own
+    /// transaction; SQLite reads one snapshot either way, as it costs
+    /// nothing there.
+    pub(crate) fn peek<T: Send>(&self, f: impl FnOnce(&Conn) -> Result<T> + Send) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.read(f),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(s) => s.peek(f),
+        }
+    }
 }
 
 /// The SQLite file: one writer connection, a pool of readers.

@@ -107,6 +107,22 @@ impl PgStore {
         self.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", f)
     }
 
+    /// Statements outside a transaction, each on the latest committed
+    /// state: no `BEGIN` and `COMMIT`, two round trips fewer than
+    /// [`PgStore::read`].
+    pub(super) fn peek<T: Send>(&self, f: impl FnOnce(&Conn) -> Result<T> + Send) -> Result<T> {
+        off_async(|| {
+            let mut tx = Tx {
+                store: self,
+                conn: Some(self.take()?),
+                done: false,
+            };
+            let out = f(tx.conn.as_ref().ok_or_else(gone)?)?;
+            tx.done = true;
+            Ok(out)
+        })
+    }
+
     /// Runs a transaction; from inside an async runtime (see
     /// [`in_async_context`]) on a short-lived thread of its own.
     fn transaction<T: Send>(
