@@ -109,6 +109,7 @@ impl Web {
             views_ready: std::sync::Condvar::new(),
             anon_cache: anon_cache::AnonCache::default(),
             community: Mutex::new(None),
+            sends_email: Default::default(),
             visits: Mutex::new(Default::default()),
             forum,
             plugins,
@@ -199,6 +200,9 @@ impl Web {
     /// # Ok(()) }
     /// ```
     pub fn spawn_email_jobs(&self, mailer: Arc<dyn hearth::Mailer>, every: std::time::Duration) {
+        self.state
+            .sends_email
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         email::spawn_jobs(&self.state, mailer, every);
     }
 

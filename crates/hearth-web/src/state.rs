@@ -34,6 +34,9 @@ pub(crate) struct AppState {
     /// The community as last read, with the cache generation it was read
     /// in (a page needs its name, origin and access up to four times).
     pub community: Mutex<Option<(u64, Arc<Community>)>>,
+    /// Whether this server delivers e-mail (`Web::spawn_email_jobs` was
+    /// called): `/site.json`'s `email_configured`.
+    pub sends_email: std::sync::atomic::AtomicBool,
 }
 
 /// Views kept at most while the writer is busy.

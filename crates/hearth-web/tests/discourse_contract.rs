@@ -156,6 +156,91 @@ async fn basic_info_fits_the_document_and_answers_private_communities_too() {
     assert!(latest.status.is_client_error(), "{}", latest.status);
 }
 
+#[tokio::test]
+async fn site_fits_the_document_and_shows_each_visitor_only_what_they_may_read() {
+    let doc = document();
+    let f = fixture();
+    let ids = |site: &Value| -> Vec<i64> {
+        site["categories"]
+            .as_array()
+            .expect("categories")
+            .iter()
+            .filter_map(|c| c["id"].as_i64())
+            .collect()
+    };
+    let groups = |site: &Value| -> Vec<String> {
+        site["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .filter_map(|g| g["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (qa, members, staff) = (f.qa.id.0, f.members_only.id.0, f.staff_only.id.0);
+
+    let guest = send(&f.app, get("/site.json")).await;
+    assert_eq!(guest.status, StatusCode::OK, "{}", guest.body);
+    let guest = guest.json();
+    assert_fits(&doc, "/site.json", "get", &guest);
+    assert!(ids(&guest).contains(&qa));
+    assert!(!ids(&guest).contains(&members) && !ids(&guest).contains(&staff));
+    assert!(groups(&guest).is_empty(), "guests see no groups");
+    assert_eq!(guest["can_tag_topics"], false);
+
+    let outsider = send(&f.app, get("/site.json").acting(&f, "outsider"))
+        .await
+        .json();
+    assert_fits(&doc, "/site.json", "get", &outsider);
+    assert!(!ids(&outsider).contains(&members) && !ids(&outsider).contains(&staff));
+    assert!(groups(&outsider).is_empty(), "non-members see no groups");
+
+    let member = send(&f.app, get("/site.json").acting(&f, "ada"))
+        .await
+        .json();
+    assert_fits(&doc, "/site.json", "get", &member);
+    assert!(ids(&member).contains(&members) && !ids(&member).contains(&staff));
+    assert_eq!(groups(&member), ["staff"]);
+    assert_eq!(member["can_tag_topics"], true);
+    assert_eq!(member["can_create_tag"], false);
+
+    let admin = send(&f.app, get("/site.json").acting(&f, "ann"))
+        .await
+        .json();
+    assert_fits(&doc, "/site.json", "get", &admin);
+    assert!(ids(&admin).contains(&staff));
+    assert_eq!(admin["can_create_tag"], true);
+    let restricted = admin["categories"]
+        .as_array()
+        .expect("categories")
+        .iter()
+        .find(|c| c["id"] == staff)
+        .expect("the staff category");
+    assert_eq!(restricted["read_restricted"], true);
+
+    // The numbers Hearth's notifications carry are the ones listed here.
+    for kind in hearth::NotificationKind::ALL {
+        let name = match kind {
+            hearth::NotificationKind::BadgeGranted => "granted_badge",
+            hearth::NotificationKind::NewTopic => "watching_first_post",
+            hearth::NotificationKind::Accepted | hearth::NotificationKind::IdeaStatus => "custom",
+            other => other.as_str(),
+        };
+        assert_eq!(
+            admin["notification_types"][name],
+            u64::from(kind.discourse_type()),
+            "{kind:?} as {name}"
+        );
+    }
+    // Every post action the site lists is one POST /post_actions.json takes.
+    let actions: Vec<i64> = admin["post_action_types"]
+        .as_array()
+        .expect("post_action_types")
+        .iter()
+        .filter_map(|a| a["id"].as_i64())
+        .collect();
+    assert_eq!(actions, [2, 3, 4, 7, 8]);
+}
+
 /// Every operation of the document, `(method, path, operationId)`, reads
 /// first and deletions last (they remove what later calls name).
 fn operations(doc: &Value) -> Vec<(String, String, String)> {

@@ -32,8 +32,8 @@ impl Ctx {
 type Null = Option<()>;
 
 /// JSON `{}` in a typed shape.
-#[derive(Serialize)]
-struct Empty {}
+#[derive(Debug, Serialize)]
+pub(crate) struct Empty {}
 
 /// A typed shape as a JSON value (shapes are structs so that every HTML
 /// field is a [`SafeHtml`]; callers still compose values).
@@ -204,11 +204,26 @@ struct CategoryShape<'a> {
     topic_url: String,
     read_restricted: bool,
     permission: u8,
-    notification_level: u8,
-    topic_template: Null,
     has_children: bool,
     parent_category_id: Option<i64>,
     sort_order: &'static str,
+    topics_day: u8,
+    topics_week: u8,
+    topics_month: u8,
+    topics_year: u8,
+    topics_all_time: i64,
+    subcategory_ids: [i64; 0],
+    kind: &'static str,
+    #[serde(flatten)]
+    defaults: &'static CategoryDefaults,
+}
+
+/// The settings of a Discourse category that Hearth's categories don't
+/// have, at Discourse's defaults: the same in every category shape.
+#[derive(Debug, Serialize)]
+pub(crate) struct CategoryDefaults {
+    notification_level: u8,
+    topic_template: Null,
     sort_ascending: Null,
     show_subcategory_list: bool,
     num_featured_topics: u8,
@@ -217,16 +232,25 @@ struct CategoryShape<'a> {
     default_top_period: &'static str,
     minimum_required_tags: u8,
     navigate_to_first_post_after_read: bool,
-    topics_day: u8,
-    topics_week: u8,
-    topics_month: u8,
-    topics_year: u8,
-    topics_all_time: i64,
-    subcategory_ids: [i64; 0],
     uploaded_logo: Null,
     uploaded_background: Null,
-    kind: &'static str,
 }
+
+/// See [`CategoryDefaults`].
+pub(crate) const CATEGORY_DEFAULTS: CategoryDefaults = CategoryDefaults {
+    notification_level: 1,
+    topic_template: None,
+    sort_ascending: None,
+    show_subcategory_list: false,
+    num_featured_topics: 3,
+    default_view: None,
+    subcategory_list_style: "rows_with_featured_topics",
+    default_top_period: "all",
+    minimum_required_tags: 0,
+    navigate_to_first_post_after_read: false,
+    uploaded_logo: None,
+    uploaded_background: None,
+};
 
 pub(crate) fn category(ctx: &Ctx, c: &Category) -> Value {
     let excerpt: String = c.description.chars().take(300).collect();
@@ -245,28 +269,17 @@ pub(crate) fn category(ctx: &Ctx, c: &Category) -> Value {
         topic_url: format!("{}/c/{}/{}", ctx.base, c.slug, c.id.0),
         read_restricted: c.visibility != Visibility::Public,
         permission: if c.read_only { 3 } else { 1 },
-        notification_level: 1,
-        topic_template: None,
         has_children: false,
         parent_category_id: c.parent.map(|p| p.0),
         sort_order: "",
-        sort_ascending: None,
-        show_subcategory_list: false,
-        num_featured_topics: 3,
-        default_view: None,
-        subcategory_list_style: "rows_with_featured_topics",
-        default_top_period: "all",
-        minimum_required_tags: 0,
-        navigate_to_first_post_after_read: false,
         topics_day: 0,
         topics_week: 0,
         topics_month: 0,
         topics_year: 0,
         topics_all_time: c.topic_count,
         subcategory_ids: [],
-        uploaded_logo: None,
-        uploaded_background: None,
         kind: c.kind.as_str(),
+        defaults: &CATEGORY_DEFAULTS,
     })
 }
 
