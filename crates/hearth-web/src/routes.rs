@@ -70,6 +70,8 @@ pub(crate) fn router(state: State) -> Router {
         .route("/directory_items.json", get(api::directory))
         .route("/site/basic-info.json", get(api::site::basic_info))
         .route("/site.json", get(api::site::site))
+        .route("/about.json", get(api::site::about))
+        .route("/session/current.json", get(api::site::current))
         .route("/session/csrf", get(api::csrf))
         .route("/session/csrf.json", get(api::csrf))
         .route("/session/hp.json", get(api::honeypot))

@@ -711,3 +711,82 @@ async fn malformed_and_oversized_requests_get_clear_errors() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.json()["error_type"], "not_found");
 }
+
+#[tokio::test]
+async fn about_counts_only_what_the_visitor_reads_and_lists_staff() {
+    let f = fixture();
+    let topics = |who: Option<&str>| {
+        let app = f.app.clone();
+        let r = match who {
+            Some(u) => get("/about.json").acting(&f, u),
+            None => get("/about.json"),
+        };
+        async move {
+            let r = send(&app, r).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.json()
+        }
+    };
+    let guest = topics(None).await;
+    let member = topics(Some("ada")).await;
+    let admin = topics(Some("ann")).await;
+    // One public topic for guests; the lounge for members; the staff room
+    // for staff (the same topics `/latest.json` lists to each).
+    for (about, who) in [
+        (&guest, None),
+        (&member, Some("ada")),
+        (&admin, Some("ann")),
+    ] {
+        let latest = match who {
+            Some(u) => send(&f.app, get("/latest.json").acting(&f, u)).await,
+            None => send(&f.app, get("/latest.json")).await,
+        }
+        .json();
+        let listed = latest["topic_list"]["topics"]
+            .as_array()
+            .expect("topics")
+            .len();
+        assert_eq!(
+            about["about"]["stats"]["topic_count"], listed as u64,
+            "{who:?}"
+        );
+    }
+    assert!(
+        guest["about"]["admins"]
+            .as_array()
+            .expect("admins")
+            .iter()
+            .any(|u| u["username"] == "ann"),
+        "{guest}"
+    );
+    // ann, ada and bob; the outsider has an account but did not join.
+    assert_eq!(guest["about"]["stats"]["users_count"], 3);
+    assert_eq!(guest["about"]["https"], true);
+}
+
+#[tokio::test]
+async fn session_current_names_the_signed_in_member_and_404s_for_guests() {
+    let f = fixture();
+    let guest = send(&f.app, get("/session/current.json")).await;
+    assert_eq!(guest.status, StatusCode::NOT_FOUND, "{}", guest.body);
+    let ada = send(&f.app, get("/session/current.json").acting(&f, "ada")).await;
+    assert_eq!(ada.status, StatusCode::OK, "{}", ada.body);
+    let ada = ada.json();
+    let user = &ada["current_user"];
+    assert_eq!(user["username"], "ada");
+    assert_eq!(user["id"], f.ada.0);
+    assert_eq!(
+        (user["admin"].clone(), user["member"].clone()),
+        (json!(false), json!(true))
+    );
+    let ann = send(&f.app, get("/session/current.json").acting(&f, "ann"))
+        .await
+        .json();
+    assert_eq!(ann["current_user"]["admin"], true);
+    assert_eq!(ann["current_user"]["staff"], true);
+    let outsider = send(&f.app, get("/session/current.json").acting(&f, "outsider"))
+        .await
+        .json();
+    assert_eq!(outsider["current_user"]["member"], false);
+    assert_eq!(outsider["current_user"]["can_create_topic"], false);
+}

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::clock::DAY_MS;
 use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -19,7 +20,6 @@ use crate::permissions::Actor;
 use crate::products::ProductClicks;
 use crate::topic::UserRef;
 
-const DAY_MS: i64 = 86_400_000;
 /// The longest period one report covers.
 pub const MAX_ANALYTICS_DAYS: i64 = 731;
 

@@ -3,6 +3,10 @@
 use std::sync::Mutex;
 use time::OffsetDateTime;
 
+/// A day in milliseconds: day numbers (`member_days.day`, the analytics'
+/// days) are Unix milliseconds divided by it.
+pub(crate) const DAY_MS: i64 = 86_400_000;
+
 /// A source of the current time.
 ///
 /// The engine never reads the system clock directly: every timestamp comes

@@ -14,7 +14,30 @@ use crate::rewards::RewardRules;
 use crate::rules::ModerationSettings;
 use crate::store::OptionalExt;
 use crate::text::{check_name, check_slug};
+use crate::topic::UserRef;
 use crate::trust::TrustSettings;
+
+/// A community's staff and size, as [`Forum::about`] counts them for
+/// one visitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct About {
+    /// Owners and administrators, by username.
+    pub admins: Vec<UserRef>,
+    /// Moderators, by username.
+    pub moderators: Vec<UserRef>,
+    /// Topics in the categories the visitor may read.
+    pub topic_count: i64,
+    /// Posts in those topics.
+    pub post_count: i64,
+    /// Likes on those posts.
+    pub like_count: i64,
+    /// Members.
+    pub member_count: i64,
+    /// Members who did something in the last 7 days (today included).
+    pub active_members_7_days: i64,
+    /// … in the last 30 days.
+    pub active_members_30_days: i64,
+}
 
 /// How people become members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -296,6 +319,68 @@ impl Forum {
         self.read(|conn, now| {
             self.viewer(conn, now, actor, id)?;
             load(conn, id)
+        })
+    }
+
+    /// What an "about" page shows of a community: its administrators and
+    /// moderators, and its size — topics, posts and likes counted over the
+    /// categories `actor` may read (nothing deleted, hidden or unlisted),
+    /// members, and members active in the last 7 and 30 days. Same
+    /// visibility as [`Forum::community`].
+    pub fn about(&self, actor: &Actor, id: CommunityId) -> Result<About> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, id)?;
+            let mut staff = conn.prepare_cached(
+                "SELECT u.id, u.username, u.display_name, u.avatar_url, m.role
+                 FROM memberships m JOIN users u ON u.id = m.user_id
+                 WHERE m.community_id = ?1 AND m.role IN ('owner', 'admin', 'moderator')
+                 ORDER BY u.username_lower",
+            )?;
+            let mut admins = Vec::new();
+            let mut moderators = Vec::new();
+            let rows = staff.query_map([id], |r| {
+                Ok((crate::topic::user_ref(r, 0)?, r.get::<_, String>(4)?))
+            })?;
+            for row in rows {
+                let (user, role) = row?;
+                if role == Role::Moderator.as_str() {
+                    moderators.push(user);
+                } else {
+                    admins.push(user);
+                }
+            }
+            let (topic_count, post_count, like_count): (i64, i64, i64) = conn
+                .prepare_cached(&format!(
+                    "SELECT count(*), CAST(coalesce(sum(post_count), 0) AS BIGINT),
+                            CAST(coalesce(sum(like_count), 0) AS BIGINT)
+                     FROM topics
+                     WHERE category_id IN {} AND deleted_at IS NULL AND hidden_at IS NULL
+                       AND merged_into IS NULL AND unlisted = 0",
+                    viewer.readable_sql()
+                ))?
+                .query_row(params![], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let today = now.div_euclid(crate::clock::DAY_MS);
+            let (member_count, active_7, active_30): (i64, i64, i64) = conn
+                .prepare_cached(
+                    "SELECT (SELECT count(*) FROM memberships WHERE community_id = ?1),
+                            (SELECT count(DISTINCT user_id) FROM member_days
+                             WHERE community_id = ?1 AND acted = 1 AND day > ?2 - 7),
+                            (SELECT count(DISTINCT user_id) FROM member_days
+                             WHERE community_id = ?1 AND acted = 1 AND day > ?2 - 30)",
+                )?
+                .query_row(params![id, today], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+            Ok(About {
+                admins,
+                moderators,
+                topic_count,
+                post_count,
+                like_count,
+                member_count,
+                active_members_7_days: active_7,
+                active_members_30_days: active_30,
+            })
         })
     }
 

@@ -131,7 +131,9 @@ pub use badges::{Badge, BadgeGrant, BadgeTier, NewBadge};
 pub use category::{Category, CategoryKind, NewCategory, Visibility};
 pub use changes::{CHANGE_POLL, ChangeStamp};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use community::{Community, CommunitySettings, ContentLimits, NewCommunity, RegistrationMode};
+pub use community::{
+    About, Community, CommunitySettings, ContentLimits, NewCommunity, RegistrationMode,
+};
 pub use copy::CopyReport;
 pub use curate::{NewSplit, Pin, TopicUpdate};
 pub use deflection::DeflectionReport;

@@ -12,6 +12,7 @@
 //! `min_days_before_demotion` after promotion). A level set by staff is
 //! locked: automation leaves it alone.
 
+use crate::clock::DAY_MS;
 use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 
@@ -325,8 +326,6 @@ pub(crate) struct Delta {
     pub flags_given_agreed: i64,
     pub flags_given_disagreed: i64,
 }
-
-const DAY_MS: i64 = 86_400_000;
 
 fn today(w: &Write<'_>) -> i64 {
     w.now_ms().div_euclid(DAY_MS)

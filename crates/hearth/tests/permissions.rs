@@ -53,6 +53,20 @@ fn matrix_of_roles_and_visibilities() {
             )
             .unwrap();
         assert_eq!(latest.items.len(), readable, "{who}: latest");
+
+        // The about page's counts: only what the actor may read.
+        let about = f.about(&actor, w.c).unwrap();
+        assert_eq!(about.topic_count, readable as i64, "{who}: about topics");
+        assert_eq!(
+            about.post_count,
+            latest.items.iter().map(|t| t.post_count).sum::<i64>(),
+            "{who}: about posts"
+        );
+        assert_eq!(
+            about.like_count,
+            latest.items.iter().map(|t| t.like_count).sum::<i64>(),
+            "{who}: about likes"
+        );
         for (cat, ok) in cats.iter().zip(can) {
             let r = f.latest(
                 &actor,
@@ -334,4 +348,48 @@ fn suspended_members_are_guests_and_silenced_members_cannot_post() {
         f.set_member_state(&w.member, w.c, max, Some(later), None),
         Err(Error::Forbidden { .. })
     ));
+}
+
+#[test]
+fn about_lists_staff_and_counts_members_who_acted_in_the_window() {
+    let w = World::new();
+    let f = w.forum();
+    let names = |users: &[hearth::UserRef]| -> Vec<String> {
+        users.iter().map(|u| u.username.clone()).collect()
+    };
+    let about = f.about(&Actor::Guest, w.c).unwrap();
+    assert_eq!(names(&about.admins), ["admin_ann", "olivia_owner"]);
+    assert_eq!(names(&about.moderators), ["mod_max"]);
+    assert_eq!(about.member_count, 5);
+    // The owner, the admin, the moderator and the vendor acted while the
+    // world was built; member_mia has not done anything yet.
+    assert_eq!(
+        (about.active_members_7_days, about.active_members_30_days),
+        (4, 4)
+    );
+
+    // A week and a day later only today's activity is within 7 days.
+    w.t.clock.advance(time::Duration::days(8));
+    let (topic, _) = w.topics[0];
+    f.reply(
+        &w.member,
+        w.c,
+        topic,
+        hearth::NewReply {
+            body: "Thanks, that worked for me too.".into(),
+            reply_to: None,
+        },
+    )
+    .unwrap();
+    let about = f.about(&w.member, w.c).unwrap();
+    assert_eq!(
+        (about.active_members_7_days, about.active_members_30_days),
+        (1, 5)
+    );
+
+    // The 30-day window: the reply's day is in it 29 days later, not 30.
+    w.t.clock.advance(time::Duration::days(29));
+    assert_eq!(f.about(&w.member, w.c).unwrap().active_members_30_days, 1);
+    w.t.clock.advance(time::Duration::days(1));
+    assert_eq!(f.about(&w.member, w.c).unwrap().active_members_30_days, 0);
 }

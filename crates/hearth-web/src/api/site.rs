@@ -456,3 +456,193 @@ pub(crate) async fn site(
         .await?;
     Ok(json_response(StatusCode::OK, &site))
 }
+
+/// `/about.json`: the community's staff and size, as Discourse's about
+/// page serves them (the operation is not in the API document; the shape
+/// follows Discourse's `AboutSerializer`). The counts are the visitor's:
+/// only what they may read.
+#[derive(Debug, Serialize)]
+pub(crate) struct AboutAnswer {
+    about: AboutShape,
+}
+
+#[derive(Debug, Serialize)]
+struct AboutShape {
+    stats: AboutStats,
+    title: String,
+    description: String,
+    locale: &'static str,
+    https: bool,
+    site_creation_date: String,
+    can_see_about_stats: bool,
+    contact_url: String,
+    contact_email: String,
+    admin_ids: Vec<i64>,
+    moderator_ids: Vec<i64>,
+    category_moderators: [(); 0],
+    admins: Vec<StaffShape>,
+    moderators: Vec<StaffShape>,
+}
+
+#[derive(Debug, Serialize)]
+struct AboutStats {
+    topic_count: i64,
+    post_count: i64,
+    users_count: i64,
+    active_users_7_days: i64,
+    active_users_30_days: i64,
+    likes_count: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct StaffShape {
+    id: i64,
+    username: String,
+    name: String,
+    avatar_template: String,
+    title: Option<()>,
+}
+
+/// `GET /about.json`.
+pub(crate) async fn about(
+    AxState(state): AxState<State>,
+    v: crate::visitor::Visitor,
+) -> Result<Response, ApiError> {
+    let answer = state
+        .run(move |s| {
+            let c = s.config.community;
+            let about = s.forum.about(&v.actor, c)?;
+            let community = s.community()?;
+            let ctx = super::ctx(s, &v.actor)?;
+            let staff = |users: Vec<hearth::UserRef>| -> Vec<StaffShape> {
+                users
+                    .into_iter()
+                    .map(|u| StaffShape {
+                        id: u.id.0,
+                        avatar_template: super::shape::avatar_template(
+                            &ctx,
+                            &u.username,
+                            u.avatar_url.as_deref(),
+                        ),
+                        username: u.username,
+                        name: u.display_name,
+                        title: None,
+                    })
+                    .collect()
+            };
+            let (admins, moderators) = (staff(about.admins), staff(about.moderators));
+            Ok(AboutAnswer {
+                about: AboutShape {
+                    stats: AboutStats {
+                        topic_count: about.topic_count,
+                        post_count: about.post_count,
+                        users_count: about.member_count,
+                        active_users_7_days: about.active_members_7_days,
+                        active_users_30_days: about.active_members_30_days,
+                        likes_count: about.like_count,
+                    },
+                    title: crate::pages::site_name(s),
+                    description: String::new(),
+                    locale: "en",
+                    https: community
+                        .settings
+                        .base_url
+                        .as_deref()
+                        .is_some_and(|u| u.starts_with("https://")),
+                    site_creation_date: super::shape::ts(community.created_at),
+                    can_see_about_stats: true,
+                    contact_url: String::new(),
+                    contact_email: String::new(),
+                    admin_ids: admins.iter().map(|u| u.id).collect(),
+                    moderator_ids: moderators.iter().map(|u| u.id).collect(),
+                    category_moderators: [],
+                    admins,
+                    moderators,
+                },
+            })
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &answer))
+}
+
+/// `/session/current.json`: who the client is signed in as (Discourse's
+/// `CurrentUserSerializer`, its commonly read fields), or 404
+/// `not_logged_in` for a guest, as Discourse answers.
+#[derive(Debug, Serialize)]
+pub(crate) struct CurrentUserAnswer {
+    current_user: CurrentUser,
+}
+
+#[derive(Debug, Serialize)]
+struct CurrentUser {
+    id: i64,
+    username: String,
+    name: String,
+    avatar_template: String,
+    admin: bool,
+    moderator: bool,
+    staff: bool,
+    trust_level: u8,
+    /// Whether they are a member of this community (Hearth's own).
+    member: bool,
+    unread_notifications: u64,
+    unread_high_priority_notifications: u64,
+    can_create_topic: bool,
+    title: Option<()>,
+}
+
+/// `GET /session/current.json`.
+pub(crate) async fn current(
+    AxState(state): AxState<State>,
+    v: crate::visitor::Visitor,
+) -> Result<Response, ApiError> {
+    let answer = state
+        .run(move |s| {
+            let hearth::Actor::User(id) = v.actor else {
+                // Discourse answers a guest with 404.
+                return Err(hearth::Error::NotFound {
+                    what: "signed-in session",
+                }
+                .into());
+            };
+            let c = s.config.community;
+            let user = s.forum.user(id)?;
+            let membership = match s.forum.member(&v.actor, c, id) {
+                Ok(m) => Some(m),
+                Err(hearth::Error::NotFound { .. } | hearth::Error::Forbidden { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+            let role = membership.as_ref().map(|m| m.role);
+            let admin =
+                role.is_some_and(|r| matches!(r, hearth::Role::Owner | hearth::Role::Admin));
+            let moderator = role.is_some_and(hearth::Role::is_moderator);
+            let unread = match membership {
+                Some(_) => s.forum.unread_notifications(&v.actor, c)?,
+                None => 0,
+            };
+            let ctx = super::ctx(s, &v.actor)?;
+            Ok(CurrentUserAnswer {
+                current_user: CurrentUser {
+                    id: id.0,
+                    avatar_template: super::shape::avatar_template(
+                        &ctx,
+                        &user.username,
+                        user.avatar_url.as_deref(),
+                    ),
+                    username: user.username,
+                    name: user.display_name,
+                    admin,
+                    moderator,
+                    staff: moderator,
+                    trust_level: membership.as_ref().map_or(0, |m| m.trust_level.number()),
+                    member: membership.is_some(),
+                    unread_notifications: unread,
+                    unread_high_priority_notifications: 0,
+                    can_create_topic: membership.is_some(),
+                    title: None,
+                },
+            })
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &answer))
+}
