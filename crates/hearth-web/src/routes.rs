@@ -68,6 +68,8 @@ pub(crate) fn router(state: State) -> Router {
         .route("/user-badges/{name}", get(api::user_badges))
         .route("/directory_items", get(api::directory))
         .route("/directory_items.json", get(api::directory))
+        .route("/tags.json", get(api::tags))
+        .route("/tag/{name}", get(tag))
         .route("/site/basic-info.json", get(api::site::basic_info))
         .route("/site.json", get(api::site::site))
         .route("/about.json", get(api::site::about))
@@ -290,6 +292,27 @@ async fn latest(
         api::latest(s, v, params).await.into_response()
     } else {
         pages::home(s, v, params).await.into_response()
+    }
+}
+
+/// `/tag/{name}.json` (or JSON asked for): the tag's topics; the page is
+/// the latest list filtered by the tag.
+async fn tag(
+    AxState(s): AxState<State>,
+    v: Visitor,
+    WantsJson(json): WantsJson,
+    Path(name): Path<String>,
+    params: Params,
+) -> Response {
+    let (tag, suffixed) = match name.strip_suffix(".json") {
+        Some(t) => (t.to_lowercase(), true),
+        None => (name.to_lowercase(), false),
+    };
+    if json || suffixed {
+        api::tag_topics(s, v, tag, params).await.into_response()
+    } else {
+        let query = serde_urlencoded::to_string([("tag", tag.as_str())]).unwrap_or_default();
+        axum::response::Redirect::to(&s.url(&format!("/latest?{query}"))).into_response()
     }
 }
 

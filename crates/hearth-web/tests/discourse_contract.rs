@@ -241,6 +241,80 @@ async fn site_fits_the_document_and_shows_each_visitor_only_what_they_may_read()
     assert_eq!(actions, [2, 3, 4, 7, 8]);
 }
 
+#[tokio::test]
+async fn tags_fit_the_document_and_a_private_topic_s_tag_stays_private() {
+    let doc = document();
+    let f = fixture();
+    f.forum
+        .create_topic(
+            &Actor::User(f.admin),
+            f.community,
+            hearth::NewTopic {
+                category: f.staff_only.id,
+                title: "Staff only: the quokka plan".into(),
+                body: "Tagged with a word nobody outside staff may see.".into(),
+                tags: vec!["quokka".into()],
+            },
+        )
+        .expect("staff topic");
+    let names = |v: &Value| -> Vec<(String, i64)> {
+        v["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .map(|t| {
+                (
+                    t["name"].as_str().unwrap_or_default().to_string(),
+                    t["count"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect()
+    };
+    let guest = send(&f.app, get("/tags.json")).await;
+    assert_eq!(guest.status, StatusCode::OK, "{}", guest.body);
+    let guest = guest.json();
+    assert_fits(&doc, "/tags.json", "get", &guest);
+    assert_eq!(names(&guest), [("api".to_string(), 1)]);
+    let admin = send(&f.app, get("/tags.json").acting(&f, "ann"))
+        .await
+        .json();
+    assert_fits(&doc, "/tags.json", "get", &admin);
+    assert!(
+        names(&admin).contains(&("quokka".to_string(), 1)),
+        "{admin}"
+    );
+
+    let topics = |v: &Value| -> Vec<i64> {
+        v["topic_list"]["topics"]
+            .as_array()
+            .expect("topics")
+            .iter()
+            .filter_map(|t| t["id"].as_i64())
+            .collect()
+    };
+    let api = send(&f.app, get("/tag/api.json")).await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let api = api.json();
+    assert_fits(&doc, "/tag/{name}.json", "get", &api);
+    assert_eq!(topics(&api), [f.public_topic.0]);
+    assert_eq!(api["topic_list"]["tags"][0]["topic_count"], 1);
+    let hidden = send(&f.app, get("/tag/quokka.json")).await.json();
+    assert!(topics(&hidden).is_empty(), "{hidden}");
+    assert_eq!(hidden["topic_list"]["tags"][0]["topic_count"], 0);
+    let seen = send(&f.app, get("/tag/quokka.json").acting(&f, "ann"))
+        .await
+        .json();
+    assert_eq!(topics(&seen).len(), 1);
+    // The page is the latest list filtered by the tag.
+    let page = send(&f.app, get("/tag/api")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(
+        page.header("location").ends_with("/latest?tag=api"),
+        "{}",
+        page.header("location")
+    );
+}
+
 /// Every operation of the document, `(method, path, operationId)`, reads
 /// first and deletions last (they remove what later calls name).
 fn operations(doc: &Value) -> Vec<(String, String, String)> {

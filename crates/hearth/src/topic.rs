@@ -433,6 +433,18 @@ pub(crate) struct Prepared {
     pub screening: Screening,
 }
 
+/// Most tags [`Forum::tags`] returns.
+pub const MAX_TAGS: usize = 1000;
+
+/// A tag and how many topics carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagCount {
+    /// The tag (lowercase).
+    pub name: String,
+    /// Topics with it that the reader may see.
+    pub topic_count: i64,
+}
+
 /// Most replies [`Forum::replies`] returns.
 pub const MAX_REPLIES: usize = 100;
 
@@ -1529,6 +1541,35 @@ impl Forum {
                     old_title: r.get(5)?,
                     new_title: r.get(6)?,
                     created_at: from_millis(r.get(7)?),
+                })
+            })?;
+            Ok(rows.collect::<db::Result<_>>()?)
+        })
+    }
+
+    /// The tags of the topics `actor` may see (the same topics as
+    /// [`Forum::latest`] lists), most used first, at most `limit` (capped
+    /// at [`MAX_TAGS`]). A tag used only in private categories is not
+    /// listed to those who can't read them.
+    pub fn tags(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        limit: usize,
+    ) -> Result<Vec<TagCount>> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT g.tag, count(*) FROM topic_tags g JOIN topics t ON t.id = g.topic_id
+                 WHERE t.community_id = ?1 AND t.category_id IN {} AND t.deleted_at IS NULL
+                   AND t.hidden_at IS NULL AND t.unlisted = 0
+                 GROUP BY g.tag ORDER BY count(*) DESC, g.tag LIMIT ?2",
+                viewer.readable_sql()
+            ))?;
+            let rows = stmt.query_map(params![community, limit.min(MAX_TAGS) as i64], |r| {
+                Ok(TagCount {
+                    name: r.get(0)?,
+                    topic_count: r.get(1)?,
                 })
             })?;
             Ok(rows.collect::<db::Result<_>>()?)

@@ -54,6 +54,14 @@ fn matrix_of_roles_and_visibilities() {
             .unwrap();
         assert_eq!(latest.items.len(), readable, "{who}: latest");
 
+        // Tags: every topic carries "setup"; counted over what is read.
+        let tags = f.tags(&actor, w.c, 100).unwrap();
+        let setup = tags
+            .iter()
+            .find(|t| t.name == "setup")
+            .map_or(0, |t| t.topic_count);
+        assert_eq!(setup, readable as i64, "{who}: tags");
+
         // The about page's counts: only what the actor may read.
         let about = f.about(&actor, w.c).unwrap();
         assert_eq!(about.topic_count, readable as i64, "{who}: about topics");

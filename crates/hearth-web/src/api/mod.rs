@@ -140,6 +140,58 @@ pub(crate) async fn latest(
         .await?)
 }
 
+/// `GET /tags.json`: the tags of the topics the visitor may see, most
+/// used first (Discourse's `listTags`; Hearth's tags have no numeric id).
+pub(crate) async fn tags(AxState(state): AxState<State>, v: Visitor) -> ApiResult {
+    ok(state
+        .run(move |s| {
+            let tags = s
+                .forum
+                .tags(&v.actor, s.config.community, hearth::MAX_TAGS)?;
+            Ok(json!({
+                "tags": tags.iter().map(|t| json!({
+                    "text": t.name,
+                    "name": t.name,
+                    "count": t.topic_count,
+                    "pm_count": 0,
+                    "target_tag": null,
+                })).collect::<Vec<_>>(),
+                "extras": { "categories": [] },
+            }))
+        })
+        .await?)
+}
+
+/// `GET /tag/{name}.json`: the latest topics with that tag (Discourse's
+/// `getTag`).
+pub(crate) async fn tag_topics(
+    state: State,
+    v: Visitor,
+    name: String,
+    params: Params,
+) -> ApiResult {
+    ok(state
+        .run(move |s| {
+            let filter = TopicFilter {
+                tag: Some(name.clone()),
+                ..Default::default()
+            };
+            let mut list =
+                topic_list_response(s, v.actor, &params, filter, &format!("/tag/{name}"))?;
+            // The document's `getTag` also names the tag itself.
+            let count = s
+                .forum
+                .tags(&v.actor, s.config.community, hearth::MAX_TAGS)?
+                .into_iter()
+                .find(|t| t.name == name)
+                .map_or(0, |t| t.topic_count);
+            list["topic_list"]["tags"] =
+                json!([{ "name": name, "topic_count": count, "staff": false }]);
+            Ok(list)
+        })
+        .await?)
+}
+
 /// `GET /c/{slug}/{id}.json` (and `/c/{id}.json`).
 pub(crate) async fn category_topics(
     AxState(state): AxState<State>,

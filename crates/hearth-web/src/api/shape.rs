@@ -99,8 +99,11 @@ struct TopicListItem<'a> {
     visible: bool,
     closed: bool,
     archived: bool,
-    bookmarked: Null,
-    liked: Null,
+    /// The document requires booleans; Hearth's lists don't carry the
+    /// member's own state yet, so these are `false` (see
+    /// docs/discourse-api.md).
+    bookmarked: bool,
+    liked: bool,
     views: i64,
     like_count: i64,
     has_summary: bool,
@@ -149,8 +152,8 @@ fn topic_list_item(t: &Topic) -> TopicListItem<'_> {
         visible: !t.unlisted,
         closed: t.closed,
         archived: t.archived,
-        bookmarked: None,
-        liked: None,
+        bookmarked: false,
+        liked: false,
         views: t.view_count,
         like_count: t.like_count,
         has_summary: false,
