@@ -69,6 +69,10 @@ pub(crate) fn router(state: State) -> Router {
         .route("/directory_items", get(api::directory))
         .route("/directory_items.json", get(api::directory))
         .route("/tags.json", get(api::tags))
+        .route("/groups.json", get(api::groups::list))
+        .route("/groups/by-id/{id}", get(group_by_id))
+        .route("/groups/{name}", get(group))
+        .route("/groups/{name}/{rest}", get(group_members))
         .route("/tag/{name}", get(tag))
         .route("/site/basic-info.json", get(api::site::basic_info))
         .route("/site.json", get(api::site::site))
@@ -293,6 +297,37 @@ async fn latest(
     } else {
         pages::home(s, v, params).await.into_response()
     }
+}
+
+/// `/groups/{name}.json`.
+async fn group(AxState(s): AxState<State>, v: Visitor, Path(name): Path<String>) -> Response {
+    let which = api::groups::GroupRef::Name(api::name_of(&name).to_string());
+    api::groups::show(s, v, which).await.into_response()
+}
+
+/// `/groups/by-id/{id}.json`.
+async fn group_by_id(AxState(s): AxState<State>, v: Visitor, Path(id): Path<String>) -> Response {
+    match api::id_of(&id) {
+        Ok(id) => api::groups::show(s, v, api::groups::GroupRef::Id(hearth::GroupId(id)))
+            .await
+            .into_response(),
+        Err(e) => fail(e, true),
+    }
+}
+
+/// `/groups/{name}/members.json`; any other sub-path names nothing.
+async fn group_members(
+    AxState(s): AxState<State>,
+    v: Visitor,
+    Path((name, rest)): Path<(String, String)>,
+    params: Params,
+) -> Response {
+    if api::name_of(&rest) != "members" {
+        return no_such_path(true);
+    }
+    api::groups::members(s, v, api::name_of(&name).to_string(), params)
+        .await
+        .into_response()
 }
 
 /// `/tag/{name}.json` (or JSON asked for): the tag's topics; the page is

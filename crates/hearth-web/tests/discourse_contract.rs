@@ -315,6 +315,83 @@ async fn tags_fit_the_document_and_a_private_topic_s_tag_stays_private() {
     );
 }
 
+#[tokio::test]
+async fn groups_fit_the_document_for_members_and_stay_closed_to_others() {
+    let doc = document();
+    let f = fixture();
+    // Groups are the community's members' to see.
+    for r in [
+        get("/groups.json"),
+        get("/groups.json").acting(&f, "outsider"),
+        get("/groups/staff.json"),
+        get("/groups/staff/members.json").acting(&f, "outsider"),
+    ] {
+        let r = send(&f.app, r).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+
+    let list = send(&f.app, get("/groups.json").acting(&f, "ada")).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let list = list.json();
+    assert_fits(&doc, "/groups.json", "get", &list);
+    let staff = &list["groups"][0];
+    assert_eq!(staff["name"], "staff");
+    assert_eq!(staff["user_count"], 1);
+    assert_eq!(staff["is_group_user"], false);
+    assert_eq!(staff["can_admin_group"], false);
+    let mine = send(&f.app, get("/groups.json").acting(&f, "ann"))
+        .await
+        .json();
+    assert_eq!(mine["groups"][0]["is_group_user"], true);
+    assert_eq!(mine["groups"][0]["can_admin_group"], true);
+
+    let id = staff["id"].as_i64().expect("id");
+    let by_name = send(&f.app, get("/groups/STAFF.json").acting(&f, "ada")).await;
+    assert_eq!(by_name.status, StatusCode::OK, "{}", by_name.body);
+    let by_name = by_name.json();
+    assert_fits(&doc, "/groups/{name}.json", "get", &by_name);
+    let by_id = send(
+        &f.app,
+        get(&format!("/groups/by-id/{id}.json")).acting(&f, "ada"),
+    )
+    .await
+    .json();
+    assert_fits(&doc, "/groups/by-id/{id}.json", "get", &by_id);
+    assert_eq!(by_name, by_id);
+    assert_eq!(
+        by_name["extras"]["visible_group_names"],
+        serde_json::json!(["staff"])
+    );
+
+    // ann has posted (the accepted answer) and is seen, so every field
+    // has a value (for a member never seen it is null, as in Discourse).
+    f.forum.touch_last_seen(f.admin).expect("seen");
+    let members = send(&f.app, get("/groups/staff/members.json").acting(&f, "ada")).await;
+    assert_eq!(members.status, StatusCode::OK, "{}", members.body);
+    let members = members.json();
+    assert_fits(&doc, "/groups/{name}/members.json", "get", &members);
+    assert_eq!(members["members"][0]["username"], "ann");
+    assert_eq!(members["meta"]["total"], 1);
+    let past = send(
+        &f.app,
+        get("/groups/staff/members.json?offset=1&limit=5").acting(&f, "ada"),
+    )
+    .await
+    .json();
+    assert_eq!(past["members"], serde_json::json!([]));
+    assert_eq!(past["meta"]["offset"], 1);
+    assert_eq!(past["meta"]["limit"], 5);
+
+    for path in [
+        "/groups/nobody.json",
+        "/groups/by-id/999999.json",
+        "/groups/staff/posts.json",
+    ] {
+        let r = send(&f.app, get(path).acting(&f, "ada")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
+    }
+}
+
 /// Every operation of the document, `(method, path, operationId)`, reads
 /// first and deletions last (they remove what later calls name).
 fn operations(doc: &Value) -> Vec<(String, String, String)> {

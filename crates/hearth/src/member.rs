@@ -15,6 +15,7 @@ use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, Role, Viewer};
 use crate::store::{OptionalExt, optional, parsed};
 use crate::text::{check_len, check_name, check_url, validate_username};
+use crate::topic::UserRef;
 use crate::trust::TrustLevel;
 
 /// A user account. Accounts are global; what a user is in a community is
@@ -524,9 +525,10 @@ impl Forum {
             membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
             let changed = if add {
                 w.tx.prepare_cached(
-                    "INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    "INSERT INTO group_members (group_id, user_id, added_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT DO NOTHING",
                 )?
-                .execute(params![group, user])?
+                .execute(params![group, user, w.now_ms()])?
             } else {
                 w.tx.prepare_cached(
                     "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
@@ -552,10 +554,7 @@ impl Forum {
     /// The community's groups. Members only.
     pub fn groups(&self, actor: &Actor, community: CommunityId) -> Result<Vec<Group>> {
         self.read(|conn, now| {
-            let viewer = self.viewer(conn, now, actor, community)?;
-            if !viewer.is_member() {
-                return Err(Error::forbidden("members only"));
-            }
+            members_only(&self.viewer(conn, now, actor, community)?)?;
             let mut stmt = conn.prepare_cached(
                 "SELECT id FROM groups WHERE community_id = ?1 ORDER BY name_lower",
             )?;
@@ -566,6 +565,126 @@ impl Forum {
                 .map(|g| load_group(conn, community, g))
                 .collect()
         })
+    }
+    /// A group by name (case-insensitively), as [`Forum::groups`] lists
+    /// it. Members only.
+    pub fn group_by_name(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        name: &str,
+    ) -> Result<Group> {
+        self.read(|conn, now| {
+            members_only(&self.viewer(conn, now, actor, community)?)?;
+            let id: GroupId = conn
+                .prepare_cached(
+                    "SELECT id FROM groups WHERE community_id = ?1 AND name_lower = ?2",
+                )?
+                .query_row(params![community, name.to_lowercase()], |r| r.get(0))
+                .found("group")?;
+            load_group(conn, community, id)
+        })
+    }
+
+    /// The groups `actor` belongs to in `community`, by id (none for a
+    /// guest or a non-member).
+    pub fn own_groups(&self, actor: &Actor, community: CommunityId) -> Result<Vec<GroupId>> {
+        self.peek(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            let mut ids: Vec<GroupId> = viewer.groups.iter().copied().collect();
+            ids.sort();
+            Ok(ids)
+        })
+    }
+
+    /// A group by id. Members only.
+    pub fn group(&self, actor: &Actor, community: CommunityId, id: GroupId) -> Result<Group> {
+        self.read(|conn, now| {
+            members_only(&self.viewer(conn, now, actor, community)?)?;
+            load_group(conn, community, id)
+        })
+    }
+
+    /// A group's members by username: `limit` (capped at
+    /// [`MAX_GROUP_PAGE`]) from `offset`. Members only.
+    pub fn group_members(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        group: GroupId,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<GroupMember>> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            members_only(&viewer)?;
+            let g = load_group(conn, community, group)?;
+            let created: i64 = conn
+                .prepare_cached("SELECT created_at FROM groups WHERE id = ?1")?
+                .query_row([g.id], |r| r.get(0))?;
+            // The last post among those the viewer may read: when someone
+            // last wrote in a private category is not the viewer's to know.
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT u.id, u.username, u.display_name, u.avatar_url, gm.added_at, m.joined_at,
+                        u.last_seen_at,
+                        (SELECT max(p.created_at) FROM posts p JOIN topics t ON t.id = p.topic_id
+                         WHERE p.user_id = u.id AND t.category_id IN {}
+                           AND p.deleted_at IS NULL AND p.hidden_at IS NULL
+                           AND t.deleted_at IS NULL AND t.hidden_at IS NULL)
+                 FROM group_members gm
+                 JOIN users u ON u.id = gm.user_id
+                 JOIN memberships m ON m.user_id = gm.user_id AND m.community_id = ?2
+                 WHERE gm.group_id = ?1
+                 ORDER BY u.username_lower LIMIT ?3 OFFSET ?4",
+                viewer.readable_sql()
+            ))?;
+            let rows = stmt.query_map(
+                params![
+                    group,
+                    community,
+                    limit.min(MAX_GROUP_PAGE) as i64,
+                    offset as i64
+                ],
+                |r| {
+                    let added: Option<i64> = r.get(4)?;
+                    let joined: i64 = r.get(5)?;
+                    Ok(GroupMember {
+                        user: crate::topic::user_ref(r, 0)?,
+                        // Before schema v10 no time was kept: the earliest
+                        // the member could have been added.
+                        added_at: from_millis(added.unwrap_or(created.max(joined))),
+                        last_seen_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
+                        last_posted_at: r.get::<_, Option<i64>>(7)?.map(from_millis),
+                    })
+                },
+            )?;
+            Ok(rows.collect::<db::Result<_>>()?)
+        })
+    }
+}
+
+/// Most members [`Forum::group_members`] returns at once.
+pub const MAX_GROUP_PAGE: usize = 1000;
+
+/// A member of a group, as [`Forum::group_members`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    /// Who.
+    pub user: UserRef,
+    /// When they were added to the group.
+    pub added_at: OffsetDateTime,
+    /// When they were last seen, if ever.
+    pub last_seen_at: Option<OffsetDateTime>,
+    /// When they last posted in the community (deleted posts aside), if
+    /// ever.
+    pub last_posted_at: Option<OffsetDateTime>,
+}
+
+fn members_only(viewer: &Viewer) -> Result<()> {
+    if viewer.is_member() {
+        Ok(())
+    } else {
+        Err(Error::forbidden("members only"))
     }
 }
 

@@ -54,6 +54,27 @@ fn matrix_of_roles_and_visibilities() {
             .unwrap();
         assert_eq!(latest.items.len(), readable, "{who}: latest");
 
+        // Groups, their members: members only (and the system).
+        let member = !matches!(who, "guest" | "outsider");
+        let by_name = f.group_by_name(&actor, w.c, "VENDORS");
+        assert_eq!(by_name.is_ok(), member, "{who}: group by name");
+        assert_eq!(
+            f.group(&actor, w.c, w.group).is_ok(),
+            member,
+            "{who}: group"
+        );
+        match f.group_members(&actor, w.c, w.group, 0, 10) {
+            Ok(list) => {
+                assert!(member, "{who}: group members");
+                let names: Vec<&str> = list.iter().map(|m| m.user.username.as_str()).collect();
+                assert_eq!(names, ["vendor_vic"], "{who}: group members");
+            }
+            Err(e) => {
+                assert!(!member, "{who}: group members: {e}");
+                assert!(matches!(e, Error::Forbidden { .. }), "{who}: {e}");
+            }
+        }
+
         // Tags: every topic carries "setup"; counted over what is read.
         let tags = f.tags(&actor, w.c, 100).unwrap();
         let setup = tags
@@ -400,4 +421,65 @@ fn about_lists_staff_and_counts_members_who_acted_in_the_window() {
     assert_eq!(f.about(&w.member, w.c).unwrap().active_members_30_days, 1);
     w.t.clock.advance(time::Duration::days(1));
     assert_eq!(f.about(&w.member, w.c).unwrap().active_members_30_days, 0);
+}
+
+#[test]
+fn group_members_say_when_they_were_added_and_page_by_offset() {
+    use hearth::Clock;
+    let w = World::new();
+    let f = w.forum();
+    let added = w.t.clock.now();
+    let list = f.group_members(&w.member, w.c, w.group, 0, 10).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].added_at, added);
+    // Later additions page after the first, by username.
+    w.t.clock.advance(time::Duration::hours(1));
+    let Actor::User(mia) = w.member else {
+        unreachable!()
+    };
+    f.add_to_group(&w.admin, w.c, w.group, mia).unwrap();
+    let all = f.group_members(&w.member, w.c, w.group, 0, 10).unwrap();
+    let names: Vec<&str> = all.iter().map(|m| m.user.username.as_str()).collect();
+    assert_eq!(names, ["member_mia", "vendor_vic"]);
+    assert_eq!(all[0].added_at, added + time::Duration::hours(1));
+    let second = f.group_members(&w.member, w.c, w.group, 1, 1).unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].user.username, "vendor_vic");
+    assert!(
+        f.group_members(&w.member, w.c, w.group, 2, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        f.group_by_name(&w.member, w.c, "vendors")
+            .unwrap()
+            .member_count,
+        2
+    );
+
+    // vic writes in the group-only category: a member who can't read it
+    // (mia, out of the group again) does not learn when.
+    f.remove_from_group(&w.admin, w.c, w.group, mia).unwrap();
+    let vic_last = |actor: &Actor| {
+        f.group_members(actor, w.c, w.group, 0, 10)
+            .unwrap()
+            .into_iter()
+            .find(|m| m.user.username == "vendor_vic")
+            .and_then(|m| m.last_posted_at)
+    };
+    let before = vic_last(&w.member);
+    w.t.clock.advance(time::Duration::hours(1));
+    let (group_topic, _) = w.topics[2];
+    f.reply(
+        &w.group_member,
+        w.c,
+        group_topic,
+        hearth::NewReply {
+            body: "Vendor-only follow-up.".into(),
+            reply_to: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(vic_last(&w.member), before);
+    assert_eq!(vic_last(&w.admin), Some(w.t.clock.now()));
 }

@@ -2,6 +2,7 @@
 //! use most. Every handler reads and writes through the engine as the
 //! visitor, so permissions are the engine's.
 
+pub(crate) mod groups;
 pub(crate) mod html;
 pub(crate) mod shape;
 pub(crate) mod site;
@@ -47,25 +48,28 @@ pub(crate) fn ctx(s: &AppState, actor: &Actor) -> Result<Ctx, Error> {
     let base = s.config.base_path.clone();
     Ok(match actor {
         Actor::User(u) => {
-            let staff = match s.forum.member(actor, s.config.community, *u) {
-                Ok(m) => m.role.is_moderator(),
-                Err(hearth::Error::NotFound { .. }) => false,
+            let role = match s.forum.member(actor, s.config.community, *u) {
+                Ok(m) => Some(m.role),
+                Err(hearth::Error::NotFound { .. }) => None,
                 Err(e) => return Err(e.into()),
             };
             Ctx {
                 viewer: Some(*u),
-                staff,
+                staff: role.is_some_and(hearth::Role::is_moderator),
+                admin: matches!(role, Some(hearth::Role::Owner | hearth::Role::Admin)),
                 base,
             }
         }
         Actor::System => Ctx {
             viewer: None,
             staff: true,
+            admin: true,
             base,
         },
         _ => Ctx {
             viewer: None,
             staff: false,
+            admin: false,
             base,
         },
     })

@@ -18,7 +18,10 @@ use time::format_description::well_known::Rfc3339;
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
     pub viewer: Option<UserId>,
+    /// Moderators and up (and the system).
     pub staff: bool,
+    /// Owners and administrators (and the system).
+    pub admin: bool,
     pub base: String,
 }
 
