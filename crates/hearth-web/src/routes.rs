@@ -35,7 +35,7 @@ pub(crate) fn router(state: State) -> Router {
         .route("/categories.json", get(api::categories))
         .route("/c/{a}", get(category))
         .route("/c/{a}/{b}", get(category))
-        .route("/t/{a}", get(topic_by_id))
+        .route("/t/{a}", get(topic_by_id).delete(topic_delete))
         .route("/t/{a}/{b}", get(topic).post(topic_post).put(topic_put))
         .route("/t/{a}/{b}/{c}", get(topic_post_number))
         .route("/posts", post(api::create_post))
@@ -528,12 +528,46 @@ async fn topic_put(
     params: Params,
 ) -> Response {
     if b == "status" || b == "status.json" {
-        moderate::status(state, v, &a, params, true).await
-    } else {
-        fail(
-            Error::Engine(hearth::Error::NotFound { what: "page" }),
-            json,
-        )
+        return moderate::status(state, v, &a, params, true).await;
+    }
+    // `PUT /t/-/{id}.json`: Discourse's slug placeholder, then the id.
+    if a == "-"
+        && let Some(id) = topic_id(&b)
+    {
+        return api::update_topic(state, v, id, params)
+            .await
+            .into_response();
+    }
+    if (b == "bookmark" || b == "bookmark.json")
+        && let Some(id) = topic_id(&a)
+    {
+        return api::bookmark_topic(state, v, id, params)
+            .await
+            .into_response();
+    }
+    no_such_path(json)
+}
+
+/// A topic id path segment (`42` or `42.json`).
+fn topic_id(segment: &str) -> Option<TopicId> {
+    is_number(segment)
+        .then(|| id_of(segment).ok())
+        .flatten()
+        .map(TopicId)
+}
+
+/// `DELETE /t/{id}.json` (Discourse's `removeTopic`).
+async fn topic_delete(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(a): Path<String>,
+    params: Params,
+) -> Response {
+    match topic_id(&a) {
+        Some(id) => api::remove_topic(state, v, id, params)
+            .await
+            .into_response(),
+        None => no_such_path(true),
     }
 }
 

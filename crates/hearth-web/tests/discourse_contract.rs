@@ -392,6 +392,107 @@ async fn groups_fit_the_document_for_members_and_stay_closed_to_others() {
     }
 }
 
+#[tokio::test]
+async fn topics_are_retitled_moved_bookmarked_and_removed_as_the_document_says() {
+    use axum::http::Method;
+    let doc = document();
+    let f = fixture();
+    let topic = f.public_topic.0;
+
+    // updateTopic: the author retitles (nested, as the document sends it).
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/t/-/{topic}.json"))
+            .acting(&f, "ada")
+            .json(serde_json::json!({ "topic": { "title": "Rotating API keys <safely>" } })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let basic = r.json();
+    assert_fits(&doc, "/t/-/{id}.json", "put", &basic);
+    assert_eq!(basic["basic_topic"]["title"], "Rotating API keys <safely>");
+    assert_eq!(
+        basic["basic_topic"]["fancy_title"],
+        "Rotating API keys &lt;safely&gt;"
+    );
+    // Someone else's topic: bob may not retitle it; nothing to change is
+    // a bad request.
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/t/-/{topic}.json"))
+            .acting(&f, "bob")
+            .json(serde_json::json!({ "topic": { "title": "Mine now" } })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/t/-/{topic}.json"))
+            .acting(&f, "ann")
+            .json(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    // A moderator moves it (unnested form fields work too).
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/t/-/{topic}.json"))
+            .acting(&f, "ann")
+            .form(&[("category_id", &f.members_only.id.0.to_string())]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let guest = send(&f.app, get(&format!("/t/{topic}.json"))).await;
+    assert_eq!(
+        guest.status,
+        StatusCode::NOT_FOUND,
+        "moved out of guests' sight"
+    );
+
+    // bookmarkTopic: the first post is bookmarked for the member.
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/t/{topic}/bookmark.json")).acting(&f, "bob"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let marks = f
+        .forum
+        .bookmarks(
+            &Actor::User(f.bob),
+            f.community,
+            &hearth::PageRequest::first(10),
+        )
+        .expect("bookmarks");
+    assert_eq!(marks.items.len(), 1);
+    assert_eq!(marks.items[0].topic, f.public_topic);
+    assert_eq!(marks.items[0].post_number, 1);
+
+    // removeTopic: not someone else's (bob), nor one the member can't see
+    // (the staff room: 404, not 403); the author's own, yes.
+    let r = send(
+        &f.app,
+        req(Method::DELETE, &format!("/t/{topic}.json")).acting(&f, "bob"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let staff = f.staff_topic.0;
+    let r = send(
+        &f.app,
+        req(Method::DELETE, &format!("/t/{staff}.json")).acting(&f, "ada"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let r = send(
+        &f.app,
+        req(Method::DELETE, &format!("/t/{topic}.json")).acting(&f, "ada"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let gone = send(&f.app, get(&format!("/t/{topic}.json")).acting(&f, "bob")).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.body);
+}
+
 /// Every operation of the document, `(method, path, operationId)`, reads
 /// first and deletions last (they remove what later calls name).
 fn operations(doc: &Value) -> Vec<(String, String, String)> {

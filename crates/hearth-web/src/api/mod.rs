@@ -543,6 +543,104 @@ pub(crate) async fn delete_post(
     ok(json!({ "success": "OK" }))
 }
 
+/// A topic's first post, as `actor` sees the topic.
+fn first_post(s: &AppState, actor: &Actor, topic: TopicId) -> Result<PostId, Error> {
+    let view = s
+        .forum
+        .topic(actor, s.config.community, topic, &PageRequest::first(1))?;
+    view.posts
+        .items
+        .first()
+        .map(|p| p.id)
+        .ok_or(Error::Engine(hearth::Error::NotFound { what: "post" }))
+}
+
+/// `PUT /t/-/{id}.json` (`updateTopic`): `topic[title]` and/or
+/// `topic[category_id]` (also taken unnested), with the engine's rules on
+/// who may retitle or move what.
+pub(crate) async fn update_topic(
+    state: State,
+    v: Visitor,
+    id: TopicId,
+    params: Params,
+) -> ApiResult {
+    let actor = params.writer(&v)?;
+    let title = params.str("topic.title").or_else(|| params.str("title"));
+    let category = match params.int("topic.category_id")? {
+        Some(c) => Some(c),
+        None => params.int("category_id")?,
+    }
+    .map(CategoryId);
+    if title.is_none() && category.is_none() {
+        return Err(Error::BadRequest(
+            "nothing to change: send topic[title] and/or topic[category_id]".into(),
+        )
+        .into());
+    }
+    let value = state
+        .run(move |s| {
+            let update = hearth::TopicUpdate {
+                title,
+                category,
+                tags: None,
+            };
+            let t = s
+                .forum
+                .update_topic(&actor, s.config.community, id, update, None)?;
+            Ok(json!({
+                "basic_topic": {
+                    "id": t.id.0,
+                    "title": t.title,
+                    "fancy_title": html::SafeHtml::escape(&t.title),
+                    "slug": t.slug,
+                    "posts_count": t.post_count,
+                }
+            }))
+        })
+        .await?;
+    ok(value)
+}
+
+/// `PUT /t/{id}/bookmark.json` (`bookmarkTopic`): bookmarks the topic's
+/// first post for the member.
+pub(crate) async fn bookmark_topic(
+    state: State,
+    v: Visitor,
+    id: TopicId,
+    params: Params,
+) -> ApiResult {
+    on_first_post(state, v, id, params, hearth::Forum::bookmark).await
+}
+
+/// `DELETE /t/{id}.json` (`removeTopic`): deletes the topic (its first
+/// post, which takes the topic with it), as the author or a moderator.
+pub(crate) async fn remove_topic(
+    state: State,
+    v: Visitor,
+    id: TopicId,
+    params: Params,
+) -> ApiResult {
+    on_first_post(state, v, id, params, hearth::Forum::delete_post).await
+}
+
+/// Runs `act` on a topic's first post as the writer of the request.
+async fn on_first_post(
+    state: State,
+    v: Visitor,
+    id: TopicId,
+    params: Params,
+    act: fn(&hearth::Forum, &Actor, hearth::CommunityId, PostId) -> hearth::Result<()>,
+) -> ApiResult {
+    let actor = params.writer(&v)?;
+    state
+        .run(move |s| {
+            let post = first_post(s, &actor, id)?;
+            Ok(act(&s.forum, &actor, s.config.community, post)?)
+        })
+        .await?;
+    ok(json!({ "success": "OK" }))
+}
+
 /// `POST /post_actions.json`: `id` (the post) and `post_action_type_id`
 /// (2 like; 3 off topic, 4 inappropriate, 7 notify moderators, 8 spam).
 pub(crate) async fn post_action(
