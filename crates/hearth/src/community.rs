@@ -364,9 +364,9 @@ impl Forum {
                 .prepare_cached(
                     "SELECT (SELECT count(*) FROM memberships WHERE community_id = ?1),
                             (SELECT count(DISTINCT user_id) FROM member_days
-                             WHERE community_id = ?1 AND acted = 1 AND day > ?2 - 7),
+                             WHERE community_id = ?1 AND acted = 1 AND day > CAST(?2 AS BIGINT) - 7),
                             (SELECT count(DISTINCT user_id) FROM member_days
-                             WHERE community_id = ?1 AND acted = 1 AND day > ?2 - 30)",
+                             WHERE community_id = ?1 AND acted = 1 AND day > CAST(?2 AS BIGINT) - 30)",
                 )?
                 .query_row(params![id, today], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))

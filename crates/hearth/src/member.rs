@@ -211,9 +211,11 @@ impl Forum {
     pub fn touch_last_seen(&self, user: UserId) -> Result<()> {
         self.store.write(|tx| {
             let now = to_millis(self.now());
+            // `CAST`: PostgreSQL would infer `?2 - 60000` as a 32-bit
+            // integer, which a time in milliseconds overflows.
             tx.prepare_cached(
                 "UPDATE users SET last_seen_at = ?2
-                 WHERE id = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?2 - 60000)",
+                 WHERE id = ?1 AND (last_seen_at IS NULL OR last_seen_at < CAST(?2 AS BIGINT) - 60000)",
             )?
             .execute(params![user, now])?;
             Ok(())

@@ -173,3 +173,24 @@ fn schema_1_databases_migrate_to_2() {
     let cat = f.category(&vet, c, hearth::CategoryId(1)).unwrap();
     assert_eq!(cat.rules, hearth::CategoryRules::default());
 }
+
+/// Timestamps in milliseconds go through arithmetic with a parameter
+/// (`?2 - 60000`): PostgreSQL would type that parameter as a 32-bit
+/// integer unless told otherwise, and every call would fail.
+#[test]
+fn last_seen_is_written_at_most_once_a_minute() {
+    use hearth::Clock;
+    let t = TestForum::new();
+    let ann = t.user("ann");
+    let seen = |t: &TestForum| t.forum.user(ann).unwrap().last_seen_at;
+    assert_eq!(seen(&t), None);
+    t.forum.touch_last_seen(ann).unwrap();
+    let first = t.clock.now();
+    assert_eq!(seen(&t), Some(first));
+    t.clock.advance(time::Duration::seconds(59));
+    t.forum.touch_last_seen(ann).unwrap();
+    assert_eq!(seen(&t), Some(first), "within the minute: not written");
+    t.clock.advance(time::Duration::seconds(2));
+    t.forum.touch_last_seen(ann).unwrap();
+    assert_eq!(seen(&t), Some(t.clock.now()));
+}
