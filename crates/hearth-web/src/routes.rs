@@ -32,7 +32,11 @@ pub(crate) fn router(state: State) -> Router {
         .route("/latest", get(latest))
         .route("/latest.json", get(api::latest))
         .route("/categories", get(categories))
-        .route("/categories.json", get(api::categories))
+        .route(
+            "/categories.json",
+            get(api::categories).post(api::category::create),
+        )
+        .route("/categories/{id}", axum::routing::put(category_put))
         .route("/c/{a}", get(category))
         .route("/c/{a}/{b}", get(category))
         .route("/t/{a}", get(topic_by_id).delete(topic_delete))
@@ -373,6 +377,15 @@ async fn category(
     params: Params,
 ) -> Response {
     let (slug, id) = match parts.as_slice() {
+        // `/c/{id}/show.json`: the category itself (`getCategory`).
+        [id, show] if (show == "show" || show == "show.json") && is_number(id) => {
+            return match id_of(id) {
+                Ok(id) => api::category::show(state, v, CategoryId(id))
+                    .await
+                    .into_response(),
+                Err(e) => fail(e, true),
+            };
+        }
         [slug, id] => (slug.clone(), id.clone()),
         [id] => (String::new(), id.clone()),
         _ => return fallback(WantsJson(json)).await,
@@ -387,6 +400,21 @@ async fn category(
             .await
             .into_response(),
         Err(e) => PageError(e).into_response(),
+    }
+}
+
+/// `PUT /categories/{id}.json` (Discourse's `updateCategory`).
+async fn category_put(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> Response {
+    match id_of(&id) {
+        Ok(id) => api::category::update(state, v, CategoryId(id), params)
+            .await
+            .into_response(),
+        Err(e) => fail(e, true),
     }
 }
 

@@ -493,6 +493,105 @@ async fn topics_are_retitled_moved_bookmarked_and_removed_as_the_document_says()
     assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.body);
 }
 
+#[tokio::test]
+async fn categories_are_shown_created_and_changed_as_the_document_says() {
+    use axum::http::Method;
+    let doc = document();
+    let f = fixture();
+    let show = |id: i64| format!("/c/{id}/show.json");
+
+    // getCategory: what the visitor may read, 404 otherwise.
+    let qa = send(&f.app, get(&show(f.qa.id.0))).await;
+    assert_eq!(qa.status, StatusCode::OK, "{}", qa.body);
+    let qa = qa.json();
+    assert_fits(&doc, "/c/{id}/show.json", "get", &qa);
+    assert_eq!(
+        qa["category"]["group_permissions"][0]["group_name"],
+        "everyone"
+    );
+    assert_eq!(qa["category"]["can_edit"], false);
+    let hidden = send(&f.app, get(&show(f.staff_only.id.0)).acting(&f, "ada")).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.body);
+    let staff = send(&f.app, get(&show(f.staff_only.id.0)).acting(&f, "ann"))
+        .await
+        .json();
+    assert_fits(&doc, "/c/{id}/show.json", "get", &staff);
+    assert_eq!(staff["category"]["read_restricted"], true);
+    assert_eq!(staff["category"]["can_edit"], true);
+
+    // createCategory: admins only; permissions name who may read.
+    let body = serde_json::json!({
+        "name": "Partner Lounge",
+        "permissions": { "staff": 1 },
+        "kind": "question_and_answer",
+    });
+    let r = send(
+        &f.app,
+        req(Method::POST, "/categories.json")
+            .acting(&f, "ada")
+            .json(body.clone()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(
+        &f.app,
+        req(Method::POST, "/categories.json")
+            .acting(&f, "ann")
+            .json(body),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let created = r.json();
+    assert_fits(&doc, "/categories.json", "post", &created);
+    assert_eq!(created["category"]["slug"], "partner-lounge");
+    assert_eq!(created["category"]["read_restricted"], true);
+    let id = created["category"]["id"].as_i64().expect("id");
+    let member_view = send(&f.app, get(&show(id)).acting(&f, "ada")).await;
+    assert_eq!(member_view.status, StatusCode::NOT_FOUND, "staff only");
+    let r = send(
+        &f.app,
+        req(Method::POST, "/categories.json")
+            .acting(&f, "ann")
+            .json(serde_json::json!({ "name": "X", "permissions": { "nobody-group": 1 } })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+
+    // updateCategory: what is sent changes, the rest stays.
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/categories/{id}.json"))
+            .acting(&f, "ann")
+            .form(&[
+                ("name", "Partner Lounge (open)"),
+                ("permissions[everyone]", "1"),
+            ]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let updated = r.json();
+    assert_fits(&doc, "/categories/{id}.json", "put", &updated);
+    assert_eq!(updated["success"], "OK");
+    assert_eq!(updated["category"]["name"], "Partner Lounge (open)");
+    assert_eq!(updated["category"]["slug"], "partner-lounge");
+    let open = send(&f.app, get(&show(id))).await;
+    assert_eq!(open.status, StatusCode::OK, "public now: {}", open.body);
+    let kind = f
+        .forum
+        .category(&Actor::System, f.community, hearth::CategoryId(id))
+        .expect("category")
+        .kind;
+    assert_eq!(kind, hearth::CategoryKind::QuestionAndAnswer, "kind kept");
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/categories/{id}.json"))
+            .acting(&f, "bob")
+            .json(serde_json::json!({ "name": "Mine" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+}
+
 /// Every operation of the document, `(method, path, operationId)`, reads
 /// first and deletions last (they remove what later calls name).
 fn operations(doc: &Value) -> Vec<(String, String, String)> {

@@ -2,6 +2,7 @@
 //! use most. Every handler reads and writes through the engine as the
 //! visitor, so permissions are the engine's.
 
+pub(crate) mod category;
 pub(crate) mod groups;
 pub(crate) mod html;
 pub(crate) mod shape;

@@ -289,6 +289,83 @@ pub(crate) fn category(ctx: &Ctx, c: &Category) -> Value {
     })
 }
 
+/// What every one-category shape of the document holds (`/site.json`'s
+/// categories, `getCategory`, `createCategory`, `updateCategory`).
+#[derive(Debug, Serialize)]
+pub(crate) struct CategoryCore {
+    id: i64,
+    name: String,
+    color: String,
+    text_color: &'static str,
+    style_type: &'static str,
+    emoji: Null,
+    icon: Null,
+    slug: String,
+    topic_count: i64,
+    post_count: i64,
+    position: i64,
+    description: SafeHtml,
+    description_text: String,
+    description_excerpt: SafeHtml,
+    topic_url: String,
+    read_restricted: bool,
+    permission: u8,
+    can_edit: bool,
+    topic_title_placeholder: Null,
+    has_children: bool,
+    subcategory_count: usize,
+    sort_order: Null,
+    default_list_filter: &'static str,
+    required_tag_groups: [(); 0],
+    read_only_banner: Null,
+    uploaded_logo_dark: Null,
+    uploaded_background_dark: Null,
+    form_template_ids: [(); 0],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_category_id: Option<i64>,
+    #[serde(flatten)]
+    defaults: &'static CategoryDefaults,
+}
+
+/// [`CategoryCore`] of `c`, which has `children` subcategories the
+/// visitor may read.
+pub(crate) fn category_core(ctx: &Ctx, c: &Category, children: usize) -> CategoryCore {
+    let excerpt: String = c.description.chars().take(300).collect();
+    CategoryCore {
+        id: c.id.0,
+        name: c.name.clone(),
+        color: color_of(&c.slug),
+        text_color: "FFFFFF",
+        style_type: "square",
+        emoji: None,
+        icon: None,
+        slug: c.slug.clone(),
+        topic_count: c.topic_count,
+        post_count: c.topic_count,
+        position: c.position,
+        description: SafeHtml::escape(&c.description),
+        description_text: c.description.clone(),
+        description_excerpt: SafeHtml::escape(&excerpt),
+        topic_url: format!("{}/c/{}/{}", ctx.base, c.slug, c.id.0),
+        read_restricted: c.visibility != Visibility::Public,
+        // 3: read-only (Discourse's numbering), unless staff.
+        permission: if c.read_only && !ctx.staff { 3 } else { 1 },
+        can_edit: ctx.admin,
+        topic_title_placeholder: None,
+        has_children: children > 0,
+        subcategory_count: children,
+        sort_order: None,
+        default_list_filter: "all",
+        required_tag_groups: [],
+        read_only_banner: None,
+        uploaded_logo_dark: None,
+        uploaded_background_dark: None,
+        form_template_ids: [],
+        parent_category_id: c.parent.map(|p| p.0),
+        defaults: &CATEGORY_DEFAULTS,
+    }
+}
+
 /// A stable colour per category slug (Discourse categories have one).
 pub(crate) fn color_of(slug: &str) -> String {
     const PALETTE: [&str; 8] = [

@@ -9,8 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::html::SafeHtml;
-use super::shape::{CATEGORY_DEFAULTS, CategoryDefaults, Empty};
+use super::shape::{CategoryCore, Empty};
 use crate::error::{ApiError, json_response};
 use crate::state::State;
 
@@ -226,42 +225,12 @@ struct Archetype {
 /// `/categories.json`'s).
 #[derive(Debug, Serialize)]
 struct SiteCategory {
-    id: i64,
-    name: String,
-    color: String,
-    text_color: &'static str,
-    style_type: &'static str,
-    emoji: Option<()>,
-    icon: Option<()>,
-    slug: String,
-    topic_count: i64,
-    post_count: i64,
-    position: i64,
-    description: SafeHtml,
-    description_text: String,
-    description_excerpt: SafeHtml,
-    topic_url: String,
-    read_restricted: bool,
-    permission: u8,
-    topic_title_placeholder: Option<()>,
-    has_children: bool,
-    subcategory_count: usize,
-    sort_order: Option<()>,
-    default_list_filter: &'static str,
+    #[serde(flatten)]
+    core: CategoryCore,
     allow_global_tags: bool,
-    required_tag_groups: [(); 0],
-    read_only_banner: Option<()>,
-    uploaded_logo_dark: Option<()>,
-    uploaded_background_dark: Option<()>,
-    can_edit: bool,
     /// Hearth's own: the category's kind (`discussion`,
     /// `question_and_answer`, `knowledge_base`, …).
     custom_fields: CategoryFields,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parent_category_id: Option<i64>,
-    form_template_ids: [(); 0],
-    #[serde(flatten)]
-    defaults: &'static CategoryDefaults,
 }
 
 #[derive(Debug, Serialize)]
@@ -314,42 +283,12 @@ pub(crate) async fn site(
                 .iter()
                 .map(|cat| {
                     let children = cats.iter().filter(|o| o.parent == Some(cat.id)).count();
-                    let excerpt: String = cat.description.chars().take(300).collect();
                     SiteCategory {
-                        id: cat.id.0,
-                        name: cat.name.clone(),
-                        color: super::shape::color_of(&cat.slug),
-                        text_color: "FFFFFF",
-                        style_type: "square",
-                        emoji: None,
-                        icon: None,
-                        slug: cat.slug.clone(),
-                        topic_count: cat.topic_count,
-                        post_count: cat.topic_count,
-                        position: cat.position,
-                        description: SafeHtml::escape(&cat.description),
-                        description_text: cat.description.clone(),
-                        description_excerpt: SafeHtml::escape(&excerpt),
-                        topic_url: format!("{}/c/{}/{}", ctx.base, cat.slug, cat.id.0),
-                        read_restricted: cat.visibility != hearth::Visibility::Public,
-                        permission: if cat.read_only && !ctx.staff { 3 } else { 1 },
-                        topic_title_placeholder: None,
-                        has_children: children > 0,
-                        subcategory_count: children,
-                        sort_order: None,
-                        default_list_filter: "all",
+                        core: super::shape::category_core(&ctx, cat, children),
                         allow_global_tags: false,
-                        required_tag_groups: [],
-                        read_only_banner: None,
-                        uploaded_logo_dark: None,
-                        uploaded_background_dark: None,
-                        can_edit: ctx.staff,
                         custom_fields: CategoryFields {
                             hearth_kind: cat.kind.as_str(),
                         },
-                        parent_category_id: cat.parent.map(|p| p.0),
-                        form_template_ids: [],
-                        defaults: &CATEGORY_DEFAULTS,
                     }
                 })
                 .collect();
