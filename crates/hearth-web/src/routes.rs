@@ -148,6 +148,10 @@ pub(crate) fn router(state: State) -> Router {
         .route("/review", get(admin::review))
         .route("/review/{id}", post(admin::decide))
         .route("/admin", get(admin::admin))
+        .route(
+            "/admin/users/{id}/{action}",
+            axum::routing::put(admin_user_put),
+        )
         .route("/admin/export", get(export::export))
         .route("/admin/analytics", get(analytics::page))
         .route("/admin/analytics.json", get(analytics::page))
@@ -400,6 +404,26 @@ async fn category(
             .await
             .into_response(),
         Err(e) => PageError(e).into_response(),
+    }
+}
+
+/// `PUT /admin/users/{id}/silence.json` and `…/suspend.json`.
+async fn admin_user_put(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path((id, action)): Path<(String, String)>,
+    params: Params,
+) -> Response {
+    let sanction = match api::name_of(&action) {
+        "silence" => api::sanctions::Sanction::Silence,
+        "suspend" => api::sanctions::Sanction::Suspend,
+        _ => return no_such_path(true),
+    };
+    match id_of(&id) {
+        Ok(id) => api::sanctions::apply(state, v, hearth::UserId(id), sanction, params)
+            .await
+            .into_response(),
+        Err(e) => fail(e, true),
     }
 }
 

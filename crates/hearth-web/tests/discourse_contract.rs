@@ -592,6 +592,96 @@ async fn categories_are_shown_created_and_changed_as_the_document_says() {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
 }
 
+#[tokio::test]
+async fn members_are_silenced_and_suspended_as_the_document_says() {
+    use axum::http::Method;
+    let doc = document();
+    let f = fixture();
+    let silence = format!("/admin/users/{}/silence.json", f.bob.0);
+    let suspend = format!("/admin/users/{}/suspend.json", f.bob.0);
+
+    // Members may not; a time that is not one is a clear error.
+    let body =
+        serde_json::json!({ "silenced_till": "2030-06-01T08:00:00.000Z", "reason": "Spam links" });
+    let r = send(
+        &f.app,
+        req(Method::PUT, &silence)
+            .acting(&f, "ada")
+            .json(body.clone()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(
+        &f.app,
+        req(Method::PUT, &silence)
+            .acting(&f, "ann")
+            .json(serde_json::json!({ "silenced_till": "next week", "reason": "x" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+
+    let r = send(
+        &f.app,
+        req(Method::PUT, &silence).acting(&f, "ann").json(body),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let silenced = r.json();
+    assert_fits(&doc, "/admin/users/{id}/silence.json", "put", &silenced);
+    assert_eq!(silenced["silence"]["silenced"], true);
+    assert_eq!(silenced["silence"]["silenced_till"], "2030-06-01T08:00:00Z");
+    assert_eq!(silenced["silence"]["silenced_by"]["username"], "ann");
+    // bob may read but no longer post.
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .acting(&f, "bob")
+            .json(serde_json::json!({
+                "topic_id": f.public_topic.0, "raw": "Can I still post here?"
+            })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+    let r = send(
+        &f.app,
+        req(Method::PUT, &suspend)
+            .acting(&f, "ann")
+            .form(&[("suspend_until", "2121-02-22"), ("reason", "Repeated spam")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let suspended = r.json();
+    assert_fits(&doc, "/admin/users/{id}/suspend.json", "put", &suspended);
+    assert_eq!(
+        suspended["suspension"]["suspended_till"],
+        "2121-02-22T00:00:00Z"
+    );
+    assert_eq!(suspended["suspension"]["suspend_reason"], "Repeated spam");
+    // Staff are never sanctioned; an unknown action is not a route.
+    let r = send(
+        &f.app,
+        req(
+            Method::PUT,
+            &format!("/admin/users/{}/suspend.json", f.admin.0),
+        )
+        .acting(&f, "ann")
+        .json(serde_json::json!({ "suspend_until": "2121-02-22", "reason": "no" })),
+    )
+    .await;
+    assert!(r.status.is_client_error(), "{}: {}", r.status, r.body);
+    let r = send(
+        &f.app,
+        req(
+            Method::PUT,
+            &format!("/admin/users/{}/promote.json", f.bob.0),
+        )
+        .acting(&f, "ann"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+}
+
 /// Every operation of the document, `(method, path, operationId)`, reads
 /// first and deletions last (they remove what later calls name).
 fn operations(doc: &Value) -> Vec<(String, String, String)> {

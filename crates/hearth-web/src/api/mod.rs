@@ -5,6 +5,7 @@
 pub(crate) mod category;
 pub(crate) mod groups;
 pub(crate) mod html;
+pub(crate) mod sanctions;
 pub(crate) mod shape;
 pub(crate) mod site;
 
