@@ -43,7 +43,7 @@ pub(crate) fn router(state: State) -> Router {
         .route("/t/{a}/{b}", get(topic).post(topic_post).put(topic_put))
         .route("/t/{a}/{b}/{c}", get(topic_post_number))
         .route("/posts", post(api::create_post))
-        .route("/posts.json", post(api::create_post))
+        .route("/posts.json", get(api::latest_posts).post(api::create_post))
         .route(
             "/posts/{id}",
             get(api::get_post)

@@ -682,6 +682,51 @@ async fn members_are_silenced_and_suspended_as_the_document_says() {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
 }
 
+#[tokio::test]
+async fn latest_posts_fit_the_document_and_hold_only_what_the_visitor_reads() {
+    let doc = document();
+    let f = fixture();
+    let ids = |v: &Value| -> Vec<i64> {
+        v["latest_posts"]
+            .as_array()
+            .expect("latest_posts")
+            .iter()
+            .filter_map(|p| p["id"].as_i64())
+            .collect()
+    };
+    let topics = |v: &Value| -> Vec<i64> {
+        v["latest_posts"]
+            .as_array()
+            .expect("latest_posts")
+            .iter()
+            .filter_map(|p| p["topic_id"].as_i64())
+            .collect()
+    };
+    let guest = send(&f.app, get("/posts.json")).await;
+    assert_eq!(guest.status, StatusCode::OK, "{}", guest.body);
+    let guest = guest.json();
+    assert_fits(&doc, "/posts.json", "get", &guest);
+    assert!(!ids(&guest).is_empty());
+    assert!(
+        topics(&guest).iter().all(|t| *t == f.public_topic.0),
+        "{guest}"
+    );
+    let admin = send(&f.app, get("/posts.json").acting(&f, "ann"))
+        .await
+        .json();
+    assert!(topics(&admin).contains(&f.staff_topic.0));
+    assert!(topics(&admin).contains(&f.member_topic.0));
+    // `before` pages back.
+    let newest = ids(&admin)[0];
+    let older = send(
+        &f.app,
+        get(&format!("/posts.json?before={newest}")).acting(&f, "ann"),
+    )
+    .await
+    .json();
+    assert_eq!(ids(&older), ids(&admin)[1..]);
+}
+
 /// Every operation of the document, `(method, path, operationId)`, reads
 /// first and deletions last (they remove what later calls name).
 fn operations(doc: &Value) -> Vec<(String, String, String)> {

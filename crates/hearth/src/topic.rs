@@ -445,6 +445,9 @@ pub struct TagCount {
     pub topic_count: i64,
 }
 
+/// Most posts [`Forum::latest_posts`] returns at once.
+pub const MAX_LATEST_POSTS: usize = 50;
+
 /// Most replies [`Forum::replies`] returns.
 pub const MAX_REPLIES: usize = 100;
 
@@ -1512,6 +1515,49 @@ impl Forum {
                     "p.reply_to_post_id = ?2 AND p.topic_id = ?3{deleted} ORDER BY p.post_number LIMIT ?4"
                 ),
                 &[&post, &state.topic.id, &(MAX_REPLIES as i64)],
+            )
+        })
+    }
+
+    /// The community's newest posts that `actor` may read, newest first,
+    /// before `before` (a post id; all when `None`): at most `limit`,
+    /// capped at [`MAX_LATEST_POSTS`]. Posts of deleted, hidden or
+    /// unlisted topics and deleted posts are left out (hidden posts are
+    /// shown to moderators and their authors, as in a topic).
+    pub fn latest_posts(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        before: Option<PostId>,
+        limit: usize,
+    ) -> Result<Vec<Post>> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            let topics = if viewer.is_moderator() {
+                ""
+            } else {
+                " AND t.hidden_at IS NULL AND t.unlisted = 0"
+            };
+            let hidden = if viewer.is_moderator() {
+                ""
+            } else {
+                " AND (p.hidden_at IS NULL OR p.user_id = ?1)"
+            };
+            load_posts(
+                conn,
+                &viewer,
+                &format!(
+                    "p.community_id = ?2 AND p.id < ?3 AND t.category_id IN {}
+                     AND t.deleted_at IS NULL AND t.merged_into IS NULL AND p.deleted_at IS NULL
+                     {topics}{hidden}
+                     ORDER BY p.id DESC LIMIT ?4",
+                    viewer.readable_sql()
+                ),
+                &[
+                    &community,
+                    &before.map_or(i64::MAX, |p| p.0),
+                    &(limit.min(MAX_LATEST_POSTS) as i64),
+                ],
             )
         })
     }

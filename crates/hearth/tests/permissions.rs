@@ -75,6 +75,26 @@ fn matrix_of_roles_and_visibilities() {
             }
         }
 
+        // The community's newest posts: a question and its answer per
+        // readable category, nothing else; paging by `before`.
+        let posts = f.latest_posts(&actor, w.c, None, 50).unwrap();
+        assert_eq!(posts.len(), 2 * readable, "{who}: latest posts");
+        let readable_topics: Vec<_> = w
+            .topics
+            .iter()
+            .zip(can)
+            .filter(|(_, ok)| *ok)
+            .map(|((t, _), _)| *t)
+            .collect();
+        assert!(
+            posts.iter().all(|p| readable_topics.contains(&p.topic)),
+            "{who}: latest posts only from readable topics"
+        );
+        if let Some(newest) = posts.first() {
+            let older = f.latest_posts(&actor, w.c, Some(newest.id), 50).unwrap();
+            assert_eq!(older.len(), posts.len() - 1, "{who}: before");
+        }
+
         // Tags: every topic carries "setup"; counted over what is read.
         let tags = f.tags(&actor, w.c, 100).unwrap();
         let setup = tags

@@ -322,6 +322,39 @@ pub(crate) async fn get_post(
         .await?)
 }
 
+/// `GET /posts.json` (`listPosts`): the community's newest posts the
+/// visitor may read, `before` a post id, at most
+/// [`hearth::MAX_LATEST_POSTS`].
+pub(crate) async fn latest_posts(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> ApiResult {
+    let before = params.int("before")?.map(PostId);
+    ok(state
+        .run(move |s| {
+            let c = s.config.community;
+            let posts = s
+                .forum
+                .latest_posts(&v.actor, c, before, hearth::MAX_LATEST_POSTS)?;
+            let ctx = ctx(s, &v.actor)?;
+            let mut topics: std::collections::HashMap<TopicId, hearth::Topic> =
+                std::collections::HashMap::new();
+            let mut out = Vec::with_capacity(posts.len());
+            for p in &posts {
+                let t = match topics.entry(p.topic) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(s.forum.topic_only(&v.actor, c, p.topic)?)
+                    }
+                };
+                out.push(shape::latest_post(&ctx, p, t));
+            }
+            Ok(json!({ "latest_posts": out }))
+        })
+        .await?)
+}
+
 /// `GET /posts/{id}/replies.json`: the post's direct replies, in order
 /// (Discourse's `postReplies`; at most [`hearth::MAX_REPLIES`]).
 pub(crate) async fn post_replies(

@@ -377,9 +377,9 @@ pub(crate) fn color_of(slug: &str) -> String {
     PALETTE[(h % PALETTE.len() as u32) as usize].to_string()
 }
 
-/// One post (`/posts/{id}.json`, a topic's post stream).
+/// What every post shape of the document holds.
 #[derive(Serialize)]
-struct PostShape<'a> {
+struct PostCore<'a> {
     id: i64,
     name: &'a str,
     username: &'a str,
@@ -394,7 +394,6 @@ struct PostShape<'a> {
     updated_at: String,
     reply_count: u8,
     reply_to_post_number: Null,
-    reply_to_post_id: Option<i64>,
     quote_count: u8,
     incoming_link_count: u8,
     reads: u8,
@@ -417,14 +416,11 @@ struct PostShape<'a> {
     can_recover: bool,
     can_see_hidden_post: bool,
     can_wiki: bool,
-    read: bool,
     user_title: Null,
     bookmarked: bool,
-    actions_summary: [Value; 1],
     moderator: bool,
     admin: bool,
     staff: bool,
-    official: bool,
     user_id: i64,
     hidden: bool,
     trust_level: u8,
@@ -438,15 +434,27 @@ struct PostShape<'a> {
     reviewable_score_pending_count: u8,
     /// `/t/{slug}/{topic}/{number}`, under the site's base path.
     post_url: String,
+}
+
+/// One post (`/posts/{id}.json`, a topic's post stream, replies): the
+/// core, the like as an action with its count, and Hearth's own fields
+/// (accepted answers, official posts).
+#[derive(Serialize)]
+struct PostShape<'a> {
+    #[serde(flatten)]
+    core: PostCore<'a>,
+    reply_to_post_id: Option<i64>,
+    read: bool,
+    actions_summary: [Value; 1],
+    official: bool,
     accepted_answer: bool,
     can_accept_answer: bool,
     can_unaccept_answer: bool,
 }
 
-fn post_shape<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostShape<'a> {
+fn post_core<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostCore<'a> {
     let mine = ctx.mine(p.author.id);
-    let asker = ctx.viewer.is_some() && (ctx.mine(topic.author.id) || ctx.staff);
-    PostShape {
+    PostCore {
         id: p.id.0,
         name: &p.author.display_name,
         username: &p.author.username,
@@ -460,7 +468,6 @@ fn post_shape<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostShape<'a> {
         updated_at: ts(p.updated_at),
         reply_count: 0,
         reply_to_post_number: None,
-        reply_to_post_id: p.reply_to.map(|r| r.0),
         quote_count: 0,
         incoming_link_count: 0,
         reads: 0,
@@ -483,20 +490,11 @@ fn post_shape<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostShape<'a> {
         can_recover: ctx.staff && p.deleted,
         can_see_hidden_post: ctx.staff,
         can_wiki: false,
-        read: true,
         user_title: None,
         bookmarked: p.bookmarked,
-        actions_summary: [json!({
-            "id": 2,
-            "count": p.like_count,
-            "acted": p.liked,
-            "can_act": ctx.viewer.is_some() && !mine && !p.liked,
-            "can_undo": p.liked,
-        })],
         moderator: false,
         admin: false,
         staff: p.official,
-        official: p.official,
         user_id: p.author.id.0,
         hidden: p.hidden,
         trust_level: 1,
@@ -512,6 +510,28 @@ fn post_shape<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostShape<'a> {
             "{}/t/{}/{}/{}",
             ctx.base, topic.slug, p.topic.0, p.post_number
         ),
+    }
+}
+
+/// Whether the visitor may like `p` (not their own, not twice).
+fn can_like(ctx: &Ctx, p: &Post) -> bool {
+    ctx.viewer.is_some() && !ctx.mine(p.author.id) && !p.liked
+}
+
+fn post_shape<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostShape<'a> {
+    let asker = ctx.viewer.is_some() && (ctx.mine(topic.author.id) || ctx.staff);
+    PostShape {
+        core: post_core(ctx, p, topic),
+        reply_to_post_id: p.reply_to.map(|r| r.0),
+        read: true,
+        actions_summary: [json!({
+            "id": 2,
+            "count": p.like_count,
+            "acted": p.liked,
+            "can_act": can_like(ctx, p),
+            "can_undo": p.liked,
+        })],
+        official: p.official,
         accepted_answer: p.accepted,
         can_accept_answer: asker && p.post_number > 1 && !p.accepted,
         can_unaccept_answer: asker && p.accepted,
@@ -520,6 +540,52 @@ fn post_shape<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostShape<'a> {
 
 pub(crate) fn post(ctx: &Ctx, p: &Post, topic: &Topic) -> Value {
     value(post_shape(ctx, p, topic))
+}
+
+/// `listPosts`' action summary: the like, and whether the visitor may.
+#[derive(Serialize)]
+struct CanAct {
+    id: u8,
+    can_act: bool,
+}
+
+/// A post of `/posts.json` (`listPosts`): the post with its topic named.
+#[derive(Serialize)]
+struct LatestPost<'a> {
+    #[serde(flatten)]
+    post: PostCore<'a>,
+    actions_summary: [CanAct; 1],
+    badges_granted: [(); 0],
+    flair_group_id: Null,
+    topic_slug: &'a str,
+    topic_title: &'a str,
+    topic_html_title: SafeHtml,
+    category_id: i64,
+    /// The source's first [`EXCERPT_CHARS`] characters, escaped.
+    excerpt: SafeHtml,
+    truncated: bool,
+}
+
+/// How long a post's excerpt is, in characters.
+const EXCERPT_CHARS: usize = 300;
+
+pub(crate) fn latest_post(ctx: &Ctx, p: &Post, topic: &Topic) -> Value {
+    let excerpt: String = p.source.chars().take(EXCERPT_CHARS).collect();
+    value(LatestPost {
+        post: post_core(ctx, p, topic),
+        actions_summary: [CanAct {
+            id: 2,
+            can_act: can_like(ctx, p),
+        }],
+        badges_granted: [],
+        flair_group_id: None,
+        topic_slug: &topic.slug,
+        topic_title: &topic.title,
+        topic_html_title: SafeHtml::escape(&topic.title),
+        category_id: topic.category.0,
+        truncated: excerpt.len() < p.source.len(),
+        excerpt: SafeHtml::escape(&excerpt),
+    })
 }
 
 /// A topic with its posts (`/t/{id}.json`).
