@@ -372,15 +372,16 @@ pub(crate) async fn post_replies(
         .run(move |s| {
             let c = s.config.community;
             let replies = s.forum.replies(&v.actor, c, id)?;
-            let Some(first) = replies.first() else {
+            if replies.is_empty() {
                 return Ok(Value::Array(Vec::new()));
-            };
-            let topic = s.forum.topic_only(&v.actor, c, first.topic)?;
+            }
+            let parent = s.forum.post(&v.actor, c, id)?;
+            let topic = s.forum.topic_only(&v.actor, c, parent.topic)?;
             let ctx = ctx(s, &v.actor)?;
             Ok(Value::Array(
                 replies
                     .iter()
-                    .map(|p| shape::post(&ctx, p, &topic))
+                    .map(|p| shape::reply(&ctx, p, &parent, &topic))
                     .collect(),
             ))
         })

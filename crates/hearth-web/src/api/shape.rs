@@ -393,7 +393,9 @@ struct PostCore<'a> {
     posts_count: i64,
     updated_at: String,
     reply_count: u8,
-    reply_to_post_number: Null,
+    /// The number of the post this one replies to, where the operation
+    /// knows it.
+    reply_to_post_number: Option<i64>,
     quote_count: u8,
     incoming_link_count: u8,
     reads: u8,
@@ -540,6 +542,51 @@ fn post_shape<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostShape<'a> {
 
 pub(crate) fn post(ctx: &Ctx, p: &Post, topic: &Topic) -> Value {
     value(post_shape(ctx, p, topic))
+}
+
+/// A reply of `/posts/{id}/replies.json` (`postReplies`): the core, the
+/// post it answers and its author, and Hearth's own fields.
+#[derive(Serialize)]
+struct ReplyShape<'a> {
+    #[serde(flatten)]
+    core: PostCore<'a>,
+    reply_to_user: ReplyToUser<'a>,
+    actions_summary: [CanAct; 1],
+    official: bool,
+    accepted_answer: bool,
+}
+
+#[derive(Serialize)]
+struct ReplyToUser<'a> {
+    id: i64,
+    username: &'a str,
+    name: &'a str,
+    avatar_template: String,
+}
+
+/// `p`, a reply to `parent`, as `postReplies` lists it.
+pub(crate) fn reply(ctx: &Ctx, p: &Post, parent: &Post, topic: &Topic) -> Value {
+    let mut core = post_core(ctx, p, topic);
+    core.reply_to_post_number = Some(parent.post_number);
+    value(ReplyShape {
+        core,
+        reply_to_user: ReplyToUser {
+            id: parent.author.id.0,
+            username: &parent.author.username,
+            name: &parent.author.display_name,
+            avatar_template: avatar_template(
+                ctx,
+                &parent.author.username,
+                parent.author.avatar_url.as_deref(),
+            ),
+        },
+        actions_summary: [CanAct {
+            id: 2,
+            can_act: can_like(ctx, p),
+        }],
+        official: p.official,
+        accepted_answer: p.accepted,
+    })
 }
 
 /// `listPosts`' action summary: the like, and whether the visitor may.
