@@ -24,6 +24,25 @@ fn response_schema(doc: &Value, path: &str, method: &str, status: &str) -> Value
     doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"].clone()
 }
 
+/// The `field` of each item of the array at `pointer` (a JSON pointer such
+/// as `/topic_list/topics`): what a test compares of a list.
+fn each(v: &Value, pointer: &str, field: &str) -> Vec<Value> {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .unwrap_or_else(|| panic!("an array at {pointer} in {v}"))
+        .iter()
+        .map(|item| item[field].clone())
+        .collect()
+}
+
+/// [`each`] as integers.
+fn ints(v: &Value, pointer: &str, field: &str) -> Vec<i64> {
+    each(v, pointer, field)
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect()
+}
+
 /// What in `value` does not fit `schema`, for the parts of JSON Schema the
 /// document uses on these operations: `$ref`, `type` (one or several),
 /// `required`, `properties`, `additionalProperties: false` and `items`.
@@ -145,22 +164,8 @@ async fn basic_info_fits_the_document_and_answers_private_communities_too() {
 async fn site_fits_the_document_and_shows_each_visitor_only_what_they_may_read() {
     let doc = document();
     let f = fixture();
-    let ids = |site: &Value| -> Vec<i64> {
-        site["categories"]
-            .as_array()
-            .expect("categories")
-            .iter()
-            .filter_map(|c| c["id"].as_i64())
-            .collect()
-    };
-    let groups = |site: &Value| -> Vec<String> {
-        site["groups"]
-            .as_array()
-            .expect("groups")
-            .iter()
-            .filter_map(|g| g["name"].as_str().map(str::to_string))
-            .collect()
-    };
+    let ids = |site: &Value| ints(site, "/categories", "id");
+    let groups = |site: &Value| each(site, "/groups", "name");
     let (qa, members, staff) = (f.qa.id.0, f.members_only.id.0, f.staff_only.id.0);
 
     let guest = send(&f.app, get("/site.json")).await;
@@ -269,14 +274,7 @@ async fn tags_fit_the_document_and_a_private_topic_s_tag_stays_private() {
         "{admin}"
     );
 
-    let topics = |v: &Value| -> Vec<i64> {
-        v["topic_list"]["topics"]
-            .as_array()
-            .expect("topics")
-            .iter()
-            .filter_map(|t| t["id"].as_i64())
-            .collect()
-    };
+    let topics = |v: &Value| ints(v, "/topic_list/topics", "id");
     let api = send(&f.app, get("/tag/api.json")).await;
     assert_eq!(api.status, StatusCode::OK, "{}", api.body);
     let api = api.json();
@@ -671,22 +669,8 @@ async fn members_are_silenced_and_suspended_as_the_document_says() {
 async fn latest_posts_fit_the_document_and_hold_only_what_the_visitor_reads() {
     let doc = document();
     let f = fixture();
-    let ids = |v: &Value| -> Vec<i64> {
-        v["latest_posts"]
-            .as_array()
-            .expect("latest_posts")
-            .iter()
-            .filter_map(|p| p["id"].as_i64())
-            .collect()
-    };
-    let topics = |v: &Value| -> Vec<i64> {
-        v["latest_posts"]
-            .as_array()
-            .expect("latest_posts")
-            .iter()
-            .filter_map(|p| p["topic_id"].as_i64())
-            .collect()
-    };
+    let ids = |v: &Value| ints(v, "/latest_posts", "id");
+    let topics = |v: &Value| ints(v, "/latest_posts", "topic_id");
     let guest = send(&f.app, get("/posts.json")).await;
     assert_eq!(guest.status, StatusCode::OK, "{}", guest.body);
     let guest = guest.json();
