@@ -101,46 +101,72 @@ pub(crate) fn term_matches(word: &str, term: &str) -> bool {
 /// bytes without a lowercased copy, and a token is compared with a term
 /// only when their first bytes agree (both a match and a shared stem need
 /// that). Other text takes the general path; both count the same.
-fn term_counts(text: &str, terms: &[String], counts: &mut [f64]) -> usize {
-    if !text.is_ascii() {
-        return term_counts_unicode(text, terms, counts);
-    }
-    let firsts: Vec<u8> = terms
-        .iter()
-        .map(|t| t.as_bytes().first().copied().unwrap_or(0))
-        .collect();
-    let mut token = String::new();
-    let mut len = 0;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_alphanumeric() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
-            i += 1;
-        }
-        len += 1;
-        let first = bytes[start].to_ascii_lowercase();
-        if !firsts.contains(&first) {
-            continue;
-        }
-        token.clear();
-        // ASCII alphanumerics only, so always valid UTF-8.
-        token.extend(
-            bytes[start..i]
+///
+/// What every text of one search shares — the terms' first bytes, the
+/// token buffer — is made once per search, not once per text.
+struct TermCounter<'a> {
+    terms: &'a [String],
+    firsts: Vec<u8>,
+    token: String,
+}
+
+impl<'a> TermCounter<'a> {
+    fn new(terms: &'a [String]) -> Self {
+        TermCounter {
+            terms,
+            firsts: terms
                 .iter()
-                .map(|b| char::from(b.to_ascii_lowercase())),
-        );
-        for (t, (term, f)) in terms.iter().zip(&firsts).enumerate() {
-            if *f == first && term_matches(&token, term) {
-                counts[t] += 1.0;
+                .map(|t| t.as_bytes().first().copied().unwrap_or(0))
+                .collect(),
+            token: String::new(),
+        }
+    }
+
+    /// Adds the count of each term in `text` to `counts`; the number of
+    /// tokens.
+    fn count(&mut self, text: &str, counts: &mut [f64]) -> usize {
+        let (terms, firsts, token) = (self.terms, &self.firsts, &mut self.token);
+        if !text.is_ascii() {
+            return term_counts_unicode(text, terms, counts);
+        }
+        let mut len = 0;
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if !bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            len += 1;
+            let first = bytes[start].to_ascii_lowercase();
+            if !firsts.contains(&first) {
+                continue;
+            }
+            token.clear();
+            // ASCII alphanumerics only, so always valid UTF-8.
+            token.extend(
+                bytes[start..i]
+                    .iter()
+                    .map(|b| char::from(b.to_ascii_lowercase())),
+            );
+            for (t, (term, f)) in terms.iter().zip(firsts).enumerate() {
+                if *f == first && term_matches(token, term) {
+                    counts[t] += 1.0;
+                }
             }
         }
+        len
     }
-    len
+}
+
+/// One text's counts, for the tests.
+#[cfg(test)]
+fn term_counts(text: &str, terms: &[String], counts: &mut [f64]) -> usize {
+    TermCounter::new(terms).count(text, counts)
 }
 
 /// [`term_counts`] for any text: lowercase it, split on what is not
@@ -186,10 +212,11 @@ pub(crate) fn rank(
     }
     let mut stats = Vec::with_capacity(candidates.len());
     let mut total_len = 0usize;
+    let mut counter = TermCounter::new(terms);
     for c in &candidates {
         let mut title = vec![0.0; terms.len()];
         let mut body = vec![0.0; terms.len()];
-        let len = term_counts(&c.title, terms, &mut title) + term_counts(&c.body, terms, &mut body);
+        let len = counter.count(&c.title, &mut title) + counter.count(&c.body, &mut body);
         total_len += len;
         let tf: Vec<f64> = title
             .iter()

@@ -69,6 +69,13 @@ fn detail(s: &AppState, ctx: &Ctx, actor: &Actor, c: Category) -> Result<Categor
     let all = s.forum.categories(actor, community)?;
     let children = all.iter().filter(|o| o.parent == Some(c.id)).count();
     let permission = if c.read_only { READONLY } else { FULL };
+    // Read once: group names for a group-only category, and the list an
+    // admin may choose from.
+    let names = if ctx.admin || c.visibility == Visibility::Groups {
+        group_names(s, actor)?
+    } else {
+        Vec::new()
+    };
     let group_permissions = match c.visibility {
         Visibility::Public => vec![GroupPermission {
             permission_type: permission,
@@ -80,27 +87,25 @@ fn detail(s: &AppState, ctx: &Ctx, actor: &Actor, c: Category) -> Result<Categor
             group_name: "trust_level_0".into(),
             group_id: ALL_MEMBERS,
         }],
-        Visibility::Groups => {
-            let names = group_names(s, actor)?;
-            c.groups
-                .iter()
-                .map(|g| GroupPermission {
-                    permission_type: permission,
-                    group_name: names
-                        .iter()
-                        .find(|(id, _)| id == g)
-                        .map(|(_, n)| n.clone())
-                        .unwrap_or_default(),
-                    group_id: g.0,
-                })
-                .collect()
-        }
+        Visibility::Groups => c
+            .groups
+            .iter()
+            .map(|g| GroupPermission {
+                permission_type: permission,
+                group_name: names
+                    .iter()
+                    .find(|(id, _)| id == g)
+                    .map(|(_, n)| n.clone())
+                    .unwrap_or_default(),
+                group_id: g.0,
+            })
+            .collect(),
     };
     Ok(CategoryDetail {
         core: category_core(ctx, &c, children),
         custom_fields: Empty {},
         available_groups: if ctx.admin {
-            group_names(s, actor)?.into_iter().map(|(_, n)| n).collect()
+            names.into_iter().map(|(_, n)| n).collect()
         } else {
             Vec::new()
         },

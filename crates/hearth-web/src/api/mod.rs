@@ -55,12 +55,7 @@ pub(crate) fn ctx(s: &AppState, actor: &Actor) -> Result<Ctx, Error> {
                 Err(hearth::Error::NotFound { .. }) => None,
                 Err(e) => return Err(e.into()),
             };
-            Ctx {
-                viewer: Some(*u),
-                staff: role.is_some_and(hearth::Role::is_moderator),
-                admin: matches!(role, Some(hearth::Role::Owner | hearth::Role::Admin)),
-                base,
-            }
+            user_ctx(s, *u, role)
         }
         Actor::System => Ctx {
             viewer: None,
@@ -75,6 +70,17 @@ pub(crate) fn ctx(s: &AppState, actor: &Actor) -> Result<Ctx, Error> {
             base,
         },
     })
+}
+
+/// The [`Ctx`] of a signed-in user whose role in the community (if any)
+/// the caller has already read.
+pub(crate) fn user_ctx(s: &AppState, user: hearth::UserId, role: Option<hearth::Role>) -> Ctx {
+    Ctx {
+        viewer: Some(user),
+        staff: role.is_some_and(hearth::Role::is_moderator),
+        admin: matches!(role, Some(hearth::Role::Owner | hearth::Role::Admin)),
+        base: s.config.base_path.clone(),
+    }
 }
 
 /// The page a list request asks for: a `cursor`, or Discourse's numbered

@@ -545,21 +545,23 @@ pub(crate) async fn current(
                 .into());
             };
             let c = s.config.community;
-            let user = s.forum.user(id)?;
             let membership = match s.forum.member(&v.actor, c, id) {
                 Ok(m) => Some(m),
                 Err(hearth::Error::NotFound { .. } | hearth::Error::Forbidden { .. }) => None,
                 Err(e) => return Err(e.into()),
             };
-            let role = membership.as_ref().map(|m| m.role);
-            let admin =
-                role.is_some_and(|r| matches!(r, hearth::Role::Owner | hearth::Role::Admin));
-            let moderator = role.is_some_and(hearth::Role::is_moderator);
+            // Admin and staff as every other answer decides them.
+            let ctx = super::user_ctx(s, id, membership.as_ref().map(|m| m.role));
             let unread = match membership {
                 Some(_) => s.forum.unread_notifications(&v.actor, c)?,
                 None => 0,
             };
-            let ctx = super::ctx(s, &v.actor)?;
+            let trust_level = membership.as_ref().map_or(0, |m| m.trust_level.number());
+            let member = membership.is_some();
+            let user = match membership {
+                Some(m) => m.user,
+                None => s.forum.user(id)?,
+            };
             Ok(CurrentUserAnswer {
                 current_user: CurrentUser {
                     id: id.0,
@@ -570,14 +572,14 @@ pub(crate) async fn current(
                     ),
                     username: user.username,
                     name: user.display_name,
-                    admin,
-                    moderator,
-                    staff: moderator,
-                    trust_level: membership.as_ref().map_or(0, |m| m.trust_level.number()),
-                    member: membership.is_some(),
+                    admin: ctx.admin,
+                    moderator: ctx.staff,
+                    staff: ctx.staff,
+                    trust_level,
+                    member,
                     unread_notifications: unread,
                     unread_high_priority_notifications: 0,
-                    can_create_topic: membership.is_some(),
+                    can_create_topic: member,
                     title: None,
                 },
             })
