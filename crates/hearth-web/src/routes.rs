@@ -75,8 +75,18 @@ pub(crate) fn router(state: State) -> Router {
         .route("/tags.json", get(api::tags))
         .route("/groups.json", get(api::groups::list))
         .route("/groups/by-id/{id}", get(group_by_id))
-        .route("/groups/{name}", get(group))
-        .route("/groups/{name}/{rest}", get(group_members))
+        .route("/groups/{name}", get(group).put(api::groups::update))
+        .route(
+            "/groups/{name}/{rest}",
+            get(group_members)
+                .put(api::groups::add_members)
+                .delete(api::groups::remove_members),
+        )
+        .route("/admin/groups.json", post(api::groups::create))
+        .route(
+            "/admin/groups/{id}",
+            axum::routing::delete(api::groups::delete),
+        )
         .route("/tag/{name}", get(tag))
         .route("/site/basic-info.json", get(api::site::basic_info))
         .route("/site.json", get(api::site::site))

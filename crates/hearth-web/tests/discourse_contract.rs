@@ -376,6 +376,177 @@ async fn groups_fit_the_document_for_members_and_stay_closed_to_others() {
 }
 
 #[tokio::test]
+async fn groups_are_created_changed_filled_and_deleted_as_the_document_says() {
+    use axum::http::Method;
+    let doc = document();
+    let f = fixture();
+    let create = serde_json::json!({
+        "group": { "name": "beta_testers", "bio_raw": "People who try things first", "usernames": "ada, BOB" }
+    });
+    // Members may not.
+    let r = send(
+        &f.app,
+        req(Method::POST, "/admin/groups.json")
+            .acting(&f, "ada")
+            .json(create.clone()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // What Hearth's groups cannot be is refused, and nothing is made.
+    for group in [
+        serde_json::json!({ "name": "x1", "owner_usernames": "ada" }),
+        serde_json::json!({ "name": "x2", "visibility_level": 0 }),
+        serde_json::json!({ "name": "x3", "usernames": "ada,nobody_here" }),
+        serde_json::json!({ "bio_raw": "no name" }),
+    ] {
+        let r = send(
+            &f.app,
+            req(Method::POST, "/admin/groups.json")
+                .acting(&f, "ann")
+                .json(serde_json::json!({ "group": group })),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{group}: {}", r.body);
+    }
+    let listed = |who: &'static str| {
+        let f = &f;
+        async move {
+            let list = send(&f.app, get("/groups.json").acting(f, who))
+                .await
+                .json();
+            each(&list, "/groups", "name")
+        }
+    };
+    assert_eq!(listed("ann").await, ["staff"]);
+
+    let r = send(
+        &f.app,
+        req(Method::POST, "/admin/groups.json")
+            .acting(&f, "ann")
+            .json(create),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let created = r.json();
+    assert_fits(&doc, "/admin/groups.json", "post", &created);
+    assert_eq!(created["basic_group"]["user_count"], 2);
+    let id = created["basic_group"]["id"].as_i64().expect("id");
+
+    // Renamed by form, the description kept when left out.
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/groups/{id}.json"))
+            .acting(&f, "ann")
+            .form(&[("group[name]", "early_birds")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_fits(&doc, "/groups/{id}.json", "put", &r.json());
+    let shown = send(&f.app, get("/groups/early_birds.json").acting(&f, "ada"))
+        .await
+        .json();
+    assert_eq!(shown["group"]["bio_raw"], "People who try things first");
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/groups/{id}.json"))
+            .acting(&f, "ann")
+            .json(serde_json::json!({ "group": { "name": "STAFF" } })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+
+    // Members in and out, by comma-separated usernames.
+    let members = format!("/groups/{id}/members.json");
+    let r = send(
+        &f.app,
+        req(Method::PUT, &members)
+            .acting(&f, "ada")
+            .json(serde_json::json!({ "usernames": "ann" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(
+        &f.app,
+        req(Method::PUT, &members)
+            .acting(&f, "ann")
+            .json(serde_json::json!({ "usernames": "ann,ada" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let added = r.json();
+    assert_fits(&doc, "/groups/{id}/members.json", "put", &added);
+    assert_eq!(added["usernames"], serde_json::json!(["ann"]));
+    let r = send(
+        &f.app,
+        req(Method::PUT, &members)
+            .acting(&f, "ann")
+            .json(serde_json::json!({ "usernames": "outsider" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = send(
+        &f.app,
+        req(Method::DELETE, &members)
+            .acting(&f, "ann")
+            .form(&[("usernames", "bob,nobody_here,bob")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let removed = r.json();
+    assert_fits(&doc, "/groups/{id}/members.json", "delete", &removed);
+    assert_eq!(removed["usernames"], serde_json::json!(["bob"]));
+    assert_eq!(
+        removed["skipped_usernames"],
+        serde_json::json!(["nobody_here"])
+    );
+    let listed_members = send(
+        &f.app,
+        get("/groups/early_birds/members.json").acting(&f, "ada"),
+    )
+    .await
+    .json();
+    assert_eq!(
+        each(&listed_members, "/members", "username"),
+        ["ada", "ann"]
+    );
+
+    // The staff group guards a category: deleting it is refused and the
+    // category stays closed; the new group goes.
+    let staff = send(&f.app, get("/groups/staff.json").acting(&f, "ann"))
+        .await
+        .json()["group"]["id"]
+        .as_i64()
+        .expect("staff id");
+    let r = send(
+        &f.app,
+        req(Method::DELETE, &format!("/admin/groups/{staff}.json")).acting(&f, "ann"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("Staff room"), "{}", r.body);
+    let r = send(
+        &f.app,
+        get(&format!("/t/{}.json", f.staff_topic.0)).acting(&f, "ada"),
+    )
+    .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    let r = send(
+        &f.app,
+        req(Method::DELETE, &format!("/admin/groups/{id}.json")).acting(&f, "ada"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(
+        &f.app,
+        req(Method::DELETE, &format!("/admin/groups/{id}.json")).acting(&f, "ann"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_fits(&doc, "/admin/groups/{id}.json", "delete", &r.json());
+    assert_eq!(listed("ada").await, ["staff"]);
+}
+
+#[tokio::test]
 async fn topics_are_retitled_moved_bookmarked_and_removed_as_the_document_says() {
     use axum::http::Method;
     let doc = document();

@@ -12,7 +12,7 @@ use crate::category::string_enum;
 use crate::clock::from_millis;
 use crate::error::{Error, Result};
 use crate::forum::{Forum, Write};
-use crate::ids::{CommunityId, PostId, ReviewId, TopicId, UserId};
+use crate::ids::{CommunityId, GroupId, PostId, ReviewId, TopicId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, Viewer};
 use crate::store::parsed;
@@ -72,6 +72,10 @@ string_enum! {
         CommunityUpdated = "community_updated",
         /// Set an idea's status.
         IdeaStatusChanged = "idea_status_changed",
+        /// Renamed a group or changed its description.
+        GroupUpdated = "group_updated",
+        /// Deleted a group.
+        GroupDeleted = "group_deleted",
     }
 }
 
@@ -89,6 +93,8 @@ pub enum Target {
     Review(ReviewId),
     /// A watched word.
     WatchedWord(i64),
+    /// A group.
+    Group(GroupId),
     /// The community itself.
     Community,
 }
@@ -101,6 +107,7 @@ impl Target {
             Target::Member(u) => ("member", Some(u.0)),
             Target::Review(r) => ("review", Some(r.0)),
             Target::WatchedWord(w) => ("watched_word", Some(w)),
+            Target::Group(g) => ("group", Some(g.0)),
             Target::Community => ("community", None),
         }
     }
@@ -113,6 +120,7 @@ impl Target {
             "member" => Target::Member(UserId(id()?)),
             "review" => Target::Review(ReviewId(id()?)),
             "watched_word" => Target::WatchedWord(id()?),
+            "group" => Target::Group(GroupId(id()?)),
             "community" => Target::Community,
             other => return Err(Error::Storage(format!("unknown audit target {other:?}"))),
         })

@@ -62,6 +62,10 @@ event_kinds! {
     GroupMemberAdded = "group.member_added",
     /// A member was removed from a group.
     GroupMemberRemoved = "group.member_removed",
+    /// A group was renamed or its description changed.
+    GroupUpdated = "group.updated",
+    /// A group was deleted.
+    GroupDeleted = "group.deleted",
     /// A category was created.
     CategoryCreated = "category.created",
     /// A category was changed.

@@ -154,7 +154,9 @@ pub use mail::{
     DigestFrequency, Email, EmailKind, EmailPreferences, EmailSettings, FileMailer, MailError,
     Mailer,
 };
-pub use member::{Group, GroupMember, MAX_GROUP_PAGE, Member, NewUser, ProfileUpdate, User};
+pub use member::{
+    Group, GroupMember, MAX_GROUP_CHANGE, MAX_GROUP_PAGE, Member, NewUser, ProfileUpdate, User,
+};
 pub use notify::{Delivery, Notification, NotificationKind, WatchLevel};
 pub use once::{MAX_REQUEST_KEY, REQUEST_KEY_TTL_HOURS};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};

@@ -490,26 +490,58 @@ impl Forum {
         })
     }
 
-    /// Adds a member to a group. Admins only.
+    /// Adds a member to a group; returns whether they were added (`false`:
+    /// already in it). Admins only.
     pub fn add_to_group(
         &self,
         actor: &Actor,
         community: CommunityId,
         group: GroupId,
         user: UserId,
-    ) -> Result<()> {
-        self.change_group(actor, community, group, user, true)
+    ) -> Result<bool> {
+        Ok(!self
+            .add_group_members(actor, community, group, &[user])?
+            .is_empty())
     }
 
-    /// Removes a member from a group. Admins only.
+    /// Removes a member from a group; returns whether they were in it.
+    /// Admins only.
     pub fn remove_from_group(
         &self,
         actor: &Actor,
         community: CommunityId,
         group: GroupId,
         user: UserId,
-    ) -> Result<()> {
-        self.change_group(actor, community, group, user, false)
+    ) -> Result<bool> {
+        Ok(!self
+            .remove_group_members(actor, community, group, &[user])?
+            .is_empty())
+    }
+
+    /// Adds members to a group in one write (all or none: a user who is
+    /// not a member of the community fails the call); returns those who
+    /// were not in it already. At most [`MAX_GROUP_CHANGE`] users per
+    /// call. Admins only.
+    pub fn add_group_members(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        group: GroupId,
+        users: &[UserId],
+    ) -> Result<Vec<UserId>> {
+        self.change_group(actor, community, group, users, true)
+    }
+
+    /// Removes members from a group in one write; returns those who were
+    /// in it. As [`Forum::add_group_members`] otherwise.
+    pub fn remove_group_members(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        group: GroupId,
+        users: &[UserId],
+    ) -> Result<Vec<UserId>> {
+        self.change_group(actor, community, group, users, false)
     }
 
     fn change_group(
@@ -517,27 +549,38 @@ impl Forum {
         actor: &Actor,
         community: CommunityId,
         group: GroupId,
-        user: UserId,
+        users: &[UserId],
         add: bool,
-    ) -> Result<()> {
+    ) -> Result<Vec<UserId>> {
+        if users.len() > MAX_GROUP_CHANGE {
+            return Err(Error::invalid(
+                "users",
+                format!("at most {MAX_GROUP_CHANGE} per call; split the list"),
+            ));
+        }
         self.write(|w| {
             let viewer = self.viewer_in(w, actor, community)?;
             viewer.require_admin()?;
             load_group(w.tx, community, group)?;
-            membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
-            let changed = if add {
-                w.tx.prepare_cached(
-                    "INSERT INTO group_members (group_id, user_id, added_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT DO NOTHING",
-                )?
-                .execute(params![group, user, w.now_ms()])?
-            } else {
-                w.tx.prepare_cached(
-                    "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
-                )?
-                .execute(params![group, user])?
-            };
-            if changed > 0 {
+            let mut changed = Vec::new();
+            for &user in users {
+                membership(w.tx, community, user)?.ok_or(Error::not_found("member"))?;
+                let n = if add {
+                    w.tx.prepare_cached(
+                        "INSERT INTO group_members (group_id, user_id, added_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![group, user, w.now_ms()])?
+                } else {
+                    w.tx.prepare_cached(
+                        "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
+                    )?
+                    .execute(params![group, user])?
+                };
+                if n == 0 {
+                    continue;
+                }
+                changed.push(user);
                 let kind = if add {
                     EventKind::GroupMemberAdded
                 } else {
@@ -549,6 +592,114 @@ impl Forum {
                 e.data = serde_json::json!({ "group": group });
                 w.emit(community, e)?;
             }
+            Ok(changed)
+        })
+    }
+
+    /// Renames a group and/or changes its description. Admins only; the
+    /// change is audited.
+    pub fn update_group(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        group: GroupId,
+        name: &str,
+        description: &str,
+    ) -> Result<Group> {
+        check_name("name", name, 1, 60)?;
+        check_len("description", description, 0, 1000)?;
+        let (name, description) = (name.trim(), description.trim());
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            viewer.require_admin()?;
+            let before = load_group(w.tx, community, group)?;
+            if before.name == name && before.description == description {
+                return Ok(before);
+            }
+            let taken: bool =
+                w.tx.prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM groups
+                     WHERE community_id = ?1 AND name_lower = ?2 AND id <> ?3)",
+                )?
+                .query_row(params![community, name.to_lowercase(), group], |r| r.get(0))?;
+            if taken {
+                return Err(Error::conflict(format!("group {name:?} exists")));
+            }
+            w.tx.prepare_cached(
+                "UPDATE groups SET name = ?2, name_lower = ?3, description = ?4 WHERE id = ?1",
+            )?
+            .execute(params![group, name, name.to_lowercase(), description])?;
+            let mut e = NewEvent::new(EventKind::GroupUpdated, Audience::Staff);
+            e.actor = viewer.user;
+            e.data = serde_json::json!({ "group": group });
+            w.emit(community, e)?;
+            crate::audit::record(
+                w,
+                &viewer,
+                AuditAction::GroupUpdated,
+                crate::audit::Target::Group(group),
+                serde_json::json!({ "name": before.name, "description": before.description }),
+                serde_json::json!({ "name": name, "description": description }),
+                None,
+            )?;
+            load_group(w.tx, community, group)
+        })
+    }
+
+    /// Deletes a group and its memberships (not its members). Refused with
+    /// [`Error::Conflict`] while a category is restricted to it: who may
+    /// see that category must be decided first, never widened or narrowed
+    /// as a side effect. Admins only; audited.
+    pub fn delete_group(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        group: GroupId,
+    ) -> Result<()> {
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            viewer.require_admin()?;
+            let before = load_group(w.tx, community, group)?;
+            let guarded: Vec<String> = w
+                .tx
+                .prepare_cached(
+                    "SELECT c.name FROM category_groups cg JOIN categories c ON c.id = cg.category_id
+                     WHERE cg.group_id = ?1 ORDER BY c.name",
+                )?
+                .query_map([group], |r| r.get(0))?
+                .collect::<db::Result<_>>()?;
+            if !guarded.is_empty() {
+                return Err(Error::conflict(format!(
+                    "group {:?} decides who may see {}: change their access first",
+                    before.name,
+                    guarded
+                        .iter()
+                        .map(|c| format!("{c:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            w.tx.prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?
+                .execute([group])?;
+            w.tx.prepare_cached("DELETE FROM groups WHERE id = ?1")?
+                .execute([group])?;
+            let mut e = NewEvent::new(EventKind::GroupDeleted, Audience::Staff);
+            e.actor = viewer.user;
+            e.data = serde_json::json!({ "group": group, "name": before.name });
+            w.emit(community, e)?;
+            crate::audit::record(
+                w,
+                &viewer,
+                AuditAction::GroupDeleted,
+                crate::audit::Target::Group(group),
+                serde_json::json!({
+                    "name": before.name,
+                    "description": before.description,
+                    "members": before.member_count,
+                }),
+                serde_json::Value::Null,
+                None,
+            )?;
             Ok(())
         })
     }
@@ -667,6 +818,10 @@ impl Forum {
 
 /// Most members [`Forum::group_members`] returns at once.
 pub const MAX_GROUP_PAGE: usize = 1000;
+
+/// Most users [`Forum::add_group_members`] and
+/// [`Forum::remove_group_members`] take per call.
+pub const MAX_GROUP_CHANGE: usize = 100;
 
 /// A member of a group, as [`Forum::group_members`] lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]

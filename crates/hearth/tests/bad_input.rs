@@ -438,8 +438,23 @@ fn ids_from_another_community() {
         "group across",
         || {
             let Actor::User(b) = boss else { unreachable!() };
-            f.add_to_group(&boss, other.id, w.group, b)
+            f.add_to_group(&boss, other.id, w.group, b).map(|_| ())
         },
+        not_found,
+    );
+    unchanged(
+        &w,
+        "group renamed across",
+        || {
+            f.update_group(&boss, other.id, w.group, "taken over", "")
+                .map(|_| ())
+        },
+        not_found,
+    );
+    unchanged(
+        &w,
+        "group deleted across",
+        || f.delete_group(&boss, other.id, w.group),
         not_found,
     );
     unchanged(

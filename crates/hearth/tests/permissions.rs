@@ -503,3 +503,142 @@ fn group_members_say_when_they_were_added_and_page_by_offset() {
     assert_eq!(vic_last(&w.member), before);
     assert_eq!(vic_last(&w.admin), Some(w.t.clock.now()));
 }
+
+#[test]
+fn groups_are_renamed_batched_and_deleted_by_admins_without_changing_who_sees_what() {
+    use hearth::{AuditAction, AuditFilter, MAX_GROUP_CHANGE, Target};
+    let w = World::new();
+    let f = w.forum();
+    let user = |a: Actor| match a {
+        Actor::User(u) => u,
+        _ => unreachable!(),
+    };
+    let (mia, vic, oz) = (user(w.member), user(w.group_member), user(w.outsider));
+
+    // Only admins manage groups.
+    for who in [
+        Actor::Guest,
+        w.outsider,
+        w.member,
+        w.group_member,
+        w.moderator,
+    ] {
+        let r = f.update_group(&who, w.c, w.group, "renamed", "");
+        assert!(matches!(
+            r,
+            Err(Error::Forbidden { .. }) | Err(Error::NotFound { .. })
+        ));
+        let r = f.add_group_members(&who, w.c, w.group, &[mia]);
+        assert!(matches!(
+            r,
+            Err(Error::Forbidden { .. }) | Err(Error::NotFound { .. })
+        ));
+        let r = f.delete_group(&who, w.c, w.group);
+        assert!(matches!(
+            r,
+            Err(Error::Forbidden { .. }) | Err(Error::NotFound { .. })
+        ));
+    }
+
+    // All or none: someone outside the community fails the whole call.
+    let r = f.add_group_members(&w.admin, w.c, w.group, &[mia, oz]);
+    assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
+    assert_eq!(f.group(&w.admin, w.c, w.group).unwrap().member_count, 1);
+    // Only the newly added are reported, each once.
+    assert_eq!(
+        f.add_group_members(&w.admin, w.c, w.group, &[mia, vic, mia])
+            .unwrap(),
+        [mia]
+    );
+    assert!(
+        f.group_members(&w.member, w.c, w.group, 0, 10)
+            .unwrap()
+            .len()
+            == 2
+    );
+    // The limit, at its boundary.
+    let many = vec![mia; MAX_GROUP_CHANGE];
+    assert!(
+        f.add_group_members(&w.admin, w.c, w.group, &many)
+            .unwrap()
+            .is_empty()
+    );
+    let too_many = vec![mia; MAX_GROUP_CHANGE + 1];
+    let r = f.remove_group_members(&w.admin, w.c, w.group, &too_many);
+    assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
+    assert_eq!(
+        f.remove_group_members(&w.admin, w.c, w.group, &[mia, oz])
+            .map_err(|e| e.to_string()),
+        Err(f
+            .remove_group_members(&w.admin, w.c, w.group, &[oz])
+            .unwrap_err()
+            .to_string())
+    );
+    assert_eq!(
+        f.remove_group_members(&w.admin, w.c, w.group, &[mia])
+            .unwrap(),
+        [mia]
+    );
+
+    // Renaming keeps members and access; names stay unique.
+    let other = f.create_group(&w.admin, w.c, "helpers", "").unwrap();
+    let r = f.update_group(&w.admin, w.c, w.group, "Helpers", "");
+    assert!(matches!(r, Err(Error::Conflict { .. })), "{r:?}");
+    let renamed = f
+        .update_group(&w.admin, w.c, w.group, " Partners ", "Our partners")
+        .unwrap();
+    assert_eq!(
+        (renamed.name.as_str(), renamed.member_count),
+        ("Partners", 1)
+    );
+    assert!(matches!(
+        f.group_by_name(&w.member, w.c, "vendors"),
+        Err(Error::NotFound { .. })
+    ));
+    let (group_topic, _) = w.topics[2];
+    assert!(
+        f.topic(&w.group_member, w.c, group_topic, &PageRequest::default())
+            .is_ok()
+    );
+
+    // A group that guards a category is not deleted: that would change
+    // who may read it as a side effect.
+    let r = f.delete_group(&w.admin, w.c, w.group);
+    match r {
+        Err(Error::Conflict { reason }) => assert!(reason.contains("vendors"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        f.topic(&w.group_member, w.c, group_topic, &PageRequest::default())
+            .is_ok()
+    );
+    assert!(
+        f.topic(&w.member, w.c, group_topic, &PageRequest::default())
+            .is_err()
+    );
+
+    // Any other group goes, with its memberships, and the log says so.
+    f.add_group_members(&w.admin, w.c, other.id, &[mia, vic])
+        .unwrap();
+    f.delete_group(&w.admin, w.c, other.id).unwrap();
+    assert!(matches!(
+        f.group(&w.admin, w.c, other.id),
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(f.own_groups(&w.member, w.c).unwrap(), []);
+    assert_eq!(f.own_groups(&w.group_member, w.c).unwrap(), [w.group]);
+    let log = f
+        .audit_log(
+            &w.admin,
+            w.c,
+            &AuditFilter {
+                target: Some(Target::Group(other.id)),
+                ..Default::default()
+            },
+            &PageRequest::default(),
+        )
+        .unwrap();
+    assert_eq!(log.items.len(), 1);
+    assert_eq!(log.items[0].action, AuditAction::GroupDeleted);
+    assert_eq!(log.items[0].before["members"], 2);
+}

@@ -4,12 +4,19 @@
 //! other fields). Groups are the community's members' to see, as the
 //! engine decides; everything else is a settings Hearth's groups don't
 //! have, at Discourse's defaults.
+//!
+//! Admins manage them: `POST /admin/groups.json`, `PUT /groups/{id}.json`,
+//! `DELETE /admin/groups/{id}.json`, and `PUT`/`DELETE
+//! /groups/{id}/members.json` with comma-separated `usernames`. A request
+//! asking for what Hearth's groups cannot be (owners, another visibility)
+//! is refused, never half-applied.
 
-use axum::extract::State as AxState;
+use axum::extract::{Path, State as AxState};
 use axum::http::StatusCode;
 use axum::response::Response;
-use hearth::{Actor, Group, GroupId, GroupMember};
+use hearth::{Actor, Group, GroupId, GroupMember, UserId};
 use serde::Serialize;
+use serde_json::{Value, json};
 
 use super::html::SafeHtml;
 use super::shape::{Ctx, avatar_template, ts};
@@ -49,7 +56,6 @@ struct GroupCore {
     full_name: String,
     default_notification_level: u8,
     membership_request_template: Option<()>,
-    is_group_user: bool,
     members_visibility_level: u8,
     can_see_members: bool,
     can_admin_group: bool,
@@ -62,6 +68,7 @@ struct GroupCore {
 struct GroupListItem {
     #[serde(flatten)]
     core: GroupCore,
+    is_group_user: bool,
     display_name: String,
     is_group_owner: bool,
 }
@@ -71,6 +78,7 @@ struct GroupListItem {
 struct GroupDetail {
     #[serde(flatten)]
     core: GroupCore,
+    is_group_user: bool,
     is_group_owner_display: bool,
     mentionable: bool,
     messageable: bool,
@@ -143,11 +151,9 @@ struct Meta {
     offset: usize,
 }
 
-/// `mine`: the visitor's own groups (`Forum::own_groups`).
-fn core(ctx: &Ctx, mine: &[GroupId], g: Group) -> GroupCore {
+fn core(ctx: &Ctx, g: Group) -> GroupCore {
     let excerpt: String = g.description.chars().take(300).collect();
     GroupCore {
-        is_group_user: mine.contains(&g.id),
         id: g.id.0,
         automatic: false,
         user_count: g.member_count,
@@ -192,7 +198,8 @@ pub(crate) async fn list(AxState(state): AxState<State>, v: Visitor) -> Result<R
                 .into_iter()
                 .map(|g| GroupListItem {
                     display_name: g.name.clone(),
-                    core: core(&ctx, &mine, g),
+                    is_group_user: mine.contains(&g.id),
+                    core: core(&ctx, g),
                     is_group_owner: false,
                 })
                 .collect();
@@ -240,7 +247,8 @@ pub(crate) async fn show(state: State, v: Visitor, which: GroupRef) -> Result<Re
                 .collect();
             Ok(GroupAnswer {
                 group: GroupDetail {
-                    core: core(&ctx, &mine, group),
+                    is_group_user: mine.contains(&group.id),
+                    core: core(&ctx, group),
                     is_group_owner_display: false,
                     mentionable: false,
                     messageable: false,
@@ -316,4 +324,278 @@ fn member(ctx: &Ctx, m: GroupMember) -> MemberShape {
         added_at: ts(m.added_at),
         timezone: "UTC",
     }
+}
+
+#[derive(Debug, Serialize)]
+struct Created {
+    basic_group: GroupCore,
+}
+
+/// What a create or update request asks for, checked before anything is
+/// written.
+struct Wanted {
+    name: String,
+    description: Option<String>,
+    usernames: Vec<String>,
+}
+
+fn wanted(params: &Params) -> Result<Wanted, Error> {
+    if params.get("group").and_then(Value::as_object).is_none() {
+        return Err(Error::BadRequest(
+            "param is missing or the value is empty: group".into(),
+        ));
+    }
+    if !usernames(params, "group.owner_usernames")?.is_empty() {
+        return Err(Error::BadRequest(
+            "Hearth's groups have no owners: admins manage them; leave owner_usernames out".into(),
+        ));
+    }
+    for key in ["group.visibility_level", "group.members_visibility_level"] {
+        if let Some(level) = params.int(key)?
+            && level != i64::from(LOGGED_ON_USERS)
+        {
+            return Err(Error::BadRequest(format!(
+                "{key}: Hearth's groups and their members are visible to the community's members ({LOGGED_ON_USERS}) only"
+            )));
+        }
+    }
+    Ok(Wanted {
+        name: params.need("group.name")?,
+        description: params.str("group.bio_raw"),
+        usernames: usernames(params, "group.usernames")?,
+    })
+}
+
+/// Comma-separated usernames (or a JSON list of them), trimmed, each
+/// once (in any letter case), at most `hearth::MAX_GROUP_CHANGE`.
+fn usernames(params: &Params, key: &str) -> Result<Vec<String>, Error> {
+    let raw: Vec<String> = match params.get(key) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => s.split(',').map(str::to_string).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::BadRequest(format!("{key}: a list of usernames")))?,
+        Some(_) => {
+            return Err(Error::BadRequest(format!(
+                "{key}: comma-separated usernames"
+            )));
+        }
+    };
+    let mut out: Vec<String> = Vec::new();
+    for name in raw {
+        let name = name.trim();
+        if !name.is_empty() && !out.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            out.push(name.to_string());
+        }
+    }
+    if out.len() > hearth::MAX_GROUP_CHANGE {
+        return Err(Error::BadRequest(format!(
+            "{key}: at most {} usernames per request; send the rest in another",
+            hearth::MAX_GROUP_CHANGE
+        )));
+    }
+    Ok(out)
+}
+
+/// The members named (id, username), or `BadRequest` naming those who
+/// are not members.
+fn members_named(
+    s: &AppState,
+    actor: &Actor,
+    names: &[String],
+) -> Result<Vec<(UserId, String)>, Error> {
+    let Resolved { found, missing } = resolve(s, actor, names)?;
+    if !missing.is_empty() {
+        return Err(Error::BadRequest(format!(
+            "no member is called {}: check the usernames",
+            missing.join(", ")
+        )));
+    }
+    Ok(found)
+}
+
+/// Names split into members (id, username) and names that are not.
+struct Resolved {
+    found: Vec<(UserId, String)>,
+    missing: Vec<String>,
+}
+
+fn resolve(s: &AppState, actor: &Actor, names: &[String]) -> Result<Resolved, Error> {
+    let (mut found, mut missing) = (Vec::new(), Vec::new());
+    for name in names {
+        match s.forum.member_by_username(actor, s.config.community, name) {
+            Ok(m) => found.push((m.user.id, m.user.username)),
+            Err(hearth::Error::NotFound { .. }) => missing.push(name.clone()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Resolved { found, missing })
+}
+
+/// `POST /admin/groups.json` (`createGroup`): `group[name]`,
+/// `group[bio_raw]`, `group[usernames]`. Unknown usernames fail the
+/// request before the group is made.
+pub(crate) async fn create(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let actor = params.writer(&v)?;
+    let wanted = wanted(&params)?;
+    let answer = state
+        .run(move |s| {
+            let c = s.config.community;
+            let users: Vec<UserId> = members_named(s, &actor, &wanted.usernames)?
+                .into_iter()
+                .map(|(u, _)| u)
+                .collect();
+            let description = wanted.description.unwrap_or_default();
+            let group = s
+                .forum
+                .create_group(&actor, c, &wanted.name, &description)?;
+            s.forum.add_group_members(&actor, c, group.id, &users)?;
+            let group = s.forum.group(&actor, c, group.id)?;
+            let ctx = super::ctx(s, &actor)?;
+            Ok(Created {
+                basic_group: core(&ctx, group),
+            })
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &answer))
+}
+
+/// `PUT /groups/{id}.json` (`updateGroup`): `group[name]` and
+/// `group[bio_raw]` (kept when left out). Members change through
+/// `/groups/{id}/members.json`.
+pub(crate) async fn update(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let id = GroupId(super::id_of(&id)?);
+    let actor = params.writer(&v)?;
+    let wanted = wanted(&params)?;
+    if !wanted.usernames.is_empty() {
+        return Err(Error::BadRequest(
+            "group[usernames]: add or remove members with PUT or DELETE /groups/{id}/members.json"
+                .into(),
+        )
+        .into());
+    }
+    state
+        .run(move |s| {
+            let c = s.config.community;
+            let description = match wanted.description {
+                Some(d) => d,
+                None => s.forum.group(&actor, c, id)?.description,
+            };
+            s.forum
+                .update_group(&actor, c, id, &wanted.name, &description)?;
+            Ok(())
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &json!({ "success": "OK" })))
+}
+
+/// `DELETE /admin/groups/{id}.json` (`deleteGroup`). A group that decides
+/// who may see a category is refused (409) until the category's access
+/// changes.
+pub(crate) async fn delete(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let id = GroupId(super::id_of(&id)?);
+    let actor = params.writer(&v)?;
+    state
+        .run(move |s| Ok(s.forum.delete_group(&actor, s.config.community, id)?))
+        .await?;
+    Ok(json_response(StatusCode::OK, &json!({ "success": "OK" })))
+}
+
+/// `PUT /groups/{id}/members.json` (`addGroupMembers`, `usernames`).
+/// Naming someone who is not a member fails the request: nobody is
+/// added.
+pub(crate) async fn add_members(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(path): Path<(String, String)>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    change_members(state, v, path, true, params).await
+}
+
+/// `DELETE /groups/{id}/members.json` (`removeGroupMembers`,
+/// `usernames`): names of non-members, or of members not in the group,
+/// come back as `skipped_usernames`.
+pub(crate) async fn remove_members(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(path): Path<(String, String)>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    change_members(state, v, path, false, params).await
+}
+
+async fn change_members(
+    state: State,
+    v: Visitor,
+    (id, rest): (String, String),
+    add: bool,
+    params: Params,
+) -> Result<Response, ApiError> {
+    if super::name_of(&rest) != "members" {
+        return Err(Error::Engine(hearth::Error::NotFound { what: "page" }).into());
+    }
+    let id = GroupId(super::id_of(&id)?);
+    let actor = params.writer(&v)?;
+    let names = usernames(&params, "usernames")?;
+    if names.is_empty() {
+        return Err(
+            Error::BadRequest("param is missing or the value is empty: usernames".into()).into(),
+        );
+    }
+    let answer = state
+        .run(move |s| {
+            let c = s.config.community;
+            // Only admins get this far with a group to change.
+            s.forum.group(&actor, c, id)?;
+            if add {
+                let found = members_named(s, &actor, &names)?;
+                let ids: Vec<UserId> = found.iter().map(|(u, _)| *u).collect();
+                let added = s.forum.add_group_members(&actor, c, id, &ids)?;
+                let usernames: Vec<&String> = found
+                    .iter()
+                    .filter(|(u, _)| added.contains(u))
+                    .map(|(_, n)| n)
+                    .collect();
+                Ok(json!({ "success": "OK", "usernames": usernames, "emails": [] }))
+            } else {
+                let Resolved {
+                    found,
+                    missing: mut skipped,
+                } = resolve(s, &actor, &names)?;
+                let ids: Vec<UserId> = found.iter().map(|(u, _)| *u).collect();
+                let removed = s.forum.remove_group_members(&actor, c, id, &ids)?;
+                let mut usernames = Vec::new();
+                for (u, name) in found {
+                    if removed.contains(&u) {
+                        usernames.push(name);
+                    } else {
+                        skipped.push(name);
+                    }
+                }
+                Ok(json!({
+                    "success": "OK",
+                    "usernames": usernames,
+                    "skipped_usernames": skipped,
+                }))
+            }
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &answer))
 }
