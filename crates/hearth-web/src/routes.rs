@@ -84,6 +84,14 @@ pub(crate) fn router(state: State) -> Router {
         )
         .route("/admin/groups.json", post(api::groups::create))
         .route(
+            "/admin/badges.json",
+            get(api::badges::list).post(api::badges::create),
+        )
+        .route(
+            "/admin/badges/{id}",
+            axum::routing::put(api::badges::update).delete(api::badges::delete),
+        )
+        .route(
             "/admin/groups/{id}",
             axum::routing::delete(api::groups::delete),
         )

@@ -547,6 +547,119 @@ async fn groups_are_created_changed_filled_and_deleted_as_the_document_says() {
 }
 
 #[tokio::test]
+async fn badges_are_listed_created_changed_and_deleted_as_the_document_says() {
+    use axum::http::Method;
+    let doc = document();
+    let f = fixture();
+    for who in ["ada", "outsider"] {
+        let r = send(&f.app, get("/admin/badges.json").acting(&f, who)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{who}: {}", r.body);
+        let r = send(
+            &f.app,
+            req(Method::POST, "/admin/badges.json")
+                .acting(&f, who)
+                .json(serde_json::json!({ "name": "Sneaky", "badge_type_id": 1 })),
+        )
+        .await;
+        assert!(r.status.is_client_error(), "{who}: {}", r.status);
+    }
+    for bad in [
+        serde_json::json!({ "name": "No type" }),
+        serde_json::json!({ "name": "Odd type", "badge_type_id": 4 }),
+        serde_json::json!({ "badge_type_id": 1 }),
+    ] {
+        let r = send(
+            &f.app,
+            req(Method::POST, "/admin/badges.json")
+                .acting(&f, "ann")
+                .json(bad.clone()),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
+    }
+    // A name with nothing to make a slug from is a clear 422.
+    let r = send(
+        &f.app,
+        req(Method::POST, "/admin/badges.json")
+            .acting(&f, "ann")
+            .json(serde_json::json!({ "name": "★★★", "badge_type_id": 3 })),
+    )
+    .await;
+    assert!(
+        r.status.is_client_error() && r.body.contains("slug"),
+        "{}: {}",
+        r.status,
+        r.body
+    );
+
+    let r = send(
+        &f.app,
+        req(Method::POST, "/admin/badges.json")
+            .acting(&f, "ann")
+            .form(&[("name", "Great Answer!"), ("badge_type_id", "2")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let created = r.json();
+    assert_fits(&doc, "/admin/badges.json", "post", &created);
+    assert_eq!(created["badge"]["slug"], "great-answer");
+    assert_eq!(created["badge"]["badge_type_id"], 2);
+    let id = created["badge"]["id"].as_i64().expect("id");
+    f.forum
+        .grant_badge(
+            &hearth::Actor::System,
+            f.community,
+            "great-answer",
+            f.ada,
+            None,
+            "",
+        )
+        .expect("grant");
+
+    let list = send(&f.app, get("/admin/badges.json").acting(&f, "ann")).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let list = list.json();
+    assert_fits(&doc, "/admin/badges.json", "get", &list);
+    assert_eq!(ints(&list, "/badges", "grant_count"), [1]);
+    assert_eq!(list["admin_badges"]["badge_ids"], serde_json::json!([id]));
+
+    let path = format!("/admin/badges/{id}.json");
+    let r = send(
+        &f.app,
+        req(Method::PUT, &path)
+            .acting(&f, "ann")
+            .json(serde_json::json!({ "name": "Greatest answer", "badge_type_id": 1 })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let changed = r.json();
+    assert_fits(&doc, "/admin/badges/{id}.json", "put", &changed);
+    assert_eq!(
+        (
+            &changed["badge"]["name"],
+            &changed["badge"]["slug"],
+            &changed["badge"]["grant_count"]
+        ),
+        (
+            &serde_json::json!("Greatest answer"),
+            &serde_json::json!("great-answer"),
+            &serde_json::json!(1)
+        )
+    );
+
+    let r = send(&f.app, req(Method::DELETE, &path).acting(&f, "ada")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(&f.app, req(Method::DELETE, &path).acting(&f, "ann")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let badges = send(&f.app, get("/user-badges/ada.json").acting(&f, "ann"))
+        .await
+        .json();
+    assert_eq!(badges["user_badges"], serde_json::json!([]));
+    let r = send(&f.app, req(Method::DELETE, &path).acting(&f, "ann")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+}
+
+#[tokio::test]
 async fn topics_are_retitled_moved_bookmarked_and_removed_as_the_document_says() {
     use axum::http::Method;
     let doc = document();
@@ -907,6 +1020,21 @@ async fn the_operations_table_says_what_is_served() {
         .forum
         .topic_only(&Actor::Guest, f.community, f.public_topic)
         .expect("topic");
+    let badge = f
+        .forum
+        .create_badge(
+            &Actor::System,
+            f.community,
+            hearth::NewBadge {
+                slug: String::new(),
+                name: "Helper".into(),
+                description: String::new(),
+                icon: String::new(),
+                tier: hearth::BadgeTier::Bronze,
+                multiple: false,
+            },
+        )
+        .expect("badge");
     let fill = |path: &str| {
         let id = if path.starts_with("/t/") {
             topic.id.0
@@ -916,6 +1044,8 @@ async fn the_operations_table_says_what_is_served() {
             f.qa.id.0
         } else if path.starts_with("/admin/users/") {
             f.ada.0
+        } else if path.starts_with("/admin/badges/") {
+            badge.id
         } else {
             1
         };

@@ -76,6 +76,10 @@ string_enum! {
         GroupUpdated = "group_updated",
         /// Deleted a group.
         GroupDeleted = "group_deleted",
+        /// Changed a badge.
+        BadgeUpdated = "badge_updated",
+        /// Deleted a badge and its grants.
+        BadgeDeleted = "badge_deleted",
     }
 }
 
@@ -95,6 +99,8 @@ pub enum Target {
     WatchedWord(i64),
     /// A group.
     Group(GroupId),
+    /// A badge (by id).
+    Badge(i64),
     /// The community itself.
     Community,
 }
@@ -108,6 +114,7 @@ impl Target {
             Target::Review(r) => ("review", Some(r.0)),
             Target::WatchedWord(w) => ("watched_word", Some(w)),
             Target::Group(g) => ("group", Some(g.0)),
+            Target::Badge(b) => ("badge", Some(b)),
             Target::Community => ("community", None),
         }
     }
@@ -121,6 +128,7 @@ impl Target {
             "review" => Target::Review(ReviewId(id()?)),
             "watched_word" => Target::WatchedWord(id()?),
             "group" => Target::Group(GroupId(id()?)),
+            "badge" => Target::Badge(id()?),
             "community" => Target::Community,
             other => return Err(Error::Storage(format!("unknown audit target {other:?}"))),
         })

@@ -9,6 +9,7 @@ use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::audit::{AuditAction, Target};
 use crate::category::string_enum;
 use crate::clock::from_millis;
 use crate::error::{Error, Result};
@@ -55,7 +56,7 @@ pub struct Badge {
 /// What [`Forum::create_badge`] needs.
 #[derive(Debug, Clone)]
 pub struct NewBadge {
-    /// 1 to 50 of `a-z 0-9 -`.
+    /// 1 to 50 of `a-z 0-9 -`, or empty: made from the name's ASCII words.
     pub slug: String,
     /// 1 to 100 characters.
     pub name: String,
@@ -67,6 +68,32 @@ pub struct NewBadge {
     pub tier: BadgeTier,
     /// Can be earned more than once.
     pub multiple: bool,
+}
+
+/// A badge and how often it is held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadgeCount {
+    /// The badge.
+    pub badge: Badge,
+    /// Its grants not revoked (a member holding a multiple badge for two
+    /// posts counts twice).
+    pub grants: i64,
+}
+
+/// What [`Forum::update_badge`] changes; `None` keeps a field. The slug
+/// never changes: hooks and plugins grant by it.
+#[derive(Debug, Clone, Default)]
+pub struct BadgeChange {
+    /// 1 to 100 characters.
+    pub name: Option<String>,
+    /// Up to 1,000 characters.
+    pub description: Option<String>,
+    /// Up to 200 characters.
+    pub icon: Option<String>,
+    /// Gold, silver or bronze.
+    pub tier: Option<BadgeTier>,
+    /// Can be earned more than once (grants made before stay).
+    pub multiple: Option<bool>,
 }
 
 /// A badge a member holds.
@@ -99,6 +126,14 @@ fn badge_from_row(r: &db::Row<'_>, community: CommunityId) -> db::Result<Badge> 
     })
 }
 
+fn badge_by_id(conn: &Conn, community: CommunityId, id: i64) -> Result<Badge> {
+    conn.prepare_cached(&format!(
+        "SELECT {BADGE_COLUMNS} FROM badges b WHERE b.community_id = ?1 AND b.id = ?2"
+    ))?
+    .query_row(params![community, id], |r| badge_from_row(r, community))
+    .found("badge")
+}
+
 fn badge_by_slug(conn: &Conn, community: CommunityId, slug: &str) -> Result<Badge> {
     conn.prepare_cached(&format!(
         "SELECT {BADGE_COLUMNS} FROM badges b WHERE b.community_id = ?1 AND b.slug = ?2"
@@ -113,8 +148,17 @@ impl Forum {
         &self,
         actor: &Actor,
         community: CommunityId,
-        new: NewBadge,
+        mut new: NewBadge,
     ) -> Result<Badge> {
+        if new.slug.is_empty() {
+            new.slug = crate::text::slug_words(&new.name, 50);
+            if new.slug.is_empty() {
+                return Err(Error::invalid(
+                    "name",
+                    "needs a letter or digit (a-z, 0-9) to make the badge's slug from; or give a slug",
+                ));
+            }
+        }
         check_slug("slug", &new.slug)?;
         check_name("name", &new.name, 1, 100)?;
         check_len("description", &new.description, 0, 1000)?;
@@ -156,6 +200,134 @@ impl Forum {
                 ))?
                 .query_map([community], |r| badge_from_row(r, community))?
                 .collect::<db::Result<_>>()?)
+        })
+    }
+
+    /// The community's badges with how often each is held, as
+    /// [`Forum::badges`] orders them.
+    pub fn badge_counts(&self, actor: &Actor, community: CommunityId) -> Result<Vec<BadgeCount>> {
+        self.read(|conn, now| {
+            self.viewer(conn, now, actor, community)?;
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {BADGE_COLUMNS},
+                        (SELECT count(*) FROM badge_grants g WHERE g.badge_id = b.id AND g.revoked_at IS NULL)
+                     FROM badges b WHERE b.community_id = ?1 ORDER BY b.tier, b.name"
+                ))?
+                .query_map([community], |r| {
+                    Ok(BadgeCount {
+                        badge: badge_from_row(r, community)?,
+                        grants: r.get(7)?,
+                    })
+                })?
+                .collect::<db::Result<_>>()?)
+        })
+    }
+
+    /// Changes a badge's name, description, icon, tier or whether it can
+    /// be earned more than once. Admins and the application only; audited.
+    pub fn update_badge(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        id: i64,
+        change: &BadgeChange,
+    ) -> Result<Badge> {
+        if let Some(name) = &change.name {
+            check_name("name", name, 1, 100)?;
+        }
+        if let Some(d) = &change.description {
+            check_len("description", d, 0, 1000)?;
+        }
+        if let Some(icon) = &change.icon {
+            check_name("icon", icon, 0, 200)?;
+        }
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            viewer.require_admin()?;
+            let before = badge_by_id(w.tx, community, id)?;
+            let after = Badge {
+                name: change
+                    .name
+                    .as_deref()
+                    .map_or(before.name.clone(), |n| n.trim().into()),
+                description: change
+                    .description
+                    .as_deref()
+                    .map_or(before.description.clone(), |d| d.trim().into()),
+                icon: change
+                    .icon
+                    .as_deref()
+                    .map_or(before.icon.clone(), |i| i.trim().into()),
+                tier: change.tier.unwrap_or(before.tier),
+                multiple: change.multiple.unwrap_or(before.multiple),
+                ..before.clone()
+            };
+            if after == before {
+                return Ok(before);
+            }
+            w.tx.prepare_cached(
+                "UPDATE badges SET name = ?2, description = ?3, icon = ?4, tier = ?5, multiple = ?6
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                after.name,
+                after.description,
+                after.icon,
+                after.tier.as_str(),
+                after.multiple
+            ])?;
+            let mut e = NewEvent::new(EventKind::BadgeUpdated, Audience::Members);
+            e.actor = viewer.user;
+            e.data = serde_json::json!({ "badge": after.slug });
+            w.emit(community, e)?;
+            crate::audit::record(
+                w,
+                &viewer,
+                AuditAction::BadgeUpdated,
+                Target::Badge(id),
+                serde_json::to_value(&before).unwrap_or_default(),
+                serde_json::to_value(&after).unwrap_or_default(),
+                None,
+            )?;
+            Ok(after)
+        })
+    }
+
+    /// Deletes a badge and every grant of it: members no longer hold it
+    /// (points it earned stay). Admins and the application only; audited
+    /// with how many grants went.
+    pub fn delete_badge(&self, actor: &Actor, community: CommunityId, id: i64) -> Result<()> {
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            viewer.require_admin()?;
+            let before = badge_by_id(w.tx, community, id)?;
+            let grants =
+                w.tx.prepare_cached(
+                    "DELETE FROM badge_grants WHERE badge_id = ?1 AND revoked_at IS NULL",
+                )?
+                .execute([id])?;
+            w.tx.prepare_cached("DELETE FROM badge_grants WHERE badge_id = ?1")?
+                .execute([id])?;
+            w.tx.prepare_cached("DELETE FROM badges WHERE id = ?1")?
+                .execute([id])?;
+            let mut e = NewEvent::new(EventKind::BadgeDeleted, Audience::Members);
+            e.actor = viewer.user;
+            e.data = serde_json::json!({ "badge": before.slug });
+            w.emit(community, e)?;
+            let mut record = serde_json::to_value(&before).unwrap_or_default();
+            record["grants"] = grants.into();
+            crate::audit::record(
+                w,
+                &viewer,
+                AuditAction::BadgeDeleted,
+                Target::Badge(id),
+                record,
+                serde_json::Value::Null,
+                None,
+            )?;
+            Ok(())
         })
     }
 

@@ -98,6 +98,10 @@ event_kinds! {
     BadgeGranted = "badge.granted",
     /// A badge was revoked.
     BadgeRevoked = "badge.revoked",
+    /// A badge's name, description, icon, tier or multiplicity changed.
+    BadgeUpdated = "badge.updated",
+    /// A badge was deleted, with its grants.
+    BadgeDeleted = "badge.deleted",
     /// A member's trust level changed (`data`: from, to, locked).
     TrustChanged = "member.trust_changed",
     /// A post was flagged (`data`: review item, flag kind). Staff only.

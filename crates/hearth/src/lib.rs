@@ -127,7 +127,7 @@ mod trust;
 
 pub use analytics::{Analytics, Contributor, DayPoint, HelpfulArticle, MAX_ANALYTICS_DAYS};
 pub use audit::{AuditAction, AuditEntry, AuditFilter, Target};
-pub use badges::{Badge, BadgeGrant, BadgeTier, NewBadge};
+pub use badges::{Badge, BadgeChange, BadgeCount, BadgeGrant, BadgeTier, NewBadge};
 pub use category::{Category, CategoryKind, NewCategory, Visibility};
 pub use changes::{CHANGE_POLL, ChangeStamp};
 pub use clock::{Clock, ManualClock, SystemClock};

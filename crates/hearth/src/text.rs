@@ -183,21 +183,29 @@ pub(crate) fn check_chars(field: &'static str, value: &str, lines: Lines) -> Res
 /// assert_eq!(hearth::slugify("???"), "topic");
 /// ```
 pub fn slugify(title: &str) -> String {
+    let slug = slug_words(title, 80);
+    if slug.is_empty() {
+        "topic".into()
+    } else {
+        slug
+    }
+}
+
+/// `text`'s lower-case ASCII words joined by `-`, whole words only, at most
+/// `max` bytes; empty if it has none.
+pub(crate) fn slug_words(text: &str, max: usize) -> String {
     let mut slug = String::new();
-    for word in title
+    for word in text
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
     {
-        if slug.len() + word.len() + 1 > 80 {
+        if slug.len() + word.len() + 1 > max {
             break;
         }
         if !slug.is_empty() {
             slug.push('-');
         }
         slug.push_str(&word.to_ascii_lowercase());
-    }
-    if slug.is_empty() {
-        slug.push_str("topic");
     }
     slug
 }

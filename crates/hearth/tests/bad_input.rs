@@ -457,6 +457,39 @@ fn ids_from_another_community() {
         || f.delete_group(&boss, other.id, w.group),
         not_found,
     );
+    let badge = f
+        .create_badge(
+            &w.admin,
+            w.c,
+            hearth::NewBadge {
+                slug: "ours".into(),
+                name: "Ours".into(),
+                description: String::new(),
+                icon: String::new(),
+                tier: hearth::BadgeTier::Bronze,
+                multiple: false,
+            },
+        )
+        .unwrap();
+    unchanged(
+        &w,
+        "badge changed across",
+        || {
+            let change = hearth::BadgeChange {
+                name: Some("Theirs".into()),
+                ..Default::default()
+            };
+            f.update_badge(&boss, other.id, badge.id, &change)
+                .map(|_| ())
+        },
+        not_found,
+    );
+    unchanged(
+        &w,
+        "badge deleted across",
+        || f.delete_badge(&boss, other.id, badge.id),
+        not_found,
+    );
     unchanged(
         &w,
         "category with another community's group",

@@ -353,3 +353,110 @@ fn badges_are_idempotent_and_private_posts_stay_private() {
     assert_eq!(granted, 4);
     assert_eq!(f.badges(&Actor::Guest, w.c).unwrap().len(), 2);
 }
+
+#[test]
+fn badges_are_changed_counted_and_deleted_by_admins_with_their_grants() {
+    use hearth::{AuditAction, AuditFilter, BadgeChange, Target};
+    let w = World::new();
+    let f = w.forum();
+    let new = |slug: &str, multiple| NewBadge {
+        slug: slug.into(),
+        name: slug.into(),
+        description: String::new(),
+        icon: "star".into(),
+        tier: BadgeTier::Bronze,
+        multiple,
+    };
+    let helper = f.create_badge(&w.admin, w.c, new("helper", true)).unwrap();
+    let kept = f.create_badge(&w.admin, w.c, new("kept", false)).unwrap();
+    let (mia, max) = (uid(w.member), uid(w.moderator));
+    let answers: Vec<_> = w.topics.iter().map(|(_, a)| *a).collect();
+    for (who, post) in [(max, answers[0]), (max, answers[1]), (mia, answers[0])] {
+        f.grant_badge(&w.admin, w.c, "helper", who, Some(post), "helped")
+            .unwrap();
+    }
+    f.grant_badge(&w.admin, w.c, "kept", mia, None, "").unwrap();
+    f.revoke_badge(&w.admin, w.c, "helper", mia, None).unwrap();
+    let counts = |actor: &Actor| -> Vec<(String, i64)> {
+        f.badge_counts(actor, w.c)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.badge.slug, c.grants))
+            .collect()
+    };
+    // Revoked grants are not counted; every reader sees the counts.
+    assert_eq!(
+        counts(&Actor::Guest),
+        [("helper".into(), 2), ("kept".into(), 1)]
+    );
+
+    // Only admins change; the slug stays, unnamed fields are kept.
+    let rename = BadgeChange {
+        name: Some(" Great helper ".into()),
+        tier: Some(BadgeTier::Gold),
+        ..Default::default()
+    };
+    for who in [Actor::Guest, w.member, w.moderator] {
+        assert!(matches!(
+            f.update_badge(&who, w.c, helper.id, &rename),
+            Err(Error::Forbidden { .. }) | Err(Error::NotFound { .. })
+        ));
+    }
+    let bad = BadgeChange {
+        name: Some(String::new()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        f.update_badge(&w.admin, w.c, helper.id, &bad),
+        Err(Error::Invalid { .. })
+    ));
+    let changed = f.update_badge(&w.admin, w.c, helper.id, &rename).unwrap();
+    assert_eq!(
+        (
+            changed.slug.as_str(),
+            changed.name.as_str(),
+            changed.tier,
+            changed.icon.as_str()
+        ),
+        ("helper", "Great helper", BadgeTier::Gold, "star")
+    );
+    assert_eq!(
+        f.member_badges(&w.member, w.c, max).unwrap()[0].badge,
+        changed
+    );
+
+    // Deleting takes the grants with it, and says how many in the log.
+    assert!(matches!(
+        f.delete_badge(&w.moderator, w.c, helper.id),
+        Err(Error::Forbidden { .. })
+    ));
+    f.delete_badge(&w.admin, w.c, helper.id).unwrap();
+    assert_eq!(counts(&w.admin), [("kept".into(), 1)]);
+    assert!(f.member_badges(&w.admin, w.c, max).unwrap().is_empty());
+    assert!(matches!(
+        f.grant_badge(&w.admin, w.c, "helper", max, None, ""),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        f.delete_badge(&w.admin, w.c, helper.id),
+        Err(Error::NotFound { .. })
+    ));
+    let log = f
+        .audit_log(
+            &w.admin,
+            w.c,
+            &AuditFilter {
+                target: Some(Target::Badge(helper.id)),
+                ..Default::default()
+            },
+            &PageRequest::default(),
+        )
+        .unwrap();
+    let actions: Vec<AuditAction> = log.items.iter().map(|e| e.action).collect();
+    assert_eq!(
+        actions,
+        [AuditAction::BadgeDeleted, AuditAction::BadgeUpdated]
+    );
+    assert_eq!(log.items[0].before["grants"], 2);
+    assert_eq!(kept.slug, "kept");
+}

@@ -497,7 +497,7 @@ pub(crate) async fn update(
             Ok(())
         })
         .await?;
-    Ok(json_response(StatusCode::OK, &json!({ "success": "OK" })))
+    super::success()
 }
 
 /// `DELETE /admin/groups/{id}.json` (`deleteGroup`). A group that decides
@@ -514,7 +514,7 @@ pub(crate) async fn delete(
     state
         .run(move |s| Ok(s.forum.delete_group(&actor, s.config.community, id)?))
         .await?;
-    Ok(json_response(StatusCode::OK, &json!({ "success": "OK" })))
+    super::success()
 }
 
 /// `PUT /groups/{id}/members.json` (`addGroupMembers`, `usernames`).

@@ -2,6 +2,7 @@
 //! use most. Every handler reads and writes through the engine as the
 //! visitor, so permissions are the engine's.
 
+pub(crate) mod badges;
 pub(crate) mod category;
 pub(crate) mod groups;
 pub(crate) mod html;
@@ -30,6 +31,12 @@ type ApiResult = Result<Response, ApiError>;
 
 fn ok(v: Value) -> ApiResult {
     Ok(crate::error::json_response(axum::http::StatusCode::OK, &v))
+}
+
+/// Discourse's answer to a write with nothing else to say:
+/// `{"success": "OK"}`.
+pub(crate) fn success() -> ApiResult {
+    ok(json!({ "success": "OK" }))
 }
 
 /// `"12.json"` → 12; anything else is not found.
@@ -582,7 +589,7 @@ pub(crate) async fn delete_post(
     state
         .run(move |s| Ok(s.forum.delete_post(&actor, s.config.community, id)?))
         .await?;
-    ok(json!({ "success": "OK" }))
+    success()
 }
 
 /// A topic's first post, as `actor` sees the topic.
@@ -680,7 +687,7 @@ async fn on_first_post(
             Ok(act(&s.forum, &actor, s.config.community, post)?)
         })
         .await?;
-    ok(json!({ "success": "OK" }))
+    success()
 }
 
 /// `POST /post_actions.json`: `id` (the post) and `post_action_type_id`

@@ -875,7 +875,8 @@ pub(crate) fn search(ctx: &Ctx, term: &str, hits: &[SearchHit], more: bool) -> V
     })
 }
 
-fn badge_type(tier: BadgeTier) -> i64 {
+/// Discourse's badge type ids: 1 gold, 2 silver, 3 bronze.
+pub(crate) fn badge_type(tier: BadgeTier) -> i64 {
     match tier {
         BadgeTier::Gold => 1,
         BadgeTier::Silver => 2,
@@ -893,7 +894,7 @@ pub(crate) fn badge_types() -> Value {
 
 /// A badge; Discourse renders its `description` as HTML.
 #[derive(Serialize)]
-struct BadgeShape<'a> {
+pub(crate) struct BadgeShape<'a> {
     id: i64,
     name: &'a str,
     description: SafeHtml,
@@ -911,7 +912,7 @@ struct BadgeShape<'a> {
     badge_type_id: i64,
 }
 
-fn badge(b: &hearth::Badge, grant_count: usize) -> BadgeShape<'_> {
+pub(crate) fn badge(b: &hearth::Badge, grant_count: usize) -> BadgeShape<'_> {
     BadgeShape {
         id: b.id,
         name: &b.name,
