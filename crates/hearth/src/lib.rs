@@ -155,7 +155,8 @@ pub use mail::{
     Mailer,
 };
 pub use member::{
-    Group, GroupMember, MAX_GROUP_CHANGE, MAX_GROUP_PAGE, Member, NewUser, ProfileUpdate, User,
+    Group, GroupMember, MAX_GROUP_CHANGE, MAX_GROUP_PAGE, MAX_MEMBER_LIST, Member, MemberFilter,
+    MemberOrder, MemberQuery, NewUser, ProfileUpdate, User,
 };
 pub use notify::{Delivery, Notification, NotificationKind, WatchLevel};
 pub use once::{MAX_REQUEST_KEY, REQUEST_KEY_TTL_HOURS};

@@ -456,6 +456,63 @@ impl Forum {
         })
     }
 
+    /// Members as staff review them: filtered, ordered and paged by
+    /// offset (at most [`MAX_MEMBER_LIST`] per call). Moderators and
+    /// admins only (the filter by e-mail address included).
+    pub fn member_list(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        query: &MemberQuery,
+    ) -> Result<Vec<Member>> {
+        let limit = query.limit.min(MAX_MEMBER_LIST);
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            if !viewer.is_moderator() {
+                return Err(Error::forbidden(
+                    "only moderators and admins list members this way",
+                ));
+            }
+            let filter = match query.filter {
+                MemberFilter::All => "TRUE",
+                MemberFilter::New => "m.trust_level = 0",
+                MemberFilter::Staff => "m.role IN ('owner', 'admin', 'moderator')",
+                MemberFilter::Suspended => "m.suspended_until > ?3",
+                MemberFilter::Silenced => "m.silenced_until > ?3",
+            };
+            let dir = if query.ascending { "ASC" } else { "DESC" };
+            let order = match query.order {
+                MemberOrder::Joined => format!("m.joined_at {dir}"),
+                // Never seen: last, whichever the direction.
+                MemberOrder::Seen => format!("(u.last_seen_at IS NULL), u.last_seen_at {dir}"),
+                MemberOrder::Username => format!("u.username_lower {dir}"),
+                MemberOrder::TrustLevel => format!("m.trust_level {dir}"),
+            };
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.silenced_until, m.suspended_until,
+                        m.silence_reason, m.suspend_reason, m.trust_level
+                 FROM memberships m JOIN users u ON u.id = m.user_id
+                 WHERE m.community_id = ?1 AND {filter}
+                   AND (CAST(?2 AS TEXT) IS NULL OR m.user_id =
+                        (SELECT l.user_id FROM logins l WHERE l.email_lower = ?2))
+                   AND CAST(?3 AS BIGINT) IS NOT NULL
+                 ORDER BY {order}, u.id {dir} LIMIT ?4 OFFSET ?5"
+            ))?;
+            let email = query.email.as_deref().map(|e| e.trim().to_lowercase());
+            let rows = stmt.query_map(
+                params![
+                    community,
+                    email,
+                    now,
+                    limit as i64,
+                    i64::try_from(query.offset).unwrap_or(i64::MAX)
+                ],
+                |r| member_from_row(r, community),
+            )?;
+            Ok(rows.collect::<db::Result<Vec<_>>>()?)
+        })
+    }
+
     /// Creates a group. Admins only.
     pub fn create_group(
         &self,
@@ -750,6 +807,29 @@ impl Forum {
         })
     }
 
+    /// The groups a member belongs to, by name. Members only (as
+    /// [`Forum::groups`]).
+    pub fn member_groups(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        user: UserId,
+    ) -> Result<Vec<Group>> {
+        self.read(|conn, now| {
+            members_only(&self.viewer(conn, now, actor, community)?)?;
+            let ids: Vec<GroupId> = conn
+                .prepare_cached(
+                    "SELECT g.id FROM groups g JOIN group_members gm ON gm.group_id = g.id
+                     WHERE g.community_id = ?1 AND gm.user_id = ?2 ORDER BY g.name_lower",
+                )?
+                .query_map(params![community, user], |r| r.get(0))?
+                .collect::<db::Result<_>>()?;
+            ids.into_iter()
+                .map(|g| load_group(conn, community, g))
+                .collect()
+        })
+    }
+
     /// A group by id. Members only.
     pub fn group(&self, actor: &Actor, community: CommunityId, id: GroupId) -> Result<Group> {
         self.read(|conn, now| {
@@ -818,6 +898,56 @@ impl Forum {
 
 /// Most members [`Forum::group_members`] returns at once.
 pub const MAX_GROUP_PAGE: usize = 1000;
+
+/// Most members [`Forum::member_list`] returns per call.
+pub const MAX_MEMBER_LIST: usize = 500;
+
+/// Which members [`Forum::member_list`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemberFilter {
+    /// Everyone.
+    #[default]
+    All,
+    /// Members at trust level 0.
+    New,
+    /// Moderators, admins and owners.
+    Staff,
+    /// Members suspended now.
+    Suspended,
+    /// Members silenced now.
+    Silenced,
+}
+
+/// How [`Forum::member_list`] orders (ties by user id, the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemberOrder {
+    /// When they joined the community.
+    #[default]
+    Joined,
+    /// When they were last seen (never seen: last).
+    Seen,
+    /// By username.
+    Username,
+    /// By trust level.
+    TrustLevel,
+}
+
+/// What [`Forum::member_list`] lists.
+#[derive(Debug, Clone, Default)]
+pub struct MemberQuery {
+    /// Which members.
+    pub filter: MemberFilter,
+    /// In which order.
+    pub order: MemberOrder,
+    /// Smallest first (default: largest, i.e. newest first).
+    pub ascending: bool,
+    /// Only the member with this e-mail address (any letter case).
+    pub email: Option<String>,
+    /// How many to skip.
+    pub offset: usize,
+    /// How many at most (capped at [`MAX_MEMBER_LIST`]).
+    pub limit: usize,
+}
 
 /// Most users [`Forum::add_group_members`] and
 /// [`Forum::remove_group_members`] take per call.

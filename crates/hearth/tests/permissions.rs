@@ -642,3 +642,157 @@ fn groups_are_renamed_batched_and_deleted_by_admins_without_changing_who_sees_wh
     assert_eq!(log.items[0].action, AuditAction::GroupDeleted);
     assert_eq!(log.items[0].before["members"], 2);
 }
+
+#[test]
+fn staff_list_members_by_filter_and_order_and_find_one_by_email() {
+    use hearth::{
+        Clock, MAX_MEMBER_LIST, MemberFilter, MemberOrder, MemberQuery, NewLogin, NewUser, Role,
+        TrustLevel,
+    };
+    let w = World::new();
+    let f = w.forum();
+    let names = |q: &MemberQuery| -> Vec<String> {
+        f.member_list(&w.moderator, w.c, q)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.user.username)
+            .collect()
+    };
+    let q = |filter, order, ascending| MemberQuery {
+        filter,
+        order,
+        ascending,
+        limit: 100,
+        ..Default::default()
+    };
+    // Only staff.
+    for who in [Actor::Guest, w.outsider, w.member, w.group_member] {
+        let r = f.member_list(&who, w.c, &q(MemberFilter::All, MemberOrder::Joined, false));
+        assert!(matches!(r, Err(Error::Forbidden { .. })), "{r:?}");
+    }
+    let everyone = [
+        "admin_ann",
+        "member_mia",
+        "mod_max",
+        "olivia_owner",
+        "vendor_vic",
+    ];
+    assert_eq!(
+        names(&q(MemberFilter::All, MemberOrder::Username, true)),
+        everyone
+    );
+    let mut reversed = everyone;
+    reversed.reverse();
+    assert_eq!(
+        names(&q(MemberFilter::All, MemberOrder::Username, false)),
+        reversed
+    );
+    // Joined newest first by default; ties (one frozen clock) by id.
+    assert_eq!(
+        names(&MemberQuery {
+            limit: 2,
+            ..Default::default()
+        }),
+        ["vendor_vic", "member_mia"]
+    );
+    assert_eq!(
+        names(&MemberQuery {
+            limit: 2,
+            offset: 4,
+            ..Default::default()
+        }),
+        ["olivia_owner"]
+    );
+    assert_eq!(
+        names(&q(MemberFilter::Staff, MemberOrder::Username, true)),
+        ["admin_ann", "mod_max", "olivia_owner"]
+    );
+
+    // Seen: never seen last, whichever the direction.
+    let Actor::User(vic) = w.group_member else {
+        unreachable!()
+    };
+    let Actor::User(mia) = w.member else {
+        unreachable!()
+    };
+    f.touch_last_seen(mia).unwrap();
+    w.t.clock.advance(time::Duration::hours(1));
+    f.touch_last_seen(vic).unwrap();
+    let seen = |asc| names(&q(MemberFilter::All, MemberOrder::Seen, asc))[..2].to_vec();
+    assert_eq!(seen(false), ["vendor_vic", "member_mia"]);
+    assert_eq!(seen(true), ["member_mia", "vendor_vic"]);
+
+    // Trust levels and sanctions.
+    f.set_trust_level(&w.admin, w.c, mia, Some(TrustLevel::New), None)
+        .unwrap();
+    f.set_trust_level(&w.admin, w.c, vic, Some(TrustLevel::Regular), None)
+        .unwrap();
+    assert!(
+        names(&q(MemberFilter::New, MemberOrder::Username, true)).contains(&"member_mia".into())
+    );
+    assert!(
+        !names(&q(MemberFilter::New, MemberOrder::Username, true)).contains(&"vendor_vic".into())
+    );
+    assert_eq!(
+        names(&q(MemberFilter::All, MemberOrder::TrustLevel, false))[0],
+        "vendor_vic"
+    );
+    let week = w.t.clock.now() + time::Duration::days(7);
+    f.silence_member(&w.moderator, w.c, mia, Some(week), "Spam")
+        .unwrap();
+    f.suspend_member(&w.moderator, w.c, vic, Some(week), "Abuse")
+        .unwrap();
+    assert_eq!(
+        names(&q(MemberFilter::Silenced, MemberOrder::Joined, false)),
+        ["member_mia"]
+    );
+    assert_eq!(
+        names(&q(MemberFilter::Suspended, MemberOrder::Joined, false)),
+        ["vendor_vic"]
+    );
+    // A sanction that ended is not listed.
+    w.t.clock.advance(time::Duration::days(8));
+    assert!(names(&q(MemberFilter::Suspended, MemberOrder::Joined, false)).is_empty());
+
+    // By e-mail, in any letter case; an address nobody has finds nobody.
+    let eve = f
+        .create_account(
+            NewUser::new("eve_email"),
+            NewLogin {
+                email: "Eve@Example.com".into(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            },
+        )
+        .unwrap();
+    f.add_member(&w.owner, w.c, eve.id, Role::Member).unwrap();
+    let by_email = |email: &str| {
+        names(&MemberQuery {
+            email: Some(email.into()),
+            limit: 10,
+            ..Default::default()
+        })
+    };
+    assert_eq!(by_email(" eve@example.COM "), ["eve_email"]);
+    assert!(by_email("nobody@example.com").is_empty());
+
+    // The page size is capped.
+    assert_eq!(
+        f.member_list(
+            &w.admin,
+            w.c,
+            &MemberQuery {
+                limit: MAX_MEMBER_LIST + 1,
+                ..Default::default()
+            }
+        )
+        .unwrap()
+        .len(),
+        6
+    );
+    // A member's groups, for members.
+    let groups = f.member_groups(&w.member, w.c, vic).unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].id, w.group);
+    assert!(f.member_groups(&w.member, w.c, mia).unwrap().is_empty());
+    assert!(f.member_groups(&w.outsider, w.c, vic).is_err());
+}
