@@ -166,9 +166,12 @@ pub(crate) fn router(state: State) -> Router {
         .route("/review", get(admin::review))
         .route("/review/{id}", post(admin::decide))
         .route("/admin", get(admin::admin))
+        .route("/admin/users.json", get(api::admin_users::list))
+        .route("/admin/users/list/{flag}", get(api::admin_users::list_flag))
+        .route("/admin/users/{id}", get(api::admin_users::show))
         .route(
             "/admin/users/{id}/{action}",
-            axum::routing::put(admin_user_put),
+            axum::routing::put(admin_user_put).post(admin_user_post),
         )
         .route("/admin/export", get(export::export))
         .route("/admin/analytics", get(analytics::page))
@@ -439,6 +442,24 @@ async fn admin_user_put(
     };
     match id_of(&id) {
         Ok(id) => api::sanctions::apply(state, v, hearth::UserId(id), sanction, params)
+            .await
+            .into_response(),
+        Err(e) => fail(e, true),
+    }
+}
+
+/// `POST /admin/users/{id}/log_out.json`.
+async fn admin_user_post(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path((id, action)): Path<(String, String)>,
+    params: Params,
+) -> Response {
+    if api::name_of(&action) != "log_out" {
+        return no_such_path(true);
+    }
+    match id_of(&id) {
+        Ok(id) => api::admin_users::log_out(state, v, hearth::UserId(id), params)
             .await
             .into_response(),
         Err(e) => fail(e, true),

@@ -660,6 +660,123 @@ async fn badges_are_listed_created_changed_and_deleted_as_the_document_says() {
 }
 
 #[tokio::test]
+async fn staff_list_and_inspect_users_and_admins_sign_them_out_as_the_document_says() {
+    use axum::http::Method;
+    let doc = document();
+    let f = fixture();
+    let one = format!("/admin/users/{}.json", f.bob.0);
+    for who in ["ada", "outsider"] {
+        for path in [
+            "/admin/users.json",
+            "/admin/users/list/staff.json",
+            one.as_str(),
+        ] {
+            let r = send(&f.app, get(path).acting(&f, who)).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{who} {path}: {}", r.body);
+        }
+    }
+    let r = send(&f.app, get("/admin/users.json")).await;
+    assert!(r.status.is_client_error(), "guest: {}", r.status);
+
+    let all = send(
+        &f.app,
+        get("/admin/users.json?order=username&asc=true").acting(&f, "ann"),
+    )
+    .await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    let all = all.json();
+    assert_fits(&doc, "/admin/users.json", "get", &all);
+    let names: Vec<&str> = all
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|u| u["username"].as_str())
+        .collect();
+    assert_eq!(names, ["ada", "ann", "bob"]);
+    assert!(all[0].get("email").is_none(), "e-mail only when asked");
+    let with_emails = send(
+        &f.app,
+        get("/admin/users.json?order=username&asc=true&show_emails=true").acting(&f, "ann"),
+    )
+    .await
+    .json();
+    assert_fits(&doc, "/admin/users.json", "get", &with_emails);
+    assert_eq!(with_emails[0]["email"], "ada@example.com");
+    let found = send(
+        &f.app,
+        get("/admin/users.json?email=BOB@example.com").acting(&f, "ann"),
+    )
+    .await
+    .json();
+    assert_eq!(each(&found, "", "username"), ["bob"]);
+    let r = send(
+        &f.app,
+        get("/admin/users.json?order=read_time").acting(&f, "ann"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let second = send(&f.app, get("/admin/users.json?page=2").acting(&f, "ann"))
+        .await
+        .json();
+    assert_eq!(second, serde_json::json!([]));
+
+    let staff = send(
+        &f.app,
+        get("/admin/users/list/staff.json").acting(&f, "ann"),
+    )
+    .await
+    .json();
+    assert_fits(&doc, "/admin/users/list/{flag}.json", "get", &staff);
+    assert_eq!(each(&staff, "", "username"), ["ann"]);
+    assert_eq!(staff[0]["admin"], true);
+    let suspect = send(
+        &f.app,
+        get("/admin/users/list/suspect.json").acting(&f, "ann"),
+    )
+    .await;
+    assert_eq!(suspect.json(), serde_json::json!([]));
+    let r = send(
+        &f.app,
+        get("/admin/users/list/weird.json").acting(&f, "ann"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+
+    // One user, with their groups.
+    let staff_group = f
+        .forum
+        .group_by_name(&Actor::System, f.community, "staff")
+        .expect("staff")
+        .id;
+    f.forum
+        .add_to_group(&Actor::System, f.community, staff_group, f.bob)
+        .expect("add");
+    let bob = send(&f.app, get(&one).acting(&f, "ann")).await;
+    assert_eq!(bob.status, StatusCode::OK, "{}", bob.body);
+    let bob = bob.json();
+    assert_fits(&doc, "/admin/users/{id}.json", "get", &bob);
+    assert_eq!(bob["username"], "bob");
+    assert_eq!(bob["can_grant_moderation"], true);
+    assert_eq!(each(&bob, "/groups", "name"), ["staff"]);
+    let r = send(&f.app, get("/admin/users/999999.json").acting(&f, "ann")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+
+    // Signing bob out ends his browser session.
+    let mut browser = Browser::new(&f);
+    browser.sign_in("bob").await;
+    let me = browser.get("/session/current.json").await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    let log_out = format!("/admin/users/{}/log_out.json", f.bob.0);
+    let r = send(&f.app, req(Method::POST, &log_out).acting(&f, "ada")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(&f.app, req(Method::POST, &log_out).acting(&f, "ann")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_fits(&doc, "/admin/users/{id}/log_out.json", "post", &r.json());
+    let me = browser.get("/session/current.json").await;
+    assert_eq!(me.status, StatusCode::NOT_FOUND, "{}", me.body);
+}
+
+#[tokio::test]
 async fn topics_are_retitled_moved_bookmarked_and_removed_as_the_document_says() {
     use axum::http::Method;
     let doc = document();

@@ -59,7 +59,9 @@ struct GroupCore {
     members_visibility_level: u8,
     can_see_members: bool,
     can_admin_group: bool,
-    can_edit_group: bool,
+    /// Left out where the document has no such field (a user's groups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    can_edit_group: Option<bool>,
     publish_read_state: bool,
 }
 
@@ -181,7 +183,7 @@ fn core(ctx: &Ctx, g: Group) -> GroupCore {
         members_visibility_level: LOGGED_ON_USERS,
         can_see_members: true,
         can_admin_group: ctx.admin,
-        can_edit_group: ctx.admin,
+        can_edit_group: Some(ctx.admin),
         publish_read_state: false,
     }
 }
@@ -212,6 +214,21 @@ pub(crate) async fn list(AxState(state): AxState<State>, v: Visitor) -> Result<R
         })
         .await?;
     Ok(json_response(StatusCode::OK, &answer))
+}
+
+/// A group among a user's (`/admin/users/{id}.json`'s `groups`).
+#[derive(Debug, Serialize)]
+pub(crate) struct UserGroup {
+    #[serde(flatten)]
+    core: GroupCore,
+    display_name: String,
+}
+
+pub(crate) fn user_group(ctx: &Ctx, g: Group) -> UserGroup {
+    let display_name = g.name.clone();
+    let mut core = core(ctx, g);
+    core.can_edit_group = None;
+    UserGroup { core, display_name }
 }
 
 /// Which group a path names.

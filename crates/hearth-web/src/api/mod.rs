@@ -2,6 +2,7 @@
 //! use most. Every handler reads and writes through the engine as the
 //! visitor, so permissions are the engine's.
 
+pub(crate) mod admin_users;
 pub(crate) mod badges;
 pub(crate) mod category;
 pub(crate) mod groups;
