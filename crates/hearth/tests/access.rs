@@ -210,3 +210,94 @@ fn private_to_hybrid_without_moving_content() {
     assert_eq!(guest.items[0].id, w.topics[0].0);
     assert_eq!(latest(&w.member).unwrap().items.len(), member_view);
 }
+
+#[test]
+fn a_provider_s_users_sign_in_as_linked_accounts_made_once() {
+    use hearth::{ExternalAccount, NO_PASSWORD, NewLogin, NewUser};
+    let w = World::new();
+    let f = w.forum();
+    let ext = |id: &str, email: &str, username: &str| ExternalAccount {
+        provider: "acme_app".into(),
+        external_id: id.into(),
+        email: email.into(),
+        email_verified: true,
+        username: username.into(),
+        display_name: Some("Dana Doe".into()),
+        avatar_url: Some("https://cdn.example.com/dana.png".into()),
+    };
+    // First sign-in makes the account, with no password.
+    let first = f
+        .sign_in_external(&ext("u-1", "dana@example.com", "dana"))
+        .unwrap();
+    assert!(first.created);
+    assert_eq!(first.user.username, "dana");
+    assert_eq!(first.user.display_name, "Dana Doe");
+    let login = f.login_of(first.user.id).unwrap().unwrap();
+    assert_eq!(login.password_hash, NO_PASSWORD);
+    // Later sign-ins find it by id and follow the provider's name and avatar.
+    let mut again = ext("u-1", "dana@example.com", "ignored_now");
+    again.display_name = Some("Dana D.".into());
+    again.avatar_url = Some(String::new());
+    let second = f.sign_in_external(&again).unwrap();
+    assert!(!second.created);
+    assert_eq!(second.user.id, first.user.id);
+    assert_eq!(second.user.display_name, "Dana D.");
+    assert_eq!(second.user.avatar_url, None);
+    assert_eq!(
+        f.external_user("acme_app", "u-1").unwrap().map(|u| u.id),
+        Some(first.user.id)
+    );
+    assert_eq!(
+        f.external_id("acme_app", first.user.id).unwrap().as_deref(),
+        Some("u-1")
+    );
+    assert_eq!(f.external_user("other_app", "u-1").unwrap(), None);
+
+    // A taken username gets a number; an existing account with a verified
+    // address is linked, not duplicated.
+    let other = f
+        .sign_in_external(&ext("u-2", "dana2@example.com", "Dana"))
+        .unwrap();
+    assert_eq!(other.user.username, "Dana1");
+    let existing = f
+        .create_account(
+            NewUser::new("eli"),
+            NewLogin {
+                email: "eli@example.com".into(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            },
+        )
+        .unwrap();
+    let mut unverified = ext("u-3", "ELI@example.com", "eli_again");
+    unverified.email_verified = false;
+    let r = f.sign_in_external(&unverified);
+    assert!(matches!(r, Err(Error::Conflict { .. })), "{r:?}");
+    assert_eq!(f.external_user("acme_app", "u-3").unwrap(), None);
+    let linked = f
+        .sign_in_external(&ext("u-3", "ELI@example.com", "eli_again"))
+        .unwrap();
+    assert!(!linked.created);
+    assert_eq!(linked.user.id, existing.id);
+    // …and only once per provider.
+    let r = f.sign_in_external(&ext("u-4", "eli@example.com", "eli"));
+    assert!(matches!(r, Err(Error::Conflict { .. })), "{r:?}");
+
+    // Bad input is refused and makes nothing.
+    for bad in [
+        ExternalAccount {
+            provider: "Acme App".into(),
+            ..ext("u-5", "x5@example.com", "x5")
+        },
+        ext("", "x6@example.com", "x6"),
+        ext("line\nbreak", "x7@example.com", "x7"),
+        ext("u-8", "not-an-address", "x8"),
+        ExternalAccount {
+            avatar_url: Some("javascript:alert(1)".into()),
+            ..ext("u-9", "x9@example.com", "x9")
+        },
+    ] {
+        let r = f.sign_in_external(&bad);
+        assert!(matches!(r, Err(Error::Invalid { .. })), "{bad:?}: {r:?}");
+    }
+    assert!(f.login("x5@example.com").unwrap().is_none());
+}
