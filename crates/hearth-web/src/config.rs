@@ -34,6 +34,9 @@ pub struct WebConfig {
     /// Believe `X-Forwarded-For` for the client address (only behind a
     /// proxy you run; otherwise clients could pick their address).
     pub trust_forwarded_for: bool,
+    /// Single sign-on from the embedding product (`None`: off). While on,
+    /// members sign in only through it.
+    pub discourse_connect: Option<crate::sso::DiscourseConnect>,
 }
 
 impl WebConfig {
@@ -49,6 +52,7 @@ impl WebConfig {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             anonymous_cache: Some(Duration::from_secs(10)),
             trust_forwarded_for: false,
+            discourse_connect: None,
         }
     }
 }

@@ -77,6 +77,10 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A setting the embedder gave is unusable (e.g. a DiscourseConnect
+    /// secret too short); says which and what would do.
+    #[error("configuration: {0}")]
+    Config(String),
     /// Something that should not happen (a worker thread died); logged, and
     /// shown to users only as "internal error".
     #[error("internal error: {0}")]
@@ -127,7 +131,7 @@ impl Error {
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::BadCredentials => StatusCode::UNAUTHORIZED,
-            Error::Template { .. } | Error::Internal(_) | Error::Io(_) => {
+            Error::Template { .. } | Error::Config(_) | Error::Internal(_) | Error::Io(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -240,7 +244,9 @@ impl Error {
             Error::TooLarge { .. } => "too_large",
             Error::RateLimited { .. } => "rate_limited",
             Error::BadCredentials => "bad_credentials",
-            Error::Template { .. } | Error::Internal(_) | Error::Io(_) => "server_error",
+            Error::Template { .. } | Error::Config(_) | Error::Internal(_) | Error::Io(_) => {
+                "server_error"
+            }
         })
     }
 

@@ -36,7 +36,11 @@
 //!   stack trace or SQL.
 //!
 //! Accounts: [`create_account`] hashes with argon2id; [`Web::create_api_key`]
-//! makes keys that are stored only as digests and can be revoked.
+//! makes keys that are stored only as digests and can be revoked. The
+//! product's own accounts can be the community's: [`DiscourseConnect`]
+//! (single sign-on where the product signs users in, set in
+//! [`WebConfig::discourse_connect`]) or, in the same process,
+//! [`Web::sign_in`].
 
 #![deny(missing_docs)]
 #![recursion_limit = "256"]
@@ -65,6 +69,7 @@ mod routes;
 mod security;
 mod seo;
 mod smtp;
+mod sso;
 mod state;
 mod templates;
 mod throttle;
@@ -83,6 +88,7 @@ pub use auth::{
 pub use config::{Limits, RateLimit, ServerLimits, Theme, WebConfig};
 pub use error::{ApiError, Error, Fail, PageError, Result};
 pub use smtp::SmtpMailer;
+pub use sso::{DISCOURSE_CONNECT, DiscourseConnect, MIN_SECRET_BYTES};
 pub use templates::TEMPLATE_NAMES;
 
 use state::AppState;
@@ -179,6 +185,39 @@ impl Web {
     pub fn revoke_api_key(&self, actor: &Actor, id: &str) -> Result<()> {
         self.require_admin(actor)?;
         auth::revoke_api_key(&self.state.forum, self.state.config.community, id)
+    }
+
+    /// Signs `user` in from the host application, without a password, for
+    /// embedders whose product shares the process: returns the
+    /// `Set-Cookie` header value to send with the host's response (the
+    /// cookie the sign-in form sets; `secure` when served over TLS). The
+    /// user must exist; whether they are a member is the community's
+    /// business as usual.
+    ///
+    /// ```no_run
+    /// # fn demo(web: &hearth_web::Web, user: hearth::UserId) -> hearth_web::Result<()> {
+    /// let set_cookie = web.sign_in(user, true)?;
+    /// // e.g. response.headers_mut().append("set-cookie", set_cookie.parse()?);
+    /// # let _ = set_cookie; Ok(())
+    /// # }
+    /// ```
+    pub fn sign_in(&self, user: hearth::UserId, secure: bool) -> Result<String> {
+        let s = &self.state;
+        s.forum.user(user)?;
+        let (token, _) = auth::start_session(
+            &s.forum,
+            s.config.community,
+            user,
+            s.config.session_ttl,
+            "application",
+        )?;
+        Ok(visitor::set_cookie(
+            &self.state,
+            secure || s.config.secure_cookies,
+            visitor::SESSION_COOKIE,
+            &token,
+            s.config.session_ttl.as_secs() as i64,
+        ))
     }
 
     /// Writes the page views and visits counted so far (they are

@@ -868,7 +868,7 @@ pub(crate) async fn directory(
     Ok(html(body, false))
 }
 
-fn safe_next(s: &AppState, next: Option<String>) -> String {
+pub(crate) fn safe_next(s: &AppState, next: Option<String>) -> String {
     // Only local paths: never redirect to another site.
     next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
         .unwrap_or_else(|| s.url("/"))
@@ -880,6 +880,9 @@ pub(crate) async fn login_form(
     v: Visitor,
     params: Params,
 ) -> PageResult {
+    if let Some(url) = crate::sso::sign_in_url(&state, params.str("next")) {
+        return Ok(Redirect::to(&url).into_response());
+    }
     let body = state
         .run(move |s| {
             let meta = Meta {
@@ -927,6 +930,7 @@ pub(crate) async fn check_credentials(
     login: String,
     password: String,
 ) -> Result<UserId, Error> {
+    crate::sso::passwords_allowed(state)?;
     let account = login.trim().to_lowercase();
     let ip = v.ip.to_string();
     state
@@ -1040,7 +1044,13 @@ pub(crate) async fn logout(
             .run(move |s| auth::end_session(&s.forum, s.config.community, &token))
             .await?;
     }
-    let mut res = Redirect::to(&state.url("/")).into_response();
+    let after = state
+        .config
+        .discourse_connect
+        .as_ref()
+        .and_then(|c| c.logout_url.clone())
+        .unwrap_or_else(|| state.url("/"));
+    let mut res = Redirect::to(&after).into_response();
     if let Ok(h) = HeaderValue::from_str(&set_cookie(&state, v.secure, SESSION_COOKIE, "", 0)) {
         res.headers_mut().append(header::SET_COOKIE, h);
     }
@@ -1078,6 +1088,9 @@ pub(crate) async fn signup_form(
     v: Visitor,
     params: Params,
 ) -> PageResult {
+    if let Some(url) = crate::sso::sign_in_url(&state, params.str("next")) {
+        return Ok(Redirect::to(&url).into_response());
+    }
     let body = state
         .run(move |s| signup_page(s, &v, json!({}), params.str("invite"), None))
         .await?;
@@ -1092,6 +1105,7 @@ pub(crate) async fn signup(
     params: Params,
 ) -> PageResult {
     params.check_csrf(&v)?;
+    crate::sso::passwords_allowed(&state)?;
     let ttl = state.config.session_ttl;
     let secure_visitor = v.clone();
     let outcome = state

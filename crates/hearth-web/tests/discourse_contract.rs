@@ -1152,6 +1152,18 @@ async fn the_operations_table_says_what_is_served() {
             },
         )
         .expect("badge");
+    // ada, as the product and an identity provider know her.
+    for provider in [hearth_web::DISCOURSE_CONNECT, "oauth"] {
+        f.forum
+            .sign_in_external(&hearth::ExternalAccount {
+                provider: provider.into(),
+                external_id: "ext-1".into(),
+                email: "ada@example.com".into(),
+                email_verified: true,
+                ..Default::default()
+            })
+            .expect("linked");
+    }
     let fill = |path: &str| {
         let id = if path.starts_with("/t/") {
             topic.id.0

@@ -76,6 +76,28 @@ impl Forum {
         })
     }
 
+    /// Removes `key` and returns what it held, in one write: of several
+    /// callers taking the same key at once, one gets the value (single-use
+    /// tokens).
+    pub fn ext_take(
+        &self,
+        namespace: &str,
+        community: Option<CommunityId>,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        check_namespace(namespace)?;
+        check_key(key)?;
+        self.store.write(|tx| {
+            crate::store::optional(
+                tx.prepare_cached(
+                    "DELETE FROM extension_data
+                     WHERE namespace = ?1 AND community_id = ?2 AND key = ?3 RETURNING value",
+                )?
+                .query_row(params![namespace, scope(community), key], |r| r.get(0)),
+            )
+        })
+    }
+
     /// Up to `limit` (at most 1,000) entries whose key starts with `prefix`
     /// and sorts after `after` (byte order), in key order.
     pub fn ext_list(
@@ -224,6 +246,38 @@ mod tests {
         assert!(forum.ext_get("p", c, "a/1")?.is_some());
         forum.ext_apply("p", c, &[ExtOp::Delete { key: "a/1".into() }])?;
         assert_eq!(forum.ext_get("p", c, "a/1")?, None);
+        Ok(())
+    }
+
+    #[test]
+    fn a_taken_key_is_taken_once_by_one_of_many() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Storage(e.to_string()))?;
+        let forum = std::sync::Arc::new(Forum::open(dir.path().join("x.db"))?);
+        let c = Some(CommunityId(7));
+        let put = ExtOp::Put {
+            key: "nonce/1".into(),
+            value: b"once".to_vec(),
+        };
+        forum.ext_apply("p", c, std::slice::from_ref(&put))?;
+        assert_eq!(forum.ext_take("p", None, "nonce/1")?, None);
+        assert_eq!(forum.ext_take("p", c, "nonce/1")?, Some(b"once".to_vec()));
+        assert_eq!(forum.ext_take("p", c, "nonce/1")?, None);
+        // Eight takers at once: exactly one value.
+        forum.ext_apply("p", c, &[put])?;
+        let takers: Vec<_> = (0..8)
+            .map(|_| {
+                let f = forum.clone();
+                std::thread::spawn(move || f.ext_take("p", c, "nonce/1"))
+            })
+            .collect();
+        let mut got = 0;
+        for t in takers {
+            let taken = t
+                .join()
+                .map_err(|_| Error::Storage("a taker panicked".into()))??;
+            got += usize::from(taken.is_some());
+        }
+        assert_eq!(got, 1);
         Ok(())
     }
 }

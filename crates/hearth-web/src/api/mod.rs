@@ -855,6 +855,43 @@ pub(crate) async fn user(
     ok(value)
 }
 
+/// `GET /u/by-external/{external_id}.json` (`getUserExternalId`: the
+/// DiscourseConnect id) and `/u/by-external/{provider}/{external_id}.json`
+/// (`getUserIdentiyProviderExternalId`): the member as `/u/{username}.json`
+/// shows them. Staff only: a product's ids are not the public's to map to
+/// members.
+pub(crate) async fn user_by_external(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(parts): Path<Vec<String>>,
+) -> ApiResult {
+    let (provider, id) = match parts.as_slice() {
+        [id] => (
+            crate::sso::DISCOURSE_CONNECT.to_string(),
+            name_of(id).to_string(),
+        ),
+        [provider, id] => (provider.clone(), name_of(id).to_string()),
+        _ => return Err(Error::Engine(hearth::Error::NotFound { what: "page" }).into()),
+    };
+    let value = state
+        .run(move |s| {
+            let ctx = ctx(s, &v.actor)?;
+            if !ctx.staff {
+                return Err(Error::Engine(hearth::Error::Forbidden {
+                    reason: "only moderators and admins look members up by external id".into(),
+                }));
+            }
+            let user = s
+                .forum
+                .external_user(&provider, &id)?
+                .ok_or(Error::Engine(hearth::Error::NotFound { what: "user" }))?;
+            let p = profile(s, &v.actor, &user.username)?;
+            Ok(shape::user(&ctx, &p))
+        })
+        .await?;
+    ok(value)
+}
+
 /// `GET /user_badges/{username}.json`.
 pub(crate) async fn user_badges(
     AxState(state): AxState<State>,
