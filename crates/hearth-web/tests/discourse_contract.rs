@@ -777,6 +777,66 @@ async fn staff_list_and_inspect_users_and_admins_sign_them_out_as_the_document_s
 }
 
 #[tokio::test]
+async fn members_edit_their_profile_and_see_their_address_as_the_document_says() {
+    use axum::http::Method;
+    let doc = document();
+    let f = fixture();
+    let r = send(
+        &f.app,
+        req(Method::PUT, "/u/ada.json")
+            .acting(&f, "ada")
+            .json(serde_json::json!({ "name": "Ada L.", "bio_raw": "Counts things." })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let updated = r.json();
+    assert_fits(&doc, "/u/{username}.json", "put", &updated);
+    assert_eq!(updated["user"]["name"], "Ada L.");
+    // Not someone else's, not even as an admin; external ids are the
+    // product's; bad input is a clear 422.
+    for (who, body) in [
+        ("bob", serde_json::json!({ "name": "Not Ada" })),
+        ("ann", serde_json::json!({ "name": "Not Ada" })),
+    ] {
+        let r = send(
+            &f.app,
+            req(Method::PUT, "/u/ada.json").acting(&f, who).json(body),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{who}: {}", r.body);
+    }
+    let r = send(
+        &f.app,
+        req(Method::PUT, "/u/ada.json")
+            .acting(&f, "ada")
+            .json(serde_json::json!({ "external_ids": { "oauth": "1" } })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = send(
+        &f.app,
+        req(Method::PUT, "/u/ada.json")
+            .acting(&f, "ada")
+            .json(serde_json::json!({ "name": "x".repeat(61) })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(f.forum.user(f.ada).expect("ada").display_name, "Ada L.");
+
+    for who in ["ada", "ann"] {
+        let r = send(&f.app, get("/u/ada/emails.json").acting(&f, who)).await;
+        assert_eq!(r.status, StatusCode::OK, "{who}: {}", r.body);
+        let emails = r.json();
+        assert_fits(&doc, "/u/{username}/emails.json", "get", &emails);
+        assert_eq!(emails["email"], "ada@example.com");
+    }
+    let r = send(&f.app, get("/u/ada/emails.json").acting(&f, "bob")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(&f.app, get("/u/ada/emails.json")).await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+}
+
+#[tokio::test]
 async fn topics_are_retitled_moved_bookmarked_and_removed_as_the_document_says() {
     use axum::http::Method;
     let doc = document();

@@ -855,6 +855,78 @@ pub(crate) async fn user(
     ok(value)
 }
 
+/// `PUT /u/{username}.json` (`updateUser`): `name`, and Hearth's `bio_raw`
+/// and `avatar_url`. A member edits their own profile (accounts are shared
+/// by every community on the forum, so no community's admin edits them);
+/// `external_ids` are the product's to set, through single sign-on.
+pub(crate) async fn update_user(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(username): Path<String>,
+    params: Params,
+) -> ApiResult {
+    let actor = params.writer(&v)?;
+    if params.get("external_ids").is_some() {
+        return Err(Error::BadRequest(
+            "external_ids: linked by the product's single sign-on (DiscourseConnect), not set here"
+                .into(),
+        )
+        .into());
+    }
+    let update = hearth::ProfileUpdate {
+        display_name: params.str("name"),
+        bio: params.str("bio_raw"),
+        avatar_url: params.str("avatar_url"),
+    };
+    let username = name_of(&username).to_string();
+    let value = state
+        .run(move |s| {
+            let user = s.forum.user_by_username(&username)?;
+            s.forum.update_profile(&actor, user.id, update)?;
+            let p = profile(s, &actor, &user.username)?;
+            let shown = shape::user(&ctx(s, &actor)?, &p);
+            Ok(json!({ "success": "OK", "user": shown["user"] }))
+        })
+        .await?;
+    ok(value)
+}
+
+/// `GET /u/{username}/emails.json` (`getUserEmails`): the member's own
+/// address, to themselves and to admins.
+pub(crate) async fn user_emails(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(username): Path<String>,
+) -> ApiResult {
+    let value = state
+        .run(move |s| {
+            let member = s
+                .forum
+                .member_by_username(&v.actor, s.config.community, &username)?;
+            let ctx = ctx(s, &v.actor)?;
+            if !(ctx.admin || ctx.viewer == Some(member.user.id)) {
+                return Err(Error::Engine(hearth::Error::Forbidden {
+                    reason: "only the member and admins see a member's e-mail address".into(),
+                }));
+            }
+            let email = s
+                .forum
+                .login_of(member.user.id)?
+                .map(|l| l.email)
+                .ok_or(Error::Engine(hearth::Error::NotFound {
+                    what: "e-mail address",
+                }))?;
+            Ok(json!({
+                "email": email,
+                "secondary_emails": [],
+                "unconfirmed_emails": [],
+                "associated_accounts": [],
+            }))
+        })
+        .await?;
+    ok(value)
+}
+
 /// `GET /u/by-external/{external_id}.json` (`getUserExternalId`: the
 /// DiscourseConnect id) and `/u/by-external/{provider}/{external_id}.json`
 /// (`getUserIdentiyProviderExternalId`): the member as `/u/{username}.json`
