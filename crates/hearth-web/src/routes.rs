@@ -76,6 +76,7 @@ pub(crate) fn router(state: State) -> Router {
         .route("/directory_items", get(api::directory))
         .route("/directory_items.json", get(api::directory))
         .route("/tags.json", get(api::tags))
+        .route("/top.json", get(api::top))
         .route("/groups.json", get(api::groups::list))
         .route("/groups/by-id/{id}", get(group_by_id))
         .route("/groups/{name}", get(group).put(api::groups::update))

@@ -837,6 +837,50 @@ async fn members_edit_their_profile_and_see_their_address_as_the_document_says()
 }
 
 #[tokio::test]
+async fn top_topics_fit_the_document_and_hold_only_what_the_visitor_reads() {
+    let doc = document();
+    let f = fixture();
+    let ids = |v: &Value| ints(v, "/topic_list/topics", "id");
+    let guest = send(&f.app, get("/top.json?period=all")).await;
+    assert_eq!(guest.status, StatusCode::OK, "{}", guest.body);
+    let guest = guest.json();
+    assert_fits(&doc, "/top.json", "get", &guest);
+    assert_eq!(guest["topic_list"]["for_period"], "all");
+    assert!(ids(&guest).contains(&f.public_topic.0));
+    assert!(!ids(&guest).contains(&f.member_topic.0));
+    assert!(!ids(&guest).contains(&f.staff_topic.0));
+    let admin = send(&f.app, get("/top.json?period=all").acting(&f, "ann"))
+        .await
+        .json();
+    assert!(ids(&admin).contains(&f.staff_topic.0));
+    // Pages of one.
+    let first = send(
+        &f.app,
+        get("/top.json?period=all&per_page=1").acting(&f, "ann"),
+    )
+    .await
+    .json();
+    assert_eq!(ids(&first).len(), 1);
+    assert!(first["topic_list"]["more_topics_url"].is_string());
+    let second = send(
+        &f.app,
+        get("/top.json?period=all&per_page=1&page=1").acting(&f, "ann"),
+    )
+    .await
+    .json();
+    assert_eq!(ids(&second).len(), 1);
+    assert_ne!(ids(&first), ids(&second));
+    for bad in [
+        "/top.json?period=hourly",
+        "/top.json?per_page=0",
+        "/top.json?per_page=101",
+    ] {
+        let r = send(&f.app, get(bad)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
+    }
+}
+
+#[tokio::test]
 async fn topics_are_retitled_moved_bookmarked_and_removed_as_the_document_says() {
     use axum::http::Method;
     let doc = document();

@@ -180,8 +180,8 @@ pub use store::{Durability, StoreConfig};
 pub use text::{RESERVED_USERNAMES, slugify, validate_username};
 pub use throttle::{Attempt, MAX_THROTTLE_KEY, Throttle};
 pub use topic::{
-    MAX_LATEST_POSTS, MAX_REPLIES, MAX_TAGS, NewReply, NewTopic, Post, PostEdit, Revision,
-    TagCount, Topic, TopicFilter, TopicFlag, TopicView, UserRef,
+    MAX_LATEST_POSTS, MAX_REPLIES, MAX_TAGS, MAX_TOP_TOPICS, NewReply, NewTopic, Post, PostEdit,
+    Revision, TagCount, TopPeriod, Topic, TopicFilter, TopicFlag, TopicView, UserRef,
 };
 pub use transfer::{EXPORT_VERSION, TransferReport};
 pub use trust::{

@@ -242,6 +242,67 @@ pub struct TopicFilter {
     pub tag: Option<String>,
 }
 
+/// Most topics [`Forum::top_topics`] returns per call.
+pub const MAX_TOP_TOPICS: usize = 100;
+
+/// How far back [`Forum::top_topics`] looks: topics started within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopPeriod {
+    /// The last 24 hours.
+    Daily,
+    /// The last 7 days.
+    Weekly,
+    /// The last 30 days.
+    Monthly,
+    /// The last 90 days.
+    Quarterly,
+    /// The last 365 days.
+    Yearly,
+    /// Ever.
+    All,
+}
+
+impl TopPeriod {
+    /// Every period, shortest first.
+    pub const ALL: [TopPeriod; 6] = [
+        TopPeriod::Daily,
+        TopPeriod::Weekly,
+        TopPeriod::Monthly,
+        TopPeriod::Quarterly,
+        TopPeriod::Yearly,
+        TopPeriod::All,
+    ];
+
+    /// Its name, as Discourse's `period` parameter spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TopPeriod::Daily => "daily",
+            TopPeriod::Weekly => "weekly",
+            TopPeriod::Monthly => "monthly",
+            TopPeriod::Quarterly => "quarterly",
+            TopPeriod::Yearly => "yearly",
+            TopPeriod::All => "all",
+        }
+    }
+
+    /// The period with this name.
+    pub fn parse(name: &str) -> Option<TopPeriod> {
+        TopPeriod::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    fn days(self) -> Option<i64> {
+        match self {
+            TopPeriod::Daily => Some(1),
+            TopPeriod::Weekly => Some(7),
+            TopPeriod::Monthly => Some(30),
+            TopPeriod::Quarterly => Some(90),
+            TopPeriod::Yearly => Some(365),
+            TopPeriod::All => None,
+        }
+    }
+}
+
 /// Internal: what permission checks need about a topic.
 #[derive(Debug, Clone)]
 pub(crate) struct TopicState {
@@ -1685,6 +1746,44 @@ impl Forum {
                     t.id.0,
                 ])
             }))
+        })
+    }
+
+    /// The most active topics started in the last `period` that the actor
+    /// may read (listed, not deleted or hidden): by score — 2 per reply, 1
+    /// per like, 1 per 20 views — then newest first; `limit` (at most
+    /// [`MAX_TOP_TOPICS`]) from `offset`.
+    pub fn top_topics(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        period: TopPeriod,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Topic>> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            let since = match period.days() {
+                Some(d) => now - d * crate::clock::DAY_MS,
+                None => i64::MIN,
+            };
+            let sql = format!(
+                "t.community_id = ?1 AND t.category_id IN {} AND t.deleted_at IS NULL
+                 AND t.hidden_at IS NULL AND t.unlisted = 0 AND t.created_at >= ?2
+                 ORDER BY 2 * (t.post_count - 1) + t.like_count + t.view_count / 20 DESC, t.id DESC
+                 LIMIT ?3 OFFSET ?4",
+                viewer.readable_sql()
+            );
+            load_topics(
+                conn,
+                &sql,
+                params![
+                    community,
+                    since,
+                    limit.min(MAX_TOP_TOPICS) as i64,
+                    i64::try_from(offset).unwrap_or(i64::MAX)
+                ],
+            )
         })
     }
 

@@ -796,3 +796,73 @@ fn staff_list_members_by_filter_and_order_and_find_one_by_email() {
     assert!(f.member_groups(&w.member, w.c, mia).unwrap().is_empty());
     assert!(f.member_groups(&w.outsider, w.c, vic).is_err());
 }
+
+#[test]
+fn top_topics_rank_recent_activity_and_show_only_what_the_reader_may_read() {
+    use hearth::{MAX_TOP_TOPICS, NewReply, NewTopic, TopPeriod};
+    let w = World::new();
+    let f = w.forum();
+    let titles = |actor: &Actor, period, offset, limit| -> Vec<String> {
+        f.top_topics(actor, w.c, period, offset, limit)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.title)
+            .collect()
+    };
+    // Each role sees its readable categories' topics only.
+    for (who, actor, can) in expectations(&w) {
+        let shown = titles(&actor, TopPeriod::All, 0, MAX_TOP_TOPICS);
+        for (i, word) in WORDS.iter().enumerate() {
+            let listed = shown.iter().any(|t| t.contains(word));
+            assert_eq!(listed, can[i], "{who}: {word} in {shown:?}");
+        }
+    }
+    // A busier, newer topic ranks first; the window is rolling.
+    w.t.clock.advance(time::Duration::days(3));
+    let (busy, _) = f
+        .create_topic(
+            &w.member,
+            w.c,
+            NewTopic {
+                category: w.public.id,
+                title: "A busy question about exports".into(),
+                body: "How do exports work?".into(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    for body in [
+        "First answer here.",
+        "Second answer here.",
+        "Third answer here.",
+    ] {
+        f.reply(
+            &w.moderator,
+            w.c,
+            busy.id,
+            NewReply {
+                body: body.into(),
+                reply_to: None,
+            },
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        titles(&w.admin, TopPeriod::All, 0, 1),
+        ["A busy question about exports"]
+    );
+    assert_eq!(titles(&w.admin, TopPeriod::Daily, 0, 10).len(), 1);
+    assert_eq!(titles(&w.admin, TopPeriod::Weekly, 0, 10).len(), 4);
+    assert_eq!(titles(&w.admin, TopPeriod::All, 1, 10).len(), 3);
+    w.t.clock.advance(time::Duration::days(2));
+    assert!(titles(&w.admin, TopPeriod::Daily, 0, 10).is_empty());
+    // The page size is capped.
+    assert_eq!(
+        f.top_topics(&w.admin, w.c, TopPeriod::All, 0, MAX_TOP_TOPICS + 50)
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(TopPeriod::parse("quarterly"), Some(TopPeriod::Quarterly));
+    assert_eq!(TopPeriod::parse("hourly"), None);
+}

@@ -160,6 +160,64 @@ pub(crate) async fn latest(
         .await?)
 }
 
+/// `GET /top.json` (`listTopTopics`): the most active topics started in
+/// `period` (`daily`, `weekly`, `monthly`, `quarterly`, `yearly` — the
+/// default, as Discourse's — or `all`), `per_page` (1 to 100, default 30)
+/// from `page` (from 0), as the latest list shows topics.
+pub(crate) async fn top(AxState(state): AxState<State>, v: Visitor, params: Params) -> ApiResult {
+    let period = match params.str("period").as_deref() {
+        None | Some("") => hearth::TopPeriod::Yearly,
+        Some(p) => hearth::TopPeriod::parse(p).ok_or_else(|| {
+            Error::BadRequest(format!(
+                "period {p:?}: daily, weekly, monthly, quarterly, yearly or all"
+            ))
+        })?,
+    };
+    let per_page = params.int("per_page")?.unwrap_or(30);
+    if !(1..=hearth::MAX_TOP_TOPICS as i64).contains(&per_page) {
+        return Err(Error::BadRequest(format!(
+            "per_page {per_page}: 1 to {}",
+            hearth::MAX_TOP_TOPICS
+        ))
+        .into());
+    }
+    let per_page = per_page as usize;
+    let page = usize::try_from(params.int("page")?.unwrap_or(0).max(0)).unwrap_or(0);
+    ok(state
+        .run(move |s| {
+            let c = s.config.community;
+            let mut topics = s.forum.top_topics(
+                &v.actor,
+                c,
+                period,
+                page.saturating_mul(per_page),
+                per_page + 1,
+            )?;
+            let more = (topics.len() > per_page).then(|| {
+                format!(
+                    "{}/top.json?period={}&page={}&per_page={per_page}",
+                    s.config.base_path,
+                    period.as_str(),
+                    page + 1
+                )
+            });
+            topics.truncate(per_page);
+            let ctx = ctx(s, &v.actor)?;
+            let mut list = shape::topic_list(&ctx, &topics, !matches!(v.actor, Actor::Guest), more);
+            list["topic_list"]["for_period"] = json!(period.as_str());
+            // The document types `unpinned` as a boolean here (string or
+            // null in the other lists).
+            if let Some(items) = list["topic_list"]["topics"].as_array_mut() {
+                for t in items {
+                    t["unpinned"] = json!(false);
+                }
+            }
+            list["topic_list"]["per_page"] = json!(per_page);
+            Ok(list)
+        })
+        .await?)
+}
+
 /// `GET /tags.json`: the tags of the topics the visitor may see, most
 /// used first (Discourse's `listTags`; Hearth's tags have no numeric id).
 pub(crate) async fn tags(AxState(state): AxState<State>, v: Visitor) -> ApiResult {
