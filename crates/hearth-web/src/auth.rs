@@ -596,9 +596,13 @@ pub(crate) fn api_actor(
             }
             Actor::User(user)
         }
-        // A global key acts as the named user, or as the system.
+        // A global key acts as the application (no name), the community's
+        // system user (`system`, as on Discourse: it posts and moderates as
+        // an admin shown as "system"), or the named user.
         (None, None) => Actor::System,
-        (None, Some(name)) if name.eq_ignore_ascii_case("system") => Actor::System,
+        (None, Some(name)) if name.eq_ignore_ascii_case(hearth::SYSTEM_USERNAME) => {
+            Actor::User(forum.system_user(community)?.id)
+        }
         (None, Some(name)) => {
             let named = forum.user_by_username(name).map_err(|_| Error::BadApiKey)?;
             Actor::User(named.id)

@@ -790,3 +790,56 @@ async fn session_current_names_the_signed_in_member_and_404s_for_guests() {
     assert_eq!(outsider["current_user"]["member"], false);
     assert_eq!(outsider["current_user"]["can_create_topic"], false);
 }
+
+#[tokio::test]
+async fn api_username_system_posts_and_moderates_as_the_system_user() {
+    let f = fixture();
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json")
+            .acting(&f, "system")
+            .json(json!({
+                "title": "Scheduled maintenance this Sunday",
+                "raw": "The community will be read-only for an hour.",
+                "category": f.qa.id.0,
+            })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let post = r.json();
+    assert_eq!(post["username"], "system");
+    let topic = post["topic_id"].as_i64().expect("topic id");
+    // It moderates as the admin it is: closes ada's topic.
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/t/{}/status.json", f.public_topic.0))
+            .acting(&f, "SYSTEM")
+            .json(json!({ "status": "closed", "enabled": "true" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Shown as such to everyone, and with no points.
+    let shown = send(&f.app, get(&format!("/t/{topic}.json"))).await.json();
+    assert_eq!(shown["details"]["created_by"]["username"], "system");
+    let system = f.forum.user_by_username("system").expect("the system user");
+    assert_eq!(
+        f.forum
+            .points(
+                &hearth::Actor::System,
+                f.community,
+                system.id,
+                hearth::Period::AllTime
+            )
+            .expect("points"),
+        0
+    );
+    // A member's own key cannot claim to be the system user.
+    let r = send(
+        &f.app,
+        get("/session/current.json")
+            .header("Api-Key", &f.ada_key)
+            .header("Api-Username", "system"),
+    )
+    .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+}

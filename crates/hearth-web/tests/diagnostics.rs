@@ -33,6 +33,9 @@ async fn request_ids_are_answered_and_logged() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Another test on another thread may have met our log sites first,
+    // with no subscriber, and cached "never log here": ask again.
+    tracing::callsite::rebuild_interest_cache();
 
     let ok = send(&f.app, get("/latest.json")).await;
     let missing = send(&f.app, get("/t/999999.json")).await;

@@ -158,7 +158,7 @@ pub use mail::{
 };
 pub use member::{
     Group, GroupMember, MAX_GROUP_CHANGE, MAX_GROUP_PAGE, MAX_MEMBER_LIST, Member, MemberFilter,
-    MemberOrder, MemberQuery, NewUser, ProfileUpdate, User,
+    MemberOrder, MemberQuery, NewUser, ProfileUpdate, SYSTEM_USERNAME, User,
 };
 pub use notify::{Delivery, Notification, NotificationKind, WatchLevel};
 pub use once::{MAX_REQUEST_KEY, REQUEST_KEY_TTL_HOURS};

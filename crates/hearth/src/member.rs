@@ -456,6 +456,61 @@ impl Forum {
         })
     }
 
+    /// The community's system user: the account that automation and
+    /// Discourse's `Api-Username: system` act as — an admin of the
+    /// community, shown as `system`, earning no points. One account for
+    /// the whole forum (the username is reserved), made on first use,
+    /// with a membership per community.
+    pub fn system_user(&self, community: CommunityId) -> Result<User> {
+        // Usually there already: one statement, no transaction.
+        let ready: Option<UserId> = self.peek(|conn, _| {
+            optional(
+                conn.prepare_cached(
+                    "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id
+                     WHERE u.username_lower = ?1 AND m.community_id = ?2 AND m.role = 'admin'",
+                )?
+                .query_row(params![SYSTEM_USERNAME, community], |r| r.get(0)),
+            )
+        })?;
+        if let Some(id) = ready {
+            return self.user(id);
+        }
+        self.write(|w| {
+            let exists: bool = w
+                .tx
+                .prepare_cached("SELECT EXISTS(SELECT 1 FROM communities WHERE id = ?1)")?
+                .query_row([community], |r| r.get(0))?;
+            if !exists {
+                return Err(Error::not_found("community"));
+            }
+            let found: Option<UserId> = optional(
+                w.tx.prepare_cached("SELECT id FROM users WHERE username_lower = ?1")?
+                    .query_row([SYSTEM_USERNAME], |r| r.get(0)),
+            )?;
+            let user = match found {
+                Some(u) => u,
+                None => {
+                    let new = NewUser {
+                        username: SYSTEM_USERNAME.into(),
+                        display_name: "System".into(),
+                    };
+                    insert_user(w.tx, &new, w.now_ms())?.id
+                }
+            };
+            match membership(w.tx, community, user)? {
+                None => insert_membership(w, community, user, Role::Admin, None)?,
+                Some(Role::Admin | Role::Owner) => {}
+                Some(_) => {
+                    w.tx.prepare_cached(
+                        "UPDATE memberships SET role = 'admin' WHERE community_id = ?1 AND user_id = ?2",
+                    )?
+                    .execute(params![community, user])?;
+                }
+            }
+            load_user(w.tx, user)
+        })
+    }
+
     /// Members as staff review them: filtered, ordered and paged by
     /// offset (at most [`MAX_MEMBER_LIST`] per call). Moderators and
     /// admins only (the filter by e-mail address included).
@@ -898,6 +953,10 @@ impl Forum {
 
 /// Most members [`Forum::group_members`] returns at once.
 pub const MAX_GROUP_PAGE: usize = 1000;
+
+/// The system user's username ([`Forum::system_user`]); reserved, so no
+/// one else can have it.
+pub const SYSTEM_USERNAME: &str = "system";
 
 /// Most members [`Forum::member_list`] returns per call.
 pub const MAX_MEMBER_LIST: usize = 500;

@@ -162,15 +162,29 @@ pub(crate) fn award(
     }
     let community = viewer.community;
     let day_start = to_millis(Period::Day.start(w.now));
-    let today: i64 =
+    // Today's points under the rule, and whether the user is the system
+    // user (who earns none), in one statement.
+    let (today, system): (i64, bool) =
         w.tx.prepare_cached(
-            "SELECT CAST(coalesce(sum(points), 0) AS BIGINT) FROM point_entries
+            "SELECT CAST(coalesce(sum(points), 0) AS BIGINT),
+                    EXISTS(SELECT 1 FROM users WHERE id = ?2 AND username_lower = ?5)
+             FROM point_entries
              WHERE community_id = ?1 AND user_id = ?2 AND created_at >= ?3 AND rule = ?4
                AND reverses IS NULL",
         )?
-        .query_row(params![community, user, day_start, rule.as_str()], |r| {
-            r.get(0)
-        })?;
+        .query_row(
+            params![
+                community,
+                user,
+                day_start,
+                rule.as_str(),
+                crate::member::SYSTEM_USERNAME
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+    if system {
+        return Ok(());
+    }
     points = points.min(rules.daily_cap - today);
     if points <= 0 {
         return Ok(());

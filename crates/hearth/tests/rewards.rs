@@ -460,3 +460,65 @@ fn badges_are_changed_counted_and_deleted_by_admins_with_their_grants() {
     assert_eq!(log.items[0].before["grants"], 2);
     assert_eq!(kept.slug, "kept");
 }
+
+#[test]
+fn the_system_user_is_made_once_acts_as_an_admin_and_earns_nothing() {
+    use hearth::{CommunitySettings, NewCommunity, Period, Role, SYSTEM_USERNAME};
+    let w = World::new();
+    let f = w.forum();
+    let system = f.system_user(w.c).unwrap();
+    assert_eq!(system.username, SYSTEM_USERNAME);
+    assert_eq!(f.system_user(w.c).unwrap().id, system.id);
+    assert_eq!(
+        f.member(&w.admin, w.c, system.id).unwrap().role,
+        Role::Admin
+    );
+    // One account, a membership per community.
+    let other = f
+        .create_community(
+            &Actor::System,
+            NewCommunity {
+                slug: "other".into(),
+                name: "Other".into(),
+                owner: None,
+                settings: CommunitySettings::for_bulk_writes(),
+            },
+        )
+        .unwrap()
+        .id;
+    assert_eq!(f.system_user(other).unwrap().id, system.id);
+    assert!(matches!(
+        f.system_user(hearth::CommunityId(999_999)),
+        Err(Error::NotFound { .. })
+    ));
+    // Nobody else can be called that.
+    assert!(matches!(
+        f.create_user(hearth::NewUser::new("System")),
+        Err(Error::Invalid { .. })
+    ));
+
+    // It posts (in a read-only place too, as an admin) and earns nothing,
+    // not even when its post is liked or accepted.
+    let me = Actor::User(system.id);
+    let (topic, _) = f
+        .create_topic(
+            &me,
+            w.c,
+            NewTopic {
+                category: w.public.id,
+                title: "Scheduled maintenance on Sunday".into(),
+                body: "The community will be read-only for an hour.".into(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    let answer = f
+        .reply(&me, w.c, w.topics[0].0, reply("An answer from the system."))
+        .unwrap();
+    f.like(&w.member, w.c, answer.id).unwrap();
+    assert_eq!(
+        f.points(&w.admin, w.c, system.id, Period::AllTime).unwrap(),
+        0
+    );
+    assert_eq!(topic.author.username, SYSTEM_USERNAME);
+}
