@@ -87,6 +87,19 @@ pub(crate) async fn list(
                     .iter()
                     .map(|n| {
                         let actor = n.actor.as_ref().map(|a| a.username.clone());
+                        let mut data = json!({
+                            "topic_title": n.topic_title,
+                            "original_post_id": n.post.map(|p| p.0),
+                            "original_post_type": 1,
+                            "original_username": actor,
+                            "display_username": actor,
+                            "message": n.kind.as_str(),
+                        });
+                        // Badge fields only on badge notifications (the
+                        // document types them as strings).
+                        if let Some(slug) = n.data["badge"].as_str() {
+                            data["badge_slug"] = json!(slug);
+                        }
                         json!({
                             "id": n.id, "user_id": user.0, "external_id": null,
                             "notification_type": n.kind.discourse_type(),
@@ -94,23 +107,14 @@ pub(crate) async fn list(
                             "created_at": crate::api::shape::ts(n.created_at),
                             "post_number": n.post_number, "topic_id": n.topic.map(|t| t.0),
                             "fancy_title": n.topic_title.as_deref().map(crate::api::html::SafeHtml::escape), "slug": n.topic_slug,
-                            "data": {
-                                "topic_title": n.topic_title,
-                                "original_post_id": n.post.map(|p| p.0),
-                                "original_post_type": 1,
-                                "original_username": actor,
-                                "display_username": actor,
-                                "badge_name": n.data["badge"],
-                                "message": n.kind.as_str(),
-                            },
+                            "data": data,
                         })
                     })
                     .collect();
-                let seen = page.items.iter().map(|n| n.id).max();
-                let more = page
-                    .next
-                    .as_ref()
-                    .map(|_| format!("{}/notifications.json?page={}", s.config.base_path, n + 1));
+                // Both always present, as Discourse's (0: none seen; the
+                // next page may be empty).
+                let seen = page.items.iter().map(|n| n.id).max().unwrap_or(0);
+                let more = format!("{}/notifications.json?page={}", s.config.base_path, n + 1);
                 return Ok(json_response(
                     axum::http::StatusCode::OK,
                     &json!({

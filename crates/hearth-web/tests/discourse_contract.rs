@@ -1390,3 +1390,46 @@ async fn post_replies_fit_the_document() {
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn lists_posts_notifications_and_the_directory_fit_the_document() {
+    let doc = document();
+    let f = fixture();
+    let first = f.first_post(f.public_topic).0;
+    // Something to be notified of: bob replies to ada's topic.
+    send(
+        &f.app,
+        req(axum::http::Method::POST, "/posts.json")
+            .acting(&f, "bob")
+            .json(serde_json::json!({
+                "topic_id": f.public_topic.0, "raw": "Following up on this question."
+            })),
+    )
+    .await;
+    for (uri, path) in [
+        ("/latest.json".to_string(), "/latest.json"),
+        (format!("/posts/{first}.json"), "/posts/{id}.json"),
+        (
+            format!("/t/{}/posts.json", f.public_topic.0),
+            "/t/{id}/posts.json",
+        ),
+        ("/notifications.json".to_string(), "/notifications.json"),
+        (
+            "/directory_items.json?period=all&order=likes_received".to_string(),
+            "/directory_items.json",
+        ),
+    ] {
+        for who in ["ada", "ann"] {
+            let r = send(&f.app, get(&uri).acting(&f, who)).await;
+            assert_eq!(r.status, StatusCode::OK, "{who} {uri}: {}", r.body);
+            assert_fits(&doc, path, "get", &r.json());
+        }
+    }
+    let notes = send(&f.app, get("/notifications.json").acting(&f, "ada"))
+        .await
+        .json();
+    assert!(
+        !each(&notes, "/notifications", "id").is_empty(),
+        "ada was notified: {notes}"
+    );
+}

@@ -1065,16 +1065,15 @@ pub(crate) async fn directory(
             let (page, n) = page_request(&params, 50, |req| {
                 Ok(s.forum.directory(&v.actor, c, order, req)?)
             })?;
-            let more = page.next.as_ref().map(|_| {
-                format!(
-                    "{}/directory_items?order={}&page={}",
-                    s.config.base_path,
-                    params
-                        .str("order")
-                        .unwrap_or_else(|| "likes_received".into()),
-                    n + 1
-                )
-            });
+            // Always a link, as Discourse's (the next page may be empty).
+            let more = format!(
+                "{}/directory_items?order={}&page={}",
+                s.config.base_path,
+                params
+                    .str("order")
+                    .unwrap_or_else(|| "likes_received".into()),
+                n + 1
+            );
             Ok(shape::directory(&ctx(s, &v.actor)?, &page.items, more))
         })
         .await?;

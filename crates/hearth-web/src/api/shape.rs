@@ -90,7 +90,8 @@ struct TopicListItem<'a> {
     posts_count: i64,
     reply_count: i64,
     highest_post_number: i64,
-    image_url: Null,
+    /// `""`: no image (`/latest.json`'s schema requires a string).
+    image_url: &'static str,
     created_at: String,
     last_posted_at: String,
     bumped: bool,
@@ -143,7 +144,7 @@ fn topic_list_item(t: &Topic) -> TopicListItem<'_> {
         posts_count: t.post_count,
         reply_count: t.reply_count,
         highest_post_number: t.post_count,
-        image_url: None,
+        image_url: "",
         created_at: ts(t.created_at),
         last_posted_at: ts(t.bumped_at),
         bumped: true,
@@ -431,7 +432,9 @@ struct PostCore<'a> {
     edit_reason: Null,
     can_view_edit_history: bool,
     wiki: bool,
-    reviewable_id: Null,
+    /// `Some(0)`: none (the topic schemas require an integer); `None` where
+    /// the operation's schema says string or null (`/posts.json`).
+    reviewable_id: Option<u8>,
     reviewable_score_count: u8,
     reviewable_score_pending_count: u8,
     /// `/t/{slug}/{topic}/{number}`, under the site's base path.
@@ -505,7 +508,7 @@ fn post_core<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostCore<'a> {
         edit_reason: None,
         can_view_edit_history: true,
         wiki: false,
-        reviewable_id: None,
+        reviewable_id: Some(0),
         reviewable_score_count: 0,
         reviewable_score_pending_count: 0,
         post_url: format!(
@@ -618,8 +621,10 @@ const EXCERPT_CHARS: usize = 300;
 
 pub(crate) fn latest_post(ctx: &Ctx, p: &Post, topic: &Topic) -> Value {
     let excerpt: String = p.source.chars().take(EXCERPT_CHARS).collect();
+    let mut core = post_core(ctx, p, topic);
+    core.reviewable_id = None;
     value(LatestPost {
-        post: post_core(ctx, p, topic),
+        post: core,
         actions_summary: [CanAct {
             id: 2,
             can_act: can_like(ctx, p),
@@ -1118,7 +1123,7 @@ pub(crate) fn role_title(role: Role) -> &'static str {
 }
 
 /// `/directory_items.json`.
-pub(crate) fn directory(ctx: &Ctx, entries: &[DirectoryEntry], more_url: Option<String>) -> Value {
+pub(crate) fn directory(ctx: &Ctx, entries: &[DirectoryEntry], more_url: String) -> Value {
     json!({
         "directory_items": entries.iter().map(|e| json!({
             "id": e.user.id.0,
@@ -1135,7 +1140,6 @@ pub(crate) fn directory(ctx: &Ctx, entries: &[DirectoryEntry], more_url: Option<
                 "name": e.user.display_name,
                 "avatar_template": avatar_template(ctx, &e.user.username, e.user.avatar_url.as_deref()),
                 "title": if e.role.is_official() { Some(role_title(e.role)) } else { None },
-                "trust_level": e.trust_level.number(),
             },
         })).collect::<Vec<_>>(),
         "meta": {
