@@ -126,6 +126,11 @@ pub(crate) fn router(state: State) -> Router {
             "/invites/{code}",
             get(pages::invite_form).post(pages::accept_invite),
         )
+        .route("/invites.json", post(api::invites::create))
+        .route(
+            "/invites/create-multiple.json",
+            post(api::invites::create_multiple),
+        )
         .route("/voting/vote", post(vote))
         .route("/voting/vote.json", post(vote))
         .route("/voting/unvote", post(unvote))

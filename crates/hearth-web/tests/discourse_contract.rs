@@ -881,6 +881,102 @@ async fn top_topics_fit_the_document_and_hold_only_what_the_visitor_reads() {
 }
 
 #[tokio::test]
+async fn invites_are_made_as_the_document_says_and_admit_to_groups() {
+    use axum::http::Method;
+    let doc = document();
+    let f = fixture();
+    let r = send(
+        &f.app,
+        req(Method::POST, "/invites.json")
+            .acting(&f, "ada")
+            .json(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    for bad in [
+        serde_json::json!({ "email": "new@example.com" }),
+        serde_json::json!({ "max_redemptions_allowed": 0 }),
+        serde_json::json!({ "expires_at": "2001-01-01" }),
+        serde_json::json!({ "group_names": "no-such-group" }),
+        serde_json::json!({ "group_ids": "staff" }),
+    ] {
+        let r = send(
+            &f.app,
+            req(Method::POST, "/invites.json")
+                .acting(&f, "ann")
+                .json(bad.clone()),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
+    }
+    let r = send(
+        &f.app,
+        req(Method::POST, "/invites.json")
+            .acting(&f, "ann")
+            .json(serde_json::json!({
+                "max_redemptions_allowed": 5,
+                "group_names": "staff",
+                "topic_id": f.staff_topic.0,
+                "expires_at": "2099-01-01",
+            })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let invite = r.json();
+    assert_fits(&doc, "/invites.json", "post", &invite);
+    assert_eq!(invite["expires_at"], "2099-01-01T00:00:00Z");
+    assert_eq!(invite["groups"][0]["name"], "staff");
+    assert_eq!(invite["topics"][0]["id"], f.staff_topic.0);
+    let code = invite["invite_key"].as_str().expect("key").to_string();
+    assert!(
+        invite["link"]
+            .as_str()
+            .expect("link")
+            .ends_with(&format!("/invites/{code}"))
+    );
+    // The link admits to the community and the group.
+    let newcomer = f
+        .forum
+        .create_user(hearth::NewUser::new("newcomer"))
+        .expect("user");
+    f.forum
+        .accept_invite(&Actor::User(newcomer.id), &code)
+        .expect("accepted");
+    let groups = f
+        .forum
+        .own_groups(&Actor::User(newcomer.id), f.community)
+        .expect("groups");
+    assert_eq!(groups.len(), 1);
+
+    let r = send(
+        &f.app,
+        req(Method::POST, "/invites/create-multiple.json")
+            .acting(&f, "ann")
+            .json(serde_json::json!({
+                "email": ["one@example.com", "two@example.com"],
+                "skip_email": true,
+            })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let many = r.json();
+    assert_fits(&doc, "/invites/create-multiple.json", "post", &many);
+    assert_eq!(many["num_successfully_created_invitations"], 2);
+    assert_eq!(
+        each(&many, "/successful_invitations", "email"),
+        ["one@example.com", "two@example.com"]
+    );
+    let r = send(
+        &f.app,
+        req(Method::POST, "/invites/create-multiple.json")
+            .acting(&f, "ann")
+            .json(serde_json::json!({ "skip_email": true })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+}
+
+#[tokio::test]
 async fn topics_are_retitled_moved_bookmarked_and_removed_as_the_document_says() {
     use axum::http::Method;
     let doc = document();

@@ -14,7 +14,7 @@ use crate::community::RegistrationMode;
 use crate::error::{Error, Result};
 use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::Forum;
-use crate::ids::{CommunityId, UserId};
+use crate::ids::{CommunityId, GroupId, TopicId, UserId};
 use crate::member::{Member, insert_membership, load_member, membership};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, Role};
@@ -46,6 +46,10 @@ pub struct Invite {
     pub uses: u32,
     /// Revoked by an admin.
     pub revoked: bool,
+    /// Groups the new member joins with it.
+    pub groups: Vec<GroupId>,
+    /// A topic to show the new member first.
+    pub topic: Option<TopicId>,
 }
 
 /// What [`Forum::create_invite`] needs.
@@ -58,6 +62,10 @@ pub struct NewInvite {
     /// Role for new members; `None` means [`Role::Member`]. Only owners may
     /// invite with a role above member.
     pub role: Option<Role>,
+    /// Groups the new member joins (admins only: they manage groups).
+    pub groups: Vec<GroupId>,
+    /// A topic to show the new member first; one the inviter may read.
+    pub topic: Option<TopicId>,
 }
 
 /// A pending request to join.
@@ -99,11 +107,23 @@ fn invite_row(r: &db::Row<'_>) -> db::Result<Invite> {
         max_uses: r.get::<_, Option<u32>>(7)?,
         uses: r.get(8)?,
         revoked: r.get::<_, Option<i64>>(9)?.is_some(),
+        groups: Vec::new(),
+        topic: r.get(10)?,
     })
 }
 
-const INVITE_COLUMNS: &str =
-    "id, community_id, code, role, created_by, created_at, expires_at, max_uses, uses, revoked_at";
+/// An invite's groups, filled in after its row.
+fn with_groups(conn: &Conn, mut invite: Invite) -> Result<Invite> {
+    invite.groups = conn
+        .prepare_cached(
+            "SELECT group_id FROM invite_groups WHERE invite_id = ?1 ORDER BY group_id",
+        )?
+        .query_map([invite.id], |r| r.get(0))?
+        .collect::<db::Result<_>>()?;
+    Ok(invite)
+}
+
+const INVITE_COLUMNS: &str = "id, community_id, code, role, created_by, created_at, expires_at, max_uses, uses, revoked_at, topic_id";
 
 impl Forum {
     /// Creates an invite link. Moderators and admins.
@@ -130,12 +150,40 @@ impl Forum {
             if role != Role::Member && !(viewer.system || viewer.role == Some(Role::Owner)) {
                 return Err(Error::forbidden("only owners invite with a role above member"));
             }
+            if !new.groups.is_empty() {
+                viewer.require_admin()?;
+            }
+            for g in &new.groups {
+                let ours: bool = w
+                    .tx
+                    .prepare_cached("SELECT EXISTS(SELECT 1 FROM groups WHERE id = ?1 AND community_id = ?2)")?
+                    .query_row(params![g, community], |r| r.get(0))?;
+                if !ours {
+                    return Err(Error::not_found("group"));
+                }
+            }
+            if let Some(t) = new.topic {
+                // One the inviter may read (a topic merged away is not).
+                crate::topic::topic_state(w.tx, &viewer, t).map_err(|e| match e {
+                    Error::Moved { .. } => Error::not_found("topic"),
+                    e => e,
+                })?;
+            }
             let expires = new.expires_in.map(|d| to_millis(w.now + d));
-            w.tx.prepare_cached(
-                "INSERT INTO invites (community_id, code, role, created_by, created_at, expires_at, max_uses)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            let id: i64 = w.tx.prepare_cached(
+                "INSERT INTO invites (community_id, code, role, created_by, created_at, expires_at, max_uses, topic_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
             )?
-            .execute(params![community, code, role.as_str(), viewer.user, w.now_ms(), expires, new.max_uses])?;
+            .query_row(
+                params![community, code, role.as_str(), viewer.user, w.now_ms(), expires, new.max_uses, new.topic],
+                |r| r.get(0),
+            )?;
+            for g in &new.groups {
+                w.tx.prepare_cached(
+                    "INSERT INTO invite_groups (invite_id, group_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![id, g])?;
+            }
             load_invite(w.tx, &code)
         })
     }
@@ -145,12 +193,14 @@ impl Forum {
         self.read(|conn, now| {
             self.viewer(conn, now, actor, community)?
                 .require_moderator()?;
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {INVITE_COLUMNS} FROM invites WHERE community_id = ?1 ORDER BY id DESC"
-                ))?
-                .query_map([community], invite_row)?
-                .collect::<db::Result<_>>()?)
+            conn.prepare_cached(&format!(
+                "SELECT {INVITE_COLUMNS} FROM invites WHERE community_id = ?1 ORDER BY id DESC"
+            ))?
+            .query_map([community], invite_row)?
+            .collect::<db::Result<Vec<_>>>()?
+            .into_iter()
+            .map(|i| with_groups(conn, i))
+            .collect()
         })
     }
 
@@ -203,6 +253,13 @@ impl Forum {
             )?
             .execute(params![invite.community, user])?;
             insert_membership(w, invite.community, user, invite.role, invite.created_by)?;
+            for g in &invite.groups {
+                w.tx.prepare_cached(
+                    "INSERT INTO group_members (group_id, user_id, added_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![g, user, w.now_ms()])?;
+            }
             load_member(w.tx, invite.community, user)
         })
     }
@@ -338,6 +395,7 @@ fn load_invite(conn: &Conn, code: &str) -> Result<Invite> {
     ))?
     .query_row([code], invite_row)
     .found("invite")
+    .and_then(|i| with_groups(conn, i))
 }
 
 #[cfg(test)]

@@ -793,6 +793,9 @@ impl Forum {
             }
             w.tx.prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?
                 .execute([group])?;
+            // Invites that would have added to it no longer do.
+            w.tx.prepare_cached("DELETE FROM invite_groups WHERE group_id = ?1")?
+                .execute([group])?;
             w.tx.prepare_cached("DELETE FROM groups WHERE id = ?1")?
                 .execute([group])?;
             let mut e = NewEvent::new(EventKind::GroupDeleted, Audience::Staff);

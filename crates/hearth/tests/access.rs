@@ -45,7 +45,7 @@ fn invite_links_expire_run_out_and_can_be_revoked() {
             NewInvite {
                 max_uses: Some(2),
                 expires_in: Some(time::Duration::days(7)),
-                role: None,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -300,4 +300,50 @@ fn a_provider_s_users_sign_in_as_linked_accounts_made_once() {
         assert!(matches!(r, Err(Error::Invalid { .. })), "{bad:?}: {r:?}");
     }
     assert!(f.login("x5@example.com").unwrap().is_none());
+}
+
+#[test]
+fn invites_can_add_to_groups_and_lead_to_a_topic() {
+    let w = World::new();
+    let f = w.forum();
+    let (group_topic, _) = w.topics[2];
+    let (public_topic, _) = w.topics[0];
+    let with = |groups: Vec<hearth::GroupId>, topic| NewInvite {
+        max_uses: Some(1),
+        groups,
+        topic,
+        ..Default::default()
+    };
+    // Groups are the admins'; the topic must be one the inviter reads.
+    let r = f.create_invite(&w.moderator, w.c, with(vec![w.group], None));
+    assert!(matches!(r, Err(Error::Forbidden { .. })), "{r:?}");
+    let r = f.create_invite(&w.admin, w.c, with(vec![hearth::GroupId(999_999)], None));
+    assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
+    let r = f.create_invite(&w.admin, w.c, with(vec![], Some(hearth::TopicId(999_999))));
+    assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
+    assert!(f.invites(&w.admin, w.c).unwrap().is_empty());
+
+    let invite = f
+        .create_invite(&w.admin, w.c, with(vec![w.group], Some(group_topic)))
+        .unwrap();
+    assert_eq!(invite.groups, [w.group]);
+    assert_eq!(invite.topic, Some(group_topic));
+    assert_eq!(f.invites(&w.admin, w.c).unwrap()[0].groups, [w.group]);
+    let newcomer = Actor::User(w.t.user("newcomer_nia"));
+    f.accept_invite(&newcomer, &invite.code).unwrap();
+    assert_eq!(f.own_groups(&newcomer, w.c).unwrap(), [w.group]);
+    assert!(
+        f.topic(&newcomer, w.c, group_topic, &PageRequest::default())
+            .is_ok()
+    );
+
+    // A group deleted meanwhile is simply not joined.
+    let temp = f.create_group(&w.admin, w.c, "temp", "").unwrap();
+    let second = f
+        .create_invite(&w.admin, w.c, with(vec![temp.id], Some(public_topic)))
+        .unwrap();
+    f.delete_group(&w.admin, w.c, temp.id).unwrap();
+    let other = Actor::User(w.t.user("newcomer_ned"));
+    f.accept_invite(&other, &second.code).unwrap();
+    assert!(f.own_groups(&other, w.c).unwrap().is_empty());
 }

@@ -178,7 +178,7 @@ pub fn seed_phase(
             NewInvite {
                 max_uses: Some(1),
                 expires_in: Some(Duration::days(14)),
-                role: None,
+                ..Default::default()
             },
         )?;
         let (name, display) = member_name(i);
@@ -332,7 +332,7 @@ pub const DEMO: Demo = Demo {
         NewInvite {
             max_uses: Some(5),
             expires_in: Some(Duration::days(7)),
-            role: None,
+            ..Default::default()
         },
     ) {
         Ok(invite) => vec![format!(

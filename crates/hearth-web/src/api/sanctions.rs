@@ -65,7 +65,7 @@ pub(crate) enum Sanction {
 
 /// An end time as Discourse's clients send it: RFC 3339
 /// (`2022-06-01T08:00:00.000Z`) or a date (`2121-02-22`, its start in UTC).
-fn until(text: &str) -> Result<OffsetDateTime, Error> {
+pub(crate) fn until(text: &str) -> Result<OffsetDateTime, Error> {
     if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
         return Ok(t);
     }

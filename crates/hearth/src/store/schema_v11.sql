@@ -11,3 +11,12 @@ CREATE TABLE external_accounts (
     PRIMARY KEY (provider, external_id)
 );
 CREATE UNIQUE INDEX external_accounts_user ON external_accounts (user_id, provider);
+
+-- Invites that also put the new member in groups and lead to a topic
+-- (Discourse's `group_ids` and `topic_id`).
+ALTER TABLE invites ADD COLUMN topic_id INTEGER REFERENCES topics(id);
+CREATE TABLE invite_groups (
+    invite_id  INTEGER NOT NULL REFERENCES invites(id),
+    group_id   INTEGER NOT NULL REFERENCES groups(id),
+    PRIMARY KEY (invite_id, group_id)
+);
