@@ -57,6 +57,9 @@ pub struct Invite {
 pub struct NewInvite {
     /// Valid for this long (`None`: no expiry).
     pub expires_in: Option<time::Duration>,
+    /// Valid until exactly then (wins over `expires_in`; must be later
+    /// than now).
+    pub expires_at: Option<OffsetDateTime>,
     /// At most this many uses (`None`: unlimited).
     pub max_uses: Option<u32>,
     /// Role for new members; `None` means [`Role::Member`]. Only owners may
@@ -169,7 +172,13 @@ impl Forum {
                     e => e,
                 })?;
             }
-            let expires = new.expires_in.map(|d| to_millis(w.now + d));
+            if new.expires_at.is_some_and(|t| t <= w.now) {
+                return Err(Error::invalid("expires_at", "must be in the future"));
+            }
+            let expires = new
+                .expires_at
+                .or_else(|| new.expires_in.map(|d| w.now + d))
+                .map(to_millis);
             let id: i64 = w.tx.prepare_cached(
                 "INSERT INTO invites (community_id, code, role, created_by, created_at, expires_at, max_uses, topic_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",

@@ -321,7 +321,23 @@ fn invites_can_add_to_groups_and_lead_to_a_topic() {
     assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
     let r = f.create_invite(&w.admin, w.c, with(vec![], Some(hearth::TopicId(999_999))));
     assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
+    // An exact end must be later than now; it is kept to the millisecond.
+    let past = NewInvite {
+        expires_at: Some(f.now()),
+        ..Default::default()
+    };
+    let r = f.create_invite(&w.admin, w.c, past);
+    assert!(matches!(r, Err(Error::Invalid { .. })), "{r:?}");
     assert!(f.invites(&w.admin, w.c).unwrap().is_empty());
+    let end = f.now() + time::Duration::days(3);
+    let exact = NewInvite {
+        expires_at: Some(end),
+        ..Default::default()
+    };
+    assert_eq!(
+        f.create_invite(&w.admin, w.c, exact).unwrap().expires_at,
+        Some(end)
+    );
 
     let invite = f
         .create_invite(&w.admin, w.c, with(vec![w.group], Some(group_topic)))

@@ -110,8 +110,8 @@ fn wanted(params: &Params, now: OffsetDateTime, multiple: bool) -> Result<Wanted
             )));
         }
     };
-    let expires_in = match params.str("expires_at").filter(|s| !s.trim().is_empty()) {
-        None => time::Duration::days(DEFAULT_DAYS),
+    let expires_at = match params.str("expires_at").filter(|s| !s.trim().is_empty()) {
+        None => now + time::Duration::days(DEFAULT_DAYS),
         Some(text) => {
             let at = super::sanctions::until(&text)?;
             if at <= now {
@@ -119,7 +119,7 @@ fn wanted(params: &Params, now: OffsetDateTime, multiple: bool) -> Result<Wanted
                     "expires_at {text:?}: a time in the future"
                 )));
             }
-            at - now
+            at
         }
     };
     let ids = |key: &str| -> Result<Vec<GroupId>, Error> {
@@ -138,7 +138,8 @@ fn wanted(params: &Params, now: OffsetDateTime, multiple: bool) -> Result<Wanted
     };
     Ok(Wanted {
         new: NewInvite {
-            expires_in: Some(expires_in),
+            expires_in: None,
+            expires_at: Some(expires_at),
             max_uses: Some(if emails.is_empty() { max_uses } else { 1 }),
             role: None,
             groups: ids("group_ids")?,
