@@ -23,7 +23,7 @@
 use std::time::Duration;
 
 use axum::extract::State as AxState;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -155,27 +155,25 @@ fn config(s: &AppState) -> Result<&DiscourseConnect> {
 }
 
 /// `GET /session/sso?return_path=…`: off to the product.
+///
+/// The address the product returns to is built from the configured
+/// origin only, never from the request's `Host`: otherwise anyone could
+/// have a nonce signed for a return address of theirs, send a member to
+/// the product with it and receive the member's signed sign-in.
 pub(crate) async fn start(
     AxState(state): AxState<State>,
-    headers: HeaderMap,
-    v: Visitor,
     params: Params,
 ) -> std::result::Result<Response, PageError> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string);
-    let secure = v.secure;
     let target = state
         .run(move |s| {
             let sso = config(s)?;
-            let origin = crate::pages::origin(s)
-                .or_else(|| {
-                    host.map(|h| format!("{}://{h}", if secure { "https" } else { "http" }))
-                })
-                .ok_or_else(|| {
-                    Error::Config("no public origin: set WebConfig::public_origin".into())
-                })?;
+            let origin = crate::pages::origin(s).ok_or_else(|| {
+                Error::Config(
+                    "DiscourseConnect needs the public origin: set WebConfig::public_origin \
+                     (or the community's base_url)"
+                        .into(),
+                )
+            })?;
             let nonce = auth::random_token()?;
             let now = now_ms(s);
             let pending = Pending {

@@ -261,3 +261,30 @@ async fn the_host_application_signs_a_member_in_without_a_password() {
     assert_eq!(r.json()["current_user"]["username"], "ada");
     assert!(f.web.sign_in(hearth::UserId(999_999), false).is_err());
 }
+
+#[tokio::test]
+async fn the_return_address_never_comes_from_the_request() {
+    // No public origin anywhere: refused, whatever Host says, rather than
+    // signing a nonce for an address the requester chose.
+    let f = fixture_with(|c| c.discourse_connect = Some(connect(Duration::from_secs(600))));
+    let community = f.forum.community(&Actor::System, f.community).unwrap();
+    let mut settings = community.settings;
+    settings.base_url = None;
+    f.forum
+        .update_community(&Actor::System, f.community, &community.name, settings)
+        .unwrap();
+    let r = send(&f.app, get("/session/sso").header("Host", "evil.example")).await;
+    assert!(r.status.is_server_error(), "{}: {}", r.status, r.body);
+    assert!(r.header("location").is_empty(), "{}", r.header("location"));
+    // Configured: the origin is the configured one, Host or not.
+    let f = with_sso(Duration::from_secs(600));
+    let r = send(&f.app, get("/session/sso").header("Host", "evil.example")).await;
+    let q = query(&r.header("location"));
+    let asked = connect(Duration::from_secs(600))
+        .decode(field(&q, "sso"), field(&q, "sig"))
+        .unwrap();
+    assert_eq!(
+        field(&asked, "return_sso_url"),
+        "https://forum.example.com/session/sso_login"
+    );
+}

@@ -579,7 +579,8 @@ async fn change_members(
     let answer = state
         .run(move |s| {
             let c = s.config.community;
-            // Only admins get this far with a group to change.
+            // The group must exist for the visitor (the engine checks
+            // that they are an admin when it changes).
             s.forum.group(&actor, c, id)?;
             if add {
                 let found = members_named(s, &actor, &names)?;
