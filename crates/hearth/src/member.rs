@@ -513,7 +513,7 @@ impl Forum {
 
     /// Members as staff review them: filtered, ordered and paged by
     /// offset (at most [`MAX_MEMBER_LIST`] per call). Moderators and
-    /// admins only (the filter by e-mail address included).
+    /// admins; the filter by e-mail address admins only.
     pub fn member_list(
         &self,
         actor: &Actor,
@@ -526,6 +526,12 @@ impl Forum {
             if !viewer.is_moderator() {
                 return Err(Error::forbidden(
                     "only moderators and admins list members this way",
+                ));
+            }
+            // Whether an address belongs to a member is the admins' to ask.
+            if query.email.is_some() && !viewer.is_admin() {
+                return Err(Error::forbidden(
+                    "only admins look members up by e-mail address",
                 ));
             }
             let filter = match query.filter {

@@ -765,14 +765,29 @@ fn staff_list_members_by_filter_and_order_and_find_one_by_email() {
         )
         .unwrap();
     f.add_member(&w.owner, w.c, eve.id, Role::Member).unwrap();
-    let by_email = |email: &str| {
-        names(&MemberQuery {
+    let by_email = |email: &str| -> Vec<String> {
+        let q = MemberQuery {
             email: Some(email.into()),
             limit: 10,
             ..Default::default()
-        })
+        };
+        f.member_list(&w.admin, w.c, &q)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.user.username)
+            .collect()
     };
     assert_eq!(by_email(" eve@example.COM "), ["eve_email"]);
+    // …and only for admins: moderators may not probe addresses.
+    let probe = MemberQuery {
+        email: Some("eve@example.com".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert!(matches!(
+        f.member_list(&w.moderator, w.c, &probe),
+        Err(Error::Forbidden { .. })
+    ));
     assert!(by_email("nobody@example.com").is_empty());
 
     // The page size is capped.
