@@ -1209,10 +1209,21 @@ pub(crate) async fn accept_invite(
 ) -> PageResult {
     invite_code(&code)?;
     let actor = params.writer(&v)?;
-    state
-        .run(move |s| Ok(s.forum.accept_invite(&actor, &code)?))
+    let next = state
+        .run(move |s| {
+            let member = s.forum.accept_invite(&actor, &code)?;
+            // The invite's topic, if the new member may read it.
+            let topic = s
+                .forum
+                .invite_topic(&code)?
+                .and_then(|t| s.forum.topic_only(&actor, member.community, t).ok());
+            Ok(match topic {
+                Some(t) => s.url(&format!("/t/{}/{}", t.slug, t.id.0)),
+                None => s.url("/"),
+            })
+        })
         .await?;
-    Ok(Redirect::to(&state.url("/")).into_response())
+    Ok(Redirect::to(&next).into_response())
 }
 
 /// `GET /plugins/{name}` and `/plugins/{name}/{*rest}`: a plugin's route.

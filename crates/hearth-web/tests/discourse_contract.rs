@@ -948,6 +948,29 @@ async fn invites_are_made_as_the_document_says_and_admit_to_groups() {
         .expect("groups");
     assert_eq!(groups.len(), 1);
 
+    // Accepted in a browser, an invite with a topic leads to it.
+    let r = send(
+        &f.app,
+        req(Method::POST, "/invites.json")
+            .acting(&f, "ann")
+            .json(serde_json::json!({ "topic_id": f.public_topic.0 })),
+    )
+    .await;
+    let code = r.json()["invite_key"].as_str().expect("key").to_string();
+    hearth_web::create_account(&f.forum, "browsing_bea", "", "bea@example.com", PASSWORD)
+        .expect("account");
+    let mut b = Browser::new(&f);
+    b.sign_in("browsing_bea").await;
+    let page = format!("/invites/{code}");
+    let r = b.submit(&page, &page, &[]).await;
+    assert!(r.status.is_redirection(), "{}: {}", r.status, r.body);
+    assert!(
+        r.header("location")
+            .ends_with(&format!("/{}", f.public_topic.0)),
+        "{}",
+        r.header("location")
+    );
+
     let r = send(
         &f.app,
         req(Method::POST, "/invites/create-multiple.json")

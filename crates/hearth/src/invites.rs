@@ -230,6 +230,13 @@ impl Forum {
         })
     }
 
+    /// The topic an invite leads to, if it names one (for whoever holds
+    /// the code: where to show a new member first). `NotFound` for an
+    /// unknown code.
+    pub fn invite_topic(&self, code: &str) -> Result<Option<TopicId>> {
+        self.read(|conn, _| Ok(load_invite(conn, code)?.topic))
+    }
+
     /// Joins the community an invite code belongs to, whatever its
     /// registration mode. Fails with `Invalid` (field `invite`) for an
     /// unknown, expired, used-up or revoked code.

@@ -344,6 +344,11 @@ fn invites_can_add_to_groups_and_lead_to_a_topic() {
         .unwrap();
     assert_eq!(invite.groups, [w.group]);
     assert_eq!(invite.topic, Some(group_topic));
+    assert_eq!(f.invite_topic(&invite.code).unwrap(), Some(group_topic));
+    assert!(matches!(
+        f.invite_topic("not-a-code"),
+        Err(Error::NotFound { .. })
+    ));
     assert_eq!(f.invites(&w.admin, w.c).unwrap()[0].groups, [w.group]);
     let newcomer = Actor::User(w.t.user("newcomer_nia"));
     f.accept_invite(&newcomer, &invite.code).unwrap();
