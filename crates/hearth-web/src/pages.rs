@@ -903,7 +903,11 @@ pub(crate) async fn login_form(
     Ok(html(body, false))
 }
 
-fn session_cookie(state: &State, v: &Visitor, token: &str) -> Result<HeaderValue, Error> {
+pub(crate) fn session_cookie(
+    state: &State,
+    v: &Visitor,
+    token: &str,
+) -> Result<HeaderValue, Error> {
     HeaderValue::from_str(&set_cookie(
         state,
         v.secure,

@@ -23,7 +23,7 @@
 use std::time::Duration;
 
 use axum::extract::State as AxState;
-use axum::http::{HeaderValue, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -36,7 +36,7 @@ use crate::auth::{self, NAMESPACE};
 use crate::error::{Error, PageError, Result};
 use crate::params::Params;
 use crate::state::{AppState, State};
-use crate::visitor::{Visitor, set_cookie};
+use crate::visitor::Visitor;
 
 /// The provider name external ids are kept under.
 pub const DISCOURSE_CONNECT: &str = "discourse_connect";
@@ -277,16 +277,10 @@ pub(crate) async fn finish(
         })
         .await?;
     let mut res = Redirect::to(&next).into_response();
-    let cookie = set_cookie(
-        &state,
-        v.secure,
-        crate::visitor::SESSION_COOKIE,
-        &token,
-        state.config.session_ttl.as_secs() as i64,
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        crate::pages::session_cookie(&state, &v, &token)?,
     );
-    if let Ok(h) = HeaderValue::from_str(&cookie) {
-        res.headers_mut().append(header::SET_COOKIE, h);
-    }
     Ok(res)
 }
 

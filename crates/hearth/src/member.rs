@@ -463,17 +463,17 @@ impl Forum {
     /// with a membership per community.
     pub fn system_user(&self, community: CommunityId) -> Result<User> {
         // Usually there already: one statement, no transaction.
-        let ready: Option<UserId> = self.peek(|conn, _| {
+        let ready: Option<User> = self.peek(|conn, _| {
             optional(
-                conn.prepare_cached(
-                    "SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id
-                     WHERE u.username_lower = ?1 AND m.community_id = ?2 AND m.role = 'admin'",
-                )?
-                .query_row(params![SYSTEM_USERNAME, community], |r| r.get(0)),
+                conn.prepare_cached(&format!(
+                    "SELECT {USER_COLUMNS} FROM users u JOIN memberships m ON m.user_id = u.id
+                     WHERE u.username_lower = ?1 AND m.community_id = ?2 AND m.role = 'admin'"
+                ))?
+                .query_row(params![SYSTEM_USERNAME, community], |r| user_from_row(r, 0)),
             )
         })?;
-        if let Some(id) = ready {
-            return self.user(id);
+        if let Some(user) = ready {
+            return Ok(user);
         }
         self.write(|w| {
             let exists: bool = w

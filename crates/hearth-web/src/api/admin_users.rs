@@ -13,7 +13,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::groups::{UserGroup, user_group};
-use super::shape::{Ctx, avatar_template, ts};
+use super::shape::{Ctx, Null, avatar_template, ts};
 use crate::error::{ApiError, Error, json_response};
 use crate::params::Params;
 use crate::state::State;
@@ -21,9 +21,6 @@ use crate::visitor::Visitor;
 
 /// Members per page, as Discourse's admin list.
 const PAGE: usize = 100;
-
-/// JSON `null` in a typed shape.
-type Null = Option<()>;
 
 /// What the list and the single user share.
 #[derive(Debug, Serialize)]

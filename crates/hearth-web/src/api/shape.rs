@@ -32,7 +32,7 @@ impl Ctx {
 }
 
 /// JSON `null` in a typed shape.
-type Null = Option<()>;
+pub(crate) type Null = Option<()>;
 
 /// JSON `{}` in a typed shape.
 #[derive(Debug, Serialize)]
