@@ -50,7 +50,10 @@ pub(crate) fn router(state: State) -> Router {
                 .put(api::update_post)
                 .delete(api::delete_post),
         )
-        .route("/posts/{id}/{rest}", get(api::post_replies))
+        .route(
+            "/posts/{id}/{rest}",
+            get(api::post_replies).put(api::topic_tools::lock),
+        )
         .route("/post_actions", post(api::post_action))
         .route("/post_actions.json", post(api::post_action))
         .route(
@@ -100,6 +103,16 @@ pub(crate) fn router(state: State) -> Router {
             axum::routing::delete(api::groups::delete),
         )
         .route("/tag/{name}", get(tag))
+        .route(
+            "/tag_groups.json",
+            get(api::tag_groups::list).post(api::tag_groups::create),
+        )
+        .route(
+            "/tag_groups/{id}",
+            get(api::tag_groups::get)
+                .put(api::tag_groups::update)
+                .delete(api::tag_groups::delete),
+        )
         .route("/site/basic-info.json", get(api::site::basic_info))
         .route("/site.json", get(api::site::site))
         .route("/about.json", get(api::site::about))
@@ -528,6 +541,11 @@ async fn topic(
     WantsJson(json): WantsJson,
     params: Params,
 ) -> Response {
+    if a == "external_id" {
+        return api::topic_tools::by_external_id(state, v, b)
+            .await
+            .into_response();
+    }
     if b == "posts.json" || b == "posts" {
         return match id_of(&a) {
             Ok(id) => api::topic(state, v, TopicId(id), true)
@@ -590,6 +608,13 @@ async fn topic_post(
     if b == "status" || b == "status.json" {
         return moderate::status(state, v, &a, params, json).await;
     }
+    if (b == "timer" || b == "timer.json")
+        && let Some(id) = topic_id(&a)
+    {
+        return api::topic_tools::set_timer(state, v, id, params)
+            .await
+            .into_response();
+    }
     if ideas::TOPIC_ACTIONS.contains(&b.as_str()) {
         return ideas::topic_action(state, v, &a, &b, json, params).await;
     }
@@ -637,6 +662,13 @@ async fn topic_put(
         && let Some(id) = topic_id(&b)
     {
         return api::update_topic(state, v, id, params)
+            .await
+            .into_response();
+    }
+    if (b == "change-timestamp" || b == "change-timestamp.json")
+        && let Some(id) = topic_id(&a)
+    {
+        return api::topic_tools::change_timestamp(state, v, id, params)
             .await
             .into_response();
     }

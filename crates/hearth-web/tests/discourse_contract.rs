@@ -1387,6 +1387,32 @@ async fn the_operations_table_says_what_is_served() {
             })
             .expect("linked");
     }
+    // A topic named by another system, and a tag group.
+    f.forum
+        .create_external_topic(
+            &Actor::User(f.admin),
+            f.community,
+            hearth::NewTopic {
+                category: f.qa.id,
+                title: "Imported from the help desk".into(),
+                body: "A ticket that became a topic.".into(),
+                tags: Vec::new(),
+            },
+            "ext-1",
+        )
+        .expect("external topic");
+    let tag_group = f
+        .forum
+        .create_tag_group(
+            &Actor::User(f.admin),
+            f.community,
+            hearth::NewTagGroup {
+                name: "Status".into(),
+                tags: vec!["open".into()],
+                ..Default::default()
+            },
+        )
+        .expect("tag group");
     let fill = |path: &str| {
         let id = if path.starts_with("/t/") {
             topic.id.0
@@ -1398,6 +1424,8 @@ async fn the_operations_table_says_what_is_served() {
             f.ada.0
         } else if path.starts_with("/admin/badges/") {
             badge.id
+        } else if path.starts_with("/tag_groups/") {
+            tag_group.id
         } else {
             1
         };
@@ -1551,4 +1579,256 @@ async fn lists_posts_notifications_and_the_directory_fit_the_document() {
         !each(&notes, "/notifications", "id").is_empty(),
         "ada was notified: {notes}"
     );
+}
+
+#[tokio::test]
+async fn timers_locks_timestamps_and_external_ids_work_as_the_document_says() {
+    use axum::http::Method;
+    let doc = document();
+    let f = fixture();
+    let topic = f.public_topic.0;
+    let first = f
+        .forum
+        .topic(
+            &Actor::User(f.admin),
+            f.community,
+            f.public_topic,
+            &hearth::PageRequest::first(1),
+        )
+        .expect("topic")
+        .posts
+        .items[0]
+        .clone();
+
+    // createTopicTimer: staff only; hours from now.
+    let timer = |who: &str, body: Value| {
+        req(Method::POST, &format!("/t/{topic}/timer.json"))
+            .acting(&f, who)
+            .json(body)
+    };
+    let r = send(&f.app, timer("bob", serde_json::json!({ "time": "24" }))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(
+        &f.app,
+        timer(
+            "ann",
+            serde_json::json!({ "time": "24", "status_type": "close" }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let set = r.json();
+    assert_fits(&doc, "/t/{id}/timer.json", "post", &set);
+    assert_eq!(
+        (set["closed"].clone(), set["based_on_last_post"].clone()),
+        (Value::Bool(false), Value::Bool(false))
+    );
+    let timer_now = f
+        .forum
+        .topic_timer(&Actor::Guest, f.community, f.public_topic)
+        .expect("timer")
+        .expect("set");
+    assert_eq!(timer_now.action, hearth::TimerAction::Close);
+    let r = send(
+        &f.app,
+        timer(
+            "ann",
+            serde_json::json!({ "time": "1", "status_type": "publish_to_category" }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = send(&f.app, timer("ann", serde_json::json!({ "time": "" }))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        f.forum
+            .topic_timer(&Actor::Guest, f.community, f.public_topic)
+            .expect("timer"),
+        None,
+        "an empty time removes it"
+    );
+
+    // lockPost: staff only; the author can't edit a locked post.
+    let lock = |who: &str, locked: &str| {
+        req(Method::PUT, &format!("/posts/{}/locked.json", first.id.0))
+            .acting(&f, who)
+            .json(serde_json::json!({ "locked": locked }))
+    };
+    let r = send(&f.app, lock("ada", "true")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(&f.app, lock("ann", "true")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let locked = r.json();
+    assert_fits(&doc, "/posts/{id}/locked.json", "put", &locked);
+    assert_eq!(locked["locked"], true);
+    let edit = |who: &str| {
+        req(Method::PUT, &format!("/posts/{}.json", first.id.0))
+            .acting(&f, who)
+            .json(serde_json::json!({ "post": { "raw": "Rewritten after the lock, at length." } }))
+    };
+    let author = first.author.username.clone();
+    let r = send(&f.app, edit(&author)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(&f.app, lock("ann", "maybe")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = send(&f.app, lock("ann", "false")).await;
+    assert_eq!(r.json()["locked"], false);
+    let r = send(&f.app, edit(&author)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // updateTopicTimestamp: seconds since 1970; not in the future.
+    let stamp = |who: &str, ts: &str| {
+        req(Method::PUT, &format!("/t/{topic}/change-timestamp.json"))
+            .acting(&f, who)
+            .json(serde_json::json!({ "timestamp": ts }))
+    };
+    let r = send(&f.app, stamp("bob", "1594291380")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(&f.app, stamp("ann", "99999999999")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = send(&f.app, stamp("ann", "1594291380")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_fits(&doc, "/t/{id}/change-timestamp.json", "put", &r.json());
+    let moved = f
+        .forum
+        .topic_only(&Actor::Guest, f.community, f.public_topic)
+        .expect("topic");
+    assert_eq!(moved.created_at.unix_timestamp(), 1_594_291_380);
+
+    // getTopicByExternalId: made with POST /posts.json, found only where
+    // the visitor may read it; the same id twice is refused.
+    let create = |category: i64, title: &str| {
+        req(Method::POST, "/posts.json")
+            .acting(&f, "ann")
+            .json(serde_json::json!({
+                "title": title, "raw": "Imported from the old help desk, verbatim.",
+                "category": category, "external_id": "desk-77",
+            }))
+    };
+    let r = send(&f.app, create(f.staff_only.id.0, "Imported staff thread")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let made = r.json()["topic_id"].as_i64().expect("topic id");
+    let r = send(&f.app, create(f.qa.id.0, "Imported twice over")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = send(&f.app, get("/t/external_id/desk-77.json").acting(&f, "ann")).await;
+    assert_eq!(r.status, StatusCode::MOVED_PERMANENTLY, "{}", r.body);
+    assert_eq!(r.header("location"), format!("/t/{made}.json"));
+    for who in [None, Some("ada")] {
+        let mut q = get("/t/external_id/desk-77.json");
+        if let Some(u) = who {
+            q = q.acting(&f, u);
+        }
+        let r = send(&f.app, q).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{who:?}: {}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn tag_groups_are_listed_created_and_changed_as_the_document_says() {
+    use axum::http::Method;
+    let doc = document();
+    let f = fixture();
+    let make = |who: &str, body: Value| {
+        req(Method::POST, "/tag_groups.json")
+            .acting(&f, who)
+            .json(body)
+    };
+    let status = serde_json::json!({
+        "name": "Status", "tag_names": ["open", "done"], "one_per_topic": true,
+    });
+    let r = send(&f.app, make("ada", status.clone())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(&f.app, make("ann", status)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let made = r.json();
+    assert_fits(&doc, "/tag_groups.json", "post", &made);
+    let id = made["tag_group"]["id"].as_i64().expect("id");
+    assert_eq!(
+        made["tag_group"]["permissions"],
+        serde_json::json!({ "everyone": 1 })
+    );
+    // A tag group hidden from members is not Hearth's: refused, not ignored.
+    let r = send(
+        &f.app,
+        make(
+            "ann",
+            serde_json::json!({ "name": "Secret", "permissions": { "staff": 1 } }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = send(
+        &f.app,
+        make(
+            "ann",
+            serde_json::json!({
+                "name": "Official", "tag_names": ["official"],
+                "permissions": { "everyone": 3, "staff": 1 },
+            }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let list = send(&f.app, get("/tag_groups.json").acting(&f, "ann")).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let list = list.json();
+    assert_fits(&doc, "/tag_groups.json", "get", &list);
+    assert_eq!(list["tag_groups"].as_array().map(Vec::len), Some(2));
+    let r = send(&f.app, get("/tag_groups.json").acting(&f, "ada")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+    let one = send(
+        &f.app,
+        get(&format!("/tag_groups/{id}.json")).acting(&f, "ann"),
+    )
+    .await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.body);
+    let one = one.json();
+    assert_fits(&doc, "/tag_groups/{id}.json", "get", &one);
+    assert_eq!(
+        one["tag_group"]["tag_names"],
+        serde_json::json!(["done", "open"])
+    );
+
+    // A rename keeps the tags; Discourse's nested form works too.
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/tag_groups/{id}.json"))
+            .acting(&f, "ann")
+            .json(serde_json::json!({ "tag_group": { "name": "States" } })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let changed = r.json();
+    assert_fits(&doc, "/tag_groups/{id}.json", "put", &changed);
+    assert_eq!(changed["tag_group"]["name"], "States");
+    assert_eq!(
+        changed["tag_group"]["tag_names"],
+        serde_json::json!(["done", "open"])
+    );
+
+    // The rules hold for members posting through the API.
+    let post = |tags: Value| {
+        req(Method::POST, "/posts.json")
+            .acting(&f, "ada")
+            .json(serde_json::json!({
+                "title": "Export fails on large files", "raw": "It stops at 2 GB every time.",
+                "category": f.qa.id.0, "tags": tags,
+            }))
+    };
+    for tags in [
+        serde_json::json!(["open", "done"]),
+        serde_json::json!(["official"]),
+    ] {
+        let r = send(&f.app, post(tags.clone())).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{tags}: {}",
+            r.body
+        );
+    }
+    let r = send(&f.app, post(serde_json::json!(["open"]))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }

@@ -80,6 +80,16 @@ string_enum! {
         BadgeUpdated = "badge_updated",
         /// Deleted a badge and its grants.
         BadgeDeleted = "badge_deleted",
+        /// Locked a post against its author's edits, or unlocked it.
+        PostLocked = "post_locked",
+        /// Moved a topic and its posts in time.
+        TopicTimestampChanged = "topic_timestamp_changed",
+        /// Set, replaced or removed a topic's timer.
+        TopicTimerSet = "topic_timer_set",
+        /// Created or changed a tag group.
+        TagGroupUpdated = "tag_group_updated",
+        /// Deleted a tag group.
+        TagGroupDeleted = "tag_group_deleted",
     }
 }
 
@@ -101,6 +111,8 @@ pub enum Target {
     Group(GroupId),
     /// A badge (by id).
     Badge(i64),
+    /// A tag group (by id).
+    TagGroup(i64),
     /// The community itself.
     Community,
 }
@@ -115,6 +127,7 @@ impl Target {
             Target::WatchedWord(w) => ("watched_word", Some(w)),
             Target::Group(g) => ("group", Some(g.0)),
             Target::Badge(b) => ("badge", Some(b)),
+            Target::TagGroup(g) => ("tag_group", Some(g)),
             Target::Community => ("community", None),
         }
     }
@@ -129,6 +142,7 @@ impl Target {
             "watched_word" => Target::WatchedWord(id()?),
             "group" => Target::Group(GroupId(id()?)),
             "badge" => Target::Badge(id()?),
+            "tag_group" => Target::TagGroup(id()?),
             "community" => Target::Community,
             other => return Err(Error::Storage(format!("unknown audit target {other:?}"))),
         })

@@ -1,8 +1,7 @@
 //! Moderator actions on topics: close, archive, unlist, pin (in a category
-//! or everywhere, until a time), move, retitle, merge and split. Each one
-//! writes an audit entry in its own transaction.
-
-use std::sync::atomic::Ordering;
+//! or everywhere, until a time), move, retitle, merge and split, move in
+//! time; and on posts: lock against the author's edits. Each one writes an
+//! audit entry in its own transaction.
 
 use crate::db::{self, Conn, params};
 use serde::{Deserialize, Serialize};
@@ -19,8 +18,9 @@ use crate::permissions::{Actor, Viewer};
 use crate::rewards::reverse;
 use crate::search::{index_post, refresh_scope};
 use crate::store::OptionalExt;
+use crate::tag_groups::check_tag_rules;
 use crate::text::{clean_tags, clean_title, slugify};
-use crate::topic::{Topic, TopicFlag, TopicState, audience, topic_state};
+use crate::topic::{Topic, TopicFlag, TopicState, audience, post_state, topic_state};
 
 /// How [`Forum::pin_topic`] pins.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +114,52 @@ fn drop_solution(w: &mut Write<'_>, viewer: &Viewer, topic: TopicId, answer: Pos
     reverse(w, viewer, Some(&format!("accepted:{answer}")), None, None)
 }
 
+/// Sets or clears a topic flag other than `Pinned` inside a write, with
+/// its event and audit entry (the caller checked who may).
+pub(crate) fn set_flag_in(
+    w: &mut Write<'_>,
+    viewer: &Viewer,
+    state: &TopicState,
+    flag: TopicFlag,
+    on: bool,
+    reason: Option<&str>,
+) -> Result<()> {
+    let column = flag.column();
+    let before: bool =
+        w.tx.prepare(&format!("SELECT {column} FROM topics WHERE id = ?1"))?
+            .query_row([state.id], |r| r.get(0))?;
+    w.tx.prepare(&format!("UPDATE topics SET {column} = ?2 WHERE id = ?1"))?
+        .execute(params![state.id, on])?;
+    if flag == TopicFlag::Unlisted {
+        refresh_scope(w.tx, state.id)?;
+    }
+    topic_event(
+        w,
+        viewer,
+        EventKind::TopicUpdated,
+        state,
+        serde_json::json!({ column: on }),
+    )?;
+    let action = match (flag, on) {
+        (TopicFlag::Closed, true) => AuditAction::TopicClosed,
+        (TopicFlag::Closed, false) => AuditAction::TopicOpened,
+        (TopicFlag::Archived, true) => AuditAction::TopicArchived,
+        (TopicFlag::Archived, false) => AuditAction::TopicUnarchived,
+        (TopicFlag::Unlisted, true) => AuditAction::TopicUnlisted,
+        (TopicFlag::Unlisted, false) => AuditAction::TopicListed,
+        (TopicFlag::Pinned, _) => AuditAction::TopicPinned,
+    };
+    record(
+        w,
+        viewer,
+        action,
+        Target::Topic(state.id),
+        serde_json::json!({ column: before }),
+        serde_json::json!({ column: on }),
+        reason,
+    )
+}
+
 impl Forum {
     /// Sets or clears a topic flag (pinned, closed, archived, unlisted).
     /// Moderators only; audited with the reason. `Pinned` pins globally
@@ -139,40 +185,7 @@ impl Forum {
             let viewer = self.viewer_in(w, actor, community)?;
             let state = topic_state(w.tx, &viewer, topic)?;
             viewer.require_moderator()?;
-            let column = flag.column();
-            let before: bool =
-                w.tx.prepare(&format!("SELECT {column} FROM topics WHERE id = ?1"))?
-                    .query_row([topic], |r| r.get(0))?;
-            w.tx.prepare(&format!("UPDATE topics SET {column} = ?2 WHERE id = ?1"))?
-                .execute(params![topic, on])?;
-            if flag == TopicFlag::Unlisted {
-                refresh_scope(w.tx, topic)?;
-            }
-            topic_event(
-                w,
-                &viewer,
-                EventKind::TopicUpdated,
-                &state,
-                serde_json::json!({ column: on }),
-            )?;
-            let action = match (flag, on) {
-                (TopicFlag::Closed, true) => AuditAction::TopicClosed,
-                (TopicFlag::Closed, false) => AuditAction::TopicOpened,
-                (TopicFlag::Archived, true) => AuditAction::TopicArchived,
-                (TopicFlag::Archived, false) => AuditAction::TopicUnarchived,
-                (TopicFlag::Unlisted, true) => AuditAction::TopicUnlisted,
-                (TopicFlag::Unlisted, false) => AuditAction::TopicListed,
-                (TopicFlag::Pinned, _) => AuditAction::TopicPinned,
-            };
-            record(
-                w,
-                &viewer,
-                action,
-                Target::Topic(topic),
-                serde_json::json!({ column: before }),
-                serde_json::json!({ column: on }),
-                reason,
-            )
+            set_flag_in(w, &viewer, &state, flag, on, reason)
         })?;
         self.topic_only(actor, community, topic)
     }
@@ -227,29 +240,22 @@ impl Forum {
         })?;
         if let Some(Pin { until: Some(u), .. }) = pin {
             // Lists check expiries against the earliest one known.
-            let _guard = self.pin_lock.lock().unwrap_or_else(|e| e.into_inner());
-            self.pin_expiry.fetch_min(to_millis(u), Ordering::Relaxed);
+            self.pins.lower(to_millis(u));
         }
         self.topic_only(actor, community, topic)
     }
 
-    /// Lifts pins whose time has come. Cheap when none has: one atomic load.
+    /// Lifts pins whose time has come. Cheap when none has: two atomic
+    /// loads.
     pub(crate) fn expire_pins(&self) -> Result<()> {
         let now = to_millis(self.now());
-        let seen = self.pin_expiry.load(Ordering::Relaxed);
-        if seen > now {
+        let Some(seen) = self.pins.maybe(now) else {
             return Ok(());
-        }
-        // Unknown (first call) or due: look before taking the write lock.
-        // Publish what was read only if no pin was set meanwhile.
-        let publish = |next: i64| {
-            let _ =
-                self.pin_expiry
-                    .compare_exchange(seen, next, Ordering::Relaxed, Ordering::Relaxed);
         };
+        // Unknown, stale or due: look before taking the write lock.
         let next = self.next_pin_expiry()?;
         if next > now {
-            publish(next);
+            self.pins.publish(seen, next, now);
             return Ok(());
         }
         self.write(|w| {
@@ -299,7 +305,7 @@ impl Forum {
             }
             Ok(())
         })?;
-        publish(self.next_pin_expiry()?);
+        self.pins.publish(seen, self.next_pin_expiry()?, now);
         Ok(())
     }
 
@@ -313,6 +319,98 @@ impl Forum {
                 .query_row(params![], |r| r.get(0))?)
         })?;
         Ok(next.unwrap_or(i64::MAX))
+    }
+
+    /// Locks a post against its author's edits (`true`) or unlocks it;
+    /// moderators may still edit it. Moderators only; audited. Returns
+    /// whether the post is now locked.
+    pub fn lock_post(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        post: PostId,
+        locked: bool,
+    ) -> Result<bool> {
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            let state = post_state(w.tx, &viewer, post)?;
+            viewer.require_moderator()?;
+            if state.locked == locked {
+                return Ok(locked);
+            }
+            let by = if locked {
+                Some(viewer.user.unwrap_or(state.author))
+            } else {
+                None
+            };
+            w.tx.prepare_cached("UPDATE posts SET locked_by = ?2 WHERE id = ?1")?
+                .execute(params![post, by])?;
+            record(
+                w,
+                &viewer,
+                AuditAction::PostLocked,
+                Target::Post(post),
+                serde_json::json!({ "locked": state.locked }),
+                serde_json::json!({ "locked": locked }),
+                None,
+            )?;
+            Ok(locked)
+        })
+    }
+
+    /// Moves a topic in time: its first post to `at` (not in the future)
+    /// and every other post by the same amount, none later than now —
+    /// for topics imported or posted late. Moderators only; audited.
+    /// Activity counted by day (analytics, points) stays where it was.
+    pub fn change_topic_timestamp(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        topic: TopicId,
+        at: OffsetDateTime,
+    ) -> Result<Topic> {
+        let at = to_millis(at);
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            let state = live_topic(w.tx, &viewer, topic)?;
+            viewer.require_moderator()?;
+            let now = w.now_ms();
+            if at > now {
+                return Err(Error::invalid("timestamp", "must not be in the future"));
+            }
+            let first: i64 =
+                w.tx.prepare_cached(
+                    "SELECT created_at FROM posts WHERE topic_id = ?1 AND post_number = 1",
+                )?
+                .query_row([topic], |r| r.get(0))?;
+            let delta = at - first;
+            w.tx.prepare_cached(
+                "UPDATE posts SET created_at = CASE WHEN created_at + ?2 > CAST(?3 AS BIGINT)
+                                                    THEN CAST(?3 AS BIGINT) ELSE created_at + ?2 END
+                 WHERE topic_id = ?1",
+            )?
+            .execute(params![topic, delta, now])?;
+            w.tx.prepare_cached("UPDATE topics SET created_at = ?2 WHERE id = ?1")?
+                .execute(params![topic, at])?;
+            recount(w, topic)?;
+            topic_event(
+                w,
+                &viewer,
+                EventKind::TopicUpdated,
+                &state,
+                serde_json::json!({ "created_at": at }),
+            )?;
+            record(
+                w,
+                &viewer,
+                AuditAction::TopicTimestampChanged,
+                Target::Topic(topic),
+                serde_json::json!({ "created_at": first }),
+                serde_json::json!({ "created_at": at }),
+                None,
+            )
+        })?;
+        self.topic_only(actor, community, topic)
     }
 
     /// Retitles, re-tags or moves a topic. Moderators may do all of it;
@@ -378,6 +476,12 @@ impl Forum {
                 changed.insert("title".into(), t.clone().into());
             }
             if let Some(tags) = &tags {
+                let before: Vec<String> = w
+                    .tx
+                    .prepare_cached("SELECT tag FROM topic_tags WHERE topic_id = ?1")?
+                    .query_map([topic], |r| r.get(0))?
+                    .collect::<db::Result<_>>()?;
+                check_tag_rules(w.tx, &viewer, &before, tags)?;
                 w.tx.prepare_cached("DELETE FROM topic_tags WHERE topic_id = ?1")?.execute([topic])?;
                 for tag in tags {
                     w.tx.prepare_cached("INSERT INTO topic_tags (topic_id, tag) VALUES (?1, ?2)")?

@@ -1,8 +1,7 @@
 //! [`Forum`], the handle an embedder holds, and its configuration.
 
 use std::path::Path;
-use std::sync::atomic::AtomicI64;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use crate::db::Conn;
 use time::OffsetDateTime;
@@ -54,10 +53,10 @@ pub struct Forum {
     hooks: RwLock<Vec<Arc<dyn Hooks>>>,
     pub(crate) configs: ConfigCache,
     pub(crate) dfs: DfCache,
-    /// The earliest pin expiry (ms) not yet lifted; `i64::MIN` until known.
-    pub(crate) pin_expiry: AtomicI64,
-    /// Orders updates of `pin_expiry` (see `expire_pins`).
-    pub(crate) pin_lock: Mutex<()>,
+    /// The earliest pin expiry not yet lifted (see `expire_pins`).
+    pub(crate) pins: crate::due::Due,
+    /// The earliest topic timer not yet run (see `run_due_timers`).
+    pub(crate) timers: crate::due::Due,
     /// Visible topics per category, per community, as of an event id (see
     /// `category::topic_counts`).
     pub(crate) topic_counts: crate::category::TopicCounts,
@@ -161,8 +160,8 @@ impl Forum {
             hooks: RwLock::new(Vec::new()),
             configs: ConfigCache::default(),
             dfs: DfCache::default(),
-            pin_expiry: AtomicI64::new(i64::MIN),
-            pin_lock: Mutex::new(()),
+            pins: crate::due::Due::new(),
+            timers: crate::due::Due::new(),
             topic_counts: Default::default(),
             lease_holder: crate::lease::unique_token(),
             email_job_lease: config.email_job_lease,

@@ -93,10 +93,12 @@ mod curate;
 mod db;
 mod deflection;
 mod directory;
+mod due;
 mod error;
 mod events;
 mod extdata;
 mod external;
+mod external_topics;
 mod forum;
 mod hooks;
 mod ideas;
@@ -120,8 +122,10 @@ mod rewards;
 mod rules;
 mod search;
 mod store;
+mod tag_groups;
 mod text;
 mod throttle;
+mod timers;
 mod topic;
 mod transfer;
 mod trust;
@@ -143,6 +147,7 @@ pub use error::{Error, Problem, Result, Unavailable};
 pub use events::{Audience, Event, EventKind};
 pub use extdata::{ExtOp, MAX_EXT_KEY, MAX_EXT_NAMESPACE, MAX_EXT_VALUE};
 pub use external::{ExternalAccount, ExternalSignIn, NO_PASSWORD};
+pub use external_topics::MAX_EXTERNAL_ID;
 pub use forum::{Config, Forum};
 pub use hooks::{DraftKind, HookError, Hooks, PostDraft, PostFilter};
 pub use ideas::{Idea, IdeaFilter, IdeaStatus, MAX_IDEA_NOTE};
@@ -177,8 +182,10 @@ pub use rules::{
 };
 pub use search::{SEARCH_WINDOW, SearchHit, SearchQuery, SearchResults, SimilarTopic};
 pub use store::{Durability, StoreConfig};
+pub use tag_groups::{GroupTag, MAX_TAG_GROUP_TAGS, NewTagGroup, TagGroup};
 pub use text::{RESERVED_USERNAMES, slugify, validate_username};
 pub use throttle::{Attempt, MAX_THROTTLE_KEY, Throttle};
+pub use timers::{MAX_TIMER_DAYS, TimerAction, TimerWhen, TopicTimer};
 pub use topic::{
     MAX_LATEST_POSTS, MAX_REPLIES, MAX_TAGS, MAX_TOP_TOPICS, NewReply, NewTopic, Post, PostEdit,
     Revision, TagCount, TopPeriod, Topic, TopicFilter, TopicFlag, TopicView, UserRef,

@@ -75,6 +75,9 @@ pub(crate) enum Submission {
         body: String,
         tags: Vec<String>,
         nofollow: bool,
+        /// The topic's id in the system that sent it, kept for approval.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        external_id: Option<String>,
     },
     Reply {
         body: String,

@@ -25,6 +25,7 @@ use crate::rewards::{Rule, award, reverse};
 use crate::rules::{Screening, check_post_limits, screen_state, screen_words};
 use crate::search::{index_new_post, index_post, refresh_scope};
 use crate::store::{OptionalExt, optional};
+use crate::tag_groups::check_tag_rules;
 use crate::text::{check_body, clean_tags, clean_title, slugify};
 use crate::trust::{Delta, bump, count_content, visit};
 
@@ -325,6 +326,8 @@ pub(crate) struct PostState {
     pub source: String,
     pub version: i64,
     pub deleted: bool,
+    /// A moderator locked it against its author's edits.
+    pub locked: bool,
 }
 
 pub(crate) fn audience(c: &CategoryAccess) -> Audience {
@@ -377,7 +380,8 @@ pub(crate) fn topic_state(conn: &Conn, viewer: &Viewer, id: TopicId) -> Result<T
 }
 
 pub(crate) fn post_state(conn: &Conn, viewer: &Viewer, id: PostId) -> Result<PostState> {
-    let (topic, author, number, source, version, deleted, hidden): (
+    #[allow(clippy::type_complexity)]
+    let (topic, author, number, source, version, deleted, hidden, locked): (
         TopicId,
         UserId,
         i64,
@@ -385,10 +389,11 @@ pub(crate) fn post_state(conn: &Conn, viewer: &Viewer, id: PostId) -> Result<Pos
         i64,
         bool,
         bool,
+        bool,
     ) = conn
         .prepare_cached(
             "SELECT topic_id, user_id, post_number, source, version, deleted_at IS NOT NULL,
-                    hidden_at IS NOT NULL
+                    hidden_at IS NOT NULL, locked_by IS NOT NULL
              FROM posts WHERE id = ?1 AND community_id = ?2",
         )?
         .query_row(params![id, viewer.community], |r| {
@@ -400,6 +405,7 @@ pub(crate) fn post_state(conn: &Conn, viewer: &Viewer, id: PostId) -> Result<Pos
                 r.get(4)?,
                 r.get(5)?,
                 r.get(6)?,
+                r.get(7)?,
             ))
         })
         .found("post")?;
@@ -414,6 +420,7 @@ pub(crate) fn post_state(conn: &Conn, viewer: &Viewer, id: PostId) -> Result<Pos
         source,
         version,
         deleted,
+        locked,
     })
 }
 
@@ -447,6 +454,11 @@ pub(crate) fn check_edit(viewer: &Viewer, p: &PostState) -> Result<UserId> {
     }
     if p.author != user && !viewer.is_moderator() {
         return Err(Error::forbidden("you can only edit your own posts"));
+    }
+    if p.locked && !viewer.is_moderator() {
+        return Err(Error::forbidden(
+            "a moderator locked this post; ask one to change it",
+        ));
     }
     Ok(user)
 }
@@ -611,7 +623,7 @@ impl Forum {
         })
     }
 
-    fn load_viewer(&self, actor: &Actor, community: CommunityId) -> Result<Viewer> {
+    pub(crate) fn load_viewer(&self, actor: &Actor, community: CommunityId) -> Result<Viewer> {
         // One statement: no snapshot needed.
         self.peek(|conn, now| self.viewer(conn, now, actor, community))
     }
@@ -638,7 +650,7 @@ impl Forum {
         community: CommunityId,
         new: NewTopic,
     ) -> Result<(Topic, Post)> {
-        self.create_topic_with(actor, community, new, None)
+        self.create_topic_with(actor, community, new, None, None)
     }
 
     /// [`Forum::create_topic`], at most once per `request_key`: a retry
@@ -667,20 +679,25 @@ impl Forum {
                 new.tags.join("\n").as_bytes(),
             ],
         )?;
-        self.create_topic_with(actor, community, new, Some(&once))
+        self.create_topic_with(actor, community, new, Some(&once), None)
     }
 
-    fn create_topic_with(
+    pub(crate) fn create_topic_with(
         &self,
         actor: &Actor,
         community: CommunityId,
         new: NewTopic,
         once: Option<&Once>,
+        external_id: Option<&str>,
     ) -> Result<(Topic, Post)> {
+        if let Some(ext) = external_id {
+            crate::external_topics::check_external_id(ext)?;
+        }
         let viewer = self.load_viewer(actor, community)?;
         let l = viewer.config.settings.limits.clone();
         let title = clean_title(&new.title, l.title_min_chars, l.title_max_chars)?;
         let mut tags = clean_tags(&new.tags, l.max_tags, l.tag_max_chars)?;
+        let requested_tags = tags.clone();
         let cat = viewer.category(new.category)?.clone();
         let author = viewer.check_create_topic(&cat)?;
         if let Some(once) = once
@@ -715,6 +732,7 @@ impl Forum {
             {
                 return Ok(Outcome::Recalled(before));
             }
+            check_tag_rules(w.tx, &viewer, &[], &requested_tags)?;
             let state_hold = screen_state(
                 w,
                 &viewer,
@@ -730,6 +748,7 @@ impl Forum {
                     body: draft.body.clone(),
                     tags: tags.clone(),
                     nofollow: prepared.screening.nofollow,
+                    external_id: external_id.map(str::to_owned),
                 };
                 let id = queue_post(w, &viewer, &cat, author, None, None, &submission, &reason)?;
                 let queued = Remembered::Queued(id, reason.clone());
@@ -741,8 +760,7 @@ impl Forum {
                 &viewer,
                 &cat,
                 author,
-                &title,
-                &tags,
+                (&title, &tags, external_id),
                 &draft.body,
                 &prepared.rendered,
             )?;
@@ -1021,10 +1039,17 @@ impl Forum {
         rendered: &Rendered,
     ) -> Result<PostId> {
         match submission {
-            Submission::Topic { title, tags, .. } => {
+            Submission::Topic {
+                title,
+                tags,
+                external_id,
+                ..
+            } => {
                 let cat = author.category(item.category)?.clone();
                 let user = author.check_create_topic(&cat)?;
-                Ok(publish_topic(w, author, &cat, user, title, tags, body, rendered)?.1)
+                let external_id = external_id.as_deref();
+                let topic = (title.as_str(), tags.as_slice(), external_id);
+                Ok(publish_topic(w, author, &cat, user, topic, body, rendered)?.1)
             }
             Submission::Reply { reply_to, .. } => {
                 let topic = item.topic.ok_or(Error::not_found("topic"))?;
@@ -1516,6 +1541,7 @@ impl Forum {
         topic: TopicId,
         page: &PageRequest,
     ) -> Result<TopicView> {
+        self.run_due_work();
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
             let state = topic_state(conn, &viewer, topic)?;
@@ -1692,7 +1718,7 @@ impl Forum {
         filter: &TopicFilter,
         page: &PageRequest,
     ) -> Result<Page<Topic>> {
-        self.expire_pins()?;
+        self.run_due_work();
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
             // A category list puts the category's pins first; the
@@ -2022,21 +2048,26 @@ fn apply_delete(
 
 /// Opens a topic with its first post (permissions and rules already checked).
 #[allow(clippy::too_many_arguments)]
+/// Title, tags and external id of a topic to publish.
+pub(crate) type TopicHead<'a> = (&'a str, &'a [String], Option<&'a str>);
+
 pub(crate) fn publish_topic(
     w: &mut Write<'_>,
     viewer: &Viewer,
     cat: &CategoryAccess,
     author: UserId,
-    title: &str,
-    tags: &[String],
+    (title, tags, external_id): TopicHead<'_>,
     body: &str,
     rendered: &Rendered,
 ) -> Result<(TopicId, PostId)> {
     let now = w.now_ms();
+    if let Some(ext) = external_id {
+        crate::external_topics::check_free(w.tx, viewer.community, ext)?;
+    }
     w.tx.prepare_cached(
         "INSERT INTO topics (community_id, category_id, user_id, title, slug, tags, bumped_at,
-                             last_poster_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?3, ?7)",
+                             last_poster_id, created_at, external_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?3, ?7, ?8)",
     )?
     .execute(params![
         viewer.community,
@@ -2045,7 +2076,8 @@ pub(crate) fn publish_topic(
         title,
         slugify(title),
         tags.join(","),
-        now
+        now,
+        external_id
     ])?;
     let topic = TopicId(w.tx.last_insert_rowid()?);
     for tag in tags {

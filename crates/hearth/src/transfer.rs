@@ -103,7 +103,26 @@ const TABLES: &[Table] = &[
             ("user_id", "users"),
             ("reply_to_post_id", "posts"),
             ("deleted_by", "users"),
+            ("locked_by", "users"),
         ],
+    },
+    Table {
+        name: "tag_groups",
+        scope: "community_id = ?1",
+        id: Some("id"),
+        refs: &[],
+    },
+    Table {
+        name: "tag_group_tags",
+        scope: "tag_group_id IN (SELECT id FROM tag_groups WHERE community_id = ?1)",
+        id: Some("id"),
+        refs: &[("tag_group_id", "tag_groups")],
+    },
+    Table {
+        name: "topic_timers",
+        scope: "topic_id IN (SELECT id FROM topics WHERE community_id = ?1)",
+        id: None,
+        refs: &[("topic_id", "topics"), ("created_by", "users")],
     },
     Table {
         name: "post_revisions",
@@ -284,6 +303,8 @@ const USERS: &str = "SELECT user_id FROM memberships WHERE community_id = ?1
     UNION SELECT user_id FROM topics WHERE community_id = ?1
     UNION SELECT user_id FROM posts WHERE community_id = ?1
     UNION SELECT deleted_by FROM posts WHERE community_id = ?1
+    UNION SELECT locked_by FROM posts WHERE community_id = ?1
+    UNION SELECT t.created_by FROM topic_timers t JOIN topics p ON p.id = t.topic_id WHERE p.community_id = ?1
     UNION SELECT deleted_by FROM topics WHERE community_id = ?1
     UNION SELECT last_poster_id FROM topics WHERE community_id = ?1
     UNION SELECT r.user_id FROM post_revisions r JOIN posts p ON p.id = r.post_id WHERE p.community_id = ?1

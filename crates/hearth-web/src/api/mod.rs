@@ -11,6 +11,8 @@ pub(crate) mod invites;
 pub(crate) mod sanctions;
 pub(crate) mod shape;
 pub(crate) mod site;
+pub(crate) mod tag_groups;
+pub(crate) mod topic_tools;
 
 use axum::Extension;
 use axum::extract::{Path, State as AxState};
@@ -512,7 +514,8 @@ fn post_by_number(
     }
 }
 
-/// `POST /posts.json`: a new topic (`title`, `raw`, `category`) or a reply
+/// `POST /posts.json`: a new topic (`title`, `raw`, `category`, optional
+/// `tags` and `external_id`) or a reply
 /// (`topic_id`, `raw`, optional `reply_to_post_number`).
 pub(crate) async fn create_post(
     AxState(state): AxState<State>,
@@ -556,9 +559,11 @@ pub(crate) async fn create_post(
                     body: raw.clone(),
                     tags: tags_of(&params),
                 };
-                match &key {
-                    Some(k) => s.forum.create_topic_once(&actor, c, new, k),
-                    None => s.forum.create_topic(&actor, c, new),
+                // An `external_id` makes the topic once by itself.
+                match (params.str("external_id").filter(|e| !e.is_empty()), &key) {
+                    (Some(ext), _) => s.forum.create_external_topic(&actor, c, new, &ext),
+                    (None, Some(k)) => s.forum.create_topic_once(&actor, c, new, k),
+                    (None, None) => s.forum.create_topic(&actor, c, new),
                 }
                 .map(|(_, first)| first)
             };
