@@ -164,7 +164,8 @@ pub(crate) struct SessionInfo {
     pub ip: String,
 }
 
-fn now_ms(forum: &Forum) -> i64 {
+/// The forum's clock, in Unix milliseconds.
+pub(crate) fn now_ms(forum: &Forum) -> i64 {
     (forum.now().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
@@ -552,6 +553,19 @@ pub(crate) fn list_api_keys(
         }
     }
     Ok(out)
+}
+
+/// Ends a member's access here: every session and every API key of
+/// theirs (after deactivating, anonymizing or deleting them).
+pub(crate) fn end_all_access(forum: &Forum, community: CommunityId, user: UserId) -> Result<()> {
+    end_all_sessions(forum, community, user)?;
+    for (d, mut key) in list_api_keys(forum, community)? {
+        if key.user == Some(user) && key.revoked_at.is_none() {
+            key.revoked_at = Some(now_ms(forum));
+            put_api_key(forum, community, &d, &key)?;
+        }
+    }
+    Ok(())
 }
 
 /// Revokes the key whose id is `id`.

@@ -63,6 +63,7 @@ pub(crate) async fn unsubscribe(
 /// until the router's state is dropped.
 pub(crate) fn spawn_jobs(state: &Arc<AppState>, mailer: Arc<dyn Mailer>, every: Duration) {
     let weak = Arc::downgrade(state);
+    let wake = state.mail_wake.clone();
     let spawned = std::thread::Builder::new()
         .name("hearth-web-email".into())
         .spawn(move || {
@@ -90,7 +91,9 @@ pub(crate) fn spawn_jobs(state: &Arc<AppState>, mailer: Arc<dyn Mailer>, every: 
                         }
                     }
                 }
-                std::thread::sleep(every);
+                // Until the next round, or until mail someone waits for is
+                // queued (without keeping the router's state alive).
+                wake.wait(every);
             }
         });
     if let Err(e) = spawned {

@@ -64,6 +64,7 @@ mod notifications;
 mod pages;
 mod params;
 mod products;
+mod recover;
 mod request_id;
 mod routes;
 mod security;
@@ -116,6 +117,7 @@ impl Web {
             anon_cache: anon_cache::AnonCache::default(),
             community: Mutex::new(None),
             sends_email: Default::default(),
+            mail_wake: Default::default(),
             visits: Mutex::new(Default::default()),
             forum,
             plugins,

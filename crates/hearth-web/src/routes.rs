@@ -133,6 +133,18 @@ pub(crate) fn router(state: State) -> Router {
         .route("/p/{id}/delete", post(pages::delete_post))
         .route("/p/{id}/restore", post(pages::restore_post))
         .route("/login", get(pages::login_form).post(pages::login))
+        .route(
+            "/password-reset",
+            get(crate::recover::ask_form).post(crate::recover::ask),
+        )
+        .route("/session/forgot_password", post(crate::recover::ask))
+        .route("/session/forgot_password.json", post(crate::recover::ask))
+        .route(
+            "/users/password-reset/{token}",
+            get(crate::recover::choose_form)
+                .post(crate::recover::choose)
+                .put(crate::recover::choose),
+        )
         .route("/signup", get(pages::signup_form).post(pages::signup))
         .route("/logout", post(pages::logout))
         .route(
@@ -192,7 +204,10 @@ pub(crate) fn router(state: State) -> Router {
         .route("/admin", get(admin::admin))
         .route("/admin/users.json", get(api::admin_users::list))
         .route("/admin/users/list/{flag}", get(api::admin_users::list_flag))
-        .route("/admin/users/{id}", get(api::admin_users::show))
+        .route(
+            "/admin/users/{id}",
+            get(api::admin_users::show).delete(api::admin_users::delete),
+        )
         .route(
             "/admin/users/{id}/{action}",
             axum::routing::put(admin_user_put).post(admin_user_post),
@@ -332,10 +347,9 @@ async fn security_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("strict-origin-when-cross-origin"),
-    );
+    // A page may be stricter (a secret in its address: no referrer).
+    h.entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
     res
 }
 
@@ -452,24 +466,37 @@ async fn category(
     }
 }
 
-/// `PUT /admin/users/{id}/silence.json` and `…/suspend.json`.
+/// `PUT /admin/users/{id}/silence.json`, `…/suspend.json`,
+/// `…/activate.json`, `…/deactivate.json` and `…/anonymize.json`.
 async fn admin_user_put(
     AxState(state): AxState<State>,
     v: Visitor,
     Path((id, action)): Path<(String, String)>,
     params: Params,
 ) -> Response {
+    use api::admin_users::AccountAction;
+    let id = match id_of(&id) {
+        Ok(id) => hearth::UserId(id),
+        Err(e) => return fail(e, true),
+    };
     let sanction = match api::name_of(&action) {
         "silence" => api::sanctions::Sanction::Silence,
         "suspend" => api::sanctions::Sanction::Suspend,
-        _ => return no_such_path(true),
+        other => {
+            let account = match other {
+                "activate" => AccountAction::Activate,
+                "deactivate" => AccountAction::Deactivate,
+                "anonymize" => AccountAction::Anonymize,
+                _ => return no_such_path(true),
+            };
+            return api::admin_users::account(state, v, id, account, params)
+                .await
+                .into_response();
+        }
     };
-    match id_of(&id) {
-        Ok(id) => api::sanctions::apply(state, v, hearth::UserId(id), sanction, params)
-            .await
-            .into_response(),
-        Err(e) => fail(e, true),
-    }
+    api::sanctions::apply(state, v, id, sanction, params)
+        .await
+        .into_response()
 }
 
 /// `POST /admin/users/{id}/log_out.json`.

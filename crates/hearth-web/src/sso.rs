@@ -143,10 +143,6 @@ struct Pending {
     expires_at: i64,
 }
 
-fn now_ms(s: &AppState) -> i64 {
-    (s.forum.now().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
 fn config(s: &AppState) -> Result<&DiscourseConnect> {
     s.config
         .discourse_connect
@@ -175,7 +171,7 @@ pub(crate) async fn start(
                 )
             })?;
             let nonce = auth::random_token()?;
-            let now = now_ms(s);
+            let now = crate::auth::now_ms(&s.forum);
             let pending = Pending {
                 return_path: crate::pages::safe_next(s, params.str("return_path")),
                 expires_at: now + sso.nonce_ttl.as_millis() as i64,
@@ -261,7 +257,7 @@ pub(crate) async fn finish(
                     &format!("sso-nonce/{nonce}"),
                 )?
                 .and_then(|raw| serde_json::from_slice::<Pending>(&raw).ok())
-                .filter(|p| p.expires_at > now_ms(s))
+                .filter(|p| p.expires_at > crate::auth::now_ms(&s.forum))
                 .ok_or_else(|| {
                     refused("this sign-in was used already or took too long: sign in again")
                 })?;

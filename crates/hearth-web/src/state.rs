@@ -37,6 +37,33 @@ pub(crate) struct AppState {
     /// Whether this server delivers e-mail (`Web::spawn_email_jobs` was
     /// called): `/site.json`'s `email_configured`.
     pub sends_email: std::sync::atomic::AtomicBool,
+    /// Wakes the e-mail thread when mail someone waits for was queued.
+    pub mail_wake: Arc<Wake>,
+}
+
+/// A wake-up call for a background thread that otherwise runs in rounds.
+#[derive(Debug, Default)]
+pub(crate) struct Wake {
+    called: Mutex<bool>,
+    cv: std::sync::Condvar,
+}
+
+impl Wake {
+    /// Wakes the waiting thread (or the next wait returns at once).
+    pub fn call(&self) {
+        *self.called.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.cv.notify_all();
+    }
+
+    /// Waits for a call or `timeout`, whichever comes first.
+    pub fn wait(&self, timeout: std::time::Duration) {
+        let called = self.called.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut called, _) = self
+            .cv
+            .wait_timeout_while(called, timeout, |c| !*c)
+            .unwrap_or_else(|p| p.into_inner());
+        *called = false;
+    }
 }
 
 /// Views kept at most while the writer is busy.
@@ -58,6 +85,12 @@ impl AppState {
         tokio::task::spawn_blocking(move || f(&state))
             .await
             .map_err(|e| Error::Internal(format!("engine call panicked: {e}")))?
+    }
+
+    /// Asks the e-mail thread to deliver now (after queueing account
+    /// mail); nothing happens when this server sends no e-mail.
+    pub fn deliver_soon(&self) {
+        self.mail_wake.call();
     }
 
     /// Counts a topic view. Views are buffered and written in one

@@ -50,6 +50,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/analytics.html"),
     ),
     ("security.html", include_str!("../templates/security.html")),
+    (
+        "password_reset.html",
+        include_str!("../templates/password_reset.html"),
+    ),
 ];
 
 /// The names of the built-in templates an embedder can replace.
@@ -79,6 +83,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "unsubscribe.html",
     "analytics.html",
     "security.html",
+    "password_reset.html",
 ];
 
 /// The built-in stylesheet.

@@ -1413,8 +1413,19 @@ async fn the_operations_table_says_what_is_served() {
             },
         )
         .expect("tag group");
+    // Someone to anonymize and deactivate without changing ada.
+    let carl = f
+        .forum
+        .create_user(hearth::NewUser::new("carl"))
+        .expect("carl")
+        .id;
+    f.forum
+        .add_member(&Actor::System, f.community, carl, hearth::Role::Member)
+        .expect("member");
     let fill = |path: &str| {
-        let id = if path.starts_with("/t/") {
+        let id = if path.ends_with("/anonymize.json") || path.ends_with("/deactivate.json") {
+            carl.0
+        } else if path.starts_with("/t/") {
             topic.id.0
         } else if path.starts_with("/posts/") {
             f.public_answer.0
@@ -1831,4 +1842,115 @@ async fn tag_groups_are_listed_created_and_changed_as_the_document_says() {
     }
     let r = send(&f.app, post(serde_json::json!(["open"]))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+#[tokio::test]
+async fn admins_deactivate_anonymize_and_delete_members_as_the_document_says() {
+    use axum::http::Method;
+    let doc = document();
+    let f = fixture();
+    let ada = f.ada.0;
+    let put = |who: &str, action: &str| {
+        req(Method::PUT, &format!("/admin/users/{ada}/{action}.json"))
+            .acting(&f, who)
+            .json(serde_json::json!({}))
+    };
+    // Staff only, and never against staff.
+    let r = send(&f.app, put("bob", "deactivate")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(
+        &f.app,
+        req(
+            Method::PUT,
+            &format!("/admin/users/{}/deactivate.json", f.admin.0),
+        )
+        .acting(&f, "ann")
+        .json(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+    // ada's key works until she is deactivated; not after, even once
+    // she is activated again (keys are revoked).
+    let mine = || req(Method::GET, "/session/current.json").header("Api-Key", &f.ada_key);
+    assert_eq!(send(&f.app, mine()).await.status, StatusCode::OK);
+    let r = send(&f.app, put("ann", "deactivate")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_fits(&doc, "/admin/users/{id}/deactivate.json", "put", &r.json());
+    let member = f
+        .forum
+        .member(&Actor::User(f.admin), f.community, f.ada)
+        .expect("member");
+    assert!(member.deactivated_at.is_some());
+    let topic = send(
+        &f.app,
+        get(&format!("/t/{}.json", f.member_topic.0)).acting(&f, "ada"),
+    )
+    .await;
+    assert_eq!(
+        topic.status,
+        StatusCode::NOT_FOUND,
+        "a deactivated member reads as a guest"
+    );
+    let listed = send(
+        &f.app,
+        get("/admin/users/list/active.json").acting(&f, "ann"),
+    )
+    .await;
+    assert!(
+        !ints(&listed.json(), "", "id").contains(&ada),
+        "{}",
+        listed.body
+    );
+    let r = send(&f.app, put("ann", "activate")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_fits(&doc, "/admin/users/{id}/activate.json", "put", &r.json());
+    let topic = send(
+        &f.app,
+        get(&format!("/t/{}.json", f.member_topic.0)).acting(&f, "ada"),
+    )
+    .await;
+    assert_eq!(topic.status, StatusCode::OK, "{}", topic.body);
+    assert_ne!(
+        send(&f.app, mine()).await.status,
+        StatusCode::OK,
+        "the key was revoked"
+    );
+
+    // Deleting someone with posts needs delete_posts; block lists are refused.
+    let delete = |body: Value| {
+        req(Method::DELETE, &format!("/admin/users/{ada}.json"))
+            .acting(&f, "ann")
+            .json(body)
+    };
+    let r = send(&f.app, delete(serde_json::json!({}))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let r = send(
+        &f.app,
+        delete(serde_json::json!({ "delete_posts": true, "block_email": true })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+
+    // Anonymize: a new name, and the old one is free.
+    let r = send(&f.app, put("ann", "anonymize")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let anon = r.json();
+    assert_fits(&doc, "/admin/users/{id}/anonymize.json", "put", &anon);
+    let name = anon["username"].as_str().expect("username").to_string();
+    assert!(name.starts_with("anon"), "{name}");
+    let old = send(&f.app, get("/u/ada.json").acting(&f, "ann")).await;
+    assert_eq!(old.status, StatusCode::NOT_FOUND, "{}", old.body);
+
+    let r = send(&f.app, delete(serde_json::json!({ "delete_posts": true }))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let deleted = r.json();
+    assert_fits(&doc, "/admin/users/{id}.json", "delete", &deleted);
+    assert_eq!(deleted["deleted"], true);
+    let gone = send(
+        &f.app,
+        get(&format!("/admin/users/{ada}.json")).acting(&f, "ann"),
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.body);
 }

@@ -90,6 +90,12 @@ string_enum! {
         TagGroupUpdated = "tag_group_updated",
         /// Deleted a tag group.
         TagGroupDeleted = "tag_group_deleted",
+        /// Deactivated a member, or activated them again.
+        MemberActivation = "member_activation",
+        /// Anonymized an account.
+        MemberAnonymized = "member_anonymized",
+        /// Deleted a member's account (anonymized, gone from the community).
+        MemberDeleted = "member_deleted",
     }
 }
 

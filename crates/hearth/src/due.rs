@@ -2,6 +2,7 @@
 //! per process so that a read checks it with two atomic loads and touches
 //! the database only when something may be due.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// How long (ms) what a process knows stays trusted: another process
@@ -14,36 +15,53 @@ pub(crate) struct Due {
     next: AtomicI64,
     /// When it was read (ms).
     checked: AtomicI64,
+    /// How many times work was stored since this handle began: a reader
+    /// that saw another count read the database before some of it.
+    stored: Mutex<u64>,
 }
+
+/// What [`Due::maybe`] saw, for [`Due::publish`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Seen(u64);
 
 impl Due {
     pub(crate) fn new() -> Due {
         Due {
             next: AtomicI64::new(i64::MIN),
             checked: AtomicI64::new(i64::MIN),
+            stored: Mutex::new(0),
         }
     }
 
     /// `Some(seen)` when work may be due at `now` (ms): the moment known has
-    /// come, or what is known is too old to trust. Hand `seen` back to
-    /// [`Due::publish`].
-    pub(crate) fn maybe(&self, now: i64) -> Option<i64> {
-        let seen = self.next.load(Ordering::Relaxed);
+    /// come, or what is known is too old to trust. Read the database, then
+    /// hand `seen` back to [`Due::publish`]. Two atomic loads otherwise.
+    pub(crate) fn maybe(&self, now: i64) -> Option<Seen> {
+        let next = self.next.load(Ordering::Relaxed);
         let fresh = now.saturating_sub(self.checked.load(Ordering::Relaxed)) < RECHECK_MS;
-        (seen <= now || !fresh).then_some(seen)
+        if next > now && fresh {
+            return None;
+        }
+        Some(Seen(*self.stored.lock().unwrap_or_else(|e| e.into_inner())))
     }
 
     /// Work stored by this process falls due at `at` (ms).
     pub(crate) fn lower(&self, at: i64) {
+        let mut stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
+        *stored += 1;
         self.next.fetch_min(at, Ordering::Relaxed);
     }
 
-    /// Publishes `next`, read from the database at `now`, unless work was
-    /// stored since `seen` was read (then the lower moment stays).
-    pub(crate) fn publish(&self, seen: i64, next: i64, now: i64) {
-        let _ = self
-            .next
-            .compare_exchange(seen, next, Ordering::Relaxed, Ordering::Relaxed);
+    /// Publishes `next`, read from the database at `now` after `seen`; if
+    /// work was stored meanwhile, the database read may have missed it, so
+    /// the earlier moment of the two stays.
+    pub(crate) fn publish(&self, seen: Seen, next: i64, now: i64) {
+        let stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
+        if *stored == seen.0 {
+            self.next.store(next, Ordering::Relaxed);
+        } else {
+            self.next.fetch_min(next, Ordering::Relaxed);
+        }
         self.checked.store(now, Ordering::Relaxed);
     }
 }
@@ -55,23 +73,32 @@ mod tests {
     #[test]
     fn due_when_unknown_reached_or_stale() {
         let d = Due::new();
-        assert_eq!(d.maybe(1_000), Some(i64::MIN));
-        d.publish(i64::MIN, 5_000, 1_000);
+        let seen = d.maybe(1_000).expect("unknown at first");
+        d.publish(seen, 5_000, 1_000);
         assert_eq!(d.maybe(4_999), None);
-        assert_eq!(d.maybe(5_000), Some(5_000));
+        let seen = d.maybe(5_000).expect("due");
         // Trusted for a minute only.
-        d.publish(5_000, i64::MAX, 5_000);
+        d.publish(seen, i64::MAX, 5_000);
         assert_eq!(d.maybe(5_000 + RECHECK_MS - 1), None);
-        assert_eq!(d.maybe(5_000 + RECHECK_MS), Some(i64::MAX));
+        assert!(d.maybe(5_000 + RECHECK_MS).is_some());
     }
 
     #[test]
     fn work_stored_meanwhile_is_not_forgotten() {
-        let d = Due::new();
-        let seen = d.maybe(0).unwrap_or(0);
-        d.lower(700); // stored while the database was being read
-        d.publish(seen, i64::MAX, 0);
-        assert_eq!(d.maybe(699), None);
-        assert_eq!(d.maybe(700), Some(700));
+        // Before anything is known, and after.
+        for known in [None, Some(10 * RECHECK_MS)] {
+            let d = Due::new();
+            if let Some(k) = known {
+                let seen = d.maybe(0).expect("unknown");
+                d.publish(seen, k, 0);
+            }
+            let seen = d.maybe(RECHECK_MS).expect("stale");
+            d.lower(RECHECK_MS + 700); // stored while the database was being read
+            d.publish(seen, i64::MAX, RECHECK_MS);
+            assert!(d.maybe(RECHECK_MS + 700).is_some(), "{known:?}");
+            if known.is_some() {
+                assert_eq!(d.maybe(RECHECK_MS + 699), None);
+            } // else: still unknown, so looked up again: safe
+        }
     }
 }

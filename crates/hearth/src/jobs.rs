@@ -768,9 +768,11 @@ impl Forum {
             let prefs =
                 self.read(|conn, _| preferences_of(conn, run.community, user, run.default_digest))?;
             let kind = EmailKind::parse(&kind).unwrap_or(EmailKind::Notifications);
-            let stopped = prefs.unsubscribed
-                || prefs.bounced
-                || (kind == EmailKind::Digest && prefs.digest == DigestFrequency::Never);
+            // Account mail was asked for just now: it goes regardless.
+            let stopped = kind != EmailKind::Account
+                && (prefs.unsubscribed
+                    || prefs.bounced
+                    || (kind == EmailKind::Digest && prefs.digest == DigestFrequency::Never));
             if stopped {
                 self.set_status(id, "suppressed", None)?;
                 report.suppressed += 1;

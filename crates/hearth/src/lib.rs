@@ -81,6 +81,7 @@
 
 #![deny(missing_docs)]
 
+mod account_mail;
 mod analytics;
 mod audit;
 mod badges;
@@ -107,6 +108,7 @@ mod invites;
 mod jobs;
 mod kb;
 mod lease;
+mod lifecycle;
 mod login;
 mod mail;
 mod member;
@@ -130,6 +132,7 @@ mod topic;
 mod transfer;
 mod trust;
 
+pub use account_mail::AccountEmail;
 pub use analytics::{Analytics, Contributor, DayPoint, HelpfulArticle, MAX_ANALYTICS_DAYS};
 pub use audit::{AuditAction, AuditEntry, AuditFilter, Target};
 pub use badges::{Badge, BadgeChange, BadgeCount, BadgeGrant, BadgeTier, NewBadge};
@@ -156,6 +159,7 @@ pub use invites::{Invite, JoinRequest, NewInvite};
 pub use jobs::{EMAIL_JOB_LEASE, JobProgress, JobReport, JobStep, OutboxEntry};
 pub use kb::{Article, ArticleRevision, ArticleStatus, NewArticle};
 pub use lease::{Lease, unique_token};
+pub use lifecycle::MAX_DELETE_POSTS;
 pub use login::{Login, NewLogin};
 pub use mail::{
     DigestFrequency, Email, EmailKind, EmailPreferences, EmailSettings, FileMailer, MailError,

@@ -27,15 +27,19 @@ pub enum EmailKind {
     Digest,
     /// "We miss you": the best since the member's last visit.
     WeMissYou,
+    /// Mail someone asked for: a password reset link, an address to
+    /// confirm ([`Forum::queue_account_email`]).
+    Account,
 }
 
 impl EmailKind {
-    /// `notifications`, `digest`, `we_miss_you`.
+    /// `notifications`, `digest`, `we_miss_you`, `account`.
     pub fn as_str(self) -> &'static str {
         match self {
             EmailKind::Notifications => "notifications",
             EmailKind::Digest => "digest",
             EmailKind::WeMissYou => "we_miss_you",
+            EmailKind::Account => "account",
         }
     }
 
@@ -45,6 +49,7 @@ impl EmailKind {
             "notifications" => EmailKind::Notifications,
             "digest" => EmailKind::Digest,
             "we_miss_you" => EmailKind::WeMissYou,
+            "account" => EmailKind::Account,
             _ => return None,
         })
     }

@@ -94,6 +94,10 @@ pub struct Member {
     pub suspend_reason: Option<String>,
     /// Their trust level here.
     pub trust_level: TrustLevel,
+    /// Deactivated by an admin then: treated as signed out here until
+    /// activated again ([`Forum::set_member_active`]).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub deactivated_at: Option<OffsetDateTime>,
 }
 
 /// A named group of members, e.g. "vendors" or "mentors".
@@ -441,7 +445,7 @@ impl Forum {
             let limit = page.limit();
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.silenced_until, m.suspended_until,
-                m.silence_reason, m.suspend_reason, m.trust_level
+                m.silence_reason, m.suspend_reason, m.trust_level, m.deactivated_at
                  FROM memberships m JOIN users u ON u.id = m.user_id
                  WHERE m.community_id = ?1 AND u.id > ?2
                  ORDER BY u.id LIMIT ?3"
@@ -540,6 +544,8 @@ impl Forum {
                 MemberFilter::Staff => "m.role IN ('owner', 'admin', 'moderator')",
                 MemberFilter::Suspended => "m.suspended_until > ?3",
                 MemberFilter::Silenced => "m.silenced_until > ?3",
+                MemberFilter::Active => "m.deactivated_at IS NULL",
+                MemberFilter::Deactivated => "m.deactivated_at IS NOT NULL",
             };
             let dir = if query.ascending { "ASC" } else { "DESC" };
             let order = match query.order {
@@ -551,7 +557,7 @@ impl Forum {
             };
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.silenced_until, m.suspended_until,
-                        m.silence_reason, m.suspend_reason, m.trust_level
+                        m.silence_reason, m.suspend_reason, m.trust_level, m.deactivated_at
                  FROM memberships m JOIN users u ON u.id = m.user_id
                  WHERE m.community_id = ?1 AND {filter}
                    AND (CAST(?2 AS TEXT) IS NULL OR m.user_id =
@@ -984,6 +990,10 @@ pub enum MemberFilter {
     Suspended,
     /// Members silenced now.
     Silenced,
+    /// Members not deactivated.
+    Active,
+    /// Members deactivated by an admin.
+    Deactivated,
 }
 
 /// How [`Forum::member_list`] orders (ties by user id, the same way).
@@ -1209,13 +1219,14 @@ fn member_from_row(r: &db::Row<'_>, community: CommunityId) -> db::Result<Member
         silence_reason: r.get(11)?,
         suspend_reason: r.get(12)?,
         trust_level: TrustLevel::from_db(r.get(13)?).map_err(|e| db::Error::convert(13, e))?,
+        deactivated_at: r.get::<_, Option<i64>>(14)?.map(from_millis),
     })
 }
 
 pub(crate) fn load_member(conn: &Conn, community: CommunityId, user: UserId) -> Result<Member> {
     conn.prepare_cached(&format!(
         "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.silenced_until, m.suspended_until,
-                m.silence_reason, m.suspend_reason, m.trust_level
+                m.silence_reason, m.suspend_reason, m.trust_level, m.deactivated_at
          FROM memberships m JOIN users u ON u.id = m.user_id
          WHERE m.community_id = ?1 AND m.user_id = ?2"
     ))?

@@ -219,22 +219,23 @@ impl Viewer {
         };
         let mut stmt = conn.prepare_cached(
             "SELECT c.config_version, m.role, m.silenced_until, m.suspended_until, m.trust_level,
-                    m.joined_at, gm.group_id
+                    m.joined_at, gm.group_id, m.deactivated_at IS NOT NULL
              FROM communities c
              LEFT JOIN memberships m ON m.community_id = c.id AND m.user_id = ?2
              LEFT JOIN group_members gm ON gm.user_id = m.user_id
                  AND EXISTS (SELECT 1 FROM groups g WHERE g.id = gm.group_id AND g.community_id = c.id)
              WHERE c.id = ?1",
         )?;
-        /// A membership row: role, silenced until, suspended until, trust, joined.
-        type Membership = (String, Option<i64>, Option<i64>, i64, i64);
+        /// A membership row: role, silenced until, suspended until, trust,
+        /// joined, deactivated.
+        type Membership = (String, Option<i64>, Option<i64>, i64, i64, bool);
         let mut version = None;
         let mut membership: Option<Membership> = None;
         let mut groups = HashSet::new();
         let rows = stmt.query_map(params![community, user.map_or(0, |u| u.0)], |r| {
             let role: Option<String> = r.get(1)?;
             let membership = match role {
-                Some(role) => Some((role, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                Some(role) => Some((role, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(7)?)),
                 None => None,
             };
             Ok((
@@ -284,9 +285,10 @@ impl Viewer {
             trust: TrustLevel::New,
             joined_at: None,
         };
-        if let Some((role, silenced, suspended, trust, joined)) = membership {
-            if suspended.is_some_and(|t| t > now_ms) {
-                // Suspended members may not sign in: they are guests.
+        if let Some((role, silenced, suspended, trust, joined, deactivated)) = membership {
+            if deactivated || suspended.is_some_and(|t| t > now_ms) {
+                // Suspended and deactivated members may not sign in: they
+                // are guests.
                 viewer.user = None;
             } else {
                 viewer.role = Some(Role::parse(&role)?);

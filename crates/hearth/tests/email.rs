@@ -564,3 +564,64 @@ fn run_on(f: &Forum, s: &Site, mailer: &dyn Mailer) -> hearth::JobReport {
     f.run_email_jobs(s.c, mailer, &mut |_| ControlFlow::Continue(()))
         .unwrap()
 }
+
+#[test]
+fn account_mail_goes_out_even_to_the_unsubscribed_and_bounced() {
+    let s = site();
+    let inbox = Inbox {
+        bounce: Some("vic@example.com".into()),
+        ..Inbox::default()
+    };
+    run(&s, &inbox);
+    // bob unsubscribed; vic bounced once.
+    let token = s.f.unsubscribe_token(s.c, s.bob, false).unwrap();
+    s.f.unsubscribe(s.c, &token).unwrap();
+    let mail = |to: Option<&str>| hearth::AccountEmail {
+        to: to.map(str::to_owned),
+        subject: "Set a new password for Acme".into(),
+        text: "Follow the link.".into(),
+        html: "<p>Follow the link.</p>".into(),
+    };
+    let inbox = Inbox::default();
+    for who in [s.bob, s.vic] {
+        s.f.queue_account_email(s.c, who, mail(None)).unwrap();
+    }
+    // To an address of the caller's choosing (a new one to confirm).
+    s.f.queue_account_email(s.c, s.mia, mail(Some("mia.new@example.org")))
+        .unwrap();
+    run(&s, &inbox);
+    for to in ["bob@", "vic@", "mia.new@"] {
+        let got = inbox.to(to);
+        assert_eq!(got.len(), 1, "{to}");
+        assert_eq!(got[0].kind, EmailKind::Account);
+        assert_eq!(got[0].unsubscribe_url, "", "nothing to unsubscribe from");
+    }
+    // Bad input: a header in the subject, a bad address, no address.
+    let mut bad = mail(None);
+    bad.subject = "Hi\r\nBcc: everyone@example.com".into();
+    assert!(matches!(
+        s.f.queue_account_email(s.c, s.bob, bad),
+        Err(Error::Invalid {
+            field: "subject",
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.f.queue_account_email(s.c, s.bob, mail(Some("not an address"))),
+        Err(Error::Invalid { field: "email", .. })
+    ));
+    let no_login = s.f.create_user(NewUser::new("nolog")).unwrap().id;
+    assert!(matches!(
+        s.f.queue_account_email(s.c, no_login, mail(None)),
+        Err(Error::Invalid { field: "to", .. })
+    ));
+    // E-mail off: refused, not queued for ever.
+    let mut settings = s.f.community(&Actor::System, s.c).unwrap().settings;
+    settings.email.enabled = false;
+    s.f.update_community(&Actor::User(s.ann), s.c, "Acme", settings)
+        .unwrap();
+    assert!(matches!(
+        s.f.queue_account_email(s.c, s.bob, mail(None)),
+        Err(Error::Conflict { .. })
+    ));
+}

@@ -6,8 +6,8 @@ mod common;
 
 use common::World;
 use hearth::{
-    Actor, AuditAction, AuditFilter, Error, Forum, NewTagGroup, NewTopic, PageRequest, PostEdit,
-    Target, TimerAction, TimerWhen, TopicFilter, TopicUpdate,
+    Actor, AuditAction, Error, Forum, NewTagGroup, NewTopic, PageRequest, PostEdit, Target,
+    TimerAction, TimerWhen, TopicFilter, TopicUpdate,
 };
 use time::Duration;
 
@@ -32,24 +32,6 @@ fn new_topic(w: &World, title: &str, tags: &[&str]) -> NewTopic {
         body: "A body long enough to post.".into(),
         tags: tags.iter().map(|t| t.to_string()).collect(),
     }
-}
-
-fn audited(w: &World, target: Target) -> Vec<AuditAction> {
-    w.forum()
-        .audit_log(
-            &w.admin,
-            w.c,
-            &AuditFilter {
-                target: Some(target),
-                ..AuditFilter::default()
-            },
-            &PageRequest::first(50),
-        )
-        .unwrap()
-        .items
-        .iter()
-        .map(|e| e.action)
-        .collect()
 }
 
 #[test]
@@ -93,7 +75,7 @@ fn a_close_timer_closes_the_topic_when_a_reader_comes_by() {
     assert!(is_closed(&w, topic), "a list read ran the due timer");
     assert_eq!(f.topic_timer(&w.admin, w.c, topic).unwrap(), None);
     assert_eq!(f.run_topic_timers().unwrap(), 0, "ran once only");
-    let actions = audited(&w, Target::Topic(topic));
+    let actions = w.audited(Target::Topic(topic));
     assert_eq!(
         actions
             .iter()
@@ -394,7 +376,10 @@ fn tag_groups_keep_their_rules() {
         f.tag_group(&w.admin, w.c, status.id),
         Err(Error::NotFound { .. })
     ));
-    assert!(audited(&w, Target::TagGroup(status.id)).contains(&AuditAction::TagGroupDeleted));
+    assert!(
+        w.audited(Target::TagGroup(status.id))
+            .contains(&AuditAction::TagGroupDeleted)
+    );
 }
 
 #[test]
@@ -434,7 +419,7 @@ fn a_locked_post_is_edited_by_moderators_only() {
     assert!(!f.lock_post(&w.admin, w.c, first, false).unwrap());
     edit(&w.member, "My own words again.").unwrap();
     assert_eq!(
-        audited(&w, Target::Post(first))
+        w.audited(Target::Post(first))
             .iter()
             .filter(|a| **a == AuditAction::PostLocked)
             .count(),
@@ -484,7 +469,10 @@ fn a_topic_moves_in_time_with_its_posts() {
         .topic(&w.admin, w.c, topic, &PageRequest::first(10))
         .unwrap();
     assert!(again.posts.items.iter().all(|p| p.created_at <= now(&w)));
-    assert!(audited(&w, Target::Topic(topic)).contains(&AuditAction::TopicTimestampChanged));
+    assert!(
+        w.audited(Target::Topic(topic))
+            .contains(&AuditAction::TopicTimestampChanged)
+    );
 }
 
 #[test]

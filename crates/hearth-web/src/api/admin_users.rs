@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use hearth::{DirectoryEntry, Member, MemberFilter, MemberOrder, MemberQuery, Role, UserId};
 use serde::Serialize;
+use serde_json::json;
 use time::OffsetDateTime;
 
 use super::groups::{UserGroup, user_group};
@@ -122,7 +123,7 @@ fn user_core(ctx: &Ctx, now: OffsetDateTime, m: &Member, stats: &DirectoryEntry)
         avatar_template: avatar_template(ctx, &u.username, u.avatar_url.as_deref()),
         username: u.username.clone(),
         name: u.display_name.clone(),
-        active: true,
+        active: m.deactivated_at.is_none(),
         admin: m.role <= Role::Admin,
         moderator: m.role == Role::Moderator,
         last_seen_at: u.last_seen_at.map(ts),
@@ -168,9 +169,9 @@ pub(crate) async fn list(
 }
 
 /// `GET /admin/users/list/{flag}.json` (`adminListUsersFlag`): `active`
-/// (everyone: Hearth has no unactivated accounts), `new` (trust level
-/// 0), `staff`, `suspended`, `blocked` (silenced) and `suspect` (always
-/// empty: Hearth has no such heuristic).
+/// (not deactivated), `deactivated`, `new` (trust level 0), `staff`,
+/// `suspended`, `blocked` (silenced) and `suspect` (always empty: Hearth
+/// has no such heuristic).
 pub(crate) async fn list_flag(
     AxState(state): AxState<State>,
     v: Visitor,
@@ -178,7 +179,8 @@ pub(crate) async fn list_flag(
     params: Params,
 ) -> Result<Response, ApiError> {
     let filter = match super::name_of(&flag) {
-        "active" => Some(MemberFilter::All),
+        "active" => Some(MemberFilter::Active),
+        "deactivated" => Some(MemberFilter::Deactivated),
         "new" => Some(MemberFilter::New),
         "staff" => Some(MemberFilter::Staff),
         "suspended" => Some(MemberFilter::Suspended),
@@ -355,4 +357,81 @@ pub(crate) async fn log_out(
         })
         .await?;
     super::success()
+}
+
+/// What an admin does to a member's account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AccountAction {
+    /// `PUT /admin/users/{id}/activate.json` (`activateUser`).
+    Activate,
+    /// `PUT /admin/users/{id}/deactivate.json` (`deactivateUser`).
+    Deactivate,
+    /// `PUT /admin/users/{id}/anonymize.json` (`anonymizeUser`).
+    Anonymize,
+}
+
+/// Activates, deactivates or anonymizes a member (the engine decides
+/// who may: admins, never against staff). Deactivating and anonymizing
+/// end the member's sessions and revoke their API keys here.
+pub(crate) async fn account(
+    state: State,
+    v: Visitor,
+    id: UserId,
+    action: AccountAction,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let actor = params.writer(&v)?;
+    let answer = state
+        .run(move |s| {
+            let c = s.config.community;
+            let answer = match action {
+                AccountAction::Activate | AccountAction::Deactivate => {
+                    let active = action == AccountAction::Activate;
+                    s.forum.set_member_active(&actor, c, id, active)?;
+                    json!({ "success": "OK" })
+                }
+                AccountAction::Anonymize => {
+                    let user = s.forum.anonymize_user(&actor, c, id)?;
+                    json!({ "success": "OK", "username": user.username })
+                }
+            };
+            if action != AccountAction::Activate {
+                crate::auth::end_all_access(&s.forum, c, id)?;
+            }
+            Ok(answer)
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &answer))
+}
+
+/// `DELETE /admin/users/{id}.json` (`deleteUser`): `delete_posts` deletes
+/// the member's posts here too (without it, a member with posts is
+/// refused: 409); `block_email`, `block_urls` and `block_ip` are refused
+/// when true (Hearth keeps no block lists). Admins only.
+pub(crate) async fn delete(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let actor = params.writer(&v)?;
+    let id = UserId(super::id_of(&id)?);
+    for block in ["block_email", "block_urls", "block_ip"] {
+        if params.bool(block) == Some(true) {
+            return Err(Error::BadRequest(format!(
+                "{block}: Hearth keeps no block lists; send false or leave it out"
+            ))
+            .into());
+        }
+    }
+    let delete_posts = params.bool("delete_posts").unwrap_or(false);
+    state
+        .run(move |s| {
+            let c = s.config.community;
+            s.forum.delete_user(&actor, c, id, delete_posts)?;
+            crate::auth::end_all_access(&s.forum, c, id)?;
+            Ok(())
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &json!({ "deleted": true })))
 }

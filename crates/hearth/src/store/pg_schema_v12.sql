@@ -1,5 +1,5 @@
 -- Schema v12 (see schema_v12.sql): topics named by another system, posts locked against their
--- authors' edits, tag groups, topic timers.
+-- authors' edits, tag groups, topic timers, deactivated memberships.
 
 -- A topic's id in the system that made it (Discourse's `external_id`):
 -- unique within a community.
@@ -41,3 +41,7 @@ CREATE TABLE topic_timers (
     created_at       BIGINT NOT NULL
 );
 CREATE INDEX topic_timers_due ON topic_timers (execute_at);
+
+-- Set by an admin: the member is treated as signed out here until
+-- activated again (Discourse's deactivate).
+ALTER TABLE memberships ADD COLUMN deactivated_at BIGINT;

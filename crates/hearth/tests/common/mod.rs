@@ -310,6 +310,27 @@ impl World {
     pub fn forum(&self) -> &Forum {
         &self.t.forum
     }
+
+    /// The audit entries about `target`, newest first (as an admin reads them).
+    pub fn audit_of(&self, target: hearth::Target) -> Vec<hearth::AuditEntry> {
+        self.forum()
+            .audit_log(
+                &self.admin,
+                self.c,
+                &hearth::AuditFilter {
+                    target: Some(target),
+                    ..hearth::AuditFilter::default()
+                },
+                &hearth::PageRequest::first(50),
+            )
+            .unwrap()
+            .items
+    }
+
+    /// What was done to `target`, newest first.
+    pub fn audited(&self, target: hearth::Target) -> Vec<hearth::AuditAction> {
+        self.audit_of(target).iter().map(|e| e.action).collect()
+    }
 }
 
 /// A community owned by `owner` with one public discussion category.

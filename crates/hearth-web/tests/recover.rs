@@ -1,0 +1,180 @@
+//! Getting back into an account: a mailed, single-use link (over real
+//! SMTP to a small server in the test), pages and Discourse's JSON.
+
+mod common;
+mod process;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use hearth_web::SmtpMailer;
+use process::smtp_sink;
+
+const ORIGIN: &str = "https://community.example";
+
+/// A server that mails through the SMTP sink; its e-mail thread runs its
+/// rounds an hour apart, so mail that arrives came from the wake-up.
+fn mailing() -> (Fixture, Arc<Mutex<Vec<String>>>) {
+    let f = fixture_with(|c| c.public_origin = Some(ORIGIN.into()));
+    let (port, got) = smtp_sink();
+    f.web.spawn_email_jobs(
+        Arc::new(SmtpMailer::unencrypted("127.0.0.1", port)),
+        Duration::from_secs(3600),
+    );
+    (f, got)
+}
+
+/// Waits for the `n`th reset mail to `to` and returns its link's token.
+async fn reset_token(got: &Mutex<Vec<String>>, to: &str, n: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mails: Vec<String> = got
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|m| m.replace("=\r\n", "").replace("=3D", "="))
+            .filter(|m| {
+                m.contains("Subject: Set a new password") && m.contains(&format!("To: {to}"))
+            })
+            .collect();
+        if let Some(m) = mails.get(n - 1) {
+            let marker = format!("{ORIGIN}/users/password-reset/");
+            let at = m.find(&marker).expect("a link") + marker.len();
+            return m[at..at + 64].to_string();
+        }
+        assert!(Instant::now() < deadline, "no reset mail to {to} arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_password_is_reset_once_through_a_mailed_link() {
+    let (f, got) = mailing();
+    let mut b = Browser::new(&f);
+    assert!(
+        b.get("/login")
+            .await
+            .body
+            .contains("/password-reset\">Forgot your password?")
+    );
+    let asked = b
+        .submit("/password-reset", "/password-reset", &[("login", "ada")])
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    assert!(asked.body.contains("Check your e-mail"), "{}", asked.body);
+    let token = reset_token(&got, "ada@example.com", 1).await;
+    // An unknown login reads the same, and mails nothing.
+    let unknown = b
+        .submit(
+            "/password-reset",
+            "/password-reset",
+            &[("login", "nobody_here")],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::OK);
+    assert!(unknown.body.contains("Check your e-mail"));
+
+    let link = format!("/users/password-reset/{token}");
+    let form = b.get(&link).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert_eq!(form.header("referrer-policy"), "no-referrer");
+    assert_eq!(form.header("cache-control"), "no-store");
+    // A refused password keeps the link working.
+    let short = b.submit(&link, &link, &[("password", "short")]).await;
+    assert_eq!(
+        short.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        short.body
+    );
+    let done = b
+        .submit(&link, &link, &[("password", "a brand new passphrase")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(
+        done.header("set-cookie").contains("hearth_session="),
+        "signed in"
+    );
+    // The link works once.
+    let again = b.get(&link).await;
+    assert_eq!(again.status, StatusCode::GONE, "{}", again.body);
+    assert!(again.body.contains("no longer works"));
+    // The old password is gone, the new one signs in.
+    let mut other = Browser::new(&f);
+    let old = other.sign_in("ada").await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED, "{}", old.body);
+    let new = other
+        .submit(
+            "/login",
+            "/login",
+            &[("login", "ada"), ("password", "a brand new passphrase")],
+        )
+        .await;
+    assert_eq!(new.status, StatusCode::SEE_OTHER, "{}", new.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_api_resets_as_discourse_s_and_requests_are_limited() {
+    let (f, got) = mailing();
+    let mut b = Browser::new(&f);
+    let csrf = b.csrf().await;
+    let ask = |login: &str| {
+        req(Method::POST, "/session/forgot_password.json")
+            .header("X-CSRF-Token", &csrf)
+            .json(serde_json::json!({ "login": login }))
+    };
+    let r = b.send(ask("bob")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.json(),
+        serde_json::json!({ "success": "OK", "user_found": true })
+    );
+    let token = reset_token(&got, "bob@example.com", 1).await;
+    let set = |token: &str, username: &str, csrf: &str| {
+        req(Method::PUT, &format!("/users/password-reset/{token}.json"))
+            .header("X-CSRF-Token", csrf)
+            .json(serde_json::json!({ "username": username, "password": "bob's new passphrase" }))
+    };
+    // The link is bob's: another username is refused, and the link stays.
+    let r = b.send(set(&token, "ada", &csrf)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = b.send(set(&token, "bob", &csrf)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Signed in now as bob, with a session (and its token) of his own.
+    let csrf = b.csrf().await;
+    let r = b.send(set(&token, "bob", &csrf)).await;
+    assert_eq!(r.status, StatusCode::GONE, "used: {}", r.body);
+    let ask = |login: &str| {
+        req(Method::POST, "/session/forgot_password.json")
+            .header("X-CSRF-Token", &csrf)
+            .json(serde_json::json!({ "login": login }))
+    };
+
+    // Three requests per account an hour (the default): the fourth waits.
+    for n in 2..=3 {
+        let r = b.send(ask("BOB")).await;
+        assert_eq!(r.status, StatusCode::OK, "request {n}: {}", r.body);
+    }
+    let r = b.send(ask("bob")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(!r.header("retry-after").is_empty());
+}
+
+#[tokio::test]
+async fn no_reset_while_the_product_signs_members_in() {
+    let f = fixture_with(|c| {
+        c.public_origin = Some(ORIGIN.into());
+        c.discourse_connect = Some(
+            hearth_web::DiscourseConnect::new(
+                "https://product.example/sso",
+                "a secret of 10+ bytes",
+            )
+            .expect("config"),
+        );
+    });
+    let mut b = Browser::new(&f);
+    let page = b.get("/password-reset").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+}
