@@ -97,13 +97,14 @@ pub struct Limits {
     pub sign_in_window: Duration,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_ttl: Duration,
-    /// Password reset mails per account per hour (asking more often is
-    /// refused, so nobody can flood a member's inbox).
-    pub password_resets_per_account: u32,
-    /// Password reset requests per address per hour.
-    pub password_resets_per_ip: u32,
-    /// How long a password reset link works (once).
-    pub password_reset_ttl: Duration,
+    /// Mail someone asks for (password reset links, addresses to
+    /// confirm) per account per hour: asking more often is refused, so
+    /// nobody can flood a member's inbox.
+    pub account_mail_per_account: u32,
+    /// Requests for such mail per address per hour.
+    pub account_mail_per_ip: u32,
+    /// How long a mailed link (password reset, new address) works, once.
+    pub account_link_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -120,9 +121,9 @@ impl Default for Limits {
             sign_in_per_ip: 20,
             sign_in_window: Duration::from_secs(15 * 60),
             idempotency_ttl: Duration::from_secs(24 * 3600),
-            password_resets_per_account: 3,
-            password_resets_per_ip: 10,
-            password_reset_ttl: Duration::from_secs(2 * 3600),
+            account_mail_per_account: 3,
+            account_mail_per_ip: 10,
+            account_link_ttl: Duration::from_secs(2 * 3600),
         }
     }
 }

@@ -69,6 +69,26 @@ pub(crate) fn router(state: State) -> Router {
         .route("/u", get(pages::directory))
         .route("/u/{name}", get(user).put(api::update_user))
         .route("/u/{name}/emails.json", get(api::user_emails))
+        .route(
+            "/u/confirm-email/{token}",
+            get(crate::mailed_links::confirm_email_form).post(crate::mailed_links::confirm_email),
+        )
+        .route(
+            "/u/{name}/preferences/email.json",
+            axum::routing::put(crate::mailed_links::update_email),
+        )
+        .route(
+            "/u/{name}/preferences/username.json",
+            axum::routing::put(api::preferences::username),
+        )
+        .route(
+            "/u/{name}/preferences/avatar/{rest}",
+            axum::routing::put(api::preferences::pick_avatar),
+        )
+        .route(
+            "/user_avatar/{name}/refresh_gravatar.json",
+            post(api::preferences::refresh_gravatar),
+        )
         .route("/u/by-external/{a}", get(api::user_by_external))
         .route("/u/by-external/{a}/{b}", get(api::user_by_external))
         .route("/users/{name}", get(user))
@@ -135,15 +155,18 @@ pub(crate) fn router(state: State) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route(
             "/password-reset",
-            get(crate::recover::ask_form).post(crate::recover::ask),
+            get(crate::mailed_links::ask_form).post(crate::mailed_links::ask),
         )
-        .route("/session/forgot_password", post(crate::recover::ask))
-        .route("/session/forgot_password.json", post(crate::recover::ask))
+        .route("/session/forgot_password", post(crate::mailed_links::ask))
+        .route(
+            "/session/forgot_password.json",
+            post(crate::mailed_links::ask),
+        )
         .route(
             "/users/password-reset/{token}",
-            get(crate::recover::choose_form)
-                .post(crate::recover::choose)
-                .put(crate::recover::choose),
+            get(crate::mailed_links::choose_form)
+                .post(crate::mailed_links::choose)
+                .put(crate::mailed_links::choose),
         )
         .route("/signup", get(pages::signup_form).post(pages::signup))
         .route("/logout", post(pages::logout))

@@ -51,8 +51,8 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("security.html", include_str!("../templates/security.html")),
     (
-        "password_reset.html",
-        include_str!("../templates/password_reset.html"),
+        "mailed_link.html",
+        include_str!("../templates/mailed_link.html"),
     ),
 ];
 
@@ -83,7 +83,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "unsubscribe.html",
     "analytics.html",
     "security.html",
-    "password_reset.html",
+    "mailed_link.html",
 ];
 
 /// The built-in stylesheet.

@@ -1954,3 +1954,114 @@ async fn admins_deactivate_anonymize_and_delete_members_as_the_document_says() {
     .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.body);
 }
+
+#[tokio::test]
+async fn members_change_their_name_avatar_and_gravatar_as_the_document_says() {
+    use axum::http::Method;
+    let doc = document();
+    let f = fixture();
+    let put =
+        |who: &str, path: &str, body: Value| req(Method::PUT, path).acting(&f, who).json(body);
+    // Only the member; a name in use or invalid is refused.
+    let r = send(
+        &f.app,
+        put(
+            "bob",
+            "/u/ada/preferences/username.json",
+            serde_json::json!({ "new_username": "ada2" }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(
+        &f.app,
+        put(
+            "ada",
+            "/u/ada/preferences/username.json",
+            serde_json::json!({ "new_username": "Bob" }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let r = send(
+        &f.app,
+        put(
+            "ada",
+            "/u/ada/preferences/username.json",
+            serde_json::json!({ "new_username": "a" }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = send(
+        &f.app,
+        put(
+            "ada",
+            "/u/ada/preferences/username.json",
+            serde_json::json!({ "new_username": "ada_lovelace" }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["username"], "ada_lovelace");
+    let profile = send(&f.app, get("/u/ada_lovelace.json")).await;
+    assert_eq!(profile.status, StatusCode::OK, "{}", profile.body);
+
+    // Avatars: Gravatar or the letter; uploads are not there yet.
+    let pick = |kind: &str| {
+        put(
+            "ada_lovelace",
+            "/u/ada_lovelace/preferences/avatar/pick.json",
+            serde_json::json!({ "upload_id": 0, "type": kind }),
+        )
+    };
+    let r = send(&f.app, pick("gravatar")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_fits(
+        &doc,
+        "/u/{username}/preferences/avatar/pick.json",
+        "put",
+        &r.json(),
+    );
+    let avatar = f
+        .forum
+        .user(f.ada)
+        .expect("ada")
+        .avatar_url
+        .expect("an avatar");
+    assert!(
+        avatar.starts_with("https://gravatar.com/avatar/"),
+        "{avatar}"
+    );
+    let r = send(&f.app, pick("uploaded")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = send(&f.app, pick("system")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(f.forum.user(f.ada).expect("ada").avatar_url, None);
+
+    let refresh = |who: &str| {
+        req(
+            Method::POST,
+            "/user_avatar/ada_lovelace/refresh_gravatar.json",
+        )
+        .acting(&f, who)
+        .json(serde_json::json!({}))
+    };
+    let r = send(&f.app, refresh("bob")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(&f.app, refresh("ada_lovelace")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let g = r.json();
+    assert_fits(
+        &doc,
+        "/user_avatar/{username}/refresh_gravatar.json",
+        "post",
+        &g,
+    );
+    assert!(
+        g["gravatar_avatar_template"]
+            .as_str()
+            .is_some_and(|t| t.contains("?s={size}")),
+        "{g}"
+    );
+}

@@ -119,6 +119,39 @@ impl Forum {
         })
     }
 
+    /// Replaces an account's sign-in address (after the application
+    /// confirmed the member receives mail there); an earlier bounce is
+    /// forgotten. `Conflict` when another
+    /// account uses it (any letter case), `NotFound` if the account has no
+    /// credentials.
+    pub fn set_login_email(&self, user: UserId, email: &str) -> Result<()> {
+        let email = email.trim();
+        check_email(email)?;
+        let lower = email.to_lowercase();
+        self.store.write(|tx| {
+            let taken: bool = tx
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM logins WHERE email_lower = ?1 AND user_id <> ?2)",
+                )?
+                .query_row(params![lower, user], |r| r.get(0))?;
+            if taken {
+                return Err(Error::conflict("another account uses this address"));
+            }
+            let n = tx
+                .prepare_cached(
+                    "UPDATE logins SET email = ?2, email_lower = ?3, updated_at = ?4 WHERE user_id = ?1",
+                )?
+                .execute(params![user, email, lower, to_millis(self.now())])?;
+            if n == 0 {
+                return Err(Error::not_found("login"));
+            }
+            // A bounce was the old address's.
+            tx.prepare_cached("UPDATE email_prefs SET bounced_at = NULL WHERE user_id = ?1")?
+                .execute([user])?;
+            Ok(())
+        })
+    }
+
     /// Replaces an account's password hash (after a reset or a rehash with
     /// stronger parameters). `NotFound` if the account has no credentials.
     pub fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<()> {

@@ -211,6 +211,52 @@ impl Forum {
         })
     }
 
+    /// Renames an account: the user themselves, or the application
+    /// ([`Actor::System`]). The new name follows the rules of
+    /// [`validate_username`](crate::validate_username) and is free in any
+    /// letter case (`Conflict` otherwise); posts keep their text, so old
+    /// `@mentions` keep the old name, as on Discourse.
+    pub fn change_username(&self, actor: &Actor, user: UserId, username: &str) -> Result<User> {
+        match actor {
+            Actor::System => {}
+            Actor::User(u) if *u == user => {}
+            _ => return Err(Error::forbidden("you can only rename your own account")),
+        }
+        let username = username.trim();
+        validate_username(username)?;
+        self.write(|w| {
+            let before = load_user(w.tx, user)?;
+            if before.username == username {
+                return Ok(before);
+            }
+            let lower = username.to_ascii_lowercase();
+            let taken: bool =
+                w.tx.prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM users WHERE username_lower = ?1 AND id <> ?2)",
+                )?
+                .query_row(params![lower, user], |r| r.get(0))?;
+            if taken {
+                return Err(Error::conflict(format!("username {username:?} is taken")));
+            }
+            w.tx.prepare_cached(
+                "UPDATE users SET username = ?2, username_lower = ?3 WHERE id = ?1",
+            )?
+            .execute(params![user, username, lower])?;
+            let communities: Vec<CommunityId> =
+                w.tx.prepare_cached("SELECT community_id FROM memberships WHERE user_id = ?1")?
+                    .query_map([user], |r| r.get(0))?
+                    .collect::<db::Result<_>>()?;
+            for c in communities {
+                let mut e = NewEvent::new(EventKind::ProfileUpdated, Audience::Members);
+                e.actor = Some(user);
+                e.subject = Some(user);
+                e.data = serde_json::json!({ "username": username, "was": before.username });
+                w.emit(c, e)?;
+            }
+            load_user(w.tx, user)
+        })
+    }
+
     /// Records that a user was active now (at most one write per minute).
     pub fn touch_last_seen(&self, user: UserId) -> Result<()> {
         self.store.write(|tx| {

@@ -6,13 +6,15 @@
 
 mod common;
 
+use common::account;
+
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 use hearth::{
     Actor, CategoryKind, CommunityId, CommunitySettings, Config, DigestFrequency, Email, EmailKind,
     Error, FileMailer, Forum, GroupId, JobProgress, JobStep, MailError, Mailer, ManualClock,
-    NewCategory, NewCommunity, NewLogin, NewReply, NewTopic, NewUser, TopicId, UserId, Visibility,
+    NewCategory, NewCommunity, NewReply, NewTopic, NewUser, TopicId, UserId, Visibility,
 };
 use time::Duration;
 use time::macros::datetime;
@@ -63,18 +65,6 @@ struct Site {
     members: hearth::CategoryId,
     vendors: hearth::CategoryId,
     _group: GroupId,
-}
-
-fn account(f: &Forum, name: &str) -> UserId {
-    f.create_account(
-        NewUser::new(name),
-        NewLogin {
-            email: format!("{name}@example.com"),
-            password_hash: "$argon2id$test".into(),
-        },
-    )
-    .unwrap()
-    .id
 }
 
 fn site() -> Site {

@@ -8,6 +8,7 @@ pub(crate) mod category;
 pub(crate) mod groups;
 pub(crate) mod html;
 pub(crate) mod invites;
+pub(crate) mod preferences;
 pub(crate) mod sanctions;
 pub(crate) mod shape;
 pub(crate) mod site;

@@ -333,6 +333,19 @@ impl World {
     }
 }
 
+/// An account with a sign-in address (`{name}@example.com`).
+pub fn account(f: &Forum, name: &str) -> UserId {
+    f.create_account(
+        NewUser::new(name),
+        hearth::NewLogin {
+            email: format!("{name}@example.com"),
+            password_hash: "$argon2id$test".into(),
+        },
+    )
+    .unwrap()
+    .id
+}
+
 /// A community owned by `owner` with one public discussion category.
 pub fn one_category(f: &Forum, owner: UserId, slug: &str) -> (CommunityId, hearth::CategoryId) {
     one_category_with(f, owner, slug, CommunitySettings::default())

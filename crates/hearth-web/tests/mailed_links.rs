@@ -178,3 +178,81 @@ async fn no_reset_while_the_product_signs_members_in() {
     let page = b.get("/password-reset").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
 }
+
+/// Waits for the `n`th mail whose subject starts `subject` to `to`, and
+/// returns the token of its link under `path`.
+async fn link_token(got: &Mutex<Vec<String>>, subject: &str, to: &str, path: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mail = got
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|m| m.replace("=\r\n", "").replace("=3D", "="))
+            .find(|m| {
+                m.contains(&format!("Subject: {subject}")) && m.contains(&format!("To: {to}"))
+            });
+        if let Some(m) = mail {
+            let marker = format!("{ORIGIN}{path}/");
+            let at = m.find(&marker).expect("a link") + marker.len();
+            return m[at..at + 64].to_string();
+        }
+        assert!(Instant::now() < deadline, "no mail to {to} arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_address_counts_once_confirmed_from_it() {
+    let (f, got) = mailing();
+    let change = |who: &str, email: &str| {
+        req(Method::PUT, "/u/ada/preferences/email.json")
+            .acting(&f, who)
+            .json(serde_json::json!({ "email": email }))
+    };
+    let mut b = Browser::new(&f);
+    let r = b.send(change("bob", "bob.steals@example.org")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = b.send(change("ada", "not an address")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = b.send(change("ada", "ada@new.example.org")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let token = link_token(
+        &got,
+        "Confirm your new address",
+        "ada@new.example.org",
+        "/u/confirm-email",
+    )
+    .await;
+    let still = f.forum.login_of(f.ada).expect("login").expect("ada's");
+    assert_eq!(
+        still.email, "ada@example.com",
+        "nothing changes before confirming"
+    );
+    // Following the link shows a button: a mail scanner confirms nothing.
+    let link = format!("/u/confirm-email/{token}");
+    let page = b.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("ada@new.example.org"));
+    assert_eq!(page.header("referrer-policy"), "no-referrer");
+    assert_eq!(
+        f.forum
+            .login_of(f.ada)
+            .expect("login")
+            .expect("ada's")
+            .email,
+        "ada@example.com"
+    );
+    let done = b.submit(&link, &link, &[]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("Address confirmed"));
+    assert_eq!(
+        f.forum
+            .login("ada@new.example.org")
+            .expect("login")
+            .map(|l| l.user),
+        Some(f.ada)
+    );
+    let again = b.get(&link).await;
+    assert_eq!(again.status, StatusCode::GONE, "{}", again.body);
+}
