@@ -37,6 +37,10 @@ pub struct WebConfig {
     /// Single sign-on from the embedding product (`None`: off). While on,
     /// members sign in only through it.
     pub discourse_connect: Option<crate::sso::DiscourseConnect>,
+    /// Where admins' backups (community exports, `POST
+    /// /admin/backups.json`) are written; `None`: backups are off (export
+    /// from `/admin/export` still works). Keep it off the web root.
+    pub backup_dir: Option<std::path::PathBuf>,
 }
 
 impl WebConfig {
@@ -53,6 +57,7 @@ impl WebConfig {
             anonymous_cache: Some(Duration::from_secs(10)),
             trust_forwarded_for: false,
             discourse_connect: None,
+            backup_dir: None,
         }
     }
 }

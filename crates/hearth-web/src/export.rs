@@ -56,6 +56,32 @@ impl futures_core::Stream for Chunks {
     }
 }
 
+/// A response body written by `write` on a blocking thread, a chunk at a
+/// time as the client reads (never whole in memory). If `write` fails,
+/// the client sees a broken download, not a truncated file passed off as
+/// whole; `what` names the job in the log.
+pub(crate) fn stream_blocking(
+    what: &'static str,
+    write: impl FnOnce(&mut (dyn std::io::Write + Send)) -> Result<(), String> + Send + 'static,
+) -> Body {
+    let (tx, rx) = mpsc::channel(CHUNKS);
+    tokio::task::spawn_blocking(move || {
+        let mut out = Sender {
+            buf: Vec::new(),
+            tx: tx.clone(),
+        };
+        let end = match write(&mut out)
+            .and_then(|()| std::io::Write::flush(&mut out).map_err(|e| e.to_string()))
+        {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        tracing::warn!(error = %end, what, "download stopped");
+        let _ = tx.blocking_send(Err(std::io::Error::other(end)));
+    });
+    Body::from_stream(Chunks(rx))
+}
+
 /// `GET /admin/export`.
 pub(crate) async fn export(
     AxState(state): AxState<State>,
@@ -68,36 +94,27 @@ pub(crate) async fn export(
             Ok(s.community()?.slug.clone())
         })
         .await?;
-    let (tx, rx) = mpsc::channel(CHUNKS);
     let st = state.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut out = Sender {
-            buf: Vec::new(),
-            tx: tx.clone(),
-        };
-        let result =
-            st.forum
-                .export_community(&actor, st.config.community, &mut out, &mut |_, _| {});
-        let end = match result
+    let body = stream_blocking("export", move |out| {
+        st.forum
+            .export_community(&actor, st.config.community, out, &mut |_, _| {})
+            .map(|_| ())
             .map_err(|e| e.to_string())
-            .and_then(|_| std::io::Write::flush(&mut out).map_err(|e| e.to_string()))
-        {
-            Ok(()) => return,
-            Err(e) => e,
-        };
-        tracing::warn!(error = %end, "export stopped");
-        // The client sees a broken download, not a truncated file passed off as whole.
-        let _ = tx.blocking_send(Err(std::io::Error::other(end)));
     });
-    let mut res = Body::from_stream(Chunks(rx)).into_response();
+    Ok(jsonl_attachment(body, &format!("{slug}.jsonl")))
+}
+
+/// A JSON Lines download named `filename`, never cached.
+pub(crate) fn jsonl_attachment(body: Body, filename: &str) -> Response {
+    let mut res = body.into_response();
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/jsonl; charset=utf-8"),
     );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{slug}.jsonl\"")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    res
 }

@@ -42,12 +42,20 @@ enum Link {
         email: String,
         expires_at: i64,
     },
+    /// Lets admin `user` download the backup `filename`.
+    Backup {
+        user: UserId,
+        filename: String,
+        expires_at: i64,
+    },
 }
 
 impl Link {
     fn expires_at(&self) -> i64 {
         match self {
-            Link::Reset { expires_at, .. } | Link::ConfirmEmail { expires_at, .. } => *expires_at,
+            Link::Reset { expires_at, .. }
+            | Link::ConfirmEmail { expires_at, .. }
+            | Link::Backup { expires_at, .. } => *expires_at,
         }
     }
 }
@@ -231,6 +239,61 @@ fn request_email(s: &AppState, ip: &str, user: UserId, email: &str) -> Result<()
             "If it wasn't you, ignore this message: nothing changes.",
         ),
     )
+}
+
+/// Mails admin `user` a link to download the backup `filename` (from
+/// their own address; they asked).
+pub(crate) fn request_backup_link(
+    s: &AppState,
+    ip: &str,
+    user: UserId,
+    filename: &str,
+) -> Result<()> {
+    limit(s, ip, &user.0.to_string())?;
+    let link = Link::Backup {
+        user,
+        filename: filename.to_owned(),
+        expires_at: expires(s),
+    };
+    // The download's address is the backup's, with the token as a query.
+    let url = store(s, &link, &format!("/admin/backups/{filename}"))?;
+    let url = match url.rsplit_once('/') {
+        Some((path, token)) => format!("{path}?token={token}"),
+        None => url,
+    };
+    let name = site_name(s);
+    send(
+        s,
+        user,
+        None,
+        format!("Download the backup of {name}"),
+        (
+            &format!("You asked to download the backup {filename} of {name}."),
+            &format!(
+                "Download it while signed in as yourself (the link works once, for {} hours)",
+                hours(s)
+            ),
+            &url,
+            "The backup holds the whole community, private places included: keep it safe.",
+        ),
+    )
+}
+
+/// Takes the link behind `token` if it lets `user` download `filename`.
+pub(crate) fn take_backup_link(
+    s: &AppState,
+    token: &str,
+    user: UserId,
+    filename: &str,
+) -> Result<bool> {
+    match peek(s, token)? {
+        Some(Link::Backup {
+            user: u,
+            filename: f,
+            ..
+        }) if u == user && f == filename => take(s, token),
+        _ => Ok(false),
+    }
 }
 
 /// Sets the new password with the token (taken: it works once), ends

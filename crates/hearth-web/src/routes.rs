@@ -111,6 +111,14 @@ pub(crate) fn router(state: State) -> Router {
         )
         .route("/admin/groups.json", post(api::groups::create))
         .route(
+            "/admin/backups.json",
+            get(api::backups::list).post(api::backups::create),
+        )
+        .route(
+            "/admin/backups/{filename}",
+            get(api::backups::download).put(api::backups::send_link),
+        )
+        .route(
             "/admin/badges.json",
             get(api::badges::list).post(api::badges::create),
         )

@@ -1413,6 +1413,10 @@ async fn the_operations_table_says_what_is_served() {
             },
         )
         .expect("tag group");
+    // A backup to name.
+    let backups = f._dir.path().join("backups");
+    std::fs::create_dir_all(&backups).expect("backup dir");
+    std::fs::write(backups.join("acme-2026-01-01-000000.jsonl"), b"{}\n").expect("backup");
     // Someone to anonymize and deactivate without changing ada.
     let carl = f
         .forum
@@ -1453,7 +1457,7 @@ async fn the_operations_table_says_what_is_served() {
             )
             .replace("{external_id}", "ext-1")
             .replace("{provider}", "oauth")
-            .replace("{filename}", "backup.tar.gz")
+            .replace("{filename}", "acme-2026-01-01-000000.jsonl")
             .replace("{token}", "token")
             .replace("{flag}", "active")
     };
@@ -2063,5 +2067,96 @@ async fn members_change_their_name_avatar_and_gravatar_as_the_document_says() {
             .as_str()
             .is_some_and(|t| t.contains("?s={size}")),
         "{g}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_are_made_listed_and_downloaded_once_as_the_document_says() {
+    use axum::http::Method;
+    let doc = document();
+    let f = fixture_with(|c| c.public_origin = Some("https://community.example".into()));
+    let r = send(
+        &f.app,
+        req(Method::POST, "/admin/backups.json")
+            .acting(&f, "bob")
+            .json(serde_json::json!({ "with_uploads": false })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(
+        &f.app,
+        req(Method::POST, "/admin/backups.json")
+            .acting(&f, "ann")
+            .json(serde_json::json!({ "with_uploads": false })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_fits(&doc, "/admin/backups.json", "post", &r.json());
+    // Written in the background: it is listed once whole.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let list = loop {
+        let list = send(&f.app, get("/admin/backups.json").acting(&f, "ann")).await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+        let list = list.json();
+        if list.as_array().is_some_and(|a| !a.is_empty()) {
+            break list;
+        }
+        assert!(std::time::Instant::now() < deadline, "no backup appeared");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_fits(&doc, "/admin/backups.json", "get", &list);
+    let file = list[0]["filename"].as_str().expect("filename").to_string();
+    assert!(
+        file.starts_with("acme-") && file.ends_with(".jsonl"),
+        "{file}"
+    );
+    let r = send(&f.app, get("/admin/backups.json").acting(&f, "bob")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+    // The download link is mailed to the admin who asks.
+    let r = send(
+        &f.app,
+        req(Method::PUT, &format!("/admin/backups/{file}"))
+            .acting(&f, "ann")
+            .json(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = send(
+        &f.app,
+        req(Method::PUT, "/admin/backups/..%2Fweb.db")
+            .acting(&f, "ann")
+            .json(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let mail = f
+        .forum
+        .outbox(&Actor::System, f.community, Some(f.admin))
+        .expect("outbox")
+        .into_iter()
+        .find(|m| m.kind == hearth::EmailKind::Account)
+        .expect("a download mail");
+    let at = mail.text.find("?token=").expect("a link") + "?token=".len();
+    let token = mail.text[at..at + 64].to_string();
+    let download = |who: &str, token: &str| {
+        get(&format!("/admin/backups/{file}?token={token}")).acting(&f, who)
+    };
+    let r = send(&f.app, download("bob", &token)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(&f.app, download("ann", &"0".repeat(64))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = send(&f.app, download("ann", &token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let header = r.body.lines().next().unwrap_or_default();
+    assert!(header.contains("\"hearth-community-export\""), "{header}");
+    // It is an export: the private category's topic is in it.
+    assert!(r.body.contains("staff"), "the whole community");
+    let r = send(&f.app, download("ann", &token)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "the link works once: {}",
+        r.body
     );
 }

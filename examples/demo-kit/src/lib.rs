@@ -442,6 +442,12 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
         config.anonymous_cache = None;
     }
     let notes = (demo.notes)(&forum, community);
+    // Beside the mail folder: admins' backups (POST /admin/backups.json).
+    config.backup_dir = Some(std::path::PathBuf::from(if postgres {
+        format!("data/{}-backups", demo.name)
+    } else {
+        format!("{}-backups", data.trim_end_matches(".db"))
+    }));
     let web = Web::new(forum, host, config)?;
     let mail_dir = if postgres {
         format!("data/{}-mail", demo.name)

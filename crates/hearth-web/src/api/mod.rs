@@ -3,6 +3,7 @@
 //! visitor, so permissions are the engine's.
 
 pub(crate) mod admin_users;
+pub(crate) mod backups;
 pub(crate) mod badges;
 pub(crate) mod category;
 pub(crate) mod groups;

@@ -291,6 +291,7 @@ fn build(tune: impl FnOnce(&mut WebConfig), setup: Option<Setup<'_>>) -> Fixture
         per_ip: None,
         ..Limits::default()
     };
+    config.backup_dir = Some(dir.path().join("backups"));
     tune(&mut config);
     let host = setup.map(|setup| {
         let host = PluginHost::new(forum.clone(), HostConfig::default()).expect("host");
