@@ -96,6 +96,7 @@ pub(crate) fn router(state: State) -> Router {
         .route("/users.json", post(api::create_user))
         .route("/user_badges/{name}", get(api::user_badges))
         .route("/user-badges/{name}", get(api::user_badges))
+        .route("/user_actions.json", get(api::user_actions::list))
         .route("/directory_items", get(api::directory))
         .route("/directory_items.json", get(api::directory))
         .route("/tags.json", get(api::tags))

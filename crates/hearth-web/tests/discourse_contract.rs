@@ -2160,3 +2160,37 @@ async fn backups_are_made_listed_and_downloaded_once_as_the_document_says() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn user_actions_fit_the_document_and_hold_only_what_the_visitor_reads() {
+    let doc = document();
+    let f = fixture();
+    let topics = |v: &Value| ints(v, "/user_actions", "topic_id");
+    // ann posted in the staff room too: members don't see that.
+    let admin = send(
+        &f.app,
+        get("/user_actions.json?username=ann&filter=4,5&offset=0").acting(&f, "ann"),
+    )
+    .await;
+    assert_eq!(admin.status, StatusCode::OK, "{}", admin.body);
+    let admin = admin.json();
+    assert_fits(&doc, "/user_actions.json", "get", &admin);
+    let member = send(
+        &f.app,
+        get("/user_actions.json?username=ann&filter=4,5&offset=0").acting(&f, "bob"),
+    )
+    .await;
+    let member = member.json();
+    assert_fits(&doc, "/user_actions.json", "get", &member);
+    assert!(topics(&admin).contains(&f.staff_topic.0), "{admin}");
+    assert!(!topics(&member).contains(&f.staff_topic.0), "{member}");
+    let guest = send(&f.app, get("/user_actions.json?username=ann&offset=0")).await;
+    assert_eq!(guest.status, StatusCode::OK, "{}", guest.body);
+    let guest = guest.json();
+    assert!(!topics(&guest).contains(&f.staff_topic.0));
+    assert!(!topics(&guest).contains(&f.member_topic.0));
+    let r = send(&f.app, get("/user_actions.json?username=ann&filter=12")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = send(&f.app, get("/user_actions.json?filter=4")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+}

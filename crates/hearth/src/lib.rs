@@ -82,6 +82,7 @@
 #![deny(missing_docs)]
 
 mod account_mail;
+mod activity;
 mod analytics;
 mod audit;
 mod badges;
@@ -133,6 +134,7 @@ mod transfer;
 mod trust;
 
 pub use account_mail::AccountEmail;
+pub use activity::{ActionKind, MAX_USER_ACTIONS, UserAction};
 pub use analytics::{Analytics, Contributor, DayPoint, HelpfulArticle, MAX_ANALYTICS_DAYS};
 pub use audit::{AuditAction, AuditEntry, AuditFilter, Target};
 pub use badges::{Badge, BadgeChange, BadgeCount, BadgeGrant, BadgeTier, NewBadge};
