@@ -9,10 +9,14 @@ use std::process::Command;
 use std::sync::Arc;
 
 use hearth::Actor;
-use support_community::{Options, SLUG, open, seed, web};
+use support_community::{Options, SLUG, open, seed};
 
 /// What the Python side needs, pinned.
-const REQUIREMENTS: &[&str] = &["pydiscourse==1.7.0", "selenium==4.38.0"];
+const REQUIREMENTS: &[&str] = &[
+    "pydiscourse==1.7.0",
+    "selenium==4.38.0",
+    "schemathesis==4.32.5",
+];
 
 fn target() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target")
@@ -119,6 +123,14 @@ pub fn seed_small(dir: &std::path::Path) -> PathBuf {
 /// Seeds a small demo and serves it; with `plugins`, the first-party
 /// plugins must have been built (`cargo xtask plugins`).
 pub async fn serve_demo(plugins: bool) -> Served {
+    serve_demo_with(plugins, |_| {}).await
+}
+
+/// [`serve_demo`] with the web settings changed by `tune`.
+pub async fn serve_demo_with(
+    plugins: bool,
+    tune: impl FnOnce(&mut hearth_web::WebConfig),
+) -> Served {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = seed_small(dir.path());
     let forum = Arc::new(open(&path).expect("open"));
@@ -142,7 +154,10 @@ pub async fn serve_demo(plugins: bool) -> Served {
         h.start_worker(std::time::Duration::from_millis(200))
             .expect("worker")
     });
-    let web = web(forum, host, community, Some(url.clone())).expect("web");
+    let mut config = hearth_web::WebConfig::new(community);
+    config.public_origin = Some(url.clone());
+    tune(&mut config);
+    let web = hearth_web::Web::new(forum, host, config).expect("web");
     let server = tokio::spawn(hearth_web::serve(listener, web.router()));
     Served {
         _dir: dir,
