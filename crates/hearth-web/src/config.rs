@@ -110,6 +110,9 @@ pub struct Limits {
     pub account_mail_per_ip: u32,
     /// How long a mailed link (password reset, new address) works, once.
     pub account_link_ttl: Duration,
+    /// Invitations to topics (`POST /t/{id}/invite.json`) a member sends
+    /// per hour: each notifies or mails someone.
+    pub topic_invites_per_hour: u32,
 }
 
 impl Default for Limits {
@@ -129,6 +132,7 @@ impl Default for Limits {
             account_mail_per_account: 3,
             account_mail_per_ip: 10,
             account_link_ttl: Duration::from_secs(2 * 3600),
+            topic_invites_per_hour: 30,
         }
     }
 }

@@ -43,6 +43,7 @@ fn sentence(n: &Notification) -> String {
         NotificationKind::Posted => format!("{who} posted in “{title}”"),
         NotificationKind::NewTopic => format!("{who} started “{title}”"),
         NotificationKind::Accepted => format!("{who} accepted your answer in “{title}”"),
+        NotificationKind::InvitedToTopic => format!("{who} invited you to “{title}”"),
         NotificationKind::BadgeGranted => format!(
             "You were granted the {} badge",
             n.data["badge"].as_str().unwrap_or("a")
@@ -307,6 +308,7 @@ fn kind_label(k: NotificationKind) -> &'static str {
         NotificationKind::Accepted => "Your answer is accepted",
         NotificationKind::NewTopic => "A new topic in a category you watch",
         NotificationKind::IdeaStatus => "An idea you voted for changes status",
+        NotificationKind::InvitedToTopic => "Someone invites you to a topic",
     }
 }
 

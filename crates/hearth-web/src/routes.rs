@@ -667,6 +667,13 @@ async fn topic_post(
     if b == "status" || b == "status.json" {
         return moderate::status(state, v, &a, params, json).await;
     }
+    if (b == "invite" || b == "invite.json")
+        && let Some(id) = topic_id(&a)
+    {
+        return api::invites::to_topic(state, v, id, params)
+            .await
+            .into_response();
+    }
     if (b == "timer" || b == "timer.json")
         && let Some(id) = topic_id(&a)
     {

@@ -22,21 +22,30 @@ impl Write for Sink {
     }
 }
 
+/// Every log line of this test process, from the first call on.
+fn log_sink() -> Sink {
+    static SINK: std::sync::OnceLock<Sink> = std::sync::OnceLock::new();
+    SINK.get_or_init(|| {
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("hearth_web=debug"))
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+        sink
+    })
+    .clone()
+}
+
 #[tokio::test]
 async fn request_ids_are_answered_and_logged() {
     let f = fixture();
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("hearth_web=debug"))
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Another test on another thread may have met our log sites first,
-    // with no subscriber, and cached "never log here": ask again.
-    tracing::callsite::rebuild_interest_cache();
-
+    // The process's subscriber, set once: a thread-local one misses
+    // lines written on other threads (the blocking pool) and, while
+    // another test runs, callsites cached as "never log here".
+    let sink = log_sink();
     let ok = send(&f.app, get("/latest.json")).await;
     let missing = send(&f.app, get("/t/999999.json")).await;
     let given = send(

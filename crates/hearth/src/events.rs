@@ -74,6 +74,8 @@ event_kinds! {
     TopicCreated = "topic.created",
     /// A topic's title, tags or flags (pinned, closed, ...) changed.
     TopicUpdated = "topic.updated",
+    /// A member invited another to read a topic (`subject`: the invitee).
+    TopicInvited = "topic.invited",
     /// An answer was accepted.
     TopicSolved = "topic.solved",
     /// An accepted answer was withdrawn.

@@ -538,6 +538,7 @@ impl Forum {
                 "accepted" => format!("{who} accepted your answer in “{title}”"),
                 "badge_granted" => "You were granted a badge".to_string(),
                 "idea_status" => format!("“{title}” has a new status"),
+                "invited_to_topic" => format!("{who} invited you to “{title}”"),
                 _ => format!("{who} posted in “{title}”"),
             };
             let url = match (slug, topic) {

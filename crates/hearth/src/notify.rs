@@ -1,5 +1,5 @@
-//! Notifications: mentions, replies, likes, accepted answers, badges, and
-//! posts in what a member watches. They are derived from the events of a
+//! Notifications: mentions, replies, likes, accepted answers, badges,
+//! invitations to topics, and posts in what a member watches. They are derived from the events of a
 //! write, in that write's transaction, so a notification exists exactly
 //! when its cause committed; what a member may read is checked again each
 //! time notifications are listed. Watch levels (per category and topic)
@@ -13,13 +13,13 @@ use time::OffsetDateTime;
 
 use crate::clock::from_millis;
 use crate::error::{Error, Result};
-use crate::events::{Event, EventKind};
+use crate::events::{Event, EventKind, NewEvent};
 use crate::forum::{Forum, Write};
 use crate::ids::{CategoryId, CommunityId, PostId, TopicId, UserId};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::permissions::{Actor, Snapshot, Viewer};
 use crate::store::{optional, parsed};
-use crate::topic::{UserRef, post_state};
+use crate::topic::{UserRef, audience, post_state, topic_state};
 
 macro_rules! notification_kinds {
     ($($(#[$doc:meta])* $variant:ident = $name:literal, $discourse:literal, $default:ident;)*) => {
@@ -73,6 +73,8 @@ notification_kinds! {
     NewTopic = "new_topic", 17, InApp;
     /// An idea you voted for (or proposed) changed status.
     IdeaStatus = "idea_status", 14, Email;
+    /// Someone invited you to read a topic.
+    InvitedToTopic = "invited_to_topic", 13, Email;
 }
 
 /// How a member wants one kind of notification.
@@ -364,6 +366,11 @@ fn candidates(conn: &Conn, e: &Event) -> Result<Vec<(UserId, NotificationKind)>>
                 out.push((u, NotificationKind::Accepted));
             }
         }
+        EventKind::TopicInvited => {
+            if let Some(u) = e.subject {
+                out.push((u, NotificationKind::InvitedToTopic));
+            }
+        }
         EventKind::IdeaStatusChanged => {
             if let Some(t) = e.topic {
                 let mut stmt = conn.prepare_cached(
@@ -399,6 +406,53 @@ fn dedupe(
 }
 
 impl Forum {
+    /// Invites `invitee` to read a topic: they get an `invited_to_topic`
+    /// notification. The inviter must read the topic and may post; the
+    /// invitee must be a member who may read it too (`Invalid`, field
+    /// `user`, otherwise — a notice about something they can't open helps
+    /// nobody). The application limits how often a member invites.
+    pub fn invite_to_topic(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        topic: TopicId,
+        invitee: UserId,
+    ) -> Result<()> {
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            let state = topic_state(w.tx, &viewer, topic)?;
+            let inviter = viewer.require_poster()?;
+            if inviter == invitee {
+                return Err(Error::invalid("user", "not yourself"));
+            }
+            let theirs = Viewer::load(
+                w.tx,
+                &self.configs,
+                Snapshot::InWrite,
+                &Actor::User(invitee),
+                community,
+                w.now_ms(),
+            );
+            let may_read = match theirs {
+                Ok(v) => v.role.is_some() && topic_state(w.tx, &v, topic).is_ok(),
+                Err(_) => false,
+            };
+            if !may_read {
+                return Err(Error::invalid(
+                    "user",
+                    "is not a member who may read this topic",
+                ));
+            }
+            let cat = viewer.category(state.category)?;
+            let mut e = NewEvent::new(EventKind::TopicInvited, audience(cat));
+            e.category = Some(cat.id);
+            e.topic = Some(topic);
+            e.actor = Some(inviter);
+            e.subject = Some(invitee);
+            w.emit(community, e)
+        })
+    }
+
     /// Writes the notifications the write's events cause (called by
     /// `Forum::write`, inside its transaction).
     pub(crate) fn derive_notifications(&self, w: &Write<'_>) -> Result<()> {
@@ -421,6 +475,11 @@ impl Forum {
                 // Only about what they may read.
                 if let Some(p) = e.post
                     && post_state(w.tx, &viewer, p).is_err()
+                {
+                    continue;
+                }
+                if let Some(t) = e.topic
+                    && topic_state(w.tx, &viewer, t).is_err()
                 {
                     continue;
                 }

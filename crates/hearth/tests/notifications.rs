@@ -356,3 +356,36 @@ fn reading_a_topic_reads_its_notifications() {
         before - 2
     );
 }
+
+#[test]
+fn a_member_invites_another_who_may_read_the_topic() {
+    let w = World::new();
+    let f = w.forum();
+    let (public, vendors) = (w.topics[0].0, w.topics[2].0);
+    f.invite_to_topic(&w.member, w.c, public, uid(&w.moderator))
+        .unwrap();
+    assert!(kinds(&w, &w.moderator).contains(&(NotificationKind::InvitedToTopic, Some(public))));
+    // Not to a topic the invitee can't read (mia is not a vendor), nor
+    // one the inviter can't, nor oneself, nor as a guest.
+    assert!(matches!(
+        f.invite_to_topic(&w.group_member, w.c, vendors, uid(&w.member)),
+        Err(Error::Invalid { field: "user", .. })
+    ));
+    assert!(matches!(
+        f.invite_to_topic(&w.member, w.c, vendors, uid(&w.group_member)),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        f.invite_to_topic(&w.member, w.c, public, uid(&w.member)),
+        Err(Error::Invalid { field: "user", .. })
+    ));
+    assert!(matches!(
+        f.invite_to_topic(&Actor::Guest, w.c, public, uid(&w.member)),
+        Err(Error::Forbidden { .. })
+    ));
+    // Someone outside the community is not a member who may read it.
+    assert!(matches!(
+        f.invite_to_topic(&w.member, w.c, public, uid(&w.outsider)),
+        Err(Error::Invalid { field: "user", .. })
+    ));
+}

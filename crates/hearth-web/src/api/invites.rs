@@ -1,9 +1,10 @@
-//! Invites as Discourse's API makes them: `POST /invites.json` and
-//! `POST /invites/create-multiple.json`, typed after its document. Hearth's
-//! invites are links (`/invites/{code}`): a use count, an expiry, groups
-//! the new member joins and a topic to show them. Hearth does not send
-//! invitation e-mails yet, so an invite for an address is made only with
-//! `skip_email=true` (the caller shares the link).
+//! Invites as Discourse's API makes them: `POST /invites.json`, `POST
+//! /invites/create-multiple.json` and `POST /t/{id}/invite.json`, typed
+//! after its document. Hearth's invites are links (`/invites/{code}`): a
+//! use count, an expiry, groups the new member joins and a topic to show
+//! them. An invite for an address is mailed to it (as the inviter's
+//! account mail) unless `skip_email=true`; a member is invited to a topic
+//! with a notification.
 
 use axum::extract::State as AxState;
 use axum::http::StatusCode;
@@ -65,7 +66,14 @@ struct Wanted {
     new: NewInvite,
     group_names: Vec<String>,
     emails: Vec<String>,
+    /// Mail each address its link.
+    send: bool,
+    /// The inviter's words, put in the mail.
+    message: Option<String>,
 }
+
+/// The longest `custom_message`, in characters.
+const MAX_MESSAGE: usize = 1000;
 
 fn wanted(params: &Params, now: OffsetDateTime, multiple: bool) -> Result<Wanted, Error> {
     let emails: Vec<String> = match params.get("email") {
@@ -94,12 +102,6 @@ fn wanted(params: &Params, now: OffsetDateTime, multiple: bool) -> Result<Wanted
             "email: at most {} per request",
             if multiple { MAX_MULTIPLE } else { 1 }
         )));
-    }
-    if !emails.is_empty() && params.bool("skip_email") != Some(true) {
-        return Err(Error::BadRequest(
-            "Hearth does not e-mail invitations yet: send skip_email=true and share the link"
-                .into(),
-        ));
     }
     let max_uses = match params.int("max_redemptions_allowed")? {
         None => 1,
@@ -152,8 +154,82 @@ fn wanted(params: &Params, now: OffsetDateTime, multiple: bool) -> Result<Wanted
             .map(|n| n.trim().to_lowercase())
             .filter(|n| !n.is_empty())
             .collect(),
+        send: !emails.is_empty() && params.bool("skip_email") != Some(true),
+        message: match params
+            .str("custom_message")
+            .filter(|m| !m.trim().is_empty())
+        {
+            Some(m) if m.chars().count() > MAX_MESSAGE => {
+                return Err(Error::BadRequest(format!(
+                    "custom_message: at most {MAX_MESSAGE} characters"
+                )));
+            }
+            other => other,
+        },
         emails,
     })
+}
+
+/// Mails `email` the invite's link, as `inviter`'s account mail (they
+/// asked); the topic's title and `message` say why.
+fn mail_invite(
+    s: &AppState,
+    inviter: &hearth::User,
+    invite: &Invite,
+    email: &str,
+    message: Option<&str>,
+) -> Result<(), Error> {
+    let origin = crate::pages::origin(s).ok_or_else(|| {
+        Error::Config("invitations need the public origin: set WebConfig::public_origin".into())
+    })?;
+    let link = format!("{origin}{}", s.url(&format!("/invites/{}", invite.code)));
+    let name = crate::pages::site_name(s);
+    let who = if inviter.display_name.is_empty() {
+        inviter.username.clone()
+    } else {
+        format!("{} ({})", inviter.display_name, inviter.username)
+    };
+    let topic = match invite.topic {
+        Some(t) => Some(
+            s.forum
+                .topic_only(&hearth::Actor::System, s.config.community, t)?
+                .title,
+        ),
+        None => None,
+    };
+    let about = match &topic {
+        Some(t) => format!(" to read “{t}”"),
+        None => String::new(),
+    };
+    let esc = crate::templates::escape;
+    let said = message
+        .map(|m| format!("\n\n{who} wrote:\n{m}"))
+        .unwrap_or_default();
+    let text =
+        format!("{who} invites you to {name}{about}.{said}\n\nJoin with this link:\n{link}\n");
+    let html = format!(
+        "<p>{} invites you to {}{}.</p>{}<p><a href=\"{}\">Join {}</a></p>",
+        esc(&who),
+        esc(&name),
+        esc(&about),
+        message
+            .map(|m| format!("<blockquote>{}</blockquote>", esc(m)))
+            .unwrap_or_default(),
+        esc(&link),
+        esc(&name)
+    );
+    s.forum.queue_account_email(
+        s.config.community,
+        inviter.id,
+        hearth::AccountEmail {
+            to: Some(email.to_owned()),
+            subject: format!("{who} invites you to {name}"),
+            text,
+            html,
+        },
+    )?;
+    s.deliver_soon();
+    Ok(())
 }
 
 fn shape(s: &AppState, invite: &Invite, email: &str) -> Result<InviteShape, Error> {
@@ -216,6 +292,16 @@ fn make(s: &AppState, v: &Visitor, mut wanted: Wanted) -> Result<Vec<InviteShape
             wanted.new.groups.push(g.id);
         }
     }
+    // Mail goes out as someone's: the application names an inviter.
+    let inviter = match (&v.actor, wanted.send) {
+        (_, false) => None,
+        (hearth::Actor::User(u), true) => Some(s.forum.user(*u)?),
+        (_, true) => {
+            return Err(Error::BadRequest(
+                "mailed invitations come from someone: name them with Api-Username, or send skip_email=true and share the link".into(),
+            ));
+        }
+    };
     let emails = if wanted.emails.is_empty() {
         vec![String::new()]
     } else {
@@ -225,14 +311,20 @@ fn make(s: &AppState, v: &Visitor, mut wanted: Wanted) -> Result<Vec<InviteShape
         .iter()
         .map(|email| {
             let invite = s.forum.create_invite(&v.actor, c, wanted.new.clone())?;
-            shape(s, &invite, email)
+            let mut shaped = shape(s, &invite, email)?;
+            if let Some(inviter) = &inviter {
+                mail_invite(s, inviter, &invite, email, wanted.message.as_deref())?;
+                shaped.emailed = true;
+            }
+            Ok(shaped)
         })
         .collect()
 }
 
 /// `POST /invites.json` (`createInvite`): `max_redemptions_allowed`
 /// (default 1), `expires_at` (default in 90 days), `topic_id`,
-/// `group_ids` or `group_names` (admins), `email` with `skip_email=true`.
+/// `group_ids` or `group_names` (admins), `email` (mailed unless
+/// `skip_email=true`; single use), `custom_message`.
 /// Moderators and admins, as the engine decides.
 pub(crate) async fn create(
     AxState(state): AxState<State>,
@@ -269,4 +361,80 @@ pub(crate) async fn create_multiple(
             "successful_invitations": made,
         }),
     ))
+}
+
+/// `POST /t/{id}/invite.json` (`inviteToTopic`): `user` (a username) is
+/// notified; `email` of a member likewise, of anyone else an invite to the
+/// community leading to the topic is mailed (who may invite: the engine
+/// decides). At most `Limits::topic_invites_per_hour` per member, refused
+/// attempts counted too (they would tell who may read what).
+pub(crate) async fn to_topic(
+    state: State,
+    v: Visitor,
+    topic: TopicId,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let actor = params.writer(&v)?;
+    let user = params.str("user").filter(|u| !u.trim().is_empty());
+    let email = params.str("email").filter(|e| !e.trim().is_empty());
+    if user.is_none() == email.is_none() {
+        return Err(Error::BadRequest("send one of user (a username) or email".into()).into());
+    }
+    let message = params.str("custom_message");
+    let answer = state
+        .run(move |s| {
+            let c = s.config.community;
+            let hearth::Actor::User(me) = actor else {
+                return Err(Error::BadRequest(
+                    "an invitation comes from someone: name them with Api-Username".into(),
+                ));
+            };
+            let limit = hearth::Throttle {
+                max: s.config.limits.topic_invites_per_hour,
+                per: std::time::Duration::from_secs(3600),
+            };
+            if let hearth::Attempt::Refused { retry_after } =
+                s.forum.attempt(&format!("topic-invite/{}", me.0), limit)?
+            {
+                return Err(Error::RateLimited { retry_after });
+            }
+            // The topic must be one the inviter reads.
+            s.forum.topic_only(&actor, c, topic)?;
+            let invitee = match (&user, &email) {
+                (Some(name), _) => Some(s.forum.user_by_username(name.trim())?),
+                (None, Some(address)) => match s.forum.login(address.trim())? {
+                    Some(l) if l.email.eq_ignore_ascii_case(address.trim()) => {
+                        Some(s.forum.user(l.user)?)
+                    }
+                    _ => None,
+                },
+                (None, None) => None,
+            };
+            if let Some(invitee) = invitee {
+                s.forum.invite_to_topic(&actor, c, topic, invitee.id)?;
+                let ctx = super::ctx(s, &actor)?;
+                return Ok(serde_json::json!({ "user": {
+                    "id": invitee.id.0,
+                    "username": invitee.username,
+                    "name": invitee.display_name,
+                    "avatar_template": super::shape::avatar_template(
+                        &ctx, &invitee.username, invitee.avatar_url.as_deref()),
+                }}));
+            }
+            let address = email.unwrap_or_default();
+            let new = NewInvite {
+                expires_in: None,
+                expires_at: Some(s.forum.now() + time::Duration::days(DEFAULT_DAYS)),
+                max_uses: Some(1),
+                role: None,
+                groups: Vec::new(),
+                topic: Some(topic),
+            };
+            let invite = s.forum.create_invite(&actor, c, new)?;
+            let inviter = s.forum.user(me)?;
+            mail_invite(s, &inviter, &invite, address.trim(), message.as_deref())?;
+            Ok(serde_json::json!({ "success": "OK" }))
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &answer))
 }
