@@ -894,7 +894,8 @@ async fn invites_are_made_as_the_document_says_and_admit_to_groups() {
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     for bad in [
-        serde_json::json!({ "email": "new@example.com" }),
+        // Mailed invitations: see invitations_are_mailed_….
+        serde_json::json!({ "email": "new@example.com", "custom_message": "x".repeat(1001) }),
         serde_json::json!({ "max_redemptions_allowed": 0 }),
         serde_json::json!({ "expires_at": "2001-01-01" }),
         serde_json::json!({ "group_names": "no-such-group" }),

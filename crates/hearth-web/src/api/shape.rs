@@ -692,7 +692,71 @@ pub(crate) struct TopicView<'a> {
     accepted_answer: Option<Value>,
     has_accepted_answer: bool,
     kind: &'static str,
-    details: Value,
+    bookmarks: [u8; 0],
+    has_deleted: bool,
+    slow_mode_enabled_until: Null,
+    details: TopicDetails,
+}
+
+/// A topic's `details`: what the visitor may do, who started it and who
+/// posted last, who takes part.
+#[derive(Serialize)]
+struct TopicDetails {
+    can_edit: bool,
+    can_delete: bool,
+    can_create_post: bool,
+    can_reply_as_new_topic: bool,
+    can_flag_topic: bool,
+    can_invite_to: bool,
+    can_move_posts: bool,
+    can_split_merge_topic: bool,
+    can_close_topic: bool,
+    can_archive_topic: bool,
+    can_pin_unpin_topic: bool,
+    can_toggle_topic_visibility: bool,
+    can_moderate_category: bool,
+    can_review_topic: bool,
+    /// Converting to a private message: Hearth has none.
+    can_convert_topic: bool,
+    can_edit_staff_notes: bool,
+    can_remove_allowed_users: bool,
+    can_remove_self_id: i64,
+    notification_level: u8,
+    participants: Vec<Participant>,
+    created_by: Person,
+    last_poster: Person,
+}
+
+/// A user as `details.created_by` and `last_poster` name them.
+#[derive(Serialize)]
+struct Person {
+    id: i64,
+    username: String,
+    name: String,
+    avatar_template: String,
+}
+
+fn person(ctx: &Ctx, u: &UserRef) -> Person {
+    Person {
+        id: u.id.0,
+        username: u.username.clone(),
+        name: u.display_name.clone(),
+        avatar_template: avatar_template(ctx, &u.username, u.avatar_url.as_deref()),
+    }
+}
+
+/// One participant of a topic, with their posts on this page.
+#[derive(Serialize)]
+struct Participant {
+    #[serde(flatten)]
+    who: Person,
+    post_count: usize,
+    primary_group_name: Null,
+    flair_name: Null,
+    flair_url: Null,
+    flair_color: Null,
+    flair_bg_color: Null,
+    flair_group_id: Null,
 }
 
 /// A topic's posts and their ids.
@@ -709,8 +773,25 @@ pub(crate) fn topic_view<'a>(
     kind: CategoryKind,
     posts: &'a [Post],
 ) -> TopicView<'a> {
-    let participants = users_of(ctx, posts.iter().map(|p| &p.author));
+    let mut participants: Vec<Participant> = Vec::new();
+    for p in posts {
+        match participants.iter_mut().find(|x| x.who.id == p.author.id.0) {
+            Some(x) => x.post_count += 1,
+            None => participants.push(Participant {
+                who: person(ctx, &p.author),
+                post_count: 1,
+                primary_group_name: None,
+                flair_name: None,
+                flair_url: None,
+                flair_color: None,
+                flair_bg_color: None,
+                flair_group_id: None,
+            }),
+        }
+    }
     let participant_count = participants.len();
+    let signed_in = ctx.viewer.is_some();
+    let mine = ctx.mine(topic.author.id);
     TopicView {
         post_stream: PostStream {
             posts: posts.iter().map(|p| post_shape(ctx, p, topic)).collect(),
@@ -769,17 +850,33 @@ pub(crate) fn topic_view<'a>(
             .map(|a| json!({"post_number": null, "post_id": a.0})),
         has_accepted_answer: topic.accepted_answer.is_some(),
         kind: kind.as_str(),
-        details: json!({
-            "can_edit": ctx.viewer.is_some() && (ctx.mine(topic.author.id) || ctx.staff),
-            "can_create_post": ctx.viewer.is_some() && !topic.closed && !topic.archived,
-            "can_reply_as_new_topic": ctx.viewer.is_some(),
-            "can_flag_topic": ctx.viewer.is_some(),
-            "notification_level": 1,
-            "participants": participants,
-            "created_by": user_ref(ctx, &topic.author),
-            "last_poster": user_ref(ctx, &topic.last_poster),
-            "links": [],
-        }),
+        bookmarks: [],
+        has_deleted: posts.iter().any(|p| p.deleted),
+        slow_mode_enabled_until: None,
+        details: TopicDetails {
+            can_edit: signed_in && (mine || ctx.staff),
+            can_delete: signed_in && (mine || ctx.staff),
+            can_create_post: signed_in && !topic.closed && !topic.archived,
+            can_reply_as_new_topic: signed_in,
+            can_flag_topic: signed_in,
+            can_invite_to: signed_in,
+            can_move_posts: ctx.staff,
+            can_split_merge_topic: ctx.staff,
+            can_close_topic: ctx.staff,
+            can_archive_topic: ctx.staff,
+            can_pin_unpin_topic: ctx.staff,
+            can_toggle_topic_visibility: ctx.staff,
+            can_moderate_category: ctx.staff,
+            can_review_topic: ctx.staff,
+            can_convert_topic: false,
+            can_edit_staff_notes: ctx.staff,
+            can_remove_allowed_users: false,
+            can_remove_self_id: ctx.viewer.map_or(0, |u| u.0),
+            notification_level: 1,
+            participants,
+            created_by: person(ctx, &topic.author),
+            last_poster: person(ctx, &topic.last_poster),
+        },
     }
 }
 
