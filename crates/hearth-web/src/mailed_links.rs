@@ -64,26 +64,26 @@ fn key(token: &str) -> String {
     format!("link/{}", auth::digest(token))
 }
 
-/// Counts a request for account mail against its limits: per address of
-/// the requester and per account (`account` names it: a login or an id).
-fn limit(s: &AppState, ip: &str, account: &str) -> Result<()> {
-    let limits = &s.config.limits;
-    let hour = std::time::Duration::from_secs(3600);
-    let take = |key: String, max| match s.forum.attempt(&key, Throttle { max, per: hour })? {
+/// Counts a request for account mail against a limit per hour.
+fn take(s: &AppState, key: String, max: u32) -> Result<()> {
+    let per = std::time::Duration::from_secs(3600);
+    match s.forum.attempt(&key, Throttle { max, per })? {
         Attempt::Allowed => Ok(()),
         Attempt::Refused { retry_after } => Err(Error::RateLimited { retry_after }),
-    };
-    take(
-        format!("account-mail/address/{}", auth::digest(ip)),
-        limits.account_mail_per_ip,
-    )?;
-    take(
-        format!(
-            "account-mail/account/{}",
-            auth::digest(&account.to_lowercase())
-        ),
-        limits.account_mail_per_account,
-    )
+    }
+}
+
+/// Counts a request for account mail per address of the requester.
+fn limit_address(s: &AppState, ip: &str) -> Result<()> {
+    let max = s.config.limits.account_mail_per_ip;
+    take(s, format!("account-mail/address/{}", auth::digest(ip)), max)
+}
+
+/// Counts a request for account mail per account, whichever name it was
+/// asked by.
+fn limit_account(s: &AppState, user: UserId) -> Result<()> {
+    let max = s.config.limits.account_mail_per_account;
+    take(s, format!("account-mail/account/{}", user.0), max)
 }
 
 /// Stores a link and returns its absolute URL: `path`, then the token.
@@ -117,7 +117,7 @@ fn peek(s: &AppState, token: &str) -> Result<Option<Link>> {
 }
 
 /// Takes a link (it works once): `false` if another request took it.
-fn take(s: &AppState, token: &str) -> Result<bool> {
+fn take_link(s: &AppState, token: &str) -> Result<bool> {
     Ok(s.forum
         .ext_take(NAMESPACE, Some(s.config.community), &key(token))?
         .is_some())
@@ -174,10 +174,20 @@ fn request(s: &AppState, ip: &str, login: &str) -> Result<()> {
             "param is missing or the value is empty: login".into(),
         ));
     }
-    limit(s, ip, login)?;
+    limit_address(s, ip)?;
+    // Per name asked, before anyone looks it up (unknown names too).
+    let max = s.config.limits.account_mail_per_account;
+    take(
+        s,
+        format!("account-mail/login/{}", auth::digest(&login.to_lowercase())),
+        max,
+    )?;
     let Some(account) = s.forum.login(login)? else {
         return Ok(());
     };
+    // Also per account, whichever name it was asked by (username or
+    // address), and shared with address changes.
+    limit_account(s, account.user)?;
     let link = Link::Reset {
         user: account.user,
         expires_at: expires(s),
@@ -212,7 +222,8 @@ fn request_email(s: &AppState, ip: &str, user: UserId, email: &str) -> Result<()
         .ok_or(Error::Engine(hearth::Error::NotFound {
             what: "sign-in address (this account signs in elsewhere)",
         }))?;
-    limit(s, ip, &user.0.to_string())?;
+    limit_address(s, ip)?;
+    limit_account(s, user)?;
     let email = email.trim().to_owned();
     let link = Link::ConfirmEmail {
         user,
@@ -249,7 +260,8 @@ pub(crate) fn request_backup_link(
     user: UserId,
     filename: &str,
 ) -> Result<()> {
-    limit(s, ip, &user.0.to_string())?;
+    limit_address(s, ip)?;
+    limit_account(s, user)?;
     let link = Link::Backup {
         user,
         filename: filename.to_owned(),
@@ -291,7 +303,7 @@ pub(crate) fn take_backup_link(
             user: u,
             filename: f,
             ..
-        }) if u == user && f == filename => take(s, token),
+        }) if u == user && f == filename => take_link(s, token),
         _ => Ok(false),
     }
 }
@@ -321,7 +333,7 @@ fn reset(
     auth::check_password(password)?;
     let hash = auth::hash_password(password)?;
     // Taken only now: a password refused above leaves the link working.
-    if !take(s, token)? {
+    if !take_link(s, token)? {
         return Ok(None);
     }
     let c = s.config.community;
@@ -565,7 +577,7 @@ pub(crate) async fn confirm_email(
             let ctx = json!({ "token": token, "username": username, "email": email });
             match s.forum.set_login_email(user, &email) {
                 Ok(()) => {
-                    take(s, &token)?;
+                    take_link(s, &token)?;
                     Ok((StatusCode::OK, page(s, &v, "email_confirmed", ctx)?))
                 }
                 Err(e @ hearth::Error::Conflict { .. }) => {

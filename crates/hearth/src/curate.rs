@@ -249,15 +249,11 @@ impl Forum {
     /// loads.
     pub(crate) fn expire_pins(&self) -> Result<()> {
         let now = to_millis(self.now());
-        let Some(seen) = self.pins.maybe(now) else {
-            return Ok(());
-        };
-        // Unknown, stale or due: look before taking the write lock.
-        let next = self.next_pin_expiry()?;
-        if next > now {
-            self.pins.publish(seen, next, now);
-            return Ok(());
-        }
+        self.pins
+            .run(now, || self.next_pin_expiry(), || self.lift_pins(now))
+    }
+
+    fn lift_pins(&self, now: i64) -> Result<()> {
         self.write(|w| {
             let due: Vec<(CommunityId, TopicId)> = w
                 .tx
@@ -304,9 +300,7 @@ impl Forum {
                 )?;
             }
             Ok(())
-        })?;
-        self.pins.publish(seen, self.next_pin_expiry()?, now);
-        Ok(())
+        })
     }
 
     /// The earliest pin end still stored (`i64::MAX` when none).
@@ -338,13 +332,9 @@ impl Forum {
             if state.locked == locked {
                 return Ok(locked);
             }
-            let by = if locked {
-                Some(viewer.user.unwrap_or(state.author))
-            } else {
-                None
-            };
-            w.tx.prepare_cached("UPDATE posts SET locked_by = ?2 WHERE id = ?1")?
-                .execute(params![post, by])?;
+            let at = locked.then(|| w.now_ms());
+            w.tx.prepare_cached("UPDATE posts SET locked_at = ?2 WHERE id = ?1")?
+                .execute(params![post, at])?;
             record(
                 w,
                 &viewer,

@@ -5,6 +5,8 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use crate::error::Result;
+
 /// How long (ms) what a process knows stays trusted: another process
 /// sharing the database may store earlier work without this one knowing.
 const RECHECK_MS: i64 = 60_000;
@@ -22,7 +24,7 @@ pub(crate) struct Due {
 
 /// What [`Due::maybe`] saw, for [`Due::publish`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Seen(u64);
+struct Seen(u64);
 
 impl Due {
     pub(crate) fn new() -> Due {
@@ -36,7 +38,7 @@ impl Due {
     /// `Some(seen)` when work may be due at `now` (ms): the moment known has
     /// come, or what is known is too old to trust. Read the database, then
     /// hand `seen` back to [`Due::publish`]. Two atomic loads otherwise.
-    pub(crate) fn maybe(&self, now: i64) -> Option<Seen> {
+    fn maybe(&self, now: i64) -> Option<Seen> {
         let next = self.next.load(Ordering::Relaxed);
         let fresh = now.saturating_sub(self.checked.load(Ordering::Relaxed)) < RECHECK_MS;
         if next > now && fresh {
@@ -52,10 +54,42 @@ impl Due {
         self.next.fetch_min(at, Ordering::Relaxed);
     }
 
+    /// Does the due work when some may be due (two atomic loads when none
+    /// is): `next` reads the earliest moment from the database, `work`
+    /// acts once it has come. After a failure the next try waits
+    /// [`RECHECK_MS`], so failing work never turns every read into a
+    /// write.
+    pub(crate) fn run(
+        &self,
+        now: i64,
+        next: impl Fn() -> Result<i64>,
+        work: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        let Some(seen) = self.maybe(now) else {
+            return Ok(());
+        };
+        let done = (|| {
+            if next()? <= now {
+                work()?;
+            }
+            next()
+        })();
+        match done {
+            Ok(next) => {
+                self.publish(seen, next, now);
+                Ok(())
+            }
+            Err(e) => {
+                self.publish(seen, now.saturating_add(RECHECK_MS), now);
+                Err(e)
+            }
+        }
+    }
+
     /// Publishes `next`, read from the database at `now` after `seen`; if
     /// work was stored meanwhile, the database read may have missed it, so
     /// the earlier moment of the two stays.
-    pub(crate) fn publish(&self, seen: Seen, next: i64, now: i64) {
+    fn publish(&self, seen: Seen, next: i64, now: i64) {
         let stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
         if *stored == seen.0 {
             self.next.store(next, Ordering::Relaxed);
@@ -81,6 +115,27 @@ mod tests {
         d.publish(seen, i64::MAX, 5_000);
         assert_eq!(d.maybe(5_000 + RECHECK_MS - 1), None);
         assert!(d.maybe(5_000 + RECHECK_MS).is_some());
+    }
+
+    #[test]
+    fn failing_work_is_tried_again_a_minute_later() {
+        let d = Due::new();
+        let fail = || Err(crate::error::Error::conflict("the database is read-only"));
+        assert!(d.run(1_000, || Ok(0), fail).is_err());
+        let mut tried = false;
+        d.run(
+            1_000 + RECHECK_MS - 1,
+            || Ok(0),
+            || {
+                tried = true;
+                Ok(())
+            },
+        )
+        .expect("nothing to do yet");
+        assert!(!tried, "not on every read");
+        d.run(1_000 + RECHECK_MS, || Ok(i64::MAX), || Ok(()))
+            .expect("tried again");
+        assert_eq!(d.maybe(1_000 + RECHECK_MS + 1), None);
     }
 
     #[test]

@@ -224,13 +224,10 @@ impl Forum {
             }
             let mut deleted = 0;
             for post in posts {
-                // A post in a topic already deleted with its first post
-                // goes with it.
-                if crate::topic::post_state(w.tx, &viewer, post)?.deleted {
-                    continue;
+                // False for a reply already gone with its topic.
+                if delete_in(w, &viewer, post)? {
+                    deleted += 1;
                 }
-                delete_in(w, &viewer, post)?;
-                deleted += 1;
             }
             let name = anonymize_in(w, user)?;
             for sql in [

@@ -148,7 +148,8 @@ pub(crate) fn check_tag_rules(
     before: &[String],
     tags: &[String],
 ) -> Result<()> {
-    let mut seen: Vec<(i64, String, Option<String>, bool, bool, String)> = Vec::new();
+    // (group, tag) of the one-per-topic groups met so far.
+    let mut seen: Vec<(i64, &str)> = Vec::new();
     for tag in tags {
         let mut stmt = conn.prepare_cached(
             "SELECT g.id, g.name, g.parent_tag, g.one_per_topic, g.staff_only
@@ -175,16 +176,18 @@ pub(crate) fn check_tag_rules(
                     format!("{tag:?} goes with {p:?}: add it too (tag group {name:?})"),
                 ));
             }
-            if one_per_topic && let Some(other) = seen.iter().find(|s| s.0 == id && s.3) {
+            if !one_per_topic {
+                continue;
+            }
+            if let Some((_, other)) = seen.iter().find(|s| s.0 == id) {
                 return Err(Error::invalid(
                     "tags",
                     format!(
-                        "{:?} and {tag:?} are both in tag group {name:?}, which allows one per topic",
-                        other.5
+                        "{other:?} and {tag:?} are both in tag group {name:?}, which allows one per topic"
                     ),
                 ));
             }
-            seen.push((id, name, parent, one_per_topic, staff_only, tag.clone()));
+            seen.push((id, tag));
         }
     }
     Ok(())

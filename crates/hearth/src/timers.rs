@@ -63,12 +63,16 @@ pub struct TopicTimer {
     pub execute_at: OffsetDateTime,
     /// Set for timers counted from the last post.
     pub after_last_post: Option<Duration>,
-    /// Who set it.
-    pub created_by: UserId,
+    /// Who set it (`None`: the application).
+    pub created_by: Option<UserId>,
 }
 
+/// A timer row: action, execute at, after last post, set by, and the
+/// topic's last activity.
+type TimerRow = (String, i64, Option<i64>, Option<UserId>, i64);
+
 fn load_timer(conn: &db::Conn, topic: TopicId) -> Result<Option<TopicTimer>> {
-    let row: Option<(String, i64, Option<i64>, UserId, i64)> = conn
+    let row: Option<TimerRow> = conn
         .prepare_cached(
             "SELECT tt.action, tt.execute_at, tt.after_last_post, tt.created_by, t.bumped_at
              FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id WHERE tt.topic_id = ?1",
@@ -147,7 +151,7 @@ impl Forum {
             w.tx.prepare_cached("DELETE FROM topic_timers WHERE topic_id = ?1")?
                 .execute([topic])?;
             if let Some((action, at, after)) = row {
-                let by = viewer.user.unwrap_or(state.author);
+                let by = viewer.user;
                 w.tx.prepare_cached(
                     "INSERT INTO topic_timers (topic_id, action, execute_at, after_last_post,
                                                created_by, created_at)
@@ -194,7 +198,8 @@ impl Forum {
     }
 
     /// Runs every timer whose moment has come, in every community, each in
-    /// its own transaction; returns how many acted. Reads run this by
+    /// its own transaction; returns how many acted (or the first failure,
+    /// once every due timer was tried). Reads run this by
     /// themselves when something is due; call it to act without waiting
     /// for a reader (for example from a periodic job).
     pub fn run_topic_timers(&self) -> Result<u64> {
@@ -209,13 +214,24 @@ impl Forum {
                 .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<db::Result<_>>()?)
         })?;
+        // One timer failing does not hold up the others; the first
+        // failure is reported once all were tried.
         let mut acted = 0;
+        let mut failed = None;
         for (community, topic) in due {
-            if self.run_timer(community, topic, now)? {
-                acted += 1;
+            match self.run_timer(community, topic, now) {
+                Ok(true) => acted += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(%topic, error = %e, "a topic timer failed; it stays due");
+                    failed.get_or_insert(e);
+                }
             }
         }
-        Ok(acted)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(acted),
+        }
     }
 
     /// Lifts expired pins and runs due timers, when any may be due (cheap
@@ -233,14 +249,11 @@ impl Forum {
     /// Runs due timers when one may be due. Cheap otherwise.
     fn run_due_timers(&self) -> Result<()> {
         let now = to_millis(self.now());
-        let Some(seen) = self.timers.maybe(now) else {
-            return Ok(());
-        };
-        if self.next_timer()? <= now {
-            self.run_topic_timers()?;
-        }
-        self.timers.publish(seen, self.next_timer()?, now);
-        Ok(())
+        self.timers.run(
+            now,
+            || self.next_timer(),
+            || self.run_topic_timers().map(|_| ()),
+        )
     }
 
     fn next_timer(&self) -> Result<i64> {
@@ -311,8 +324,7 @@ impl Forum {
                             "SELECT id FROM posts WHERE topic_id = ?1 AND post_number = 1",
                         )?
                         .query_row([topic], |r| r.get(0))?;
-                    delete_in(w, &viewer, first)?;
-                    Ok(true)
+                    delete_in(w, &viewer, first)
                 }
             }
         })

@@ -393,7 +393,7 @@ pub(crate) fn post_state(conn: &Conn, viewer: &Viewer, id: PostId) -> Result<Pos
     ) = conn
         .prepare_cached(
             "SELECT topic_id, user_id, post_number, source, version, deleted_at IS NOT NULL,
-                    hidden_at IS NOT NULL, locked_by IS NOT NULL
+                    hidden_at IS NOT NULL, locked_at IS NOT NULL
              FROM posts WHERE id = ?1 AND community_id = ?2",
         )?
         .query_row(params![id, viewer.community], |r| {
@@ -1952,14 +1952,16 @@ impl Forum {
     }
 }
 
-/// Deletes a post as a moderator deciding a review (no-op when already
-/// deleted).
-pub(crate) fn delete_in(w: &mut Write<'_>, viewer: &Viewer, post: PostId) -> Result<()> {
+/// Deletes a post as a moderator (deciding a review, running a timer,
+/// deleting a member); `false` when it was deleted already (on its own,
+/// or with its topic).
+pub(crate) fn delete_in(w: &mut Write<'_>, viewer: &Viewer, post: PostId) -> Result<bool> {
     let state = post_state(w.tx, viewer, post)?;
     if state.deleted {
-        return Ok(());
+        return Ok(false);
     }
-    apply_delete(w, viewer, &state, post, true)
+    apply_delete(w, viewer, &state, post, true)?;
+    Ok(true)
 }
 
 /// Soft-deletes or restores a post (and its topic, for a first post),

@@ -103,7 +103,6 @@ const TABLES: &[Table] = &[
             ("user_id", "users"),
             ("reply_to_post_id", "posts"),
             ("deleted_by", "users"),
-            ("locked_by", "users"),
         ],
     },
     Table {
@@ -303,7 +302,6 @@ const USERS: &str = "SELECT user_id FROM memberships WHERE community_id = ?1
     UNION SELECT user_id FROM topics WHERE community_id = ?1
     UNION SELECT user_id FROM posts WHERE community_id = ?1
     UNION SELECT deleted_by FROM posts WHERE community_id = ?1
-    UNION SELECT locked_by FROM posts WHERE community_id = ?1
     UNION SELECT t.created_by FROM topic_timers t JOIN topics p ON p.id = t.topic_id WHERE p.community_id = ?1
     UNION SELECT deleted_by FROM topics WHERE community_id = ?1
     UNION SELECT last_poster_id FROM topics WHERE community_id = ?1

@@ -7,8 +7,9 @@ ALTER TABLE topics ADD COLUMN external_id TEXT;
 CREATE UNIQUE INDEX topics_external ON topics (community_id, external_id)
     WHERE external_id IS NOT NULL;
 
--- Set by a moderator: the author may no longer edit the post.
-ALTER TABLE posts ADD COLUMN locked_by BIGINT REFERENCES users(id);
+-- Set by a moderator: the author may no longer edit the post (who did
+-- it is in the audit log).
+ALTER TABLE posts ADD COLUMN locked_at BIGINT;
 
 -- Named sets of tags with rules: at most one of them per topic, only with
 -- the parent tag, only staff may put them on topics.
@@ -37,7 +38,7 @@ CREATE TABLE topic_timers (
     action           TEXT NOT NULL,
     execute_at       BIGINT NOT NULL,
     after_last_post  BIGINT,
-    created_by       BIGINT NOT NULL REFERENCES users(id),
+    created_by       BIGINT REFERENCES users(id),  -- NULL: the application
     created_at       BIGINT NOT NULL
 );
 CREATE INDEX topic_timers_due ON topic_timers (execute_at);
