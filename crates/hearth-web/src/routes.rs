@@ -97,6 +97,16 @@ pub(crate) fn router(state: State) -> Router {
         .route("/user_badges/{name}", get(api::user_badges))
         .route("/user-badges/{name}", get(api::user_badges))
         .route("/user_actions.json", get(api::user_actions::list))
+        // The body limit for uploads is read_body's (the community's).
+        .route(
+            "/uploads",
+            post(api::uploads::create).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/uploads.json",
+            post(api::uploads::create).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/uploads/{name}", get(api::uploads::serve))
         .route("/directory_items", get(api::directory))
         .route("/directory_items.json", get(api::directory))
         .route("/tags.json", get(api::tags))
@@ -310,23 +320,27 @@ async fn read_body(AxState(state): AxState<State>, req: Request, next: Next) -> 
     }
     let json = crate::visitor::wants_json(req.method(), req.uri(), req.headers());
     let limits = &state.config.limits;
+    // An upload may be as large as the community allows files to be.
+    let path = req.uri().path();
+    let upload = req.method() == axum::http::Method::POST
+        && path
+            .strip_prefix(state.config.base_path.as_str())
+            .is_some_and(|p| p == "/uploads" || p == "/uploads.json");
+    let max = match upload {
+        true => state
+            .community()
+            .map(|c| c.settings.limits.upload_max_bytes as usize + (64 << 10))
+            .unwrap_or(limits.body_bytes)
+            .max(limits.body_bytes),
+        false => limits.body_bytes,
+    };
     let (parts, body) = req.into_parts();
-    match tokio::time::timeout(
-        limits.body_timeout,
-        axum::body::to_bytes(body, limits.body_bytes),
-    )
-    .await
-    {
+    match tokio::time::timeout(limits.body_timeout, axum::body::to_bytes(body, max)).await {
         Ok(Ok(bytes)) => {
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await
         }
-        Ok(Err(_)) => crate::error::fail(
-            crate::error::Error::TooLarge {
-                limit: limits.body_bytes,
-            },
-            json,
-        ),
+        Ok(Err(_)) => crate::error::fail(crate::error::Error::TooLarge { limit: max }, json),
         Err(_) => {
             let mut res = crate::error::fail(
                 crate::error::Error::SlowBody {
@@ -370,10 +384,9 @@ async fn utf8_only(req: Request, next: Next) -> Response {
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    // A response may carry a stricter policy of its own (an upload's).
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CSP));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

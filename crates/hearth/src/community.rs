@@ -86,6 +86,8 @@ pub struct ContentLimits {
     pub max_images: u32,
     /// Longest tag in characters (default 30).
     pub tag_max_chars: u32,
+    /// Largest uploaded file in bytes (default 4 MiB; 1 KiB to 64 MiB).
+    pub upload_max_bytes: u32,
 }
 
 impl Default for ContentLimits {
@@ -102,6 +104,7 @@ impl Default for ContentLimits {
             max_links: 100,
             max_images: 50,
             tag_max_chars: 30,
+            upload_max_bytes: 4 << 20,
         }
     }
 }
@@ -201,6 +204,12 @@ impl CommunitySettings {
             return Err(Error::invalid(
                 "limits",
                 "body_max_bytes must be 1 to 1,048,576",
+            ));
+        }
+        if !(1 << 10..=64 << 20).contains(&l.upload_max_bytes) {
+            return Err(Error::invalid(
+                "limits",
+                "upload_max_bytes must be 1,024 to 67,108,864",
             ));
         }
         if !(1..=64).contains(&l.max_nesting) {

@@ -132,6 +132,7 @@ mod timers;
 mod topic;
 mod transfer;
 mod trust;
+mod uploads;
 
 pub use account_mail::AccountEmail;
 pub use activity::{ActionKind, MAX_USER_ACTIONS, UserAction};
@@ -201,3 +202,4 @@ pub use trust::{
     Activity, LevelRequirements, NewMemberLimits, RegularRequirements, Trust, TrustLevel,
     TrustSettings,
 };
+pub use uploads::{MAX_UPLOAD_PIXELS, NewUpload, Upload};

@@ -299,8 +299,7 @@ pub(crate) fn sign(
     scope: &str,
 ) -> Result<String> {
     let tag = mac(key, community, user, scope)?.finalize().into_bytes();
-    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("{}.{scope}.{hex}", user.0))
+    Ok(format!("{}.{scope}.{}", user.0, crate::text::hex(&tag)))
 }
 
 fn verify(key: &[u8], community: CommunityId, token: &str) -> Result<(UserId, String)> {

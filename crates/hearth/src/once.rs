@@ -63,11 +63,7 @@ impl Once {
             h.update((p.len() as u64).to_le_bytes());
             h.update(p);
         }
-        let fingerprint = h
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>();
+        let fingerprint = crate::text::hex(&h.finalize());
         Ok(Once {
             key: key.to_string(),
             fingerprint,

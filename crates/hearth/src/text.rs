@@ -90,6 +90,16 @@ pub fn validate_username(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Bytes as lower-case hexadecimal.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
 /// Trims a title (runs of whitespace, line breaks included, become one
 /// space) and checks its characters and length.
 pub(crate) fn clean_title(title: &str, min: u32, max: u32) -> Result<String> {

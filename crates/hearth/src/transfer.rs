@@ -330,7 +330,7 @@ fn to_json(v: ValueRef<'_>) -> Value {
         ValueRef::Real(f) => json!(f),
         ValueRef::Text(t) => json!(t),
         ValueRef::Blob(b) => {
-            json!({ "$hex": b.iter().map(|x| format!("{x:02x}")).collect::<String>() })
+            json!({ "$hex": crate::text::hex(b) })
         }
     }
 }

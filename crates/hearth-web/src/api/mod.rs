@@ -15,6 +15,7 @@ pub(crate) mod shape;
 pub(crate) mod site;
 pub(crate) mod tag_groups;
 pub(crate) mod topic_tools;
+pub(crate) mod uploads;
 pub(crate) mod user_actions;
 
 use axum::Extension;

@@ -46,3 +46,20 @@ CREATE INDEX topic_timers_due ON topic_timers (execute_at);
 -- Set by an admin: the member is treated as signed out here until
 -- activated again (Discourse's deactivate).
 ALTER TABLE memberships ADD COLUMN deactivated_at INTEGER;
+
+-- Files members upload (images), kept in the database so that every
+-- process serving it has them; one row per content per community.
+CREATE TABLE uploads (
+    id            INTEGER PRIMARY KEY,
+    community_id  INTEGER NOT NULL REFERENCES communities(id),
+    user_id       INTEGER NOT NULL REFERENCES users(id),
+    sha256        TEXT NOT NULL,
+    filename      TEXT NOT NULL,
+    content_type  TEXT NOT NULL,
+    width         INTEGER NOT NULL,
+    height        INTEGER NOT NULL,
+    size          INTEGER NOT NULL,
+    data          BLOB NOT NULL,
+    created_at    INTEGER NOT NULL,
+    UNIQUE (community_id, sha256)
+);

@@ -1,0 +1,196 @@
+//! Uploads as Discourse's API takes them: `POST /uploads.json`
+//! (multipart: `file`, `upload_type`, `synchronous`) stores an image and
+//! answers its URL, `/uploads/{sha256}.{extension}`, which serves it to
+//! whoever may read the community — with its own type, never sniffed, and
+//! a policy that runs nothing in it.
+
+use axum::extract::{Multipart, Path, State as AxState};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hearth::{NewUpload, Upload};
+use serde::Serialize;
+
+use super::shape::Null;
+use crate::error::{ApiError, Error, json_response};
+use crate::params::Params;
+use crate::state::{AppState, State};
+use crate::visitor::Visitor;
+
+/// What `POST /uploads.json` answers.
+#[derive(Serialize)]
+struct UploadShape {
+    id: i64,
+    url: String,
+    original_filename: String,
+    filesize: u64,
+    width: u32,
+    height: u32,
+    thumbnail_width: u32,
+    thumbnail_height: u32,
+    extension: String,
+    short_url: String,
+    short_path: String,
+    retain_hours: Null,
+    human_filesize: String,
+    dominant_color: Null,
+    thumbnail: Null,
+    optimized_video: Null,
+}
+
+/// `1.2 MB`, `340 KB`, `12 Bytes`, as Discourse writes sizes.
+fn human(size: u64) -> String {
+    match size {
+        0..1024 => format!("{size} Bytes"),
+        1024..1_048_576 => format!("{} KB", size / 1024),
+        _ => format!("{:.1} MB", size as f64 / 1_048_576.0),
+    }
+}
+
+fn path_of(s: &AppState, u: &Upload) -> String {
+    s.url(&format!("/uploads/{}.{}", u.sha256, u.extension()))
+}
+
+fn shape(s: &AppState, u: &Upload) -> UploadShape {
+    let path = path_of(s, u);
+    let origin = crate::pages::origin(s).unwrap_or_default();
+    UploadShape {
+        id: u.id,
+        url: format!("{origin}{path}"),
+        original_filename: u.filename.clone(),
+        filesize: u.size,
+        width: u.width,
+        height: u.height,
+        thumbnail_width: u.width,
+        thumbnail_height: u.height,
+        extension: u.extension().to_owned(),
+        short_url: format!("upload://{}.{}", u.sha256, u.extension()),
+        short_path: path,
+        retain_hours: None,
+        human_filesize: human(u.size),
+        dominant_color: None,
+        thumbnail: None,
+        optimized_video: None,
+    }
+}
+
+/// `POST /uploads.json` (`createUpload`): a member's image for a post
+/// (`upload_type` `composer`; `avatar` sets it as theirs too).
+pub(crate) async fn create(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    mut form: Multipart,
+) -> Result<Response, ApiError> {
+    let mut params = Params::default();
+    let mut file: Option<NewUpload> = None;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| Error::BadRequest(format!("multipart: {e}")))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" || name == "files[]" {
+            let filename = field.file_name().unwrap_or("upload").to_owned();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| Error::BadRequest(format!("file: {e}")))?;
+            file = Some(NewUpload {
+                filename,
+                bytes: bytes.to_vec(),
+            });
+        } else {
+            let text = field
+                .text()
+                .await
+                .map_err(|e| Error::BadRequest(format!("{name}: {e}")))?;
+            params.map.insert(name, text.into());
+        }
+    }
+    let actor = params.writer(&v)?;
+    let kind = params.need("upload_type")?;
+    if !matches!(kind.as_str(), "composer" | "avatar") {
+        return Err(Error::BadRequest(format!(
+            "upload_type {kind:?}: composer or avatar (Hearth has no profile backgrounds, cards or custom emoji)"
+        ))
+        .into());
+    }
+    let file = file.ok_or_else(|| Error::BadRequest("param is missing: file".into()))?;
+    let shaped = state
+        .run(move |s| {
+            let c = s.config.community;
+            let upload = s.forum.create_upload(&actor, c, file)?;
+            if kind == "avatar" {
+                let hearth::Actor::User(me) = actor else {
+                    return Err(Error::BadRequest(
+                        "an avatar is someone's: name them".into(),
+                    ));
+                };
+                let update = hearth::ProfileUpdate {
+                    avatar_url: Some(path_of(s, &upload)),
+                    ..hearth::ProfileUpdate::default()
+                };
+                s.forum.update_profile(&actor, me, update)?;
+            }
+            Ok(shape(s, &upload))
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &shaped))
+}
+
+/// `GET /uploads/{sha256}.{extension}`: the image, to whoever may read the
+/// community.
+pub(crate) async fn serve(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let (sha, ext) = name
+        .rsplit_once('.')
+        .ok_or(Error::Engine(hearth::Error::NotFound { what: "upload" }))?;
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::Engine(hearth::Error::NotFound { what: "upload" }).into());
+    }
+    let (sha, ext) = (sha.to_ascii_lowercase(), ext.to_owned());
+    let (upload, bytes, public) = state
+        .run(move |s| {
+            let (upload, bytes) = s.forum.upload(&v.actor, s.config.community, &sha)?;
+            if upload.extension() != ext {
+                return Err(Error::Engine(hearth::Error::NotFound { what: "upload" }));
+            }
+            let public = s.community()?.settings.public_access;
+            Ok((upload, bytes, public))
+        })
+        .await?;
+    let mut res = (StatusCode::OK, bytes).into_response();
+    let h = res.headers_mut();
+    if let Ok(t) = HeaderValue::from_str(&upload.content_type) {
+        h.insert(header::CONTENT_TYPE, t);
+    }
+    // The bytes never change (they are their own name); a private
+    // community's stay out of shared caches.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if public {
+            "public, max-age=31536000, immutable"
+        } else {
+            "private, max-age=31536000, immutable"
+        }),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_discourse_writes_them() {
+        assert_eq!(human(12), "12 Bytes");
+        assert_eq!(human(340 * 1024), "340 KB");
+        assert_eq!(human(1_258_291), "1.2 MB");
+    }
+}

@@ -1,0 +1,296 @@
+//! Files members upload — screenshots and photos for their posts. Images
+//! only (PNG, JPEG, GIF, WebP), recognised by their bytes, never by the
+//! name or type a client claims; kept in the database (every process
+//! serving the forum has them) once per content per community, and read
+//! back only by whoever may read the community.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::clock::from_millis;
+use crate::db::{OptionalExtension, params};
+use crate::error::{Error, Result};
+use crate::forum::Forum;
+use crate::ids::{CommunityId, UserId};
+use crate::permissions::Actor;
+use crate::text::{Lines, check_chars};
+
+/// The most pixels an uploaded image may have (width × height): a
+/// browser decodes every one.
+pub const MAX_UPLOAD_PIXELS: u64 = 50_000_000;
+
+/// An image kind Hearth accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Png,
+    Jpeg,
+    Gif,
+    Webp,
+}
+
+impl Kind {
+    fn content_type(self) -> &'static str {
+        match self {
+            Kind::Png => "image/png",
+            Kind::Jpeg => "image/jpeg",
+            Kind::Gif => "image/gif",
+            Kind::Webp => "image/webp",
+        }
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from(u16::from_be_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+    ])))
+}
+
+fn le16(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from(u16::from_le_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+    ])))
+}
+
+fn le24(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        0,
+    ]))
+}
+
+/// What the bytes are, with the image's width and height, read from its
+/// header; `None` for anything else (or a header that lies about itself).
+fn image_info(b: &[u8]) -> Option<(Kind, u32, u32)> {
+    let (kind, w, h) = if b.starts_with(b"\x89PNG\r\n\x1a\n") && b.get(12..16)? == b"IHDR" {
+        let w = u32::from_be_bytes(b.get(16..20)?.try_into().ok()?);
+        let h = u32::from_be_bytes(b.get(20..24)?.try_into().ok()?);
+        (Kind::Png, w, h)
+    } else if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
+        (Kind::Gif, le16(b, 6)?, le16(b, 8)?)
+    } else if b.starts_with(&[0xFF, 0xD8]) {
+        // Segments until a start-of-frame marker, which holds the size.
+        let mut at = 2;
+        loop {
+            if *b.get(at)? != 0xFF {
+                return None;
+            }
+            let marker = *b.get(at + 1)?;
+            let len = be16(b, at + 2)? as usize;
+            let sof = matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF);
+            if sof {
+                break (Kind::Jpeg, be16(b, at + 7)?, be16(b, at + 5)?);
+            }
+            if len < 2 {
+                return None;
+            }
+            at += 2 + len;
+        }
+    } else if b.get(0..4)? == b"RIFF" && b.get(8..12)? == b"WEBP" {
+        match b.get(12..16)? {
+            b"VP8 " if b.get(23..26)? == [0x9D, 0x01, 0x2A] => {
+                (Kind::Webp, le16(b, 26)? & 0x3FFF, le16(b, 28)? & 0x3FFF)
+            }
+            b"VP8L" if *b.get(20)? == 0x2F => {
+                let bits = u32::from_le_bytes(b.get(21..25)?.try_into().ok()?);
+                (Kind::Webp, (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+            }
+            b"VP8X" => (Kind::Webp, le24(b, 24)? + 1, le24(b, 27)? + 1),
+            _ => return None,
+        }
+    } else {
+        return None;
+    };
+    (w > 0 && h > 0).then_some((kind, w, h))
+}
+
+/// What [`Forum::create_upload`] takes.
+#[derive(Debug, Clone, Default)]
+pub struct NewUpload {
+    /// The file's name on the member's device (kept for display, 1 to 255
+    /// characters; never used to decide what the file is).
+    pub filename: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// An uploaded file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upload {
+    /// Its id.
+    pub id: i64,
+    /// SHA-256 of its bytes, in hex: its name in URLs.
+    pub sha256: String,
+    /// The name it was uploaded with.
+    pub filename: String,
+    /// `image/png`, `image/jpeg`, `image/gif` or `image/webp`.
+    pub content_type: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// Who uploaded it first.
+    pub user: UserId,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl Upload {
+    /// The extension its type has (`png`, `jpeg`, `gif`, `webp`).
+    pub fn extension(&self) -> &str {
+        self.content_type.strip_prefix("image/").unwrap_or("bin")
+    }
+}
+
+const COLUMNS: &str =
+    "id, sha256, filename, content_type, width, height, size, user_id, created_at";
+
+fn upload_from_row(r: &crate::db::Row<'_>) -> crate::db::Result<Upload> {
+    Ok(Upload {
+        id: r.get(0)?,
+        sha256: r.get(1)?,
+        filename: r.get(2)?,
+        content_type: r.get(3)?,
+        width: u32::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+        height: u32::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
+        size: u64::try_from(r.get::<_, i64>(6)?).unwrap_or(0),
+        user: r.get(7)?,
+        created_at: from_millis(r.get(8)?),
+    })
+}
+
+impl Forum {
+    /// Stores an image a member uploads: members who may post, within the
+    /// community's `upload_max_bytes` and [`MAX_UPLOAD_PIXELS`]; PNG,
+    /// JPEG, GIF or WebP by its bytes (`Invalid`, field `file`,
+    /// otherwise). The same bytes again give the stored upload back.
+    pub fn create_upload(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        new: NewUpload,
+    ) -> Result<Upload> {
+        let filename = new.filename.trim().to_owned();
+        check_chars("filename", &filename, Lines::One)?;
+        let n = filename.chars().count();
+        if n == 0 || n > 255 || filename.contains(['/', '\\']) {
+            return Err(Error::invalid(
+                "filename",
+                "1 to 255 characters, without / or \\",
+            ));
+        }
+        let viewer = self.load_viewer(actor, community)?;
+        let user = viewer.require_poster()?;
+        let max = viewer.config.settings.limits.upload_max_bytes as usize;
+        if new.bytes.len() > max {
+            return Err(Error::invalid_as(
+                "file",
+                crate::error::Problem::TooLong { max: max as u64 },
+                format!("at most {max} bytes (got {})", new.bytes.len()),
+            ));
+        }
+        let (kind, width, height) = image_info(&new.bytes)
+            .ok_or_else(|| Error::invalid("file", "a PNG, JPEG, GIF or WebP image"))?;
+        if u64::from(width) * u64::from(height) > MAX_UPLOAD_PIXELS {
+            return Err(Error::invalid(
+                "file",
+                format!("at most {MAX_UPLOAD_PIXELS} pixels (got {width} × {height})"),
+            ));
+        }
+        let sha = crate::text::hex(&Sha256::digest(&new.bytes));
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            viewer.require_poster()?;
+            w.tx.prepare_cached(
+                "INSERT INTO uploads (community_id, user_id, sha256, filename, content_type, width,
+                                      height, size, data, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (community_id, sha256) DO NOTHING",
+            )?
+            .execute(params![
+                community,
+                user,
+                sha,
+                filename,
+                kind.content_type(),
+                i64::from(width),
+                i64::from(height),
+                new.bytes.len() as i64,
+                new.bytes,
+                w.now_ms()
+            ])?;
+            Ok(w.tx
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM uploads WHERE community_id = ?1 AND sha256 = ?2"
+                ))?
+                .query_row(params![community, sha], upload_from_row)?)
+        })
+    }
+
+    /// An upload and its bytes, for anyone who may read the community
+    /// (`NotFound` otherwise, and for a name that names nothing).
+    pub fn upload(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        sha256: &str,
+    ) -> Result<(Upload, Vec<u8>)> {
+        self.read(|conn, now| {
+            self.viewer(conn, now, actor, community)?;
+            conn.prepare_cached(&format!(
+                "SELECT {COLUMNS}, data FROM uploads WHERE community_id = ?1 AND sha256 = ?2"
+            ))?
+            .query_row(params![community, sha256], |r| {
+                Ok((upload_from_row(r)?, r.get::<_, Vec<u8>>(9)?))
+            })
+            .optional()?
+            .ok_or(Error::not_found("upload"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 1×1 PNG, as image tools write it.
+    pub(crate) const PNG: &[u8] = &[
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0,
+        0, 0, 3, 0, 0, 0, 2, 8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89,
+    ];
+
+    #[test]
+    fn images_are_known_by_their_bytes() {
+        assert_eq!(image_info(PNG), Some((Kind::Png, 3, 2)));
+        let gif = b"GIF89a\x05\x00\x07\x00\x80\x00\x00";
+        assert_eq!(image_info(gif), Some((Kind::Gif, 5, 7)));
+        // SOI, an APP0 segment, then SOF0 with height 480 and width 640.
+        let jpeg = [
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x01,
+            0xE0, 0x02, 0x80, 0x03,
+        ];
+        assert_eq!(image_info(&jpeg), Some((Kind::Jpeg, 640, 480)));
+        let mut webp = b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0".to_vec();
+        webp.extend_from_slice(&[0x3F, 0x01, 0x00, 0xEF, 0x00, 0x00]);
+        assert_eq!(image_info(&webp), Some((Kind::Webp, 320, 240)));
+        // Names and claims don't count; truncated or empty headers are
+        // not images.
+        for bad in [
+            &b"<svg xmlns='http://www.w3.org/2000/svg'/>"[..],
+            b"%PDF-1.7",
+            &PNG[..20],
+            &[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x01],
+            b"",
+            b"GIF89a\x00\x00\x07\x00",
+        ] {
+            assert_eq!(image_info(bad), None, "{bad:?}");
+        }
+    }
+}
