@@ -68,6 +68,10 @@ fn all_events(forum: &hearth::Forum, w: &World) -> Vec<i64> {
 fn delivery_survives_a_restart_mid_stream_without_loss_or_reordering() {
     let config = HostConfig {
         event_batch: 4,
+        // This test is about delivery: a busy CI machine must not turn the
+        // restarted host's first (cold) draft check into a timeout that
+        // holds the post for review (deadlines: tests/hostile.rs).
+        interactive_deadline: std::time::Duration::from_secs(2),
         ..HostConfig::default()
     };
     let w = World::with_config(config.clone());
@@ -157,6 +161,7 @@ fn community_of(forum: &hearth::Forum) -> hearth::CommunityId {
 fn a_poison_event_is_parked_and_the_stream_moves_on() {
     let w = World::with_config(HostConfig {
         park_after: 3,
+        interactive_deadline: std::time::Duration::from_secs(2),
         ..HostConfig::default()
     });
     w.enable_hostile();
