@@ -137,6 +137,8 @@ pub struct CommunitySettings {
     pub deflection_window_minutes: u32,
     /// E-mail: sender, digest default, "we miss you".
     pub email: crate::mail::EmailSettings,
+    /// Private messages: who may message whom, and how much.
+    pub messages: crate::messages::MessageSettings,
 }
 
 impl Default for CommunitySettings {
@@ -152,6 +154,7 @@ impl Default for CommunitySettings {
             support_url: None,
             deflection_window_minutes: 60,
             email: crate::mail::EmailSettings::default(),
+            messages: crate::messages::MessageSettings::default(),
         }
     }
 }
@@ -193,6 +196,7 @@ impl CommunitySettings {
     }
 
     fn validate(&self) -> Result<()> {
+        self.messages.validate()?;
         let l = &self.limits;
         if l.title_min_chars == 0 || l.title_min_chars > l.title_max_chars {
             return Err(Error::invalid(

@@ -660,6 +660,7 @@ impl Forum {
                 archived: false,
                 deleted: false,
                 solved: None,
+                message: false,
             };
             topic_event(w, &viewer, EventKind::TopicSplit, &new_state, serde_json::json!({ "from": topic, "posts": ids }))?;
             record(

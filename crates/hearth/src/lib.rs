@@ -113,6 +113,7 @@ mod lifecycle;
 mod login;
 mod mail;
 mod member;
+mod messages;
 mod notify;
 mod once;
 mod page;
@@ -171,6 +172,10 @@ pub use mail::{
 pub use member::{
     Group, GroupMember, MAX_GROUP_CHANGE, MAX_GROUP_PAGE, MAX_MEMBER_LIST, Member, MemberFilter,
     MemberOrder, MemberQuery, NewUser, ProfileUpdate, SYSTEM_USERNAME, User,
+};
+pub use messages::{
+    MAX_MESSAGE_RECIPIENTS, Mailbox, MessageGroup, MessageSettings, MessageSummary, NewMessage,
+    Participant, Participants,
 };
 pub use notify::{Delivery, Notification, NotificationKind, WatchLevel};
 pub use once::{MAX_REQUEST_KEY, REQUEST_KEY_TTL_HOURS};

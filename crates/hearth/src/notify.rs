@@ -75,6 +75,10 @@ notification_kinds! {
     IdeaStatus = "idea_status", 14, Email;
     /// Someone invited you to read a topic.
     InvitedToTopic = "invited_to_topic", 13, Email;
+    /// A new post in a private conversation you take part in.
+    PrivateMessage = "private_message", 6, Email;
+    /// Someone added you (or your group) to a private conversation.
+    InvitedToMessage = "invited_to_message", 7, Email;
 }
 
 /// How a member wants one kind of notification.
@@ -204,8 +208,18 @@ pub struct Notification {
 /// when listing; the SQL filter that does it (`t`/`p` joined, `?` slots
 /// are the caller's).
 pub(crate) fn readable_filter(viewer: &Viewer) -> String {
+    // Messages: while the recipient still takes part (by name or group).
+    let messages = match viewer.config.inbox() {
+        Some(inbox) => format!(
+            " OR (t.category_id = {} AND (t.id IN (SELECT topic_id FROM message_users WHERE user_id = n.user_id)
+                  OR t.id IN (SELECT topic_id FROM message_groups WHERE group_id IN {})))",
+            inbox.id.0,
+            crate::permissions::sql_id_list(viewer.groups.iter().map(|g| g.0))
+        ),
+        None => String::new(),
+    };
     format!(
-        "(n.topic_id IS NULL OR (t.category_id IN {} AND t.deleted_at IS NULL
+        "(n.topic_id IS NULL OR ((t.category_id IN {}{messages}) AND t.deleted_at IS NULL
            AND (t.hidden_at IS NULL OR t.user_id = n.user_id)))
          AND (n.post_id IS NULL OR (p.deleted_at IS NULL
            AND (p.hidden_at IS NULL OR p.user_id = n.user_id)))",
@@ -316,6 +330,17 @@ fn candidates(conn: &Conn, e: &Event) -> Result<Vec<(UserId, NotificationKind)>>
                     }
                 }
             }
+            if e.data["message"] == true {
+                // A private conversation: every participant, whatever they
+                // watch (mentions of others are dropped later: they cannot
+                // read it).
+                if let Some(t) = e.topic {
+                    for u in crate::messages::recipients(conn, t)? {
+                        out.push((u, NotificationKind::PrivateMessage));
+                    }
+                }
+                return Ok(out);
+            }
             if number > 1 {
                 if let Some(u) = e.subject {
                     out.push((u, NotificationKind::Replied));
@@ -367,7 +392,17 @@ fn candidates(conn: &Conn, e: &Event) -> Result<Vec<(UserId, NotificationKind)>>
             }
         }
         EventKind::TopicInvited => {
-            if let Some(u) = e.subject {
+            if e.data["message"] == true {
+                if let Some(g) = e.data["group"].as_i64() {
+                    let mut stmt = conn
+                        .prepare_cached("SELECT user_id FROM group_members WHERE group_id = ?1")?;
+                    for u in stmt.query_map([g], |r| r.get(0))? {
+                        out.push((u?, NotificationKind::InvitedToMessage));
+                    }
+                } else if let Some(u) = e.subject {
+                    out.push((u, NotificationKind::InvitedToMessage));
+                }
+            } else if let Some(u) = e.subject {
                 out.push((u, NotificationKind::InvitedToTopic));
             }
         }

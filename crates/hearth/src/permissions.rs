@@ -106,6 +106,28 @@ pub(crate) struct CategoryAccess {
     pub read_only: bool,
     pub rewards: bool,
     pub rules: CategoryRules,
+    /// The community's inbox (kind `messages` in the database): private
+    /// messages live here. No viewer can read it as a category — not even
+    /// moderators —, so no list, search, feed or event read ever includes
+    /// a message; participants reach messages one topic at a time
+    /// (`Viewer::topic_category`, `messages.rs`).
+    pub inbox: bool,
+}
+
+impl CategoryAccess {
+    /// A community's inbox (`messages.rs`).
+    pub(crate) fn inbox(id: CategoryId) -> CategoryAccess {
+        CategoryAccess {
+            id,
+            kind: CategoryKind::Discussion,
+            visibility: Visibility::Members,
+            groups: vec![],
+            read_only: false,
+            rewards: false,
+            rules: CategoryRules::default(),
+            inbox: true,
+        }
+    }
 }
 
 /// What every permission check of a community needs that changes rarely:
@@ -124,6 +146,11 @@ pub(crate) struct CommunityConfig {
 }
 
 impl CommunityConfig {
+    /// The community's inbox category, once a first message made it.
+    pub(crate) fn inbox(&self) -> Option<&CategoryAccess> {
+        self.categories.iter().find(|c| c.inbox)
+    }
+
     /// The Markdown renderer for these settings.
     pub(crate) fn renderer(&self) -> Result<Arc<Renderer>> {
         if let Some(r) = self.renderer.get() {
@@ -334,6 +361,9 @@ impl Viewer {
 
     /// Whether this viewer may read content in a category with this access.
     pub(crate) fn can_read(&self, c: &CategoryAccess) -> bool {
+        if c.inbox {
+            return false;
+        }
         if self.is_moderator() {
             return true;
         }
@@ -353,6 +383,22 @@ impl Viewer {
             .find(|c| c.id == id)
             .filter(|c| self.can_read(c))
             .ok_or(Error::not_found("category"))
+    }
+
+    /// The category access for a topic `topic_state` let this viewer read:
+    /// the inbox's for a message (whose participant check `topic_state`
+    /// made), the category's otherwise. Paths that should never apply to
+    /// messages (moving, answers, articles) use [`Viewer::category`], which
+    /// refuses the inbox.
+    pub(crate) fn topic_category(&self, t: &crate::topic::TopicState) -> Result<&CategoryAccess> {
+        if t.message {
+            return self
+                .config
+                .inbox()
+                .filter(|c| c.id == t.category)
+                .ok_or(Error::not_found("topic"));
+        }
+        self.category(t.category)
     }
 
     /// Ids of the categories this viewer may read, for SQL `IN (...)` filters.
@@ -473,9 +519,15 @@ fn load_category_access(conn: &Conn, community: CommunityId) -> Result<Vec<Categ
          FROM categories c WHERE c.community_id = ?1",
     )?;
     let rows = stmt.query_map([community], |r| {
+        let inbox = r.get::<_, String>(1)? == crate::messages::INBOX_KIND;
         Ok(CategoryAccess {
             id: r.get(0)?,
-            kind: parsed(r, 1, CategoryKind::parse)?,
+            inbox,
+            kind: if inbox {
+                CategoryKind::Discussion
+            } else {
+                parsed(r, 1, CategoryKind::parse)?
+            },
             visibility: parsed(r, 2, Visibility::parse)?,
             read_only: r.get(3)?,
             groups: r

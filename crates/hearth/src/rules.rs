@@ -998,6 +998,7 @@ mod tests {
             groups: vec![],
             read_only: false,
             rewards: true,
+            inbox: false,
             rules: CategoryRules {
                 relaxed,
                 ..CategoryRules::default()

@@ -149,6 +149,8 @@ pub struct TopicView {
     pub accepted_answer: Option<Post>,
     /// Posts in order of `post_number`.
     pub posts: Page<Post>,
+    /// Who takes part, when the topic is a private conversation.
+    pub participants: Option<crate::messages::Participants>,
 }
 
 /// What [`Forum::create_topic`] needs.
@@ -315,6 +317,8 @@ pub(crate) struct TopicState {
     pub archived: bool,
     pub deleted: bool,
     pub solved: Option<PostId>,
+    /// A private message (in the inbox), which this viewer may read.
+    pub message: bool,
 }
 
 /// Internal: what checks need about a post.
@@ -342,7 +346,7 @@ pub(crate) fn audience(c: &CategoryAccess) -> Audience {
 /// unreadable, when it is deleted or hidden (except for moderators, and
 /// the author of a hidden one), and `Moved` when it was merged away.
 pub(crate) fn topic_state(conn: &Conn, viewer: &Viewer, id: TopicId) -> Result<TopicState> {
-    let (t, hidden, merged_into): (TopicState, bool, Option<TopicId>) = conn
+    let (mut t, hidden, merged_into): (TopicState, bool, Option<TopicId>) = conn
         .prepare_cached(
             "SELECT id, category_id, user_id, title, closed, archived, deleted_at IS NOT NULL, solved_post_id,
                     hidden_at IS NOT NULL, merged_into
@@ -359,15 +363,23 @@ pub(crate) fn topic_state(conn: &Conn, viewer: &Viewer, id: TopicId) -> Result<T
                     archived: r.get(5)?,
                     deleted: r.get(6)?,
                     solved: r.get(7)?,
+                    message: false,
                 },
                 r.get(8)?,
                 r.get(9)?,
             ))
         })
         .found("topic")?;
-    viewer
-        .category(t.category)
-        .map_err(|_| Error::not_found("topic"))?;
+    if viewer.config.inbox().is_some_and(|c| c.id == t.category) {
+        if !crate::messages::may_read(conn, viewer, t.id)? {
+            return Err(Error::not_found("topic"));
+        }
+        t.message = true;
+    } else {
+        viewer
+            .category(t.category)
+            .map_err(|_| Error::not_found("topic"))?;
+    }
     if let Some(target) = merged_into {
         // Redirect only to a topic the viewer may read.
         topic_state(conn, viewer, target).map_err(|_| Error::not_found("topic"))?;
@@ -427,7 +439,7 @@ pub(crate) fn post_state(conn: &Conn, viewer: &Viewer, id: PostId) -> Result<Pos
 /// May the viewer add a post to this topic?
 pub(crate) fn check_reply(viewer: &Viewer, t: &TopicState) -> Result<UserId> {
     let user = viewer.require_poster()?;
-    let cat = viewer.category(t.category)?;
+    let cat = viewer.topic_category(t)?;
     if t.deleted {
         return Err(Error::not_found("topic"));
     }
@@ -591,7 +603,7 @@ impl Forum {
 
     /// Checks limits, runs the filters (which may rewrite or hold the post),
     /// then the moderation rules that look at the text, and renders.
-    fn prepare_post(
+    pub(crate) fn prepare_post(
         &self,
         viewer: &Viewer,
         cat: &CategoryAccess,
@@ -599,7 +611,13 @@ impl Forum {
     ) -> Result<Prepared> {
         let l = &viewer.config.settings.limits;
         check_body(&draft.body, l.body_min_chars, l.body_max_bytes)?;
-        let held_by_hook = run_filters(&self.hooks(), draft)?;
+        // Plugins' draft filters never see private messages (no plugin
+        // interface grants reading them yet).
+        let held_by_hook = if cat.inbox {
+            None
+        } else {
+            run_filters(&self.hooks(), draft)?
+        };
         check_body(&draft.body, l.body_min_chars, l.body_max_bytes)?;
         // Rules run after the hooks, so a hook's rewrite cannot bypass them.
         let words = match viewer.config.compiled_words() {
@@ -858,7 +876,7 @@ impl Forum {
         {
             return self.recalled_post(actor, community, before);
         }
-        let cat = viewer.category(state.category)?.clone();
+        let cat = viewer.topic_category(&state)?.clone();
         let mut draft = PostDraft {
             kind: DraftKind::Reply,
             community,
@@ -879,7 +897,7 @@ impl Forum {
             {
                 return Ok(Outcome::Recalled(before));
             }
-            let cat = viewer.category(state.category)?.clone();
+            let cat = viewer.topic_category(&state)?.clone();
             let state_hold = screen_state(
                 w,
                 &viewer,
@@ -889,6 +907,14 @@ impl Forum {
                 author,
                 &draft.body,
             )?;
+            if cat.inbox
+                && let Some(reason) = prepared.screening.queue.clone()
+            {
+                // Moderators do not read messages in the review queue;
+                // state holds (a new member's first posts) do not apply.
+                return Err(crate::messages::held(reason));
+            }
+            let state_hold = state_hold.filter(|_| !cat.inbox);
             if let Some(reason) = prepared.screening.queue.clone().or(state_hold) {
                 check_reply_to(w, topic, new.reply_to)?;
                 let submission = Submission::Reply {
@@ -964,7 +990,7 @@ impl Forum {
         if let Some(r) = &edit.reason {
             crate::text::check_len("reason", r, 0, 500)?;
         }
-        let cat = viewer.category(state.topic.category)?.clone();
+        let cat = viewer.topic_category(&state.topic)?.clone();
         let mut draft = PostDraft {
             kind: DraftKind::Edit,
             community,
@@ -989,7 +1015,7 @@ impl Forum {
                 )));
             }
             if let Some(reason) = prepared.screening.queue.clone() {
-                let cat = viewer.category(state.topic.category)?.clone();
+                let cat = viewer.topic_category(&state.topic)?.clone();
                 let submission = Submission::Edit {
                     title: draft.title.clone(),
                     body: draft.body.clone(),
@@ -1198,7 +1224,7 @@ impl Forum {
                 .execute(params![post, delta])?;
             w.tx.prepare_cached("UPDATE topics SET like_count = like_count + ?2 WHERE id = ?1")?
                 .execute(params![state.topic.id, delta])?;
-            let cat = viewer.category(state.topic.category)?;
+            let cat = viewer.topic_category(&state.topic)?;
             let kind = if like { EventKind::PostLiked } else { EventKind::PostUnliked };
             let mut e = NewEvent::new(kind, audience(cat));
             e.category = Some(cat.id);
@@ -1564,8 +1590,14 @@ impl Forum {
                 Some(a) => load_posts(conn, &viewer, "p.id = ?2 AND p.deleted_at IS NULL AND p.hidden_at IS NULL", &[&a])?.pop(),
                 None => None,
             };
+            let participants = if state.message {
+                Some(crate::messages::participants_of(conn, topic)?)
+            } else {
+                None
+            };
             Ok(TopicView {
-                kind: viewer.category(state.category)?.kind,
+                kind: viewer.topic_category(&state)?.kind,
+                participants,
                 topic: t,
                 accepted_answer,
                 posts: Page::from_rows(posts, limit, |p: &Post| Cursor::from_parts(&[p.post_number])),
@@ -2001,7 +2033,7 @@ fn apply_delete(
             .execute([state.topic.id])?;
     }
     refresh_scope(w.tx, state.topic.id)?;
-    let cat = viewer.category(state.topic.category)?;
+    let cat = viewer.topic_category(&state.topic)?;
     let kind = if delete {
         EventKind::PostDeleted
     } else {
@@ -2135,7 +2167,7 @@ pub(crate) fn publish_reply(
     rendered: &Rendered,
 ) -> Result<PostId> {
     check_reply_to(w, state.id, reply_to)?;
-    let cat = viewer.category(state.category)?.clone();
+    let cat = viewer.topic_category(state)?.clone();
     insert_post(
         w, viewer, &cat, state.id, author, body, rendered, reply_to, None,
     )
@@ -2196,7 +2228,7 @@ pub(crate) fn apply_edit(
     };
     record_refs(w, post_id, rendered)?;
     index_post(w.tx, post_id, &index_title, &rendered.text)?;
-    let cat = viewer.category(state.topic.category)?;
+    let cat = viewer.topic_category(&state.topic)?;
     let mut e = NewEvent::new(EventKind::PostEdited, audience(cat));
     e.category = Some(cat.id);
     e.topic = Some(state.topic.id);
@@ -2306,6 +2338,9 @@ fn insert_post(
         "category_kind": cat.kind.as_str(),
         "mentions": rendered.mentions,
     });
+    if cat.inbox {
+        e.data["message"] = serde_json::Value::Bool(true);
+    }
     w.emit(viewer.community, e)?;
     match cat.kind {
         CategoryKind::QuestionAndAnswer => {

@@ -124,6 +124,18 @@ const TABLES: &[Table] = &[
         refs: &[("topic_id", "topics"), ("created_by", "users")],
     },
     Table {
+        name: "message_users",
+        scope: "topic_id IN (SELECT id FROM topics WHERE community_id = ?1)",
+        id: None,
+        refs: &[("topic_id", "topics"), ("user_id", "users")],
+    },
+    Table {
+        name: "message_groups",
+        scope: "topic_id IN (SELECT id FROM topics WHERE community_id = ?1)",
+        id: None,
+        refs: &[("topic_id", "topics"), ("group_id", "groups")],
+    },
+    Table {
         name: "post_revisions",
         scope: "post_id IN (SELECT id FROM posts WHERE community_id = ?1)",
         id: Some("id"),
@@ -304,6 +316,7 @@ const USERS: &str = "SELECT user_id FROM memberships WHERE community_id = ?1
     UNION SELECT deleted_by FROM posts WHERE community_id = ?1
     UNION SELECT t.created_by FROM topic_timers t JOIN topics p ON p.id = t.topic_id WHERE p.community_id = ?1
     UNION SELECT deleted_by FROM topics WHERE community_id = ?1
+    UNION SELECT m.user_id FROM message_users m JOIN topics t ON t.id = m.topic_id WHERE t.community_id = ?1
     UNION SELECT last_poster_id FROM topics WHERE community_id = ?1
     UNION SELECT r.user_id FROM post_revisions r JOIN posts p ON p.id = r.post_id WHERE p.community_id = ?1
     UNION SELECT l.user_id FROM likes l JOIN posts p ON p.id = l.post_id WHERE p.community_id = ?1

@@ -1,0 +1,30 @@
+-- Schema v13: private messages.
+--
+-- A message is a topic in its community's inbox category (kind
+-- 'messages', made on the first message), which no permission check ever
+-- counts as readable: lists, search, feeds and events leave messages out
+-- by construction. Who may read one is listed here: members by name,
+-- groups by membership.
+CREATE TABLE message_users (
+    topic_id  INTEGER NOT NULL REFERENCES topics(id),
+    user_id   INTEGER NOT NULL REFERENCES users(id),
+    added_at  INTEGER NOT NULL,
+    PRIMARY KEY (topic_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX message_users_user ON message_users (user_id, topic_id);
+
+CREATE TABLE message_groups (
+    topic_id  INTEGER NOT NULL REFERENCES topics(id),
+    group_id  INTEGER NOT NULL REFERENCES groups(id),
+    added_at  INTEGER NOT NULL,
+    PRIMARY KEY (topic_id, group_id)
+) WITHOUT ROWID;
+CREATE INDEX message_groups_group ON message_groups (group_id, topic_id);
+
+-- A member who does not take messages from another (everywhere).
+CREATE TABLE message_blocks (
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    blocked_id  INTEGER NOT NULL REFERENCES users(id),
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (user_id, blocked_id)
+) WITHOUT ROWID;
