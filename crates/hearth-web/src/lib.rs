@@ -60,6 +60,7 @@ mod ideas;
 mod idempotency;
 mod kb;
 mod mailed_links;
+mod messages;
 mod moderate;
 mod notifications;
 mod pages;

@@ -44,6 +44,10 @@ fn sentence(n: &Notification) -> String {
         NotificationKind::NewTopic => format!("{who} started “{title}”"),
         NotificationKind::Accepted => format!("{who} accepted your answer in “{title}”"),
         NotificationKind::InvitedToTopic => format!("{who} invited you to “{title}”"),
+        NotificationKind::PrivateMessage => format!("{who} wrote to you in “{title}”"),
+        NotificationKind::InvitedToMessage => {
+            format!("{who} added you to the conversation “{title}”")
+        }
         NotificationKind::BadgeGranted => format!(
             "You were granted the {} badge",
             n.data["badge"].as_str().unwrap_or("a")
@@ -309,6 +313,8 @@ fn kind_label(k: NotificationKind) -> &'static str {
         NotificationKind::NewTopic => "A new topic in a category you watch",
         NotificationKind::IdeaStatus => "An idea you voted for changes status",
         NotificationKind::InvitedToTopic => "Someone invites you to a topic",
+        NotificationKind::PrivateMessage => "A new private message to you",
+        NotificationKind::InvitedToMessage => "Someone adds you to a conversation",
     }
 }
 

@@ -25,7 +25,7 @@ use crate::seo;
 use crate::state::{AppState, State};
 use crate::visitor::{SESSION_COOKIE, Via, Visitor, set_cookie};
 
-type PageResult = Result<Response, PageError>;
+pub(crate) type PageResult = Result<Response, PageError>;
 
 /// What the layout needs to know about a page.
 #[derive(Debug, Default)]
@@ -397,9 +397,15 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
             let view = s.forum.topic(&v.actor, c, id, &req)?;
             s.count_view(v.actor, id);
             let t = &view.topic;
-            let cat = s.forum.category(&v.actor, c, t.category)?;
+            // A private conversation has no category to show.
+            let cat = match view.participants {
+                Some(_) => None,
+                None => Some(s.forum.category(&v.actor, c, t.category)?),
+            };
             let now = s.forum.now();
-            let public = public_community(s) && cat.visibility == Visibility::Public && !t.unlisted;
+            let public = public_community(s)
+                && cat.as_ref().is_some_and(|c| c.visibility == Visibility::Public)
+                && !t.unlisted;
             let me_role = match v.actor {
                 Actor::User(u) => s.forum.member(&v.actor, c, u).ok().map(|m| m.role),
                 _ => None,
@@ -426,7 +432,14 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
             let posts: Vec<Value> =
                 view.posts.items.iter().map(|p| post_out(s, p, &v, now, staff)).collect();
             let accepted = view.accepted_answer.as_ref().map(|p| post_out(s, p, &v, now, staff));
-            let moderation = staff.then(|| crate::moderate::tools(s, &v.actor, t)).flatten();
+            let message = view
+                .participants
+                .as_ref()
+                .map(|p| crate::messages::topic_box(s, t.id, p));
+            let moderation = (staff && message.is_none())
+                .then(|| crate::moderate::tools(s, &v.actor, t))
+                .flatten();
+            let in_category = message.is_none();
             let body = render(
                 s,
                 &v,
@@ -439,13 +452,16 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
                               "unlisted": t.unlisted, "deleted": t.deleted},
                     "moderation": moderation,
                     "watch": crate::notifications::watch_form(s, &v.actor, None, Some(t.id)),
-                    "products": crate::products::topic_box(s, &v, t.id),
-                    "kb": crate::kb::topic_box(s, &v, t.id, t.accepted_answer.is_some()),
-                    "can_tag_products": staff || is_author,
-                    "idea": (cat.kind == CategoryKind::Ideas)
-                        .then(|| crate::ideas::idea_box(s, &v, t.id, staff))
+                    "products": in_category.then(|| crate::products::topic_box(s, &v, t.id)),
+                    "kb": in_category
+                        .then(|| crate::kb::topic_box(s, &v, t.id, t.accepted_answer.is_some()))
                         .flatten(),
-                    "category": {"id": cat.id.0, "slug": cat.slug, "name": cat.name},
+                    "can_tag_products": in_category && (staff || is_author),
+                    "idea": cat.as_ref()
+                        .filter(|cat| cat.kind == CategoryKind::Ideas)
+                        .and_then(|_| crate::ideas::idea_box(s, &v, t.id, staff)),
+                    "category": cat.as_ref().map(|cat| json!({"id": cat.id.0, "slug": cat.slug, "name": cat.name})),
+                    "message": message,
                     "posts": posts,
                     "accepted": accepted,
                     "can_accept": view.kind == CategoryKind::QuestionAndAnswer && (is_author || staff),
@@ -692,13 +708,7 @@ pub(crate) async fn create_topic(
                     }
                     Ok(Ok(s.url(&format!("/t/{}/{}", t.slug, t.id.0))))
                 }
-                Err(
-                    e @ (hearth::Error::Invalid { .. }
-                    | hearth::Error::Blocked { .. }
-                    | hearth::Error::Rejected { .. }
-                    | hearth::Error::RateLimited { .. }
-                    | hearth::Error::PendingReview { .. }),
-                ) => {
+                Err(e) if fixable(&e) => {
                     // Keep what the member wrote; show why.
                     let draft = json!({
                         "title": new.title, "raw": new.body, "tags": new.tags.join(", "),
@@ -711,9 +721,29 @@ pub(crate) async fn create_topic(
             }
         })
         .await?;
+    Ok(form_outcome(result))
+}
+
+/// Whether a refused form is one the member can mend by changing what
+/// they wrote (or waiting): the form comes back with it and the reason.
+pub(crate) fn fixable(e: &hearth::Error) -> bool {
+    matches!(
+        e,
+        hearth::Error::Invalid { .. }
+            | hearth::Error::Forbidden { .. }
+            | hearth::Error::Blocked { .. }
+            | hearth::Error::Rejected { .. }
+            | hearth::Error::RateLimited { .. }
+            | hearth::Error::PendingReview { .. }
+    )
+}
+
+/// A composing form's outcome: on to the new page, or the form again
+/// with what was written (422).
+pub(crate) fn form_outcome(result: Result<String, String>) -> Response {
     match result {
-        Ok(to) => Ok(Redirect::to(&to).into_response()),
-        Err(page) => Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response()),
+        Ok(to) => Redirect::to(&to).into_response(),
+        Err(page) => (StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response(),
     }
 }
 

@@ -16,8 +16,8 @@ use crate::params::Params;
 use crate::state::State;
 use crate::visitor::{Visitor, WantsJson};
 use crate::{
-    admin, analytics, anon_cache, deflect, email, export, ideas, idempotency, kb, moderate,
-    notifications, pages, products, seo, templates, visitor,
+    admin, analytics, anon_cache, deflect, email, export, ideas, idempotency, kb, messages,
+    moderate, notifications, pages, products, seo, templates, visitor,
 };
 
 /// The Content-Security-Policy of every response: no inline script, no
@@ -60,6 +60,15 @@ pub(crate) fn router(state: State) -> Router {
             "/post_actions/{id}",
             axum::routing::delete(api::undo_post_action),
         )
+        .route("/messages", get(messages::inbox))
+        .route(
+            "/messages/new",
+            get(messages::new_form).post(messages::send),
+        )
+        .route("/messages/{a}", get(messages::mailbox_named))
+        .route("/messages/{a}/participants", post(messages::participants))
+        .route("/topics/private-messages/{name}", get(inbox_json))
+        .route("/topics/private-messages-sent/{name}", get(sent_json))
         .route("/search", get(search))
         .route("/search.json", get(api::search))
         .route("/search/query.json", get(api::search))
@@ -687,6 +696,13 @@ async fn topic_post(
             .await
             .into_response();
     }
+    if (b == "invite-group" || b == "invite-group.json")
+        && let Some(id) = topic_id(&a)
+    {
+        return api::messages::invite_group(state, v, id, params)
+            .await
+            .into_response();
+    }
     if (b == "timer" || b == "timer.json")
         && let Some(id) = topic_id(&a)
     {
@@ -715,6 +731,30 @@ async fn topic_post(
             json,
         ),
     }
+}
+
+/// `GET /topics/private-messages/{username}.json`.
+async fn inbox_json(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(name): Path<String>,
+    params: Params,
+) -> Response {
+    api::messages::list(state, v, name, hearth::Mailbox::Inbox, params)
+        .await
+        .into_response()
+}
+
+/// `GET /topics/private-messages-sent/{username}.json`.
+async fn sent_json(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(name): Path<String>,
+    params: Params,
+) -> Response {
+    api::messages::list(state, v, name, hearth::Mailbox::Sent, params)
+        .await
+        .into_response()
 }
 
 async fn vote(AxState(state): AxState<State>, v: Visitor, params: Params) -> Response {

@@ -50,6 +50,11 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/analytics.html"),
     ),
     ("security.html", include_str!("../templates/security.html")),
+    ("messages.html", include_str!("../templates/messages.html")),
+    (
+        "message_new.html",
+        include_str!("../templates/message_new.html"),
+    ),
     (
         "mailed_link.html",
         include_str!("../templates/mailed_link.html"),

@@ -212,6 +212,7 @@ async fn site_fits_the_document_and_shows_each_visitor_only_what_they_may_read()
         let name = match kind {
             hearth::NotificationKind::BadgeGranted => "granted_badge",
             hearth::NotificationKind::NewTopic => "watching_first_post",
+            hearth::NotificationKind::InvitedToMessage => "invited_to_private_message",
             hearth::NotificationKind::Accepted | hearth::NotificationKind::IdeaStatus => "custom",
             other => other.as_str(),
         };

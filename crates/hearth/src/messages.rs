@@ -361,8 +361,9 @@ fn participants(conn: &Conn, topics: &[TopicId]) -> Result<Vec<(TopicId, Partici
         .collect();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT m.topic_id, u.id, u.username, u.display_name, u.avatar_url
-         FROM message_users m JOIN users u ON u.id = m.user_id
-         WHERE m.topic_id IN {ids} ORDER BY m.added_at, u.id"
+         FROM message_users m JOIN users u ON u.id = m.user_id JOIN topics t ON t.id = m.topic_id
+         WHERE m.topic_id IN {ids}
+         ORDER BY m.added_at, CASE WHEN m.user_id = t.user_id THEN 0 ELSE 1 END, u.id"
     ))?;
     let rows = stmt.query_map(params![], |r| {
         Ok((r.get::<_, TopicId>(0)?, user_ref(r, 1)?))

@@ -410,8 +410,19 @@ pub(crate) async fn to_topic(
                 },
                 (None, None) => None,
             };
+            let conversation = super::messages::is_message(s, &actor, topic);
             if let Some(invitee) = invitee {
-                s.forum.invite_to_topic(&actor, c, topic, invitee.id)?;
+                if conversation {
+                    // A conversation: they take part from now on.
+                    s.forum.add_message_participant(
+                        &actor,
+                        c,
+                        topic,
+                        hearth::Participant::User(invitee.id),
+                    )?;
+                } else {
+                    s.forum.invite_to_topic(&actor, c, topic, invitee.id)?;
+                }
                 let ctx = super::ctx(s, &actor)?;
                 return Ok(serde_json::json!({ "user": {
                     "id": invitee.id.0,
@@ -420,6 +431,11 @@ pub(crate) async fn to_topic(
                     "avatar_template": super::shape::avatar_template(
                         &ctx, &invitee.username, invitee.avatar_url.as_deref()),
                 }}));
+            }
+            if conversation {
+                return Err(Error::BadRequest(
+                    "a conversation takes members by username, not addresses".into(),
+                ));
             }
             let address = email.unwrap_or_default();
             let new = NewInvite {

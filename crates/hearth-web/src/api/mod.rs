@@ -9,6 +9,7 @@ pub(crate) mod category;
 pub(crate) mod groups;
 pub(crate) mod html;
 pub(crate) mod invites;
+pub(crate) mod messages;
 pub(crate) mod preferences;
 pub(crate) mod sanctions;
 pub(crate) mod shape;
@@ -348,7 +349,13 @@ pub(crate) fn topic_json(
         next = more.next;
     }
     let ctx = ctx(s, actor)?;
-    let shape = shape::topic_view(&ctx, &view.topic, view.kind, &posts);
+    let shape = shape::topic_view(
+        &ctx,
+        &view.topic,
+        view.kind,
+        &posts,
+        view.participants.as_ref(),
+    );
     Ok(if posts_only {
         json!({ "post_stream": shape.post_stream, "id": shape.id })
     } else {
@@ -533,7 +540,17 @@ pub(crate) async fn create_post(
     let result = state
         .run(move |s| {
             let c = s.config.community;
-            let created = if let Some(topic) = params.int("topic_id")? {
+            let private = params.str("archetype").as_deref() == Some("private_message");
+            let created = if private && params.int("topic_id")?.is_none() {
+                messages::send(s, &actor, &params, raw.clone()).map_err(|e| match e {
+                    Error::Engine(e) => e,
+                    other => hearth::Error::Invalid {
+                        field: "target_recipients",
+                        problem: hearth::Problem::Other,
+                        reason: other.to_string(),
+                    },
+                })
+            } else if let Some(topic) = params.int("topic_id")? {
                 let topic = TopicId(topic);
                 let reply_to = match params.int("reply_to_post_number")? {
                     Some(n) => Some(post_by_number(s, &actor, topic, n)?),

@@ -112,13 +112,26 @@ struct TopicListItem<'a> {
     like_count: i64,
     has_summary: bool,
     last_poster_username: &'a str,
-    category_id: i64,
+    /// `null` for a conversation.
+    category_id: Option<i64>,
     pinned_globally: bool,
     featured_link: Null,
     has_accepted_answer: bool,
     accepted_answer_post_id: Option<i64>,
     tags: &'a [String],
     posters: Vec<Value>,
+    /// A conversation's: the member's read state and who takes part.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    message: Option<MessageListExtras>,
+}
+
+/// What a mailbox list adds to a topic (`/topics/private-messages/…`).
+#[derive(Serialize)]
+struct MessageListExtras {
+    last_read_post_number: i64,
+    unread_posts: i64,
+    allowed_user_count: usize,
+    participants: Vec<Value>,
 }
 
 fn topic_list_item(t: &Topic) -> TopicListItem<'_> {
@@ -162,14 +175,65 @@ fn topic_list_item(t: &Topic) -> TopicListItem<'_> {
         like_count: t.like_count,
         has_summary: false,
         last_poster_username: &t.last_poster.username,
-        category_id: t.category.0,
+        category_id: Some(t.category.0),
         pinned_globally: t.pinned_globally,
         featured_link: None,
         has_accepted_answer: t.accepted_answer.is_some(),
         accepted_answer_post_id: t.accepted_answer.map(|p| p.0),
         tags: &t.tags,
         posters,
+        message: None,
     }
+}
+
+/// `/topics/private-messages/{username}.json` and `-sent`: the member's
+/// conversations as a topic list (`archetype` `private_message`, no
+/// category), with read state and participants.
+pub(crate) fn message_list(
+    ctx: &Ctx,
+    items: &[hearth::MessageSummary],
+    more_url: Option<String>,
+) -> Value {
+    let topics: Vec<TopicListItem<'_>> = items
+        .iter()
+        .map(|m| {
+            let mut item = topic_list_item(&m.topic);
+            item.archetype = "private_message";
+            item.category_id = None;
+            item.highest_post_number = m.highest_post_number;
+            item.unseen = m.last_read_post_number == 0;
+            item.message = Some(MessageListExtras {
+                last_read_post_number: m.last_read_post_number,
+                unread_posts: m.unread_posts,
+                allowed_user_count: m.participants.users.len(),
+                participants: m
+                    .participants
+                    .users
+                    .iter()
+                    .map(|u| {
+                        json!({"extras": "", "description": null, "user_id": u.id.0,
+                               "primary_group_id": null})
+                    })
+                    .collect(),
+            });
+            item
+        })
+        .collect();
+    json!({
+        "users": users_of(ctx, items.iter().flat_map(|m| {
+            [&m.topic.author, &m.topic.last_poster].into_iter().chain(m.participants.users.iter())
+        })),
+        "primary_groups": [],
+        "topic_list": {
+            "can_create_topic": ctx.viewer.is_some(),
+            "draft": null,
+            "draft_key": "new_private_message",
+            "draft_sequence": 0,
+            "more_topics_url": more_url,
+            "per_page": 30,
+            "topics": topics,
+        }
+    })
 }
 
 /// `/latest.json`, `/c/{slug}/{id}.json`.
@@ -663,7 +727,8 @@ pub(crate) struct TopicView<'a> {
     has_summary: bool,
     archetype: &'static str,
     slug: &'a str,
-    category_id: i64,
+    /// `null` for a conversation.
+    category_id: Option<i64>,
     word_count: usize,
     deleted_at: Null,
     user_id: i64,
@@ -725,6 +790,11 @@ struct TopicDetails {
     participants: Vec<Participant>,
     created_by: Person,
     last_poster: Person,
+    /// A conversation's members by name and its groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed_users: Option<Vec<Person>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed_groups: Option<Vec<Value>>,
 }
 
 /// A user as `details.created_by` and `last_poster` name them.
@@ -772,6 +842,7 @@ pub(crate) fn topic_view<'a>(
     topic: &'a Topic,
     kind: CategoryKind,
     posts: &'a [Post],
+    message: Option<&hearth::Participants>,
 ) -> TopicView<'a> {
     let mut participants: Vec<Participant> = Vec::new();
     for p in posts {
@@ -814,9 +885,13 @@ pub(crate) fn topic_view<'a>(
         closed: topic.closed,
         archived: topic.archived,
         has_summary: false,
-        archetype: "regular",
+        archetype: if message.is_some() {
+            "private_message"
+        } else {
+            "regular"
+        },
         slug: &topic.slug,
-        category_id: topic.category.0,
+        category_id: message.is_none().then_some(topic.category.0),
         word_count: posts
             .iter()
             .map(|p| p.source.split_whitespace().count())
@@ -876,6 +951,13 @@ pub(crate) fn topic_view<'a>(
             participants,
             created_by: person(ctx, &topic.author),
             last_poster: person(ctx, &topic.last_poster),
+            allowed_users: message.map(|m| m.users.iter().map(|u| person(ctx, u)).collect()),
+            allowed_groups: message.map(|m| {
+                m.groups
+                    .iter()
+                    .map(|g| json!({"id": g.id.0, "name": g.name}))
+                    .collect()
+            }),
         },
     }
 }
