@@ -294,7 +294,14 @@ fn build(tune: impl FnOnce(&mut WebConfig), setup: Option<Setup<'_>>) -> Fixture
     config.backup_dir = Some(dir.path().join("backups"));
     tune(&mut config);
     let host = setup.map(|setup| {
-        let host = PluginHost::new(forum.clone(), HostConfig::default()).expect("host");
+        // A generous deadline: these tests are about what plugins add to
+        // pages, and a busy CI machine can take longer than the default
+        // 10 ms for a route (deadlines are hearth-wasm's hostile tests').
+        let config = HostConfig {
+            interactive_deadline: std::time::Duration::from_secs(2),
+            ..HostConfig::default()
+        };
+        let host = PluginHost::new(forum.clone(), config).expect("host");
         setup(&host, community);
         host
     });
