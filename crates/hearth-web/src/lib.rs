@@ -66,6 +66,7 @@ mod notifications;
 mod pages;
 mod params;
 mod products;
+mod profile_edit;
 mod request_id;
 mod routes;
 mod security;

@@ -200,7 +200,7 @@ pub(crate) fn ago(t: OffsetDateTime, now: OffsetDateTime) -> String {
     }
 }
 
-fn avatar(s: &AppState, username: &str, url: Option<&str>, size: u32) -> String {
+pub(crate) fn avatar(s: &AppState, username: &str, url: Option<&str>, size: u32) -> String {
     match url {
         Some(u) => u.to_string(),
         None => s.url(&format!("/letter_avatar/{username}/{size}.svg")),
@@ -841,6 +841,10 @@ pub(crate) async fn profile(
             };
             let profile = json!({
                 "username": p.user.username, "name": p.user.display_name, "bio": p.user.bio,
+                "website": p.user.website, "location": p.user.location,
+                "bio_paragraphs": p.user.bio.split("\n\n").map(str::trim)
+                    .filter(|b| !b.is_empty()).collect::<Vec<_>>(),
+                "mine": matches!(v.actor, Actor::User(u) if u == p.user.id),
                 "avatar": avatar(s, &p.user.username, p.user.avatar_url.as_deref(), 96),
                 "title": p.role.is_official().then(|| api::shape::role_title(p.role)),
                 "trust_level": p.trust_level, "points": p.points, "topic_count": p.topic_count,

@@ -17,7 +17,7 @@ use crate::state::State;
 use crate::visitor::{Visitor, WantsJson};
 use crate::{
     admin, analytics, anon_cache, deflect, email, export, ideas, idempotency, kb, messages,
-    moderate, notifications, pages, products, seo, templates, visitor,
+    moderate, notifications, pages, products, profile_edit, seo, templates, visitor,
 };
 
 /// The Content-Security-Policy of every response: no inline script, no
@@ -240,6 +240,10 @@ pub(crate) fn router(state: State) -> Router {
             "/u/{name}/preferences",
             get(notifications::preferences_form).post(notifications::save_preferences),
         )
+        .route(
+            "/u/{name}/preferences/profile",
+            get(profile_edit::form).post(profile_edit::save),
+        )
         .route("/u/{name}/security", get(crate::security::page))
         .route(
             "/u/{name}/sessions/{id}/end",
@@ -334,7 +338,11 @@ async fn read_body(AxState(state): AxState<State>, req: Request, next: Next) -> 
     let upload = req.method() == axum::http::Method::POST
         && path
             .strip_prefix(state.config.base_path.as_str())
-            .is_some_and(|p| p == "/uploads" || p == "/uploads.json");
+            .is_some_and(|p| {
+                p == "/uploads"
+                    || p == "/uploads.json"
+                    || (p.starts_with("/u/") && p.ends_with("/preferences/profile"))
+            });
     let max = match upload {
         true => state
             .community()

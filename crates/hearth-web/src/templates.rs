@@ -52,6 +52,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("security.html", include_str!("../templates/security.html")),
     ("messages.html", include_str!("../templates/messages.html")),
     (
+        "profile_edit.html",
+        include_str!("../templates/profile_edit.html"),
+    ),
+    (
         "message_new.html",
         include_str!("../templates/message_new.html"),
     ),

@@ -2333,40 +2333,6 @@ async fn invitations_are_mailed_and_members_invited_to_topics_as_the_document_sa
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
 }
 
-/// A multipart body with a `file` part and text parts.
-fn multipart(file: (&str, &[u8]), fields: &[(&str, &str)]) -> (String, Vec<u8>) {
-    let boundary = "hearth-test-boundary-7e1b";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
-            file.0
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(file.1);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-/// A 1×1 PNG's header, padded to `size` bytes.
-fn png(size: usize) -> Vec<u8> {
-    let mut b = vec![
-        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0,
-        0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0,
-    ];
-    b.resize(size.max(b.len()), 0);
-    b
-}
-
 #[tokio::test]
 async fn images_are_uploaded_and_served_as_the_document_says() {
     use axum::http::Method;

@@ -161,7 +161,8 @@ async fn html_fields_are_safe_and_text_fields_stay_text_in_every_api_document() 
             hearth::ProfileUpdate {
                 display_name: Some("Ada <img src=x onerror=alert(1)>".into()),
                 bio: Some(PAYLOADS.join(" ")),
-                avatar_url: None,
+                location: Some(PAYLOADS[0].chars().take(100).collect()),
+                ..Default::default()
             },
         )
         .expect("profile");

@@ -32,6 +32,10 @@ pub struct User {
     pub bio: String,
     /// Avatar image URL.
     pub avatar_url: Option<String>,
+    /// Their website (an `http(s)` URL), or empty.
+    pub website: String,
+    /// Where they are, as they put it (free text), or empty.
+    pub location: String,
     /// When the account was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -68,6 +72,10 @@ pub struct ProfileUpdate {
     pub bio: Option<String>,
     /// An `http(s)` URL, or empty to remove.
     pub avatar_url: Option<String>,
+    /// An `http(s)` URL of up to 255 characters, or empty to remove.
+    pub website: Option<String>,
+    /// Up to 100 characters on one line, or empty to remove.
+    pub location: Option<String>,
 }
 
 /// A user as a member of one community.
@@ -116,7 +124,11 @@ pub struct Group {
 }
 
 const USER_COLUMNS: &str =
-    "u.id, u.username, u.display_name, u.bio, u.avatar_url, u.created_at, u.last_seen_at";
+    "u.id, u.username, u.display_name, u.bio, u.avatar_url, u.created_at, u.last_seen_at,
+     u.website, u.location";
+
+/// How many columns [`USER_COLUMNS`] selects.
+const USER_WIDTH: usize = 9;
 
 fn user_from_row(r: &db::Row<'_>, at: usize) -> db::Result<User> {
     Ok(User {
@@ -127,6 +139,8 @@ fn user_from_row(r: &db::Row<'_>, at: usize) -> db::Result<User> {
         avatar_url: r.get(at + 4)?,
         created_at: from_millis(r.get(at + 5)?),
         last_seen_at: r.get::<_, Option<i64>>(at + 6)?.map(from_millis),
+        website: r.get(at + 7)?,
+        location: r.get(at + 8)?,
     })
 }
 
@@ -178,21 +192,36 @@ impl Forum {
             check_len("bio", b, 0, 3000)?;
         }
         if let Some(a) = update.avatar_url.as_deref().filter(|a| !a.is_empty()) {
-            check_url("avatar_url", a)?;
+            crate::text::check_image_url("avatar_url", a)?;
+        }
+        if let Some(w) = update
+            .website
+            .as_deref()
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+        {
+            check_len("website", w, 0, 255)?;
+            check_url("website", w)?;
+        }
+        if let Some(l) = &update.location {
+            check_name("location", l.trim(), 0, 100)?;
         }
         self.write(|w| {
             load_user(w.tx, user)?;
             w.tx.prepare_cached(
                 "UPDATE users SET display_name = coalesce(?2, display_name), bio = coalesce(?3, bio),
                         avatar_url = CASE WHEN CAST(?4 AS TEXT) IS NULL THEN avatar_url
-                                          WHEN ?4 = '' THEN NULL ELSE ?4 END
+                                          WHEN ?4 = '' THEN NULL ELSE ?4 END,
+                        website = coalesce(?5, website), location = coalesce(?6, location)
                  WHERE id = ?1",
             )?
             .execute(params![
                 user,
                 update.display_name.as_deref().map(str::trim),
                 update.bio.as_deref().map(str::trim),
-                update.avatar_url
+                update.avatar_url,
+                update.website.as_deref().map(str::trim),
+                update.location.as_deref().map(str::trim)
             ])?;
             let communities: Vec<CommunityId> = {
                 let mut stmt = w
@@ -1241,6 +1270,8 @@ pub(crate) fn insert_user(tx: &Conn, new: &NewUser, now: i64) -> Result<User> {
         display_name: new.display_name.trim().to_string(),
         bio: String::new(),
         avatar_url: None,
+        website: String::new(),
+        location: String::new(),
         created_at: from_millis(now),
         last_seen_at: None,
     })
@@ -1255,17 +1286,20 @@ pub(crate) fn load_user(conn: &Conn, id: UserId) -> Result<User> {
 }
 
 fn member_from_row(r: &db::Row<'_>, community: CommunityId) -> db::Result<Member> {
+    // The membership's columns follow the user's.
+    let m = USER_WIDTH;
     Ok(Member {
         user: user_from_row(r, 0)?,
         community,
-        role: parsed(r, 7, Role::parse)?,
-        joined_at: from_millis(r.get(8)?),
-        silenced_until: r.get::<_, Option<i64>>(9)?.map(from_millis),
-        suspended_until: r.get::<_, Option<i64>>(10)?.map(from_millis),
-        silence_reason: r.get(11)?,
-        suspend_reason: r.get(12)?,
-        trust_level: TrustLevel::from_db(r.get(13)?).map_err(|e| db::Error::convert(13, e))?,
-        deactivated_at: r.get::<_, Option<i64>>(14)?.map(from_millis),
+        role: parsed(r, m, Role::parse)?,
+        joined_at: from_millis(r.get(m + 1)?),
+        silenced_until: r.get::<_, Option<i64>>(m + 2)?.map(from_millis),
+        suspended_until: r.get::<_, Option<i64>>(m + 3)?.map(from_millis),
+        silence_reason: r.get(m + 4)?,
+        suspend_reason: r.get(m + 5)?,
+        trust_level: TrustLevel::from_db(r.get(m + 6)?)
+            .map_err(|e| db::Error::convert(m + 6, e))?,
+        deactivated_at: r.get::<_, Option<i64>>(m + 7)?.map(from_millis),
     })
 }
 

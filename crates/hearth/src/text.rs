@@ -312,6 +312,27 @@ pub(crate) fn check_url(field: &'static str, url: &str) -> Result<()> {
     Ok(())
 }
 
+/// An image's address: an absolute http(s) URL as [`check_url`], or a
+/// path on this site (`/uploads/…`, one leading slash: `//host` would be
+/// another site).
+pub(crate) fn check_image_url(field: &'static str, url: &str) -> Result<()> {
+    if let Some(rest) = url.strip_prefix('/') {
+        if rest.starts_with(['/', '\\'])
+            || url.len() > 2000
+            || url
+                .chars()
+                .any(|c| c.is_whitespace() || forbidden(c, Lines::One).is_some())
+        {
+            return Err(Error::invalid(
+                field,
+                "must be an http(s) URL or a path on this site",
+            ));
+        }
+        return Ok(());
+    }
+    check_url(field, url)
+}
+
 pub(crate) fn check_slug(field: &'static str, slug: &str) -> Result<()> {
     if slug.is_empty()
         || slug.len() > 50
@@ -332,6 +353,27 @@ pub(crate) fn check_slug(field: &'static str, slug: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_urls_are_this_site_s_paths_or_http() {
+        for ok in [
+            "/uploads/ab.png",
+            "https://cdn.example.com/a.png",
+            "http://x.test/a",
+        ] {
+            assert!(check_image_url("a", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "//evil.test/a.png",
+            "/\\evil.test",
+            "javascript:alert(1)",
+            "/a b",
+            "data:image/png;base64,AA",
+            "",
+        ] {
+            assert!(check_image_url("a", bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn usernames() {

@@ -786,12 +786,28 @@ fn control_characters_in_every_text_field() {
                     hearth::ProfileUpdate {
                         display_name: Some(v.clone()),
                         bio: None,
-                        avatar_url: None,
+                        ..Default::default()
                     },
                 )
                 .map(|_| ())
             },
             invalid("display_name"),
+        );
+        unchanged(
+            &w,
+            &format!("location {what}"),
+            || {
+                f.update_profile(
+                    &Actor::System,
+                    f.user_by_username("olivia_owner").unwrap().id,
+                    hearth::ProfileUpdate {
+                        location: Some(v.clone()),
+                        ..Default::default()
+                    },
+                )
+                .map(|_| ())
+            },
+            invalid("location"),
         );
         unchanged(
             &w,
@@ -858,7 +874,7 @@ fn control_characters_in_every_text_field() {
         hearth::ProfileUpdate {
             display_name: None,
             bio: Some("line one\nline two\ttab".into()),
-            avatar_url: None,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -962,6 +962,8 @@ pub(crate) async fn update_user(
         display_name: params.str("name"),
         bio: params.str("bio_raw"),
         avatar_url: params.str("avatar_url"),
+        website: params.str("website"),
+        location: params.str("location"),
     };
     let username = name_of(&username).to_string();
     let value = state

@@ -46,7 +46,7 @@ fn human(size: u64) -> String {
     }
 }
 
-fn path_of(s: &AppState, u: &Upload) -> String {
+pub(crate) fn path_of(s: &AppState, u: &Upload) -> String {
     s.url(&format!("/uploads/{}.{}", u.sha256, u.extension()))
 }
 
@@ -73,13 +73,8 @@ fn shape(s: &AppState, u: &Upload) -> UploadShape {
     }
 }
 
-/// `POST /uploads.json` (`createUpload`): a member's image for a post
-/// (`upload_type` `composer`; `avatar` sets it as theirs too).
-pub(crate) async fn create(
-    AxState(state): AxState<State>,
-    v: Visitor,
-    mut form: Multipart,
-) -> Result<Response, ApiError> {
+/// The form's text fields and its file (`file` or `files[]`), if any.
+pub(crate) async fn read_form(mut form: Multipart) -> Result<(Params, Option<NewUpload>), Error> {
     let mut params = Params::default();
     let mut file: Option<NewUpload> = None;
     while let Some(field) = form
@@ -106,6 +101,17 @@ pub(crate) async fn create(
             params.map.insert(name, text.into());
         }
     }
+    Ok((params, file))
+}
+
+/// `POST /uploads.json` (`createUpload`): a member's image for a post
+/// (`upload_type` `composer`; `avatar` sets it as theirs too).
+pub(crate) async fn create(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    form: Multipart,
+) -> Result<Response, ApiError> {
+    let (params, file) = read_form(form).await?;
     let actor = params.writer(&v)?;
     let kind = params.need("upload_type")?;
     if !matches!(kind.as_str(), "composer" | "avatar") {

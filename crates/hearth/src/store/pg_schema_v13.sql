@@ -1,4 +1,4 @@
--- Schema v13 (see schema_v13.sql): private messages.
+-- Schema v13 (see schema_v13.sql): private messages; website and location on profiles.
 --
 -- A message is a topic in its community's inbox category (kind
 -- 'messages', made on the first message), which no permission check ever
@@ -28,3 +28,7 @@ CREATE TABLE message_blocks (
     created_at  BIGINT NOT NULL,
     PRIMARY KEY (user_id, blocked_id)
 );
+
+-- Profiles: where a member is on the web and in the world (free text).
+ALTER TABLE users ADD COLUMN website TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN location TEXT NOT NULL DEFAULT '';

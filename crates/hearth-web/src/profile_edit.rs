@@ -1,0 +1,143 @@
+//! The member's own profile form (`/u/{name}/preferences/profile`): display
+//! name, bio, website, location and avatar (an uploaded image, or back to
+//! the letter avatar). A plain form (multipart for the picture) that works
+//! without JavaScript; a refused change comes back in the form with the
+//! reason, nothing lost.
+
+use axum::extract::{Multipart, Path, State as AxState};
+use axum::response::{IntoResponse, Response};
+use hearth::{Actor, ProfileUpdate, User};
+use serde_json::{Value, json};
+
+use crate::error::{Error, PageError};
+use crate::pages::{Meta, PageResult, fixable, form_outcome, html, render};
+use crate::params::Params;
+use crate::state::{AppState, State};
+use crate::visitor::Visitor;
+
+/// The signed-in member, who must be the one named in the path.
+fn own(s: &AppState, v: &Visitor, name: &str) -> Result<User, Error> {
+    let Actor::User(me) = v.actor else {
+        return Err(Error::Engine(hearth::Error::Forbidden {
+            reason: "sign in to edit your profile".into(),
+        }));
+    };
+    let user = s.forum.user(me)?;
+    if !user.username.eq_ignore_ascii_case(name) {
+        return Err(Error::Engine(hearth::Error::NotFound { what: "page" }));
+    }
+    Ok(user)
+}
+
+fn page(
+    s: &AppState,
+    v: &Visitor,
+    user: &User,
+    draft: Value,
+    error: Option<String>,
+) -> Result<String, Error> {
+    let avatar = crate::pages::avatar(s, &user.username, user.avatar_url.as_deref(), 96);
+    render(
+        s,
+        v,
+        "profile_edit.html",
+        Meta {
+            title: "Your profile".into(),
+            noindex: true,
+            path: format!("/u/{}/preferences/profile", user.username),
+            ..Default::default()
+        },
+        json!({"username": user.username, "draft": draft, "error": error,
+               "me_avatar": {"avatar": avatar},
+               "has_avatar": user.avatar_url.is_some(),
+               "max_bytes": s.community()?.settings.limits.upload_max_bytes}),
+    )
+}
+
+/// `GET /u/{name}/preferences/profile`.
+pub(crate) async fn form(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(name): Path<String>,
+) -> PageResult {
+    let body = state
+        .run(move |s| {
+            let user = own(s, &v, &name)?;
+            let draft = json!({"name": user.display_name, "bio": user.bio,
+                               "website": user.website, "location": user.location});
+            page(s, &v, &user, draft, None)
+        })
+        .await?;
+    Ok(html(body, false))
+}
+
+/// `POST /u/{name}/preferences/profile` (multipart or form-encoded):
+/// `name`, `bio`, `website`, `location`, optional `file` (a new avatar) or
+/// `letter_avatar` (drop the picture).
+pub(crate) async fn save(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(name): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|c| c.to_str().ok())
+        .is_some_and(|c| c.starts_with("multipart/form-data"));
+    let read = async {
+        if multipart {
+            let form = <Multipart as axum::extract::FromRequest<()>>::from_request(req, &())
+                .await
+                .map_err(|e| Error::BadRequest(format!("multipart: {e}")))?;
+            crate::api::uploads::read_form(form).await
+        } else {
+            let params = <Params as axum::extract::FromRequest<State>>::from_request(req, &state)
+                .await
+                .map_err(|e| e.error)?;
+            Ok((params, None))
+        }
+    };
+    let (params, file) = match read.await {
+        Ok(read) => read,
+        Err(e) => return PageError(e).into_response(),
+    };
+    if let Err(e) = params.writer(&v) {
+        return PageError(e).into_response();
+    }
+    let result = state
+        .run(move |s| {
+            let user = own(s, &v, &name)?;
+            let field = |k: &str| params.str(k).unwrap_or_default();
+            let draft = json!({"name": field("name"), "bio": field("bio"),
+                               "website": field("website"), "location": field("location")});
+            let outcome = (|| -> Result<(), hearth::Error> {
+                let mut update = ProfileUpdate {
+                    display_name: Some(field("name")),
+                    bio: Some(field("bio")),
+                    website: Some(field("website")),
+                    location: Some(field("location")),
+                    avatar_url: params.str("letter_avatar").map(|_| String::new()),
+                };
+                if let Some(file) = file.filter(|f| !f.bytes.is_empty()) {
+                    let upload = s.forum.create_upload(&v.actor, s.config.community, file)?;
+                    update.avatar_url = Some(crate::api::uploads::path_of(s, &upload));
+                }
+                s.forum.update_profile(&v.actor, user.id, update)?;
+                Ok(())
+            })();
+            match outcome {
+                Ok(()) => Ok(Ok(s.url(&format!("/u/{}", user.username)))),
+                Err(e) if fixable(&e) => {
+                    let message = Error::Engine(e).public_message();
+                    Ok(Err(page(s, &v, &user, draft, Some(message))?))
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await;
+    match result {
+        Ok(outcome) => form_outcome(outcome),
+        Err(e) => PageError(e).into_response(),
+    }
+}

@@ -1,0 +1,148 @@
+//! Members edit their own profile on the site: name, bio, website,
+//! location and picture; refused changes come back in the form.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+
+#[tokio::test]
+async fn a_member_edits_their_profile_and_others_see_it() {
+    let f = fixture();
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let form = ada.get("/u/ada/preferences/profile").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("enctype=\"multipart/form-data\""));
+    let saved = ada
+        .submit(
+            "/u/ada/preferences/profile",
+            "/u/ada/preferences/profile",
+            &[
+                ("name", "Ada L."),
+                ("bio", "Accountant.\n\nLoves ledgers."),
+                ("website", "https://ada.example.org/"),
+                ("location", "Oslo"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let shown = send(&f.app, get("/u/ada")).await;
+    assert!(shown.body.contains("Oslo"), "{}", shown.body);
+    assert!(shown.body.contains("<p>Loves ledgers.</p>"));
+    assert!(
+        shown
+            .body
+            .contains("href=\"https://ada.example.org/\" rel=\"nofollow ugc noopener\"")
+    );
+    let json = send(&f.app, get("/u/ada.json")).await.json();
+    assert_eq!(json["user"]["location"], "Oslo");
+    assert_eq!(json["user"]["website_name"], "ada.example.org");
+    // A script URL is refused; what ada typed comes back.
+    let refused = ada
+        .submit(
+            "/u/ada/preferences/profile",
+            "/u/ada/preferences/profile",
+            &[
+                ("name", "Ada L."),
+                ("bio", "Keep this text"),
+                ("website", "javascript:alert(1)"),
+                ("location", "Oslo"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Keep this text"));
+    assert!(
+        send(&f.app, get("/u/ada"))
+            .await
+            .body
+            .contains("Accountant."),
+        "nothing changed"
+    );
+    // A location over 100 characters is refused at the boundary.
+    let long = "x".repeat(101);
+    let over = ada
+        .submit(
+            "/u/ada/preferences/profile",
+            "/u/ada/preferences/profile",
+            &[("name", "Ada"), ("location", &long)],
+        )
+        .await;
+    assert_eq!(over.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let at = ada
+        .submit(
+            "/u/ada/preferences/profile",
+            "/u/ada/preferences/profile",
+            &[("name", "Ada"), ("location", &"x".repeat(100))],
+        )
+        .await;
+    assert_eq!(at.status, StatusCode::SEE_OTHER);
+    // Someone else's form is not there; a guest must sign in.
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob").await;
+    assert_eq!(
+        bob.get("/u/ada/preferences/profile").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(&f.app, get("/u/ada/preferences/profile")).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn a_picture_uploads_from_the_form_and_the_letter_comes_back() {
+    let f = fixture();
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let page = ada.get("/u/ada/preferences/profile").await;
+    let token = Browser::token_in(&page.body);
+    let (ct, body) = multipart(
+        ("me.png", &png(600)),
+        &[("authenticity_token", &token), ("name", "Ada"), ("bio", "")],
+    );
+    let r = ada
+        .send(req(Method::POST, "/u/ada/preferences/profile").raw(&ct, body))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let user = f.forum.user(f.ada).expect("ada");
+    let avatar = user.avatar_url.expect("a picture");
+    assert!(avatar.starts_with("/uploads/"), "{avatar}");
+    assert_eq!(send(&f.app, get(&avatar)).await.status, StatusCode::OK);
+    // Not an image: refused in the form, the profile unchanged.
+    let page = ada.get("/u/ada/preferences/profile").await;
+    let token = Browser::token_in(&page.body);
+    let (ct, body) = multipart(
+        ("me.png", b"<html><script>alert(1)</script></html>"),
+        &[("authenticity_token", &token), ("name", "Ada")],
+    );
+    let r = ada
+        .send(req(Method::POST, "/u/ada/preferences/profile").raw(&ct, body))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(f.forum.user(f.ada).expect("ada").avatar_url, Some(avatar));
+    // Back to the letter.
+    let page = ada.get("/u/ada/preferences/profile").await;
+    let token = Browser::token_in(&page.body);
+    let (ct, body) = multipart(
+        ("", b""),
+        &[
+            ("authenticity_token", &token),
+            ("name", "Ada"),
+            ("letter_avatar", "1"),
+        ],
+    );
+    let r = ada
+        .send(req(Method::POST, "/u/ada/preferences/profile").raw(&ct, body))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(f.forum.user(f.ada).expect("ada").avatar_url, None);
+    // Without the token, nothing.
+    let (ct, body) = multipart(("me.png", &png(600)), &[("name", "Mallory")]);
+    let r = ada
+        .send(req(Method::POST, "/u/ada/preferences/profile").raw(&ct, body))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(f.forum.user(f.ada).expect("ada").display_name, "Ada");
+}
