@@ -843,3 +843,107 @@ async fn api_username_system_posts_and_moderates_as_the_system_user() {
     .await;
     assert!(r.status.is_client_error(), "{}", r.status);
 }
+
+/// Who wrote each post and what it links to, as the authors are: admin,
+/// moderator and trust level from the membership, links from the post.
+#[tokio::test]
+async fn posts_say_who_wrote_them_and_what_they_link_to() {
+    let f = fixture();
+    f.forum
+        .set_trust_level(
+            &hearth::Actor::User(f.admin),
+            f.community,
+            f.bob,
+            Some(hearth::TrustLevel::Member),
+            None,
+        )
+        .expect("trust");
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json").acting(&f, "bob").form(&[
+            ("topic_id", &f.public_topic.0.to_string()),
+            (
+                "raw",
+                "See [the docs](https://docs.example.org/ledgers) for details.",
+            ),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let t = send(&f.app, get(&format!("/t/{}.json", f.public_topic.0)))
+        .await
+        .json();
+    let posts = t["post_stream"]["posts"].as_array().expect("posts");
+    let by = |name: &str| {
+        posts
+            .iter()
+            .find(|p| p["username"] == name)
+            .unwrap_or_else(|| panic!("a post by {name}"))
+    };
+    let (ann, bob) = (by("ann"), by("bob"));
+    assert_eq!(
+        (
+            ann["admin"].clone(),
+            ann["moderator"].clone(),
+            ann["staff"].clone()
+        ),
+        (json!(true), json!(false), json!(true))
+    );
+    assert_eq!(
+        (
+            bob["admin"].clone(),
+            bob["staff"].clone(),
+            bob["trust_level"].clone()
+        ),
+        (json!(false), json!(false), json!(2))
+    );
+    assert_eq!(
+        bob["link_counts"][0]["url"],
+        "https://docs.example.org/ledgers"
+    );
+    assert_eq!(bob["link_counts"][0]["internal"], false);
+    assert_eq!(ann["link_counts"], json!([]));
+    let who = t["details"]["participants"]
+        .as_array()
+        .expect("participants");
+    let ann_p = who
+        .iter()
+        .find(|p| p["username"] == "ann")
+        .expect("ann takes part");
+    assert_eq!(ann_p["admin"], true);
+    assert_eq!(
+        who.iter().find(|p| p["username"] == "bob").expect("bob")["trust_level"],
+        2
+    );
+}
+
+/// `/categories.json` counts posts and names subcategories as they are.
+#[tokio::test]
+async fn categories_count_posts_and_name_their_children() {
+    let f = fixture();
+    let child = f
+        .forum
+        .create_category(
+            &hearth::Actor::User(f.admin),
+            f.community,
+            hearth::NewCategory {
+                parent: Some(f.qa.id),
+                ..hearth::NewCategory::new("billing", "Billing", hearth::CategoryKind::Discussion)
+            },
+        )
+        .expect("child");
+    let all = send(&f.app, get("/categories.json")).await.json();
+    let cats = all["category_list"]["categories"]
+        .as_array()
+        .expect("categories");
+    let qa = cats.iter().find(|c| c["id"] == f.qa.id.0).expect("qa");
+    assert_eq!(qa["subcategory_ids"], json!([child.id.0]));
+    assert_eq!(qa["has_children"], true);
+    assert_eq!(qa["subcategory_count"], 1);
+    let view = send(&f.app, get(&format!("/t/{}.json", f.public_topic.0)))
+        .await
+        .json();
+    assert_eq!(qa["topic_count"], 1);
+    assert_eq!(qa["post_count"], view["posts_count"]);
+    assert!(qa["post_count"].as_i64().expect("count") > 1);
+}

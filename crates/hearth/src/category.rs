@@ -103,6 +103,8 @@ pub struct Category {
     pub rules: CategoryRules,
     /// Topics the viewer can see in it (not deleted, not unlisted).
     pub topic_count: i64,
+    /// The visible posts of those topics.
+    pub post_count: i64,
 }
 
 /// What [`Forum::create_category`] needs; also used to update one.
@@ -428,13 +430,14 @@ fn set_groups(w: &Write<'_>, id: CategoryId, groups: &[GroupId]) -> Result<()> {
 /// appends an event in its transaction, so counts computed in a snapshot
 /// whose last event is `id` stay right until a newer event appears; lists of
 /// categories then cost one indexed lookup instead of a count per category.
-pub(crate) type TopicCounts = Mutex<HashMap<CommunityId, (i64, Arc<HashMap<CategoryId, i64>>)>>;
+pub(crate) type TopicCounts =
+    Mutex<HashMap<CommunityId, (i64, Arc<HashMap<CategoryId, (i64, i64)>>)>>;
 
 fn topic_counts(
     conn: &Conn,
     community: CommunityId,
     cache: &TopicCounts,
-) -> Result<Arc<HashMap<CategoryId, i64>>> {
+) -> Result<Arc<HashMap<CategoryId, (i64, i64)>>> {
     let last: i64 = conn
         .prepare_cached("SELECT coalesce(max(id), 0) FROM events WHERE community_id = ?1")?
         .query_row([community], |r| r.get(0))?;
@@ -446,13 +449,14 @@ fn topic_counts(
     {
         return Ok(counts.clone());
     }
-    let counts: HashMap<CategoryId, i64> = conn
+    // (topics, their visible posts) per category.
+    let counts: HashMap<CategoryId, (i64, i64)> = conn
         .prepare_cached(
-            "SELECT category_id, count(*) FROM topics
+            "SELECT category_id, count(*), CAST(coalesce(sum(post_count), 0) AS BIGINT) FROM topics
              WHERE community_id = ?1 AND deleted_at IS NULL AND unlisted = 0 AND hidden_at IS NULL
              GROUP BY category_id",
         )?
-        .query_map([community], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([community], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
         .collect::<db::Result<_>>()?;
     let counts = Arc::new(counts);
     let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -508,7 +512,8 @@ fn list(
                 serde_json::from_str(s)
                     .map_err(|e| Error::Storage(format!("category rules unreadable: {e}")))
             })?,
-            topic_count: counts.get(&id).copied().unwrap_or(0),
+            topic_count: counts.get(&id).map_or(0, |c| c.0),
+            post_count: counts.get(&id).map_or(0, |c| c.1),
         })
     })?;
     let out = rows.collect::<db::Result<Vec<_>>>()?;

@@ -200,7 +200,7 @@ pub use throttle::{Attempt, MAX_THROTTLE_KEY, Throttle};
 pub use timers::{MAX_TIMER_DAYS, TimerAction, TimerWhen, TopicTimer};
 pub use topic::{
     MAX_LATEST_POSTS, MAX_REPLIES, MAX_TAGS, MAX_TOP_TOPICS, NewReply, NewTopic, Post, PostEdit,
-    Revision, TagCount, TopPeriod, Topic, TopicFilter, TopicFlag, TopicView, UserRef,
+    PostLink, Revision, TagCount, TopPeriod, Topic, TopicFilter, TopicFlag, TopicView, UserRef,
 };
 pub use transfer::{EXPORT_VERSION, TransferReport};
 pub use trust::{

@@ -42,6 +42,17 @@ pub struct UserRef {
     pub avatar_url: Option<String>,
 }
 
+/// A link in a post (Discourse's `link_counts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostLink {
+    /// The post it is in.
+    pub post: PostId,
+    /// Where it points.
+    pub url: String,
+    /// Whether it points into this community.
+    pub internal: bool,
+}
+
 /// A topic, as lists and topic pages show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Topic {
@@ -111,6 +122,10 @@ pub struct Post {
     pub reply_to: Option<PostId>,
     /// Written by staff or an expert (professional, not user-generated).
     pub official: bool,
+    /// The author's role here now (`None`: no longer a member).
+    pub author_role: Option<crate::permissions::Role>,
+    /// The author's trust level here now (level 0 for non-members).
+    pub author_trust: crate::trust::TrustLevel,
     /// The Markdown source.
     pub source: String,
     /// Sanitized HTML.
@@ -1605,6 +1620,45 @@ impl Forum {
         })
     }
 
+    /// The links in a topic's posts that the actor may read (deleted and
+    /// hidden posts' only for whoever sees those posts), by post then URL.
+    pub fn topic_links(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        topic: TopicId,
+    ) -> Result<Vec<PostLink>> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            topic_state(conn, &viewer, topic)?;
+            let me = viewer.user.map_or(0, |u| u.0);
+            // `?1` (the viewer) only where the filter uses it: PostgreSQL
+            // refuses a parameter it cannot type.
+            let hidden = hidden_posts_filter(&viewer);
+            let sql = format!(
+                "SELECT l.post_id, l.url, l.internal FROM post_links l JOIN posts p ON p.id = l.post_id
+                 WHERE p.topic_id = ?{}{hidden} ORDER BY l.post_id, l.url LIMIT 1000",
+                if hidden.is_empty() { 1 } else { 2 }
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let row = |r: &db::Row<'_>| {
+                Ok(PostLink {
+                    post: r.get(0)?,
+                    url: r.get(1)?,
+                    internal: r.get(2)?,
+                })
+            };
+            let rows = if hidden.is_empty() {
+                stmt.query_map(params![topic], row)?
+                    .collect::<db::Result<_>>()?
+            } else {
+                stmt.query_map(params![me, topic], row)?
+                    .collect::<db::Result<_>>()?
+            };
+            Ok(rows)
+        })
+    }
+
     /// One post.
     pub fn post(&self, actor: &Actor, community: CommunityId, post: PostId) -> Result<Post> {
         self.read(|conn, now| {
@@ -2493,8 +2547,10 @@ fn load_posts(
                 u.id, u.username, u.display_name, u.avatar_url,
                 EXISTS (SELECT 1 FROM likes k WHERE k.post_id = p.id AND k.user_id = ?1),
                 EXISTS (SELECT 1 FROM bookmarks b WHERE b.post_id = p.id AND b.user_id = ?1),
-                t.solved_post_id IS NOT DISTINCT FROM p.id, p.hidden_at IS NOT NULL
+                t.solved_post_id IS NOT DISTINCT FROM p.id, p.hidden_at IS NOT NULL,
+                m.role, m.trust_level
          FROM posts p JOIN users u ON u.id = p.user_id JOIN topics t ON t.id = p.topic_id
+              LEFT JOIN memberships m ON m.community_id = p.community_id AND m.user_id = p.user_id
          WHERE {filter}"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -2518,6 +2574,17 @@ fn load_posts(
             bookmarked: r.get(18)?,
             accepted: r.get(19)?,
             hidden: r.get(20)?,
+            author_role: r
+                .get::<_, Option<String>>(21)?
+                .map(|role| crate::permissions::Role::parse(&role))
+                .transpose()
+                .map_err(|e| db::Error::convert(21, e))?,
+            author_trust: match r.get::<_, Option<i64>>(22)? {
+                Some(n) => {
+                    crate::trust::TrustLevel::from_db(n).map_err(|e| db::Error::convert(22, e))?
+                }
+                None => crate::trust::TrustLevel::New,
+            },
         })
     })?;
     Ok(rows.collect::<db::Result<_>>()?)

@@ -136,6 +136,7 @@ fn topic_list_response(
     filter: TopicFilter,
     path: &str,
 ) -> Result<Value, Error> {
+    let category = filter.category.is_some();
     let c = s.config.community;
     let (page, n) = page_request(params, 30, |req| {
         Ok(s.forum.latest(&actor, c, &filter, req)?)
@@ -150,6 +151,7 @@ fn topic_list_response(
         &page.items,
         !matches!(actor, Actor::Guest),
         more,
+        category,
     ))
 }
 
@@ -211,7 +213,8 @@ pub(crate) async fn top(AxState(state): AxState<State>, v: Visitor, params: Para
             });
             topics.truncate(per_page);
             let ctx = ctx(s, &v.actor)?;
-            let mut list = shape::topic_list(&ctx, &topics, !matches!(v.actor, Actor::Guest), more);
+            let mut list =
+                shape::topic_list(&ctx, &topics, !matches!(v.actor, Actor::Guest), more, false);
             list["topic_list"]["for_period"] = json!(period.as_str());
             // The document types `unpinned` as a boolean here (string or
             // null in the other lists).
@@ -316,7 +319,10 @@ pub(crate) async fn categories(AxState(state): AxState<State>, v: Visitor) -> Ap
                 "category_list": {
                     "can_create_category": ctx.staff,
                     "can_create_topic": ctx.viewer.is_some(),
-                    "categories": cats.iter().map(|c| shape::category(&ctx, c)).collect::<Vec<_>>(),
+                    "categories": cats.iter().map(|c| {
+                        let children = cats.iter().filter(|x| x.parent == Some(c.id)).map(|x| x.id.0).collect();
+                        shape::category(&ctx, c, children)
+                    }).collect::<Vec<_>>(),
                 }
             }))
         })
@@ -349,11 +355,13 @@ pub(crate) fn topic_json(
         next = more.next;
     }
     let ctx = ctx(s, actor)?;
+    let links = s.forum.topic_links(actor, c, id)?;
     let shape = shape::topic_view(
         &ctx,
         &view.topic,
         view.kind,
         &posts,
+        &links,
         view.participants.as_ref(),
     );
     Ok(if posts_only {

@@ -106,8 +106,12 @@ struct TopicListItem<'a> {
     /// The document requires booleans; Hearth's lists don't carry the
     /// member's own state yet, so these are `false` (see
     /// docs/discourse-api.md).
-    bookmarked: bool,
-    liked: bool,
+    bookmarked: Option<bool>,
+    liked: Option<bool>,
+    /// A category list's (its document requires one; Hearth's lists carry
+    /// no excerpts: `""`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    excerpt: Option<&'static str>,
     views: i64,
     like_count: i64,
     has_summary: bool,
@@ -169,8 +173,9 @@ fn topic_list_item(t: &Topic) -> TopicListItem<'_> {
         visible: !t.unlisted,
         closed: t.closed,
         archived: t.archived,
-        bookmarked: false,
-        liked: false,
+        bookmarked: Some(false),
+        liked: Some(false),
+        excerpt: None,
         views: t.view_count,
         like_count: t.like_count,
         has_summary: false,
@@ -236,13 +241,25 @@ pub(crate) fn message_list(
     })
 }
 
-/// `/latest.json`, `/c/{slug}/{id}.json`.
+/// `/latest.json`, `/c/{slug}/{id}.json` (`category`: that document's
+/// `bookmarked` and `liked` are string-or-null, and it requires an
+/// `excerpt`).
 pub(crate) fn topic_list(
     ctx: &Ctx,
     topics: &[Topic],
     can_create_topic: bool,
     more_url: Option<String>,
+    category: bool,
 ) -> Value {
+    let item = |t| {
+        let mut item = topic_list_item(t);
+        if category {
+            item.bookmarked = None;
+            item.liked = None;
+            item.excerpt = Some("");
+        }
+        item
+    };
     json!({
         "users": users_of(ctx, topics.iter().flat_map(|t| [&t.author, &t.last_poster])),
         "primary_groups": [],
@@ -252,7 +269,7 @@ pub(crate) fn topic_list(
             "more_topics_url": more_url,
             "per_page": 30,
             "top_tags": [],
-            "topics": topics.iter().map(topic_list_item).collect::<Vec<_>>(),
+            "topics": topics.iter().map(item).collect::<Vec<_>>(),
         }
     })
 }
@@ -265,6 +282,9 @@ struct CategoryShape<'a> {
     name: &'a str,
     color: String,
     text_color: &'static str,
+    style_type: &'static str,
+    emoji: Null,
+    icon: Null,
     slug: &'a str,
     topic_count: i64,
     post_count: i64,
@@ -276,6 +296,12 @@ struct CategoryShape<'a> {
     read_restricted: bool,
     permission: u8,
     has_children: bool,
+    subcategory_count: usize,
+    can_edit: bool,
+    topic_title_placeholder: Null,
+    default_list_filter: &'static str,
+    uploaded_logo_dark: Null,
+    uploaded_background_dark: Null,
     parent_category_id: Option<i64>,
     sort_order: &'static str,
     topics_day: u8,
@@ -283,7 +309,7 @@ struct CategoryShape<'a> {
     topics_month: u8,
     topics_year: u8,
     topics_all_time: i64,
-    subcategory_ids: [i64; 0],
+    subcategory_ids: Vec<i64>,
     kind: &'static str,
     #[serde(flatten)]
     defaults: &'static CategoryDefaults,
@@ -323,16 +349,20 @@ pub(crate) const CATEGORY_DEFAULTS: CategoryDefaults = CategoryDefaults {
     uploaded_background: None,
 };
 
-pub(crate) fn category(ctx: &Ctx, c: &Category) -> Value {
+/// `children`: the ids of its subcategories the visitor may read.
+pub(crate) fn category(ctx: &Ctx, c: &Category, children: Vec<i64>) -> Value {
     let excerpt: String = c.description.chars().take(300).collect();
     value(CategoryShape {
         id: c.id.0,
         name: &c.name,
         color: color_of(&c.slug),
         text_color: "FFFFFF",
+        style_type: "square",
+        emoji: None,
+        icon: None,
         slug: &c.slug,
         topic_count: c.topic_count,
-        post_count: c.topic_count,
+        post_count: c.post_count,
         position: c.position,
         description: SafeHtml::escape(&c.description),
         description_text: &c.description,
@@ -340,7 +370,13 @@ pub(crate) fn category(ctx: &Ctx, c: &Category) -> Value {
         topic_url: format!("{}/c/{}/{}", ctx.base, c.slug, c.id.0),
         read_restricted: c.visibility != Visibility::Public,
         permission: if c.read_only { 3 } else { 1 },
-        has_children: false,
+        has_children: !children.is_empty(),
+        subcategory_count: children.len(),
+        can_edit: ctx.admin,
+        topic_title_placeholder: None,
+        default_list_filter: "all",
+        uploaded_logo_dark: None,
+        uploaded_background_dark: None,
         parent_category_id: c.parent.map(|p| p.0),
         sort_order: "",
         topics_day: 0,
@@ -348,7 +384,7 @@ pub(crate) fn category(ctx: &Ctx, c: &Category) -> Value {
         topics_month: 0,
         topics_year: 0,
         topics_all_time: c.topic_count,
-        subcategory_ids: [],
+        subcategory_ids: children,
         kind: c.kind.as_str(),
         defaults: &CATEGORY_DEFAULTS,
     })
@@ -406,7 +442,7 @@ pub(crate) fn category_core(ctx: &Ctx, c: &Category, children: usize) -> Categor
         icon: None,
         slug: c.slug.clone(),
         topic_count: c.topic_count,
-        post_count: c.topic_count,
+        post_count: c.post_count,
         position: c.position,
         description: SafeHtml::escape(&c.description),
         description_text: c.description.clone(),
@@ -519,6 +555,26 @@ struct PostShape<'a> {
     accepted_answer: bool,
     can_accept_answer: bool,
     can_unaccept_answer: bool,
+    /// On topic pages only (the single-post documents have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link_counts: Option<Vec<LinkCount<'a>>>,
+}
+
+/// Discourse's `moderator` flag: moderators who are not admins (admins
+/// have `admin`; both are `staff`).
+fn discourse_moderator(role: Option<Role>) -> bool {
+    role.is_some_and(|r| r.is_moderator() && !r.is_admin())
+}
+
+/// A post's `link_counts`: the links in it. Hearth counts no clicks and
+/// fetches no titles (`0`, `""`).
+#[derive(Serialize)]
+struct LinkCount<'a> {
+    url: &'a str,
+    internal: bool,
+    reflection: bool,
+    title: &'static str,
+    clicks: u8,
 }
 
 fn post_core<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostCore<'a> {
@@ -561,12 +617,12 @@ fn post_core<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostCore<'a> {
         can_wiki: false,
         user_title: None,
         bookmarked: p.bookmarked,
-        moderator: false,
-        admin: false,
-        staff: p.official,
+        moderator: discourse_moderator(p.author_role),
+        admin: p.author_role.is_some_and(Role::is_admin),
+        staff: p.author_role.is_some_and(Role::is_moderator),
         user_id: p.author.id.0,
         hidden: p.hidden,
-        trust_level: 1,
+        trust_level: p.author_trust.number(),
         deleted_at: p.deleted.then(|| ts(p.updated_at)),
         user_deleted: false,
         edit_reason: None,
@@ -587,7 +643,12 @@ fn can_like(ctx: &Ctx, p: &Post) -> bool {
     ctx.viewer.is_some() && !ctx.mine(p.author.id) && !p.liked
 }
 
-fn post_shape<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostShape<'a> {
+fn post_shape<'a>(
+    ctx: &Ctx,
+    p: &'a Post,
+    topic: &'a Topic,
+    links: Option<&'a [hearth::PostLink]>,
+) -> PostShape<'a> {
     let asker = ctx.viewer.is_some() && (ctx.mine(topic.author.id) || ctx.staff);
     PostShape {
         core: post_core(ctx, p, topic),
@@ -604,11 +665,24 @@ fn post_shape<'a>(ctx: &Ctx, p: &'a Post, topic: &'a Topic) -> PostShape<'a> {
         accepted_answer: p.accepted,
         can_accept_answer: asker && p.post_number > 1 && !p.accepted,
         can_unaccept_answer: asker && p.accepted,
+        link_counts: links.map(|links| {
+            links
+                .iter()
+                .filter(|l| l.post == p.id)
+                .map(|l| LinkCount {
+                    url: &l.url,
+                    internal: l.internal,
+                    reflection: false,
+                    title: "",
+                    clicks: 0,
+                })
+                .collect()
+        }),
     }
 }
 
 pub(crate) fn post(ctx: &Ctx, p: &Post, topic: &Topic) -> Value {
-    value(post_shape(ctx, p, topic))
+    value(post_shape(ctx, p, topic, None))
 }
 
 /// A reply of `/posts/{id}/replies.json` (`postReplies`): the core, the
@@ -827,6 +901,9 @@ struct Participant {
     flair_color: Null,
     flair_bg_color: Null,
     flair_group_id: Null,
+    admin: bool,
+    moderator: bool,
+    trust_level: u8,
 }
 
 /// A topic's posts and their ids.
@@ -842,6 +919,7 @@ pub(crate) fn topic_view<'a>(
     topic: &'a Topic,
     kind: CategoryKind,
     posts: &'a [Post],
+    links: &'a [hearth::PostLink],
     message: Option<&hearth::Participants>,
 ) -> TopicView<'a> {
     let mut participants: Vec<Participant> = Vec::new();
@@ -857,6 +935,9 @@ pub(crate) fn topic_view<'a>(
                 flair_color: None,
                 flair_bg_color: None,
                 flair_group_id: None,
+                admin: p.author_role.is_some_and(Role::is_admin),
+                moderator: discourse_moderator(p.author_role),
+                trust_level: p.author_trust.number(),
             }),
         }
     }
@@ -865,7 +946,10 @@ pub(crate) fn topic_view<'a>(
     let mine = ctx.mine(topic.author.id);
     TopicView {
         post_stream: PostStream {
-            posts: posts.iter().map(|p| post_shape(ctx, p, topic)).collect(),
+            posts: posts
+                .iter()
+                .map(|p| post_shape(ctx, p, topic, Some(links)))
+                .collect(),
             stream: posts.iter().map(|p| p.id.0).collect(),
         },
         timeline_lookup: [],
@@ -1217,6 +1301,8 @@ struct UserShape<'a> {
     can_delete_all_posts: bool,
     invited_by: Null,
     groups: [u8; 0],
+    /// Hearth has no custom user fields (yet): `{}`.
+    custom_fields: Empty,
     user_fields: Empty,
     role: &'static str,
     /// Only for the member themself and staff.
@@ -1279,6 +1365,7 @@ pub(crate) fn user(ctx: &Ctx, p: &Profile) -> Value {
         can_delete_all_posts: false,
         invited_by: None,
         groups: [],
+        custom_fields: Empty {},
         user_fields: Empty {},
         role: p.role.as_str(),
         email: (mine || ctx.staff).then_some(p.email.as_deref()),
