@@ -56,6 +56,7 @@ mod deflect;
 mod email;
 mod error;
 mod export;
+mod follows;
 mod ideas;
 mod idempotency;
 mod kb;

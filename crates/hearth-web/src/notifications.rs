@@ -45,6 +45,12 @@ fn sentence(n: &Notification) -> String {
         NotificationKind::Accepted => format!("{who} accepted your answer in “{title}”"),
         NotificationKind::InvitedToTopic => format!("{who} invited you to “{title}”"),
         NotificationKind::PrivateMessage => format!("{who} wrote to you in “{title}”"),
+        NotificationKind::FollowingCreatedTopic => {
+            format!("{who}, whom you follow, started “{title}”")
+        }
+        NotificationKind::FollowingReplied => {
+            format!("{who}, whom you follow, replied in “{title}”")
+        }
         NotificationKind::InvitedToMessage => {
             format!("{who} added you to the conversation “{title}”")
         }
@@ -314,6 +320,8 @@ fn kind_label(k: NotificationKind) -> &'static str {
         NotificationKind::IdeaStatus => "An idea you voted for changes status",
         NotificationKind::InvitedToTopic => "Someone invites you to a topic",
         NotificationKind::PrivateMessage => "A new private message to you",
+        NotificationKind::FollowingCreatedTopic => "A member you follow starts a topic",
+        NotificationKind::FollowingReplied => "A member you follow replies",
         NotificationKind::InvitedToMessage => "Someone adds you to a conversation",
     }
 }

@@ -852,7 +852,8 @@ pub(crate) async fn profile(
                 "joined": p.joined_at.date().to_string(),
                 "badges": p.grants.iter().map(|g| json!({"name": g.badge.name, "description": g.badge.description, "tier": g.badge.tier.as_str()})).collect::<Vec<_>>(),
             });
-            render(s, &v, "profile.html", meta, json!({ "profile": profile, "recent": recent }))
+            let follow = crate::follows::profile_box(s, &v, p.user.id);
+            render(s, &v, "profile.html", meta, json!({ "profile": profile, "recent": recent, "follow": follow }))
         })
         .await?;
     Ok(html(body, false))

@@ -64,7 +64,8 @@ pub(crate) async fn form(
         .run(move |s| {
             let user = own(s, &v, &name)?;
             let draft = json!({"name": user.display_name, "bio": user.bio,
-                               "website": user.website, "location": user.location});
+                               "website": user.website, "location": user.location,
+                               "follows_hidden": s.forum.follows_hidden(user.id)?});
             page(s, &v, &user, draft, None)
         })
         .await?;
@@ -109,8 +110,10 @@ pub(crate) async fn save(
         .run(move |s| {
             let user = own(s, &v, &name)?;
             let field = |k: &str| params.str(k).unwrap_or_default();
+            let hide_follows = params.str("follows_hidden").is_some();
             let draft = json!({"name": field("name"), "bio": field("bio"),
-                               "website": field("website"), "location": field("location")});
+                               "website": field("website"), "location": field("location"),
+                               "follows_hidden": hide_follows});
             let outcome = (|| -> Result<(), hearth::Error> {
                 let mut update = ProfileUpdate {
                     display_name: Some(field("name")),
@@ -124,6 +127,7 @@ pub(crate) async fn save(
                     update.avatar_url = Some(crate::api::uploads::path_of(s, &upload));
                 }
                 s.forum.update_profile(&v.actor, user.id, update)?;
+                s.forum.set_follows_hidden(&v.actor, hide_follows)?;
                 Ok(())
             })();
             match outcome {

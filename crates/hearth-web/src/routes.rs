@@ -16,8 +16,8 @@ use crate::params::Params;
 use crate::state::State;
 use crate::visitor::{Visitor, WantsJson};
 use crate::{
-    admin, analytics, anon_cache, deflect, email, export, ideas, idempotency, kb, messages,
-    moderate, notifications, pages, products, profile_edit, seo, templates, visitor,
+    admin, analytics, anon_cache, deflect, email, export, follows, ideas, idempotency, kb,
+    messages, moderate, notifications, pages, products, profile_edit, seo, templates, visitor,
 };
 
 /// The Content-Security-Policy of every response: no inline script, no
@@ -59,6 +59,12 @@ pub(crate) fn router(state: State) -> Router {
         .route(
             "/post_actions/{id}",
             axum::routing::delete(api::undo_post_action),
+        )
+        .route("/u/{name}/follow", post(follows::form))
+        .route("/u/{name}/follow/{which}", get(follows::list))
+        .route(
+            "/follow/{name}",
+            axum::routing::put(follows::put).delete(follows::delete),
         )
         .route("/messages", get(messages::inbox))
         .route(

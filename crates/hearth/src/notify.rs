@@ -44,7 +44,7 @@ macro_rules! notification_kinds {
             }
 
             /// Discourse's `notification_type` number for it.
-            pub fn discourse_type(self) -> u8 {
+            pub fn discourse_type(self) -> u16 {
                 match self { $(NotificationKind::$variant => $discourse,)* }
             }
 
@@ -79,6 +79,10 @@ notification_kinds! {
     PrivateMessage = "private_message", 6, Email;
     /// Someone added you (or your group) to a private conversation.
     InvitedToMessage = "invited_to_message", 7, Email;
+    /// A member you follow started a topic.
+    FollowingCreatedTopic = "following_created_topic", 801, InApp;
+    /// A member you follow (with their replies) replied.
+    FollowingReplied = "following_replied", 802, InApp;
 }
 
 /// How a member wants one kind of notification.
@@ -341,6 +345,23 @@ fn candidates(conn: &Conn, e: &Event) -> Result<Vec<(UserId, NotificationKind)>>
                 }
                 return Ok(out);
             }
+            // Followers of the author, after everything else (a mention or
+            // a reply to them says more).
+            let followers = match e.actor {
+                Some(author) => crate::follows::followers_of(conn, author)?
+                    .into_iter()
+                    .filter(|(_, replies)| number == 1 || *replies)
+                    .map(|(u, _)| {
+                        let kind = if number == 1 {
+                            NotificationKind::FollowingCreatedTopic
+                        } else {
+                            NotificationKind::FollowingReplied
+                        };
+                        (u, kind)
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
             if number > 1 {
                 if let Some(u) = e.subject {
                     out.push((u, NotificationKind::Replied));
@@ -365,6 +386,7 @@ fn candidates(conn: &Conn, e: &Event) -> Result<Vec<(UserId, NotificationKind)>>
                     };
                     out.push((u, kind));
                 }
+                out.extend(followers);
                 return Ok(out);
             }
             if let Some(c) = e.category {
@@ -380,6 +402,7 @@ fn candidates(conn: &Conn, e: &Event) -> Result<Vec<(UserId, NotificationKind)>>
                     out.push((u?, kind));
                 }
             }
+            out.extend(followers);
         }
         EventKind::PostLiked => {
             if let Some(u) = e.subject {

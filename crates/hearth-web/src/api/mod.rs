@@ -36,9 +36,9 @@ use crate::state::{AppState, State};
 use crate::visitor::{Via, Visitor};
 use shape::Ctx;
 
-type ApiResult = Result<Response, ApiError>;
+pub(crate) type ApiResult = Result<Response, ApiError>;
 
-fn ok(v: Value) -> ApiResult {
+pub(crate) fn ok(v: Value) -> ApiResult {
     Ok(crate::error::json_response(axum::http::StatusCode::OK, &v))
 }
 

@@ -1,4 +1,4 @@
--- Schema v13: private messages; website and location on profiles.
+-- Schema v13: private messages; website and location on profiles; following.
 --
 -- A message is a topic in its community's inbox category (kind
 -- 'messages', made on the first message), which no permission check ever
@@ -32,3 +32,17 @@ CREATE TABLE message_blocks (
 -- Profiles: where a member is on the web and in the world (free text).
 ALTER TABLE users ADD COLUMN website TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN location TEXT NOT NULL DEFAULT '';
+
+-- Members following members: the followed one's new topics (and, when
+-- `replies`, replies) notify the follower wherever both are members and
+-- the follower may read the post.
+CREATE TABLE follows (
+    followed_id  INTEGER NOT NULL REFERENCES users(id),
+    follower_id  INTEGER NOT NULL REFERENCES users(id),
+    replies      INTEGER NOT NULL DEFAULT 0,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (followed_id, follower_id)
+) WITHOUT ROWID;
+CREATE INDEX follows_follower ON follows (follower_id, followed_id);
+-- 1: who follows the member, and whom they follow, is theirs (and staff's) to see.
+ALTER TABLE users ADD COLUMN follows_hidden INTEGER NOT NULL DEFAULT 0;
