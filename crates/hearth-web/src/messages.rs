@@ -211,3 +211,74 @@ pub(crate) async fn mailbox_named(
 pub(crate) async fn inbox(AxState(state): AxState<State>, v: Visitor, params: Params) -> Response {
     mailbox(state, v, false, params).await.into_response()
 }
+
+/// What a profile page shows of messaging its member: whether the
+/// visitor blocked them (for the block form); `None` for guests and on
+/// one's own profile.
+pub(crate) fn block_state(s: &AppState, v: &Visitor, user: hearth::UserId) -> Option<bool> {
+    match v.actor {
+        Actor::User(me) if me != user => Some(
+            s.forum
+                .message_blocks(&v.actor)
+                .map(|b| b.iter().any(|u| u.id == user))
+                .unwrap_or(false),
+        ),
+        _ => None,
+    }
+}
+
+/// `POST /u/{name}/messages-block` (the profile's form): `unblock` takes
+/// messages from them again.
+pub(crate) async fn block_form(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(name): Path<String>,
+    params: Params,
+) -> PageResult {
+    act(state, v, params, move |s, actor, params| {
+        let user = s.forum.user_by_username(&name)?;
+        if params.str("unblock").is_some() {
+            s.forum.unblock_messages(&actor, user.id)?;
+        } else {
+            s.forum.block_messages(&actor, user.id)?;
+        }
+        Ok(format!("/u/{}", user.username))
+    })
+    .await
+}
+
+/// `PUT /u/{username}/notification_level.json` (Discourse's mute and
+/// ignore): `mute` or `ignore` stops their messages to you, `normal` takes
+/// them again.
+pub(crate) async fn notification_level(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(name): Path<String>,
+    params: Params,
+) -> crate::api::ApiResult {
+    let actor = params.writer(&v)?;
+    let level = params.need("notification_level")?;
+    let block = match level.as_str() {
+        "mute" | "ignore" => true,
+        "normal" => false,
+        other => {
+            return Err(Error::BadRequest(format!(
+                "notification_level {other:?}: normal, mute or ignore"
+            ))
+            .into());
+        }
+    };
+    crate::api::ok(
+        state
+            .run(move |s| {
+                let user = s.forum.user_by_username(&name)?;
+                if block {
+                    s.forum.block_messages(&actor, user.id)?;
+                } else {
+                    s.forum.unblock_messages(&actor, user.id)?;
+                }
+                Ok(json!({"success": "OK"}))
+            })
+            .await?,
+    )
+}

@@ -853,7 +853,9 @@ pub(crate) async fn profile(
                 "badges": p.grants.iter().map(|g| json!({"name": g.badge.name, "description": g.badge.description, "tier": g.badge.tier.as_str()})).collect::<Vec<_>>(),
             });
             let follow = crate::follows::profile_box(s, &v, p.user.id);
-            render(s, &v, "profile.html", meta, json!({ "profile": profile, "recent": recent, "follow": follow }))
+            let blocked = crate::messages::block_state(s, &v, p.user.id);
+            render(s, &v, "profile.html", meta, json!({ "profile": profile, "recent": recent,
+                                                       "follow": follow, "blocked": blocked }))
         })
         .await?;
     Ok(html(body, false))

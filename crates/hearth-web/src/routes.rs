@@ -61,6 +61,11 @@ pub(crate) fn router(state: State) -> Router {
             axum::routing::delete(api::undo_post_action),
         )
         .route("/u/{name}/follow", post(follows::form))
+        .route("/u/{name}/messages-block", post(messages::block_form))
+        .route(
+            "/u/{name}/notification_level.json",
+            axum::routing::put(messages::notification_level),
+        )
         .route("/u/{name}/follow/{which}", get(follows::list))
         .route(
             "/follow/{name}",

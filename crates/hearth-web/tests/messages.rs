@@ -230,3 +230,54 @@ async fn a_new_member_writes_to_staff_from_the_pages_and_nothing_is_lost() {
     assert_eq!(left.status, StatusCode::SEE_OTHER, "{}", left.body);
     assert_eq!(ada.get(&at).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_member_stops_messages_from_someone_on_their_profile() {
+    let f = fixture();
+    let mut ann = Browser::new(&f);
+    ann.sign_in("ann").await;
+    let page = ann.get("/u/ada").await;
+    assert!(
+        page.body.contains("take messages from ada"),
+        "{}",
+        page.body
+    );
+    let r = ann.submit("/u/ada", "/u/ada/messages-block", &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        ann.get("/u/ada")
+            .await
+            .body
+            .contains("Take their messages again")
+    );
+    let refused = send(
+        &f.app,
+        req(Method::POST, "/posts.json").acting(&f, "ada").form(&[
+            ("title", "Can you help me please"),
+            ("raw", "I need a hand with my account."),
+            ("archetype", "private_message"),
+            ("target_recipients", "ann"),
+        ]),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.body.contains("does not take messages from you"));
+    // Discourse's way back: notification_level normal.
+    let r = send(
+        &f.app,
+        req(Method::PUT, "/u/ada/notification_level.json")
+            .acting(&f, "ann")
+            .form(&[("notification_level", "normal")]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let _ = ada_writes_to_staff(&f).await;
+    let bad = send(
+        &f.app,
+        req(Method::PUT, "/u/ada/notification_level.json")
+            .acting(&f, "ann")
+            .form(&[("notification_level", "loud")]),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
