@@ -88,6 +88,9 @@ pub struct JobReport {
 /// longest another process waits to take over from one that died.
 pub const EMAIL_JOB_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
 
+/// Most topics from followed members a digest adds to the best ones.
+pub(crate) const FOLLOWED_IN_DIGEST: usize = 5;
+
 /// The digest period that has just ended at `now`, as (key, start, end).
 pub(crate) fn digest_period(
     freq: DigestFrequency,
@@ -180,6 +183,30 @@ impl Run<'_> {
         )?;
         self.cache().insert(key, topics.clone());
         Ok(topics)
+    }
+
+    /// Topics members `user` follows started in `[start, end)` that
+    /// `viewer` may read, newest first (at most [`FOLLOWED_IN_DIGEST`]).
+    fn followed_topics(
+        &self,
+        conn: &Conn,
+        viewer: &Viewer,
+        user: UserId,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Topic>> {
+        let filter = format!(
+            "t.community_id = ?1 AND t.category_id IN {} AND t.created_at >= ?2 AND t.created_at < ?3
+             AND t.deleted_at IS NULL AND t.hidden_at IS NULL AND t.unlisted = 0
+             AND t.user_id IN (SELECT followed_id FROM follows WHERE follower_id = ?4)
+             ORDER BY t.created_at DESC, t.id DESC LIMIT ?5",
+            viewer.readable_sql()
+        );
+        load_topics(
+            conn,
+            &filter,
+            params![self.community, start, end, user, FOLLOWED_IN_DIGEST as i64],
+        )
     }
 
     fn topic_list(
@@ -612,8 +639,16 @@ impl Forum {
                     let Ok(viewer) = run.viewer(w, *user) else {
                         continue;
                     };
-                    let topics =
+                    let mut topics =
                         run.best_topics(w.tx, &viewer, to_millis(start), to_millis(end))?;
+                    // Then what members they follow started, if not there.
+                    for t in
+                        run.followed_topics(w.tx, &viewer, *user, to_millis(start), to_millis(end))?
+                    {
+                        if !topics.iter().any(|b| b.id == t.id) {
+                            topics.push(t);
+                        }
+                    }
                     let draft = if topics.is_empty() {
                         None
                     } else {

@@ -199,6 +199,41 @@ fn weekly_digests_once_per_member_and_only_what_they_may_read() {
 }
 
 #[test]
+fn digests_add_what_followed_members_started_and_the_reader_may_read() {
+    let s = site();
+    let max =
+        s.f.community(&Actor::System, s.c)
+            .unwrap()
+            .settings
+            .email
+            .max_topics as usize;
+    // mia follows bob; bob's topics are the oldest of the week, so the
+    // best-of list (newest first among equals) leaves them out.
+    s.f.follow(&Actor::User(s.mia), s.bob, false).unwrap();
+    topic(&s, s.bob, s.public, "Bob's quiet public idea");
+    s.f.add_to_group(&Actor::User(s.ann), s.c, s._group, s.bob)
+        .unwrap();
+    topic(&s, s.bob, s.vendors, "Bob's vendor-only plan");
+    for i in 0..max {
+        topic(&s, s.ann, s.public, &format!("Announcement number {i}"));
+    }
+    s.clock.set(datetime!(2026-01-12 07:00 UTC));
+    let inbox = Inbox::default();
+    run(&s, &inbox);
+    let mia = &inbox.to("mia")[0];
+    assert!(mia.text.contains("Bob's quiet public idea"), "{}", mia.text);
+    assert!(
+        !mia.text.contains("Bob's vendor-only plan"),
+        "mia may not read it"
+    );
+    let vic = &inbox.to("vic")[0];
+    assert!(
+        !vic.text.contains("Bob's quiet public idea"),
+        "vic follows nobody"
+    );
+}
+
+#[test]
 fn a_run_stopped_halfway_then_restarted_sends_nothing_twice() {
     let s = site();
     // More members than one batch (200), with a daily digest.
