@@ -523,13 +523,8 @@ pub(crate) async fn update_email(
     let ip = v.ip.to_string();
     state
         .run(move |s| {
-            let user = s.forum.user_by_username(crate::api::name_of(&username))?;
-            if actor != hearth::Actor::User(user.id) {
-                return Err(Error::Engine(hearth::Error::Forbidden {
-                    reason: "only the member changes their address".into(),
-                }));
-            }
-            request_email(s, &ip, user.id, &email)
+            let user = crate::api::preferences::me(s, &actor, &username)?;
+            request_email(s, &ip, user, &email)
         })
         .await?;
     Ok(crate::error::json_response(

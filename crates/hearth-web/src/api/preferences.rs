@@ -27,7 +27,7 @@ pub(crate) fn gravatar(email: &str) -> String {
 }
 
 /// The member `username` names, if it is the caller.
-fn me(s: &AppState, actor: &Actor, username: &str) -> Result<UserId, Error> {
+pub(crate) fn me(s: &AppState, actor: &Actor, username: &str) -> Result<UserId, Error> {
     let user = s.forum.user_by_username(name_of(username))?;
     if *actor != Actor::User(user.id) {
         return Err(Error::Engine(hearth::Error::Forbidden {
