@@ -124,6 +124,12 @@ const TABLES: &[Table] = &[
         refs: &[("topic_id", "topics"), ("created_by", "users")],
     },
     Table {
+        name: "uploads",
+        scope: "community_id = ?1",
+        id: Some("id"),
+        refs: &[("user_id", "users")],
+    },
+    Table {
         name: "message_users",
         scope: "topic_id IN (SELECT id FROM topics WHERE community_id = ?1)",
         id: None,
@@ -316,6 +322,7 @@ const USERS: &str = "SELECT user_id FROM memberships WHERE community_id = ?1
     UNION SELECT deleted_by FROM posts WHERE community_id = ?1
     UNION SELECT t.created_by FROM topic_timers t JOIN topics p ON p.id = t.topic_id WHERE p.community_id = ?1
     UNION SELECT deleted_by FROM topics WHERE community_id = ?1
+    UNION SELECT user_id FROM uploads WHERE community_id = ?1
     UNION SELECT m.user_id FROM message_users m JOIN topics t ON t.id = m.topic_id WHERE t.community_id = ?1
     UNION SELECT last_poster_id FROM topics WHERE community_id = ?1
     UNION SELECT r.user_id FROM post_revisions r JOIN posts p ON p.id = r.post_id WHERE p.community_id = ?1

@@ -130,6 +130,30 @@ fn rich() -> World {
         },
     )
     .unwrap();
+    // An image and a private conversation.
+    f.create_upload(
+        &w.member,
+        w.c,
+        hearth::NewUpload {
+            filename: "shot.png".into(),
+            bytes: png(300),
+        },
+    )
+    .unwrap();
+    let mut s = f.community(&Actor::System, w.c).unwrap().settings;
+    s.messages.min_trust = hearth::TrustLevel::New;
+    f.update_community(&w.admin, w.c, "Acme", s).unwrap();
+    f.send_message(
+        &w.member,
+        w.c,
+        hearth::NewMessage {
+            title: "Between the two of us".into(),
+            body: "A private question about zebrapublic.".into(),
+            users: vec!["vendor_vic".into()],
+            groups: vec!["vendors".into()],
+        },
+    )
+    .unwrap();
     // An account with a password, to check that no hash leaves.
     let u = f
         .create_account(
@@ -187,6 +211,9 @@ fn export_import_export_is_identical() {
         "kb_revisions",
         "products",
         "post_products",
+        "uploads",
+        "message_users",
+        "message_groups",
     ] {
         assert!(
             first.contains(&format!("\"type\":\"{kind}\"")),
@@ -242,6 +269,36 @@ fn export_import_export_is_identical() {
     assert_eq!(
         other.ext_get("leaderboard", Some(copy), "config").unwrap(),
         Some(vec![0, 159, 146, 150])
+    );
+    // The image came along, byte for byte.
+    let line = first
+        .lines()
+        .find(|l| l.contains("\"type\":\"uploads\""))
+        .unwrap();
+    let row: serde_json::Value = serde_json::from_str(line).unwrap();
+    let sha = row["row"]["sha256"]
+        .as_str()
+        .or(row["sha256"].as_str())
+        .unwrap_or_else(|| panic!("no sha256 in {row}"))
+        .to_string();
+    let (_, bytes) = other.upload(&Actor::System, copy, &sha).unwrap();
+    assert_eq!(bytes, png(300));
+    // The conversation stays between its participants.
+    let mia = Actor::User(other.user_by_username("member_mia").unwrap().id);
+    let max = Actor::User(other.user_by_username("mod_max").unwrap().id);
+    let inbox = other
+        .messages(&mia, copy, hearth::Mailbox::Inbox, &PageRequest::first(10))
+        .unwrap();
+    assert_eq!(inbox.items.len(), 1);
+    assert_eq!(inbox.items[0].participants.groups[0].name, "vendors");
+    let pm = inbox.items[0].topic.id;
+    assert!(other.topic(&max, copy, pm, &PageRequest::first(5)).is_err());
+    assert!(
+        other
+            .search(&mia, copy, &SearchQuery::new("private question"))
+            .unwrap()
+            .total
+            == 0
     );
     // Into the same database, as a second community: users are shared.
     let twin = w
