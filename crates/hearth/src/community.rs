@@ -88,6 +88,9 @@ pub struct ContentLimits {
     pub tag_max_chars: u32,
     /// Largest uploaded file in bytes (default 4 MiB; 1 KiB to 64 MiB).
     pub upload_max_bytes: u32,
+    /// Bytes a member may upload in any 24 hours (default 50 MiB; 1 KiB to
+    /// 1 GiB). Staff, moderators and experts are not counted.
+    pub upload_daily_bytes: u32,
 }
 
 impl Default for ContentLimits {
@@ -105,6 +108,7 @@ impl Default for ContentLimits {
             max_images: 50,
             tag_max_chars: 30,
             upload_max_bytes: 4 << 20,
+            upload_daily_bytes: 50 << 20,
         }
     }
 }
@@ -208,6 +212,12 @@ impl CommunitySettings {
             return Err(Error::invalid(
                 "limits",
                 "body_max_bytes must be 1 to 1,048,576",
+            ));
+        }
+        if !(1 << 10..=1 << 30).contains(&l.upload_daily_bytes) {
+            return Err(Error::invalid(
+                "limits",
+                "upload_daily_bytes must be 1,024 to 1,073,741,824",
             ));
         }
         if !(1 << 10..=64 << 20).contains(&l.upload_max_bytes) {

@@ -208,6 +208,9 @@ impl Forum {
         self.write(|w| {
             let viewer = self.viewer_in(w, actor, community)?;
             viewer.require_poster()?;
+            if !viewer.is_official() {
+                check_daily_quota(w, &viewer, user, &sha, new.bytes.len() as i64)?;
+            }
             w.tx.prepare_cached(
                 "INSERT INTO uploads (community_id, user_id, sha256, filename, content_type, width,
                                       height, size, data, created_at)
@@ -293,4 +296,57 @@ mod tests {
             assert_eq!(image_info(bad), None, "{bad:?}");
         }
     }
+}
+
+/// Refuses an upload that would take the member past the community's
+/// `upload_daily_bytes` in the last 24 hours (`RateLimited`, until enough
+/// of their earlier uploads leave the window). A file the community has
+/// already is not counted again.
+fn check_daily_quota(
+    w: &crate::forum::Write<'_>,
+    viewer: &crate::permissions::Viewer,
+    user: crate::ids::UserId,
+    sha: &str,
+    size: i64,
+) -> Result<()> {
+    let known: bool =
+        w.tx.prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM uploads WHERE community_id = ?1 AND sha256 = ?2)",
+        )?
+        .query_row(params![viewer.community, sha], |r| r.get(0))?;
+    if known {
+        return Ok(());
+    }
+    let daily = i64::from(viewer.config.settings.limits.upload_daily_bytes);
+    let now = w.now_ms();
+    let since = now - crate::clock::DAY_MS;
+    let mut stmt = w.tx.prepare_cached(
+        "SELECT created_at, size FROM uploads
+         WHERE community_id = ?1 AND user_id = ?2 AND created_at > ?3
+         ORDER BY created_at LIMIT 10000",
+    )?;
+    let recent: Vec<(i64, i64)> = stmt
+        .query_map(params![viewer.community, user, since], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<crate::db::Result<_>>()?;
+    let mut used: i64 = recent.iter().map(|r| r.1).sum();
+    if used + size <= daily {
+        return Ok(());
+    }
+    // When do enough of them leave the window?
+    for (at, bytes) in &recent {
+        used -= bytes;
+        if used + size <= daily {
+            let wait = (at + crate::clock::DAY_MS - now).max(1000);
+            return Err(Error::RateLimited {
+                retry_after: std::time::Duration::from_millis(wait as u64),
+            });
+        }
+    }
+    Err(Error::invalid_as(
+        "file",
+        crate::error::Problem::TooLong { max: daily as u64 },
+        format!("larger than the {daily} bytes a member may upload in a day"),
+    ))
 }

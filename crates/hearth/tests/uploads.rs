@@ -74,3 +74,45 @@ fn members_upload_images_within_the_limit_and_readers_see_them() {
         Err(Error::NotFound { .. })
     ));
 }
+
+#[test]
+fn a_member_uploads_at_most_the_daily_quota() {
+    let w = World::new();
+    let f = w.forum();
+    let mut s = f.community(&Actor::System, w.c).unwrap().settings;
+    s.limits.upload_daily_bytes = 3000;
+    f.update_community(&w.admin, w.c, "Acme", s.clone())
+        .unwrap();
+    // Two files of 1,500 bytes: exactly the quota.
+    let mut first = png(1500);
+    first[100] = 1;
+    f.create_upload(&w.member, w.c, new(first.clone())).unwrap();
+    w.t.clock.advance(time::Duration::hours(1));
+    f.create_upload(&w.member, w.c, new(png(1500))).unwrap();
+    // One byte more is refused until the first leaves the window.
+    let mut third = png(100);
+    third[50] = 2;
+    match f.create_upload(&w.member, w.c, new(third.clone())) {
+        Err(Error::RateLimited { retry_after }) => {
+            assert_eq!(retry_after.as_secs(), 23 * 3600, "{retry_after:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A file the community has already is not counted again.
+    f.create_upload(&w.member, w.c, new(first)).unwrap();
+    // Staff are not counted.
+    f.create_upload(&w.moderator, w.c, new(third.clone()))
+        .unwrap();
+    w.t.clock.advance(time::Duration::hours(23));
+    let mut fourth = png(100);
+    fourth[60] = 3;
+    f.create_upload(&w.member, w.c, new(fourth)).unwrap();
+    // Bounds.
+    for bad in [1023, (1 << 30) + 1] {
+        s.limits.upload_daily_bytes = bad;
+        assert!(matches!(
+            f.update_community(&w.admin, w.c, "Acme", s.clone()),
+            Err(Error::Invalid { .. })
+        ));
+    }
+}
