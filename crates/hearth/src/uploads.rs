@@ -259,45 +259,6 @@ impl Forum {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A 1×1 PNG, as image tools write it.
-    pub(crate) const PNG: &[u8] = &[
-        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0,
-        0, 0, 3, 0, 0, 0, 2, 8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89,
-    ];
-
-    #[test]
-    fn images_are_known_by_their_bytes() {
-        assert_eq!(image_info(PNG), Some((Kind::Png, 3, 2)));
-        let gif = b"GIF89a\x05\x00\x07\x00\x80\x00\x00";
-        assert_eq!(image_info(gif), Some((Kind::Gif, 5, 7)));
-        // SOI, an APP0 segment, then SOF0 with height 480 and width 640.
-        let jpeg = [
-            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x01,
-            0xE0, 0x02, 0x80, 0x03,
-        ];
-        assert_eq!(image_info(&jpeg), Some((Kind::Jpeg, 640, 480)));
-        let mut webp = b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0".to_vec();
-        webp.extend_from_slice(&[0x3F, 0x01, 0x00, 0xEF, 0x00, 0x00]);
-        assert_eq!(image_info(&webp), Some((Kind::Webp, 320, 240)));
-        // Names and claims don't count; truncated or empty headers are
-        // not images.
-        for bad in [
-            &b"<svg xmlns='http://www.w3.org/2000/svg'/>"[..],
-            b"%PDF-1.7",
-            &PNG[..20],
-            &[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x01],
-            b"",
-            b"GIF89a\x00\x00\x07\x00",
-        ] {
-            assert_eq!(image_info(bad), None, "{bad:?}");
-        }
-    }
-}
-
 /// Refuses an upload that would take the member past the community's
 /// `upload_daily_bytes` in the last 24 hours (`RateLimited`, until enough
 /// of their earlier uploads leave the window). A file the community has
@@ -349,4 +310,43 @@ fn check_daily_quota(
         crate::error::Problem::TooLong { max: daily as u64 },
         format!("larger than the {daily} bytes a member may upload in a day"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 1×1 PNG, as image tools write it.
+    pub(crate) const PNG: &[u8] = &[
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0,
+        0, 0, 3, 0, 0, 0, 2, 8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89,
+    ];
+
+    #[test]
+    fn images_are_known_by_their_bytes() {
+        assert_eq!(image_info(PNG), Some((Kind::Png, 3, 2)));
+        let gif = b"GIF89a\x05\x00\x07\x00\x80\x00\x00";
+        assert_eq!(image_info(gif), Some((Kind::Gif, 5, 7)));
+        // SOI, an APP0 segment, then SOF0 with height 480 and width 640.
+        let jpeg = [
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x01,
+            0xE0, 0x02, 0x80, 0x03,
+        ];
+        assert_eq!(image_info(&jpeg), Some((Kind::Jpeg, 640, 480)));
+        let mut webp = b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0".to_vec();
+        webp.extend_from_slice(&[0x3F, 0x01, 0x00, 0xEF, 0x00, 0x00]);
+        assert_eq!(image_info(&webp), Some((Kind::Webp, 320, 240)));
+        // Names and claims don't count; truncated or empty headers are
+        // not images.
+        for bad in [
+            &b"<svg xmlns='http://www.w3.org/2000/svg'/>"[..],
+            b"%PDF-1.7",
+            &PNG[..20],
+            &[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x01],
+            b"",
+            b"GIF89a\x00\x00\x07\x00",
+        ] {
+            assert_eq!(image_info(bad), None, "{bad:?}");
+        }
+    }
 }
