@@ -326,7 +326,7 @@ fn kind_label(k: NotificationKind) -> &'static str {
     }
 }
 
-fn own(v: &Visitor, name: &str) -> Result<(), Error> {
+pub(crate) fn own(v: &Visitor, name: &str) -> Result<(), Error> {
     match &v.user {
         Some(u) if u.username.eq_ignore_ascii_case(name) => Ok(()),
         Some(_) => Err(hearth::Error::NotFound { what: "page" }.into()),

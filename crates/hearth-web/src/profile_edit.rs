@@ -6,7 +6,7 @@
 
 use axum::extract::{Multipart, Path, State as AxState};
 use axum::response::{IntoResponse, Response};
-use hearth::{Actor, ProfileUpdate, User};
+use hearth::{ProfileUpdate, User};
 use serde_json::{Value, json};
 
 use crate::error::{Error, PageError};
@@ -15,18 +15,11 @@ use crate::params::Params;
 use crate::state::{AppState, State};
 use crate::visitor::Visitor;
 
-/// The signed-in member, who must be the one named in the path.
+/// The signed-in member, who must be the one named in the path (404 for
+/// another member's, 403 for a guest).
 fn own(s: &AppState, v: &Visitor, name: &str) -> Result<User, Error> {
-    let Actor::User(me) = v.actor else {
-        return Err(Error::Engine(hearth::Error::Forbidden {
-            reason: "sign in to edit your profile".into(),
-        }));
-    };
-    let user = s.forum.user(me)?;
-    if !user.username.eq_ignore_ascii_case(name) {
-        return Err(Error::Engine(hearth::Error::NotFound { what: "page" }));
-    }
-    Ok(user)
+    crate::notifications::own(v, name)?;
+    Ok(s.forum.user_by_username(name)?)
 }
 
 fn page(
