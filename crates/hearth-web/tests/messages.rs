@@ -281,3 +281,30 @@ async fn a_member_stops_messages_from_someone_on_their_profile() {
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_message_without_recipients_is_a_missing_parameter() {
+    let f = fixture();
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json").acting(&f, "ada").form(&[
+            ("title", "Nobody to send this to"),
+            ("raw", "Hello?"),
+            ("archetype", "private_message"),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body.contains("target_recipients"));
+    let r = send(
+        &f.app,
+        req(Method::POST, "/posts.json").acting(&f, "ada").form(&[
+            ("title", "To someone who is not there"),
+            ("raw", "Hello?"),
+            ("archetype", "private_message"),
+            ("target_recipients", "nobody_by_this_name"),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}

@@ -549,16 +549,11 @@ pub(crate) async fn create_post(
         .run(move |s| {
             let c = s.config.community;
             let private = params.str("archetype").as_deref() == Some("private_message");
-            let created = if private && params.int("topic_id")?.is_none() {
-                messages::send(s, &actor, &params, raw.clone()).map_err(|e| match e {
-                    Error::Engine(e) => e,
-                    other => hearth::Error::Invalid {
-                        field: "target_recipients",
-                        problem: hearth::Problem::Other,
-                        reason: other.to_string(),
-                    },
-                })
-            } else if let Some(topic) = params.int("topic_id")? {
+            if private && params.int("topic_id")?.is_none() {
+                let post = messages::send(s, &actor, &params, raw.clone())?;
+                return post_json(s, &actor, &post);
+            }
+            let created = if let Some(topic) = params.int("topic_id")? {
                 let topic = TopicId(topic);
                 let reply_to = match params.int("reply_to_post_number")? {
                     Some(n) => Some(post_by_number(s, &actor, topic, n)?),
