@@ -92,6 +92,9 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "unsubscribe.html",
     "analytics.html",
     "security.html",
+    "messages.html",
+    "profile_edit.html",
+    "message_new.html",
     "mailed_link.html",
 ];
 
