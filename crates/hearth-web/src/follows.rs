@@ -43,23 +43,52 @@ pub(crate) fn profile_box(s: &AppState, v: &Visitor, user: hearth::UserId) -> Va
     json!({"lists": lists, "me": state})
 }
 
-/// `POST /u/{name}/follow` (the profile's form).
+/// A profile's on/off form (follow, block messages): the `off` field
+/// present turns it off; back to the profile either way.
+pub(crate) async fn profile_switch<F>(
+    state: State,
+    v: Visitor,
+    name: String,
+    params: Params,
+    off: &'static str,
+    set: F,
+) -> PageResult
+where
+    F: FnOnce(&AppState, &Actor, hearth::UserId, bool, &Params) -> Result<(), Error>
+        + Send
+        + 'static,
+{
+    act(state, v, params, move |s, actor, params| {
+        let user = s.forum.user_by_username(&name)?;
+        set(s, &actor, user.id, params.str(off).is_none(), &params)?;
+        Ok(format!("/u/{}", user.username))
+    })
+    .await
+}
+
+/// `POST /u/{name}/follow` (the profile's form; `unfollow` stops).
 pub(crate) async fn form(
     AxState(state): AxState<State>,
     v: Visitor,
     Path(name): Path<String>,
     params: Params,
 ) -> PageResult {
-    act(state, v, params, move |s, actor, params| {
-        let user = s.forum.user_by_username(&name)?;
-        if params.str("unfollow").is_some() {
-            s.forum.unfollow(&actor, user.id)?;
-        } else {
-            let replies = params.bool("replies").unwrap_or(false);
-            s.forum.follow(&actor, user.id, replies)?;
-        }
-        Ok(format!("/u/{}", user.username))
-    })
+    profile_switch(
+        state,
+        v,
+        name,
+        params,
+        "unfollow",
+        |s, actor, user, on, params| {
+            if on {
+                s.forum
+                    .follow(actor, user, params.bool("replies").unwrap_or(false))?;
+            } else {
+                s.forum.unfollow(actor, user)?;
+            }
+            Ok(())
+        },
+    )
     .await
 }
 

@@ -235,15 +235,21 @@ pub(crate) async fn block_form(
     Path(name): Path<String>,
     params: Params,
 ) -> PageResult {
-    act(state, v, params, move |s, actor, params| {
-        let user = s.forum.user_by_username(&name)?;
-        if params.str("unblock").is_some() {
-            s.forum.unblock_messages(&actor, user.id)?;
-        } else {
-            s.forum.block_messages(&actor, user.id)?;
-        }
-        Ok(format!("/u/{}", user.username))
-    })
+    crate::follows::profile_switch(
+        state,
+        v,
+        name,
+        params,
+        "unblock",
+        |s, actor, user, on, _| {
+            if on {
+                s.forum.block_messages(actor, user)?;
+            } else {
+                s.forum.unblock_messages(actor, user)?;
+            }
+            Ok(())
+        },
+    )
     .await
 }
 
