@@ -100,23 +100,6 @@ pub(crate) async fn new_form(
     Ok(html(body, false))
 }
 
-/// Names as the form takes them: comma-separated, members and groups
-/// alike (a name that is no member's is taken as a group's).
-fn split_names(s: &AppState, to: &str) -> (Vec<String>, Vec<String>) {
-    let (mut users, mut groups) = (Vec::new(), Vec::new());
-    for name in to
-        .split(',')
-        .map(|n| n.trim().trim_start_matches('@'))
-        .filter(|n| !n.is_empty())
-    {
-        match s.forum.user_by_username(name) {
-            Ok(_) => users.push(name.to_owned()),
-            Err(_) => groups.push(name.to_owned()),
-        }
-    }
-    (users, groups)
-}
-
 /// `POST /messages/new`: starts the conversation and opens it; a refusal
 /// shows the form again with what was written and why (422).
 pub(crate) async fn send(AxState(state): AxState<State>, v: Visitor, params: Params) -> PageResult {
@@ -124,7 +107,7 @@ pub(crate) async fn send(AxState(state): AxState<State>, v: Visitor, params: Par
     let result = state
         .run(move |s| {
             let to = params.str("to").unwrap_or_default();
-            let (users, groups) = split_names(s, &to);
+            let (users, groups) = crate::api::messages::split_names(s, &to);
             let new = NewMessage {
                 title: params.str("title").unwrap_or_default(),
                 body: params.str("raw").unwrap_or_default(),
