@@ -55,6 +55,10 @@ pub struct FakeHost {
     pub awards: RefCell<BTreeMap<String, (i64, i64)>>,
     /// Log lines.
     pub logs: RefCell<Vec<(Level, String)>>,
+    /// Refuse writes (key-value, badges, points) with `denied`, as the
+    /// real host does while a `render` or `route` runs. Set it when
+    /// testing those hooks: see [`FakeHost::read_only`].
+    pub read_only: bool,
 }
 
 impl FakeHost {
@@ -65,6 +69,31 @@ impl FakeHost {
             serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
         );
         self
+    }
+
+    /// A host that refuses writes, as the real one does during `render`
+    /// and `route` (a page view or GET must not change anything).
+    ///
+    /// ```
+    /// use hearth_plugin::{Host, HostError, testing::FakeHost};
+    ///
+    /// let host = FakeHost::default().read_only();
+    /// assert!(matches!(host.kv_set("k", b"v"), Err(HostError::Denied(_))));
+    /// assert!(host.kv.borrow().is_empty());
+    /// ```
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    fn writable(&self, what: &str) -> Result<(), HostError> {
+        if self.read_only {
+            return Err(HostError::Denied(format!(
+                "{what}: page renders and GET routes are read-only; \
+                 write from `on-event` or `on-schedule` instead"
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -90,10 +119,12 @@ impl Host for FakeHost {
         Ok(self.kv.borrow().get(key).cloned())
     }
     fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), HostError> {
+        self.writable("kv-set")?;
         self.kv.borrow_mut().insert(key.into(), value.to_vec());
         Ok(())
     }
     fn kv_delete(&self, key: &str) -> Result<(), HostError> {
+        self.writable("kv-delete")?;
         self.kv.borrow_mut().remove(key);
         Ok(())
     }
@@ -143,6 +174,7 @@ impl Host for FakeHost {
         post: Option<i64>,
         reason: &str,
     ) -> Result<bool, HostError> {
+        self.writable("grant-badge")?;
         let mut grants = self.grants.borrow_mut();
         let multiple = self.multiple_badges.contains(badge);
         if grants
@@ -160,6 +192,7 @@ impl Host for FakeHost {
         Ok(true)
     }
     fn revoke_badge(&self, member: i64, badge: &str, post: Option<i64>) -> Result<bool, HostError> {
+        self.writable("revoke-badge")?;
         let mut grants = self.grants.borrow_mut();
         let before = grants.len();
         grants.retain(|g| {
@@ -168,6 +201,7 @@ impl Host for FakeHost {
         Ok(grants.len() != before)
     }
     fn award_points(&self, member: i64, points: i64, key: &str) -> Result<bool, HostError> {
+        self.writable("award-points")?;
         let mut awards = self.awards.borrow_mut();
         if awards.contains_key(key) {
             return Ok(false);

@@ -123,6 +123,10 @@ pub(crate) struct CallState {
     grants: Arc<BTreeSet<Capability>>,
     settings: Arc<BTreeMap<String, serde_json::Value>>,
     max_input: usize,
+    /// The hook, when it may not write (see [`Hook::read_only`]).
+    read_only: Option<Hook>,
+    /// Writes refused because the hook is read-only.
+    refused_writes: u32,
     limiter: Limiter,
     /// Key-value writes, applied only if the call succeeds.
     kv: BTreeMap<String, Option<Vec<u8>>>,
@@ -224,6 +228,21 @@ impl CallState {
             hearth::Error::Forbidden { .. } => HostError::Denied(e.to_string()),
             other => HostError::Unavailable(other.to_string()),
         }
+    }
+
+    /// Refuses a write in a read-only hook (a page render or GET route).
+    fn writable(&mut self, what: &str) -> Result<(), HostError> {
+        let Some(hook) = self.read_only else {
+            return Ok(());
+        };
+        self.refused_writes += 1;
+        if self.refused_writes == 1 {
+            tracing::warn!(plugin = %self.spec_plugin, %hook, "{what} refused: the hook is read-only");
+        }
+        Err(HostError::Denied(format!(
+            "{what} in `{hook}`: page renders and GET routes are read-only; \
+             write from `on-event` or `on-schedule` instead"
+        )))
     }
 
     fn kv_key(&mut self, key: &str) -> wasmtime::Result<Result<(), HostError>> {
@@ -332,6 +351,9 @@ impl host::Host for CallState {
 
     fn kv_set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), HostError>> {
         allowed!(self, Capability::Kv, "kv-set");
+        if let Err(e) = self.writable("kv-set") {
+            return Ok(Err(e));
+        }
         if let Err(e) = self.kv_key(&key)? {
             return Ok(Err(e));
         }
@@ -347,6 +369,9 @@ impl host::Host for CallState {
 
     fn kv_delete(&mut self, key: String) -> wasmtime::Result<Result<(), HostError>> {
         allowed!(self, Capability::Kv, "kv-delete");
+        if let Err(e) = self.writable("kv-delete") {
+            return Ok(Err(e));
+        }
         if let Err(e) = self.kv_key(&key)? {
             return Ok(Err(e));
         }
@@ -495,6 +520,9 @@ impl host::Host for CallState {
         reason: String,
     ) -> wasmtime::Result<Result<bool, HostError>> {
         allowed!(self, Capability::Badges, "grant-badge");
+        if let Err(e) = self.writable("grant-badge") {
+            return Ok(Err(e));
+        }
         self.check_input("reason", reason.len() + badge.len())?;
         if !self.badges.contains(&badge) {
             return Ok(Err(HostError::Invalid(format!(
@@ -521,6 +549,9 @@ impl host::Host for CallState {
         post: Option<i64>,
     ) -> wasmtime::Result<Result<bool, HostError>> {
         allowed!(self, Capability::Badges, "revoke-badge");
+        if let Err(e) = self.writable("revoke-badge") {
+            return Ok(Err(e));
+        }
         self.check_input("badge", badge.len())?;
         if !self.badges.contains(&badge) {
             return Ok(Err(HostError::Invalid(format!(
@@ -546,6 +577,9 @@ impl host::Host for CallState {
         key: String,
     ) -> wasmtime::Result<Result<bool, HostError>> {
         allowed!(self, Capability::Points, "award-points");
+        if let Err(e) = self.writable("award-points") {
+            return Ok(Err(e));
+        }
         self.check_input("key", key.len())?;
         if key.is_empty() || key.len() > 200 {
             return Ok(Err(HostError::Invalid("keys are 1 to 200 bytes".into())));
@@ -614,6 +648,8 @@ pub(crate) fn invoke<T>(
         grants: spec.grants.clone(),
         settings: spec.settings.clone(),
         max_input: spec.limits.max_host_input,
+        read_only: spec.hook.read_only().then_some(spec.hook),
+        refused_writes: 0,
         limiter: Limiter {
             memory: spec.limits.memory,
             high_water: 0,

@@ -980,7 +980,8 @@ impl PluginHost {
     }
 
     /// Renders a slot for a page: each enabled plugin's fragment, sanitized
-    /// and capped, in order. Reads are made as `actor`. Failures render
+    /// and capped, in order. Reads are made as `actor`; the calls are
+    /// read-only ([`Hook::read_only`]). Failures render
     /// nothing (a footer never takes a page down) and count against the
     /// plugin.
     pub fn render(
@@ -1034,17 +1035,11 @@ impl PluginHost {
                     };
                     self.count_failure(&name, &stats, &e);
                 }
-                Ok(Some(html)) => {
-                    if !res.kv_ops.is_empty()
-                        && let Err(e) = self.commit(&name, community, &res.kv_ops, &[])
-                    {
-                        tracing::warn!(plugin = %name, error = %e, "render writes not saved");
-                    }
-                    out.push(Fragment {
-                        plugin: name,
-                        html: sanitize(&html),
-                    })
-                }
+                // Renders are read-only (`Hook::read_only`): nothing to commit.
+                Ok(Some(html)) => out.push(Fragment {
+                    plugin: name,
+                    html: sanitize(&html),
+                }),
                 Ok(None) => {}
                 Err(_) => {}
             }
@@ -1063,7 +1058,8 @@ impl PluginHost {
     }
 
     /// Answers a GET under `/plugins/<name>/<path>`; `Ok(None)` is a 404.
-    /// HTML bodies are sanitized; JSON bodies must parse.
+    /// HTML bodies are sanitized; JSON bodies must parse. The call is
+    /// read-only: its writes are refused ([`Hook::read_only`]).
     pub fn route(
         &self,
         actor: &Actor,
@@ -1142,9 +1138,7 @@ impl PluginHost {
                 resp.content_type
             )));
         };
-        if !out.kv_ops.is_empty() {
-            self.commit(name, community, &out.kv_ops, &[])?;
-        }
+        // GET routes are read-only (`Hook::read_only`): nothing to commit.
         Ok(Some(RouteResponse {
             status: resp.status,
             content_type,

@@ -71,6 +71,17 @@ names! {
     }
 }
 
+impl Hook {
+    /// Whether calls of this hook may change anything. Page renders and
+    /// GET routes may not: a GET can be triggered by any image tag in a
+    /// post (cross-site request forgery), and a page view must not fail
+    /// because a write could not be saved. Their key-value writes, badge
+    /// grants and point awards are refused with `denied`.
+    pub fn read_only(self) -> bool {
+        matches!(self, Hook::Render | Hook::Route)
+    }
+}
+
 names! {
     /// A host function group a plugin must ask for and an operator grant.
     Capability {

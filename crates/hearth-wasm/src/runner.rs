@@ -146,7 +146,7 @@ pub(crate) fn run_hook(
             )
         }
     };
-    if out.result.is_ok() && !out.kv_ops.is_empty() {
+    if out.result.is_ok() && !hook.read_only() && !out.kv_ops.is_empty() {
         host.commit(name, community, &out.kv_ops, &[])?;
     }
     Ok(HookRun {

@@ -38,18 +38,22 @@ fn set_mode(w: &World, mode: &str) {
         .unwrap();
 }
 
+/// Runs one hook of the hostile plugin by hand.
+fn run(w: &World, actor: Actor, hook: Hook, input: serde_json::Value) -> hearth_wasm::HookRun {
+    w.host
+        .run_hook(&actor, w.community, "hostile", hook, &input)
+        .unwrap()
+}
+
 fn render_error(w: &World) -> Error {
-    let run = w
-        .host
-        .run_hook(
-            &Actor::Guest,
-            w.community,
-            "hostile",
-            Hook::Render,
-            &json!({"slot": "page-footer"}),
-        )
-        .unwrap();
-    run.result.unwrap_err()
+    run(
+        w,
+        Actor::Guest,
+        Hook::Render,
+        json!({"slot": "page-footer"}),
+    )
+    .result
+    .unwrap_err()
 }
 
 /// The forum still takes a post and shows it.
@@ -232,17 +236,9 @@ fn a_granted_capability_can_be_withheld_by_the_operator() {
         )
         .unwrap();
     set_mode(&w, "record");
-    let run = w
-        .host
-        .run_hook(
-            &Actor::System,
-            w.community,
-            "hostile",
-            Hook::OnEvent,
-            &json!([]),
-        )
-        .unwrap();
-    let e = run.result.unwrap_err();
+    let e = run(&w, Actor::System, Hook::OnEvent, json!([]))
+        .result
+        .unwrap_err();
     assert!(
         matches!(&e, Error::Failed { message, .. } if message.contains("has not granted `kv`")),
         "{e}"
@@ -434,4 +430,79 @@ fn an_exhausted_pool_is_an_error_not_a_crash() {
         "{e}"
     );
     assert!(matches!(busy.join().unwrap(), Err(Error::Timeout { .. })));
+}
+
+/// What the hostile plugin's store holds under `key`.
+fn stored(w: &World, key: &str) -> Option<Vec<u8>> {
+    w.forum
+        .ext_get("plugin:hostile", Some(w.community), key)
+        .unwrap()
+}
+
+#[test]
+fn renders_and_get_routes_cannot_write() {
+    let w = hostile(HostConfig::default(), "write");
+    let keep = [hearth::ExtOp::Put {
+        key: "kept".into(),
+        value: b"old".to_vec(),
+    }];
+    w.forum
+        .ext_apply_all(Some(w.community), &[("plugin:hostile", &keep)])
+        .unwrap();
+    let refused = |html: &str| {
+        assert_eq!(
+            html.matches("Denied").count(),
+            2,
+            "both writes are refused: {html}"
+        );
+        assert!(html.contains("read-only"), "the refusal says why: {html}");
+    };
+
+    // A page render: the fragment still shows, its writes are refused.
+    let fragments = w.host.render(
+        &Actor::User(w.alice),
+        w.community,
+        Slot::PageFooter,
+        &PageContext::default(),
+    );
+    assert_eq!(fragments.len(), 1);
+    refused(&fragments[0].html);
+
+    // A GET route, as a guest and as a member (an image tag in a post
+    // would make a member's browser send exactly this request).
+    for actor in [Actor::Guest, Actor::User(w.alice)] {
+        let resp = w
+            .host
+            .route(&actor, w.community, "hostile", "/anything", &[])
+            .unwrap()
+            .unwrap();
+        assert_eq!(resp.status, 200);
+        refused(&resp.body);
+    }
+
+    // The runner's hand-run of the same hooks obeys the same rule.
+    for (hook, input) in [
+        (Hook::Render, json!({"slot": "sidebar"})),
+        (Hook::Route, json!({"path": "/"})),
+    ] {
+        let out = run(&w, Actor::Guest, hook, input).result.unwrap();
+        // A render's fragment or a route's response.
+        let html = out.get("html").or(out.get("body")).unwrap();
+        refused(html.as_str().unwrap());
+    }
+
+    // Nothing was stored, nothing deleted, and the refusals are not
+    // failures: the plugin is healthy.
+    assert_eq!(stored(&w, "written"), None);
+    assert_eq!(stored(&w, "kept").as_deref(), Some(&b"old"[..]));
+    let status = w.host.status("hostile").unwrap();
+    assert_eq!(status.counters.last_error, None);
+
+    // The same writes from a hook that may write are committed.
+    run(&w, Actor::System, Hook::OnSchedule, json!({}))
+        .result
+        .unwrap();
+    assert_eq!(stored(&w, "written").as_deref(), Some(&b"by hostile"[..]));
+    assert_eq!(stored(&w, "kept"), None);
+    forum_works(&w);
 }

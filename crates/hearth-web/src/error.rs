@@ -201,7 +201,7 @@ impl Error {
             | Error::TooLarge { .. }
             | Error::BadCredentials) => capitalize(&e.to_string()),
             Error::Plugin(_) | Error::Engine(E::Hook { .. }) => {
-                "An extension failed; the change was not saved. Try again in a moment.".into()
+                "An extension failed, so this could not be done; nothing was lost. Try again in a moment.".into()
             }
             _ => "Something went wrong on our side. It has been logged; try again in a moment."
                 .into(),

@@ -46,6 +46,13 @@ fn misbehave(host: &dyn Host) -> Option<String> {
             let _ = host.award_points(1, 1_000_000, "free points");
             Some("called award-points".into())
         }
+        "write" => {
+            // Tries to write from whatever hook it is in, and says what the
+            // host answered (renders and GET routes are read-only).
+            let set = host.kv_set("written", b"by hostile");
+            let delete = host.kv_delete("kept");
+            Some(format!("<p>kv-set: {set:?}; kv-delete: {delete:?}</p>"))
+        }
         _ => None,
     }
 }
