@@ -108,22 +108,28 @@ fn open(c: &mut Criterion) {
 
 /// Worst-case bodies at the default length limit, through the full preview
 /// pipeline (parse, budget check, sanitize).
-fn render(c: &mut Criterion) {
+/// A new database in a temporary directory with one community owned by
+/// `owner`, acting as them.
+fn small_forum(owner: &str) -> (tempfile::TempDir, Forum, hearth::Community, Actor) {
     let dir = tempfile::tempdir().unwrap();
-    let forum = Forum::open(dir.path().join("render.db")).unwrap();
-    let owner = forum.create_user(hearth::NewUser::new("renderer")).unwrap();
+    let forum = Forum::open(dir.path().join(format!("{owner}.db"))).unwrap();
+    let user = forum.create_user(hearth::NewUser::new(owner)).unwrap();
     let community = forum
         .create_community(
             &Actor::System,
             hearth::NewCommunity {
-                slug: "r".into(),
-                name: "R".into(),
-                owner: Some(owner.id),
+                slug: owner[..1].into(),
+                name: owner.into(),
+                owner: Some(user.id),
                 settings: CommunitySettings::default(),
             },
         )
         .unwrap();
-    let actor = Actor::User(owner.id);
+    (dir, forum, community, Actor::User(user.id))
+}
+
+fn render(c: &mut Criterion) {
+    let (_dir, forum, community, actor) = small_forum("renderer");
     let limit = CommunitySettings::default().limits.body_max_bytes as usize;
     let fill = |unit: &str| unit.repeat(limit / unit.len());
     let cases = [
@@ -253,9 +259,64 @@ fn watched_words(c: &mut Criterion) {
     g.finish();
 }
 
+/// A photo-like picture (smooth gradients and some grain, as a camera's)
+/// of `w`×`h`, encoded as `format`.
+fn photo(w: u32, h: u32, format: image::ImageFormat) -> Vec<u8> {
+    let mut rng = Rng::new(u64::from(w) * 31 + u64::from(h));
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let grain = (rng.next_u64() % 24) as u32;
+        image::Rgb([
+            ((x * 255 / w + grain) % 256) as u8,
+            ((y * 255 / h + grain) % 256) as u8,
+            (((x + y) * 128 / (w + h)) + grain) as u8,
+        ])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), format)
+        .unwrap();
+    out
+}
+
+/// An upload end to end: sniff, decode, orient, re-encode, thumbnail,
+/// hash and store; throughput in bytes uploaded.
+fn uploads(c: &mut Criterion) {
+    let (_dir, forum, community, actor) = small_forum("uploader");
+    let cases = [
+        (
+            "jpeg_1600x1200",
+            photo(1600, 1200, image::ImageFormat::Jpeg),
+        ),
+        ("png_1600x1200", photo(1600, 1200, image::ImageFormat::Png)),
+        (
+            "png_600x400_no_thumbnail",
+            photo(600, 400, image::ImageFormat::Png),
+        ),
+    ];
+    let mut g = c.benchmark_group("upload");
+    for (name, bytes) in &cases {
+        g.throughput(criterion::Throughput::Bytes(bytes.len() as u64));
+        g.bench_function(*name, |b| {
+            b.iter(|| {
+                forum
+                    .create_upload(
+                        &actor,
+                        community.id,
+                        hearth::NewUpload {
+                            filename: "photo".into(),
+                            bytes: bytes.clone(),
+                        },
+                    )
+                    .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
-    targets = open, render, watched_words, engine
+    targets = open, render, watched_words, uploads, engine
 }
 criterion_main!(benches);

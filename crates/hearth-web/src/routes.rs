@@ -127,6 +127,10 @@ pub(crate) fn router(state: State) -> Router {
             post(api::uploads::create).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/uploads/{name}", get(api::uploads::serve))
+        .route(
+            "/uploads/thumbnails/{name}",
+            get(api::uploads::serve_thumbnail),
+        )
         .route("/directory_items", get(api::directory))
         .route("/directory_items.json", get(api::directory))
         .route("/tags.json", get(api::tags))

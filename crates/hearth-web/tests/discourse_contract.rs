@@ -2426,7 +2426,35 @@ async fn images_are_uploaded_and_served_as_the_document_says() {
     assert_eq!(served.header("content-type"), "image/png");
     assert_eq!(served.header("x-content-type-options"), "nosniff");
     assert!(served.header("content-security-policy").contains("sandbox"));
-    assert_eq!(served.header("content-length"), "2048");
+    assert_eq!(
+        served.header("content-length"),
+        made["filesize"].to_string(),
+        "the padding after the image was not kept"
+    );
+    assert!(served.header("content-disposition").starts_with("inline"));
+    // A picture wider than 690 pixels gets a thumbnail, served beside it.
+    let wide = send(
+        &f.app,
+        upload(Some("ada"), "wide.png", &sized_png(1380, 2), "composer"),
+    )
+    .await;
+    assert_eq!(wide.status, StatusCode::OK, "{}", wide.body);
+    let wide = wide.json();
+    assert_eq!(
+        (
+            wide["thumbnail_width"].clone(),
+            wide["thumbnail_height"].clone()
+        ),
+        (690.into(), 1.into())
+    );
+    let thumb_path = wide["short_path"]
+        .as_str()
+        .expect("path")
+        .replace("/uploads/", "/uploads/thumbnails/");
+    let thumb = send(&f.app, get(&thumb_path)).await;
+    assert_eq!(thumb.status, StatusCode::OK);
+    assert_eq!(thumb.header("content-type"), "image/png");
+    assert!(thumb.header("content-security-policy").contains("sandbox"));
     let wrong = send(&f.app, get(&path.replace(".png", ".gif"))).await;
     assert_eq!(wrong.status, StatusCode::NOT_FOUND);
     // A private community's images are its members'.
@@ -2435,6 +2463,8 @@ async fn images_are_uploaded_and_served_as_the_document_says() {
         .update_community(&Actor::System, f.community, "Acme Community", settings)
         .expect("settings");
     let guest = send(&f.app, get(&path)).await;
+    assert_eq!(guest.status, StatusCode::NOT_FOUND, "{}", guest.body);
+    let guest = send(&f.app, get(&thumb_path)).await;
     assert_eq!(guest.status, StatusCode::NOT_FOUND, "{}", guest.body);
     let outsider = send(&f.app, get(&path).acting(&f, "outsider")).await;
     assert_eq!(outsider.status, StatusCode::NOT_FOUND);

@@ -1,8 +1,9 @@
 //! Files members upload — screenshots and photos for their posts. Images
 //! only (PNG, JPEG, GIF, WebP), recognised by their bytes, never by the
-//! name or type a client claims; kept in the database (every process
-//! serving the forum has them) once per content per community, and read
-//! back only by whoever may read the community.
+//! name or type a client claims; written anew without their metadata
+//! (`imaging`), kept in the database (every process serving the forum has
+//! them) once per content per community, and read back only by whoever
+//! may read the community.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -22,7 +23,7 @@ pub const MAX_UPLOAD_PIXELS: u64 = 50_000_000;
 
 /// An image kind Hearth accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Png,
     Jpeg,
     Gif,
@@ -30,6 +31,16 @@ enum Kind {
 }
 
 impl Kind {
+    /// Its name in messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Png => "PNG",
+            Kind::Jpeg => "JPEG",
+            Kind::Gif => "GIF",
+            Kind::Webp => "WebP",
+        }
+    }
+
     fn content_type(self) -> &'static str {
         match self {
             Kind::Png => "image/png",
@@ -127,12 +138,18 @@ pub struct Upload {
     pub sha256: String,
     /// The name it was uploaded with.
     pub filename: String,
-    /// `image/png`, `image/jpeg`, `image/gif` or `image/webp`.
+    /// `image/png`, `image/jpeg` or `image/gif` (a WebP upload is kept as
+    /// JPEG, or PNG when transparent).
     pub content_type: String,
-    /// Width in pixels.
+    /// Width in pixels (upright: a photo's EXIF orientation is applied).
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
+    /// The thumbnail's width and height, when the image is larger than
+    /// [`THUMBNAIL_BOX`](crate::THUMBNAIL_BOX) (see
+    /// [`Forum::upload_thumbnail`]).
+    #[serde(default)]
+    pub thumbnail: Option<(u32, u32)>,
     /// Size in bytes.
     pub size: u64,
     /// Who uploaded it first.
@@ -150,7 +167,8 @@ impl Upload {
 }
 
 const COLUMNS: &str =
-    "id, sha256, filename, content_type, width, height, size, user_id, created_at";
+    "id, sha256, filename, content_type, width, height, size, user_id, created_at,
+     thumbnail_width, thumbnail_height";
 
 fn upload_from_row(r: &crate::db::Row<'_>) -> crate::db::Result<Upload> {
     Ok(Upload {
@@ -163,6 +181,12 @@ fn upload_from_row(r: &crate::db::Row<'_>) -> crate::db::Result<Upload> {
         size: u64::try_from(r.get::<_, i64>(6)?).unwrap_or(0),
         user: r.get(7)?,
         created_at: from_millis(r.get(8)?),
+        thumbnail: match (r.get::<_, Option<i64>>(9)?, r.get::<_, Option<i64>>(10)?) {
+            (Some(w), Some(h)) => {
+                Some((u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0)))
+            }
+            _ => None,
+        },
     })
 }
 
@@ -170,7 +194,11 @@ impl Forum {
     /// Stores an image a member uploads: members who may post, within the
     /// community's `upload_max_bytes` and [`MAX_UPLOAD_PIXELS`]; PNG,
     /// JPEG, GIF or WebP by its bytes (`Invalid`, field `file`,
-    /// otherwise). The same bytes again give the stored upload back.
+    /// otherwise). The image is decoded and written anew: its metadata
+    /// (EXIF with GPS positions, comments, anything appended) is not kept,
+    /// a photo is turned upright, and one larger than
+    /// [`THUMBNAIL_BOX`](crate::THUMBNAIL_BOX) gets a thumbnail. The same
+    /// picture again gives the stored upload back.
     pub fn create_upload(
         &self,
         actor: &Actor,
@@ -204,17 +232,23 @@ impl Forum {
                 format!("at most {MAX_UPLOAD_PIXELS} pixels (got {width} × {height})"),
             ));
         }
-        let sha = crate::text::hex(&Sha256::digest(&new.bytes));
+        // Decoding takes time (and up to a few hundred MB for the largest
+        // pictures): outside the write transaction.
+        let image = crate::imaging::prepare(kind, &new.bytes)?;
+        drop(new.bytes);
+        let sha = crate::text::hex(&Sha256::digest(&image.bytes));
+        let thumb = image.thumbnail.as_ref();
         self.write(|w| {
             let viewer = self.viewer_in(w, actor, community)?;
             viewer.require_poster()?;
             if !viewer.is_official() {
-                check_daily_quota(w, &viewer, user, &sha, new.bytes.len() as i64)?;
+                check_daily_quota(w, &viewer, user, &sha, image.bytes.len() as i64)?;
             }
             w.tx.prepare_cached(
                 "INSERT INTO uploads (community_id, user_id, sha256, filename, content_type, width,
-                                      height, size, data, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                                      height, size, data, created_at, thumbnail, thumbnail_width,
+                                      thumbnail_height)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT (community_id, sha256) DO NOTHING",
             )?
             .execute(params![
@@ -222,12 +256,15 @@ impl Forum {
                 user,
                 sha,
                 filename,
-                kind.content_type(),
-                i64::from(width),
-                i64::from(height),
-                new.bytes.len() as i64,
-                new.bytes,
-                w.now_ms()
+                image.kind.content_type(),
+                i64::from(image.width),
+                i64::from(image.height),
+                image.bytes.len() as i64,
+                image.bytes,
+                w.now_ms(),
+                thumb.map(|t| t.bytes.as_slice()),
+                thumb.map(|t| i64::from(t.width)),
+                thumb.map(|t| i64::from(t.height)),
             ])?;
             Ok(w.tx
                 .prepare_cached(&format!(
@@ -245,13 +282,34 @@ impl Forum {
         community: CommunityId,
         sha256: &str,
     ) -> Result<(Upload, Vec<u8>)> {
+        self.upload_bytes(actor, community, sha256, "data")
+    }
+
+    /// An upload and its thumbnail's bytes (the image itself when it has
+    /// no thumbnail), for anyone who may read the community.
+    pub fn upload_thumbnail(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        sha256: &str,
+    ) -> Result<(Upload, Vec<u8>)> {
+        self.upload_bytes(actor, community, sha256, "coalesce(thumbnail, data)")
+    }
+
+    fn upload_bytes(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        sha256: &str,
+        bytes: &'static str,
+    ) -> Result<(Upload, Vec<u8>)> {
         self.read(|conn, now| {
             self.viewer(conn, now, actor, community)?;
             conn.prepare_cached(&format!(
-                "SELECT {COLUMNS}, data FROM uploads WHERE community_id = ?1 AND sha256 = ?2"
+                "SELECT {COLUMNS}, {bytes} FROM uploads WHERE community_id = ?1 AND sha256 = ?2"
             ))?
             .query_row(params![community, sha256], |r| {
-                Ok((upload_from_row(r)?, r.get::<_, Vec<u8>>(9)?))
+                Ok((upload_from_row(r)?, r.get::<_, Vec<u8>>(11)?))
             })
             .optional()?
             .ok_or(Error::not_found("upload"))

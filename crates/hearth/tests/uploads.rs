@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{World, png};
+use common::{World, flat_png, noise_png, png};
 use hearth::{Actor, Error, NewUpload};
 
 fn new(bytes: Vec<u8>) -> NewUpload {
@@ -24,7 +24,8 @@ fn members_upload_images_within_the_limit_and_readers_see_them() {
         .limits
         .upload_max_bytes as usize;
     let up = f.create_upload(&w.member, w.c, new(png(max))).unwrap();
-    assert_eq!((up.width, up.height, up.size), (256, 200, max as u64));
+    assert_eq!((up.width, up.height, up.thumbnail), (256, 200, None));
+    assert!(up.size < 1000, "the padding is not kept: {}", up.size);
     assert_eq!(up.content_type, "image/png");
     let e = f.create_upload(&w.member, w.c, new(png(max + 1)));
     assert!(
@@ -62,7 +63,7 @@ fn members_upload_images_within_the_limit_and_readers_see_them() {
         Err(Error::Forbidden { .. })
     ));
     let (read, bytes) = f.upload(&w.outsider, w.c, &up.sha256).unwrap();
-    assert_eq!((read.id, bytes.len()), (up.id, max));
+    assert_eq!((read.id, bytes.len()), (up.id, up.size as usize));
     assert!(matches!(
         f.upload(&w.member, w.c, &"0".repeat(64)),
         Err(Error::NotFound { .. })
@@ -79,34 +80,46 @@ fn members_upload_images_within_the_limit_and_readers_see_them() {
 fn a_member_uploads_at_most_the_daily_quota() {
     let w = World::new();
     let f = w.forum();
+    // What each picture takes once stored, learnt in another community.
+    let pictures: Vec<Vec<u8>> = (1..=4).map(|seed| noise_png(20, 20, seed)).collect();
+    let owner = common::account(f, "other_owner");
+    let other = common::one_category(f, owner, "other").0;
+    let size: Vec<i64> = pictures
+        .iter()
+        .map(|p| {
+            let up = f
+                .create_upload(&Actor::User(owner), other, new(p.clone()))
+                .unwrap();
+            up.size as i64
+        })
+        .collect();
     let mut s = f.community(&Actor::System, w.c).unwrap().settings;
-    s.limits.upload_daily_bytes = 3000;
+    s.limits.upload_daily_bytes = (size[0] + size[1]) as u32;
     f.update_community(&w.admin, w.c, "Acme", s.clone())
         .unwrap();
-    // Two files of 1,500 bytes: exactly the quota.
-    let mut first = png(1500);
-    first[100] = 1;
-    f.create_upload(&w.member, w.c, new(first.clone())).unwrap();
+    // Two pictures: exactly the quota.
+    f.create_upload(&w.member, w.c, new(pictures[0].clone()))
+        .unwrap();
     w.t.clock.advance(time::Duration::hours(1));
-    f.create_upload(&w.member, w.c, new(png(1500))).unwrap();
-    // One byte more is refused until the first leaves the window.
-    let mut third = png(100);
-    third[50] = 2;
-    match f.create_upload(&w.member, w.c, new(third.clone())) {
+    f.create_upload(&w.member, w.c, new(pictures[1].clone()))
+        .unwrap();
+    // One more is refused until the first leaves the window.
+    match f.create_upload(&w.member, w.c, new(pictures[2].clone())) {
         Err(Error::RateLimited { retry_after }) => {
             assert_eq!(retry_after.as_secs(), 23 * 3600, "{retry_after:?}");
         }
         other => panic!("{other:?}"),
     }
-    // A file the community has already is not counted again.
-    f.create_upload(&w.member, w.c, new(first)).unwrap();
+    // A picture the community has already is not counted again.
+    f.create_upload(&w.member, w.c, new(pictures[0].clone()))
+        .unwrap();
     // Staff are not counted.
-    f.create_upload(&w.moderator, w.c, new(third.clone()))
+    f.create_upload(&w.moderator, w.c, new(pictures[2].clone()))
         .unwrap();
     w.t.clock.advance(time::Duration::hours(23));
-    let mut fourth = png(100);
-    fourth[60] = 3;
-    f.create_upload(&w.member, w.c, new(fourth)).unwrap();
+    assert!(size[3] <= size[0], "the fourth fits where the first was");
+    f.create_upload(&w.member, w.c, new(pictures[3].clone()))
+        .unwrap();
     // Bounds.
     for bad in [1023, (1 << 30) + 1] {
         s.limits.upload_daily_bytes = bad;
@@ -115,4 +128,166 @@ fn a_member_uploads_at_most_the_daily_quota() {
             Err(Error::Invalid { .. })
         ));
     }
+}
+
+/// Inserts an APP1 (EXIF) segment right after a JPEG's start marker: a
+/// description naming a GPS position and orientation 6 (the camera was
+/// turned: show the picture rotated 90° clockwise).
+fn with_exif(jpeg: &[u8]) -> Vec<u8> {
+    let text = b"GPS 59.3293N 18.0686E\0";
+    let mut tiff = b"MM\0\x2a\0\0\0\x08\0\x02".to_vec();
+    // ImageDescription (ASCII, at offset 38), then Orientation (SHORT 6).
+    tiff.extend_from_slice(&[0x01, 0x0E, 0, 2, 0, 0, 0, text.len() as u8, 0, 0, 0, 38]);
+    tiff.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]);
+    tiff.extend_from_slice(&[0, 0, 0, 0]);
+    tiff.extend_from_slice(text);
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+fn jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, _| image::Rgb([(x * 6) as u8, 90, 160]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(
+            &mut std::io::Cursor::new(&mut out),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    out
+}
+
+#[test]
+fn photos_lose_their_metadata_and_stand_upright() {
+    let w = World::new();
+    let f = w.forum();
+    let photo = with_exif(&jpeg(40, 20));
+    assert!(photo.windows(3).any(|b| b == b"GPS"));
+    let up = f.create_upload(&w.member, w.c, new(photo)).unwrap();
+    assert_eq!(up.content_type, "image/jpeg");
+    assert_eq!((up.width, up.height), (20, 40), "turned as EXIF says");
+    let (_, bytes) = f.upload(&w.member, w.c, &up.sha256).unwrap();
+    for gone in [&b"GPS"[..], b"Exif", b"59.3293"] {
+        assert!(
+            !bytes.windows(gone.len()).any(|b| b == gone),
+            "{:?} was kept",
+            String::from_utf8_lossy(gone)
+        );
+    }
+    let stored = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((stored.width(), stored.height()), (20, 40));
+}
+
+#[test]
+fn polyglots_and_bombs_are_neutralised_or_refused() {
+    let w = World::new();
+    let f = w.forum();
+    // A PNG that is also an HTML page (and a zip) after its end.
+    let mut polyglot = flat_png(30, 30);
+    polyglot.extend_from_slice(b"<html><script>alert(document.cookie)</script></html>PK\x03\x04");
+    let up = f.create_upload(&w.member, w.c, new(polyglot)).unwrap();
+    let (_, bytes) = f.upload(&w.member, w.c, &up.sha256).unwrap();
+    for gone in [&b"<script"[..], b"<html", b"PK\x03\x04"] {
+        assert!(!bytes.windows(gone.len()).any(|b| b == gone));
+    }
+    assert!(
+        bytes.ends_with(b"IEND\xAE\x42\x60\x82"),
+        "nothing after the end"
+    );
+
+    // A 50,000 × 50,000 PNG (a few KB compressed, 10 GB decoded) is
+    // refused from its header, before anything is decoded.
+    let mut bomb = flat_png(1, 1);
+    bomb[16..20].copy_from_slice(&50_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&50_000u32.to_be_bytes());
+    let e = f.create_upload(&w.member, w.c, new(bomb)).unwrap_err();
+    assert!(e.to_string().contains("at most 50000000 pixels"), "{e}");
+
+    // A header within the cap over data that is not there: a clear error.
+    let mut lying = flat_png(1, 1);
+    lying[16..20].copy_from_slice(&5_000u32.to_be_bytes());
+    lying[20..24].copy_from_slice(&5_000u32.to_be_bytes());
+    let e = f.create_upload(&w.member, w.c, new(lying)).unwrap_err();
+    assert!(
+        matches!(&e, Error::Invalid { field: "file", .. })
+            && e.to_string().contains("not a readable PNG image"),
+        "{e}"
+    );
+
+    // Nothing but the first upload was stored.
+    assert_eq!(f.upload(&w.member, w.c, &up.sha256).unwrap().0.id, up.id,);
+}
+
+#[test]
+fn large_pictures_get_a_thumbnail_and_small_ones_serve_themselves() {
+    let w = World::new();
+    let f = w.forum();
+    let up = f
+        .create_upload(&w.member, w.c, new(flat_png(1380, 1000)))
+        .unwrap();
+    assert_eq!(up.thumbnail, Some((690, 500)));
+    let (_, thumb) = f.upload_thumbnail(&w.outsider, w.c, &up.sha256).unwrap();
+    let t = image::load_from_memory(&thumb).unwrap();
+    assert_eq!((t.width(), t.height()), (690, 500));
+    let small = f
+        .create_upload(&w.member, w.c, new(flat_png(100, 80)))
+        .unwrap();
+    assert_eq!(small.thumbnail, None);
+    let (_, a) = f.upload_thumbnail(&w.member, w.c, &small.sha256).unwrap();
+    let (_, b) = f.upload(&w.member, w.c, &small.sha256).unwrap();
+    assert_eq!(a, b);
+    assert!(matches!(
+        f.upload_thumbnail(&Actor::Guest, w.c, &"0".repeat(64)),
+        Err(Error::NotFound { .. })
+    ));
+}
+
+/// An animated GIF with a loop count and a comment.
+fn animated_gif() -> Vec<u8> {
+    use image::codecs::gif::{GifEncoder, Repeat};
+    let mut out = Vec::new();
+    {
+        let mut e = GifEncoder::new(&mut out);
+        e.set_repeat(Repeat::Infinite).unwrap();
+        for shade in [0u8, 120, 240] {
+            let frame = image::RgbaImage::from_pixel(12, 8, image::Rgba([shade, 50, 50, 255]));
+            e.encode_frame(image::Frame::new(frame)).unwrap();
+        }
+    }
+    // A comment extension before the trailer.
+    let trailer = out.pop().unwrap();
+    assert_eq!(trailer, 0x3B);
+    out.extend_from_slice(b"\x21\xFE\x0Ftaken at home!!\x00\x3B");
+    out
+}
+
+#[test]
+fn animations_keep_their_frames_and_loop_but_not_their_comments() {
+    let w = World::new();
+    let f = w.forum();
+    let gif = animated_gif();
+    let up = f.create_upload(&w.member, w.c, new(gif)).unwrap();
+    assert_eq!(
+        (up.content_type.as_str(), up.width, up.height),
+        ("image/gif", 12, 8)
+    );
+    let (_, bytes) = f.upload(&w.member, w.c, &up.sha256).unwrap();
+    assert!(!bytes.windows(10).any(|b| b == b"taken at h"));
+    assert!(
+        bytes.windows(11).any(|b| b == b"NETSCAPE2.0"),
+        "the loop is kept"
+    );
+    use image::AnimationDecoder;
+    let frames = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(&bytes))
+        .unwrap()
+        .into_frames()
+        .collect_frames()
+        .unwrap();
+    assert_eq!(frames.len(), 3);
 }

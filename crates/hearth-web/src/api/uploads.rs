@@ -2,7 +2,8 @@
 //! (multipart: `file`, `upload_type`, `synchronous`) stores an image and
 //! answers its URL, `/uploads/{sha256}.{extension}`, which serves it to
 //! whoever may read the community — with its own type, never sniffed, and
-//! a policy that runs nothing in it.
+//! a policy that runs nothing in it; `/uploads/thumbnails/…` serves its
+//! thumbnail.
 
 use axum::extract::{Multipart, Path, State as AxState};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -50,6 +51,19 @@ pub(crate) fn path_of(s: &AppState, u: &Upload) -> String {
     s.url(&format!("/uploads/{}.{}", u.sha256, u.extension()))
 }
 
+/// Where the upload's thumbnail is served (the image itself when it is
+/// small enough to need none).
+pub(crate) fn thumbnail_path_of(s: &AppState, u: &Upload) -> String {
+    match u.thumbnail {
+        Some(_) => s.url(&format!(
+            "/uploads/thumbnails/{}.{}",
+            u.sha256,
+            u.extension()
+        )),
+        None => path_of(s, u),
+    }
+}
+
 fn shape(s: &AppState, u: &Upload) -> UploadShape {
     let path = path_of(s, u);
     let origin = crate::pages::origin(s).unwrap_or_default();
@@ -60,8 +74,8 @@ fn shape(s: &AppState, u: &Upload) -> UploadShape {
         filesize: u.size,
         width: u.width,
         height: u.height,
-        thumbnail_width: u.width,
-        thumbnail_height: u.height,
+        thumbnail_width: u.thumbnail.map_or(u.width, |t| t.0),
+        thumbnail_height: u.thumbnail.map_or(u.height, |t| t.1),
         extension: u.extension().to_owned(),
         short_url: format!("upload://{}.{}", u.sha256, u.extension()),
         short_path: path,
@@ -132,7 +146,7 @@ pub(crate) async fn create(
                     ));
                 };
                 let update = hearth::ProfileUpdate {
-                    avatar_url: Some(path_of(s, &upload)),
+                    avatar_url: Some(thumbnail_path_of(s, &upload)),
                     ..hearth::ProfileUpdate::default()
                 };
                 s.forum.update_profile(&actor, me, update)?;
@@ -146,9 +160,28 @@ pub(crate) async fn create(
 /// `GET /uploads/{sha256}.{extension}`: the image, to whoever may read the
 /// community.
 pub(crate) async fn serve(
-    AxState(state): AxState<State>,
+    state: AxState<State>,
     v: Visitor,
     Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    serve_bytes(state, v, name, false).await
+}
+
+/// `GET /uploads/thumbnails/{sha256}.{extension}`: its thumbnail (the
+/// image itself when it has none).
+pub(crate) async fn serve_thumbnail(
+    state: AxState<State>,
+    v: Visitor,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    serve_bytes(state, v, name, true).await
+}
+
+async fn serve_bytes(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    name: String,
+    thumbnail: bool,
 ) -> Result<Response, ApiError> {
     let (sha, ext) = name
         .rsplit_once('.')
@@ -159,7 +192,12 @@ pub(crate) async fn serve(
     let (sha, ext) = (sha.to_ascii_lowercase(), ext.to_owned());
     let (upload, bytes, public) = state
         .run(move |s| {
-            let (upload, bytes) = s.forum.upload(&v.actor, s.config.community, &sha)?;
+            let c = s.config.community;
+            let (upload, bytes) = if thumbnail {
+                s.forum.upload_thumbnail(&v.actor, c, &sha)?
+            } else {
+                s.forum.upload(&v.actor, c, &sha)?
+            };
             if upload.extension() != ext {
                 return Err(Error::Engine(hearth::Error::NotFound { what: "upload" }));
             }
@@ -171,6 +209,15 @@ pub(crate) async fn serve(
     let h = res.headers_mut();
     if let Ok(t) = HeaderValue::from_str(&upload.content_type) {
         h.insert(header::CONTENT_TYPE, t);
+    }
+    // Shown in the page, never run; saved under a name made of the
+    // content's (the member's file name is not put in a header).
+    if let Ok(d) = HeaderValue::from_str(&format!(
+        "inline; filename=\"{}.{}\"",
+        &upload.sha256[..16],
+        upload.extension()
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, d);
     }
     // The bytes never change (they are their own name); a private
     // community's stay out of shared caches.

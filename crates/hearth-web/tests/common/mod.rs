@@ -545,12 +545,20 @@ pub fn multipart(file: (&str, &[u8]), fields: &[(&str, &str)]) -> (String, Vec<u
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-/// A 1×1 PNG's header, padded to `size` bytes.
+/// A real `w`×`h` PNG of one colour.
+pub fn sized_png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbaImage::from_pixel(w, h, image::Rgba([200, 80, 20, 255]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgba8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("a PNG encodes");
+    out
+}
+
+/// A real 1×1 PNG padded after its end to `size` bytes (the engine drops
+/// the padding when it re-encodes the picture).
 pub fn png(size: usize) -> Vec<u8> {
-    let mut b = vec![
-        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0,
-        0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0,
-    ];
+    let mut b = sized_png(1, 1);
     b.resize(size.max(b.len()), 0);
     b
 }

@@ -391,13 +391,43 @@ impl ClockExt for ManualClock {
     }
 }
 
-/// A PNG header (256×200) padded to `size` bytes: enough for the upload
-/// checks, which read the header.
+/// A real `w`×`h` PNG of noise drawn from `seed` (different seeds give
+/// different pictures; noise does not compress, so its size is about
+/// `3 × w × h` bytes, and the same after Hearth re-encodes it).
+pub fn noise_png(w: u32, h: u32, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    let img = image::RgbImage::from_fn(w, h, |_, _| {
+        let mut px = [0u8; 3];
+        for c in &mut px {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *c = x as u8;
+        }
+        image::Rgb(px)
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// A real 256×200 PNG (about 1.3 KB) padded after its end to `size`
+/// bytes when that is more (the padding is dropped when Hearth re-encodes
+/// it).
 pub fn png(size: usize) -> Vec<u8> {
-    let mut b = vec![
-        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0,
-        0, 0x01, 0x00, 0, 0, 0, 0xC8, 8, 6, 0, 0, 0,
-    ];
+    let mut b = flat_png(256, 200);
     b.resize(size.max(b.len()), 7);
     b
+}
+
+/// A real `w`×`h` PNG of one colour (a few hundred bytes).
+pub fn flat_png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(w, h, image::Rgb([30, 120, 200]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
 }
