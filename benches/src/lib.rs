@@ -349,6 +349,7 @@ fn generate(path: &Path, posts: u64, members: usize) {
                 hearth::NewLogin {
                     email: format!("member{i}@example.com"),
                     password_hash: "$argon2id$bench".into(),
+                    confirmed: true,
                 },
             )
             .unwrap();

@@ -122,6 +122,19 @@ pub fn create_account(
     email: &str,
     password: &str,
 ) -> Result<User> {
+    new_account(forum, username, display_name, email, password, true)
+}
+
+/// [`create_account`], with the address confirmed or waiting for the
+/// member to follow a mailed link (`confirmed` false).
+pub(crate) fn new_account(
+    forum: &Forum,
+    username: &str,
+    display_name: &str,
+    email: &str,
+    password: &str,
+    confirmed: bool,
+) -> Result<User> {
     hearth::validate_username(username)?;
     check_password(password)?;
     let user = NewUser {
@@ -131,6 +144,7 @@ pub fn create_account(
     let login = NewLogin {
         email: email.to_string(),
         password_hash: hash_password(password)?,
+        confirmed,
     };
     Ok(forum.create_account(user, login)?)
 }

@@ -69,6 +69,15 @@ pub enum Error {
     /// Wrong username/e-mail or password (deliberately not saying which).
     #[error("incorrect username, email or password")]
     BadCredentials,
+    /// The password was right, but the account's address waits for
+    /// confirmation (the community asks new members to confirm it).
+    #[error(
+        "confirm your address first: follow the link we mailed to {email}, or ask for a new one"
+    )]
+    Unconfirmed {
+        /// The account's sign-in address (the member proved the password).
+        email: String,
+    },
     /// A template failed to render (a broken override, usually).
     #[error("template {name}: {message}")]
     Template {
@@ -131,6 +140,7 @@ impl Error {
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::BadCredentials => StatusCode::UNAUTHORIZED,
+            Error::Unconfirmed { .. } => StatusCode::FORBIDDEN,
             Error::Template { .. } | Error::Config(_) | Error::Internal(_) | Error::Io(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -199,7 +209,8 @@ impl Error {
             | Error::InvalidUtf8 { .. }
             | Error::SlowBody { .. }
             | Error::TooLarge { .. }
-            | Error::BadCredentials) => capitalize(&e.to_string()),
+            | Error::BadCredentials
+            | Error::Unconfirmed { .. }) => capitalize(&e.to_string()),
             Error::Plugin(_) | Error::Engine(E::Hook { .. }) => {
                 "An extension failed, so this could not be done; nothing was lost. Try again in a moment.".into()
             }
@@ -244,6 +255,7 @@ impl Error {
             Error::TooLarge { .. } => "too_large",
             Error::RateLimited { .. } => "rate_limited",
             Error::BadCredentials => "bad_credentials",
+            Error::Unconfirmed { .. } => "not_activated",
             Error::Template { .. } | Error::Config(_) | Error::Internal(_) | Error::Io(_) => {
                 "server_error"
             }

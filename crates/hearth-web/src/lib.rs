@@ -72,6 +72,7 @@ mod request_id;
 mod routes;
 mod security;
 mod seo;
+mod signup;
 mod smtp;
 mod sso;
 mod state;

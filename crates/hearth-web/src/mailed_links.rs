@@ -7,6 +7,11 @@
 //!   /session/forgot_password.json`, `PUT
 //!   /users/password-reset/{token}.json`). The answer to a request never
 //!   says whether an account matched.
+//! - **A new account's address.** Where sign-ups confirm their address
+//!   (`crate::signup`), a link to `/u/activate-account/{token}` (a page
+//!   with a button) confirms it, welcomes the member and signs them in;
+//!   `POST /u/activate-account` sends it again. A password reset confirms
+//!   the address too (the member read mail there).
 //! - **A new address.** `PUT /u/{username}/preferences/email.json` mails
 //!   a link to the new address; the address changes when the member
 //!   confirms there (`/u/confirm-email/{token}`: a page with a button, so
@@ -36,6 +41,13 @@ use crate::visitor::{Visitor, WantsJson};
 enum Link {
     /// Sets the account's password.
     Reset { user: UserId, expires_at: i64 },
+    /// Confirms a new account's address, and accepts `invite` (the one
+    /// it signed up with) if any.
+    ConfirmSignup {
+        user: UserId,
+        invite: Option<String>,
+        expires_at: i64,
+    },
     /// Makes `email` the account's sign-in address.
     ConfirmEmail {
         user: UserId,
@@ -54,6 +66,7 @@ impl Link {
     fn expires_at(&self) -> i64 {
         match self {
             Link::Reset { expires_at, .. }
+            | Link::ConfirmSignup { expires_at, .. }
             | Link::ConfirmEmail { expires_at, .. }
             | Link::Backup { expires_at, .. } => *expires_at,
         }
@@ -74,9 +87,20 @@ fn take(s: &AppState, key: String, max: u32) -> Result<()> {
 }
 
 /// Counts a request for account mail per address of the requester.
-fn limit_address(s: &AppState, ip: &str) -> Result<()> {
+pub(crate) fn limit_address(s: &AppState, ip: &str) -> Result<()> {
     let max = s.config.limits.account_mail_per_ip;
     take(s, format!("account-mail/address/{}", auth::digest(ip)), max)
+}
+
+/// Counts a request for account mail per name asked, before anyone looks
+/// it up (unknown names too).
+fn limit_login(s: &AppState, login: &str) -> Result<()> {
+    let max = s.config.limits.account_mail_per_account;
+    take(
+        s,
+        format!("account-mail/login/{}", auth::digest(&login.to_lowercase())),
+        max,
+    )
 }
 
 /// Counts a request for account mail per account, whichever name it was
@@ -175,13 +199,7 @@ fn request(s: &AppState, ip: &str, login: &str) -> Result<()> {
         ));
     }
     limit_address(s, ip)?;
-    // Per name asked, before anyone looks it up (unknown names too).
-    let max = s.config.limits.account_mail_per_account;
-    take(
-        s,
-        format!("account-mail/login/{}", auth::digest(&login.to_lowercase())),
-        max,
-    )?;
+    limit_login(s, login)?;
     let Some(account) = s.forum.login(login)? else {
         return Ok(());
     };
@@ -338,16 +356,24 @@ fn reset(
     }
     let c = s.config.community;
     s.forum.set_password_hash(user.id, &hash)?;
+    if s.forum.login_of(user.id)?.is_some_and(|l| !l.confirmed) {
+        crate::signup::activate(s, user.id, None)?;
+    }
     auth::end_all_sessions(&s.forum, c, user.id)?;
     let (cookie, _) = auth::start_session(&s.forum, c, user.id, s.config.session_ttl, ip)?;
     Ok(Some(cookie))
 }
 
 fn page(s: &AppState, v: &Visitor, stage: &str, mut ctx: serde_json::Value) -> Result<String> {
+    let (title, path) = match stage {
+        "signup_sent" | "confirm_signup" => ("Confirm your address", "/u/activate-account"),
+        "confirm_email" | "email_confirmed" => ("Confirm your new address", "/u/confirm-email"),
+        _ => ("Reset your password", "/password-reset"),
+    };
     let meta = Meta {
-        title: "Reset your password".into(),
+        title: title.into(),
         noindex: true,
-        path: "/password-reset".into(),
+        path: path.into(),
         ..Default::default()
     };
     ctx["stage"] = stage.into();
@@ -533,6 +559,32 @@ pub(crate) async fn update_email(
     ))
 }
 
+/// The page a mailed link opens: `show` gives the stage and context for
+/// the kind of link the route expects; anything else (used, expired,
+/// another kind) is the "no longer works" page, 410.
+async fn link_form(
+    state: State,
+    v: Visitor,
+    token: String,
+    show: impl FnOnce(&AppState, Link, &str) -> Result<Option<(&'static str, serde_json::Value)>>
+    + Send
+    + 'static,
+) -> Result<Response, PageError> {
+    let (status, body) = state
+        .run(move |s| {
+            let shown = match peek(s, &token)? {
+                Some(link) => show(s, link, &token)?,
+                None => None,
+            };
+            Ok(match shown {
+                Some((stage, ctx)) => (StatusCode::OK, page(s, &v, stage, ctx)?),
+                None => (StatusCode::GONE, page(s, &v, "expired", json!({}))?),
+            })
+        })
+        .await?;
+    Ok(no_leak((status, Html(body)).into_response()))
+}
+
 /// `GET /u/confirm-email/{token}`: what confirming would do, with the
 /// button that does it.
 pub(crate) async fn confirm_email_form(
@@ -540,19 +592,15 @@ pub(crate) async fn confirm_email_form(
     v: Visitor,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
-    let (status, body) = state
-        .run(move |s| {
-            Ok(match peek(s, &token)? {
-                Some(Link::ConfirmEmail { user, email, .. }) => {
-                    let username = s.forum.user(user)?.username;
-                    let ctx = json!({ "token": token, "username": username, "email": email });
-                    (StatusCode::OK, page(s, &v, "confirm_email", ctx)?)
-                }
-                _ => (StatusCode::GONE, page(s, &v, "expired", json!({}))?),
-            })
-        })
-        .await?;
-    Ok(no_leak((status, Html(body)).into_response()))
+    link_form(state, v, token, |s, link, token| {
+        let Link::ConfirmEmail { user, email, .. } = link else {
+            return Ok(None);
+        };
+        let username = s.forum.user(user)?.username;
+        let ctx = json!({ "token": token, "username": username, "email": email });
+        Ok(Some(("confirm_email", ctx)))
+    })
+    .await
 }
 
 /// `POST /u/confirm-email/{token}`: the address becomes the member's.
@@ -585,4 +633,135 @@ pub(crate) async fn confirm_email(
         })
         .await?;
     Ok(no_leak((status, Html(body)).into_response()))
+}
+
+/// Mails a new account the link that confirms its address (the caller
+/// counted the request against its limits).
+pub(crate) fn mail_signup_link(s: &AppState, user: UserId, invite: Option<String>) -> Result<()> {
+    let account = s
+        .forum
+        .login_of(user)?
+        .ok_or(Error::Engine(hearth::Error::NotFound {
+            what: "sign-in address",
+        }))?;
+    let link = Link::ConfirmSignup {
+        user,
+        invite,
+        expires_at: expires(s),
+    };
+    let link = store(s, &link, "/u/activate-account")?;
+    let name = site_name(s);
+    send(
+        s,
+        user,
+        None,
+        format!("Confirm your address for {name}"),
+        (
+            &format!(
+                "Welcome, {}! Someone (we hope you) signed up to {name} with this address.",
+                account.username
+            ),
+            &format!(
+                "Confirm your address and sign in (the link works once, for {} hours)",
+                hours(s)
+            ),
+            &link,
+            "If it wasn't you, ignore this message: the account stays unconfirmed and cannot be used.",
+        ),
+    )
+}
+
+/// The "check your e-mail" page after a sign-up or a request for a new
+/// link (the same words whether or not an account waits: nothing is
+/// given away).
+pub(crate) fn signup_sent_page(s: &AppState, v: &Visitor, login: &str) -> Result<String> {
+    page(s, v, "signup_sent", json!({ "login": login }))
+}
+
+/// `GET /u/activate-account/{token}`: a button that confirms (so a mail
+/// scanner following the link confirms nothing).
+pub(crate) async fn confirm_signup_form(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    link_form(state, v, token, |s, link, token| {
+        let Link::ConfirmSignup { user, .. } = link else {
+            return Ok(None);
+        };
+        let username = s.forum.user(user)?.username;
+        Ok(Some((
+            "confirm_signup",
+            json!({ "token": token, "username": username }),
+        )))
+    })
+    .await
+}
+
+/// `POST /u/activate-account/{token}`: the address is confirmed, the
+/// member welcomed into the community and signed in.
+pub(crate) async fn confirm_signup(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    Path(token): Path<String>,
+    params: Params,
+) -> Result<Response, PageError> {
+    params.check_csrf(&v)?;
+    let ip = v.ip.to_string();
+    let page_v = v.clone();
+    let done = state
+        .run(move |s| {
+            let Some(Link::ConfirmSignup { user, invite, .. }) = peek(s, &token)? else {
+                return Ok(None);
+            };
+            if !take_link(s, &token)? {
+                return Ok(None);
+            }
+            crate::signup::activate(s, user, invite.as_deref())?;
+            let c = s.config.community;
+            let (cookie, _) = auth::start_session(&s.forum, c, user, s.config.session_ttl, &ip)?;
+            Ok(Some(cookie))
+        })
+        .await?;
+    match done {
+        Some(cookie) => {
+            let mut res = Redirect::to(&state.url("/")).into_response();
+            res.headers_mut()
+                .append(header::SET_COOKIE, session_cookie(&state, &v, &cookie)?);
+            Ok(no_leak(res))
+        }
+        None => {
+            let body = state
+                .run(move |s| page(s, &page_v, "expired", json!({})))
+                .await?;
+            Ok(no_leak((StatusCode::GONE, Html(body)).into_response()))
+        }
+    }
+}
+
+/// `POST /u/activate-account` (`login`): mails the confirmation link
+/// again if that account waits for one. Answers the same either way.
+pub(crate) async fn resend_signup(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    params: Params,
+) -> Result<Response, PageError> {
+    params.check_csrf(&v)?;
+    crate::sso::passwords_allowed(&state)?;
+    let login = params.str("login").unwrap_or_default().trim().to_owned();
+    let ip = v.ip.to_string();
+    let body = state
+        .run(move |s| {
+            limit_address(s, &ip)?;
+            limit_login(s, &login)?;
+            if let Some(account) = s.forum.login(&login)?
+                && !account.confirmed
+            {
+                limit_account(s, account.user)?;
+                mail_signup_link(s, account.user, None)?;
+            }
+            signup_sent_page(s, &v, &login)
+        })
+        .await?;
+    Ok(html(body, false))
 }

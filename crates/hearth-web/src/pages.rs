@@ -1015,9 +1015,12 @@ pub(crate) async fn check_credentials(
             if !auth::verify_password(&password, &hash) {
                 return Err(Error::BadCredentials);
             }
-            let user = found.map(|l| l.user).ok_or(Error::BadCredentials)?;
+            let found = found.ok_or(Error::BadCredentials)?;
             s.forum.forget_attempts(&[&pair, &account_key, &slow_key])?;
-            Ok(user)
+            if !found.confirmed && crate::signup::must_confirm(s, &*s.community()?) {
+                return Err(Error::Unconfirmed { email: found.email });
+            }
+            Ok(found.user)
         })
         .await
 }
@@ -1044,10 +1047,13 @@ pub(crate) async fn login(
                 .append(header::SET_COOKIE, session_cookie(&state, &v, &token)?);
             Ok(res)
         }
-        Err(e @ (Error::BadCredentials | Error::RateLimited { .. })) => {
+        Err(
+            e @ (Error::BadCredentials | Error::RateLimited { .. } | Error::Unconfirmed { .. }),
+        ) => {
             let status = e.status();
             let message = e.public_message();
             let retry_after = e.retry_after();
+            let unconfirmed = matches!(e, Error::Unconfirmed { .. });
             let body = state
                 .run(move |s| {
                     let meta = Meta {
@@ -1061,7 +1067,8 @@ pub(crate) async fn login(
                         &v,
                         "login.html",
                         meta,
-                        json!({"error": message, "login": login, "next": next}),
+                        json!({"error": message, "login": login, "next": next,
+                               "unconfirmed": unconfirmed}),
                     )
                 })
                 .await?;
@@ -1139,7 +1146,8 @@ pub(crate) async fn signup_form(
 }
 
 /// `POST /signup`: creates the account, joins (or asks to join, or accepts
-/// the invite), signs in.
+/// the invite), signs in — or, where sign-ups confirm their address
+/// (`crate::signup`), mails the link that does so and says so.
 pub(crate) async fn signup(
     AxState(state): AxState<State>,
     v: Visitor,
@@ -1160,37 +1168,38 @@ pub(crate) async fn signup(
             let values = json!({"username": username, "email": email, "name": name});
             let community = s.community()?;
             if invite.is_none() && community.settings.registration == RegistrationMode::InviteOnly {
-                return Ok(Err(signup_page(s, &v, values, None, None)?));
+                return Ok(Err((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    signup_page(s, &v, values, None, None)?,
+                )));
             }
-            let user = match auth::create_account(&s.forum, &username, &name, &email, &password) {
-                Ok(u) => u,
-                Err(
-                    e @ Error::Engine(
-                        hearth::Error::Invalid { .. } | hearth::Error::Conflict { .. },
-                    ),
-                ) => {
-                    return Ok(Err(signup_page(
-                        s,
-                        &v,
-                        values,
-                        invite,
-                        Some(e.public_message()),
-                    )?));
-                }
-                Err(e) => return Err(e),
-            };
-            let me = Actor::User(user.id);
-            match invite {
-                Some(code) => {
-                    s.forum.accept_invite(&me, &code)?;
-                }
-                None if community.settings.registration == RegistrationMode::Approval => {
-                    s.forum.request_to_join(&me, c, "")?;
-                }
-                None => {
-                    s.forum.join(&me, c)?;
-                }
+            let confirm = crate::signup::must_confirm(s, &community);
+            if confirm {
+                crate::mailed_links::limit_address(s, &v.ip.to_string())?;
             }
+            let user =
+                match auth::new_account(&s.forum, &username, &name, &email, &password, !confirm) {
+                    Ok(u) => u,
+                    Err(
+                        e @ Error::Engine(
+                            hearth::Error::Invalid { .. } | hearth::Error::Conflict { .. },
+                        ),
+                    ) => {
+                        return Ok(Err((
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            signup_page(s, &v, values, invite, Some(e.public_message()))?,
+                        )));
+                    }
+                    Err(e) => return Err(e),
+                };
+            if confirm {
+                crate::mailed_links::mail_signup_link(s, user.id, invite)?;
+                return Ok(Err((
+                    StatusCode::OK,
+                    crate::mailed_links::signup_sent_page(s, &v, &user.username)?,
+                )));
+            }
+            crate::signup::welcome(s, None, user.id, invite.as_deref())?;
             let (token, _) = auth::start_session(&s.forum, c, user.id, ttl, &v.ip.to_string())?;
             Ok(Ok(token))
         })
@@ -1204,7 +1213,7 @@ pub(crate) async fn signup(
             );
             Ok(res)
         }
-        Err(page) => Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response()),
+        Err((status, page)) => Ok((status, Html(page)).into_response()),
     }
 }
 

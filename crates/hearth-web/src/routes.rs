@@ -90,6 +90,14 @@ pub(crate) fn router(state: State) -> Router {
         .route("/u/{name}", get(user).put(api::update_user))
         .route("/u/{name}/emails.json", get(api::user_emails))
         .route(
+            "/u/activate-account",
+            post(crate::mailed_links::resend_signup),
+        )
+        .route(
+            "/u/activate-account/{token}",
+            get(crate::mailed_links::confirm_signup_form).post(crate::mailed_links::confirm_signup),
+        )
+        .route(
             "/u/confirm-email/{token}",
             get(crate::mailed_links::confirm_email_form).post(crate::mailed_links::confirm_email),
         )
@@ -914,6 +922,22 @@ async fn session_json(AxState(state): AxState<State>, v: Visitor, params: Params
     };
     match run.await {
         Ok(res) => res,
+        // What Discourse answers an account that is not activated yet.
+        Err(Error::Unconfirmed { email }) => {
+            let message = Error::Unconfirmed {
+                email: email.clone(),
+            }
+            .public_message();
+            crate::error::json_response(
+                axum::http::StatusCode::OK,
+                &serde_json::json!({
+                    "error": message,
+                    "reason": "not_activated",
+                    "sent_to_email": email,
+                    "current_email": email,
+                }),
+            )
+        }
         Err(e) => ApiError(e).into_response(),
     }
 }

@@ -256,3 +256,155 @@ async fn a_new_address_counts_once_confirmed_from_it() {
     let again = b.get(&link).await;
     assert_eq!(again.status, StatusCode::GONE, "{}", again.body);
 }
+
+/// How many mails with `subject` went to `to`.
+fn mails_to(got: &Mutex<Vec<String>>, subject: &str, to: &str) -> usize {
+    got.lock()
+        .expect("lock")
+        .iter()
+        .filter(|m| m.contains(&format!("Subject: {subject}")) && m.contains(&format!("To: {to}")))
+        .count()
+}
+
+fn role(f: &Fixture, name: &str) -> Option<hearth::Role> {
+    let user = f.forum.user_by_username(name).ok()?;
+    f.forum
+        .member(&hearth::Actor::System, f.community, user.id)
+        .ok()
+        .map(|m| m.role)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ups_confirm_their_address_before_they_sign_in_and_join() {
+    let (f, got) = mailing();
+    let mut cleo = Browser::new(&f);
+    let r = cleo.sign_up("cleo").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Check your e-mail"), "{}", r.body);
+    assert!(
+        !r.header("set-cookie").contains("hearth_session="),
+        "not signed in"
+    );
+    assert_eq!(role(&f, "cleo"), None, "not a member before confirming");
+    let subject = "Confirm your address";
+    let token = link_token(&got, subject, "cleo@example.com", "/u/activate-account").await;
+
+    // Signing in is refused, with the way to get the link again.
+    let refused = cleo.sign_in("cleo").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(
+        refused.body.contains("Confirm your address first"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("/u/activate-account\""));
+    let csrf = cleo.csrf().await;
+    let json = cleo
+        .send(
+            req(Method::POST, "/session.json")
+                .header("X-CSRF-Token", &csrf)
+                .json(serde_json::json!({ "login": "cleo", "password": PASSWORD })),
+        )
+        .await;
+    assert_eq!(json.json()["reason"], "not_activated", "{}", json.body);
+    // A wrong password still says only that it is wrong.
+    let wrong = cleo
+        .submit(
+            "/login",
+            "/login",
+            &[("login", "cleo"), ("password", "not the password")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(!wrong.body.contains("Confirm your address"));
+
+    // Asking again mails a new link; asking for someone who needs none
+    // (or no one) reads the same and mails nothing.
+    for login in ["cleo", "ada", "nobody_at_all"] {
+        let again = cleo
+            .submit("/login", "/u/activate-account", &[("login", login)])
+            .await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+        assert!(again.body.contains("Check your e-mail"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while mails_to(&got, subject, "cleo@example.com") < 2 {
+        assert!(Instant::now() < deadline, "no second link");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(mails_to(&got, subject, "ada@example.com"), 0);
+
+    // The link shows a button (a mail scanner confirms nothing)…
+    let link = format!("/u/activate-account/{token}");
+    let page = cleo.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.header("referrer-policy"), "no-referrer");
+    assert!(
+        !f.forum
+            .login("cleo")
+            .expect("login")
+            .expect("cleo")
+            .confirmed
+    );
+    // …which confirms, welcomes and signs in, once.
+    let done = cleo.submit(&link, &link, &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(done.header("set-cookie").contains("hearth_session="));
+    assert_eq!(role(&f, "cleo"), Some(hearth::Role::Member));
+    assert!(
+        f.forum
+            .login("cleo")
+            .expect("login")
+            .expect("cleo")
+            .confirmed
+    );
+    assert_eq!(cleo.get(&link).await.status, StatusCode::GONE);
+    let mut again = Browser::new(&f);
+    assert_eq!(again.sign_in("cleo").await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_confirms_a_waiting_address_and_communities_may_not_ask() {
+    let (f, got) = mailing();
+    let mut b = Browser::new(&f);
+    let r = b.sign_up("dora").await;
+    assert!(r.body.contains("Check your e-mail"), "{}", r.body);
+    // The confirmation mail was lost; a password reset reads mail there too.
+    b.submit("/password-reset", "/password-reset", &[("login", "dora")])
+        .await;
+    let token = reset_token(&got, "dora@example.com", 1).await;
+    let link = format!("/users/password-reset/{token}");
+    let done = b
+        .submit(&link, &link, &[("password", "a brand new passphrase")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(
+        f.forum
+            .login("dora")
+            .expect("login")
+            .expect("dora")
+            .confirmed
+    );
+    assert_eq!(role(&f, "dora"), Some(hearth::Role::Member));
+
+    // A community that does not ask signs people in at once.
+    let mut settings = f
+        .forum
+        .community(&hearth::Actor::System, f.community)
+        .expect("community")
+        .settings;
+    settings.email.confirm_signups = false;
+    f.forum
+        .update_community(
+            &hearth::Actor::System,
+            f.community,
+            "Acme Community",
+            settings,
+        )
+        .expect("settings");
+    let mut eli = Browser::new(&f);
+    let r = eli.sign_up("eli").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.header("set-cookie").contains("hearth_session="));
+    assert_eq!(role(&f, "eli"), Some(hearth::Role::Member));
+}

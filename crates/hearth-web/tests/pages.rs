@@ -112,17 +112,7 @@ async fn private_pages_are_404_with_noindex_and_no_internals() {
 async fn sign_up_create_topic_reply_accept_search() {
     let f = fixture();
     let mut cleo = Browser::new(&f);
-    let r = cleo
-        .submit(
-            "/signup",
-            "/signup",
-            &[
-                ("username", "cleo"),
-                ("email", "cleo@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let r = cleo.sign_up("cleo").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let set = r
         .headers

@@ -63,6 +63,7 @@ fn setup(db: &str) -> Site {
                 NewLogin {
                     email: format!("{name}@example.com"),
                     password_hash: "$argon2id$test".into(),
+                    confirmed: true,
                 },
             )
             .unwrap()

@@ -23,6 +23,11 @@ pub struct NewLogin {
     /// The password hash as a PHC string (`$argon2id$…`), made by the
     /// application. The engine never sees the password.
     pub password_hash: String,
+    /// Whether the member is known to receive mail at `email` (the
+    /// application checked it, or it trusts its own records). `false`
+    /// until [`Forum::confirm_login`]: the application keeps such an
+    /// account from signing in.
+    pub confirmed: bool,
 }
 
 /// An account's credentials, for the application's sign-in check.
@@ -36,6 +41,8 @@ pub struct Login {
     pub email: String,
     /// The stored hash to verify a password against.
     pub password_hash: String,
+    /// Whether the address was confirmed ([`Forum::confirm_login`]).
+    pub confirmed: bool,
 }
 
 pub(crate) fn check_email(email: &str) -> Result<()> {
@@ -85,15 +92,17 @@ impl Forum {
                 return Err(Error::conflict("email address is taken"));
             }
             tx.prepare_cached(
-                "INSERT INTO logins (user_id, email, email_lower, password_hash, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO logins (user_id, email, email_lower, password_hash, updated_at,
+                                     confirmed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![
                 user.id,
                 email,
                 email.to_lowercase(),
                 login.password_hash,
-                now
+                now,
+                login.confirmed.then_some(now)
             ])?;
             Ok(user)
         })
@@ -110,7 +119,7 @@ impl Forum {
     pub fn login_of(&self, user: UserId) -> Result<Option<Login>> {
         self.read(|conn, _| {
             conn.prepare_cached(
-                "SELECT l.user_id, u.username, l.email, l.password_hash
+                "SELECT l.user_id, u.username, l.email, l.password_hash, l.confirmed_at
                  FROM logins l JOIN users u ON u.id = l.user_id WHERE l.user_id = ?1",
             )?
             .query_row([user], login_from_row)
@@ -152,6 +161,24 @@ impl Forum {
         })
     }
 
+    /// Records that the member receives mail at their sign-in address
+    /// (they followed a link mailed there). Changes nothing when it was
+    /// confirmed before; `NotFound` if the account has no credentials.
+    pub fn confirm_login(&self, user: UserId) -> Result<()> {
+        self.store.write(|tx| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE logins SET confirmed_at = coalesce(confirmed_at, ?2)
+                     WHERE user_id = ?1",
+                )?
+                .execute(params![user, to_millis(self.now())])?;
+            if n == 0 {
+                return Err(Error::not_found("login"));
+            }
+            Ok(())
+        })
+    }
+
     /// Replaces an account's password hash (after a reset or a rehash with
     /// stronger parameters). `NotFound` if the account has no credentials.
     pub fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<()> {
@@ -176,15 +203,16 @@ fn login_from_row(r: &db::Row<'_>) -> db::Result<Login> {
         username: r.get(1)?,
         email: r.get(2)?,
         password_hash: r.get(3)?,
+        confirmed: r.get::<_, Option<i64>>(4)?.is_some(),
     })
 }
 
 fn find_login(conn: &Conn, login: &str) -> Result<Option<Login>> {
     let sql = if login.contains('@') {
-        "SELECT l.user_id, u.username, l.email, l.password_hash
+        "SELECT l.user_id, u.username, l.email, l.password_hash, l.confirmed_at
          FROM logins l JOIN users u ON u.id = l.user_id WHERE l.email_lower = ?1"
     } else {
-        "SELECT l.user_id, u.username, l.email, l.password_hash
+        "SELECT l.user_id, u.username, l.email, l.password_hash, l.confirmed_at
          FROM logins l JOIN users u ON u.id = l.user_id WHERE u.username_lower = ?1"
     };
     Ok(conn
@@ -207,6 +235,7 @@ mod tests {
         NewLogin {
             email: email.into(),
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            confirmed: true,
         }
     }
 
@@ -225,6 +254,27 @@ mod tests {
         assert_eq!(by_name.user, ada.id);
         assert_eq!(by_name.email, "Ada@Example.com");
         assert!(forum.login("nobody").expect("read").is_none());
+        assert!(by_name.confirmed);
+    }
+
+    #[test]
+    fn an_unconfirmed_address_is_confirmed_once() {
+        let (_d, forum) = forum();
+        let new = NewLogin {
+            confirmed: false,
+            ..login("bea@example.com")
+        };
+        let bea = forum
+            .create_account(NewUser::new("bea"), new)
+            .expect("create");
+        assert!(!forum.login("bea").expect("read").expect("found").confirmed);
+        forum.confirm_login(bea.id).expect("confirm");
+        forum.confirm_login(bea.id).expect("again: nothing changes");
+        assert!(forum.login("bea").expect("read").expect("found").confirmed);
+        assert!(matches!(
+            forum.confirm_login(UserId(9999)),
+            Err(Error::NotFound { .. })
+        ));
     }
 
     #[test]

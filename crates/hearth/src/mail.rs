@@ -104,6 +104,10 @@ pub struct EmailSettings {
     pub we_miss_you_days: u32,
     /// Most topics in a digest or "we miss you".
     pub max_topics: u32,
+    /// Whether people who sign up on the site confirm their address
+    /// (follow a mailed link) before they can sign in and join. Only where
+    /// mail is delivered: a server that sends none cannot ask for it.
+    pub confirm_signups: bool,
 }
 
 impl Default for EmailSettings {
@@ -114,6 +118,7 @@ impl Default for EmailSettings {
             default_digest: DigestFrequency::Weekly,
             we_miss_you_days: 90,
             max_topics: 5,
+            confirm_signups: true,
         }
     }
 }

@@ -265,6 +265,7 @@ fn a_provider_s_users_sign_in_as_linked_accounts_made_once() {
             NewLogin {
                 email: "eli@example.com".into(),
                 password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                confirmed: true,
             },
         )
         .unwrap();

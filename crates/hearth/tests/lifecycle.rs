@@ -27,6 +27,7 @@ fn member_with_history(w: &World, name: &str) -> (Actor, hearth::TopicId) {
                 email: format!("{name}@example.com"),
                 password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
                     .into(),
+                confirmed: true,
             },
         )
         .unwrap()

@@ -761,6 +761,7 @@ fn staff_list_members_by_filter_and_order_and_find_one_by_email() {
             NewLogin {
                 email: "Eve@Example.com".into(),
                 password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                confirmed: true,
             },
         )
         .unwrap();

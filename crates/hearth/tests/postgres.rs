@@ -281,6 +281,7 @@ fn a_sqlite_file_copies_into_postgres() {
             hearth::NewLogin {
                 email: "carol@example.com".into(),
                 password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                confirmed: true,
             },
         )
         .unwrap();

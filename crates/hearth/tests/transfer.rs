@@ -161,6 +161,7 @@ fn rich() -> World {
             NewLogin {
                 email: "pw@example.com".into(),
                 password_hash: "$argon2id$v=19$SECRET".into(),
+                confirmed: true,
             },
         )
         .unwrap()

@@ -106,6 +106,7 @@ impl Seeder {
                 NewLogin {
                     email: format!("{name}@example.com"),
                     password_hash: self.hash.clone(),
+                    confirmed: true,
                 },
             )?
             .id)
@@ -474,7 +475,7 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
     }
     if !flag("--no-email") {
         println!(
-            "E-mail (notifications, digests, \"we miss you\") is written to {mail_dir}/ every minute."
+            "E-mail (notifications, digests, \"we miss you\", sign-up confirmations) is written to {mail_dir}/ every minute; account mail at once."
         );
     }
     hearth_web::serve(listener, web.router()).await?;

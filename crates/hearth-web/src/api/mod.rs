@@ -1133,7 +1133,6 @@ pub(crate) async fn create_user(
     }
     let value = state
         .run(move |s| {
-            let c = s.config.community;
             let username = params.need("username")?;
             let email = params.need("email")?;
             let password = params.need("password")?;
@@ -1150,7 +1149,13 @@ pub(crate) async fn create_user(
                 }
                 .into());
             }
-            let user = match auth::create_account(&s.forum, &username, &name, &email, &password) {
+            // Staff vouch for the address of an account they make.
+            let confirm = !by_staff && crate::signup::must_confirm(s, &community);
+            if confirm {
+                crate::mailed_links::limit_address(s, &v.ip.to_string())?;
+            }
+            let user = match auth::new_account(&s.forum, &username, &name, &email, &password, !confirm)
+            {
                 Ok(u) => u,
                 Err(Error::Engine(hearth::Error::Invalid { field, reason, .. })) => {
                     return Ok(signup_failure(field, &reason, &params));
@@ -1165,23 +1170,23 @@ pub(crate) async fn create_user(
                 }
                 Err(e) => return Err(e),
             };
-            let me = Actor::User(user.id);
-            let (active, message) = if by_staff {
-                s.forum
-                    .add_member(&v.actor, c, user.id, hearth::Role::Member)?;
-                (true, "Your account is activated and ready to use.")
-            } else if let Some(code) = invite {
-                s.forum.accept_invite(&me, &code)?;
-                (true, "Your account is activated and ready to use.")
-            } else if community.settings.registration == RegistrationMode::Approval {
-                s.forum.request_to_join(&me, c, "")?;
+            let (active, message) = if confirm {
+                crate::mailed_links::mail_signup_link(s, user.id, invite)?;
                 (
                     false,
-                    "Your account was created; a moderator will approve your membership.",
+                    "You're almost done! We sent an activation mail to your address: follow its link to activate your account.",
                 )
             } else {
-                s.forum.join(&me, c)?;
-                (true, "Your account is activated and ready to use.")
+                let staff = by_staff.then_some(&v.actor);
+                match crate::signup::welcome(s, staff, user.id, invite.as_deref())? {
+                    crate::signup::Joined::Member => {
+                        (true, "Your account is activated and ready to use.")
+                    }
+                    crate::signup::Joined::Waiting => (
+                        false,
+                        "Your account was created; a moderator will approve your membership.",
+                    ),
+                }
             };
             Ok(json!({
                 "success": true,

@@ -504,6 +504,22 @@ impl Browser {
         self.send(req(Method::POST, action).form(&all)).await
     }
 
+    /// Signs up on the page as `name` (`{name}@example.com`, the common
+    /// password).
+    pub async fn sign_up(&mut self, name: &str) -> Reply {
+        let email = format!("{name}@example.com");
+        self.submit(
+            "/signup",
+            "/signup",
+            &[
+                ("username", name),
+                ("email", &email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+    }
+
     pub async fn sign_in(&mut self, login: &str) -> Reply {
         self.submit(
             "/login",

@@ -340,6 +340,7 @@ pub fn account(f: &Forum, name: &str) -> UserId {
         hearth::NewLogin {
             email: format!("{name}@example.com"),
             password_hash: "$argon2id$test".into(),
+            confirmed: true,
         },
     )
     .unwrap()
