@@ -259,12 +259,17 @@ fn watched_words(c: &mut Criterion) {
     g.finish();
 }
 
-/// A photo-like picture (smooth gradients and some grain, as a camera's)
-/// of `w`×`h`, encoded as `format`.
-fn photo(w: u32, h: u32, format: image::ImageFormat) -> Vec<u8> {
+/// A picture of `w`×`h` encoded as `format`: photo-like with `grain`
+/// (smooth gradients and a camera's noise), screenshot-like without (flat
+/// bands that compress as a screen capture does).
+fn picture(w: u32, h: u32, grain: bool, format: image::ImageFormat) -> Vec<u8> {
     let mut rng = Rng::new(u64::from(w) * 31 + u64::from(h));
     let img = image::RgbImage::from_fn(w, h, |x, y| {
-        let grain = (rng.next_u64() % 24) as u32;
+        let (grain, x, y) = if grain {
+            ((rng.next_u64() % 24) as u32, x, y)
+        } else {
+            (0, x / 40 * 40, y / 24 * 24)
+        };
         image::Rgb([
             ((x * 255 / w + grain) % 256) as u8,
             ((y * 255 / h + grain) % 256) as u8,
@@ -284,13 +289,16 @@ fn uploads(c: &mut Criterion) {
     let (_dir, forum, community, actor) = small_forum("uploader");
     let cases = [
         (
-            "jpeg_1600x1200",
-            photo(1600, 1200, image::ImageFormat::Jpeg),
+            "jpeg_photo_1600x1200",
+            picture(1600, 1200, true, image::ImageFormat::Jpeg),
         ),
-        ("png_1600x1200", photo(1600, 1200, image::ImageFormat::Png)),
         (
-            "png_600x400_no_thumbnail",
-            photo(600, 400, image::ImageFormat::Png),
+            "png_screenshot_1600x1200",
+            picture(1600, 1200, false, image::ImageFormat::Png),
+        ),
+        (
+            "png_screenshot_600x400_no_thumbnail",
+            picture(600, 400, false, image::ImageFormat::Png),
         ),
     ];
     let mut g = c.benchmark_group("upload");

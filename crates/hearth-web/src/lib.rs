@@ -64,6 +64,7 @@ mod mailed_links;
 mod messages;
 mod moderate;
 mod notifications;
+mod own_account;
 mod pages;
 mod params;
 mod products;

@@ -277,6 +277,8 @@ pub(crate) fn router(state: State) -> Router {
             post(crate::security::end_others),
         )
         .route("/u/{name}/password", post(crate::security::change_password))
+        .route("/u/{name}/export", post(crate::own_account::export))
+        .route("/u/{name}/delete-account", post(crate::own_account::delete))
         .route("/review", get(admin::review))
         .route("/review/{id}", post(admin::decide))
         .route("/admin", get(admin::admin))

@@ -1,5 +1,7 @@
 //! A member's sign-in security: the sessions they have open (and ending
 //! them), and changing their password, which ends every other session.
+//! The same page offers what is theirs alone: their data as a download
+//! and deleting their account (`crate::own_account`).
 
 use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderValue, header};
@@ -17,7 +19,7 @@ use crate::visitor::{SESSION_COOKIE, Via, Visitor, set_cookie};
 type PageResult = Result<Response, PageError>;
 
 /// The visitor's own account, when `name` is theirs.
-fn me(v: &Visitor, name: &str) -> Result<UserId, Error> {
+pub(crate) fn me(v: &Visitor, name: &str) -> Result<UserId, Error> {
     match (&v.user, &v.via) {
         (Some(u), Via::Session { .. }) if u.username.eq_ignore_ascii_case(name) => Ok(u.id),
         (Some(_), _) => Err(hearth::Error::NotFound { what: "page" }.into()),
@@ -52,12 +54,20 @@ pub(crate) async fn page(
                 path: format!("/u/{name}/security"),
                 ..Default::default()
             };
+            let c = s.config.community;
+            let staff = s
+                .forum
+                .member(&hearth::Actor::User(user), c, user)
+                .is_ok_and(|m| m.role.is_moderator());
+            let has_password = s.forum.login_of(user)?.is_some();
             render(
                 s,
                 &v,
                 "security.html",
                 meta,
-                json!({"sessions": sessions, "username": name, "notice": params.str("notice")}),
+                json!({"sessions": sessions, "username": name, "notice": params.str("notice"),
+                       "staff": staff, "has_password": has_password,
+                       "error": params.str("error")}),
             )
         })
         .await?;

@@ -146,3 +146,71 @@ async fn a_picture_uploads_from_the_form_and_the_letter_comes_back() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(f.forum.user(f.ada).expect("ada").display_name, "Ada");
 }
+
+#[tokio::test]
+async fn a_member_downloads_their_data_then_deletes_their_account() {
+    let f = fixture();
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob").await;
+    let page = bob.get("/u/bob/security").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Download my data"));
+    assert!(page.body.contains("Delete my account"));
+
+    // The download: bob's own records, as an attachment never cached.
+    let data = bob.submit("/u/bob/security", "/u/bob/export", &[]).await;
+    assert_eq!(data.status, StatusCode::OK, "{}", data.body);
+    assert!(
+        data.header("content-disposition")
+            .contains("bob-data.jsonl")
+    );
+    assert_eq!(data.header("cache-control"), "no-store");
+    let first = data.body.lines().next().expect("a header");
+    assert!(first.contains("hearth-member-data"), "{first}");
+    assert!(data.body.contains("\"username\":\"bob\""));
+    assert!(data.body.contains("bob@example.com"));
+    // Nobody else downloads it, staff included.
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let theirs = ada.submit("/u/ada/security", "/u/bob/export", &[]).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+
+    // Deleting asks for the username and the password; a slip deletes
+    // nothing.
+    let slip = bob
+        .submit(
+            "/u/bob/security",
+            "/u/bob/delete-account",
+            &[("confirm", "bobb"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(slip.status, StatusCode::SEE_OTHER);
+    assert!(slip.header("location").contains("error="));
+    let wrong = bob
+        .submit(
+            "/u/bob/security",
+            "/u/bob/delete-account",
+            &[("confirm", "bob"), ("password", "not my password")],
+        )
+        .await;
+    assert!(wrong.header("location").contains("error="));
+    assert!(f.forum.user_by_username("bob").is_ok());
+    let gone = bob
+        .submit(
+            "/u/bob/security",
+            "/u/bob/delete-account",
+            &[("confirm", "Bob"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.body);
+    assert!(gone.body.contains("Your account is deleted"));
+    assert!(gone.header("set-cookie").contains("hearth_session=;"));
+    assert!(f.forum.user_by_username("bob").is_err(), "the name is gone");
+    let anon = f.forum.user(f.bob).expect("the account stays, nameless");
+    assert!(anon.username.starts_with("anon"));
+    // Its old session is over, and the password opens nothing.
+    let after = bob.get("/u/bob/security").await;
+    assert_ne!(after.status, StatusCode::OK);
+    let mut again = Browser::new(&f);
+    assert_eq!(again.sign_in("bob").await.status, StatusCode::UNAUTHORIZED);
+}

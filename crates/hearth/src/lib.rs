@@ -118,6 +118,7 @@ mod member;
 mod messages;
 mod notify;
 mod once;
+mod own_account;
 mod page;
 mod permissions;
 mod products;
@@ -183,6 +184,7 @@ pub use messages::{
 };
 pub use notify::{Delivery, Notification, NotificationKind, WatchLevel};
 pub use once::{MAX_REQUEST_KEY, REQUEST_KEY_TTL_HOURS};
+pub use own_account::{OWN_DATA_FORMAT, OWN_DATA_VERSION};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
 pub use permissions::{Actor, Role};
 pub use products::{MAX_PRODUCTS_PER_POST, NewProduct, Product, ProductClicks};

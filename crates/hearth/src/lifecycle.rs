@@ -86,17 +86,21 @@ fn anonymous_name(conn: &Conn) -> Result<String> {
 }
 
 /// Anonymizes the account inside a write; returns the new username.
-fn anonymize_in(w: &mut Write<'_>, user: UserId) -> Result<String> {
+pub(crate) fn anonymize_in(w: &mut Write<'_>, user: UserId) -> Result<String> {
     let name = anonymous_name(w.tx)?;
     w.tx.prepare_cached(
         "UPDATE users SET username = ?2, username_lower = ?2, display_name = '', bio = '',
-                          avatar_url = NULL WHERE id = ?1",
+                          avatar_url = NULL, website = '', location = '', follows_hidden = 0
+         WHERE id = ?1",
     )?
     .execute(params![user, name])?;
-    // No address, no password, no link to another system's account.
+    // No address, no password, no link to another system's account, and
+    // no trail of whom they followed or blocked, or who followed them.
     for sql in [
         "DELETE FROM logins WHERE user_id = ?1",
         "DELETE FROM external_accounts WHERE user_id = ?1",
+        "DELETE FROM follows WHERE follower_id = ?1 OR followed_id = ?1",
+        "DELETE FROM message_blocks WHERE user_id = ?1",
         // Mail written for them keeps neither address nor content.
         "UPDATE outbox SET to_address = '', subject = '', text_body = '', html_body = '',
                            unsubscribe = '',
@@ -144,9 +148,10 @@ impl Forum {
         })
     }
 
-    /// Anonymizes an account: a made-up username, no name, bio or avatar,
-    /// no e-mail address or password (it can no longer sign in), no link
-    /// to another system's account, and no address or content left in
+    /// Anonymizes an account: a made-up username, no name, bio, website,
+    /// location or avatar, no e-mail address or password (it can no longer
+    /// sign in), no link to another system's account, no follows either
+    /// way and no blocks of its own, and no address or content left in
     /// mail written for it. Posts stay, under the new name. Admins only,
     /// never against staff; refused while the account belongs to another
     /// community too (the application may). The audit entry keeps only the

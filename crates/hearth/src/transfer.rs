@@ -343,7 +343,8 @@ pub struct TransferReport {
     pub rows: std::collections::BTreeMap<String, u64>,
 }
 
-fn to_json(v: ValueRef<'_>) -> Value {
+/// A column's value as JSON (a blob as `{"$hex": …}`).
+pub(crate) fn to_json(v: ValueRef<'_>) -> Value {
     match v {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => json!(i),

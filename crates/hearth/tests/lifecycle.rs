@@ -254,3 +254,163 @@ fn deleting_a_member_takes_their_posts_only_when_asked() {
     f.add_member(&w.owner, w.c, quiet, Role::Member).unwrap();
     assert_eq!(f.delete_user(&w.admin, w.c, quiet, false).unwrap(), 0);
 }
+
+/// The export's records of one `type`.
+fn records(export: &[u8], kind: &str) -> Vec<serde_json::Value> {
+    String::from_utf8(export.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == kind)
+        .collect()
+}
+
+/// `who` follows the member, sends them a message and gets an answer,
+/// likes a post and sets a website.
+fn social_history(w: &World, who: &Actor) -> hearth::TopicId {
+    let f = w.forum();
+    let mut s = f.community(&Actor::System, w.c).unwrap().settings;
+    s.messages.min_trust = hearth::TrustLevel::New;
+    f.update_community(&w.owner, w.c, "Acme", s).unwrap();
+    f.update_profile(
+        who,
+        uid(who),
+        hearth::ProfileUpdate {
+            website: Some("https://dora.example.org".into()),
+            location: Some("Tromsø".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    f.follow(who, uid(&w.member), true).unwrap();
+    f.follow(&w.member, uid(who), false).unwrap();
+    f.like(who, w.c, w.topics[0].1).unwrap();
+    let (dm, _) = f
+        .send_message(
+            who,
+            w.c,
+            hearth::NewMessage {
+                title: "About my refund, privately".into(),
+                body: "My order number is 4711, can you check it?".into(),
+                users: vec!["member_mia".into()],
+                groups: vec![],
+            },
+        )
+        .unwrap();
+    f.reply(
+        &w.member,
+        w.c,
+        dm.id,
+        NewReply {
+            body: "Mia's own words stay Mia's.".into(),
+            reply_to: None,
+        },
+    )
+    .unwrap();
+    dm.id
+}
+
+#[test]
+fn members_download_their_own_data_and_nobody_else_does() {
+    let w = World::new();
+    let f = w.forum();
+    let (dora, topic) = member_with_history(&w, "dora_d");
+    let dm = social_history(&w, &dora);
+    let me = uid(&dora);
+    for other in [&w.member, &w.moderator, &w.admin, &w.owner, &Actor::Guest] {
+        assert!(
+            matches!(
+                f.export_own_data(other, me, &mut Vec::new()),
+                Err(Error::Forbidden { .. })
+            ),
+            "{other:?}"
+        );
+    }
+    let mut export = Vec::new();
+    let n = f.export_own_data(&dora, me, &mut export).unwrap();
+    let text = String::from_utf8(export.clone()).unwrap();
+    assert_eq!(n as usize, text.lines().count());
+    assert_eq!(
+        records(&export, "header")[0]["format"],
+        "hearth-member-data"
+    );
+    let account = &records(&export, "account")[0];
+    assert_eq!(account["username"], "dora_d");
+    assert_eq!(account["email"], "dora_d@example.com");
+    assert_eq!(account["location"], "Tromsø");
+    assert_eq!(records(&export, "membership")[0]["community"], "acme");
+    let posts = records(&export, "post");
+    let raws: Vec<&str> = posts.iter().map(|p| p["raw"].as_str().unwrap()).collect();
+    assert!(raws.contains(&"Does the export include attachments?"));
+    assert!(raws.contains(&"Same question here, any news?"));
+    assert!(raws.contains(&"My order number is 4711, can you check it?"));
+    let own_topic = posts.iter().find(|p| p["topic_id"] == topic.0).unwrap();
+    assert_eq!(own_topic["topic_title"], "A question from dora_d");
+    let message = posts.iter().find(|p| p["topic_id"] == dm.0).unwrap();
+    assert_eq!(message["private_message"], 1);
+    // Nobody else's words, nor the title of a topic someone else started.
+    for theirs in ["It does, since last spring.", "Mia's own words stay Mia's."] {
+        assert!(!text.contains(theirs), "{theirs} leaked");
+    }
+    let started_by_other = posts
+        .iter()
+        .find(|p| p["topic_id"] == w.topics[0].0.0)
+        .unwrap();
+    assert_eq!(started_by_other["topic_title"], serde_json::Value::Null);
+    assert_eq!(records(&export, "like").len(), 1);
+    assert_eq!(records(&export, "bookmark").len(), 1);
+    let follows = records(&export, "follow");
+    assert_eq!(follows.len(), 1, "whom they follow, not who follows them");
+    assert_eq!(follows[0]["following"], "member_mia");
+    // The application may export for them.
+    f.export_own_data(&Actor::System, me, &mut Vec::new())
+        .unwrap();
+}
+
+#[test]
+fn members_anonymize_their_own_account_and_their_posts_stay() {
+    let w = World::new();
+    let f = w.forum();
+    let (dora, topic) = member_with_history(&w, "dora_d");
+    social_history(&w, &dora);
+    let me = uid(&dora);
+    // Staff hand their role over first; guests and the system are no one.
+    for staff in [&w.moderator, &w.admin, &w.owner] {
+        assert!(matches!(
+            f.anonymize_own_account(staff, w.c),
+            Err(Error::Forbidden { .. })
+        ));
+    }
+    assert!(matches!(
+        f.anonymize_own_account(&Actor::Guest, w.c),
+        Err(Error::Forbidden { .. })
+    ));
+    let anon = f.anonymize_own_account(&dora, w.c).unwrap();
+    assert!(anon.username.starts_with("anon"), "{}", anon.username);
+    let mut export = Vec::new();
+    f.export_own_data(&Actor::System, me, &mut export).unwrap();
+    let account = &records(&export, "account")[0];
+    for field in ["display_name", "bio", "website", "location"] {
+        assert_eq!(account[field], "", "{field}");
+    }
+    assert_eq!(account["email"], serde_json::Value::Null, "no sign-in left");
+    assert!(records(&export, "follow").is_empty());
+    assert!(
+        f.followers(&w.member, w.c, uid(&w.member))
+            .unwrap()
+            .is_empty(),
+        "nobody is followed by the anonymous account"
+    );
+    assert!(f.login("dora_d").unwrap().is_none());
+    let first = f
+        .topic(&w.admin, w.c, topic, &PageRequest::first(5))
+        .unwrap();
+    assert_eq!(first.posts.items[0].author.username, anon.username);
+    assert_eq!(
+        first.posts.items[0].source, "Does the export include attachments?",
+        "the post stays"
+    );
+    let entry = w.audit_of(Target::Member(me)).remove(0);
+    assert_eq!(entry.action, AuditAction::MemberAnonymized);
+    assert!(!format!("{entry:?}").contains("dora"), "{entry:?}");
+}
