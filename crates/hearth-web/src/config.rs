@@ -41,6 +41,11 @@ pub struct WebConfig {
     /// /admin/backups.json`) are written; `None`: backups are off (export
     /// from `/admin/export` still works). Keep it off the web root.
     pub backup_dir: Option<std::path::PathBuf>,
+    /// How often the maintenance thread fires due topic timers (close,
+    /// open, delete, bump…); unused uploads are swept at most hourly on
+    /// the same thread. `None`: this server runs no maintenance (another
+    /// process on the same database does). Default 30 s.
+    pub maintenance_every: Option<Duration>,
 }
 
 impl WebConfig {
@@ -58,6 +63,7 @@ impl WebConfig {
             trust_forwarded_for: false,
             discourse_connect: None,
             backup_dir: None,
+            maintenance_every: Some(Duration::from_secs(30)),
         }
     }
 }

@@ -135,6 +135,7 @@ impl Web {
             .register_hooks(state.anon_cache.hook(state.config.community));
         state::start_view_flusher(&state);
         state::start_change_watcher(&state)?;
+        state::start_maintenance(&state);
         Ok(Web { state })
     }
 

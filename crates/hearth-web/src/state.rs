@@ -228,3 +228,48 @@ pub(crate) fn start_change_watcher(state: &State) -> Result<()> {
         .map_err(|e| Error::Internal(format!("cannot start the change watcher: {e}")))?;
     Ok(())
 }
+
+/// How often unused uploads are swept.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Fires due topic timers every `WebConfig::maintenance_every` and sweeps
+/// unused uploads hourly, until the state is dropped (it looks once a
+/// second). Several processes on one database may all run it: timers fire
+/// once, and a sweep removes only what none of them needs.
+pub(crate) fn start_maintenance(state: &State) {
+    let Some(every) = state.config.maintenance_every else {
+        return;
+    };
+    let weak = Arc::downgrade(state);
+    let spawned = std::thread::Builder::new()
+        .name("hearth-web-maintenance".into())
+        .spawn(move || {
+            let mut timers_at = std::time::Instant::now();
+            let mut sweep_at = std::time::Instant::now();
+            loop {
+                let Some(state) = weak.upgrade() else { break };
+                let now = std::time::Instant::now();
+                if now >= timers_at {
+                    match state.forum.run_topic_timers() {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(fired = n, "topic timers fired"),
+                        Err(e) => tracing::warn!(error = %e, "topic timers failed; retrying"),
+                    }
+                    timers_at = now + every;
+                }
+                if now >= sweep_at {
+                    match state.forum.sweep_unused_uploads(state.config.community) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(removed = n, "unused uploads swept"),
+                        Err(e) => tracing::warn!(error = %e, "sweeping uploads failed; retrying"),
+                    }
+                    sweep_at = now + SWEEP_EVERY;
+                }
+                drop(state);
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no maintenance thread; topic timers will not fire");
+    }
+}

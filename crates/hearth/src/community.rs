@@ -91,6 +91,11 @@ pub struct ContentLimits {
     /// Bytes a member may upload in any 24 hours (default 50 MiB; 1 KiB to
     /// 1 GiB). Staff, moderators and experts are not counted.
     pub upload_daily_bytes: u32,
+    /// Hours an upload nothing refers to (no post, article or avatar) is
+    /// kept before [`Forum::sweep_unused_uploads`](crate::Forum::sweep_unused_uploads)
+    /// removes it: time to finish the post it was uploaded for (default
+    /// 48; 1 to 8,760).
+    pub unused_upload_hours: u32,
 }
 
 impl Default for ContentLimits {
@@ -109,6 +114,7 @@ impl Default for ContentLimits {
             tag_max_chars: 30,
             upload_max_bytes: 4 << 20,
             upload_daily_bytes: 50 << 20,
+            unused_upload_hours: 48,
         }
     }
 }
@@ -218,6 +224,12 @@ impl CommunitySettings {
             return Err(Error::invalid(
                 "limits",
                 "upload_daily_bytes must be 1,024 to 1,073,741,824",
+            ));
+        }
+        if !(1..=8760).contains(&l.unused_upload_hours) {
+            return Err(Error::invalid(
+                "limits",
+                "unused_upload_hours must be 1 to 8,760",
             ));
         }
         if !(1 << 10..=64 << 20).contains(&l.upload_max_bytes) {

@@ -111,6 +111,10 @@ pub(crate) struct Rendered {
     pub mentions: Vec<String>,
     /// Link targets with whether they stay on the site.
     pub links: Vec<(String, bool)>,
+    /// Names (SHA-256) of uploads the source refers to, wherever they
+    /// appear (an image, a link, even a code block: kept rather than
+    /// swept).
+    pub uploads: Vec<String>,
 }
 
 impl Rendered {
@@ -503,6 +507,7 @@ impl Renderer {
             text: collapse_whitespace(&text),
             mentions,
             links,
+            uploads: crate::uploads::names_in(source),
         })
     }
 

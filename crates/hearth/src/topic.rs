@@ -2021,6 +2021,7 @@ impl Forum {
                     text: source.clone(),
                     mentions: Vec::new(),
                     links: Vec::new(),
+                    uploads: crate::uploads::names_in(&source),
                 });
             rendered.push((*post, if number == 1 { title } else { String::new() }, r));
         }
@@ -2431,10 +2432,13 @@ fn record_refs(w: &Write<'_>, post: PostId, r: &Rendered) -> Result<()> {
         .execute([post])?;
     w.tx.prepare_cached("DELETE FROM post_links WHERE post_id = ?1")?
         .execute([post])?;
+    w.tx.prepare_cached("DELETE FROM post_uploads WHERE post_id = ?1")?
+        .execute([post])?;
     insert_refs(w, post, r)
 }
 
-/// Records the mentions and links of `r` for a post that has none yet.
+/// Records the mentions, links and uploads of `r` for a post that has
+/// none yet.
 fn insert_refs(w: &Write<'_>, post: PostId, r: &Rendered) -> Result<()> {
     for name in &r.mentions {
         w.tx.prepare_cached(
@@ -2447,6 +2451,12 @@ fn insert_refs(w: &Write<'_>, post: PostId, r: &Rendered) -> Result<()> {
             "INSERT INTO post_links (post_id, url, internal) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
         )?
         .execute(params![post, url, internal])?;
+    }
+    for sha in &r.uploads {
+        w.tx.prepare_cached(
+            "INSERT INTO post_uploads (post_id, sha256) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![post, sha])?;
     }
     Ok(())
 }

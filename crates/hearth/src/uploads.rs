@@ -317,6 +317,94 @@ impl Forum {
     }
 }
 
+/// The upload names (SHA-256, lower case) `text` refers to: after
+/// `/uploads/`, `/uploads/thumbnails/` or `upload://`, in any order and
+/// any number, once each.
+pub(crate) fn names_in(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("upload") {
+        let rest = &text[at + "upload".len()..];
+        let Some(rest) = rest
+            .strip_prefix("s/thumbnails/")
+            .or_else(|| rest.strip_prefix("s/"))
+            .or_else(|| rest.strip_prefix("://"))
+        else {
+            continue;
+        };
+        let hex = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
+        if hex == 64 {
+            let name = rest[..64].to_ascii_lowercase();
+            if !found.contains(&name) {
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
+/// Uploads removed per [`Forum::sweep_unused_uploads`] call.
+const SWEEP_BATCH: i64 = 500;
+
+impl Forum {
+    /// Removes the community's uploads nothing refers to — no post or
+    /// message (whatever its state), knowledge-base article revision or
+    /// member's avatar names them — once they are older than
+    /// `limits.unused_upload_hours` (time to finish the post they were
+    /// uploaded for). At most 500 per call; returns how many went. For the
+    /// application's maintenance (no actor: it removes only what nobody
+    /// can see anyway).
+    pub fn sweep_unused_uploads(&self, community: CommunityId) -> Result<u64> {
+        self.write(|w| {
+            let viewer = self.viewer_in(w, &Actor::System, community)?;
+            let hours = i64::from(viewer.config.settings.limits.unused_upload_hours);
+            let before = w.now_ms() - hours * 3_600_000;
+            let candidates: Vec<(i64, String)> = w
+                .tx
+                .prepare_cached(
+                    "SELECT u.id, u.sha256 FROM uploads u
+                     WHERE u.community_id = ?1 AND u.created_at < ?2
+                       AND NOT EXISTS (SELECT 1 FROM post_uploads r JOIN posts p ON p.id = r.post_id
+                                       WHERE r.sha256 = u.sha256 AND p.community_id = u.community_id)
+                     ORDER BY u.id LIMIT ?3",
+                )?
+                .query_map(params![community, before, SWEEP_BATCH], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<crate::db::Result<_>>()?;
+            if candidates.is_empty() {
+                return Ok(0);
+            }
+            // Avatars (any member's: accounts are shared) and articles
+            // name uploads in their text; few enough to read whole.
+            let mut kept = std::collections::HashSet::new();
+            let mut texts = w.tx.prepare_cached(
+                "SELECT avatar_url FROM users WHERE avatar_url LIKE '%upload%'
+                 UNION ALL
+                 SELECT r.body FROM kb_revisions r JOIN kb_articles a ON a.id = r.article_id
+                 WHERE a.community_id = ?1 AND r.body LIKE '%upload%'",
+            )?;
+            let mut rows = texts.query(params![community])?;
+            while let Some(r) = rows.next()? {
+                let text: String = r.get(0)?;
+                kept.extend(names_in(&text));
+            }
+            drop(rows);
+            drop(texts);
+            let mut removed = 0;
+            for (id, sha) in candidates {
+                if kept.contains(&sha) {
+                    continue;
+                }
+                removed += w
+                    .tx
+                    .prepare_cached("DELETE FROM uploads WHERE id = ?1")?
+                    .execute(params![id])? as u64;
+            }
+            Ok(removed)
+        })
+    }
+}
+
 /// Refuses an upload that would take the member past the community's
 /// `upload_daily_bytes` in the last 24 hours (`RateLimited`, until enough
 /// of their earlier uploads leave the window). A file the community has
@@ -379,6 +467,20 @@ mod tests {
         0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0,
         0, 0, 3, 0, 0, 0, 2, 8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89,
     ];
+
+    #[test]
+    fn names_are_found_wherever_the_text_refers_to_an_upload() {
+        let a = "ab".repeat(32);
+        let b = "CD".repeat(32);
+        let text = format!(
+            "![shot](/uploads/{a}.png) and [file](https://x.example/c/uploads/thumbnails/{b}.jpeg) \
+             ![again](upload://{a}.png) /uploads/{short}.png /uploads/{long}",
+            short = "ab".repeat(20),
+            long = "ab".repeat(40),
+        );
+        assert_eq!(names_in(&text), vec![a, b.to_lowercase()]);
+        assert!(names_in("no uploads here, upload:// nothing").is_empty());
+    }
 
     #[test]
     fn images_are_known_by_their_bytes() {

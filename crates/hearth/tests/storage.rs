@@ -194,3 +194,60 @@ fn last_seen_is_written_at_most_once_a_minute() {
     t.forum.touch_last_seen(ann).unwrap();
     assert_eq!(seen(&t), Some(t.clock.now()));
 }
+
+/// A database written by the schema-13 build: its accounts count as
+/// confirmed, and the uploads its posts show are known to be in use (the
+/// sweep keeps them and removes only the unused one).
+#[test]
+fn schema_13_databases_migrate_to_14() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v13.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for sql in [
+        include_str!("../src/store/schema_v1.sql"),
+        include_str!("../src/store/schema_v2.sql"),
+        include_str!("../src/store/schema_v3.sql"),
+        include_str!("../src/store/schema_v4.sql"),
+        include_str!("../src/store/schema_v5.sql"),
+        include_str!("../src/store/schema_v6.sql"),
+        include_str!("../src/store/schema_v7.sql"),
+        include_str!("../src/store/schema_v8.sql"),
+        include_str!("../src/store/schema_v9.sql"),
+        include_str!("../src/store/schema_v10.sql"),
+        include_str!("../src/store/schema_v11.sql"),
+        include_str!("../src/store/schema_v12.sql"),
+        include_str!("../src/store/schema_v13.sql"),
+    ] {
+        conn.execute_batch(sql).unwrap();
+    }
+    let used = "ab".repeat(32);
+    let unused = "cd".repeat(32);
+    conn.execute_batch(&format!(
+        "INSERT INTO communities (id, slug, name, settings, created_at) VALUES (1, 'old', 'Old', '{{}}', 0);
+         INSERT INTO users (id, username, username_lower, created_at) VALUES (1, 'veteran', 'veteran', 0);
+         INSERT INTO logins (user_id, email, email_lower, password_hash, updated_at)
+             VALUES (1, 'vet@example.com', 'vet@example.com', '$argon2id$x', 5);
+         INSERT INTO memberships (community_id, user_id, role, joined_at) VALUES (1, 1, 'member', 0);
+         INSERT INTO categories (id, community_id, slug, name, kind, visibility, position, created_at)
+             VALUES (1, 1, 'talk', 'Talk', 'discussion', 'public', 1, 0);
+         INSERT INTO topics (id, community_id, category_id, user_id, title, slug, bumped_at,
+                             last_poster_id, created_at)
+             VALUES (1, 1, 1, 1, 'A screenshot', 'a-screenshot', 0, 1, 0);
+         INSERT INTO posts (id, community_id, topic_id, user_id, post_number, source, html,
+                            render_version, created_at, updated_at)
+             VALUES (1, 1, 1, 1, 1, '![shot](/uploads/{used}.png)', '', 0, 0, 0);
+         INSERT INTO uploads (community_id, user_id, sha256, filename, content_type, width, height,
+                              size, data, created_at)
+             VALUES (1, 1, '{used}', 'a.png', 'image/png', 1, 1, 1, x'00', 0),
+                    (1, 1, '{unused}', 'b.png', 'image/png', 1, 1, 1, x'00', 0);
+         PRAGMA user_version = 13;"
+    ))
+    .unwrap();
+    drop(conn);
+    let f = Forum::open(&path).unwrap();
+    assert!(f.login("veteran").unwrap().unwrap().confirmed);
+    let c = hearth::CommunityId(1);
+    assert_eq!(f.sweep_unused_uploads(c).unwrap(), 1);
+    assert!(f.upload(&Actor::System, c, &used).is_ok());
+    assert!(f.upload(&Actor::System, c, &unused).is_err());
+}

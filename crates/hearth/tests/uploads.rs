@@ -291,3 +291,90 @@ fn animations_keep_their_frames_and_loop_but_not_their_comments() {
         .unwrap();
     assert_eq!(frames.len(), 3);
 }
+
+#[test]
+fn uploads_nothing_refers_to_are_swept_after_the_grace_period() {
+    let w = World::new();
+    let f = w.forum();
+    let mut s = f.community(&Actor::System, w.c).unwrap().settings;
+    s.messages.min_trust = hearth::TrustLevel::New;
+    f.update_community(&w.admin, w.c, "Acme", s.clone())
+        .unwrap();
+    let up = |seed| {
+        f.create_upload(&w.member, w.c, new(noise_png(8, 8, seed)))
+            .unwrap()
+            .sha256
+    };
+    let (in_post, in_message, avatar, unused) = (up(1), up(2), up(3), up(4));
+    let (_, post) = f
+        .create_topic(
+            &w.member,
+            w.c,
+            hearth::NewTopic {
+                category: w.public.id,
+                title: "A screenshot of the error".into(),
+                body: format!("Here: ![shot](/uploads/{in_post}.png)"),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    f.send_message(
+        &w.member,
+        w.c,
+        hearth::NewMessage {
+            title: "The same, privately".into(),
+            body: format!("![shot](upload://{in_message}.png)"),
+            users: vec!["mod_max".into()],
+            groups: vec![],
+        },
+    )
+    .unwrap();
+    let me = match w.member {
+        Actor::User(u) => u,
+        _ => unreachable!(),
+    };
+    f.update_profile(
+        &w.member,
+        me,
+        hearth::ProfileUpdate {
+            avatar_url: Some(format!("/uploads/thumbnails/{avatar}.png")),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // Within the grace period nothing goes, not even the unused one.
+    w.t.clock.advance(time::Duration::hours(47));
+    let fresh = up(5);
+    assert_eq!(f.sweep_unused_uploads(w.c).unwrap(), 0);
+    w.t.clock.advance(time::Duration::hours(2));
+    assert_eq!(f.sweep_unused_uploads(w.c).unwrap(), 1);
+    let exists = |sha: &str| f.upload(&Actor::System, w.c, sha).is_ok();
+    assert!(!exists(&unused));
+    for kept in [&in_post, &in_message, &avatar, &fresh] {
+        assert!(exists(kept), "{kept} was swept");
+    }
+    // An edit that drops the image lets it go on the next sweep.
+    f.edit_post(
+        &w.member,
+        w.c,
+        post.id,
+        hearth::PostEdit {
+            body: "Fixed it myself, never mind.".into(),
+            title: None,
+            reason: None,
+            base_version: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(f.sweep_unused_uploads(w.c).unwrap(), 1);
+    assert!(!exists(&in_post));
+    assert!(exists(&in_message) && exists(&avatar));
+    // The grace period is the community's, within bounds.
+    for bad in [0, 8761] {
+        s.limits.unused_upload_hours = bad;
+        assert!(matches!(
+            f.update_community(&w.admin, w.c, "Acme", s.clone()),
+            Err(Error::Invalid { .. })
+        ));
+    }
+}

@@ -1,4 +1,5 @@
--- Schema v14: thumbnails of uploaded images; confirmed sign-in addresses.
+-- Schema v14: thumbnails of uploaded images, what refers to uploads;
+-- confirmed sign-in addresses.
 --
 -- Uploaded images are decoded and written anew (their metadata dropped);
 -- one larger than 690 × 500 pixels also keeps a smaller copy for pages,
@@ -13,3 +14,17 @@ ALTER TABLE uploads ADD COLUMN thumbnail_height INTEGER;
 -- before are taken as confirmed.
 ALTER TABLE logins ADD COLUMN confirmed_at INTEGER;
 UPDATE logins SET confirmed_at = updated_at;
+
+-- Which uploads each post's source names (`/uploads/…`, `upload://…`),
+-- rewritten with the post: an upload no post, article or avatar names is
+-- swept after `limits.unused_upload_hours`. Filled here from the posts
+-- written before.
+CREATE TABLE post_uploads (
+    post_id  INTEGER NOT NULL REFERENCES posts(id),
+    sha256   TEXT NOT NULL,
+    PRIMARY KEY (post_id, sha256)
+) WITHOUT ROWID;
+CREATE INDEX post_uploads_sha ON post_uploads (sha256);
+INSERT INTO post_uploads (post_id, sha256)
+SELECT p.id, u.sha256 FROM uploads u
+JOIN posts p ON p.community_id = u.community_id AND instr(p.source, u.sha256) > 0;
