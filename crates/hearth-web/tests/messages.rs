@@ -308,3 +308,50 @@ async fn a_message_without_recipients_is_a_missing_parameter() {
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 }
+
+#[tokio::test]
+async fn participants_find_their_messages_with_in_messages() {
+    let f = fixture();
+    let topic = ada_writes_to_staff(&f).await;
+    let query = format!("/search.json?q={WORD}+in:messages");
+    // ada and ann take part; bob does not; a guest has no messages.
+    for who in ["ada", "ann"] {
+        let r = send(&f.app, get(&query).acting(&f, who)).await;
+        assert_eq!(r.status, StatusCode::OK, "{who}: {}", r.body);
+        let v = r.json();
+        assert_eq!(v["posts"][0]["topic_id"], topic, "{who}: {v}");
+    }
+    let bob = send(&f.app, get(&query).acting(&f, "bob")).await.json();
+    assert_eq!(bob["posts"].as_array().map(Vec::len), Some(0), "{bob}");
+    let guest = send(&f.app, get(&query)).await;
+    assert_eq!(guest.status, StatusCode::FORBIDDEN, "{}", guest.body);
+    // Without `in:messages` nobody finds it, ada included.
+    let plain = send(
+        &f.app,
+        get(&format!("/search.json?q={WORD}")).acting(&f, "ada"),
+    )
+    .await
+    .json();
+    assert_eq!(plain["posts"].as_array().map(Vec::len), Some(0), "{plain}");
+    // The page shows ada her conversation.
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let page = ada.get(&format!("/search?q={WORD}+in%3Amessages")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let click = format!("/search/click?topic={topic}&amp;post=1");
+    assert!(page.body.contains(&click), "{}", page.body);
+    let followed = ada.get(&click.replace("&amp;", "&")).await;
+    assert_eq!(followed.status, StatusCode::SEE_OTHER, "{}", followed.body);
+    let shown = ada.get(&followed.header("location")).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(shown.body.contains("it is private"));
+    // The same click link shows bob nothing.
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob").await;
+    let theirs = bob.get(&click.replace("&amp;", "&")).await;
+    assert_ne!(theirs.status, StatusCode::OK);
+    if theirs.status == StatusCode::SEE_OTHER {
+        let shown = bob.get(&theirs.header("location")).await;
+        assert_eq!(shown.status, StatusCode::NOT_FOUND);
+    }
+}

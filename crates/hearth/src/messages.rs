@@ -429,14 +429,21 @@ fn read_state(
 /// The SQL condition "topic `t` is a conversation member `?2` takes part
 /// in", by name or through one of the viewer's groups.
 fn taking_part(viewer: &Viewer) -> String {
+    taking_part_in(viewer, "t.id", 2)
+}
+
+/// The SQL condition "the topic whose id is `topic` is a conversation the
+/// member bound as `?{param}` takes part in", by name or through one of
+/// the viewer's groups.
+pub(crate) fn taking_part_in(viewer: &Viewer, topic: &str, param: usize) -> String {
     format!(
-        "(t.id IN (SELECT topic_id FROM message_users WHERE user_id = ?2)
-          OR t.id IN (SELECT topic_id FROM message_groups WHERE group_id IN {}))",
+        "({topic} IN (SELECT topic_id FROM message_users WHERE user_id = ?{param})
+          OR {topic} IN (SELECT topic_id FROM message_groups WHERE group_id IN {}))",
         groups_sql(viewer)
     )
 }
 
-fn member(viewer: &Viewer) -> Result<UserId> {
+pub(crate) fn member(viewer: &Viewer) -> Result<UserId> {
     match (viewer.user, viewer.role) {
         (Some(u), Some(_)) if !viewer.system => Ok(u),
         _ => Err(Error::forbidden("sign in as a member to use messages")),

@@ -45,6 +45,12 @@ pub struct SearchQuery {
     pub solved: Option<bool>,
     /// Only in categories of this kind.
     pub kind: Option<CategoryKind>,
+    /// Search the signed-in member's private messages instead (Discourse's
+    /// `in:messages`): the conversations they take part in, by name or
+    /// through a group, and nothing else — moderators find no more than
+    /// any participant. `category`, `kind` and `solved` do not apply.
+    /// `Forbidden` for anyone but a member.
+    pub messages: bool,
     /// Which page.
     pub page: PageRequest,
 }
@@ -368,22 +374,37 @@ impl Forum {
                 return Ok(empty.clone());
             };
             let viewer = self.viewer(conn, now, actor, community)?;
-            if let Some(c) = q.category {
-                viewer.category(c)?;
-            }
-            let cats = viewer.readable_categories().into_iter().filter(|c| {
-                q.category.is_none_or(|only| only == *c)
-                    && q.kind.is_none_or(|k| viewer.config.categories.iter().any(|a| a.id == *c && a.kind == k))
-            });
-            let (must, must_not) = match q.solved {
-                Some(true) => (SOLVED, 0),
-                Some(false) => (0, SOLVED),
-                None => (0, 0),
-            };
-            let mut filter = format!(" AND {}", visible(&viewer, cats, must, must_not));
             let mut args: Vec<Value> = vec![Value::Text(matching.query.clone())];
             let mut joins = String::new();
-            if q.author.is_some() || q.tag.is_some() {
+            let mut filter = if q.messages {
+                // The inbox, which no category filter ever lets through,
+                // narrowed to the member's own conversations.
+                let me = crate::messages::member(&viewer)?;
+                let Some(inbox) = viewer.config.inbox() else {
+                    return Ok(empty.clone());
+                };
+                args.push(Value::Integer(me.0));
+                format!(
+                    " AND {} AND {}",
+                    visible(&viewer, std::iter::once(inbox.id), 0, 0),
+                    crate::messages::taking_part_in(&viewer, "p.topic_id", args.len())
+                )
+            } else {
+                if let Some(c) = q.category {
+                    viewer.category(c)?;
+                }
+                let cats = viewer.readable_categories().into_iter().filter(|c| {
+                    q.category.is_none_or(|only| only == *c)
+                        && q.kind.is_none_or(|k| viewer.config.categories.iter().any(|a| a.id == *c && a.kind == k))
+                });
+                let (must, must_not) = match q.solved {
+                    Some(true) => (SOLVED, 0),
+                    Some(false) => (0, SOLVED),
+                    None => (0, 0),
+                };
+                format!(" AND {}", visible(&viewer, cats, must, must_not))
+            };
+            if q.messages || q.author.is_some() || q.tag.is_some() {
                 joins.push_str(" JOIN posts p ON p.id = s.rowid");
             }
             if let Some(author) = &q.author {

@@ -443,3 +443,78 @@ fn the_inbox_counts_what_is_unread_and_sent_lists_what_i_started() {
         [mine]
     );
 }
+
+/// How many posts `who` finds for `text` in their own messages, or the
+/// error.
+fn found_in_messages(w: &World, who: &Actor, text: &str) -> Result<u64, Error> {
+    let q = SearchQuery {
+        messages: true,
+        ..SearchQuery::new(text)
+    };
+    w.forum().search(who, w.c, &q).map(|r| r.total)
+}
+
+#[test]
+fn members_search_their_own_conversations_and_no_one_else_s() {
+    let w = World::new();
+    let f = w.forum();
+    everyone_may_message(&w);
+    // Nothing to search before the first message: no inbox yet.
+    assert_eq!(found_in_messages(&w, &w.member, WORD).unwrap(), 0);
+    // member_mia writes to the owner by name and to the vendors group.
+    let topic = send(&w, &w.member, &["olivia_owner"], &["vendors"]).unwrap();
+    f.reply(
+        &w.owner,
+        w.c,
+        topic,
+        NewReply {
+            body: format!("Answering about {WORD} here."),
+            reply_to: None,
+        },
+    )
+    .unwrap();
+    // The sender, the named recipient and the group's member find both
+    // posts; nobody else finds any.
+    for who in [&w.member, &w.owner, &w.group_member] {
+        assert_eq!(found_in_messages(&w, who, WORD).unwrap(), 2, "{who:?}");
+        assert_eq!(found_in_messages(&w, who, "answering").unwrap(), 1);
+    }
+    for who in [&w.moderator, &w.admin] {
+        assert_eq!(found_in_messages(&w, who, WORD).unwrap(), 0, "{who:?}");
+    }
+    // Only members have messages.
+    for who in [&w.outsider, &Actor::Guest, &Actor::System] {
+        assert!(
+            matches!(
+                found_in_messages(&w, who, WORD),
+                Err(Error::Forbidden { .. })
+            ),
+            "{who:?}"
+        );
+    }
+    // A flag lets moderators read it in review, not search for it.
+    f.set_trust_level(&w.admin, w.c, id(&w.member), Some(TrustLevel::Basic), None)
+        .unwrap();
+    let answer = f
+        .topic(&w.member, w.c, topic, &PageRequest::first(5))
+        .unwrap()
+        .posts
+        .items[1]
+        .id;
+    f.flag_post(&w.member, w.c, answer, FlagKind::Inappropriate, "")
+        .unwrap();
+    assert!(reads(&w, &w.moderator, topic));
+    assert_eq!(found_in_messages(&w, &w.moderator, WORD).unwrap(), 0);
+    // The ordinary search still finds no message, for anyone.
+    for who in [&w.member, &w.owner, &w.moderator] {
+        assert_eq!(
+            f.search(who, w.c, &SearchQuery::new(WORD)).unwrap().total,
+            0,
+            "{who:?}"
+        );
+    }
+    // Someone removed from the conversation stops finding it.
+    f.remove_message_participant(&w.member, w.c, topic, Participant::User(id(&w.owner)))
+        .unwrap();
+    assert_eq!(found_in_messages(&w, &w.owner, WORD).unwrap(), 0);
+}

@@ -845,7 +845,8 @@ pub(crate) async fn undo_post_action(
 
 /// Discourse's search syntax, as far as Hearth has filters for it:
 /// `@user`, `#category-slug` / `category:slug`, `tags:x`,
-/// `status:solved|unsolved`.
+/// `status:solved|unsolved`, `in:messages` (also `in:personal`): the
+/// member's own private messages.
 pub(crate) fn parse_search(s: &AppState, actor: &Actor, q: &str) -> Result<SearchQuery, Error> {
     let mut words = Vec::new();
     let mut query = SearchQuery::new("");
@@ -857,6 +858,8 @@ pub(crate) fn parse_search(s: &AppState, actor: &Actor, q: &str) -> Result<Searc
             query.category = Some(cat.id);
         } else if let Some(tag) = w.strip_prefix("tags:").or_else(|| w.strip_prefix("tag:")) {
             query.tag = Some(tag.to_string());
+        } else if matches!(w, "in:messages" | "in:personal" | "in:personal-direct") {
+            query.messages = true;
         } else if w == "status:solved" {
             query.solved = Some(true);
         } else if w == "status:unsolved" {
