@@ -842,8 +842,10 @@ pub(crate) async fn profile(
             let profile = json!({
                 "username": p.user.username, "name": p.user.display_name, "bio": p.user.bio,
                 "website": p.user.website, "location": p.user.location,
-                "bio_paragraphs": p.user.bio.split("\n\n").map(str::trim)
-                    .filter(|b| !b.is_empty()).collect::<Vec<_>>(),
+                "bio_html": p.bio_html,
+                "fields": p.fields.iter().filter(|f| !f.values.is_empty())
+                    .map(|f| json!({"label": f.field.label, "answer": f.display()}))
+                    .collect::<Vec<_>>(),
                 "mine": matches!(v.actor, Actor::User(u) if u == p.user.id),
                 "avatar": avatar(s, &p.user.username, p.user.avatar_url.as_deref(), 96),
                 "title": p.role.is_official().then(|| api::shape::role_title(p.role)),
@@ -871,9 +873,27 @@ pub(crate) async fn directory(
         .run(move |s| {
             let key = params.str("order").unwrap_or_else(|| "likes_received".into());
             let order = DirectoryOrder::parse(&key).unwrap_or_default();
+            let chosen = api::directory_fields(&params);
             let (page, n) = api::page_request(&params, 50, |req| {
-                Ok(s.forum.directory(&v.actor, s.config.community, order, req)?)
+                Ok(s.forum.directory_where(&v.actor, s.config.community, order, &chosen, req)?)
             })?;
+            // The choice fields this visitor may filter by, as selects.
+            let staff = api::ctx(s, &v.actor)?.staff;
+            let filters: Vec<Value> = s
+                .community()?
+                .settings
+                .profile_fields
+                .iter()
+                .filter(|f| !f.options().is_empty())
+                .filter(|f| f.visibility != hearth::FieldVisibility::Staff || staff)
+                .map(|f| {
+                    let picked = chosen.iter().find(|(k, _)| *k == f.key).map(|(_, v)| v.as_str());
+                    json!({"key": f.key, "label": f.label, "options": f.options()
+                        .iter()
+                        .map(|o| json!({"value": o.value, "label": o.label, "selected": picked == Some(o.value.as_str())}))
+                        .collect::<Vec<_>>()})
+                })
+                .collect();
             let entries: Vec<Value> = page
                 .items
                 .iter()
@@ -898,8 +918,11 @@ pub(crate) async fn directory(
                 path: "/u".into(),
                 ..Default::default()
             };
-            let next_url = page.next.map(|_| s.url(&format!("/u?order={key}&page={}", n + 1)));
-            render(s, &v, "directory.html", meta, json!({"entries": entries, "orders": orders, "order": key, "next_url": next_url}))
+            let next_url = page
+                .next
+                .map(|_| s.url(&format!("/u?{}", api::directory_query(&key, &chosen, n + 1))));
+            render(s, &v, "directory.html", meta, json!({"entries": entries, "orders": orders, "order": key,
+                                                        "next_url": next_url, "filters": filters}))
         })
         .await?;
     Ok(html(body, false))

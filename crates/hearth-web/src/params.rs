@@ -109,7 +109,7 @@ impl Params {
 }
 
 /// `post[raw]` → `{"post": {"raw": …}}`; `tags[]` → `{"tags": [...]}`.
-fn insert_nested(map: &mut Map<String, Value>, key: &str, value: String) {
+pub(crate) fn insert_nested(map: &mut Map<String, Value>, key: &str, value: String) {
     let (head, rest) = match key.find('[') {
         Some(i) if key.ends_with(']') => (&key[..i], Some(&key[i + 1..key.len() - 1])),
         _ => (key, None),

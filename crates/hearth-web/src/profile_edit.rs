@@ -1,6 +1,7 @@
 //! The member's own profile form (`/u/{name}/preferences/profile`): display
-//! name, bio, website, location and avatar (an uploaded image, or back to
-//! the letter avatar). A plain form (multipart for the picture) that works
+//! name, bio, website, location, the community's profile fields (`f_{key}`,
+//! `f_{key}[]` for several choices) and avatar (an uploaded image, or back
+//! to the letter avatar). A plain form (multipart for the picture) that works
 //! without JavaScript; a refused change comes back in the form with the
 //! reason, nothing lost.
 
@@ -22,6 +23,63 @@ fn own(s: &AppState, v: &Visitor, name: &str) -> Result<User, Error> {
     Ok(s.forum.user_by_username(name)?)
 }
 
+/// Answers to profile fields: (field key, values).
+type Answers = Vec<(String, Vec<String>)>;
+
+/// The community's profile fields with `user`'s answers (or the answers
+/// the form sent back, `sent`), for the form; none when they are not a
+/// member here.
+fn fields(
+    s: &AppState,
+    v: &Visitor,
+    user: &User,
+    sent: Option<&[(String, Vec<String>)]>,
+) -> Result<Value, Error> {
+    let c = s.config.community;
+    if s.forum.member(&v.actor, c, user.id).is_err() {
+        return Ok(json!([]));
+    }
+    let fields = s.forum.member_fields(&v.actor, c, user.id)?;
+    Ok(fields
+        .into_iter()
+        .map(|m| {
+            let values = sent
+                .and_then(|a| a.iter().find(|(k, _)| *k == m.field.key))
+                .map_or(m.values, |(_, v)| v.clone());
+            json!({"key": m.field.key, "label": m.field.label, "kind": m.field.kind,
+                   "values": values, "visibility": m.field.visibility})
+        })
+        .collect())
+}
+
+/// The answers a form sent for each of the community's fields, when the
+/// form showed them (`fields_present`).
+fn sent_fields(s: &AppState, params: &Params) -> Result<Option<Answers>, Error> {
+    if params.str("fields_present").is_none() {
+        return Ok(None);
+    }
+    let community = s.community()?;
+    Ok(Some(
+        community
+            .settings
+            .profile_fields
+            .iter()
+            .map(|f| {
+                let name = format!("f_{}", f.key);
+                let values = match params.get(&name) {
+                    Some(Value::Array(a)) => a
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect(),
+                    Some(Value::String(v)) => vec![v.clone()],
+                    _ => Vec::new(),
+                };
+                (f.key.clone(), values)
+            })
+            .collect(),
+    ))
+}
+
 fn page(
     s: &AppState,
     v: &Visitor,
@@ -29,6 +87,10 @@ fn page(
     draft: Value,
     error: Option<String>,
 ) -> Result<String, Error> {
+    let sent: Option<Answers> = draft
+        .get("fields")
+        .and_then(|f| serde_json::from_value(f.clone()).ok());
+    let fields = fields(s, v, user, sent.as_deref())?;
     let avatar = crate::pages::avatar(s, &user.username, user.avatar_url.as_deref(), 96);
     render(
         s,
@@ -42,7 +104,7 @@ fn page(
         },
         json!({"username": user.username, "draft": draft, "error": error,
                "me_avatar": {"avatar": avatar},
-               "has_avatar": user.avatar_url.is_some(),
+               "has_avatar": user.avatar_url.is_some(), "fields": fields,
                "max_bytes": s.community()?.settings.limits.upload_max_bytes}),
     )
 }
@@ -66,8 +128,9 @@ pub(crate) async fn form(
 }
 
 /// `POST /u/{name}/preferences/profile` (multipart or form-encoded):
-/// `name`, `bio`, `website`, `location`, optional `file` (a new avatar) or
-/// `letter_avatar` (drop the picture).
+/// `name`, `bio`, `website`, `location`, the fields (with
+/// `fields_present`), optional `file` (a new avatar) or `letter_avatar`
+/// (drop the picture).
 pub(crate) async fn save(
     AxState(state): AxState<State>,
     v: Visitor,
@@ -104,10 +167,16 @@ pub(crate) async fn save(
             let user = own(s, &v, &name)?;
             let field = |k: &str| params.str(k).unwrap_or_default();
             let hide_follows = params.str("follows_hidden").is_some();
+            let answers = sent_fields(s, &params)?;
             let draft = json!({"name": field("name"), "bio": field("bio"),
                                "website": field("website"), "location": field("location"),
-                               "follows_hidden": hide_follows});
+                               "follows_hidden": hide_follows, "fields": answers});
             let outcome = (|| -> Result<(), hearth::Error> {
+                // First: a refused answer leaves everything as it was.
+                if let Some(answers) = &answers {
+                    s.forum
+                        .set_member_fields(&v.actor, s.config.community, user.id, answers)?;
+                }
                 let mut update = ProfileUpdate {
                     display_name: Some(field("name")),
                     bio: Some(field("bio")),

@@ -214,3 +214,155 @@ async fn a_member_downloads_their_data_then_deletes_their_account() {
     let mut again = Browser::new(&f);
     assert_eq!(again.sign_in("bob").await.status, StatusCode::UNAUTHORIZED);
 }
+
+/// Acme asks which products members use (public), their region
+/// (members) and a phone number for support (staff).
+fn acme_fields(f: &Fixture) {
+    let option = |v: &str, l: &str| hearth::FieldOption {
+        value: v.into(),
+        label: l.into(),
+    };
+    let mut s = f
+        .forum
+        .community(&hearth::Actor::System, f.community)
+        .expect("community")
+        .settings;
+    s.profile_fields = vec![
+        hearth::ProfileField {
+            key: "products".into(),
+            label: "Products I use".into(),
+            kind: hearth::FieldKind::MultiChoice {
+                options: vec![
+                    option("ledger-cloud", "Ledger Cloud"),
+                    option("payroll", "Payroll"),
+                ],
+            },
+            visibility: hearth::FieldVisibility::Public,
+        },
+        hearth::ProfileField {
+            key: "region".into(),
+            label: "Region".into(),
+            kind: hearth::FieldKind::Choice {
+                options: vec![option("nordics", "Nordics"), option("dach", "DACH")],
+            },
+            visibility: hearth::FieldVisibility::Members,
+        },
+        hearth::ProfileField {
+            key: "phone".into(),
+            label: "Phone for support".into(),
+            kind: hearth::FieldKind::Text { max_chars: 20 },
+            visibility: hearth::FieldVisibility::Staff,
+        },
+    ];
+    f.forum
+        .update_community(&hearth::Actor::System, f.community, "Acme Community", s)
+        .expect("settings");
+}
+
+#[tokio::test]
+async fn members_fill_in_profile_fields_and_find_each_other_by_them() {
+    let f = fixture();
+    acme_fields(&f);
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let form = ada.get("/u/ada/preferences/profile").await;
+    assert!(
+        form.body
+            .contains("name=\"f_products[]\" value=\"ledger-cloud\"")
+    );
+    assert!(form.body.contains("Shown only to staff"));
+    let fields = [
+        ("name", "Ada L."),
+        ("bio", "I keep **ledgers** balanced."),
+        ("website", ""),
+        ("location", ""),
+        ("fields_present", "1"),
+        ("f_products[]", "ledger-cloud"),
+        ("f_products[]", "payroll"),
+        ("f_region", "nordics"),
+        ("f_phone", "+47 555 0100"),
+    ];
+    let saved = ada
+        .submit(
+            "/u/ada/preferences/profile",
+            "/u/ada/preferences/profile",
+            &fields,
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    // A refused answer comes back in the form; nothing changes.
+    let mut bad = fields;
+    bad[7] = ("f_region", "atlantis");
+    let refused = ada
+        .submit(
+            "/u/ada/preferences/profile",
+            "/u/ada/preferences/profile",
+            &bad,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("not one of the options"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("value=\"+47 555 0100\""));
+
+    // The profile: the bio is Markdown; each answer to whom it is shown.
+    let guest = send(&f.app, get("/u/ada")).await.body;
+    assert!(guest.contains("<strong>ledgers</strong>"), "{guest}");
+    assert!(guest.contains("Ledger Cloud, Payroll"));
+    assert!(!guest.contains("Nordics") && !guest.contains("+47"));
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob").await;
+    let member = bob.get("/u/ada").await.body;
+    assert!(member.contains("Nordics") && !member.contains("+47"));
+    let staff = send(&f.app, get("/u/ada.json").acting(&f, "ann"))
+        .await
+        .json();
+    assert_eq!(staff["user"]["user_fields"]["phone"], "+47 555 0100");
+    assert_eq!(staff["user"]["user_fields"]["region"], "Nordics");
+    assert!(
+        staff["user"]["bio_cooked"]
+            .as_str()
+            .is_some_and(|b| b.contains("<strong>ledgers</strong>"))
+    );
+    let public = send(&f.app, get("/u/ada.json")).await.json();
+    assert_eq!(
+        public["user"]["user_fields"]["region"],
+        serde_json::Value::Null
+    );
+
+    // The directory finds ada by her choices, and not bob.
+    let page = bob.get("/u?f_products=ledger-cloud&f_region=nordics").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let table = page
+        .body
+        .split("<table class=\"directory\">")
+        .nth(1)
+        .expect("a table");
+    assert!(
+        table.contains("/u/ada\"") && !table.contains("/u/bob\""),
+        "{table}"
+    );
+    assert!(page.body.contains("<option value=\"nordics\" selected>"));
+    assert!(
+        !page.body.contains("f_phone"),
+        "no filter on a staff field for members"
+    );
+    let json = send(
+        &f.app,
+        get("/directory_items.json?f_region=nordics").acting(&f, "bob"),
+    )
+    .await
+    .json();
+    let names: Vec<&str> = json["directory_items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["user"]["username"].as_str())
+        .collect();
+    assert_eq!(names, ["ada"], "{json}");
+    let wrong = bob.get("/u?f_phone=%2B47").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -149,6 +149,9 @@ pub struct CommunitySettings {
     pub email: crate::mail::EmailSettings,
     /// Private messages: who may message whom, and how much.
     pub messages: crate::messages::MessageSettings,
+    /// Fields members fill in on their profile, in the order shown (at
+    /// most [`MAX_PROFILE_FIELDS`](crate::MAX_PROFILE_FIELDS)).
+    pub profile_fields: Vec<crate::profile_fields::ProfileField>,
 }
 
 impl Default for CommunitySettings {
@@ -165,6 +168,7 @@ impl Default for CommunitySettings {
             deflection_window_minutes: 60,
             email: crate::mail::EmailSettings::default(),
             messages: crate::messages::MessageSettings::default(),
+            profile_fields: Vec::new(),
         }
     }
 }
@@ -207,6 +211,7 @@ impl CommunitySettings {
 
     fn validate(&self) -> Result<()> {
         self.messages.validate()?;
+        crate::profile_fields::validate(&self.profile_fields)?;
         let l = &self.limits;
         if l.title_min_chars == 0 || l.title_min_chars > l.title_max_chars {
             return Err(Error::invalid(

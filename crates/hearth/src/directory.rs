@@ -103,6 +103,23 @@ impl Forum {
         order: DirectoryOrder,
         page: &PageRequest,
     ) -> Result<Page<DirectoryEntry>> {
+        self.directory_where(actor, community, order, &[], page)
+    }
+
+    /// [`Forum::directory`] narrowed to members who chose each given
+    /// option (`(field key, option value)`, all of them) of the
+    /// community's choice profile fields ("products = ledger-cloud and
+    /// region = nordics"). `Invalid` (field `profile_fields`) for a text
+    /// field, an unknown key or option, or a staff-only field asked by
+    /// someone who is not staff.
+    pub fn directory_where(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        order: DirectoryOrder,
+        fields: &[(String, String)],
+        page: &PageRequest,
+    ) -> Result<Page<DirectoryEntry>> {
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
             if !viewer.is_member() {
@@ -119,6 +136,14 @@ impl Forum {
             };
             let limit = page.limit();
             let col = order.column();
+            let mut args: Vec<db::Value> = vec![
+                db::Value::Integer(community.0),
+                db::Value::Integer(now),
+                db::Value::Integer(after_value),
+                db::Value::Integer(after_id),
+                db::Value::Integer(limit as i64 + 1),
+            ];
+            let chosen = crate::profile_fields::directory_filter(&viewer, fields, 6, &mut args)?;
             let sql = format!(
                 "SELECT {ENTRY_COLUMNS}, coalesce({col}, 0) AS v
                  FROM memberships m
@@ -127,15 +152,14 @@ impl Forum {
                    ON a.community_id = m.community_id AND a.user_id = m.user_id
                  WHERE m.community_id = ?1
                    AND (m.suspended_until IS NULL OR m.suspended_until <= ?2)
-                   AND (coalesce({col}, 0) < ?3 OR (coalesce({col}, 0) = ?3 AND u.id > ?4))
+                   AND (coalesce({col}, 0) < ?3 OR (coalesce({col}, 0) = ?3 AND u.id > ?4)){chosen}
                  ORDER BY v DESC, u.id
                  LIMIT ?5"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(
-                params![community, now, after_value, after_id, limit as i64 + 1],
-                |r| Ok((entry_from_row(r)?, r.get::<_, i64>(14)?)),
-            )?;
+            let rows = stmt.query_map(args.as_slice(), |r| {
+                Ok((entry_from_row(r)?, r.get::<_, i64>(14)?))
+            })?;
             let rows = rows.collect::<db::Result<Vec<_>>>()?;
             let page = Page::from_rows(rows, limit, |(e, v): &(DirectoryEntry, i64)| {
                 Cursor::from_parts(&[*v, e.user.id.0])

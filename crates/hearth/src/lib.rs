@@ -122,6 +122,7 @@ mod own_account;
 mod page;
 mod permissions;
 mod products;
+mod profile_fields;
 mod rank;
 mod render;
 mod review;
@@ -188,6 +189,10 @@ pub use own_account::{OWN_DATA_FORMAT, OWN_DATA_VERSION};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
 pub use permissions::{Actor, Role};
 pub use products::{MAX_PRODUCTS_PER_POST, NewProduct, Product, ProductClicks};
+pub use profile_fields::{
+    FieldKind, FieldOption, FieldVisibility, MAX_FIELD_OPTIONS, MAX_PROFILE_FIELDS, MemberField,
+    ProfileField,
+};
 pub use render::{
     ALLOWED_ATTRIBUTES, ALLOWED_SCHEMES, ALLOWED_TAGS, EXTERNAL_REL, RENDER_VERSION, Sanitizer,
     render_markdown, sanitize_html,

@@ -101,6 +101,7 @@ pub(crate) fn anonymize_in(w: &mut Write<'_>, user: UserId) -> Result<String> {
         "DELETE FROM external_accounts WHERE user_id = ?1",
         "DELETE FROM follows WHERE follower_id = ?1 OR followed_id = ?1",
         "DELETE FROM message_blocks WHERE user_id = ?1",
+        "DELETE FROM member_field_values WHERE user_id = ?1",
         // Mail written for them keeps neither address nor content.
         "UPDATE outbox SET to_address = '', subject = '', text_body = '', html_body = '',
                            unsubscribe = '',
@@ -247,6 +248,7 @@ impl Forum {
                 "DELETE FROM notifications WHERE user_id = ?1 AND community_id = ?2",
                 "DELETE FROM notification_prefs WHERE user_id = ?1 AND community_id = ?2",
                 "DELETE FROM email_prefs WHERE user_id = ?1 AND community_id = ?2",
+                "DELETE FROM member_field_values WHERE user_id = ?1 AND community_id = ?2",
                 "DELETE FROM memberships WHERE user_id = ?1 AND community_id = ?2",
             ] {
                 w.tx.prepare_cached(sql)?

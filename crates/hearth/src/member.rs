@@ -28,7 +28,7 @@ pub struct User {
     pub username: String,
     /// Display name (may be empty).
     pub display_name: String,
-    /// Short bio (plain text).
+    /// Short bio, Markdown (see [`Forum::render_bio`]).
     pub bio: String,
     /// Avatar image URL.
     pub avatar_url: Option<String>,

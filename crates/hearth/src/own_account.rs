@@ -93,6 +93,12 @@ const SECTIONS: &[(&str, &str)] = &[
          WHERE up.user_id = ?1 ORDER BY up.id",
     ),
     (
+        "profile_field",
+        "SELECT c.slug AS community, f.field, f.value
+         FROM member_field_values f JOIN communities c ON c.id = f.community_id
+         WHERE f.user_id = ?1 ORDER BY c.slug, f.field, f.value",
+    ),
+    (
         "category_watch",
         "SELECT category_id, level FROM category_watches WHERE user_id = ?1 ORDER BY category_id",
     ),

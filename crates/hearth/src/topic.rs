@@ -670,6 +670,16 @@ impl Forum {
         Ok(self.render_for(&viewer, markdown)?.html)
     }
 
+    /// A member's bio as HTML: Markdown rendered and sanitized exactly as
+    /// a post is (an empty bio is empty). For profiles.
+    pub fn render_bio(&self, actor: &Actor, community: CommunityId, bio: &str) -> Result<String> {
+        if bio.trim().is_empty() {
+            return Ok(String::new());
+        }
+        let viewer = self.load_viewer(actor, community)?;
+        Ok(self.render_for(&viewer, bio)?.html)
+    }
+
     /// Opens a topic with its first post. Returns the topic and the post.
     ///
     /// The moderation rules run first: a refused post fails with

@@ -130,6 +130,12 @@ const TABLES: &[Table] = &[
         refs: &[("user_id", "users")],
     },
     Table {
+        name: "member_field_values",
+        scope: "community_id = ?1",
+        id: None,
+        refs: &[("user_id", "users")],
+    },
+    Table {
         name: "message_users",
         scope: "topic_id IN (SELECT id FROM topics WHERE community_id = ?1)",
         id: None,

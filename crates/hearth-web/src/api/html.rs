@@ -42,6 +42,12 @@ impl SafeHtml {
         SafeHtml(p.html.clone())
     }
 
+    /// A bio the engine rendered ([`hearth::Forum::render_bio`]: the
+    /// post renderer and its sanitizer).
+    pub(crate) fn bio(rendered: &str) -> SafeHtml {
+        SafeHtml(rendered.to_owned())
+    }
+
     /// A search hit's excerpt: escaped by the engine, with the matches in
     /// `<mark>`.
     pub(crate) fn snippet(h: &SearchHit) -> SafeHtml {

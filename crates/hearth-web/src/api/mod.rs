@@ -926,6 +926,8 @@ pub(crate) fn profile(
         likes_received: stats.likes_received,
         likes_given: stats.likes_given,
         email,
+        bio_html: s.forum.render_bio(actor, c, &member.user.bio)?,
+        fields: s.forum.member_fields(actor, c, member.user.id)?,
         user: member.user,
     })
 }
@@ -1097,22 +1099,47 @@ pub(crate) async fn directory(
     let value = state
         .run(move |s| {
             let c = s.config.community;
+            let fields = directory_fields(&params);
             let (page, n) = page_request(&params, 50, |req| {
-                Ok(s.forum.directory(&v.actor, c, order, req)?)
+                Ok(s.forum.directory_where(&v.actor, c, order, &fields, req)?)
             })?;
             // Always a link, as Discourse's (the next page may be empty).
+            let order = params
+                .str("order")
+                .unwrap_or_else(|| "likes_received".into());
             let more = format!(
-                "{}/directory_items?order={}&page={}",
+                "{}/directory_items?{}",
                 s.config.base_path,
-                params
-                    .str("order")
-                    .unwrap_or_else(|| "likes_received".into()),
-                n + 1
+                directory_query(&order, &fields, n + 1)
             );
             Ok(shape::directory(&ctx(s, &v.actor)?, &page.items, more))
         })
         .await?;
     ok(value)
+}
+
+/// The directory's profile-field filters: `f_{key}={option}` parameters
+/// (Hearth's; empty ones ignored).
+pub(crate) fn directory_fields(params: &Params) -> Vec<(String, String)> {
+    params
+        .map
+        .iter()
+        .filter_map(|(k, v)| {
+            Some((
+                k.strip_prefix("f_")?.to_owned(),
+                v.as_str()?.trim().to_owned(),
+            ))
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
+
+/// The query string of a directory page: order, filters, page.
+pub(crate) fn directory_query(order: &str, fields: &[(String, String)], page: u32) -> String {
+    let mut q: Vec<(String, String)> = vec![("order".into(), order.to_owned())];
+    q.extend(fields.iter().map(|(k, v)| (format!("f_{k}"), v.clone())));
+    q.push(("page".into(), page.to_string()));
+    serde_urlencoded::to_string(q).unwrap_or_default()
 }
 
 /// `POST /users.json`: Discourse's sign-up (`name`, `email`, `password`,

@@ -1248,6 +1248,10 @@ pub(crate) struct Profile {
     pub likes_received: i64,
     pub likes_given: i64,
     pub email: Option<String>,
+    /// The bio as the engine renders it.
+    pub bio_html: String,
+    /// The profile fields the viewer may see, answered or not.
+    pub fields: Vec<hearth::MemberField>,
 }
 
 /// `/u/{username}.json`.
@@ -1303,7 +1307,9 @@ struct UserShape<'a> {
     groups: [u8; 0],
     /// Hearth has no custom user fields (yet): `{}`.
     custom_fields: Empty,
-    user_fields: Empty,
+    /// Answered profile fields the viewer may see, by key: the text, or
+    /// the chosen options' labels joined with commas.
+    user_fields: std::collections::BTreeMap<&'a str, String>,
     role: &'static str,
     /// Only for the member themself and staff.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1348,7 +1354,7 @@ pub(crate) fn user(ctx: &Ctx, p: &Profile) -> Value {
         flair_group_id: None,
         featured_topic: None,
         bio_raw: &u.bio,
-        bio_cooked: SafeHtml::paragraph(&u.bio),
+        bio_cooked: SafeHtml::bio(&p.bio_html),
         bio_excerpt: SafeHtml::escape(&excerpt),
         website: Some(u.website.as_str()).filter(|w| !w.is_empty()),
         website_name: Some(u.website.as_str())
@@ -1366,7 +1372,12 @@ pub(crate) fn user(ctx: &Ctx, p: &Profile) -> Value {
         invited_by: None,
         groups: [],
         custom_fields: Empty {},
-        user_fields: Empty {},
+        user_fields: p
+            .fields
+            .iter()
+            .filter(|f| !f.values.is_empty())
+            .map(|f| (f.field.key.as_str(), f.display()))
+            .collect(),
         role: p.role.as_str(),
         email: (mine || ctx.staff).then_some(p.email.as_deref()),
     };

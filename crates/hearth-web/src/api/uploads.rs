@@ -112,7 +112,7 @@ pub(crate) async fn read_form(mut form: Multipart) -> Result<(Params, Option<New
                 .text()
                 .await
                 .map_err(|e| Error::BadRequest(format!("{name}: {e}")))?;
-            params.map.insert(name, text.into());
+            crate::params::insert_nested(&mut params.map, &name, text);
         }
     }
     Ok((params, file))

@@ -1,5 +1,5 @@
 -- Schema v14: thumbnails of uploaded images, what refers to uploads;
--- confirmed sign-in addresses.
+-- confirmed sign-in addresses; answers to profile fields.
 --
 -- Uploaded images are decoded and written anew (their metadata dropped);
 -- one larger than 690 × 500 pixels also keeps a smaller copy for pages,
@@ -28,3 +28,15 @@ CREATE INDEX post_uploads_sha ON post_uploads (sha256);
 INSERT INTO post_uploads (post_id, sha256)
 SELECT p.id, u.sha256 FROM uploads u
 JOIN posts p ON p.community_id = u.community_id AND strpos(p.source, u.sha256) > 0;
+
+-- Members' answers to the community's profile fields (defined in its
+-- settings): one row per text answer or chosen option, so the directory
+-- finds who chose an option through the primary key.
+CREATE TABLE member_field_values (
+    community_id  BIGINT NOT NULL REFERENCES communities(id),
+    user_id       BIGINT NOT NULL REFERENCES users(id),
+    field         TEXT NOT NULL,
+    value         TEXT NOT NULL,
+    PRIMARY KEY (community_id, field, value, user_id)
+);
+CREATE INDEX member_field_values_user ON member_field_values (community_id, user_id);
