@@ -53,3 +53,76 @@
     timer = setTimeout(lookup, 250);
   });
 })();
+
+// Pictures on the composers: the file field uploads at once, with a
+// progress bar, and the picture goes into the text at the cursor (also
+// when a file is dropped on the text). Without this script the form sends
+// the file along and the server does the same.
+(function () {
+  "use strict";
+  function insert(area, text) {
+    var at = area.selectionStart || area.value.length;
+    var before = area.value.slice(0, at);
+    var after = area.value.slice(at);
+    var pad = before && !/\n\n$/.test(before) ? (/\n$/.test(before) ? "\n" : "\n\n") : "";
+    area.value = before + pad + text + "\n" + after;
+    area.selectionStart = area.selectionEnd = (before + pad + text + "\n").length;
+    area.dispatchEvent(new Event("input"));
+  }
+  function setup(box) {
+    var form = box.closest("form");
+    var input = box.querySelector("input[type=file]");
+    var bar = box.querySelector("progress");
+    var status = box.querySelector(".upload-status");
+    var area = form && form.querySelector("textarea");
+    var token = form && form.querySelector("input[name=authenticity_token]");
+    if (!form || !input || !area || !token || !window.FormData) return;
+    function upload(file) {
+      var data = new FormData();
+      data.append("file", file, file.name);
+      data.append("upload_type", "composer");
+      data.append("synchronous", "true");
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", box.getAttribute("data-upload"));
+      xhr.setRequestHeader("X-CSRF-Token", token.value);
+      xhr.setRequestHeader("Accept", "application/json");
+      bar.hidden = false;
+      bar.value = 0;
+      status.textContent = "Uploading " + file.name + "…";
+      xhr.upload.onprogress = function (e) {
+        if (e.lengthComputable) bar.value = Math.round(100 * e.loaded / e.total);
+      };
+      xhr.onload = function () {
+        bar.hidden = true;
+        var body = {};
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
+        if (xhr.status === 200 && body.short_path) {
+          var alt = (body.original_filename || "picture").replace(/[\[\]\\]/g, "");
+          insert(area, "![" + alt + "](" + body.short_path + ")");
+          status.textContent = file.name + " is in your post.";
+          input.value = "";
+        } else {
+          status.textContent = (body.errors && body.errors[0]) ||
+            "The picture could not be uploaded; it will be sent with the post instead.";
+        }
+      };
+      xhr.onerror = function () {
+        bar.hidden = true;
+        status.textContent = "The upload failed; the picture will be sent with the post instead.";
+      };
+      xhr.send(data);
+    }
+    input.addEventListener("change", function () {
+      if (input.files && input.files[0]) upload(input.files[0]);
+    });
+    area.addEventListener("dragover", function (e) { e.preventDefault(); });
+    area.addEventListener("drop", function (e) {
+      var files = e.dataTransfer && e.dataTransfer.files;
+      if (files && files.length && /^image\//.test(files[0].type)) {
+        e.preventDefault();
+        upload(files[0]);
+      }
+    });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll(".attach[data-upload]"), setup);
+})();

@@ -545,11 +545,36 @@ fn post_path(
     Ok(format!("/t/{}/{}#post-{post_number}", t.slug, t.id.0))
 }
 
-/// `POST /t/{id}/reply`.
+/// `body` with the picture the form attached (if any) uploaded and shown
+/// at its end.
+fn with_attachment(
+    s: &AppState,
+    actor: &Actor,
+    body: String,
+    file: Option<hearth::NewUpload>,
+) -> Result<String, hearth::Error> {
+    let Some(file) = file else {
+        return Ok(body);
+    };
+    let upload = s.forum.create_upload(actor, s.config.community, file)?;
+    let alt: String = upload
+        .filename
+        .chars()
+        .filter(|c| !matches!(c, '[' | ']' | '\\'))
+        .collect();
+    let image = format!("![{alt}]({})", api::uploads::path_of(s, &upload));
+    Ok(match body.trim_end() {
+        "" => image,
+        text => format!("{text}\n\n{image}"),
+    })
+}
+
+/// `POST /t/{id}/reply` (a form, or multipart with an attached `file`).
 pub(crate) async fn reply(state: State, v: Visitor, id: &str, params: Params) -> PageResult {
     let id = TopicId(id_of(id)?);
-    act(state, v, params, move |s, actor, params| {
-        let body = params.need("raw")?;
+    act(state, v, params, move |s, actor, mut params| {
+        let file = params.file.take();
+        let body = with_attachment(s, &actor, params.str("raw").unwrap_or_default(), file)?;
         let reply = NewReply {
             body,
             reply_to: None,
@@ -678,17 +703,18 @@ pub(crate) async fn new_topic_form(
     Ok(html(body, false))
 }
 
-/// `POST /new-topic`.
+/// `POST /new-topic` (a form, or multipart with an attached `file`).
 pub(crate) async fn create_topic(
     AxState(state): AxState<State>,
     v: Visitor,
-    params: Params,
+    mut params: Params,
 ) -> PageResult {
     let actor = params.writer(&v)?;
+    let file = params.file.take();
     let result = state
         .run(move |s| {
             let c = s.config.community;
-            let new = NewTopic {
+            let mut new = NewTopic {
                 category: CategoryId(params.int("category")?.unwrap_or(0)),
                 title: params.str("title").unwrap_or_default(),
                 body: params.str("raw").unwrap_or_default(),
@@ -701,23 +727,38 @@ pub(crate) async fn create_topic(
                     .collect(),
             };
             let session = params.str("session");
-            match s.forum.create_topic(&actor, c, new.clone()) {
+            // The picture first: once uploaded it stays in the draft, so a
+            // refused topic does not ask for it again.
+            let created = with_attachment(s, &actor, std::mem::take(&mut new.body), file)
+                .map_err(|e| (e, String::new()))
+                .and_then(|body| {
+                    new.body = body;
+                    s.forum
+                        .create_topic(&actor, c, new.clone())
+                        .map_err(|e| (e, new.body.clone()))
+                });
+            match created {
                 Ok((t, _)) => {
                     if let Some(token) = &session {
                         crate::deflect::posted(s, &actor, token, t.id);
                     }
                     Ok(Ok(s.url(&format!("/t/{}/{}", t.slug, t.id.0))))
                 }
-                Err(e) if fixable(&e) => {
+                Err((e, body)) if fixable(&e) => {
                     // Keep what the member wrote; show why.
+                    let body = if body.is_empty() {
+                        params.str("raw").unwrap_or_default()
+                    } else {
+                        body
+                    };
                     let draft = json!({
-                        "title": new.title, "raw": new.body, "tags": new.tags.join(", "),
+                        "title": new.title, "raw": body, "tags": new.tags.join(", "),
                         "category": new.category.0, "session": session,
                     });
                     let message = Error::Engine(e).public_message();
                     Ok(Err(composer(s, &v, draft, Some(message))?))
                 }
-                Err(e) => Err(e.into()),
+                Err((e, _)) => Err(e.into()),
             }
         })
         .await?;

@@ -1,6 +1,7 @@
 //! Request parameters the way Discourse's clients send them: a JSON body,
 //! a form-encoded body (with Rails-style nested keys such as `post[raw]`),
-//! or the query string — merged, the body winning.
+//! a multipart form (its text fields, and one attached file), or the query
+//! string — merged, the body winning.
 
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
@@ -14,6 +15,9 @@ use crate::visitor::{Visitor, wants_json};
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Params {
     pub map: Map<String, Value>,
+    /// The file a multipart form attached (field `file` or `files[]`),
+    /// if any and not empty.
+    pub file: Option<hearth::NewUpload>,
 }
 
 impl Params {
@@ -104,12 +108,47 @@ impl Params {
             };
             insert_nested(&mut map, &decode(k)?, decode(v)?);
         }
-        Ok(Params { map })
+        Ok(Params { map, file: None })
+    }
+}
+
+impl Params {
+    /// A multipart form's text fields (nested as a form's are) and its
+    /// file (`file` or `files[]`; an empty file field counts as none).
+    pub async fn from_multipart(mut form: axum::extract::Multipart) -> Result<Params, Error> {
+        let mut params = Params::default();
+        while let Some(field) = form
+            .next_field()
+            .await
+            .map_err(|e| Error::BadRequest(format!("multipart: {e}")))?
+        {
+            let name = field.name().unwrap_or_default().to_owned();
+            if name == "file" || name == "files[]" {
+                let filename = field.file_name().unwrap_or("upload").to_owned();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| Error::BadRequest(format!("file: {e}")))?;
+                if !bytes.is_empty() {
+                    params.file = Some(hearth::NewUpload {
+                        filename,
+                        bytes: bytes.to_vec(),
+                    });
+                }
+            } else {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| Error::BadRequest(format!("{name}: {e}")))?;
+                insert_nested(&mut params.map, &name, text);
+            }
+        }
+        Ok(params)
     }
 }
 
 /// `post[raw]` → `{"post": {"raw": …}}`; `tags[]` → `{"tags": [...]}`.
-pub(crate) fn insert_nested(map: &mut Map<String, Value>, key: &str, value: String) {
+fn insert_nested(map: &mut Map<String, Value>, key: &str, value: String) {
     let (head, rest) = match key.find('[') {
         Some(i) if key.ends_with(']') => (&key[..i], Some(&key[i + 1..key.len() - 1])),
         _ => (key, None),
@@ -152,16 +191,29 @@ impl FromRequest<State> for Params {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
-        let limit = state.config.limits.body_bytes;
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
+        let multipart = content_type.starts_with("multipart/form-data");
+        // A form with a file may be as large as an upload (the router's
+        // body limit has already applied the path's own limit).
+        let limit = match multipart {
+            true => crate::routes::upload_body_limit(state),
+            false => state.config.limits.body_bytes,
+        };
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, limit)
             .await
             .map_err(|_| fail(Error::TooLarge { limit }))?;
         let mut params = Params::from_form(&query, "query").map_err(fail)?;
-        let body = if bytes.is_empty() {
+        let body = if multipart {
+            let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+            let form = axum::extract::Multipart::from_request(req, &())
+                .await
+                .map_err(|e| fail(Error::BadRequest(format!("multipart: {e}"))))?;
+            Params::from_multipart(form).await.map_err(fail)?
+        } else if bytes.is_empty() {
             Params::default()
         } else if content_type.starts_with("application/json") {
             match serde_json::from_slice::<Value>(&bytes) {
-                Ok(Value::Object(map)) => Params { map },
+                Ok(Value::Object(map)) => Params { map, file: None },
                 Ok(_) => {
                     return Err(fail(Error::BadRequest(
                         "the JSON body must be an object".into(),
@@ -181,6 +233,7 @@ impl FromRequest<State> for Params {
             ))));
         };
         params.map.extend(body.map);
+        params.file = body.file;
         Ok(params)
     }
 }
@@ -221,6 +274,7 @@ mod tests {
     fn integers_from_text_or_numbers() {
         let p = Params {
             map: serde_json::from_str(r#"{"a": 5, "b": "7", "c": "x", "d": ""}"#).expect("json"),
+            file: None,
         };
         assert_eq!(p.int("a").expect("a"), Some(5));
         assert_eq!(p.int("b").expect("b"), Some(7));

@@ -5,7 +5,7 @@
 //! without JavaScript; a refused change comes back in the form with the
 //! reason, nothing lost.
 
-use axum::extract::{Multipart, Path, State as AxState};
+use axum::extract::{Path, State as AxState};
 use axum::response::{IntoResponse, Response};
 use hearth::{ProfileUpdate, User};
 use serde_json::{Value, json};
@@ -135,30 +135,9 @@ pub(crate) async fn save(
     AxState(state): AxState<State>,
     v: Visitor,
     Path(name): Path<String>,
-    req: axum::extract::Request,
+    mut params: Params,
 ) -> Response {
-    let multipart = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|c| c.to_str().ok())
-        .is_some_and(|c| c.starts_with("multipart/form-data"));
-    let read = async {
-        if multipart {
-            let form = <Multipart as axum::extract::FromRequest<()>>::from_request(req, &())
-                .await
-                .map_err(|e| Error::BadRequest(format!("multipart: {e}")))?;
-            crate::api::uploads::read_form(form).await
-        } else {
-            let params = <Params as axum::extract::FromRequest<State>>::from_request(req, &state)
-                .await
-                .map_err(|e| e.error)?;
-            Ok((params, None))
-        }
-    };
-    let (params, file) = match read.await {
-        Ok(read) => read,
-        Err(e) => return PageError(e).into_response(),
-    };
+    let file = params.file.take();
     if let Err(e) = params.writer(&v) {
         return PageError(e).into_response();
     }

@@ -13,7 +13,7 @@ use hearth::{CategoryId, TopicId};
 use crate::api::{self, id_of};
 use crate::error::{ApiError, Error, PageError, fail};
 use crate::params::Params;
-use crate::state::State;
+use crate::state::{AppState, State};
 use crate::visitor::{Visitor, WantsJson};
 use crate::{
     admin, analytics, anon_cache, deflect, email, export, follows, ideas, idempotency, kb,
@@ -360,20 +360,19 @@ async fn read_body(AxState(state): AxState<State>, req: Request, next: Next) -> 
     let limits = &state.config.limits;
     // An upload may be as large as the community allows files to be.
     let path = req.uri().path();
+    // So may a form that can attach one: the composers and the profile.
     let upload = req.method() == axum::http::Method::POST
         && path
             .strip_prefix(state.config.base_path.as_str())
             .is_some_and(|p| {
                 p == "/uploads"
                     || p == "/uploads.json"
+                    || p == "/new-topic"
+                    || (p.starts_with("/t/") && p.ends_with("/reply"))
                     || (p.starts_with("/u/") && p.ends_with("/preferences/profile"))
             });
     let max = match upload {
-        true => state
-            .community()
-            .map(|c| c.settings.limits.upload_max_bytes as usize + (64 << 10))
-            .unwrap_or(limits.body_bytes)
-            .max(limits.body_bytes),
+        true => upload_body_limit(&state),
         false => limits.body_bytes,
     };
     let (parts, body) = req.into_parts();
@@ -705,6 +704,18 @@ fn no_such_path(json: bool) -> Response {
         Error::Engine(hearth::Error::NotFound { what: "page" }),
         json,
     )
+}
+
+/// The largest body a request carrying an upload may have: the
+/// community's file limit and room for the form's other fields (never
+/// less than any request may have).
+pub(crate) fn upload_body_limit(state: &AppState) -> usize {
+    let limits = &state.config.limits;
+    state
+        .community()
+        .map(|c| c.settings.limits.upload_max_bytes as usize + (64 << 10))
+        .unwrap_or(limits.body_bytes)
+        .max(limits.body_bytes)
 }
 
 /// The topic page's forms: `POST /t/{id}/reply`, and the moderator's

@@ -528,3 +528,87 @@ async fn guests_are_served_from_the_anonymous_cache_until_something_changes() {
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     assert!(again.headers.get("x-hearth-cache").is_none());
 }
+
+#[tokio::test]
+async fn a_picture_goes_with_a_new_topic_or_a_reply_without_javascript() {
+    let f = fixture();
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let page = ada.get("/new-topic").await;
+    assert!(page.body.contains("enctype=\"multipart/form-data\""));
+    assert!(page.body.contains("data-upload=\"/uploads.json\""));
+    let token = Browser::token_in(&page.body);
+    let qa = f.qa.id.0.to_string();
+    let shot = png(300);
+    // Refused (the title is too short): the picture is kept in the draft.
+    let (ct, body) = multipart(
+        ("error screen.png", &shot),
+        &[
+            ("authenticity_token", &token),
+            ("title", "Hm"),
+            ("category", &qa),
+            ("raw", "The export stops with this error:"),
+        ],
+    );
+    let refused = ada
+        .send(req(Method::POST, "/new-topic").raw(&ct, body))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("The export stops with this error:\n\n![error screen.png](/uploads/"),
+        "{}",
+        refused.body
+    );
+    // Accepted: the picture is in the first post.
+    let (ct, body) = multipart(
+        ("error screen.png", &shot),
+        &[
+            ("authenticity_token", &token),
+            ("title", "The export stops with an error"),
+            ("category", &qa),
+            ("raw", "The export stops with this error:"),
+        ],
+    );
+    let made = ada
+        .send(req(Method::POST, "/new-topic").raw(&ct, body))
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let topic_url = made.header("location");
+    let shown = ada.get(&topic_url).await;
+    assert!(
+        shown.body.contains("<img src=\"https://community.example.com/uploads/"),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains("alt=\"error screen.png\""));
+    // A reply with a picture and no words.
+    let id = topic_url.rsplit('/').next().expect("id").to_string();
+    let token = Browser::token_in(&shown.body);
+    let (ct, body) = multipart(
+        ("second.png", &sized_png(4, 4)),
+        &[("authenticity_token", &token), ("raw", "")],
+    );
+    let replied = ada
+        .send(req(Method::POST, &format!("/t/{id}/reply")).raw(&ct, body))
+        .await;
+    assert_eq!(replied.status, StatusCode::SEE_OTHER, "{}", replied.body);
+    let shown = ada.get(&topic_url).await;
+    assert!(shown.body.contains("alt=\"second.png\""), "{}", shown.body);
+    // A file that is no picture: the reply is refused, nothing posted.
+    let (ct, body) = multipart(
+        ("notes.png", b"<svg onload=alert(1)>"),
+        &[("authenticity_token", &token), ("raw", "see attached")],
+    );
+    let bad = ada
+        .send(req(Method::POST, &format!("/t/{id}/reply")).raw(&ct, body))
+        .await;
+    assert!(bad.status.is_client_error(), "{}", bad.status);
+    assert!(!ada.get(&topic_url).await.body.contains("see attached"));
+}

@@ -189,6 +189,7 @@ mod tests {
     fn params(v: serde_json::Value) -> Params {
         Params {
             map: v.as_object().cloned().unwrap_or_default(),
+            file: None,
         }
     }
 

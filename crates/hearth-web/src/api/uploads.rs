@@ -5,10 +5,10 @@
 //! a policy that runs nothing in it; `/uploads/thumbnails/…` serves its
 //! thumbnail.
 
-use axum::extract::{Multipart, Path, State as AxState};
+use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hearth::{NewUpload, Upload};
+use hearth::Upload;
 use serde::Serialize;
 
 use super::shape::Null;
@@ -87,45 +87,14 @@ fn shape(s: &AppState, u: &Upload) -> UploadShape {
     }
 }
 
-/// The form's text fields and its file (`file` or `files[]`), if any.
-pub(crate) async fn read_form(mut form: Multipart) -> Result<(Params, Option<NewUpload>), Error> {
-    let mut params = Params::default();
-    let mut file: Option<NewUpload> = None;
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| Error::BadRequest(format!("multipart: {e}")))?
-    {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "file" || name == "files[]" {
-            let filename = field.file_name().unwrap_or("upload").to_owned();
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| Error::BadRequest(format!("file: {e}")))?;
-            file = Some(NewUpload {
-                filename,
-                bytes: bytes.to_vec(),
-            });
-        } else {
-            let text = field
-                .text()
-                .await
-                .map_err(|e| Error::BadRequest(format!("{name}: {e}")))?;
-            crate::params::insert_nested(&mut params.map, &name, text);
-        }
-    }
-    Ok((params, file))
-}
-
 /// `POST /uploads.json` (`createUpload`): a member's image for a post
 /// (`upload_type` `composer`; `avatar` sets it as theirs too).
 pub(crate) async fn create(
     AxState(state): AxState<State>,
     v: Visitor,
-    form: Multipart,
+    mut params: Params,
 ) -> Result<Response, ApiError> {
-    let (params, file) = read_form(form).await?;
+    let file = params.file.take();
     let actor = params.writer(&v)?;
     let kind = params.need("upload_type")?;
     if !matches!(kind.as_str(), "composer" | "avatar") {
