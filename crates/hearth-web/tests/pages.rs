@@ -583,7 +583,9 @@ async fn a_picture_goes_with_a_new_topic_or_a_reply_without_javascript() {
     let topic_url = made.header("location");
     let shown = ada.get(&topic_url).await;
     assert!(
-        shown.body.contains("<img src=\"https://community.example.com/uploads/"),
+        shown
+            .body
+            .contains("<img src=\"https://community.example.com/uploads/"),
         "{}",
         shown.body
     );

@@ -66,3 +66,53 @@ async fn a_member_asks_gets_an_answer_and_finds_it_in_a_real_browser() {
         assert!(len > 10_000, "{shot} was taken ({len} bytes)");
     }
 }
+
+/// A real JPEG-like screenshot for the upload: a PNG with some structure.
+fn screenshot(path: &Path) {
+    let img = image::RgbImage::from_fn(900, 560, |x, y| {
+        let band = (y / 40) as u8;
+        image::Rgb([200 - band * 5, 210, if x % 300 < 150 { 240 } else { 180 }])
+    });
+    img.save(path).expect("screenshot");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_edits_uploads_messages_and_recovers_in_a_real_browser() {
+    tokio::task::spawn_blocking(ensure_chromium)
+        .await
+        .expect("install");
+    let demo = support::serve_demo(true).await;
+    let mail = tempfile::tempdir().expect("mail dir");
+    let mailer = hearth::FileMailer::new(mail.path()).expect("mailer");
+    demo.web.spawn_email_jobs(
+        std::sync::Arc::new(mailer),
+        std::time::Duration::from_secs(3600),
+    );
+    let out_dir = support::output_dir("member-story");
+    let shot = out_dir.join("error-screen.png");
+    screenshot(&shot);
+    // Chromium takes files only by canonical paths.
+    let shot = shot.canonicalize().expect("the screenshot's path");
+    let out = support::run_python(
+        "member_story.py",
+        vec![
+            ("HEARTH_URL", demo.url.clone()),
+            ("OUT_DIR", out_dir.display().to_string()),
+            ("MAIL_DIR", mail.path().display().to_string()),
+            ("SHOT", shot.display().to_string()),
+            (
+                "DEMO_PASSWORD",
+                support_community::DEMO_PASSWORD.to_string(),
+            ),
+        ],
+    )
+    .await;
+    demo.server.abort();
+    assert!(out.contains("member story passed"), "{out}");
+    for shot in ["profile.png", "composer-upload.png", "back-in.png"] {
+        let len = std::fs::metadata(out_dir.join(shot))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(len > 10_000, "{shot} was taken ({len} bytes)");
+    }
+}

@@ -142,6 +142,15 @@ pub async fn serve_demo_with(
         .await
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
+    // Links in posts point where the server really is, as `run` does.
+    let c = forum
+        .community(&Actor::System, community)
+        .expect("community");
+    let mut settings = c.settings.clone();
+    settings.base_url = Some(format!("{url}/"));
+    forum
+        .update_community(&Actor::System, community, &c.name, settings)
+        .expect("base URL");
     let host = if plugins {
         let host = support_community::plugins(&forum, community, &url)
             .expect("plugins")

@@ -1,0 +1,150 @@
+"""A member's own story, end to end in headless Chromium: edit the
+profile, put a screenshot into a question (the composer's upload with its
+progress bar), message an expert, then forget the password and get back in
+through the e-mailed link (mail written as files by the demo's mailer).
+
+Run by tests/browser.rs with HEARTH_URL, OUT_DIR, MAIL_DIR, SHOT and
+DEMO_PASSWORD set.
+"""
+
+import email
+import email.policy
+import glob
+import os
+import re
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+URL = os.environ["HEARTH_URL"]
+OUT = os.environ["OUT_DIR"]
+MAIL = os.environ["MAIL_DIR"]
+SHOT = os.environ["SHOT"]
+DEMO_PASSWORD = os.environ["DEMO_PASSWORD"]
+ME = "anna_berg"
+
+options = webdriver.ChromeOptions()
+options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-background-networking", "--window-size=1280,1600"]:
+    options.add_argument(arg)
+driver = webdriver.Chrome(
+    service=Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")),
+    options=options,
+)
+wait = WebDriverWait(driver, 15)
+
+
+def step(what):
+    print(f"step: {what}", flush=True)
+
+
+def fill(name, value):
+    field = driver.find_element(By.NAME, name)
+    field.clear()
+    field.send_keys(value)
+
+
+def submit(form_css):
+    driver.find_element(By.CSS_SELECTOR, form_css + " button[type=submit]").click()
+
+
+def sign_in(login, password):
+    driver.get(URL + "/login")
+    fill("login", login)
+    fill("password", password)
+    submit("form.auth[action$='/login']")
+    wait.until(EC.presence_of_element_located((By.LINK_TEXT, login)))
+
+
+def reset_link():
+    """The newest password-reset link mailed to the member."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        for path in sorted(glob.glob(os.path.join(MAIL, "*.eml")), reverse=True):
+            with open(path, "rb") as f:
+                msg = email.message_from_binary_file(f, policy=email.policy.default)
+            if "Set a new password" not in str(msg["Subject"]):
+                continue
+            body = msg.get_body(preferencelist=("plain",)).get_content()
+            found = re.search(r"https?://\S+/users/password-reset/[0-9a-f]{64}", body)
+            if found:
+                return found.group(0)
+        time.sleep(0.2)
+    raise AssertionError("no reset mail in " + MAIL)
+
+
+try:
+    step("sign in and edit the profile")
+    sign_in(ME, DEMO_PASSWORD)
+    driver.get(URL + "/u/" + ME + "/preferences/profile")
+    fill("bio", "Finance lead at Fjord Freight. I *love* clean ledgers.")
+    fill("location", "Bergen")
+    submit("form.prefs")
+    wait.until(EC.url_contains("/u/" + ME))
+    profile = driver.find_element(By.TAG_NAME, "main")
+    assert profile.find_element(By.CSS_SELECTOR, ".bio em").text == "love", profile.text
+    assert "Bergen" in profile.text, profile.text
+    driver.save_screenshot(os.path.join(OUT, "profile.png"))
+
+    step("a question with a screenshot, uploaded while writing")
+    driver.get(URL + "/new-topic")
+    fill("title", "Export to CSV stops with an error screen")
+    Select(driver.find_element(By.ID, "category")).select_by_index(0)
+    fill("raw", "The export stops here, see the screenshot:")
+    driver.find_element(By.ID, "file").send_keys(SHOT)
+    wait.until(lambda d: "](/uploads/" in d.find_element(By.ID, "raw").get_attribute("value"))
+    status = driver.find_element(By.CSS_SELECTOR, ".upload-status").text
+    assert "is in your post" in status, status
+    assert driver.find_element(By.ID, "file").get_attribute("value") == "", "sent once"
+    driver.save_screenshot(os.path.join(OUT, "composer-upload.png"))
+    submit("#new-topic")
+    wait.until(EC.title_contains("Export to CSV stops"))
+    images = driver.find_elements(By.CSS_SELECTOR, ".cooked img")
+    assert images and "/uploads/" in images[0].get_attribute("src"), driver.page_source[:2000]
+    src = images[0].get_attribute("src")
+    assert src.startswith(URL + "/uploads/"), src
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script(
+        "return arguments[0].complete && arguments[0].naturalWidth > 0", images[0]))
+
+    step("message an expert")
+    driver.get(URL + "/messages/new")
+    fill("to", "olga_mentor")
+    fill("title", "Could you look at my export question?")
+    fill("raw", "Hi Olga, the CSV export question I just asked is urgent for our month end.")
+    submit("form.composer")
+    wait.until(EC.title_contains("Could you look at my export"))
+    driver.get(URL + "/messages/sent")
+    assert "Could you look at my export" in driver.find_element(By.TAG_NAME, "main").text
+
+    step("forget the password, get back in from the e-mail")
+    driver.delete_all_cookies()
+    driver.get(URL + "/password-reset")
+    fill("login", ME)
+    submit("form.auth")
+    wait.until(EC.text_to_be_present_in_element((By.TAG_NAME, "main"), "Check your e-mail"))
+    link = reset_link()
+    driver.get(link)
+    fill("password", "a fresh browser passphrase")
+    submit("form.auth")
+    wait.until(EC.presence_of_element_located((By.LINK_TEXT, ME)))
+    driver.delete_all_cookies()
+    sign_in(ME, "a fresh browser passphrase")
+    driver.save_screenshot(os.path.join(OUT, "back-in.png"))
+
+    step("no script errors and no CSP violations")
+    errors = [e.get("message") for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    assert not errors, errors
+    print("member story passed")
+except Exception:
+    driver.save_screenshot(os.path.join(OUT, "member-story-failure.png"))
+    print("page at failure:", driver.current_url, file=sys.stderr)
+    print(driver.page_source[:4000], file=sys.stderr)
+    raise
+finally:
+    driver.quit()
