@@ -15,7 +15,8 @@
 //! - **A new address.** `PUT /u/{username}/preferences/email.json` mails
 //!   a link to the new address; the address changes when the member
 //!   confirms there (`/u/confirm-email/{token}`: a page with a button, so
-//!   a mail scanner following links confirms nothing).
+//!   a mail scanner following links confirms nothing), and the old address
+//!   is told (with the way back in, should it not have been the member).
 //!
 //! Requests are limited per account and per address in the database
 //! (shared by every server), and a link's token is stored only as a
@@ -618,9 +619,13 @@ pub(crate) async fn confirm_email(
             };
             let username = s.forum.user(user)?.username;
             let ctx = json!({ "token": token, "username": username, "email": email });
+            let old = s.forum.login_of(user)?.map(|l| l.email);
             match s.forum.set_login_email(user, &email) {
                 Ok(()) => {
                     take_link(s, &token)?;
+                    if let Some(old) = old.filter(|o| !o.eq_ignore_ascii_case(&email)) {
+                        tell_old_address(s, user, &username, old, &email)?;
+                    }
                     Ok((StatusCode::OK, page(s, &v, "email_confirmed", ctx)?))
                 }
                 Err(e @ hearth::Error::Conflict { .. }) => {
@@ -633,6 +638,41 @@ pub(crate) async fn confirm_email(
         })
         .await?;
     Ok(no_leak((status, Html(body)).into_response()))
+}
+
+/// Tells the address an account used to sign in with that it changed (a
+/// stolen session could change it; the owner then knows, and how to get
+/// back in).
+fn tell_old_address(
+    s: &AppState,
+    user: UserId,
+    username: &str,
+    old: String,
+    new: &str,
+) -> Result<()> {
+    let base = origin(s).unwrap_or_default();
+    let reset = format!("{base}{}", s.url("/password-reset"));
+    let name = site_name(s);
+    let masked = match new.split_once('@') {
+        Some((local, domain)) => {
+            format!("{}…@{domain}", local.chars().next().unwrap_or('…'))
+        }
+        None => "another address".into(),
+    };
+    send(
+        s,
+        user,
+        Some(old),
+        format!("Your sign-in address for {name} changed"),
+        (
+            &format!(
+                "Hello {username}, the account {username} on {name} now signs in with {masked} instead of this address."
+            ),
+            "If that wasn't you, set a new password and tell the site's staff",
+            &reset,
+            "If it was you, there is nothing to do.",
+        ),
+    )
 }
 
 /// Mails a new account the link that confirms its address (the caller

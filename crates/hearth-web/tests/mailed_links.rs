@@ -255,6 +255,26 @@ async fn a_new_address_counts_once_confirmed_from_it() {
     );
     let again = b.get(&link).await;
     assert_eq!(again.status, StatusCode::GONE, "{}", again.body);
+    // The old address is told, without the new one spelled out.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let told = got
+            .lock()
+            .expect("lock")
+            .iter()
+            .find(|m| {
+                m.contains("Subject: Your sign-in address for") && m.contains("To: ada@example.com")
+            })
+            .cloned();
+        if let Some(m) = told {
+            let m = m.replace("=\r\n", "").replace("=E2=80=A6", "…");
+            assert!(m.contains("a…@new.example.org"), "{m}");
+            assert!(!m.contains("ada@new.example.org"), "{m}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the old address was not told");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// How many mails with `subject` went to `to`.
