@@ -102,22 +102,36 @@ pub(crate) async fn new_form(
 
 /// `POST /messages/new`: starts the conversation and opens it; a refusal
 /// shows the form again with what was written and why (422).
-pub(crate) async fn send(AxState(state): AxState<State>, v: Visitor, params: Params) -> PageResult {
+pub(crate) async fn send(
+    AxState(state): AxState<State>,
+    v: Visitor,
+    mut params: Params,
+) -> PageResult {
     let actor = params.writer(&v)?;
+    let file = params.file.take();
     let result = state
         .run(move |s| {
             let to = params.str("to").unwrap_or_default();
             let (users, groups) = crate::api::messages::split_names(s, &to);
-            let new = NewMessage {
+            let mut new = NewMessage {
                 title: params.str("title").unwrap_or_default(),
                 body: params.str("raw").unwrap_or_default(),
                 users,
                 groups,
             };
-            match s
-                .forum
-                .send_message(&actor, s.config.community, new.clone())
-            {
+            let mut body = std::mem::take(&mut new.body);
+            let sent = crate::pages::create_with_attachment(s, &actor, &mut body, file, |body| {
+                s.forum.send_message(
+                    &actor,
+                    s.config.community,
+                    NewMessage {
+                        body,
+                        ..new.clone()
+                    },
+                )
+            });
+            new.body = body;
+            match sent {
                 Ok((t, _)) => Ok(Ok(s.url(&format!("/t/{}/{}", t.slug, t.id.0)))),
                 Err(e) if fixable(&e) => {
                     let draft = json!({"to": to, "title": new.title, "raw": new.body});

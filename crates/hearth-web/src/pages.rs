@@ -569,6 +569,20 @@ fn with_attachment(
     })
 }
 
+/// Puts the form's picture (if any) into `body` first — once uploaded it
+/// stays in the draft, so a refused post does not ask for it again — then
+/// runs `create` with the body.
+pub(crate) fn create_with_attachment<T>(
+    s: &AppState,
+    actor: &Actor,
+    body: &mut String,
+    file: Option<hearth::NewUpload>,
+    create: impl FnOnce(String) -> Result<T, hearth::Error>,
+) -> Result<T, hearth::Error> {
+    *body = with_attachment(s, actor, body.clone(), file)?;
+    create(body.clone())
+}
+
 /// `POST /t/{id}/reply` (a form, or multipart with an attached `file`).
 pub(crate) async fn reply(state: State, v: Visitor, id: &str, params: Params) -> PageResult {
     let id = TopicId(id_of(id)?);
@@ -727,16 +741,18 @@ pub(crate) async fn create_topic(
                     .collect(),
             };
             let session = params.str("session");
-            // The picture first: once uploaded it stays in the draft, so a
-            // refused topic does not ask for it again.
-            let created = with_attachment(s, &actor, std::mem::take(&mut new.body), file)
-                .map_err(|e| (e, String::new()))
-                .and_then(|body| {
-                    new.body = body;
-                    s.forum
-                        .create_topic(&actor, c, new.clone())
-                        .map_err(|e| (e, new.body.clone()))
-                });
+            let mut body = std::mem::take(&mut new.body);
+            let created = create_with_attachment(s, &actor, &mut body, file, |body| {
+                s.forum.create_topic(
+                    &actor,
+                    c,
+                    NewTopic {
+                        body,
+                        ..new.clone()
+                    },
+                )
+            });
+            new.body = body;
             match created {
                 Ok((t, _)) => {
                     if let Some(token) = &session {
@@ -744,21 +760,16 @@ pub(crate) async fn create_topic(
                     }
                     Ok(Ok(s.url(&format!("/t/{}/{}", t.slug, t.id.0))))
                 }
-                Err((e, body)) if fixable(&e) => {
+                Err(e) if fixable(&e) => {
                     // Keep what the member wrote; show why.
-                    let body = if body.is_empty() {
-                        params.str("raw").unwrap_or_default()
-                    } else {
-                        body
-                    };
                     let draft = json!({
-                        "title": new.title, "raw": body, "tags": new.tags.join(", "),
+                        "title": new.title, "raw": new.body, "tags": new.tags.join(", "),
                         "category": new.category.0, "session": session,
                     });
                     let message = Error::Engine(e).public_message();
                     Ok(Err(composer(s, &v, draft, Some(message))?))
                 }
-                Err((e, _)) => Err(e.into()),
+                Err(e) => Err(e.into()),
             }
         })
         .await?;

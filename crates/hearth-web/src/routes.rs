@@ -368,6 +368,7 @@ async fn read_body(AxState(state): AxState<State>, req: Request, next: Next) -> 
                 p == "/uploads"
                     || p == "/uploads.json"
                     || p == "/new-topic"
+                    || p == "/messages/new"
                     || (p.starts_with("/t/") && p.ends_with("/reply"))
                     || (p.starts_with("/u/") && p.ends_with("/preferences/profile"))
             });

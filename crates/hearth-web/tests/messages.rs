@@ -355,3 +355,28 @@ async fn participants_find_their_messages_with_in_messages() {
         assert_eq!(shown.status, StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn a_message_carries_a_picture_from_the_form() {
+    let f = fixture();
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let page = ada.get("/messages/new").await;
+    assert!(page.body.contains("enctype=\"multipart/form-data\""));
+    let token = Browser::token_in(&page.body);
+    let (ct, body) = multipart(
+        ("receipt.png", &sized_png(3, 2)),
+        &[
+            ("authenticity_token", &token),
+            ("to", "ann"),
+            ("title", "My receipt, privately"),
+            ("raw", "Here is the receipt you asked for."),
+        ],
+    );
+    let sent = ada
+        .send(req(Method::POST, "/messages/new").raw(&ct, body))
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let shown = ada.get(&sent.header("location")).await;
+    assert!(shown.body.contains("alt=\"receipt.png\""), "{}", shown.body);
+}
