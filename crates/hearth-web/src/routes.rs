@@ -358,20 +358,12 @@ async fn read_body(AxState(state): AxState<State>, req: Request, next: Next) -> 
     }
     let json = crate::visitor::wants_json(req.method(), req.uri(), req.headers());
     let limits = &state.config.limits;
-    // An upload may be as large as the community allows files to be.
-    let path = req.uri().path();
-    // So may a form that can attach one: the composers and the profile.
+    // A multipart form may carry a file (an upload, a composer's picture,
+    // an avatar): it may be as large as the community allows files to be.
     let upload = req.method() == axum::http::Method::POST
-        && path
-            .strip_prefix(state.config.base_path.as_str())
-            .is_some_and(|p| {
-                p == "/uploads"
-                    || p == "/uploads.json"
-                    || p == "/new-topic"
-                    || p == "/messages/new"
-                    || (p.starts_with("/t/") && p.ends_with("/reply"))
-                    || (p.starts_with("/u/") && p.ends_with("/preferences/profile"))
-            });
+        && h.get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.to_ascii_lowercase().starts_with("multipart/form-data"));
     let max = match upload {
         true => upload_body_limit(&state),
         false => limits.body_bytes,

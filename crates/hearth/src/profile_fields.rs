@@ -249,8 +249,11 @@ fn field_of<'a>(viewer: &'a Viewer, key: &str) -> Option<&'a ProfileField> {
 }
 
 /// The SQL condition "member `m` answered `field` with `value`" for each
-/// filter (parameters from `?{first}` on), checked against what `viewer`
-/// may filter by: choice fields they may see. Appends the parameters.
+/// filter (parameters from `?{first}` on; `?1` is the community), checked
+/// against what `viewer` may filter by: choice fields they may see.
+/// Appends the parameters. Each is an uncorrelated `IN` list, built once
+/// per query (correlated on `m`, SQLite rebuilt it per member: 7.7 s
+/// instead of milliseconds at 60,000 members).
 pub(crate) fn directory_filter(
     viewer: &Viewer,
     filters: &[(String, String)],
@@ -277,7 +280,7 @@ pub(crate) fn directory_filter(
         let (k, v) = (first + 2 * i, first + 2 * i + 1);
         sql.push_str(&format!(
             " AND m.user_id IN (SELECT f.user_id FROM member_field_values f
-                                WHERE f.community_id = m.community_id AND f.field = ?{k}
+                                WHERE f.community_id = ?1 AND f.field = ?{k}
                                   AND f.value = ?{v})"
         ));
         args.push(crate::db::Value::Text(key.clone()));
