@@ -232,8 +232,8 @@ pub(crate) fn start_change_watcher(state: &State) -> Result<()> {
 /// How often unused uploads are swept.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Fires due topic timers every `WebConfig::maintenance_every` and sweeps
-/// unused uploads hourly, until the state is dropped (it looks once a
+/// Fires due topic timers every `WebConfig::maintenance_every`, and
+/// hourly sweeps unused uploads and forgets sign-ups never confirmed, until the state is dropped (it looks once a
 /// second). Several processes on one database may all run it: timers fire
 /// once, and a sweep removes only what none of them needs.
 pub(crate) fn start_maintenance(state: &State) {
@@ -262,6 +262,13 @@ pub(crate) fn start_maintenance(state: &State) {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(removed = n, "unused uploads swept"),
                         Err(e) => tracing::warn!(error = %e, "sweeping uploads failed; retrying"),
+                    }
+                    match state.forum.forget_unconfirmed_accounts() {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(forgotten = n, "unconfirmed sign-ups forgotten"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "forgetting sign-ups failed; retrying")
+                        }
                     }
                     sweep_at = now + SWEEP_EVERY;
                 }

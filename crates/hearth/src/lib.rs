@@ -169,7 +169,7 @@ pub use invites::{Invite, JoinRequest, NewInvite};
 pub use jobs::{EMAIL_JOB_LEASE, JobProgress, JobReport, JobStep, OutboxEntry};
 pub use kb::{Article, ArticleRevision, ArticleStatus, NewArticle};
 pub use lease::{Lease, unique_token};
-pub use lifecycle::MAX_DELETE_POSTS;
+pub use lifecycle::{MAX_DELETE_POSTS, UNCONFIRMED_ACCOUNT_DAYS};
 pub use login::{Login, NewLogin};
 pub use mail::{
     DigestFrequency, Email, EmailKind, EmailPreferences, EmailSettings, FileMailer, MailError,

@@ -113,7 +113,36 @@ pub(crate) fn anonymize_in(w: &mut Write<'_>, user: UserId) -> Result<String> {
     Ok(name)
 }
 
+/// Days an account whose address was never confirmed is kept (see
+/// [`Forum::forget_unconfirmed_accounts`]).
+pub const UNCONFIRMED_ACCOUNT_DAYS: i64 = 7;
+
 impl Forum {
+    /// Frees the names and addresses of sign-ups that never confirmed
+    /// their address: accounts older than [`UNCONFIRMED_ACCOUNT_DAYS`],
+    /// unconfirmed, and in no community, are anonymized (a made-up name,
+    /// no address or password), so someone else — or the same person —
+    /// may sign up with them. At most 500 per call; returns how many. For
+    /// the application's maintenance.
+    pub fn forget_unconfirmed_accounts(&self) -> Result<u64> {
+        self.write(|w| {
+            let before = w.now_ms() - UNCONFIRMED_ACCOUNT_DAYS * crate::clock::DAY_MS;
+            let stale: Vec<UserId> =
+                w.tx.prepare_cached(
+                    "SELECT l.user_id FROM logins l JOIN users u ON u.id = l.user_id
+                     WHERE l.confirmed_at IS NULL AND u.created_at < ?1
+                       AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = l.user_id)
+                     ORDER BY l.user_id LIMIT 500",
+                )?
+                .query_map(params![before], |r| r.get(0))?
+                .collect::<db::Result<_>>()?;
+            for user in &stale {
+                anonymize_in(w, *user)?;
+            }
+            Ok(stale.len() as u64)
+        })
+    }
+
     /// Deactivates a member (`active == false`: treated as signed out in
     /// this community, like an endless suspension without a reason) or
     /// activates them again. Admins only, never against staff; audited.

@@ -414,3 +414,42 @@ fn members_anonymize_their_own_account_and_their_posts_stay() {
     assert_eq!(entry.action, AuditAction::MemberAnonymized);
     assert!(!format!("{entry:?}").contains("dora"), "{entry:?}");
 }
+
+#[test]
+fn sign_ups_never_confirmed_are_forgotten_after_a_week() {
+    let w = World::new();
+    let f = w.forum();
+    let login = |email: &str, confirmed| NewLogin {
+        email: email.into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        confirmed,
+    };
+    let waiting = f
+        .create_account(NewUser::new("waiting_wes"), login("wes@example.com", false))
+        .unwrap();
+    f.create_account(NewUser::new("sure_sue"), login("sue@example.com", true))
+        .unwrap();
+    // Unconfirmed but already a member (a staff-made or older account): kept.
+    let joined = f
+        .create_account(NewUser::new("joined_jo"), login("jo@example.com", false))
+        .unwrap();
+    f.add_member(&w.owner, w.c, joined.id, Role::Member)
+        .unwrap();
+    w.t.clock
+        .advance(time::Duration::days(hearth::UNCONFIRMED_ACCOUNT_DAYS - 1));
+    assert_eq!(
+        f.forget_unconfirmed_accounts().unwrap(),
+        0,
+        "within the week"
+    );
+    w.t.clock.advance(time::Duration::days(2));
+    assert_eq!(f.forget_unconfirmed_accounts().unwrap(), 1);
+    assert!(f.login("wes@example.com").unwrap().is_none());
+    assert!(f.user_by_username("waiting_wes").is_err());
+    assert!(f.user(waiting.id).unwrap().username.starts_with("anon"));
+    assert!(f.login("sue@example.com").unwrap().is_some());
+    assert!(f.login("jo@example.com").unwrap().is_some());
+    // The name and the address are free again.
+    f.create_account(NewUser::new("waiting_wes"), login("wes@example.com", false))
+        .unwrap();
+}
