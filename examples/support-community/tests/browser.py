@@ -9,54 +9,12 @@ import os
 import sys
 import time
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-URL = os.environ["HEARTH_URL"]
-OUT = os.environ["OUT_DIR"]
-DEMO_PASSWORD = os.environ["DEMO_PASSWORD"]
-
-options = webdriver.ChromeOptions()
-options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1600"]:
-    options.add_argument(arg)
-driver = webdriver.Chrome(
-    service=Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")),
-    options=options,
-)
-wait = WebDriverWait(driver, 10)
-console_errors = []
-
-
-def step(what):
-    print(f"step: {what}", flush=True)
-
-
-def fill(name, value):
-    field = driver.find_element(By.NAME, name)
-    field.clear()
-    field.send_keys(value)
-
-
-def submit(form_css):
-    driver.find_element(By.CSS_SELECTOR, form_css + " button[type=submit]").click()
-
-
-def sign_out():
-    driver.find_element(By.CSS_SELECTOR, "form[action$='/logout'] button").click()
-    wait.until(EC.presence_of_element_located((By.LINK_TEXT, "Sign in")))
-
-
-def sign_in(login, password):
-    driver.get(URL + "/login")
-    fill("login", login)
-    fill("password", password)
-    submit("form.auth")
-    wait.until(EC.presence_of_element_located((By.LINK_TEXT, login)))
-
+from browser_kit import (DEMO_PASSWORD, OUT, URL, driver, fill, severe_console_errors,
+                         sign_in, sign_out, step, submit, wait)
 
 try:
     step("sign up")
@@ -124,10 +82,8 @@ try:
     driver.save_screenshot(os.path.join(OUT, "search.png"))
 
     step("no script errors and no CSP violations")
-    for entry in driver.get_log("browser") if hasattr(driver, "get_log") else []:
-        if entry.get("level") == "SEVERE":
-            console_errors.append(entry.get("message"))
-    assert not console_errors, console_errors
+    errors = severe_console_errors()
+    assert not errors, errors
     print("browser flow passed")
 except Exception:
     driver.save_screenshot(os.path.join(OUT, "failure.png"))

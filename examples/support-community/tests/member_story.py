@@ -15,51 +15,16 @@ import re
 import sys
 import time
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-URL = os.environ["HEARTH_URL"]
-OUT = os.environ["OUT_DIR"]
+from browser_kit import (DEMO_PASSWORD, OUT, URL, driver, fill, severe_console_errors,
+                         sign_in, step, submit, wait)
+
 MAIL = os.environ["MAIL_DIR"]
 SHOT = os.environ["SHOT"]
-DEMO_PASSWORD = os.environ["DEMO_PASSWORD"]
 ME = "anna_berg"
-
-options = webdriver.ChromeOptions()
-options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--window-size=1280,1600"]:
-    options.add_argument(arg)
-driver = webdriver.Chrome(
-    service=Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")),
-    options=options,
-)
-wait = WebDriverWait(driver, 15)
-
-
-def step(what):
-    print(f"step: {what}", flush=True)
-
-
-def fill(name, value):
-    field = driver.find_element(By.NAME, name)
-    field.clear()
-    field.send_keys(value)
-
-
-def submit(form_css):
-    driver.find_element(By.CSS_SELECTOR, form_css + " button[type=submit]").click()
-
-
-def sign_in(login, password):
-    driver.get(URL + "/login")
-    fill("login", login)
-    fill("password", password)
-    submit("form.auth[action$='/login']")
-    wait.until(EC.presence_of_element_located((By.LINK_TEXT, login)))
 
 
 def reset_link():
@@ -138,7 +103,7 @@ try:
     driver.save_screenshot(os.path.join(OUT, "back-in.png"))
 
     step("no script errors and no CSP violations")
-    errors = [e.get("message") for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    errors = severe_console_errors()
     assert not errors, errors
     print("member story passed")
 except Exception:
