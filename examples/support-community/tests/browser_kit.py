@@ -5,6 +5,7 @@ takes. Imported by browser.py and member_story.py (run from this folder).
 """
 
 import os
+import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -58,3 +59,21 @@ def sign_in(login, password):
 def severe_console_errors():
     """Script errors and CSP violations the page logged."""
     return [e.get("message") for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
+def run_story(name, story):
+    """Runs `story()`, then checks the console; on failure keeps a
+    screenshot and the page for the log. Always closes the browser."""
+    try:
+        story()
+        step("no script errors and no CSP violations")
+        errors = severe_console_errors()
+        assert not errors, errors
+        print(f"{name} passed")
+    except Exception:
+        driver.save_screenshot(os.path.join(OUT, f"{name.replace(' ', '-')}-failure.png"))
+        print("page at failure:", driver.current_url, file=sys.stderr)
+        print(driver.page_source[:4000], file=sys.stderr)
+        raise
+    finally:
+        driver.quit()
