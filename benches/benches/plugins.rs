@@ -110,6 +110,7 @@ fn plugins(c: &mut Criterion) {
                 path: "/t/x/1".into(),
                 topic: Some(topic.id),
                 member: None,
+                ..Default::default()
             };
             b.iter(|| {
                 let f = host.render(&Actor::Guest, community, Slot::PageFooter, &page);

@@ -126,7 +126,14 @@ fn main() {
     );
     // The plugin's all-time board equals the engine's ledger.
     let r = host
-        .route(&Actor::System, c, "leaderboard", "/json", &[])
+        .route(
+            &Actor::System,
+            c,
+            "leaderboard",
+            "/json",
+            &[],
+            &Default::default(),
+        )
         .unwrap()
         .unwrap();
     let doc: serde_json::Value = serde_json::from_str(&r.body).unwrap();

@@ -50,15 +50,16 @@ mod wasm;
 
 pub use host::{Host, HostExt};
 pub use types::{
-    DraftKind, Event, HostError, Level, MemberInfo, Period, PostDraft, PostInfo, RenderContext,
-    Request, Response, Slot, TopicInfo, Verdict,
+    ActionOutcome, ActionRequest, DraftKind, Event, HostError, ItemFragment, ItemSlot,
+    ItemsContext, Level, MemberInfo, Period, PostDraft, PostInfo, RenderContext, Request, Response,
+    Slot, TopicInfo, Verdict,
 };
 
 /// This SDK's version; `register_plugin!` embeds it in the component.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The plugin API version (WIT package) this SDK builds against.
-pub const API_VERSION: &str = "0.1.0";
+pub const API_VERSION: &str = "0.2.0";
 
 /// A plugin's hooks. Each has a default that does nothing, so a plugin
 /// overrides only the hooks its `plugin.toml` lists.
@@ -92,6 +93,27 @@ pub trait Plugin {
     fn on_schedule(host: &dyn Host, community: i64, now: i64) -> Result<(), String> {
         let _ = (host, community, now);
         Ok(())
+    }
+
+    /// A member's action (declared under `[[actions]]` in `plugin.toml`).
+    /// Store writes are saved only when it returns
+    /// [`ActionOutcome::Done`]; badges and points are refused here (grant
+    /// them from `on_event` or `on_schedule`).
+    fn action(host: &dyn Host, req: ActionRequest) -> Result<ActionOutcome, String> {
+        let _ = host;
+        Ok(ActionOutcome::Refused(format!(
+            "this plugin has no action {:?}",
+            req.name
+        )))
+    }
+
+    /// Fragments for many items of a per-item slot at once (the slots
+    /// listed under `item-slots` in `plugin.toml`). Read-only, like
+    /// `render`. Put action buttons in as
+    /// `<hearth-action name="vote" post="12" value="1">Vote</hearth-action>`.
+    fn render_items(host: &dyn Host, ctx: ItemsContext) -> Result<Vec<ItemFragment>, String> {
+        let _ = (host, ctx);
+        Ok(Vec::new())
     }
 }
 
@@ -146,6 +168,16 @@ macro_rules! register_plugin {
                 fn on_schedule(c: i64, n: i64) -> ::core::result::Result<(), ::std::string::String> {
                     $crate::__private::on_schedule::<$plugin>(c, n)
                 }
+                fn action(
+                    r: $crate::__private::wit_actions::ActionRequest,
+                ) -> ::core::result::Result<$crate::__private::wit_actions::ActionOutcome, ::std::string::String> {
+                    $crate::__private::action::<$plugin>(r)
+                }
+                fn render_items(
+                    c: $crate::__private::wit_ui::ItemsContext,
+                ) -> ::core::result::Result<::std::vec::Vec<$crate::__private::wit_ui::ItemFragment>, ::std::string::String> {
+                    $crate::__private::render_items::<$plugin>(c)
+                }
             }
 
             $crate::__private::__hearth_export!(HearthGuest with_types_in $crate::__private::bindings);
@@ -163,9 +195,15 @@ pub mod __private {
     #[cfg(target_arch = "wasm32")]
     pub use crate::wasm::__hearth_export;
     #[cfg(target_arch = "wasm32")]
+    pub use crate::wasm::hearth::plugin::actions as wit_actions;
+    #[cfg(target_arch = "wasm32")]
     pub use crate::wasm::hearth::plugin::types as wit;
     #[cfg(target_arch = "wasm32")]
-    pub use crate::wasm::{filter_post, on_event, on_schedule, render, route};
+    pub use crate::wasm::hearth::plugin::ui as wit_ui;
+    #[cfg(target_arch = "wasm32")]
+    pub use crate::wasm::{
+        action, filter_post, on_event, on_schedule, render, render_items, route,
+    };
     #[cfg(target_arch = "wasm32")]
     pub use wit_bindgen;
     #[cfg(target_arch = "wasm32")]

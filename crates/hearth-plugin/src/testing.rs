@@ -1,11 +1,13 @@
 //! [`FakeHost`]: an in-memory [`Host`] for unit-testing plugin logic with
 //! plain `cargo test`, no WebAssembly involved.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use crate::host::Host;
-use crate::types::{HostError, Level, MemberInfo, Period, PostInfo, TopicInfo};
+use crate::types::{
+    ActionOutcome, ActionRequest, HostError, Level, MemberInfo, Period, PostInfo, TopicInfo,
+};
 
 /// A badge grant a test can inspect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,9 @@ pub struct FakeHost {
     /// real host does while a `render` or `route` runs. Set it when
     /// testing those hooks: see [`FakeHost::read_only`].
     pub read_only: bool,
+    /// Set while [`FakeHost::take_action`] runs an action: badges and
+    /// points are refused, as on the real host.
+    acting: Cell<bool>,
 }
 
 impl FakeHost {
@@ -86,11 +91,63 @@ impl FakeHost {
         self
     }
 
+    /// Runs `P`'s action as the real host does: badges and points are
+    /// refused while it runs, and the store is put back as it was unless
+    /// the action returns [`ActionOutcome::Done`].
+    ///
+    /// ```
+    /// use hearth_plugin::{ActionOutcome, ActionRequest, Host, Plugin, testing::FakeHost};
+    ///
+    /// struct Counter;
+    /// impl Plugin for Counter {
+    ///     fn action(host: &dyn Host, req: ActionRequest) -> Result<ActionOutcome, String> {
+    ///         host.kv_set("clicked", b"yes").map_err(|e| e.to_string())?;
+    ///         Ok(match req.field("ok") {
+    ///             Some(_) => ActionOutcome::done(),
+    ///             None => ActionOutcome::Refused("not ok".into()),
+    ///         })
+    ///     }
+    /// }
+    ///
+    /// let host = FakeHost::default();
+    /// let req = |fields: Vec<(String, String)>| ActionRequest {
+    ///     community: 1, name: "click".into(), viewer: Some(7), post: None, topic: None, fields,
+    /// };
+    /// host.take_action::<Counter>(req(vec![])).unwrap();
+    /// assert!(host.kv.borrow().is_empty());
+    /// host.take_action::<Counter>(req(vec![("ok".into(), "1".into())])).unwrap();
+    /// assert_eq!(host.kv.borrow().len(), 1);
+    /// ```
+    pub fn take_action<P: crate::Plugin>(
+        &self,
+        req: ActionRequest,
+    ) -> Result<ActionOutcome, String> {
+        let before = self.kv.borrow().clone();
+        self.acting.set(true);
+        let out = P::action(self, req);
+        self.acting.set(false);
+        if !matches!(out, Ok(ActionOutcome::Done { .. })) {
+            *self.kv.borrow_mut() = before;
+        }
+        out
+    }
+
     fn writable(&self, what: &str) -> Result<(), HostError> {
         if self.read_only {
             return Err(HostError::Denied(format!(
                 "{what}: page renders and GET routes are read-only; \
                  write from `on-event` or `on-schedule` instead"
+            )));
+        }
+        Ok(())
+    }
+
+    fn writable_now(&self, what: &str) -> Result<(), HostError> {
+        self.writable(what)?;
+        if self.acting.get() {
+            return Err(HostError::Denied(format!(
+                "{what} in `action`: an action's writes are saved only if it is done; \
+                 grant badges and points from `on-event` or `on-schedule`"
             )));
         }
         Ok(())
@@ -174,7 +231,7 @@ impl Host for FakeHost {
         post: Option<i64>,
         reason: &str,
     ) -> Result<bool, HostError> {
-        self.writable("grant-badge")?;
+        self.writable_now("grant-badge")?;
         let mut grants = self.grants.borrow_mut();
         let multiple = self.multiple_badges.contains(badge);
         if grants
@@ -192,7 +249,7 @@ impl Host for FakeHost {
         Ok(true)
     }
     fn revoke_badge(&self, member: i64, badge: &str, post: Option<i64>) -> Result<bool, HostError> {
-        self.writable("revoke-badge")?;
+        self.writable_now("revoke-badge")?;
         let mut grants = self.grants.borrow_mut();
         let before = grants.len();
         grants.retain(|g| {
@@ -201,7 +258,7 @@ impl Host for FakeHost {
         Ok(grants.len() != before)
     }
     fn award_points(&self, member: i64, points: i64, key: &str) -> Result<bool, HostError> {
-        self.writable("award-points")?;
+        self.writable_now("award-points")?;
         let mut awards = self.awards.borrow_mut();
         if awards.contains_key(key) {
             return Ok(false);

@@ -166,6 +166,113 @@ impl Response {
     }
 }
 
+/// A member's action (API 0.2), posted to `/plugins/<name>/a/<action>`.
+/// The host has checked sign-in, the form token and the rate limit, and
+/// that the viewer may read `post` and `topic`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRequest {
+    /// The community.
+    pub community: i64,
+    /// The action's name, as declared under `[[actions]]`.
+    pub name: String,
+    /// The member taking it (none only for actions open to guests).
+    pub viewer: Option<i64>,
+    /// The post it is about.
+    pub post: Option<i64>,
+    /// The topic it is about (the post's, when a post is named).
+    pub topic: Option<i64>,
+    /// The other form fields, in order.
+    pub fields: Vec<(String, String)>,
+}
+
+impl ActionRequest {
+    /// The first value of a field.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What an action came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ActionOutcome {
+    /// Done: the store writes are saved.
+    Done {
+        /// A short line shown to the member.
+        message: Option<String>,
+        /// A path on this site to return to; none returns to the page the
+        /// form was on.
+        redirect: Option<String>,
+        /// A JSON document for callers that asked for JSON.
+        json: Option<String>,
+    },
+    /// Refused: the reason is shown and nothing is saved.
+    Refused(String),
+}
+
+impl ActionOutcome {
+    /// Done, with nothing to say: the member returns to the page.
+    pub fn done() -> ActionOutcome {
+        ActionOutcome::Done {
+            message: None,
+            redirect: None,
+            json: None,
+        }
+    }
+
+    /// Done, with a JSON document for callers that asked for JSON.
+    pub fn done_json(value: &serde_json::Value) -> ActionOutcome {
+        ActionOutcome::Done {
+            message: None,
+            redirect: None,
+            json: Some(value.to_string()),
+        }
+    }
+}
+
+/// Where per-item fragments go (API 0.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemSlot {
+    /// Below each post's text (items are post ids).
+    PostFooter,
+    /// Among each post's buttons (items are post ids).
+    PostMenu,
+    /// Beside each topic's title on lists (items are topic ids).
+    TopicListBadge,
+    /// The composer's help area (one item: the category id).
+    ComposerHelp,
+}
+
+/// What a batched render knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemsContext {
+    /// The community.
+    pub community: i64,
+    /// The slot.
+    pub slot: ItemSlot,
+    /// The page's path.
+    pub path: String,
+    /// The signed-in viewer.
+    pub viewer: Option<i64>,
+    /// The topic shown (post slots).
+    pub topic: Option<i64>,
+    /// The items, in page order, all readable by the viewer.
+    pub items: Vec<i64>,
+}
+
+/// One item's fragment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemFragment {
+    /// The item (a post, topic or category id from the context).
+    pub item: i64,
+    /// HTML; the host sanitizes it and turns `<hearth-action>` elements
+    /// into forms.
+    pub html: String,
+}
+
 /// How loud a log line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

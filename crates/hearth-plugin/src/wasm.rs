@@ -12,7 +12,7 @@ wit_bindgen::generate!({
     runtime_path: "hearth_plugin::__private::wit_bindgen::rt",
 });
 
-use self::hearth::plugin::{host as imports, types as wit};
+use self::hearth::plugin::{actions as wit_actions, host as imports, types as wit, ui as wit_ui};
 use crate::host::Host;
 use crate::types as sdk;
 
@@ -226,4 +226,56 @@ pub fn route<P: crate::Plugin>(r: wit::Request) -> Result<Option<wit::Response>,
 pub fn on_schedule<P: crate::Plugin>(community: i64, now: i64) -> Result<(), String> {
     install_panic_hook();
     P::on_schedule(&WasmHost, community, now)
+}
+
+pub fn action<P: crate::Plugin>(
+    r: wit_actions::ActionRequest,
+) -> Result<wit_actions::ActionOutcome, String> {
+    install_panic_hook();
+    let req = sdk::ActionRequest {
+        community: r.community,
+        name: r.name,
+        viewer: r.viewer,
+        post: r.post,
+        topic: r.topic,
+        fields: r.fields,
+    };
+    Ok(match P::action(&WasmHost, req)? {
+        sdk::ActionOutcome::Done {
+            message,
+            redirect,
+            json,
+        } => wit_actions::ActionOutcome::Done(wit_actions::ActionDone {
+            message,
+            redirect,
+            json,
+        }),
+        sdk::ActionOutcome::Refused(reason) => wit_actions::ActionOutcome::Refused(reason),
+    })
+}
+
+pub fn render_items<P: crate::Plugin>(
+    c: wit_ui::ItemsContext,
+) -> Result<Vec<wit_ui::ItemFragment>, String> {
+    install_panic_hook();
+    let ctx = sdk::ItemsContext {
+        community: c.community,
+        slot: match c.slot {
+            wit_ui::ItemSlot::PostFooter => sdk::ItemSlot::PostFooter,
+            wit_ui::ItemSlot::PostMenu => sdk::ItemSlot::PostMenu,
+            wit_ui::ItemSlot::TopicListBadge => sdk::ItemSlot::TopicListBadge,
+            wit_ui::ItemSlot::ComposerHelp => sdk::ItemSlot::ComposerHelp,
+        },
+        path: c.path,
+        viewer: c.viewer,
+        topic: c.topic,
+        items: c.items,
+    };
+    Ok(P::render_items(&WasmHost, ctx)?
+        .into_iter()
+        .map(|f| wit_ui::ItemFragment {
+            item: f.item,
+            html: f.html,
+        })
+        .collect())
 }

@@ -8,22 +8,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hearth::{Actor, CommunityId, ExtOp, Forum, PostId, TopicId, UserId};
-use wasmtime::component::HasSelf;
 use wasmtime::{ResourceLimiter, Store, Trap, UpdateDeadline};
 
-use crate::bindings::hearth::plugin::{host, types};
-use crate::bindings::{HostError, Level, MemberInfo, Period, PluginPre, PostInfo, TopicInfo};
+use crate::bindings::v0_2::hearth::plugin::{host, types};
+use crate::bindings::{HostError, Level, MemberInfo, Period, PostInfo, TopicInfo};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::manifest::{Capability, Hook, Manifest};
 use crate::runtime::TICK;
+use crate::worlds::{Instance, Pre};
 
 /// A compiled plugin, ready to instantiate. Shared by every call; a new
 /// version replaces the `Arc` and calls in flight finish on the old one.
 pub(crate) struct Loaded {
     pub manifest: Manifest,
     pub sha256: String,
-    pub pre: PluginPre<CallState>,
+    pub pre: Pre,
     /// Whether this load compiled (rather than read the cache), and how long
     /// it took.
     pub compiled: bool,
@@ -123,6 +123,8 @@ pub(crate) struct CallState {
     grants: Arc<BTreeSet<Capability>>,
     settings: Arc<BTreeMap<String, serde_json::Value>>,
     max_input: usize,
+    /// The hook being called.
+    hook: Hook,
     /// The hook, when it may not write (see [`Hook::read_only`]).
     read_only: Option<Hook>,
     /// Writes refused because the hook is read-only.
@@ -243,6 +245,22 @@ impl CallState {
             "{what} in `{hook}`: page renders and GET routes are read-only; \
              write from `on-event` or `on-schedule` instead"
         )))
+    }
+
+    /// Refuses, besides what [`writable`](Self::writable) refuses, writes
+    /// that take effect at once (badges, points) in a hook whose writes
+    /// must all wait for its outcome: an action saves nothing unless it
+    /// returns `done`, and only the key-value store can wait.
+    fn writable_now(&mut self, what: &str) -> Result<(), HostError> {
+        self.writable(what)?;
+        if self.hook == Hook::Action {
+            return Err(HostError::Denied(format!(
+                "{what} in `action`: an action's writes are saved only if it is done, and only \
+                 key-value writes can wait for that; grant badges and points from `on-event` or \
+                 `on-schedule` (for example from a key the action wrote)"
+            )));
+        }
+        Ok(())
     }
 
     fn kv_key(&mut self, key: &str) -> wasmtime::Result<Result<(), HostError>> {
@@ -520,7 +538,7 @@ impl host::Host for CallState {
         reason: String,
     ) -> wasmtime::Result<Result<bool, HostError>> {
         allowed!(self, Capability::Badges, "grant-badge");
-        if let Err(e) = self.writable("grant-badge") {
+        if let Err(e) = self.writable_now("grant-badge") {
             return Ok(Err(e));
         }
         self.check_input("reason", reason.len() + badge.len())?;
@@ -549,7 +567,7 @@ impl host::Host for CallState {
         post: Option<i64>,
     ) -> wasmtime::Result<Result<bool, HostError>> {
         allowed!(self, Capability::Badges, "revoke-badge");
-        if let Err(e) = self.writable("revoke-badge") {
+        if let Err(e) = self.writable_now("revoke-badge") {
             return Ok(Err(e));
         }
         self.check_input("badge", badge.len())?;
@@ -577,7 +595,7 @@ impl host::Host for CallState {
         key: String,
     ) -> wasmtime::Result<Result<bool, HostError>> {
         allowed!(self, Capability::Points, "award-points");
-        if let Err(e) = self.writable("award-points") {
+        if let Err(e) = self.writable_now("award-points") {
             return Ok(Err(e));
         }
         self.check_input("key", key.len())?;
@@ -603,12 +621,6 @@ pub(crate) fn millis(t: time::OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Adds the host functions to a linker.
-pub(crate) fn add_to_linker(linker: &mut wasmtime::component::Linker<CallState>) -> Result<()> {
-    crate::bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(linker, |s| s)
-        .map_err(|e| Error::Runtime(format!("{e:#}")))
-}
-
 /// The outcome of [`invoke`]: the hook's value (or the typed failure),
 /// the log lines and the resources used. On failure nothing the call
 /// buffered was applied.
@@ -627,7 +639,7 @@ pub(crate) fn invoke<T>(
     spec: &CallSpec,
     fuel_metered: bool,
     max_instances: u32,
-    f: impl FnOnce(&mut Store<CallState>, &crate::bindings::Plugin) -> wasmtime::Result<T>,
+    f: impl FnOnce(&mut Store<CallState>, &Instance) -> wasmtime::Result<T>,
 ) -> Outcome<T> {
     let started = Instant::now();
     let plugin = spec.loaded.manifest.name.clone();
@@ -648,6 +660,7 @@ pub(crate) fn invoke<T>(
         grants: spec.grants.clone(),
         settings: spec.settings.clone(),
         max_input: spec.limits.max_host_input,
+        hook: spec.hook,
         read_only: spec.hook.read_only().then_some(spec.hook),
         refused_writes: 0,
         limiter: Limiter {

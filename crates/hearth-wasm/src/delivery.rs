@@ -277,7 +277,7 @@ impl PluginHost {
             community,
             Hook::OnEvent,
             Actor::System,
-            |store, p| p.call_on_event(store, &wit),
+            |store, p| p.on_event(store, &wit),
         );
         match out.result {
             Ok(()) => {

@@ -13,13 +13,15 @@ use hearth::{
 use serde::{Deserialize, Serialize};
 use wasmtime::component::Linker;
 
-use crate::bindings::{self, PluginPre};
+use crate::bindings;
 use crate::call::{self, CallSpec, CallState, Loaded, LogLine, Outcome, Usage};
 use crate::error::{Error, Result};
 use crate::limits::HostConfig;
-use crate::manifest::{Capability, FailMode, Hook, Manifest, SUPPORTED_API, api_supported};
+use crate::manifest::{Capability, FailMode, Hook, Manifest, SUPPORTED_API};
+use crate::plugin_html::{self, ActionForms};
 use crate::runtime::{NS, Runtime, sha256_hex};
 use crate::status::{PluginStatus, Stats};
+use crate::worlds::{Instance, Pre};
 
 /// Largest chunk of a stored component (the extension store caps values).
 const CHUNK: usize = 1 << 20;
@@ -154,7 +156,7 @@ impl Slot {
 }
 
 /// The signed-in user behind an actor, as the plugin interface names them.
-fn viewer_id(actor: &Actor) -> Option<i64> {
+pub(crate) fn viewer_id(actor: &Actor) -> Option<i64> {
     match actor {
         Actor::User(u) => Some(u.0),
         _ => None,
@@ -170,6 +172,8 @@ pub struct PageContext {
     pub topic: Option<hearth::TopicId>,
     /// The member whose profile is shown.
     pub member: Option<hearth::UserId>,
+    /// How plugins' action buttons become forms on this page.
+    pub forms: ActionForms,
 }
 
 /// A plugin route's answer.
@@ -203,7 +207,7 @@ impl PluginHost {
     pub fn new(forum: Arc<Forum>, config: HostConfig) -> Result<PluginHost> {
         let runtime = Runtime::new(&config)?;
         let mut linker = Linker::new(&runtime.engine);
-        call::add_to_linker(&mut linker)?;
+        crate::worlds::add_to_linker(&mut linker)?;
         let inner = Arc::new(Inner {
             forum: forum.clone(),
             config,
@@ -293,17 +297,15 @@ impl PluginHost {
             &name,
             wasm,
         )?;
-        check_component_api(&name, &self.inner.runtime.engine, &component)?;
-        let invalid = |e: wasmtime::Error| Error::Invalid {
-            plugin: name.clone(),
-            message: format!("{e:#}"),
-        };
-        let pre = self
-            .inner
-            .linker
-            .instantiate_pre(&component)
-            .map_err(invalid)?;
-        let pre = PluginPre::new(pre).map_err(invalid)?;
+        let api_minor = check_component_api(&manifest, &self.inner.runtime.engine, &component)?;
+        let pre =
+            Pre::new(&self.inner.linker, &component, api_minor).map_err(|e| Error::Invalid {
+                plugin: name.clone(),
+                message: format!(
+                    "{e:#} (is api-version {} in plugin.toml the one it was built for?)",
+                    manifest.api_version
+                ),
+            })?;
         Ok(Loaded {
             sdk_version: crate::sdk_section::sdk_version(wasm),
             manifest,
@@ -841,7 +843,7 @@ impl PluginHost {
         reader: Actor,
         f: impl FnOnce(
             &mut wasmtime::Store<CallState>,
-            &bindings::Plugin,
+            &Instance,
         ) -> wasmtime::Result<std::result::Result<T, String>>,
     ) -> Outcome<T> {
         let spec = CallSpec {
@@ -942,7 +944,7 @@ impl PluginHost {
                 draft.community,
                 Hook::FilterPost,
                 Actor::System,
-                |store, p| p.call_filter_post(store, &wit),
+                |store, p| p.filter_post(store, &wit),
             );
             if !out.kv_ops.is_empty() {
                 self.commit(&loaded.manifest.name, draft.community, &out.kv_ops, &[])?;
@@ -1021,7 +1023,7 @@ impl PluginHost {
                 community,
                 Hook::Render,
                 *actor,
-                |store, p| p.call_render(store, &ctx),
+                |store, p| p.render(store, &ctx),
             );
             match res.result {
                 Ok(Some(html)) if html.len() > max => {
@@ -1037,8 +1039,8 @@ impl PluginHost {
                 }
                 // Renders are read-only (`Hook::read_only`): nothing to commit.
                 Ok(Some(html)) => out.push(Fragment {
+                    html: plugin_html::finish(&loaded.manifest, &html, &page.forms, &page.path),
                     plugin: name,
-                    html: sanitize(&html),
                 }),
                 Ok(None) => {}
                 Err(_) => {}
@@ -1049,7 +1051,7 @@ impl PluginHost {
 
     /// Counts a failure found after the call returned (e.g. an oversized
     /// result).
-    fn count_failure(&self, name: &str, stats: &Stats, e: &Error) {
+    pub(crate) fn count_failure(&self, name: &str, stats: &Stats, e: &Error) {
         let streak = stats.refuse(&e.to_string());
         tracing::warn!(plugin = %name, error = %e, "plugin result refused");
         if streak >= self.inner.config.disable_after {
@@ -1058,8 +1060,9 @@ impl PluginHost {
     }
 
     /// Answers a GET under `/plugins/<name>/<path>`; `Ok(None)` is a 404.
-    /// HTML bodies are sanitized; JSON bodies must parse. The call is
-    /// read-only: its writes are refused ([`Hook::read_only`]).
+    /// HTML bodies are sanitized (their action buttons made forms with
+    /// `forms`); JSON bodies must parse. The call is read-only: its writes
+    /// are refused ([`Hook::read_only`]).
     pub fn route(
         &self,
         actor: &Actor,
@@ -1067,6 +1070,7 @@ impl PluginHost {
         name: &str,
         path: &str,
         query: &[(String, String)],
+        forms: &ActionForms,
     ) -> Result<Option<RouteResponse>> {
         let Some((loaded, stats, enabled)) = self
             .targets(community, Hook::Route)?
@@ -1097,7 +1101,7 @@ impl PluginHost {
             community,
             Hook::Route,
             *actor,
-            |store, p| p.call_route(store, &req),
+            |store, p| p.route(store, &req),
         );
         let Some(resp) = out.result? else {
             return Ok(None);
@@ -1131,7 +1135,15 @@ impl PluginHost {
                 .map_err(|e| fail(format!("body is not JSON: {e}")))?;
             ("application/json".to_string(), resp.body)
         } else if ct.starts_with("text/html") {
-            ("text/html; charset=utf-8".to_string(), sanitize(&resp.body))
+            (
+                "text/html; charset=utf-8".to_string(),
+                plugin_html::finish(
+                    &loaded.manifest,
+                    &resp.body,
+                    forms,
+                    &format!("/plugins/{name}{}", req.path),
+                ),
+            )
         } else {
             return Err(fail(format!(
                 "content type {:?}: use text/html or application/json",
@@ -1211,10 +1223,10 @@ impl PluginHost {
                 self.inner.config.max_instances,
                 |store, p| {
                     // Warm up the instance with one call, then time.
-                    let _ = p.call_on_schedule(&mut *store, community.0, 0)?;
+                    let _ = p.on_schedule(&mut *store, community.0, 0)?;
                     let started = Instant::now();
                     for _ in 0..n {
-                        let _ = p.call_on_schedule(&mut *store, community.0, 0)?;
+                        let _ = p.on_schedule(&mut *store, community.0, 0)?;
                     }
                     Ok(started.elapsed())
                 },
@@ -1258,40 +1270,6 @@ fn check_rewrite(plugin: &str, body: String) -> Result<String> {
     Ok(body)
 }
 
-/// Plugin HTML goes through the same allowlist as posts. Sanitizing is a
-/// pure function of its input and most fragments (footers, widgets) repeat
-/// from page to page, so recent results are remembered by content: a
-/// bounded map, emptied when full.
-pub(crate) fn sanitize(html: &str) -> String {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    const REMEMBERED: usize = 1024;
-    const LARGEST: usize = 16 << 10;
-    static SANITIZER: OnceLock<Option<hearth::Sanitizer>> = OnceLock::new();
-    static RECENT: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
-    let clean = |html: &str| {
-        SANITIZER
-            .get_or_init(|| hearth::Sanitizer::new(&hearth::CommunitySettings::default()).ok())
-            .as_ref()
-            .map(|s| s.clean(html))
-            .unwrap_or_default()
-    };
-    if html.len() > LARGEST {
-        return clean(html);
-    }
-    let recent = RECENT.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(hit) = recent.lock().unwrap_or_else(|e| e.into_inner()).get(html) {
-        return hit.clone();
-    }
-    let out = clean(html);
-    let mut map = recent.lock().unwrap_or_else(|e| e.into_inner());
-    if map.len() >= REMEMBERED {
-        map.clear();
-    }
-    map.insert(html.to_string(), out.clone());
-    out
-}
-
 fn status_of(name: &str, p: &Installed) -> PluginStatus {
     let m = &p.current.manifest;
     PluginStatus {
@@ -1333,24 +1311,41 @@ pub(crate) fn to_wit_draft(d: &PostDraft, body: &str) -> bindings::PostDraft {
 }
 
 /// Refuses components built against a plugin API this host does not
-/// support, naming both versions, before linking would fail obscurely.
+/// support, naming both versions, before linking would fail obscurely, and
+/// components whose imports contradict the manifest's `api-version`.
+/// Returns the API's minor version (the world to link).
 fn check_component_api(
-    plugin: &str,
+    manifest: &Manifest,
     engine: &wasmtime::Engine,
     component: &wasmtime::component::Component,
-) -> Result<()> {
+) -> Result<u32> {
+    let plugin = &manifest.name;
     let ty = component.component_type();
     let names: Vec<&str> = ty.imports(engine).map(|(n, _)| n).collect();
+    let declared = manifest.api_minor();
     for version in crate::sdk_section::imported_api_versions(names) {
-        if !api_supported(&version) {
-            return Err(Error::UnsupportedApi {
-                plugin: plugin.into(),
-                found: version,
-                supported: SUPPORTED_API.into(),
-            });
+        match crate::manifest::api_minor(&version) {
+            None => {
+                return Err(Error::UnsupportedApi {
+                    plugin: plugin.clone(),
+                    found: version,
+                    supported: SUPPORTED_API.into(),
+                });
+            }
+            Some(minor) if minor != declared => {
+                return Err(Error::Invalid {
+                    plugin: plugin.clone(),
+                    message: format!(
+                        "the component was built for plugin API {version} but plugin.toml says \
+                         api-version = {:?}; make them agree",
+                        manifest.api_version
+                    ),
+                });
+            }
+            Some(_) => {}
         }
     }
-    Ok(())
+    Ok(declared)
 }
 
 /// What the forum holds: a weak handle, so the forum and the host do not

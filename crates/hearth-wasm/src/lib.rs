@@ -1,7 +1,8 @@
 //! The Hearth plugin host: sandboxed WebAssembly plugins under wasmtime.
 //!
-//! A plugin is a WebAssembly component built against the versioned WIT
-//! interface in `wit/plugin.wit` (`hearth:plugin@0.1.0`), shipped with a
+//! A plugin is a WebAssembly component built against one of the versioned
+//! WIT interfaces in `wit/` (`hearth:plugin@0.2.0`, and the frozen `0.1.0`
+//! side by side: [`API_VERSIONS`]), shipped with a
 //! `plugin.toml` [`Manifest`]. The [`PluginHost`] installs plugins (hot:
 //! an upgrade swaps the compiled plugin atomically and keeps the previous
 //! version for a rollback), enables them per community with the
@@ -13,10 +14,17 @@
 //! * `on-event` — from the durable event log, in order, at least once, with
 //!   a cursor per plugin and community ([`PluginHost::deliver_events`],
 //!   [`PluginHost::start_worker`]); poison events are parked;
-//! * `render` — HTML fragments for page slots ([`PluginHost::render`]),
-//!   sanitized like every post;
+//! * `render` — HTML fragments for page slots ([`PluginHost::render`]);
 //! * `route` — pages and JSON under `/plugins/<name>/` ([`PluginHost::route`]);
-//! * `on-schedule` — periodic work ([`PluginHost::run_schedules`]).
+//! * `on-schedule` — periodic work ([`PluginHost::run_schedules`]);
+//! * `action` (0.2) — a member's action ([`PluginHost::action`]), whose
+//!   writes are saved only when it is done;
+//! * `render-items` (0.2) — fragments beside many posts or topic-list rows
+//!   in one call ([`PluginHost::render_items`]).
+//!
+//! Plugin HTML passes each plugin's own allowlist (what posts allow, plus
+//! `span`, classes under the plugin's prefix, and `<hearth-action>`, which
+//! the host turns into a form carrying the page's token: [`ActionForms`]).
 //!
 //! Every call runs in a fresh instance from a pooling allocator, with a
 //! deadline, a memory cap, a stack cap, caps on what the plugin hands the
@@ -46,36 +54,48 @@
 
 #![deny(missing_docs)]
 
+mod actions;
 mod bindings;
 mod call;
 mod delivery;
 mod error;
 mod host;
+mod items;
 mod limits;
 mod manifest;
+mod plugin_html;
 mod runner;
 mod runtime;
 mod sdk_section;
 mod status;
 mod sync;
 mod worker;
+mod worlds;
 
+pub use actions::{ActionInput, ActionReply, MAX_ACTION_FIELD, MAX_ACTION_FIELDS};
 pub use call::{LogLine, Usage};
 pub use delivery::{DeliveryReport, ParkedEvent};
 pub use error::{Error, Result};
 pub use host::{Fragment, HookRun, PageContext, PluginHost, RouteResponse, Slot};
+pub use items::{ItemFragment, MAX_ITEMS};
 pub use limits::{HostConfig, LimitOverrides, Limits};
 pub use manifest::{
-    API_VERSION, BadgeSpec, Capability, FailMode, Hook, Manifest, SUPPORTED_API, SettingSpec,
-    SettingType, api_supported,
+    API_VERSION, ActionSpec, BadgeSpec, Capability, FailMode, Hook, ItemSlot, MAX_ACTIONS,
+    Manifest, SUPPORTED_API, SettingSpec, SettingType, api_supported,
 };
+pub use plugin_html::ActionForms;
 pub use sdk_section::SDK_SECTION;
 pub use status::{Counters, PluginStatus};
 pub use sync::REFRESH_EVERY;
 pub use worker::{WORKER_LEASE, Worker};
+pub use worlds::API_VERSIONS;
 
-/// The WIT interface plugins are built against, as shipped in this crate.
-pub const WIT: &str = include_str!("../wit/plugin.wit");
+/// The current WIT interface (`hearth:plugin@0.2.0`), as the SDK builds
+/// against it.
+pub const WIT: &str = include_str!("../wit/0.2.0/plugin.wit");
+
+/// The frozen 0.1 interface, still run side by side with 0.2.
+pub const WIT_0_1: &str = include_str!("../wit/0.1.0/plugin.wit");
 
 #[cfg(test)]
 mod tests {
@@ -84,7 +104,7 @@ mod tests {
         assert_eq!(
             super::WIT,
             include_str!("../../hearth-plugin/wit/plugin.wit"),
-            "crates/hearth-plugin/wit/plugin.wit must be a copy of crates/hearth-wasm/wit/plugin.wit"
+            "crates/hearth-plugin/wit/plugin.wit must be a copy of crates/hearth-wasm/wit/0.2.0/plugin.wit"
         );
     }
 }

@@ -9,19 +9,31 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::limits::LimitOverrides;
 
-/// The plugin API version this host implements (the WIT package version).
-pub const API_VERSION: &str = "0.1.0";
-/// The API versions this host accepts, as a Cargo-style requirement.
-pub const SUPPORTED_API: &str = "^0.1";
+/// The newest plugin API version this host implements (the WIT package
+/// version); the SDK builds against it.
+pub const API_VERSION: &str = "0.2.0";
+/// The API versions this host runs, side by side.
+pub const SUPPORTED_API: &str = "0.1.x or 0.2.x";
 
-/// Whether this host runs plugins built for API `version` (`0.1.x`).
+/// Whether this host runs plugins built for API `version` (`0.1.x` or
+/// `0.2.x`).
 pub fn api_supported(version: &str) -> bool {
+    api_minor(version).is_some()
+}
+
+/// The minor version of a supported API version (`0.2.1` → 2).
+pub(crate) fn api_minor(version: &str) -> Option<u32> {
     let mut parts = version.trim().split('.');
     let (Some(major), Some(minor)) = (parts.next(), parts.next()) else {
-        return false;
+        return None;
     };
     let patch_ok = parts.next().is_none_or(|p| p.parse::<u32>().is_ok());
-    major == "0" && minor == "1" && patch_ok && parts.next().is_none()
+    let minor = match minor {
+        "1" => 1,
+        "2" => 2,
+        _ => return None,
+    };
+    (major == "0" && patch_ok && parts.next().is_none()).then_some(minor)
 }
 
 macro_rules! names {
@@ -68,6 +80,24 @@ names! {
         Route = "route",
         /// Periodic work.
         OnSchedule = "on-schedule",
+        /// A member's action, posted to `/plugins/<name>/a/<action>` (0.2).
+        Action = "action",
+        /// Fragments for many posts or topics of a page at once (0.2).
+        RenderItems = "render-items",
+    }
+}
+
+names! {
+    /// Where `render-items` fragments go.
+    ItemSlot {
+        /// Below each post's text.
+        PostFooter = "post-footer",
+        /// Among each post's buttons.
+        PostMenu = "post-menu",
+        /// Beside each topic's title on lists.
+        TopicListBadge = "topic-list-badge",
+        /// The composer's help area.
+        ComposerHelp = "composer-help",
     }
 }
 
@@ -78,7 +108,7 @@ impl Hook {
     /// because a write could not be saved. Their key-value writes, badge
     /// grants and point awards are refused with `denied`.
     pub fn read_only(self) -> bool {
-        matches!(self, Hook::Render | Hook::Route)
+        matches!(self, Hook::Render | Hook::RenderItems | Hook::Route)
     }
 }
 
@@ -235,6 +265,29 @@ fn bronze() -> String {
     "bronze".into()
 }
 
+/// An action the plugin takes from members (`[[actions]]`), served at
+/// `POST /plugins/<plugin>/a/<name>`.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ActionSpec {
+    /// Lowercase letters, digits and dashes.
+    pub name: String,
+    /// Whether guests may take it too (default: signed-in members only).
+    #[serde(default)]
+    pub guests: bool,
+    /// How many times a member may take it per minute (default 30,
+    /// 1 to 600); guests are counted per address.
+    #[serde(default = "per_minute")]
+    pub per_minute: u32,
+}
+
+fn per_minute() -> u32 {
+    30
+}
+
+/// The most actions a manifest may declare.
+pub const MAX_ACTIONS: usize = 32;
+
 /// A parsed and checked `plugin.toml`.
 ///
 /// ```
@@ -277,6 +330,13 @@ pub struct Manifest {
     /// Badges it may grant.
     #[serde(default)]
     pub badges: Vec<BadgeSpec>,
+    /// Actions members take (API 0.2, hook `action`).
+    #[serde(default)]
+    pub actions: Vec<ActionSpec>,
+    /// The slots `render-items` fills (API 0.2); the host asks for no
+    /// others.
+    #[serde(default)]
+    pub item_slots: Vec<ItemSlot>,
     /// What a failed `filter-post` does (default: closed, the post waits
     /// for review).
     #[serde(default)]
@@ -299,14 +359,7 @@ impl Manifest {
 
     fn check(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::Manifest(msg));
-        let name_ok = !self.name.is_empty()
-            && self.name.len() <= 50
-            && self
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !self.name.starts_with('-');
-        if !name_ok {
+        if !name_like(&self.name) {
             return bad(format!(
                 "name {:?}: use 1 to 50 lowercase letters, digits and dashes",
                 self.name
@@ -324,6 +377,50 @@ impl Manifest {
         }
         if self.hooks.is_empty() {
             return bad("hooks: list at least one hook".into());
+        }
+        let minor = api_minor(&self.api_version).unwrap_or(0);
+        for hook in &self.hooks {
+            if !crate::worlds::has_export(minor, *hook) {
+                return bad(format!(
+                    "hook `{hook}` needs api-version 0.2.0 or later (this manifest says {})",
+                    self.api_version
+                ));
+            }
+        }
+        if self.actions.len() > MAX_ACTIONS {
+            return bad(format!("actions: at most {MAX_ACTIONS}"));
+        }
+        for (i, a) in self.actions.iter().enumerate() {
+            if !name_like(&a.name) {
+                return bad(format!(
+                    "action {:?}: use 1 to 50 lowercase letters, digits and dashes",
+                    a.name
+                ));
+            }
+            if self.actions[..i].iter().any(|b| b.name == a.name) {
+                return bad(format!("action {:?} is declared twice", a.name));
+            }
+            if !(1..=600).contains(&a.per_minute) {
+                return bad(format!("action {:?}: per-minute is 1 to 600", a.name));
+            }
+        }
+        match (self.has_hook(Hook::Action), self.actions.is_empty()) {
+            (true, true) => {
+                return bad("hook `action` is listed but no [[actions]] are declared".into());
+            }
+            (false, false) => {
+                return bad("[[actions]] are declared but the `action` hook is not listed".into());
+            }
+            _ => {}
+        }
+        match (self.has_hook(Hook::RenderItems), self.item_slots.is_empty()) {
+            (true, true) => {
+                return bad("hook `render-items` is listed but item-slots is empty".into());
+            }
+            (false, false) => {
+                return bad("item-slots are listed but the `render-items` hook is not".into());
+            }
+            _ => {}
         }
         for (key, spec) in &self.settings {
             if key.is_empty() || key.len() > 100 {
@@ -349,6 +446,16 @@ impl Manifest {
             .check()
             .or_else(|e| bad(format!("limits: {e}")))?;
         Ok(())
+    }
+
+    /// The action declared as `name`.
+    pub fn action(&self, name: &str) -> Option<&ActionSpec> {
+        self.actions.iter().find(|a| a.name == name)
+    }
+
+    /// The minor version of the plugin API it was built for (1 or 2).
+    pub fn api_minor(&self) -> u32 {
+        api_minor(&self.api_version).unwrap_or(0)
     }
 
     /// Whether the manifest lists `hook`.
@@ -392,6 +499,17 @@ impl Manifest {
     }
 }
 
+/// Lowercase letters, digits and dashes, 1 to 50, not starting with a dash
+/// (plugin and action names).
+fn name_like(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 50
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -409,7 +527,10 @@ mod tests {
         assert!(api_supported("0.1.0"));
         assert!(api_supported("0.1.7"));
         assert!(api_supported("0.1"));
-        assert!(!api_supported("0.2.0"));
+        assert!(api_supported("0.2.0"));
+        assert_eq!(api_minor("0.2.3"), Some(2));
+        assert!(!api_supported("0.3.0"));
+        assert!(!api_supported("0.0.1"));
         assert!(!api_supported("1.1.0"));
         assert!(!api_supported("0.1.0.0"));
         assert!(!api_supported("garbage"));
@@ -464,6 +585,61 @@ mod tests {
                 "{BASE}\n[settings.t]\ntype = \"boolean\"\ndefault = 3\n"
             ))
             .is_err()
+        );
+    }
+
+    #[test]
+    fn actions_and_item_slots_are_checked_at_their_bounds() {
+        let v2 = BASE.replace("0.1.0", "0.2.0");
+        let with = |hooks: &str, extra: &str| {
+            Manifest::parse(&format!("{}\n{extra}", v2.replace("[\"render\"]", hooks)))
+        };
+        let one = "[[actions]]\nname = \"vote\"\n";
+        let m = with("[\"action\"]", one).unwrap();
+        assert_eq!(
+            m.action("vote").map(|a| (a.guests, a.per_minute)),
+            Some((false, 30))
+        );
+        // The hook needs API 0.2.
+        let err = Manifest::parse(&format!(
+            "{}\n{one}",
+            BASE.replace("[\"render\"]", "[\"action\"]")
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("0.2.0"), "{err}");
+        for (hooks, extra) in [
+            ("[\"action\"]", String::new()),
+            ("[\"render\"]", one.to_string()),
+            ("[\"action\"]", format!("{one}{one}")),
+            ("[\"action\"]", "[[actions]]\nname = \"Vote!\"\n".into()),
+            ("[\"action\"]", format!("{one}per-minute = 0\n")),
+            ("[\"action\"]", format!("{one}per-minute = 601\n")),
+            ("[\"render-items\"]", String::new()),
+            ("[\"render\"]", "item-slots = [\"post-footer\"]".into()),
+            (
+                "[\"render-items\"]",
+                "item-slots = [\"post-header\"]".into(),
+            ),
+        ] {
+            assert!(with(hooks, &extra).is_err(), "{hooks} {extra}");
+        }
+        with("[\"action\"]", &format!("{one}per-minute = 600\n")).unwrap();
+        with("[\"action\"]", &format!("{one}per-minute = 1\n")).unwrap();
+        let many: String = (0..MAX_ACTIONS)
+            .map(|i| format!("[[actions]]\nname = \"a{i}\"\n"))
+            .collect();
+        with("[\"action\"]", &many).unwrap();
+        let too_many = format!("{many}[[actions]]\nname = \"last\"\n");
+        assert!(with("[\"action\"]", &too_many).is_err());
+        let m = with(
+            "[\"render-items\"]",
+            "item-slots = [\"post-footer\", \"topic-list-badge\"]",
+        )
+        .unwrap();
+        assert_eq!(
+            m.item_slots,
+            [ItemSlot::PostFooter, ItemSlot::TopicListBadge]
         );
     }
 }

@@ -53,7 +53,7 @@ pub(crate) fn run_hook(
                 hook,
                 Actor::System,
                 |s, p| {
-                    Ok(p.call_filter_post(s, &wit)?.map(|v| match v {
+                    Ok(p.filter_post(s, &wit)?.map(|v| match v {
                         bindings::Verdict::Allow => serde_json::json!({"action": "allow"}),
                         bindings::Verdict::Rewrite(body) => {
                             serde_json::json!({"action": "rewrite", "body": body})
@@ -80,7 +80,7 @@ pub(crate) fn run_hook(
                 community,
                 hook,
                 Actor::System,
-                |s, p| Ok(p.call_on_event(s, &wit)?.map(|()| serde_json::json!(null))),
+                |s, p| Ok(p.on_event(s, &wit)?.map(|()| serde_json::json!(null))),
             )
         }
         Hook::Render => {
@@ -94,13 +94,13 @@ pub(crate) fn run_hook(
                 member: field(input, "member", hook)?,
             };
             host.call(&loaded, &stats, &enabled, community, hook, *actor, |s, p| {
-                Ok(p.call_render(s, &ctx)?.map(|html| match html {
+                Ok(p.render(s, &ctx)?.map(|html| match html {
                     Some(h) if h.len() > limits.max_output => serde_json::json!({
                         "error": format!("{} bytes exceeds the output cap of {}", h.len(), limits.max_output)
                     }),
                     Some(h) => serde_json::json!({
                         "html": h.clone(),
-                        "sanitized": crate::host::sanitize(&h),
+                        "sanitized": crate::plugin_html::sanitize(name, &h),
                     }),
                     None => serde_json::json!(null),
                 }))
@@ -122,7 +122,7 @@ pub(crate) fn run_hook(
                 hook,
                 *actor,
                 |s, p| {
-                    Ok(p.call_route(s, &req)?.map(|r| {
+                    Ok(p.route(s, &req)?.map(|r| {
                         serde_json::json!(r.map(|r| serde_json::json!({
                             "status": r.status, "content_type": r.content_type, "body": r.body,
                         })))
@@ -140,8 +140,81 @@ pub(crate) fn run_hook(
                 hook,
                 Actor::System,
                 |s, p| {
-                    Ok(p.call_on_schedule(s, community.0, now)?
+                    Ok(p.on_schedule(s, community.0, now)?
                         .map(|()| serde_json::json!(null)))
+                },
+            )
+        }
+        Hook::Action => {
+            let req = bindings::ActionRequest {
+                community: community.0,
+                name: field(input, "name", hook)?,
+                viewer: field(input, "viewer", hook)?,
+                post: field(input, "post", hook)?,
+                topic: field(input, "topic", hook)?,
+                fields: field::<Option<Vec<(String, String)>>>(input, "fields", hook)?
+                    .unwrap_or_default(),
+            };
+            let mut out = host.call(
+                &loaded,
+                &stats,
+                &enabled,
+                community,
+                hook,
+                *actor,
+                |s, p| {
+                    Ok(p.action(s, &req)?.map(|o| match o {
+                        bindings::ActionOutcome::Done(d) => serde_json::json!({
+                            "done": {"message": d.message, "redirect": d.redirect, "json": d.json}
+                        }),
+                        bindings::ActionOutcome::Refused(reason) => {
+                            serde_json::json!({ "refused": reason })
+                        }
+                    }))
+                },
+            );
+            // As on the site: a refusal saves nothing.
+            if out
+                .result
+                .as_ref()
+                .is_ok_and(|v| v.get("refused").is_some())
+            {
+                out.kv_ops.clear();
+            }
+            out
+        }
+        Hook::RenderItems => {
+            let slot: crate::manifest::ItemSlot = field(input, "slot", hook)?;
+            let ctx = bindings::ItemsContext {
+                community: community.0,
+                slot: crate::items::slot_to_wit(slot),
+                path: field::<Option<String>>(input, "path", hook)?.unwrap_or_else(|| "/".into()),
+                viewer: field(input, "viewer", hook)?,
+                topic: field(input, "topic", hook)?,
+                items: field::<Option<Vec<i64>>>(input, "items", hook)?.unwrap_or_default(),
+            };
+            host.call(
+                &loaded,
+                &stats,
+                &enabled,
+                community,
+                hook,
+                *actor,
+                |s, p| {
+                    Ok(p.render_items(s, &ctx)?.map(|items| {
+                        serde_json::Value::Array(
+                            items
+                                .into_iter()
+                                .map(|f| {
+                                    serde_json::json!({
+                                        "item": f.item,
+                                        "sanitized": crate::plugin_html::sanitize(name, &f.html),
+                                        "html": f.html,
+                                    })
+                                })
+                                .collect(),
+                        )
+                    }))
                 },
             )
         }

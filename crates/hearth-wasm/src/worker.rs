@@ -157,7 +157,7 @@ impl PluginHost {
                     community,
                     Hook::OnSchedule,
                     Actor::System,
-                    |store, p| p.call_on_schedule(store, community.0, now_ms),
+                    |store, p| p.on_schedule(store, community.0, now_ms),
                 );
                 let record = [ExtOp::Put {
                     key,

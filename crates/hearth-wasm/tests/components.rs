@@ -1,4 +1,5 @@
-//! Components made by hand (WAT + wit-component) that an SDK would never
+//! Components made by hand (WAT + wit-component, against the frozen 0.1
+//! interface) that an SDK would never
 //! produce: a wrong API version and a malformed result. And the compiled-
 //! artifact cache.
 #![allow(clippy::unwrap_used)]
@@ -7,7 +8,7 @@ mod common;
 
 use common::World;
 use hearth::{Actor, NewTopic};
-use hearth_wasm::{Capability, Error, HostConfig, PluginHost, WIT};
+use hearth_wasm::{Capability, Error, HostConfig, PluginHost, WIT_0_1 as WIT};
 
 /// A core module exporting every hook of the `plugin` world. `filter-post`
 /// answers with the bytes at address 16: a result whose verdict has the
@@ -93,17 +94,23 @@ fn a_plugin_for_another_api_version_is_refused_naming_both() {
         } => {
             assert_eq!(
                 (plugin.as_str(), found.as_str(), supported.as_str()),
-                ("future", "0.9.0", "^0.1")
+                ("future", "0.9.0", hearth_wasm::SUPPORTED_API)
             );
         }
         other => panic!("expected UnsupportedApi, got {other}"),
     }
-    assert!(err.to_string().contains("0.9.0") && err.to_string().contains("^0.1"));
+    assert!(err.to_string().contains("0.9.0") && err.to_string().contains("0.1.x or 0.2.x"));
     assert!(w.host.plugins().is_empty());
-    // The same component built against 0.1.0 installs.
+    // The same component built against 0.1.0 installs, but not as 0.2.
     let ok = component(
         WIT,
         r#"(import "hearth:plugin/host@0.1.0" "now" (func (result i64)))"#,
+    );
+    let claims_v2 = manifest("current", "\"render\"").replace("0.1.0", "0.2.0");
+    let err = w.host.install(&claims_v2, &ok).unwrap_err().to_string();
+    assert!(
+        err.contains("built for plugin API 0.1.0") && err.contains("make them agree"),
+        "{err}"
     );
     w.host
         .install(&manifest("current", "\"render\""), &ok)

@@ -49,7 +49,14 @@ fn answer(w: &World, who: hearth::UserId, topic: TopicId, body: &str) -> PostId 
 fn leaderboard_json(w: &World) -> serde_json::Value {
     let r = w
         .host
-        .route(&Actor::Guest, w.community, "leaderboard", "/json", &[])
+        .route(
+            &Actor::Guest,
+            w.community,
+            "leaderboard",
+            "/json",
+            &[],
+            &Default::default(),
+        )
         .unwrap()
         .expect("the leaderboard answers /json");
     assert_eq!(r.content_type, "application/json");
@@ -179,7 +186,14 @@ fn leaderboard_follows_the_ledger_and_survives_a_replay() {
     // And the HTML page.
     let page = w
         .host
-        .route(&Actor::Guest, w.community, "leaderboard", "/", &[])
+        .route(
+            &Actor::Guest,
+            w.community,
+            "leaderboard",
+            "/",
+            &[],
+            &Default::default(),
+        )
         .unwrap()
         .unwrap();
     assert!(page.content_type.starts_with("text/html"));
@@ -381,6 +395,7 @@ fn escape_hatch_footer_and_still_stuck_link() {
         path: format!("/t/invoices-missing/{}", topic.0),
         topic: Some(topic),
         member: None,
+        ..Default::default()
     };
     let fresh = w
         .host

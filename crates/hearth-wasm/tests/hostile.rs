@@ -473,7 +473,14 @@ fn renders_and_get_routes_cannot_write() {
     for actor in [Actor::Guest, Actor::User(w.alice)] {
         let resp = w
             .host
-            .route(&actor, w.community, "hostile", "/anything", &[])
+            .route(
+                &actor,
+                w.community,
+                "hostile",
+                "/anything",
+                &[],
+                &Default::default(),
+            )
             .unwrap()
             .unwrap();
         assert_eq!(resp.status, 200);

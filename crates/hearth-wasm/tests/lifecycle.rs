@@ -34,7 +34,7 @@ fn footer_of(host: &hearth_wasm::PluginHost, community: hearth::CommunityId) -> 
 fn as_version(name: &str, version: &str, wasm_of: &str, fixture: bool) -> (String, Vec<u8>) {
     let (_, wasm) = plugin_files(wasm_of, fixture);
     let manifest = format!(
-        "name = \"{name}\"\nversion = \"{version}\"\napi-version = \"0.1.0\"\n\
+        "name = \"{name}\"\nversion = \"{version}\"\napi-version = \"0.2.0\"\n\
          hooks = [\"render\", \"on-schedule\"]\ncapabilities = [\"settings\", \"read\", \"now\", \"log\", \"kv\"]\n\
          [settings.url]\ntype = \"string\"\ndefault = \"https://help.acme.test\"\n\
          [settings.mode]\ntype = \"string\"\ndefault = \"ok\"\n\
@@ -221,6 +221,7 @@ fn render_reads_are_made_as_the_viewer() {
         path: "/t/secret/1".into(),
         topic: Some(topic.id),
         member: None,
+        ..Default::default()
     };
     let as_member = w
         .host

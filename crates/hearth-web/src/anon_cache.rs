@@ -198,7 +198,14 @@ fn cacheable(path: &str) -> bool {
         || (path.starts_with("/posts/") && path.ends_with(".json"))
         || path.starts_with("/u/")
         || path.starts_with("/user_badges/")
-        || path.starts_with("/plugins/")
+        || (path.starts_with("/plugins/") && !is_action_path(path))
+}
+
+/// `/plugins/{name}/a/{action}`: an action's confirmation page carries the
+/// visitor's form token, so it is never shared.
+fn is_action_path(path: &str) -> bool {
+    let mut parts = path.trim_start_matches('/').split('/');
+    parts.nth(2) == Some("a")
 }
 
 /// The middleware (inside the visitor middleware).

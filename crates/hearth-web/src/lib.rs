@@ -67,6 +67,7 @@ mod notifications;
 mod own_account;
 mod pages;
 mod params;
+mod plugin_actions;
 mod products;
 mod profile_edit;
 mod request_id;
@@ -117,6 +118,7 @@ impl Web {
         let limits = &config.limits;
         let state = AppState {
             ip_limiter: limits.per_ip.map(IpLimiter::new),
+            action_limits: Default::default(),
             views: Mutex::new(Vec::new()),
             views_ready: std::sync::Condvar::new(),
             anon_cache: anon_cache::AnonCache::default(),

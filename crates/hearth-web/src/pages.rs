@@ -12,7 +12,7 @@ use hearth::{
     PageRequest, Post, PostId, RegistrationMode, Throttle, Topic, TopicFilter, TopicId, UserId,
     Visibility,
 };
-use hearth_wasm::{Hook, PageContext, Slot};
+use hearth_wasm::{ActionForms, Hook, ItemSlot, PageContext, Slot};
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -48,16 +48,82 @@ struct FragmentOut {
     html: String,
 }
 
-fn slot(s: &AppState, actor: &Actor, slot: Slot, meta: &Meta) -> Vec<FragmentOut> {
-    let Some(host) = &s.plugins else {
-        return Vec::new();
-    };
-    let ctx = PageContext {
+/// How plugins' action buttons become forms for this visitor: with their
+/// form token when signed in; guests' pages are shared through the guest
+/// cache, so theirs link to the action's confirmation page instead.
+pub(crate) fn action_forms(s: &AppState, v: &Visitor) -> ActionForms {
+    ActionForms {
+        base: s.config.base_path.clone(),
+        token: v.user.is_some().then(|| v.csrf.clone()),
+    }
+}
+
+fn page_context(s: &AppState, v: &Visitor, meta: &Meta) -> PageContext {
+    PageContext {
         path: meta.path.clone(),
         topic: meta.topic,
         member: meta.member,
+        forms: action_forms(s, v),
+    }
+}
+
+/// Plugins' fragments for many items of a page (post ids, topic ids), one
+/// call per plugin: `{"<id>": [fragment, …]}`, ready for the templates.
+pub(crate) fn item_slot(
+    s: &AppState,
+    v: &Visitor,
+    slot: ItemSlot,
+    meta: &Meta,
+    items: &[i64],
+) -> serde_json::Map<String, Value> {
+    let Some(host) = &s.plugins else {
+        return serde_json::Map::new();
     };
-    host.render(actor, s.config.community, slot, &ctx)
+    host.render_items(
+        &v.actor,
+        s.config.community,
+        slot,
+        &page_context(s, v, meta),
+        items,
+    )
+    .into_iter()
+    .map(|(id, fragments)| {
+        let out: Vec<FragmentOut> = fragments
+            .into_iter()
+            .map(|f| FragmentOut {
+                plugin: f.plugin,
+                html: f.html,
+            })
+            .collect();
+        (id.to_string(), json!(out))
+    })
+    .collect()
+}
+
+/// Adds each post's per-item plugin fragments (`plugins.footer`,
+/// `plugins.menu`) to the posts of a topic page.
+fn attach_post_items(s: &AppState, v: &Visitor, meta: &Meta, posts: &mut [&mut Value]) {
+    if s.plugins.is_none() {
+        return;
+    }
+    let ids: Vec<i64> = posts.iter().filter_map(|p| p["id"].as_i64()).collect();
+    let mut footer = item_slot(s, v, ItemSlot::PostFooter, meta, &ids);
+    let mut menu = item_slot(s, v, ItemSlot::PostMenu, meta, &ids);
+    for p in posts.iter_mut() {
+        let id = p["id"].as_i64().unwrap_or_default().to_string();
+        p["plugins"] = json!({
+            "footer": footer.remove(&id).unwrap_or_else(|| json!([])),
+            "menu": menu.remove(&id).unwrap_or_else(|| json!([])),
+        });
+    }
+}
+
+fn slot(s: &AppState, v: &Visitor, slot: Slot, meta: &Meta) -> Vec<FragmentOut> {
+    let Some(host) = &s.plugins else {
+        return Vec::new();
+    };
+    let ctx = page_context(s, v, meta);
+    host.render(&v.actor, s.config.community, slot, &ctx)
         .into_iter()
         .map(|f| FragmentOut {
             plugin: f.plugin,
@@ -84,7 +150,7 @@ fn plugin_links(s: &AppState) -> Vec<Value> {
         .collect()
 }
 
-fn capitalize(s: &str) -> String {
+pub(crate) fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
@@ -145,10 +211,10 @@ pub(crate) fn render(
         .as_ref()
         .map(|p| format!("{}{}", origin(s).unwrap_or_default(), s.url(p)));
     let slots = json!({
-        "footer": slot(s, &v.actor, Slot::PageFooter, &meta),
-        "sidebar": slot(s, &v.actor, Slot::Sidebar, &meta),
-        "topic_footer": if meta.topic.is_some() { slot(s, &v.actor, Slot::TopicFooter, &meta) } else { Vec::new() },
-        "profile": if meta.member.is_some() { slot(s, &v.actor, Slot::Profile, &meta) } else { Vec::new() },
+        "footer": slot(s, v, Slot::PageFooter, &meta),
+        "sidebar": slot(s, v, Slot::Sidebar, &meta),
+        "topic_footer": if meta.topic.is_some() { slot(s, v, Slot::TopicFooter, &meta) } else { Vec::new() },
+        "profile": if meta.member.is_some() { slot(s, v, Slot::Profile, &meta) } else { Vec::new() },
     });
     let jsonld = meta
         .jsonld
@@ -260,7 +326,7 @@ fn topic_list_page(
         Ok(s.forum.latest(&v.actor, c, &filter, req)?)
     })?;
     let now = s.forum.now();
-    let topics: Vec<Value> = page
+    let mut topics: Vec<Value> = page
         .items
         .iter()
         .map(|t| topic_row(s, t, &cats, now))
@@ -293,6 +359,14 @@ fn topic_list_page(
         path,
         ..Default::default()
     };
+    if s.plugins.is_some() {
+        let ids: Vec<i64> = page.items.iter().map(|t| t.id.0).collect();
+        let mut badges = item_slot(s, v, ItemSlot::TopicListBadge, &meta, &ids);
+        for t in &mut topics {
+            let id = t["id"].as_i64().unwrap_or_default().to_string();
+            t["plugins"] = badges.remove(&id).unwrap_or_else(|| json!([]));
+        }
+    }
     let categories: Vec<Value> = cats
         .iter()
         .map(|c| {
@@ -429,9 +503,15 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
                 topic: Some(t.id),
                 member: None,
             };
-            let posts: Vec<Value> =
+            let mut posts: Vec<Value> =
                 view.posts.items.iter().map(|p| post_out(s, p, &v, now, staff)).collect();
-            let accepted = view.accepted_answer.as_ref().map(|p| post_out(s, p, &v, now, staff));
+            let mut accepted = view.accepted_answer.as_ref().map(|p| post_out(s, p, &v, now, staff));
+            // Conversations are not shown to plugins (no `private-messages`
+            // capability yet).
+            if view.participants.is_none() {
+                let mut all: Vec<&mut Value> = posts.iter_mut().chain(accepted.as_mut()).collect();
+                attach_post_items(s, &v, &meta, &mut all);
+            }
             let message = view
                 .participants
                 .as_ref()
@@ -981,9 +1061,15 @@ pub(crate) async fn directory(
 }
 
 pub(crate) fn safe_next(s: &AppState, next: Option<String>) -> String {
-    // Only local paths: never redirect to another site.
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or_else(|| s.url("/"))
+    // Only local paths: never redirect to another site (nor put a line
+    // break into the Location header).
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.contains('\\')
+            && !n.chars().any(char::is_control)
+    })
+    .unwrap_or_else(|| s.url("/"))
 }
 
 /// `GET /login`.
@@ -1370,7 +1456,10 @@ pub(crate) async fn plugin_route(
                 return Err(hearth::Error::NotFound { what: "page" }.into());
             };
             let path = format!("/{rest}");
-            let Some(res) = host.route(&v.actor, s.config.community, &name, &path, &query)? else {
+            let forms = action_forms(s, &v);
+            let Some(res) =
+                host.route(&v.actor, s.config.community, &name, &path, &query, &forms)?
+            else {
                 return Err(hearth::Error::NotFound { what: "page" }.into());
             };
             if res.content_type.starts_with("application/json") {

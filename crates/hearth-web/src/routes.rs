@@ -307,6 +307,10 @@ pub(crate) fn router(state: State) -> Router {
         .route("/products/{sku}", get(products::product))
         .route("/products/{sku}/go", get(products::go))
         .route("/admin/api-keys/{id}/revoke", post(admin::revoke_api_key))
+        .route(
+            "/plugins/{name}/a/{action}",
+            get(crate::plugin_actions::confirm).post(crate::plugin_actions::take),
+        )
         .route("/plugins/{name}", get(plugin_root))
         .route("/plugins/{name}/{*rest}", get(plugin_rest))
         .route(

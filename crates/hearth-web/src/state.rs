@@ -20,6 +20,9 @@ pub(crate) struct AppState {
     pub config: WebConfig,
     pub templates: Templates,
     pub ip_limiter: Option<IpLimiter>,
+    /// Plugin actions taken, per plugin, action and member (see
+    /// `plugin_actions`).
+    pub action_limits: crate::throttle::Buckets<crate::plugin_actions::ActionKey>,
     /// Guests' answers (see `anon_cache`).
     pub anon_cache: crate::anon_cache::AnonCache,
     /// Page views not yet written (see [`AppState::count_view`]).

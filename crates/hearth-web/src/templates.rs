@@ -26,6 +26,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("signup.html", include_str!("../templates/signup.html")),
     ("invite.html", include_str!("../templates/invite.html")),
     ("plugin.html", include_str!("../templates/plugin.html")),
+    (
+        "plugin_action.html",
+        include_str!("../templates/plugin_action.html"),
+    ),
     ("review.html", include_str!("../templates/review.html")),
     ("admin.html", include_str!("../templates/admin.html")),
     ("error.html", include_str!("../templates/error.html")),

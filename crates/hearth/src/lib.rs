@@ -194,8 +194,8 @@ pub use profile_fields::{
     ProfileField,
 };
 pub use render::{
-    ALLOWED_ATTRIBUTES, ALLOWED_SCHEMES, ALLOWED_TAGS, EXTERNAL_REL, RENDER_VERSION, Sanitizer,
-    render_markdown, sanitize_html,
+    ALLOWED_ATTRIBUTES, ALLOWED_SCHEMES, ALLOWED_TAGS, EXTERNAL_REL, PLUGIN_ACTION_TAG,
+    RENDER_VERSION, Sanitizer, render_markdown, sanitize_html,
 };
 pub use review::{Decision, Flag, FlagKind, ReviewFilter, ReviewItem, ReviewKind, ReviewStatus};
 pub use rewards::{Period, PointEntry, RewardRules, Rule, Standing};

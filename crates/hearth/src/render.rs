@@ -201,10 +201,103 @@ impl Sanitizer {
         Ok(Sanitizer(Renderer::new(settings)?))
     }
 
+    /// A sanitizer for one plugin's HTML: what posts allow, plus `span`,
+    /// `class` values under the plugin's own prefix (`<plugin>-…`, other
+    /// classes are dropped) on any element, and the plugin host's
+    /// [`PLUGIN_ACTION_TAG`] element with its attributes `name`, `post`,
+    /// `topic` and `value`, which the host turns into a form after
+    /// sanitizing.
+    ///
+    /// ```
+    /// let s = hearth::Sanitizer::for_plugin(&hearth::CommunitySettings::default(), "polls")?;
+    /// assert_eq!(
+    ///     s.clean(r#"<span class="polls-bar hot">7</span><button onclick="x()">no</button>"#),
+    ///     r#"<span class="polls-bar">7</span>no"#
+    /// );
+    /// # Ok::<(), hearth::Error>(())
+    /// ```
+    pub fn for_plugin(settings: &CommunitySettings, plugin: &str) -> Result<Sanitizer> {
+        let mut r = Renderer::new(settings)?;
+        r.author = plugin_builder(plugin, r.base_url.clone());
+        Ok(Sanitizer(r))
+    }
+
     /// Sanitizes `html`. Idempotent on its own output.
     pub fn clean(&self, html: &str) -> String {
         self.0.sanitize(html)
     }
+}
+
+/// The element a plugin writes for a button that takes one of its actions
+/// (`<hearth-action name="vote" post="12" value="2">Vote</hearth-action>`);
+/// only [`Sanitizer::for_plugin`] keeps it.
+pub const PLUGIN_ACTION_TAG: &str = "hearth-action";
+
+/// The longest `value` a plugin's action element keeps.
+const MAX_ACTION_VALUE: usize = 200;
+
+/// The plugin allowlist (see [`Sanitizer::for_plugin`]).
+fn plugin_builder(plugin: &str, base_url: Option<Url>) -> Builder<'static> {
+    let mut tags: Vec<&'static str> = ALLOWED_TAGS
+        .iter()
+        .copied()
+        .filter(|t| *t != "input")
+        .collect();
+    tags.extend(["span", PLUGIN_ACTION_TAG]);
+    let mut attributes = AUTHOR_ATTRIBUTES.to_vec();
+    attributes.push((PLUGIN_ACTION_TAG, &["name", "post", "topic", "value"]));
+    let prefix = format!("{plugin}-");
+    let mut b = builder(
+        &tags,
+        &attributes,
+        attribute_filter(move |element, attribute, value| {
+            plugin_attribute_filter(&prefix, element, attribute, value)
+        }),
+        base_url,
+    );
+    b.generic_attributes(["class"].into_iter().collect());
+    b
+}
+
+/// Attribute values a plugin's HTML keeps.
+fn plugin_attribute_filter<'u>(
+    prefix: &str,
+    element: &str,
+    attribute: &str,
+    value: &'u str,
+) -> Option<Cow<'u, str>> {
+    let digits = |v: &str| !v.is_empty() && v.len() <= 18 && v.bytes().all(|b| b.is_ascii_digit());
+    let ok = match (element, attribute) {
+        (_, "class") => {
+            let own = |c: &&str| {
+                c.len() > prefix.len()
+                    && c.len() <= 64
+                    && c.starts_with(prefix)
+                    && c.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                    })
+            };
+            let language = |c: &&str| {
+                element == "code" && author_attribute_filter("code", "class", c).is_some()
+            };
+            let kept: Vec<&str> = value
+                .split_ascii_whitespace()
+                .filter(|c| own(c) || language(c))
+                .collect();
+            return (!kept.is_empty()).then(|| Cow::Owned(kept.join(" ")));
+        }
+        (PLUGIN_ACTION_TAG, "name") => {
+            !value.is_empty()
+                && value.len() <= 50
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        }
+        (PLUGIN_ACTION_TAG, "post" | "topic") => digits(value),
+        (PLUGIN_ACTION_TAG, "value") => value.len() <= MAX_ACTION_VALUE,
+        _ => return author_attribute_filter(element, attribute, value),
+    };
+    ok.then_some(Cow::Borrowed(value))
 }
 
 /// Attributes an author's own HTML may keep: the output allowlist without
@@ -307,16 +400,25 @@ impl<'a> ammonia::UrlRelativeEvaluate<'a> for ResolveRelative {
     }
 }
 
-/// Decides an attribute's value, or drops it.
-type AttributeFilter = for<'u> fn(&str, &str, &'u str) -> Option<Cow<'u, str>>;
+/// Pins a closure to the signature of an attribute filter (decides an
+/// attribute's value, or drops it).
+fn attribute_filter<F>(f: F) -> F
+where
+    F: for<'u> Fn(&str, &str, &'u str) -> Option<Cow<'u, str>> + Send + Sync + 'static,
+{
+    f
+}
 
 /// An ammonia builder from an empty one: exactly these tags and attributes.
-fn builder(
+fn builder<F>(
     tags: &[&'static str],
     attributes: &[(&'static str, &[&'static str])],
-    filter: AttributeFilter,
+    filter: F,
     base_url: Option<Url>,
-) -> Builder<'static> {
+) -> Builder<'static>
+where
+    F: for<'u> Fn(&str, &str, &'u str) -> Option<Cow<'u, str>> + Send + Sync + 'static,
+{
     let mut b = Builder::empty();
     b.tags(tags.iter().copied().collect())
         .clean_content_tags(["script", "style"].into_iter().collect())

@@ -1,0 +1,351 @@
+//! Plugin HTML: each plugin's own allowlist ([`hearth::Sanitizer::for_plugin`]),
+//! and the host's action element turned into a real form after sanitizing.
+//!
+//! A plugin writes `<hearth-action name="vote" post="12" value="2">Vote
+//! </hearth-action>`; the host makes it a `POST` form to
+//! `/plugins/<plugin>/a/vote` carrying the page's form token (which the
+//! plugin never sees), or, where the page has no token (guests' pages are
+//! shared by every guest), a link to the action's confirmation page.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::manifest::Manifest;
+
+/// How the action elements of a page become forms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActionForms {
+    /// Where the site is mounted (`""` at the root, or `/forum`).
+    pub base: String,
+    /// The viewer's form token; `None` renders links to the confirmation
+    /// page instead of forms (pages cached for every guest).
+    pub token: Option<String>,
+}
+
+/// Sanitizes a plugin's HTML with its allowlist. Sanitizing is a pure
+/// function of its input and most fragments repeat from page to page, so
+/// recent results are remembered per plugin and content: a bounded map,
+/// emptied when full.
+pub(crate) fn sanitize(plugin: &str, html: &str) -> String {
+    const REMEMBERED: usize = 1024;
+    const LARGEST: usize = 16 << 10;
+    type Sanitizers = Mutex<HashMap<String, Arc<hearth::Sanitizer>>>;
+    static SANITIZERS: OnceLock<Sanitizers> = OnceLock::new();
+    static RECENT: OnceLock<Mutex<HashMap<(String, String), String>>> = OnceLock::new();
+    let clean = |html: &str| {
+        let sanitizer = {
+            let mut map = SANITIZERS
+                .get_or_init(Default::default)
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            match map.get(plugin) {
+                Some(s) => Some(s.clone()),
+                None => {
+                    let s = hearth::Sanitizer::for_plugin(
+                        &hearth::CommunitySettings::default(),
+                        plugin,
+                    )
+                    .ok()
+                    .map(Arc::new);
+                    if let Some(s) = &s {
+                        map.insert(plugin.to_string(), s.clone());
+                    }
+                    s
+                }
+            }
+        };
+        sanitizer.map(|s| s.clean(html)).unwrap_or_default()
+    };
+    if html.len() > LARGEST {
+        return clean(html);
+    }
+    let recent = RECENT.get_or_init(|| Mutex::new(HashMap::new()));
+    let key = (plugin.to_string(), html.to_string());
+    if let Some(hit) = recent.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return hit.clone();
+    }
+    let out = clean(html);
+    let mut map = recent.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= REMEMBERED {
+        map.clear();
+    }
+    map.insert(key, out.clone());
+    out
+}
+
+/// Sanitizes and expands a plugin's fragment for a page at `path`.
+pub(crate) fn finish(manifest: &Manifest, html: &str, forms: &ActionForms, path: &str) -> String {
+    expand_actions(manifest, &sanitize(&manifest.name, html), forms, path)
+}
+
+const OPEN: &str = "<hearth-action";
+const CLOSE: &str = "</hearth-action>";
+
+/// Replaces every action element of sanitized HTML with a form (or a link):
+/// actions the manifest does not declare keep only their label.
+pub(crate) fn expand_actions(
+    manifest: &Manifest,
+    html: &str,
+    forms: &ActionForms,
+    path: &str,
+) -> String {
+    if !html.contains(OPEN) {
+        return html.to_string();
+    }
+    let mut out = String::with_capacity(html.len() + 256);
+    let mut rest = html;
+    while let Some(at) = rest.find(OPEN) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + OPEN.len()..];
+        let (attrs, after) = attributes(rest);
+        let (inner, after) = match after.find(CLOSE) {
+            Some(end) => (&after[..end], &after[end + CLOSE.len()..]),
+            None => (after, ""),
+        };
+        rest = after;
+        let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let label = {
+            let l = text_of(inner);
+            let l = l.trim();
+            if l.is_empty() {
+                get("name").unwrap_or("").to_string()
+            } else {
+                l.to_string()
+            }
+        };
+        let Some(action) = get("name").filter(|n| manifest.action(n).is_some()) else {
+            out.push_str(&label);
+            continue;
+        };
+        let target = format!("{}/plugins/{}/a/{action}", forms.base, manifest.name);
+        let fields: Vec<(&str, &str)> = ["post", "topic", "value"]
+            .into_iter()
+            .filter_map(|k| get(k).map(|v| (k, v)))
+            .collect();
+        match &forms.token {
+            Some(token) => {
+                out.push_str(&format!(
+                    "<form method=\"post\" action=\"{}\" class=\"inline hearth-action\">\
+                     <input type=\"hidden\" name=\"authenticity_token\" value=\"{}\">",
+                    attr(&target),
+                    attr(token)
+                ));
+                for (k, v) in fields {
+                    out.push_str(&format!(
+                        "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
+                        attr(v)
+                    ));
+                }
+                out.push_str(&format!(
+                    "<input type=\"hidden\" name=\"return_to\" value=\"{}\">\
+                     <button type=\"submit\">{label}</button></form>",
+                    attr(path)
+                ));
+            }
+            None => {
+                let mut query: Vec<String> = fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", query_escape(v)))
+                    .collect();
+                query.push(format!("return_to={}", query_escape(path)));
+                out.push_str(&format!(
+                    "<a href=\"{}?{}\" class=\"hearth-action\" rel=\"nofollow\">{label}</a>",
+                    attr(&target),
+                    attr(&query.join("&"))
+                ));
+            }
+        }
+    }
+    out.push_str(rest);
+    // Nested elements leave closing tags behind.
+    out.replace(CLOSE, "")
+}
+
+/// Parses the attributes of a serialized start tag (after its name): the
+/// name/value pairs (values unescaped) and what follows the `>`.
+fn attributes(s: &str) -> (Vec<(String, String)>, &str) {
+    let mut attrs = Vec::new();
+    let mut rest = s;
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix('>') {
+            return (attrs, after);
+        }
+        let Some(eq) = rest.find(|c: char| c == '=' || c == '>' || c.is_whitespace()) else {
+            return (attrs, "");
+        };
+        let name = rest[..eq].to_string();
+        rest = &rest[eq..];
+        let Some(after_eq) = rest.strip_prefix("=\"") else {
+            // A bare attribute (none is allowed, but be safe): no value.
+            attrs.push((name, String::new()));
+            if rest.starts_with('>') {
+                continue;
+            }
+            rest = &rest[1.min(rest.len())..];
+            continue;
+        };
+        let Some(end) = after_eq.find('"') else {
+            return (attrs, "");
+        };
+        attrs.push((name, unescape(&after_eq[..end])));
+        rest = &after_eq[end + 1..];
+    }
+}
+
+/// The text of serialized HTML: tags removed (quotes inside tags respected),
+/// entities kept as they are (the result is still escaped HTML text).
+fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    let mut quote = false;
+    for c in html.chars() {
+        match (in_tag, c) {
+            (false, '<') => in_tag = true,
+            (false, c) => out.push(c),
+            (true, '"') => quote = !quote,
+            (true, '>') if !quote => in_tag = false,
+            (true, _) => {}
+        }
+    }
+    out
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Escapes an attribute value.
+fn attr(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Percent-encodes a query value.
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn polls() -> Manifest {
+        Manifest::parse(
+            "name = \"polls\"\nversion = \"1\"\napi-version = \"0.2.0\"\nhooks = [\"action\"]\n\
+             [[actions]]\nname = \"vote\"\n",
+        )
+        .unwrap()
+    }
+
+    fn member() -> ActionForms {
+        ActionForms {
+            base: "/forum".into(),
+            token: Some("t0k\"en".into()),
+        }
+    }
+
+    #[test]
+    fn an_action_element_becomes_a_form_with_the_token() {
+        let html = finish(
+            &polls(),
+            r#"<p class="polls-q">Pick <hearth-action name="vote" post="12" value="a&quot;b" onclick="x()">Yes <b>please</b></hearth-action></p>"#,
+            &member(),
+            "/t/x/3",
+        );
+        assert_eq!(
+            html,
+            "<p class=\"polls-q\">Pick <form method=\"post\" action=\"/forum/plugins/polls/a/vote\" \
+             class=\"inline hearth-action\"><input type=\"hidden\" name=\"authenticity_token\" \
+             value=\"t0k&quot;en\"><input type=\"hidden\" name=\"post\" value=\"12\">\
+             <input type=\"hidden\" name=\"value\" value=\"a&quot;b\">\
+             <input type=\"hidden\" name=\"return_to\" value=\"/t/x/3\">\
+             <button type=\"submit\">Yes please</button></form></p>"
+        );
+    }
+
+    #[test]
+    fn without_a_token_it_links_to_the_confirmation_page() {
+        let html = finish(
+            &polls(),
+            r#"<hearth-action name="vote" post="12" value="x y">Vote</hearth-action>"#,
+            &ActionForms::default(),
+            "/t/x/3",
+        );
+        assert_eq!(
+            html,
+            "<a href=\"/plugins/polls/a/vote?post=12&amp;value=x%20y&amp;return_to=/t/x/3\" \
+             class=\"hearth-action\" rel=\"nofollow\">Vote</a>"
+        );
+    }
+
+    #[test]
+    fn what_a_plugin_cannot_forge() {
+        let m = polls();
+        for (input, expected) in [
+            // Undeclared actions keep their label only.
+            (
+                r#"<hearth-action name="delete-all">Go</hearth-action>"#,
+                "Go",
+            ),
+            // A plugin's own forms, buttons and inputs are not allowed.
+            (
+                r#"<form action="/logout" method="post"><input name="authenticity_token"><button>Out</button></form>"#,
+                "Out",
+            ),
+            // Other classes, ids, styles and handlers go.
+            (
+                r#"<span class="polls-x admin" id="a" style="x" onclick="y">s</span>"#,
+                "<span class=\"polls-x\">s</span>",
+            ),
+            // Another plugin's prefix is not this one's.
+            (r#"<span class="reactions-x">s</span>"#, "<span>s</span>"),
+            // Attribute values cannot break out of the element.
+            (
+                r#"<hearth-action name="vote" post="1&quot;><script>">x</hearth-action>"#,
+                "<form method=\"post\" action=\"/forum/plugins/polls/a/vote\" class=\"inline hearth-action\"><input type=\"hidden\" name=\"authenticity_token\" value=\"t0k&quot;en\"><input type=\"hidden\" name=\"return_to\" value=\"/\"><button type=\"submit\">x</button></form>",
+            ),
+            // Nesting does not nest forms.
+            (
+                r#"<hearth-action name="vote"><hearth-action name="vote">in</hearth-action>out</hearth-action>"#,
+                "<form method=\"post\" action=\"/forum/plugins/polls/a/vote\" class=\"inline hearth-action\"><input type=\"hidden\" name=\"authenticity_token\" value=\"t0k&quot;en\"><input type=\"hidden\" name=\"return_to\" value=\"/\"><button type=\"submit\">in</button></form>out",
+            ),
+            // Script is gone whatever it hides in.
+            (
+                r#"<hearth-action name="vote"><script>alert(1)</script><img src=x onerror=alert(1)></hearth-action>"#,
+                "<form method=\"post\" action=\"/forum/plugins/polls/a/vote\" class=\"inline hearth-action\"><input type=\"hidden\" name=\"authenticity_token\" value=\"t0k&quot;en\"><input type=\"hidden\" name=\"return_to\" value=\"/\"><button type=\"submit\">vote</button></form>",
+            ),
+        ] {
+            assert_eq!(finish(&m, input, &member(), "/"), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn labels_stay_escaped_text() {
+        let html = finish(
+            &polls(),
+            r#"<hearth-action name="vote">&lt;b&gt; <img alt="a>b" src="/x.png"> &amp;</hearth-action>"#,
+            &member(),
+            "/",
+        );
+        assert!(
+            html.contains("<button type=\"submit\">&lt;b&gt;  &amp;</button>"),
+            "{html}"
+        );
+    }
+}
