@@ -185,6 +185,12 @@ fn test() -> Result<(), String> {
         }
         run("tests on PostgreSQL", c)?;
     }
+    // Plugin API 0.1 still runs: the plugin host's suites again, with the
+    // first-party plugins and the hostile fixture as built for 0.1
+    // (crates/hearth-wasm/tests/fixtures/api-0.1).
+    let mut c = suites(&["hearth-wasm"], features);
+    c.env("HEARTH_PLUGIN_API", "0.1");
+    run("plugin host tests with the API 0.1 builds", c)?;
     run("tests", suites(&[], features))?;
     Ok(())
 }

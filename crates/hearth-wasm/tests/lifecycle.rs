@@ -34,11 +34,12 @@ fn footer_of(host: &hearth_wasm::PluginHost, community: hearth::CommunityId) -> 
 fn as_version(name: &str, version: &str, wasm_of: &str, fixture: bool) -> (String, Vec<u8>) {
     let (_, wasm) = plugin_files(wasm_of, fixture);
     let manifest = format!(
-        "name = \"{name}\"\nversion = \"{version}\"\napi-version = \"0.2.0\"\n\
+        "name = \"{name}\"\nversion = \"{version}\"\napi-version = \"{api}\"\n\
          hooks = [\"render\", \"on-schedule\"]\ncapabilities = [\"settings\", \"read\", \"now\", \"log\", \"kv\"]\n\
          [settings.url]\ntype = \"string\"\ndefault = \"https://help.acme.test\"\n\
          [settings.mode]\ntype = \"string\"\ndefault = \"ok\"\n\
-         [limits]\nbackground-ms = 400\n"
+         [limits]\nbackground-ms = 400\n",
+        api = common::api_version()
     );
     (manifest, wasm)
 }

@@ -18,7 +18,20 @@ mod backend;
 pub use backend::*;
 
 /// Where `cargo xtask plugins` puts a plugin (`fixture`: test fixtures).
+///
+/// With `HEARTH_PLUGIN_API=0.1` the plugins come from
+/// `tests/fixtures/api-0.1/` instead: the first-party plugins and the
+/// hostile fixture as built for plugin API 0.1, kept unmodified so that
+/// the same tests prove 0.1 plugins still run (`cargo xtask test` runs
+/// the plugin suites both ways).
 pub fn plugin_dir(name: &str, fixture: bool) -> PathBuf {
+    if std::env::var("HEARTH_PLUGIN_API").as_deref() == Ok("0.1") {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/api-0.1")
+            .join(name);
+        assert!(dir.join(format!("{name}.wasm")).is_file(), "{} is missing", dir.display());
+        return dir;
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target");
     let dir = root
         .join(if fixture { "plugins-test" } else { "plugins" })
@@ -29,6 +42,16 @@ pub fn plugin_dir(name: &str, fixture: bool) -> PathBuf {
         dir.display()
     );
     dir
+}
+
+/// The plugin API version the plugins of [`plugin_dir`] were built for.
+#[allow(dead_code)]
+pub fn api_version() -> &'static str {
+    if std::env::var("HEARTH_PLUGIN_API").as_deref() == Ok("0.1") {
+        "0.1.0"
+    } else {
+        "0.2.0"
+    }
 }
 
 pub fn plugin_files(name: &str, fixture: bool) -> (String, Vec<u8>) {
