@@ -118,6 +118,10 @@ pub(crate) fn expand_actions(
             continue;
         };
         let target = format!("{}/plugins/{}/a/{action}", forms.base, manifest.name);
+        // The plugin's own classes (the sanitizer kept only its prefix).
+        let class = get("class")
+            .map(|c| format!(" class=\"{}\"", attr(c)))
+            .unwrap_or_default();
         let fields: Vec<(&str, &str)> = ["post", "topic", "value"]
             .into_iter()
             .filter_map(|k| get(k).map(|v| (k, v)))
@@ -138,7 +142,7 @@ pub(crate) fn expand_actions(
                 }
                 out.push_str(&format!(
                     "<input type=\"hidden\" name=\"return_to\" value=\"{}\">\
-                     <button type=\"submit\">{label}</button></form>",
+                     <button type=\"submit\"{class}>{label}</button></form>",
                     attr(path)
                 ));
             }
@@ -148,8 +152,11 @@ pub(crate) fn expand_actions(
                     .map(|(k, v)| format!("{k}={}", query_escape(v)))
                     .collect();
                 query.push(format!("return_to={}", query_escape(path)));
+                let class = get("class")
+                    .map(|c| format!(" {}", attr(c)))
+                    .unwrap_or_default();
                 out.push_str(&format!(
-                    "<a href=\"{}?{}\" class=\"hearth-action\" rel=\"nofollow\">{label}</a>",
+                    "<a href=\"{}?{}\" class=\"hearth-action{class}\" rel=\"nofollow\">{label}</a>",
                     attr(&target),
                     attr(&query.join("&"))
                 ));
@@ -333,6 +340,28 @@ mod tests {
         ] {
             assert_eq!(finish(&m, input, &member(), "/"), expected, "{input}");
         }
+    }
+
+    #[test]
+    fn the_plugins_own_classes_reach_the_button() {
+        let m = polls();
+        let html = finish(
+            &m,
+            r#"<hearth-action name="vote" class="polls-on admin">Yes</hearth-action>"#,
+            &member(),
+            "/",
+        );
+        assert!(
+            html.contains("<button type=\"submit\" class=\"polls-on\">Yes</button>"),
+            "{html}"
+        );
+        let html = finish(
+            &m,
+            r#"<hearth-action name="vote" class="polls-on">Yes</hearth-action>"#,
+            &ActionForms::default(),
+            "/",
+        );
+        assert!(html.contains("class=\"hearth-action polls-on\""), "{html}");
     }
 
     #[test]

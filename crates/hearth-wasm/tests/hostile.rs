@@ -513,3 +513,207 @@ fn renders_and_get_routes_cannot_write() {
     assert_eq!(stored(&w, "kept"), None);
     forum_works(&w);
 }
+
+/// API 0.2 hooks exist only in the 0.2 builds (the suite also runs with
+/// the 0.1 builds: `HEARTH_PLUGIN_API=0.1`).
+fn api_0_2() -> bool {
+    common::api_version() == "0.2.0"
+}
+
+fn act(w: &World, actor: Actor) -> Result<Option<hearth_wasm::ActionReply>, Error> {
+    w.host.action(
+        &actor,
+        w.community,
+        "hostile",
+        "act",
+        &hearth_wasm::ActionInput::default(),
+    )
+}
+
+fn keep(w: &World) {
+    let keep = [hearth::ExtOp::Put {
+        key: "kept".into(),
+        value: b"old".to_vec(),
+    }];
+    w.forum
+        .ext_apply_all(Some(w.community), &[("plugin:hostile", &keep)])
+        .unwrap();
+}
+
+#[test]
+fn an_action_saves_its_writes_only_when_done() {
+    if !api_0_2() {
+        return;
+    }
+    let w = hostile(roomy(), "write");
+    keep(&w);
+    let member = Actor::User(w.alice);
+    // Refused by the plugin after writing: nothing saved, nothing deleted.
+    match act(&w, member).unwrap() {
+        Some(hearth_wasm::ActionReply::Refused { reason }) => {
+            assert_eq!(reason, "refused on purpose")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(stored(&w, "acted"), None);
+    assert_eq!(stored(&w, "kept").as_deref(), Some(&b"old"[..]));
+    // A redirect off the site is a malformed answer: the plugin's failure.
+    set_mode(&w, "redirect");
+    let err = act(&w, member).unwrap_err();
+    assert!(
+        matches!(&err, Error::Failed { plugin, hook, message }
+            if plugin == "hostile" && hook == "action" && message.contains("not a path on this site")),
+        "{err}"
+    );
+    assert_eq!(stored(&w, "acted"), None);
+    // A trap and an endless loop: stopped, named, nothing saved.
+    set_mode(&w, "trap");
+    assert!(matches!(act(&w, member), Err(Error::Trap { .. })));
+    set_mode(&w, "loop");
+    let started = std::time::Instant::now();
+    assert!(matches!(act(&w, member), Err(Error::Timeout { .. })));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(stored(&w, "acted"), None);
+    // Done: the write is saved.
+    set_mode(&w, "ok");
+    assert!(matches!(
+        act(&w, member).unwrap(),
+        Some(hearth_wasm::ActionReply::Done { .. })
+    ));
+    assert_eq!(stored(&w, "acted").as_deref(), Some(&b"yes"[..]));
+    // Guests may not take an action not declared for them, and unknown
+    // actions are not there.
+    assert!(matches!(act(&w, Actor::Guest), Err(Error::Forbidden(_))));
+    let none = w.host.action(
+        &member,
+        w.community,
+        "hostile",
+        "explode",
+        &hearth_wasm::ActionInput::default(),
+    );
+    assert!(matches!(none, Ok(None)));
+    forum_works(&w);
+}
+
+#[test]
+fn an_action_names_only_posts_its_member_may_read() {
+    if !api_0_2() {
+        return;
+    }
+    let w = hostile(roomy(), "ok");
+    let (_, hidden) = w
+        .forum
+        .create_topic(
+            &Actor::User(w.moderator),
+            w.community,
+            NewTopic {
+                category: w.talk,
+                title: "Only for some".into(),
+                body: "A post to name".into(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    w.forum
+        .delete_post(&Actor::User(w.moderator), w.community, hidden.id)
+        .unwrap();
+    let input = hearth_wasm::ActionInput {
+        post: Some(hidden.id),
+        ..Default::default()
+    };
+    let reply = w
+        .host
+        .action(&Actor::User(w.alice), w.community, "hostile", "act", &input)
+        .unwrap();
+    assert!(
+        matches!(&reply, Some(hearth_wasm::ActionReply::Refused { reason }) if reason.contains("is not there")),
+        "{reply:?}"
+    );
+    // The plugin never ran.
+    assert_eq!(stored(&w, "acted"), None);
+    let fields = hearth_wasm::ActionInput {
+        fields: (0..=hearth_wasm::MAX_ACTION_FIELDS)
+            .map(|i| (format!("f{i}"), "x".into()))
+            .collect(),
+        ..Default::default()
+    };
+    let reply = w
+        .host
+        .action(
+            &Actor::User(w.alice),
+            w.community,
+            "hostile",
+            "act",
+            &fields,
+        )
+        .unwrap();
+    assert!(matches!(
+        reply,
+        Some(hearth_wasm::ActionReply::Refused { .. })
+    ));
+    assert_eq!(stored(&w, "acted"), None);
+}
+
+#[test]
+fn batched_item_renders_are_sanitized_capped_and_read_only() {
+    if !api_0_2() {
+        return;
+    }
+    let w = hostile(roomy(), "script");
+    keep(&w);
+    let page = PageContext::default();
+    let items = w.host.render_items(
+        &Actor::User(w.alice),
+        w.community,
+        hearth_wasm::ItemSlot::PostFooter,
+        &page,
+        &[11, 12],
+    );
+    // Only the items asked about, scripts and handlers gone.
+    assert_eq!(items.keys().copied().collect::<Vec<_>>(), [11, 12]);
+    for f in items.values().flatten() {
+        assert_eq!(f.plugin, "hostile");
+        assert!(f.html.contains("visible"), "{}", f.html);
+        for bad in ["<script", "onerror", "javascript:"] {
+            assert!(!f.html.contains(bad), "{}", f.html);
+        }
+    }
+    // Slots the manifest does not list are not asked for.
+    let none = w.host.render_items(
+        &Actor::User(w.alice),
+        w.community,
+        hearth_wasm::ItemSlot::TopicListBadge,
+        &page,
+        &[11],
+    );
+    assert!(none.is_empty());
+    // Over the output cap: nothing rendered, the failure counted.
+    set_mode(&w, "huge");
+    let huge = w.host.render_items(
+        &Actor::User(w.alice),
+        w.community,
+        hearth_wasm::ItemSlot::PostFooter,
+        &page,
+        &[11],
+    );
+    assert!(huge.is_empty());
+    let status = w.host.status("hostile").unwrap();
+    let last = status.counters.last_error.unwrap_or_default();
+    assert!(
+        last.contains("hostile") && last.contains("render-items"),
+        "{last}"
+    );
+    // Writes are refused, as in every render.
+    set_mode(&w, "write");
+    let items = w.host.render_items(
+        &Actor::User(w.alice),
+        w.community,
+        hearth_wasm::ItemSlot::PostFooter,
+        &page,
+        &[11],
+    );
+    assert!(items[&11][0].html.contains("Denied"), "{:?}", items);
+    assert_eq!(stored(&w, "written"), None);
+    assert_eq!(stored(&w, "kept").as_deref(), Some(&b"old"[..]));
+    forum_works(&w);
+}

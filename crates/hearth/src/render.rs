@@ -205,8 +205,8 @@ impl Sanitizer {
     /// `class` values under the plugin's own prefix (`<plugin>-…`, other
     /// classes are dropped) on any element, and the plugin host's
     /// [`PLUGIN_ACTION_TAG`] element with its attributes `name`, `post`,
-    /// `topic` and `value`, which the host turns into a form after
-    /// sanitizing.
+    /// `topic`, `value` (and `class`, for the button), which the host turns
+    /// into a form after sanitizing.
     ///
     /// ```
     /// let s = hearth::Sanitizer::for_plugin(&hearth::CommunitySettings::default(), "polls")?;

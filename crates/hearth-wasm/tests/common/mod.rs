@@ -29,7 +29,11 @@ pub fn plugin_dir(name: &str, fixture: bool) -> PathBuf {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/api-0.1")
             .join(name);
-        assert!(dir.join(format!("{name}.wasm")).is_file(), "{} is missing", dir.display());
+        assert!(
+            dir.join(format!("{name}.wasm")).is_file(),
+            "{} is missing",
+            dir.display()
+        );
         return dir;
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target");

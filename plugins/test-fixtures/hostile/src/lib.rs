@@ -2,7 +2,8 @@
 //! setting picks the misbehaviour; every hook obeys it.
 
 use hearth_plugin::{
-    Event, Host, HostExt, Plugin, PostDraft, RenderContext, Request, Response, Verdict,
+    ActionOutcome, ActionRequest, Event, Host, HostExt, ItemFragment, ItemsContext, Plugin,
+    PostDraft, RenderContext, Request, Response, Verdict,
 };
 
 struct Hostile;
@@ -105,6 +106,44 @@ impl Plugin for Hostile {
     fn on_schedule(host: &dyn Host, _community: i64, _now: i64) -> Result<(), String> {
         misbehave(host);
         Ok(())
+    }
+
+    fn action(host: &dyn Host, _req: ActionRequest) -> Result<ActionOutcome, String> {
+        // Writes first, so the host's tests see whether it was saved.
+        host.kv_set("acted", b"yes").map_err(|e| e.to_string())?;
+        match mode(host).as_str() {
+            "write" => {
+                let _ = host.kv_delete("kept");
+                Ok(ActionOutcome::Refused("refused on purpose".into()))
+            }
+            "redirect" => Ok(ActionOutcome::Done {
+                message: None,
+                redirect: Some("//evil.example/".into()),
+                json: None,
+            }),
+            _ => {
+                misbehave(host);
+                Ok(ActionOutcome::done())
+            }
+        }
+    }
+
+    fn render_items(host: &dyn Host, ctx: ItemsContext) -> Result<Vec<ItemFragment>, String> {
+        let html = misbehave(host).unwrap_or_else(|| "<span class=\"hostile-ok\">ok</span>".into());
+        let mut out: Vec<ItemFragment> = ctx
+            .items
+            .iter()
+            .map(|&item| ItemFragment {
+                item,
+                html: html.clone(),
+            })
+            .collect();
+        // An item nobody asked about.
+        out.push(ItemFragment {
+            item: -1,
+            html: "<p>not asked</p>".into(),
+        });
+        Ok(out)
     }
 }
 

@@ -1,0 +1,273 @@
+//! Plugin actions (plugin API 0.2) through HTTP, with the first-party
+//! `reactions` plugin: the host-made forms on topic pages, sign-in, the
+//! form token, the per-member rate limit, refusals that save nothing, the
+//! guests' confirmation page, JSON callers and the batched post footer.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use hearth::Actor;
+use hearth_wasm::Capability;
+use serde_json::json;
+
+fn with_reactions() -> Fixture {
+    fixture_with_plugins(|host, community| {
+        host.install_dir(plugin_dir("reactions")).expect("install");
+        host.enable(
+            &Actor::System,
+            community,
+            "reactions",
+            &[Capability::Settings, Capability::Kv],
+        )
+        .expect("enable");
+    })
+}
+
+/// The reactions counts the plugin keeps for a post.
+async fn counts(f: &Fixture, post: hearth::PostId) -> serde_json::Value {
+    let r = send(
+        &f.app,
+        get(&format!("/plugins/reactions/post/{}.json", post.0)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()["reactions"].clone()
+}
+
+fn count_of(c: &serde_json::Value, emoji: &str) -> u64 {
+    c.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["emoji"] == emoji)
+        .and_then(|r| r["count"].as_u64())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_member_reacts_from_the_topic_page_without_javascript() {
+    let f = with_reactions();
+    let topic = f.topic_url(f.public_topic);
+    let post = f.first_post(f.public_topic);
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let page = ada.get(&topic).await;
+    assert_eq!(page.status, StatusCode::OK);
+    // One row per post, each emoji a real form carrying the page's token;
+    // the plugin's fragment sits in an element naming it.
+    assert!(
+        page.body.contains("class=\"plugin plugin-reactions\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("action=\"/plugins/reactions/a/react\" class=\"inline hearth-action\""),
+        "{}",
+        page.body
+    );
+    let token = Browser::token_in(&page.body);
+    let post_id = post.0.to_string();
+    let r = ada
+        .send(req(Method::POST, "/plugins/reactions/a/react").form(&[
+            ("authenticity_token", &token),
+            ("post", &post_id),
+            ("value", "👍"),
+            ("return_to", &topic),
+        ]))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.header("location"), topic);
+    assert_eq!(count_of(&counts(&f, post).await, "👍"), 1);
+    let page = ada.get(&topic).await;
+    assert!(
+        page.body.contains("class=\"reactions-mine\">👍 1</button>"),
+        "{}",
+        page.body
+    );
+    // The same form again takes it back.
+    ada.send(req(Method::POST, "/plugins/reactions/a/react").form(&[
+        ("authenticity_token", &token),
+        ("post", &post_id),
+        ("value", "👍"),
+    ]))
+    .await;
+    assert_eq!(count_of(&counts(&f, post).await, "👍"), 0);
+}
+
+#[tokio::test]
+async fn forms_without_the_token_or_from_guests_change_nothing() {
+    let f = with_reactions();
+    let post = f.first_post(f.public_topic).0.to_string();
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    // No token (a form on another site): refused.
+    let r = ada
+        .send(
+            req(Method::POST, "/plugins/reactions/a/react")
+                .form(&[("post", &post), ("value", "👍")]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // A guest: sign in first, even with their own token.
+    let mut guest = Browser::new(&f);
+    let token = guest.csrf().await;
+    let r = guest
+        .send(
+            req(Method::POST, "/plugins/reactions/a/react")
+                .header("Accept", "application/json")
+                .form(&[
+                    ("authenticity_token", &token),
+                    ("post", &post),
+                    ("value", "👍"),
+                ]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.json()["error_code"], "not_signed_in", "{}", r.body);
+    assert_eq!(
+        count_of(&counts(&f, f.first_post(f.public_topic)).await, "👍"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn guests_see_links_to_a_confirmation_page_that_asks_them_to_sign_in() {
+    let f = with_reactions();
+    let topic = f.topic_url(f.public_topic);
+    let post = f.first_post(f.public_topic);
+    let page = send(&f.app, get(&topic)).await;
+    // Guests' pages are shared (the guest cache): no token, no form.
+    let link = format!("/plugins/reactions/a/react?post={}&amp;value=", post.0);
+    assert!(page.body.contains(&link), "{}", page.body);
+    assert!(!page.body.contains("action=\"/plugins/reactions/a/react\""));
+    let href = format!(
+        "/plugins/reactions/a/react?post={}&value=%F0%9F%91%8D&return_to={topic}",
+        post.0
+    );
+    let r = send(&f.app, get(&href)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        r.header("location").starts_with("/login?next="),
+        "{}",
+        r.header("location")
+    );
+    // Signed in, the same link is a page with the form (and a GET acts not).
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let confirm = ada.get(&href).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert_eq!(count_of(&counts(&f, post).await, "👍"), 0);
+    let token = Browser::token_in(&confirm.body);
+    assert!(
+        confirm.body.contains("name=\"value\" value=\"👍\""),
+        "{}",
+        confirm.body
+    );
+    let r = ada
+        .send(req(Method::POST, "/plugins/reactions/a/react").form(&[
+            ("authenticity_token", &token),
+            ("post", &post.0.to_string()),
+            ("value", "👍"),
+            ("return_to", &topic),
+        ]))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(count_of(&counts(&f, post).await, "👍"), 1);
+    // The confirmation page is never shared through the guest cache.
+    let a = Browser::new(&f).get(&href).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn json_callers_refusals_hidden_posts_and_unknown_actions() {
+    let f = with_reactions();
+    let post = f.first_post(f.public_topic);
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let token = ada.csrf().await;
+    let call = |body: serde_json::Value| {
+        req(Method::POST, "/plugins/reactions/a/react")
+            .header("X-CSRF-Token", &token)
+            .json(body)
+    };
+    let r = ada.send(call(json!({"post": post.0, "value": "🎉"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["success"], "OK");
+    assert_eq!(
+        r.json()["data"]["reactions"][2],
+        json!({"emoji": "🎉", "count": 1, "reacted": true})
+    );
+    // The plugin refuses an emoji it does not offer: 422, nothing saved.
+    let r = ada.send(call(json!({"post": post.0, "value": "💩"}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("eact with one of 👍"), "{}", r.body);
+    assert_eq!(count_of(&counts(&f, post).await, "💩"), 0);
+    // A post the member cannot read is refused before the plugin runs.
+    let hidden = f.first_post(f.staff_topic);
+    let r = ada
+        .send(call(json!({"post": hidden.0, "value": "🎉"})))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("is not there"), "{}", r.body);
+    let r = send(
+        &f.app,
+        get(&format!("/plugins/reactions/post/{}.json", hidden.0)),
+    )
+    .await;
+    assert_eq!(r.json()["reactions"][2]["count"], 0);
+    // Unknown actions and plugins are 404s, whatever the token.
+    for path in ["/plugins/reactions/a/explode", "/plugins/nobody/a/react"] {
+        let r = ada
+            .send(
+                req(Method::POST, path)
+                    .header("X-CSRF-Token", &token)
+                    .json(json!({})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn each_member_may_act_per_minute_as_often_as_the_manifest_says() {
+    let f = with_reactions();
+    let post = f.first_post(f.public_topic);
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let token = ada.csrf().await;
+    // reactions declares per-minute = 60.
+    for i in 0..60 {
+        let r = ada
+            .send(
+                req(Method::POST, "/plugins/reactions/a/react")
+                    .header("X-CSRF-Token", &token)
+                    .json(json!({"post": post.0, "value": "👍"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "call {i}: {}", r.body);
+    }
+    let r = ada
+        .send(
+            req(Method::POST, "/plugins/reactions/a/react")
+                .header("X-CSRF-Token", &token)
+                .json(json!({"post": post.0, "value": "👍"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(!r.header("retry-after").is_empty());
+    // An even number of toggles: nothing left, and the 61st changed nothing.
+    assert_eq!(count_of(&counts(&f, post).await, "👍"), 0);
+    // Another member has a bucket of their own.
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob").await;
+    let token = bob.csrf().await;
+    let r = bob
+        .send(
+            req(Method::POST, "/plugins/reactions/a/react")
+                .header("X-CSRF-Token", &token)
+                .json(json!({"post": post.0, "value": "👍"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}

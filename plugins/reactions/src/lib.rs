@@ -1,0 +1,278 @@
+//! `reactions`: emoji reactions on posts (plugin API 0.2).
+//!
+//! Under each post (`render-items`, slot `post-footer`, one call per page)
+//! a row of the operator's emoji, each a `<hearth-action>` button that the
+//! host turns into a form; `react` (an action) toggles the member's
+//! reaction. Who reacted with what is kept per post in the key-value store
+//! (`post/<id>` → `{"👍": [member ids]}`), so a toggle is one read and one
+//! write, saved only when the action is done. `GET
+//! /plugins/reactions/post/<id>.json` answers the counts.
+
+use std::collections::BTreeMap;
+
+use hearth_plugin::{
+    ActionOutcome, ActionRequest, Host, HostExt, ItemFragment, ItemSlot, ItemsContext, Plugin,
+    Request, Response, escape,
+};
+
+/// The plugin.
+pub struct Reactions;
+
+/// The most emoji the row offers (more in the setting are ignored).
+pub const MAX_EMOJI: usize = 12;
+
+/// Who reacted with what on one post: emoji → member ids, sorted.
+pub type PostReactions = BTreeMap<String, Vec<i64>>;
+
+fn key(post: i64) -> String {
+    format!("post/{post}")
+}
+
+/// The emoji offered, from the setting (at most [`MAX_EMOJI`], no blanks,
+/// no repeats).
+pub fn offered(host: &dyn Host) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in host.setting_as::<Vec<String>>("emoji").unwrap_or_default() {
+        let e = e.trim().to_string();
+        if !e.is_empty() && !out.contains(&e) && out.len() < MAX_EMOJI {
+            out.push(e);
+        }
+    }
+    out
+}
+
+fn load(host: &dyn Host, post: i64) -> Result<PostReactions, String> {
+    Ok(host
+        .kv_get_json::<PostReactions>(&key(post))
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default())
+}
+
+/// Counts per emoji, in the offered order, with whether `viewer` is among
+/// them.
+fn counts(
+    offered: &[String],
+    r: &PostReactions,
+    viewer: Option<i64>,
+) -> Vec<(String, usize, bool)> {
+    offered
+        .iter()
+        .map(|e| {
+            let who = r.get(e).map(Vec::as_slice).unwrap_or(&[]);
+            (
+                e.clone(),
+                who.len(),
+                viewer.is_some_and(|v| who.contains(&v)),
+            )
+        })
+        .collect()
+}
+
+fn row(post: i64, counts: &[(String, usize, bool)]) -> String {
+    let mut html = String::from(r#"<div class="reactions-row">"#);
+    for (emoji, n, mine) in counts {
+        let class = if *mine {
+            "reactions-mine"
+        } else {
+            "reactions-other"
+        };
+        let label = if *n == 0 {
+            escape(emoji)
+        } else {
+            format!("{} {n}", escape(emoji))
+        };
+        html.push_str(&format!(
+            r#"<hearth-action name="react" post="{post}" value="{}" class="{class}">{label}</hearth-action>"#,
+            escape(emoji)
+        ));
+    }
+    html.push_str("</div>");
+    html
+}
+
+impl Plugin for Reactions {
+    fn action(host: &dyn Host, req: ActionRequest) -> Result<ActionOutcome, String> {
+        let Some(post) = req.post else {
+            return Ok(ActionOutcome::Refused("name the post to react to".into()));
+        };
+        let Some(viewer) = req.viewer else {
+            return Ok(ActionOutcome::Refused("sign in to react".into()));
+        };
+        let offered = offered(host);
+        let Some(emoji) = req
+            .field("value")
+            .filter(|v| offered.iter().any(|e| e == v))
+        else {
+            return Ok(ActionOutcome::Refused(format!(
+                "react with one of {}",
+                offered.join(" ")
+            )));
+        };
+        let mut r = load(host, post)?;
+        let who = r.entry(emoji.to_string()).or_default();
+        match who.binary_search(&viewer) {
+            Ok(at) => {
+                who.remove(at);
+            }
+            Err(at) => who.insert(at, viewer),
+        }
+        r.retain(|_, who| !who.is_empty());
+        if r.is_empty() {
+            host.kv_delete(&key(post)).map_err(|e| e.to_string())?;
+        } else {
+            host.kv_set_json(&key(post), &r)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(ActionOutcome::done_json(&json_of(
+            post,
+            &counts(&offered, &r, Some(viewer)),
+        )))
+    }
+
+    fn render_items(host: &dyn Host, ctx: ItemsContext) -> Result<Vec<ItemFragment>, String> {
+        if ctx.slot != ItemSlot::PostFooter {
+            return Ok(Vec::new());
+        }
+        let offered = offered(host);
+        if offered.is_empty() {
+            return Ok(Vec::new());
+        }
+        ctx.items
+            .iter()
+            .map(|&post| {
+                let r = load(host, post)?;
+                Ok(ItemFragment {
+                    item: post,
+                    html: row(post, &counts(&offered, &r, ctx.viewer)),
+                })
+            })
+            .collect()
+    }
+
+    fn route(host: &dyn Host, req: Request) -> Result<Option<Response>, String> {
+        let Some(id) = req
+            .path
+            .strip_prefix("/post/")
+            .and_then(|p| p.strip_suffix(".json"))
+            .and_then(|p| p.parse::<i64>().ok())
+        else {
+            return Ok(None);
+        };
+        let r = load(host, id)?;
+        Ok(Some(Response::json(&json_of(
+            id,
+            &counts(&offered(host), &r, req.viewer),
+        ))))
+    }
+}
+
+/// `{"post": 12, "reactions": [{"emoji": "👍", "count": 3, "reacted": true}]}`.
+fn json_of(post: i64, counts: &[(String, usize, bool)]) -> serde_json::Value {
+    serde_json::json!({
+        "post": post,
+        "reactions": counts
+            .iter()
+            .map(|(e, n, mine)| serde_json::json!({"emoji": e, "count": n, "reacted": mine}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+hearth_plugin::register_plugin!(Reactions);
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use hearth_plugin::testing::FakeHost;
+
+    fn host() -> FakeHost {
+        FakeHost::default().with_setting("emoji", ["👍", "🎉", "👍", " "])
+    }
+
+    fn react(host: &FakeHost, viewer: i64, post: i64, emoji: &str) -> ActionOutcome {
+        host.take_action::<Reactions>(ActionRequest {
+            community: 1,
+            name: "react".into(),
+            viewer: Some(viewer),
+            post: Some(post),
+            topic: Some(1),
+            fields: vec![("value".into(), emoji.into())],
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn offered_emoji_are_cleaned() {
+        assert_eq!(offered(&host()), ["👍", "🎉"]);
+        let many: Vec<String> = (0..20).map(|i| format!("e{i}")).collect();
+        let h = FakeHost::default().with_setting("emoji", &many);
+        assert_eq!(offered(&h).len(), MAX_EMOJI);
+    }
+
+    #[test]
+    fn a_reaction_toggles_and_counts() {
+        let h = host();
+        react(&h, 7, 12, "👍");
+        react(&h, 8, 12, "👍");
+        let out = react(&h, 8, 12, "🎉");
+        let ActionOutcome::Done { json: Some(j), .. } = out else {
+            panic!("{out:?}")
+        };
+        let j: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(
+            j["reactions"][0],
+            serde_json::json!({"emoji": "👍", "count": 2, "reacted": true})
+        );
+        assert_eq!(j["reactions"][1]["count"], 1);
+        // Again: taken back.
+        react(&h, 7, 12, "👍");
+        react(&h, 8, 12, "👍");
+        react(&h, 8, 12, "🎉");
+        assert!(h.kv.borrow().is_empty(), "an empty post leaves no key");
+    }
+
+    #[test]
+    fn unknown_emoji_and_missing_posts_are_refused_and_save_nothing() {
+        let h = host();
+        assert!(matches!(react(&h, 7, 12, "💩"), ActionOutcome::Refused(m) if m.contains("👍")));
+        let out = h
+            .take_action::<Reactions>(ActionRequest {
+                community: 1,
+                name: "react".into(),
+                viewer: Some(7),
+                post: None,
+                topic: None,
+                fields: vec![("value".into(), "👍".into())],
+            })
+            .unwrap();
+        assert!(matches!(out, ActionOutcome::Refused(_)));
+        assert!(h.kv.borrow().is_empty());
+    }
+
+    #[test]
+    fn one_batched_render_for_every_post_of_a_page() {
+        let mut h = host();
+        react(&h, 7, 12, "🎉");
+        h.read_only = true;
+        let ctx = ItemsContext {
+            community: 1,
+            slot: ItemSlot::PostFooter,
+            path: "/t/x/1".into(),
+            viewer: Some(7),
+            topic: Some(1),
+            items: vec![11, 12],
+        };
+        let out = Reactions::render_items(&h, ctx).unwrap();
+        assert_eq!(out.len(), 2);
+        assert!(
+            out[0]
+                .html
+                .contains(r#"value="🎉" class="reactions-other">🎉</hearth-action>"#)
+        );
+        assert!(
+            out[1]
+                .html
+                .contains(r#"value="🎉" class="reactions-mine">🎉 1</hearth-action>"#)
+        );
+    }
+}
