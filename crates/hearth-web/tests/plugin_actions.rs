@@ -3,6 +3,7 @@
 //! form token, the per-member rate limit, refusals that save nothing, the
 //! guests' confirmation page, JSON callers and the batched post footer.
 
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use axum::http::{Method, StatusCode};
