@@ -441,6 +441,7 @@ fn post_out(s: &AppState, p: &Post, v: &Visitor, now: OffsetDateTime, staff: boo
         "can_like": matches!(v.actor, Actor::User(_)) && !mine && !p.deleted,
         "can_delete": !p.deleted && (staff || mine),
         "can_restore": p.deleted && staff,
+        "plugins": {"footer": [], "menu": []},
         "created_at": api::shape::ts(p.created_at), "created_ago": ago(p.created_at, now),
         "author": {
             "username": p.author.username, "name": p.author.display_name,

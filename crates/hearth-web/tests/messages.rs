@@ -196,7 +196,7 @@ async fn a_new_member_writes_to_staff_from_the_pages_and_nothing_is_lost() {
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
     let at = sent.header("location");
     let page = ada.get(&at).await;
-    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("Private conversation"), "{}", page.body);
     assert!(page.body.contains(WORD));
     let mailbox = ada.get("/messages/sent").await;

@@ -648,19 +648,24 @@ pub fn seed(
     })
 }
 
-/// Starts the plugin host with the escape hatch, the leaderboard and the
-/// badges, if they are built (`cargo xtask plugins`); `Ok(None)` otherwise.
+/// The first-party plugins the demo runs.
+const PLUGINS: &[&str] = &["escape-hatch", "leaderboard", "badges", "reactions"];
+
+/// Starts the plugin host with the escape hatch, the leaderboard, the
+/// badges and reactions, if they are built (`cargo xtask plugins`);
+/// `Ok(None)` otherwise.
 pub fn plugins(
     forum: &Arc<Forum>,
     community: CommunityId,
     public_url: &str,
 ) -> Result<Option<PluginHost>, hearth_web::Error> {
-    let Some(host) = plugin_host(forum, &["escape-hatch", "leaderboard", "badges"])? else {
+    let Some(host) = plugin_host(forum, PLUGINS)? else {
         return Ok(None);
     };
-    for name in ["escape-hatch", "leaderboard", "badges"] {
+    for name in PLUGINS {
         enable(&host, community, name)?;
     }
+    seed_reactions(forum, &host, community)?;
     host.configure(
         &Actor::System,
         community,
@@ -680,6 +685,49 @@ pub fn plugins(
     )?;
     host.deliver_events()?;
     Ok(Some(host))
+}
+
+/// Reactions on the newest topics' first posts, from the people who
+/// replied, through the plugin's own action (as a member's click would).
+/// Posts that already have reactions are left alone (reactions toggle).
+fn seed_reactions(
+    forum: &Arc<Forum>,
+    host: &PluginHost,
+    community: CommunityId,
+) -> Result<(), hearth_web::Error> {
+    const EMOJI: &[&str] = &["👍", "❤️", "🎉", "👍", "😮"];
+    let latest = forum.latest(
+        &Actor::System,
+        community,
+        &hearth::TopicFilter::default(),
+        &hearth::PageRequest::first(12),
+    )?;
+    for (i, t) in latest.items.iter().enumerate() {
+        let view = forum.topic(&Actor::System, community, t.id, &hearth::PageRequest::first(8))?;
+        let Some(first) = view.posts.items.first() else {
+            continue;
+        };
+        if forum
+            .ext_get("plugin:reactions", Some(community), &format!("post/{}", first.id.0))?
+            .is_some()
+        {
+            continue;
+        }
+        let mut reacted = vec![first.author.id];
+        for (j, p) in view.posts.items.iter().skip(1).enumerate() {
+            if reacted.contains(&p.author.id) {
+                continue;
+            }
+            reacted.push(p.author.id);
+            let input = hearth_wasm::ActionInput {
+                post: Some(first.id),
+                fields: vec![("value".into(), EMOJI[(i + j) % EMOJI.len()].into())],
+                ..Default::default()
+            };
+            host.action(&Actor::User(p.author.id), community, "reactions", "react", &input)?;
+        }
+    }
+    Ok(())
 }
 
 /// The router for the community.

@@ -1,6 +1,7 @@
 """End to end in headless Chromium: sign up, create a topic (seeing similar
 topics while typing the title), reply, accept an answer, search for it,
-see the escape-hatch footer, and take screenshots.
+react to a post through a plugin's action, see the escape-hatch footer,
+and take screenshots.
 
 Run by tests/browser.rs with HEARTH_URL, OUT_DIR and DEMO_PASSWORD set.
 """
@@ -66,6 +67,16 @@ def story():
     accepted = driver.find_element(By.CSS_SELECTOR, ".accepted-answer").text
     assert "exponential backoff" in accepted, accepted
     driver.save_screenshot(os.path.join(OUT, "topic-accepted.png"))
+
+    step("a reaction, through the reactions plugin's action, without JavaScript")
+    first = driver.find_element(By.ID, "post-1")
+    button = first.find_element(By.XPATH, ".//div[contains(@class,'plugin-reactions')]//button[starts-with(normalize-space(), '🎉')]")
+    assert button.text.strip() == "🎉", button.text
+    button.click()
+    wait.until(EC.presence_of_element_located((By.XPATH, "//article[@id='post-1']//button[contains(@class,'reactions-mine')]")))
+    mine = driver.find_element(By.XPATH, "//article[@id='post-1']//button[contains(@class,'reactions-mine')]").text
+    assert mine.strip() == "🎉 1", mine
+    assert driver.current_url.split("#")[0] == topic_url.split("#")[0], driver.current_url
 
     step("search finds it")
     driver.get(URL + "/search")
