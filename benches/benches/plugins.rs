@@ -129,6 +129,111 @@ fn plugins(c: &mut Criterion) {
     g.bench_function("instantiate + 2 no-op calls + drop", |b| {
         b.iter(|| host.bench_warm_calls(community, "leaderboard", 1).unwrap())
     });
+    // API 0.2: a 20-post topic page's batched post footer (reactions on
+    // every post), and one member's action.
+    host.install_dir(plugin("reactions", false)).unwrap();
+    host.enable(
+        &Actor::System,
+        community,
+        "reactions",
+        &[Capability::Settings, Capability::Kv],
+    )
+    .unwrap();
+    let mut posts = vec![
+        forum
+            .topic(
+                &Actor::System,
+                community,
+                topic.id,
+                &hearth::PageRequest::first(1),
+            )
+            .unwrap()
+            .posts
+            .items[0]
+            .id,
+    ];
+    for i in 1..20 {
+        let p = forum
+            .reply(
+                &Actor::User(owner),
+                community,
+                topic.id,
+                hearth::NewReply {
+                    body: format!("Reply number {i}"),
+                    reply_to: None,
+                },
+            )
+            .unwrap();
+        posts.push(p.id);
+    }
+    let members: Vec<hearth::UserId> = (0..3)
+        .map(|i| {
+            let u = forum
+                .create_user(NewUser::new(&format!("member{i}")))
+                .unwrap()
+                .id;
+            forum.join(&Actor::User(u), community).unwrap();
+            u
+        })
+        .collect();
+    for p in &posts {
+        for (i, m) in members.iter().enumerate() {
+            let input = hearth_wasm::ActionInput {
+                post: Some(*p),
+                fields: vec![("value".into(), ["👍", "❤️", "🎉"][i].into())],
+                ..Default::default()
+            };
+            host.action(&Actor::User(*m), community, "reactions", "react", &input)
+                .unwrap();
+        }
+    }
+    let ids: Vec<i64> = posts.iter().map(|p| p.0).collect();
+    let member_page = PageContext {
+        path: "/t/x/1".into(),
+        topic: Some(topic.id),
+        forms: hearth_wasm::ActionForms {
+            base: String::new(),
+            token: Some("t".repeat(64)),
+        },
+        ..Default::default()
+    };
+    g.bench_function(
+        "reactions: post footers of a 20-post page (1 batched call, member)",
+        |b| {
+            b.iter(|| {
+                let f = host.render_items(
+                    &Actor::User(members[0]),
+                    community,
+                    hearth_wasm::ItemSlot::PostFooter,
+                    &member_page,
+                    &ids,
+                );
+                assert_eq!(
+                    f.len(),
+                    20,
+                    "{:?}",
+                    host.status("reactions").map(|s| s.counters.last_error)
+                );
+            })
+        },
+    );
+    g.bench_function("reactions: one action (toggle, saved)", |b| {
+        let input = hearth_wasm::ActionInput {
+            post: Some(posts[0]),
+            fields: vec![("value".into(), "😮".into())],
+            ..Default::default()
+        };
+        b.iter(|| {
+            host.action(
+                &Actor::User(members[1]),
+                community,
+                "reactions",
+                "react",
+                &input,
+            )
+            .unwrap()
+        })
+    });
     let fragment = r#"<div class="escape-hatch"><p><strong>Need a person?</strong> <a href="https://help.example.com">Contact support</a> · <a href="mailto:help@example.com">help@example.com</a></p></div>"#;
     let sanitizer = hearth::Sanitizer::new(&CommunitySettings::default()).unwrap();
     g.bench_function("sanitize a footer fragment", |b| {

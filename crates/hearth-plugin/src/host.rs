@@ -19,6 +19,12 @@ pub trait Host {
     fn now(&self) -> i64;
     /// Capability `kv`: a value from the plugin's store (this community).
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, HostError>;
+    /// Capability `kv` (API 0.2): the values under many keys at once, in
+    /// the order asked — one host call and one read for a whole page (at
+    /// most 500 keys). The default asks [`kv_get`](Self::kv_get) per key.
+    fn kv_get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, HostError> {
+        keys.iter().map(|k| self.kv_get(k)).collect()
+    }
     /// Capability `kv`: stores a value; durable when the hook returns `Ok`.
     fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), HostError>;
     /// Capability `kv`: deletes a key.
@@ -71,6 +77,24 @@ pub trait HostExt: Host {
                 .map_err(|e| HostError::Invalid(format!("{key}: {e}"))),
             None => Ok(None),
         }
+    }
+
+    /// Many JSON values from the store, in the order asked (see
+    /// [`Host::kv_get_many`]).
+    fn kv_get_many_json<T: DeserializeOwned>(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<Option<T>>, HostError> {
+        self.kv_get_many(keys)?
+            .into_iter()
+            .zip(keys)
+            .map(|(v, key)| match v {
+                Some(bytes) => serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| HostError::Invalid(format!("{key}: {e}"))),
+                None => Ok(None),
+            })
+            .collect()
     }
 
     /// Stores a value as JSON.

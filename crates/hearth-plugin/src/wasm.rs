@@ -12,7 +12,9 @@ wit_bindgen::generate!({
     runtime_path: "hearth_plugin::__private::wit_bindgen::rt",
 });
 
-use self::hearth::plugin::{actions as wit_actions, host as imports, types as wit, ui as wit_ui};
+use self::hearth::plugin::{
+    actions as wit_actions, data as wit_data, host as imports, types as wit, ui as wit_ui,
+};
 use crate::host::Host;
 use crate::types as sdk;
 
@@ -46,6 +48,9 @@ impl Host for WasmHost {
     }
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, sdk::HostError> {
         imports::kv_get(key).map_err(host_error)
+    }
+    fn kv_get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, sdk::HostError> {
+        wit_data::kv_get_many(keys).map_err(host_error)
     }
     fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), sdk::HostError> {
         imports::kv_set(key, value).map_err(host_error)

@@ -293,6 +293,44 @@ macro_rules! allowed {
     };
 }
 
+impl CallState {
+    /// `kv-get-many` (API 0.2's `data` interface): one host call and one
+    /// read transaction for many keys; this call's own writes are seen.
+    pub(crate) fn kv_get_many(
+        &mut self,
+        keys: Vec<String>,
+    ) -> wasmtime::Result<Result<Vec<Option<Vec<u8>>>, HostError>> {
+        allowed!(self, Capability::Kv, "kv-get-many");
+        let total: usize = keys.iter().map(String::len).sum();
+        self.check_input("keys", total)?;
+        if keys.len() > hearth::MAX_EXT_KEYS_READ {
+            return Ok(Err(HostError::Invalid(format!(
+                "at most {} keys per call, not {}",
+                hearth::MAX_EXT_KEYS_READ,
+                keys.len()
+            ))));
+        }
+        for key in &keys {
+            if let Err(e) = self.kv_key(key)? {
+                return Ok(Err(e));
+            }
+        }
+        let ns = kv_namespace(&self.spec_plugin);
+        let stored = match self.db().ext_get_many(&ns, Some(self.community), &keys) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(Self::forum_error(e))),
+        };
+        Ok(Ok(keys
+            .iter()
+            .zip(stored)
+            .map(|(k, v)| match self.kv.get(k) {
+                Some(mine) => mine.clone(),
+                None => v,
+            })
+            .collect()))
+    }
+}
+
 impl types::Host for CallState {}
 
 impl host::Host for CallState {

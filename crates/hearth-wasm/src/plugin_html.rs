@@ -126,25 +126,28 @@ pub(crate) fn expand_actions(
             .into_iter()
             .filter_map(|k| get(k).map(|v| (k, v)))
             .collect();
+        use std::fmt::Write as _;
         match &forms.token {
             Some(token) => {
-                out.push_str(&format!(
-                    "<form method=\"post\" action=\"{}\" class=\"inline hearth-action\">\
-                     <input type=\"hidden\" name=\"authenticity_token\" value=\"{}\">",
-                    attr(&target),
-                    attr(token)
-                ));
+                out.push_str("<form method=\"post\" action=\"");
+                push_attr(&mut out, &target);
+                out.push_str(
+                    "\" class=\"inline hearth-action\"><input type=\"hidden\" \
+                     name=\"authenticity_token\" value=\"",
+                );
+                push_attr(&mut out, token);
+                out.push_str("\">");
                 for (k, v) in fields {
-                    out.push_str(&format!(
-                        "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
-                        attr(v)
-                    ));
+                    let _ = write!(out, "<input type=\"hidden\" name=\"{k}\" value=\"");
+                    push_attr(&mut out, v);
+                    out.push_str("\">");
                 }
-                out.push_str(&format!(
-                    "<input type=\"hidden\" name=\"return_to\" value=\"{}\">\
-                     <button type=\"submit\"{class}>{label}</button></form>",
-                    attr(path)
-                ));
+                out.push_str("<input type=\"hidden\" name=\"return_to\" value=\"");
+                push_attr(&mut out, path);
+                let _ = write!(
+                    out,
+                    "\"><button type=\"submit\"{class}>{label}</button></form>"
+                );
             }
             None => {
                 let mut query: Vec<String> = fields
@@ -165,7 +168,10 @@ pub(crate) fn expand_actions(
     }
     out.push_str(rest);
     // Nested elements leave closing tags behind.
-    out.replace(CLOSE, "")
+    if out.contains(CLOSE) {
+        out = out.replace(CLOSE, "");
+    }
+    out
 }
 
 /// Parses the attributes of a serialized start tag (after its name): the
@@ -219,6 +225,9 @@ fn text_of(html: &str) -> String {
 }
 
 fn unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
     s.replace("&quot;", "\"")
         .replace("&nbsp;", "\u{a0}")
         .replace("&lt;", "<")
@@ -228,10 +237,27 @@ fn unescape(s: &str) -> String {
 
 /// Escapes an attribute value.
 fn attr(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    let mut out = String::with_capacity(s.len());
+    push_attr(&mut out, s);
+    out
+}
+
+/// Appends `s` escaped for an attribute value, in one pass.
+fn push_attr(out: &mut String, s: &str) {
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'&' => "&amp;",
+            b'"' => "&quot;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => continue,
+        };
+        out.push_str(&s[from..i]);
+        out.push_str(esc);
+        from = i + 1;
+    }
+    out.push_str(&s[from..]);
 }
 
 /// Percent-encodes a query value.

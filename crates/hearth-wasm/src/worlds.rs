@@ -148,6 +148,15 @@ pub(crate) fn add_to_linker(linker: &mut Linker<CallState>) -> Result<()> {
 }
 
 impl v0_2::hearth::plugin::actions::Host for CallState {}
+
+impl v0_2::hearth::plugin::data::Host for CallState {
+    fn kv_get_many(
+        &mut self,
+        keys: Vec<String>,
+    ) -> wasmtime::Result<Result<Vec<Option<Vec<u8>>>, HostError>> {
+        self.kv_get_many(keys)
+    }
+}
 impl v0_2::hearth::plugin::ui::Host for CallState {}
 
 /// 0.1's host functions are 0.2's (the interface did not change).

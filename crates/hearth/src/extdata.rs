@@ -18,6 +18,8 @@ pub const MAX_EXT_NAMESPACE: usize = 100;
 pub const MAX_EXT_KEY: usize = 512;
 /// Largest value, in bytes.
 pub const MAX_EXT_VALUE: usize = 1 << 20;
+/// The most keys [`Forum::ext_get_many`] reads at once.
+pub const MAX_EXT_KEYS_READ: usize = 500;
 
 /// One change in [`Forum::ext_apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +75,44 @@ impl Forum {
                 )?
                 .query_row(params![namespace, scope(community), key], |r| r.get(0)),
             )
+        })
+    }
+
+    /// The values under several keys of one namespace, in the order asked,
+    /// read in one read transaction (a page asking for one key per post
+    /// pays for one transaction, not twenty). At most
+    /// [`MAX_EXT_KEYS_READ`] keys.
+    pub fn ext_get_many(
+        &self,
+        namespace: &str,
+        community: Option<CommunityId>,
+        keys: &[String],
+    ) -> Result<Vec<Option<Vec<u8>>>> {
+        check_namespace(namespace)?;
+        if keys.len() > MAX_EXT_KEYS_READ {
+            return Err(Error::invalid(
+                "keys",
+                format!(
+                    "at most {MAX_EXT_KEYS_READ} keys per read, not {}",
+                    keys.len()
+                ),
+            ));
+        }
+        for key in keys {
+            check_key(key)?;
+        }
+        self.read(|conn, _| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT value FROM extension_data
+                 WHERE namespace = ?1 AND community_id = ?2 AND key = ?3",
+            )?;
+            keys.iter()
+                .map(|key| {
+                    crate::store::optional(
+                        stmt.query_row(params![namespace, scope(community), key], |r| r.get(0)),
+                    )
+                })
+                .collect()
         })
     }
 

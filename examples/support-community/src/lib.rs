@@ -703,12 +703,21 @@ fn seed_reactions(
         &hearth::PageRequest::first(12),
     )?;
     for (i, t) in latest.items.iter().enumerate() {
-        let view = forum.topic(&Actor::System, community, t.id, &hearth::PageRequest::first(8))?;
+        let view = forum.topic(
+            &Actor::System,
+            community,
+            t.id,
+            &hearth::PageRequest::first(8),
+        )?;
         let Some(first) = view.posts.items.first() else {
             continue;
         };
         if forum
-            .ext_get("plugin:reactions", Some(community), &format!("post/{}", first.id.0))?
+            .ext_get(
+                "plugin:reactions",
+                Some(community),
+                &format!("post/{}", first.id.0),
+            )?
             .is_some()
         {
             continue;
@@ -724,7 +733,13 @@ fn seed_reactions(
                 fields: vec![("value".into(), EMOJI[(i + j) % EMOJI.len()].into())],
                 ..Default::default()
             };
-            host.action(&Actor::User(p.author.id), community, "reactions", "react", &input)?;
+            host.action(
+                &Actor::User(p.author.id),
+                community,
+                "reactions",
+                "react",
+                &input,
+            )?;
         }
     }
     Ok(())

@@ -137,16 +137,20 @@ impl Plugin for Reactions {
         if offered.is_empty() {
             return Ok(Vec::new());
         }
-        ctx.items
+        // One read for the whole page.
+        let keys: Vec<String> = ctx.items.iter().map(|&p| key(p)).collect();
+        let all = host
+            .kv_get_many_json::<PostReactions>(&keys)
+            .map_err(|e| e.to_string())?;
+        Ok(ctx
+            .items
             .iter()
-            .map(|&post| {
-                let r = load(host, post)?;
-                Ok(ItemFragment {
-                    item: post,
-                    html: row(post, &counts(&offered, &r, ctx.viewer)),
-                })
+            .zip(all)
+            .map(|(&post, r)| ItemFragment {
+                item: post,
+                html: row(post, &counts(&offered, &r.unwrap_or_default(), ctx.viewer)),
             })
-            .collect()
+            .collect())
     }
 
     fn route(host: &dyn Host, req: Request) -> Result<Option<Response>, String> {
