@@ -118,6 +118,14 @@ fn attach_post_items(s: &AppState, v: &Visitor, meta: &Meta, posts: &mut [&mut V
     }
 }
 
+/// Plugins' fragments for a composer's help area (one item: the category
+/// written in).
+fn composer_help(s: &AppState, v: &Visitor, meta: &Meta, category: Option<i64>) -> Value {
+    category
+        .and_then(|id| item_slot(s, v, ItemSlot::ComposerHelp, meta, &[id]).remove(&id.to_string()))
+        .unwrap_or_else(|| json!([]))
+}
+
 fn slot(s: &AppState, v: &Visitor, slot: Slot, meta: &Meta) -> Vec<FragmentOut> {
     let Some(host) = &s.plugins else {
         return Vec::new();
@@ -521,6 +529,11 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
                 .then(|| crate::moderate::tools(s, &v.actor, t))
                 .flatten();
             let in_category = message.is_none();
+            let can_reply = me_role.is_some() && !t.closed && !t.archived;
+            let help = match &cat {
+                Some(cat) if can_reply => composer_help(s, &v, &meta, Some(cat.id.0)),
+                _ => json!([]),
+            };
             let body = render(
                 s,
                 &v,
@@ -546,7 +559,8 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
                     "posts": posts,
                     "accepted": accepted,
                     "can_accept": view.kind == CategoryKind::QuestionAndAnswer && (is_author || staff),
-                    "can_reply": me_role.is_some() && !t.closed && !t.archived,
+                    "can_reply": can_reply,
+                    "composer_help": help,
                     "next_url": view.posts.next.map(|c| s.url(&format!("{path}?cursor={}", c.0))),
                 }),
             )?;
@@ -771,8 +785,15 @@ fn composer(
         path: "/new-topic".into(),
         ..Default::default()
     };
+    // Plugins' help for the category written in (the chosen one, else the
+    // first offered).
+    let chosen = draft["category"]
+        .as_i64()
+        .or_else(|| draft["category"].as_str().and_then(|c| c.parse().ok()))
+        .or_else(|| cats.first().and_then(|c| c["id"].as_i64()));
+    let help = composer_help(s, v, &meta, chosen);
     let mut ctx = json!({ "categories": cats, "draft": draft, "similar": similar,
-                          "session": session, "support": support });
+                          "session": session, "support": support, "composer_help": help });
     if let Some(e) = error {
         ctx["flashes"] = json!([e]);
     }

@@ -272,3 +272,45 @@ async fn each_member_may_act_per_minute_as_often_as_the_manifest_says() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn composers_show_plugins_help_for_the_category_written_in() {
+    let f = fixture_with_plugins(|host, community| {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../target/plugins-test/hostile");
+        host.install_dir(dir)
+            .expect("install the hostile fixture (cargo xtask plugins)");
+        host.enable(
+            &Actor::System,
+            community,
+            "hostile",
+            &[Capability::Log, Capability::Settings, Capability::Kv],
+        )
+        .expect("enable");
+    });
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    // In mode "ok" the fixture answers every item of every slot it lists
+    // (post-footer, composer-help) with a span of its own class.
+    let fragment = "<div class=\"plugin plugin-hostile composer-help\"><span class=\"hostile-ok\">ok</span></div>";
+    let page = ada.get("/new-topic").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(fragment), "{}", page.body);
+    let topic = ada.get(&f.topic_url(f.public_topic)).await;
+    assert!(topic.body.contains(fragment), "{}", topic.body);
+    // The same fixture's post footers: one per post, the item it was not
+    // asked about dropped.
+    assert!(
+        topic
+            .body
+            .matches(
+                "<div class=\"plugin plugin-hostile\"><span class=\"hostile-ok\">ok</span></div>"
+            )
+            .count()
+            >= 1
+    );
+    assert!(!topic.body.contains("not asked"), "{}", topic.body);
+    // Guests have no composer, so no help.
+    let guest = send(&f.app, get(&f.topic_url(f.public_topic))).await;
+    assert!(!guest.body.contains("composer-help"));
+}
