@@ -149,7 +149,8 @@ pub(crate) fn run_hook(
             let req = bindings::ActionRequest {
                 community: community.0,
                 name: field(input, "name", hook)?,
-                viewer: field(input, "viewer", hook)?,
+                viewer: field::<Option<i64>>(input, "viewer", hook)?
+                    .or(crate::host::viewer_id(actor)),
                 post: field(input, "post", hook)?,
                 topic: field(input, "topic", hook)?,
                 fields: field::<Option<Vec<(String, String)>>>(input, "fields", hook)?
@@ -189,7 +190,8 @@ pub(crate) fn run_hook(
                 community: community.0,
                 slot: crate::items::slot_to_wit(slot),
                 path: field::<Option<String>>(input, "path", hook)?.unwrap_or_else(|| "/".into()),
-                viewer: field(input, "viewer", hook)?,
+                viewer: field::<Option<i64>>(input, "viewer", hook)?
+                    .or(crate::host::viewer_id(actor)),
                 topic: field(input, "topic", hook)?,
                 items: field::<Option<Vec<i64>>>(input, "items", hook)?.unwrap_or_default(),
             };

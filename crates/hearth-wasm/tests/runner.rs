@@ -77,3 +77,49 @@ fn mistakes_are_explained() {
     assert_eq!(code, 2);
     assert!(out.contains("unknown hook \"teleport\""), "{out}");
 }
+
+#[test]
+fn runs_an_action_and_a_batched_render_of_api_0_2() {
+    if common::api_version() != "0.2.0" {
+        return;
+    }
+    let wasm = common::plugin_dir("reactions", false).join("reactions.wasm");
+    let dir = tempfile::tempdir().unwrap();
+    let action = dir.path().join("action.json");
+    std::fs::write(
+        &action,
+        r#"{"name": "react", "post": 2, "fields": [["value", "🎉"]]}"#,
+    )
+    .unwrap();
+    let (code, out) = run(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--hook",
+        "action",
+        "--input",
+        action.to_str().unwrap(),
+        "--as",
+        "member",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("done") && out.contains(r#"\"count\":1"#),
+        "{out}"
+    );
+    let items = dir.path().join("items.json");
+    std::fs::write(&items, r#"{"slot": "post-footer", "items": [1, 2]}"#).unwrap();
+    let (code, out) = run(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--hook",
+        "render-items",
+        "--input",
+        items.to_str().unwrap(),
+        "--as",
+        "member",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    // Two fragments, each a row of action buttons, raw and sanitized.
+    assert_eq!(out.matches("\"item\"").count(), 2, "{out}");
+    assert!(out.contains("hearth-action name=\\\"react\\\""), "{out}");
+}
