@@ -181,7 +181,7 @@ pub struct ActionRequest {
     pub post: Option<i64>,
     /// The topic it is about (the post's, when a post is named).
     pub topic: Option<i64>,
-    /// The other form fields, in order.
+    /// The other form fields, sorted by name.
     pub fields: Vec<(String, String)>,
 }
 

@@ -26,7 +26,7 @@ pub struct ActionInput {
     pub post: Option<PostId>,
     /// The topic it is about (field `topic`).
     pub topic: Option<TopicId>,
-    /// The other fields, in order, without the site's own
+    /// The other fields, without the site's own
     /// (`authenticity_token`, `return_to`).
     pub fields: Vec<(String, String)>,
 }

@@ -35,6 +35,23 @@ pub(crate) type ActionKey = (String, String, Result<i64, IpAddr>);
 /// Fields the site adds to an action's form; not passed to the plugin.
 const OWN_FIELDS: &[&str] = &["authenticity_token", "return_to", "post", "topic", "utf8"];
 
+/// The action's declaration, if its plugin runs here (read on the blocking
+/// pool: the plugin host may look at the database).
+async fn action_spec(
+    state: &State,
+    name: &str,
+    action: &str,
+) -> Result<Option<hearth_wasm::ActionSpec>, Error> {
+    let (name, action) = (name.to_string(), action.to_string());
+    state
+        .run(move |s| {
+            Ok(s.plugins
+                .as_ref()
+                .and_then(|h| h.action_spec(s.config.community, &name, &action)))
+        })
+        .await
+}
+
 fn fail(json: bool, e: Error) -> Response {
     if json {
         ApiError(e).into_response()
@@ -66,11 +83,10 @@ async fn take_inner(
     params: Params,
 ) -> Result<Response, Error> {
     let not_found = || Error::Engine(hearth::Error::NotFound { what: "action" });
-    let Some(host) = &state.plugins else {
-        return Err(not_found());
-    };
     let c = state.config.community;
-    let spec = host.action_spec(c, &name, &action).ok_or_else(not_found)?;
+    let spec = action_spec(&state, &name, &action)
+        .await?
+        .ok_or_else(not_found)?;
     if !spec.guests {
         v.require_user()?;
     }
@@ -155,11 +171,10 @@ pub(crate) async fn confirm(
     Path((name, action)): Path<(String, String)>,
     params: Params,
 ) -> Response {
-    let Some(host) = &state.plugins else {
-        return pages::not_found().await.into_response();
-    };
-    let Some(spec) = host.action_spec(state.config.community, &name, &action) else {
-        return pages::not_found().await.into_response();
+    let spec = match action_spec(&state, &name, &action).await {
+        Ok(Some(spec)) => spec,
+        Ok(None) => return pages::not_found().await.into_response(),
+        Err(e) => return PageError(e).into_response(),
     };
     let fields: Vec<Value> = params
         .map
