@@ -33,6 +33,12 @@
 //! assert_eq!(Hello::render(&host, ctx).unwrap().unwrap(), "<p>Hi &lt;you&gt;</p>");
 //! ```
 //!
+//! Plugin API 0.2 adds [`Plugin::action`] (what members do, posted from
+//! `<hearth-action>` buttons in your HTML; test it with
+//! [`testing::FakeHost::take_action`]) and [`Plugin::render_items`] (one
+//! call per page for every post or topic-list row of a slot), and
+//! [`Host::kv_get_many`] to read a page's data at once.
+//!
 //! Each call runs in a fresh instance: keep state in the key-value store
 //! ([`Host::kv_set`]), whose writes become durable only when the hook
 //! returns `Ok`. A panic is logged through the host before the plugin
