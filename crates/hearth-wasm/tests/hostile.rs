@@ -682,7 +682,7 @@ fn batched_item_renders_are_sanitized_capped_and_read_only() {
     let none = w.host.render_items(
         &Actor::User(w.alice),
         w.community,
-        hearth_wasm::ItemSlot::TopicListBadge,
+        hearth_wasm::ItemSlot::PostMenu,
         &page,
         &[11],
     );

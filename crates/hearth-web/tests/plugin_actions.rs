@@ -274,7 +274,7 @@ async fn each_member_may_act_per_minute_as_often_as_the_manifest_says() {
 }
 
 #[tokio::test]
-async fn composers_show_plugins_help_for_the_category_written_in() {
+async fn composers_and_lists_show_plugins_item_fragments() {
     let f = fixture_with_plugins(|host, community| {
         let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../target/plugins-test/hostile");
@@ -310,6 +310,12 @@ async fn composers_show_plugins_help_for_the_category_written_in() {
             >= 1
     );
     assert!(!topic.body.contains("not asked"), "{}", topic.body);
+    // Topic lists: a badge on each row, from one call for the page.
+    let home = ada.get("/latest").await;
+    let badge = "<span class=\"plugin plugin-hostile\"><span class=\"hostile-ok\">ok</span></span>";
+    let rows = home.body.matches("class=\"title\"").count();
+    assert!(rows > 0);
+    assert_eq!(home.body.matches(badge).count(), rows, "{}", home.body);
     // Guests have no composer, so no help.
     let guest = send(&f.app, get(&f.topic_url(f.public_topic))).await;
     assert!(!guest.body.contains("composer-help"));
