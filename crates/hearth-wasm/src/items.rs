@@ -59,7 +59,18 @@ impl PluginHost {
                 return out;
             }
         };
-        let items = &items[..items.len().min(MAX_ITEMS)];
+        // Each item once (a page may show a post twice: the accepted answer
+        // on top and in the thread), in page order.
+        let mut unique: Vec<i64> = Vec::with_capacity(items.len().min(MAX_ITEMS));
+        for &item in items {
+            if unique.len() == MAX_ITEMS {
+                break;
+            }
+            if !unique.contains(&item) {
+                unique.push(item);
+            }
+        }
+        let items = &unique[..];
         let ctx = ItemsContext {
             community: community.0,
             slot: slot_to_wit(slot),
@@ -98,8 +109,11 @@ impl PluginHost {
                 continue;
             }
             // Renders are read-only (`Hook::read_only`): nothing to commit.
+            let mut answered = std::collections::BTreeSet::new();
             for f in fragments {
-                if !items.contains(&f.item) || f.html.is_empty() {
+                // Items not asked about, and a second answer for one item,
+                // are dropped.
+                if !items.contains(&f.item) || f.html.is_empty() || !answered.insert(f.item) {
                     continue;
                 }
                 let html = plugin_html::finish(&loaded.manifest, &f.html, &page.forms, &page.path);

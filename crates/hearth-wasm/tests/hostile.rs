@@ -667,10 +667,12 @@ fn batched_item_renders_are_sanitized_capped_and_read_only() {
         w.community,
         hearth_wasm::ItemSlot::PostFooter,
         &page,
-        &[11, 12],
+        &[11, 12, 11],
     );
-    // Only the items asked about, scripts and handlers gone.
+    // Only the items asked about, each once (a post shown twice on a page
+    // is asked about once), scripts and handlers gone.
     assert_eq!(items.keys().copied().collect::<Vec<_>>(), [11, 12]);
+    assert!(items.values().all(|f| f.len() == 1), "{items:?}");
     for f in items.values().flatten() {
         assert_eq!(f.plugin, "hostile");
         assert!(f.html.contains("visible"), "{}", f.html);

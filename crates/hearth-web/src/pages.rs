@@ -107,13 +107,15 @@ fn attach_post_items(s: &AppState, v: &Visitor, meta: &Meta, posts: &mut [&mut V
         return;
     }
     let ids: Vec<i64> = posts.iter().filter_map(|p| p["id"].as_i64()).collect();
-    let mut footer = item_slot(s, v, ItemSlot::PostFooter, meta, &ids);
-    let mut menu = item_slot(s, v, ItemSlot::PostMenu, meta, &ids);
+    let footer = item_slot(s, v, ItemSlot::PostFooter, meta, &ids);
+    let menu = item_slot(s, v, ItemSlot::PostMenu, meta, &ids);
+    // A post shown twice (the accepted answer on top and in the thread)
+    // gets its fragments in both places.
     for p in posts.iter_mut() {
         let id = p["id"].as_i64().unwrap_or_default().to_string();
         p["plugins"] = json!({
-            "footer": footer.remove(&id).unwrap_or_else(|| json!([])),
-            "menu": menu.remove(&id).unwrap_or_else(|| json!([])),
+            "footer": footer.get(&id).cloned().unwrap_or_else(|| json!([])),
+            "menu": menu.get(&id).cloned().unwrap_or_else(|| json!([])),
         });
     }
 }

@@ -320,3 +320,37 @@ async fn composers_and_lists_show_plugins_item_fragments() {
     let guest = send(&f.app, get(&f.topic_url(f.public_topic))).await;
     assert!(!guest.body.contains("composer-help"));
 }
+
+#[tokio::test]
+async fn an_accepted_answer_shown_twice_gets_its_row_twice_from_one_answer() {
+    // The fixture's public answer is the accepted one.
+    let f = with_reactions();
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let page = ada.get(&f.topic_url(f.public_topic)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    // The answer on top and in the thread: two rows for it, one for the
+    // question, each row once.
+    let row = format!(
+        "name=\"post\" value=\"{}\"><input type=\"hidden\" name=\"value\" value=\"👍\"",
+        f.public_answer.0
+    );
+    assert_eq!(page.body.matches(&row).count(), 2, "{}", page.body);
+    // One in each place: in the box on top, and once in the thread.
+    let top = page
+        .body
+        .find("<section class=\"accepted-answer\">")
+        .unwrap();
+    let end = top + page.body[top..].find("</section>").unwrap();
+    assert_eq!(
+        page.body[top..end].matches(&row).count(),
+        1,
+        "{}",
+        &page.body[top..end]
+    );
+    let question = format!(
+        "name=\"post\" value=\"{}\"><input type=\"hidden\" name=\"value\" value=\"👍\"",
+        f.first_post(f.public_topic).0
+    );
+    assert_eq!(page.body.matches(&question).count(), 1);
+}
