@@ -1,8 +1,8 @@
 //! A real browser: headless Chromium (Debian's `chromium` and
 //! `chromium-driver`, installed here if missing and allowed) driven with
 //! Selenium from PyPI through the support demo with its plugins:
-//! sign up, similar topics while typing, create, reply, accept, search,
-//! the escape-hatch footer. Screenshots go to
+//! sign up, similar topics while typing, create, reply, accept, a reaction
+//! through a plugin's action, search, the escape-hatch footer. Screenshots go to
 //! `target/test-output/browser/`.
 
 mod support;
@@ -15,8 +15,19 @@ fn ensure_chromium() {
         return;
     }
     let install = || {
+        // Both browser tests may install at once (nextest runs them in
+        // parallel): the second waits for dpkg's lock instead of failing,
+        // then finds the packages installed.
         Command::new("apt-get")
-            .args(["install", "-y", "-qq", "chromium", "chromium-driver"])
+            .args([
+                "-o",
+                "DPkg::Lock::Timeout=600",
+                "install",
+                "-y",
+                "-qq",
+                "chromium",
+                "chromium-driver",
+            ])
             .env("DEBIAN_FRONTEND", "noninteractive")
             .status()
             .is_ok_and(|s| s.success())
@@ -24,7 +35,7 @@ fn ensure_chromium() {
     // A fresh machine may have no package lists yet.
     let ok = install()
         || (Command::new("apt-get")
-            .args(["update", "-qq"])
+            .args(["-o", "DPkg::Lock::Timeout=600", "update", "-qq"])
             .status()
             .is_ok_and(|s| s.success())
             && install());
