@@ -84,6 +84,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "signup.html",
     "invite.html",
     "plugin.html",
+    "plugin_action.html",
     "review.html",
     "admin.html",
     "error.html",
