@@ -188,7 +188,14 @@ fn test() -> Result<(), String> {
     // Plugin API 0.1 still runs: the plugin host's suites again, with the
     // first-party plugins and the hostile fixture as built for 0.1
     // (crates/hearth-wasm/tests/fixtures/api-0.1).
-    let mut c = suites(&["hearth-wasm"], features);
+    // (Only this package's features: cargo refuses features of packages
+    // not selected.)
+    let features_0_1: &[&str] = if pg {
+        &["--features", "hearth-wasm/postgres"]
+    } else {
+        &[]
+    };
+    let mut c = suites(&["hearth-wasm"], features_0_1);
     c.env("HEARTH_PLUGIN_API", "0.1");
     run("plugin host tests with the API 0.1 builds", c)?;
     run("tests", suites(&[], features))?;
