@@ -253,7 +253,7 @@ impl CallState {
     /// returns `done`, and only the key-value store can wait.
     fn writable_now(&mut self, what: &str) -> Result<(), HostError> {
         self.writable(what)?;
-        if self.hook == Hook::Action {
+        if self.hook.writes_wait_for_outcome() {
             return Err(HostError::Denied(format!(
                 "{what} in `action`: an action's writes are saved only if it is done, and only \
                  key-value writes can wait for that; grant badges and points from `on-event` or \

@@ -110,6 +110,13 @@ impl Hook {
     pub fn read_only(self) -> bool {
         matches!(self, Hook::Render | Hook::RenderItems | Hook::Route)
     }
+
+    /// Whether every write of a call must wait for its outcome (an action
+    /// saves nothing unless it is done). Only key-value writes can wait, so
+    /// badge grants and point awards are refused with `denied`.
+    pub fn writes_wait_for_outcome(self) -> bool {
+        matches!(self, Hook::Action)
+    }
 }
 
 names! {

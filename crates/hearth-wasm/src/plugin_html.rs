@@ -24,14 +24,15 @@ pub struct ActionForms {
 
 /// Sanitizes a plugin's HTML with its allowlist. Sanitizing is a pure
 /// function of its input and most fragments repeat from page to page, so
-/// recent results are remembered per plugin and content: a bounded map,
-/// emptied when full.
+/// recent results are remembered per plugin and content: a bounded map
+/// per plugin, emptied when full.
 pub(crate) fn sanitize(plugin: &str, html: &str) -> String {
     const REMEMBERED: usize = 1024;
     const LARGEST: usize = 16 << 10;
     type Sanitizers = Mutex<HashMap<String, Arc<hearth::Sanitizer>>>;
     static SANITIZERS: OnceLock<Sanitizers> = OnceLock::new();
-    static RECENT: OnceLock<Mutex<HashMap<(String, String), String>>> = OnceLock::new();
+    type Recent = Mutex<HashMap<String, HashMap<String, String>>>;
+    static RECENT: OnceLock<Recent> = OnceLock::new();
     let clean = |html: &str| {
         let sanitizer = {
             let mut map = SANITIZERS
@@ -59,17 +60,23 @@ pub(crate) fn sanitize(plugin: &str, html: &str) -> String {
     if html.len() > LARGEST {
         return clean(html);
     }
+    // Per plugin, then per fragment: a hit is looked up without copying.
     let recent = RECENT.get_or_init(|| Mutex::new(HashMap::new()));
-    let key = (plugin.to_string(), html.to_string());
-    if let Some(hit) = recent.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+    if let Some(hit) = recent
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(plugin)
+        .and_then(|m| m.get(html))
+    {
         return hit.clone();
     }
     let out = clean(html);
     let mut map = recent.lock().unwrap_or_else(|e| e.into_inner());
-    if map.len() >= REMEMBERED {
-        map.clear();
+    let mine = map.entry(plugin.to_string()).or_default();
+    if mine.len() >= REMEMBERED {
+        mine.clear();
     }
-    map.insert(key, out.clone());
+    mine.insert(html.to_string(), out.clone());
     out
 }
 
