@@ -70,6 +70,7 @@ mod params;
 mod plugin_actions;
 mod products;
 mod profile_edit;
+mod readable;
 mod request_id;
 mod routes;
 mod security;

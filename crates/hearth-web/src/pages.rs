@@ -265,16 +265,7 @@ pub(crate) fn html(body: String, indexable: bool) -> Response {
     res
 }
 
-pub(crate) fn ago(t: OffsetDateTime, now: OffsetDateTime) -> String {
-    let secs = (now - t).whole_seconds().max(0);
-    match secs {
-        0..60 => "just now".into(),
-        60..3600 => format!("{} min ago", secs / 60),
-        3600..86_400 => format!("{} h ago", secs / 3600),
-        86_400..2_592_000 => format!("{} d ago", secs / 86_400),
-        _ => t.date().to_string(),
-    }
-}
+pub(crate) use crate::readable::ago;
 
 pub(crate) fn avatar(s: &AppState, username: &str, url: Option<&str>, size: u32) -> String {
     match url {
@@ -290,6 +281,7 @@ fn topic_row(s: &AppState, t: &Topic, cats: &[Category], now: OffsetDateTime) ->
         "solved": t.accepted_answer.is_some(), "pinned": t.pinned || t.pinned_globally,
         "closed": t.closed, "replies": t.reply_count, "views": t.view_count,
         "author": t.author.username, "tags": t.tags,
+        "author_avatar": avatar(s, &t.author.username, t.author.avatar_url.as_deref(), 32),
         "bumped_at": api::shape::ts(t.bumped_at), "bumped_ago": ago(t.bumped_at, now),
         "category": cat.map(|c| json!({"id": c.id.0, "slug": c.slug, "name": c.name})),
         "url": s.url(&format!("/t/{}/{}", t.slug, t.id.0)),

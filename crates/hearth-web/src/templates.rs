@@ -127,6 +127,7 @@ impl Templates {
     /// override is reported here, at start-up, not on the first request.
     pub fn new(theme: &Theme) -> Result<Templates> {
         let mut env = Environment::new();
+        crate::readable::register(&mut env);
         env.set_formatter(|out, state, value| {
             if state.auto_escape() == minijinja::AutoEscape::Html
                 && !value.is_safe()

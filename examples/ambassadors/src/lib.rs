@@ -178,39 +178,43 @@ pub fn seed(
     let (mut topics, mut posts) = (0, 0);
     for (i, (issue, fix)) in ISSUES.iter().enumerate() {
         seeder.advance(Duration::hours(3));
-        forum.create_topic(&Actor::User(mentors[i % 2]), community, NewTopic {
+        let (guide, _) = forum.create_topic(&Actor::User(mentors[i % 2]), community, NewTopic {
             category: guides.id,
             title: format!("Guide: when {issue}"),
             body: format!("Seen this a lot in the Help Desk. The fix that works:\n\n{fix}\n\nIf it persists, link this guide and ask the player for their console model."),
             tags: vec!["guide".into()],
         })?;
+        forum.record_views(community, &vec![(Actor::Guest, guide.id); 80 + 17 * i])?;
         topics += 1;
         posts += 1;
     }
     for week in 0..8 {
         seeder.advance(Duration::hours(2));
-        forum.create_topic(&admin, community, NewTopic {
+        let (mission, _) = forum.create_topic(&admin, community, NewTopic {
             category: missions.id,
             title: format!("Mission week {}: help new {} players", week + 1, GAMES[week % GAMES.len()]),
             body: "Answer three Help Desk questions this week; accepted answers earn 15 points, every like 2.".into(),
             tags: vec!["mission".into()],
         })?;
+        forum.record_views(community, &vec![(Actor::Guest, mission.id); 30 + 9 * week])?;
         topics += 1;
         posts += 1;
     }
-    forum.create_topic(&Actor::User(mentors[0]), community, NewTopic {
+    let (recognition, _) = forum.create_topic(&Actor::User(mentors[0]), community, NewTopic {
         category: hq.id,
         title: "Recognition: this month's top helpers".into(),
         body: "Shout-out to everyone on the leaderboard — the Legend rank is within reach for three of you!".into(),
         tags: vec![],
     })?;
+    forum.record_views(community, &vec![(Actor::Guest, recognition.id); 21])?;
     topics += 1;
     posts += 1;
     let questions = 120 * scale.max(1);
-    let step = Duration::minutes((60 * 24 * 55 / questions as i64).max(1));
     let helpers: Vec<UserId> = ambassadors.iter().chain(&mentors).copied().collect();
+    // Questions run up to half an hour ago; the last one is answered and
+    // accepted a minute ago, so this week's board is never empty.
     for i in 0..questions {
-        seeder.advance(step);
+        seeder.pace(i + 1, questions, Duration::minutes(30));
         let (issue, fix) = *rng.pick(ISSUES);
         let game = *rng.pick(GAMES);
         let asker = *rng.pick(&players);
@@ -231,7 +235,7 @@ pub fn seed(
         // Busy ambassadors answer more often: a skewed pick.
         let helper =
             helpers[(rng.below(helpers.len()) * rng.below(helpers.len())) / helpers.len().max(1)];
-        seeder.advance(step / 3);
+        seeder.advance(Duration::minutes(5 + rng.below(90) as i64));
         let answer = forum.reply(
             &Actor::User(helper),
             community,
@@ -257,13 +261,22 @@ pub fn seed(
                 posts += 1;
             }
         }
+        let last = i + 1 == questions;
+        if last {
+            // The clock stops a minute before the real time.
+            seeder.advance(Duration::days(1));
+        }
         for _ in 0..rng.below(5) {
             let liker = *rng.pick(&players);
             let _ = forum.like(&Actor::User(liker), community, answer.id);
         }
-        if rng.chance(70) {
+        if last || rng.chance(70) {
             forum.accept_answer(&Actor::User(asker), community, answer.id)?;
         }
+        forum.record_views(
+            community,
+            &vec![(Actor::Guest, topic.id); 4 + rng.below(60)],
+        )?;
         progress("questions", i + 1, questions);
     }
     // Ranks from all-time points.

@@ -21,6 +21,9 @@ async fn points_leaderboard_and_ranks() {
         .community_by_slug(&Actor::System, SLUG)
         .expect("community")
         .id;
+    let owner = Actor::User(forum.user_by_username("nova_staff").expect("owner").id);
+    let missing = demo_kit::testing::liveliness(&forum, c, &owner).expect("read");
+    assert!(missing.is_empty(), "the program looks alive: {missing:#?}");
     let board = forum
         .leaderboard(&Actor::System, c, Period::AllTime, 10)
         .expect("board");

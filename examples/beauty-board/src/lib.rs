@@ -146,9 +146,15 @@ pub fn seed(
     )?;
     let (mut topics, mut posts) = (0, 0);
     let rounds = 10 * scale.max(1);
+    let mut last_look = None;
+    // Rounds spread over the months, the last one running up to now; a
+    // reply and likes a minute ago close it, so this week's board is never
+    // empty.
+    let view = |topic, n| forum.record_views(community, &vec![(Actor::Guest, topic); n]);
     for round in 0..rounds {
+        seeder.pace(round + 1, rounds, Duration::hours(20));
         for (slug, title, body) in TALK {
-            seeder.advance(Duration::hours(7));
+            seeder.advance(Duration::hours(1));
             let category = match *slug {
                 "skincare-talk" => skincare.id,
                 "makeup-talk" => makeup.id,
@@ -172,20 +178,34 @@ pub fn seed(
             )?;
             topics += 1;
             posts += 1;
+            view(topic.id, 10 + rng.below(90))?;
+            let mut said = std::collections::HashSet::new();
             for _ in 0..1 + rng.below(4) {
-                seeder.advance(Duration::minutes(40));
+                seeder.advance(Duration::minutes(25));
                 let (sku, name) = *rng.pick(PRODUCTS);
                 let who = if rng.chance(25) {
                     artist
                 } else {
                     *rng.pick(&members)
                 };
-                if who == asker {
+                let reply = match rng.below(4) {
+                    0 => format!(
+                        "I swear by the [{name}]({SHOP}/{sku}) — give it two weeks before you judge."
+                    ),
+                    1 => format!(
+                        "The [{name}]({SHOP}/{sku}) changed my routine. A little goes a long way."
+                    ),
+                    2 => format!(
+                        "Try the [{name}]({SHOP}/{sku}) on a patch of skin first; it suited me, but not my sister."
+                    ),
+                    _ => format!(
+                        "Holy grail for me: the [{name}]({SHOP}/{sku}). I'm on my third one."
+                    ),
+                };
+                // No thread repeats a reply word for word.
+                if who == asker || !said.insert(reply.clone()) {
                     continue;
                 }
-                let reply = format!(
-                    "I swear by the [{name}]({SHOP}/{sku}) — give it two weeks before you judge."
-                );
                 let post = forum.reply(
                     &Actor::User(who),
                     community,
@@ -203,7 +223,7 @@ pub fn seed(
         }
         // The photo board: each look shows its photo and links its products.
         for _ in 0..4 {
-            seeder.advance(Duration::hours(5));
+            seeder.advance(Duration::hours(2));
             let look = *rng.pick(LOOKS);
             let who = *rng.pick(&members);
             let used: Vec<String> = (0..2 + rng.below(2))
@@ -227,10 +247,11 @@ pub fn seed(
             for _ in 0..rng.below(8) {
                 let _ = forum.like(&Actor::User(*rng.pick(&members)), community, first.id);
             }
-            let _ = topic;
+            view(topic.id, 20 + rng.below(150))?;
+            last_look = Some((topic.id, first.id, who));
         }
-        seeder.advance(Duration::hours(3));
-        forum.create_topic(
+        seeder.advance(Duration::hours(1));
+        let (swap, _) = forum.create_topic(
             &Actor::User(*rng.pick(&members)),
             community,
             NewTopic {
@@ -240,9 +261,30 @@ pub fn seed(
                 tags: vec![],
             },
         )?;
+        view(swap.id, 5 + rng.below(30))?;
         topics += 1;
         posts += 1;
         progress("conversations", round + 1, rounds);
+    }
+    if let Some((topic, first, author)) = last_look {
+        // The clock stops a minute before the real time.
+        seeder.advance(Duration::days(1));
+        let (sku, name) = PRODUCTS[0];
+        forum.reply(
+            &Actor::User(artist),
+            community,
+            topic,
+            NewReply {
+                body: format!(
+                    "Gorgeous! For a longer wear, set it with the [{name}]({SHOP}/{sku})."
+                ),
+                reply_to: None,
+            },
+        )?;
+        posts += 1;
+        for m in members.iter().filter(|m| **m != author).take(3) {
+            let _ = forum.like(&Actor::User(*m), community, first);
+        }
     }
     forum.update_community(
         &admin,

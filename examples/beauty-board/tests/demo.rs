@@ -17,6 +17,9 @@ async fn public_talk_photo_board_and_member_lounge() {
         .community_by_slug(&Actor::System, SLUG)
         .expect("community")
         .id;
+    let owner = Actor::User(forum.user_by_username("lumi_team").expect("owner").id);
+    let missing = demo_kit::testing::liveliness(&forum, c, &owner).expect("read");
+    assert!(missing.is_empty(), "the board looks alive: {missing:#?}");
     let web = demo_kit::web(forum.clone(), None, c, None).expect("web");
     let app = web.router();
     let (_, cats) = get(&app, "/categories.json", None).await;

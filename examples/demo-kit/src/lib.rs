@@ -62,8 +62,10 @@ impl Rng {
 pub struct Seeder {
     /// The forum being seeded.
     pub forum: Forum,
-    /// Its clock; advance it between writes.
+    /// Its clock; advance it between writes (see [`Seeder::advance`] and
+    /// [`Seeder::pace`]: neither moves it past the real time).
     pub clock: Arc<ManualClock>,
+    start: OffsetDateTime,
     hash: String,
 }
 
@@ -76,9 +78,8 @@ impl std::fmt::Debug for Seeder {
 impl Seeder {
     /// Opens `path` with a clock `days` in the past.
     pub fn open(path: &Path, days: i64) -> Result<Seeder, hearth_web::Error> {
-        let clock = Arc::new(ManualClock::new(
-            OffsetDateTime::now_utc() - Duration::days(days),
-        ));
+        let start = OffsetDateTime::now_utc() - Duration::days(days);
+        let clock = Arc::new(ManualClock::new(start));
         let forum = Forum::open_with(
             path,
             Config {
@@ -89,6 +90,7 @@ impl Seeder {
         Ok(Seeder {
             forum,
             clock,
+            start,
             hash: hearth_web::hash_password(DEMO_PASSWORD)?,
         })
     }
@@ -112,9 +114,31 @@ impl Seeder {
             .id)
     }
 
-    /// Moves the clock on.
+    /// Moves the clock on by `by`, but never past a minute before the real
+    /// time: a seeded community's newest activity is "just now", never in
+    /// the future.
     pub fn advance(&self, by: Duration) {
-        self.clock.advance(by);
+        let latest = OffsetDateTime::now_utc() - Duration::minutes(1);
+        let now = hearth::Clock::now(&*self.clock);
+        if now + by <= latest {
+            self.clock.advance(by);
+        } else if now < latest {
+            self.clock.set(latest);
+        }
+    }
+
+    /// Spreads a history over the time from [`Seeder::open`]'s start to
+    /// `recent` before the real time: step `i` of `n` moves the clock to
+    /// its share of that span (never backwards), so the seeded activity
+    /// runs up to the moment the server starts — this week's and this
+    /// month's leaderboards fill, and the newest topics are hours old.
+    pub fn pace(&self, i: usize, n: usize, recent: Duration) {
+        let end = OffsetDateTime::now_utc() - recent;
+        let span = end - self.start;
+        let at = self.start + span * (i as f64 / n.max(1) as f64);
+        if at > hearth::Clock::now(&*self.clock) {
+            self.clock.set(at);
+        }
     }
 }
 
@@ -508,5 +532,76 @@ pub mod testing {
         let status = res.status();
         let body = res.into_body().collect().await.expect("body").to_bytes();
         (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// What makes a seeded community look alive to a first visitor, as a
+    /// list of what is missing (empty when it is alive): activity up to
+    /// the last hour and several topics active in the last day, this
+    /// week's leaderboard filled (except in the first minutes of a week,
+    /// which start on Monday at midnight UTC), views counted on nearly every
+    /// topic, and no thread that repeats a reply word for word. `reader`
+    /// should read everything (the community's owner).
+    pub fn liveliness(
+        forum: &hearth::Forum,
+        community: hearth::CommunityId,
+        reader: &hearth::Actor,
+    ) -> hearth::Result<Vec<String>> {
+        use hearth::{PageRequest, Period, TopicFilter};
+        use time::{Duration, OffsetDateTime};
+
+        let now = OffsetDateTime::now_utc();
+        let mut missing = Vec::new();
+        let mut topics = Vec::new();
+        let mut page = PageRequest::first(100);
+        loop {
+            let p = forum.latest(reader, community, &TopicFilter::default(), &page)?;
+            topics.extend(p.items);
+            match p.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        match topics.iter().map(|t| t.bumped_at).max() {
+            None => missing.push("no topics".to_string()),
+            Some(newest) if newest > now => {
+                missing.push(format!("activity in the future: {newest}"))
+            }
+            Some(newest) if now - newest > Duration::hours(1) => missing.push(format!(
+                "the newest activity is {newest}, over an hour before {now}"
+            )),
+            Some(_) => {}
+        }
+        let last_day = topics
+            .iter()
+            .filter(|t| now - t.bumped_at < Duration::days(1))
+            .count();
+        if last_day < 3 {
+            missing.push(format!(
+                "{last_day} topics active in the last day (want 3 or more)"
+            ));
+        }
+        let into_week = now - now.replace_time(time::Time::MIDNIGHT)
+            + Duration::days(i64::from(now.weekday().number_days_from_monday()));
+        if into_week > Duration::minutes(5)
+            && forum
+                .leaderboard(reader, community, Period::Week, 10)?
+                .is_empty()
+        {
+            missing.push("nobody on this week's leaderboard".into());
+        }
+        let viewed = topics.iter().filter(|t| t.view_count > 0).count();
+        if viewed * 10 < topics.len() * 9 {
+            missing.push(format!("{viewed} of {} topics have views", topics.len()));
+        }
+        for t in &topics {
+            let view = forum.topic(reader, community, t.id, &PageRequest::first(100))?;
+            let mut seen = std::collections::HashSet::new();
+            for p in view.posts.items.iter().skip(1) {
+                if !seen.insert(p.source.as_str()) {
+                    missing.push(format!("{:?} repeats a reply: {}", t.title, p.source));
+                }
+            }
+        }
+        Ok(missing)
     }
 }

@@ -188,6 +188,15 @@ pub fn seed_phase(
         progress("invited members", i + 1, total);
     }
     let (mut topics, mut posts) = (0, 0);
+    // Readers: members (guests cannot read a closed community), each once.
+    let view = |topic, n: usize| {
+        let readers: Vec<(Actor, hearth::TopicId)> = members
+            .iter()
+            .take(n)
+            .map(|m| (Actor::User(*m), topic))
+            .collect();
+        forum.record_views(community, &readers)
+    };
     for (title, body) in PLAYBOOKS {
         seeder.advance(Duration::hours(30));
         let (topic, _) = forum.create_topic(
@@ -202,9 +211,15 @@ pub fn seed_phase(
         )?;
         topics += 1;
         posts += 1;
+        view(topic.id, 20 + rng.below(20))?;
+        // No thread repeats a reply word for word.
+        let mut said = std::collections::HashSet::new();
         for _ in 0..3 + rng.below(5) {
             seeder.advance(Duration::hours(2));
             let body = (*rng.pick(COMMENTS)).to_string();
+            if !said.insert(body.clone()) {
+                continue;
+            }
             let member = Actor::User(*rng.pick(&members));
             forum.reply(
                 &member,
@@ -218,9 +233,13 @@ pub fn seed_phase(
             posts += 1;
         }
     }
-    for round in 0..12 * scale.max(1) {
-        for (title, answer) in QUESTIONS {
-            seeder.advance(Duration::hours(11));
+    // Rounds of questions up to now; the last answer is accepted a minute
+    // ago, so this week's board is never empty.
+    let rounds = 12 * scale.max(1);
+    for round in 0..rounds {
+        seeder.pace(round + 1, rounds, Duration::hours(14));
+        for (q, (title, answer)) in QUESTIONS.iter().enumerate() {
+            seeder.advance(Duration::hours(1));
             let asker = *rng.pick(&members);
             let title = if round == 0 {
                 (*title).to_string()
@@ -239,17 +258,19 @@ pub fn seed_phase(
             )?;
             topics += 1;
             posts += 1;
+            view(topic.id, 3 + rng.below(30))?;
             let mut first_answer = None;
+            let mut said = std::collections::HashSet::new();
             for _ in 0..1 + rng.below(3) {
                 let who = *rng.pick(&members);
-                if who == asker {
-                    continue;
-                }
                 seeder.advance(Duration::minutes(45));
                 let body = match first_answer {
                     None => (*answer).to_string(),
                     Some(_) => (*rng.pick(COMMENTS)).to_string(),
                 };
+                if who == asker || !said.insert(body.clone()) {
+                    continue;
+                }
                 let reply = NewReply {
                     body,
                     reply_to: None,
@@ -258,14 +279,19 @@ pub fn seed_phase(
                 posts += 1;
                 first_answer.get_or_insert(post.id);
             }
+            let last = round + 1 == rounds && q + 1 == QUESTIONS.len();
+            if last {
+                // The clock stops a minute before the real time.
+                seeder.advance(Duration::days(1));
+            }
             if let Some(post) = first_answer
-                && rng.chance(60)
+                && (last || rng.chance(60))
             {
                 forum.accept_answer(&Actor::User(asker), community, post)?;
             }
         }
-        seeder.advance(Duration::hours(8));
-        forum.create_topic(
+        seeder.advance(Duration::hours(1));
+        let (ama, _) = forum.create_topic(
             &Actor::User(*rng.pick(&members)),
             community,
             NewTopic {
@@ -275,6 +301,7 @@ pub fn seed_phase(
                 tags: vec![],
             },
         )?;
+        view(ama.id, 10 + rng.below(25))?;
         topics += 1;
         posts += 1;
     }

@@ -18,6 +18,9 @@ async fn invite_only_then_hybrid() {
         .community_by_slug(&Actor::System, SLUG)
         .expect("community");
     assert_eq!(c.settings.registration, RegistrationMode::InviteOnly);
+    let founder = Actor::User(forum.user_by_username("sam_founder").expect("founder").id);
+    let missing = demo_kit::testing::liveliness(&forum, c.id, &founder).expect("read");
+    assert!(missing.is_empty(), "the circle looks alive: {missing:#?}");
     let web = demo_kit::web(
         forum.clone(),
         None,

@@ -442,6 +442,10 @@ pub fn seed(
     let mut solved_by: Vec<(TopicId, PostId)> = Vec::new();
 
     // Knowledge base, blogs and announcements from staff and experts.
+    let mut written = Vec::new();
+    // Readers who came by.
+    let view =
+        |topic: TopicId, n: usize| forum.record_views(community, &vec![(Actor::Guest, topic); n]);
     let kb_titles = PRODUCTS
         .iter()
         .flat_map(|p| p.features.iter().take(3).map(move |f| (p, *f)))
@@ -455,18 +459,28 @@ pub fn seed(
         };
         let menu = p.menus[i % p.menus.len()];
         // Articles: written as drafts, then published (every revision kept).
-        let article = forum.create_article(&Actor::User(author), community, hearth::NewArticle {
-            category: kb.id,
-            title: format!("How to configure {feature} in {}", p.name),
-            body: format!(
-                "This article walks through **{feature}** in {}.\n\n## Before you start\n\nYou need the administrator role.\n\n\
+        let title = format!("How to configure {feature} in {}", p.name);
+        let body = format!(
+            "This article walks through **{feature}** in {}.\n\n## Before you start\n\nYou need the administrator role.\n\n\
                  ## Steps\n\n1. Open **{menu}**.\n2. Choose *New* and give the profile a name.\n3. Assign it to the users or entities it applies to.\n\
                  4. Save, then run the sync once.\n\n## Troubleshooting\n\nIf nothing changes, clear the configuration cache and sign in again. \
                  Still stuck? Ask in the {} Q&A.",
-                p.name, p.name
-            ),
-        })?;
-        forum.publish_article(&Actor::User(author), community, article.id, None)?;
+            p.name, p.name
+        );
+        let article = forum.create_article(
+            &Actor::User(author),
+            community,
+            hearth::NewArticle {
+                category: kb.id,
+                title: title.clone(),
+                body: body.clone(),
+            },
+        )?;
+        let published = forum.publish_article(&Actor::User(author), community, article.id, None)?;
+        if let Some(topic) = published.topic {
+            view(topic, 40 + 11 * (i % 7))?;
+        }
+        written.push((article.id, author, title, body));
         // Customers say whether it helped: the library orders itself by it.
         for j in 0..(i % 6).min(customers.len()) {
             let reader = customers[(i * 7 + j) % customers.len()];
@@ -484,12 +498,13 @@ pub fn seed(
     .enumerate()
     {
         clock.advance(step);
-        forum.create_topic(&Actor::User(staff[i % staff.len()]), community, NewTopic {
+        let (posted, _) = forum.create_topic(&Actor::User(staff[i % staff.len()]), community, NewTopic {
             category: staff_blog.id,
             title: (*title).into(),
             body: format!("{body}\n\nQuestions? Reply below — the team reads every comment."),
             tags: vec!["release".into()],
         })?;
+        view(posted.id, 25 + 13 * posts % 40)?;
         topics += 1;
         posts += 1;
     }
@@ -502,28 +517,32 @@ pub fn seed(
     .enumerate()
     {
         clock.advance(step);
-        forum.create_topic(&Actor::User(experts[i]), community, NewTopic {
+        let (posted, _) = forum.create_topic(&Actor::User(experts[i]), community, NewTopic {
             category: expert_blog.id,
             title: (*title).into(),
             body: "After a dozen implementations, here is the checklist I give every customer. It starts with ownership: one person, one calendar.".into(),
             tags: vec!["best-practice".into()],
         })?;
+        view(posted.id, 25 + 13 * posts % 40)?;
         topics += 1;
         posts += 1;
     }
     clock.advance(step);
-    forum.create_topic(&admin, community, NewTopic {
+    let (posted, _) = forum.create_topic(&admin, community, NewTopic {
         category: announcements.id,
         title: "Scheduled maintenance: Sunday 02:00–04:00 UTC".into(),
         body: "Ledger Cloud and Analytics Hub will be read-only during the window. Integration Suite webhooks are queued and delivered afterwards.".into(),
         tags: vec!["maintenance".into()],
     })?;
+    view(posted.id, 25 + 13 * posts % 40)?;
     topics += 1;
     posts += 1;
 
-    // Questions and answers.
+    // Questions and answers, paced to run up to two hours ago; the last
+    // few are still waiting for an answer.
+    let unanswered = 3.min(opts.questions);
     for i in 0..opts.questions {
-        clock.advance(step);
+        seeder.pace(i + 1, opts.questions, Duration::hours(2));
         let pi = rng.below(PRODUCTS.len());
         let p = &PRODUCTS[pi];
         let asker = *rng.pick(&customers);
@@ -545,10 +564,13 @@ pub fn seed(
         };
         topics += 1;
         posts += 1;
-        let replies = 1 + rng.below(5);
+        let open_question = i + unanswered >= opts.questions;
+        let replies = if open_question { 0 } else { 1 + rng.below(5) };
         let mut answer_ids = Vec::new();
+        // No thread repeats a reply word for word.
+        let mut said = std::collections::HashSet::new();
         for r in 0..replies {
-            clock.advance(step / 2);
+            seeder.advance(Duration::minutes(10 + rng.below(240) as i64));
             let (author, body) = if r == 0 || rng.chance(40) {
                 (*rng.pick(&helpers), answer(&mut rng, p))
             } else if rng.chance(50) {
@@ -556,7 +578,7 @@ pub fn seed(
             } else {
                 (*rng.pick(&everyone), chatter(&mut rng))
             };
-            if author == asker {
+            if author == asker || !said.insert(body.clone()) {
                 continue;
             }
             let post = forum.reply(
@@ -586,6 +608,9 @@ pub fn seed(
             forum.accept_answer(&Actor::User(asker), community, *best)?;
             solved_by.push((topic.id, *best));
         }
+        // Readers who came by: more for busier threads.
+        let views = 3 + answer_ids.len() * 9 + rng.below(40);
+        forum.record_views(community, &vec![(Actor::Guest, topic.id); views])?;
         progress("questions", i + 1, opts.questions);
     }
 
@@ -599,8 +624,8 @@ pub fn seed(
     .iter()
     .enumerate()
     {
-        clock.advance(step);
-        forum.create_topic(
+        seeder.advance(Duration::minutes(9));
+        let (idea, _) = forum.create_topic(
             &Actor::User(customers[i % customers.len()]),
             community,
             NewTopic {
@@ -610,10 +635,24 @@ pub fn seed(
                 tags: vec![],
             },
         )?;
+        // Votes, and the first idea taken up by product management.
+        for voter in customers.iter().skip(i + 1).step_by(3).take(8 - 2 * i) {
+            let _ = forum.vote(&Actor::User(*voter), community, idea.id);
+        }
+        forum.record_views(community, &vec![(Actor::Guest, idea.id); 12 + 7 * (4 - i)])?;
+        if i == 0 {
+            forum.set_idea_status(
+                &admin,
+                community,
+                idea.id,
+                hearth::IdeaStatus::UnderReview,
+                "Design is looking at this for the spring release; tell us which screens matter most.",
+            )?;
+        }
         topics += 1;
         posts += 1;
     }
-    clock.advance(step);
+    seeder.advance(Duration::minutes(9));
     forum.create_topic(
         &Actor::User(partners[0]),
         community,
@@ -624,7 +663,7 @@ pub fn seed(
             tags: vec![],
         },
     )?;
-    clock.advance(step);
+    seeder.advance(Duration::minutes(9));
     forum.create_topic(&Actor::User(staff[0]), community, NewTopic {
         category: employees_cat.id,
         title: "Escalation rota for the holidays".into(),
@@ -632,6 +671,59 @@ pub fn seed(
         tags: vec![],
     })?;
     topics += 2;
+    posts += 2;
+
+    // A knowledge-base article brought up to date this morning.
+    seeder.advance(Duration::minutes(5));
+    if let Some((article, author, title, body)) = written.first() {
+        let actor = Actor::User(*author);
+        forum.revise_article(
+            &actor,
+            community,
+            *article,
+            title,
+            &format!(
+                "{body}\n\n## What changed in the November release\n\nThe sync now runs on its own \
+                 after you save; you no longer need to start it by hand."
+            ),
+            "Updated for the November release",
+        )?;
+        forum.publish_article(&actor, community, *article, None)?;
+    }
+    // Minutes ago: a question answered and accepted, so this week's and
+    // this month's leaderboards have someone on them whatever the day.
+    seeder.advance(Duration::minutes(20));
+    let asker = customers[customers.len() / 2];
+    let (title, body) = question(&mut rng, &PRODUCTS[0]);
+    let (fresh, _) = forum.create_topic(
+        &Actor::User(asker),
+        community,
+        NewTopic {
+            category: product_cats[0].id,
+            title: format!("{title} (this morning)"),
+            body,
+            tags: vec![PRODUCTS[0].slug.into()],
+        },
+    )?;
+    seeder.advance(Duration::minutes(12));
+    let helper = experts[0];
+    let answer_post = forum.reply(
+        &Actor::User(helper),
+        community,
+        fresh.id,
+        NewReply {
+            body: answer(&mut rng, &PRODUCTS[0]),
+            reply_to: None,
+        },
+    )?;
+    // The clock stops a minute before the real time.
+    seeder.advance(Duration::days(1));
+    for liker in customers.iter().filter(|c| **c != asker).take(3) {
+        forum.like(&Actor::User(*liker), community, answer_post.id)?;
+    }
+    forum.accept_answer(&Actor::User(asker), community, answer_post.id)?;
+    forum.record_views(community, &vec![(Actor::Guest, fresh.id); 6])?;
+    topics += 1;
     posts += 2;
 
     // Real limits from now on.

@@ -2,8 +2,10 @@
 //! `chromium-driver`, installed here if missing and allowed) driven with
 //! Selenium from PyPI through the support demo with its plugins:
 //! sign up, similar topics while typing, create, reply, accept, a reaction
-//! through a plugin's action, search, the escape-hatch footer. Screenshots go to
-//! `target/test-output/browser/`.
+//! through a plugin's action, search, the escape-hatch footer; a member's
+//! own story; and every main page at a desktop's and a phone's width, light
+//! and dark, checked with axe-core and used by keyboard alone. Screenshots
+//! go to `target/test-output/browser*/`.
 
 mod support;
 
@@ -121,6 +123,48 @@ async fn a_member_edits_uploads_messages_and_recovers_in_a_real_browser() {
     demo.server.abort();
     assert!(out.contains("member story passed"), "{out}");
     for shot in ["profile.png", "composer-upload.png", "back-in.png"] {
+        let len = std::fs::metadata(out_dir.join(shot))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(len > 10_000, "{shot} was taken ({len} bytes)");
+    }
+}
+
+/// The pinned axe-core release `pages_check.py` downloads from the npm
+/// registry, and the registry's SHA-512 for it.
+const AXE_SHA512: &str =
+    "Xm7bpRXnDSX2YE2YFfBk2FnF0ep6tmG7xPh8iHee8MIcrgq762Nkce856dYtJYLkuIoYZvGfTs/PbZhideTcEg==";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_main_page_fits_a_phone_passes_axe_and_works_by_keyboard() {
+    tokio::task::spawn_blocking(ensure_chromium)
+        .await
+        .expect("install");
+    let demo = support::serve_demo(true).await;
+    let out_dir = support::output_dir("browser-pages");
+    let axe_cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-tools");
+    let out = support::run_python(
+        "pages_check.py",
+        vec![
+            ("HEARTH_URL", demo.url.clone()),
+            ("OUT_DIR", out_dir.display().to_string()),
+            ("AXE_CACHE", axe_cache.display().to_string()),
+            ("AXE_SHA512", AXE_SHA512.to_string()),
+            (
+                "DEMO_PASSWORD",
+                support_community::DEMO_PASSWORD.to_string(),
+            ),
+        ],
+    )
+    .await;
+    demo.server.abort();
+    println!("{out}");
+    assert!(out.contains("pages check passed"), "{out}");
+    for shot in [
+        "home-390-light.png",
+        "topic-390-dark.png",
+        "analytics-1280-light.png",
+    ] {
         let len = std::fs::metadata(out_dir.join(shot))
             .map(|m| m.len())
             .unwrap_or(0);

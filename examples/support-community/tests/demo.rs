@@ -9,6 +9,8 @@ use http_body_util::BodyExt;
 use support_community::{DEMO_PASSWORD, Options, SIGN_INS, SLUG, app, open, seed};
 use tower::ServiceExt;
 
+mod support;
+
 async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
     let res = app
         .clone()
@@ -81,4 +83,71 @@ async fn seeds_and_serves_a_support_community() {
     let (_, sitemap) = get(&router, "/sitemap.xml").await;
     assert!(sitemap.matches("<loc>").count() > 40);
     assert!(!sitemap.contains("escalation"));
+}
+
+/// What a first visitor notices: activity up to the moment the server
+/// starts, this week's leaderboard filled, views counted, no thread that
+/// repeats a reply (`demo_kit::testing::liveliness`); and here also
+/// questions still open, an idea under review, an article updated today.
+#[test]
+fn the_seeded_community_looks_alive() {
+    use hearth::{Actor, PageRequest, TopicFilter};
+    use time::{Duration, OffsetDateTime};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = support::seed_small(dir.path());
+    let now = OffsetDateTime::now_utc();
+    let forum = open(&path).expect("open");
+    let community = forum
+        .community_by_slug(&Actor::System, SLUG)
+        .expect("community")
+        .id;
+    let admin = Actor::User(forum.user_by_username("maya").expect("maya").id);
+    let missing = demo_kit::testing::liveliness(&forum, community, &admin).expect("read");
+    assert!(missing.is_empty(), "{missing:#?}");
+    let open_questions = forum
+        .latest(
+            &admin,
+            community,
+            &TopicFilter::default(),
+            &PageRequest::first(100),
+        )
+        .expect("latest")
+        .items
+        .into_iter()
+        .filter(|t| t.reply_count == 0 && !t.tags.is_empty() && t.tags[0] != "release")
+        .count();
+    assert!(open_questions >= 3, "questions still waiting for an answer");
+
+    let ideas = forum
+        .ideas(
+            &Actor::Guest,
+            community,
+            &hearth::IdeaFilter::default(),
+            &PageRequest::first(50),
+        )
+        .expect("ideas");
+    assert!(
+        ideas
+            .items
+            .iter()
+            .any(|i| i.status == hearth::IdeaStatus::UnderReview),
+        "an idea under review"
+    );
+
+    let articles = forum
+        .articles(
+            &Actor::Guest,
+            community,
+            None,
+            false,
+            &PageRequest::first(50),
+        )
+        .expect("articles");
+    assert!(
+        articles.items.iter().any(|a| a.latest_revision > 1
+            && a.published_at
+                .is_some_and(|at| now - at < Duration::days(1))),
+        "an article updated in the last day"
+    );
 }

@@ -140,6 +140,8 @@ pub struct Standing {
     pub member: i64,
     /// Display name (or username) when the viewer may see the member.
     pub name: Option<String>,
+    /// Username (for the profile link) when the viewer may see the member.
+    pub username: Option<String>,
     /// Points on this board.
     pub points: i64,
 }
@@ -185,6 +187,7 @@ pub fn top(
             out.push(Standing {
                 rank,
                 member,
+                username: info.as_ref().map(|m| m.username.clone()),
                 name: info.map(|m| {
                     if m.display_name.is_empty() {
                         m.username
@@ -202,23 +205,36 @@ pub fn top(
     Ok(out)
 }
 
-fn table(title: &str, rows: &[Standing]) -> String {
-    let mut html = format!("<h3>{}</h3>", escape(title));
+/// A board as a table under a heading of `level` (2: the sidebar's
+/// section, or a period under the full page's `h1`); names link to
+/// profiles, with the member's letter avatar.
+fn table(title: &str, rows: &[Standing], level: u8) -> String {
+    let mut html = format!("<h{level}>{}</h{level}>", escape(title));
     if rows.is_empty() {
-        html.push_str("<p>No points yet.</p>");
+        html.push_str("<p>No points yet: answer a question or share a tip to be the first here.</p>");
         return html;
     }
-    html.push_str("<table><thead><tr><th>#</th><th>Member</th><th>Points</th></tr></thead><tbody>");
+    html.push_str(
+        "<table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Member</th><th scope=\"col\">Points</th></tr></thead><tbody>",
+    );
     for s in rows {
         let name = s
             .name
             .clone()
             .unwrap_or_else(|| format!("member {}", s.member));
+        let who = match &s.username {
+            Some(u) => {
+                let u = escape(u);
+                format!(
+                    r#"<a href="/u/{u}"><img class="avatar" src="/letter_avatar/{u}/24.svg" width="24" height="24" alt="">{}</a>"#,
+                    escape(&name)
+                )
+            }
+            None => escape(&name),
+        };
         html.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            s.rank,
-            escape(&name),
-            s.points
+            "<tr><td>{}</td><td>{who}</td><td>{}</td></tr>",
+            s.rank, s.points
         ));
     }
     html.push_str("</tbody></table>");
@@ -259,7 +275,7 @@ impl Plugin for Leaderboard {
             .map_or("Leaderboard", |(_, t)| t);
         Ok(Some(format!(
             r#"<section class="leaderboard">{}<p><a href="/plugins/leaderboard">Full leaderboard</a></p></section>"#,
-            table(&format!("Top contributors · {title}"), &rows)
+            table(&format!("Top contributors · {title}"), &rows, 2)
         )))
     }
 
@@ -283,9 +299,9 @@ impl Plugin for Leaderboard {
                 .collect();
             return Ok(Some(Response::json(&serde_json::Value::Object(doc))));
         }
-        let mut html = String::from("<h2>Leaderboard</h2>");
+        let mut html = String::from("<h1>Leaderboard</h1>");
         for (_, title, rows) in &boards {
-            html.push_str(&table(title, rows));
+            html.push_str(&table(title, rows, 2));
         }
         Ok(Some(Response::html(html)))
     }
