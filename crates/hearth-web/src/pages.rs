@@ -395,12 +395,21 @@ fn topic_list_page(
         )?),
         _ => None,
     };
+    // The community's welcome, on the home page's first page only.
+    let welcome = match (&cat, n) {
+        (None, 0) => match s.community()?.settings.welcome.as_deref() {
+            Some(md) if !md.trim().is_empty() => Some(s.forum.render_bio(&v.actor, c, md)?),
+            _ => None,
+        },
+        _ => None,
+    };
     render(
         s,
         v,
         template,
         meta,
         json!({
+            "welcome": welcome,
             "ideas": ideas,
             "kb": kb,
             "topics": topics,

@@ -614,3 +614,36 @@ async fn a_picture_goes_with_a_new_topic_or_a_reply_without_javascript() {
     assert!(bad.status.is_client_error(), "{}", bad.status);
     assert!(!ada.get(&topic_url).await.body.contains("see attached"));
 }
+
+/// The community's welcome heads the home page's first page, rendered
+/// and sanitized as a post is; not on later pages or category pages. The
+/// guest cache shows a changed welcome at once (a settings change is a
+/// write). Counts read in the right number.
+#[tokio::test]
+async fn the_welcome_heads_the_home_page() {
+    let f = fixture();
+    let admin = hearth::Actor::User(f.admin);
+    let mut settings = f.forum.community(&admin, f.community).unwrap().settings;
+    let r = send(&f.app, get("/")).await;
+    assert!(!r.body.contains("class=\"welcome"), "no welcome set");
+    settings.welcome = Some(
+        "**Start here**: search first, then [ask](/new-topic).<script>alert(1)</script>".into(),
+    );
+    f.forum
+        .update_community(&admin, f.community, "Acme", settings)
+        .unwrap();
+    let home = send(&f.app, get("/")).await.body;
+    assert!(home.contains("<strong>Start here</strong>"), "{home}");
+    assert!(home.contains("/new-topic\">ask</a>"), "{home}");
+    assert!(!home.contains("<script>alert"), "sanitized");
+    assert!(
+        !home.contains(" 1 topics") && !home.contains(">1 topics<"),
+        "plurals agree"
+    );
+    let later = send(&f.app, get("/latest?page=1")).await.body;
+    assert!(!later.contains("Start here"));
+    let category = send(&f.app, get(&format!("/c/{}/{}", f.qa.slug, f.qa.id.0)))
+        .await
+        .body;
+    assert!(!category.contains("Start here"));
+}

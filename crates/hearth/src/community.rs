@@ -152,7 +152,14 @@ pub struct CommunitySettings {
     /// Fields members fill in on their profile, in the order shown (at
     /// most [`MAX_PROFILE_FIELDS`](crate::MAX_PROFILE_FIELDS)).
     pub profile_fields: Vec<crate::profile_fields::ProfileField>,
+    /// Markdown shown at the top of the home page: what the community is
+    /// for and where to start (at most [`MAX_WELCOME_CHARS`] characters;
+    /// rendered as a post is, for each reader). `None` shows nothing.
+    pub welcome: Option<String>,
 }
+
+/// The most characters [`CommunitySettings::welcome`] may have.
+pub const MAX_WELCOME_CHARS: usize = 2_000;
 
 impl Default for CommunitySettings {
     fn default() -> Self {
@@ -169,6 +176,7 @@ impl Default for CommunitySettings {
             email: crate::mail::EmailSettings::default(),
             messages: crate::messages::MessageSettings::default(),
             profile_fields: Vec::new(),
+            welcome: None,
         }
     }
 }
@@ -261,6 +269,9 @@ impl CommunitySettings {
         }
         if let Some(url) = &self.support_url {
             crate::text::check_url("support_url", url)?;
+        }
+        if let Some(welcome) = &self.welcome {
+            crate::text::check_len("welcome", welcome, 0, MAX_WELCOME_CHARS)?;
         }
         if !(1..=7 * 24 * 60).contains(&self.deflection_window_minutes) {
             return Err(Error::invalid(

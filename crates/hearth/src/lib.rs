@@ -148,7 +148,8 @@ pub use category::{Category, CategoryKind, NewCategory, Visibility};
 pub use changes::{CHANGE_POLL, ChangeStamp};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use community::{
-    About, Community, CommunitySettings, ContentLimits, NewCommunity, RegistrationMode,
+    About, Community, CommunitySettings, ContentLimits, MAX_WELCOME_CHARS, NewCommunity,
+    RegistrationMode,
 };
 pub use copy::CopyReport;
 pub use curate::{NewSplit, Pin, TopicUpdate};

@@ -671,7 +671,8 @@ impl Forum {
     }
 
     /// A member's bio as HTML: Markdown rendered and sanitized exactly as
-    /// a post is (an empty bio is empty). For profiles.
+    /// a post is (an empty bio is empty). For profiles, and for other short
+    /// texts a page shows, such as the community's welcome.
     pub fn render_bio(&self, actor: &Actor, community: CommunityId, bio: &str) -> Result<String> {
         if bio.trim().is_empty() {
             return Ok(String::new());

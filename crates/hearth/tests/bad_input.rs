@@ -1026,3 +1026,43 @@ fn like_toggling_is_rate_limited() {
     w.t.clock.advance(time::Duration::minutes(61));
     f.like(&w.member, w.c, answer).unwrap();
 }
+
+/// The home page's welcome text: up to `MAX_WELCOME_CHARS` characters
+/// (counted as characters, not bytes), one more is refused and changes
+/// nothing; control characters are refused like in any text.
+#[test]
+fn welcome_text_at_its_bound() {
+    let w = World::new();
+    let f = &w.t.forum;
+    let with = |text: String| {
+        let mut s = f.community(&Actor::System, w.c).unwrap().settings;
+        s.welcome = Some(text);
+        s
+    };
+    let at = "é".repeat(hearth::MAX_WELCOME_CHARS);
+    f.update_community(&w.owner, w.c, "Acme", with(at.clone()))
+        .unwrap();
+    assert_eq!(
+        f.community(&Actor::System, w.c).unwrap().settings.welcome,
+        Some(at)
+    );
+    unchanged(
+        &w,
+        "welcome one character over",
+        || {
+            let over = "é".repeat(hearth::MAX_WELCOME_CHARS + 1);
+            f.update_community(&w.owner, w.c, "Acme", with(over))
+                .map(|_| ())
+        },
+        invalid("welcome"),
+    );
+    unchanged(
+        &w,
+        "welcome with a control character",
+        || {
+            f.update_community(&w.owner, w.c, "Acme", with("Hi\u{7}".into()))
+                .map(|_| ())
+        },
+        invalid("welcome"),
+    );
+}

@@ -80,6 +80,24 @@ fn settings() -> CommunitySettings {
     s
 }
 
+/// The home page's welcome: how points are earned and the ranks they make.
+fn welcome() -> String {
+    let r = settings().rewards;
+    let ranks: Vec<String> = RANKS
+        .iter()
+        .map(|(_, name, points, _)| format!("**{name}** at {points} points"))
+        .collect();
+    format!(
+        "**Ambassadors answer players' questions in the Help Desk.** An accepted answer earns \
+         {} points, every like {}, a guide {}. Points make ranks — {} — shown as badges on each \
+         ambassador's profile. Who helps most this week is on the [leaderboard](/plugins/leaderboard).",
+        r.answer_accepted,
+        r.like_received,
+        r.knowledge_base_article,
+        ranks.join(", ")
+    )
+}
+
 /// Seeds the program; `scale` multiplies the 120 default questions.
 pub fn seed(
     path: &Path,
@@ -301,6 +319,7 @@ pub fn seed(
         "Ambassadors",
         CommunitySettings {
             rewards: settings().rewards,
+            welcome: Some(welcome()),
             ..CommunitySettings::default()
         },
     )?;

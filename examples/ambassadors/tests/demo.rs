@@ -47,6 +47,13 @@ async fn points_leaderboard_and_ranks() {
     let app = web.router();
     let (status, home) = get(&app, "/", None).await;
     assert_eq!(status, StatusCode::OK);
+    for rank in RANKS {
+        assert!(
+            home.contains(rank.1),
+            "the home page names the {} rank",
+            rank.1
+        );
+    }
     assert!(home.contains("Help Desk") && !home.contains("Ambassador HQ"));
     let (key, _) = web
         .create_api_key(&Actor::System, None, "test")

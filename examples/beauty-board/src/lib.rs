@@ -48,6 +48,78 @@ const LOOKS: &[&str] = &[
     "90s brown liner",
     "festival shimmer",
 ];
+/// A look's colours: (top, bottom, accent), by `LOOKS` index.
+const PALETTES: &[([u8; 3], [u8; 3], [u8; 3])] = &[
+    ([244, 214, 204], [196, 132, 126], [160, 62, 80]),
+    ([250, 236, 222], [222, 196, 172], [196, 140, 118]),
+    ([236, 200, 214], [120, 30, 70], [90, 10, 50]),
+    ([236, 244, 250], [196, 214, 232], [250, 250, 255]),
+    ([255, 206, 150], [214, 90, 70], [120, 40, 90]),
+    ([246, 240, 232], [214, 200, 186], [180, 150, 130]),
+    ([222, 190, 160], [120, 80, 56], [70, 40, 30]),
+    ([200, 180, 250], [90, 60, 160], [255, 220, 120]),
+];
+
+/// Draws a look's photo (a portrait-shaped gradient with a face-like oval
+/// and a swatch per product shade, in the look's colours, `variant`
+/// moving the highlights) and uploads it as `who`; returns its URL.
+fn look_photo(
+    forum: &Forum,
+    community: CommunityId,
+    who: UserId,
+    look: &str,
+    variant: u32,
+) -> Result<String, hearth_web::Error> {
+    let index = LOOKS.iter().position(|l| *l == look).unwrap_or(0);
+    let (top, bottom, accent) = PALETTES[index % PALETTES.len()];
+    let (w, h) = (360u32, 450u32);
+    let (cx, cy) = (
+        w as f32 / 2.0 + (variant % 40) as f32 - 20.0,
+        h as f32 * 0.42,
+    );
+    let mix = |a: u8, b: u8, t: f32| (f32::from(a) + (f32::from(b) - f32::from(a)) * t) as u8;
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let t = y as f32 / h as f32;
+        let mut px = [0u8; 3];
+        for c in 0..3 {
+            px[c] = mix(top[c], bottom[c], t);
+        }
+        let (dx, dy) = ((x as f32 - cx) / 95.0, (y as f32 - cy) / 125.0);
+        let d = dx * dx + dy * dy;
+        if d < 1.0 {
+            // The oval, lit from the upper left.
+            let light = 1.0 - (dx + 0.4).hypot(dy + 0.5) * 0.35;
+            for c in 0..3 {
+                px[c] = mix(px[c], 250, (0.55 * light).clamp(0.0, 0.9));
+            }
+            // A lip-coloured band two thirds of the way down.
+            if (0.45..0.58).contains(&dy) && dx.abs() < 0.35 {
+                px = accent;
+            }
+        }
+        if y > h - 60 && x % 90 < 70 && x > 10 {
+            // Swatches.
+            let k = (x / 90) as f32 / 4.0;
+            for c in 0..3 {
+                px[c] = mix(accent[c], top[c], k);
+            }
+        }
+        image::Rgb(px)
+    });
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| hearth_web::Error::Internal(format!("drawing a look: {e}")))?;
+    let upload = forum.create_upload(
+        &Actor::User(who),
+        community,
+        hearth::NewUpload {
+            filename: format!("{}.png", look.replace(' ', "-")),
+            bytes: png,
+        },
+    )?;
+    Ok(format!("/uploads/{}.png", upload.sha256))
+}
+
 const TALK: &[(&str, &str, &str)] = &[
     (
         "skincare-talk",
@@ -232,16 +304,20 @@ pub fn seed(
                     format!("- [{name}]({SHOP}/{sku})")
                 })
                 .collect();
-            let photo = rng.below(9000) + 1000;
-            let (topic, first) = forum.create_topic(&Actor::User(who), community, NewTopic {
-                category: board.id,
-                title: format!("My {look} look"),
-                body: format!(
-                    "![{look}](https://images.example.com/looks/{photo}.jpg)\n\nProducts I used:\n\n{}\n",
-                    used.join("\n")
-                ),
-                tags: vec!["look".into()],
-            })?;
+            let photo = look_photo(forum, community, who, look, rng.below(1000) as u32)?;
+            let (topic, first) = forum.create_topic(
+                &Actor::User(who),
+                community,
+                NewTopic {
+                    category: board.id,
+                    title: format!("My {look} look"),
+                    body: format!(
+                        "![{look}]({photo})\n\nProducts I used:\n\n{}\n",
+                        used.join("\n")
+                    ),
+                    tags: vec!["look".into()],
+                },
+            )?;
             topics += 1;
             posts += 1;
             for _ in 0..rng.below(8) {
@@ -290,7 +366,16 @@ pub fn seed(
         &admin,
         community,
         "Lumi Beauty Community",
-        CommunitySettings::default(),
+        CommunitySettings {
+            welcome: Some(format!(
+                "**Show us your look.** Post a photo on the [Beauty Board](/c/beauty-board/{}) and \
+                 link the products you used: every link opens the product in the Lumi shop. Ask \
+                 about skincare, makeup and hair in the talk categories; the Insider Lounge is for \
+                 members.",
+                board.id.0
+            )),
+            ..CommunitySettings::default()
+        },
     )?;
     Ok((topics, posts))
 }

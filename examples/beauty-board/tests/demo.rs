@@ -37,12 +37,17 @@ async fn public_talk_photo_board_and_member_lounge() {
     let (status, page) = get(&app, &path, None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        page.contains("<img") && page.contains("https://images.example.com/looks/"),
+        page.contains("<img") && page.contains("/uploads/"),
         "the photo"
     );
     assert!(
         page.contains(&format!("href=\"{SHOP}/LM-")),
         "product links"
+    );
+    let (_, home) = get(&app, "/", None).await;
+    assert!(
+        home.contains("Show us your look") && home.contains("/c/beauty-board/"),
+        "the home page says what the board is for"
     );
     let (key, _) = web
         .create_api_key(&Actor::System, None, "test")

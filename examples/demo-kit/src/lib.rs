@@ -26,6 +26,9 @@ pub type SeedResult = Result<(usize, usize), hearth_web::Error>;
 /// What starting a demo's plugins returns.
 pub type PluginsResult = Result<Option<PluginHost>, hearth_web::Error>;
 
+/// Starts a demo's plugins on the served forum, given its public origin.
+pub type PluginsFn = fn(&Arc<Forum>, CommunityId, &str) -> PluginsResult;
+
 /// A small deterministic generator (no `rand` dependency for demo data).
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -239,7 +242,7 @@ pub struct Demo {
     pub seed: fn(&Path, usize, Progress<'_>) -> SeedResult,
     /// Starts the plugins the demo uses (after seeding, on the served
     /// forum); `None` if they are not built.
-    pub plugins: fn(&Arc<Forum>, CommunityId, &str) -> PluginsResult,
+    pub plugins: PluginsFn,
     /// Lines printed after the sign-ins (invite links, hints).
     pub notes: fn(&Forum, CommunityId) -> Vec<String>,
 }

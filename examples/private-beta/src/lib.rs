@@ -101,6 +101,12 @@ fn settings(phase: Phase) -> CommunitySettings {
 
 /// The switch: guests may read the public categories, newcomers ask to
 /// join; categories marked members-only stay private.
+/// What the home page says once the circle opens up.
+pub const HYBRID_WELCOME: &str = "**Revenue Circle started invite-only; now it is open to read.** \
+The [playbooks](/kb) and **Ask a Practitioner** are public, so anyone can learn from people who \
+carry a number. To ask and answer, [request to join](/signup): a founding member reviews each \
+request. The *Founding Members* room stays members-only, as it always was.";
+
 pub fn switch_to_hybrid(
     forum: &Forum,
     admin: &Actor,
@@ -110,6 +116,7 @@ pub fn switch_to_hybrid(
     let mut s = c.settings;
     s.registration = RegistrationMode::Approval;
     s.public_access = true;
+    s.welcome = Some(HYBRID_WELCOME.into());
     forum.update_community(admin, community, &c.name, s)?;
     Ok(())
 }
@@ -321,6 +328,7 @@ pub fn seed_phase(
     let real = CommunitySettings {
         registration: c.settings.registration,
         public_access: c.settings.public_access,
+        welcome: c.settings.welcome.clone(),
         ..CommunitySettings::default()
     };
     forum.update_community(&admin, community, "Revenue Circle", real)?;

@@ -59,6 +59,11 @@ async fn invite_only_then_hybrid() {
         !latest.contains("Founders"),
         "the founders' room stays private"
     );
+    let (_, home) = get(&app, "/", None).await;
+    assert!(
+        home.contains("started invite-only") && home.contains("request to join"),
+        "the home page says the circle opened up"
+    );
     let (_, sitemap) = get(&app, "/sitemap.xml", None).await;
     assert!(sitemap.contains("https://circle.example.com/c/playbooks/"));
     assert!(!sitemap.contains("founding-members"));

@@ -249,6 +249,12 @@ fn chatter(rng: &mut Rng) -> String {
     .to_string()
 }
 
+/// The home page's welcome: where to start, and the way to a person.
+const WELCOME: &str = "**Customers, partners and the people who build Acme help each other here.** \
+[Search](/search) first: most questions have an answer, and the [knowledge base](/kb) keeps the \
+best ones. Still stuck? [Ask](/new-topic) in your product's Q&A — an answer marked *Solved* worked \
+for the person who asked. Need a person? Every page links to a support ticket.";
+
 /// Opens the demo database with the system clock.
 pub fn open(path: &Path) -> hearth::Result<Forum> {
     Forum::open(path)
@@ -729,6 +735,7 @@ pub fn seed(
     // Real limits from now on.
     let real = CommunitySettings {
         base_url: Some("http://127.0.0.1:3000/".into()),
+        welcome: Some(WELCOME.into()),
         ..CommunitySettings::default()
     };
     forum.update_community(&admin, community, "Acme Support Community", real)?;

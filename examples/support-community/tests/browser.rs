@@ -171,3 +171,48 @@ async fn every_main_page_fits_a_phone_passes_axe_and_works_by_keyboard() {
         assert!(len > 10_000, "{shot} was taken ({len} bytes)");
     }
 }
+
+/// The other three demos' main pages, each served as `cargo run -p <demo>`
+/// serves it: the same checks as above (without the signed-in part).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_demo_fits_a_phone_and_passes_axe() {
+    tokio::task::spawn_blocking(ensure_chromium)
+        .await
+        .expect("install");
+    let axe_cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-tools");
+    for (demo, pages) in [
+        (
+            &ambassadors::DEMO,
+            "/ home\n/latest latest\n{topic} topic\n/search?q=console search\n/kb guides\n/u/spark_mentor profile\n/plugins/leaderboard leaderboard",
+        ),
+        (
+            &beauty_board::DEMO,
+            "/ home\n/latest latest\n{topic} topic\n/search?q=look search\n/u/mara_artist profile\n/plugins/leaderboard leaderboard",
+        ),
+        (
+            &private_beta::DEMO,
+            "/ home\n/latest latest\n{topic} topic\n/search?q=email search\n/kb playbooks\n/signup join",
+        ),
+    ] {
+        let served = support::serve_kit_demo(demo).await;
+        let out_dir = support::output_dir(&format!("browser-pages/{}", demo.name));
+        let out = support::run_python(
+            "pages_check.py",
+            vec![
+                ("HEARTH_URL", served.url.clone()),
+                ("OUT_DIR", out_dir.display().to_string()),
+                ("AXE_CACHE", axe_cache.display().to_string()),
+                ("AXE_SHA512", AXE_SHA512.to_string()),
+                ("DEMO_PASSWORD", demo_kit::DEMO_PASSWORD.to_string()),
+                ("PAGES", pages.to_string()),
+            ],
+        )
+        .await;
+        served.server.abort();
+        println!("{}:\n{out}", demo.name);
+        assert!(out.contains("pages check passed"), "{}: {out}", demo.name);
+        let shot = out_dir.join("home-390-light.png");
+        let len = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 10_000, "{} was taken ({len} bytes)", shot.display());
+    }
+}

@@ -74,6 +74,10 @@ async fn seeds_and_serves_a_support_community() {
         assert!(home.contains(name), "{name} on the home page");
     }
     assert!(!home.contains("Employees Only") && !home.contains("Partner Lounge"));
+    assert!(
+        home.contains("class=\"welcome"),
+        "the welcome says where to start"
+    );
     let (status, latest) = get(&router, "/latest.json").await;
     assert_eq!(status, StatusCode::OK);
     let latest: serde_json::Value = serde_json::from_str(&latest).expect("json");

@@ -1,6 +1,6 @@
 """Every main page of the support demo, in headless Chromium, at a desktop
 width (1280 px) and a phone's (390 px), light and dark: nothing wider than
-the window, axe-core finds no serious or critical accessibility violation,
+the window (also at 360 and 414 px), axe-core finds no serious or critical accessibility violation,
 touch targets on the phone are at least 44 px tall; then sign-in and a
 reply by keyboard alone (the skip link first). Screenshots of each page go
 to OUT_DIR for people to look at.
@@ -10,11 +10,13 @@ the registry's published SHA-512) and is cached in AXE_CACHE; it is put
 into each page through WebDriver, so the page's own CSP stays as strict as
 it is.
 
-Run by tests/browser.rs with HEARTH_URL, OUT_DIR, AXE_CACHE and
-DEMO_PASSWORD set.
+Run by tests/browser.rs with HEARTH_URL, OUT_DIR, AXE_CACHE, AXE_SHA512
+and DEMO_PASSWORD set; with PAGES set (another demo's pages), only those
+pages are checked, without the signed-in part.
 """
 
 import base64
+import glob
 import hashlib
 import io
 import os
@@ -57,11 +59,25 @@ def axe_source():
 
 AXE = axe_source()
 problems = []
+# Screenshots of an earlier run would mislead whoever looks at them.
+for old in glob.glob(os.path.join(OUT, "*.png")):
+    os.remove(old)
 
 
 def color_scheme(scheme):
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {
         "features": [{"name": "prefers-color-scheme", "value": scheme}]})
+
+
+def overflow_only(path, width):
+    """The phone widths between the checked ones: nothing wider than the
+    window (no axe run, no screenshot)."""
+    driver.set_window_size(width, 900)
+    driver.get(URL + path)
+    wide, window = driver.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth]")
+    if wide > window:
+        problems.append(f"{path} at {width} px: {wide} px wide in a {window} px window")
 
 
 def check_page(path, name, width, scheme="light"):
@@ -79,13 +95,7 @@ def check_page(path, name, width, scheme="light"):
         "  .map(e => e.tagName + '.' + e.className)]")
     if overflow[0] > overflow[1]:
         problems.append(f"{where}: {overflow[0]} px wide in a {overflow[1]} px window ({overflow[2]})")
-    driver.execute_script(AXE)
-    violations = driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v =>"
-        " ({id: v.id, impact: v.impact, help: v.help,"
-        "   nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))));")
-    for v in violations:
+    for v in axe_violations():
         line = f"{where}: axe {v['impact']} {v['id']} ({v['help']}) at {v['nodes']}"
         print(line)
         if v["impact"] in FAILING:
@@ -115,25 +125,61 @@ def tab_to(predicate_js, limit=80):
     raise AssertionError(f"Tab never reached {predicate_js}")
 
 
-def story():
+def guest_pages():
+    """The pages to check: PAGES from the environment ("path name" per
+    line, `{topic}` standing for the newest topic), or the support demo's."""
     driver.get(URL + "/latest")
     topic = driver.find_element(By.CSS_SELECTOR, "table.topics a.title").get_attribute("href")
     topic_path = topic[len(URL):]
-    guest_pages = [
-        ("/", "home"), ("/latest", "latest"), (topic_path, "topic"),
-        ("/search?q=connector", "search"), ("/kb", "knowledge-base"),
-        ("/u/olga_mentor", "profile"), ("/plugins/leaderboard", "leaderboard"),
-        ("/login", "sign-in"),
-    ]
+    listed = os.environ.get("PAGES")
+    if listed:
+        pages = [tuple(line.split()) for line in listed.strip().splitlines()]
+    else:
+        pages = [
+            ("/", "home"), ("/latest", "latest"), ("{topic}", "topic"),
+            ("/search?q=connector", "search"), ("/kb", "knowledge-base"),
+            ("/u/olga_mentor", "profile"), ("/plugins/leaderboard", "leaderboard"),
+            ("/login", "sign-in"),
+        ]
+    return topic, [(path.replace("{topic}", topic_path), name) for path, name in pages]
+
+
+def axe_violations():
+    driver.execute_script(AXE)
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v =>"
+        " ({id: v.id, impact: v.impact, help: v.help,"
+        "   nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))));")
+
+
+def story():
+    step("the checks can fail: a page with an unlabelled field, faint text and a wide box")
+    driver.set_window_size(390, 900)
+    driver.get("data:text/html,<!doctype html><html lang=en><title>bad</title><main><input>"
+               "<p style='color:%23ddd'>faint</p><div style='width:900px'>wide</div></main>")
+    found = {v["id"] for v in axe_violations() if v["impact"] in FAILING}
+    assert {"label", "color-contrast"} <= found, found
+    assert driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth")
+
+    topic, pages = guest_pages()
+    topic_path = topic[len(URL):]
     for width in WIDTHS:
-        for path, name in guest_pages:
+        for path, name in pages:
             step(f"{name} at {width} px")
             check_page(path, name, width)
+    step("the smallest and largest common phones: 360 and 414 px")
+    for path, _ in pages:
+        overflow_only(path, 360)
+        overflow_only(path, 414)
     for path, name in [("/", "home"), (topic_path, "topic")]:
         step(f"{name} in the dark scheme")
         check_page(path, name, 390, "dark")
         check_page(path, name, 1280, "dark")
     color_scheme("light")
+    if os.environ.get("PAGES"):
+        assert not problems, "\n".join(problems)
+        return
 
     step("sign in by keyboard alone, starting from the skip link")
     driver.set_window_size(390, 900)

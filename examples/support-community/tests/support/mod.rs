@@ -133,9 +133,32 @@ pub async fn serve_demo_with(
 ) -> Served {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = seed_small(dir.path());
-    let forum = Arc::new(open(&path).expect("open"));
+    let plugins = plugins.then_some(support_community::plugins as demo_kit::PluginsFn);
+    serve_seeded(dir, &path, SLUG, plugins, tune).await
+}
+
+/// Another demo (`demo_kit::Demo`), seeded at its default size and served
+/// with its plugins (built by `cargo xtask plugins`).
+pub async fn serve_kit_demo(demo: &demo_kit::Demo) -> Served {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("demo.db");
+    (demo.seed)(&path, 1, &mut |_, _, _| {}).expect("seed");
+    serve_seeded(dir, &path, demo.slug, Some(demo.plugins), |_| {}).await
+}
+
+/// Serves the seeded database at `path` the way `demo_kit::run` does, on
+/// 127.0.0.1 (a random port): links point at the real address, and the
+/// plugins (if asked for) must have been built (`cargo xtask plugins`).
+async fn serve_seeded(
+    dir: tempfile::TempDir,
+    path: &std::path::Path,
+    slug: &str,
+    plugins: Option<demo_kit::PluginsFn>,
+    tune: impl FnOnce(&mut hearth_web::WebConfig),
+) -> Served {
+    let forum = Arc::new(open(path).expect("open"));
     let community = forum
-        .community_by_slug(&Actor::System, SLUG)
+        .community_by_slug(&Actor::System, slug)
         .expect("community")
         .id;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -151,14 +174,11 @@ pub async fn serve_demo_with(
     forum
         .update_community(&Actor::System, community, &c.name, settings)
         .expect("base URL");
-    let host = if plugins {
-        let host = support_community::plugins(&forum, community, &url)
+    let host = plugins.map(|start| {
+        start(&forum, community, &url)
             .expect("plugins")
-            .expect("the plugins are built: run `cargo xtask plugins` (cargo xtask test does)");
-        Some(host)
-    } else {
-        None
-    };
+            .expect("the plugins are built: run `cargo xtask plugins` (cargo xtask test does)")
+    });
     let worker = host.as_ref().map(|h| {
         h.start_worker(std::time::Duration::from_millis(200))
             .expect("worker")
