@@ -14,7 +14,7 @@ pub(crate) fn compact(n: i64) -> String {
         // One decimal below ten units, none above; never rounds up into
         // the next unit's "1000k".
         let tenths = a / (div / 10);
-        if tenths < 100 && tenths % 10 != 0 {
+        if tenths < 100 && !tenths.is_multiple_of(10) {
             format!("{sign}{}.{}{unit}", tenths / 10, tenths % 10)
         } else {
             format!("{sign}{}{unit}", tenths / 10)

@@ -623,7 +623,11 @@ async fn a_picture_goes_with_a_new_topic_or_a_reply_without_javascript() {
 async fn the_welcome_heads_the_home_page() {
     let f = fixture();
     let admin = hearth::Actor::User(f.admin);
-    let mut settings = f.forum.community(&admin, f.community).unwrap().settings;
+    let mut settings = f
+        .forum
+        .community(&admin, f.community)
+        .expect("community")
+        .settings;
     let r = send(&f.app, get("/")).await;
     assert!(!r.body.contains("class=\"welcome"), "no welcome set");
     settings.welcome = Some(
@@ -631,7 +635,7 @@ async fn the_welcome_heads_the_home_page() {
     );
     f.forum
         .update_community(&admin, f.community, "Acme", settings)
-        .unwrap();
+        .expect("the welcome is saved");
     let home = send(&f.app, get("/")).await.body;
     assert!(home.contains("<strong>Start here</strong>"), "{home}");
     assert!(home.contains("/new-topic\">ask</a>"), "{home}");

@@ -78,20 +78,15 @@ fn look_photo(
         h as f32 * 0.42,
     );
     let mix = |a: u8, b: u8, t: f32| (f32::from(a) + (f32::from(b) - f32::from(a)) * t) as u8;
+    let blend = |a: [u8; 3], b: [u8; 3], t: f32| std::array::from_fn(|c| mix(a[c], b[c], t));
     let img = image::RgbImage::from_fn(w, h, |x, y| {
-        let t = y as f32 / h as f32;
-        let mut px = [0u8; 3];
-        for c in 0..3 {
-            px[c] = mix(top[c], bottom[c], t);
-        }
+        let mut px = blend(top, bottom, y as f32 / h as f32);
         let (dx, dy) = ((x as f32 - cx) / 95.0, (y as f32 - cy) / 125.0);
         let d = dx * dx + dy * dy;
         if d < 1.0 {
             // The oval, lit from the upper left.
             let light = 1.0 - (dx + 0.4).hypot(dy + 0.5) * 0.35;
-            for c in 0..3 {
-                px[c] = mix(px[c], 250, (0.55 * light).clamp(0.0, 0.9));
-            }
+            px = blend(px, [250; 3], (0.55 * light).clamp(0.0, 0.9));
             // A lip-coloured band two thirds of the way down.
             if (0.45..0.58).contains(&dy) && dx.abs() < 0.35 {
                 px = accent;
@@ -99,10 +94,7 @@ fn look_photo(
         }
         if y > h - 60 && x % 90 < 70 && x > 10 {
             // Swatches.
-            let k = (x / 90) as f32 / 4.0;
-            for c in 0..3 {
-                px[c] = mix(accent[c], top[c], k);
-            }
+            px = blend(accent, top, (x / 90) as f32 / 4.0);
         }
         image::Rgb(px)
     });

@@ -728,7 +728,7 @@ pub fn seed(
         forum.like(&Actor::User(*liker), community, answer_post.id)?;
     }
     forum.accept_answer(&Actor::User(asker), community, answer_post.id)?;
-    forum.record_views(community, &vec![(Actor::Guest, fresh.id); 6])?;
+    forum.record_views(community, &[(Actor::Guest, fresh.id); 6])?;
     topics += 1;
     posts += 2;
 

@@ -211,7 +211,9 @@ pub fn top(
 fn table(title: &str, rows: &[Standing], level: u8) -> String {
     let mut html = format!("<h{level}>{}</h{level}>", escape(title));
     if rows.is_empty() {
-        html.push_str("<p>No points yet: answer a question or share a tip to be the first here.</p>");
+        html.push_str(
+            "<p>No points yet: answer a question or share a tip to be the first here.</p>",
+        );
         return html;
     }
     html.push_str(
