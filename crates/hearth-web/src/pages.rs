@@ -1008,7 +1008,7 @@ pub(crate) async fn profile(
                 "title": p.role.is_official().then(|| api::shape::role_title(p.role)),
                 "trust_level": p.trust_level, "points": p.points, "topic_count": p.topic_count,
                 "post_count": p.post_count, "likes_received": p.likes_received,
-                "joined": p.joined_at.date().to_string(),
+                "joined": ago(p.joined_at, s.forum.now()), "joined_at": api::shape::ts(p.joined_at),
                 "badges": p.grants.iter().map(|g| json!({"name": g.badge.name, "description": g.badge.description, "tier": g.badge.tier.as_str()})).collect::<Vec<_>>(),
             });
             let follow = crate::follows::profile_box(s, &v, p.user.id);

@@ -208,7 +208,9 @@ def story():
     step("signed-in pages, the admin's analytics")
     for width in WIDTHS:
         for path, name in [(topic_path, "topic-member"), ("/new-topic", "new-topic"),
-                           ("/notifications", "notifications"), ("/admin/analytics", "analytics")]:
+                           ("/notifications", "notifications"), ("/messages", "messages"),
+                           ("/u", "members"), ("/u/maya", "own-profile"),
+                           ("/admin/analytics", "analytics")]:
             check_page(path, name, width)
 
     assert not problems, "\n".join(problems)
