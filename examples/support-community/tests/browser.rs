@@ -173,24 +173,28 @@ async fn every_main_page_fits_a_phone_passes_axe_and_works_by_keyboard() {
 }
 
 /// The other three demos' main pages, each served as `cargo run -p <demo>`
-/// serves it: the same checks as above (without the signed-in part).
+/// serves it, and their admin's analytics: the same checks as above
+/// (without the keyboard part).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_demo_fits_a_phone_and_passes_axe() {
     tokio::task::spawn_blocking(ensure_chromium)
         .await
         .expect("install");
     let axe_cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-tools");
-    for (demo, pages) in [
+    for (demo, admin, pages) in [
         (
             &ambassadors::DEMO,
+            "nova_staff",
             "/ home\n/latest latest\n{topic} topic\n/search?q=console search\n/kb guides\n/u/spark_mentor profile\n/plugins/leaderboard leaderboard",
         ),
         (
             &beauty_board::DEMO,
+            "lumi_team",
             "/ home\n/latest latest\n{topic} topic\n/search?q=look search\n/u/mara_artist profile\n/plugins/leaderboard leaderboard",
         ),
         (
             &private_beta::DEMO,
+            "sam_founder",
             "/ home\n/latest latest\n{topic} topic\n/search?q=email search\n/kb playbooks\n/signup join",
         ),
     ] {
@@ -205,6 +209,7 @@ async fn every_demo_fits_a_phone_and_passes_axe() {
                 ("AXE_SHA512", AXE_SHA512.to_string()),
                 ("DEMO_PASSWORD", demo_kit::DEMO_PASSWORD.to_string()),
                 ("PAGES", pages.to_string()),
+                ("ADMIN", admin.to_string()),
             ],
         )
         .await;

@@ -11,8 +11,9 @@ into each page through WebDriver, so the page's own CSP stays as strict as
 it is.
 
 Run by tests/browser.rs with HEARTH_URL, OUT_DIR, AXE_CACHE, AXE_SHA512
-and DEMO_PASSWORD set; with PAGES set (another demo's pages), only those
-pages are checked, without the signed-in part.
+and DEMO_PASSWORD set; with PAGES set (another demo's pages), those pages
+are checked, then the admin's analytics as ADMIN (without the keyboard
+part).
 """
 
 import base64
@@ -28,7 +29,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 
-from browser_kit import DEMO_PASSWORD, OUT, URL, driver, run_story, step, wait
+from browser_kit import DEMO_PASSWORD, OUT, URL, driver, run_story, sign_in, step, wait
 
 AXE_VERSION = "4.10.3"
 AXE_TARBALL = f"https://registry.npmjs.org/axe-core/-/axe-core-{AXE_VERSION}.tgz"
@@ -178,6 +179,10 @@ def story():
         check_page(path, name, 1280, "dark")
     color_scheme("light")
     if os.environ.get("PAGES"):
+        step("the admin's analytics")
+        sign_in(os.environ["ADMIN"], DEMO_PASSWORD)
+        for width in WIDTHS:
+            check_page("/admin/analytics", "analytics", width)
         assert not problems, "\n".join(problems)
         return
 
@@ -191,6 +196,9 @@ def story():
     ActionChains(driver).send_keys(Keys.ENTER).perform()
     assert driver.execute_script("return document.activeElement.id") == "content", "the skip link moves focus to the page's content"
     tab_to("e.name === 'login'")
+    outline = driver.execute_script(
+        "const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth];")
+    assert outline[0] != "none" and outline[1] != "0px", f"focus is visible: {outline}"
     ActionChains(driver).send_keys("maya").perform()
     tab_to("e.name === 'password'")
     ActionChains(driver).send_keys(DEMO_PASSWORD + Keys.ENTER).perform()
