@@ -529,21 +529,30 @@ impl host::Host for CallState {
 
     fn post(&mut self, id: i64) -> wasmtime::Result<Result<Option<PostInfo>, HostError>> {
         allowed!(self, Capability::Read, "post");
-        Ok(
-            match self.db().post(&self.reader, self.community, PostId(id)) {
-                Ok(p) if !p.deleted => Ok(Some(PostInfo {
-                    id: p.id.0,
-                    topic: p.topic.0,
-                    author: p.author.id.0,
-                    number: p.post_number,
-                    created_at: millis(p.created_at),
-                    like_count: p.like_count,
-                    body: p.source,
-                })),
-                Ok(_) | Err(hearth::Error::NotFound { .. }) => Ok(None),
-                Err(e) => Err(Self::forum_error(e)),
-            },
-        )
+        let mut found = self.db().post(&self.reader, self.community, PostId(id));
+        // A conversation's post, for a plugin granted `private-messages`,
+        // only where it reads as the community (never as a page's viewer).
+        if matches!(found, Err(hearth::Error::NotFound { .. }))
+            && matches!(self.reader, Actor::System)
+            && self.grants.contains(&Capability::PrivateMessages)
+        {
+            found = self
+                .db()
+                .conversation_post(&Actor::System, self.community, PostId(id));
+        }
+        Ok(match found {
+            Ok(p) if !p.deleted => Ok(Some(PostInfo {
+                id: p.id.0,
+                topic: p.topic.0,
+                author: p.author.id.0,
+                number: p.post_number,
+                created_at: millis(p.created_at),
+                like_count: p.like_count,
+                body: p.source,
+            })),
+            Ok(_) | Err(hearth::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Self::forum_error(e)),
+        })
     }
 
     fn points(&mut self, member: i64, period: Period) -> wasmtime::Result<Result<i64, HostError>> {

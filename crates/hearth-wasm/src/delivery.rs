@@ -171,15 +171,24 @@ impl PluginHost {
     ) -> Result<()> {
         let name = loaded.manifest.name.as_str();
         let staff = enabled.grants.contains(&Capability::StaffEvents);
+        let conversations = enabled.grants.contains(&Capability::PrivateMessages);
         let batch = self.config().event_batch.clamp(1, 1000);
         let mut cursor = self.event_cursor(community, name)?;
         loop {
             if !self.is_active(name) {
                 return Ok(());
             }
-            let events = self
-                .forum()
-                .events_after(&Actor::System, community, cursor, batch)?;
+            let events = if conversations {
+                self.forum().events_after_with_conversations(
+                    &Actor::System,
+                    community,
+                    cursor,
+                    batch,
+                )?
+            } else {
+                self.forum()
+                    .events_after(&Actor::System, community, cursor, batch)?
+            };
             let Some(last) = events.last().map(|e| e.id) else {
                 return Ok(());
             };

@@ -136,6 +136,12 @@ names! {
         Read = "read",
         /// Receive staff-only events (flags, review decisions).
         StaffEvents = "staff-events",
+        /// Receive the events of private conversations and, with `read`,
+        /// read their posts where the plugin reads as the community
+        /// (`on-event`, `on-schedule`, `filter-post`; never as a page's
+        /// viewer): for help-desk and escalation plugins. Without it a
+        /// plugin never learns a conversation exists.
+        PrivateMessages = "private-messages",
         /// Grant and revoke the badges the manifest declares.
         Badges = "badges",
         /// Award points.

@@ -17,12 +17,18 @@ fn configure(host: &PluginHost, w: &World, settings: serde_json::Value) {
         .unwrap();
 }
 
-fn recorded(forum: &hearth::Forum, w: &World) -> Vec<i64> {
+/// A JSON list the hostile fixture keeps under `key` (empty if none).
+fn kept<T: serde::de::DeserializeOwned>(forum: &hearth::Forum, w: &World, key: &str) -> Vec<T> {
     forum
-        .ext_get("plugin:hostile", Some(w.community), "log")
+        .ext_get("plugin:hostile", Some(w.community), key)
         .unwrap()
         .map(|b| serde_json::from_slice(&b).unwrap())
         .unwrap_or_default()
+}
+
+/// The event ids the hostile fixture handled, in order.
+fn recorded(forum: &hearth::Forum, w: &World) -> Vec<i64> {
+    kept(forum, w, "log")
 }
 
 fn activity(forum: &hearth::Forum, w: &World, n: usize) {
@@ -283,4 +289,99 @@ fn one_worker_pass_at_a_time_across_hosts() {
     assert!(w.host.work_once().unwrap());
     let log = recorded(&w.forum, &w);
     assert_eq!(log, all_events(&w.forum, &w), "each event once, in order");
+}
+
+/// What the hostile fixture read of each event's post (`read` granted).
+fn bodies(forum: &hearth::Forum, w: &World) -> Vec<String> {
+    kept(forum, w, "bodies")
+}
+
+/// Private conversations reach a plugin only when the operator granted
+/// it `private-messages`: without it, neither their events nor their
+/// posts (even with `read`); with it, both, in the same ordered stream.
+#[test]
+fn conversations_reach_only_plugins_granted_private_messages() {
+    use hearth_wasm::Capability;
+    if common::api_version() != "0.2.0" {
+        // The 0.1 build of the fixture asks for neither capability.
+        return;
+    }
+    const SECRET: &str = "quokkasecret";
+    let w = World::new();
+    w.install_fixture("hostile");
+    let enable = |extra: &[Capability]| {
+        let mut grants = vec![
+            Capability::Log,
+            Capability::Settings,
+            Capability::Kv,
+            Capability::Read,
+        ];
+        grants.extend_from_slice(extra);
+        w.host
+            .enable(&Actor::System, w.community, "hostile", &grants)
+            .unwrap();
+    };
+    enable(&[]);
+    configure(&w.host, &w, json!({"mode": "record"}));
+    for member in [w.alice, w.bob] {
+        w.forum
+            .set_trust_level(
+                &Actor::System,
+                w.community,
+                member,
+                Some(hearth::TrustLevel::Basic),
+                None,
+            )
+            .unwrap();
+    }
+    activity(&w.forum, &w, 1);
+    let bob = w.forum.user(w.bob).unwrap().username;
+    let (conversation, _) = w
+        .forum
+        .send_message(
+            &Actor::User(w.alice),
+            w.community,
+            hearth::NewMessage {
+                title: "Between the two of us".into(),
+                body: format!("The code word is {SECRET}."),
+                users: vec![bob],
+                groups: vec![],
+            },
+        )
+        .unwrap();
+    let theirs: Vec<i64> = w
+        .forum
+        .events_after_with_conversations(&Actor::System, w.community, EventId(0), 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.topic == Some(conversation.id))
+        .map(|e| e.id.0)
+        .collect();
+    assert!(!theirs.is_empty());
+
+    w.host.deliver_events().unwrap();
+    let seen = recorded(&w.forum, &w);
+    assert!(theirs.iter().all(|e| !seen.contains(e)), "{seen:?}");
+    assert_eq!(seen, all_events(&w.forum, &w), "everything else, in order");
+    let read = bodies(&w.forum, &w);
+    assert!(
+        !read.is_empty() && read.iter().all(|b| !b.contains(SECRET)),
+        "{read:?}"
+    );
+
+    // Granted: the same stream from the start, conversations included.
+    enable(&[Capability::PrivateMessages]);
+    w.host.clear_data(w.community, "hostile").unwrap();
+    configure(&w.host, &w, json!({"mode": "record"}));
+    w.host.deliver_events().unwrap();
+    let seen = recorded(&w.forum, &w);
+    assert!(
+        theirs.iter().all(|e| seen.contains(e)),
+        "{seen:?} {theirs:?}"
+    );
+    assert!(seen.windows(2).all(|p| p[0] < p[1]), "in order: {seen:?}");
+    assert!(
+        bodies(&w.forum, &w).iter().any(|b| b.contains(SECRET)),
+        "the conversation's post is read"
+    );
 }

@@ -299,11 +299,15 @@ fn row_to_event(r: &db::Row<'_>) -> db::Result<Option<Event>> {
     }))
 }
 
+/// Events after `after` as `viewer` may see them; with `conversations`,
+/// also those of private conversations (never readable by any viewer:
+/// only the system's trusted consumers ask for them).
 pub(crate) fn query(
     conn: &Conn,
     viewer: &Viewer,
     after: EventId,
     limit: usize,
+    conversations: bool,
 ) -> Result<Vec<Event>> {
     // Category events follow the category's *current* visibility; events
     // without a category follow the audience they were written with.
@@ -336,7 +340,18 @@ pub(crate) fn query(
                 OR (category_id IN {cats}{staff_filter}))
          ORDER BY id LIMIT ?3",
         free = category_free.join(","),
-        cats = viewer.readable_sql(),
+        cats = if conversations {
+            crate::permissions::sql_id_list(
+                viewer
+                    .config
+                    .categories
+                    .iter()
+                    .filter(|c| c.inbox || viewer.can_read(c))
+                    .map(|c| c.id.0),
+            )
+        } else {
+            viewer.readable_sql()
+        },
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![viewer.community, after, limit as i64], row_to_event)?;
@@ -361,11 +376,43 @@ impl Forum {
         after: EventId,
         limit: usize,
     ) -> Result<Vec<Event>> {
+        self.events_in(actor, community, after, limit, false)
+    }
+
+    fn events_in(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        after: EventId,
+        limit: usize,
+        conversations: bool,
+    ) -> Result<Vec<Event>> {
         let limit = limit.clamp(1, 1000);
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
-            query(conn, &viewer, after, limit)
+            query(conn, &viewer, after, limit, conversations)
         })
+    }
+
+    /// [`Forum::events_after`] as the system, private conversations
+    /// included (their events carry the conversation's category and
+    /// `"message": true` in the data of a post). For the embedder's trusted
+    /// consumers only — such as plugins an operator granted
+    /// `private-messages` — never on a member's behalf: any actor but
+    /// [`Actor::System`] is refused with `Forbidden`.
+    pub fn events_after_with_conversations(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        after: EventId,
+        limit: usize,
+    ) -> Result<Vec<Event>> {
+        if !matches!(actor, Actor::System) {
+            return Err(Error::forbidden(
+                "only the system reads private conversations' events",
+            ));
+        }
+        self.events_in(actor, community, after, limit, true)
     }
 
     /// The last event a named consumer acknowledged (`EventId(0)` for a new

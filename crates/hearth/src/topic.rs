@@ -1679,6 +1679,47 @@ impl Forum {
         })
     }
 
+    /// A post in a private conversation, for the embedder's trusted
+    /// consumers (such as plugins an operator granted `private-messages`):
+    /// only [`Actor::System`] may ask (others get `Forbidden`), and a post
+    /// that is not in a conversation, or is deleted, is `NotFound` — the
+    /// system's ordinary reads never include conversations.
+    pub fn conversation_post(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        post: PostId,
+    ) -> Result<Post> {
+        if !matches!(actor, Actor::System) {
+            return Err(Error::forbidden(
+                "only the system reads private conversations' posts",
+            ));
+        }
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            let category: Option<CategoryId> = crate::store::optional(
+                conn.prepare_cached(
+                    "SELECT t.category_id FROM posts p JOIN topics t ON t.id = p.topic_id
+                     WHERE p.id = ?1 AND p.deleted_at IS NULL AND t.deleted_at IS NULL",
+                )?
+                .query_row(params![post], |r| r.get(0)),
+            )?;
+            // Categories are per community: another community's post is
+            // not found here either.
+            let in_conversation = category.is_some_and(|c| {
+                viewer
+                    .config
+                    .categories
+                    .iter()
+                    .any(|a| a.id == c && a.inbox)
+            });
+            if !in_conversation {
+                return Err(Error::not_found("post"));
+            }
+            load_post(conn, &viewer, post)
+        })
+    }
+
     /// The direct replies to a post (those written with `reply_to` it), in
     /// order, at most [`MAX_REPLIES`]: what the viewer may read of them,
     /// when they may read the post itself.

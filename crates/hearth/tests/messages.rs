@@ -518,3 +518,83 @@ fn members_search_their_own_conversations_and_no_one_else_s() {
         .unwrap();
     assert_eq!(found_in_messages(&w, &w.owner, WORD).unwrap(), 0);
 }
+
+/// The system's trusted consumers (plugins granted `private-messages`)
+/// read conversations only through the two calls made for them, and only
+/// as the system; the system's ordinary reads never include them.
+#[test]
+fn conversations_reach_the_system_only_when_it_asks_for_them() {
+    let w = World::new();
+    let f = w.forum();
+    everyone_may_message(&w);
+    let topic = send(&w, &w.member, &["olivia_owner"], &[]).unwrap();
+    let first = f
+        .topic(&w.member, w.c, topic, &PageRequest::first(5))
+        .unwrap()
+        .posts
+        .items[0]
+        .id;
+    let ordinary = f
+        .events_after(&Actor::System, w.c, EventId(0), 1000)
+        .unwrap();
+    assert!(ordinary.iter().all(|e| e.topic != Some(topic)));
+    let all = f
+        .events_after_with_conversations(&Actor::System, w.c, EventId(0), 1000)
+        .unwrap();
+    let theirs: Vec<_> = all.iter().filter(|e| e.topic == Some(topic)).collect();
+    assert!(
+        theirs
+            .iter()
+            .any(|e| e.post == Some(first) && e.data["message"] == true),
+        "{theirs:?}"
+    );
+    // Everything else is the same stream, in the same order.
+    let rest: Vec<_> = all
+        .iter()
+        .filter(|e| e.topic != Some(topic))
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(rest, ordinary.iter().map(|e| e.id).collect::<Vec<_>>());
+
+    let post = f.conversation_post(&Actor::System, w.c, first).unwrap();
+    assert!(post.source.contains(WORD));
+    assert!(matches!(
+        f.post(&Actor::System, w.c, first),
+        Err(Error::NotFound { .. })
+    ));
+    // A post outside a conversation is not one.
+    let public = w.topics[0].1;
+    assert!(matches!(
+        f.conversation_post(&Actor::System, w.c, public),
+        Err(Error::NotFound { .. })
+    ));
+    // Nobody else may ask, participants and admins included.
+    for a in [&w.member, &w.owner, &w.admin, &Actor::Guest] {
+        assert!(matches!(
+            f.events_after_with_conversations(a, w.c, EventId(0), 10),
+            Err(Error::Forbidden { .. })
+        ));
+        assert!(matches!(
+            f.conversation_post(a, w.c, first),
+            Err(Error::Forbidden { .. })
+        ));
+    }
+    // A deleted message is gone for the system too.
+    let reply = f
+        .reply(
+            &w.owner,
+            w.c,
+            topic,
+            NewReply {
+                body: format!("Thanks, {WORD} received."),
+                reply_to: None,
+            },
+        )
+        .unwrap();
+    assert!(f.conversation_post(&Actor::System, w.c, reply.id).is_ok());
+    f.delete_post(&w.owner, w.c, reply.id).unwrap();
+    assert!(matches!(
+        f.conversation_post(&Actor::System, w.c, reply.id),
+        Err(Error::NotFound { .. })
+    ));
+}

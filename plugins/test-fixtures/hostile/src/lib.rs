@@ -80,13 +80,23 @@ impl Plugin for Hostile {
                 .kv_get_json("log")
                 .map_err(|e| e.to_string())?
                 .unwrap_or_default();
+            // With `read` granted, also the body of every post it can read.
+            let mut bodies: Vec<String> = host
+                .kv_get_json("bodies")
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default();
             for e in &events {
                 if e.id == poison {
                     return Err(format!("cannot handle event {poison}"));
                 }
                 log.push(e.id);
+                if let Some(Ok(Some(post))) = e.post.map(|p| host.post(p)) {
+                    bodies.push(post.body);
+                }
             }
             host.kv_set_json("log", &log).map_err(|e| e.to_string())?;
+            host.kv_set_json("bodies", &bodies)
+                .map_err(|e| e.to_string())?;
             return Ok(());
         }
         misbehave(host);
