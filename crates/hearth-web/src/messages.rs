@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 
 use crate::api::{id_of, page_request};
 use crate::error::Error;
-use crate::pages::{Meta, PageResult, act, ago, fixable, form_outcome, html, render};
+use crate::pages::{Meta, PageResult, act, fixable, form_outcome, html, render};
 use crate::params::Params;
+use crate::readable::ago;
 use crate::state::{AppState, State};
 use crate::visitor::Visitor;
 

@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 
 use crate::api::{id_of, page_request};
 use crate::error::{Error, PageError, fail, json_response};
-use crate::pages::{Meta, act, act_or_ok, ago, render};
+use crate::pages::{Meta, act, act_or_ok, render};
 use crate::params::Params;
+use crate::readable::ago;
 use crate::state::{AppState, State};
 use crate::visitor::{Visitor, WantsJson};
 

@@ -265,7 +265,7 @@ pub(crate) fn html(body: String, indexable: bool) -> Response {
     res
 }
 
-pub(crate) use crate::readable::ago;
+use crate::readable::ago;
 
 pub(crate) fn avatar(s: &AppState, username: &str, url: Option<&str>, size: u32) -> String {
     match url {

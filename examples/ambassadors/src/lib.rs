@@ -202,7 +202,7 @@ pub fn seed(
             body: format!("Seen this a lot in the Help Desk. The fix that works:\n\n{fix}\n\nIf it persists, link this guide and ask the player for their console model."),
             tags: vec!["guide".into()],
         })?;
-        forum.record_views(community, &vec![(Actor::Guest, guide.id); 80 + 17 * i])?;
+        seeder.views(community, guide.id, 80 + 17 * i)?;
         topics += 1;
         posts += 1;
     }
@@ -214,7 +214,7 @@ pub fn seed(
             body: "Answer three Help Desk questions this week; accepted answers earn 15 points, every like 2.".into(),
             tags: vec!["mission".into()],
         })?;
-        forum.record_views(community, &vec![(Actor::Guest, mission.id); 30 + 9 * week])?;
+        seeder.views(community, mission.id, 30 + 9 * week)?;
         topics += 1;
         posts += 1;
     }
@@ -224,7 +224,7 @@ pub fn seed(
         body: "Shout-out to everyone on the leaderboard — the Legend rank is within reach for three of you!".into(),
         tags: vec![],
     })?;
-    forum.record_views(community, &vec![(Actor::Guest, recognition.id); 21])?;
+    seeder.views(community, recognition.id, 21)?;
     topics += 1;
     posts += 1;
     let questions = 120 * scale.max(1);
@@ -291,10 +291,7 @@ pub fn seed(
         if last || rng.chance(70) {
             forum.accept_answer(&Actor::User(asker), community, answer.id)?;
         }
-        forum.record_views(
-            community,
-            &vec![(Actor::Guest, topic.id); 4 + rng.below(60)],
-        )?;
+        seeder.views(community, topic.id, 4 + rng.below(60))?;
         progress("questions", i + 1, questions);
     }
     // Ranks from all-time points.

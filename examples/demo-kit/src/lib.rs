@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hearth::{Actor, CommunityId, Config, Forum, ManualClock, NewLogin, NewUser, UserId};
+use hearth::{Actor, CommunityId, Config, Forum, ManualClock, NewLogin, NewUser, TopicId, UserId};
 use hearth_wasm::{HostConfig, PluginHost};
 use hearth_web::{Web, WebConfig};
 use time::{Duration, OffsetDateTime};
@@ -128,6 +128,13 @@ impl Seeder {
         } else if now < latest {
             self.clock.set(latest);
         }
+    }
+
+    /// Counts `n` guest views of `topic` at the clock's time (readers who
+    /// came by: a seeded topic with no views looks dead).
+    pub fn views(&self, community: CommunityId, topic: TopicId, n: usize) -> hearth::Result<usize> {
+        self.forum
+            .record_views(community, &vec![(Actor::Guest, topic); n])
     }
 
     /// Spreads a history over the time from [`Seeder::open`]'s start to

@@ -269,7 +269,7 @@ pub fn seed(
     progress: &mut dyn FnMut(&str, usize, usize),
 ) -> Result<Seeded, hearth_web::Error> {
     let seeder = Seeder::open(path, 120)?;
-    let (forum, clock) = (&seeder.forum, &seeder.clock);
+    let forum = &seeder.forum;
     let mut rng = Rng::new(0x5eed_c0ff_ee15_600d);
     let account = |name: &str, display: &str| seeder.account(name, display);
 
@@ -449,15 +449,13 @@ pub fn seed(
 
     // Knowledge base, blogs and announcements from staff and experts.
     let mut written = Vec::new();
-    // Readers who came by.
-    let view =
-        |topic: TopicId, n: usize| forum.record_views(community, &vec![(Actor::Guest, topic); n]);
+    let view = |topic: TopicId, n: usize| seeder.views(community, topic, n);
     let kb_titles = PRODUCTS
         .iter()
         .flat_map(|p| p.features.iter().take(3).map(move |f| (p, *f)))
         .collect::<Vec<_>>();
     for (i, (p, feature)) in kb_titles.iter().enumerate() {
-        clock.advance(step);
+        seeder.advance(step);
         let author = if i % 3 == 0 {
             experts[i % experts.len()]
         } else {
@@ -503,7 +501,7 @@ pub fn seed(
     .iter()
     .enumerate()
     {
-        clock.advance(step);
+        seeder.advance(step);
         let (posted, _) = forum.create_topic(&Actor::User(staff[i % staff.len()]), community, NewTopic {
             category: staff_blog.id,
             title: (*title).into(),
@@ -522,7 +520,7 @@ pub fn seed(
     .iter()
     .enumerate()
     {
-        clock.advance(step);
+        seeder.advance(step);
         let (posted, _) = forum.create_topic(&Actor::User(experts[i]), community, NewTopic {
             category: expert_blog.id,
             title: (*title).into(),
@@ -533,7 +531,7 @@ pub fn seed(
         topics += 1;
         posts += 1;
     }
-    clock.advance(step);
+    seeder.advance(step);
     let (posted, _) = forum.create_topic(&admin, community, NewTopic {
         category: announcements.id,
         title: "Scheduled maintenance: Sunday 02:00–04:00 UTC".into(),
@@ -616,7 +614,7 @@ pub fn seed(
         }
         // Readers who came by: more for busier threads.
         let views = 3 + answer_ids.len() * 9 + rng.below(40);
-        forum.record_views(community, &vec![(Actor::Guest, topic.id); views])?;
+        view(topic.id, views)?;
         progress("questions", i + 1, opts.questions);
     }
 
@@ -645,7 +643,7 @@ pub fn seed(
         for voter in customers.iter().skip(i + 1).step_by(3).take(8 - 2 * i) {
             let _ = forum.vote(&Actor::User(*voter), community, idea.id);
         }
-        forum.record_views(community, &vec![(Actor::Guest, idea.id); 12 + 7 * (4 - i)])?;
+        view(idea.id, 12 + 7 * (4 - i))?;
         if i == 0 {
             forum.set_idea_status(
                 &admin,
@@ -728,7 +726,7 @@ pub fn seed(
         forum.like(&Actor::User(*liker), community, answer_post.id)?;
     }
     forum.accept_answer(&Actor::User(asker), community, answer_post.id)?;
-    forum.record_views(community, &[(Actor::Guest, fresh.id); 6])?;
+    view(fresh.id, 6)?;
     topics += 1;
     posts += 2;
 
