@@ -62,28 +62,29 @@ const PALETTES: &[([u8; 3], [u8; 3], [u8; 3])] = &[
 
 /// Draws a look's photo (a portrait-shaped gradient with a face-like oval
 /// and a swatch per product shade, in the look's colours, `variant`
-/// moving the highlights) and uploads it as `who`; returns its URL.
+/// moving the highlights), `width` wide, and uploads it as `who`; returns
+/// its URL.
 fn look_photo(
     forum: &Forum,
     community: CommunityId,
     who: UserId,
     look: &str,
     variant: u32,
+    width: u32,
 ) -> Result<String, hearth_web::Error> {
     let index = LOOKS.iter().position(|l| *l == look).unwrap_or(0);
     let (top, bottom, accent) = PALETTES[index % PALETTES.len()];
-    let (w, h) = (360u32, 450u32);
-    let (cx, cy) = (
-        w as f32 / 2.0 + (variant % 40) as f32 - 20.0,
-        h as f32 * 0.42,
-    );
+    let (w, h) = (width, width * 5 / 4);
+    // Drawn in a 360 × 450 design space, scaled to `width`.
+    let k = 360.0 / w as f32;
+    let (cx, cy) = (180.0 + (variant % 40) as f32 - 20.0, 189.0);
     let mix = |a: u8, b: u8, t: f32| (f32::from(a) + (f32::from(b) - f32::from(a)) * t) as u8;
     let blend = |a: [u8; 3], b: [u8; 3], t: f32| std::array::from_fn(|c| mix(a[c], b[c], t));
     let img = image::RgbImage::from_fn(w, h, |x, y| {
-        let mut px = blend(top, bottom, y as f32 / h as f32);
-        let (dx, dy) = ((x as f32 - cx) / 95.0, (y as f32 - cy) / 125.0);
-        let d = dx * dx + dy * dy;
-        if d < 1.0 {
+        let (x, y) = (x as f32 * k, y as f32 * k);
+        let mut px = blend(top, bottom, y / 450.0);
+        let (dx, dy) = ((x - cx) / 95.0, (y - cy) / 125.0);
+        if dx * dx + dy * dy < 1.0 {
             // The oval, lit from the upper left.
             let light = 1.0 - (dx + 0.4).hypot(dy + 0.5) * 0.35;
             px = blend(px, [250; 3], (0.55 * light).clamp(0.0, 0.9));
@@ -92,9 +93,9 @@ fn look_photo(
                 px = accent;
             }
         }
-        if y > h - 60 && x % 90 < 70 && x > 10 {
+        if y > 390.0 && x % 90.0 < 70.0 && x > 10.0 {
             // Swatches.
-            px = blend(accent, top, (x / 90) as f32 / 4.0);
+            px = blend(accent, top, (x / 90.0).floor() / 4.0);
         }
         image::Rgb(px)
     });
@@ -296,7 +297,8 @@ pub fn seed(
                     format!("- [{name}]({SHOP}/{sku})")
                 })
                 .collect();
-            let photo = look_photo(forum, community, who, look, rng.below(1000) as u32)?;
+            let variant = rng.below(1000) as u32;
+            let photo = look_photo(forum, community, who, look, variant, 360)?;
             let (topic, first) = forum.create_topic(
                 &Actor::User(who),
                 community,
@@ -316,7 +318,7 @@ pub fn seed(
                 let _ = forum.like(&Actor::User(*rng.pick(&members)), community, first.id);
             }
             view(topic.id, 20 + rng.below(150))?;
-            last_look = Some((topic.id, first.id, who));
+            last_look = Some((topic.id, first.id, who, look, variant, used));
         }
         seeder.advance(Duration::hours(1));
         let (swap, _) = forum.create_topic(
@@ -334,7 +336,16 @@ pub fn seed(
         posts += 1;
         progress("conversations", round + 1, rounds);
     }
-    if let Some((topic, first, author)) = last_look {
+    let mut featured = String::new();
+    if let Some((topic, first, author, look, variant, used)) = last_look {
+        // The home page features it: a smaller copy of its photo, linked to
+        // the look, and the products it used.
+        let small = look_photo(forum, community, author, look, variant, 180)?;
+        featured = format!(
+            "\n\n[![The newest look: {look}]({small})](/t/{})\n\n**The newest look, {look}**, used:\n\n{}",
+            topic.0,
+            used.join("\n")
+        );
         // The clock stops a minute before the real time.
         seeder.advance(Duration::days(1));
         let (sku, name) = PRODUCTS[0];
@@ -363,7 +374,7 @@ pub fn seed(
                 "**Show us your look.** Post a photo on the [Beauty Board](/c/beauty-board/{}) and \
                  link the products you used: every link opens the product in the Lumi shop. Ask \
                  about skincare, makeup and hair in the talk categories; the Insider Lounge is for \
-                 members.",
+                 members.{featured}",
                 board.id.0
             )),
             ..CommunitySettings::default()

@@ -49,6 +49,28 @@ async fn public_talk_photo_board_and_member_lounge() {
         home.contains("Show us your look") && home.contains("/c/beauty-board/"),
         "the home page says what the board is for"
     );
+    // …and shows the newest look's photo, linked to it, with its products.
+    let featured = &home[home.find("class=\"welcome").expect("welcome")..];
+    let featured = &featured[..featured.find("</div>").expect("end")];
+    assert!(
+        featured.contains("<img") && featured.contains("/uploads/"),
+        "{featured}"
+    );
+    assert!(
+        featured.contains(&format!("href=\"{SHOP}/LM-")),
+        "{featured}"
+    );
+    let link = featured
+        .split("href=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|h| h.contains("/t/"))
+        .expect("a link to the look");
+    let path = &link[link.find("/t/").expect("path")..];
+    let (status, _) = get(&app, path, None).await;
+    assert!(
+        status == StatusCode::OK || status.is_redirection(),
+        "{path}: {status}"
+    );
     let (key, _) = web
         .create_api_key(&Actor::System, None, "test")
         .expect("key");
