@@ -816,6 +816,22 @@ impl PluginHost {
         Ok(list)
     }
 
+    /// The enabled plugins of a community that the host has not disabled,
+    /// by name, with their loaded code and manifest.
+    pub(crate) fn active_in(&self, community: CommunityId) -> Result<Vec<(String, Arc<Loaded>)>> {
+        let enabled = self.enabled_in(community)?;
+        let plugins = self.read_plugins();
+        Ok(enabled
+            .iter()
+            .filter_map(|e| {
+                let p = plugins.get(&e.name)?;
+                p.disabled
+                    .is_none()
+                    .then(|| (e.name.clone(), p.current.clone()))
+            })
+            .collect())
+    }
+
     /// The enabled plugins of a community implementing `hook`, with what
     /// each needs for a call; plugins the host disabled are left out.
     pub(crate) fn targets(&self, community: CommunityId, hook: Hook) -> Result<Vec<Target>> {

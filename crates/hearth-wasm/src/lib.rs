@@ -55,6 +55,7 @@
 #![deny(missing_docs)]
 
 mod actions;
+mod api_fields;
 mod bindings;
 mod call;
 mod delivery;
@@ -73,6 +74,7 @@ mod worker;
 mod worlds;
 
 pub use actions::{ActionInput, ActionReply, MAX_ACTION_FIELD, MAX_ACTION_FIELDS};
+pub use api_fields::FieldViewer;
 pub use call::{LogLine, Usage};
 pub use delivery::{DeliveryReport, ParkedEvent};
 pub use error::{Error, Result};
@@ -80,8 +82,9 @@ pub use host::{Fragment, HookRun, PageContext, PluginHost, RouteResponse, Slot};
 pub use items::{ItemFragment, MAX_ITEMS};
 pub use limits::{HostConfig, LimitOverrides, Limits};
 pub use manifest::{
-    API_VERSION, ActionSpec, BadgeSpec, Capability, FailMode, Hook, ItemSlot, MAX_ACTIONS,
-    Manifest, SUPPORTED_API, SettingSpec, SettingType, api_supported,
+    API_VERSION, ActionSpec, ApiField, BadgeSpec, Capability, FailMode, FieldOn, FieldVisibility,
+    Hook, ItemSlot, MAX_ACTIONS, MAX_API_FIELDS, Manifest, SUPPORTED_API, SettingSpec, SettingType,
+    api_supported,
 };
 pub use plugin_html::ActionForms;
 pub use sdk_section::SDK_SECTION;

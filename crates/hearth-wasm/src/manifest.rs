@@ -301,6 +301,73 @@ fn per_minute() -> u32 {
 /// The most actions a manifest may declare.
 pub const MAX_ACTIONS: usize = 32;
 
+/// What a plugin's API field is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FieldOn {
+    /// A post, in a topic's post stream and `/posts/{id}.json`.
+    Post,
+    /// A topic, in `/t/{id}.json`.
+    Topic,
+    /// A member, in `/u/{username}.json`.
+    User,
+}
+
+impl FieldOn {
+    /// `post`, `topic` or `user` (the key prefix's middle part).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldOn::Post => "post",
+            FieldOn::Topic => "topic",
+            FieldOn::User => "user",
+        }
+    }
+}
+
+/// Who sees a plugin's API field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FieldVisibility {
+    /// Whoever may read the item.
+    Public,
+    /// Moderators, admins and staff.
+    Staff,
+    /// The member themselves (fields on users only).
+    #[serde(rename = "self")]
+    Own,
+}
+
+/// A field the host adds to the Discourse-compatible JSON of posts, topics
+/// or members (`[[api-fields]]`, API 0.2): the plugin keeps each item's
+/// value as JSON in its key-value store under `api/<on>/<name>/<id>`, and
+/// the host reads them in bulk while answering — no plugin runs then.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ApiField {
+    /// The JSON field's name: 1 to 50 lowercase letters, digits and
+    /// underscores. A name the answer already has is never replaced.
+    pub name: String,
+    /// What it is attached to.
+    pub on: FieldOn,
+    /// Who sees it (default: public).
+    #[serde(default = "public")]
+    pub visibility: FieldVisibility,
+}
+
+fn public() -> FieldVisibility {
+    FieldVisibility::Public
+}
+
+impl ApiField {
+    /// The key the plugin keeps item `id`'s value under.
+    pub fn key(&self, id: i64) -> String {
+        format!("api/{}/{}/{id}", self.on.as_str(), self.name)
+    }
+}
+
+/// The most API fields a manifest may declare.
+pub const MAX_API_FIELDS: usize = 16;
+
 /// A parsed and checked `plugin.toml`.
 ///
 /// ```
@@ -350,6 +417,9 @@ pub struct Manifest {
     /// others.
     #[serde(default)]
     pub item_slots: Vec<ItemSlot>,
+    /// Fields it adds to posts', topics' and members' JSON (API 0.2).
+    #[serde(default)]
+    pub api_fields: Vec<ApiField>,
     /// What a failed `filter-post` does (default: closed, the post waits
     /// for review).
     #[serde(default)]
@@ -434,6 +504,49 @@ impl Manifest {
                 return bad("item-slots are listed but the `render-items` hook is not".into());
             }
             _ => {}
+        }
+        if !self.api_fields.is_empty() && minor < 2 {
+            return bad(format!(
+                "api-fields need api-version 0.2.0 or later (this manifest says {})",
+                self.api_version
+            ));
+        }
+        if self.api_fields.len() > MAX_API_FIELDS {
+            return bad(format!("api-fields: at most {MAX_API_FIELDS}"));
+        }
+        for (i, f) in self.api_fields.iter().enumerate() {
+            let ok = (1..=50).contains(&f.name.len())
+                && f.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !ok {
+                return bad(format!(
+                    "api field {:?}: use 1 to 50 lowercase letters, digits and underscores",
+                    f.name
+                ));
+            }
+            if self.api_fields[..i]
+                .iter()
+                .any(|g| g.name == f.name && g.on == f.on)
+            {
+                return bad(format!(
+                    "api field {:?} on {} is declared twice",
+                    f.name,
+                    f.on.as_str()
+                ));
+            }
+            if f.visibility == FieldVisibility::Own && f.on != FieldOn::User {
+                return bad(format!(
+                    "api field {:?}: visibility `self` is for fields on users",
+                    f.name
+                ));
+            }
+            if !self.capabilities.contains(&Capability::Kv) {
+                return bad(format!(
+                    "api field {:?}: its values live in the key-value store; ask for `kv`",
+                    f.name
+                ));
+            }
         }
         for (key, spec) in &self.settings {
             if key.is_empty() || key.len() > 100 {
@@ -599,6 +712,69 @@ mod tests {
             ))
             .is_err()
         );
+    }
+
+    #[test]
+    fn api_fields_are_checked_at_their_bounds() {
+        let v2 = BASE.replace("0.1.0", "0.2.0");
+        let field = |name: &str, on: &str, vis: &str| {
+            format!("[[api-fields]]\nname = \"{name}\"\non = \"{on}\"\nvisibility = \"{vis}\"\n")
+        };
+        let with = |base: &str, caps: &str, fields: &str| {
+            Manifest::parse(&format!("{base}\ncapabilities = {caps}\n{fields}"))
+        };
+        let m = with(&v2, "[\"kv\"]", &field("votes", "post", "public")).unwrap();
+        assert_eq!(m.api_fields[0].key(7), "api/post/votes/7");
+        with(&v2, "[\"kv\"]", &field("mine", "user", "self")).unwrap();
+        let name50 = "a".repeat(50);
+        with(&v2, "[\"kv\"]", &field(&name50, "topic", "staff")).unwrap();
+        let all: String = (0..MAX_API_FIELDS)
+            .map(|i| field(&format!("f{i}"), "post", "public"))
+            .collect();
+        with(&v2, "[\"kv\"]", &all).unwrap();
+        let refused = [
+            (
+                v2.clone(),
+                "[\"kv\"]",
+                format!("{all}{}", field("last", "post", "public")),
+            ),
+            (
+                v2.clone(),
+                "[\"kv\"]",
+                field(&"a".repeat(51), "post", "public"),
+            ),
+            (v2.clone(), "[\"kv\"]", field("Votes", "post", "public")),
+            (v2.clone(), "[\"kv\"]", field("vo-tes", "post", "public")),
+            (v2.clone(), "[\"kv\"]", field("", "post", "public")),
+            (v2.clone(), "[\"kv\"]", field("mine", "post", "self")),
+            (v2.clone(), "[\"kv\"]", field("x", "category", "public")),
+            (v2.clone(), "[\"kv\"]", field("x", "post", "everyone")),
+            (
+                v2.clone(),
+                "[\"kv\"]",
+                format!(
+                    "{}{}",
+                    field("x", "post", "public"),
+                    field("x", "post", "staff")
+                ),
+            ),
+            (v2.clone(), "[]", field("x", "post", "public")),
+            (BASE.to_string(), "[\"kv\"]", field("x", "post", "public")),
+        ];
+        for (base, caps, fields) in refused {
+            assert!(with(&base, caps, &fields).is_err(), "{caps} {fields}");
+        }
+        // The same name on different things is two fields.
+        with(
+            &v2,
+            "[\"kv\"]",
+            &format!(
+                "{}{}",
+                field("x", "post", "public"),
+                field("x", "topic", "public")
+            ),
+        )
+        .unwrap();
     }
 
     #[test]

@@ -302,3 +302,75 @@ fn changes_made_on_one_server_reach_the_other() {
         Err(Error::NotInstalled(_))
     ));
 }
+
+/// API fields: values the plugin keeps, read in bulk for the items asked
+/// about, each field shown only to whom its visibility names; a value
+/// that is not JSON is left out; a disabled plugin adds nothing.
+#[test]
+fn api_fields_follow_their_visibility() {
+    use hearth_wasm::{FieldOn, FieldViewer};
+    if common::api_version() != "0.2.0" {
+        // Fields are API 0.2; the 0.1 build of the fixture declares none.
+        return;
+    }
+    let w = World::new();
+    w.enable_hostile();
+    let put = |key: &str, value: &str| hearth::ExtOp::Put {
+        key: key.into(),
+        value: value.as_bytes().to_vec(),
+    };
+    w.forum
+        .ext_apply(
+            "plugin:hostile",
+            Some(w.community),
+            &[
+                put("api/post/hostile_public/1", r#"{"votes":3}"#),
+                put("api/post/hostile_public/2", "not json"),
+                put("api/topic/hostile_staff/5", r#""needs a look""#),
+                put("api/user/hostile_own/7", "[1,2]"),
+                put("api/user/hostile_own/8", "[3]"),
+            ],
+        )
+        .unwrap();
+    let guest = FieldViewer::default();
+    let member = FieldViewer {
+        user: Some(7),
+        staff: false,
+    };
+    let staff = FieldViewer {
+        user: Some(9),
+        staff: true,
+    };
+    let fields = |on, items: &[i64], viewer| {
+        w.host
+            .api_fields(w.community, on, items, viewer)
+            .unwrap()
+            .into_iter()
+            .map(|(id, m)| (id, serde_json::Value::Object(m)))
+            .collect::<BTreeMap<_, _>>()
+    };
+    // Public: everyone; item 2's value is not JSON, item 3 has none.
+    let posts = fields(FieldOn::Post, &[1, 2, 3], guest);
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[&1], json!({"hostile_public": {"votes": 3}}));
+    // Only the items asked about.
+    assert!(fields(FieldOn::Post, &[3], guest).is_empty());
+    // Staff: moderators and staff only.
+    assert!(fields(FieldOn::Topic, &[5], member).is_empty());
+    assert_eq!(
+        fields(FieldOn::Topic, &[5], staff)[&5],
+        json!({"hostile_staff": "needs a look"})
+    );
+    // Self: the member's own, nobody else's — staff included.
+    assert_eq!(
+        fields(FieldOn::User, &[7, 8], member),
+        BTreeMap::from([(7, json!({"hostile_own": [1, 2]}))])
+    );
+    assert!(fields(FieldOn::User, &[7, 8], staff).is_empty());
+    assert!(fields(FieldOn::User, &[7, 8], guest).is_empty());
+    // Disabled: nothing.
+    w.host
+        .disable(&Actor::System, w.community, "hostile")
+        .unwrap();
+    assert!(fields(FieldOn::Post, &[1], guest).is_empty());
+}
