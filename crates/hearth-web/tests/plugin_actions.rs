@@ -25,6 +25,23 @@ fn with_reactions() -> Fixture {
     })
 }
 
+/// The hostile fixture (mode "ok"), enabled with log, settings and kv.
+fn with_hostile() -> Fixture {
+    fixture_with_plugins(|host, community| {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../target/plugins-test/hostile");
+        host.install_dir(dir)
+            .expect("install the hostile fixture (cargo xtask plugins)");
+        host.enable(
+            &Actor::System,
+            community,
+            "hostile",
+            &[Capability::Log, Capability::Settings, Capability::Kv],
+        )
+        .expect("enable");
+    })
+}
+
 /// The reactions counts the plugin keeps for a post.
 async fn counts(f: &Fixture, post: hearth::PostId) -> serde_json::Value {
     let r = send(
@@ -80,6 +97,16 @@ async fn a_member_reacts_from_the_topic_page_without_javascript() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.header("location"), topic);
     assert_eq!(count_of(&counts(&f, post).await, "👍"), 1);
+    // Posts in the JSON API carry the plugin's `reactions` field, as
+    // Discourse's reactions plugin gives it (read from the plugin's store,
+    // no plugin call).
+    let expected = json!([{"id": "👍", "type": "emoji", "count": 1}]);
+    let t = send(&f.app, get(&format!("/t/{}.json", f.public_topic.0))).await;
+    let first = &t.json()["post_stream"]["posts"][0];
+    assert_eq!(first["id"], post.0);
+    assert_eq!(first["reactions"], expected, "{}", t.body);
+    let p = send(&f.app, get(&format!("/posts/{}.json", post.0))).await;
+    assert_eq!(p.json()["reactions"], expected, "{}", p.body);
     let page = ada.get(&topic).await;
     assert!(
         page.body.contains("class=\"reactions-mine\">👍 1</button>"),
@@ -275,19 +302,7 @@ async fn each_member_may_act_per_minute_as_often_as_the_manifest_says() {
 
 #[tokio::test]
 async fn composers_and_lists_show_plugins_item_fragments() {
-    let f = fixture_with_plugins(|host, community| {
-        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../target/plugins-test/hostile");
-        host.install_dir(dir)
-            .expect("install the hostile fixture (cargo xtask plugins)");
-        host.enable(
-            &Actor::System,
-            community,
-            "hostile",
-            &[Capability::Log, Capability::Settings, Capability::Kv],
-        )
-        .expect("enable");
-    });
+    let f = with_hostile();
     let mut ada = Browser::new(&f);
     ada.sign_in("ada").await;
     // In mode "ok" the fixture answers every item of every slot it lists
@@ -353,4 +368,56 @@ async fn an_accepted_answer_shown_twice_gets_its_row_twice_from_one_answer() {
         f.first_post(f.public_topic).0
     );
     assert_eq!(page.body.matches(&question).count(), 1);
+}
+
+/// API fields through HTTP: a staff-only topic field reaches moderators
+/// only, a member's own field only that member, and a field named like
+/// one the answer already has never replaces it.
+#[tokio::test]
+async fn plugin_api_fields_follow_visibility_and_never_replace_a_core_field() {
+    let f = with_hostile();
+    let post = f.first_post(f.public_topic);
+    let put = |key: String, value: &str| hearth::ExtOp::Put {
+        key,
+        value: value.as_bytes().to_vec(),
+    };
+    f.forum
+        .ext_apply(
+            "plugin:hostile",
+            Some(f.community),
+            &[
+                put(format!("api/post/hostile_public/{}", post.0), "\"seen\""),
+                put(format!("api/post/id/{}", post.0), "999"),
+                put(
+                    format!("api/topic/hostile_staff/{}", f.public_topic.0),
+                    "true",
+                ),
+                put(format!("api/user/hostile_own/{}", f.ada.0), "\"ada's\""),
+            ],
+        )
+        .expect("values");
+    let topic_json = format!("/t/{}.json", f.public_topic.0);
+    // A guest: the public post field, not the staff one; the post's id is
+    // the post's.
+    let t = send(&f.app, get(&topic_json)).await.json();
+    let first = &t["post_stream"]["posts"][0];
+    assert_eq!(first["hostile_public"], "seen");
+    assert_eq!(first["id"], post.0, "a core field is never replaced");
+    assert!(t.get("hostile_staff").is_none(), "{t}");
+    // An administrator: the staff field too.
+    let t = send(&f.app, get(&topic_json).acting(&f, "ann"))
+        .await
+        .json();
+    assert_eq!(t["hostile_staff"], true);
+    // Ada sees her own field; a guest and the administrator do not.
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let own = ada.get("/u/ada.json").await;
+    assert_eq!(own.json()["user"]["hostile_own"], "ada's", "{}", own.body);
+    let guest = send(&f.app, get("/u/ada.json")).await.json();
+    assert!(guest["user"].get("hostile_own").is_none());
+    let admin = send(&f.app, get("/u/ada.json").acting(&f, "ann"))
+        .await
+        .json();
+    assert!(admin["user"].get("hostile_own").is_none());
 }

@@ -6,7 +6,9 @@
 //! reaction. Who reacted with what is kept per post in the key-value store
 //! (`post/<id>` → `{"👍": [member ids]}`), so a toggle is one read and one
 //! write, saved only when the action is done. `GET
-//! /plugins/reactions/post/<id>.json` answers the counts.
+//! /plugins/reactions/post/<id>.json` answers the counts, and posts in the
+//! JSON API carry them as `reactions` (an API field the host reads from
+//! `api/post/reactions/<id>`).
 
 use std::collections::BTreeMap;
 
@@ -26,6 +28,23 @@ pub type PostReactions = BTreeMap<String, Vec<i64>>;
 
 fn key(post: i64) -> String {
     format!("post/{post}")
+}
+
+/// Where the host reads the post's `reactions` API field (declared in
+/// `plugin.toml`): `[{"id": "👍", "type": "emoji", "count": 2}]`, in the
+/// shape Discourse's reactions plugin gives posts.
+fn api_key(post: i64) -> String {
+    format!("api/post/reactions/{post}")
+}
+
+fn api_value(offered: &[String], r: &PostReactions) -> serde_json::Value {
+    serde_json::Value::Array(
+        counts(offered, r, None)
+            .into_iter()
+            .filter(|(_, n, _)| *n > 0)
+            .map(|(e, n, _)| serde_json::json!({"id": e, "type": "emoji", "count": n}))
+            .collect(),
+    )
 }
 
 /// The emoji offered, from the setting (at most [`MAX_EMOJI`], no blanks,
@@ -119,8 +138,11 @@ impl Plugin for Reactions {
         r.retain(|_, who| !who.is_empty());
         if r.is_empty() {
             host.kv_delete(&key(post)).map_err(|e| e.to_string())?;
+            host.kv_delete(&api_key(post)).map_err(|e| e.to_string())?;
         } else {
             host.kv_set_json(&key(post), &r)
+                .map_err(|e| e.to_string())?;
+            host.kv_set_json(&api_key(post), &api_value(&offered, &r))
                 .map_err(|e| e.to_string())?;
         }
         Ok(ActionOutcome::done_json(&json_of(
@@ -228,6 +250,16 @@ mod tests {
             serde_json::json!({"emoji": "👍", "count": 2, "reacted": true})
         );
         assert_eq!(j["reactions"][1]["count"], 1);
+        // The API field the host adds to the post's JSON.
+        let field: serde_json::Value =
+            serde_json::from_slice(&h.kv.borrow()["api/post/reactions/12"]).unwrap();
+        assert_eq!(
+            field,
+            serde_json::json!([
+                {"id": "👍", "type": "emoji", "count": 2},
+                {"id": "🎉", "type": "emoji", "count": 1}
+            ])
+        );
         // Again: taken back.
         react(&h, 7, 12, "👍");
         react(&h, 8, 12, "👍");

@@ -10,6 +10,7 @@ pub(crate) mod groups;
 pub(crate) mod html;
 pub(crate) mod invites;
 pub(crate) mod messages;
+pub(crate) mod plugin_fields;
 pub(crate) mod preferences;
 pub(crate) mod sanctions;
 pub(crate) mod shape;
@@ -364,11 +365,13 @@ pub(crate) fn topic_json(
         &links,
         view.participants.as_ref(),
     );
-    Ok(if posts_only {
+    let mut value = if posts_only {
         json!({ "post_stream": shape.post_stream, "id": shape.id })
     } else {
         serde_json::to_value(shape).map_err(|e| Error::Internal(e.to_string()))?
-    })
+    };
+    plugin_fields::add_to_topic(s, &ctx, &mut value)?;
+    Ok(value)
 }
 
 /// `GET /t/{id}.json`, `/t/{slug}/{id}.json`, `/t/{id}/posts.json`.
@@ -398,7 +401,9 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, posts_only: boo
 fn post_json(s: &AppState, actor: &Actor, post: &Post) -> Result<Value, Error> {
     let topic = s.forum.topic_only(actor, s.config.community, post.topic)?;
     let ctx = ctx(s, actor)?;
-    Ok(shape::post(&ctx, post, &topic))
+    let mut value = shape::post(&ctx, post, &topic);
+    plugin_fields::add(s, &ctx, hearth_wasm::FieldOn::Post, &mut [&mut value])?;
+    Ok(value)
 }
 
 /// `GET /posts/{id}.json`.
@@ -942,7 +947,12 @@ pub(crate) async fn user(
     let value = state
         .run(move |s| {
             let p = profile(s, &v.actor, &username)?;
-            Ok(shape::user(&ctx(s, &v.actor)?, &p))
+            let ctx = ctx(s, &v.actor)?;
+            let mut value = shape::user(&ctx, &p);
+            if let Some(user) = value.get_mut("user") {
+                plugin_fields::add(s, &ctx, hearth_wasm::FieldOn::User, &mut [user])?;
+            }
+            Ok(value)
         })
         .await?;
     ok(value)
