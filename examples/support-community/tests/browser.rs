@@ -173,8 +173,8 @@ async fn every_main_page_fits_a_phone_passes_axe_and_works_by_keyboard() {
 }
 
 /// The other three demos' main pages, each served as `cargo run -p <demo>`
-/// serves it, and their admin's analytics: the same checks as above
-/// (without the keyboard part).
+/// serves it, a member's keyboard-only sign-in and reply, and their
+/// admin's analytics: the same checks as above.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_demo_fits_a_phone_and_passes_axe() {
     tokio::task::spawn_blocking(ensure_chromium)
@@ -190,12 +190,12 @@ async fn every_demo_fits_a_phone_and_passes_axe() {
         (
             &beauty_board::DEMO,
             "lumi_team",
-            "/ home\n/latest latest\n{topic} topic\n/search?q=look search\n/u/mara_artist profile\n/plugins/leaderboard leaderboard",
+            "/ home\n/latest latest\n{topic} topic\n/search?q=look search\n/kb knowledge-base\n/u/mara_artist profile\n/plugins/leaderboard leaderboard",
         ),
         (
             &private_beta::DEMO,
             "sam_founder",
-            "/ home\n/latest latest\n{topic} topic\n/search?q=email search\n/kb playbooks\n/signup join",
+            "/ home\n/latest latest\n{topic} topic\n/search?q=email search\n/kb playbooks\n/u/anna_berg profile\n/plugins/leaderboard leaderboard\n/signup join",
         ),
     ] {
         let served = support::serve_kit_demo(demo).await;
@@ -210,6 +210,7 @@ async fn every_demo_fits_a_phone_and_passes_axe() {
                 ("DEMO_PASSWORD", demo_kit::DEMO_PASSWORD.to_string()),
                 ("PAGES", pages.to_string()),
                 ("ADMIN", admin.to_string()),
+                ("MEMBER", "anna_berg".to_string()),
             ],
         )
         .await;
