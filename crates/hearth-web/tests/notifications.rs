@@ -48,7 +48,7 @@ async fn a_mention_shows_in_the_bell_and_reading_the_topic_clears_it() {
     let home = ada.get("/").await;
     assert!(
         home.body
-            .contains("Notifications <span class=\"count\">1</span>"),
+            .contains("Notifications <span class=\"count\">1<span class=\"visually-hidden\"> unread</span></span>"),
         "{}",
         home.body
     );
@@ -68,8 +68,7 @@ async fn a_mention_shows_in_the_bell_and_reading_the_topic_clears_it() {
     f.web.flush_views();
     let home = ada.get("/").await;
     assert!(
-        home.body
-            .contains("title=\"Notifications\">Notifications</a>"),
+        home.body.contains("class=\"bell\">Notifications</a>"),
         "{}",
         home.body
     );
