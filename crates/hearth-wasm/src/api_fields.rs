@@ -49,7 +49,8 @@ impl PluginHost {
         if items.is_empty() {
             return Ok(out);
         }
-        for (name, loaded) in self.active_in(community)? {
+        for (loaded, _, enabled) in self.active_in(community)? {
+            let name = &enabled.name;
             let mut wanted: Vec<(i64, &str, String)> = Vec::new();
             for f in loaded.manifest.api_fields.iter().filter(|f| f.on == on) {
                 for &id in items {
@@ -61,7 +62,7 @@ impl PluginHost {
             if wanted.is_empty() {
                 continue;
             }
-            let ns = kv_namespace(&name);
+            let ns = kv_namespace(name);
             for chunk in wanted.chunks(hearth::MAX_EXT_KEYS_READ) {
                 let keys: Vec<String> = chunk.iter().map(|(_, _, k)| k.clone()).collect();
                 let values = self.forum().ext_get_many(&ns, Some(community), &keys)?;

@@ -816,9 +816,9 @@ impl PluginHost {
         Ok(list)
     }
 
-    /// The enabled plugins of a community that the host has not disabled,
-    /// by name, with their loaded code and manifest.
-    pub(crate) fn active_in(&self, community: CommunityId) -> Result<Vec<(String, Arc<Loaded>)>> {
+    /// The enabled plugins of a community, with what each needs for a
+    /// call; plugins the host disabled are left out.
+    pub(crate) fn active_in(&self, community: CommunityId) -> Result<Vec<Target>> {
         let enabled = self.enabled_in(community)?;
         let plugins = self.read_plugins();
         Ok(enabled
@@ -827,24 +827,16 @@ impl PluginHost {
                 let p = plugins.get(&e.name)?;
                 p.disabled
                     .is_none()
-                    .then(|| (e.name.clone(), p.current.clone()))
+                    .then(|| (p.current.clone(), p.stats.clone(), e.clone()))
             })
             .collect())
     }
 
-    /// The enabled plugins of a community implementing `hook`, with what
-    /// each needs for a call; plugins the host disabled are left out.
+    /// [`PluginHost::active_in`], only the plugins implementing `hook`.
     pub(crate) fn targets(&self, community: CommunityId, hook: Hook) -> Result<Vec<Target>> {
-        let enabled = self.enabled_in(community)?;
-        let plugins = self.read_plugins();
-        Ok(enabled
-            .iter()
-            .filter_map(|e| {
-                let p = plugins.get(&e.name)?;
-                (p.disabled.is_none() && p.current.manifest.has_hook(hook))
-                    .then(|| (p.current.clone(), p.stats.clone(), e.clone()))
-            })
-            .collect())
+        let mut targets = self.active_in(community)?;
+        targets.retain(|(loaded, _, _)| loaded.manifest.has_hook(hook));
+        Ok(targets)
     }
 
     /// Runs one call and keeps the books: counters, auto-disable, logs.
