@@ -29,43 +29,6 @@ fn href(s: &AppState, n: &Notification) -> String {
     }
 }
 
-/// One line of text for a notification.
-fn sentence(n: &Notification) -> String {
-    let who = n
-        .actor
-        .as_ref()
-        .map(|a| a.username.as_str())
-        .unwrap_or("Someone");
-    let title = n.topic_title.as_deref().unwrap_or("a topic");
-    match n.kind {
-        NotificationKind::Mentioned => format!("{who} mentioned you in “{title}”"),
-        NotificationKind::Replied => format!("{who} replied in “{title}”"),
-        NotificationKind::Liked => format!("{who} liked your post in “{title}”"),
-        NotificationKind::Posted => format!("{who} posted in “{title}”"),
-        NotificationKind::NewTopic => format!("{who} started “{title}”"),
-        NotificationKind::Accepted => format!("{who} accepted your answer in “{title}”"),
-        NotificationKind::InvitedToTopic => format!("{who} invited you to “{title}”"),
-        NotificationKind::PrivateMessage => format!("{who} wrote to you in “{title}”"),
-        NotificationKind::FollowingCreatedTopic => {
-            format!("{who}, whom you follow, started “{title}”")
-        }
-        NotificationKind::FollowingReplied => {
-            format!("{who}, whom you follow, replied in “{title}”")
-        }
-        NotificationKind::InvitedToMessage => {
-            format!("{who} added you to the conversation “{title}”")
-        }
-        NotificationKind::BadgeGranted => format!(
-            "You were granted the {} badge",
-            n.data["badge"].as_str().unwrap_or("a")
-        ),
-        NotificationKind::IdeaStatus => format!(
-            "“{title}” is now {}",
-            n.data["to"].as_str().unwrap_or("updated").replace('_', " ")
-        ),
-    }
-}
-
 /// `GET /notifications` (page) and `/notifications.json` (Discourse's
 /// shape: `notifications`, `total_rows_notifications`,
 /// `seen_notification_id`, `load_more_notifications`).
@@ -112,6 +75,13 @@ pub(crate) async fn list(
                         if let Some(slug) = n.data["badge"].as_str() {
                             data["badge_slug"] = json!(slug);
                         }
+                        // An extension's notice: its text, and who sent
+                        // which kind (Discourse's `custom` type).
+                        if n.kind == NotificationKind::Custom {
+                            data["message"] = json!(n.sentence());
+                            data["hearth_source"] = n.data["source"].clone();
+                            data["hearth_kind"] = n.data["kind"].clone();
+                        }
                         json!({
                             "id": n.id, "user_id": user.0, "external_id": null,
                             "notification_type": n.kind.discourse_type(),
@@ -143,7 +113,7 @@ pub(crate) async fn list(
                 .items
                 .iter()
                 .map(|n| {
-                    json!({"id": n.id, "text": sentence(n), "href": href(s, n), "read": n.read,
+                    json!({"id": n.id, "text": n.sentence(), "href": href(s, n), "read": n.read,
                            "kind": n.kind.as_str(), "ago": ago(n.created_at, now),
                            "created_at": crate::api::shape::ts(n.created_at)})
                 })
@@ -324,6 +294,7 @@ fn kind_label(k: NotificationKind) -> &'static str {
         NotificationKind::FollowingCreatedTopic => "A member you follow starts a topic",
         NotificationKind::FollowingReplied => "A member you follow replies",
         NotificationKind::InvitedToMessage => "Someone adds you to a conversation",
+        NotificationKind::Custom => "A plugin tells you something",
     }
 }
 
@@ -426,39 +397,4 @@ pub(crate) fn unread(s: &AppState, actor: &Actor) -> u64 {
     s.forum
         .unread_notifications(actor, s.config.community)
         .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sentences_name_who_and_where() {
-        let n = Notification {
-            id: 1,
-            kind: NotificationKind::Replied,
-            actor: Some(hearth::UserRef {
-                id: hearth::UserId(2),
-                username: "bob".into(),
-                display_name: String::new(),
-                avatar_url: None,
-            }),
-            topic: Some(TopicId(3)),
-            topic_title: Some("Printers".into()),
-            topic_slug: Some("printers".into()),
-            post: None,
-            post_number: Some(2),
-            data: json!({}),
-            created_at: time::OffsetDateTime::UNIX_EPOCH,
-            read: false,
-        };
-        assert_eq!(sentence(&n), "bob replied in “Printers”");
-        let badge = Notification {
-            kind: NotificationKind::BadgeGranted,
-            actor: None,
-            data: json!({"badge": "helper"}),
-            ..n
-        };
-        assert_eq!(sentence(&badge), "You were granted the helper badge");
-    }
 }

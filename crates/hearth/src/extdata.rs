@@ -6,7 +6,7 @@
 //! These are application-level calls with no [`Actor`](crate::Actor): never
 //! hand them to end users directly.
 
-use crate::db::{self, params};
+use crate::db::{self, Conn, params};
 
 use crate::error::{Error, Result};
 use crate::forum::Forum;
@@ -193,51 +193,65 @@ impl Forum {
         community: Option<CommunityId>,
         batches: &[(&str, &[ExtOp])],
     ) -> Result<()> {
-        for (namespace, ops) in batches {
-            check_namespace(namespace)?;
-            for op in *ops {
-                match op {
-                    ExtOp::Put { key, value } => {
-                        check_key(key)?;
-                        if value.len() > MAX_EXT_VALUE {
-                            return Err(Error::invalid("value", "at most 1 MiB"));
-                        }
-                    }
-                    ExtOp::Delete { key } => check_key(key)?,
-                }
-            }
-        }
+        check_batches(batches)?;
         if batches.iter().all(|(_, ops)| ops.is_empty()) {
             return Ok(());
         }
-        let community = scope(community);
-        self.store.write(|tx| {
-            let now = crate::clock::to_millis(self.now());
-            for (namespace, ops) in batches {
-                for op in *ops {
-                    match op {
-                        ExtOp::Put { key, value } => {
-                            tx.prepare_cached(
-                                "INSERT INTO extension_data (namespace, community_id, key, value, updated_at)
-                                 VALUES (?1, ?2, ?3, ?4, ?5)
-                                 ON CONFLICT (namespace, community_id, key)
-                                 DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                            )?
-                            .execute(params![namespace, community, key, value, now])?;
-                        }
-                        ExtOp::Delete { key } => {
-                            tx.prepare_cached(
-                                "DELETE FROM extension_data
-                                 WHERE namespace = ?1 AND community_id = ?2 AND key = ?3",
-                            )?
-                            .execute(params![namespace, community, key])?;
-                        }
+        self.store
+            .write(|tx| apply_batches(tx, community, batches, crate::clock::to_millis(self.now())))
+    }
+}
+
+/// Checks every op of `batches` against the bounds, before a transaction.
+pub(crate) fn check_batches(batches: &[(&str, &[ExtOp])]) -> Result<()> {
+    for (namespace, ops) in batches {
+        check_namespace(namespace)?;
+        for op in *ops {
+            match op {
+                ExtOp::Put { key, value } => {
+                    check_key(key)?;
+                    if value.len() > MAX_EXT_VALUE {
+                        return Err(Error::invalid("value", "at most 1 MiB"));
                     }
                 }
+                ExtOp::Delete { key } => check_key(key)?,
             }
-            Ok(())
-        })
+        }
     }
+    Ok(())
+}
+
+/// Applies [`check_batches`]-checked ops in the caller's transaction.
+pub(crate) fn apply_batches(
+    tx: &Conn,
+    community: Option<CommunityId>,
+    batches: &[(&str, &[ExtOp])],
+    now: i64,
+) -> Result<()> {
+    let community = scope(community);
+    for (namespace, ops) in batches {
+        for op in *ops {
+            match op {
+                ExtOp::Put { key, value } => {
+                    tx.prepare_cached(
+                        "INSERT INTO extension_data (namespace, community_id, key, value, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (namespace, community_id, key)
+                         DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                    )?
+                    .execute(params![namespace, community, key, value, now])?;
+                }
+                ExtOp::Delete { key } => {
+                    tx.prepare_cached(
+                        "DELETE FROM extension_data
+                         WHERE namespace = ?1 AND community_id = ?2 AND key = ?3",
+                    )?
+                    .execute(params![namespace, community, key])?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

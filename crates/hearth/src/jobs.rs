@@ -20,6 +20,7 @@ use crate::mail::{
     DigestFrequency, Email, EmailKind, MailError, Mailer, mark_bounced, preferences_of, secret,
     sign,
 };
+use crate::notify::NotificationKind;
 use crate::permissions::{Actor, Snapshot, Viewer};
 // The e-mail bodies escape as posts do.
 use crate::render::escape_text as esc;
@@ -514,7 +515,7 @@ impl Forum {
         };
         // Only what they can read now (the list's own filter).
         let sql = format!(
-            "SELECT n.id, n.kind, a.username, t.title, t.slug, t.id, p.post_number
+            "SELECT n.id, n.kind, a.username, t.title, t.slug, t.id, p.post_number, n.data
              FROM notifications n LEFT JOIN topics t ON t.id = n.topic_id
              LEFT JOIN posts p ON p.id = n.post_id LEFT JOIN users a ON a.id = n.actor_id
              WHERE n.user_id = ?1 AND n.community_id = ?2 AND n.email = 'pending' AND n.read_at IS NULL AND {}
@@ -529,6 +530,7 @@ impl Forum {
             Option<String>,
             Option<i64>,
             Option<i64>,
+            String,
         );
         let rows: Vec<Row> =
             w.tx.prepare_cached(&sql)?
@@ -541,6 +543,7 @@ impl Forum {
                         r.get(4)?,
                         r.get(5)?,
                         r.get(6)?,
+                        r.get(7)?,
                     ))
                 })?
                 .collect::<db::Result<_>>()?;
@@ -555,18 +558,17 @@ impl Forum {
         let unsub = run.unsubscribe_url(user, false)?;
         let mut text = format!("New in {}:\n\n", run.name);
         let mut html = format!("<p>New in {}:</p><ul>", esc(&run.name));
-        for (_, kind, who, title, slug, topic, number) in &rows {
-            let who = who.as_deref().unwrap_or("Someone");
-            let title = title.as_deref().unwrap_or("a topic");
-            let line = match kind.as_str() {
-                "mentioned" => format!("{who} mentioned you in “{title}”"),
-                "replied" => format!("{who} replied in “{title}”"),
-                "liked" => format!("{who} liked your post in “{title}”"),
-                "accepted" => format!("{who} accepted your answer in “{title}”"),
-                "badge_granted" => "You were granted a badge".to_string(),
-                "idea_status" => format!("“{title}” has a new status"),
-                "invited_to_topic" => format!("{who} invited you to “{title}”"),
-                _ => format!("{who} posted in “{title}”"),
+        for (_, kind, who, title, slug, topic, number, data) in &rows {
+            let (who, title) = (who.as_deref(), title.as_deref());
+            let data: serde_json::Value =
+                serde_json::from_str(data).unwrap_or(serde_json::Value::Null);
+            let line = match NotificationKind::parse(kind) {
+                Some(k) => crate::notify::sentence(k, who, title, &data),
+                None => format!(
+                    "{} posted in “{}”",
+                    who.unwrap_or("Someone"),
+                    title.unwrap_or("a topic")
+                ),
             };
             let url = match (slug, topic) {
                 (Some(s), Some(t)) => {

@@ -116,6 +116,7 @@ mod login;
 mod mail;
 mod member;
 mod messages;
+mod notices;
 mod notify;
 mod once;
 mod own_account;
@@ -184,6 +185,7 @@ pub use messages::{
     MAX_MESSAGE_RECIPIENTS, Mailbox, MessageGroup, MessageSettings, MessageSummary, NewMessage,
     Participant, Participants,
 };
+pub use notices::{ExtNotice, MAX_NOTICE_KEY, MAX_NOTICE_TEXT, NoticeTally};
 pub use notify::{Delivery, Notification, NotificationKind, WatchLevel};
 pub use once::{MAX_REQUEST_KEY, REQUEST_KEY_TTL_HOURS};
 pub use own_account::{OWN_DATA_FORMAT, OWN_DATA_VERSION};

@@ -83,6 +83,11 @@ notification_kinds! {
     FollowingCreatedTopic = "following_created_topic", 801, InApp;
     /// A member you follow (with their replies) replied.
     FollowingReplied = "following_replied", 802, InApp;
+    /// Sent by an extension (a plugin, or the application's own code):
+    /// `data` holds its `source`, `kind` and `text`. Members choose per
+    /// (source, kind), not for this kind as a whole (see
+    /// [`Forum::ext_apply_with_notices`]).
+    Custom = "custom", 14, InApp;
 }
 
 /// How a member wants one kind of notification.
@@ -208,6 +213,58 @@ pub struct Notification {
     pub read: bool,
 }
 
+impl Notification {
+    /// One line of plain text saying what it is about, e.g. `ann replied
+    /// in “Welcome”` (the notification list and the notification mail
+    /// read the same).
+    pub fn sentence(&self) -> String {
+        let who = self.actor.as_ref().map(|a| a.username.as_str());
+        sentence(self.kind, who, self.topic_title.as_deref(), &self.data)
+    }
+}
+
+/// [`Notification::sentence`] from its parts.
+pub(crate) fn sentence(
+    kind: NotificationKind,
+    who: Option<&str>,
+    title: Option<&str>,
+    data: &serde_json::Value,
+) -> String {
+    let who = who.unwrap_or("Someone");
+    let title = title.unwrap_or("a topic");
+    match kind {
+        NotificationKind::Mentioned => format!("{who} mentioned you in “{title}”"),
+        NotificationKind::Replied => format!("{who} replied in “{title}”"),
+        NotificationKind::Liked => format!("{who} liked your post in “{title}”"),
+        NotificationKind::Posted => format!("{who} posted in “{title}”"),
+        NotificationKind::NewTopic => format!("{who} started “{title}”"),
+        NotificationKind::Accepted => format!("{who} accepted your answer in “{title}”"),
+        NotificationKind::InvitedToTopic => format!("{who} invited you to “{title}”"),
+        NotificationKind::PrivateMessage => format!("{who} wrote to you in “{title}”"),
+        NotificationKind::FollowingCreatedTopic => {
+            format!("{who}, whom you follow, started “{title}”")
+        }
+        NotificationKind::FollowingReplied => {
+            format!("{who}, whom you follow, replied in “{title}”")
+        }
+        NotificationKind::InvitedToMessage => {
+            format!("{who} added you to the conversation “{title}”")
+        }
+        NotificationKind::BadgeGranted => format!(
+            "You were granted the {} badge",
+            data["badge"].as_str().unwrap_or("a")
+        ),
+        NotificationKind::IdeaStatus => format!(
+            "“{title}” is now {}",
+            data["to"].as_str().unwrap_or("updated").replace('_', " ")
+        ),
+        NotificationKind::Custom => data["text"]
+            .as_str()
+            .unwrap_or("A notification")
+            .to_string(),
+    }
+}
+
 /// Notifications about content a member can no longer read are skipped
 /// when listing; the SQL filter that does it (`t`/`p` joined, `?` slots
 /// are the caller's).
@@ -236,7 +293,7 @@ const FROM: &str = "FROM notifications n
      LEFT JOIN posts p ON p.id = n.post_id
      LEFT JOIN users a ON a.id = n.actor_id";
 
-fn member(viewer: &Viewer) -> Result<UserId> {
+pub(crate) fn member(viewer: &Viewer) -> Result<UserId> {
     match (viewer.user, viewer.role) {
         (Some(u), Some(_)) => Ok(u),
         (Some(_), None) => Err(Error::forbidden("join the community to get notifications")),
@@ -282,7 +339,7 @@ fn effective_level(
 /// A member's [`effective_level`] and, for `kind` in `community`, how
 /// they want to hear of it (their setting, else the kind's default): one
 /// statement, as each recipient of each event needs both.
-fn level_and_delivery(
+pub(crate) fn level_and_delivery(
     conn: &Conn,
     user: UserId,
     topic: Option<TopicId>,
@@ -806,7 +863,8 @@ impl Forum {
     }
 
     /// The member's delivery for every kind (defaults filled in), in
-    /// [`NotificationKind::ALL`] order.
+    /// [`NotificationKind::ALL`] order; extensions' kinds are chosen
+    /// apart ([`Forum::ext_notice_preferences`]).
     pub fn notification_preferences(
         &self,
         actor: &Actor,
@@ -818,6 +876,7 @@ impl Forum {
             let prefs = preferences(conn, user, community)?;
             Ok(NotificationKind::ALL
                 .iter()
+                .filter(|k| **k != NotificationKind::Custom)
                 .map(|k| (*k, prefs[k]))
                 .collect())
         })
@@ -831,6 +890,24 @@ impl Forum {
         kind: NotificationKind,
         delivery: Delivery,
     ) -> Result<()> {
+        if kind == NotificationKind::Custom {
+            return Err(Error::invalid(
+                "kind",
+                "extensions' notices are chosen per kind (set_ext_notice_preference)",
+            ));
+        }
+        self.set_preference(actor, community, kind.as_str(), delivery)
+    }
+
+    /// Keeps the signed-in member's delivery for a preference key (a
+    /// kind's name, or an extension's `ext:<source>:<kind>`).
+    pub(crate) fn set_preference(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        key: &str,
+        delivery: Delivery,
+    ) -> Result<()> {
         self.write(|w| {
             let viewer = self.viewer_in(w, actor, community)?;
             let user = member(&viewer)?;
@@ -838,7 +915,7 @@ impl Forum {
                 "INSERT INTO notification_prefs (user_id, community_id, kind, delivery) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (user_id, community_id, kind) DO UPDATE SET delivery = excluded.delivery",
             )?
-            .execute(params![user, community, kind.as_str(), delivery.as_str()])?;
+            .execute(params![user, community, key, delivery.as_str()])?;
             Ok(())
         })
     }
@@ -867,6 +944,42 @@ mod tests {
         for d in [Delivery::InApp, Delivery::Email, Delivery::Off] {
             assert_eq!(Delivery::parse(d.as_str()), Some(d));
         }
+    }
+
+    #[test]
+    fn sentences_name_who_and_where() {
+        let n = Notification {
+            id: 1,
+            kind: NotificationKind::Replied,
+            actor: Some(UserRef {
+                id: UserId(2),
+                username: "bob".into(),
+                display_name: String::new(),
+                avatar_url: None,
+            }),
+            topic: Some(TopicId(3)),
+            topic_title: Some("Printers".into()),
+            topic_slug: Some("printers".into()),
+            post: None,
+            post_number: Some(2),
+            data: serde_json::json!({}),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            read: false,
+        };
+        assert_eq!(n.sentence(), "bob replied in “Printers”");
+        let badge = Notification {
+            kind: NotificationKind::BadgeGranted,
+            actor: None,
+            data: serde_json::json!({"badge": "helper"}),
+            ..n.clone()
+        };
+        assert_eq!(badge.sentence(), "You were granted the helper badge");
+        let custom = Notification {
+            kind: NotificationKind::Custom,
+            data: serde_json::json!({"source": "polls", "kind": "closed", "text": "The poll closed"}),
+            ..n
+        };
+        assert_eq!(custom.sentence(), "The poll closed");
     }
 
     #[test]

@@ -650,3 +650,83 @@ fn account_mail_goes_out_even_to_the_unsubscribed_and_bounced() {
         Err(Error::Conflict { .. })
     ));
 }
+
+#[test]
+fn extension_notices_are_mailed_as_members_chose_and_only_if_readable() {
+    let s = site();
+    let open = topic(&s, s.ann, s.public, "A public question");
+    let secret = topic(&s, s.ann, s.vendors, "A vendors-only question");
+    let notice = |to: UserId, topic: TopicId, key: &str, text: &str| hearth::ExtNotice {
+        source: "help-desk".into(),
+        kind: "ticket-answered".into(),
+        default_delivery: hearth::Delivery::Email,
+        recipient: to,
+        actor: None,
+        topic: Some(topic),
+        post: None,
+        text: text.into(),
+        dedupe_key: key.into(),
+    };
+    let sent =
+        s.f.ext_apply_with_notices(
+            s.c,
+            &[],
+            &[
+                notice(s.vic, open, "1", "Support answered <your> ticket #1"),
+                notice(
+                    s.vic,
+                    secret,
+                    "2",
+                    "Support answered the vendors' ticket #2",
+                ),
+                notice(s.mia, open, "3", "Support answered ticket #3"),
+            ],
+            1000,
+        )
+        .unwrap();
+    assert_eq!(sent.sent, 3);
+    // mia chose the app only; vic leaves the vendors before the run.
+    s.f.set_ext_notice_preference(
+        &Actor::User(s.mia),
+        s.c,
+        "help-desk",
+        "ticket-answered",
+        hearth::Delivery::InApp,
+    )
+    .unwrap();
+    // Only notices sent after the choice follow it: mia's was already
+    // pending, so the next is sent to the app only.
+    s.f.ext_apply_with_notices(
+        s.c,
+        &[],
+        &[notice(s.mia, open, "4", "Support answered ticket #4")],
+        1000,
+    )
+    .unwrap();
+    s.f.remove_from_group(&Actor::User(s.ann), s.c, s._group, s.vic)
+        .unwrap();
+    let inbox = Inbox::default();
+    run(&s, &inbox);
+    let vic = inbox.to("vic");
+    assert_eq!(vic.len(), 1);
+    assert!(
+        vic[0].text.contains("Support answered <your> ticket #1"),
+        "{}",
+        vic[0].text
+    );
+    assert!(
+        vic[0]
+            .html
+            .contains("Support answered &lt;your&gt; ticket #1"),
+        "{}",
+        vic[0].html
+    );
+    assert!(!vic[0].text.contains("#2"), "{}", vic[0].text);
+    let mia = inbox.to("mia");
+    assert_eq!(mia.len(), 1);
+    assert!(
+        mia[0].text.contains("#3") && !mia[0].text.contains("#4"),
+        "{}",
+        mia[0].text
+    );
+}
