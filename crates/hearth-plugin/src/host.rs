@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::types::{HostError, Level, MemberInfo, Period, PostInfo, TopicInfo};
+use crate::types::{HostError, Level, MemberInfo, Notice, Period, PostInfo, TopicInfo};
 
 /// The host functions. Each needs a capability listed in `plugin.toml`
 /// and granted by the operator; calling one the manifest does not list
@@ -59,6 +59,14 @@ pub trait Host {
     fn revoke_badge(&self, member: i64, badge: &str, post: Option<i64>) -> Result<bool, HostError>;
     /// Capability `points`: awards points once per key.
     fn award_points(&self, member: i64, points: i64, key: &str) -> Result<bool, HostError>;
+    /// Capability `notify` (API 0.2): queues a notice, sent when the hook
+    /// succeeds. Refused in renders and GET routes, over 100 notices per
+    /// call, or for a kind not declared. The default refuses (a host of
+    /// your own that sends none).
+    fn notify(&self, notice: &Notice) -> Result<(), HostError> {
+        let _ = notice;
+        Err(HostError::Denied("this host sends no notices".into()))
+    }
 }
 
 /// Conveniences over [`Host`]: typed settings and JSON values.

@@ -57,8 +57,8 @@ mod wasm;
 pub use host::{Host, HostExt};
 pub use types::{
     ActionOutcome, ActionRequest, DraftKind, Event, HostError, ItemFragment, ItemSlot,
-    ItemsContext, Level, MemberInfo, Period, PostDraft, PostInfo, RenderContext, Request, Response,
-    Slot, TopicInfo, Verdict,
+    ItemsContext, Level, MemberInfo, Notice, Period, PostDraft, PostInfo, RenderContext, Request,
+    Response, Slot, TopicInfo, Verdict,
 };
 
 /// This SDK's version; `register_plugin!` embeds it in the component.

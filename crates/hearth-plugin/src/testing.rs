@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::host::Host;
 use crate::types::{
-    ActionOutcome, ActionRequest, HostError, Level, MemberInfo, Period, PostInfo, TopicInfo,
+    ActionOutcome, ActionRequest, HostError, Level, MemberInfo, Notice, Period, PostInfo, TopicInfo,
 };
 
 /// A badge grant a test can inspect.
@@ -23,7 +23,7 @@ pub struct Grant {
 }
 
 /// An in-memory host. Fill the public fields, run your hooks with
-/// `&host`, then inspect `kv`, `grants`, `awards` and `logs`.
+/// `&host`, then inspect `kv`, `grants`, `awards`, `notices` and `logs`.
 ///
 /// ```
 /// use hearth_plugin::{Host, HostExt, testing::FakeHost};
@@ -57,6 +57,8 @@ pub struct FakeHost {
     pub awards: RefCell<BTreeMap<String, (i64, i64)>>,
     /// Log lines.
     pub logs: RefCell<Vec<(Level, String)>>,
+    /// Notices queued (kept only for an action that is done).
+    pub notices: RefCell<Vec<Notice>>,
     /// Refuse writes (key-value, badges, points) with `denied`, as the
     /// real host does while a `render` or `route` runs. Set it when
     /// testing those hooks: see [`FakeHost::read_only`].
@@ -123,11 +125,13 @@ impl FakeHost {
         req: ActionRequest,
     ) -> Result<ActionOutcome, String> {
         let before = self.kv.borrow().clone();
+        let notices = self.notices.borrow().len();
         self.acting.set(true);
         let out = P::action(self, req);
         self.acting.set(false);
         if !matches!(out, Ok(ActionOutcome::Done { .. })) {
             *self.kv.borrow_mut() = before;
+            self.notices.borrow_mut().truncate(notices);
         }
         out
     }
@@ -163,6 +167,25 @@ fn period_name(p: Period) -> &'static str {
 }
 
 impl Host for FakeHost {
+    /// Checks the bounds the real host checks (not the kind, which the
+    /// real host reads from `plugin.toml`).
+    fn notify(&self, notice: &Notice) -> Result<(), HostError> {
+        self.writable("notify")?;
+        let chars = notice.text.chars().count();
+        if chars == 0 || chars > 300 || notice.text.chars().any(char::is_control) {
+            return Err(HostError::Invalid(
+                "text: one line of 1 to 300 characters".into(),
+            ));
+        }
+        if notice.dedupe_key.is_empty() || notice.dedupe_key.len() > 200 {
+            return Err(HostError::Invalid("dedupe_key: 1 to 200 bytes".into()));
+        }
+        if self.notices.borrow().len() >= 100 {
+            return Err(HostError::Invalid("at most 100 notices per call".into()));
+        }
+        self.notices.borrow_mut().push(notice.clone());
+        Ok(())
+    }
     fn log(&self, level: Level, message: &str) {
         self.logs.borrow_mut().push((level, message.to_string()));
     }

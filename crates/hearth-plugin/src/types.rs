@@ -232,6 +232,46 @@ impl ActionOutcome {
     }
 }
 
+/// A notice to one member (API 0.2, capability `notify`), of a kind the
+/// manifest declares under `[[notifications]]`. It is sent when the hook
+/// succeeds (an action's when it is done), through the forum's own
+/// notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// The member told.
+    pub member: i64,
+    /// A declared kind.
+    pub kind: String,
+    /// The topic it is about.
+    pub topic: Option<i64>,
+    /// The post it is about (its topic is implied).
+    pub post: Option<i64>,
+    /// One line of plain text, 1 to 300 characters.
+    pub text: String,
+    /// Sent at most once per member and key (1 to 200 bytes).
+    pub dedupe_key: String,
+}
+
+impl Notice {
+    /// A notice about a post.
+    pub fn about_post(
+        member: i64,
+        kind: &str,
+        post: i64,
+        text: impl Into<String>,
+        dedupe_key: impl Into<String>,
+    ) -> Notice {
+        Notice {
+            member,
+            kind: kind.into(),
+            topic: None,
+            post: Some(post),
+            text: text.into(),
+            dedupe_key: dedupe_key.into(),
+        }
+    }
+}
+
 /// Where per-item fragments go (API 0.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

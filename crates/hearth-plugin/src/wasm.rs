@@ -13,7 +13,8 @@ wit_bindgen::generate!({
 });
 
 use self::hearth::plugin::{
-    actions as wit_actions, data as wit_data, host as imports, types as wit, ui as wit_ui,
+    actions as wit_actions, data as wit_data, host as imports, notify as wit_notify, types as wit,
+    ui as wit_ui,
 };
 use crate::host::Host;
 use crate::types as sdk;
@@ -54,6 +55,17 @@ impl Host for WasmHost {
     }
     fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), sdk::HostError> {
         imports::kv_set(key, value).map_err(host_error)
+    }
+    fn notify(&self, n: &sdk::Notice) -> Result<(), sdk::HostError> {
+        wit_notify::notify(&wit_notify::Notice {
+            member: n.member,
+            kind: n.kind.clone(),
+            topic: n.topic,
+            post: n.post,
+            text: n.text.clone(),
+            dedupe_key: n.dedupe_key.clone(),
+        })
+        .map_err(host_error)
     }
     fn kv_delete(&self, key: &str) -> Result<(), sdk::HostError> {
         imports::kv_delete(key).map_err(host_error)

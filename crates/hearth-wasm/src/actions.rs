@@ -172,7 +172,7 @@ impl PluginHost {
                 return Err(e);
             }
         };
-        self.commit(plugin, community, &out.kv_ops, &[])?;
+        self.commit(plugin, community, &out.writes, &[])?;
         Ok(Some(reply))
     }
 }

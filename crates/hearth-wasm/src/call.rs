@@ -7,14 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hearth::{Actor, CommunityId, ExtOp, Forum, PostId, TopicId, UserId};
+use hearth::{Actor, CommunityId, ExtNotice, ExtOp, Forum, PostId, TopicId, UserId};
 use wasmtime::{ResourceLimiter, Store, Trap, UpdateDeadline};
 
 use crate::bindings::v0_2::hearth::plugin::{host, types};
 use crate::bindings::{HostError, Level, MemberInfo, Period, PostInfo, TopicInfo};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::manifest::{Capability, Hook, Manifest};
+use crate::manifest::{Capability, Hook, Manifest, NoticeKindSpec};
 use crate::runtime::TICK;
 use crate::worlds::{Instance, Pre};
 
@@ -60,6 +60,8 @@ pub struct Usage {
     pub fuel: Option<u64>,
     /// Host functions called.
     pub host_calls: u32,
+    /// Notices refused because the call had queued its most.
+    pub notices_refused: u32,
 }
 
 /// What a call ran with.
@@ -132,6 +134,12 @@ pub(crate) struct CallState {
     limiter: Limiter,
     /// Key-value writes, applied only if the call succeeds.
     kv: BTreeMap<String, Option<Vec<u8>>>,
+    /// The kinds of notice the manifest declares.
+    notice_kinds: Vec<NoticeKindSpec>,
+    /// Notices queued, sent only if the call succeeds.
+    notices: Vec<ExtNotice>,
+    max_notices: usize,
+    notices_refused: u32,
     pub logs: Vec<LogLine>,
     violation: Option<Violation>,
     host_calls: u32,
@@ -274,14 +282,28 @@ impl CallState {
         Ok(Ok(()))
     }
 
-    pub(crate) fn take_kv_ops(&mut self) -> Vec<ExtOp> {
-        std::mem::take(&mut self.kv)
+    /// What a successful call saves.
+    pub(crate) fn take_writes(&mut self) -> Writes {
+        let kv = std::mem::take(&mut self.kv)
             .into_iter()
             .map(|(key, v)| match v {
                 Some(value) => ExtOp::Put { key, value },
                 None => ExtOp::Delete { key },
             })
-            .collect()
+            .collect();
+        Writes {
+            kv,
+            notices: std::mem::take(&mut self.notices),
+        }
+    }
+
+    /// The member a call acts for: an action's viewer (never told about
+    /// their own action), else nobody.
+    fn acting_member(&self) -> Option<UserId> {
+        match (self.hook, self.reader) {
+            (Hook::Action, Actor::User(u)) => Some(u),
+            _ => None,
+        }
     }
 }
 
@@ -328,6 +350,54 @@ impl CallState {
                 None => v,
             })
             .collect()))
+    }
+}
+
+impl CallState {
+    /// `notify` (API 0.2's `notify` interface): queues a notice for the
+    /// call's outcome.
+    pub(crate) fn notify(
+        &mut self,
+        member: i64,
+        kind: String,
+        topic: Option<i64>,
+        post: Option<i64>,
+        text: String,
+        dedupe_key: String,
+    ) -> wasmtime::Result<Result<(), HostError>> {
+        allowed!(self, Capability::Notify, "notify");
+        if let Err(e) = self.writable("notify") {
+            return Ok(Err(e));
+        }
+        self.check_input("notice", kind.len() + text.len() + dedupe_key.len())?;
+        let Some(spec) = self.notice_kinds.iter().find(|k| k.kind == kind) else {
+            return Ok(Err(HostError::Invalid(format!(
+                "notification kind {kind:?} is not declared under [[notifications]] in plugin.toml"
+            ))));
+        };
+        if self.notices.len() >= self.max_notices {
+            self.notices_refused += 1;
+            return Ok(Err(HostError::Invalid(format!(
+                "at most {} notices per call; this one was not queued",
+                self.max_notices
+            ))));
+        }
+        let notice = ExtNotice {
+            source: self.spec_plugin.clone(),
+            kind,
+            default_delivery: spec.default_delivery(),
+            recipient: UserId(member),
+            actor: self.acting_member(),
+            topic: topic.map(TopicId),
+            post: post.map(PostId),
+            text,
+            dedupe_key,
+        };
+        if let Err(e) = notice.check() {
+            return Ok(Err(Self::forum_error(e)));
+        }
+        self.notices.push(notice);
+        Ok(Ok(()))
     }
 }
 
@@ -676,7 +746,28 @@ pub(crate) struct Outcome<T> {
     pub result: Result<T>,
     pub logs: Vec<LogLine>,
     pub usage: Usage,
-    pub kv_ops: Vec<ExtOp>,
+    pub writes: Writes,
+}
+
+/// What a successful call asks to save: its key-value writes and the
+/// notices it queued, committed together
+/// ([`PluginHost::commit`](crate::PluginHost)).
+#[derive(Debug, Default)]
+pub(crate) struct Writes {
+    pub kv: Vec<ExtOp>,
+    pub notices: Vec<ExtNotice>,
+}
+
+impl Writes {
+    pub fn is_empty(&self) -> bool {
+        self.kv.is_empty() && self.notices.is_empty()
+    }
+
+    /// Drops everything (the call failed or was refused).
+    pub fn clear(&mut self) {
+        self.kv.clear();
+        self.notices.clear();
+    }
 }
 
 /// Runs `f` on a fresh instance of the plugin with the spec's limits.
@@ -716,6 +807,10 @@ pub(crate) fn invoke<T>(
             refused: None,
         },
         kv: BTreeMap::new(),
+        notice_kinds: spec.loaded.manifest.notifications.clone(),
+        notices: Vec::new(),
+        max_notices: spec.limits.max_notices,
+        notices_refused: 0,
         logs: Vec::new(),
         violation: None,
         host_calls: 0,
@@ -755,6 +850,7 @@ pub(crate) fn invoke<T>(
         memory: state.limiter.high_water,
         fuel: used_fuel,
         host_calls: state.host_calls,
+        notices_refused: state.notices_refused,
     };
     let logs = std::mem::take(&mut state.logs);
     let result = match result {
@@ -770,16 +866,16 @@ pub(crate) fn invoke<T>(
             max_instances,
         )),
     };
-    let kv_ops = if result.is_ok() {
-        state.take_kv_ops()
+    let writes = if result.is_ok() {
+        state.take_writes()
     } else {
-        Vec::new()
+        Writes::default()
     };
     Outcome {
         result,
         logs,
         usage,
-        kv_ops,
+        writes,
     }
 }
 

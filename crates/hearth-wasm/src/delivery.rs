@@ -10,7 +10,7 @@ use hearth::{Actor, Audience, CommunityId, EventId, ExtOp};
 use serde::{Deserialize, Serialize};
 
 use crate::bindings;
-use crate::call::Loaded;
+use crate::call::{Loaded, Writes};
 use crate::error::{Error, Result};
 use crate::host::{Enabled, PluginHost};
 use crate::manifest::{Capability, Hook};
@@ -124,7 +124,7 @@ impl PluginHost {
     /// written to count each event once however often they see it.
     pub fn rewind(&self, community: CommunityId, name: &str, to: EventId) -> Result<()> {
         self.manifest(name)?;
-        self.commit(name, community, &[], &[cursor_op(name, to)])
+        self.save_cursor(name, community, to)
     }
 
     /// Deletes a plugin's key-value data in a community and rewinds it to
@@ -143,7 +143,17 @@ impl PluginHost {
                 .collect();
             self.forum().ext_apply(&ns, Some(community), &ops)?;
         }
-        self.commit(name, community, &[], &[cursor_op(name, EventId(0))])
+        self.save_cursor(name, community, EventId(0))
+    }
+
+    /// Records that `name` has handled `community`'s events up to `upto`.
+    fn save_cursor(&self, name: &str, community: CommunityId, upto: EventId) -> Result<()> {
+        self.commit(
+            name,
+            community,
+            &Writes::default(),
+            &[cursor_op(name, upto)],
+        )
     }
 
     /// Events a plugin failed on too often in a community, oldest first.
@@ -197,7 +207,7 @@ impl PluginHost {
                 .filter(|e| staff || e.audience != Audience::Staff)
                 .collect();
             let step = if visible.is_empty() {
-                self.commit(name, community, &[], &[cursor_op(name, last)])?;
+                self.save_cursor(name, community, last)?;
                 Step::Advanced(0)
             } else if visible.len() == 1 || self.has_failed(community, name, visible[0].id)? {
                 // One event, or a stream stopped here before: deliver the
@@ -211,7 +221,7 @@ impl PluginHost {
                         } else {
                             visible[0].id
                         };
-                        self.commit(name, community, &[], &[cursor_op(name, upto)])?;
+                        self.save_cursor(name, community, upto)?;
                         cursor = upto;
                         match step {
                             Step::Advanced(n) => report.delivered += n,
@@ -243,7 +253,7 @@ impl PluginHost {
                         }
                         // Everything passed one by one: the batch as a whole
                         // was too big for the plugin's limits. Move past it.
-                        self.commit(name, community, &[], &[cursor_op(name, last)])?;
+                        self.save_cursor(name, community, last)?;
                         Step::Advanced(0)
                     }
                 }
@@ -297,7 +307,7 @@ impl PluginHost {
                         key: failures_key(name, e.id),
                     });
                 }
-                self.commit(name, community, &out.kv_ops, &host_ops)?;
+                self.commit(name, community, &out.writes, &host_ops)?;
                 Ok(Ok(events.len() as u64))
             }
             Err(e) => Ok(Err(e)),
@@ -336,7 +346,7 @@ impl PluginHost {
             self.commit(
                 name,
                 community,
-                &[],
+                &Writes::default(),
                 &[
                     ExtOp::Delete { key },
                     ExtOp::Put {
@@ -352,7 +362,7 @@ impl PluginHost {
         self.commit(
             name,
             community,
-            &[],
+            &Writes::default(),
             &[ExtOp::Put {
                 key,
                 value: attempts.to_string().into_bytes(),

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use wasmtime::component::Linker;
 
 use crate::bindings;
-use crate::call::{self, CallSpec, CallState, Loaded, LogLine, Outcome, Usage};
+use crate::call::{self, CallSpec, CallState, Loaded, LogLine, Outcome, Usage, Writes};
 use crate::error::{Error, Result};
 use crate::limits::HostConfig;
-use crate::manifest::{Capability, FailMode, Hook, Manifest, SUPPORTED_API};
+use crate::manifest::{Capability, FailMode, Hook, Manifest, NoticeKindSpec, SUPPORTED_API};
 use crate::plugin_html::{self, ActionForms};
 use crate::runtime::{NS, Runtime, sha256_hex};
 use crate::status::{PluginStatus, Stats};
@@ -832,6 +832,28 @@ impl PluginHost {
             .collect())
     }
 
+    /// The kinds of notification the plugins running in `community` may
+    /// send (declared, and `notify` granted), as (plugin, kind) — for a
+    /// member's preferences page.
+    pub fn notification_kinds(
+        &self,
+        community: CommunityId,
+    ) -> Result<Vec<(String, NoticeKindSpec)>> {
+        Ok(self
+            .active_in(community)?
+            .into_iter()
+            .filter(|(_, _, enabled)| enabled.grants.contains(&Capability::Notify))
+            .flat_map(|(loaded, _, enabled)| {
+                loaded
+                    .manifest
+                    .notifications
+                    .iter()
+                    .map(|k| (enabled.name.clone(), k.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect())
+    }
+
     /// [`PluginHost::active_in`], only the plugins implementing `hook`.
     pub(crate) fn targets(&self, community: CommunityId, hook: Hook) -> Result<Vec<Target>> {
         let mut targets = self.active_in(community)?;
@@ -882,7 +904,7 @@ impl PluginHost {
             Err(e) => Err(e),
         };
         if result.is_err() {
-            out.kv_ops.clear();
+            out.writes.clear();
         }
         let error = result.as_ref().err();
         let streak = stats.record(&out.usage, error.map(|e| e.to_string()).as_deref());
@@ -896,7 +918,7 @@ impl PluginHost {
             result,
             logs: out.logs,
             usage: out.usage,
-            kv_ops: out.kv_ops,
+            writes: out.writes,
         }
     }
 
@@ -921,19 +943,33 @@ impl PluginHost {
         }
     }
 
-    /// Applies a successful call's key-value writes (and any host records
-    /// that must commit with them) in one transaction.
+    /// Applies a successful call's key-value writes and notices (and any
+    /// host records that must commit with them) in one transaction.
     pub(crate) fn commit(
         &self,
         name: &str,
         community: CommunityId,
-        kv_ops: &[ExtOp],
+        writes: &Writes,
         host_ops: &[ExtOp],
     ) -> Result<()> {
         let ns = call::kv_namespace(name);
-        self.inner
-            .forum
-            .ext_apply_all(Some(community), &[(&ns, kv_ops), (NS, host_ops)])?;
+        let batches = [(ns.as_str(), writes.kv.as_slice()), (NS, host_ops)];
+        if writes.notices.is_empty() {
+            self.inner.forum.ext_apply_all(Some(community), &batches)?;
+            return Ok(());
+        }
+        let tally = self.inner.forum.ext_apply_with_notices(
+            community,
+            &batches,
+            &writes.notices,
+            self.inner.config.notices_per_hour,
+        )?;
+        if tally.capped > 0 {
+            tracing::warn!(plugin = %name, capped = tally.capped, "notices over the hourly cap were not sent");
+        }
+        if let Some(p) = self.read_plugins().get(name) {
+            p.stats.notices(&tally);
+        }
         Ok(())
     }
 
@@ -954,8 +990,8 @@ impl PluginHost {
                 Actor::System,
                 |store, p| p.filter_post(store, &wit),
             );
-            if !out.kv_ops.is_empty() {
-                self.commit(&loaded.manifest.name, draft.community, &out.kv_ops, &[])?;
+            if !out.writes.is_empty() {
+                self.commit(&loaded.manifest.name, draft.community, &out.writes, &[])?;
             }
             let result = match out.result {
                 Ok(bindings::Verdict::Rewrite(b)) => check_rewrite(&loaded.manifest.name, b)

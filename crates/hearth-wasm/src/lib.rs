@@ -83,8 +83,8 @@ pub use items::{ItemFragment, MAX_ITEMS};
 pub use limits::{HostConfig, LimitOverrides, Limits};
 pub use manifest::{
     API_VERSION, ActionSpec, ApiField, BadgeSpec, Capability, FailMode, FieldOn, FieldVisibility,
-    Hook, ItemSlot, MAX_ACTIONS, MAX_API_FIELDS, Manifest, SUPPORTED_API, SettingSpec, SettingType,
-    api_supported,
+    Hook, ItemSlot, MAX_ACTIONS, MAX_API_FIELDS, MAX_NOTICE_KINDS, Manifest, NoticeKindSpec,
+    SUPPORTED_API, SettingSpec, SettingType, api_supported,
 };
 pub use plugin_html::ActionForms;
 pub use sdk_section::SDK_SECTION;

@@ -26,6 +26,9 @@ pub struct Limits {
     pub max_host_input: usize,
     /// Largest rendered fragment or route body, in bytes.
     pub max_output: usize,
+    /// The most notices one call may queue (`notify`); the next is
+    /// refused with `invalid`.
+    pub max_notices: usize,
 }
 
 /// Limits a manifest may ask for (`[limits]` in `plugin.toml`). Each is
@@ -67,7 +70,8 @@ impl LimitOverrides {
 ///
 /// The defaults suit a single server: 64 concurrent calls, 10 ms for
 /// interactive hooks and 100 ms for background ones, 16 MiB of memory,
-/// 64 KiB of output.
+/// 64 KiB of output, 100 notices per call and 1,000 per plugin, community
+/// and hour.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
     /// Concurrent plugin calls the pooling allocator holds slots for; a
@@ -108,6 +112,11 @@ pub struct HostConfig {
     /// memset and kept mapped between calls, instead of being returned to
     /// the kernel (which costs page faults on the next call).
     pub keep_resident: usize,
+    /// The most notices one call may queue.
+    pub notices_per_call: usize,
+    /// The most notices one plugin sends per community in any hour; the
+    /// rest are dropped and counted.
+    pub notices_per_hour: u32,
 }
 
 impl Default for HostConfig {
@@ -130,6 +139,8 @@ impl Default for HostConfig {
             event_batch: 100,
             cache_dir: None,
             keep_resident: 256 << 10,
+            notices_per_call: 100,
+            notices_per_hour: 1_000,
         }
     }
 }
@@ -161,6 +172,7 @@ impl HostConfig {
                 .output_kib
                 .map_or(self.output, |k| (k as usize).saturating_mul(1 << 10))
                 .min(self.max_output),
+            max_notices: self.notices_per_call,
         }
     }
 }

@@ -146,6 +146,9 @@ names! {
         Badges = "badges",
         /// Award points.
         Points = "points",
+        /// Notify members of the kinds declared under `[[notifications]]`
+        /// (API 0.2).
+        Notify = "notify",
     }
 }
 
@@ -301,6 +304,36 @@ fn per_minute() -> u32 {
 /// The most actions a manifest may declare.
 pub const MAX_ACTIONS: usize = 32;
 
+/// A kind of notification the plugin sends (`[[notifications]]`, API 0.2):
+/// members choose per kind how they get it.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NoticeKindSpec {
+    /// Lowercase letters, digits and dashes, e.g. `reacted`.
+    pub kind: String,
+    /// What members read on their preferences page, e.g. "Someone reacts
+    /// to your post" (1 to 100 characters).
+    pub label: String,
+    /// Whether it is e-mailed (in the batched notification mail) until the
+    /// member chooses; by default it is shown in the app only.
+    #[serde(default)]
+    pub email: bool,
+}
+
+impl NoticeKindSpec {
+    /// How members get it until they choose.
+    pub fn default_delivery(&self) -> hearth::Delivery {
+        if self.email {
+            hearth::Delivery::Email
+        } else {
+            hearth::Delivery::InApp
+        }
+    }
+}
+
+/// The most notification kinds a manifest may declare.
+pub const MAX_NOTICE_KINDS: usize = 8;
+
 /// What a plugin's API field is attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -420,6 +453,9 @@ pub struct Manifest {
     /// Fields it adds to posts', topics' and members' JSON (API 0.2).
     #[serde(default)]
     pub api_fields: Vec<ApiField>,
+    /// The kinds of notification it sends (API 0.2, capability `notify`).
+    #[serde(default)]
+    pub notifications: Vec<NoticeKindSpec>,
     /// What a failed `filter-post` does (default: closed, the post waits
     /// for review).
     #[serde(default)]
@@ -548,6 +584,7 @@ impl Manifest {
                 ));
             }
         }
+        self.check_notifications()?;
         for (key, spec) in &self.settings {
             if key.is_empty() || key.len() > 100 {
                 return bad(format!("setting {key:?}: keys are 1 to 100 bytes"));
@@ -572,6 +609,59 @@ impl Manifest {
             .check()
             .or_else(|e| bad(format!("limits: {e}")))?;
         Ok(())
+    }
+
+    fn check_notifications(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Manifest(msg));
+        let asks = self.capabilities.contains(&Capability::Notify);
+        if (asks || !self.notifications.is_empty()) && self.api_minor() < 2 {
+            return bad(format!(
+                "notifications need api-version 0.2.0 or later (this manifest says {})",
+                self.api_version
+            ));
+        }
+        match (asks, self.notifications.is_empty()) {
+            (true, true) => {
+                return bad(
+                    "the `notify` capability is asked for but no [[notifications]] are declared"
+                        .into(),
+                );
+            }
+            (false, false) => {
+                return bad(
+                    "[[notifications]] are declared but the `notify` capability is not asked for"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
+        if self.notifications.len() > MAX_NOTICE_KINDS {
+            return bad(format!("notifications: at most {MAX_NOTICE_KINDS} kinds"));
+        }
+        for (i, n) in self.notifications.iter().enumerate() {
+            if !name_like(&n.kind) {
+                return bad(format!(
+                    "notification kind {:?}: use 1 to 50 lowercase letters, digits and dashes",
+                    n.kind
+                ));
+            }
+            if self.notifications[..i].iter().any(|m| m.kind == n.kind) {
+                return bad(format!("notification kind {:?} is declared twice", n.kind));
+            }
+            let chars = n.label.chars().count();
+            if chars == 0 || chars > 100 || n.label.chars().any(char::is_control) {
+                return bad(format!(
+                    "notification kind {:?}: the label is one line of 1 to 100 characters",
+                    n.kind
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The notification kind declared as `kind`.
+    pub fn notification(&self, kind: &str) -> Option<&NoticeKindSpec> {
+        self.notifications.iter().find(|n| n.kind == kind)
     }
 
     /// The action declared as `name`.
@@ -712,6 +802,57 @@ mod tests {
             ))
             .is_err()
         );
+    }
+
+    #[test]
+    fn notification_kinds_are_checked_at_their_bounds() {
+        let v2 = BASE.replace("0.1.0", "0.2.0");
+        let kind = |k: &str, label: &str| {
+            format!("[[notifications]]\nkind = \"{k}\"\nlabel = \"{label}\"\n")
+        };
+        let with = |base: &str, caps: &str, kinds: &str| {
+            Manifest::parse(&format!("{base}\ncapabilities = {caps}\n{kinds}"))
+        };
+        let notify = "[\"notify\"]";
+        let m = with(&v2, notify, &kind("reacted", "Someone reacts")).unwrap();
+        assert_eq!(
+            m.notification("reacted").unwrap().default_delivery(),
+            hearth::Delivery::InApp
+        );
+        let emailed = with(
+            &v2,
+            notify,
+            "[[notifications]]\nkind = \"x\"\nlabel = \"X\"\nemail = true\n",
+        )
+        .unwrap();
+        assert_eq!(
+            emailed.notifications[0].default_delivery(),
+            hearth::Delivery::Email
+        );
+        let all: String = (0..MAX_NOTICE_KINDS)
+            .map(|i| kind(&format!("k{i}"), "L"))
+            .collect();
+        with(&v2, notify, &all).unwrap();
+        with(&v2, notify, &kind(&"a".repeat(50), &"é".repeat(100))).unwrap();
+        let refused = [
+            (v2.clone(), notify, format!("{all}{}", kind("last", "L"))),
+            (v2.clone(), notify, kind(&"a".repeat(51), "L")),
+            (v2.clone(), notify, kind("Reacted", "L")),
+            (v2.clone(), notify, kind("", "L")),
+            (v2.clone(), notify, kind("x", "")),
+            (v2.clone(), notify, kind("x", &"é".repeat(101))),
+            (
+                v2.clone(),
+                notify,
+                format!("{}{}", kind("x", "L"), kind("x", "M")),
+            ),
+            (v2.clone(), "[]", kind("x", "L")),
+            (v2.clone(), notify, String::new()),
+            (BASE.to_string(), notify, kind("x", "L")),
+        ];
+        for (base, caps, kinds) in refused {
+            assert!(with(&base, caps, &kinds).is_err(), "{caps} {kinds}");
+        }
     }
 
     #[test]

@@ -180,7 +180,7 @@ pub(crate) fn run_hook(
                 .as_ref()
                 .is_ok_and(|v| v.get("refused").is_some())
             {
-                out.kv_ops.clear();
+                out.writes.clear();
             }
             out
         }
@@ -221,8 +221,8 @@ pub(crate) fn run_hook(
             )
         }
     };
-    if out.result.is_ok() && !hook.read_only() && !out.kv_ops.is_empty() {
-        host.commit(name, community, &out.kv_ops, &[])?;
+    if out.result.is_ok() && !hook.read_only() && !out.writes.is_empty() {
+        host.commit(name, community, &out.writes, &[])?;
     }
     Ok(HookRun {
         result: out.result,

@@ -62,6 +62,15 @@ pub struct Counters {
     pub last_error: Option<String>,
     /// Events parked after repeated failures.
     pub parked_events: u64,
+    /// Notices sent to members.
+    pub notices_sent: u64,
+    /// Notices not sent by the forum's rules (the member may not read what
+    /// it is about, muted it, chose not to get the kind, or took the
+    /// action) or because the same dedupe key was sent before.
+    pub notices_not_sent: u64,
+    /// Notices dropped by a cap: over the per-call cap (refused at the
+    /// call) or the hourly cap.
+    pub notices_capped: u64,
 }
 
 #[derive(Debug, Default)]
@@ -75,6 +84,7 @@ impl Stats {
         c.time += usage.elapsed;
         c.memory_high_water = c.memory_high_water.max(usage.memory);
         c.fuel += usage.fuel.unwrap_or(0);
+        c.notices_capped += u64::from(usage.notices_refused);
         match error {
             Some(e) => {
                 c.failures += 1;
@@ -94,6 +104,14 @@ impl Stats {
         c.consecutive_failures += 1;
         c.last_error = Some(error.to_string());
         c.consecutive_failures
+    }
+
+    /// Records what became of a committed call's notices.
+    pub fn notices(&self, tally: &hearth::NoticeTally) {
+        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        c.notices_sent += u64::from(tally.sent);
+        c.notices_not_sent += u64::from(tally.skipped + tally.duplicates);
+        c.notices_capped += u64::from(tally.capped);
     }
 
     pub fn parked(&self) {

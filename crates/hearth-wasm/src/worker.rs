@@ -163,7 +163,7 @@ impl PluginHost {
                     key,
                     value: now_ms.to_string().into_bytes(),
                 }];
-                self.commit(&name, community, &out.kv_ops, &record)?;
+                self.commit(&name, community, &out.writes, &record)?;
                 ran += 1;
             }
         }

@@ -159,6 +159,15 @@ impl v0_2::hearth::plugin::data::Host for CallState {
 }
 impl v0_2::hearth::plugin::ui::Host for CallState {}
 
+impl v0_2::hearth::plugin::notify::Host for CallState {
+    fn notify(
+        &mut self,
+        n: v0_2::hearth::plugin::notify::Notice,
+    ) -> wasmtime::Result<Result<(), HostError>> {
+        self.notify(n.member, n.kind, n.topic, n.post, n.text, n.dedupe_key)
+    }
+}
+
 /// 0.1's host functions are 0.2's (the interface did not change).
 impl v0_1::hearth::plugin::host::Host for CallState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {

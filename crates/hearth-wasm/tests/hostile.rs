@@ -719,3 +719,101 @@ fn batched_item_renders_are_sanitized_capped_and_read_only() {
     assert_eq!(stored(&w, "kept").as_deref(), Some(&b"old"[..]));
     forum_works(&w);
 }
+
+#[test]
+fn a_notify_storm_is_capped_and_renders_cannot_notify() {
+    if !api_0_2() {
+        return;
+    }
+    let w = hostile(
+        HostConfig {
+            notices_per_hour: 60,
+            ..roomy()
+        },
+        "notify",
+    );
+    w.host
+        .enable(
+            &Actor::System,
+            w.community,
+            "hostile",
+            &[
+                Capability::Log,
+                Capability::Settings,
+                Capability::Kv,
+                Capability::Notify,
+            ],
+        )
+        .unwrap();
+    w.host
+        .configure(
+            &Actor::System,
+            w.community,
+            "hostile",
+            BTreeMap::from([
+                ("mode".to_string(), json!("notify")),
+                ("target".to_string(), json!(w.alice.0)),
+            ]),
+        )
+        .unwrap();
+    let alice = Actor::User(w.alice);
+    let unread = || w.forum.unread_notifications(&alice, w.community).unwrap();
+
+    // A page render may not notify: every notice is refused as a write.
+    let fragments = w.host.render(
+        &Actor::User(w.bob),
+        w.community,
+        Slot::PageFooter,
+        &PageContext::default(),
+    );
+    assert_eq!(fragments.len(), 1);
+    assert!(
+        fragments[0].html.contains("queued 0"),
+        "{}",
+        fragments[0].html
+    );
+    assert!(
+        fragments[0].html.contains("read-only"),
+        "{}",
+        fragments[0].html
+    );
+    assert_eq!(unread(), 0);
+
+    // A schedule may: 100 of the 150 are queued (the per-call cap), and
+    // 60 of those are sent (the hourly cap); the rest are counted.
+    run(&w, Actor::System, Hook::OnSchedule, json!({}))
+        .result
+        .unwrap();
+    assert_eq!(unread(), 60);
+    let status = w.host.status("hostile").unwrap();
+    assert_eq!(status.counters.notices_sent, 60);
+    // 50 over the per-call cap and the too-long one (also over it), then
+    // 40 over the hourly cap.
+    assert_eq!(status.counters.notices_capped, 91);
+    assert_eq!(
+        status.counters.last_error, None,
+        "refusals are not failures"
+    );
+    let list = w
+        .forum
+        .notifications(&alice, w.community, &hearth::PageRequest::first(100), false)
+        .unwrap();
+    assert!(
+        list.items
+            .iter()
+            .all(|n| n.kind == hearth::NotificationKind::Custom)
+    );
+    assert!(list.items.iter().any(|n| n.sentence() == "Poke 0"));
+
+    // An hour later the same storm sends only what was not sent before
+    // (one notice per dedupe key), up to the cap again.
+    w.clock.advance(time::Duration::minutes(61));
+    run(&w, Actor::System, Hook::OnSchedule, json!({}))
+        .result
+        .unwrap();
+    assert_eq!(unread(), 100);
+    let status = w.host.status("hostile").unwrap();
+    assert_eq!(status.counters.notices_sent, 100);
+    assert_eq!(status.counters.notices_not_sent, 60, "already sent");
+    forum_works(&w);
+}

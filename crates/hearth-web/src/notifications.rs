@@ -298,6 +298,46 @@ fn kind_label(k: NotificationKind) -> &'static str {
     }
 }
 
+/// A kind of notification a running plugin sends, as the preferences
+/// page lists it.
+struct PluginKind {
+    plugin: String,
+    kind: String,
+    label: String,
+    default: Delivery,
+}
+
+impl PluginKind {
+    /// The form field's key (also the engine's preference key).
+    fn key(&self) -> String {
+        format!("ext:{}:{}", self.plugin, self.kind)
+    }
+}
+
+/// The kinds the plugins running in this community may send; none when
+/// plugins are off (or the host cannot say, which is logged: the page
+/// still shows the forum's own kinds).
+fn plugin_kinds(s: &AppState) -> Vec<PluginKind> {
+    let Some(host) = &s.plugins else {
+        return Vec::new();
+    };
+    match host.notification_kinds(s.config.community) {
+        Ok(kinds) => kinds
+            .into_iter()
+            .map(|(plugin, k)| PluginKind {
+                default: k.default_delivery(),
+                plugin,
+                kind: k.kind,
+                label: k.label,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "plugins' notification kinds are unavailable");
+            Vec::new()
+        }
+    }
+}
+
 pub(crate) fn own(v: &Visitor, name: &str) -> Result<(), Error> {
     match &v.user {
         Some(u) if u.username.eq_ignore_ascii_case(name) => Ok(()),
@@ -327,16 +367,24 @@ pub(crate) async fn preferences_form(
                                 "label": match d { DigestFrequency::Daily => "Every day",
                                     DigestFrequency::Weekly => "Every week", DigestFrequency::Never => "Never" }}))
                 .collect();
-            let rows: Vec<Value> = prefs
+            let row = |key: &str, label: &str, d: Delivery| {
+                let options: Vec<Value> = [Delivery::Email, Delivery::InApp, Delivery::Off]
+                    .iter()
+                    .map(|o| json!({"value": o.as_str(), "label": delivery_label(*o), "selected": *o == d}))
+                    .collect();
+                json!({"kind": key, "label": label, "options": options})
+            };
+            let mut rows: Vec<Value> = prefs
                 .iter()
-                .map(|(k, d)| {
-                    let options: Vec<Value> = [Delivery::Email, Delivery::InApp, Delivery::Off]
-                        .iter()
-                        .map(|o| json!({"value": o.as_str(), "label": delivery_label(*o), "selected": o == d}))
-                        .collect();
-                    json!({"kind": k.as_str(), "label": kind_label(*k), "options": options})
-                })
+                .map(|(k, d)| row(k.as_str(), kind_label(*k), *d))
                 .collect();
+            let kinds = plugin_kinds(s);
+            let keys: Vec<(&str, &str, Delivery)> =
+                kinds.iter().map(|k| (k.plugin.as_str(), k.kind.as_str(), k.default)).collect();
+            let chosen = s.forum.ext_notice_preferences(&v.actor, s.config.community, &keys)?;
+            for (k, d) in kinds.iter().zip(chosen) {
+                rows.push(row(&k.key(), &format!("{} ({})", k.label, k.plugin), d));
+            }
             let meta = Meta {
                 title: "Notification preferences".into(),
                 noindex: true,
@@ -378,6 +426,19 @@ pub(crate) async fn save_preferences(
             })?;
             s.forum
                 .set_notification_preference(&actor, c, *kind, delivery)?;
+        }
+        for k in plugin_kinds(s) {
+            let Some(raw) = params.str(&format!("delivery.{}", k.key())) else {
+                continue;
+            };
+            let delivery = Delivery::parse(&raw).ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "delivery for {} must be email, in_app or off",
+                    k.key()
+                ))
+            })?;
+            s.forum
+                .set_ext_notice_preference(&actor, c, &k.plugin, &k.kind, delivery)?;
         }
         if let Some(raw) = params.str("digest") {
             let digest = DigestFrequency::parse(&raw)

@@ -421,3 +421,117 @@ async fn plugin_api_fields_follow_visibility_and_never_replace_a_core_field() {
         .json();
     assert!(admin["user"].get("hostile_own").is_none());
 }
+
+#[tokio::test]
+async fn the_author_hears_of_a_reaction_once_and_chooses_how() {
+    let f = fixture_with_plugins(|host, community| {
+        host.install_dir(plugin_dir("reactions")).expect("install");
+        host.enable(
+            &Actor::System,
+            community,
+            "reactions",
+            &[
+                Capability::Settings,
+                Capability::Kv,
+                Capability::Read,
+                Capability::Notify,
+            ],
+        )
+        .expect("enable");
+    });
+    // ada wrote the topic's first post; bob reacts to it.
+    let topic = f.topic_url(f.public_topic);
+    let post = f.first_post(f.public_topic).0.to_string();
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob").await;
+    let token = Browser::token_in(&bob.get(&topic).await.body);
+    let mut react = async |emoji: &str| {
+        let r = bob
+            .send(req(Method::POST, "/plugins/reactions/a/react").form(&[
+                ("authenticity_token", token.as_str()),
+                ("post", &post),
+                ("value", emoji),
+                ("return_to", &topic),
+            ]))
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    };
+    // Given, taken back and given again: ada is told once.
+    for _ in 0..3 {
+        react("🎉").await;
+    }
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let customs = async |ada: &mut Browser| -> Vec<serde_json::Value> {
+        let r = ada.get("/notifications.json").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["notification_type"] == 14 && n["data"]["hearth_source"] == "reactions")
+            .cloned()
+            .collect()
+    };
+    let told = customs(&mut ada).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        told[0]["data"]["message"],
+        "bob reacted 🎉 to your post in “How do I rotate my API key?”"
+    );
+    assert_eq!(told[0]["data"]["hearth_kind"], "reacted");
+    assert_eq!(told[0]["topic_id"], f.public_topic.0);
+    assert_eq!(told[0]["post_number"], 1);
+    // The notifications page says it and links to the post.
+    let page = ada.get("/notifications").await;
+    assert!(
+        page.body.contains("bob reacted 🎉 to your post"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("#post-1\""), "{}", page.body);
+    // The preferences page lists the plugin's kind; ada turns it off.
+    let prefs = ada.get("/u/ada/preferences").await;
+    assert!(
+        prefs
+            .body
+            .contains("Someone reacts to your post (reactions)"),
+        "{}",
+        prefs.body
+    );
+    assert!(
+        prefs
+            .body
+            .contains("name=\"delivery[ext:reactions:reacted]\""),
+        "{}",
+        prefs.body
+    );
+    let token = Browser::token_in(&prefs.body);
+    let r = ada
+        .send(req(Method::POST, "/u/ada/preferences").form(&[
+            ("authenticity_token", token.as_str()),
+            ("delivery[ext:reactions:reacted]", "off"),
+        ]))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    react("👍").await;
+    assert_eq!(customs(&mut ada).await.len(), 1, "off: not told");
+    let prefs = ada.get("/u/ada/preferences").await;
+    assert!(
+        prefs.body.contains("<option value=\"off\" selected>"),
+        "{}",
+        prefs.body
+    );
+    // A bad choice is a clear error and changes nothing.
+    let r = ada
+        .send(req(Method::POST, "/u/ada/preferences").form(&[
+            ("authenticity_token", token.as_str()),
+            ("delivery[ext:reactions:reacted]", "loudly"),
+        ]))
+        .await;
+    assert!(
+        r.body.contains("must be email, in_app or off"),
+        "{}",
+        r.body
+    );
+}

@@ -8,13 +8,14 @@
 //! write, saved only when the action is done. `GET
 //! /plugins/reactions/post/<id>.json` answers the counts, and posts in the
 //! JSON API carry them as `reactions` (an API field the host reads from
-//! `api/post/reactions/<id>`).
+//! `api/post/reactions/<id>`). A new reaction tells the post's author
+//! (notification kind `reacted`, once per member and emoji).
 
 use std::collections::BTreeMap;
 
 use hearth_plugin::{
-    ActionOutcome, ActionRequest, Host, HostExt, ItemFragment, ItemSlot, ItemsContext, Plugin,
-    Request, Response, escape,
+    ActionOutcome, ActionRequest, Host, HostError, HostExt, ItemFragment, ItemSlot, ItemsContext,
+    Notice, Plugin, Request, Response, escape,
 };
 
 /// The plugin.
@@ -109,6 +110,41 @@ fn row(post: i64, counts: &[(String, usize, bool)]) -> String {
     html
 }
 
+/// Tells the post's author that `viewer` reacted, once per member and
+/// emoji however often the reaction is taken back and given again (the
+/// host tells nobody about their own reaction). Without `read` or
+/// `notify` granted, nobody is told and the reaction still counts.
+fn tell_author(host: &dyn Host, post: i64, viewer: i64, emoji: &str) -> Result<(), String> {
+    let Ok(Some(p)) = host.post(post) else {
+        return Ok(());
+    };
+    let who = match host.member(viewer) {
+        Ok(Some(m)) => m.username,
+        _ => "Someone".into(),
+    };
+    let title = match host.topic(p.topic) {
+        Ok(Some(t)) => t.title,
+        _ => String::new(),
+    };
+    let mut text = format!("{who} reacted {emoji} to your post");
+    if !title.is_empty() {
+        text.push_str(&format!(" in “{title}”"));
+    }
+    let text: String = text.chars().take(300).collect();
+    let notice = Notice {
+        member: p.author,
+        kind: "reacted".into(),
+        topic: None,
+        post: Some(post),
+        text,
+        dedupe_key: format!("reacted/{post}/{viewer}/{emoji}"),
+    };
+    match host.notify(&notice) {
+        Ok(()) | Err(HostError::Denied(_)) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 impl Plugin for Reactions {
     fn action(host: &dyn Host, req: ActionRequest) -> Result<ActionOutcome, String> {
         let Some(post) = req.post else {
@@ -129,12 +165,16 @@ impl Plugin for Reactions {
         };
         let mut r = load(host, post)?;
         let who = r.entry(emoji.to_string()).or_default();
-        match who.binary_search(&viewer) {
+        let added = match who.binary_search(&viewer) {
             Ok(at) => {
                 who.remove(at);
+                false
             }
-            Err(at) => who.insert(at, viewer),
-        }
+            Err(at) => {
+                who.insert(at, viewer);
+                true
+            }
+        };
         r.retain(|_, who| !who.is_empty());
         if r.is_empty() {
             host.kv_delete(&key(post)).map_err(|e| e.to_string())?;
@@ -144,6 +184,9 @@ impl Plugin for Reactions {
                 .map_err(|e| e.to_string())?;
             host.kv_set_json(&api_key(post), &api_value(&offered, &r))
                 .map_err(|e| e.to_string())?;
+        }
+        if added {
+            tell_author(host, post, viewer, emoji)?;
         }
         Ok(ActionOutcome::done_json(&json_of(
             post,
@@ -265,6 +308,37 @@ mod tests {
         react(&h, 8, 12, "👍");
         react(&h, 8, 12, "🎉");
         assert!(h.kv.borrow().is_empty(), "an empty post leaves no key");
+    }
+
+    #[test]
+    fn a_new_reaction_tells_the_author_once_per_member_and_emoji() {
+        let mut h = host();
+        h.posts.insert(
+            12,
+            hearth_plugin::PostInfo {
+                id: 12,
+                topic: 3,
+                author: 5,
+                number: 2,
+                created_at: 0,
+                like_count: 0,
+                body: "Hi".into(),
+            },
+        );
+        react(&h, 7, 12, "👍");
+        react(&h, 7, 12, "👍"); // taken back: nobody is told
+        let n = h.notices.borrow().clone();
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert_eq!(n[0].member, 5);
+        assert_eq!(n[0].post, Some(12));
+        assert_eq!(n[0].kind, "reacted");
+        assert_eq!(n[0].text, "Someone reacted 👍 to your post");
+        // Given again: the same key, which the host sends only once.
+        react(&h, 7, 12, "👍");
+        assert_eq!(h.notices.borrow()[1].dedupe_key, n[0].dedupe_key);
+        // A refused reaction queues nothing.
+        react(&h, 8, 12, "💩");
+        assert_eq!(h.notices.borrow().len(), 2);
     }
 
     #[test]

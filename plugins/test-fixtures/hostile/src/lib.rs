@@ -2,7 +2,7 @@
 //! setting picks the misbehaviour; every hook obeys it.
 
 use hearth_plugin::{
-    ActionOutcome, ActionRequest, Event, Host, HostExt, ItemFragment, ItemsContext, Plugin,
+    ActionOutcome, ActionRequest, Event, Host, HostExt, ItemFragment, ItemsContext, Notice, Plugin,
     PostDraft, RenderContext, Request, Response, Verdict,
 };
 
@@ -53,6 +53,32 @@ fn misbehave(host: &dyn Host) -> Option<String> {
             let set = host.kv_set("written", b"by hostile");
             let delete = host.kv_delete("kept");
             Some(format!("<p>kv-set: {set:?}; kv-delete: {delete:?}</p>"))
+        }
+        "notify" => {
+            // A storm: 150 notices to the `target` member (the host queues
+            // its per-call cap), then an undeclared kind and a text too long.
+            let to: i64 = host.setting_as("target").unwrap_or(0);
+            let poke = |kind: &str, text: String, key: String| Notice {
+                member: to,
+                kind: kind.into(),
+                topic: None,
+                post: None,
+                text,
+                dedupe_key: key,
+            };
+            let mut queued = 0;
+            let mut refused = None;
+            for i in 0..150 {
+                match host.notify(&poke("poke", format!("Poke {i}"), format!("poke/{i}"))) {
+                    Ok(()) => queued += 1,
+                    Err(e) => refused = Some(e.to_string()),
+                }
+            }
+            let undeclared = host.notify(&poke("nope", "Nope".into(), "nope".into()));
+            let long = host.notify(&poke("poke", "x".repeat(301), "long".into()));
+            Some(format!(
+                "<p>queued {queued}; then {refused:?}; undeclared {undeclared:?}; long {long:?}</p>"
+            ))
         }
         _ => None,
     }
