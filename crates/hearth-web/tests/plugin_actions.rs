@@ -409,6 +409,26 @@ async fn plugin_api_fields_follow_visibility_and_never_replace_a_core_field() {
         .await
         .json();
     assert_eq!(t["hostile_staff"], true);
+    // Topic lists carry topic fields the same way: the staff field for the
+    // administrator only, never on topics the list does not hold.
+    let in_list = |list: &serde_json::Value| -> Vec<(i64, serde_json::Value)> {
+        list["topic_list"]["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| Some((t["id"].as_i64()?, t.get("hostile_staff")?.clone())))
+            .collect()
+    };
+    for path in ["/latest.json", "/top.json?period=all"] {
+        let guest = send(&f.app, get(path)).await.json();
+        assert!(in_list(&guest).is_empty(), "{path}: {guest}");
+        let admin = send(&f.app, get(path).acting(&f, "ann")).await.json();
+        assert_eq!(
+            in_list(&admin),
+            vec![(f.public_topic.0, json!(true))],
+            "{path}: {admin}"
+        );
+    }
     // Ada sees her own field; a guest and the administrator do not.
     let mut ada = Browser::new(&f);
     ada.sign_in("ada").await;

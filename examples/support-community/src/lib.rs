@@ -746,10 +746,16 @@ pub fn seed(
 }
 
 /// The first-party plugins the demo runs.
-const PLUGINS: &[&str] = &["escape-hatch", "leaderboard", "badges", "reactions"];
+const PLUGINS: &[&str] = &[
+    "escape-hatch",
+    "leaderboard",
+    "badges",
+    "reactions",
+    "assign",
+];
 
 /// Starts the plugin host with the escape hatch, the leaderboard, the
-/// badges and reactions, if they are built (`cargo xtask plugins`);
+/// badges, reactions and assign, if they are built (`cargo xtask plugins`);
 /// `Ok(None)` otherwise.
 pub fn plugins(
     forum: &Arc<Forum>,
@@ -763,6 +769,7 @@ pub fn plugins(
         enable(&host, community, name)?;
     }
     seed_reactions(forum, &host, community)?;
+    seed_assignments(forum, &host, community)?;
     host.configure(
         &Actor::System,
         community,
@@ -838,6 +845,52 @@ fn seed_reactions(
                 &input,
             )?;
         }
+    }
+    Ok(())
+}
+
+/// The newest open questions assigned to the support staff, as sam
+/// would from each topic's page (through the plugin's own action): the
+/// queue sam and lee find under `/plugins/assign/mine`. Topics already
+/// assigned are left alone.
+fn seed_assignments(
+    forum: &Arc<Forum>,
+    host: &PluginHost,
+    community: CommunityId,
+) -> Result<(), hearth_web::Error> {
+    let sam = forum.user_by_username("sam_support")?.id;
+    let lee = forum.user_by_username("lee_eng")?.id;
+    let questions: Vec<hearth::CategoryId> = forum
+        .categories(&Actor::System, community)?
+        .into_iter()
+        .filter(|c| c.kind == hearth::CategoryKind::QuestionAndAnswer)
+        .map(|c| c.id)
+        .collect();
+    let latest = forum.latest(
+        &Actor::System,
+        community,
+        &hearth::TopicFilter::default(),
+        &hearth::PageRequest::first(30),
+    )?;
+    let open = latest
+        .items
+        .iter()
+        .filter(|t| questions.contains(&t.category) && t.accepted_answer.is_none() && !t.closed);
+    for (i, t) in open.take(4).enumerate() {
+        let key = format!("topic/{}", t.id.0);
+        if forum
+            .ext_get("plugin:assign", Some(community), &key)?
+            .is_some()
+        {
+            continue;
+        }
+        let to = if i % 2 == 0 { sam } else { lee };
+        let input = hearth_wasm::ActionInput {
+            topic: Some(t.id),
+            fields: vec![("value".into(), to.0.to_string())],
+            ..Default::default()
+        };
+        host.action(&Actor::User(sam), community, "assign", "assign", &input)?;
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 """End to end in headless Chromium: sign up, create a topic (seeing similar
 topics while typing the title), reply, accept an answer, search for it,
 react to a post through a plugin's action, see the escape-hatch footer,
-and take screenshots.
+assign the topic to a staff member through the assign plugin (then find
+it on the list and under "assigned to me"), and take screenshots.
 
 Run by tests/browser.rs with HEARTH_URL, OUT_DIR and DEMO_PASSWORD set.
 """
@@ -89,6 +90,19 @@ def story():
     marks = driver.find_elements(By.CSS_SELECTOR, "ol.results mark")
     assert marks, "highlighted snippets"
     driver.save_screenshot(os.path.join(OUT, "search.png"))
+
+    step("staff take the question from its page (the assign plugin), without JavaScript")
+    sign_out()
+    sign_in("sam_support", DEMO_PASSWORD)
+    driver.get(topic_url)
+    driver.find_element(By.XPATH, "//div[contains(@class,'assign-status')]//button[normalize-space()='Assign to me']").click()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".assign-status"), "Assigned to sam_support"))
+    driver.get(URL + "/latest")
+    row = driver.find_element(By.XPATH, "//a[normalize-space()='Configure webhook retries for Integration Suite']/ancestor::*[self::li or self::tr][1]")
+    assert "👤 sam_support" in row.text, row.text
+    driver.get(URL + "/plugins/assign/mine")
+    mine = driver.find_element(By.TAG_NAME, "main").text
+    assert "Configure webhook retries for Integration Suite" in mine, mine
 
 
 run_story("browser flow", story)

@@ -147,13 +147,15 @@ fn topic_list_response(
         .next
         .as_ref()
         .map(|_| format!("{}{path}?page={}", s.config.base_path, n + 1));
-    Ok(shape::topic_list(
+    let mut list = shape::topic_list(
         &ctx,
         &page.items,
         !matches!(actor, Actor::Guest),
         more,
         category,
-    ))
+    );
+    plugin_fields::add_to_topic_list(s, &ctx, &mut list)?;
+    Ok(list)
 }
 
 /// `GET /latest.json`.
@@ -225,6 +227,7 @@ pub(crate) async fn top(AxState(state): AxState<State>, v: Visitor, params: Para
                 }
             }
             list["topic_list"]["per_page"] = json!(per_page);
+            plugin_fields::add_to_topic_list(s, &ctx, &mut list)?;
             Ok(list)
         })
         .await?)

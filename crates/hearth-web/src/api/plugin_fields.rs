@@ -43,6 +43,22 @@ pub(crate) fn add(
     Ok(())
 }
 
+/// Adds topic fields to every topic of a topic list (`topic_list.topics`,
+/// as `/latest.json` and the category, tag and top lists answer).
+pub(crate) fn add_to_topic_list(s: &AppState, ctx: &Ctx, list: &mut Value) -> Result<(), Error> {
+    if s.plugins.is_none() {
+        return Ok(());
+    }
+    if let Some(topics) = list
+        .pointer_mut("/topic_list/topics")
+        .and_then(Value::as_array_mut)
+    {
+        let mut topics: Vec<&mut Value> = topics.iter_mut().collect();
+        add(s, ctx, FieldOn::Topic, &mut topics)?;
+    }
+    Ok(())
+}
+
 /// Adds post fields to every post of a topic's `post_stream`, and topic
 /// fields to the topic itself (when it is there).
 pub(crate) fn add_to_topic(s: &AppState, ctx: &Ctx, topic: &mut Value) -> Result<(), Error> {
