@@ -153,7 +153,8 @@ impl PluginHost {
             community,
             &Writes::default(),
             &[cursor_op(name, upto)],
-        )
+        )?;
+        Ok(())
     }
 
     /// Events a plugin failed on too often in a community, oldest first.

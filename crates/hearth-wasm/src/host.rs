@@ -199,6 +199,10 @@ pub struct HookRun {
     pub usage: Usage,
     /// The limits it ran under.
     pub limits: crate::limits::Limits,
+    /// The notices it queued (sent only if it succeeded).
+    pub notices: Vec<hearth::ExtNotice>,
+    /// What the forum did with them, when the call's writes were saved.
+    pub sent: Option<hearth::NoticeTally>,
 }
 
 impl PluginHost {
@@ -951,12 +955,12 @@ impl PluginHost {
         community: CommunityId,
         writes: &Writes,
         host_ops: &[ExtOp],
-    ) -> Result<()> {
+    ) -> Result<hearth::NoticeTally> {
         let ns = call::kv_namespace(name);
         let batches = [(ns.as_str(), writes.kv.as_slice()), (NS, host_ops)];
         if writes.notices.is_empty() {
             self.inner.forum.ext_apply_all(Some(community), &batches)?;
-            return Ok(());
+            return Ok(hearth::NoticeTally::default());
         }
         let tally = self.inner.forum.ext_apply_with_notices(
             community,
@@ -970,7 +974,7 @@ impl PluginHost {
         if let Some(p) = self.read_plugins().get(name) {
             p.stats.notices(&tally);
         }
-        Ok(())
+        Ok(tally)
     }
 
     /// Runs every enabled `filter-post` plugin over a draft, in the order

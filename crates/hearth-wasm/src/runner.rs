@@ -221,13 +221,16 @@ pub(crate) fn run_hook(
             )
         }
     };
+    let mut sent = None;
     if out.result.is_ok() && !hook.read_only() && !out.writes.is_empty() {
-        host.commit(name, community, &out.writes, &[])?;
+        sent = Some(host.commit(name, community, &out.writes, &[])?);
     }
     Ok(HookRun {
         result: out.result,
         logs: out.logs,
         usage: out.usage,
         limits,
+        notices: out.writes.notices,
+        sent,
     })
 }

@@ -106,6 +106,16 @@ fn runs_an_action_and_a_batched_render_of_api_0_2() {
         out.contains("done") && out.contains(r#"\"count\":1"#),
         "{out}"
     );
+    // The answer's author (the admin) is told, through the forum's rules.
+    assert!(
+        out.contains("notices:\n  to member ") && out.contains("(reacted) about post 2: "),
+        "{out}"
+    );
+    assert!(out.contains("reacted 🎉 to your post"), "{out}");
+    assert!(
+        out.contains("  sent 1, left out by the forum's rules 0"),
+        "{out}"
+    );
     let items = dir.path().join("items.json");
     std::fs::write(&items, r#"{"slot": "post-footer", "items": [1, 2]}"#).unwrap();
     let (code, out) = run(&[

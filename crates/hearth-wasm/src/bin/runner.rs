@@ -25,7 +25,9 @@ hooks: filter-post (input: a post draft), on-event (a list of events),
        action (an action request: name, post, topic, fields; API 0.2),
        render-items (slot, items, topic, path; API 0.2)
 For action and render-items the viewer is the --as member unless the input
-names one; an action's store writes are kept only when it is done.
+names one; an action's store writes are kept only when it is done. Notices
+a hook queues (API 0.2's notify) are listed with what the forum did with
+them.
 The plugin.toml beside the .wasm is used unless --manifest names another.";
 
 struct Args {
@@ -162,6 +164,27 @@ fn run(args: Args) -> Result<bool, String> {
         }
         for l in &run.logs {
             println!("  [{}] {}", l.level, l.message);
+        }
+        if !run.notices.is_empty() {
+            println!("notices:");
+            for n in &run.notices {
+                let about = match (n.topic, n.post) {
+                    (_, Some(p)) => format!(" about post {}", p.0),
+                    (Some(t), None) => format!(" about topic {}", t.0),
+                    (None, None) => String::new(),
+                };
+                println!(
+                    "  to member {} ({}){about}: {}  [key {}]",
+                    n.recipient.0, n.kind, n.text, n.dedupe_key
+                );
+            }
+            match run.sent {
+                Some(t) => println!(
+                    "  sent {}, left out by the forum's rules {}, sent before {}, over the hourly cap {}",
+                    t.sent, t.skipped, t.duplicates, t.capped
+                ),
+                None => println!("  none sent: the call's writes were not saved"),
+            }
         }
         let pct = |a: f64, b: f64| {
             if b > 0.0 {
