@@ -234,6 +234,99 @@ fn plugins(c: &mut Criterion) {
             .unwrap()
         })
     });
+    // With `read` and `notify` granted, a new reaction also tells the
+    // post's author (three reads and a notice; taken back, nothing): the
+    // toggle alternates, so this is the mean of the two.
+    host.enable(
+        &Actor::System,
+        community,
+        "reactions",
+        &[
+            Capability::Settings,
+            Capability::Kv,
+            Capability::Read,
+            Capability::Notify,
+        ],
+    )
+    .unwrap();
+    g.bench_function(
+        "reactions: one action, the author told (toggle, saved)",
+        |b| {
+            let input = hearth_wasm::ActionInput {
+                post: Some(posts[1]),
+                fields: vec![("value".into(), "😮".into())],
+                ..Default::default()
+            };
+            b.iter(|| {
+                host.action(
+                    &Actor::User(members[2]),
+                    community,
+                    "reactions",
+                    "react",
+                    &input,
+                )
+                .unwrap()
+            })
+        },
+    );
+    // assign: the badges of a 30-topic list, 10 of them assigned (one
+    // batched call, one bulk read).
+    host.install_dir(plugin("assign", false)).unwrap();
+    host.enable(
+        &Actor::System,
+        community,
+        "assign",
+        &[
+            Capability::Kv,
+            Capability::Read,
+            Capability::Notify,
+            Capability::Now,
+        ],
+    )
+    .unwrap();
+    let mut listed = Vec::new();
+    for i in 0..30 {
+        let (t, _) = forum
+            .create_topic(
+                &Actor::User(members[0]),
+                community,
+                NewTopic {
+                    category: qa.id,
+                    title: format!("Question number {i} for the list"),
+                    body: "Still open.".into(),
+                    tags: vec![],
+                },
+            )
+            .unwrap();
+        if i % 3 == 0 {
+            let input = hearth_wasm::ActionInput {
+                topic: Some(t.id),
+                ..Default::default()
+            };
+            host.action(&Actor::User(owner), community, "assign", "assign", &input)
+                .unwrap();
+        }
+        listed.push(t.id.0);
+    }
+    let list_page = PageContext {
+        path: "/latest".into(),
+        ..member_page.clone()
+    };
+    g.bench_function(
+        "assign: topic-list badges of a 30-topic list (1 batched call)",
+        |b| {
+            b.iter(|| {
+                let f = host.render_items(
+                    &Actor::User(members[0]),
+                    community,
+                    hearth_wasm::ItemSlot::TopicListBadge,
+                    &list_page,
+                    &listed,
+                );
+                assert_eq!(f.len(), 10);
+            })
+        },
+    );
     let fragment = r#"<div class="escape-hatch"><p><strong>Need a person?</strong> <a href="https://help.example.com">Contact support</a> · <a href="mailto:help@example.com">help@example.com</a></p></div>"#;
     let sanitizer = hearth::Sanitizer::new(&CommunitySettings::default()).unwrap();
     g.bench_function("sanitize a footer fragment", |b| {

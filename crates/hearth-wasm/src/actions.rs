@@ -218,8 +218,10 @@ fn check_done(
 
 /// A path on this site: one leading `/`, no backslashes or control
 /// characters, at most 2,000 bytes. Anything else could send the member
-/// elsewhere (`//evil.example`, `/\evil.example`).
-pub(crate) fn is_site_path(p: &str) -> bool {
+/// elsewhere (`//evil.example`, `/\evil.example`) or put a line break into
+/// a `Location` header. Plugins' redirects must pass it; the site's own
+/// "return to" addresses use it too.
+pub fn is_site_path(p: &str) -> bool {
     p.starts_with('/')
         && !p.starts_with("//")
         && p.len() <= 2000

@@ -73,7 +73,7 @@ mod sync;
 mod worker;
 mod worlds;
 
-pub use actions::{ActionInput, ActionReply, MAX_ACTION_FIELD, MAX_ACTION_FIELDS};
+pub use actions::{ActionInput, ActionReply, MAX_ACTION_FIELD, MAX_ACTION_FIELDS, is_site_path};
 pub use api_fields::FieldViewer;
 pub use call::{LogLine, Usage};
 pub use delivery::{DeliveryReport, ParkedEvent};

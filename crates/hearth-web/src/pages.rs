@@ -1088,13 +1088,8 @@ pub(crate) async fn directory(
 pub(crate) fn safe_next(s: &AppState, next: Option<String>) -> String {
     // Only local paths: never redirect to another site (nor put a line
     // break into the Location header).
-    next.filter(|n| {
-        n.starts_with('/')
-            && !n.starts_with("//")
-            && !n.contains('\\')
-            && !n.chars().any(char::is_control)
-    })
-    .unwrap_or_else(|| s.url("/"))
+    next.filter(|n| hearth_wasm::is_site_path(n))
+        .unwrap_or_else(|| s.url("/"))
 }
 
 /// `GET /login`.
