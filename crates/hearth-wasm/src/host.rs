@@ -82,11 +82,22 @@ struct Installed {
 }
 
 /// An enabled plugin in one community, as the operator configured it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Enabled {
     pub name: String,
     pub grants: Arc<BTreeSet<Capability>>,
+    /// Its settings, secrets included: never printed (see `Debug`).
     pub values: BTreeMap<String, serde_json::Value>,
+}
+
+impl std::fmt::Debug for Enabled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enabled")
+            .field("name", &self.name)
+            .field("grants", &self.grants)
+            .field("settings", &self.values.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,6 +118,11 @@ struct EnableRecord {
     grants: Vec<Capability>,
     settings: BTreeMap<String, serde_json::Value>,
 }
+
+/// Where plugins' secret settings are kept, apart from the enable records
+/// (`<plugin>/<setting>` per community): a namespace the community export
+/// leaves out ([`hearth::SECRET_NAMESPACE_PREFIX`]).
+const SECRETS: &str = "secret:plugin-settings";
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
@@ -627,6 +643,25 @@ impl PluginHost {
         self.require_admin(actor, community)?;
         let manifest = self.manifest(name)?;
         manifest.check_settings(&settings)?;
+        // Secrets go apart: "" clears one, a missing key keeps it.
+        let mut settings = settings;
+        let mut secret_ops = Vec::new();
+        for (key, spec) in &manifest.settings {
+            if spec.kind != crate::manifest::SettingType::Secret {
+                continue;
+            }
+            let stored = format!("{name}/{key}");
+            match settings.remove(key) {
+                Some(serde_json::Value::String(s)) if !s.is_empty() => {
+                    secret_ops.push(ExtOp::Put {
+                        key: stored,
+                        value: s.into_bytes(),
+                    });
+                }
+                Some(_) => secret_ops.push(ExtOp::Delete { key: stored }),
+                None => {}
+            }
+        }
         let key = format!("enabled/{name}");
         let mut record: EnableRecord = match self.inner.forum.ext_get(NS, Some(community), &key)? {
             Some(b) => from_json(&b, "plugin settings")?,
@@ -638,10 +673,28 @@ impl PluginHost {
             }
         };
         record.settings = settings;
+        self.inner
+            .forum
+            .ext_apply(SECRETS, Some(community), &secret_ops)?;
         self.put_enable(community, name, Some(&record))
     }
 
-    /// The settings of a plugin in a community, defaults filled in.
+    /// Which of a plugin's secret settings are set in a community (their
+    /// values are never read back).
+    pub fn secrets_set(&self, community: CommunityId, name: &str) -> Result<Vec<String>> {
+        let prefix = format!("{name}/");
+        Ok(self
+            .inner
+            .forum
+            .ext_list(SECRETS, Some(community), &prefix, "", 1000)?
+            .into_iter()
+            .filter_map(|(k, _)| k.strip_prefix(&prefix).map(str::to_string))
+            .collect())
+    }
+
+    /// The settings of a plugin in a community, defaults filled in;
+    /// secrets are left out ([`PluginHost::secrets_set`] says which are
+    /// set).
     pub fn settings(
         &self,
         community: CommunityId,
@@ -654,7 +707,14 @@ impl PluginHost {
             .find(|e| e.name == name)
             .map(|e| e.values.clone())
             .unwrap_or_default();
-        Ok(manifest.resolve_settings(&values))
+        let mut all = manifest.resolve_settings(&values);
+        all.retain(|key, _| {
+            manifest
+                .settings
+                .get(key)
+                .is_none_or(|s| s.kind != crate::manifest::SettingType::Secret)
+        });
+        Ok(all)
     }
 
     /// The communities where a plugin is enabled, and the names of the
@@ -810,6 +870,22 @@ impl PluginHost {
                 grants: Arc::new(record.grants.into_iter().collect()),
                 values: record.settings,
             });
+        }
+        // Secrets, for the plugin's own calls only.
+        for (key, value) in self
+            .inner
+            .forum
+            .ext_list(SECRETS, Some(community), "", "", 1000)?
+        {
+            let Some((plugin, setting)) = key.split_once('/') else {
+                continue;
+            };
+            if let Some(e) = list.iter_mut().find(|e| e.name == plugin) {
+                e.values.insert(
+                    setting.to_string(),
+                    serde_json::Value::String(String::from_utf8_lossy(&value).into_owned()),
+                );
+            }
         }
         let list = Arc::new(list);
         self.inner

@@ -176,6 +176,10 @@ pub enum SettingType {
     Choice,
     /// A list of strings (each one of `choices` when given).
     List,
+    /// Text the operator sets and nobody reads back (an API key): stored
+    /// apart, write-only in the admin screen, never exported, shown to no
+    /// other plugin. Its default must be empty.
+    Secret,
 }
 
 /// A setting the plugin declares.
@@ -219,7 +223,7 @@ impl SettingSpec {
             Ok(())
         };
         match (&self.kind, value) {
-            (SettingType::String, Value::String(s)) => {
+            (SettingType::String | SettingType::Secret, Value::String(s)) => {
                 if s.len() > max_len {
                     return Err(format!("longer than {max_len} bytes"));
                 }
@@ -591,6 +595,11 @@ impl Manifest {
             }
             spec.check(&spec.default)
                 .or_else(|e| bad(format!("setting {key:?}: default: {e}")))?;
+            if spec.kind == SettingType::Secret && spec.default != serde_json::json!("") {
+                return bad(format!(
+                    "setting {key:?}: a secret's default is \"\" (the operator sets it; a manifest is not secret)"
+                ));
+            }
         }
         for b in &self.badges {
             if !self.capabilities.contains(&Capability::Badges) {

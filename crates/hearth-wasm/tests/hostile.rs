@@ -817,3 +817,72 @@ fn a_notify_storm_is_capped_and_renders_cannot_notify() {
     assert_eq!(status.counters.notices_not_sent, 60, "already sent");
     forum_works(&w);
 }
+
+#[test]
+fn a_secret_setting_reaches_only_its_plugin_and_never_leaves() {
+    if !api_0_2() {
+        return;
+    }
+    let w = hostile(roomy(), "secret");
+    let configure = |values: serde_json::Value| {
+        let values: BTreeMap<String, serde_json::Value> = serde_json::from_value(values).unwrap();
+        w.host
+            .configure(&Actor::System, w.community, "hostile", values)
+            .unwrap();
+    };
+    let seen = || -> String {
+        let fragments = w.host.render(
+            &Actor::User(w.alice),
+            w.community,
+            Slot::PageFooter,
+            &PageContext::default(),
+        );
+        fragments[0].html.clone()
+    };
+    assert!(seen().contains("secret of 0 bytes"), "{}", seen());
+    configure(json!({"mode": "secret", "api-key": "sk-live-1234"}));
+    // The plugin reads it in its own calls...
+    assert!(seen().contains("secret of 12 bytes"), "{}", seen());
+    // ...but it is never read back: not in the settings, only "set".
+    let settings = w.host.settings(w.community, "hostile").unwrap();
+    assert!(!settings.contains_key("api-key"), "{settings:?}");
+    assert_eq!(settings["mode"], json!("secret"));
+    assert_eq!(
+        w.host.secrets_set(w.community, "hostile").unwrap(),
+        vec!["api-key".to_string()]
+    );
+    // Saving the other settings keeps it; "" clears it.
+    configure(json!({"mode": "secret", "poison": 3}));
+    assert!(seen().contains("secret of 12 bytes"), "{}", seen());
+    // The community's export leaves it out (the operator sets it again).
+    let mut file = Vec::new();
+    w.forum
+        .export_community(&Actor::System, w.community, &mut file, &mut |_, _| {})
+        .unwrap();
+    let text = String::from_utf8_lossy(&file);
+    assert!(!text.contains("sk-live-1234"), "exported");
+    assert!(text.contains("plugin:hostile") || text.contains("extension_data"));
+    // Nor does the host's own debug output of what is enabled show it.
+    let debug = format!("{:?}", w.host);
+    assert!(!debug.contains("sk-live-1234"), "{debug}");
+    configure(json!({"mode": "secret", "api-key": ""}));
+    assert!(seen().contains("secret of 0 bytes"), "{}", seen());
+    assert!(
+        w.host
+            .secrets_set(w.community, "hostile")
+            .unwrap()
+            .is_empty()
+    );
+    // A manifest may not ship a secret.
+    let shipped = r#"
+        name = "leaky"
+        version = "1.0.0"
+        api-version = "0.2.0"
+        hooks = ["render"]
+        [settings.key]
+        type = "secret"
+        default = "sk-in-the-manifest"
+    "#;
+    let err = hearth_wasm::Manifest::parse(shipped).unwrap_err();
+    assert!(err.to_string().contains("a secret's default"), "{err}");
+}

@@ -144,10 +144,10 @@ fn plugin_rows(s: &AppState) -> Result<Vec<Value>, Error> {
     for st in host.plugins() {
         let on = enabled.contains(&st.name);
         let manifest = host.manifest(&st.name)?;
-        let values = if on {
-            host.settings(c, &st.name)?
+        let (values, secrets) = if on {
+            (host.settings(c, &st.name)?, host.secrets_set(c, &st.name)?)
         } else {
-            BTreeMap::new()
+            (BTreeMap::new(), Vec::new())
         };
         let settings: Vec<Value> = manifest
             .settings
@@ -163,6 +163,13 @@ fn plugin_rows(s: &AppState) -> Result<Vec<Value>, Error> {
                         .join(", "),
                     other => other.to_string(),
                 };
+                if spec.kind == SettingType::Secret {
+                    // Never the value: only whether one is set.
+                    return json!({
+                        "key": key, "description": spec.description, "kind": "secret",
+                        "set": secrets.contains(key),
+                    });
+                }
                 json!({
                     "key": key, "description": spec.description, "value": text,
                     "kind": format!("{:?}", spec.kind).to_lowercase(),
@@ -435,6 +442,17 @@ pub(crate) async fn plugin_action(
                                 .collect::<Vec<_>>()
                         ),
                         SettingType::String | SettingType::Choice => json!(raw),
+                        // Write-only: empty keeps what is set, the clear
+                        // box removes it.
+                        SettingType::Secret => {
+                            if params.bool(&format!("clear.{key}")).unwrap_or(false) {
+                                json!("")
+                            } else if raw.is_empty() {
+                                continue;
+                            } else {
+                                json!(raw)
+                            }
+                        }
                     };
                     values.insert(key.clone(), value);
                 }

@@ -555,3 +555,74 @@ async fn the_author_hears_of_a_reaction_once_and_chooses_how() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn a_plugin_secret_is_write_only_on_the_admin_screen() {
+    let f = with_hostile();
+    let mut ann = Browser::new(&f);
+    ann.sign_in("ann").await;
+    let page = ann.get("/admin").await;
+    assert!(
+        page.body
+            .contains("type=\"password\" name=\"setting[api-key]\" value=\"\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("api-key <span class=\"badge\">not set</span>")
+    );
+    // The form's other fields, as a browser sends them.
+    let save = async |ann: &mut Browser, fields: &[(&str, &str)]| {
+        let mut all = vec![("setting[poison]", "0"), ("setting[target]", "0")];
+        all.extend_from_slice(fields);
+        let r = ann
+            .submit("/admin", "/admin/plugins/hostile/configure", &all)
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    };
+    save(
+        &mut ann,
+        &[
+            ("setting[mode]", "secret"),
+            ("setting[api-key]", "sk-live-5678"),
+        ],
+    )
+    .await;
+    let page = ann.get("/admin").await;
+    assert!(!page.body.contains("sk-live-5678"), "never shown again");
+    assert!(
+        page.body
+            .contains("api-key <span class=\"badge\">set</span>")
+    );
+    // The plugin reads it (its footer says how long it is).
+    let home = send(&f.app, get("/")).await;
+    assert!(home.body.contains("secret of 12 bytes"), "{}", home.body);
+    // Saving the form with the field empty keeps it; "clear" removes it.
+    save(
+        &mut ann,
+        &[("setting[mode]", "secret"), ("setting[api-key]", "")],
+    )
+    .await;
+    assert!(
+        send(&f.app, get("/"))
+            .await
+            .body
+            .contains("secret of 12 bytes")
+    );
+    save(
+        &mut ann,
+        &[
+            ("setting[mode]", "secret"),
+            ("setting[api-key]", ""),
+            ("clear[api-key]", "true"),
+        ],
+    )
+    .await;
+    assert!(
+        send(&f.app, get("/"))
+            .await
+            .body
+            .contains("secret of 0 bytes")
+    );
+}

@@ -20,6 +20,10 @@ pub const MAX_EXT_KEY: usize = 512;
 pub const MAX_EXT_VALUE: usize = 1 << 20;
 /// The most keys [`Forum::ext_get_many`] reads at once.
 pub const MAX_EXT_KEYS_READ: usize = 500;
+/// Namespaces starting with this hold secrets (plugins' API keys): the
+/// community export leaves them out; a copy of the whole database keeps
+/// them.
+pub const SECRET_NAMESPACE_PREFIX: &str = "secret:";
 
 /// One change in [`Forum::ext_apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -158,7 +158,10 @@ pub use deflection::DeflectionReport;
 pub use directory::{DirectoryEntry, DirectoryOrder};
 pub use error::{Error, Problem, Result, Unavailable};
 pub use events::{Audience, Event, EventKind};
-pub use extdata::{ExtOp, MAX_EXT_KEY, MAX_EXT_KEYS_READ, MAX_EXT_NAMESPACE, MAX_EXT_VALUE};
+pub use extdata::{
+    ExtOp, MAX_EXT_KEY, MAX_EXT_KEYS_READ, MAX_EXT_NAMESPACE, MAX_EXT_VALUE,
+    SECRET_NAMESPACE_PREFIX,
+};
 pub use external::{ExternalAccount, ExternalSignIn, NO_PASSWORD};
 pub use external_topics::MAX_EXTERNAL_ID;
 pub use follows::{MAX_FOLLOW_LIST, MAX_FOLLOWING};

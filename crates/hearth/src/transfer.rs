@@ -234,9 +234,10 @@ const TABLES: &[Table] = &[
         id: Some("id"),
         refs: &[],
     },
+    // Secrets (plugins' API keys) stay behind: the operator sets them again.
     Table {
         name: "extension_data",
-        scope: "community_id = ?1",
+        scope: "community_id = ?1 AND namespace NOT LIKE 'secret:%'",
         id: None,
         refs: &[],
     },

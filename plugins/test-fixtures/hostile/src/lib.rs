@@ -54,6 +54,11 @@ fn misbehave(host: &dyn Host) -> Option<String> {
             let delete = host.kv_delete("kept");
             Some(format!("<p>kv-set: {set:?}; kv-delete: {delete:?}</p>"))
         }
+        "secret" => {
+            // Reads its own secret setting; says only how long it is.
+            let key: String = host.setting_as("api-key").unwrap_or_default();
+            Some(format!("<p>secret of {} bytes</p>", key.len()))
+        }
         "notify" => {
             // A storm: 150 notices to the `target` member (the host queues
             // its per-call cap), then an undeclared kind and a text too long.
