@@ -4,7 +4,9 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::types::{HostError, Level, MemberInfo, Notice, Period, PostInfo, TopicInfo};
+use crate::types::{
+    HostError, HttpRequest, HttpResponse, Level, MemberInfo, Notice, Period, PostInfo, TopicInfo,
+};
 
 /// The host functions. Each needs a capability listed in `plugin.toml`
 /// and granted by the operator; calling one the manifest does not list
@@ -66,6 +68,13 @@ pub trait Host {
     fn notify(&self, notice: &Notice) -> Result<(), HostError> {
         let _ = notice;
         Err(HostError::Denied("this host sends no notices".into()))
+    }
+    /// Capability `http` (API 0.2): one request to a host `[http]` names,
+    /// from actions, events and schedules; within the call's deadline. The
+    /// default refuses.
+    fn http_fetch(&self, req: &HttpRequest) -> Result<HttpResponse, HostError> {
+        let _ = req;
+        Err(HostError::Denied("this host makes no requests".into()))
     }
 }
 

@@ -56,9 +56,9 @@ mod wasm;
 
 pub use host::{Host, HostExt};
 pub use types::{
-    ActionOutcome, ActionRequest, DraftKind, Event, HostError, ItemFragment, ItemSlot,
-    ItemsContext, Level, MemberInfo, Notice, Period, PostDraft, PostInfo, RenderContext, Request,
-    Response, Slot, TopicInfo, Verdict,
+    ActionOutcome, ActionRequest, DraftKind, Event, HostError, HttpRequest, HttpResponse,
+    ItemFragment, ItemSlot, ItemsContext, Level, MemberInfo, Notice, Period, PostDraft, PostInfo,
+    RenderContext, Request, Response, Slot, TopicInfo, Verdict,
 };
 
 /// This SDK's version; `register_plugin!` embeds it in the component.

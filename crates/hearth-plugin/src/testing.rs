@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::host::Host;
 use crate::types::{
-    ActionOutcome, ActionRequest, HostError, Level, MemberInfo, Notice, Period, PostInfo, TopicInfo,
+    ActionOutcome, ActionRequest, HostError, HttpRequest, HttpResponse, Level, MemberInfo, Notice,
+    Period, PostInfo, TopicInfo,
 };
 
 /// A badge grant a test can inspect.
@@ -59,6 +60,11 @@ pub struct FakeHost {
     pub logs: RefCell<Vec<(Level, String)>>,
     /// Notices queued (kept only for an action that is done).
     pub notices: RefCell<Vec<Notice>>,
+    /// Canned answers to outbound requests, by URL (others fail with
+    /// `unavailable`).
+    pub http_answers: BTreeMap<String, HttpResponse>,
+    /// The outbound requests made, in order.
+    pub http_requests: RefCell<Vec<HttpRequest>>,
     /// Refuse writes (key-value, badges, points) with `denied`, as the
     /// real host does while a `render` or `route` runs. Set it when
     /// testing those hooks: see [`FakeHost::read_only`].
@@ -167,6 +173,20 @@ fn period_name(p: Period) -> &'static str {
 }
 
 impl Host for FakeHost {
+    /// Answers from [`FakeHost::http_answers`]; refused while read-only,
+    /// as the real host refuses renders and routes.
+    fn http_fetch(&self, req: &HttpRequest) -> Result<HttpResponse, HostError> {
+        if self.read_only {
+            return Err(HostError::Denied(
+                "http: outside services are called from actions, events and schedules".into(),
+            ));
+        }
+        self.http_requests.borrow_mut().push(req.clone());
+        self.http_answers
+            .get(&req.url)
+            .cloned()
+            .ok_or_else(|| HostError::Unavailable(format!("no answer for {}", req.url)))
+    }
     /// Checks the bounds the real host checks (not the kind, which the
     /// real host reads from `plugin.toml`).
     fn notify(&self, notice: &Notice) -> Result<(), HostError> {

@@ -13,8 +13,8 @@ wit_bindgen::generate!({
 });
 
 use self::hearth::plugin::{
-    actions as wit_actions, data as wit_data, host as imports, notify as wit_notify, types as wit,
-    ui as wit_ui,
+    actions as wit_actions, data as wit_data, host as imports, http as wit_http,
+    notify as wit_notify, types as wit, ui as wit_ui,
 };
 use crate::host::Host;
 use crate::types as sdk;
@@ -55,6 +55,20 @@ impl Host for WasmHost {
     }
     fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), sdk::HostError> {
         imports::kv_set(key, value).map_err(host_error)
+    }
+    fn http_fetch(&self, r: &sdk::HttpRequest) -> Result<sdk::HttpResponse, sdk::HostError> {
+        wit_http::fetch(&wit_http::HttpRequest {
+            method: r.method.clone(),
+            url: r.url.clone(),
+            headers: r.headers.clone(),
+            body: r.body.clone(),
+        })
+        .map(|a| sdk::HttpResponse {
+            status: a.status,
+            headers: a.headers,
+            body: a.body,
+        })
+        .map_err(host_error)
     }
     fn notify(&self, n: &sdk::Notice) -> Result<(), sdk::HostError> {
         wit_notify::notify(&wit_notify::Notice {

@@ -62,6 +62,10 @@ pub struct Usage {
     pub host_calls: u32,
     /// Notices refused because the call had queued its most.
     pub notices_refused: u32,
+    /// Outbound HTTP requests made (capability `http`).
+    pub http_requests: u32,
+    /// Of those, the ones refused or failed.
+    pub http_failures: u32,
 }
 
 /// What a call ran with.
@@ -74,6 +78,8 @@ pub(crate) struct CallSpec {
     pub grants: Arc<BTreeSet<Capability>>,
     pub settings: Arc<BTreeMap<String, serde_json::Value>>,
     pub limits: Limits,
+    /// What the call may do over HTTP (plugins asking for `http`).
+    pub http: Option<Arc<crate::outbound::HttpGrant>>,
 }
 
 enum Violation {
@@ -140,6 +146,13 @@ pub(crate) struct CallState {
     notices: Vec<ExtNotice>,
     max_notices: usize,
     notices_refused: u32,
+    http: Option<Arc<crate::outbound::HttpGrant>>,
+    http_requests: u32,
+    http_failures: u32,
+    /// When the call started, and its deadline (outbound requests must
+    /// end within it).
+    started: Instant,
+    deadline: Duration,
     pub logs: Vec<LogLine>,
     violation: Option<Violation>,
     host_calls: u32,
@@ -398,6 +411,57 @@ impl CallState {
         }
         self.notices.push(notice);
         Ok(Ok(()))
+    }
+}
+
+impl CallState {
+    /// `fetch` (API 0.2's `http` interface): one outbound request, from
+    /// hooks that may call out, within the call's deadline.
+    pub(crate) fn http_fetch(
+        &mut self,
+        req: crate::outbound::Request,
+    ) -> wasmtime::Result<Result<crate::outbound::Response, HostError>> {
+        allowed!(self, Capability::Http, "http fetch");
+        if !matches!(self.hook, Hook::Action | Hook::OnEvent | Hook::OnSchedule) {
+            return Ok(Err(HostError::Denied(format!(
+                "http in `{}`: outside services are called from actions, events and schedules, \
+                 never while a page renders, a route answers or a post is filtered",
+                self.hook
+            ))));
+        }
+        let size = req.url.len()
+            + req.body.len()
+            + req
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>();
+        self.check_input("request", size)?;
+        let Some(grant) = self.http.clone() else {
+            return Ok(Err(HostError::Denied(
+                "no [http] hosts in plugin.toml".into(),
+            )));
+        };
+        self.http_requests += 1;
+        let Some(_slot) = crate::outbound::InFlight::take(&self.spec_plugin, grant.per_plugin)
+        else {
+            self.http_failures += 1;
+            return Ok(Err(HostError::Unavailable(format!(
+                "{} requests of this plugin are in flight; try again later",
+                grant.per_plugin
+            ))));
+        };
+        let deadline = self.started + self.deadline;
+        let out = crate::outbound::fetch(&req, &grant.rules(), deadline);
+        Ok(out.map_err(|r| {
+            self.http_failures += 1;
+            tracing::info!(plugin = %self.spec_plugin, refusal = ?r, "outbound request not made or failed");
+            match r {
+                crate::outbound::Refusal::Denied(m) => HostError::Denied(m),
+                crate::outbound::Refusal::Invalid(m) => HostError::Invalid(m),
+                crate::outbound::Refusal::Unavailable(m) => HostError::Unavailable(m),
+            }
+        }))
     }
 }
 
@@ -811,6 +875,11 @@ pub(crate) fn invoke<T>(
         notices: Vec::new(),
         max_notices: spec.limits.max_notices,
         notices_refused: 0,
+        http: spec.http.clone(),
+        http_requests: 0,
+        http_failures: 0,
+        started,
+        deadline: spec.limits.deadline,
         logs: Vec::new(),
         violation: None,
         host_calls: 0,
@@ -851,6 +920,8 @@ pub(crate) fn invoke<T>(
         fuel: used_fuel,
         host_calls: state.host_calls,
         notices_refused: state.notices_refused,
+        http_requests: state.http_requests,
+        http_failures: state.http_failures,
     };
     let logs = std::mem::take(&mut state.logs);
     let result = match result {

@@ -88,6 +88,8 @@ pub(crate) struct Enabled {
     pub grants: Arc<BTreeSet<Capability>>,
     /// Its settings, secrets included: never printed (see `Debug`).
     pub values: BTreeMap<String, serde_json::Value>,
+    /// The operator's narrowing of its `[http]` hosts (`None`: all).
+    pub http_hosts: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for Enabled {
@@ -117,6 +119,10 @@ pub(crate) struct InstallRecord {
 struct EnableRecord {
     grants: Vec<Capability>,
     settings: BTreeMap<String, serde_json::Value>,
+    /// The operator's narrowing of the manifest's `[http]` hosts here
+    /// (`None`: all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    http_hosts: Option<Vec<String>>,
 }
 
 /// Where plugins' secret settings are kept, apart from the enable records
@@ -604,9 +610,14 @@ impl PluginHost {
             },
         };
         self.ensure_badges(community, &manifest)?;
+        let http_hosts = match forum.ext_get(NS, Some(community), &key)? {
+            Some(b) => from_json::<EnableRecord>(&b, "plugin settings")?.http_hosts,
+            None => None,
+        };
         let record = EnableRecord {
             grants: grants.to_vec(),
             settings,
+            http_hosts,
         };
         self.put_enable(community, name, Some(&record))
     }
@@ -662,21 +673,51 @@ impl PluginHost {
                 None => {}
             }
         }
-        let key = format!("enabled/{name}");
-        let mut record: EnableRecord = match self.inner.forum.ext_get(NS, Some(community), &key)? {
-            Some(b) => from_json(&b, "plugin settings")?,
-            None => {
-                return Err(Error::NotEnabled {
-                    plugin: name.into(),
-                    reason: None,
-                });
-            }
-        };
+        let mut record = self.enable_record(community, name)?;
         record.settings = settings;
         self.inner
             .forum
             .ext_apply(SECRETS, Some(community), &secret_ops)?;
         self.put_enable(community, name, Some(&record))
+    }
+
+    /// Narrows the outside hosts a plugin may call in a community to
+    /// `hosts` (each one its manifest names under `[http]`); `None` allows
+    /// all it names again. Admins only; the plugin must be enabled there.
+    pub fn limit_http_hosts(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        name: &str,
+        hosts: Option<Vec<String>>,
+    ) -> Result<()> {
+        self.require_admin(actor, community)?;
+        let manifest = self.manifest(name)?;
+        if let Some(h) = hosts
+            .iter()
+            .flatten()
+            .find(|h| !manifest.http_hosts().contains(h))
+        {
+            return Err(Error::Capability {
+                plugin: name.into(),
+                message: format!("cannot allow {h}: the manifest's [http] hosts do not name it"),
+            });
+        }
+        let mut record = self.enable_record(community, name)?;
+        record.http_hosts = hosts;
+        self.put_enable(community, name, Some(&record))
+    }
+
+    /// The record of a plugin enabled in a community.
+    fn enable_record(&self, community: CommunityId, name: &str) -> Result<EnableRecord> {
+        let key = format!("enabled/{name}");
+        match self.inner.forum.ext_get(NS, Some(community), &key)? {
+            Some(b) => from_json(&b, "plugin settings"),
+            None => Err(Error::NotEnabled {
+                plugin: name.into(),
+                reason: None,
+            }),
+        }
     }
 
     /// Which of a plugin's secret settings are set in a community (their
@@ -869,6 +910,7 @@ impl PluginHost {
                 name: key.trim_start_matches("enabled/").to_string(),
                 grants: Arc::new(record.grants.into_iter().collect()),
                 values: record.settings,
+                http_hosts: record.http_hosts,
             });
         }
         // Secrets, for the plugin's own calls only.
@@ -964,6 +1006,7 @@ impl PluginHost {
             grants: enabled.grants.clone(),
             settings: Arc::new(loaded.manifest.resolve_settings(&enabled.values)),
             limits: self.inner.config.limits_for(hook, &loaded.manifest.limits),
+            http: self.http_grant(loaded, enabled),
         };
         let mut out = call::invoke(
             &self.inner.runtime.engine,
@@ -1000,6 +1043,35 @@ impl PluginHost {
             usage: out.usage,
             writes: out.writes,
         }
+    }
+
+    /// What a plugin may call here: its manifest's hosts, narrowed by the
+    /// operator; `None` for plugins that call nothing.
+    fn http_grant(
+        &self,
+        loaded: &Loaded,
+        enabled: &Enabled,
+    ) -> Option<Arc<crate::outbound::HttpGrant>> {
+        let named = loaded.manifest.http_hosts();
+        if named.is_empty() {
+            return None;
+        }
+        let hosts = match &enabled.http_hosts {
+            Some(narrow) => named
+                .iter()
+                .filter(|h| narrow.contains(h))
+                .cloned()
+                .collect(),
+            None => named.to_vec(),
+        };
+        let c = &self.inner.config;
+        Some(Arc::new(crate::outbound::HttpGrant {
+            hosts,
+            private_ok: c.http_private_hosts.clone(),
+            plain: c.http_plain,
+            max_response: c.http_max_response,
+            per_plugin: c.http_per_plugin,
+        }))
     }
 
     fn auto_disable(&self, name: &str, streak: u32, e: &Error) {
@@ -1338,6 +1410,7 @@ impl PluginHost {
                     .inner
                     .config
                     .limits_for(Hook::OnSchedule, &loaded.manifest.limits),
+                http: None,
             };
             let out = call::invoke(
                 &self.inner.runtime.engine,

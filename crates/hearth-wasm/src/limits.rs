@@ -117,6 +117,16 @@ pub struct HostConfig {
     /// The most notices one plugin sends per community in any hour; the
     /// rest are dropped and counted.
     pub notices_per_hour: u32,
+    /// Whether plugins may call plain `http://` URLs (default: https only).
+    pub http_plain: bool,
+    /// `host:port`s plugins may call although they resolve to loopback or
+    /// private addresses (a service beside the forum); empty by default.
+    pub http_private_hosts: Vec<String>,
+    /// The largest answer a plugin's request may read, in bytes.
+    pub http_max_response: usize,
+    /// Requests one plugin may have in flight at once (the next is
+    /// `unavailable`).
+    pub http_per_plugin: usize,
 }
 
 impl Default for HostConfig {
@@ -141,6 +151,10 @@ impl Default for HostConfig {
             keep_resident: 256 << 10,
             notices_per_call: 100,
             notices_per_hour: 1_000,
+            http_plain: false,
+            http_private_hosts: Vec::new(),
+            http_max_response: 1 << 20,
+            http_per_plugin: 4,
         }
     }
 }

@@ -149,6 +149,9 @@ names! {
         /// Notify members of the kinds declared under `[[notifications]]`
         /// (API 0.2).
         Notify = "notify",
+        /// Call the outside hosts named under `[http]` (API 0.2), from
+        /// actions, events and schedules only.
+        Http = "http",
     }
 }
 
@@ -335,6 +338,34 @@ impl NoticeKindSpec {
     }
 }
 
+/// The outside hosts a plugin calls (`[http]`, API 0.2, capability `http`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSpec {
+    /// Host names (`rest.akismet.com`) or address literals (`192.0.2.7`,
+    /// `[2001:db8::7]`), any port; at most 16.
+    pub hosts: Vec<String>,
+}
+
+/// The most hosts `[http]` may name.
+pub const MAX_HTTP_HOSTS: usize = 16;
+
+/// Whether `h` is a lowercase host name or an address literal.
+fn host_like(h: &str) -> bool {
+    if let Some(inner) = h.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    (1..=253).contains(&h.len())
+        && h.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
 /// The most notification kinds a manifest may declare.
 pub const MAX_NOTICE_KINDS: usize = 8;
 
@@ -460,6 +491,9 @@ pub struct Manifest {
     /// The kinds of notification it sends (API 0.2, capability `notify`).
     #[serde(default)]
     pub notifications: Vec<NoticeKindSpec>,
+    /// The outside hosts it calls (API 0.2, capability `http`).
+    #[serde(default)]
+    pub http: Option<HttpSpec>,
     /// What a failed `filter-post` does (default: closed, the post waits
     /// for review).
     #[serde(default)]
@@ -589,6 +623,7 @@ impl Manifest {
             }
         }
         self.check_notifications()?;
+        self.check_http()?;
         for (key, spec) in &self.settings {
             if key.is_empty() || key.len() > 100 {
                 return bad(format!("setting {key:?}: keys are 1 to 100 bytes"));
@@ -666,6 +701,47 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+
+    fn check_http(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Manifest(msg));
+        let asks = self.capabilities.contains(&Capability::Http);
+        let hosts = self
+            .http
+            .as_ref()
+            .map(|h| h.hosts.as_slice())
+            .unwrap_or(&[]);
+        if (asks || self.http.is_some()) && self.api_minor() < 2 {
+            return bad(format!(
+                "http needs api-version 0.2.0 or later (this manifest says {})",
+                self.api_version
+            ));
+        }
+        if asks == hosts.is_empty() {
+            return bad(
+                "the `http` capability and [http] hosts go together: ask for one, name the other"
+                    .into(),
+            );
+        }
+        if hosts.len() > MAX_HTTP_HOSTS {
+            return bad(format!("http: at most {MAX_HTTP_HOSTS} hosts"));
+        }
+        for h in hosts {
+            if !host_like(h) {
+                return bad(format!(
+                    "http host {h:?}: a lowercase host name or an address literal, no scheme, port or path"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The hosts `[http]` names (none without it).
+    pub fn http_hosts(&self) -> &[String] {
+        self.http
+            .as_ref()
+            .map(|h| h.hosts.as_slice())
+            .unwrap_or(&[])
     }
 
     /// The notification kind declared as `kind`.

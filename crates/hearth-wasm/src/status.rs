@@ -71,6 +71,11 @@ pub struct Counters {
     /// Notices dropped by a cap: over the per-call cap (refused at the
     /// call) or the hourly cap.
     pub notices_capped: u64,
+    /// Outbound HTTP requests asked for.
+    pub http_requests: u64,
+    /// Of those, the ones refused (host, address, scheme), malformed, too
+    /// large, failed or out of time.
+    pub http_failures: u64,
 }
 
 #[derive(Debug, Default)]
@@ -85,6 +90,8 @@ impl Stats {
         c.memory_high_water = c.memory_high_water.max(usage.memory);
         c.fuel += usage.fuel.unwrap_or(0);
         c.notices_capped += u64::from(usage.notices_refused);
+        c.http_requests += u64::from(usage.http_requests);
+        c.http_failures += u64::from(usage.http_failures);
         match error {
             Some(e) => {
                 c.failures += 1;

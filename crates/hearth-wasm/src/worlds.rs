@@ -159,6 +159,27 @@ impl v0_2::hearth::plugin::data::Host for CallState {
 }
 impl v0_2::hearth::plugin::ui::Host for CallState {}
 
+impl v0_2::hearth::plugin::http::Host for CallState {
+    fn fetch(
+        &mut self,
+        req: v0_2::hearth::plugin::http::HttpRequest,
+    ) -> wasmtime::Result<Result<v0_2::hearth::plugin::http::HttpResponse, HostError>> {
+        let req = crate::outbound::Request {
+            method: req.method,
+            url: req.url,
+            headers: req.headers,
+            body: req.body,
+        };
+        Ok(self
+            .http_fetch(req)?
+            .map(|r| v0_2::hearth::plugin::http::HttpResponse {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }))
+    }
+}
+
 impl v0_2::hearth::plugin::notify::Host for CallState {
     fn notify(
         &mut self,

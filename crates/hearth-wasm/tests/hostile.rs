@@ -732,19 +732,7 @@ fn a_notify_storm_is_capped_and_renders_cannot_notify() {
         },
         "notify",
     );
-    w.host
-        .enable(
-            &Actor::System,
-            w.community,
-            "hostile",
-            &[
-                Capability::Log,
-                Capability::Settings,
-                Capability::Kv,
-                Capability::Notify,
-            ],
-        )
-        .unwrap();
+    w.grant_hostile(&[Capability::Notify]);
     w.host
         .configure(
             &Actor::System,

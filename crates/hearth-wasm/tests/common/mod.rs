@@ -170,17 +170,20 @@ impl World {
     /// and key-value access.
     pub fn enable_hostile(&self) {
         self.install_fixture("hostile");
+        self.grant_hostile(&[]);
+    }
+
+    /// Enables the installed `hostile` fixture again with log, settings,
+    /// key-value access and `more`.
+    pub fn grant_hostile(&self, more: &[hearth_wasm::Capability]) {
+        let mut grants = vec![
+            hearth_wasm::Capability::Log,
+            hearth_wasm::Capability::Settings,
+            hearth_wasm::Capability::Kv,
+        ];
+        grants.extend_from_slice(more);
         self.host
-            .enable(
-                &Actor::System,
-                self.community,
-                "hostile",
-                &[
-                    hearth_wasm::Capability::Log,
-                    hearth_wasm::Capability::Settings,
-                    hearth_wasm::Capability::Kv,
-                ],
-            )
+            .enable(&Actor::System, self.community, "hostile", &grants)
             .unwrap();
     }
 }

@@ -2,8 +2,8 @@
 //! setting picks the misbehaviour; every hook obeys it.
 
 use hearth_plugin::{
-    ActionOutcome, ActionRequest, Event, Host, HostExt, ItemFragment, ItemsContext, Notice, Plugin,
-    PostDraft, RenderContext, Request, Response, Verdict,
+    ActionOutcome, ActionRequest, Event, Host, HostExt, HttpRequest, ItemFragment, ItemsContext,
+    Notice, Plugin, PostDraft, RenderContext, Request, Response, Verdict, escape,
 };
 
 struct Hostile;
@@ -53,6 +53,27 @@ fn misbehave(host: &dyn Host) -> Option<String> {
             let set = host.kv_set("written", b"by hostile");
             let delete = host.kv_delete("kept");
             Some(format!("<p>kv-set: {set:?}; kv-delete: {delete:?}</p>"))
+        }
+        "http" => {
+            // Fetches the `url` setting and keeps what came of it in `http`
+            // (where the hook may write), and shows it.
+            let url: String = host.setting_as("url").unwrap_or_default();
+            let req = HttpRequest {
+                method: "GET".into(),
+                url,
+                headers: vec![("Accept".into(), "text/plain".into())],
+                body: Vec::new(),
+            };
+            let text = match host.http_fetch(&req) {
+                Ok(r) => format!(
+                    "status {} body {}",
+                    r.status,
+                    r.text().chars().take(100).collect::<String>()
+                ),
+                Err(e) => format!("error {e}"),
+            };
+            let _ = host.kv_set("http", text.as_bytes());
+            Some(format!("<p>{}</p>", escape(&text)))
         }
         "secret" => {
             // Reads its own secret setting; says only how long it is.
