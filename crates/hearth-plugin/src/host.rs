@@ -69,6 +69,13 @@ pub trait Host {
         let _ = notice;
         Err(HostError::Denied("this host sends no notices".into()))
     }
+    /// Capability `hold-posts` (API 0.2): hides a published post until a
+    /// moderator decides, with `reason` in the review queue; returns the
+    /// review item. From `on-event` and `on-schedule`. The default refuses.
+    fn hold_post(&self, post: i64, reason: &str) -> Result<i64, HostError> {
+        let _ = (post, reason);
+        Err(HostError::Denied("this host holds no posts".into()))
+    }
     /// Capability `http` (API 0.2): one request to a host `[http]` names,
     /// from actions, events and schedules; within the call's deadline. The
     /// default refuses.

@@ -65,6 +65,8 @@ pub struct FakeHost {
     pub http_answers: BTreeMap<String, HttpResponse>,
     /// The outbound requests made, in order.
     pub http_requests: RefCell<Vec<HttpRequest>>,
+    /// Posts held for review, with the reason.
+    pub held: RefCell<Vec<(i64, String)>>,
     /// Refuse writes (key-value, badges, points) with `denied`, as the
     /// real host does while a `render` or `route` runs. Set it when
     /// testing those hooks: see [`FakeHost::read_only`].
@@ -173,6 +175,14 @@ fn period_name(p: Period) -> &'static str {
 }
 
 impl Host for FakeHost {
+    /// Records the hold; refused in renders, routes and actions, as on the
+    /// real host.
+    fn hold_post(&self, post: i64, reason: &str) -> Result<i64, HostError> {
+        self.writable_now("hold-post")?;
+        let mut held = self.held.borrow_mut();
+        held.push((post, reason.to_string()));
+        Ok(held.len() as i64)
+    }
     /// Answers from [`FakeHost::http_answers`]; refused while read-only,
     /// as the real host refuses renders and routes.
     fn http_fetch(&self, req: &HttpRequest) -> Result<HttpResponse, HostError> {

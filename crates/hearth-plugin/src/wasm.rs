@@ -14,7 +14,7 @@ wit_bindgen::generate!({
 
 use self::hearth::plugin::{
     actions as wit_actions, data as wit_data, host as imports, http as wit_http,
-    notify as wit_notify, types as wit, ui as wit_ui,
+    moderation as wit_moderation, notify as wit_notify, types as wit, ui as wit_ui,
 };
 use crate::host::Host;
 use crate::types as sdk;
@@ -55,6 +55,9 @@ impl Host for WasmHost {
     }
     fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), sdk::HostError> {
         imports::kv_set(key, value).map_err(host_error)
+    }
+    fn hold_post(&self, post: i64, reason: &str) -> Result<i64, sdk::HostError> {
+        wit_moderation::hold_post(post, reason).map_err(host_error)
     }
     fn http_fetch(&self, r: &sdk::HttpRequest) -> Result<sdk::HttpResponse, sdk::HostError> {
         wit_http::fetch(&wit_http::HttpRequest {

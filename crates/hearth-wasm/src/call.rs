@@ -277,7 +277,7 @@ impl CallState {
         if self.hook.writes_wait_for_outcome() {
             return Err(HostError::Denied(format!(
                 "{what} in `action`: an action's writes are saved only if it is done, and only \
-                 key-value writes can wait for that; grant badges and points from `on-event` or \
+                 key-value writes and notices can wait for that; do this from `on-event` or \
                  `on-schedule` (for example from a key the action wrote)"
             )));
         }
@@ -462,6 +462,32 @@ impl CallState {
                 crate::outbound::Refusal::Unavailable(m) => HostError::Unavailable(m),
             }
         }))
+    }
+}
+
+impl CallState {
+    /// `hold-post` (API 0.2's `moderation` interface).
+    pub(crate) fn hold_post(
+        &mut self,
+        post: i64,
+        reason: String,
+    ) -> wasmtime::Result<Result<i64, HostError>> {
+        allowed!(self, Capability::HoldPosts, "hold-post");
+        if let Err(e) = self.writable_now("hold-post") {
+            return Ok(Err(e));
+        }
+        self.check_input("reason", reason.len())?;
+        Ok(self
+            .db()
+            .hold_post(
+                &Actor::System,
+                self.community,
+                PostId(post),
+                &self.spec_plugin,
+                &reason,
+            )
+            .map(|r| r.0)
+            .map_err(Self::forum_error))
     }
 }
 

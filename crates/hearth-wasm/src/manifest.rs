@@ -152,6 +152,8 @@ names! {
         /// Call the outside hosts named under `[http]` (API 0.2), from
         /// actions, events and schedules only.
         Http = "http",
+        /// Hold published posts for review (API 0.2).
+        HoldPosts = "hold-posts",
     }
 }
 

@@ -159,6 +159,12 @@ impl v0_2::hearth::plugin::data::Host for CallState {
 }
 impl v0_2::hearth::plugin::ui::Host for CallState {}
 
+impl v0_2::hearth::plugin::moderation::Host for CallState {
+    fn hold_post(&mut self, post: i64, reason: String) -> wasmtime::Result<Result<i64, HostError>> {
+        self.hold_post(post, reason)
+    }
+}
+
 impl v0_2::hearth::plugin::http::Host for CallState {
     fn fetch(
         &mut self,

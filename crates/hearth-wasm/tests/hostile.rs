@@ -874,3 +874,67 @@ fn a_secret_setting_reaches_only_its_plugin_and_never_leaves() {
     let err = hearth_wasm::Manifest::parse(shipped).unwrap_err();
     assert!(err.to_string().contains("a secret's default"), "{err}");
 }
+
+#[test]
+fn a_plugin_holds_new_posts_for_review_only_when_granted() {
+    if !api_0_2() {
+        return;
+    }
+    let w = hostile(roomy(), "hold");
+    let post = |title: &str| {
+        w.forum
+            .create_topic(
+                &Actor::User(w.alice),
+                w.community,
+                NewTopic {
+                    category: w.talk,
+                    title: title.into(),
+                    body: "Cheap watches, visit my shop.".into(),
+                    tags: vec![],
+                },
+            )
+            .unwrap()
+    };
+    // Without the grant: `denied`, the event batch fails and nothing is
+    // hidden.
+    let (t, _) = post("Cheap watches for everyone here");
+    let _ = w.host.deliver_events();
+    assert!(w.forum.topic_only(&Actor::Guest, w.community, t.id).is_ok());
+    // Granted: the next new post is hidden and waits for a moderator, the
+    // reason naming the plugin.
+    w.grant_hostile(&[Capability::HoldPosts]);
+    w.host.deliver_events().unwrap();
+    let (t2, _) = post("Cheaper watches for everyone here");
+    w.host.deliver_events().unwrap();
+    assert!(w.forum.topic_only(&Actor::Guest, w.community, t2.id).is_err());
+    let queue = w
+        .forum
+        .review_queue(
+            &Actor::User(w.moderator),
+            w.community,
+            &ReviewFilter::default(),
+            &hearth::PageRequest::first(50),
+        )
+        .unwrap();
+    assert!(
+        queue
+            .items
+            .iter()
+            .any(|i| i.reason == "held by hostile: the fixture says spam"),
+        "{:?}",
+        queue.items.iter().map(|i| &i.reason).collect::<Vec<_>>()
+    );
+    // A render may not hold anything.
+    let fragments = w.host.render(
+        &Actor::User(w.bob),
+        w.community,
+        Slot::PageFooter,
+        &PageContext::default(),
+    );
+    assert!(
+        fragments[0].html.contains("Denied") && fragments[0].html.contains("read-only"),
+        "{}",
+        fragments[0].html
+    );
+    forum_works(&w);
+}

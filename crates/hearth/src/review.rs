@@ -291,20 +291,21 @@ fn flagged_item(
     Ok(id)
 }
 
-/// A flag raised by a rule (a watched word with the `Flag` action).
+/// A flag raised by a rule (a watched word with the `Flag` action) or an
+/// extension holding a post; returns its review item.
 pub(crate) fn rule_flag(
     w: &mut Write<'_>,
     viewer: &Viewer,
     post: PostId,
     reason: &str,
-) -> Result<()> {
+) -> Result<ReviewId> {
     let item = flagged_item(w, viewer, post, reason)?;
     w.tx.prepare_cached(
         "INSERT INTO flags (community_id, post_id, user_id, kind, message, counts, reviewable_id, status, created_at)
          VALUES (?1, ?2, NULL, 'rule', ?3, 0, ?4, 'pending', ?5)",
     )?
     .execute(params![viewer.community, post, reason, item, w.now_ms()])?;
-    Ok(())
+    Ok(item)
 }
 
 /// Hides or shows a post (and its topic, for a first post), keeping the
@@ -528,6 +529,50 @@ impl Forum {
                 let system = Viewer { user: None, ..viewer.clone() };
                 set_hidden(w, &system, post, true)?;
             }
+            Ok(item)
+        })
+    }
+
+    /// Holds a published post for review on an extension's behalf — a
+    /// spam checker that asked an outside service: the post is hidden until
+    /// a moderator decides, as when a moderator flags it, and the review
+    /// item's reason says which `source` held it and why. A post already
+    /// waiting keeps its item (returned). The system actor only: the plugin
+    /// host calls this for plugins granted `hold-posts`.
+    pub fn hold_post(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        post: PostId,
+        source: &str,
+        reason: &str,
+    ) -> Result<ReviewId> {
+        crate::text::check_len("reason", reason, 1, 500)?;
+        crate::text::check_len("source", source, 1, 50)?;
+        self.write(|w| {
+            let viewer = self.viewer_in(w, actor, community)?;
+            if !viewer.system {
+                return Err(Error::forbidden(
+                    "posts are held for review by extensions, through the system actor",
+                ));
+            }
+            let state = crate::topic::post_state(w.tx, &viewer, post)?;
+            if state.deleted || state.topic.deleted {
+                return Err(Error::not_found("post"));
+            }
+            let text = format!("held by {source}: {}", reason.trim());
+            let pending: Option<ReviewId> = crate::store::optional(
+                w.tx.prepare_cached(
+                    "SELECT id FROM reviewables WHERE post_id = ?1 AND kind = 'flagged_post' AND status = 'pending'",
+                )?
+                .query_row([post], |r| r.get(0)),
+            )?;
+            if let Some(id) = pending {
+                set_hidden(w, &viewer, post, true)?;
+                return Ok(id);
+            }
+            let item = rule_flag(w, &viewer, post, &text)?;
+            set_hidden(w, &viewer, post, true)?;
             Ok(item)
         })
     }

@@ -1113,3 +1113,59 @@ fn queued_hidden_and_deleted_content_stays_out_of_every_read_path() {
         Err(Error::NotFound { .. })
     ));
 }
+
+#[test]
+fn an_extension_holds_a_post_until_a_moderator_decides() {
+    let m = Mod::new();
+    let (t, p) = m.topic(&m.regular, "Great deals", "visit my shop").unwrap();
+    let f = m.f();
+    // Only the system actor holds posts (the plugin host, for a plugin
+    // granted `hold-posts`); bounds are checked.
+    for who in [&m.moderator, &m.regular, &Actor::Guest] {
+        assert!(matches!(
+            f.hold_post(who, m.c, p.id, "spam-check", "spam"),
+            Err(Error::Forbidden { .. } | Error::NotFound { .. })
+        ));
+    }
+    assert!(matches!(
+        f.hold_post(&Actor::System, m.c, p.id, "spam-check", ""),
+        Err(Error::Invalid { .. })
+    ));
+    let item = f
+        .hold_post(
+            &Actor::System,
+            m.c,
+            p.id,
+            "spam-check",
+            "the service says spam",
+        )
+        .unwrap();
+    // Hidden until decided: gone for others, there for its author and the
+    // moderators, with the reason naming who held it.
+    assert!(!m.latest_ids(&Actor::Guest).contains(&t.id));
+    assert!(matches!(
+        f.post(&m.basic, m.c, p.id),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(f.post(&m.regular, m.c, p.id).unwrap().hidden);
+    let q = m.pending();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].id, item);
+    assert_eq!(q[0].reason, "held by spam-check: the service says spam");
+    // Held again: the same item.
+    assert_eq!(
+        f.hold_post(&Actor::System, m.c, p.id, "spam-check", "still spam")
+            .unwrap(),
+        item
+    );
+    // The moderator disagrees: shown again.
+    f.decide_review(&m.moderator, m.c, item, Decision::Approve)
+        .unwrap();
+    assert!(m.latest_ids(&Actor::Guest).contains(&t.id));
+    // A deleted post is not there to hold.
+    f.delete_post(&m.moderator, m.c, p.id).unwrap();
+    assert!(matches!(
+        f.hold_post(&Actor::System, m.c, p.id, "spam-check", "spam"),
+        Err(Error::NotFound { .. })
+    ));
+}

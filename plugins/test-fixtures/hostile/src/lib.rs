@@ -75,6 +75,11 @@ fn misbehave(host: &dyn Host) -> Option<String> {
             let _ = host.kv_set("http", text.as_bytes());
             Some(format!("<p>{}</p>", escape(&text)))
         }
+        "hold" => {
+            // From a render: refused (renders do not write).
+            let held = host.hold_post(1, "from a render");
+            Some(format!("<p>hold: {}</p>", escape(&format!("{held:?}"))))
+        }
         "secret" => {
             // Reads its own secret setting; says only how long it is.
             let key: String = host.setting_as("api-key").unwrap_or_default();
@@ -149,6 +154,16 @@ impl Plugin for Hostile {
             host.kv_set_json("log", &log).map_err(|e| e.to_string())?;
             host.kv_set_json("bodies", &bodies)
                 .map_err(|e| e.to_string())?;
+            return Ok(());
+        }
+        if mode(host) == "hold" {
+            // Holds every new post for review (a spam checker's verdict).
+            for e in events.iter().filter(|e| e.kind == "post.created") {
+                if let Some(post) = e.post {
+                    host.hold_post(post, "the fixture says spam")
+                        .map_err(|e| e.to_string())?;
+                }
+            }
             return Ok(());
         }
         misbehave(host);
