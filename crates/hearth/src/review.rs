@@ -259,13 +259,7 @@ fn flagged_item(
     post: PostId,
     reason: &str,
 ) -> Result<ReviewId> {
-    let existing: Option<ReviewId> = crate::store::optional(
-        w.tx.prepare_cached(
-            "SELECT id FROM reviewables WHERE post_id = ?1 AND kind = 'flagged_post' AND status = 'pending'",
-        )?
-        .query_row([post], |r| r.get(0)),
-    )?;
-    if let Some(id) = existing {
+    if let Some(id) = pending_item(w.tx, post)? {
         return Ok(id);
     }
     let (author, topic, category): (UserId, TopicId, CategoryId) = w
@@ -289,6 +283,16 @@ fn flagged_item(
     e.data = serde_json::json!({ "review": id, "kind": "flagged_post" });
     w.emit(viewer.community, e)?;
     Ok(id)
+}
+
+/// The pending review item of a flagged post, if it has one.
+fn pending_item(conn: &Conn, post: PostId) -> Result<Option<ReviewId>> {
+    crate::store::optional(
+        conn.prepare_cached(
+            "SELECT id FROM reviewables WHERE post_id = ?1 AND kind = 'flagged_post' AND status = 'pending'",
+        )?
+        .query_row([post], |r| r.get(0)),
+    )
 }
 
 /// A flag raised by a rule (a watched word with the `Flag` action) or an
@@ -561,13 +565,7 @@ impl Forum {
                 return Err(Error::not_found("post"));
             }
             let text = format!("held by {source}: {}", reason.trim());
-            let pending: Option<ReviewId> = crate::store::optional(
-                w.tx.prepare_cached(
-                    "SELECT id FROM reviewables WHERE post_id = ?1 AND kind = 'flagged_post' AND status = 'pending'",
-                )?
-                .query_row([post], |r| r.get(0)),
-            )?;
-            if let Some(id) = pending {
+            if let Some(id) = pending_item(w.tx, post)? {
                 set_hidden(w, &viewer, post, true)?;
                 return Ok(id);
             }
