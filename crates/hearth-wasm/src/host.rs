@@ -1052,11 +1052,9 @@ impl PluginHost {
         loaded: &Loaded,
         enabled: &Enabled,
     ) -> Option<Arc<crate::outbound::HttpGrant>> {
-        let named = loaded.manifest.http_hosts();
-        if named.is_empty() {
-            return None;
-        }
-        let hosts = match &enabled.http_hosts {
+        let spec = loaded.manifest.http.as_ref()?;
+        let named = &spec.hosts;
+        let mut hosts: Vec<String> = match &enabled.http_hosts {
             Some(narrow) => named
                 .iter()
                 .filter(|h| narrow.contains(h))
@@ -1064,6 +1062,19 @@ impl PluginHost {
                 .collect(),
             None => named.to_vec(),
         };
+        // The hosts of the service URLs the operator set.
+        if !spec.from_settings.is_empty() {
+            let values = loaded.manifest.resolve_settings(&enabled.values);
+            for key in &spec.from_settings {
+                if let Some(host) = values
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .and_then(crate::outbound::host_of)
+                {
+                    hosts.push(host);
+                }
+            }
+        }
         let c = &self.inner.config;
         Some(Arc::new(crate::outbound::HttpGrant {
             hosts,

@@ -343,10 +343,17 @@ impl NoticeKindSpec {
 /// The outside hosts a plugin calls (`[http]`, API 0.2, capability `http`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "kebab-case")]
 pub struct HttpSpec {
     /// Host names (`rest.akismet.com`) or address literals (`192.0.2.7`,
     /// `[2001:db8::7]`), any port; at most 16.
+    #[serde(default)]
     pub hosts: Vec<String>,
+    /// String settings holding a service's URL (`url`): the host of the
+    /// URL the operator set (or the default) may be called too — the
+    /// operator chose it.
+    #[serde(default)]
+    pub from_settings: Vec<String>,
 }
 
 /// The most hosts `[http]` may name.
@@ -713,13 +720,29 @@ impl Manifest {
             .as_ref()
             .map(|h| h.hosts.as_slice())
             .unwrap_or(&[]);
+        let from_settings = self
+            .http
+            .as_ref()
+            .map(|h| h.from_settings.as_slice())
+            .unwrap_or(&[]);
+        for key in from_settings {
+            if self
+                .settings
+                .get(key)
+                .is_none_or(|s| s.kind != SettingType::String)
+            {
+                return bad(format!(
+                    "http from-settings {key:?}: name a setting of type string (holding a URL)"
+                ));
+            }
+        }
         if (asks || self.http.is_some()) && self.api_minor() < 2 {
             return bad(format!(
                 "http needs api-version 0.2.0 or later (this manifest says {})",
                 self.api_version
             ));
         }
-        if asks == hosts.is_empty() {
+        if asks == (hosts.is_empty() && from_settings.is_empty()) {
             return bad(
                 "the `http` capability and [http] hosts go together: ask for one, name the other"
                     .into(),

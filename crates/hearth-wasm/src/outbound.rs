@@ -101,6 +101,20 @@ fn in_flight() -> &'static std::sync::Mutex<std::collections::HashMap<String, us
     MAP.get_or_init(Default::default)
 }
 
+/// The host of `url` as the rules compare it (lowercase name, dotted
+/// address or bracketed IPv6), if it is an http(s) URL.
+pub(crate) fn host_of(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    Some(match url.host()? {
+        url::Host::Domain(d) => d.to_ascii_lowercase(),
+        url::Host::Ipv4(ip) => ip.to_string(),
+        url::Host::Ipv6(ip) => format!("[{ip}]"),
+    })
+}
+
 /// The rules one request is checked against.
 pub(crate) struct Rules<'a> {
     /// Hosts the manifest names, narrowed by the operator.
@@ -243,11 +257,8 @@ pub(crate) fn fetch(
             "credentials in the URL: send them in a header".into(),
         ));
     }
-    let host = match url.host() {
-        Some(url::Host::Domain(d)) => d.to_ascii_lowercase(),
-        Some(url::Host::Ipv4(ip)) => ip.to_string(),
-        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
-        None => return Err(Refusal::Invalid("the URL names no host".into())),
+    let Some(host) = host_of(url.as_str()) else {
+        return Err(Refusal::Invalid("the URL names no host".into()));
     };
     if !rules.hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
         return Err(Refusal::Denied(format!(

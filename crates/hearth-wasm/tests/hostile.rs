@@ -906,7 +906,11 @@ fn a_plugin_holds_new_posts_for_review_only_when_granted() {
     w.host.deliver_events().unwrap();
     let (t2, _) = post("Cheaper watches for everyone here");
     w.host.deliver_events().unwrap();
-    assert!(w.forum.topic_only(&Actor::Guest, w.community, t2.id).is_err());
+    assert!(
+        w.forum
+            .topic_only(&Actor::Guest, w.community, t2.id)
+            .is_err()
+    );
     let queue = w
         .forum
         .review_queue(

@@ -10,62 +10,30 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::World;
+use common::{World, http_answer};
 use hearth::Actor;
 use hearth_wasm::{Capability, Error, Hook, HostConfig, PageContext, Slot};
 use serde_json::json;
 
 /// A loopback server: `/ok` answers "hello", `/huge` 2 MiB, `/slow`
-/// after 3 s, `/redirect` a 302 to the metadata address. Returns its port
-/// and the paths it was asked for.
-fn server() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let log = log.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let n = stream.read(&mut buf).unwrap_or(0);
-                let head = String::from_utf8_lossy(&buf[..n]).to_string();
-                let path = head.split(' ').nth(1).unwrap_or("").to_string();
-                log.lock().unwrap().push(path.clone());
-                let answer = |status: &str, extra: &str, body: &[u8]| {
-                    let mut out = format!(
-                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra}\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    out.extend_from_slice(body);
-                    out
-                };
-                let out = match path.as_str() {
-                    "/ok" => answer("200 OK", "Content-Type: text/plain\r\n", b"hello"),
-                    "/huge" => answer("200 OK", "", &vec![b'x'; 2 << 20]),
-                    "/slow" => {
-                        std::thread::sleep(Duration::from_secs(3));
-                        answer("200 OK", "", b"late")
-                    }
-                    "/redirect" => answer(
-                        "302 Found",
-                        "Location: http://169.254.169.254/latest/meta-data/\r\n",
-                        b"",
-                    ),
-                    _ => answer("404 Not Found", "", b"no"),
-                };
-                let _ = stream.write_all(&out);
-            });
+/// after 3 s, `/redirect` a 302 to the metadata address.
+fn server() -> (u16, common::Seen) {
+    common::loopback_server(|path, _| match path {
+        "/ok" => http_answer("200 OK", "Content-Type: text/plain\r\n", b"hello"),
+        "/huge" => http_answer("200 OK", "", &vec![b'x'; 2 << 20]),
+        "/slow" => {
+            std::thread::sleep(Duration::from_secs(3));
+            http_answer("200 OK", "", b"late")
         }
-    });
-    (port, seen)
+        "/redirect" => http_answer(
+            "302 Found",
+            "Location: http://169.254.169.254/latest/meta-data/\r\n",
+            b"",
+        ),
+        _ => http_answer("404 Not Found", "", b"no"),
+    })
 }
 
 fn world(port: u16, plain: bool) -> World {

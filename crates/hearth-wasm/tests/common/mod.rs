@@ -187,3 +187,68 @@ impl World {
             .unwrap();
     }
 }
+
+/// Requests a [`loopback_server`] got: (path, body).
+pub type Seen = Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A small HTTP server on 127.0.0.1 for plugins' outbound requests: each
+/// request is read whole (its `Content-Length` of body), kept, and
+/// answered with what `answer(path, body)` returns (the raw response);
+/// each connection on its own thread. Returns the port.
+#[allow(dead_code)]
+pub fn loopback_server(
+    answer: impl Fn(&str, &str) -> Vec<u8> + Send + Sync + 'static,
+) -> (u16, Seen) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    let answer = Arc::new(answer);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let (log, answer) = (log.clone(), answer.clone());
+            std::thread::spawn(move || {
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 8192];
+                loop {
+                    let n = stream.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    raw.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&raw).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text[..end]
+                            .lines()
+                            .find_map(|l| l.strip_prefix("Content-Length: "))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if raw.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let text = String::from_utf8_lossy(&raw).to_string();
+                let path = text.split(' ').nth(1).unwrap_or("").to_string();
+                let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+                log.lock().unwrap().push((path.clone(), body.clone()));
+                let _ = stream.write_all(&answer(&path, &body));
+            });
+        }
+    });
+    (port, seen)
+}
+
+/// A raw HTTP/1.1 answer with a `Content-Length`.
+#[allow(dead_code)]
+pub fn http_answer(status: &str, extra_headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra_headers}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
