@@ -69,6 +69,35 @@ pub trait Host {
         let _ = notice;
         Err(HostError::Denied("this host sends no notices".into()))
     }
+    /// Capability `read` (API 0.2): the latest topics (of a category, or
+    /// all), up to `limit` (1 to 100) after a previous page's cursor, with
+    /// the next page's cursor. The default refuses.
+    fn latest_topics(
+        &self,
+        category: Option<i64>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<TopicInfo>, Option<String>), HostError> {
+        let _ = (category, after, limit);
+        Err(HostError::Denied("this host lists no topics".into()))
+    }
+    /// Capability `read` (API 0.2): a topic's posts in order, up to
+    /// `limit` (1 to 100) after a previous page's cursor. The default
+    /// refuses.
+    fn topic_posts(
+        &self,
+        topic: i64,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<PostInfo>, Option<String>), HostError> {
+        let _ = (topic, after, limit);
+        Err(HostError::Denied("this host lists no posts".into()))
+    }
+    /// Capability `read` (API 0.2): up to 100 posts by id in one call, in
+    /// the order asked. The default asks [`post`](Self::post) per id.
+    fn posts_by_ids(&self, ids: &[i64]) -> Result<Vec<Option<PostInfo>>, HostError> {
+        ids.iter().map(|id| self.post(*id)).collect()
+    }
     /// Capability `hold-posts` (API 0.2): hides a published post until a
     /// moderator decides, with `reason` in the review queue; returns the
     /// review item. From `on-event` and `on-schedule`. The default refuses.

@@ -166,6 +166,27 @@ impl FakeHost {
     }
 }
 
+/// One page of `all` (already ordered), as the real host bounds it.
+fn page<T: Clone>(
+    all: Vec<&T>,
+    limit: u32,
+    key: impl Fn(&T) -> i64,
+) -> Result<(Vec<T>, Option<String>), HostError> {
+    if !(1..=100).contains(&limit) {
+        return Err(HostError::Invalid(format!(
+            "limit is 1 to 100, not {limit}"
+        )));
+    }
+    let more = all.len() > limit as usize;
+    let items: Vec<T> = all.into_iter().take(limit as usize).cloned().collect();
+    let next = if more {
+        items.last().map(|t| key(t).to_string())
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
 fn period_name(p: Period) -> &'static str {
     match p {
         Period::Week => "week",
@@ -175,6 +196,40 @@ fn period_name(p: Period) -> &'static str {
 }
 
 impl Host for FakeHost {
+    /// The topics in [`FakeHost::topics`], newest id first; the cursor is
+    /// the last id of the page.
+    fn latest_topics(
+        &self,
+        category: Option<i64>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<TopicInfo>, Option<String>), HostError> {
+        let after: i64 = after.and_then(|a| a.parse().ok()).unwrap_or(i64::MAX);
+        let mut all: Vec<&TopicInfo> = self
+            .topics
+            .values()
+            .filter(|t| category.is_none_or(|c| t.category == c) && t.id < after)
+            .collect();
+        all.sort_by_key(|t| std::cmp::Reverse(t.id));
+        page(all, limit, |t| t.id)
+    }
+    /// The posts in [`FakeHost::posts`] of the topic, in number order; the
+    /// cursor is the last number of the page.
+    fn topic_posts(
+        &self,
+        topic: i64,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<PostInfo>, Option<String>), HostError> {
+        let after: i64 = after.and_then(|a| a.parse().ok()).unwrap_or(0);
+        let mut all: Vec<&PostInfo> = self
+            .posts
+            .values()
+            .filter(|p| p.topic == topic && p.number > after)
+            .collect();
+        all.sort_by_key(|p| p.number);
+        page(all, limit, |p| p.number)
+    }
     /// Records the hold; refused in renders, routes and actions, as on the
     /// real host.
     fn hold_post(&self, post: i64, reason: &str) -> Result<i64, HostError> {

@@ -19,6 +19,33 @@ use self::hearth::plugin::{
 use crate::host::Host;
 use crate::types as sdk;
 
+fn topic_info(t: wit::TopicInfo) -> sdk::TopicInfo {
+    sdk::TopicInfo {
+        id: t.id,
+        category: t.category,
+        category_kind: t.category_kind,
+        title: t.title,
+        slug: t.slug,
+        author: t.author,
+        created_at: t.created_at,
+        reply_count: t.reply_count,
+        accepted_answer: t.accepted_answer,
+        closed: t.closed,
+    }
+}
+
+fn post_info(p: wit::PostInfo) -> sdk::PostInfo {
+    sdk::PostInfo {
+        id: p.id,
+        topic: p.topic,
+        author: p.author,
+        number: p.number,
+        created_at: p.created_at,
+        like_count: p.like_count,
+        body: p.body,
+    }
+}
+
 /// The real host: calls the imports.
 pub struct WasmHost;
 
@@ -55,6 +82,31 @@ impl Host for WasmHost {
     }
     fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), sdk::HostError> {
         imports::kv_set(key, value).map_err(host_error)
+    }
+    fn latest_topics(
+        &self,
+        category: Option<i64>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<sdk::TopicInfo>, Option<String>), sdk::HostError> {
+        let page = wit_data::latest_topics(category, after, limit).map_err(host_error)?;
+        Ok((page.items.into_iter().map(topic_info).collect(), page.next))
+    }
+    fn topic_posts(
+        &self,
+        topic: i64,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<sdk::PostInfo>, Option<String>), sdk::HostError> {
+        let page = wit_data::topic_posts(topic, after, limit).map_err(host_error)?;
+        Ok((page.items.into_iter().map(post_info).collect(), page.next))
+    }
+    fn posts_by_ids(&self, ids: &[i64]) -> Result<Vec<Option<sdk::PostInfo>>, sdk::HostError> {
+        Ok(wit_data::posts_by_ids(ids)
+            .map_err(host_error)?
+            .into_iter()
+            .map(|p| p.map(post_info))
+            .collect())
     }
     fn hold_post(&self, post: i64, reason: &str) -> Result<i64, sdk::HostError> {
         wit_moderation::hold_post(post, reason).map_err(host_error)
@@ -108,33 +160,10 @@ impl Host for WasmHost {
             }))
     }
     fn topic(&self, id: i64) -> Result<Option<sdk::TopicInfo>, sdk::HostError> {
-        Ok(imports::topic(id)
-            .map_err(host_error)?
-            .map(|t| sdk::TopicInfo {
-                id: t.id,
-                category: t.category,
-                category_kind: t.category_kind,
-                title: t.title,
-                slug: t.slug,
-                author: t.author,
-                created_at: t.created_at,
-                reply_count: t.reply_count,
-                accepted_answer: t.accepted_answer,
-                closed: t.closed,
-            }))
+        Ok(imports::topic(id).map_err(host_error)?.map(topic_info))
     }
     fn post(&self, id: i64) -> Result<Option<sdk::PostInfo>, sdk::HostError> {
-        Ok(imports::post(id)
-            .map_err(host_error)?
-            .map(|p| sdk::PostInfo {
-                id: p.id,
-                topic: p.topic,
-                author: p.author,
-                number: p.number,
-                created_at: p.created_at,
-                like_count: p.like_count,
-                body: p.body,
-            }))
+        Ok(imports::post(id).map_err(host_error)?.map(post_info))
     }
     fn points(&self, member: i64, period: sdk::Period) -> Result<i64, sdk::HostError> {
         let period = match period {

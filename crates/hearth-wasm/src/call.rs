@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use hearth::{Actor, CommunityId, ExtNotice, ExtOp, Forum, PostId, TopicId, UserId};
 use wasmtime::{ResourceLimiter, Store, Trap, UpdateDeadline};
 
+use crate::bindings::v0_2::hearth::plugin::data::{PostPage, TopicPage};
 use crate::bindings::v0_2::hearth::plugin::{host, types};
 use crate::bindings::{HostError, Level, MemberInfo, Period, PostInfo, TopicInfo};
 use crate::error::{Error, Result};
@@ -673,18 +674,7 @@ impl host::Host for CallState {
             Err(hearth::Error::NotFound { .. }) => return Ok(Ok(None)),
             Err(e) => return Ok(Err(Self::forum_error(e))),
         };
-        Ok(Ok(Some(TopicInfo {
-            id: t.id.0,
-            category: t.category.0,
-            category_kind: kind,
-            title: t.title,
-            slug: t.slug,
-            author: t.author.id.0,
-            created_at: millis(t.created_at),
-            reply_count: t.reply_count,
-            accepted_answer: t.accepted_answer.map(|p| p.0),
-            closed: t.closed,
-        })))
+        Ok(Ok(Some(topic_info(t, kind))))
     }
 
     fn post(&mut self, id: i64) -> wasmtime::Result<Result<Option<PostInfo>, HostError>> {
@@ -701,15 +691,7 @@ impl host::Host for CallState {
                 .conversation_post(&Actor::System, self.community, PostId(id));
         }
         Ok(match found {
-            Ok(p) if !p.deleted => Ok(Some(PostInfo {
-                id: p.id.0,
-                topic: p.topic.0,
-                author: p.author.id.0,
-                number: p.post_number,
-                created_at: millis(p.created_at),
-                like_count: p.like_count,
-                body: p.source,
-            })),
+            Ok(p) if !p.deleted => Ok(Some(post_info(p))),
             Ok(_) | Err(hearth::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(Self::forum_error(e)),
         })
@@ -820,6 +802,153 @@ impl host::Host for CallState {
                 &cause,
             )
             .map_err(Self::forum_error))
+    }
+}
+
+/// A topic as plugins see it.
+fn topic_info(t: hearth::Topic, category_kind: String) -> TopicInfo {
+    TopicInfo {
+        id: t.id.0,
+        category: t.category.0,
+        category_kind,
+        title: t.title,
+        slug: t.slug,
+        author: t.author.id.0,
+        created_at: millis(t.created_at),
+        reply_count: t.reply_count,
+        accepted_answer: t.accepted_answer.map(|p| p.0),
+        closed: t.closed,
+    }
+}
+
+/// A post as plugins see it.
+fn post_info(p: hearth::Post) -> PostInfo {
+    PostInfo {
+        id: p.id.0,
+        topic: p.topic.0,
+        author: p.author.id.0,
+        number: p.post_number,
+        created_at: millis(p.created_at),
+        like_count: p.like_count,
+        body: p.source,
+    }
+}
+
+/// The most items one list read returns.
+pub(crate) const MAX_LIST_READ: u32 = 100;
+
+fn page_of(after: Option<String>, limit: u32) -> Result<hearth::PageRequest, HostError> {
+    if !(1..=MAX_LIST_READ).contains(&limit) {
+        return Err(HostError::Invalid(format!(
+            "limit is 1 to {MAX_LIST_READ}, not {limit}"
+        )));
+    }
+    Ok(match after {
+        Some(c) => hearth::PageRequest::after(hearth::Cursor(c), limit),
+        None => hearth::PageRequest::first(limit),
+    })
+}
+
+impl CallState {
+    /// `latest-topics` (0.2's `data` interface).
+    pub(crate) fn latest_topics(
+        &mut self,
+        category: Option<i64>,
+        after: Option<String>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<TopicPage, HostError>> {
+        allowed!(self, Capability::Read, "latest-topics");
+        self.check_input("cursor", after.as_ref().map_or(0, String::len))?;
+        let page = match page_of(after, limit) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        let filter = hearth::TopicFilter {
+            category: category.map(hearth::CategoryId),
+            ..Default::default()
+        };
+        let db = self.db();
+        let kinds: BTreeMap<i64, String> = match db.categories(&self.reader, self.community) {
+            Ok(cs) => cs
+                .into_iter()
+                .map(|c| (c.id.0, c.kind.as_str().to_string()))
+                .collect(),
+            Err(e) => return Ok(Err(Self::forum_error(e))),
+        };
+        let topics = match db.latest(&self.reader, self.community, &filter, &page) {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(Self::forum_error(e))),
+        };
+        let items = topics
+            .items
+            .into_iter()
+            .map(|t| {
+                let kind = kinds.get(&t.category.0).cloned().unwrap_or_default();
+                topic_info(t, kind)
+            })
+            .collect();
+        Ok(Ok(TopicPage {
+            items,
+            next: topics.next.map(|c| c.0),
+        }))
+    }
+
+    /// `topic-posts` (0.2's `data` interface).
+    pub(crate) fn topic_posts(
+        &mut self,
+        topic: i64,
+        after: Option<String>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<PostPage, HostError>> {
+        allowed!(self, Capability::Read, "topic-posts");
+        self.check_input("cursor", after.as_ref().map_or(0, String::len))?;
+        let page = match page_of(after, limit) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        let view = match self
+            .db()
+            .topic(&self.reader, self.community, TopicId(topic), &page)
+        {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(Self::forum_error(e))),
+        };
+        let items = view
+            .posts
+            .items
+            .into_iter()
+            .filter(|p| !p.deleted)
+            .map(post_info)
+            .collect();
+        Ok(Ok(PostPage {
+            items,
+            next: view.posts.next.map(|c| c.0),
+        }))
+    }
+
+    /// `posts-by-ids` (0.2's `data` interface): one read per post, as the
+    /// reader.
+    pub(crate) fn posts_by_ids(
+        &mut self,
+        ids: Vec<i64>,
+    ) -> wasmtime::Result<Result<Vec<Option<PostInfo>>, HostError>> {
+        allowed!(self, Capability::Read, "posts-by-ids");
+        if ids.len() > MAX_LIST_READ as usize {
+            return Ok(Err(HostError::Invalid(format!(
+                "at most {MAX_LIST_READ} ids per call, not {}",
+                ids.len()
+            ))));
+        }
+        let db = self.db();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(match db.post(&self.reader, self.community, PostId(id)) {
+                Ok(p) if !p.deleted => Some(post_info(p)),
+                Ok(_) | Err(hearth::Error::NotFound { .. }) => None,
+                Err(e) => return Ok(Err(Self::forum_error(e))),
+            });
+        }
+        Ok(Ok(out))
     }
 }
 

@@ -156,6 +156,31 @@ impl v0_2::hearth::plugin::data::Host for CallState {
     ) -> wasmtime::Result<Result<Vec<Option<Vec<u8>>>, HostError>> {
         self.kv_get_many(keys)
     }
+
+    fn latest_topics(
+        &mut self,
+        category: Option<i64>,
+        after: Option<String>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<v0_2::hearth::plugin::data::TopicPage, HostError>> {
+        self.latest_topics(category, after, limit)
+    }
+
+    fn topic_posts(
+        &mut self,
+        topic: i64,
+        after: Option<String>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<v0_2::hearth::plugin::data::PostPage, HostError>> {
+        self.topic_posts(topic, after, limit)
+    }
+
+    fn posts_by_ids(
+        &mut self,
+        ids: Vec<i64>,
+    ) -> wasmtime::Result<Result<Vec<Option<PostInfo>>, HostError>> {
+        self.posts_by_ids(ids)
+    }
 }
 impl v0_2::hearth::plugin::ui::Host for CallState {}
 

@@ -942,3 +942,66 @@ fn a_plugin_holds_new_posts_for_review_only_when_granted() {
     );
     forum_works(&w);
 }
+
+#[test]
+fn list_reads_show_each_reader_only_what_they_may_read() {
+    if !api_0_2() {
+        return;
+    }
+    let w = hostile(roomy(), "lists");
+    w.grant_hostile(&[Capability::Read]);
+    let members = w
+        .forum
+        .create_category(
+            &Actor::User(w.owner),
+            w.community,
+            hearth::NewCategory::new("inner", "Inner circle", hearth::CategoryKind::Discussion)
+                .visibility(hearth::Visibility::Members),
+        )
+        .unwrap();
+    for (cat, title) in [
+        (w.talk, "A public topic about lists"),
+        (members.id, "A members-only topic about lists"),
+    ] {
+        w.forum
+            .create_topic(
+                &Actor::User(w.alice),
+                w.community,
+                NewTopic {
+                    category: cat,
+                    title: title.into(),
+                    body: "Read me through the list interface.".into(),
+                    tags: vec![],
+                },
+            )
+            .unwrap();
+    }
+    let seen = |viewer: Actor| {
+        w.host.render(
+            &viewer,
+            w.community,
+            Slot::PageFooter,
+            &PageContext::default(),
+        )[0]
+        .html
+        .clone()
+    };
+    // A guest's page: the public topic only; a member's: both.
+    let guest = seen(Actor::Guest);
+    assert!(guest.contains("A public topic about lists"), "{guest}");
+    assert!(!guest.contains("members-only"), "{guest}");
+    let member = seen(Actor::User(w.bob));
+    assert!(
+        member.contains("A members-only topic about lists"),
+        "{member}"
+    );
+    // Paging, a topic's posts, posts by id (the unknown one is none), and
+    // the bound.
+    assert!(member.contains("posts Some(1)"), "{member}");
+    assert!(
+        member.contains("next: true") || member.contains(", true))"),
+        "{member}"
+    );
+    assert!(member.contains("false]"), "an unknown id is none: {member}");
+    assert!(member.contains("over true"), "{member}");
+}

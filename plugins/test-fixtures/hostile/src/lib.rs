@@ -75,6 +75,28 @@ fn misbehave(host: &dyn Host) -> Option<String> {
             let _ = host.kv_set("http", text.as_bytes());
             Some(format!("<p>{}</p>", escape(&text)))
         }
+        "lists" => {
+            // Reads lists as whoever the hook reads as, and says what it saw.
+            let titles = match host.latest_topics(None, None, 100) {
+                Ok((ts, _)) => ts.iter().map(|t| t.title.clone()).collect::<Vec<_>>().join("|"),
+                Err(e) => format!("error {e}"),
+            };
+            let first = host
+                .latest_topics(None, None, 1)
+                .map(|(ts, next)| (ts.first().map(|t| t.id), next.is_some()));
+            let posts = match &first {
+                Ok((Some(t), _)) => host.topic_posts(*t, None, 100).map(|(ps, _)| ps.len()).ok(),
+                _ => None,
+            };
+            let ids = host
+                .posts_by_ids(&[1, 2, 999_999])
+                .map(|v| v.iter().map(Option::is_some).collect::<Vec<_>>());
+            let over = host.latest_topics(None, None, 101).is_err();
+            Some(format!(
+                "<p>titles {}; first {first:?}; posts {posts:?}; ids {ids:?}; over {over}</p>",
+                escape(&titles)
+            ))
+        }
         "hold" => {
             // From a render: refused (renders do not write).
             let held = host.hold_post(1, "from a render");
