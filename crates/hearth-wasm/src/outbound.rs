@@ -287,11 +287,8 @@ pub(crate) fn fetch(
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
-    let addrs: Vec<SocketAddr> = (bare.as_str(), port)
-        .to_socket_addrs()
-        .map_err(|e| Refusal::Unavailable(format!("resolving {host}: {e}")))?
-        .collect();
-    left("while resolving")?;
+    let addrs = resolve(&bare, port, left("before resolving")?)
+        .map_err(|e| Refusal::Unavailable(format!("resolving {host}: {e}")))?;
     // Every address must be outside, or the operator must allow this one.
     if let Some(bad) = addrs.iter().find(|a| is_internal(a.ip()))
         && !private_ok
@@ -343,6 +340,29 @@ pub(crate) fn fetch(
         exchange(tcp, &head, &req.body, rules.max_response, &host)?
     };
     parse(&raw, &host)
+}
+
+/// The addresses of `host`, within `within`: the system resolver cannot
+/// be interrupted, so it runs on a thread of its own that is left to
+/// finish (and its answer dropped) when the time runs out.
+fn resolve(host: &str, port: u16, within: std::time::Duration) -> Result<Vec<SocketAddr>, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_string();
+    std::thread::Builder::new()
+        .name("hearth-resolve".into())
+        .spawn(move || {
+            let _ = tx.send(
+                (name.as_str(), port)
+                    .to_socket_addrs()
+                    .map(|a| a.collect::<Vec<_>>()),
+            );
+        })
+        .map_err(|e| e.to_string())?;
+    match rx.recv_timeout(within) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the name did not resolve within the call's time".into()),
+    }
 }
 
 fn exchange(
