@@ -10,6 +10,7 @@
 # run, then measures. Figures go to docs/performance.md by hand.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+need_wrk
 SCALE="${1:-40}"
 DURATION="${DURATION:-15s}"
 SOCK="${PG_DIR:-/tmp/hearth-pg}"

@@ -9,26 +9,13 @@
 # POST /posts.json replies, and reports the server's peak memory (VmHWM).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
+need_wrk
 SCALE="${1:-187}"
 PORT="${PORT:-3900}"
 DURATION="${DURATION:-20s}"
 cargo build --release -q -p support-community
-PRISTINE=$(pristine ./target/release/support-community "$SCALE")
 # Every run starts from the same database.
-DB="target/bench-data/run.db"
-rm -f "$DB" "$DB-wal" "$DB-shm"
-sqlite3 "$PRISTINE" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
-cp "$PRISTINE" "$DB"
-KEYFILE="target/bench-data/api-key"
-./target/release/support-community --data "$DB" --port "$PORT" \
-  --no-rate-limit --no-email --api-key-file "$KEYFILE" > target/bench-data/server.log 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 600); do
-  curl -fs "http://127.0.0.1:$PORT/latest.json" >/dev/null 2>&1 && break
-  sleep 1
-done
-grep -E "plugins" target/bench-data/server.log || true
+serve "$SCALE" "$PORT" run
 POSTS=$(sqlite3 "$DB" "select count(*) from posts" 2>/dev/null || echo "?")
 echo "posts in the database: $POSTS"
 TOPIC_PATH=$(curl -fs "http://127.0.0.1:$PORT/latest.json" | python3 -c \
