@@ -37,7 +37,9 @@
 //! `<hearth-action>` buttons in your HTML; test it with
 //! [`testing::FakeHost::take_action`]) and [`Plugin::render_items`] (one
 //! call per page for every post or topic-list row of a slot), and
-//! [`Host::kv_get_many`] to read a page's data at once.
+//! [`Host::kv_get_many`] to read a page's data at once, and
+//! [`Plugin::render_markup`] (Markdown extensions: fenced blocks such as
+//! ```` ```poll ```` rendered by the plugin when a post is written).
 //!
 //! Each call runs in a fresh instance: keep state in the key-value store
 //! ([`Host::kv_set`]), whose writes become durable only when the hook
@@ -57,8 +59,8 @@ mod wasm;
 pub use host::{Host, HostExt};
 pub use types::{
     ActionOutcome, ActionRequest, DraftKind, Event, HostError, HttpRequest, HttpResponse,
-    ItemFragment, ItemSlot, ItemsContext, Level, MemberInfo, Notice, Period, PostDraft, PostInfo,
-    RenderContext, Request, Response, Slot, TopicInfo, Verdict,
+    ItemFragment, ItemSlot, ItemsContext, Level, MarkupBlock, MarkupOutput, MemberInfo, Notice,
+    Period, PostDraft, PostInfo, RenderContext, Request, Response, Slot, TopicInfo, Verdict,
 };
 
 /// This SDK's version; `register_plugin!` embeds it in the component.
@@ -120,6 +122,20 @@ pub trait Plugin {
     fn render_items(host: &dyn Host, ctx: ItemsContext) -> Result<Vec<ItemFragment>, String> {
         let _ = (host, ctx);
         Ok(Vec::new())
+    }
+
+    /// Renders all of one post's fenced blocks this plugin owns (listed
+    /// under `markup` in `plugin.toml`), in order: one answer per block,
+    /// `None` to show a block as its source. The HTML is stored with the
+    /// post, so it must depend on the blocks alone (and the plugin's
+    /// version: a new version renders the posts again). The host answers
+    /// only `log` here.
+    fn render_markup(
+        host: &dyn Host,
+        blocks: Vec<MarkupBlock>,
+    ) -> Result<Vec<Option<MarkupOutput>>, String> {
+        let _ = host;
+        Ok(vec![None; blocks.len()])
     }
 }
 
@@ -184,6 +200,14 @@ macro_rules! register_plugin {
                 ) -> ::core::result::Result<::std::vec::Vec<$crate::__private::wit_ui::ItemFragment>, ::std::string::String> {
                     $crate::__private::render_items::<$plugin>(c)
                 }
+                fn render_markup(
+                    b: ::std::vec::Vec<$crate::__private::wit_markup::MarkupBlock>,
+                ) -> ::core::result::Result<
+                    ::std::vec::Vec<::core::option::Option<$crate::__private::wit_markup::MarkupOutput>>,
+                    ::std::string::String,
+                > {
+                    $crate::__private::render_markup::<$plugin>(b)
+                }
             }
 
             $crate::__private::__hearth_export!(HearthGuest with_types_in $crate::__private::bindings);
@@ -203,12 +227,14 @@ pub mod __private {
     #[cfg(target_arch = "wasm32")]
     pub use crate::wasm::hearth::plugin::actions as wit_actions;
     #[cfg(target_arch = "wasm32")]
+    pub use crate::wasm::hearth::plugin::markup as wit_markup;
+    #[cfg(target_arch = "wasm32")]
     pub use crate::wasm::hearth::plugin::types as wit;
     #[cfg(target_arch = "wasm32")]
     pub use crate::wasm::hearth::plugin::ui as wit_ui;
     #[cfg(target_arch = "wasm32")]
     pub use crate::wasm::{
-        action, filter_post, on_event, on_schedule, render, render_items, route,
+        action, filter_post, on_event, on_schedule, render, render_items, render_markup, route,
     };
     #[cfg(target_arch = "wasm32")]
     pub use wit_bindgen;

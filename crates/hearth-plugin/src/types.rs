@@ -381,6 +381,32 @@ pub struct ItemFragment {
     pub html: String,
 }
 
+/// One fenced Markdown block of a post (```` ```poll ````) for
+/// [`Plugin::render_markup`](crate::Plugin::render_markup).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkupBlock {
+    /// The community.
+    pub community: i64,
+    /// The fence word, one of `markup` in `plugin.toml`.
+    pub fence: String,
+    /// The rest of the info string, trimmed (```` ```poll multiple ````
+    /// gives `multiple`).
+    pub info: String,
+    /// The block's text, as the author wrote it.
+    pub source: String,
+}
+
+/// What a [`MarkupBlock`] renders to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkupOutput {
+    /// HTML, stored with the post after the host sanitizes it (what posts
+    /// allow, plus `span` and classes under `<plugin>-`; no action
+    /// buttons — put those beside the post with `render_items`).
+    pub html: String,
+    /// Plain text for search, excerpts and e-mails.
+    pub text: String,
+}
+
 /// How loud a log line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

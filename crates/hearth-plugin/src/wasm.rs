@@ -14,7 +14,8 @@ wit_bindgen::generate!({
 
 use self::hearth::plugin::{
     actions as wit_actions, data as wit_data, host as imports, http as wit_http,
-    moderation as wit_moderation, notify as wit_notify, types as wit, ui as wit_ui,
+    markup as wit_markup, moderation as wit_moderation, notify as wit_notify, types as wit,
+    ui as wit_ui,
 };
 use crate::host::Host;
 use crate::types as sdk;
@@ -339,6 +340,30 @@ pub fn render_items<P: crate::Plugin>(
         .map(|f| wit_ui::ItemFragment {
             item: f.item,
             html: f.html,
+        })
+        .collect())
+}
+
+pub fn render_markup<P: crate::Plugin>(
+    b: Vec<wit_markup::MarkupBlock>,
+) -> Result<Vec<Option<wit_markup::MarkupOutput>>, String> {
+    install_panic_hook();
+    let blocks = b
+        .into_iter()
+        .map(|b| sdk::MarkupBlock {
+            community: b.community,
+            fence: b.fence,
+            info: b.info,
+            source: b.source,
+        })
+        .collect();
+    Ok(P::render_markup(&WasmHost, blocks)?
+        .into_iter()
+        .map(|o| {
+            o.map(|o| wit_markup::MarkupOutput {
+                html: o.html,
+                text: o.text,
+            })
         })
         .collect())
 }

@@ -29,6 +29,7 @@ pub mod v0_1 {
 }
 
 pub use self::v0_2::hearth::plugin::actions::{ActionDone, ActionOutcome, ActionRequest};
+pub use self::v0_2::hearth::plugin::markup::{MarkupBlock, MarkupOutput};
 pub use self::v0_2::hearth::plugin::types::{
     DraftKind, Event, HostError, Level, MemberInfo, Period, PostDraft, PostInfo, RenderContext,
     Request, Response, Slot, TopicInfo, Verdict,

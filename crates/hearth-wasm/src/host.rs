@@ -69,6 +69,8 @@ pub(crate) struct Inner {
     plugins: RwLock<BTreeMap<String, Installed>>,
     communities: RwLock<HashMap<CommunityId, Arc<Vec<Enabled>>>>,
     pub(crate) wake: crate::worker::Wake,
+    /// The re-render of posts in progress (see `markup`).
+    pub(crate) markup_job: std::sync::Mutex<Option<crate::markup::MarkupJob>>,
     /// The plugin generation this host last saw (see `sync`).
     pub(crate) seen: crate::sync::Seen,
 }
@@ -242,6 +244,7 @@ impl PluginHost {
             plugins: RwLock::new(BTreeMap::new()),
             communities: RwLock::new(HashMap::new()),
             wake: crate::worker::Wake::default(),
+            markup_job: Default::default(),
             seen: crate::sync::Seen::default(),
         });
         let host = PluginHost { inner };
@@ -1003,10 +1006,30 @@ impl PluginHost {
             community,
             hook,
             reader,
-            grants: enabled.grants.clone(),
-            settings: Arc::new(loaded.manifest.resolve_settings(&enabled.values)),
+            // A pure hook's answer may depend on nothing the host holds.
+            grants: if hook.pure() {
+                Arc::new(
+                    enabled
+                        .grants
+                        .iter()
+                        .copied()
+                        .filter(|c| *c == Capability::Log)
+                        .collect(),
+                )
+            } else {
+                enabled.grants.clone()
+            },
+            settings: Arc::new(if hook.pure() {
+                Default::default()
+            } else {
+                loaded.manifest.resolve_settings(&enabled.values)
+            }),
             limits: self.inner.config.limits_for(hook, &loaded.manifest.limits),
-            http: self.http_grant(loaded, enabled),
+            http: if hook.pure() {
+                None
+            } else {
+                self.http_grant(loaded, enabled)
+            },
         };
         let mut out = call::invoke(
             &self.inner.runtime.engine,
@@ -1571,6 +1594,32 @@ impl Hooks for HostHooks {
         };
         PluginHost { inner }
             .filter_post(draft)
+            .map_err(|e| HookError(e.to_string()))
+    }
+
+    fn markup_syntaxes(&self, community: CommunityId) -> Vec<hearth::MarkupSyntax> {
+        let Some(inner) = self.0.upgrade() else {
+            return Vec::new();
+        };
+        PluginHost { inner }
+            .markup_syntaxes(community)
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not list the plugins' Markdown extensions");
+                Vec::new()
+            })
+    }
+
+    fn render_markup(
+        &self,
+        community: CommunityId,
+        syntax: &hearth::MarkupSyntax,
+        blocks: &[hearth::MarkupBlock],
+    ) -> std::result::Result<Vec<Option<hearth::MarkupOutput>>, HookError> {
+        let Some(inner) = self.0.upgrade() else {
+            return Ok(vec![None; blocks.len()]);
+        };
+        PluginHost { inner }
+            .render_markup(community, &syntax.owner, blocks)
             .map_err(|e| HookError(e.to_string()))
     }
 

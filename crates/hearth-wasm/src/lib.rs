@@ -64,6 +64,7 @@ mod host;
 mod items;
 mod limits;
 mod manifest;
+mod markup;
 mod outbound;
 mod plugin_html;
 mod runner;
@@ -84,9 +85,11 @@ pub use items::{ItemFragment, MAX_ITEMS};
 pub use limits::{HostConfig, LimitOverrides, Limits};
 pub use manifest::{
     API_VERSION, ActionSpec, ApiField, BadgeSpec, Capability, FailMode, FieldOn, FieldVisibility,
-    Hook, HttpSpec, ItemSlot, MAX_ACTIONS, MAX_API_FIELDS, MAX_HTTP_HOSTS, MAX_NOTICE_KINDS,
-    Manifest, NoticeKindSpec, SUPPORTED_API, SettingSpec, SettingType, api_supported,
+    Hook, HttpSpec, ItemSlot, MAX_ACTIONS, MAX_API_FIELDS, MAX_HTTP_HOSTS, MAX_MARKUP_FENCES,
+    MAX_NOTICE_KINDS, Manifest, NoticeKindSpec, SUPPORTED_API, SettingSpec, SettingType,
+    api_supported,
 };
+pub use markup::MarkupJob;
 pub use outbound::MAX_HTTP_HEADERS;
 pub use plugin_html::ActionForms;
 pub use sdk_section::SDK_SECTION;

@@ -84,6 +84,8 @@ names! {
         Action = "action",
         /// Fragments for many posts or topics of a page at once (0.2).
         RenderItems = "render-items",
+        /// The fenced Markdown blocks it owns, when a post is rendered (0.2).
+        RenderMarkup = "render-markup",
     }
 }
 
@@ -108,7 +110,18 @@ impl Hook {
     /// because a write could not be saved. Their key-value writes, badge
     /// grants and point awards are refused with `denied`.
     pub fn read_only(self) -> bool {
-        matches!(self, Hook::Render | Hook::RenderItems | Hook::Route)
+        matches!(
+            self,
+            Hook::Render | Hook::RenderItems | Hook::Route | Hook::RenderMarkup
+        )
+    }
+
+    /// Whether calls of this hook must not depend on anything but their
+    /// arguments (and the plugin's version): a rendered Markdown block is
+    /// stored with the post, so only `log` is granted — no reads, settings
+    /// or clock.
+    pub fn pure(self) -> bool {
+        matches!(self, Hook::RenderMarkup)
     }
 
     /// Whether every write of a call must wait for its outcome (an action
@@ -442,6 +455,9 @@ impl ApiField {
     }
 }
 
+/// The most fence words a manifest's `markup` lists.
+pub const MAX_MARKUP_FENCES: usize = 8;
+
 /// The most API fields a manifest may declare.
 pub const MAX_API_FIELDS: usize = 16;
 
@@ -494,6 +510,11 @@ pub struct Manifest {
     /// others.
     #[serde(default)]
     pub item_slots: Vec<ItemSlot>,
+    /// The fenced Markdown blocks it renders (```` ```poll ```` is `"poll"`;
+    /// API 0.2, hook `render-markup`): 1 to 32 lowercase letters, digits
+    /// and dashes each, at most [`MAX_MARKUP_FENCES`].
+    #[serde(default)]
+    pub markup: Vec<String>,
     /// Fields it adds to posts', topics' and members' JSON (API 0.2).
     #[serde(default)]
     pub api_fields: Vec<ApiField>,
@@ -587,6 +608,28 @@ impl Manifest {
                 return bad("item-slots are listed but the `render-items` hook is not".into());
             }
             _ => {}
+        }
+        match (self.has_hook(Hook::RenderMarkup), self.markup.is_empty()) {
+            (true, true) => {
+                return bad("hook `render-markup` is listed but markup is empty".into());
+            }
+            (false, false) => {
+                return bad("markup is listed but the `render-markup` hook is not".into());
+            }
+            _ => {}
+        }
+        if self.markup.len() > MAX_MARKUP_FENCES {
+            return bad(format!("markup: at most {MAX_MARKUP_FENCES} fences"));
+        }
+        for (i, fence) in self.markup.iter().enumerate() {
+            if !hearth::markup_fence_ok(fence) {
+                return bad(format!(
+                    "markup {fence:?}: use 1 to 32 lowercase letters, digits and dashes"
+                ));
+            }
+            if self.markup[..i].contains(fence) {
+                return bad(format!("markup {fence:?} is listed twice"));
+            }
         }
         if !self.api_fields.is_empty() && minor < 2 {
             return bad(format!(

@@ -220,6 +220,45 @@ pub(crate) fn run_hook(
                 },
             )
         }
+        Hook::RenderMarkup => {
+            let blocks: Vec<hearth::MarkupBlock> = field(input, "blocks", hook)?;
+            let args: Vec<bindings::MarkupBlock> = blocks
+                .into_iter()
+                .map(|b| bindings::MarkupBlock {
+                    community: community.0,
+                    fence: b.fence,
+                    info: b.info,
+                    source: b.source,
+                })
+                .collect();
+            let clean = hearth::Sanitizer::for_markup(&hearth::CommunitySettings::default(), name)
+                .map_err(|e| Error::Runtime(e.to_string()))?;
+            host.call(
+                &loaded,
+                &stats,
+                &enabled,
+                community,
+                hook,
+                Actor::System,
+                |s, p| {
+                    Ok(p.render_markup(s, &args)?.map(|answers| {
+                        serde_json::Value::Array(
+                            answers
+                                .into_iter()
+                                .map(|a| match a {
+                                    None => serde_json::json!(null),
+                                    Some(a) => serde_json::json!({
+                                        "sanitized": clean.clean(&a.html),
+                                        "html": a.html,
+                                        "text": a.text,
+                                    }),
+                                })
+                                .collect(),
+                        )
+                    }))
+                },
+            )
+        }
     };
     let mut sent = None;
     if out.result.is_ok() && !hook.read_only() && !out.writes.is_empty() {

@@ -117,6 +117,7 @@ impl PluginHost {
                 }
             }
             self.run_schedules()?;
+            self.refresh_markup()?;
             Ok(())
         };
         match self

@@ -10,6 +10,7 @@
 //! | `on-schedule`   | yes | yes |
 //! | `action`        | —   | yes |
 //! | `render-items`  | —   | yes |
+//! | `render-markup` | —   | yes |
 //!
 //! The `types` and `host` interfaces are the same in both versions, so a
 //! hook's arguments are built once (as 0.2 types) and the host functions
@@ -19,8 +20,8 @@ use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 
 use crate::bindings::{
-    self, ActionOutcome, ActionRequest, HostError, ItemFragment, ItemsContext, Level, MemberInfo,
-    Period, PostInfo, TopicInfo, v0_1, v0_2,
+    self, ActionOutcome, ActionRequest, HostError, ItemFragment, ItemsContext, Level, MarkupBlock,
+    MarkupOutput, MemberInfo, Period, PostInfo, TopicInfo, v0_1, v0_2,
 };
 use crate::call::CallState;
 use crate::error::{Error, Result};
@@ -71,7 +72,7 @@ impl Pre {
 
 /// Whether a plugin built for API `minor` can implement `hook`.
 pub(crate) fn has_export(minor: u32, hook: Hook) -> bool {
-    minor >= 2 || !matches!(hook, Hook::Action | Hook::RenderItems)
+    minor >= 2 || !matches!(hook, Hook::Action | Hook::RenderItems | Hook::RenderMarkup)
 }
 
 /// Calls the same export on either world's instance.
@@ -136,6 +137,19 @@ impl Instance {
     }
 }
 
+impl Instance {
+    pub fn render_markup(
+        &self,
+        store: &mut Store<CallState>,
+        blocks: &[MarkupBlock],
+    ) -> Call<Vec<Option<MarkupOutput>>> {
+        match self {
+            Instance::V0_1(_) => Ok(Err(missing(Hook::RenderMarkup))),
+            Instance::V0_2(p) => p.call_render_markup(store, blocks),
+        }
+    }
+}
+
 fn missing(hook: Hook) -> String {
     format!("the `{hook}` hook needs plugin API 0.2; this plugin was built for 0.1")
 }
@@ -183,6 +197,7 @@ impl v0_2::hearth::plugin::data::Host for CallState {
     }
 }
 impl v0_2::hearth::plugin::ui::Host for CallState {}
+impl v0_2::hearth::plugin::markup::Host for CallState {}
 
 impl v0_2::hearth::plugin::moderation::Host for CallState {
     fn hold_post(&mut self, post: i64, reason: String) -> wasmtime::Result<Result<i64, HostError>> {

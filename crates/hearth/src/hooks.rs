@@ -1,5 +1,5 @@
-//! Extension points the engine calls: filters before a write, notifications
-//! after it.
+//! Extension points the engine calls: filters before a write, Markdown
+//! extensions while rendering, notifications after a write.
 //!
 //! The engine knows nothing of how a hook is implemented: embedders register
 //! native Rust hooks here, and the WASM plugin host implements the same trait.
@@ -71,6 +71,55 @@ pub enum PostFilter {
     },
 }
 
+/// A fenced-block syntax a hook renders: a code block whose info string
+/// starts with `fence` (```` ```poll ````) is handed to its owner instead
+/// of being shown as code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkupSyntax {
+    /// The info string's first word: 1 to 32 lowercase letters, digits and
+    /// dashes (see [`markup_fence_ok`]).
+    pub fence: String,
+    /// Who renders it (a plugin's name): lowercase letters, digits and
+    /// dashes. Its HTML may use classes under `<owner>-`.
+    pub owner: String,
+    /// The owner's version. A post records the versions it was rendered
+    /// with, so a new version re-renders the posts that use the syntax
+    /// ([`Forum::rerender_markup`](crate::Forum::rerender_markup)).
+    pub version: String,
+}
+
+/// Whether `fence` can name a [`MarkupSyntax`]: 1 to 32 lowercase ASCII
+/// letters, digits and dashes.
+pub fn markup_fence_ok(fence: &str) -> bool {
+    (1..=32).contains(&fence.len())
+        && fence
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// One block of a post for a [`MarkupSyntax`]'s owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkupBlock {
+    /// The fence word (`poll`).
+    pub fence: String,
+    /// The rest of the info string, trimmed (```` ```poll type=multiple ````
+    /// gives `type=multiple`).
+    pub info: String,
+    /// The block's text, as written.
+    pub source: String,
+}
+
+/// What a hook made of a [`MarkupBlock`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkupOutput {
+    /// HTML, sanitized by the engine with the owner's allowlist: what posts
+    /// allow plus `span` and classes under `<owner>-` (no forms, scripts
+    /// or styles). Stored with the post.
+    pub html: String,
+    /// Plain text, for search, excerpts and e-mails.
+    pub text: String,
+}
+
 /// A hook's own failure (as opposed to a deliberate [`PostFilter::Reject`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -83,6 +132,14 @@ pub struct HookError(pub String);
 ///   edited, outside the write transaction. If it errors or panics, the post
 ///   is not written and the caller gets [`Error::Hook`] (filters fail
 ///   closed); nothing is half-applied.
+/// * [`markup_syntaxes`](Hooks::markup_syntaxes) and
+///   [`render_markup`](Hooks::render_markup) extend Markdown: a fenced
+///   block a hook claims is rendered by it — once per post and owner, with
+///   all of the post's blocks — while the post is rendered (before the
+///   write transaction). If it errors, panics or answers `None`, the block
+///   is shown as its source (as a code block); the post is still written.
+///   Rendering must be deterministic: the same blocks and version give the
+///   same HTML.
 /// * [`on_events`](Hooks::on_events) runs after a write committed, with the
 ///   events it appended. Errors and panics are logged and otherwise ignored:
 ///   the write already happened. For guaranteed delivery read the durable
@@ -112,6 +169,25 @@ pub trait Hooks: Send + Sync {
     fn filter_post(&self, draft: &PostDraft) -> Result<PostFilter, HookError> {
         let _ = draft;
         Ok(PostFilter::Allow)
+    }
+
+    /// The fenced-block syntaxes this hook renders in `community`. Asked
+    /// only when a post has a fenced block with an info string.
+    fn markup_syntaxes(&self, community: CommunityId) -> Vec<MarkupSyntax> {
+        let _ = community;
+        Vec::new()
+    }
+
+    /// Renders `blocks` (all of one post's blocks of `syntax`'s owner, in
+    /// order): one answer per block, `None` to leave it as source.
+    fn render_markup(
+        &self,
+        community: CommunityId,
+        syntax: &MarkupSyntax,
+        blocks: &[MarkupBlock],
+    ) -> Result<Vec<Option<MarkupOutput>>, HookError> {
+        let _ = (community, syntax);
+        Ok(vec![None; blocks.len()])
     }
 
     /// Called after a write committed, with the events it appended, in order.
@@ -168,6 +244,56 @@ pub(crate) fn run_filters(
         }
     }
     Ok(held)
+}
+
+/// The syntaxes every hook renders in `community`; the first hook to claim
+/// a fence owns it.
+pub(crate) fn markup_syntaxes(
+    hooks: &[Arc<dyn Hooks>],
+    community: CommunityId,
+) -> Vec<(usize, MarkupSyntax)> {
+    let mut out: Vec<(usize, MarkupSyntax)> = Vec::new();
+    for (i, hook) in hooks.iter().enumerate() {
+        let found = catch_unwind(AssertUnwindSafe(|| hook.markup_syntaxes(community)))
+            .unwrap_or_else(|p| {
+                tracing::error!(hook = hook.name(), panic = %panic_message(p.as_ref()), "markup_syntaxes panicked");
+                Vec::new()
+            });
+        for s in found {
+            if markup_fence_ok(&s.fence) && !out.iter().any(|(_, o)| o.fence == s.fence) {
+                out.push((i, s));
+            }
+        }
+    }
+    out
+}
+
+/// Asks `hook` to render `blocks`; a failure, a panic or a wrong number of
+/// answers leaves every block as source (logged).
+pub(crate) fn render_markup(
+    hook: &dyn Hooks,
+    community: CommunityId,
+    syntax: &MarkupSyntax,
+    blocks: &[MarkupBlock],
+) -> Vec<Option<MarkupOutput>> {
+    let none = || vec![None; blocks.len()];
+    match catch_unwind(AssertUnwindSafe(|| {
+        hook.render_markup(community, syntax, blocks)
+    })) {
+        Ok(Ok(v)) if v.len() == blocks.len() => v,
+        Ok(Ok(v)) => {
+            tracing::warn!(hook = hook.name(), owner = %syntax.owner, asked = blocks.len(), answered = v.len(), "render_markup answered the wrong number of blocks");
+            none()
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(hook = hook.name(), owner = %syntax.owner, error = %e, "render_markup failed; blocks shown as source");
+            none()
+        }
+        Err(p) => {
+            tracing::error!(hook = hook.name(), owner = %syntax.owner, panic = %panic_message(p.as_ref()), "render_markup panicked");
+            none()
+        }
+    }
 }
 
 /// Delivers committed events to every hook; failures are logged.

@@ -114,6 +114,7 @@ mod lease;
 mod lifecycle;
 mod login;
 mod mail;
+mod markup;
 mod member;
 mod messages;
 mod notices;
@@ -166,7 +167,10 @@ pub use external::{ExternalAccount, ExternalSignIn, NO_PASSWORD};
 pub use external_topics::MAX_EXTERNAL_ID;
 pub use follows::{MAX_FOLLOW_LIST, MAX_FOLLOWING};
 pub use forum::{Config, Forum};
-pub use hooks::{DraftKind, HookError, Hooks, PostDraft, PostFilter};
+pub use hooks::{
+    DraftKind, HookError, Hooks, MarkupBlock, MarkupOutput, MarkupSyntax, PostDraft, PostFilter,
+    markup_fence_ok,
+};
 pub use ideas::{Idea, IdeaFilter, IdeaStatus, MAX_IDEA_NOTE};
 pub use ids::{CategoryId, CommunityId, EventId, GroupId, PostId, ReviewId, TopicId, UserId};
 pub use imaging::{MAX_ANIMATION_PIXELS, THUMBNAIL_BOX};

@@ -14,6 +14,13 @@
 //! makes those ([`ALLOWED_TAGS`] and [`ALLOWED_ATTRIBUTES`] describe the
 //! output; [`sanitize_html`] and [`Sanitizer`] apply the author allowlist).
 //!
+//! Fenced blocks a hook claims (```` ```poll ````, see
+//! [`Hooks::markup_syntaxes`](crate::Hooks::markup_syntaxes)) are rendered
+//! by their owner — one call per post and owner — and its HTML, sanitized
+//! with the owner's allowlist ([`Sanitizer::for_markup`]), is the
+//! renderer's markup too, in a `<div class="hearth-markup-<owner>">`. A
+//! block no hook renders stays a code block.
+//!
 //! Rendered HTML is stored with [`RENDER_VERSION`]; when the rules here
 //! change, bump it and re-render with
 //! [`Forum::rerender_posts`](crate::Forum::rerender_posts).
@@ -26,6 +33,7 @@ use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
 
 use crate::community::CommunitySettings;
 use crate::error::{Error, Result};
+use crate::hooks::{MarkupBlock, MarkupOutput, MarkupSyntax, markup_fence_ok};
 
 /// The version of the rendering rules. Posts rendered by an older version
 /// are re-rendered by [`Forum::rerender_posts`](crate::Forum::rerender_posts).
@@ -34,8 +42,9 @@ pub const RENDER_VERSION: i64 = 2;
 /// The `rel` value of links that leave the site.
 pub const EXTERNAL_REL: &str = "nofollow ugc noopener";
 
-/// Elements that may appear in rendered posts. Nothing else survives, and
-/// `input` only as the renderer's own disabled task-list checkbox.
+/// Elements that may appear in rendered posts. Nothing else survives,
+/// `input` only as the renderer's own disabled task-list checkbox, and
+/// `span` only in a Markdown extension's block.
 pub const ALLOWED_TAGS: &[&str] = &[
     "a",
     "abbr",
@@ -66,6 +75,7 @@ pub const ALLOWED_TAGS: &[&str] = &[
     "p",
     "pre",
     "s",
+    "span",
     "strong",
     "sub",
     "summary",
@@ -81,7 +91,8 @@ pub const ALLOWED_TAGS: &[&str] = &[
 ];
 
 /// Attributes that may appear per element in rendered posts (plus `rel` on
-/// external links). `id`, `class` and `input` come only from the renderer:
+/// external links, and on any element a Markdown extension's classes under
+/// `<owner>-`). `id`, `class` and `input` come only from the renderer:
 /// authors' HTML keeps just a code block's `language-*` class.
 pub const ALLOWED_ATTRIBUTES: &[(&str, &[&str])] = &[
     ("a", &["href", "title", "class"]),
@@ -111,6 +122,12 @@ pub(crate) struct Rendered {
     pub mentions: Vec<String>,
     /// Link targets with whether they stay on the site.
     pub links: Vec<(String, bool)>,
+    /// The fenced blocks' syntaxes and who rendered them, sorted:
+    /// `|poll=polls@1.2.0|rust=|` (`rust` blocks shown as code). Stored with
+    /// the post, so the posts a new version of an extension must render
+    /// again can be found. Empty when the post has no fenced block with an
+    /// info string.
+    pub markup: String,
     /// Names (SHA-256) of uploads the source refers to, wherever they
     /// appear (an image, a link, even a code block: kept rather than
     /// swept).
@@ -218,7 +235,25 @@ impl Sanitizer {
     /// ```
     pub fn for_plugin(settings: &CommunitySettings, plugin: &str) -> Result<Sanitizer> {
         let mut r = Renderer::new(settings)?;
-        r.author = plugin_builder(plugin, r.base_url.clone());
+        r.author = plugin_builder(plugin, r.base_url.clone(), true);
+        Ok(Sanitizer(r))
+    }
+
+    /// A sanitizer for the HTML a Markdown extension renders into posts:
+    /// [`Sanitizer::for_plugin`] without the action element (a post's
+    /// stored HTML holds no forms; buttons go beside the post).
+    ///
+    /// ```
+    /// let s = hearth::Sanitizer::for_markup(&hearth::CommunitySettings::default(), "polls")?;
+    /// assert_eq!(
+    ///     s.clean(r#"<ul class="polls-options"><li>Tea <hearth-action name="vote">vote</hearth-action></li></ul>"#),
+    ///     r#"<ul class="polls-options"><li>Tea vote</li></ul>"#
+    /// );
+    /// # Ok::<(), hearth::Error>(())
+    /// ```
+    pub fn for_markup(settings: &CommunitySettings, plugin: &str) -> Result<Sanitizer> {
+        let mut r = Renderer::new(settings)?;
+        r.author = plugin_builder(plugin, r.base_url.clone(), false);
         Ok(Sanitizer(r))
     }
 
@@ -236,16 +271,19 @@ pub const PLUGIN_ACTION_TAG: &str = "hearth-action";
 /// The longest `value` a plugin's action element keeps.
 const MAX_ACTION_VALUE: usize = 200;
 
-/// The plugin allowlist (see [`Sanitizer::for_plugin`]).
-fn plugin_builder(plugin: &str, base_url: Option<Url>) -> Builder<'static> {
+/// The plugin allowlist (see [`Sanitizer::for_plugin`]; without the action
+/// element, [`Sanitizer::for_markup`]).
+fn plugin_builder(plugin: &str, base_url: Option<Url>, actions: bool) -> Builder<'static> {
     let mut tags: Vec<&'static str> = ALLOWED_TAGS
         .iter()
         .copied()
         .filter(|t| *t != "input")
         .collect();
-    tags.extend(["span", PLUGIN_ACTION_TAG]);
     let mut attributes = AUTHOR_ATTRIBUTES.to_vec();
-    attributes.push((PLUGIN_ACTION_TAG, &["name", "post", "topic", "value"]));
+    if actions {
+        tags.push(PLUGIN_ACTION_TAG);
+        attributes.push((PLUGIN_ACTION_TAG, &["name", "post", "topic", "value"]));
+    }
     let prefix = format!("{plugin}-");
     let mut b = builder(
         &tags,
@@ -328,6 +366,51 @@ pub(crate) struct Renderer {
     /// The output allowlist: author HTML plus the renderer's markup; used
     /// to settle mis-nested documents after the placeholders are filled.
     output: Builder<'static>,
+    /// Each Markdown extension owner's allowlist, built on first use.
+    markup: std::sync::Mutex<HashMap<String, std::sync::Arc<Builder<'static>>>>,
+}
+
+/// Renders the fenced blocks hooks claim, for [`Renderer::render`].
+pub(crate) trait MarkupSource {
+    /// The claimed syntaxes, each with the index of the hook that owns it
+    /// (asked only when a document has a fenced block with an info string).
+    fn syntaxes(&self) -> Vec<(usize, MarkupSyntax)>;
+    /// Renders all of a post's blocks for the owner `syntax` names.
+    fn render(
+        &self,
+        hook: usize,
+        syntax: &MarkupSyntax,
+        blocks: &[MarkupBlock],
+    ) -> Vec<Option<MarkupOutput>>;
+}
+
+/// No Markdown extensions: every fenced block stays a code block.
+pub(crate) struct NoMarkup;
+
+impl MarkupSource for NoMarkup {
+    fn syntaxes(&self) -> Vec<(usize, MarkupSyntax)> {
+        Vec::new()
+    }
+    fn render(&self, _: usize, _: &MarkupSyntax, b: &[MarkupBlock]) -> Vec<Option<MarkupOutput>> {
+        vec![None; b.len()]
+    }
+}
+
+/// The most fence words a post's [`Rendered::markup`] records.
+const MAX_MARKUP_RECORDED: usize = 16;
+
+/// Whether `class` looks like an extension's own class (`<owner>-…`):
+/// lowercase letters, digits, `-` and `_`, with a dash after the first
+/// character, at most 64 bytes. Only the renderer's markup carries such
+/// classes (authors' classes are gone before it is filled in).
+fn extension_class(class: &str) -> bool {
+    class.len() <= 64
+        && class
+            .find('-')
+            .is_some_and(|i| i > 0 && i + 1 < class.len())
+        && class
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 impl std::fmt::Debug for Renderer {
@@ -345,14 +428,28 @@ fn output_attribute_filter<'u>(
     attribute: &str,
     value: &'u str,
 ) -> Option<Cow<'u, str>> {
+    if attribute == "class" {
+        let renderer_class = |c: &str| match element {
+            "a" => c == "mention",
+            "div" => c == "footnote-definition",
+            "li" => c == "task-list-item",
+            "sup" => c == "footnote-reference" || c == "footnote-definition-label",
+            "code" => author_attribute_filter("code", "class", c).is_some(),
+            _ => false,
+        };
+        let kept: Vec<&str> = value
+            .split_ascii_whitespace()
+            .filter(|c| renderer_class(c) || extension_class(c))
+            .collect();
+        if kept.len() == value.split_ascii_whitespace().count() && kept.join(" ") == value {
+            return Some(Cow::Borrowed(value));
+        }
+        return (!kept.is_empty()).then(|| Cow::Owned(kept.join(" ")));
+    }
     let ok = match (element, attribute) {
-        ("a", "class") => value == "mention",
-        ("div", "class") => value == "footnote-definition",
         ("div", "id") => value.strip_prefix(FOOTNOTE_ID_PREFIX).is_some_and(|n| {
             !n.is_empty() && n.len() <= 6 && n.bytes().all(|b| b.is_ascii_digit())
         }),
-        ("li", "class") => value == "task-list-item",
-        ("sup", "class") => value == "footnote-reference" || value == "footnote-definition-label",
         ("input", "type") => value == "checkbox",
         _ => return author_attribute_filter(element, attribute, value),
     };
@@ -457,8 +554,15 @@ impl Renderer {
         let author_tags: Vec<&'static str> = ALLOWED_TAGS
             .iter()
             .copied()
-            .filter(|t| *t != "input")
+            .filter(|t| *t != "input" && *t != "span")
             .collect();
+        let mut output = builder(
+            ALLOWED_TAGS,
+            ALLOWED_ATTRIBUTES,
+            output_attribute_filter,
+            base_url.clone(),
+        );
+        output.generic_attributes(["class"].into_iter().collect());
         Ok(Renderer {
             author: builder(
                 &author_tags,
@@ -466,12 +570,8 @@ impl Renderer {
                 author_attribute_filter,
                 base_url.clone(),
             ),
-            output: builder(
-                ALLOWED_TAGS,
-                ALLOWED_ATTRIBUTES,
-                output_attribute_filter,
-                base_url.clone(),
-            ),
+            output,
+            markup: Default::default(),
             base_url,
             budget: Budget {
                 max_depth: settings.limits.max_nesting,
@@ -480,12 +580,24 @@ impl Renderer {
         })
     }
 
-    /// Renders Markdown. `known` receives the lower-cased candidate
-    /// usernames and returns those that are members (to become links).
+    /// Renders Markdown without extensions: [`Renderer::render_with`]
+    /// [`NoMarkup`].
     pub(crate) fn render(
         &self,
         source: &str,
         known: &mut dyn FnMut(&[String]) -> Result<HashSet<String>>,
+    ) -> Result<Rendered> {
+        self.render_with(source, known, &NoMarkup)
+    }
+
+    /// Renders Markdown. `known` receives the lower-cased candidate
+    /// usernames and returns those that are members (to become links);
+    /// `markup` renders the fenced blocks hooks claim.
+    pub(crate) fn render_with(
+        &self,
+        source: &str,
+        known: &mut dyn FnMut(&[String]) -> Result<HashSet<String>>,
+        markup: &dyn MarkupSource,
     ) -> Result<Rendered> {
         if source.contains(is_noncharacter) {
             return Err(Error::invalid_as(
@@ -518,13 +630,30 @@ impl Renderer {
         } else {
             known(&candidates)?
         };
+        let (mut blocks, markup_record) = self.extension_blocks(&events, markup);
 
         let mut own = Own::default();
         let mut text = String::new();
         let mut out: Vec<Event<'_>> = Vec::with_capacity(events.len());
         let mut footnotes: HashMap<String, usize> = HashMap::new();
         let mut depth_code_or_link = 0usize;
-        for ev in events {
+        // Inside a block an extension rendered: its source events are
+        // dropped.
+        let mut in_extension_block = false;
+        for (i, ev) in events.into_iter().enumerate() {
+            if in_extension_block {
+                if matches!(ev, Event::End(TagEnd::CodeBlock)) {
+                    in_extension_block = false;
+                }
+                continue;
+            }
+            if let Some(done) = blocks.remove(&i) {
+                text.push_str(&done.text);
+                text.push(' ');
+                out.push(own.mark(done.html));
+                in_extension_block = true;
+                continue;
+            }
             match ev {
                 Event::Start(Tag::CodeBlock(_) | Tag::Link { .. } | Tag::Image { .. }) => {
                     depth_code_or_link += 1;
@@ -610,7 +739,127 @@ impl Renderer {
             mentions,
             links,
             uploads: crate::uploads::names_in(source),
+            markup: markup_record,
         })
+    }
+
+    /// Finds the fenced blocks with an info string; has those that hooks
+    /// claim rendered (one call per owner) and sanitized with the owner's
+    /// allowlist. Returns the rendered blocks by the index of their start
+    /// event, and the [`Rendered::markup`] record.
+    fn extension_blocks(
+        &self,
+        events: &[Event<'_>],
+        markup: &dyn MarkupSource,
+    ) -> (HashMap<usize, MarkupOutput>, String) {
+        let mut found: Vec<(usize, MarkupBlock)> = Vec::new();
+        let mut i = 0;
+        while i < events.len() {
+            if let Event::Start(Tag::CodeBlock(pulldown_cmark::CodeBlockKind::Fenced(info))) =
+                &events[i]
+            {
+                let info = info.trim();
+                let (fence, rest) = info.split_once(char::is_whitespace).unwrap_or((info, ""));
+                let start = i;
+                let mut body = String::new();
+                i += 1;
+                while i < events.len() && !matches!(events[i], Event::End(TagEnd::CodeBlock)) {
+                    if let Event::Text(t) = &events[i] {
+                        body.push_str(t);
+                    }
+                    i += 1;
+                }
+                if markup_fence_ok(fence) {
+                    found.push((
+                        start,
+                        MarkupBlock {
+                            fence: fence.to_string(),
+                            info: rest.trim().to_string(),
+                            source: body,
+                        },
+                    ));
+                }
+            }
+            i += 1;
+        }
+        let mut done: HashMap<usize, MarkupOutput> = HashMap::new();
+        if found.is_empty() {
+            return (done, String::new());
+        }
+        let syntaxes = markup.syntaxes();
+        // fence → who rendered it ("" where no hook did).
+        let mut record: std::collections::BTreeMap<&str, String> = found
+            .iter()
+            .map(|(_, b)| (b.fence.as_str(), String::new()))
+            .collect();
+        let mut failed: HashSet<&str> = HashSet::new();
+        // One call per owner, with its blocks in document order.
+        let mut owners: Vec<(usize, &MarkupSyntax)> = Vec::new();
+        for (_, b) in &found {
+            if let Some((hook, syntax)) = syntaxes.iter().find(|(_, s)| s.fence == b.fence)
+                && !owners.iter().any(|(_, o)| o.owner == syntax.owner)
+            {
+                owners.push((*hook, syntax));
+            }
+        }
+        for (hook, syntax) in owners {
+            let mine: Vec<&(usize, MarkupBlock)> = found
+                .iter()
+                .filter(|(_, b)| {
+                    syntaxes
+                        .iter()
+                        .any(|(_, s)| s.fence == b.fence && s.owner == syntax.owner)
+                })
+                .collect();
+            let blocks: Vec<MarkupBlock> = mine.iter().map(|(_, b)| b.clone()).collect();
+            let answers = markup.render(hook, syntax, &blocks);
+            let clean = self.markup_builder(&syntax.owner);
+            for ((start, block), answer) in mine.iter().zip(answers) {
+                let Some(answer) = answer else {
+                    // Shown as source, and recorded as such (the next
+                    // re-render asks again).
+                    failed.insert(block.fence.as_str());
+                    continue;
+                };
+                let html = settle(&clean, clean.clean(&answer.html).to_string());
+                done.insert(
+                    *start,
+                    MarkupOutput {
+                        html: format!("<div class=\"hearth-markup-{}\">{html}</div>", syntax.owner),
+                        text: collapse_whitespace(&answer.text),
+                    },
+                );
+            }
+        }
+        for (fence, by) in record.iter_mut() {
+            if !failed.contains(fence)
+                && let Some((_, s)) = syntaxes.iter().find(|(_, s)| s.fence == *fence)
+                && found
+                    .iter()
+                    .any(|(start, b)| b.fence == *fence && done.contains_key(start))
+            {
+                *by = format!("{}@{}", s.owner, s.version);
+            }
+        }
+        let mut out = String::from("|");
+        for (fence, by) in record.iter().take(MAX_MARKUP_RECORDED) {
+            out.push_str(fence);
+            out.push('=');
+            out.push_str(by);
+            out.push('|');
+        }
+        (done, out)
+    }
+
+    /// The allowlist of `owner`'s Markdown extension blocks.
+    fn markup_builder(&self, owner: &str) -> std::sync::Arc<Builder<'static>> {
+        let mut cache = self.markup.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(owner.to_string())
+            .or_insert_with(|| {
+                std::sync::Arc::new(plugin_builder(owner, self.base_url.clone(), false))
+            })
+            .clone()
     }
 
     /// Sanitizes HTML from outside the renderer (a plugin's, an import's)
@@ -1283,6 +1532,105 @@ mod tests {
         );
     }
 
+    /// An extension that claims `poll` and answers every block with the
+    /// same HTML.
+    pub(super) struct Echo(pub String);
+
+    impl MarkupSource for Echo {
+        fn syntaxes(&self) -> Vec<(usize, MarkupSyntax)> {
+            vec![(
+                0,
+                MarkupSyntax {
+                    fence: "poll".into(),
+                    owner: "polls".into(),
+                    version: "1".into(),
+                },
+            )]
+        }
+        fn render(
+            &self,
+            _: usize,
+            _: &MarkupSyntax,
+            b: &[MarkupBlock],
+        ) -> Vec<Option<MarkupOutput>> {
+            b.iter()
+                .map(|_| {
+                    Some(MarkupOutput {
+                        html: self.0.clone(),
+                        text: "poll text".into(),
+                    })
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn extension_html_is_cleaned_and_a_fixed_point() {
+        let r = renderer(Some("https://forum.example.com/"));
+        for (ext, want) in [
+            (
+                r#"<span class="polls-a other">x</span>"#,
+                r#"<div class="hearth-markup-polls"><span class="polls-a">x</span></div>"#,
+            ),
+            // Closing the wrapper early does not escape it.
+            (
+                "</div></div><p>out</p><div>",
+                r#"<div class="hearth-markup-polls"><p>out</p><div></div></div>"#,
+            ),
+            (
+                r#"<a href="javascript:x()">j</a><img src="x" onerror="y()">"#,
+                r#"<div class="hearth-markup-polls"><a>j</a><img src="https://forum.example.com/x"></div>"#,
+            ),
+            (
+                r#"<input type="checkbox"><form><button>b</button></form>"#,
+                r#"<div class="hearth-markup-polls">b</div>"#,
+            ),
+        ] {
+            let out = r
+                .render_with(
+                    "```poll\n- a\n```",
+                    &mut |_| Ok(HashSet::new()),
+                    &Echo(ext.into()),
+                )
+                .expect("render");
+            assert_eq!(out.html.trim_end(), want, "{ext}");
+            assert_eq!(r.normalize(&out.html), out.html, "{ext}");
+            assert_eq!(out.text, "poll text");
+            assert_eq!(out.markup, "|poll=polls@1|");
+        }
+        // Authors cannot write what an extension may.
+        let out = r
+            .render_with(
+                "<span class=\"polls-a\">x</span> <div class=\"hearth-markup-polls\">y</div>",
+                &mut |_| Ok(HashSet::new()),
+                &Echo(String::new()),
+            )
+            .expect("render");
+        assert!(!out.html.contains("class"), "{}", out.html);
+        assert!(!out.html.contains("<span"), "{}", out.html);
+        assert_eq!(out.markup, "");
+    }
+
+    #[test]
+    fn info_strings_and_unclaimed_fences() {
+        let r = renderer(None);
+        let out = r
+            .render_with(
+                "```poll  type=multiple close=2026-12-31 \nx\n```\n\n~~~Poll\ny\n~~~\n\n```c++\nz\n```",
+                &mut |_| Ok(HashSet::new()),
+                &Echo("<p>ok</p>".into()),
+            )
+            .expect("render");
+        // `Poll` and `c++` are not syntax names: shown as code, not recorded.
+        assert_eq!(out.markup, "|poll=polls@1|");
+        assert!(
+            out.html.contains("<code class=\"language-Poll\">y"),
+            "{}",
+            out.html
+        );
+        assert_eq!(out.html.matches("hearth-markup-polls").count(), 1);
+    }
+
     #[test]
     fn placeholders_in_attributes_are_dropped_not_filled() {
         // An unclosed attribute quote in author HTML swallows a mention.
@@ -1443,6 +1791,7 @@ mod tests {
 
 #[cfg(test)]
 mod proptests {
+    use super::tests::Echo;
     use super::*;
     use proptest::prelude::*;
 
@@ -1578,6 +1927,39 @@ mod proptests {
             let r = Renderer::new(&s).expect("renderer");
             if let Ok(out) = r.render(&doc, &mut |c| Ok(c.iter().filter(|n| *n == "bob").cloned().collect())) {
                 if let Err(e) = check_allowlist(&out.html) {
+                    return Err(TestCaseError::fail(e));
+                }
+                prop_assert_eq!(r.normalize(&out.html), out.html.clone(), "idempotent");
+                prop_assert!(!out.html.contains([MARK_OPEN, MARK_CLOSE]), "placeholder left");
+            }
+        }
+
+        #[test]
+        fn extension_blocks_stay_inside_the_allowlist(doc in document(), ext in document()) {
+            let r = Renderer::new(&CommunitySettings::default()).expect("renderer");
+            let source = format!("{doc}\n\n```poll\n- a\n```\n\n{doc}");
+            if let Ok(out) = r.render_with(&source, &mut |_| Ok(HashSet::new()), &Echo(ext.clone())) {
+                // Unless the author's own broken markup swallowed it into an
+                // attribute value, the block is there.
+                if !doc.contains('<') {
+                    prop_assert!(out.html.contains("<div class=\"hearth-markup-polls\">"), "wrapper kept");
+                }
+                // The output allowlist, with extension classes on any element.
+                let with_class: Vec<(&str, Vec<&str>)> = ALLOWED_TAGS
+                    .iter()
+                    .map(|t| {
+                        let mut a: Vec<&str> = ALLOWED_ATTRIBUTES
+                            .iter()
+                            .find(|(n, _)| n == t)
+                            .map(|(_, a)| a.to_vec())
+                            .unwrap_or_default();
+                        a.push("class");
+                        (*t, a)
+                    })
+                    .collect();
+                let attrs: Vec<(&str, &[&str])> =
+                    with_class.iter().map(|(t, a)| (*t, a.as_slice())).collect();
+                if let Err(e) = check_against(&out.html, ALLOWED_TAGS, &attrs) {
                     return Err(TestCaseError::fail(e));
                 }
                 prop_assert_eq!(r.normalize(&out.html), out.html.clone(), "idempotent");

@@ -576,22 +576,27 @@ impl Forum {
     fn render_for(&self, viewer: &Viewer, source: &str) -> Result<Rendered> {
         let renderer = viewer.config.renderer()?;
         let community = viewer.community;
+        let markup = crate::markup::HookMarkup::new(self.hooks(), community);
         // Only documents that mention someone need the database.
-        renderer.render(source, &mut |names| {
-            self.read(|conn, _| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id
+        renderer.render_with(
+            source,
+            &mut |names| {
+                self.read(|conn, _| {
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT 1 FROM users u JOIN memberships m ON m.user_id = u.id
                      WHERE u.username_lower = ?1 AND m.community_id = ?2",
-                )?;
-                let mut found = HashSet::new();
-                for n in names {
-                    if stmt.exists(params![n, community])? {
-                        found.insert(n.clone());
+                    )?;
+                    let mut found = HashSet::new();
+                    for n in names {
+                        if stmt.exists(params![n, community])? {
+                            found.insert(n.clone());
+                        }
                     }
-                }
-                Ok(found)
-            })
-        })
+                    Ok(found)
+                })
+            },
+            &markup,
+        )
     }
 
     /// Renders a post body, marking every link nofollow when a rule said so.
@@ -1139,10 +1144,14 @@ impl Forum {
     ) -> Result<()> {
         let state = post_state(w.tx, viewer, post)?;
         let editor = viewer.user.unwrap_or(state.author);
-        let rendered = viewer
-            .config
-            .renderer()?
-            .render(body, &mut |_| Ok(HashSet::new()))?;
+        // Extensions render without the database, so asking them here,
+        // inside the write, takes no lock they could wait for.
+        let markup = crate::markup::HookMarkup::new(self.hooks(), viewer.community);
+        let rendered =
+            viewer
+                .config
+                .renderer()?
+                .render_with(body, &mut |_| Ok(HashSet::new()), &markup)?;
         apply_edit(
             w,
             viewer,
@@ -2021,25 +2030,25 @@ impl Forum {
                 // HTML, cleaned by today's author allowlist (so nothing an
                 // older allowlist let through survives), and is marked
                 // current so the job terminates.
-                let html = match self.render_for(viewer, source) {
-                    Ok(r) => r.html,
+                let (html, markup) = match self.render_for(viewer, source) {
+                    Ok(r) => (r.html, Some(r.markup)),
                     Err(_) => {
                         let old: String = self.read(|conn, _| {
                             Ok(conn
                                 .prepare_cached("SELECT html FROM posts WHERE id = ?1")?
                                 .query_row([id], |r| r.get(0))?)
                         })?;
-                        viewer.config.renderer()?.sanitize(&old)
+                        (viewer.config.renderer()?.sanitize(&old), None)
                     }
                 };
-                rendered.push((*id, html));
+                rendered.push((*id, html, markup));
             }
             self.store.write(|tx| {
-                for (id, html) in &rendered {
+                for (id, html, markup) in &rendered {
                     tx.prepare_cached(
-                        "UPDATE posts SET html = ?2, render_version = ?3 WHERE id = ?1",
+                        "UPDATE posts SET html = ?2, render_version = ?3, markup = ?4 WHERE id = ?1",
                     )?
-                    .execute(params![id, html, RENDER_VERSION])?;
+                    .execute(params![id, html, RENDER_VERSION, markup])?;
                 }
                 Ok(())
             })?;
@@ -2074,15 +2083,16 @@ impl Forum {
                     mentions: Vec::new(),
                     links: Vec::new(),
                     uploads: crate::uploads::names_in(&source),
+                    markup: String::new(),
                 });
             rendered.push((*post, if number == 1 { title } else { String::new() }, r));
         }
         self.write(|w| {
             for (post, title, r) in &rendered {
                 w.tx.prepare_cached(
-                    "UPDATE posts SET html = ?2, render_version = ?3 WHERE id = ?1",
+                    "UPDATE posts SET html = ?2, render_version = ?3, markup = ?4 WHERE id = ?1",
                 )?
-                .execute(params![post, r.html, RENDER_VERSION])?;
+                .execute(params![post, r.html, RENDER_VERSION, r.markup])?;
                 record_refs(w, *post, r)?;
                 index_post(w.tx, *post, title, &r.text)?;
             }
@@ -2320,10 +2330,11 @@ pub(crate) fn apply_edit(
         now
     ])?;
     w.tx.prepare_cached(
-        "UPDATE posts SET source = ?2, html = ?3, render_version = ?4, version = ?5, updated_at = ?6
+        "UPDATE posts SET source = ?2, html = ?3, render_version = ?4, version = ?5, updated_at = ?6,
+                          markup = ?7
          WHERE id = ?1",
     )?
-    .execute(params![post_id, body, rendered.html, RENDER_VERSION, version, now])?;
+    .execute(params![post_id, body, rendered.html, RENDER_VERSION, version, now, rendered.markup])?;
     if let Some(t) = new_title {
         w.tx.prepare_cached("UPDATE topics SET title = ?2, slug = ?3 WHERE id = ?1")?
             .execute(params![state.topic.id, t, slugify(t)])?;
@@ -2386,8 +2397,8 @@ fn insert_post(
     let official = viewer.role.is_some_and(Role::is_official);
     let post: i64 = w.tx.prepare_cached(
         "INSERT INTO posts (community_id, topic_id, user_id, post_number, reply_to_post_id, official,
-                            source, html, render_version, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+                            source, html, render_version, created_at, updated_at, markup)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)
          RETURNING id",
     )?
     .query_row(
@@ -2401,7 +2412,8 @@ fn insert_post(
             source,
             rendered.html,
             RENDER_VERSION,
-            now
+            now,
+            rendered.markup
         ],
         |r| r.get(0),
     )?;

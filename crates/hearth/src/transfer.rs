@@ -320,7 +320,7 @@ const TABLES: &[Table] = &[
 
 /// Columns never exported: the community (implied), and what import
 /// derives again (rendered HTML).
-const SKIP: &[&str] = &["community_id", "html", "render_version"];
+const SKIP: &[&str] = &["community_id", "html", "render_version", "markup"];
 
 /// Users any exported row refers to.
 const USERS: &str = "SELECT user_id FROM memberships WHERE community_id = ?1

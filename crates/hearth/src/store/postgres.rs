@@ -25,6 +25,7 @@ pub(super) const PG_MIGRATIONS: &[&str] = &[
     include_str!("pg_schema_v13.sql"),
     include_str!("pg_schema_v14.sql"),
     include_str!("pg_schema_v15.sql"),
+    include_str!("pg_schema_v16.sql"),
 ];
 const _: () = assert!(PG_BASELINE + PG_MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 

@@ -3,7 +3,8 @@
 
 use hearth_plugin::{
     ActionOutcome, ActionRequest, Event, Host, HostExt, HttpRequest, ItemFragment, ItemsContext,
-    Notice, Plugin, PostDraft, RenderContext, Request, Response, Verdict, escape,
+    MarkupBlock, MarkupOutput, Notice, Plugin, PostDraft, RenderContext, Request, Response,
+    Verdict, escape,
 };
 
 struct Hostile;
@@ -243,6 +244,61 @@ impl Plugin for Hostile {
             html: "<p>not asked</p>".into(),
         });
         Ok(out)
+    }
+
+    /// A ```` ```hostile ```` block's text picks the misbehaviour (settings
+    /// are not readable here): `loop`, `trap`, `huge`, `script`, `count`
+    /// (answers one block too many), `peek` (tries to read the store, a
+    /// setting and the clock, and shows what it got), `none` (leaves the
+    /// block as source); anything else renders `ok`.
+    fn render_markup(
+        host: &dyn Host,
+        blocks: Vec<MarkupBlock>,
+    ) -> Result<Vec<Option<MarkupOutput>>, String> {
+        let out = |html: String| {
+            Some(MarkupOutput {
+                html,
+                text: "hostile text".into(),
+            })
+        };
+        let mut answers: Vec<Option<MarkupOutput>> = Vec::new();
+        for b in &blocks {
+            let answer = match b.source.trim() {
+                "loop" => {
+                    let mut i: u64 = 0;
+                    loop {
+                        i = std::hint::black_box(i.wrapping_add(1));
+                    }
+                }
+                "trap" => panic!("hostile markup panicked on purpose"),
+                "huge" => out("x".repeat(10 << 20)),
+                "script" => out(
+                    r#"<p class="hostile-ok other">visible</p><script>alert(1)</script><img src="x.png" onerror="alert(2)"><form action="/x"><button>go</button></form><hearth-action name="act">act</hearth-action>"#
+                        .into(),
+                ),
+                "count" => {
+                    answers.push(out("<p>extra</p>".into()));
+                    out("<p>one</p>".into())
+                }
+
+                "peek" => {
+                    let kv = host.kv_get("kept");
+                    let setting = host.setting("mode");
+                    out(format!(
+                        "<p>kv: {}; setting: {}</p>",
+                        escape(&format!("{kv:?}")),
+                        escape(&format!("{setting:?}"))
+                    ))
+                }
+                "none" => None,
+                _ => out(format!(
+                    "<p class=\"hostile-ok\">ok: {}</p>",
+                    escape(&b.info)
+                )),
+            };
+            answers.push(answer);
+        }
+        Ok(answers)
     }
 }
 
