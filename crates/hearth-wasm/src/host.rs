@@ -17,7 +17,9 @@ use crate::bindings;
 use crate::call::{self, CallSpec, CallState, Loaded, LogLine, Outcome, Usage, Writes};
 use crate::error::{Error, Result};
 use crate::limits::HostConfig;
-use crate::manifest::{Capability, FailMode, Hook, Manifest, NoticeKindSpec, SUPPORTED_API};
+use crate::manifest::{
+    Capability, FailMode, Hook, Manifest, NavSpec, NoticeKindSpec, SUPPORTED_API,
+};
 use crate::plugin_html::{self, ActionForms};
 use crate::runtime::{NS, Runtime, sha256_hex};
 use crate::status::{PluginStatus, Stats};
@@ -979,6 +981,29 @@ impl PluginHost {
             .collect())
     }
 
+    /// The navigation links of the plugins running in `community`, as
+    /// (plugin, link): each 0.2 plugin's `[nav]`, and for a 0.1 plugin
+    /// with a `route` hook a link to its root labelled with its name.
+    pub fn nav_links(&self, community: CommunityId) -> Result<Vec<(String, NavSpec)>> {
+        Ok(self
+            .active_in(community)?
+            .into_iter()
+            .filter_map(|(loaded, _, enabled)| {
+                let m = &loaded.manifest;
+                let link = match &m.nav {
+                    Some(nav) => nav.clone(),
+                    None if m.api_minor() < 2 && m.has_hook(Hook::Route) => NavSpec {
+                        label: capitalize(&m.name.replace('-', " ")),
+                        path: "/".into(),
+                        staff: false,
+                    },
+                    None => return None,
+                };
+                Some((enabled.name.clone(), link))
+            })
+            .collect())
+    }
+
     /// [`PluginHost::active_in`], only the plugins implementing `hook`.
     pub(crate) fn targets(&self, community: CommunityId, hook: Hook) -> Result<Vec<Target>> {
         let mut targets = self.active_in(community)?;
@@ -1629,4 +1654,12 @@ impl Hooks for HostHooks {
         }
         Ok(())
     }
+}
+
+/// `s` with its first letter upper-case.
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }

@@ -369,6 +369,26 @@ pub struct HttpSpec {
     pub from_settings: Vec<String>,
 }
 
+/// A link in the site's navigation to one of the plugin's pages (`[nav]`,
+/// API 0.2). A 0.1 plugin with a `route` hook gets one to its root,
+/// labelled with its name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NavSpec {
+    /// The link's text: one line of 1 to 40 characters.
+    pub label: String,
+    /// The page, under `/plugins/<name>` (default `/`).
+    #[serde(default = "nav_root")]
+    pub path: String,
+    /// Shown to moderators and administrators only.
+    #[serde(default)]
+    pub staff: bool,
+}
+
+fn nav_root() -> String {
+    "/".into()
+}
+
 /// The most hosts `[http]` may name.
 pub const MAX_HTTP_HOSTS: usize = 16;
 
@@ -521,6 +541,9 @@ pub struct Manifest {
     /// The kinds of notification it sends (API 0.2, capability `notify`).
     #[serde(default)]
     pub notifications: Vec<NoticeKindSpec>,
+    /// A link to one of its pages in the site's navigation (API 0.2).
+    #[serde(default)]
+    pub nav: Option<NavSpec>,
     /// The outside hosts it calls (API 0.2, capability `http`).
     #[serde(default)]
     pub http: Option<HttpSpec>,
@@ -676,6 +699,34 @@ impl Manifest {
         }
         self.check_notifications()?;
         self.check_http()?;
+        if let Some(nav) = &self.nav {
+            if minor < 2 {
+                return bad(format!(
+                    "[nav] needs api-version 0.2.0 or later (this manifest says {})",
+                    self.api_version
+                ));
+            }
+            if !self.has_hook(Hook::Route) {
+                return bad("[nav] links to a page, but the `route` hook is not listed".into());
+            }
+            let chars = nav.label.chars().count();
+            if chars == 0 || chars > 40 || nav.label.chars().any(char::is_control) {
+                return bad("[nav] label: one line of 1 to 40 characters".into());
+            }
+            let path_ok = nav.path.starts_with('/')
+                && !nav.path.starts_with("//")
+                && nav.path.len() <= 100
+                && nav
+                    .path
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b));
+            if !path_ok {
+                return bad(format!(
+                    "[nav] path {:?}: a path under the plugin's pages, like \"/\" or \"/mine\"",
+                    nav.path
+                ));
+            }
+        }
         for (key, spec) in &self.settings {
             if key.is_empty() || key.len() > 100 {
                 return bad(format!("setting {key:?}: keys are 1 to 100 bytes"));
@@ -1005,6 +1056,90 @@ mod tests {
         ];
         for (base, caps, kinds) in refused {
             assert!(with(&base, caps, &kinds).is_err(), "{caps} {kinds}");
+        }
+    }
+
+    #[test]
+    fn markup_fences_are_checked_at_their_bounds() {
+        let with = |api: &str, hooks: &str, markup: &str| {
+            Manifest::parse(&format!(
+                "name = \"x\"\nversion = \"1\"\napi-version = \"{api}\"\nhooks = {hooks}\nmarkup = {markup}\n"
+            ))
+        };
+        let hook = "[\"render-markup\"]";
+        let m = with("0.2.0", hook, "[\"poll\"]").unwrap();
+        assert_eq!(m.markup, ["poll"]);
+        assert!(Hook::RenderMarkup.read_only() && Hook::RenderMarkup.pure());
+        let most: Vec<String> = (0..MAX_MARKUP_FENCES)
+            .map(|i| format!("\"f{i}\""))
+            .collect();
+        with("0.2.0", hook, &format!("[{}]", most.join(","))).unwrap();
+        with("0.2.0", hook, &format!("[\"{}\"]", "a".repeat(32))).unwrap();
+        for (api, hooks, markup, why) in [
+            ("0.2.0", hook, "[]", "markup is empty"),
+            ("0.2.0", "[\"render\"]", "[\"poll\"]", "is not"),
+            ("0.1.0", hook, "[\"poll\"]", "0.2.0"),
+            ("0.2.0", hook, "[\"Poll\"]", "lowercase"),
+            ("0.2.0", hook, "[\"poll x\"]", "lowercase"),
+            ("0.2.0", hook, "[\"\"]", "lowercase"),
+            ("0.2.0", hook, "[\"poll\", \"poll\"]", "twice"),
+        ] {
+            let e = with(api, hooks, markup).unwrap_err().to_string();
+            assert!(e.contains(why), "{markup}: {e}");
+        }
+        let over = format!("[\"{}\"]", "a".repeat(33));
+        assert!(with("0.2.0", hook, &over).is_err());
+        let too_many: Vec<String> = (0..=MAX_MARKUP_FENCES)
+            .map(|i| format!("\"f{i}\""))
+            .collect();
+        let e = with("0.2.0", hook, &format!("[{}]", too_many.join(","))).unwrap_err();
+        assert!(e.to_string().contains("at most"), "{e}");
+    }
+
+    #[test]
+    fn nav_links_are_checked() {
+        let with = |api: &str, hooks: &str, nav: &str| {
+            Manifest::parse(&format!(
+                "name = \"x\"\nversion = \"1\"\napi-version = \"{api}\"\nhooks = {hooks}\n[nav]\n{nav}\n"
+            ))
+        };
+        let route = "[\"route\"]";
+        let m = with("0.2.0", route, "label = \"Mine\"").unwrap();
+        assert_eq!(
+            m.nav.as_ref().map(|n| (n.path.as_str(), n.staff)),
+            Some(("/", false))
+        );
+        with(
+            "0.2.0",
+            route,
+            &format!(
+                "label = \"{}\"\npath = \"/mine\"\nstaff = true",
+                "é".repeat(40)
+            ),
+        )
+        .unwrap();
+        for (api, hooks, nav, why) in [
+            ("0.1.0", route, "label = \"L\"", "0.2.0"),
+            ("0.2.0", "[\"render\"]", "label = \"L\"", "route"),
+            ("0.2.0", route, "label = \"\"", "label"),
+            (
+                "0.2.0",
+                route,
+                &format!("label = \"{}\"", "a".repeat(41)),
+                "label",
+            ),
+            ("0.2.0", route, "label = \"L\"\npath = \"mine\"", "path"),
+            (
+                "0.2.0",
+                route,
+                "label = \"L\"\npath = \"//evil.example\"",
+                "path",
+            ),
+            ("0.2.0", route, "label = \"L\"\npath = \"/a?b\"", "path"),
+            ("0.2.0", route, "label = \"L\"\ncolour = 1", "unknown field"),
+        ] {
+            let e = with(api, hooks, nav).unwrap_err().to_string();
+            assert!(e.contains(why), "{nav}: {e}");
         }
     }
 

@@ -12,7 +12,7 @@ use hearth::{
     PageRequest, Post, PostId, RegistrationMode, Throttle, Topic, TopicFilter, TopicId, UserId,
     Visibility,
 };
-use hearth_wasm::{ActionForms, Hook, ItemSlot, PageContext, Slot};
+use hearth_wasm::{ActionForms, ItemSlot, PageContext, Slot};
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -142,20 +142,19 @@ fn slot(s: &AppState, v: &Visitor, slot: Slot, meta: &Meta) -> Vec<FragmentOut> 
         .collect()
 }
 
-fn plugin_links(s: &AppState) -> Vec<Value> {
+/// The running plugins' links for the navigation (staff-only ones for
+/// staff).
+fn plugin_links(s: &AppState, staff: bool) -> Vec<Value> {
     let Some(host) = &s.plugins else {
         return Vec::new();
     };
-    let names = host.enabled_plugins(s.config.community).unwrap_or_default();
-    names
+    host.nav_links(s.config.community)
+        .unwrap_or_default()
         .into_iter()
-        .filter(|n| {
-            host.status(n)
-                .is_ok_and(|st| st.disabled.is_none() && st.hooks.contains(&Hook::Route))
-        })
-        .map(|n| {
-            let label = capitalize(&n.replace('-', " "));
-            json!({ "href": s.url(&format!("/plugins/{n}")), "label": label })
+        .filter(|(_, link)| staff || !link.staff)
+        .map(|(name, link)| {
+            let path = format!("/plugins/{name}{}", link.path.trim_end_matches('/'));
+            json!({ "href": s.url(&path), "label": link.label })
         })
         .collect()
 }
@@ -230,13 +229,15 @@ pub(crate) fn render(
         .jsonld
         .as_ref()
         .map(|j| seo::script_safe(&j.to_string()));
+    let me = me(s, v);
+    let staff = me["staff"].as_bool().unwrap_or(false);
     let base = json!({
         "site": {
             "name": site_name(s),
             "base": s.config.base_path,
-            "plugin_links": plugin_links(s),
+            "plugin_links": plugin_links(s, staff),
         },
-        "me": me(s, v),
+        "me": me,
         "csrf": v.csrf,
         "page": {
             "title": meta.title,

@@ -83,6 +83,8 @@ async fn staff_assign_and_the_assignee_is_told_and_finds_it() {
         "{}",
         page.body
     );
+    // The navigation's "Assigned to me" (`[nav]`, staff only) is not hers.
+    assert!(!page.body.contains("/plugins/assign/mine"), "{}", page.body);
     let token = ada.csrf().await;
     let r = ada
         .send(
@@ -98,6 +100,13 @@ async fn staff_assign_and_the_assignee_is_told_and_finds_it() {
     // assign API takes a user).
     let mut ann = Browser::new(&f);
     ann.sign_in("ann").await;
+    let page = ann.get(&topic).await;
+    assert!(
+        page.body
+            .contains("href=\"/plugins/assign/mine\">Assigned to me</a>"),
+        "{}",
+        page.body
+    );
     let token = ann.csrf().await;
     let r = ann
         .send(

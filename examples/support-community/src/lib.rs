@@ -541,6 +541,18 @@ pub fn seed(
     view(posted.id, 25 + 13 * posts % 40)?;
     topics += 1;
     posts += 1;
+    // A poll (the `polls` plugin renders it once it runs; until then it
+    // reads as its source).
+    seeder.advance(step);
+    let (posted, _) = forum.create_topic(&admin, community, NewTopic {
+        category: announcements.id,
+        title: "Help us pick the next maintenance window".into(),
+        body: format!("We are moving maintenance to a time that disturbs you least. Vote below; the poll closes at the end of the month.\n\n```poll close={}\nWhich window suits your team best?\n- Sunday 02:00–04:00 UTC\n- Saturday 22:00–24:00 UTC\n- Wednesday 03:00–05:00 UTC\n```\n\nReply if none of them works for you.", poll_close(forum.now())),
+        tags: vec!["maintenance".into()],
+    })?;
+    view(posted.id, 25 + 13 * posts % 40)?;
+    topics += 1;
+    posts += 1;
 
     // Questions and answers, paced to run up to two hours ago; the last
     // few are still waiting for an answer.
@@ -745,6 +757,16 @@ pub fn seed(
     })
 }
 
+/// The first day of the month after `now`'s (`YYYY-MM-DD`): when the
+/// demo's poll closes.
+fn poll_close(now: time::OffsetDateTime) -> String {
+    let (y, m) = match now.month() {
+        time::Month::December => (now.year() + 1, 1),
+        m => (now.year(), u8::from(m) + 1),
+    };
+    format!("{y:04}-{m:02}-01")
+}
+
 /// The first-party plugins the demo runs.
 const PLUGINS: &[&str] = &[
     "escape-hatch",
@@ -752,11 +774,13 @@ const PLUGINS: &[&str] = &[
     "badges",
     "reactions",
     "assign",
+    "polls",
 ];
 
 /// Starts the plugin host with the escape hatch, the leaderboard, the
-/// badges, reactions and assign, if they are built (`cargo xtask plugins`);
-/// `Ok(None)` otherwise.
+/// badges, reactions, assign and polls, if they are built (`cargo xtask
+/// plugins`); `Ok(None)` otherwise. Posts written before polls ran are
+/// rendered again, so the announcement's poll is a poll.
 pub fn plugins(
     forum: &Arc<Forum>,
     community: CommunityId,
@@ -768,8 +792,10 @@ pub fn plugins(
     for name in PLUGINS {
         enable(&host, community, name)?;
     }
+    host.refresh_markup()?;
     seed_reactions(forum, &host, community)?;
     seed_assignments(forum, &host, community)?;
+    seed_votes(forum, &host, community)?;
     host.configure(
         &Actor::System,
         community,
@@ -891,6 +917,65 @@ fn seed_assignments(
             ..Default::default()
         };
         host.action(&Actor::User(sam), community, "assign", "assign", &input)?;
+    }
+    Ok(())
+}
+
+/// Votes in the announcement's poll from the members who replied most
+/// recently, through the plugin's own action. A poll with votes is left
+/// alone.
+fn seed_votes(
+    forum: &Arc<Forum>,
+    host: &PluginHost,
+    community: CommunityId,
+) -> Result<(), hearth_web::Error> {
+    let latest = forum.latest(
+        &Actor::System,
+        community,
+        &hearth::TopicFilter::default(),
+        &hearth::PageRequest::first(100),
+    )?;
+    let Some(poll) = latest.items.iter().find(|t| {
+        t.title
+            .starts_with("Help us pick the next maintenance window")
+    }) else {
+        return Ok(());
+    };
+    let view = forum.topic(
+        &Actor::System,
+        community,
+        poll.id,
+        &hearth::PageRequest::first(1),
+    )?;
+    let Some(first) = view.posts.items.first() else {
+        return Ok(());
+    };
+    if forum
+        .ext_get(
+            "plugin:polls",
+            Some(community),
+            &format!("votes/{}", first.id.0),
+        )?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let mut voters: Vec<hearth::UserId> = Vec::new();
+    for t in &latest.items {
+        if !voters.contains(&t.author.id) && t.author.id != first.author.id {
+            voters.push(t.author.id);
+        }
+    }
+    for (i, who) in voters.iter().take(9).enumerate() {
+        let input = hearth_wasm::ActionInput {
+            post: Some(first.id),
+            fields: vec![(
+                "value".into(),
+                format!("poll:{}", [0, 1, 0, 2, 0, 1][i % 6]),
+            )],
+            ..Default::default()
+        };
+        host.action(&Actor::User(*who), community, "polls", "vote", &input)?;
     }
     Ok(())
 }

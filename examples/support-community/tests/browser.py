@@ -2,7 +2,8 @@
 topics while typing the title), reply, accept an answer, search for it,
 react to a post through a plugin's action, see the escape-hatch footer,
 assign the topic to a staff member through the assign plugin (then find
-it on the list and under "assigned to me"), and take screenshots.
+it on the list and under "assigned to me"), vote in the announcement's
+poll (the polls plugin) and change the vote, and take screenshots.
 
 Run by tests/browser.rs with HEARTH_URL, OUT_DIR and DEMO_PASSWORD set.
 """
@@ -103,6 +104,20 @@ def story():
     driver.get(URL + "/plugins/assign/mine")
     mine = driver.find_element(By.TAG_NAME, "main").text
     assert "Configure webhook retries for Integration Suite" in mine, mine
+
+    step("vote in the announcement's poll and change the vote (the polls plugin), without JavaScript")
+    driver.get(URL + "/c/announcements")
+    driver.find_element(By.PARTIAL_LINK_TEXT, "Help us pick the next maintenance window").click()
+    poll = driver.find_element(By.CSS_SELECTOR, ".hearth-markup-polls")
+    assert "Which window suits your team best?" in poll.text, poll.text
+    results = driver.find_element(By.CSS_SELECTOR, ".polls-results")
+    before = results.text
+    assert "voters" in before, before
+    driver.find_element(By.XPATH, "//div[contains(@class,'polls-results')]//button[normalize-space()='Vote for Wednesday 03:00–05:00 UTC']").click()
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".polls-results"), "✓ your vote"))
+    driver.find_element(By.XPATH, "//div[contains(@class,'polls-results')]//button[normalize-space()='Vote for Sunday 02:00–04:00 UTC']").click()
+    wait.until(EC.presence_of_element_located((By.XPATH, "//div[contains(@class,'polls-results')]//button[normalize-space()='Take back my vote for Sunday 02:00–04:00 UTC']")))
+    driver.save_screenshot(os.path.join(OUT, "poll.png"))
 
 
 run_story("browser flow", story)
