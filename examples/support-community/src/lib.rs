@@ -547,7 +547,7 @@ pub fn seed(
     let (posted, _) = forum.create_topic(&admin, community, NewTopic {
         category: announcements.id,
         title: "Help us pick the next maintenance window".into(),
-        body: format!("We are moving maintenance to a time that disturbs you least. Vote below; the poll closes at the end of the month.\n\n```poll close={}\nWhich window suits your team best?\n- Sunday 02:00–04:00 UTC\n- Saturday 22:00–24:00 UTC\n- Wednesday 03:00–05:00 UTC\n```\n\nReply if none of them works for you.", poll_close(forum.now())),
+        body: format!("We are moving maintenance to a time that disturbs you least. Vote below; the poll closes at the end of the month.\n\n```poll close={}\nWhich window suits your team best?\n- Sunday 02:00–04:00 UTC\n- Saturday 22:00–24:00 UTC\n- Wednesday 03:00–05:00 UTC\n```\n\nReply if none of them works for you.", poll_close(time::OffsetDateTime::now_utc())),
         tags: vec!["maintenance".into()],
     })?;
     view(posted.id, 25 + 13 * posts % 40)?;
@@ -758,7 +758,8 @@ pub fn seed(
 }
 
 /// The first day of the month after `now`'s (`YYYY-MM-DD`): when the
-/// demo's poll closes.
+/// demo's poll closes (from the wall clock, not the seeding clock, which
+/// runs in the past: the poll is open when the demo starts).
 fn poll_close(now: time::OffsetDateTime) -> String {
     let (y, m) = match now.month() {
         time::Month::December => (now.year() + 1, 1),

@@ -371,10 +371,12 @@ fn results_html(
     };
     let mut html = format!(
         r#"<div class="polls-results"><p class="polls-summary"><strong>{}</strong> · {voters_text} · {choose} · {status}</p><ul class="polls-bars">"#,
-        if poll.question.is_empty() {
-            "Poll".to_string()
+        // The question is in the post just above; name the poll only
+        // where a post has several.
+        if poll.name == "poll" {
+            "Results".to_string()
         } else {
-            escape(&poll.question)
+            format!("Results of {}", escape(&poll.name))
         }
     );
     let total: usize = counts.iter().sum();
