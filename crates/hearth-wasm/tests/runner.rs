@@ -133,3 +133,37 @@ fn runs_an_action_and_a_batched_render_of_api_0_2() {
     assert_eq!(out.matches("\"item\"").count(), 2, "{out}");
     assert!(out.contains("hearth-action name=\\\"react\\\""), "{out}");
 }
+
+#[test]
+fn renders_markup_blocks_of_api_0_2() {
+    if common::api_version() != "0.2.0" {
+        return;
+    }
+    let wasm = common::plugin_dir("polls", false).join("polls.wasm");
+    let dir = tempfile::tempdir().unwrap();
+    let blocks = dir.path().join("blocks.json");
+    std::fs::write(
+        &blocks,
+        r#"{"blocks": [{"fence": "poll", "info": "type=multiple", "source": "Lunch?\n- Soup\n- Salad\n"},
+                       {"fence": "poll", "info": "", "source": "- only one\n"}]}"#,
+    )
+    .unwrap();
+    let (code, out) = run(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--hook",
+        "render-markup",
+        "--input",
+        blocks.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    // The first block rendered (raw, sanitized and as text), the second
+    // left as source.
+    assert!(out.contains("<li>Soup</li><li>Salad</li>"), "{out}");
+    assert!(
+        out.contains("\"text\": \"Poll: Lunch? Soup, Salad\""),
+        "{out}"
+    );
+    assert!(out.contains("\"sanitized\""), "{out}");
+    assert!(out.contains("null"), "{out}");
+}

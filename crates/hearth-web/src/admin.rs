@@ -257,6 +257,15 @@ fn admin_page(
                     "words": words,
                     "plugins": plugin_rows(s)?,
                     "has_plugins": s.plugins.is_some(),
+                    // Posts being rendered again after a Markdown
+                    // extension changed (this community's only).
+                    "markup_job": s.plugins.as_ref().and_then(|h| h.markup_job())
+                        .filter(|j| j.community == s.config.community)
+                        .map(|j| json!({
+                            "done": crate::readable::count(j.done as i64, "post", None),
+                            "total": j.total,
+                            "percent": (j.done * 100).checked_div(j.total).unwrap_or(0),
+                        })),
                     "keys": keys,
                     "products": crate::products::admin_rows(s, v)?,
                     "new_key": new_key,

@@ -23,7 +23,8 @@ what it used.
 hooks: filter-post (input: a post draft), on-event (a list of events),
        render (a render context), route (a request), on-schedule (no input),
        action (an action request: name, post, topic, fields; API 0.2),
-       render-items (slot, items, topic, path; API 0.2)
+       render-items (slot, items, topic, path; API 0.2),
+       render-markup (blocks: fence, info, source; API 0.2)
 For action and render-items the viewer is the --as member unless the input
 names one; an action's store writes are kept only when it is done. Notices
 a hook queues (API 0.2's notify) are listed with what the forum did with
