@@ -1,5 +1,8 @@
 //! Plugin host benchmarks: a render hook including a fresh instantiation,
-//! and a no-op call on a warm instance.
+//! a no-op call on a warm instance, API 0.2's batched slots and actions
+//! (reactions, assign, polls), rendering a poll block, and rendering
+//! posts again after a plugin upgrade (`HEARTH_BENCH_RERENDER` posts,
+//! default 2,000).
 //!
 //! Needs the plugins built: `cargo xtask plugins`, then
 //! `cargo bench -p hearth-benches --bench plugins`.
@@ -324,6 +327,150 @@ fn plugins(c: &mut Criterion) {
                     &listed,
                 );
                 assert_eq!(f.len(), 10);
+            })
+        },
+    );
+    // polls: the same 20-post page with a poll in every other post, and
+    // the whole page's plugin work as a member — post footers (reactions
+    // and polls, one batched call each) and the topic footer (assign).
+    host.install_dir(plugin("polls", false)).unwrap();
+    host.enable(
+        &Actor::System,
+        community,
+        "polls",
+        &[Capability::Kv, Capability::Read, Capability::Now],
+    )
+    .unwrap();
+    let poll_body = "Which one?\n\n```poll\nPick the slot that suits you\n- Tuesday morning\n- Thursday evening\n- Friday noon\n```\n";
+    for (i, p) in posts.iter().enumerate().step_by(2) {
+        forum
+            .edit_post(
+                &Actor::User(owner),
+                community,
+                *p,
+                hearth::PostEdit {
+                    body: poll_body.into(),
+                    title: None,
+                    reason: None,
+                    base_version: None,
+                },
+            )
+            .unwrap();
+        let input = hearth_wasm::ActionInput {
+            post: Some(*p),
+            fields: vec![("value".into(), format!("poll:{}", i % 3))],
+            ..Default::default()
+        };
+        host.action(&Actor::User(members[0]), community, "polls", "vote", &input)
+            .unwrap();
+    }
+    g.bench_function(
+        "topic page, member: post footers (reactions + polls) and topic footer (assign)",
+        |b| {
+            b.iter(|| {
+                let f = host.render_items(
+                    &Actor::User(members[0]),
+                    community,
+                    hearth_wasm::ItemSlot::PostFooter,
+                    &member_page,
+                    &ids,
+                );
+                assert_eq!(f.len(), 20);
+                assert_eq!(f[&ids[0]].len(), 2);
+                let t = host.render(
+                    &Actor::User(members[0]),
+                    community,
+                    Slot::TopicFooter,
+                    &member_page,
+                );
+                assert!(!t.is_empty());
+            })
+        },
+    );
+    g.bench_function("polls: vote (toggle, saved)", |b| {
+        let input = hearth_wasm::ActionInput {
+            post: Some(posts[0]),
+            fields: vec![("value".into(), "poll:1".into())],
+            ..Default::default()
+        };
+        b.iter(|| {
+            host.action(&Actor::User(members[1]), community, "polls", "vote", &input)
+                .unwrap()
+        })
+    });
+    // Rendering a post with a poll block (the plugin's call and its
+    // sanitizing included) against the same post with the block as code.
+    let as_code = poll_body.replace("```poll", "```text");
+    g.bench_function("render a post with a poll block", |b| {
+        b.iter(|| {
+            let html = forum
+                .preview(&Actor::User(owner), community, poll_body)
+                .unwrap();
+            assert!(html.contains("hearth-markup-polls"));
+        })
+    });
+    g.bench_function("render the same post, the block as code", |b| {
+        b.iter(|| {
+            forum
+                .preview(&Actor::User(owner), community, &as_code)
+                .unwrap()
+        })
+    });
+    // Re-rendering after an upgrade: posts with a poll, each iteration a
+    // new version (installing it is not timed).
+    let rerender_posts: usize = std::env::var("HEARTH_BENCH_RERENDER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let (poll_topic, _) = forum
+        .create_topic(
+            &Actor::User(owner),
+            community,
+            NewTopic {
+                category: qa.id,
+                title: "Many polls in one long thread".into(),
+                body: poll_body.into(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    for _ in 1..rerender_posts {
+        forum
+            .reply(
+                &Actor::User(owner),
+                community,
+                poll_topic.id,
+                hearth::NewReply {
+                    body: poll_body.into(),
+                    reply_to: None,
+                },
+            )
+            .unwrap();
+    }
+    host.refresh_markup().unwrap();
+    let manifest =
+        std::fs::read_to_string(plugin("polls", false).join("plugin.toml")).unwrap();
+    let wasm = std::fs::read(plugin("polls", false).join("polls.wasm")).unwrap();
+    let mut version = 0u32;
+    g.sample_size(10);
+    g.bench_function(
+        format!("polls upgraded: render again every post with a poll ({rerender_posts} + 10 posts)"),
+        |b| {
+            b.iter_custom(|iters| {
+                let mut spent = std::time::Duration::ZERO;
+                for _ in 0..iters {
+                    version += 1;
+                    let m = manifest.replace(
+                        "version = \"0.1.0\"",
+                        &format!("version = \"0.1.0-bench.{version}\""),
+                    );
+                    host.install(&m, &wasm).unwrap();
+                    let start = std::time::Instant::now();
+                    let n = host.refresh_markup().unwrap();
+                    spent += start.elapsed();
+                    assert!(n as usize >= rerender_posts, "{n}");
+                }
+                spent
             })
         },
     );
