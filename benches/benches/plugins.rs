@@ -448,13 +448,14 @@ fn plugins(c: &mut Criterion) {
             .unwrap();
     }
     host.refresh_markup().unwrap();
-    let manifest =
-        std::fs::read_to_string(plugin("polls", false).join("plugin.toml")).unwrap();
+    let manifest = std::fs::read_to_string(plugin("polls", false).join("plugin.toml")).unwrap();
     let wasm = std::fs::read(plugin("polls", false).join("polls.wasm")).unwrap();
     let mut version = 0u32;
     g.sample_size(10);
     g.bench_function(
-        format!("polls upgraded: render again every post with a poll ({rerender_posts} + 10 posts)"),
+        format!(
+            "polls upgraded: render again every post with a poll ({rerender_posts} + 10 posts)"
+        ),
         |b| {
             b.iter_custom(|iters| {
                 let mut spent = std::time::Duration::ZERO;

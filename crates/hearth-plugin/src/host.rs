@@ -105,6 +105,34 @@ pub trait Host {
         let _ = (post, reason);
         Err(HostError::Denied("this host holds no posts".into()))
     }
+    /// Capability `hide-posts` (API 0.2): hides a post until a moderator
+    /// decides ("hidden by <plugin>: <reason>"); returns the review item.
+    /// From `on-event` and `on-schedule`. The default refuses.
+    fn hide_post(&self, post: i64, reason: &str) -> Result<i64, HostError> {
+        let _ = (post, reason);
+        Err(HostError::Denied("this host hides no posts".into()))
+    }
+    /// Capability `flag-posts` (API 0.2): puts a post before the
+    /// moderators, leaving it shown; returns the review item. From
+    /// `on-event` and `on-schedule`. The default refuses.
+    fn flag_post(&self, post: i64, reason: &str) -> Result<i64, HostError> {
+        let _ = (post, reason);
+        Err(HostError::Denied("this host flags no posts".into()))
+    }
+    /// Capability `close-topics` (API 0.2): closes a topic, the audit log
+    /// naming the plugin. From `on-event` and `on-schedule`. The default
+    /// refuses.
+    fn close_topic(&self, topic: i64, reason: &str) -> Result<(), HostError> {
+        let _ = (topic, reason);
+        Err(HostError::Denied("this host closes no topics".into()))
+    }
+    /// Capability `reply` (API 0.2): queues a reply by the plugin's bot
+    /// member, posted after the hook succeeds (at most 10 per call). The
+    /// default refuses.
+    fn reply(&self, topic: i64, body: &str, reply_to: Option<i64>) -> Result<(), HostError> {
+        let _ = (topic, body, reply_to);
+        Err(HostError::Denied("this host posts no replies".into()))
+    }
     /// Capability `http` (API 0.2): one request to a host `[http]` names,
     /// from actions, events and schedules; within the call's deadline. The
     /// default refuses.

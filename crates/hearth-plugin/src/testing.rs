@@ -67,6 +67,15 @@ pub struct FakeHost {
     pub http_requests: RefCell<Vec<HttpRequest>>,
     /// Posts held for review, with the reason.
     pub held: RefCell<Vec<(i64, String)>>,
+    /// Posts hidden (`hide_post`), with the reason.
+    pub hidden: RefCell<Vec<(i64, String)>>,
+    /// Posts flagged (`flag_post`), with the reason.
+    pub flagged: RefCell<Vec<(i64, String)>>,
+    /// Topics closed, with the reason.
+    pub closed: RefCell<Vec<(i64, String)>>,
+    /// Replies queued for the bot member: (topic, body, reply to); kept
+    /// only for an action that is done.
+    pub replies: RefCell<Vec<(i64, String, Option<i64>)>>,
     /// Refuse writes (key-value, badges, points) with `denied`, as the
     /// real host does while a `render` or `route` runs. Set it when
     /// testing those hooks: see [`FakeHost::read_only`].
@@ -134,12 +143,14 @@ impl FakeHost {
     ) -> Result<ActionOutcome, String> {
         let before = self.kv.borrow().clone();
         let notices = self.notices.borrow().len();
+        let replies = self.replies.borrow().len();
         self.acting.set(true);
         let out = P::action(self, req);
         self.acting.set(false);
         if !matches!(out, Ok(ActionOutcome::Done { .. })) {
             *self.kv.borrow_mut() = before;
             self.notices.borrow_mut().truncate(notices);
+            self.replies.borrow_mut().truncate(replies);
         }
         out
     }
@@ -237,6 +248,38 @@ impl Host for FakeHost {
         let mut held = self.held.borrow_mut();
         held.push((post, reason.to_string()));
         Ok(held.len() as i64)
+    }
+    /// Records the hide; refused where `hold_post` is.
+    fn hide_post(&self, post: i64, reason: &str) -> Result<i64, HostError> {
+        self.writable_now("hide-post")?;
+        let mut hidden = self.hidden.borrow_mut();
+        hidden.push((post, reason.to_string()));
+        Ok(hidden.len() as i64)
+    }
+    /// Records the flag; refused where `hold_post` is.
+    fn flag_post(&self, post: i64, reason: &str) -> Result<i64, HostError> {
+        self.writable_now("flag-post")?;
+        let mut flagged = self.flagged.borrow_mut();
+        flagged.push((post, reason.to_string()));
+        Ok(flagged.len() as i64)
+    }
+    /// Records the close; refused where `hold_post` is.
+    fn close_topic(&self, topic: i64, reason: &str) -> Result<(), HostError> {
+        self.writable_now("close-topic")?;
+        self.closed.borrow_mut().push((topic, reason.to_string()));
+        Ok(())
+    }
+    /// Queues the reply (at most 10 per call are allowed by the real
+    /// host); refused in renders and routes.
+    fn reply(&self, topic: i64, body: &str, reply_to: Option<i64>) -> Result<(), HostError> {
+        self.writable("reply")?;
+        if body.trim().is_empty() {
+            return Err(HostError::Invalid("a reply needs some text".into()));
+        }
+        self.replies
+            .borrow_mut()
+            .push((topic, body.to_string(), reply_to));
+        Ok(())
     }
     /// Answers from [`FakeHost::http_answers`]; refused while read-only,
     /// as the real host refuses renders and routes.

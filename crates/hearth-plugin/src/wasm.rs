@@ -112,6 +112,18 @@ impl Host for WasmHost {
     fn hold_post(&self, post: i64, reason: &str) -> Result<i64, sdk::HostError> {
         wit_moderation::hold_post(post, reason).map_err(host_error)
     }
+    fn hide_post(&self, post: i64, reason: &str) -> Result<i64, sdk::HostError> {
+        wit_moderation::hide_post(post, reason).map_err(host_error)
+    }
+    fn flag_post(&self, post: i64, reason: &str) -> Result<i64, sdk::HostError> {
+        wit_moderation::flag_post(post, reason).map_err(host_error)
+    }
+    fn close_topic(&self, topic: i64, reason: &str) -> Result<(), sdk::HostError> {
+        wit_moderation::close_topic(topic, reason).map_err(host_error)
+    }
+    fn reply(&self, topic: i64, body: &str, reply_to: Option<i64>) -> Result<(), sdk::HostError> {
+        wit_moderation::reply(topic, body, reply_to).map_err(host_error)
+    }
     fn http_fetch(&self, r: &sdk::HttpRequest) -> Result<sdk::HttpResponse, sdk::HostError> {
         wit_http::fetch(&wit_http::HttpRequest {
             method: r.method.clone(),

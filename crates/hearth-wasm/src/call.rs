@@ -145,6 +145,7 @@ pub(crate) struct CallState {
     notice_kinds: Vec<NoticeKindSpec>,
     /// Notices queued, sent only if the call succeeds.
     notices: Vec<ExtNotice>,
+    replies: Vec<crate::bot::BotReply>,
     max_notices: usize,
     notices_refused: u32,
     http: Option<Arc<crate::outbound::HttpGrant>>,
@@ -308,6 +309,7 @@ impl CallState {
         Writes {
             kv,
             notices: std::mem::take(&mut self.notices),
+            replies: std::mem::take(&mut self.replies),
         }
     }
 
@@ -474,7 +476,10 @@ impl CallState {
         reason: String,
     ) -> wasmtime::Result<Result<i64, HostError>> {
         allowed!(self, Capability::HoldPosts, "hold-post");
-        if let Err(e) = self.writable_now("hold-post") {
+        if let Err(e) = self
+            .writable_now("hold-post")
+            .and_then(|()| self.not_in_filter("hold-post"))
+        {
             return Ok(Err(e));
         }
         self.check_input("reason", reason.len())?;
@@ -489,6 +494,161 @@ impl CallState {
             )
             .map(|r| r.0)
             .map_err(Self::forum_error))
+    }
+}
+
+impl CallState {
+    /// Refuses acting on content from `filter-post`: a filter decides
+    /// about its draft with its verdict (queue, reject); acting on other
+    /// posts, or replying (which runs the filters again), belongs in
+    /// `on-event`.
+    fn not_in_filter(&mut self, what: &str) -> Result<(), HostError> {
+        if self.hook == Hook::FilterPost {
+            return Err(HostError::Denied(format!(
+                "{what} in `filter-post`: a filter answers with its verdict (queue or reject the \
+                 draft); act on posts and topics from `on-event`"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A post the plugin may act on: in its community, not deleted, not in
+    /// a private conversation (no capability grants moderating those).
+    fn post_in_reach(&mut self, post: i64) -> Result<(), HostError> {
+        match self.db().post(&Actor::System, self.community, PostId(post)) {
+            Ok(p) if !p.deleted => Ok(()),
+            Ok(_) | Err(hearth::Error::NotFound { .. }) => Err(HostError::Invalid(format!(
+                "there is no post {post} to act on"
+            ))),
+            Err(e) => Err(Self::forum_error(e)),
+        }
+    }
+
+    /// `hide-post` and `flag-post`: the engine's review queue, attributed
+    /// to the plugin.
+    fn review_post(
+        &mut self,
+        cap: Capability,
+        what: &str,
+        post: i64,
+        reason: String,
+    ) -> wasmtime::Result<Result<i64, HostError>> {
+        if let Err(e) = self.require(cap, what)? {
+            return Ok(Err(e));
+        }
+        if let Err(e) = self
+            .writable_now(what)
+            .and_then(|()| self.not_in_filter(what))
+        {
+            return Ok(Err(e));
+        }
+        self.check_input("reason", reason.len())?;
+        if let Err(e) = self.post_in_reach(post) {
+            return Ok(Err(e));
+        }
+        let plugin = self.spec_plugin.clone();
+        let db = self.db();
+        let done = match cap {
+            Capability::HidePosts => db.hide_post(
+                &Actor::System,
+                self.community,
+                PostId(post),
+                &plugin,
+                &reason,
+            ),
+            _ => db.ext_flag_post(
+                &Actor::System,
+                self.community,
+                PostId(post),
+                &plugin,
+                &reason,
+            ),
+        };
+        drop(db);
+        Ok(done.map(|r| r.0).map_err(Self::forum_error))
+    }
+
+    pub(crate) fn hide_post(
+        &mut self,
+        post: i64,
+        reason: String,
+    ) -> wasmtime::Result<Result<i64, HostError>> {
+        self.review_post(Capability::HidePosts, "hide-post", post, reason)
+    }
+
+    pub(crate) fn flag_post(
+        &mut self,
+        post: i64,
+        reason: String,
+    ) -> wasmtime::Result<Result<i64, HostError>> {
+        self.review_post(Capability::FlagPosts, "flag-post", post, reason)
+    }
+
+    /// Closes a topic as a moderator would, the audit log's reason naming
+    /// the plugin.
+    pub(crate) fn close_topic(
+        &mut self,
+        topic: i64,
+        reason: String,
+    ) -> wasmtime::Result<Result<(), HostError>> {
+        allowed!(self, Capability::CloseTopics, "close-topic");
+        if let Err(e) = self
+            .writable_now("close-topic")
+            .and_then(|()| self.not_in_filter("close-topic"))
+        {
+            return Ok(Err(e));
+        }
+        self.check_input("reason", reason.len())?;
+        let reason = format!("closed by {}: {}", self.spec_plugin, reason.trim());
+        let db = self.db();
+        let done = db.set_topic_flag(
+            &Actor::System,
+            self.community,
+            TopicId(topic),
+            hearth::TopicFlag::Closed,
+            true,
+            Some(&reason),
+        );
+        drop(db);
+        Ok(done.map(|_| ()).map_err(|e| match e {
+            hearth::Error::NotFound { .. } => {
+                HostError::Invalid(format!("there is no topic {topic} to close"))
+            }
+            e => Self::forum_error(e),
+        }))
+    }
+
+    /// Queues a reply by the plugin's bot member; it is posted after the
+    /// call succeeds, through the forum's rules like any member's.
+    pub(crate) fn bot_reply(
+        &mut self,
+        topic: i64,
+        body: String,
+        reply_to: Option<i64>,
+    ) -> wasmtime::Result<Result<(), HostError>> {
+        allowed!(self, Capability::Reply, "reply");
+        if let Err(e) = self
+            .writable("reply")
+            .and_then(|()| self.not_in_filter("reply"))
+        {
+            return Ok(Err(e));
+        }
+        self.check_input("reply", body.len())?;
+        if self.replies.len() >= crate::bot::MAX_REPLIES_PER_CALL {
+            return Ok(Err(HostError::Invalid(format!(
+                "at most {} replies per call; this one was not queued",
+                crate::bot::MAX_REPLIES_PER_CALL
+            ))));
+        }
+        if body.trim().is_empty() {
+            return Ok(Err(HostError::Invalid("a reply needs some text".into())));
+        }
+        self.replies.push(crate::bot::BotReply {
+            topic: TopicId(topic),
+            body,
+            reply_to: reply_to.map(PostId),
+        });
+        Ok(Ok(()))
     }
 }
 
@@ -975,17 +1135,20 @@ pub(crate) struct Outcome<T> {
 pub(crate) struct Writes {
     pub kv: Vec<ExtOp>,
     pub notices: Vec<ExtNotice>,
+    /// Replies by the plugin's bot member, posted after the commit.
+    pub replies: Vec<crate::bot::BotReply>,
 }
 
 impl Writes {
     pub fn is_empty(&self) -> bool {
-        self.kv.is_empty() && self.notices.is_empty()
+        self.kv.is_empty() && self.notices.is_empty() && self.replies.is_empty()
     }
 
     /// Drops everything (the call failed or was refused).
     pub fn clear(&mut self) {
         self.kv.clear();
         self.notices.clear();
+        self.replies.clear();
     }
 }
 
@@ -1028,6 +1191,7 @@ pub(crate) fn invoke<T>(
         kv: BTreeMap::new(),
         notice_kinds: spec.loaded.manifest.notifications.clone(),
         notices: Vec::new(),
+        replies: Vec::new(),
         max_notices: spec.limits.max_notices,
         notices_refused: 0,
         http: spec.http.clone(),

@@ -203,9 +203,14 @@ impl PluginHost {
             let Some(last) = events.last().map(|e| e.id) else {
                 return Ok(());
             };
+            // A plugin is not handed what its own bot did (a bot answering
+            // every new post would otherwise answer itself); looked up per
+            // batch, as the bot is made on its first reply.
+            let bot = self.bot_of(name)?;
             let visible: Vec<&hearth::Event> = events
                 .iter()
                 .filter(|e| staff || e.audience != Audience::Staff)
+                .filter(|e| bot.is_none() || e.actor != bot)
                 .collect();
             let step = if visible.is_empty() {
                 self.save_cursor(name, community, last)?;

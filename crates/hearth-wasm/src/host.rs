@@ -1167,6 +1167,7 @@ impl PluginHost {
         let batches = [(ns.as_str(), writes.kv.as_slice()), (NS, host_ops)];
         if writes.notices.is_empty() {
             self.inner.forum.ext_apply_all(Some(community), &batches)?;
+            self.commit_replies(name, community, writes);
             return Ok(hearth::NoticeTally::default());
         }
         let tally = self.inner.forum.ext_apply_with_notices(
@@ -1181,7 +1182,25 @@ impl PluginHost {
         if let Some(p) = self.read_plugins().get(name) {
             p.stats.notices(&tally);
         }
+        self.commit_replies(name, community, writes);
         Ok(tally)
+    }
+
+    /// Posts a committed call's bot replies and counts what became of them.
+    fn commit_replies(&self, name: &str, community: CommunityId, writes: &Writes) {
+        if writes.replies.is_empty() {
+            return;
+        }
+        let results = self.post_replies(name, community, &writes.replies);
+        let posted = results.iter().filter(|r| r.is_ok()).count() as u64;
+        let last = results
+            .iter()
+            .rev()
+            .find_map(|r| r.as_ref().err())
+            .map(|e| format!("a bot reply was refused: {e}"));
+        if let Some(p) = self.read_plugins().get(name) {
+            p.stats.replies(posted, last, results.len() as u64 - posted);
+        }
     }
 
     /// Runs every enabled `filter-post` plugin over a draft, in the order

@@ -57,6 +57,7 @@
 mod actions;
 mod api_fields;
 mod bindings;
+mod bot;
 mod call;
 mod delivery;
 mod error;
@@ -77,6 +78,7 @@ mod worlds;
 
 pub use actions::{ActionInput, ActionReply, MAX_ACTION_FIELD, MAX_ACTION_FIELDS, is_site_path};
 pub use api_fields::FieldViewer;
+pub use bot::MAX_REPLIES_PER_CALL;
 pub use call::{LogLine, Usage};
 pub use delivery::{DeliveryReport, ParkedEvent};
 pub use error::{Error, Result};

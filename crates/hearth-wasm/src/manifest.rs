@@ -167,6 +167,14 @@ names! {
         Http = "http",
         /// Hold published posts for review (API 0.2).
         HoldPosts = "hold-posts",
+        /// Hide a post until a moderator decides (0.2, `hide-post`).
+        HidePosts = "hide-posts",
+        /// Flag a post for the moderators (0.2, `flag-post`).
+        FlagPosts = "flag-posts",
+        /// Close a topic (0.2, `close-topic`).
+        CloseTopics = "close-topics",
+        /// Reply as the plugin's own bot member (0.2, `reply`).
+        Reply = "reply",
     }
 }
 

@@ -76,6 +76,11 @@ pub struct Counters {
     /// Of those, the ones refused (host, address, scheme), malformed, too
     /// large, failed or out of time.
     pub http_failures: u64,
+    /// Replies posted by the plugin's bot member.
+    pub replies_posted: u64,
+    /// Replies the forum refused (a closed topic, a rate limit, a filter),
+    /// the last reason in `last_error`.
+    pub replies_refused: u64,
 }
 
 #[derive(Debug, Default)]
@@ -119,6 +124,16 @@ impl Stats {
         c.notices_sent += u64::from(tally.sent);
         c.notices_not_sent += u64::from(tally.skipped + tally.duplicates);
         c.notices_capped += u64::from(tally.capped);
+    }
+
+    /// Records what became of a committed call's bot replies.
+    pub fn replies(&self, posted: u64, refused: Option<String>, refused_count: u64) {
+        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        c.replies_posted += posted;
+        c.replies_refused += refused_count;
+        if let Some(why) = refused {
+            c.last_error = Some(why);
+        }
     }
 
     pub fn parked(&self) {

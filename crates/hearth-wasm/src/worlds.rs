@@ -203,6 +203,27 @@ impl v0_2::hearth::plugin::moderation::Host for CallState {
     fn hold_post(&mut self, post: i64, reason: String) -> wasmtime::Result<Result<i64, HostError>> {
         self.hold_post(post, reason)
     }
+    fn hide_post(&mut self, post: i64, reason: String) -> wasmtime::Result<Result<i64, HostError>> {
+        self.hide_post(post, reason)
+    }
+    fn flag_post(&mut self, post: i64, reason: String) -> wasmtime::Result<Result<i64, HostError>> {
+        self.flag_post(post, reason)
+    }
+    fn close_topic(
+        &mut self,
+        topic: i64,
+        reason: String,
+    ) -> wasmtime::Result<Result<(), HostError>> {
+        self.close_topic(topic, reason)
+    }
+    fn reply(
+        &mut self,
+        topic: i64,
+        body: String,
+        reply_to: Option<i64>,
+    ) -> wasmtime::Result<Result<(), HostError>> {
+        self.bot_reply(topic, body, reply_to)
+    }
 }
 
 impl v0_2::hearth::plugin::http::Host for CallState {

@@ -1005,3 +1005,177 @@ fn list_reads_show_each_reader_only_what_they_may_read() {
     assert!(member.contains("false]"), "an unknown id is none: {member}");
     assert!(member.contains("over true"), "{member}");
 }
+
+#[test]
+fn a_moderation_bot_hides_flags_closes_and_replies_only_as_granted() {
+    if !api_0_2() {
+        return;
+    }
+    let w = hostile(roomy(), "moderate");
+    let post = |title: &str, body: &str| {
+        w.forum
+            .create_topic(
+                &Actor::User(w.alice),
+                w.community,
+                NewTopic {
+                    category: w.talk,
+                    title: title.into(),
+                    body: body.into(),
+                    tags: vec![],
+                },
+            )
+            .unwrap()
+    };
+    let moderated = |w: &World| -> Vec<String> {
+        w.forum
+            .ext_get("plugin:hostile", Some(w.community), "moderated")
+            .unwrap()
+            .map(|b| serde_json::from_slice(&b).unwrap())
+            .unwrap_or_default()
+    };
+    // Read, but none of the moderation grants: each is `denied`, nothing
+    // happens, and no bot exists.
+    w.grant_hostile(&[Capability::Read]);
+    let (t0, _) = post(
+        "Please hide me, flag me and close me",
+        "hide me flag me close me",
+    );
+    w.host.deliver_events().unwrap();
+    let said = moderated(&w);
+    assert_eq!(said.len(), 4, "{said:?}");
+    assert!(said.iter().all(|s| s.contains("Denied")), "{said:?}");
+    assert!(
+        w.forum
+            .topic_only(&Actor::Guest, w.community, t0.id)
+            .is_ok()
+    );
+    assert!(w.host.bot_of("hostile").unwrap().is_none());
+
+    // Granted: each acts through the engine's rules, attributed to the
+    // plugin.
+    w.grant_hostile(&[
+        Capability::Read,
+        Capability::HidePosts,
+        Capability::FlagPosts,
+        Capability::CloseTopics,
+        Capability::Reply,
+    ]);
+    let (hidden, _) = post("A post asking to be hidden", "Please hide me now.");
+    let (flagged, flagged_post) = post("A post asking to be flagged", "Please flag me now.");
+    let (closed, _) = post("A topic asking to be closed", "Please close me now.");
+    w.host.deliver_events().unwrap();
+    assert!(
+        w.forum
+            .topic_only(&Actor::Guest, w.community, hidden.id)
+            .is_err()
+    );
+    assert!(
+        !w.forum
+            .post(&Actor::Guest, w.community, flagged_post.id)
+            .unwrap()
+            .hidden
+    );
+    assert!(
+        w.forum
+            .topic_only(&Actor::Guest, w.community, closed.id)
+            .unwrap()
+            .closed
+    );
+    let queue = w
+        .forum
+        .review_queue(
+            &Actor::User(w.moderator),
+            w.community,
+            &ReviewFilter::default(),
+            &hearth::PageRequest::first(50),
+        )
+        .unwrap();
+    let reasons: Vec<&str> = queue.items.iter().map(|i| i.reason.as_str()).collect();
+    assert!(
+        reasons.contains(&"hidden by hostile: asked to"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"flagged by hostile: asked to"),
+        "{reasons:?}"
+    );
+    // The bot replied as `hostile-bot`, a member, where it may: the
+    // hidden topic (which it may not see) and the closed one refused its
+    // replies (counted); its own posts were not handed back to the plugin
+    // (no reply to a reply).
+    let bot = w.host.bot_of("hostile").unwrap().expect("a bot member");
+    assert_eq!(w.forum.user(bot).unwrap().username, "hostile-bot");
+    let view = w
+        .forum
+        .topic(
+            &Actor::Guest,
+            w.community,
+            flagged.id,
+            &hearth::PageRequest::first(10),
+        )
+        .unwrap();
+    let replies: Vec<(&str, &str)> = view
+        .posts
+        .items
+        .iter()
+        .skip(1)
+        .map(|p| (p.author.username.as_str(), p.source.as_str()))
+        .collect();
+    assert_eq!(
+        replies,
+        [(
+            "hostile-bot",
+            format!("The bot saw post {}.", flagged_post.id.0).as_str()
+        )]
+    );
+    w.host.deliver_events().unwrap();
+    let status = w.host.status("hostile").unwrap().counters;
+    assert!(status.replies_posted >= 1, "{status:?}");
+    assert_eq!(status.replies_refused, 2, "{status:?}");
+    assert!(
+        status
+            .last_error
+            .unwrap_or_default()
+            .contains("bot reply was refused"),
+    );
+    let again = w
+        .forum
+        .topic(
+            &Actor::Guest,
+            w.community,
+            flagged.id,
+            &hearth::PageRequest::first(10),
+        )
+        .unwrap();
+    assert_eq!(again.posts.items.len(), 2, "the bot did not answer itself");
+
+    // From a render nothing acts; from an action only the reply is queued
+    // (and posted, as the action is done).
+    let fragments = w.host.render(
+        &Actor::User(w.bob),
+        w.community,
+        Slot::PageFooter,
+        &PageContext::default(),
+    );
+    let html = &fragments[0].html;
+    assert_eq!(html.matches("Denied").count(), 4, "{html}");
+    act(&w, Actor::User(w.bob)).unwrap();
+    let said = String::from_utf8(
+        w.forum
+            .ext_get("plugin:hostile", Some(w.community), "moderate-action")
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(said.matches("Denied").count(), 3, "{said}");
+    assert!(said.contains("reply Ok(())"), "{said}");
+    // The draft filter (which runs in this mode too) acted on nothing:
+    // topic 1 of the first phase is still open.
+    assert!(
+        !w.forum
+            .topic_only(&Actor::Guest, w.community, t0.id)
+            .unwrap()
+            .closed
+    );
+    forum_works(&w);
+}

@@ -551,26 +551,84 @@ impl Forum {
         source: &str,
         reason: &str,
     ) -> Result<ReviewId> {
+        self.ext_review(actor, community, post, source, reason, "held", true)
+    }
+
+    /// Hides a post on an extension's behalf, at any time (a moderation
+    /// bot acting on a report): hidden until a moderator decides, the
+    /// review item saying "hidden by `source`: `reason`". A post already
+    /// waiting keeps its item. The system actor only: the plugin host
+    /// calls this for plugins granted `hide-posts`.
+    pub fn hide_post(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        post: PostId,
+        source: &str,
+        reason: &str,
+    ) -> Result<ReviewId> {
+        self.ext_review(actor, community, post, source, reason, "hidden", true)
+    }
+
+    /// Flags a post for the moderators on an extension's behalf: a
+    /// review item ("flagged by `source`: `reason`") and the staff event a
+    /// member's flag raises, the post left as it is. A post already
+    /// waiting keeps its item. The system actor only: the plugin host
+    /// calls this for plugins granted `flag-posts`.
+    pub fn ext_flag_post(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        post: PostId,
+        source: &str,
+        reason: &str,
+    ) -> Result<ReviewId> {
+        self.ext_review(actor, community, post, source, reason, "flagged", false)
+    }
+
+    /// Puts a post before the moderators for an extension (`verb` names
+    /// what it did), hiding it when `hide`.
+    #[allow(clippy::too_many_arguments)]
+    fn ext_review(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        post: PostId,
+        source: &str,
+        reason: &str,
+        verb: &str,
+        hide: bool,
+    ) -> Result<ReviewId> {
         crate::text::check_len("reason", reason, 1, 500)?;
         crate::text::check_len("source", source, 1, 50)?;
         self.write(|w| {
             let viewer = self.viewer_in(w, actor, community)?;
             if !viewer.system {
-                return Err(Error::forbidden(
-                    "posts are held for review by extensions, through the system actor",
-                ));
+                return Err(Error::forbidden(format!(
+                    "posts are {verb} by extensions, through the system actor"
+                )));
             }
             let state = crate::topic::post_state(w.tx, &viewer, post)?;
             if state.deleted || state.topic.deleted {
                 return Err(Error::not_found("post"));
             }
-            let text = format!("held by {source}: {}", reason.trim());
-            if let Some(id) = pending_item(w.tx, post)? {
+            let text = format!("{verb} by {source}: {}", reason.trim());
+            let item = match pending_item(w.tx, post)? {
+                Some(id) => id,
+                None => {
+                    let item = rule_flag(w, &viewer, post, &text)?;
+                    let mut e = staff_event(EventKind::PostFlagged, item, state.author, None);
+                    e.post = Some(post);
+                    e.topic = Some(state.topic.id);
+                    e.data =
+                        serde_json::json!({ "review": item, "kind": "rule", "source": source });
+                    w.emit(community, e)?;
+                    item
+                }
+            };
+            if hide {
                 set_hidden(w, &viewer, post, true)?;
-                return Ok(id);
             }
-            let item = rule_flag(w, &viewer, post, &text)?;
-            set_hidden(w, &viewer, post, true)?;
             Ok(item)
         })
     }

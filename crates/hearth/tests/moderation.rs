@@ -1115,6 +1115,79 @@ fn queued_hidden_and_deleted_content_stays_out_of_every_read_path() {
 }
 
 #[test]
+fn an_extension_hides_or_flags_a_post_for_the_moderators() {
+    let m = Mod::new();
+    let f = m.f();
+    let (t, hidden) = m
+        .topic(&m.regular, "Rude words here", "you are all fools")
+        .unwrap();
+    let (_, flagged) = m
+        .topic(&m.regular, "Borderline words", "maybe rude")
+        .unwrap();
+    for who in [&m.moderator, &m.regular] {
+        assert!(matches!(
+            f.hide_post(who, m.c, hidden.id, "tone-bot", "rude"),
+            Err(Error::Forbidden { .. } | Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            f.ext_flag_post(who, m.c, flagged.id, "tone-bot", "rude"),
+            Err(Error::Forbidden { .. } | Error::NotFound { .. })
+        ));
+    }
+    assert!(matches!(
+        f.ext_flag_post(
+            &Actor::System,
+            m.c,
+            flagged.id,
+            "tone-bot",
+            &"x".repeat(501)
+        ),
+        Err(Error::Invalid { .. })
+    ));
+    let hid = f
+        .hide_post(&Actor::System, m.c, hidden.id, "tone-bot", "insults")
+        .unwrap();
+    let flag = f
+        .ext_flag_post(&Actor::System, m.c, flagged.id, "tone-bot", "might be rude")
+        .unwrap();
+    // Hidden: gone for others. Flagged: still shown.
+    assert!(!m.latest_ids(&Actor::Guest).contains(&t.id));
+    assert!(!f.post(&m.regular, m.c, flagged.id).unwrap().hidden);
+    f.post(&m.basic, m.c, flagged.id).unwrap();
+    let reasons: Vec<(hearth::ReviewId, String)> =
+        m.pending().into_iter().map(|i| (i.id, i.reason)).collect();
+    assert!(
+        reasons.contains(&(hid, "hidden by tone-bot: insults".into())),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&(flag, "flagged by tone-bot: might be rude".into())),
+        "{reasons:?}"
+    );
+    // Flagged again while waiting: the same item, nothing new.
+    assert_eq!(
+        f.ext_flag_post(&Actor::System, m.c, flagged.id, "tone-bot", "again")
+            .unwrap(),
+        flag
+    );
+    assert_eq!(m.pending().len(), 2);
+    // The staff hear of both, naming the extension.
+    let events = f
+        .events_after(&m.moderator, m.c, hearth::EventId(0), 1000)
+        .unwrap();
+    let sources: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e.kind == hearth::EventKind::PostFlagged)
+        .map(|e| &e.data["source"])
+        .collect();
+    assert_eq!(
+        sources.iter().filter(|s| **s == "tone-bot").count(),
+        2,
+        "{sources:?}"
+    );
+}
+
+#[test]
 fn an_extension_holds_a_post_until_a_moderator_decides() {
     let m = Mod::new();
     let (t, p) = m.topic(&m.regular, "Great deals", "visit my shop").unwrap();

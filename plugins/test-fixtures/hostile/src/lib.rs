@@ -103,6 +103,18 @@ fn misbehave(host: &dyn Host) -> Option<String> {
             let held = host.hold_post(1, "from a render");
             Some(format!("<p>hold: {}</p>", escape(&format!("{held:?}"))))
         }
+        "moderate" => {
+            // From a render or an action: each refused but the reply in an
+            // action (queued; posted only if the action is done).
+            let hide = host.hide_post(1, "from here");
+            let flag = host.flag_post(1, "from here");
+            let close = host.close_topic(1, "from here");
+            let reply = host.reply(1, "from here", None);
+            Some(format!(
+                "<p>{}</p>",
+                escape(&format!("hide {hide:?}; flag {flag:?}; close {close:?}; reply {reply:?}"))
+            ))
+        }
         "secret" => {
             // Reads its own secret setting; says only how long it is.
             let key: String = host.setting_as("api-key").unwrap_or_default();
@@ -179,6 +191,50 @@ impl Plugin for Hostile {
                 .map_err(|e| e.to_string())?;
             return Ok(());
         }
+        if mode(host) == "moderate" {
+            // A moderation bot: on each new post whose text names what to
+            // do — "hide me", "flag me", "close me" — does it, and answers
+            // every new post as its bot member (it never sees its own
+            // replies). Outcomes are kept in `moderated`.
+            let mut done: Vec<String> = host
+                .kv_get_json("moderated")
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default();
+            for e in events.iter().filter(|e| e.kind == "post.created") {
+                let (Some(post), Some(topic)) = (e.post, e.topic) else {
+                    continue;
+                };
+                let body = match host.post(post) {
+                    Ok(Some(p)) => p.body,
+                    _ => String::new(),
+                };
+                if body.contains("hide me") {
+                    done.push(format!(
+                        "hide {post}: {:?}",
+                        host.hide_post(post, "asked to")
+                    ));
+                }
+                if body.contains("flag me") {
+                    done.push(format!(
+                        "flag {post}: {:?}",
+                        host.flag_post(post, "asked to")
+                    ));
+                }
+                if body.contains("close me") {
+                    done.push(format!(
+                        "close {topic}: {:?}",
+                        host.close_topic(topic, "asked to")
+                    ));
+                }
+                done.push(format!(
+                    "reply {topic}: {:?}",
+                    host.reply(topic, &format!("The bot saw post {post}."), Some(post))
+                ));
+            }
+            host.kv_set_json("moderated", &done)
+                .map_err(|e| e.to_string())?;
+            return Ok(());
+        }
         if mode(host) == "hold" {
             // Holds every new post for review (a spam checker's verdict).
             for e in events.iter().filter(|e| e.kind == "post.created") {
@@ -221,6 +277,13 @@ impl Plugin for Hostile {
                 redirect: Some("//evil.example/".into()),
                 json: None,
             }),
+            "moderate" => {
+                // What the host answered, kept for the tests.
+                let said = misbehave(host).unwrap_or_default();
+                host.kv_set("moderate-action", said.as_bytes())
+                    .map_err(|e| e.to_string())?;
+                Ok(ActionOutcome::done())
+            }
             _ => {
                 misbehave(host);
                 Ok(ActionOutcome::done())
