@@ -1012,20 +1012,7 @@ fn a_moderation_bot_hides_flags_closes_and_replies_only_as_granted() {
         return;
     }
     let w = hostile(roomy(), "moderate");
-    let post = |title: &str, body: &str| {
-        w.forum
-            .create_topic(
-                &Actor::User(w.alice),
-                w.community,
-                NewTopic {
-                    category: w.talk,
-                    title: title.into(),
-                    body: body.into(),
-                    tags: vec![],
-                },
-            )
-            .unwrap()
-    };
+    let post = |title: &str, body: &str| w.alice_topic(title, body);
     let moderated = |w: &World| -> Vec<String> {
         w.forum
             .ext_get("plugin:hostile", Some(w.community), "moderated")

@@ -10,7 +10,7 @@
 mod common;
 
 use common::World;
-use hearth::{Actor, NewTopic, PostId, SearchQuery};
+use hearth::{Actor, PostId, SearchQuery};
 use hearth_wasm::{
     ActionInput, ActionReply, Capability, FieldOn, FieldViewer, ItemSlot, PageContext,
 };
@@ -30,20 +30,7 @@ fn enable_polls(w: &World) {
 }
 
 fn topic(w: &World, title: &str, body: &str) -> PostId {
-    w.forum
-        .create_topic(
-            &Actor::User(w.alice),
-            w.community,
-            NewTopic {
-                category: w.talk,
-                title: title.into(),
-                body: body.into(),
-                tags: vec![],
-            },
-        )
-        .unwrap()
-        .1
-        .id
+    w.alice_topic(title, body).1.id
 }
 
 fn html(w: &World, p: PostId) -> String {

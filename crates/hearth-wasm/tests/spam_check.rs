@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::World;
-use hearth::{Actor, Decision, NewTopic, ReviewFilter};
+use hearth::{Actor, Decision, ReviewFilter};
 use hearth_wasm::{Capability, HostConfig};
 use serde_json::json;
 
@@ -82,22 +82,7 @@ fn a_new_members_spam_is_held_and_the_decision_goes_back_to_the_service() {
         "site": "https://community.example",
         "below-trust": 2,
     }));
-    let post = |title: &str, body: &str| {
-        w.forum
-            .create_topic(
-                &Actor::User(w.alice),
-                w.community,
-                NewTopic {
-                    category: w.talk,
-                    title: title.into(),
-                    body: body.into(),
-                    tags: vec![],
-                },
-            )
-            .unwrap()
-            .0
-            .id
-    };
+    let post = |title: &str, body: &str| w.alice_topic(title, body).0.id;
     let spam = post("Great offer for all of you", "Cheap watches at my shop");
     let fine = post("How do I export my data?", "Is there a button for it?");
     w.host.deliver_events().unwrap();

@@ -158,6 +158,23 @@ impl World {
         }
     }
 
+    /// A topic by alice in `talk`: the topic and its first post.
+    #[allow(dead_code)]
+    pub fn alice_topic(&self, title: &str, body: &str) -> (hearth::Topic, hearth::Post) {
+        self.forum
+            .create_topic(
+                &Actor::User(self.alice),
+                self.community,
+                hearth::NewTopic {
+                    category: self.talk,
+                    title: title.into(),
+                    body: body.into(),
+                    tags: vec![],
+                },
+            )
+            .unwrap()
+    }
+
     pub fn install(&self, name: &str) -> hearth_wasm::PluginStatus {
         self.host.install_dir(plugin_dir(name, false)).unwrap()
     }
