@@ -67,6 +67,8 @@ pub struct Usage {
     pub http_requests: u32,
     /// Of those, the ones refused or failed.
     pub http_failures: u32,
+    /// Each request and what came of it.
+    pub http_exchanges: Vec<crate::outbound::HttpExchange>,
 }
 
 /// What a call ran with.
@@ -151,6 +153,7 @@ pub(crate) struct CallState {
     http: Option<Arc<crate::outbound::HttpGrant>>,
     http_requests: u32,
     http_failures: u32,
+    http_exchanges: Vec<crate::outbound::HttpExchange>,
     /// When the call started, and its deadline (outbound requests must
     /// end within it).
     started: Instant,
@@ -456,6 +459,15 @@ impl CallState {
         };
         let deadline = self.started + self.deadline;
         let out = crate::outbound::fetch(&req, &grant.rules(), deadline);
+        self.http_exchanges.push(crate::outbound::HttpExchange {
+            method: req.method.to_ascii_uppercase(),
+            url: req.url.clone(),
+            outcome: match &out {
+                Ok(r) => format!("{}, {} bytes", r.status, r.body.len()),
+                Err(r) => format!("{r:?}"),
+            },
+            replayed: grant.replay.is_some(),
+        });
         Ok(out.map_err(|r| {
             self.http_failures += 1;
             tracing::info!(plugin = %self.spec_plugin, refusal = ?r, "outbound request not made or failed");
@@ -1197,6 +1209,7 @@ pub(crate) fn invoke<T>(
         http: spec.http.clone(),
         http_requests: 0,
         http_failures: 0,
+        http_exchanges: Vec::new(),
         started,
         deadline: spec.limits.deadline,
         logs: Vec::new(),
@@ -1241,6 +1254,7 @@ pub(crate) fn invoke<T>(
         notices_refused: state.notices_refused,
         http_requests: state.http_requests,
         http_failures: state.http_failures,
+        http_exchanges: std::mem::take(&mut state.http_exchanges),
     };
     let logs = std::mem::take(&mut state.logs);
     let result = match result {

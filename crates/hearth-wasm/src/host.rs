@@ -1130,6 +1130,7 @@ impl PluginHost {
             plain: c.http_plain,
             max_response: c.http_max_response,
             per_plugin: c.http_per_plugin,
+            replay: c.http_replay.clone(),
         }))
     }
 

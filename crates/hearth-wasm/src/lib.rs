@@ -92,7 +92,7 @@ pub use manifest::{
     api_supported,
 };
 pub use markup::MarkupJob;
-pub use outbound::MAX_HTTP_HEADERS;
+pub use outbound::{HttpExchange, MAX_HTTP_HEADERS, RecordedExchange};
 pub use plugin_html::ActionForms;
 pub use sdk_section::SDK_SECTION;
 pub use status::{Counters, PluginStatus};

@@ -127,6 +127,9 @@ pub struct HostConfig {
     /// Requests one plugin may have in flight at once (the next is
     /// `unavailable`).
     pub http_per_plugin: usize,
+    /// Answers recorded for plugins' requests: when set, nothing goes to
+    /// the network (`hearth-plugin run --http`, tests); unset by default.
+    pub http_replay: Option<std::sync::Arc<Vec<crate::RecordedExchange>>>,
 }
 
 impl Default for HostConfig {
@@ -154,6 +157,7 @@ impl Default for HostConfig {
             http_plain: false,
             http_private_hosts: Vec::new(),
             http_max_response: 1 << 20,
+            http_replay: None,
             http_per_plugin: 4,
         }
     }

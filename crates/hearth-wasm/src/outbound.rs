@@ -48,6 +48,45 @@ pub(crate) enum Refusal {
     Unavailable(String),
 }
 
+/// An answer recorded for a request (`hearth-plugin run --http`, tests):
+/// with [`HostConfig::http_replay`](crate::HostConfig) set, a plugin's
+/// request to `method url` gets it — after every rule about the request,
+/// the host and the scheme — and nothing goes to the network.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordedExchange {
+    /// `GET`, `POST`… (any case).
+    pub method: String,
+    /// The URL exactly as the plugin asks for it.
+    pub url: String,
+    /// The answer's status (default 200).
+    #[serde(default = "ok_status")]
+    pub status: u16,
+    /// The answer's headers.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// The answer's body, as text.
+    #[serde(default)]
+    pub body: String,
+}
+
+fn ok_status() -> u16 {
+    200
+}
+
+/// One request a call asked for and what came of it (in [`Usage`](crate::Usage),
+/// for the runner's report).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HttpExchange {
+    /// The method, upper-cased.
+    pub method: String,
+    /// The URL asked for.
+    pub url: String,
+    /// `200, 123 bytes`, or why it was not made or failed.
+    pub outcome: String,
+    /// Whether the answer came from a recording.
+    pub replayed: bool,
+}
+
 /// What a call may do over HTTP: the plugin's hosts (manifest, narrowed
 /// by the operator) and the host's settings.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +96,8 @@ pub(crate) struct HttpGrant {
     pub plain: bool,
     pub max_response: usize,
     pub per_plugin: usize,
+    /// Recorded answers instead of the network.
+    pub replay: Option<Arc<Vec<RecordedExchange>>>,
 }
 
 impl HttpGrant {
@@ -66,6 +107,7 @@ impl HttpGrant {
             private_ok: &self.private_ok,
             plain: self.plain,
             max_response: self.max_response,
+            replay: self.replay.as_deref().map(Vec::as_slice),
         }
     }
 }
@@ -126,6 +168,8 @@ pub(crate) struct Rules<'a> {
     pub plain: bool,
     /// The most response bytes (headers and body).
     pub max_response: usize,
+    /// Recorded answers instead of the network.
+    pub replay: Option<&'a [RecordedExchange]>,
 }
 
 /// Whether connecting to `ip` could reach something inside: loopback,
@@ -269,6 +313,26 @@ pub(crate) fn fetch(
                 rules.hosts.join(", ")
             }
         )));
+    }
+    if let Some(recorded) = rules.replay {
+        let found = recorded
+            .iter()
+            .find(|r| r.method.eq_ignore_ascii_case(&method) && r.url == req.url);
+        return match found {
+            Some(r) if r.body.len() > rules.max_response => Err(Refusal::Invalid(format!(
+                "the answer is larger than {} bytes",
+                rules.max_response
+            ))),
+            Some(r) => Ok(Response {
+                status: r.status,
+                headers: r.headers.clone(),
+                body: r.body.clone().into_bytes(),
+            }),
+            None => Err(Refusal::Unavailable(format!(
+                "no recorded answer for {method} {}",
+                req.url
+            ))),
+        };
     }
     let port = url
         .port_or_known_default()
@@ -487,6 +551,78 @@ mod tests {
     }
 
     #[test]
+    fn recorded_answers_come_after_the_rules() {
+        let hosts = vec!["api.example.com".to_string()];
+        let recorded = vec![RecordedExchange {
+            method: "post".into(),
+            url: "https://api.example.com/check".into(),
+            status: 201,
+            headers: vec![("X-A".into(), "1".into())],
+            body: "yes".into(),
+        }];
+        let rules = Rules {
+            hosts: &hosts,
+            private_ok: &[],
+            plain: false,
+            max_response: 10,
+            replay: Some(&recorded),
+        };
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let req = |method: &str, url: &str| Request {
+            method: method.into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let r = fetch(
+            &req("POST", "https://api.example.com/check"),
+            &rules,
+            deadline,
+        )
+        .unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (201, b"yes".as_slice()));
+        // The rules still apply: another host, plain http.
+        assert!(matches!(
+            fetch(
+                &req("POST", "https://other.example.com/check"),
+                &rules,
+                deadline
+            ),
+            Err(Refusal::Denied(_))
+        ));
+        assert!(matches!(
+            fetch(
+                &req("POST", "http://api.example.com/check"),
+                &rules,
+                deadline
+            ),
+            Err(Refusal::Denied(_))
+        ));
+        // Not recorded: unavailable, nothing fetched.
+        assert!(matches!(
+            fetch(&req("GET", "https://api.example.com/check"), &rules, deadline),
+            Err(Refusal::Unavailable(m)) if m.contains("no recorded answer")
+        ));
+        // Over the answer cap.
+        let big = vec![RecordedExchange {
+            body: "x".repeat(11),
+            ..recorded[0].clone()
+        }];
+        let capped = Rules {
+            replay: Some(&big),
+            ..rules
+        };
+        assert!(matches!(
+            fetch(
+                &req("POST", "https://api.example.com/check"),
+                &capped,
+                deadline
+            ),
+            Err(Refusal::Invalid(_))
+        ));
+    }
+
+    #[test]
     fn requests_are_checked_before_anything_is_sent() {
         let hosts = vec!["api.example.com".to_string()];
         let rules = Rules {
@@ -494,6 +630,7 @@ mod tests {
             private_ok: &[],
             plain: false,
             max_response: 1 << 20,
+            replay: None,
         };
         let deadline = Instant::now() + Duration::from_secs(1);
         let req = |method: &str, url: &str, headers: Vec<(String, String)>| Request {

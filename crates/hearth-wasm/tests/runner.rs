@@ -167,3 +167,70 @@ fn renders_markup_blocks_of_api_0_2() {
     assert!(out.contains("\"sanitized\""), "{out}");
     assert!(out.contains("null"), "{out}");
 }
+
+#[test]
+fn answers_outbound_requests_from_a_recording() {
+    if common::api_version() != "0.2.0" {
+        return;
+    }
+    let wasm = common::plugin_dir("hostile", true).join("hostile.wasm");
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let act = write("act.json", r#"{"name": "act"}"#);
+    let settings = write(
+        "settings.json",
+        r#"{"mode": "http", "url": "http://10.0.0.1/check"}"#,
+    );
+    let recorded = write(
+        "recorded.json",
+        r#"[{"method": "GET", "url": "http://10.0.0.1/check", "body": "ham, says the recording"}]"#,
+    );
+    let (code, out) = run(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--hook",
+        "action",
+        "--input",
+        &act,
+        "--settings",
+        &settings,
+        "--http",
+        &recorded,
+        "--as",
+        "member",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("http:\n  GET http://10.0.0.1/check -> 200, 23 bytes (recorded)"),
+        "{out}"
+    );
+    // A URL the recording lacks is not fetched from the network.
+    let other = write(
+        "other.json",
+        r#"{"mode": "http", "url": "http://10.0.0.1/elsewhere"}"#,
+    );
+    let (_, out) = run(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--hook",
+        "action",
+        "--input",
+        &act,
+        "--settings",
+        &other,
+        "--http",
+        &recorded,
+        "--as",
+        "member",
+    ]);
+    assert!(
+        out.contains(
+            "-> Unavailable(\"no recorded answer for GET http://10.0.0.1/elsewhere\") (recorded)"
+        ),
+        "{out}"
+    );
+}

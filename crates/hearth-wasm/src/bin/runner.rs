@@ -14,6 +14,7 @@ use hearth_wasm::{Capability, Hook, HostConfig, Manifest, PluginHost};
 
 const USAGE: &str = "usage: hearth-plugin run <plugin.wasm> --hook <hook> [--input <fixture.json>]
                          [--manifest <plugin.toml>] [--settings <settings.json>] [--as guest|member|admin]
+                         [--http <recorded.json>]
 
 Runs one hook of a plugin against a throwaway forum (a community \"demo\"
 with members, a Q&A category and a solved question) under the limits a
@@ -29,6 +30,11 @@ For action and render-items the viewer is the --as member unless the input
 names one; an action's store writes are kept only when it is done. Notices
 a hook queues (API 0.2's notify) are listed with what the forum did with
 them.
+Every outbound request (API 0.2's http) is listed with what came of it.
+With --http, requests are answered from a recording — a JSON list of
+{\"method\", \"url\", \"status\", \"headers\", \"body\"} — after the
+host's rules about hosts and schemes, and nothing goes to the network
+(plain http:// is allowed then).
 The plugin.toml beside the .wasm is used unless --manifest names another.";
 
 struct Args {
@@ -38,6 +44,7 @@ struct Args {
     manifest: Option<PathBuf>,
     settings: Option<PathBuf>,
     viewer: String,
+    http: Option<PathBuf>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -45,8 +52,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         return Err(USAGE.into());
     }
     let wasm = args.next().ok_or(USAGE)?;
-    let (mut hook, mut input, mut manifest, mut settings, mut viewer) =
-        (None, None, None, None, "guest".to_string());
+    let (mut hook, mut input, mut manifest, mut settings, mut viewer, mut http) =
+        (None, None, None, None, "guest".to_string(), None);
     while let Some(flag) = args.next() {
         let value = args
             .next()
@@ -68,6 +75,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--manifest" => manifest = Some(PathBuf::from(value)),
             "--settings" => settings = Some(PathBuf::from(value)),
             "--as" => viewer = value,
+            "--http" => http = Some(PathBuf::from(value)),
             other => return Err(format!("unknown option {other}\n\n{USAGE}")),
         }
     }
@@ -78,6 +86,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         manifest,
         settings,
         viewer,
+        http,
     })
 }
 
@@ -120,8 +129,20 @@ fn run(args: Args) -> Result<bool, String> {
     let result = (|| -> Result<bool, String> {
         let forum = Arc::new(Forum::open(dir.join("forum.db")).map_err(|e| e.to_string())?);
         let fixture = seed(&forum).map_err(|e| format!("seeding the demo forum: {e}"))?;
-        let host =
-            PluginHost::new(forum.clone(), HostConfig::default()).map_err(|e| e.to_string())?;
+        let config = match &args.http {
+            None => HostConfig::default(),
+            Some(p) => {
+                let recorded: Vec<hearth_wasm::RecordedExchange> =
+                    serde_json::from_slice(&read(p)?)
+                        .map_err(|e| format!("{}: {e}", p.display()))?;
+                HostConfig {
+                    http_replay: Some(Arc::new(recorded)),
+                    http_plain: true,
+                    ..HostConfig::default()
+                }
+            }
+        };
+        let host = PluginHost::new(forum.clone(), config).map_err(|e| e.to_string())?;
         host.install(&manifest_text, &wasm)
             .map_err(|e| e.to_string())?;
         let grants: Vec<Capability> = manifest.capabilities.clone();
@@ -185,6 +206,18 @@ fn run(args: Args) -> Result<bool, String> {
                     t.sent, t.skipped, t.duplicates, t.capped
                 ),
                 None => println!("  none sent: the call's writes were not saved"),
+            }
+        }
+        if !run.usage.http_exchanges.is_empty() {
+            println!("http:");
+            for x in &run.usage.http_exchanges {
+                println!(
+                    "  {} {} -> {}{}",
+                    x.method,
+                    x.url,
+                    x.outcome,
+                    if x.replayed { " (recorded)" } else { "" }
+                );
             }
         }
         let pct = |a: f64, b: f64| {
