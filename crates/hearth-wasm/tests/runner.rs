@@ -234,3 +234,29 @@ fn answers_outbound_requests_from_a_recording() {
         "{out}"
     );
 }
+
+#[test]
+fn the_spam_checker_runs_against_a_recorded_service() {
+    if common::api_version() != "0.2.0" {
+        return;
+    }
+    let wasm = common::plugin_dir("spam-check", false).join("spam-check.wasm");
+    let fixture = |f: &str| format!("{}/tests/fixtures/{f}", env!("CARGO_MANIFEST_DIR"));
+    let (code, out) = run(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--hook",
+        "on-event",
+        "--input",
+        &fixture("post-created.json"),
+        "--settings",
+        &fixture("spam-check-settings.json"),
+        "--http",
+        &fixture("akismet-says-spam.json"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("POST https://rest.akismet.com/1.1/comment-check -> 200, 4 bytes (recorded)"),
+        "{out}"
+    );
+}
