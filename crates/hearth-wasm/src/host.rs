@@ -713,6 +713,16 @@ impl PluginHost {
         self.put_enable(community, name, Some(&record))
     }
 
+    /// The `[http]` hosts a plugin may call in a community, as the operator
+    /// narrowed them (`None`: every host its manifest names).
+    pub fn http_hosts_allowed(
+        &self,
+        community: CommunityId,
+        name: &str,
+    ) -> Result<Option<Vec<String>>> {
+        Ok(self.enable_record(community, name)?.http_hosts)
+    }
+
     /// The record of a plugin enabled in a community.
     fn enable_record(&self, community: CommunityId, name: &str) -> Result<EnableRecord> {
         let key = format!("enabled/{name}");

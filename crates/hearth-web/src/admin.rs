@@ -178,7 +178,25 @@ fn plugin_rows(s: &AppState) -> Result<Vec<Value>, Error> {
                 })
             })
             .collect();
+        // The hosts it may call here: each the manifest names, ticked
+        // unless the operator took it away.
+        let allowed = if on {
+            host.http_hosts_allowed(c, &st.name)?
+        } else {
+            None
+        };
+        let hosts: Vec<Value> = manifest
+            .http_hosts()
+            .iter()
+            .map(|h| {
+                json!({
+                    "host": h,
+                    "allowed": allowed.as_ref().is_none_or(|a| a.contains(h)),
+                })
+            })
+            .collect();
         rows.push(json!({
+            "hosts": hosts,
             "name": st.name, "version": st.version, "description": st.description,
             "enabled": on, "disabled_reason": st.disabled,
             "calls": st.counters.calls, "failures": st.counters.failures,
@@ -430,10 +448,12 @@ pub(crate) async fn plugin_action(
                 let manifest = host.manifest(&name)?;
                 let mut values = BTreeMap::new();
                 for (key, spec) in &manifest.settings {
-                    let field = format!("setting.{key}");
-                    let raw = params.str(&field).unwrap_or_default();
+                    // Keys taken whole (they may hold dots).
+                    let raw = params.str_in("setting", key).unwrap_or_default();
                     let value = match spec.kind {
-                        SettingType::Boolean => json!(params.bool(&field).unwrap_or(false)),
+                        SettingType::Boolean => {
+                            json!(params.bool_in("setting", key).unwrap_or(false))
+                        }
                         SettingType::Integer => match raw.trim().parse::<i64>() {
                             Ok(n) => json!(n),
                             Err(_) => {
@@ -454,7 +474,7 @@ pub(crate) async fn plugin_action(
                         // Write-only: empty keeps what is set, the clear
                         // box removes it.
                         SettingType::Secret => {
-                            if params.bool(&format!("clear.{key}")).unwrap_or(false) {
+                            if params.bool_in("clear", key).unwrap_or(false) {
                                 json!("")
                             } else if raw.is_empty() {
                                 continue;
@@ -467,6 +487,17 @@ pub(crate) async fn plugin_action(
                 }
                 host.configure(&actor, c, &name, values)?;
                 Ok(format!("{name} settings saved."))
+            }
+            "hosts" => {
+                let named = host.manifest(&name)?.http_hosts().to_vec();
+                let ticked: Vec<String> = named
+                    .iter()
+                    .filter(|h| params.bool_in("host", h).unwrap_or(false))
+                    .cloned()
+                    .collect();
+                let narrowed = (ticked.len() < named.len()).then_some(ticked);
+                host.limit_http_hosts(&actor, c, &name, narrowed)?;
+                Ok(format!("The hosts {name} may call are saved."))
             }
             _ => Err(hearth::Error::NotFound { what: "page" }.into()),
         };

@@ -32,14 +32,26 @@ impl Params {
         Some(v)
     }
 
+    /// A value of a bracketed group (`group[key]=…`), `key` taken whole:
+    /// it may hold dots (a host name, a plugin's setting key), which
+    /// [`Params::get`] would read as nesting.
+    pub fn in_group(&self, group: &str, key: &str) -> Option<&Value> {
+        self.map.get(group)?.get(key)
+    }
+
+    /// [`Params::str`] of a bracketed group's member (see [`Params::in_group`]).
+    pub fn str_in(&self, group: &str, key: &str) -> Option<String> {
+        text(self.in_group(group, key)?)
+    }
+
+    /// [`Params::bool`] of a bracketed group's member (see [`Params::in_group`]).
+    pub fn bool_in(&self, group: &str, key: &str) -> Option<bool> {
+        flag(self.in_group(group, key)?)
+    }
+
     /// A string parameter (numbers and booleans are given as text).
     pub fn str(&self, key: &str) -> Option<String> {
-        match self.get(key)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        }
+        text(self.get(key)?)
     }
 
     /// A string parameter that must be present.
@@ -69,12 +81,7 @@ impl Params {
 
     /// A boolean parameter (`true`/`false`, `1`/`0`, `on`).
     pub fn bool(&self, key: &str) -> Option<bool> {
-        match self.get(key)? {
-            Value::Bool(b) => Some(*b),
-            Value::String(s) => Some(matches!(s.as_str(), "true" | "1" | "on" | "yes")),
-            Value::Number(n) => Some(n.as_i64() != Some(0)),
-            _ => None,
-        }
+        flag(self.get(key)?)
     }
 
     /// Passes CSRF protection or fails with [`Error::Csrf`].
@@ -148,6 +155,26 @@ impl Params {
 }
 
 /// `post[raw]` → `{"post": {"raw": …}}`; `tags[]` → `{"tags": [...]}`.
+/// A value as text (numbers and booleans too).
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A value as a flag (`true`/`false`, `1`/`0`, `on`, `yes`).
+fn flag(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => Some(matches!(s.as_str(), "true" | "1" | "on" | "yes")),
+        Value::Number(n) => Some(n.as_i64() != Some(0)),
+        _ => None,
+    }
+}
+
 fn insert_nested(map: &mut Map<String, Value>, key: &str, value: String) {
     let (head, rest) = match key.find('[') {
         Some(i) if key.ends_with(']') => (&key[..i], Some(&key[i + 1..key.len() - 1])),
@@ -241,6 +268,22 @@ impl FromRequest<State> for Params {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_members_with_dots_are_taken_whole() {
+        let p = Params::from_form(
+            "host%5Brest.akismet.com%5D=true&host[%5B::1%5D]=on&setting[a.b]=x&clear[k]=1",
+            "form body",
+        )
+        .expect("parse");
+        assert_eq!(p.bool_in("host", "rest.akismet.com"), Some(true));
+        assert_eq!(p.bool_in("host", "[::1]"), Some(true));
+        assert_eq!(p.bool_in("host", "10.0.0.1"), None);
+        assert_eq!(p.str_in("setting", "a.b").as_deref(), Some("x"));
+        assert_eq!(p.bool_in("clear", "k"), Some(true));
+        // The dotted path reads nesting, so it misses such keys.
+        assert_eq!(p.bool("host.rest.akismet.com"), None);
+    }
 
     #[test]
     fn rails_style_form_keys_nest() {

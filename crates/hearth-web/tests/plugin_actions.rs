@@ -626,3 +626,87 @@ async fn a_plugin_secret_is_write_only_on_the_admin_screen() {
             .contains("secret of 0 bytes")
     );
 }
+
+#[tokio::test]
+async fn the_operator_narrows_the_hosts_a_plugin_may_call() {
+    let f = with_hostile();
+    let mut ann = Browser::new(&f);
+    ann.sign_in("ann").await;
+    let page = ann.get("/admin").await;
+    // Every host the manifest names, allowed until the operator says not.
+    for h in [
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+        "10.0.0.1",
+        "169.254.169.254",
+    ] {
+        assert!(
+            page.body
+                .contains(&format!("name=\"host[{h}]\" value=\"true\" checked> {h}")),
+            "{h}: {}",
+            page.body
+        );
+    }
+    let r = ann
+        .submit(
+            "/admin",
+            "/admin/plugins/hostile/hosts",
+            &[("host[localhost]", "true"), ("host[[::1]]", "true")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = ann.get("/admin").await;
+    assert!(
+        page.body
+            .contains("name=\"host[localhost]\" value=\"true\" checked>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("name=\"host[[::1]]\" value=\"true\" checked>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("name=\"host[10.0.0.1]\" value=\"true\"> 10.0.0.1"),
+        "{}",
+        page.body
+    );
+    // Ticking every host again lifts the narrowing.
+    let all: Vec<(String, &str)> = [
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+        "10.0.0.1",
+        "169.254.169.254",
+    ]
+    .iter()
+    .map(|h| (format!("host[{h}]"), "true"))
+    .collect();
+    let fields: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let r = ann
+        .submit("/admin", "/admin/plugins/hostile/hosts", &fields)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = ann.get("/admin").await;
+    assert!(
+        page.body
+            .contains("name=\"host[10.0.0.1]\" value=\"true\" checked>"),
+        "{}",
+        page.body
+    );
+    // Members may not.
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let token = ada.csrf().await;
+    let r = ada
+        .send(req(Method::POST, "/admin/plugins/hostile/hosts").form(&[
+            ("authenticity_token", token.as_str()),
+            ("host[localhost]", "true"),
+        ]))
+        .await;
+    assert!(r.status.is_client_error(), "{} {}", r.status, r.body);
+}
