@@ -15,7 +15,7 @@ use crate::bindings::v0_2::hearth::plugin::{host, types};
 use crate::bindings::{HostError, Level, MemberInfo, Period, PostInfo, TopicInfo};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::manifest::{Capability, Hook, Manifest, NoticeKindSpec};
+use crate::manifest::{Capability, Hook, Manifest};
 use crate::runtime::TICK;
 use crate::worlds::{Instance, Pre};
 
@@ -127,7 +127,8 @@ impl ResourceLimiter for Limiter {
 pub(crate) struct CallState {
     forum: Arc<Forum>,
     spec_plugin: String,
-    manifest_caps: BTreeSet<Capability>,
+    /// The plugin (its manifest: capabilities asked for, notice kinds).
+    loaded: Arc<Loaded>,
     badges: BTreeSet<String>,
     community: CommunityId,
     reader: Actor,
@@ -143,8 +144,6 @@ pub(crate) struct CallState {
     limiter: Limiter,
     /// Key-value writes, applied only if the call succeeds.
     kv: BTreeMap<String, Option<Vec<u8>>>,
-    /// The kinds of notice the manifest declares.
-    notice_kinds: Vec<NoticeKindSpec>,
     /// Notices queued, sent only if the call succeeds.
     notices: Vec<ExtNotice>,
     replies: Vec<crate::bot::BotReply>,
@@ -221,7 +220,7 @@ impl CallState {
     /// (returns `denied`, which a plugin can handle).
     fn require(&mut self, cap: Capability, what: &str) -> wasmtime::Result<Result<(), HostError>> {
         self.host_calls += 1;
-        if !self.manifest_caps.contains(&cap) {
+        if !self.loaded.manifest.asks_for(cap) {
             let msg =
                 format!("called {what} without asking for the `{cap}` capability in plugin.toml");
             self.violation = Some(Violation::Denied(msg.clone()));
@@ -389,7 +388,7 @@ impl CallState {
             return Ok(Err(e));
         }
         self.check_input("notice", kind.len() + text.len() + dedupe_key.len())?;
-        let Some(spec) = self.notice_kinds.iter().find(|k| k.kind == kind) else {
+        let Some(spec) = self.loaded.manifest.notification(&kind) else {
             return Ok(Err(HostError::Invalid(format!(
                 "notification kind {kind:?} is not declared under [[notifications]] in plugin.toml"
             ))));
@@ -458,7 +457,7 @@ impl CallState {
             ))));
         };
         let deadline = self.started + self.deadline;
-        let out = crate::outbound::fetch(&req, &grant.rules(), deadline);
+        let out = crate::outbound::fetch(&req, &grant, deadline);
         self.http_exchanges.push(crate::outbound::HttpExchange {
             method: req.method.to_ascii_uppercase(),
             url: req.url.clone(),
@@ -690,7 +689,8 @@ impl host::Host for CallState {
         // host's log. Every plugin's lines are kept with the call, though, so
         // a panic's message (which the SDK logs just before the trap) can
         // explain the failure, and the runner can show them.
-        if self.manifest_caps.contains(&Capability::Log) && self.grants.contains(&Capability::Log) {
+        if self.loaded.manifest.asks_for(Capability::Log) && self.grants.contains(&Capability::Log)
+        {
             let plugin = self.spec_plugin.as_str();
             match level {
                 "trace" => tracing::trace!(plugin, "{message}"),
@@ -1179,7 +1179,7 @@ pub(crate) fn invoke<T>(
     let state = CallState {
         forum: forum.clone(),
         spec_plugin: plugin.clone(),
-        manifest_caps: spec.loaded.manifest.capabilities.iter().copied().collect(),
+        loaded: spec.loaded.clone(),
         badges: spec
             .loaded
             .manifest
@@ -1201,7 +1201,6 @@ pub(crate) fn invoke<T>(
             refused: None,
         },
         kv: BTreeMap::new(),
-        notice_kinds: spec.loaded.manifest.notifications.clone(),
         notices: Vec::new(),
         replies: Vec::new(),
         max_notices: spec.limits.max_notices,

@@ -91,25 +91,20 @@ pub struct HttpExchange {
 /// by the operator) and the host's settings.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HttpGrant {
+    /// Hosts the manifest names, narrowed by the operator (and the hosts
+    /// of the service URLs the operator set).
     pub hosts: Vec<String>,
+    /// `host:port`s the operator allows although they resolve to private
+    /// or loopback addresses (a service on the same machine, a test).
     pub private_ok: Vec<String>,
+    /// Whether `http://` is allowed.
     pub plain: bool,
+    /// The most response bytes (headers and body).
     pub max_response: usize,
+    /// Requests in flight per plugin.
     pub per_plugin: usize,
     /// Recorded answers instead of the network.
     pub replay: Option<Arc<Vec<RecordedExchange>>>,
-}
-
-impl HttpGrant {
-    pub fn rules(&self) -> Rules<'_> {
-        Rules {
-            hosts: &self.hosts,
-            private_ok: &self.private_ok,
-            plain: self.plain,
-            max_response: self.max_response,
-            replay: self.replay.as_deref().map(Vec::as_slice),
-        }
-    }
 }
 
 /// A request in flight for a plugin; dropping it frees the slot.
@@ -155,21 +150,6 @@ pub(crate) fn host_of(url: &str) -> Option<String> {
         url::Host::Ipv4(ip) => ip.to_string(),
         url::Host::Ipv6(ip) => format!("[{ip}]"),
     })
-}
-
-/// The rules one request is checked against.
-pub(crate) struct Rules<'a> {
-    /// Hosts the manifest names, narrowed by the operator.
-    pub hosts: &'a [String],
-    /// `host:port`s the operator allows although they resolve to private
-    /// or loopback addresses (a service on the same machine, a test).
-    pub private_ok: &'a [String],
-    /// Whether `http://` is allowed.
-    pub plain: bool,
-    /// The most response bytes (headers and body).
-    pub max_response: usize,
-    /// Recorded answers instead of the network.
-    pub replay: Option<&'a [RecordedExchange]>,
 }
 
 /// Whether connecting to `ip` could reach something inside: loopback,
@@ -265,7 +245,7 @@ fn host_header(name: &str) -> bool {
 /// Makes one request under `rules`, within `deadline`.
 pub(crate) fn fetch(
     req: &Request,
-    rules: &Rules<'_>,
+    rules: &HttpGrant,
     deadline: Instant,
 ) -> Result<Response, Refusal> {
     let method = req.method.to_ascii_uppercase();
@@ -314,7 +294,7 @@ pub(crate) fn fetch(
             }
         )));
     }
-    if let Some(recorded) = rules.replay {
+    if let Some(recorded) = rules.replay.as_deref() {
         let found = recorded
             .iter()
             .find(|r| r.method.eq_ignore_ascii_case(&method) && r.url == req.url);
@@ -560,12 +540,11 @@ mod tests {
             headers: vec![("X-A".into(), "1".into())],
             body: "yes".into(),
         }];
-        let rules = Rules {
-            hosts: &hosts,
-            private_ok: &[],
-            plain: false,
+        let rules = HttpGrant {
+            hosts,
             max_response: 10,
-            replay: Some(&recorded),
+            replay: Some(Arc::new(recorded.clone())),
+            ..HttpGrant::default()
         };
         let deadline = Instant::now() + Duration::from_secs(1);
         let req = |method: &str, url: &str| Request {
@@ -608,9 +587,9 @@ mod tests {
             body: "x".repeat(11),
             ..recorded[0].clone()
         }];
-        let capped = Rules {
-            replay: Some(&big),
-            ..rules
+        let capped = HttpGrant {
+            replay: Some(Arc::new(big)),
+            ..rules.clone()
         };
         assert!(matches!(
             fetch(
@@ -625,12 +604,10 @@ mod tests {
     #[test]
     fn requests_are_checked_before_anything_is_sent() {
         let hosts = vec!["api.example.com".to_string()];
-        let rules = Rules {
-            hosts: &hosts,
-            private_ok: &[],
-            plain: false,
+        let rules = HttpGrant {
+            hosts,
             max_response: 1 << 20,
-            replay: None,
+            ..HttpGrant::default()
         };
         let deadline = Instant::now() + Duration::from_secs(1);
         let req = |method: &str, url: &str, headers: Vec<(String, String)>| Request {
