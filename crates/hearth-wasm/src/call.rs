@@ -1111,16 +1111,17 @@ impl CallState {
                 ids.len()
             ))));
         }
-        let db = self.db();
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(match db.post(&self.reader, self.community, PostId(id)) {
-                Ok(p) if !p.deleted => Some(post_info(p)),
-                Ok(_) | Err(hearth::Error::NotFound { .. }) => None,
-                Err(e) => return Ok(Err(Self::forum_error(e))),
-            });
-        }
-        Ok(Ok(out))
+        // One read for all of them.
+        let ids: Vec<PostId> = ids.into_iter().map(PostId).collect();
+        let found = self.db().posts_by_ids(&self.reader, self.community, &ids);
+        Ok(found
+            .map(|posts| {
+                posts
+                    .into_iter()
+                    .map(|p| p.filter(|p| !p.deleted).map(post_info))
+                    .collect()
+            })
+            .map_err(Self::forum_error))
     }
 }
 

@@ -220,8 +220,9 @@ pub use text::{RESERVED_USERNAMES, slugify, validate_username};
 pub use throttle::{Attempt, MAX_THROTTLE_KEY, Throttle};
 pub use timers::{MAX_TIMER_DAYS, TimerAction, TimerWhen, TopicTimer};
 pub use topic::{
-    MAX_LATEST_POSTS, MAX_REPLIES, MAX_TAGS, MAX_TOP_TOPICS, NewReply, NewTopic, Post, PostEdit,
-    PostLink, Revision, TagCount, TopPeriod, Topic, TopicFilter, TopicFlag, TopicView, UserRef,
+    MAX_LATEST_POSTS, MAX_POSTS_BY_IDS, MAX_REPLIES, MAX_TAGS, MAX_TOP_TOPICS, NewReply, NewTopic,
+    Post, PostEdit, PostLink, Revision, TagCount, TopPeriod, Topic, TopicFilter, TopicFlag,
+    TopicView, UserRef,
 };
 pub use transfer::{EXPORT_VERSION, TransferReport};
 pub use trust::{

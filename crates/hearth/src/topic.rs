@@ -548,6 +548,9 @@ pub struct TagCount {
 /// Most posts [`Forum::latest_posts`] returns at once.
 pub const MAX_LATEST_POSTS: usize = 50;
 
+/// Most ids [`Forum::posts_by_ids`] reads at once.
+pub const MAX_POSTS_BY_IDS: usize = 500;
+
 /// Most replies [`Forum::replies`] returns.
 pub const MAX_REPLIES: usize = 100;
 
@@ -1685,6 +1688,38 @@ impl Forum {
             let viewer = self.viewer(conn, now, actor, community)?;
             post_state(conn, &viewer, post)?;
             load_post(conn, &viewer, post)
+        })
+    }
+
+    /// Many posts by id, in one read: each as [`Forum::post`] gives it, or
+    /// `None` where that would be `NotFound` (not there, or not for
+    /// `actor`'s eyes). At most [`MAX_POSTS_BY_IDS`] ids.
+    pub fn posts_by_ids(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        posts: &[PostId],
+    ) -> Result<Vec<Option<Post>>> {
+        if posts.len() > MAX_POSTS_BY_IDS {
+            return Err(Error::invalid(
+                "posts",
+                format!("at most {MAX_POSTS_BY_IDS} ids at once"),
+            ));
+        }
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            posts
+                .iter()
+                .map(|&post| {
+                    match post_state(conn, &viewer, post)
+                        .and_then(|_| load_post(conn, &viewer, post))
+                    {
+                        Ok(p) => Ok(Some(p)),
+                        Err(Error::NotFound { .. }) => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                })
+                .collect()
         })
     }
 

@@ -369,3 +369,45 @@ fn invites_can_add_to_groups_and_lead_to_a_topic() {
     f.accept_invite(&other, &second.code).unwrap();
     assert!(f.own_groups(&other, w.c).unwrap().is_empty());
 }
+
+#[test]
+fn posts_by_ids_reads_each_post_as_the_reader_may() {
+    let w = World::new();
+    let f = w.forum();
+    // The answers in the public, members-only and group-only categories,
+    // a post that is not there, and one repeated.
+    let ids = [
+        w.topics[0].1,
+        w.topics[1].1,
+        w.topics[2].1,
+        hearth::PostId(999_999),
+        w.topics[0].1,
+    ];
+    for (who, sees) in [
+        (&Actor::Guest, [true, false, false]),
+        (&w.outsider, [true, false, false]),
+        (&w.member, [true, true, false]),
+        (&w.group_member, [true, true, true]),
+        (&w.moderator, [true, true, true]),
+        (&w.admin, [true, true, true]),
+    ] {
+        let got = f.posts_by_ids(who, w.c, &ids).unwrap();
+        let seen: Vec<bool> = got.iter().map(Option::is_some).collect();
+        assert_eq!(seen, [sees[0], sees[1], sees[2], false, sees[0]], "{who:?}");
+        // Each as `post` gives it.
+        for (id, p) in ids.iter().zip(&got) {
+            if let Some(p) = p {
+                assert_eq!(p, &f.post(who, w.c, *id).unwrap());
+            }
+        }
+    }
+    let too_many = vec![w.topics[0].1; hearth::MAX_POSTS_BY_IDS + 1];
+    assert!(matches!(
+        f.posts_by_ids(&w.member, w.c, &too_many),
+        Err(hearth::Error::Invalid { .. })
+    ));
+    assert_eq!(
+        f.posts_by_ids(&w.member, w.c, &too_many[1..]).unwrap().len(),
+        hearth::MAX_POSTS_BY_IDS
+    );
+}
