@@ -79,8 +79,9 @@ pub struct MarkupSyntax {
     /// The info string's first word: 1 to 32 lowercase letters, digits and
     /// dashes (see [`markup_fence_ok`]).
     pub fence: String,
-    /// Who renders it (a plugin's name): lowercase letters, digits and
-    /// dashes. Its HTML may use classes under `<owner>-`.
+    /// Who renders it (a plugin's name): 1 to 50 lowercase letters, digits
+    /// and dashes (a syntax whose owner is not is ignored). Its HTML may
+    /// use classes under `<owner>-`.
     pub owner: String,
     /// The owner's version. A post records the versions it was rendered
     /// with, so a new version re-renders the posts that use the syntax
@@ -260,6 +261,15 @@ pub(crate) fn markup_syntaxes(
                 Vec::new()
             });
         for s in found {
+            // The owner names classes in stored HTML: a name, nothing else.
+            let owner_ok = (1..=50).contains(&s.owner.len())
+                && s.owner
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !owner_ok {
+                tracing::warn!(hook = hook.name(), owner = %s.owner, "a Markdown extension's owner is not a name; ignored");
+                continue;
+            }
             if markup_fence_ok(&s.fence) && !out.iter().any(|(_, o)| o.fence == s.fence) {
                 out.push((i, s));
             }

@@ -407,7 +407,9 @@ fn posts_by_ids_reads_each_post_as_the_reader_may() {
         Err(hearth::Error::Invalid { .. })
     ));
     assert_eq!(
-        f.posts_by_ids(&w.member, w.c, &too_many[1..]).unwrap().len(),
+        f.posts_by_ids(&w.member, w.c, &too_many[1..])
+            .unwrap()
+            .len(),
         hearth::MAX_POSTS_BY_IDS
     );
 }

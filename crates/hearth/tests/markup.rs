@@ -325,3 +325,45 @@ fn another_community_is_not_re_rendered() {
     );
     assert!(html(&w, p).contains("v1.0.0"));
 }
+
+/// Claims `quiz` under an owner that is not a name.
+struct BadOwner;
+
+impl Hooks for BadOwner {
+    fn name(&self) -> &str {
+        "bad-owner"
+    }
+    fn markup_syntaxes(&self, _: CommunityId) -> Vec<MarkupSyntax> {
+        vec![MarkupSyntax {
+            fence: "quiz".into(),
+            owner: "x\" onclick=\"alert(1)".into(),
+            version: "1".into(),
+        }]
+    }
+    fn render_markup(
+        &self,
+        _: CommunityId,
+        _: &MarkupSyntax,
+        blocks: &[MarkupBlock],
+    ) -> Result<Vec<Option<MarkupOutput>>, HookError> {
+        Ok(blocks
+            .iter()
+            .map(|_| {
+                Some(MarkupOutput {
+                    html: "<p>quiz</p>".into(),
+                    text: "quiz".into(),
+                })
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn an_owner_that_is_not_a_name_renders_nothing() {
+    let w = World::new();
+    w.forum().register_hooks(Arc::new(BadOwner));
+    let p = reply(&w, "```quiz\nQ?\n```\n\nAfter.");
+    let h = html(&w, p);
+    assert!(!h.contains("onclick"), "{h}");
+    assert!(h.contains("<code class=\"language-quiz\">"), "{h}");
+}
