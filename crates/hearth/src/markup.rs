@@ -133,7 +133,8 @@ impl Forum {
                 })?;
                 let Some(last) = ids.last() else { break };
                 after = last.0;
-                self.rebuild_posts(community, &ids)?;
+                // A post today's limits refuse keeps its HTML.
+                self.rebuild_posts(community, &ids, false)?;
                 done += ids.len() as u64;
                 progress(done, total.max(done));
             }

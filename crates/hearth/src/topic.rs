@@ -670,7 +670,8 @@ impl Forum {
     }
 
     /// Renders Markdown exactly as a post by `actor` would be rendered
-    /// (limits, hooks excluded), for composer previews.
+    /// (limits and Markdown extensions; draft filters excluded), for
+    /// composer previews.
     pub fn preview(&self, actor: &Actor, community: CommunityId, markdown: &str) -> Result<String> {
         let viewer = self.load_viewer(actor, community)?;
         let l = &viewer.config.settings.limits;
@@ -2096,8 +2097,15 @@ impl Forum {
 
 impl Forum {
     /// Renders imported posts again (HTML, mentions, links) and indexes
-    /// them for search, a batch per transaction.
-    pub(crate) fn rebuild_posts(&self, community: CommunityId, posts: &[PostId]) -> Result<()> {
+    /// them for search, a batch per transaction. A post that no longer
+    /// renders under today's limits is shown as its text when `as_text`
+    /// (an import, which has no HTML yet), else left as it is.
+    pub(crate) fn rebuild_posts(
+        &self,
+        community: CommunityId,
+        posts: &[PostId],
+        as_text: bool,
+    ) -> Result<()> {
         let viewer = self.load_viewer(&Actor::System, community)?;
         let mut rendered = Vec::with_capacity(posts.len());
         for post in posts {
@@ -2109,17 +2117,20 @@ impl Forum {
                     )?
                     .query_row([post], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
             })?;
-            // What no longer renders under today's limits is shown as text.
-            let r = self
-                .render_for(&viewer, &source)
-                .unwrap_or_else(|_| Rendered {
+            // What no longer renders under today's limits is shown as text
+            // (or kept as it is).
+            let r = match self.render_for(&viewer, &source) {
+                Ok(r) => r,
+                Err(_) if !as_text => continue,
+                Err(_) => Rendered {
                     html: format!("<p>{}</p>", crate::render::escape_text(&source)),
                     text: source.clone(),
                     mentions: Vec::new(),
                     links: Vec::new(),
                     uploads: crate::uploads::names_in(&source),
                     markup: String::new(),
-                });
+                },
+            };
             rendered.push((*post, if number == 1 { title } else { String::new() }, r));
         }
         self.write(|w| {

@@ -815,6 +815,7 @@ impl Forum {
             self.rebuild_posts(
                 community,
                 &chunk.iter().map(|p| PostId(*p)).collect::<Vec<_>>(),
+                true,
             )?;
         }
         Ok(community)

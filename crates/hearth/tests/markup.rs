@@ -367,3 +367,27 @@ fn an_owner_that_is_not_a_name_renders_nothing() {
     assert!(!h.contains("onclick"), "{h}");
     assert!(h.contains("<code class=\"language-quiz\">"), "{h}");
 }
+
+#[test]
+fn a_post_todays_limits_refuse_keeps_its_html_when_rendered_again() {
+    let w = World::new();
+    let polls = Polls::new();
+    w.forum().register_hooks(polls.clone());
+    let list: String = (0..150).map(|i| format!("- item {i}\n")).collect();
+    let p = reply(&w, &format!("{BODY}\n{list}"));
+    let before = html(&w, p);
+    assert!(before.contains("v1.0.0"));
+    // The community's element budget shrinks below the post's size.
+    let c = w.forum().community(&w.admin, w.c).unwrap();
+    let mut settings = c.settings.clone();
+    settings.limits.max_elements = 100;
+    w.forum()
+        .update_community(&w.owner, w.c, &c.name, settings)
+        .unwrap();
+    polls.set(Mode::Render("1.1.0"));
+    w.forum()
+        .rerender_markup(w.c, &["poll"], 10, &mut |_, _| {})
+        .unwrap();
+    // Not replaced by its text: as it was.
+    assert_eq!(html(&w, p), before);
+}
