@@ -106,7 +106,7 @@ pub trait Host {
         Err(HostError::Denied("this host holds no posts".into()))
     }
     /// Capability `hide-posts` (API 0.2): hides a post until a moderator
-    /// decides ("hidden by <plugin>: <reason>"); returns the review item.
+    /// decides (`hidden by <plugin>: <reason>`); returns the review item.
     /// From `on-event` and `on-schedule`. The default refuses.
     fn hide_post(&self, post: i64, reason: &str) -> Result<i64, HostError> {
         let _ = (post, reason);

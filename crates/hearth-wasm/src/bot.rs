@@ -38,7 +38,7 @@ impl PluginHost {
 
     /// The plugin's bot member in `community`: the account
     /// `<plugin>-bot` (or `<plugin>-bot-2`… when a person has that
-    /// name), display name "<plugin> (bot)", made on first use, a member
+    /// name), display name `<plugin> (bot)`, made on first use, a member
     /// of the community at trust level 2 (locked), so the rules for
     /// newcomers do not hold its replies.
     pub fn bot_member(&self, plugin: &str, community: CommunityId) -> Result<UserId> {
