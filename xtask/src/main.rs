@@ -110,11 +110,12 @@ fn test() -> Result<(), String> {
     let features: &[&str] = if pg {
         &["--features", PG_FEATURES]
     } else {
+        // (Without PostgreSQL: the engine's other optional backend still.)
         eprintln!(
             "xtask: HEARTH_TEST_PG is not set; the suites run on SQLite only \
              (start a server: export HEARTH_TEST_PG=\"$(.ci/pg-start /tmp/hearth-pg)\")"
         );
-        &[]
+        &["--features", "hearth/object-store"]
     };
     cargo_step(
         "cargo clippy (postgres)",
@@ -190,10 +191,11 @@ fn test() -> Result<(), String> {
     // (crates/hearth-wasm/tests/fixtures/api-0.1).
     // (Only this package's features: cargo refuses features of packages
     // not selected.)
+    // (hearth/object-store as above, so the engine is not built again.)
     let features_0_1: &[&str] = if pg {
-        &["--features", "hearth-wasm/postgres"]
+        &["--features", "hearth-wasm/postgres,hearth/object-store"]
     } else {
-        &[]
+        &["--features", "hearth/object-store"]
     };
     let mut c = suites(&["hearth-wasm"], features_0_1);
     c.env("HEARTH_PLUGIN_API", "0.1");
@@ -202,12 +204,14 @@ fn test() -> Result<(), String> {
     Ok(())
 }
 
-/// The features that build every crate with the PostgreSQL backend.
-const PG_FEATURES: &str = "hearth/postgres,hearth-wasm/postgres,hearth-web/postgres,support-community/postgres,hearth-benches/postgres";
+/// The features that build every crate with the PostgreSQL backend (and
+/// the engine with uploads in an object store, tested on both backends).
+const PG_FEATURES: &str = "hearth/postgres,hearth/object-store,hearth-wasm/postgres,hearth-web/postgres,support-community/postgres,hearth-benches/postgres";
 
 /// The same for the three crates whose suites run on PostgreSQL (cargo
 /// refuses features of packages not selected; the crates build the same).
-const PG_SUITE_FEATURES: &str = "hearth/postgres,hearth-wasm/postgres,hearth-web/postgres";
+const PG_SUITE_FEATURES: &str =
+    "hearth/postgres,hearth/object-store,hearth-wasm/postgres,hearth-web/postgres";
 
 /// Runs `cargo <args>` (split at spaces) as one named step.
 fn cargo_step(label: &str, args: &str) -> Result<(), String> {

@@ -144,11 +144,15 @@ pub enum Unavailable {
     /// connection to spare (PostgreSQL).
     #[error("the database server cannot be reached")]
     Unreachable,
+    /// The object store that keeps uploads (`UploadStorage::ObjectStore`)
+    /// failed or did not answer in time.
+    #[error("the upload store cannot be reached")]
+    UploadStore,
 }
 
 impl Unavailable {
     /// A stable code: `busy`, `disk_full`, `read_only`, `conflict`,
-    /// `unreachable`.
+    /// `unreachable`, `upload_store`.
     pub fn code(self) -> &'static str {
         match self {
             Unavailable::Busy => "busy",
@@ -156,6 +160,7 @@ impl Unavailable {
             Unavailable::ReadOnly => "read_only",
             Unavailable::Conflict => "conflict",
             Unavailable::Unreachable => "unreachable",
+            Unavailable::UploadStore => "upload_store",
         }
     }
 }

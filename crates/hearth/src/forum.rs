@@ -28,6 +28,9 @@ pub struct Config {
     /// after. Shorter means a faster take-over, but a run that stalls longer
     /// than this (a mail server that hangs) loses the lease and stops.
     pub email_job_lease: std::time::Duration,
+    /// Where uploads' bytes are kept: in the database (the default) or,
+    /// with the crate feature `object-store`, in an object store.
+    pub uploads: crate::upload_store::UploadStorage,
 }
 
 impl Default for Config {
@@ -36,6 +39,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             clock: Arc::new(SystemClock),
             email_job_lease: crate::jobs::EMAIL_JOB_LEASE,
+            uploads: Default::default(),
         }
     }
 }
@@ -64,6 +68,8 @@ pub struct Forum {
     pub(crate) lease_holder: String,
     /// See [`Config::email_job_lease`].
     pub(crate) email_job_lease: std::time::Duration,
+    /// See [`Config::uploads`].
+    pub(crate) uploads: crate::upload_store::UploadStorage,
 }
 
 impl std::fmt::Debug for Forum {
@@ -165,6 +171,7 @@ impl Forum {
             topic_counts: Default::default(),
             lease_holder: crate::lease::unique_token(),
             email_job_lease: config.email_job_lease,
+            uploads: config.uploads,
         })
     }
 

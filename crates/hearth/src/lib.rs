@@ -139,6 +139,7 @@ mod timers;
 mod topic;
 mod transfer;
 mod trust;
+mod upload_store;
 mod uploads;
 
 pub use account_mail::AccountEmail;
@@ -229,4 +230,7 @@ pub use trust::{
     Activity, LevelRequirements, NewMemberLimits, RegularRequirements, Trust, TrustLevel,
     TrustSettings,
 };
+#[cfg(feature = "object-store")]
+pub use upload_store::ObjectStoreUploads;
+pub use upload_store::UploadStorage;
 pub use uploads::{MAX_UPLOAD_PIXELS, NewUpload, Upload};

@@ -320,7 +320,14 @@ const TABLES: &[Table] = &[
 
 /// Columns never exported: the community (implied), and what import
 /// derives again (rendered HTML).
-const SKIP: &[&str] = &["community_id", "html", "render_version", "markup"];
+const SKIP: &[&str] = &[
+    "community_id",
+    "html",
+    "render_version",
+    "markup",
+    // An upload in an object store is exported with its bytes (below).
+    "object_key",
+];
 
 /// Users any exported row refers to.
 const USERS: &str = "SELECT user_id FROM memberships WHERE community_id = ?1
@@ -575,6 +582,13 @@ impl Forum {
                         };
                         obj.insert(c.clone(), value);
                     }
+                    if t.name == "uploads" {
+                        let at = cols.iter().position(|c| c == "object_key");
+                        if let Some(ValueRef::Text(key)) = at.map(|i| r.get_ref(i)).transpose()? {
+                            let key = key.to_owned();
+                            self.export_stored_upload(&key, &mut obj)?;
+                        }
+                    }
                     let line = Value::Object(obj);
                     let text = resolve_later(line, &ordinals, conn, community)?;
                     writeln!(out, "{text}").map_err(io)?;
@@ -589,6 +603,22 @@ impl Forum {
             report.lines += done;
             Ok(report)
         })
+    }
+
+    /// Puts the bytes of an upload kept in an object store (as `key`) into
+    /// its export line, as if they were in the database: an import needs
+    /// no store.
+    fn export_stored_upload(&self, key: &str, obj: &mut Map<String, Value>) -> Result<()> {
+        let store = self
+            .uploads
+            .object_store()
+            .ok_or_else(|| crate::upload_store::not_configured(key))?;
+        obj.insert("data".into(), to_json(ValueRef::Blob(&store.get(key)?)));
+        if obj.get("thumbnail_width").is_some_and(|w| !w.is_null()) {
+            let thumb = store.get(&crate::uploads::thumb_key(key))?;
+            obj.insert("thumbnail".into(), to_json(ValueRef::Blob(&thumb)));
+        }
+        Ok(())
     }
 
     /// Reads an export into a new community with `slug` (this database or

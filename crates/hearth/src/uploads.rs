@@ -1,9 +1,10 @@
 //! Files members upload — screenshots and photos for their posts. Images
 //! only (PNG, JPEG, GIF, WebP), recognised by their bytes, never by the
 //! name or type a client claims; written anew without their metadata
-//! (`imaging`), kept in the database (every process serving the forum has
-//! them) once per content per community, and read back only by whoever
-//! may read the community.
+//! (`imaging`), kept once per content per community — in the database
+//! (every process serving the forum has them) or an object store
+//! (`upload_store`) — and read back only by whoever may read the
+//! community.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -16,6 +17,7 @@ use crate::forum::Forum;
 use crate::ids::{CommunityId, UserId};
 use crate::permissions::Actor;
 use crate::text::{Lines, check_chars};
+use crate::upload_store::ObjectStoreUploads;
 
 /// The most pixels an uploaded image may have (width × height): a
 /// browser decodes every one.
@@ -238,40 +240,72 @@ impl Forum {
         drop(new.bytes);
         let sha = crate::text::hex(&Sha256::digest(&image.bytes));
         let thumb = image.thumbnail.as_ref();
-        self.write(|w| {
+        // In an object store, the bytes go first: a record never names an
+        // object that is not there. (The same picture again is stored
+        // again and removed below: the record kept is the first.)
+        let object = match self.uploads.object_store() {
+            Some(store) => {
+                let key = store.new_key(community, &sha)?;
+                store_objects(
+                    store,
+                    &key,
+                    image.bytes.clone(),
+                    thumb.map(|t| t.bytes.clone()),
+                )?;
+                Some((store, key))
+            }
+            None => None,
+        };
+        let key = object.as_ref().map(|(_, key)| key.as_str());
+        let (data, thumb_data): (&[u8], Option<&[u8]>) = match key {
+            Some(_) => (&[], None),
+            None => (&image.bytes, thumb.map(|t| t.bytes.as_slice())),
+        };
+        let written = self.write(|w| {
             let viewer = self.viewer_in(w, actor, community)?;
             viewer.require_poster()?;
             if !viewer.is_official() {
                 check_daily_quota(w, &viewer, user, &sha, image.bytes.len() as i64)?;
             }
-            w.tx.prepare_cached(
-                "INSERT INTO uploads (community_id, user_id, sha256, filename, content_type, width,
-                                      height, size, data, created_at, thumbnail, thumbnail_width,
-                                      thumbnail_height)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                 ON CONFLICT (community_id, sha256) DO NOTHING",
-            )?
-            .execute(params![
-                community,
-                user,
-                sha,
-                filename,
-                image.kind.content_type(),
-                i64::from(image.width),
-                i64::from(image.height),
-                image.bytes.len() as i64,
-                image.bytes,
-                w.now_ms(),
-                thumb.map(|t| t.bytes.as_slice()),
-                thumb.map(|t| i64::from(t.width)),
-                thumb.map(|t| i64::from(t.height)),
-            ])?;
-            Ok(w.tx
-                .prepare_cached(&format!(
+            let inserted =
+                w.tx.prepare_cached(
+                    "INSERT INTO uploads (community_id, user_id, sha256, filename, content_type,
+                                          width, height, size, data, created_at, thumbnail,
+                                          thumbnail_width, thumbnail_height, object_key)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                     ON CONFLICT (community_id, sha256) DO NOTHING",
+                )?
+                .execute(params![
+                    community,
+                    user,
+                    sha,
+                    filename,
+                    image.kind.content_type(),
+                    i64::from(image.width),
+                    i64::from(image.height),
+                    image.bytes.len() as i64,
+                    data,
+                    w.now_ms(),
+                    thumb_data,
+                    thumb.map(|t| i64::from(t.width)),
+                    thumb.map(|t| i64::from(t.height)),
+                    key,
+                ])? > 0;
+            let upload =
+                w.tx.prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM uploads WHERE community_id = ?1 AND sha256 = ?2"
                 ))?
-                .query_row(params![community, sha], upload_from_row)?)
-        })
+                .query_row(params![community, sha], upload_from_row)?;
+            Ok((upload, inserted))
+        });
+        if let Some((store, key)) = &object
+            && !matches!(written, Ok((_, true)))
+        {
+            // Refused, failed, or the community had the picture already:
+            // nothing names these objects.
+            remove_objects(store, key, thumb.is_some());
+        }
+        written.map(|(upload, _)| upload)
     }
 
     /// An upload and its bytes, for anyone who may read the community
@@ -282,7 +316,7 @@ impl Forum {
         community: CommunityId,
         sha256: &str,
     ) -> Result<(Upload, Vec<u8>)> {
-        self.upload_bytes(actor, community, sha256, "data")
+        self.upload_bytes(actor, community, sha256, false)
     }
 
     /// An upload and its thumbnail's bytes (the image itself when it has
@@ -293,7 +327,7 @@ impl Forum {
         community: CommunityId,
         sha256: &str,
     ) -> Result<(Upload, Vec<u8>)> {
-        self.upload_bytes(actor, community, sha256, "coalesce(thumbnail, data)")
+        self.upload_bytes(actor, community, sha256, true)
     }
 
     fn upload_bytes(
@@ -301,20 +335,76 @@ impl Forum {
         actor: &Actor,
         community: CommunityId,
         sha256: &str,
-        bytes: &'static str,
+        thumbnail: bool,
     ) -> Result<(Upload, Vec<u8>)> {
-        self.read(|conn, now| {
+        let bytes = if thumbnail {
+            "coalesce(thumbnail, data)"
+        } else {
+            "data"
+        };
+        let (upload, bytes, key) = self.read(|conn, now| {
             self.viewer(conn, now, actor, community)?;
             conn.prepare_cached(&format!(
-                "SELECT {COLUMNS}, {bytes} FROM uploads WHERE community_id = ?1 AND sha256 = ?2"
+                "SELECT {COLUMNS}, {bytes}, object_key FROM uploads
+                 WHERE community_id = ?1 AND sha256 = ?2"
             ))?
             .query_row(params![community, sha256], |r| {
-                Ok((upload_from_row(r)?, r.get::<_, Vec<u8>>(11)?))
+                Ok((
+                    upload_from_row(r)?,
+                    r.get::<_, Vec<u8>>(11)?,
+                    r.get::<_, Option<String>>(12)?,
+                ))
             })
             .optional()?
             .ok_or(Error::not_found("upload"))
-        })
+        })?;
+        let Some(key) = key else {
+            return Ok((upload, bytes));
+        };
+        // Outside the read: the store may be slow, the database is not
+        // held for it.
+        let store = self
+            .uploads
+            .object_store()
+            .ok_or_else(|| crate::upload_store::not_configured(&key))?;
+        let key = if thumbnail && upload.thumbnail.is_some() {
+            thumb_key(&key)
+        } else {
+            key
+        };
+        Ok((upload, store.get(&key)?))
     }
+}
+
+/// Stores an upload's bytes (and its thumbnail's) as `key`: both or
+/// neither.
+fn store_objects(
+    store: &ObjectStoreUploads,
+    key: &str,
+    data: Vec<u8>,
+    thumbnail: Option<Vec<u8>>,
+) -> Result<()> {
+    store.put(key, data)?;
+    if let Some(t) = thumbnail
+        && let Err(e) = store.put(&thumb_key(key), t)
+    {
+        store.delete_quietly(key);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Removes what [`store_objects`] stored.
+fn remove_objects(store: &ObjectStoreUploads, key: &str, thumbnail: bool) {
+    store.delete_quietly(key);
+    if thumbnail {
+        store.delete_quietly(&thumb_key(key));
+    }
+}
+
+/// The object name of the thumbnail of the upload stored as `key`.
+pub(crate) fn thumb_key(key: &str) -> String {
+    format!("{key}-thumb")
 }
 
 /// The upload names (SHA-256, lower case) `text` refers to: after
@@ -354,25 +444,26 @@ impl Forum {
     /// application's maintenance (no actor: it removes only what nobody
     /// can see anyway).
     pub fn sweep_unused_uploads(&self, community: CommunityId) -> Result<u64> {
-        self.write(|w| {
+        let (removed, objects) = self.write(|w| {
             let viewer = self.viewer_in(w, &Actor::System, community)?;
             let hours = i64::from(viewer.config.settings.limits.unused_upload_hours);
             let before = w.now_ms() - hours * 3_600_000;
-            let candidates: Vec<(i64, String)> = w
+            let candidates: Vec<(i64, String, Option<String>, bool)> = w
                 .tx
                 .prepare_cached(
-                    "SELECT u.id, u.sha256 FROM uploads u
+                    "SELECT u.id, u.sha256, u.object_key, u.thumbnail_width IS NOT NULL
+                     FROM uploads u
                      WHERE u.community_id = ?1 AND u.created_at < ?2
                        AND NOT EXISTS (SELECT 1 FROM post_uploads r JOIN posts p ON p.id = r.post_id
                                        WHERE r.sha256 = u.sha256 AND p.community_id = u.community_id)
                      ORDER BY u.id LIMIT ?3",
                 )?
                 .query_map(params![community, before, SWEEP_BATCH], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })?
                 .collect::<crate::db::Result<_>>()?;
             if candidates.is_empty() {
-                return Ok(0);
+                return Ok((0, Vec::new()));
             }
             // Avatars (any member's: accounts are shared) and articles
             // name uploads in their text; few enough to read whole.
@@ -391,17 +482,121 @@ impl Forum {
             drop(rows);
             drop(texts);
             let mut removed = 0;
-            for (id, sha) in candidates {
+            let mut objects = Vec::new();
+            for (id, sha, key, has_thumb) in candidates {
                 if kept.contains(&sha) {
                     continue;
                 }
-                removed += w
+                let gone = w
                     .tx
                     .prepare_cached("DELETE FROM uploads WHERE id = ?1")?
                     .execute(params![id])? as u64;
+                removed += gone;
+                if gone > 0 {
+                    objects.extend(key.map(|k| (k, has_thumb)));
+                }
             }
-            Ok(removed)
-        })
+            Ok((removed, objects))
+        })?;
+        // After the records are gone: each object was its record's alone.
+        if !objects.is_empty() {
+            match self.uploads.object_store() {
+                Some(store) => {
+                    for (key, has_thumb) in &objects {
+                        remove_objects(store, key, *has_thumb);
+                    }
+                }
+                None => tracing::warn!(
+                    count = objects.len(),
+                    "unused uploads in an object store this forum was opened without: \
+                     their objects are left there"
+                ),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Moves the community's uploads that are kept in the database into
+    /// the forum's object store ([`Config::uploads`](crate::Config::uploads)),
+    /// `batch` at a time (1 to 1,000), calling `progress(moved, total)`
+    /// after each batch; returns how many moved. Interrupted, it can be
+    /// run again: it continues with what is left. `Invalid` (field
+    /// `uploads`) when the forum has no object store. For the
+    /// application's maintenance, as [`Forum::sweep_unused_uploads`].
+    pub fn move_uploads_to_object_store(
+        &self,
+        community: CommunityId,
+        batch: usize,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<u64> {
+        let Some(store) = self.uploads.object_store() else {
+            return Err(Error::invalid(
+                "uploads",
+                "this forum keeps uploads in its database: open it with `Config::uploads` set \
+                 to an object store first",
+            ));
+        };
+        if !(1..=1000).contains(&batch) {
+            return Err(Error::invalid_as(
+                "batch",
+                crate::error::Problem::Other,
+                "1 to 1,000 uploads at a time",
+            ));
+        }
+        let in_db = "FROM uploads WHERE community_id = ?1 AND object_key IS NULL";
+        let total: i64 = self.peek(|conn, _| {
+            Ok(conn
+                .prepare_cached(&format!("SELECT count(*) {in_db}"))?
+                .query_row(params![community], |r| r.get(0))?)
+        })?;
+        let total = total as u64;
+        let mut moved = 0u64;
+        let mut after = 0i64;
+        loop {
+            type Row = (i64, String, Vec<u8>, Option<Vec<u8>>);
+            let rows: Vec<Row> = self.peek(|conn, _| {
+                Ok(conn
+                    .prepare_cached(&format!(
+                        "SELECT id, sha256, data, thumbnail {in_db} AND id > ?2 ORDER BY id LIMIT ?3"
+                    ))?
+                    .query_map(params![community, after, batch as i64], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })?
+                    .collect::<crate::db::Result<_>>()?)
+            })?;
+            let Some(last) = rows.last() else { break };
+            after = last.0;
+            let mut stored = Vec::with_capacity(rows.len());
+            for (id, sha, data, thumbnail) in rows {
+                let key = store.new_key(community, &sha)?;
+                let has_thumb = thumbnail.is_some();
+                store_objects(store, &key, data, thumbnail)?;
+                stored.push((id, key, has_thumb));
+            }
+            let taken = self.write(|w| {
+                let mut taken = Vec::with_capacity(stored.len());
+                for (id, key, _) in &stored {
+                    let n =
+                        w.tx.prepare_cached(
+                            "UPDATE uploads SET data = ?2, thumbnail = NULL, object_key = ?3
+                             WHERE id = ?1 AND object_key IS NULL",
+                        )?
+                        .execute(params![id, &[] as &[u8], key])?;
+                    taken.push(n > 0);
+                }
+                Ok(taken)
+            })?;
+            for ((_, key, has_thumb), taken) in stored.iter().zip(taken) {
+                if taken {
+                    moved += 1;
+                } else {
+                    // Swept or moved by another process meanwhile.
+                    remove_objects(store, key, *has_thumb);
+                }
+            }
+            progress(moved, total);
+        }
+        Ok(moved)
     }
 }
 

@@ -6,6 +6,16 @@ mod common;
 use common::{World, flat_png, noise_png, png};
 use hearth::{Actor, Error, NewUpload};
 
+/// Each test runs with uploads in the database and, with the feature
+/// `object-store`, in an object store.
+fn worlds() -> Vec<World> {
+    #[allow(unused_mut)]
+    let mut worlds = vec![World::new()];
+    #[cfg(feature = "object-store")]
+    worlds.push(World::on(common::TestForum::with_object_store()));
+    worlds
+}
+
 fn new(bytes: Vec<u8>) -> NewUpload {
     NewUpload {
         filename: "screenshot.png".into(),
@@ -15,7 +25,12 @@ fn new(bytes: Vec<u8>) -> NewUpload {
 
 #[test]
 fn members_upload_images_within_the_limit_and_readers_see_them() {
-    let w = World::new();
+    for w in worlds() {
+        members_upload_images_within_the_limit_and_readers_see_them_in(w);
+    }
+}
+
+fn members_upload_images_within_the_limit_and_readers_see_them_in(w: World) {
     let f = w.forum();
     let max = f
         .community(&Actor::System, w.c)
@@ -78,7 +93,12 @@ fn members_upload_images_within_the_limit_and_readers_see_them() {
 
 #[test]
 fn a_member_uploads_at_most_the_daily_quota() {
-    let w = World::new();
+    for w in worlds() {
+        a_member_uploads_at_most_the_daily_quota_in(w);
+    }
+}
+
+fn a_member_uploads_at_most_the_daily_quota_in(w: World) {
     let f = w.forum();
     // What each picture takes once stored, learnt in another community.
     let pictures: Vec<Vec<u8>> = (1..=4).map(|seed| noise_png(20, 20, seed)).collect();
@@ -165,7 +185,12 @@ fn jpeg(w: u32, h: u32) -> Vec<u8> {
 
 #[test]
 fn photos_lose_their_metadata_and_stand_upright() {
-    let w = World::new();
+    for w in worlds() {
+        photos_lose_their_metadata_and_stand_upright_in(w);
+    }
+}
+
+fn photos_lose_their_metadata_and_stand_upright_in(w: World) {
     let f = w.forum();
     let photo = with_exif(&jpeg(40, 20));
     assert!(photo.windows(3).any(|b| b == b"GPS"));
@@ -186,7 +211,12 @@ fn photos_lose_their_metadata_and_stand_upright() {
 
 #[test]
 fn polyglots_and_bombs_are_neutralised_or_refused() {
-    let w = World::new();
+    for w in worlds() {
+        polyglots_and_bombs_are_neutralised_or_refused_in(w);
+    }
+}
+
+fn polyglots_and_bombs_are_neutralised_or_refused_in(w: World) {
     let f = w.forum();
     // A PNG that is also an HTML page (and a zip) after its end.
     let mut polyglot = flat_png(30, 30);
@@ -226,7 +256,12 @@ fn polyglots_and_bombs_are_neutralised_or_refused() {
 
 #[test]
 fn large_pictures_get_a_thumbnail_and_small_ones_serve_themselves() {
-    let w = World::new();
+    for w in worlds() {
+        large_pictures_get_a_thumbnail_and_small_ones_serve_themselves_in(w);
+    }
+}
+
+fn large_pictures_get_a_thumbnail_and_small_ones_serve_themselves_in(w: World) {
     let f = w.forum();
     let up = f
         .create_upload(&w.member, w.c, new(flat_png(1380, 1000)))
@@ -269,7 +304,12 @@ fn animated_gif() -> Vec<u8> {
 
 #[test]
 fn animations_keep_their_frames_and_loop_but_not_their_comments() {
-    let w = World::new();
+    for w in worlds() {
+        animations_keep_their_frames_and_loop_but_not_their_comments_in(w);
+    }
+}
+
+fn animations_keep_their_frames_and_loop_but_not_their_comments_in(w: World) {
     let f = w.forum();
     let gif = animated_gif();
     let up = f.create_upload(&w.member, w.c, new(gif)).unwrap();
@@ -294,7 +334,12 @@ fn animations_keep_their_frames_and_loop_but_not_their_comments() {
 
 #[test]
 fn uploads_nothing_refers_to_are_swept_after_the_grace_period() {
-    let w = World::new();
+    for w in worlds() {
+        uploads_nothing_refers_to_are_swept_after_the_grace_period_in(w);
+    }
+}
+
+fn uploads_nothing_refers_to_are_swept_after_the_grace_period_in(w: World) {
     let f = w.forum();
     let mut s = f.community(&Actor::System, w.c).unwrap().settings;
     s.messages.min_trust = hearth::TrustLevel::New;

@@ -37,7 +37,23 @@ impl TestForum {
         Self::on(false)
     }
 
+    /// On the backend [`TestForum::new`] picks, with uploads in an object
+    /// store: `LocalFileSystem` on [`TestForum::objects`].
+    #[cfg(feature = "object-store")]
+    pub fn with_object_store() -> Self {
+        Self::build(postgres_wanted(), true)
+    }
+
+    /// Where [`TestForum::with_object_store`] keeps uploads.
+    pub fn objects(&self) -> std::path::PathBuf {
+        self.dir.path().join("objects")
+    }
+
     fn on(postgres: bool) -> Self {
+        Self::build(postgres, false)
+    }
+
+    fn build(postgres: bool, object_store: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(datetime!(2026-01-05 09:00 UTC)));
         let location = if postgres {
@@ -45,14 +61,18 @@ impl TestForum {
         } else {
             dir.path().join("forum.db").to_string_lossy().into_owned()
         };
-        let forum = Forum::open_with(
-            &location,
-            Config {
-                clock: clock.clone(),
-                ..Config::default()
-            },
-        )
-        .unwrap();
+        #[allow(unused_mut)]
+        let mut config = Config {
+            clock: clock.clone(),
+            ..Config::default()
+        };
+        #[cfg(feature = "object-store")]
+        if object_store {
+            config.uploads = object_store_in(&dir.path().join("objects"));
+        }
+        #[cfg(not(feature = "object-store"))]
+        let _ = object_store;
+        let forum = Forum::open_with(&location, config).unwrap();
         TestForum {
             dir,
             forum,
@@ -216,9 +236,24 @@ pub struct World {
 
 pub const WORDS: [&str; 3] = ["zebrapublic", "zebramembers", "zebragroups"];
 
+/// Uploads in `LocalFileSystem` on `dir` (made if missing), under the
+/// prefix `uploads`.
+#[cfg(feature = "object-store")]
+pub fn object_store_in(dir: &std::path::Path) -> hearth::UploadStorage {
+    std::fs::create_dir_all(dir).unwrap();
+    let files = object_store::local::LocalFileSystem::new_with_prefix(dir).unwrap();
+    hearth::UploadStorage::ObjectStore(
+        hearth::ObjectStoreUploads::new(Arc::new(files), "uploads").unwrap(),
+    )
+}
+
 impl World {
     pub fn new() -> Self {
-        let t = TestForum::new();
+        Self::on(TestForum::new())
+    }
+
+    /// The same world in `t`.
+    pub fn on(t: TestForum) -> Self {
         let f = &t.forum;
         let owner = t.user("olivia_owner");
         let c = f
