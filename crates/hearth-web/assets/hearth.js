@@ -54,9 +54,9 @@
   });
 })();
 
-// Pictures on the composers: the file field uploads at once, with a
-// progress bar, and the picture goes into the text at the cursor (also
-// when a file is dropped on the text). Without this script the form sends
+// Pictures and files on the composers: the file field uploads at once,
+// with a progress bar, and the picture (or a link to the file) goes into
+// the text at the cursor (also when a file is dropped on the text). Without this script the form sends
 // the file along and the server does the same.
 (function () {
   "use strict";
@@ -97,18 +97,19 @@
         var body = {};
         try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
         if (xhr.status === 200 && body.short_path) {
-          var alt = (body.original_filename || "picture").replace(/[\[\]\\]/g, "");
-          insert(area, "![" + alt + "](" + body.short_path + ")");
+          var name = (body.original_filename || "file").replace(/[\[\]\\]/g, "");
+          var picture = /^(png|jpeg|gif|webp)$/.test(body.extension || "");
+          insert(area, (picture ? "!" : "") + "[" + name + "](" + body.short_path + ")");
           status.textContent = file.name + " is in your post.";
           input.value = "";
         } else {
           status.textContent = (body.errors && body.errors[0]) ||
-            "The picture could not be uploaded; it will be sent with the post instead.";
+            "The file could not be uploaded; it will be sent with the post instead.";
         }
       };
       xhr.onerror = function () {
         bar.hidden = true;
-        status.textContent = "The upload failed; the picture will be sent with the post instead.";
+        status.textContent = "The upload failed; the file will be sent with the post instead.";
       };
       xhr.send(data);
     }
@@ -118,7 +119,7 @@
     area.addEventListener("dragover", function (e) { e.preventDefault(); });
     area.addEventListener("drop", function (e) {
       var files = e.dataTransfer && e.dataTransfer.files;
-      if (files && files.length && /^image\//.test(files[0].type)) {
+      if (files && files.length) {
         e.preventDefault();
         upload(files[0]);
       }

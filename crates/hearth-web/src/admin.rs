@@ -270,6 +270,11 @@ fn admin_page(
                         "public_access": community.settings.public_access,
                         "base_url": community.settings.base_url,
                         "support_url": community.settings.support_url,
+                        "attachment_kinds": ATTACHMENT_KINDS.iter().map(|(k, label)| json!({
+                            "name": k.name(),
+                            "label": label,
+                            "on": community.settings.limits.attachments.contains(k),
+                        })).collect::<Vec<_>>(),
                     },
                     "categories": cats,
                     "words": words,
@@ -294,7 +299,18 @@ fn admin_page(
     }
 }
 
-/// `POST /admin/settings`: name, registration, public access, base URL.
+/// The attachment kinds the settings form offers, with their labels.
+const ATTACHMENT_KINDS: [(hearth::AttachmentKind, &str); 3] = [
+    (hearth::AttachmentKind::Pdf, "PDF documents"),
+    (
+        hearth::AttachmentKind::Text,
+        "Text files (logs, CSV, JSON, configuration)",
+    ),
+    (hearth::AttachmentKind::Zip, "ZIP archives (never unpacked)"),
+];
+
+/// `POST /admin/settings`: name, registration, public access, base URL,
+/// the files members may attach.
 pub(crate) async fn settings(
     AxState(state): AxState<State>,
     v: Visitor,
@@ -319,6 +335,17 @@ pub(crate) async fn settings(
                 .str("support_url")
                 .map(|u| u.trim().to_string())
                 .filter(|u| !u.is_empty());
+            if params.bool("attachments_shown").unwrap_or(false) {
+                community.settings.limits.attachments = ATTACHMENT_KINDS
+                    .iter()
+                    .filter(|(k, _)| {
+                        params
+                            .bool(&format!("attach_{}", k.name()))
+                            .unwrap_or(false)
+                    })
+                    .map(|(k, _)| *k)
+                    .collect();
+            }
             let name = params.str("name").unwrap_or(community.name);
             s.forum
                 .update_community(&actor, c, &name, community.settings)?;

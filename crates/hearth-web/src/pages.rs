@@ -236,6 +236,7 @@ pub(crate) fn render(
             "name": site_name(s),
             "base": s.config.base_path,
             "plugin_links": plugin_links(s, staff),
+            "attach": attach_field(s),
         },
         "me": me,
         "csrf": v.csrf,
@@ -255,6 +256,46 @@ pub(crate) fn render(
         }
     }
     s.templates.render(template, ctx)
+}
+
+/// What the composers' file field says it takes, from the community's
+/// attachment kinds: the label and the `accept` list.
+fn attach_field(s: &AppState) -> Value {
+    let kinds = s
+        .community()
+        .map(|c| c.settings.limits.attachments.clone())
+        .unwrap_or_default();
+    let mut accept = vec!["image/png", "image/jpeg", "image/gif", "image/webp"];
+    let mut names = Vec::new();
+    for k in &kinds {
+        let (name, types): (&str, &[&str]) = match k {
+            hearth::AttachmentKind::Pdf => ("PDF", &["application/pdf", ".pdf"]),
+            hearth::AttachmentKind::Text => (
+                "text",
+                &[
+                    "text/plain",
+                    ".txt",
+                    ".log",
+                    ".csv",
+                    ".json",
+                    ".md",
+                    ".yaml",
+                ],
+            ),
+            hearth::AttachmentKind::Zip => ("ZIP", &["application/zip", ".zip"]),
+            _ => continue,
+        };
+        names.push(name);
+        accept.extend_from_slice(types);
+    }
+    let label = match names.as_slice() {
+        [] => "Attach a picture (PNG, JPEG, GIF or WebP)".to_owned(),
+        names => format!(
+            "Attach a picture (PNG, JPEG, GIF or WebP) or a file ({})",
+            names.join(", ")
+        ),
+    };
+    json!({"label": label, "accept": accept.join(",")})
 }
 
 pub(crate) fn html(body: String, indexable: bool) -> Response {
@@ -656,12 +697,7 @@ fn with_attachment(
         return Ok(body);
     };
     let upload = s.forum.create_upload(actor, s.config.community, file)?;
-    let alt: String = upload
-        .filename
-        .chars()
-        .filter(|c| !matches!(c, '[' | ']' | '\\'))
-        .collect();
-    let image = format!("![{alt}]({})", api::uploads::path_of(s, &upload));
+    let image = api::uploads::markdown_of(s, &upload);
     Ok(match body.trim_end() {
         "" => image,
         text => format!("{text}\n\n{image}"),

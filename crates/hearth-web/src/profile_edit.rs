@@ -165,7 +165,7 @@ pub(crate) async fn save(
                 };
                 if let Some(file) = file.filter(|f| !f.bytes.is_empty()) {
                     let upload = s.forum.create_upload(&v.actor, s.config.community, file)?;
-                    update.avatar_url = Some(crate::api::uploads::thumbnail_path_of(s, &upload));
+                    update.avatar_url = Some(crate::api::uploads::avatar_path_of(s, &upload)?);
                 }
                 s.forum.update_profile(&v.actor, user.id, update)?;
                 s.forum.set_follows_hidden(&v.actor, hide_follows)?;

@@ -124,6 +124,43 @@ async fn admins_shape_the_community_through_forms() {
     );
     let r = send(&f.app, get("/signup")).await;
     assert!(r.body.contains("invite-only"));
+    // The files members may attach: as the form leaves them (a form from
+    // before the field existed changes nothing).
+    let kinds = |f: &common::Fixture| {
+        f.forum
+            .community(&hearth::Actor::System, f.community)
+            .expect("community")
+            .settings
+            .limits
+            .attachments
+    };
+    assert_eq!(
+        kinds(&f),
+        [hearth::AttachmentKind::Pdf, hearth::AttachmentKind::Text]
+    );
+    let page = ann.get("/admin").await.body;
+    assert!(
+        page.contains("name=\"attach_pdf\" value=\"1\" checked"),
+        "{page}"
+    );
+    assert!(page.contains("name=\"attach_zip\" value=\"1\">"), "{page}");
+    let r = ann
+        .submit(
+            "/admin",
+            "/admin/settings",
+            &[
+                ("name", "Acme Community"),
+                ("registration", "InviteOnly"),
+                ("attachments_shown", "1"),
+                ("attach_zip", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(kinds(&f), [hearth::AttachmentKind::Zip]);
+    let composer = ann.get("/new-topic").await.body;
+    assert!(composer.contains("or a file (ZIP)"), "{composer}");
+    assert!(composer.contains("application/zip,.zip\""), "{composer}");
 
     // API keys: shown once on creation, then only by id; revocable.
     let r = ann

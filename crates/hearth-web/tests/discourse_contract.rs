@@ -2406,6 +2406,20 @@ async fn images_are_uploaded_and_served_as_the_document_says() {
         ),
     )
     .await;
+    // Text, whatever its name: an attachment served as text (pages.rs
+    // follows it to the download).
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let text = r.json();
+    assert_eq!(
+        (&text["extension"], &text["width"]),
+        (&serde_json::json!("txt"), &serde_json::json!(0))
+    );
+    assert_fits(&doc, "/uploads.json", "post", &text);
+    let r = send(
+        &f.app,
+        upload(Some("ada"), "cat.png", b"\x00\x01 not text", "composer"),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     let r = send(&f.app, upload(None, "a.png", &png(100), "composer")).await;
     assert!(

@@ -603,9 +603,10 @@ async fn a_picture_goes_with_a_new_topic_or_a_reply_without_javascript() {
     assert_eq!(replied.status, StatusCode::SEE_OTHER, "{}", replied.body);
     let shown = ada.get(&topic_url).await;
     assert!(shown.body.contains("alt=\"second.png\""), "{}", shown.body);
-    // A file that is no picture: the reply is refused, nothing posted.
+    // A file that is neither a picture nor a kind the community takes:
+    // the reply is refused, nothing posted.
     let (ct, body) = multipart(
-        ("notes.png", b"<svg onload=alert(1)>"),
+        ("notes.bin", b"\x00\x01\x02notes"),
         &[("authenticity_token", &token), ("raw", "see attached")],
     );
     let bad = ada
@@ -613,6 +614,48 @@ async fn a_picture_goes_with_a_new_topic_or_a_reply_without_javascript() {
         .await;
     assert!(bad.status.is_client_error(), "{}", bad.status);
     assert!(!ada.get(&topic_url).await.body.contains("see attached"));
+    // Text named as a picture (an SVG with a script): a text attachment,
+    // linked from the reply and served only as a download of text.
+    assert!(
+        shown.body.contains("or a file (PDF, text)"),
+        "the field says so"
+    );
+    let (ct, body) = multipart(
+        ("notes.png", b"<svg onload=alert(1)>"),
+        &[("authenticity_token", &token), ("raw", "see attached")],
+    );
+    let replied = ada
+        .send(req(Method::POST, &format!("/t/{id}/reply")).raw(&ct, body))
+        .await;
+    assert_eq!(replied.status, StatusCode::SEE_OTHER, "{}", replied.body);
+    let shown = ada.get(&topic_url).await.body;
+    let at = shown.find(">notes.png</a>").expect("a link to the file");
+    let href_at = shown[..at].rfind("href=\"").expect("href") + 6;
+    let href = &shown[href_at..at - 1];
+    assert!(href.ends_with(".txt"), "{href}");
+    let path = href.trim_start_matches("https://community.example.com");
+    let file = ada.get(path).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(file.header("content-type"), "text/plain; charset=utf-8");
+    assert_eq!(
+        file.header("content-disposition"),
+        "attachment; filename=\"notes.png.txt\"; filename*=UTF-8''notes.png.txt"
+    );
+    assert_eq!(file.header("x-content-type-options"), "nosniff");
+    assert!(file.header("content-security-policy").contains("sandbox"));
+    assert_eq!(file.body, "<svg onload=alert(1)>");
+    // A file is no avatar.
+    let (ct, body) = multipart(("me.pdf", b"%PDF-1.4 me"), &[("upload_type", "avatar")]);
+    let r = ada
+        .send(
+            req(Method::POST, "/uploads.json")
+                .raw(&ct, body)
+                .header("x-csrf-token", &token)
+                .header("accept", "application/json"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("an avatar is a picture"), "{}", r.body);
 }
 
 /// The community's welcome heads the home page's first page, rendered

@@ -96,6 +96,9 @@ pub struct ContentLimits {
     /// removes it: time to finish the post it was uploaded for (default
     /// 48; 1 to 8,760).
     pub unused_upload_hours: u32,
+    /// Files other than pictures members may attach, each recognised by
+    /// its bytes (default PDF and text; empty: pictures only).
+    pub attachments: Vec<crate::uploads::AttachmentKind>,
 }
 
 impl Default for ContentLimits {
@@ -115,6 +118,10 @@ impl Default for ContentLimits {
             upload_max_bytes: 4 << 20,
             upload_daily_bytes: 50 << 20,
             unused_upload_hours: 48,
+            attachments: vec![
+                crate::uploads::AttachmentKind::Pdf,
+                crate::uploads::AttachmentKind::Text,
+            ],
         }
     }
 }
@@ -244,6 +251,14 @@ impl CommunitySettings {
                 "limits",
                 "unused_upload_hours must be 1 to 8,760",
             ));
+        }
+        for (i, kind) in l.attachments.iter().enumerate() {
+            if l.attachments[..i].contains(kind) {
+                return Err(Error::invalid(
+                    "limits",
+                    format!("attachments names {} twice", kind.name()),
+                ));
+            }
         }
         if !(1 << 10..=64 << 20).contains(&l.upload_max_bytes) {
             return Err(Error::invalid(

@@ -233,4 +233,4 @@ pub use trust::{
 #[cfg(feature = "object-store")]
 pub use upload_store::ObjectStoreUploads;
 pub use upload_store::UploadStorage;
-pub use uploads::{MAX_UPLOAD_PIXELS, NewUpload, Upload};
+pub use uploads::{AttachmentKind, MAX_UPLOAD_PIXELS, NewUpload, Upload};

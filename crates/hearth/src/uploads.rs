@@ -1,7 +1,9 @@
-//! Files members upload — screenshots and photos for their posts. Images
-//! only (PNG, JPEG, GIF, WebP), recognised by their bytes, never by the
-//! name or type a client claims; written anew without their metadata
-//! (`imaging`), kept once per content per community — in the database
+//! Files members upload — screenshots and photos for their posts, and the
+//! files a community lets them attach (PDF documents, text such as logs,
+//! ZIP archives). Recognised by their bytes, never by the name or type a
+//! client claims; pictures (PNG, JPEG, GIF, WebP) written anew without
+//! their metadata (`imaging`), attachments kept as sent and only ever
+//! served as downloads; kept once per content per community — in the database
 //! (every process serving the forum has them) or an object store
 //! (`upload_store`) — and read back only by whoever may read the
 //! community.
@@ -121,6 +123,60 @@ fn image_info(b: &[u8]) -> Option<(Kind, u32, u32)> {
     (w > 0 && h > 0).then_some((kind, w, h))
 }
 
+/// A kind of file, other than pictures, that a community may let members
+/// attach ([`ContentLimits::attachments`](crate::ContentLimits::attachments)).
+/// Each is recognised by its bytes; none is ever opened, unpacked or run
+/// by Hearth, and the web layer serves them only as downloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum AttachmentKind {
+    /// A PDF document (`%PDF-`).
+    Pdf,
+    /// Text: UTF-8 without control characters other than tab, line feed,
+    /// carriage return and form feed — logs, CSV, JSON, configuration.
+    /// (Text that is HTML or SVG is still only text: served as
+    /// `text/plain`, as a download.)
+    Text,
+    /// A ZIP archive (never unpacked).
+    Zip,
+}
+
+impl AttachmentKind {
+    /// Its name in settings and messages: `pdf`, `text`, `zip`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AttachmentKind::Pdf => "pdf",
+            AttachmentKind::Text => "text",
+            AttachmentKind::Zip => "zip",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            AttachmentKind::Pdf => "application/pdf",
+            AttachmentKind::Text => "text/plain",
+            AttachmentKind::Zip => "application/zip",
+        }
+    }
+
+    /// What `bytes` are, if one of these.
+    fn of(bytes: &[u8]) -> Option<AttachmentKind> {
+        if bytes.starts_with(b"%PDF-") {
+            return Some(AttachmentKind::Pdf);
+        }
+        // A local file header, or the end record of an empty archive.
+        if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+            return Some(AttachmentKind::Zip);
+        }
+        let text = std::str::from_utf8(bytes).ok()?;
+        let plain = text
+            .chars()
+            .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r' | '\x0c'));
+        (!text.trim().is_empty() && plain).then_some(AttachmentKind::Text)
+    }
+}
+
 /// What [`Forum::create_upload`] takes.
 #[derive(Debug, Clone, Default)]
 pub struct NewUpload {
@@ -162,11 +218,50 @@ pub struct Upload {
 }
 
 impl Upload {
-    /// The extension its type has (`png`, `jpeg`, `gif`, `webp`).
+    /// The extension its type has (`png`, `jpeg`, `gif`, `webp`; `pdf`,
+    /// `txt`, `zip`).
     pub fn extension(&self) -> &str {
-        self.content_type.strip_prefix("image/").unwrap_or("bin")
+        match self.content_type.as_str() {
+            "application/pdf" => "pdf",
+            "text/plain" => "txt",
+            "application/zip" => "zip",
+            t => t.strip_prefix("image/").unwrap_or("bin"),
+        }
+    }
+
+    /// Whether it is a picture (shown in posts) rather than an attachment
+    /// (offered as a download).
+    pub fn is_image(&self) -> bool {
+        self.content_type.starts_with("image/")
+    }
+
+    /// The name to save it under: the uploaded name when its extension
+    /// fits what the file is, otherwise that name with the right one added
+    /// (`cute-cat.png.txt` for text named as a picture), so a saved file
+    /// never opens as something else.
+    pub fn download_name(&self) -> String {
+        let name = self.filename.as_str();
+        let has = |ext: &str| {
+            name.rsplit_once('.')
+                .is_some_and(|(stem, x)| !stem.is_empty() && x.eq_ignore_ascii_case(ext))
+        };
+        let fits = match self.content_type.as_str() {
+            "text/plain" => TEXT_EXTENSIONS.iter().any(|e| has(e)),
+            "image/jpeg" => has("jpg") || has("jpeg"),
+            _ => has(self.extension()),
+        };
+        if fits {
+            name.to_owned()
+        } else {
+            format!("{name}.{}", self.extension())
+        }
     }
 }
+
+/// Extensions a text attachment may keep in its download name.
+const TEXT_EXTENSIONS: [&str; 12] = [
+    "txt", "log", "csv", "tsv", "json", "md", "yaml", "yml", "toml", "ini", "conf", "cfg",
+];
 
 const COLUMNS: &str =
     "id, sha256, filename, content_type, width, height, size, user_id, created_at,
@@ -193,10 +288,13 @@ fn upload_from_row(r: &crate::db::Row<'_>) -> crate::db::Result<Upload> {
 }
 
 impl Forum {
-    /// Stores an image a member uploads: members who may post, within the
-    /// community's `upload_max_bytes` and [`MAX_UPLOAD_PIXELS`]; PNG,
-    /// JPEG, GIF or WebP by its bytes (`Invalid`, field `file`,
-    /// otherwise). The image is decoded and written anew: its metadata
+    /// Stores a file a member uploads: members who may post, within the
+    /// community's `upload_max_bytes`; a PNG, JPEG, GIF or WebP image
+    /// within [`MAX_UPLOAD_PIXELS`], or one of the community's
+    /// [`attachments`](crate::ContentLimits::attachments) kinds, each by
+    /// its bytes (`Invalid`, field `file`, naming what the community
+    /// takes, otherwise). An attachment is kept as sent (`width` and
+    /// `height` 0). An image is decoded and written anew: its metadata
     /// (EXIF with GPS positions, comments, anything appended) is not kept,
     /// a photo is turned upright, and one larger than
     /// [`THUMBNAIL_BOX`](crate::THUMBNAIL_BOX) gets a thumbnail. The same
@@ -226,18 +324,40 @@ impl Forum {
                 format!("at most {max} bytes (got {})", new.bytes.len()),
             ));
         }
-        let (kind, width, height) = image_info(&new.bytes)
-            .ok_or_else(|| Error::invalid("file", "a PNG, JPEG, GIF or WebP image"))?;
-        if u64::from(width) * u64::from(height) > MAX_UPLOAD_PIXELS {
-            return Err(Error::invalid(
-                "file",
-                format!("at most {MAX_UPLOAD_PIXELS} pixels (got {width} × {height})"),
-            ));
-        }
-        // Decoding takes time (and up to a few hundred MB for the largest
-        // pictures): outside the write transaction.
-        let image = crate::imaging::prepare(kind, &new.bytes)?;
-        drop(new.bytes);
+        let image = match image_info(&new.bytes) {
+            Some((kind, width, height)) => {
+                if u64::from(width) * u64::from(height) > MAX_UPLOAD_PIXELS {
+                    return Err(Error::invalid(
+                        "file",
+                        format!("at most {MAX_UPLOAD_PIXELS} pixels (got {width} × {height})"),
+                    ));
+                }
+                // Decoding takes time (and up to a few hundred MB for the
+                // largest pictures): outside the write transaction.
+                let image = crate::imaging::prepare(kind, &new.bytes)?;
+                drop(new.bytes);
+                Stored {
+                    content_type: image.kind.content_type(),
+                    bytes: image.bytes,
+                    width: image.width,
+                    height: image.height,
+                    thumbnail: image.thumbnail,
+                }
+            }
+            None => {
+                let allowed = &viewer.config.settings.limits.attachments;
+                match AttachmentKind::of(&new.bytes) {
+                    Some(kind) if allowed.contains(&kind) => Stored {
+                        content_type: kind.content_type(),
+                        bytes: new.bytes,
+                        width: 0,
+                        height: 0,
+                        thumbnail: None,
+                    },
+                    _ => return Err(Error::invalid("file", accepted(allowed))),
+                }
+            }
+        };
         let sha = crate::text::hex(&Sha256::digest(&image.bytes));
         let thumb = image.thumbnail.as_ref();
         // In an object store, the bytes go first: a record never names an
@@ -280,7 +400,7 @@ impl Forum {
                     user,
                     sha,
                     filename,
-                    image.kind.content_type(),
+                    image.content_type,
                     i64::from(image.width),
                     i64::from(image.height),
                     image.bytes.len() as i64,
@@ -374,6 +494,40 @@ impl Forum {
         };
         Ok((upload, store.get(&key)?))
     }
+}
+
+/// What is kept of an upload: a picture as written anew, or an attachment
+/// as sent.
+struct Stored {
+    content_type: &'static str,
+    bytes: Vec<u8>,
+    width: u32,
+    height: u32,
+    thumbnail: Option<crate::imaging::Thumbnail>,
+}
+
+/// What a community takes, for the error that refuses anything else:
+/// "a PNG, JPEG, GIF or WebP image, or a PDF or text file".
+fn accepted(attachments: &[AttachmentKind]) -> String {
+    let names: Vec<&str> = attachments
+        .iter()
+        .map(|k| match k {
+            AttachmentKind::Pdf => "PDF",
+            AttachmentKind::Text => "text",
+            AttachmentKind::Zip => "ZIP",
+        })
+        .collect();
+    let mut text = "a PNG, JPEG, GIF or WebP image".to_owned();
+    if let Some((last, rest)) = names.split_last() {
+        text.push_str(", or a ");
+        if !rest.is_empty() {
+            text.push_str(&rest.join(", "));
+            text.push_str(" or ");
+        }
+        text.push_str(last);
+        text.push_str(" file");
+    }
+    text
 }
 
 /// Stores an upload's bytes (and its thumbnail's) as `key`: both or

@@ -116,7 +116,7 @@ fn nothing_is_left_in_the_store_by_refusals_or_the_same_picture_again() {
         Err(Error::Forbidden { .. })
     ));
     assert!(matches!(
-        f.create_upload(&w.member, w.c, new(b"<svg/>".to_vec())),
+        f.create_upload(&w.member, w.c, new(b"<svg/>\0".to_vec())),
         Err(Error::Invalid { .. })
     ));
     // Refused after the bytes went to the store (the daily quota is

@@ -47,11 +47,21 @@ fn members_upload_images_within_the_limit_and_readers_see_them_in(w: World) {
         matches!(e, Err(Error::Invalid { field: "file", .. })),
         "{e:?}"
     );
-    for bad in [b"GIF".to_vec(), b"<svg/>".to_vec(), Vec::new()] {
-        assert!(matches!(
-            f.create_upload(&w.member, w.c, new(bad)),
-            Err(Error::Invalid { field: "file", .. })
-        ));
+    // Neither a picture nor text: refused, saying what is taken.
+    for bad in [
+        b"GIF\0".to_vec(),
+        vec![0xff, 0xd8, 0, 1],
+        Vec::new(),
+        b"  \n".to_vec(),
+    ] {
+        match f.create_upload(&w.member, w.c, new(bad)) {
+            Err(e @ Error::Invalid { field: "file", .. }) => assert!(
+                e.to_string()
+                    .contains("a PNG, JPEG, GIF or WebP image, or a PDF or text file"),
+                "{e}"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
     for name in ["", "../../etc/passwd", "a\nb.png"] {
         let e = f.create_upload(
@@ -252,6 +262,126 @@ fn polyglots_and_bombs_are_neutralised_or_refused_in(w: World) {
 
     // Nothing but the first upload was stored.
     assert_eq!(f.upload(&w.member, w.c, &up.sha256).unwrap().0.id, up.id,);
+}
+
+#[test]
+fn attachments_are_kept_as_sent_and_only_of_the_kinds_the_community_takes() {
+    for w in worlds() {
+        attachments_are_kept_as_sent_and_only_of_the_kinds_the_community_takes_in(w);
+    }
+}
+
+fn attachments_are_kept_as_sent_and_only_of_the_kinds_the_community_takes_in(w: World) {
+    let f = w.forum();
+    let file = |name: &str, bytes: &[u8]| NewUpload {
+        filename: name.into(),
+        bytes: bytes.to_vec(),
+    };
+    let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
+    let up = f
+        .create_upload(&w.member, w.c, file("report.pdf", pdf))
+        .unwrap();
+    assert_eq!(
+        (up.content_type.as_str(), up.extension(), up.is_image()),
+        ("application/pdf", "pdf", false)
+    );
+    assert_eq!((up.width, up.height, up.thumbnail), (0, 0, None));
+    let (_, bytes) = f.upload(&w.outsider, w.c, &up.sha256).unwrap();
+    assert_eq!(bytes, pdf, "kept as sent");
+    assert_eq!(up.download_name(), "report.pdf");
+    let (_, bytes) = f.upload_thumbnail(&w.outsider, w.c, &up.sha256).unwrap();
+    assert_eq!(bytes, pdf, "an attachment is its own thumbnail");
+    // Text, whatever its name says: a log, and a page named as a picture
+    // (it is only ever text: served as text/plain, as a download).
+    let log = "2026-12-03 ERROR sync failed: timeout\r\n\tat worker 3\n";
+    let up = f
+        .create_upload(&w.member, w.c, file("sync.log", log.as_bytes()))
+        .unwrap();
+    assert_eq!(
+        (up.content_type.as_str(), up.extension()),
+        ("text/plain", "txt")
+    );
+    let page = b"<html><script>alert(document.cookie)</script></html>";
+    let up = f
+        .create_upload(&w.member, w.c, file("cute-cat.png", page))
+        .unwrap();
+    assert_eq!((up.extension(), up.is_image()), ("txt", false));
+    assert_eq!(up.download_name(), "cute-cat.png.txt");
+    // Not text: a NUL, an escape sequence, bytes that are not UTF-8.
+    for bad in [&b"log\0line"[..], b"\x1b[31mred\x1b[0m", b"caf\xe9"] {
+        assert!(
+            matches!(
+                f.create_upload(&w.member, w.c, file("x.txt", bad)),
+                Err(Error::Invalid { field: "file", .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    // ZIP archives only where the community takes them; then only what it
+    // names.
+    let zip = b"PK\x03\x04\x14\0\0\0\0\0logs/app.log";
+    assert!(matches!(
+        f.create_upload(&w.member, w.c, file("logs.zip", zip)),
+        Err(Error::Invalid { field: "file", .. })
+    ));
+    let mut s = f.community(&Actor::System, w.c).unwrap().settings;
+    s.limits.attachments = vec![hearth::AttachmentKind::Zip];
+    f.update_community(&w.admin, w.c, "Acme", s.clone())
+        .unwrap();
+    let up = f
+        .create_upload(&w.member, w.c, file("logs.zip", zip))
+        .unwrap();
+    assert_eq!(
+        (up.content_type.as_str(), up.extension()),
+        ("application/zip", "zip")
+    );
+    match f.create_upload(&w.member, w.c, file("notes.txt", b"new notes")) {
+        Err(e) => assert!(
+            e.to_string()
+                .contains("a PNG, JPEG, GIF or WebP image, or a ZIP file"),
+            "{e}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Pictures only.
+    s.limits.attachments = vec![];
+    f.update_community(&w.admin, w.c, "Acme", s.clone())
+        .unwrap();
+    match f.create_upload(&w.member, w.c, file("more.pdf", b"%PDF-1.4 more")) {
+        Err(e) => {
+            let text = e.to_string();
+            assert!(text.ends_with("a PNG, JPEG, GIF or WebP image"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    f.create_upload(&w.member, w.c, new(noise_png(8, 8, 1)))
+        .unwrap();
+    // A kind named twice is a mistake in the settings.
+    s.limits.attachments = vec![hearth::AttachmentKind::Pdf, hearth::AttachmentKind::Pdf];
+    assert!(matches!(
+        f.update_community(&w.admin, w.c, "Acme", s),
+        Err(Error::Invalid {
+            field: "limits",
+            ..
+        })
+    ));
+    // Stored attachments are still served when the kind is no longer
+    // taken, and a link to one keeps it from the sweep.
+    let body = format!("Logs: [logs.zip](/uploads/{}.zip)", up.sha256);
+    f.create_topic(
+        &w.member,
+        w.c,
+        hearth::NewTopic {
+            category: w.public.id,
+            title: "The sync fails every night".into(),
+            body,
+            tags: vec![],
+        },
+    )
+    .unwrap();
+    w.t.clock.advance(time::Duration::hours(49));
+    f.sweep_unused_uploads(w.c).unwrap();
+    f.upload(&w.member, w.c, &up.sha256).unwrap();
 }
 
 #[test]

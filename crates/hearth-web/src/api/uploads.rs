@@ -1,9 +1,10 @@
 //! Uploads as Discourse's API takes them: `POST /uploads.json`
-//! (multipart: `file`, `upload_type`, `synchronous`) stores an image and
-//! answers its URL, `/uploads/{sha256}.{extension}`, which serves it to
-//! whoever may read the community — with its own type, never sniffed, and
-//! a policy that runs nothing in it; `/uploads/thumbnails/…` serves its
-//! thumbnail.
+//! (multipart: `file`, `upload_type`, `synchronous`) stores a picture or
+//! an attachment and answers its URL, `/uploads/{sha256}.{extension}`,
+//! which serves it to whoever may read the community — with its own type,
+//! never sniffed, and a policy that runs nothing in it; an attachment only
+//! as a download under a name that fits what it is;
+//! `/uploads/thumbnails/…` serves a picture's thumbnail.
 
 use axum::extract::{Path, State as AxState};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -49,6 +50,32 @@ fn human(size: u64) -> String {
 
 pub(crate) fn path_of(s: &AppState, u: &Upload) -> String {
     s.url(&format!("/uploads/{}.{}", u.sha256, u.extension()))
+}
+
+/// The Markdown that shows an upload in a post: the picture, or a link
+/// to the attachment (named as uploaded, without what would end the link
+/// text).
+pub(crate) fn markdown_of(s: &AppState, u: &Upload) -> String {
+    let text: String = u
+        .filename
+        .chars()
+        .filter(|c| !matches!(c, '[' | ']' | '\\'))
+        .collect();
+    let bang = if u.is_image() { "!" } else { "" };
+    format!("{bang}[{text}]({})", path_of(s, u))
+}
+
+/// Where a member's avatar is served once it is `u`: its thumbnail.
+/// `Invalid` (field `file`) for an attachment: an avatar is a picture.
+pub(crate) fn avatar_path_of(s: &AppState, u: &Upload) -> Result<String, hearth::Error> {
+    if !u.is_image() {
+        return Err(hearth::Error::Invalid {
+            field: "file",
+            reason: "an avatar is a picture: PNG, JPEG, GIF or WebP".into(),
+            problem: hearth::Problem::Other,
+        });
+    }
+    Ok(thumbnail_path_of(s, u))
 }
 
 /// Where the upload's thumbnail is served (the image itself when it is
@@ -115,7 +142,7 @@ pub(crate) async fn create(
                     ));
                 };
                 let update = hearth::ProfileUpdate {
-                    avatar_url: Some(thumbnail_path_of(s, &upload)),
+                    avatar_url: Some(avatar_path_of(s, &upload)?),
                     ..hearth::ProfileUpdate::default()
                 };
                 s.forum.update_profile(&actor, me, update)?;
@@ -176,16 +203,26 @@ async fn serve_bytes(
         .await?;
     let mut res = (StatusCode::OK, bytes).into_response();
     let h = res.headers_mut();
-    if let Ok(t) = HeaderValue::from_str(&upload.content_type) {
+    let content_type = match upload.content_type.as_str() {
+        "text/plain" => "text/plain; charset=utf-8".to_owned(),
+        t => t.to_owned(),
+    };
+    if let Ok(t) = HeaderValue::from_str(&content_type) {
         h.insert(header::CONTENT_TYPE, t);
     }
-    // Shown in the page, never run; saved under a name made of the
-    // content's (the member's file name is not put in a header).
-    if let Ok(d) = HeaderValue::from_str(&format!(
-        "inline; filename=\"{}.{}\"",
-        &upload.sha256[..16],
-        upload.extension()
-    )) {
+    // A picture is shown in the page, never run, and saved under a name
+    // made of the content's; an attachment is only ever a download, under
+    // the name it was uploaded with (its extension made to fit).
+    let disposition = if upload.is_image() {
+        format!(
+            "inline; filename=\"{}.{}\"",
+            &upload.sha256[..16],
+            upload.extension()
+        )
+    } else {
+        attachment_disposition(&upload.download_name())
+    };
+    if let Ok(d) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, d);
     }
     // The bytes never change (they are their own name); a private
@@ -205,9 +242,46 @@ async fn serve_bytes(
     Ok(res)
 }
 
+/// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266): an ASCII
+/// stand-in for old clients (anything but letters, digits, `.`, `-` and
+/// `_` becomes `_`), and the name itself percent-encoded.
+fn attachment_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn download_names_cannot_break_out_of_the_header() {
+        assert_eq!(
+            attachment_disposition("report.pdf"),
+            "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"
+        );
+        assert_eq!(
+            attachment_disposition("a\"b; c=d 1é.txt"),
+            "attachment; filename=\"a_b__c_d_1_.txt\"; filename*=UTF-8''a%22b%3B%20c%3Dd%201%C3%A9.txt"
+        );
+    }
 
     #[test]
     fn sizes_read_as_discourse_writes_them() {
