@@ -1,6 +1,7 @@
 """A member's own story, end to end in headless Chromium: edit the
-profile, put a screenshot into a question (the composer's upload with its
-progress bar), message an expert, then forget the password and get back in
+profile, put a screenshot and a log file into a question (the composer's
+upload with its progress bar; the log is linked and downloads as itself),
+message an expert, then forget the password and get back in
 through the e-mailed link (mail written as files by the demo's mailer).
 
 Run by tests/browser.rs with HEARTH_URL, OUT_DIR, MAIL_DIR, SHOT and
@@ -66,6 +67,12 @@ def story():
     assert "is in your post" in status, status
     assert driver.find_element(By.ID, "file").get_attribute("value") == "", "sent once"
     driver.save_screenshot(os.path.join(OUT, "composer-upload.png"))
+    # And the export's log: a file, linked rather than shown.
+    log = os.path.realpath(os.path.join(OUT, "export.log"))
+    with open(log, "w") as f:
+        f.write("2026-12-03 10:41:07 ERROR export: column 7 has no header\n")
+    driver.find_element(By.ID, "file").send_keys(log)
+    wait.until(lambda d: "\n[export.log](/uploads/" in d.find_element(By.ID, "raw").get_attribute("value"))
     submit("#new-topic")
     wait.until(EC.title_contains("Export to CSV stops"))
     images = driver.find_elements(By.CSS_SELECTOR, ".cooked img")
@@ -74,6 +81,14 @@ def story():
     assert src.startswith(URL + "/uploads/"), src
     WebDriverWait(driver, 10).until(lambda d: d.execute_script(
         "return arguments[0].complete && arguments[0].naturalWidth > 0", images[0]))
+    link = driver.find_element(By.CSS_SELECTOR, ".cooked a[href$='.txt']")
+    assert link.text == "export.log", link.text
+    disposition = driver.execute_async_script(
+        "var done = arguments[1]; fetch(arguments[0]).then(function (r) {"
+        " return r.text().then(function (t) { done([r.headers.get('content-disposition'), t]); }); });",
+        link.get_attribute("href"))
+    assert disposition[0].startswith('attachment; filename="export.log"'), disposition
+    assert "column 7 has no header" in disposition[1], disposition
 
     step("message an expert")
     driver.get(URL + "/messages/new")
