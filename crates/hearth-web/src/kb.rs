@@ -223,21 +223,24 @@ pub(crate) async fn new_form(
     Ok(html(body, false))
 }
 
-/// `POST /kb/new`: creates the draft (and publishes it with `publish`).
+/// `POST /kb/new`: creates the draft (and publishes it with `publish`);
+/// an attached picture or file goes at the end of the body.
 pub(crate) async fn create(
     AxState(state): AxState<State>,
     v: Visitor,
     params: Params,
 ) -> PageResult {
-    act(state, v, params, |s, actor, params| {
+    act(state, v, params, |s, actor, mut params| {
         let c = s.config.community;
+        let body = params.str("body").unwrap_or_default();
+        let body = crate::pages::with_attachment(s, &actor, body, params.file.take())?;
         let a = s.forum.create_article(
             &actor,
             c,
             NewArticle {
                 category: CategoryId(params.int("category_id")?.unwrap_or(0)),
                 title: params.str("title").unwrap_or_default(),
-                body: params.str("body").unwrap_or_default(),
+                body,
             },
         )?;
         if params.bool("publish").unwrap_or(false) {
@@ -291,8 +294,9 @@ pub(crate) async fn edit_form(
     Ok(html(body, false))
 }
 
-/// `POST /kb/{id}/edit`: a new revision (`title`, `body`, `note`),
-/// published at once with `publish`.
+/// `POST /kb/{id}/edit`: a new revision (`title`, `body`, `note`, an
+/// attached picture or file at the end), published at once with
+/// `publish`.
 pub(crate) async fn revise(
     AxState(state): AxState<State>,
     v: Visitor,
@@ -300,14 +304,16 @@ pub(crate) async fn revise(
     params: Params,
 ) -> PageResult {
     let id = id_of(&id)?;
-    act(state, v, params, move |s, actor, params| {
+    act(state, v, params, move |s, actor, mut params| {
         let c = s.config.community;
+        let body = params.str("body").unwrap_or_default();
+        let body = crate::pages::with_attachment(s, &actor, body, params.file.take())?;
         let rev = s.forum.revise_article(
             &actor,
             c,
             id,
             &params.str("title").unwrap_or_default(),
-            &params.str("body").unwrap_or_default(),
+            &body,
             &params.str("note").unwrap_or_default(),
         )?;
         let notice = if params.bool("publish").unwrap_or(false) {

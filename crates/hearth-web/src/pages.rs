@@ -685,9 +685,9 @@ fn post_path(
     Ok(format!("/t/{}/{}#post-{post_number}", t.slug, t.id.0))
 }
 
-/// `body` with the picture the form attached (if any) uploaded and shown
-/// at its end.
-fn with_attachment(
+/// `body` with the picture or file the form attached (if any) uploaded
+/// and shown (a picture) or linked (a file) at its end.
+pub(crate) fn with_attachment(
     s: &AppState,
     actor: &Actor,
     body: String,

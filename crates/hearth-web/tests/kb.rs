@@ -3,7 +3,7 @@
 
 mod common;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use common::*;
 use hearth::{Actor, CategoryKind, NewCategory};
 
@@ -192,5 +192,63 @@ async fn promote_a_solved_thread_then_revise_and_publish() {
         guest_thread
             .body
             .contains("This thread is now a knowledge-base article")
+    );
+}
+
+/// An article takes a picture or a file as posts do, from the editor's
+/// file field without JavaScript; readers get the picture and the file's
+/// link.
+#[tokio::test]
+async fn an_article_carries_a_picture_and_a_file_from_the_editor() {
+    let f = fixture();
+    let kb = kb_category(&f);
+    let mut ann = Browser::new(&f);
+    ann.sign_in("ann").await;
+    let form = ann.get(&format!("/kb/new?category={}", kb.id.0)).await;
+    assert!(form.body.contains("enctype=\"multipart/form-data\""));
+    assert!(form.body.contains("id=\"kb-file\""), "{}", form.body);
+    let token = Browser::token_in(&form.body);
+    let cat = kb.id.0.to_string();
+    let (ct, body) = multipart(
+        ("setup-guide.pdf", b"%PDF-1.7\n% the setup guide\n%%EOF\n"),
+        &[
+            ("authenticity_token", &token),
+            ("category_id", &cat),
+            ("title", "Setting up single sign-on"),
+            ("body", "The whole procedure, printable:"),
+            ("publish", "1"),
+        ],
+    );
+    let made = ann.send(req(Method::POST, "/kb/new").raw(&ct, body)).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let edit = made.header("location");
+    let editor = ann.get(&edit).await.body;
+    assert!(
+        editor.contains("The whole procedure, printable:\n\n[setup-guide.pdf](/uploads/"),
+        "{editor}"
+    );
+    // A new revision with a picture.
+    let token = Browser::token_in(&editor);
+    let (ct, body) = multipart(
+        ("sso-screen.png", &sized_png(4, 4)),
+        &[
+            ("authenticity_token", &token),
+            ("title", "Setting up single sign-on"),
+            ("body", "The whole procedure, printable: see below."),
+            ("publish", "1"),
+        ],
+    );
+    let revised = ann.send(req(Method::POST, &edit).raw(&ct, body)).await;
+    assert_eq!(revised.status, StatusCode::SEE_OTHER, "{}", revised.body);
+    let v = send(&f.app, get("/kb.json")).await.json();
+    let url = v["articles"][0]["url"].as_str().expect("url").to_string();
+    let mut page = send(&f.app, get(&url)).await;
+    if page.status == StatusCode::PERMANENT_REDIRECT {
+        page = send(&f.app, get(&page.header("location"))).await;
+    }
+    assert!(
+        page.body.contains("alt=\"sso-screen.png\""),
+        "{}",
+        page.body
     );
 }
