@@ -7,7 +7,7 @@ mod common;
 use axum::http::StatusCode;
 use common::*;
 use hearth::Actor;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Discourse's API document, as kept in the repository.
 fn document() -> Value {
@@ -2485,4 +2485,51 @@ async fn images_are_uploaded_and_served_as_the_document_says() {
     let member = send(&f.app, get(&path).acting(&f, "bob")).await;
     assert_eq!(member.status, StatusCode::OK);
     assert!(member.header("cache-control").starts_with("private"));
+}
+
+/// `/u/{username}.json` has every field Discourse's document requires of
+/// a user (what remains are fields the document leaves out but Discourse
+/// sends, `featured_topic: null` and the document's example profile
+/// fields, all recorded in the baseline); a member's own category levels
+/// and blocks are on their own profile only.
+#[tokio::test]
+async fn a_profile_has_every_required_field_and_private_choices_stay_private() {
+    let doc = document();
+    let f = fixture();
+    let ada = hearth::Actor::User(f.ada);
+    f.forum
+        .watch_category(&ada, f.community, f.qa.id, hearth::WatchLevel::Watching)
+        .expect("watch");
+    f.forum.block_messages(&ada, f.bob).expect("block");
+    let schema = response_schema(&doc, "/u/{username}.json", "get", "200");
+    for who in ["ada", "bob", "ann"] {
+        let r = send(&f.app, get("/u/ada.json").acting(&f, who)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let answer = r.json();
+        let mut out = Vec::new();
+        violations(&doc, &answer, &schema, "$", &mut out);
+        let unknown: Vec<&String> = out
+            .iter()
+            .filter(|v| {
+                !v.ends_with("not in the document")
+                    && !v.starts_with("$.user.featured_topic: null")
+                    && !v.starts_with("$.user.user_fields.")
+            })
+            .collect();
+        assert!(unknown.is_empty(), "as {who}: {unknown:#?}");
+        let user = &answer["user"];
+        let mine = who == "ada";
+        assert_eq!(
+            user["watched_category_ids"],
+            if mine { json!([f.qa.id.0]) } else { json!([]) },
+            "as {who}"
+        );
+        assert_eq!(
+            user["muted_usernames"],
+            if mine { json!(["bob"]) } else { json!([]) },
+            "as {who}"
+        );
+        assert_eq!(user["can_change_bio"], json!(mine));
+        assert_eq!(user["user_option"]["user_id"], json!(f.ada.0));
+    }
 }

@@ -836,6 +836,35 @@ impl Forum {
         })
     }
 
+    /// The member's own category levels other than normal, for the
+    /// categories they may read, by category id (empty for guests and
+    /// non-members).
+    pub fn category_watches(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+    ) -> Result<Vec<(CategoryId, WatchLevel)>> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            let Ok(user) = member(&viewer) else {
+                return Ok(Vec::new());
+            };
+            let readable = viewer.readable_categories();
+            let rows: Vec<(CategoryId, i64)> = conn
+                .prepare_cached(
+                    "SELECT category_id, level FROM category_watches
+                     WHERE user_id = ?1 AND level <> 1 ORDER BY category_id",
+                )?
+                .query_map(params![user], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<crate::db::Result<_>>()?;
+            Ok(rows
+                .into_iter()
+                .filter(|(c, _)| readable.contains(c))
+                .filter_map(|(c, level)| Some((c, WatchLevel::from_number(level)?)))
+                .collect())
+        })
+    }
+
     /// The member's level for a topic (its own, else its category's, else
     /// normal) and for a category (`topic: None`).
     pub fn watch_level(

@@ -936,6 +936,20 @@ pub(crate) fn profile(
         email,
         bio_html: s.forum.render_bio(actor, c, &member.user.bio)?,
         fields: s.forum.member_fields(actor, c, member.user.id)?,
+        watches: if ctx.viewer == Some(member.user.id) {
+            s.forum.category_watches(actor, c)?
+        } else {
+            Vec::new()
+        },
+        blocked: if ctx.viewer == Some(member.user.id) {
+            s.forum
+                .message_blocks(actor)?
+                .into_iter()
+                .map(|u| u.username)
+                .collect()
+        } else {
+            Vec::new()
+        },
         user: member.user,
     })
 }

@@ -1252,6 +1252,12 @@ pub(crate) struct Profile {
     pub bio_html: String,
     /// The profile fields the viewer may see, answered or not.
     pub fields: Vec<hearth::MemberField>,
+    /// The member's own category levels (only when they look at their
+    /// own profile; empty otherwise).
+    pub watches: Vec<(hearth::CategoryId, hearth::WatchLevel)>,
+    /// Whom the member blocked from messaging them (only on their own
+    /// profile): Discourse's `muted_usernames`.
+    pub blocked: Vec<String>,
 }
 
 /// `/u/{username}.json`.
@@ -1314,6 +1320,198 @@ struct UserShape<'a> {
     /// Only for the member themself and staff.
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<Option<&'a str>>,
+    // What Discourse's document requires besides. Hearth has no flair,
+    // staged accounts, second factor, profile headers, tag watching,
+    // ignoring, PM allow-lists, mailing-list mode or notification
+    // schedules: those answer as Discourse does for a member without them.
+    flair_name: Null,
+    flair_url: Null,
+    flair_bg_color: Null,
+    flair_color: Null,
+    staged: bool,
+    uploaded_avatar_id: Null,
+    has_title_badges: bool,
+    pending_count: u8,
+    second_factor_enabled: bool,
+    can_upload_profile_header: bool,
+    can_upload_user_card_background: bool,
+    locale: Null,
+    /// The member's own category levels: only on their own profile.
+    muted_category_ids: Vec<i64>,
+    regular_category_ids: [u8; 0],
+    tracked_category_ids: Vec<i64>,
+    watched_category_ids: Vec<i64>,
+    watched_first_post_category_ids: [u8; 0],
+    watched_tags: [u8; 0],
+    watching_first_post_tags: [u8; 0],
+    tracked_tags: [u8; 0],
+    muted_tags: [u8; 0],
+    system_avatar_upload_id: Null,
+    system_avatar_template: String,
+    /// Whom the member blocked from messaging them: only on their own
+    /// profile.
+    muted_usernames: &'a [String],
+    ignored_usernames: [u8; 0],
+    allowed_pm_usernames: [u8; 0],
+    mailing_list_posts_per_day: u8,
+    can_change_bio: bool,
+    can_change_location: bool,
+    can_change_website: bool,
+    can_change_tracking_preferences: bool,
+    user_api_keys: Null,
+    user_auth_tokens: [u8; 0],
+    user_notification_schedule: NotificationSchedule,
+    use_logo_small_as_avatar: bool,
+    featured_user_badge_ids: [u8; 0],
+    group_users: [u8; 0],
+    user_option: UserOption,
+}
+
+/// Discourse's `user_notification_schedule` for a member without one:
+/// off, 08:00–17:00 (minutes of the day) every day.
+#[derive(Serialize)]
+struct NotificationSchedule {
+    enabled: bool,
+    day_0_start_time: u16,
+    day_0_end_time: u16,
+    day_1_start_time: u16,
+    day_1_end_time: u16,
+    day_2_start_time: u16,
+    day_2_end_time: u16,
+    day_3_start_time: u16,
+    day_3_end_time: u16,
+    day_4_start_time: u16,
+    day_4_end_time: u16,
+    day_5_start_time: u16,
+    day_5_end_time: u16,
+    day_6_start_time: u16,
+    day_6_end_time: u16,
+}
+
+impl NotificationSchedule {
+    fn off() -> Self {
+        let (start, end) = (480, 1020);
+        NotificationSchedule {
+            enabled: false,
+            day_0_start_time: start,
+            day_0_end_time: end,
+            day_1_start_time: start,
+            day_1_end_time: end,
+            day_2_start_time: start,
+            day_2_end_time: end,
+            day_3_start_time: start,
+            day_3_end_time: end,
+            day_4_start_time: start,
+            day_4_end_time: end,
+            day_5_start_time: start,
+            day_5_end_time: end,
+            day_6_start_time: start,
+            day_6_end_time: end,
+        }
+    }
+}
+
+/// Discourse's `user_option`: Hearth's members have none of these
+/// interface options, so each is Discourse's default (how a client
+/// should treat them); notification choices are Hearth's own
+/// (`/notifications/preferences`).
+#[derive(Serialize)]
+struct UserOption {
+    user_id: i64,
+    mailing_list_mode: bool,
+    mailing_list_mode_frequency: u8,
+    email_digests: bool,
+    email_level: u8,
+    email_messages_level: u8,
+    external_links_in_new_tab: bool,
+    color_scheme_id: Null,
+    dark_scheme_id: Null,
+    dynamic_favicon: bool,
+    enable_quoting: bool,
+    enable_smart_lists: bool,
+    enable_markdown_monospace_font: bool,
+    digest_after_minutes: u32,
+    automatically_unpin_topics: bool,
+    auto_track_topics_after_msecs: u32,
+    notification_level_when_replying: u8,
+    new_topic_duration_minutes: u32,
+    email_previous_replies: u8,
+    email_in_reply_to: bool,
+    like_notification_frequency: u8,
+    notify_on_linked_posts: bool,
+    push_notification_level: &'static str,
+    enable_upcoming_change_available_notifications: bool,
+    include_tl0_in_digests: bool,
+    theme_ids: [u8; 0],
+    theme_key_seq: u8,
+    allow_private_messages: bool,
+    enable_allowed_pm_users: bool,
+    homepage_id: Null,
+    hide_profile_and_presence: bool,
+    hide_profile: bool,
+    hide_presence: bool,
+    text_size: &'static str,
+    text_size_seq: u8,
+    title_count_mode: &'static str,
+    timezone: Null,
+    skip_new_user_tips: bool,
+    topics_unread_when_closed: bool,
+    interface_color_mode: u8,
+    show_original_content: bool,
+    send_shortcut: &'static str,
+    automatically_translate: bool,
+    understood_languages: [u8; 0],
+}
+
+impl UserOption {
+    fn defaults(user_id: i64) -> Self {
+        UserOption {
+            user_id,
+            mailing_list_mode: false,
+            mailing_list_mode_frequency: 1,
+            email_digests: true,
+            email_level: 1,
+            email_messages_level: 0,
+            external_links_in_new_tab: false,
+            color_scheme_id: None,
+            dark_scheme_id: None,
+            dynamic_favicon: false,
+            enable_quoting: true,
+            enable_smart_lists: true,
+            enable_markdown_monospace_font: false,
+            digest_after_minutes: 10_080,
+            automatically_unpin_topics: true,
+            auto_track_topics_after_msecs: 240_000,
+            notification_level_when_replying: 2,
+            new_topic_duration_minutes: 2_880,
+            email_previous_replies: 2,
+            email_in_reply_to: true,
+            like_notification_frequency: 1,
+            notify_on_linked_posts: true,
+            push_notification_level: "always",
+            enable_upcoming_change_available_notifications: false,
+            include_tl0_in_digests: false,
+            theme_ids: [],
+            theme_key_seq: 0,
+            allow_private_messages: true,
+            enable_allowed_pm_users: false,
+            homepage_id: None,
+            hide_profile_and_presence: false,
+            hide_profile: false,
+            hide_presence: false,
+            text_size: "normal",
+            text_size_seq: 0,
+            title_count_mode: "notifications",
+            timezone: None,
+            skip_new_user_tips: false,
+            topics_unread_when_closed: true,
+            interface_color_mode: 0,
+            show_original_content: false,
+            send_shortcut: "ctrl_enter",
+            automatically_translate: false,
+            understood_languages: [],
+        }
+    }
 }
 
 /// `/u/{username}.json`.
@@ -1321,6 +1519,17 @@ pub(crate) fn user(ctx: &Ctx, p: &Profile) -> Value {
     let u = &p.user;
     let mine = ctx.mine(u.id);
     let excerpt: String = u.bio.chars().take(300).collect();
+    // The member's own choices, on their own profile only.
+    let watched = |level: hearth::WatchLevel| -> Vec<i64> {
+        if !mine {
+            return Vec::new();
+        }
+        p.watches
+            .iter()
+            .filter(|(_, l)| *l == level)
+            .map(|(c, _)| c.0)
+            .collect()
+    };
     let user = UserShape {
         id: u.id.0,
         username: &u.username,
@@ -1380,6 +1589,44 @@ pub(crate) fn user(ctx: &Ctx, p: &Profile) -> Value {
             .collect(),
         role: p.role.as_str(),
         email: (mine || ctx.staff).then_some(p.email.as_deref()),
+        flair_name: None,
+        flair_url: None,
+        flair_bg_color: None,
+        flair_color: None,
+        staged: false,
+        uploaded_avatar_id: None,
+        has_title_badges: false,
+        pending_count: 0,
+        second_factor_enabled: false,
+        can_upload_profile_header: false,
+        can_upload_user_card_background: false,
+        locale: None,
+        muted_category_ids: watched(hearth::WatchLevel::Muted),
+        regular_category_ids: [],
+        tracked_category_ids: watched(hearth::WatchLevel::Tracking),
+        watched_category_ids: watched(hearth::WatchLevel::Watching),
+        watched_first_post_category_ids: [],
+        watched_tags: [],
+        watching_first_post_tags: [],
+        tracked_tags: [],
+        muted_tags: [],
+        system_avatar_upload_id: None,
+        system_avatar_template: avatar_template(ctx, &u.username, None),
+        muted_usernames: if mine { &p.blocked } else { &[] },
+        ignored_usernames: [],
+        allowed_pm_usernames: [],
+        mailing_list_posts_per_day: 0,
+        can_change_bio: mine,
+        can_change_location: mine,
+        can_change_website: mine,
+        can_change_tracking_preferences: mine,
+        user_api_keys: None,
+        user_auth_tokens: [],
+        user_notification_schedule: NotificationSchedule::off(),
+        use_logo_small_as_avatar: false,
+        featured_user_badge_ids: [],
+        group_users: [],
+        user_option: UserOption::defaults(u.id.0),
     };
     json!({
         "user_badges": [],
