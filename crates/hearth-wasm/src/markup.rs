@@ -67,15 +67,7 @@ impl PluginHost {
         else {
             return Ok(none());
         };
-        let args: Vec<bindings::MarkupBlock> = blocks
-            .iter()
-            .map(|b| bindings::MarkupBlock {
-                community: community.0,
-                fence: b.fence.clone(),
-                info: b.info.clone(),
-                source: b.source.clone(),
-            })
-            .collect();
+        let args = to_wit(community, blocks);
         let max = self
             .config()
             .limits_for(Hook::RenderMarkup, &loaded.manifest.limits)
@@ -244,6 +236,19 @@ fn syntax_record(syntaxes: &[MarkupSyntax]) -> String {
         return String::new();
     }
     format!("|{}|", entries.join("|"))
+}
+
+/// The engine's blocks as the plugin interface passes them.
+pub(crate) fn to_wit(community: CommunityId, blocks: &[MarkupBlock]) -> Vec<bindings::MarkupBlock> {
+    blocks
+        .iter()
+        .map(|b| bindings::MarkupBlock {
+            community: community.0,
+            fence: b.fence.clone(),
+            info: b.info.clone(),
+            source: b.source.clone(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -222,15 +222,7 @@ pub(crate) fn run_hook(
         }
         Hook::RenderMarkup => {
             let blocks: Vec<hearth::MarkupBlock> = field(input, "blocks", hook)?;
-            let args: Vec<bindings::MarkupBlock> = blocks
-                .into_iter()
-                .map(|b| bindings::MarkupBlock {
-                    community: community.0,
-                    fence: b.fence,
-                    info: b.info,
-                    source: b.source,
-                })
-                .collect();
+            let args = crate::markup::to_wit(community, &blocks);
             let clean = hearth::Sanitizer::for_markup(&hearth::CommunitySettings::default(), name)
                 .map_err(|e| Error::Runtime(e.to_string()))?;
             host.call(
