@@ -362,9 +362,16 @@ impl Forum {
         let thumb = image.thumbnail.as_ref();
         // In an object store, the bytes go first: a record never names an
         // object that is not there. (The same picture again is stored
-        // again and removed below: the record kept is the first.)
+        // again and removed below: the record kept is the first.) A member
+        // past the quota is refused before anything is sent; the write
+        // checks again.
         let object = match self.uploads.object_store() {
             Some(store) => {
+                if !viewer.is_official() {
+                    self.peek(|conn, now| {
+                        check_daily_quota(conn, now, &viewer, user, &sha, image.bytes.len() as i64)
+                    })?;
+                }
                 let key = store.new_key(community, &sha)?;
                 store_objects(
                     store,
@@ -385,7 +392,14 @@ impl Forum {
             let viewer = self.viewer_in(w, actor, community)?;
             viewer.require_poster()?;
             if !viewer.is_official() {
-                check_daily_quota(w, &viewer, user, &sha, image.bytes.len() as i64)?;
+                check_daily_quota(
+                    w.tx,
+                    w.now_ms(),
+                    &viewer,
+                    user,
+                    &sha,
+                    image.bytes.len() as i64,
+                )?;
             }
             let inserted =
                 w.tx.prepare_cached(
@@ -759,14 +773,15 @@ impl Forum {
 /// of their earlier uploads leave the window). A file the community has
 /// already is not counted again.
 fn check_daily_quota(
-    w: &crate::forum::Write<'_>,
+    conn: &crate::db::Conn,
+    now: i64,
     viewer: &crate::permissions::Viewer,
     user: crate::ids::UserId,
     sha: &str,
     size: i64,
 ) -> Result<()> {
-    let known: bool =
-        w.tx.prepare_cached(
+    let known: bool = conn
+        .prepare_cached(
             "SELECT EXISTS(SELECT 1 FROM uploads WHERE community_id = ?1 AND sha256 = ?2)",
         )?
         .query_row(params![viewer.community, sha], |r| r.get(0))?;
@@ -774,9 +789,8 @@ fn check_daily_quota(
         return Ok(());
     }
     let daily = i64::from(viewer.config.settings.limits.upload_daily_bytes);
-    let now = w.now_ms();
     let since = now - crate::clock::DAY_MS;
-    let mut stmt = w.tx.prepare_cached(
+    let mut stmt = conn.prepare_cached(
         "SELECT created_at, size FROM uploads
          WHERE community_id = ?1 AND user_id = ?2 AND created_at > ?3
          ORDER BY created_at LIMIT 10000",
