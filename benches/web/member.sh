@@ -19,7 +19,7 @@ DURATION="${DURATION:-15s}"
 cargo build --release -q -p support-community
 serve "$SCALE" "$PORT" member
 COOKIES=target/bench-data/member-cookies.txt
-python3 benches/web/members.py "http://127.0.0.1:$PORT" 8 > "$COOKIES"
+python3 benches/web/members.py "http://127.0.0.1:$PORT" 8 "$KEYFILE" > "$COOKIES"
 TOPIC=$(curl -fs "http://127.0.0.1:$PORT/latest.json" | python3 -c \
   "import json,sys; t=json.load(sys.stdin)['topic_list']['topics'][5]; print(f\"/t/{t['slug']}/{t['id']}\")")
 cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }

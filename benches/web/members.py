@@ -2,10 +2,10 @@
 /session/csrf.json, then POST /session.json) and prints one session cookie
 per line, for member.lua.
 
-    python3 benches/web/members.py http://127.0.0.1:3902 8 > cookies.txt
+    python3 benches/web/members.py http://127.0.0.1:3902 8 KEYFILE > cookies.txt
 
-The members are the demo's most active ones (/directory_items.json), all
-with the demo password.
+The members are the demo's most active ones (/directory_items.json, read
+with the server's API key in KEYFILE), all with the demo password.
 """
 
 import json
@@ -13,6 +13,8 @@ import sys
 import urllib.request
 
 BASE, COUNT = sys.argv[1], int(sys.argv[2])
+with open(sys.argv[3]) as f:
+    KEY = f.read().strip()
 PASSWORD = "hearth-demo-password"
 
 
@@ -22,7 +24,10 @@ def call(path, data=None, headers=None):
         return res.read(), res.headers
 
 
-body, _ = call("/directory_items.json?period=all&order=post_count")
+body, _ = call(
+    "/directory_items.json?period=all&order=post_count",
+    headers={"Api-Key": KEY, "Api-Username": "system"},
+)
 names = [d["user"]["username"] for d in json.loads(body)["directory_items"]]
 names = [n for n in names if n != "system"][:COUNT]
 if len(names) < COUNT:
