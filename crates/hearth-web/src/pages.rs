@@ -268,24 +268,21 @@ fn attach_field(s: &AppState) -> Value {
     let mut accept = vec!["image/png", "image/jpeg", "image/gif", "image/webp"];
     let mut names = Vec::new();
     for k in &kinds {
-        let (name, types): (&str, &[&str]) = match k {
-            hearth::AttachmentKind::Pdf => ("PDF", &["application/pdf", ".pdf"]),
-            hearth::AttachmentKind::Text => (
-                "text",
-                &[
-                    "text/plain",
-                    ".txt",
-                    ".log",
-                    ".csv",
-                    ".json",
-                    ".md",
-                    ".yaml",
-                ],
-            ),
-            hearth::AttachmentKind::Zip => ("ZIP", &["application/zip", ".zip"]),
+        let types: &[&str] = match k {
+            hearth::AttachmentKind::Pdf => &["application/pdf", ".pdf"],
+            hearth::AttachmentKind::Text => &[
+                "text/plain",
+                ".txt",
+                ".log",
+                ".csv",
+                ".json",
+                ".md",
+                ".yaml",
+            ],
+            hearth::AttachmentKind::Zip => &["application/zip", ".zip"],
             _ => continue,
         };
-        names.push(name);
+        names.push(k.label());
         accept.extend_from_slice(types);
     }
     let label = match names.as_slice() {

@@ -152,6 +152,15 @@ impl AttachmentKind {
         }
     }
 
+    /// Its name for people: `PDF`, `text`, `ZIP` ("a PDF or text file").
+    pub fn label(self) -> &'static str {
+        match self {
+            AttachmentKind::Pdf => "PDF",
+            AttachmentKind::Text => "text",
+            AttachmentKind::Zip => "ZIP",
+        }
+    }
+
     fn content_type(self) -> &'static str {
         match self {
             AttachmentKind::Pdf => "application/pdf",
@@ -523,14 +532,7 @@ struct Stored {
 /// What a community takes, for the error that refuses anything else:
 /// "a PNG, JPEG, GIF or WebP image, or a PDF or text file".
 fn accepted(attachments: &[AttachmentKind]) -> String {
-    let names: Vec<&str> = attachments
-        .iter()
-        .map(|k| match k {
-            AttachmentKind::Pdf => "PDF",
-            AttachmentKind::Text => "text",
-            AttachmentKind::Zip => "ZIP",
-        })
-        .collect();
+    let names: Vec<&str> = attachments.iter().map(|k| k.label()).collect();
     let mut text = "a PNG, JPEG, GIF or WebP image".to_owned();
     if let Some((last, rest)) = names.split_last() {
         text.push_str(", or a ");
