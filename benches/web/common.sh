@@ -19,7 +19,8 @@ pristine() {
 # serve SCALE PORT NAME: copies the pristine database for SCALE (seeding it
 # the first time) to target/bench-data/NAME.db, starts the release server on
 # PORT without the per-address rate limit or e-mail (its API key in
-# target/bench-data/NAME-api-key, its log in NAME-server.log), stops it on
+# target/bench-data/NAME-api-key, its log in NAME-server.log; SERVER_ARGS
+# adds flags, e.g. "--engine-calls 16"), stops it on
 # exit, and waits until it answers. Sets DB, KEYFILE and PID.
 serve() {
   local pristine
@@ -30,7 +31,7 @@ serve() {
   cp "$pristine" "$DB"
   KEYFILE="target/bench-data/$3-api-key"
   ./target/release/support-community --data "$DB" --port "$2" \
-    --no-rate-limit --no-email --api-key-file "$KEYFILE" > "target/bench-data/$3-server.log" 2>&1 &
+    --no-rate-limit --no-email --api-key-file "$KEYFILE" ${SERVER_ARGS:-} > "target/bench-data/$3-server.log" 2>&1 &
   PID=$!
   trap 'kill $PID 2>/dev/null || true' EXIT
   for _ in $(seq 1 600); do

@@ -185,6 +185,50 @@ fn time_left(deadline: Duration, db_time: Duration, spent: Duration) -> Option<D
         .filter(|left| !left.is_zero())
 }
 
+/// The CPU time the calling thread has used (`None` where the platform
+/// keeps no per-thread clock).
+fn thread_cpu_time() -> Option<Duration> {
+    #[cfg(unix)]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Some(Duration::new(
+            u64::try_from(t.tv_sec).unwrap_or(0),
+            u32::try_from(t.tv_nsec).unwrap_or(0),
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// How long a call has run: the CPU time of its thread since it started
+/// (a call runs on one thread from start to end), or the wall time where
+/// there is no thread clock. On a busy server threads wait for a core; a
+/// deadline on wall time would fail plugins for the server's load — and
+/// disable them after a streak — rather than for what they did.
+#[derive(Debug, Clone, Copy)]
+struct RunClock {
+    wall: Instant,
+    cpu: Option<Duration>,
+}
+
+impl RunClock {
+    fn start() -> RunClock {
+        RunClock {
+            wall: Instant::now(),
+            cpu: thread_cpu_time(),
+        }
+    }
+
+    fn ran(&self) -> Duration {
+        match (self.cpu, thread_cpu_time()) {
+            (Some(start), Some(now)) => now.saturating_sub(start),
+            _ => self.wall.elapsed(),
+        }
+    }
+}
+
 /// The forum, borrowed for one host call; the time until it is dropped is
 /// added to the call's database time.
 pub(crate) struct Timed<'a> {
@@ -1221,12 +1265,15 @@ pub(crate) fn invoke<T>(
     store.limiter(|s| &mut s.limiter);
     let ticks = |d: Duration| (d.as_micros() / TICK.as_micros()).max(1) as u64;
     store.set_epoch_deadline(ticks(spec.limits.deadline));
-    // At the deadline: time the host spent in the database for the plugin
-    // (a slow disk, a busy PostgreSQL) does not count against it, up to
-    // DB_WAIT_FORGIVEN times the deadline; the plugin's own time does.
+    // At the deadline: what counts is the time the call ran (its thread's
+    // CPU time: not time spent waiting for a core on a busy server), and
+    // time the host spent in the database for the plugin (a slow disk, a
+    // busy PostgreSQL) does not count against it, up to DB_WAIT_FORGIVEN
+    // times the deadline; the plugin's own time does.
     let deadline = spec.limits.deadline;
+    let clock = RunClock::start();
     store.epoch_deadline_callback(move |ctx| {
-        match time_left(deadline, ctx.data().db_time.get(), started.elapsed()) {
+        match time_left(deadline, ctx.data().db_time.get(), clock.ran()) {
             Some(left) => Ok(UpdateDeadline::Continue(ticks(left))),
             None => Err(Trap::Interrupt.into()),
         }
@@ -1392,5 +1439,22 @@ mod tests {
         // …but at most DB_WAIT_FORGIVEN deadlines' worth.
         assert_eq!(time_left(10 * MS, 500 * MS, 49 * MS), Some(MS));
         assert_eq!(time_left(10 * MS, 500 * MS, 50 * MS), None);
+    }
+
+    #[test]
+    fn a_call_is_charged_for_the_time_it_ran_not_for_waiting() {
+        let clock = RunClock::start();
+        std::thread::sleep(30 * MS);
+        #[cfg(unix)]
+        assert!(clock.ran() < 10 * MS, "{:?}", clock.ran());
+        // Work is counted (however long the thread waits for a core).
+        let guard = Instant::now();
+        while clock.ran() < 5 * MS {
+            assert!(
+                guard.elapsed() < Duration::from_secs(10),
+                "the clock stands still"
+            );
+            std::hint::black_box(0u64);
+        }
     }
 }

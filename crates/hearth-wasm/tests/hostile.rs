@@ -432,6 +432,55 @@ fn an_exhausted_pool_is_an_error_not_a_crash() {
     assert!(matches!(busy.join().unwrap(), Err(Error::Timeout { .. })));
 }
 
+#[test]
+fn a_busy_server_fails_no_honest_plugin_call() {
+    // A render that computes a few milliseconds, with a 50 ms deadline.
+    let w = hostile(
+        HostConfig {
+            interactive_deadline: std::time::Duration::from_millis(50),
+            ..HostConfig::default()
+        },
+        "work",
+    );
+    let footer = |host: &hearth_wasm::PluginHost, community| {
+        host.run_hook(
+            &Actor::Guest,
+            community,
+            "hostile",
+            Hook::Render,
+            &json!({"slot": "page-footer"}),
+        )
+        .unwrap()
+        .result
+    };
+    let alone = std::time::Instant::now();
+    footer(&w.host, w.community).unwrap();
+    let alone = alone.elapsed();
+    // Forty at once on this machine's few cores: each waits for a core far
+    // longer than its deadline, but runs only its few milliseconds. The
+    // time it ran is what counts, so none fails and the plugin stays on
+    // (counting the wait would fail them and, after a streak, disable it).
+    let started = std::time::Instant::now();
+    let threads: Vec<_> = (0..40)
+        .map(|_| {
+            let (host, community) = (w.host.clone(), w.community);
+            std::thread::spawn(move || {
+                (0..3)
+                    .map(|_| footer(&host, community).map(|_| ()))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for t in threads {
+        for r in t.join().unwrap() {
+            r.unwrap();
+        }
+    }
+    let busy = started.elapsed();
+    assert!(w.host.status("hostile").unwrap().disabled.is_none());
+    eprintln!("one call alone: {alone:?}; 120 calls on 40 threads: {busy:?}");
+}
+
 /// What the hostile plugin's store holds under `key`.
 fn stored(w: &World, key: &str) -> Option<Vec<u8>> {
     w.forum

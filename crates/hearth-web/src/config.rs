@@ -119,6 +119,14 @@ pub struct Limits {
     /// Invitations to topics (`POST /t/{id}/invite.json`) a member sends
     /// per hour: each notifies or mails someone.
     pub topic_invites_per_hour: u32,
+    /// Engine calls (the database work of a request) running at once
+    /// (default 8, at least 1). Requests beyond it wait their turn in
+    /// arrival order without holding a thread: more threads than the
+    /// database serves at once (SQLite: its reader connections and the
+    /// one writer) would only wait inside it, each with its own memory.
+    /// Raise it for PostgreSQL on another machine, where a call spends
+    /// most of its time waiting on the network.
+    pub engine_calls: usize,
 }
 
 impl Default for Limits {
@@ -139,6 +147,7 @@ impl Default for Limits {
             account_mail_per_ip: 10,
             account_link_ttl: Duration::from_secs(2 * 3600),
             topic_invites_per_hour: 30,
+            engine_calls: 8,
         }
     }
 }

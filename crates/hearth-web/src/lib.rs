@@ -126,6 +126,7 @@ impl Web {
             community: Mutex::new(None),
             sends_email: Default::default(),
             mail_wake: Default::default(),
+            engine_calls: Arc::new(tokio::sync::Semaphore::new(limits.engine_calls.max(1))),
             visits: Mutex::new(Default::default()),
             forum,
             plugins,

@@ -306,6 +306,39 @@ async fn a_busy_database_is_a_503_with_retry_after() {
     assert_eq!(t["posts_count"], 3, "one reply, not two");
 }
 
+/// `Limits::engine_calls` at its boundary: with one turn, a read waits for
+/// a write that waits on the database (here for the write lock another
+/// process holds); with two, the read goes past it. Either way both are
+/// answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_calls_beyond_the_limit_wait_their_turn() {
+    for turns in [1, 2] {
+        let f = fixture_with(|c| c.limits.engine_calls = turns);
+        let app = f.app.clone();
+        let reply = req(Method::POST, "/posts.json")
+            .acting(&f, "bob")
+            .json(serde_json::json!({"topic_id": f.public_topic.0, "raw": "a reply while busy"}));
+        let other = f.hold_writes();
+        let write = tokio::spawn(async move {
+            let r = send(&app, reply).await;
+            (r.status, std::time::Instant::now())
+        });
+        // The write has its turn and waits for the lock (300 ms here).
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let read = send(&f.app, get("/latest.json").acting(&f, "ada")).await;
+        let read_done = std::time::Instant::now();
+        assert_eq!(read.status, 200, "{}", read.body);
+        let (status, write_done) = write.await.expect("the write finished");
+        assert_eq!(status, 503, "the write gave up on the lock");
+        other.release();
+        if turns == 1 {
+            assert!(read_done >= write_done, "one turn: the read waited");
+        } else {
+            assert!(read_done < write_done, "two turns: the read went past");
+        }
+    }
+}
+
 /// Guessing a password from one address locks that address out of that
 /// account, not the owner at another address; guesses from many addresses
 /// slow the account down for everyone instead of locking it.

@@ -38,6 +38,16 @@ fn misbehave(host: &dyn Host) -> Option<String> {
             }
         }
         "recurse" => Some(recurse(0).to_string()),
+        "work" => {
+            // A fixed amount of honest computing (`iterations`, default
+            // 2,000,000): milliseconds of CPU, however busy the server is.
+            let n: u64 = host.setting_as("iterations").unwrap_or(2_000_000);
+            let mut x: u64 = 0;
+            for i in 0..n {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+            }
+            Some(format!("<p>worked {}</p>", x % 10))
+        }
         "trap" => panic!("hostile plugin panicked on purpose"),
         "huge" => Some("x".repeat(10 << 20)),
         "script" => Some(
