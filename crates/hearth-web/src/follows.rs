@@ -145,7 +145,7 @@ pub(crate) async fn list(
         }
     };
     let run = async move {
-        let value = state
+        state
             .run(move |s| {
                 let c = s.config.community;
                 let user = s.forum.member_by_username(&v.actor, c, &name)?.user;
@@ -155,12 +155,11 @@ pub(crate) async fn list(
                     s.forum.following(&v.actor, c, user.id)?
                 };
                 let ctx = ctx(s, &v.actor)?;
-                Ok(Value::Array(
-                    users.iter().map(|u| shape::user_ref(&ctx, u)).collect(),
-                ))
+                let shapes: Vec<_> = users.iter().map(|u| shape::user_ref(&ctx, u)).collect();
+                Ok(crate::api::written(&shapes))
             })
-            .await?;
-        ok(value)
+            .await
+            .map_err(crate::error::ApiError)
     };
     run.await.into_response()
 }

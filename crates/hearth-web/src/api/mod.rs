@@ -130,13 +130,16 @@ pub(crate) fn page_request<T>(
     Ok((fetch(&req)?, n))
 }
 
+/// A latest, category or tag list, written out on the engine's thread
+/// (`tags`: what a tag's list says about the tag).
 fn topic_list_response(
     s: &AppState,
     actor: Actor,
     params: &Params,
     filter: TopicFilter,
     path: &str,
-) -> Result<Value, Error> {
+    tags: Option<Value>,
+) -> Result<Response, Error> {
     let category = filter.category.is_some();
     let c = s.config.community;
     let (page, n) = page_request(params, 30, |req| {
@@ -154,8 +157,15 @@ fn topic_list_response(
         more,
         category,
     );
+    list.topic_list.tags = tags;
     plugin_fields::add_to_topic_list(s, &ctx, &mut list)?;
-    Ok(list)
+    Ok(written(&list))
+}
+
+/// A 200 JSON answer written where it was built (on the engine's thread,
+/// so the async workers only send bytes).
+pub(crate) fn written(shape: &impl serde::Serialize) -> Response {
+    crate::error::json_response(axum::http::StatusCode::OK, shape)
 }
 
 /// `GET /latest.json`.
@@ -168,8 +178,8 @@ pub(crate) async fn latest(
         tag: params.str("tags").or(params.str("tag")),
         ..Default::default()
     };
-    ok(state
-        .run(move |s| topic_list_response(s, v.actor, &params, filter, "/latest"))
+    Ok(state
+        .run(move |s| topic_list_response(s, v.actor, &params, filter, "/latest", None))
         .await?)
 }
 
@@ -196,7 +206,7 @@ pub(crate) async fn top(AxState(state): AxState<State>, v: Visitor, params: Para
     }
     let per_page = per_page as usize;
     let page = usize::try_from(params.int("page")?.unwrap_or(0).max(0)).unwrap_or(0);
-    ok(state
+    Ok(state
         .run(move |s| {
             let c = s.config.community;
             let mut topics = s.forum.top_topics(
@@ -218,17 +228,11 @@ pub(crate) async fn top(AxState(state): AxState<State>, v: Visitor, params: Para
             let ctx = ctx(s, &v.actor)?;
             let mut list =
                 shape::topic_list(&ctx, &topics, !matches!(v.actor, Actor::Guest), more, false);
-            list["topic_list"]["for_period"] = json!(period.as_str());
-            // The document types `unpinned` as a boolean here (string or
-            // null in the other lists).
-            if let Some(items) = list["topic_list"]["topics"].as_array_mut() {
-                for t in items {
-                    t["unpinned"] = json!(false);
-                }
-            }
-            list["topic_list"]["per_page"] = json!(per_page);
+            list.topic_list.for_period = Some(period.as_str());
+            list.topic_list.unpinned_as_booleans();
+            list.topic_list.per_page = per_page;
             plugin_fields::add_to_topic_list(s, &ctx, &mut list)?;
-            Ok(list)
+            Ok(written(&list))
         })
         .await?)
 }
@@ -263,14 +267,12 @@ pub(crate) async fn tag_topics(
     name: String,
     params: Params,
 ) -> ApiResult {
-    ok(state
+    Ok(state
         .run(move |s| {
             let filter = TopicFilter {
                 tag: Some(name.clone()),
                 ..Default::default()
             };
-            let mut list =
-                topic_list_response(s, v.actor, &params, filter, &format!("/tag/{name}"))?;
             // The document's `getTag` also names the tag itself.
             let count = s
                 .forum
@@ -278,9 +280,9 @@ pub(crate) async fn tag_topics(
                 .into_iter()
                 .find(|t| t.name == name)
                 .map_or(0, |t| t.topic_count);
-            list["topic_list"]["tags"] =
-                json!([{ "name": name, "topic_count": count, "staff": false }]);
-            Ok(list)
+            let tags = json!([{ "name": name, "topic_count": count, "staff": false }]);
+            let path = format!("/tag/{name}");
+            topic_list_response(s, v.actor, &params, filter, &path, Some(tags))
         })
         .await?)
 }
@@ -293,7 +295,7 @@ pub(crate) async fn category_topics(
     params: Params,
 ) -> ApiResult {
     let id = CategoryId(id_of(&id)?);
-    ok(state
+    Ok(state
         .run(move |s| {
             // Not found (not an empty list) for a category the visitor may
             // not read.
@@ -302,13 +304,8 @@ pub(crate) async fn category_topics(
                 category: Some(id),
                 ..Default::default()
             };
-            topic_list_response(
-                s,
-                v.actor,
-                &params,
-                filter,
-                &format!("/c/{}/{}", cat.slug, id.0),
-            )
+            let path = format!("/c/{}/{}", cat.slug, id.0);
+            topic_list_response(s, v.actor, &params, filter, &path, None)
         })
         .await?)
 }

@@ -63,26 +63,46 @@ pub(crate) fn avatar_template(ctx: &Ctx, username: &str, avatar_url: Option<&str
     }
 }
 
-pub(crate) fn user_ref(ctx: &Ctx, u: &UserRef) -> Value {
-    json!({
-        "id": u.id.0,
-        "username": u.username,
-        "name": u.display_name,
-        "avatar_template": avatar_template(ctx, &u.username, u.avatar_url.as_deref()),
-        "trust_level": 1,
-    })
+/// A member as lists name them (a topic list's `users`, followers).
+#[derive(Serialize)]
+pub(crate) struct UserRefShape<'a> {
+    id: i64,
+    username: &'a str,
+    name: &'a str,
+    avatar_template: String,
+    trust_level: u8,
 }
 
-fn users_of<'a>(ctx: &Ctx, refs: impl Iterator<Item = &'a UserRef>) -> Vec<Value> {
-    let mut seen = std::collections::BTreeSet::new();
+pub(crate) fn user_ref<'a>(ctx: &Ctx, u: &'a UserRef) -> UserRefShape<'a> {
+    UserRefShape {
+        id: u.id.0,
+        username: &u.username,
+        name: &u.display_name,
+        avatar_template: avatar_template(ctx, &u.username, u.avatar_url.as_deref()),
+        trust_level: 1,
+    }
+}
+
+/// Each member once, in order of first appearance.
+fn users_of<'a>(ctx: &Ctx, refs: impl Iterator<Item = &'a UserRef>) -> Vec<UserRefShape<'a>> {
+    let mut seen = std::collections::HashSet::new();
     refs.filter(|u| seen.insert(u.id.0))
         .map(|u| user_ref(ctx, u))
         .collect()
 }
 
+/// A topic list's poster (`posters`, `participants`).
+#[derive(Serialize)]
+struct Poster {
+    extras: &'static str,
+    description: Option<&'static str>,
+    user_id: i64,
+    primary_group_id: Null,
+}
+
 /// One topic of a list (`/latest.json`, a category's list).
 #[derive(Serialize)]
-struct TopicListItem<'a> {
+pub(crate) struct TopicListItem<'a> {
     id: i64,
     title: &'a str,
     fancy_title: SafeHtml,
@@ -99,7 +119,8 @@ struct TopicListItem<'a> {
     archetype: &'static str,
     unseen: bool,
     pinned: bool,
-    unpinned: Null,
+    /// `null`, except in `/top.json` (whose document types it a boolean).
+    unpinned: Option<bool>,
     visible: bool,
     closed: bool,
     archived: bool,
@@ -123,10 +144,76 @@ struct TopicListItem<'a> {
     has_accepted_answer: bool,
     accepted_answer_post_id: Option<i64>,
     tags: &'a [String],
-    posters: Vec<Value>,
+    posters: Vec<Poster>,
     /// A conversation's: the member's read state and who takes part.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     message: Option<MessageListExtras>,
+    /// Plugins' API fields (never one of the names above).
+    #[serde(flatten)]
+    fields: serde_json::Map<String, Value>,
+}
+
+impl TopicListItem<'_> {
+    /// The topic's id (to find its plugin fields).
+    pub(crate) fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Adds plugins' API fields, leaving out any name the item itself
+    /// writes (a plugin never replaces a field of the answer).
+    pub(crate) fn add_fields(&mut self, fields: serde_json::Map<String, Value>) {
+        static NAMES: std::sync::LazyLock<std::collections::BTreeSet<String>> =
+            std::sync::LazyLock::new(topic_list_item_names);
+        self.fields
+            .extend(fields.into_iter().filter(|(k, _)| !NAMES.contains(k)));
+    }
+}
+
+/// Every name a [`TopicListItem`] can write, read off a sample with each
+/// optional part present.
+fn topic_list_item_names() -> std::collections::BTreeSet<String> {
+    let someone = UserRef {
+        id: UserId(1),
+        username: String::new(),
+        display_name: String::new(),
+        avatar_url: None,
+    };
+    let sample = Topic {
+        id: hearth::TopicId(1),
+        community: hearth::CommunityId(1),
+        category: hearth::CategoryId(1),
+        author: someone.clone(),
+        title: String::new(),
+        slug: String::new(),
+        tags: Vec::new(),
+        pinned: false,
+        pinned_globally: false,
+        pinned_until: None,
+        closed: false,
+        archived: false,
+        unlisted: false,
+        accepted_answer: None,
+        post_count: 0,
+        reply_count: 0,
+        like_count: 0,
+        view_count: 0,
+        last_poster: someone,
+        created_at: OffsetDateTime::UNIX_EPOCH,
+        bumped_at: OffsetDateTime::UNIX_EPOCH,
+        deleted: false,
+    };
+    let mut item = topic_list_item(&sample);
+    item.excerpt = Some("");
+    item.message = Some(MessageListExtras {
+        last_read_post_number: 0,
+        unread_posts: 0,
+        allowed_user_count: 0,
+        participants: Vec::new(),
+    });
+    match value(&item) {
+        Value::Object(map) => map.into_iter().map(|(k, _)| k).collect(),
+        _ => Default::default(),
+    }
 }
 
 /// What a mailbox list adds to a topic (`/topics/private-messages/…`).
@@ -135,23 +222,27 @@ struct MessageListExtras {
     last_read_post_number: i64,
     unread_posts: i64,
     allowed_user_count: usize,
-    participants: Vec<Value>,
+    participants: Vec<Poster>,
 }
 
 fn topic_list_item(t: &Topic) -> TopicListItem<'_> {
-    let mut posters = vec![json!({
-        "extras": if t.author.id == t.last_poster.id { "latest single" } else { "" },
-        "description": "Original Poster",
-        "user_id": t.author.id.0,
-        "primary_group_id": null,
-    })];
+    let mut posters = vec![Poster {
+        extras: if t.author.id == t.last_poster.id {
+            "latest single"
+        } else {
+            ""
+        },
+        description: Some("Original Poster"),
+        user_id: t.author.id.0,
+        primary_group_id: None,
+    }];
     if t.last_poster.id != t.author.id {
-        posters.push(json!({
-            "extras": "latest",
-            "description": "Most Recent Poster",
-            "user_id": t.last_poster.id.0,
-            "primary_group_id": null,
-        }));
+        posters.push(Poster {
+            extras: "latest",
+            description: Some("Most Recent Poster"),
+            user_id: t.last_poster.id.0,
+            primary_group_id: None,
+        });
     }
     TopicListItem {
         id: t.id.0,
@@ -188,6 +279,7 @@ fn topic_list_item(t: &Topic) -> TopicListItem<'_> {
         tags: &t.tags,
         posters,
         message: None,
+        fields: serde_json::Map::new(),
     }
 }
 
@@ -215,9 +307,11 @@ pub(crate) fn message_list(
                     .participants
                     .users
                     .iter()
-                    .map(|u| {
-                        json!({"extras": "", "description": null, "user_id": u.id.0,
-                               "primary_group_id": null})
+                    .map(|u| Poster {
+                        extras: "",
+                        description: None,
+                        user_id: u.id.0,
+                        primary_group_id: None,
                     })
                     .collect(),
             });
@@ -241,16 +335,52 @@ pub(crate) fn message_list(
     })
 }
 
+/// A topic list document (`/latest.json`, a category's, a tag's,
+/// `/top.json`), serialised as it stands: no `Value` tree in between.
+#[derive(Serialize)]
+pub(crate) struct TopicListDoc<'a> {
+    users: Vec<UserRefShape<'a>>,
+    primary_groups: [Empty; 0],
+    flair_groups: [Empty; 0],
+    pub topic_list: TopicListBody<'a>,
+}
+
+/// A [`TopicListDoc`]'s `topic_list`.
+#[derive(Serialize)]
+pub(crate) struct TopicListBody<'a> {
+    can_create_topic: bool,
+    more_topics_url: Option<String>,
+    pub per_page: usize,
+    top_tags: [Empty; 0],
+    /// `/top.json`'s period.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub for_period: Option<&'static str>,
+    /// A tag's list names the tag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Value>,
+    pub topics: Vec<TopicListItem<'a>>,
+}
+
+impl TopicListBody<'_> {
+    /// `/top.json`'s document types `unpinned` as a boolean (string or
+    /// null in the other lists).
+    pub(crate) fn unpinned_as_booleans(&mut self) {
+        for t in &mut self.topics {
+            t.unpinned = Some(false);
+        }
+    }
+}
+
 /// `/latest.json`, `/c/{slug}/{id}.json` (`category`: that document's
 /// `bookmarked` and `liked` are string-or-null, and it requires an
 /// `excerpt`).
-pub(crate) fn topic_list(
+pub(crate) fn topic_list<'a>(
     ctx: &Ctx,
-    topics: &[Topic],
+    topics: &'a [Topic],
     can_create_topic: bool,
     more_url: Option<String>,
     category: bool,
-) -> Value {
+) -> TopicListDoc<'a> {
     let item = |t| {
         let mut item = topic_list_item(t);
         if category {
@@ -260,18 +390,20 @@ pub(crate) fn topic_list(
         }
         item
     };
-    json!({
-        "users": users_of(ctx, topics.iter().flat_map(|t| [&t.author, &t.last_poster])),
-        "primary_groups": [],
-        "flair_groups": [],
-        "topic_list": {
-            "can_create_topic": can_create_topic,
-            "more_topics_url": more_url,
-            "per_page": 30,
-            "top_tags": [],
-            "topics": topics.iter().map(item).collect::<Vec<_>>(),
-        }
-    })
+    TopicListDoc {
+        users: users_of(ctx, topics.iter().flat_map(|t| [&t.author, &t.last_poster])),
+        primary_groups: [],
+        flair_groups: [],
+        topic_list: TopicListBody {
+            can_create_topic,
+            more_topics_url: more_url,
+            per_page: 30,
+            top_tags: [],
+            for_period: None,
+            tags: None,
+            topics: topics.iter().map(item).collect(),
+        },
+    }
 }
 
 /// A category (`/categories.json`). Hearth's descriptions are plain text:
