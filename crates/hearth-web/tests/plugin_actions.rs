@@ -574,7 +574,11 @@ async fn a_plugin_secret_is_write_only_on_the_admin_screen() {
     );
     // The form's other fields, as a browser sends them.
     let save = async |ann: &mut Browser, fields: &[(&str, &str)]| {
-        let mut all = vec![("setting[poison]", "0"), ("setting[target]", "0")];
+        let mut all = vec![
+            ("setting[poison]", "0"),
+            ("setting[target]", "0"),
+            ("setting[iterations]", "2000000"),
+        ];
         all.extend_from_slice(fields);
         let r = ann
             .submit("/admin", "/admin/plugins/hostile/configure", &all)
