@@ -251,3 +251,95 @@ fn schema_13_databases_migrate_to_14() {
     assert!(f.upload(&Actor::System, c, &used).is_ok());
     assert!(f.upload(&Actor::System, c, &unused).is_err());
 }
+
+/// A database written by the schema-17 build: its extension data (large
+/// values among small ones, process-wide and per community) survives the
+/// move out of the WITHOUT ROWID table, and reads, lists and writes work
+/// as before.
+#[test]
+fn schema_17_extension_data_moves_to_a_rowid_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v17.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for sql in [
+        include_str!("../src/store/schema_v1.sql"),
+        include_str!("../src/store/schema_v2.sql"),
+        include_str!("../src/store/schema_v3.sql"),
+        include_str!("../src/store/schema_v4.sql"),
+        include_str!("../src/store/schema_v5.sql"),
+        include_str!("../src/store/schema_v6.sql"),
+        include_str!("../src/store/schema_v7.sql"),
+        include_str!("../src/store/schema_v8.sql"),
+        include_str!("../src/store/schema_v9.sql"),
+        include_str!("../src/store/schema_v10.sql"),
+        include_str!("../src/store/schema_v11.sql"),
+        include_str!("../src/store/schema_v12.sql"),
+        include_str!("../src/store/schema_v13.sql"),
+        include_str!("../src/store/schema_v14.sql"),
+        include_str!("../src/store/schema_v15.sql"),
+        include_str!("../src/store/schema_v16.sql"),
+        include_str!("../src/store/schema_v17.sql"),
+    ] {
+        conn.execute_batch(sql).unwrap();
+    }
+    let big = vec![7u8; 300 << 10];
+    conn.execute_batch(
+        "INSERT INTO communities (id, slug, name, settings, created_at) VALUES (1, 'old', 'Old', '{}', 0);
+         PRAGMA user_version = 17;",
+    )
+    .unwrap();
+    let mut put = conn
+        .prepare(
+            "INSERT INTO extension_data (namespace, community_id, key, value, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 0)",
+        )
+        .unwrap();
+    put.execute(rusqlite::params!["host", 0, "binary/a", big])
+        .unwrap();
+    for i in 0..50 {
+        put.execute(rusqlite::params![
+            "plugin:x",
+            1,
+            format!("k/{i:02}"),
+            vec![i as u8]
+        ])
+        .unwrap();
+    }
+    drop(put);
+    drop(conn);
+    let f = Forum::open(&path).unwrap();
+    let c = Some(hearth::CommunityId(1));
+    assert_eq!(f.ext_get("host", None, "binary/a").unwrap(), Some(big));
+    assert_eq!(f.ext_get("plugin:x", c, "k/07").unwrap(), Some(vec![7]));
+    let keys = ["k/03".to_string(), "none".into(), "k/49".into()];
+    assert_eq!(
+        f.ext_get_many("plugin:x", c, &keys).unwrap(),
+        vec![Some(vec![3]), None, Some(vec![49])]
+    );
+    // A write to an existing key replaces it (the unique key still holds).
+    f.ext_apply(
+        "plugin:x",
+        c,
+        &[hearth::ExtOp::Put {
+            key: "k/07".into(),
+            value: b"new".to_vec(),
+        }],
+    )
+    .unwrap();
+    assert_eq!(
+        f.ext_get("plugin:x", c, "k/07").unwrap(),
+        Some(b"new".to_vec())
+    );
+    drop(f);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let (rows, sql): (i64, String) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM extension_data),
+                    (SELECT sql FROM sqlite_schema WHERE name = 'extension_data')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(rows, 51);
+    assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+}
