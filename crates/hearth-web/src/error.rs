@@ -353,16 +353,20 @@ pub(crate) fn json_response<T: serde::Serialize + ?Sized>(
     status: StatusCode,
     body: &T,
 ) -> Response {
-    let (status, text) = match serde_json::to_string(body) {
-        Ok(text) => (status, text),
+    // Lists and topics are tens of KiB: start big enough that the buffer
+    // is not copied over and over as it grows.
+    let mut bytes = Vec::with_capacity(16 << 10);
+    let status = match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => status,
         // Only maps with non-string keys fail, which no shape has.
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            serde_json::json!({ "errors": [format!("the answer could not be written: {e}")], "error_type": "server" })
-                .to_string(),
-        ),
+        Err(e) => {
+            bytes = serde_json::json!({ "errors": [format!("the answer could not be written: {e}")], "error_type": "server" })
+                .to_string()
+                .into_bytes();
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     };
-    let mut res = (status, text).into_response();
+    let mut res = (status, bytes).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),
