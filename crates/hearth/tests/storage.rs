@@ -203,23 +203,7 @@ fn schema_13_databases_migrate_to_14() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v13.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    for sql in [
-        include_str!("../src/store/schema_v1.sql"),
-        include_str!("../src/store/schema_v2.sql"),
-        include_str!("../src/store/schema_v3.sql"),
-        include_str!("../src/store/schema_v4.sql"),
-        include_str!("../src/store/schema_v5.sql"),
-        include_str!("../src/store/schema_v6.sql"),
-        include_str!("../src/store/schema_v7.sql"),
-        include_str!("../src/store/schema_v8.sql"),
-        include_str!("../src/store/schema_v9.sql"),
-        include_str!("../src/store/schema_v10.sql"),
-        include_str!("../src/store/schema_v11.sql"),
-        include_str!("../src/store/schema_v12.sql"),
-        include_str!("../src/store/schema_v13.sql"),
-    ] {
-        conn.execute_batch(sql).unwrap();
-    }
+    schemas_up_to(&conn, 13);
     let used = "ab".repeat(32);
     let unused = "cd".repeat(32);
     conn.execute_batch(&format!(
@@ -261,27 +245,7 @@ fn schema_17_extension_data_moves_to_a_rowid_table() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v17.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    for sql in [
-        include_str!("../src/store/schema_v1.sql"),
-        include_str!("../src/store/schema_v2.sql"),
-        include_str!("../src/store/schema_v3.sql"),
-        include_str!("../src/store/schema_v4.sql"),
-        include_str!("../src/store/schema_v5.sql"),
-        include_str!("../src/store/schema_v6.sql"),
-        include_str!("../src/store/schema_v7.sql"),
-        include_str!("../src/store/schema_v8.sql"),
-        include_str!("../src/store/schema_v9.sql"),
-        include_str!("../src/store/schema_v10.sql"),
-        include_str!("../src/store/schema_v11.sql"),
-        include_str!("../src/store/schema_v12.sql"),
-        include_str!("../src/store/schema_v13.sql"),
-        include_str!("../src/store/schema_v14.sql"),
-        include_str!("../src/store/schema_v15.sql"),
-        include_str!("../src/store/schema_v16.sql"),
-        include_str!("../src/store/schema_v17.sql"),
-    ] {
-        conn.execute_batch(sql).unwrap();
-    }
+    schemas_up_to(&conn, 17);
     let big = vec![7u8; 300 << 10];
     conn.execute_batch(
         "INSERT INTO communities (id, slug, name, settings, created_at) VALUES (1, 'old', 'Old', '{}', 0);
@@ -342,4 +306,31 @@ fn schema_17_extension_data_moves_to_a_rowid_table() {
         .unwrap();
     assert_eq!(rows, 51);
     assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+}
+
+/// Applies the schema files of versions 1 to `version`, as the build of
+/// that version left a database.
+fn schemas_up_to(conn: &rusqlite::Connection, version: usize) {
+    const SCHEMAS: [&str; 17] = [
+        include_str!("../src/store/schema_v1.sql"),
+        include_str!("../src/store/schema_v2.sql"),
+        include_str!("../src/store/schema_v3.sql"),
+        include_str!("../src/store/schema_v4.sql"),
+        include_str!("../src/store/schema_v5.sql"),
+        include_str!("../src/store/schema_v6.sql"),
+        include_str!("../src/store/schema_v7.sql"),
+        include_str!("../src/store/schema_v8.sql"),
+        include_str!("../src/store/schema_v9.sql"),
+        include_str!("../src/store/schema_v10.sql"),
+        include_str!("../src/store/schema_v11.sql"),
+        include_str!("../src/store/schema_v12.sql"),
+        include_str!("../src/store/schema_v13.sql"),
+        include_str!("../src/store/schema_v14.sql"),
+        include_str!("../src/store/schema_v15.sql"),
+        include_str!("../src/store/schema_v16.sql"),
+        include_str!("../src/store/schema_v17.sql"),
+    ];
+    for sql in &SCHEMAS[..version] {
+        conn.execute_batch(sql).unwrap();
+    }
 }
