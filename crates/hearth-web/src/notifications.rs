@@ -452,10 +452,22 @@ pub(crate) async fn save_preferences(
     .await
 }
 
-/// The number in the header's bell (0 for guests and on any error: a
-/// badge is not worth failing a page for).
-pub(crate) fn unread(s: &AppState, actor: &Actor) -> u64 {
-    s.forum
-        .unread_notifications(actor, s.config.community)
+/// Unread notifications the header's bell counts exactly; from this many
+/// on it says "99+" (and counts no further: each one counted is checked
+/// against what the member may still read, on every page).
+const BELL_CAP: u64 = 100;
+
+/// What the header's bell shows: `""` for none (and for guests, and on
+/// any error: a badge is not worth failing a page for), the number, or
+/// "99+".
+pub(crate) fn unread(s: &AppState, actor: &Actor) -> String {
+    match s
+        .forum
+        .unread_notifications_up_to(actor, s.config.community, BELL_CAP)
         .unwrap_or(0)
+    {
+        0 => String::new(),
+        n if n >= BELL_CAP => format!("{}+", BELL_CAP - 1),
+        n => n.to_string(),
+    }
 }

@@ -181,7 +181,7 @@ fn me(s: &AppState, v: &Visitor) -> Value {
                 "staff": role.is_some_and(|r| r.is_moderator()),
                 "admin": role.is_some_and(|r| r.is_admin()),
                 "member": role.is_some(),
-                "unread": if role.is_some() { crate::notifications::unread(s, &v.actor) } else { 0 },
+                "unread": if role.is_some() { crate::notifications::unread(s, &v.actor) } else { String::new() },
             })
         }
         _ => Value::Null,

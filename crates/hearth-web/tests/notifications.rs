@@ -322,3 +322,46 @@ async fn preferences_are_yours_alone() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// The bell counts up to 99 and then says "99+" (it checks no more than
+/// that many notifications on each page); the notifications page still
+/// has them all.
+#[tokio::test]
+async fn the_bell_says_99_plus_beyond_99() {
+    let f = fixture();
+    read_all(&f);
+    let admin = Actor::User(f.admin);
+    let mentions = |n: usize| {
+        for i in 0..n {
+            f.forum
+                .reply(
+                    &admin,
+                    f.community,
+                    f.public_topic,
+                    NewReply {
+                        body: format!("Update {i} for @ada"),
+                        reply_to: None,
+                    },
+                )
+                .expect("reply");
+        }
+    };
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let count = |body: &str| {
+        body.split("class=\"count\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .map(str::to_string)
+    };
+    mentions(99);
+    assert_eq!(count(&ada.get("/").await.body).as_deref(), Some("99"));
+    mentions(1);
+    assert_eq!(count(&ada.get("/").await.body).as_deref(), Some("99+"));
+    assert_eq!(
+        f.forum
+            .unread_notifications(&Actor::User(f.ada), f.community)
+            .expect("count"),
+        100
+    );
+}

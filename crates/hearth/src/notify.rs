@@ -732,19 +732,39 @@ impl Forum {
     /// How many unread notifications the member has (about content they
     /// can still read).
     pub fn unread_notifications(&self, actor: &Actor, community: CommunityId) -> Result<u64> {
+        self.count_unread(actor, community, None)
+    }
+
+    /// [`unread_notifications`](Forum::unread_notifications), counted up to
+    /// `cap`: the answer is `cap` when there are at least that many. A
+    /// badge ("99+") needs no more, and its cost stays that of `cap`
+    /// notifications however many a member has left unread (each is
+    /// checked against what they may still read).
+    pub fn unread_notifications_up_to(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        cap: u64,
+    ) -> Result<u64> {
+        self.count_unread(actor, community, Some(cap))
+    }
+
+    fn count_unread(&self, actor: &Actor, community: CommunityId, cap: Option<u64>) -> Result<u64> {
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
             let Ok(user) = member(&viewer) else {
                 return Ok(0);
             };
             let sql = format!(
-                "SELECT count(*) {FROM}
-                 WHERE n.user_id = ?1 AND n.community_id = ?2 AND n.read_at IS NULL AND {}",
+                "SELECT count(*) FROM (SELECT 1 {FROM}
+                 WHERE n.user_id = ?1 AND n.community_id = ?2 AND n.read_at IS NULL AND {}
+                 LIMIT ?3) AS unread",
                 readable_filter(&viewer)
             );
+            let limit = cap.map_or(i64::MAX, |c| i64::try_from(c).unwrap_or(i64::MAX));
             let n: i64 = conn
                 .prepare_cached(&sql)?
-                .query_row(params![user, community], |r| r.get(0))?;
+                .query_row(params![user, community, limit], |r| r.get(0))?;
             Ok(n as u64)
         })
     }

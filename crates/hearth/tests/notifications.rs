@@ -390,3 +390,45 @@ fn a_member_invites_another_who_may_read_the_topic() {
         Err(Error::Invalid { field: "user", .. })
     ));
 }
+
+/// The bell's count (`unread_notifications_up_to`) at its cap's boundary,
+/// and like the exact count it leaves out what the member may no longer
+/// read (a post deleted since).
+#[test]
+fn the_capped_count_stops_at_its_cap_and_counts_only_readable_ones() {
+    let w = World::new();
+    let f = w.forum();
+    let who = &w.group_member;
+    let n = f.unread_notifications(who, w.c).unwrap();
+    assert!(n >= 3, "the world gives the member a few: {n}");
+    let up_to = |cap| f.unread_notifications_up_to(who, w.c, cap).unwrap();
+    assert_eq!(up_to(0), 0);
+    assert_eq!(up_to(n - 1), n - 1);
+    assert_eq!(up_to(n), n);
+    assert_eq!(up_to(n + 1), n);
+    assert_eq!(up_to(u64::MAX), n);
+    // A notified post deleted: neither count shows it any more.
+    let unread = f
+        .notifications(who, w.c, &PageRequest::first(50), true)
+        .unwrap();
+    let post = unread
+        .items
+        .iter()
+        .filter_map(|x| x.post)
+        .find(|p| {
+            f.post(&Actor::System, w.c, *p)
+                .is_ok_and(|p| p.post_number > 1)
+        })
+        .expect("a notification about a reply");
+    let about = unread.items.iter().filter(|x| x.post == Some(post)).count() as u64;
+    f.delete_post(&Actor::System, w.c, post).unwrap();
+    assert_eq!(f.unread_notifications(who, w.c).unwrap(), n - about);
+    assert_eq!(up_to(n + 1), n - about);
+    assert_eq!(up_to(n - about), n - about);
+    // Guests and non-members have none.
+    assert_eq!(
+        f.unread_notifications_up_to(&Actor::Guest, w.c, 10)
+            .unwrap(),
+        0
+    );
+}
