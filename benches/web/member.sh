@@ -52,4 +52,4 @@ if [ "${PERF:-}" = 1 ]; then
   echo "perf data: target/bench-data/member-latest.perf"
 fi
 echo "== server peak memory"
-grep -E "VmHWM|VmRSS" /proc/$PID/status
+grep -E "VmHWM|VmRSS|RssAnon|RssFile|Threads" /proc/$PID/status
