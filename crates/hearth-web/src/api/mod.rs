@@ -40,7 +40,7 @@ use shape::Ctx;
 pub(crate) type ApiResult = Result<Response, ApiError>;
 
 pub(crate) fn ok(v: Value) -> ApiResult {
-    Ok(crate::error::json_response(axum::http::StatusCode::OK, &v))
+    Ok(written(&v))
 }
 
 /// Discourse's answer to a write with nothing else to say:
