@@ -434,6 +434,11 @@ fn an_exhausted_pool_is_an_error_not_a_crash() {
 
 #[test]
 fn a_busy_server_fails_no_honest_plugin_call() {
+    // Mode `work` came after the frozen API 0.1 build of the fixture; the
+    // clock is the host's, the same for every API version.
+    if !api_0_2() {
+        return;
+    }
     // A render that computes a few milliseconds, with a 50 ms deadline.
     let w = hostile(
         HostConfig {
