@@ -50,7 +50,9 @@ def story():
     fill("bio", "Finance lead at Fjord Freight. I *love* clean ledgers.")
     fill("location", "Bergen")
     submit("form.prefs")
-    wait.until(EC.url_contains("/u/" + ME))
+    # The form's own address contains /u/ME too: wait for the profile page
+    # itself (its bio), not the address, or `main` may be the old page's.
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "main .bio em")))
     profile = driver.find_element(By.TAG_NAME, "main")
     assert profile.find_element(By.CSS_SELECTOR, ".bio em").text == "love", profile.text
     assert "Bergen" in profile.text, profile.text
