@@ -119,13 +119,13 @@ pub struct Limits {
     /// Invitations to topics (`POST /t/{id}/invite.json`) a member sends
     /// per hour: each notifies or mails someone.
     pub topic_invites_per_hour: u32,
-    /// Engine calls (the database work of a request) running at once
-    /// (default 8, at least 1). Requests beyond it wait their turn in
-    /// arrival order without holding a thread: more threads than the
-    /// database serves at once (SQLite: its reader connections and the
-    /// one writer) would only wait inside it, each with its own memory.
-    /// Raise it for PostgreSQL on another machine, where a call spends
-    /// most of its time waiting on the network.
+    /// Engine calls (the database work of a request) running at once: the
+    /// number of engine threads (default 8, at least 1). Requests beyond
+    /// it wait their turn in arrival order without holding a thread: more
+    /// threads than the database serves at once (SQLite: its reader
+    /// connections and the one writer) would only wait inside it, each
+    /// with its own memory. Raise it for PostgreSQL on another machine,
+    /// where a call spends most of its time waiting on the network.
     pub engine_calls: usize,
 }
 

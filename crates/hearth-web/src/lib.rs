@@ -54,6 +54,7 @@ mod charts;
 mod config;
 mod deflect;
 mod email;
+mod engine_pool;
 mod error;
 mod export;
 mod follows;
@@ -126,7 +127,7 @@ impl Web {
             community: Mutex::new(None),
             sends_email: Default::default(),
             mail_wake: Default::default(),
-            engine_calls: Arc::new(tokio::sync::Semaphore::new(limits.engine_calls.max(1))),
+            engine: engine_pool::EnginePool::new(limits.engine_calls)?,
             visits: Mutex::new(Default::default()),
             forum,
             plugins,

@@ -1,6 +1,6 @@
 //! What every handler shares, and the one way handlers call the engine:
-//! [`AppState::run`], on tokio's blocking pool so no engine call ever runs
-//! on an async worker thread.
+//! [`AppState::run`], on the engine threads so no engine call ever runs on
+//! an async worker thread.
 
 use std::sync::{Arc, Mutex};
 
@@ -42,8 +42,8 @@ pub(crate) struct AppState {
     pub sends_email: std::sync::atomic::AtomicBool,
     /// Wakes the e-mail thread when mail someone waits for was queued.
     pub mail_wake: Arc<Wake>,
-    /// Engine calls allowed at once ([`Limits::engine_calls`](crate::Limits::engine_calls)).
-    pub engine_calls: Arc<tokio::sync::Semaphore>,
+    /// The threads engine calls run on ([`Limits::engine_calls`](crate::Limits::engine_calls)).
+    pub engine: crate::engine_pool::EnginePool,
 }
 
 /// A wake-up call for a background thread that otherwise runs in rounds.
@@ -80,30 +80,17 @@ const FLUSH_VIEWS_AT: usize = 1000;
 pub(crate) type State = Arc<AppState>;
 
 impl AppState {
-    /// Runs an engine call on the blocking pool, once one of the
-    /// [`Limits::engine_calls`](crate::Limits::engine_calls) turns is free:
-    /// requests beyond it wait here, in arrival order, without a thread of
-    /// their own (each blocking thread keeps its own allocator heap, and
-    /// more threads than the database can serve only wait on it).
+    /// Runs an engine call on one of the
+    /// [`Limits::engine_calls`](crate::Limits::engine_calls) engine threads
+    /// (see `engine_pool`): requests beyond them wait in arrival order
+    /// without a thread of their own.
     pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&AppState) -> Result<T> + Send + 'static,
     {
-        let turn = self
-            .engine_calls
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::Internal("the engine call limit was closed".into()))?;
         let state = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let answer = f(&state);
-            drop(turn);
-            answer
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("engine call panicked: {e}")))?
+        self.engine.run(move || f(&state)).await?
     }
 
     /// Asks the e-mail thread to deliver now (after queueing account
