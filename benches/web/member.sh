@@ -4,7 +4,7 @@
 # of 8 members (a session cookie each, members.py + member.lua), against
 # /latest.json, a topic's JSON, the topic page and a two-word search; the
 # same endpoints as guests for comparison; the server's CPU time per
-# request and peak memory.
+# request and its peak memory under the load (start-up excluded).
 #
 #   benches/web/member.sh [scale]   (default 187: ≈ 111,000 posts)
 #
@@ -22,6 +22,11 @@ COOKIES=target/bench-data/member-cookies.txt
 python3 benches/web/members.py "http://127.0.0.1:$PORT" 8 "$KEYFILE" > "$COOKIES"
 TOPIC=$(curl -fs "http://127.0.0.1:$PORT/latest.json" | python3 -c \
   "import json,sys; t=json.load(sys.stdin)['topic_list']['topics'][5]; print(f\"/t/{t['slug']}/{t['id']}\")")
+# Start-up and signing in are not the load: their peak is printed here, and
+# the high-water mark starts again (clear_refs 5) before the first run.
+echo "== server memory after start-up and sign-in"
+grep -E "VmHWM|VmRSS" "/proc/$PID/status"
+echo 5 > "/proc/$PID/clear_refs" 2>/dev/null || echo "(could not reset the peak: it includes start-up)"
 cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 TICK=$(getconf CLK_TCK)
 run() { # label path member|guest
@@ -51,5 +56,5 @@ if [ "${PERF:-}" = 1 ]; then
   wait $REC || true
   echo "perf data: target/bench-data/member-latest.perf"
 fi
-echo "== server peak memory"
+echo "== server memory under the load (VmHWM: the peak since the first run)"
 grep -E "VmHWM|VmRSS|RssAnon|RssFile|Threads" /proc/$PID/status
