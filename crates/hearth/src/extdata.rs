@@ -56,6 +56,25 @@ fn check_key(key: &str) -> Result<()> {
     Ok(())
 }
 
+/// The least string above every string that starts with `prefix` (`None`
+/// for the empty prefix: no string is above all of them). UTF-8 orders
+/// byte by byte as code points do, so this is `prefix` with its last
+/// character made the next one, dropping characters that have no next.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last as u32 + 1 {
+            0xD800 => Some('\u{E000}'),
+            n => char::from_u32(n),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 /// `None` (process-wide records) is stored as community 0.
 fn scope(community: Option<CommunityId>) -> i64 {
     community.map_or(0, |c| c.0)
@@ -156,26 +175,39 @@ impl Forum {
         check_key(prefix)?;
         check_key(after)?;
         let start = if after > prefix { after } else { prefix };
+        let limit = limit.clamp(1, 1000) as i64;
+        // The keys starting with `prefix` are the range [prefix, end):
+        // keys compare byte by byte on both backends (schema v20), so the
+        // index reads only them — not every key after them as well.
+        let end = prefix_end(prefix);
         self.read(|conn, _| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT key, value FROM extension_data
-                 WHERE namespace = ?1 AND community_id = ?2 AND key >= ?3 AND key <> ?4
-                   AND substr(key, 1, ?5) = ?6
-                 ORDER BY key LIMIT ?7",
-            )?;
-            let rows = stmt.query_map(
-                params![
-                    namespace,
-                    scope(community),
-                    start,
-                    after,
-                    prefix.len() as i64,
-                    prefix,
-                    limit.clamp(1, 1000) as i64
-                ],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            Ok(rows.collect::<db::Result<_>>()?)
+            let rows = match &end {
+                Some(end) => conn
+                    .prepare_cached(
+                        "SELECT key, value FROM extension_data
+                         WHERE namespace = ?1 AND community_id = ?2
+                           AND key >= ?3 AND key <> ?4 AND key < ?5
+                         ORDER BY key LIMIT ?6",
+                    )?
+                    .query_map(
+                        params![namespace, scope(community), start, after, end, limit],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?
+                    .collect::<db::Result<_>>()?,
+                None => conn
+                    .prepare_cached(
+                        "SELECT key, value FROM extension_data
+                         WHERE namespace = ?1 AND community_id = ?2
+                           AND key >= ?3 AND key <> ?4
+                         ORDER BY key LIMIT ?5",
+                    )?
+                    .query_map(
+                        params![namespace, scope(community), start, after, limit],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?
+                    .collect::<db::Result<_>>()?,
+            };
+            Ok(rows)
         })
     }
 

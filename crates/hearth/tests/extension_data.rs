@@ -1,5 +1,5 @@
 //! The extension store read in bulk: `Forum::ext_get_many` on both
-//! backends, at its bound.
+//! backends, at its bound, and `Forum::ext_list` by prefix.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -50,4 +50,98 @@ fn many_keys_are_read_in_order_up_to_the_bound() {
         f.ext_get_many("plugin:test", None, &[]).unwrap(),
         Vec::<Option<Vec<u8>>>::new()
     );
+}
+
+/// Lists `prefix` page by page (`page` keys at a time), as plugins do.
+fn list_all(f: &hearth::Forum, prefix: &str, page: usize) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut after = String::new();
+    loop {
+        let got = f
+            .ext_list("plugin:test", None, prefix, &after, page)
+            .unwrap();
+        let Some((last, _)) = got.last() else {
+            return keys;
+        };
+        after = last.clone();
+        let n = got.len();
+        keys.extend(got.into_iter().map(|(k, _)| k));
+        if n < page {
+            return keys;
+        }
+    }
+}
+
+#[test]
+fn a_prefix_lists_exactly_its_keys_in_byte_order_on_both_backends() {
+    let t = TestForum::new();
+    let f = &t.forum;
+    // Keys a language's collation would order (or group) differently:
+    // punctuation, case, accents, characters outside the BMP and at the
+    // edges of UTF-8's ranges — beside and inside the prefixes listed.
+    let mut all: Vec<String> = [
+        "post/1",
+        "post/1/a",
+        "post/10",
+        "post-1",
+        "post/",
+        "post0",
+        "Post/1",
+        "posT/1",
+        "é/1",
+        "é/2",
+        "é",
+        "e/1",
+        "f/1",
+        "\u{D7FF}/1",
+        "\u{E000}/1",
+        "\u{FFFF}/1",
+        "\u{10000}/1",
+        "\u{10FFFF}",
+        "\u{10FFFF}/1",
+        "\u{10FFFF}\u{10FFFF}",
+        "z",
+    ]
+    .iter()
+    .map(|k| k.to_string())
+    .collect();
+    // Many keys after every prefix: a listing must not depend on them.
+    all.extend((0..300).map(|i| format!("zz/{i:03}")));
+    let ops: Vec<ExtOp> = all
+        .iter()
+        .map(|k| ExtOp::Put {
+            key: k.clone(),
+            value: b"v".to_vec(),
+        })
+        .collect();
+    f.ext_apply("plugin:test", None, &ops).unwrap();
+    let mut sorted = all.clone();
+    sorted.sort(); // Rust's str order is byte order
+    for prefix in [
+        "",
+        "post",
+        "post/",
+        "post/1",
+        "é",
+        "é/",
+        "e",
+        "\u{D7FF}",
+        "\u{10FFFF}",
+        "zz/",
+        "zz/29",
+        "nothing",
+    ] {
+        let expected: Vec<String> = sorted
+            .iter()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        for page in [1, 7, 1000] {
+            assert_eq!(
+                list_all(f, prefix, page),
+                expected,
+                "prefix {prefix:?}, pages of {page}"
+            );
+        }
+    }
 }

@@ -52,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v17.sql"),
     include_str!("schema_v18.sql"),
     include_str!("schema_v19.sql"),
+    include_str!("schema_v20.sql"),
 ];
 
 /// The schema version this build writes.
