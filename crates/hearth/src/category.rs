@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::events::{Audience, EventKind, NewEvent};
 use crate::forum::{Forum, Write};
 use crate::ids::{CategoryId, CommunityId, GroupId, TopicId};
-use crate::permissions::{Actor, Viewer, sql_id_list};
+use crate::permissions::{Actor, Viewer};
 use crate::rules::CategoryRules;
 use crate::store::parsed;
 use crate::text::{check_len, check_name, check_slug};
@@ -475,21 +475,16 @@ fn list(
 ) -> Result<Vec<Category>> {
     let counts = topic_counts(conn, viewer.community, counts)?;
     let readable = viewer.readable_categories();
-    let ids: Vec<i64> = readable
-        .iter()
-        .filter(|c| only.is_none_or(|o| o == **c))
-        .map(|c| c.0)
-        .collect();
-    let sql = format!(
-        "SELECT c.id, c.community_id, c.parent_id, c.slug, c.name, c.description, c.kind,
-                c.visibility, c.position, c.read_only, c.rewards, c.rules
-         FROM categories c WHERE c.id IN {} ORDER BY c.position, c.id",
-        sql_id_list(ids.into_iter())
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![], |r| {
+    // Cached statements, the viewer's categories picked here (before a
+    // row is read: the community's own rows, such as its messages
+    // category, are no categories to list): ids written into the SQL made
+    // every call a new statement to parse.
+    let row = |r: &db::Row<'_>| {
         let id = r.get(0)?;
-        Ok(Category {
+        if !readable.contains(&id) {
+            return Ok(None);
+        }
+        Ok(Some(Category {
             id,
             community: r.get(1)?,
             parent: r.get(2)?,
@@ -514,8 +509,30 @@ fn list(
             })?,
             topic_count: counts.get(&id).map_or(0, |c| c.0),
             post_count: counts.get(&id).map_or(0, |c| c.1),
-        })
-    })?;
-    let out = rows.collect::<db::Result<Vec<_>>>()?;
+        }))
+    };
+    let mut stmt;
+    let rows = match only {
+        Some(id) => {
+            stmt = conn.prepare_cached(
+                "SELECT c.id, c.community_id, c.parent_id, c.slug, c.name, c.description, c.kind,
+                        c.visibility, c.position, c.read_only, c.rewards, c.rules
+                 FROM categories c WHERE c.community_id = ?1 AND c.id = ?2",
+            )?;
+            stmt.query_map(params![viewer.community, id], row)?
+        }
+        None => {
+            stmt = conn.prepare_cached(
+                "SELECT c.id, c.community_id, c.parent_id, c.slug, c.name, c.description, c.kind,
+                        c.visibility, c.position, c.read_only, c.rewards, c.rules
+                 FROM categories c WHERE c.community_id = ?1 ORDER BY c.position, c.id",
+            )?;
+            stmt.query_map(params![viewer.community], row)?
+        }
+    };
+    let mut out = Vec::new();
+    for category in rows {
+        out.extend(category?);
+    }
     Ok(out)
 }
