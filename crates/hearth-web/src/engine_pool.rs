@@ -40,7 +40,10 @@ impl EnginePool {
     /// Runs `f` on one of the pool's threads once one is free, and waits
     /// for its answer without blocking the async worker. A panic in `f`
     /// is an `Internal` error; the thread goes on to the next job.
-    pub async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = answer.send(std::panic::catch_unwind(AssertUnwindSafe(f)));
@@ -106,7 +109,11 @@ mod tests {
             let name = call.await.ok().and_then(Result::ok).flatten();
             assert!(name.is_some_and(|n| n.starts_with("hearth-engine-")));
         }
-        assert_eq!(most.load(Ordering::SeqCst), 3, "all three threads, and no more");
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            3,
+            "all three threads, and no more"
+        );
         let e = pool.run(|| -> u8 { panic!("on purpose") }).await;
         assert!(
             matches!(&e, Err(Error::Internal(m)) if m.contains("on purpose")),
