@@ -84,6 +84,19 @@ pub struct StoreConfig {
     /// How long a connection waits for a lock held by another process
     /// (on PostgreSQL: its `lock_timeout`, for rows another writer holds).
     pub busy_timeout: Duration,
+    /// Bytes of a SQLite file each reader connection maps into memory
+    /// (SQLite's `mmap_size`). Default 0: pages are read into the
+    /// connection's own cache ([`cache_bytes`](Self::cache_bytes)). Mapped
+    /// pages are read without a copy, but the process's resident memory
+    /// then counts every page a reader touched, once per reader (with 4
+    /// readers a 226 MB file showed as 333 MB), and it was no faster
+    /// (measured in `docs/performance.md`). Ignored on PostgreSQL.
+    pub map_bytes: u64,
+    /// Bytes of database pages each SQLite connection (the readers and the
+    /// writer) keeps in its own cache (SQLite's `cache_size`). Pages
+    /// beyond it are read again from the kernel's file cache. Ignored on
+    /// PostgreSQL.
+    pub cache_bytes: u64,
 }
 
 impl Default for StoreConfig {
@@ -92,6 +105,8 @@ impl Default for StoreConfig {
             durability: Durability::Normal,
             readers: 4,
             busy_timeout: Duration::from_secs(5),
+            map_bytes: 0,
+            cache_bytes: 16 << 20,
         }
     }
 }
@@ -472,12 +487,17 @@ fn configure(conn: &Connection, config: &StoreConfig, reader: bool) -> Result<()
          PRAGMA synchronous = {sync};
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -16000;"
+         PRAGMA cache_size = -{};",
+        (config.cache_bytes / 1024).max(1)
     ))?;
     if reader {
-        // Readers map the file (no read syscalls). The writer does not: a
-        // growing file would make it remap the region again and again.
-        conn.execute_batch("PRAGMA query_only = ON; PRAGMA mmap_size = 2147418112;")?;
+        // Readers may map the file (`map_bytes`, off by default). The
+        // writer never does: a growing file would make it remap the region
+        // again and again.
+        conn.execute_batch(&format!(
+            "PRAGMA query_only = ON; PRAGMA mmap_size = {};",
+            config.map_bytes
+        ))?;
     }
     Ok(())
 }
@@ -652,5 +672,46 @@ mod postgres_tests {
             "columns only in one schema"
         );
         assert!(narrow.is_empty(), "int4/int2/real columns: {narrow:?}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pragma(store: &Store, name: &str) -> i64 {
+        store
+            .read(|conn| {
+                Ok(conn
+                    .as_sqlite()
+                    .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?)
+            })
+            .unwrap_or_else(|e| panic!("PRAGMA {name}: {e}"))
+    }
+
+    /// `map_bytes` and `cache_bytes` reach every reader, at the defaults
+    /// and at a setting of each's own (0: no mapping at all).
+    #[test]
+    fn readers_map_and_cache_what_the_config_says() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let defaults = StoreConfig::default();
+        for (map_bytes, cache_bytes) in [
+            (defaults.map_bytes, defaults.cache_bytes),
+            (0, 1 << 20),
+            (64 << 20, 3 << 20),
+        ] {
+            let path = dir.path().join(format!("m{map_bytes}-c{cache_bytes}.db"));
+            let config = StoreConfig {
+                map_bytes,
+                cache_bytes,
+                ..StoreConfig::default()
+            };
+            let store = Store::open(&path, config).unwrap_or_else(|e| panic!("{e}"));
+            for _ in 0..3 {
+                assert_eq!(pragma(&store, "mmap_size"), map_bytes as i64);
+                // Negative: KiB rather than pages.
+                assert_eq!(pragma(&store, "cache_size"), -((cache_bytes / 1024) as i64));
+            }
+        }
     }
 }
