@@ -349,25 +349,41 @@ impl PluginHost {
 
     /// Installs a plugin from its `plugin.toml` text and component bytes,
     /// or upgrades it if one of that name is installed (the old version is
-    /// kept for [`rollback`](Self::rollback)). Takes effect at once: calls in
+    /// kept for [`rollback`](Self::rollback); a new manifest for the same
+    /// component keeps the version before). Takes effect at once: calls in
     /// flight finish on the old version. Enabling per community is separate.
+    /// Installing exactly what is installed and running changes nothing; a
+    /// disabled plugin installed again is enabled.
     pub fn install(&self, manifest: &str, wasm: &[u8]) -> Result<PluginStatus> {
         let parsed = Manifest::parse(manifest)?;
         let name = parsed.name.clone();
+        let sha = sha256_hex(wasm);
+        let forum = &self.inner.forum;
+        let old: Option<InstallRecord> = forum
+            .ext_get(NS, None, &format!("installed/{name}"))?
+            .map(|b| from_json(&b, "install record"))
+            .transpose()?;
+        if let Some(o) = &old
+            && o.current.sha256 == sha
+            && o.current.manifest == manifest
+            && let Ok(status) = self.status(&name)
+            && status.disabled.is_none()
+            && status.sha256 == sha
+        {
+            return Ok(status);
+        }
         let loaded = self.compile(parsed, wasm)?;
-        let sha = loaded.sha256.clone();
         let chunks: Vec<&[u8]> = wasm.chunks(CHUNK).collect();
         let version = Version {
             manifest: manifest.to_string(),
             sha256: sha.clone(),
             chunks: chunks.len(),
         };
-        let forum = &self.inner.forum;
-        let old: Option<InstallRecord> = forum
-            .ext_get(NS, None, &format!("installed/{name}"))?
-            .map(|b| from_json(&b, "install record"))
-            .transpose()?;
-        let previous = old.map(|o| o.current).filter(|v| v.sha256 != sha);
+        let previous = match old {
+            Some(o) if o.current.sha256 != sha => Some(o.current),
+            Some(o) => o.previous,
+            None => None,
+        };
         let record = InstallRecord {
             current: version,
             previous: previous.clone(),
@@ -1295,6 +1311,9 @@ impl PluginHost {
         };
         let mut out = Vec::new();
         for (loaded, stats, enabled) in targets {
+            if !loaded.manifest.renders(slot) {
+                continue;
+            }
             let name = loaded.manifest.name.clone();
             let max = self
                 .inner

@@ -538,6 +538,11 @@ pub struct Manifest {
     /// others.
     #[serde(default)]
     pub item_slots: Vec<ItemSlot>,
+    /// The page slots `render` fills; the host asks for no others. Absent
+    /// (as in manifests written before the key): every slot, each call
+    /// an instance of the plugin, most of them answering nothing.
+    #[serde(default)]
+    pub slots: Vec<crate::Slot>,
     /// The fenced Markdown blocks it renders (```` ```poll ```` is `"poll"`;
     /// API 0.2, hook `render-markup`): 1 to 32 lowercase letters, digits
     /// and dashes each, at most [`MAX_MARKUP_FENCES`].
@@ -639,6 +644,17 @@ impl Manifest {
                 return bad("item-slots are listed but the `render-items` hook is not".into());
             }
             _ => {}
+        }
+        if !self.slots.is_empty() && !self.has_hook(Hook::Render) {
+            return bad("slots are listed but the `render` hook is not".into());
+        }
+        if let Some(twice) = self
+            .slots
+            .iter()
+            .enumerate()
+            .find(|(i, s)| self.slots[..*i].contains(s))
+        {
+            return bad(format!("slot {:?} is listed twice", twice.1));
         }
         match (self.has_hook(Hook::RenderMarkup), self.markup.is_empty()) {
             (true, true) => {
@@ -889,6 +905,12 @@ impl Manifest {
     /// Whether the manifest lists `hook`.
     pub fn has_hook(&self, hook: Hook) -> bool {
         self.hooks.contains(&hook)
+    }
+
+    /// Whether the host asks this plugin to render `slot`: it implements
+    /// `render` and lists the slot, or lists none.
+    pub fn renders(&self, slot: crate::Slot) -> bool {
+        self.has_hook(Hook::Render) && (self.slots.is_empty() || self.slots.contains(&slot))
     }
 
     /// Whether the manifest asks for `cap`.

@@ -374,3 +374,76 @@ fn api_fields_follow_their_visibility() {
         .unwrap();
     assert!(fields(FieldOn::Post, &[1], guest).is_empty());
 }
+
+/// Installing what is installed changes nothing (no compile, the version
+/// to roll back to kept); a new manifest for the same component takes
+/// effect and keeps that version too.
+#[test]
+fn installing_the_same_again_keeps_the_version_to_roll_back_to() {
+    let w = World::new();
+    let (m1, wasm1) = as_version("footer", "1.0.0", "escape-hatch", false);
+    let (m2, wasm2) = as_version("footer", "2.0.0", "hostile", true);
+    w.host.install(&m1, &wasm1).unwrap();
+    w.host.install(&m2, &wasm2).unwrap();
+    let again = w.host.install(&m2, &wasm2).unwrap();
+    assert_eq!(
+        (again.version.as_str(), again.previous_version.as_deref()),
+        ("2.0.0", Some("1.0.0"))
+    );
+    let m2b = m2.replace("version = \"2.0.0\"", "version = \"2.0.1\"");
+    let changed = w.host.install(&m2b, &wasm2).unwrap();
+    assert_eq!(
+        (
+            changed.version.as_str(),
+            changed.previous_version.as_deref()
+        ),
+        ("2.0.1", Some("1.0.0"))
+    );
+    assert_eq!(w.host.rollback("footer").unwrap().version, "1.0.0");
+}
+
+/// A plugin that lists the page slots it fills is asked for those only: a
+/// call per slot it fills, none for the others (each call is an instance).
+#[test]
+fn render_is_asked_only_for_the_slots_a_plugin_lists() {
+    let w = World::new();
+    let (manifest, wasm) = as_version("footer", "1.0.0", "escape-hatch", false);
+    let manifest = manifest.replace(
+        "hooks = [\"render\", \"on-schedule\"]",
+        "hooks = [\"render\", \"on-schedule\"]\nslots = [\"page-footer\"]",
+    );
+    w.host.install(&manifest, &wasm).unwrap();
+    let grants = [Capability::Settings, Capability::Read, Capability::Now];
+    w.host
+        .enable(&Actor::System, w.community, "footer", &grants)
+        .unwrap();
+    let calls = |w: &World| w.host.status("footer").unwrap().counters.calls;
+    let before = calls(&w);
+    for slot in [Slot::Sidebar, Slot::TopicFooter, Slot::Profile] {
+        let out = w
+            .host
+            .render(&Actor::Guest, w.community, slot, &PageContext::default());
+        assert!(out.is_empty(), "{slot:?}: {out:?}");
+    }
+    assert_eq!(calls(&w), before, "no call for a slot it does not list");
+    assert!(footer(&w)[0].contains("help.acme.test"));
+    assert_eq!(calls(&w), before + 1);
+
+    // A slot named without the hook, or twice, is refused at install.
+    for (bad, says) in [
+        (
+            manifest.replace(
+                "hooks = [\"render\", \"on-schedule\"]",
+                "hooks = [\"on-schedule\"]",
+            ),
+            "the `render` hook is not",
+        ),
+        (
+            manifest.replace("[\"page-footer\"]", "[\"sidebar\", \"sidebar\"]"),
+            "listed twice",
+        ),
+    ] {
+        let e = w.host.install(&bad, &wasm).unwrap_err();
+        assert!(e.to_string().contains(says), "{e}");
+    }
+}
