@@ -200,11 +200,17 @@ pub fn plugin_host(
     {
         return Ok(None);
     }
-    let host = PluginHost::new(forum.clone(), HostConfig::default())?;
+    // Compiled once, then loaded (a start without the cache compiles
+    // every plugin: seconds of CPU and tens of MB the allocator keeps).
+    let config = HostConfig {
+        cache_dir: Some(dir.with_file_name("plugin-cache")),
+        ..HostConfig::default()
+    };
+    let host = PluginHost::new(forum.clone(), config)?;
+    // The plugins as built now: a rebuilt one (or a changed plugin.toml)
+    // is an upgrade; the same files again change nothing.
     for name in names {
-        if host.status(name).is_err() {
-            host.install_dir(dir.join(name))?;
-        }
+        host.install_dir(dir.join(name))?;
     }
     Ok(Some(host))
 }
@@ -310,7 +316,16 @@ fn open(data: &str) -> Result<Forum, Box<dyn std::error::Error>> {
         )
         .into());
     }
-    Ok(Forum::open(data)?)
+    let mut config = Config::default();
+    if let Some(mb) = arg("--map-mb") {
+        let mb: u64 = mb.parse().map_err(|e| format!("--map-mb: {e}"))?;
+        config.store.map_bytes = mb << 20;
+    }
+    if let Some(mb) = arg("--cache-mb") {
+        let mb: u64 = mb.parse().map_err(|e| format!("--cache-mb: {e}"))?;
+        config.store.cache_bytes = mb << 20;
+    }
+    Ok(Forum::open_with(data, config)?)
 }
 
 /// `migrate --from <file or URL> --to <file or URL>`: copies a whole
@@ -352,7 +367,7 @@ async fn migrate() -> Result<(), Box<dyn std::error::Error>> {
 /// The demo server's `main`: `[--fresh] [--port N] [--data FILE |
 /// --database postgres://…] [--scale N] [--seed-only] [--no-rate-limit]
 /// [--no-anon-cache] [--no-email] [--api-key-file FILE] [--export FILE]
-/// [--base-url URL] [--engine-calls N]`, or `migrate --from FILE --to postgres://…`;
+/// [--base-url URL] [--engine-calls N] [--map-mb N] [--cache-mb N]`, or `migrate --from FILE --to postgres://…`;
 /// `RUST_LOG` sets the log filter (default `info`).
 /// Seeds `./data/<name>.db` (or the PostgreSQL database) on first run
 /// (with progress), starts the plugins, prints the URL and the demo
