@@ -352,8 +352,9 @@ impl PluginHost {
     /// kept for [`rollback`](Self::rollback); a new manifest for the same
     /// component keeps the version before). Takes effect at once: calls in
     /// flight finish on the old version. Enabling per community is separate.
-    /// Installing exactly what is installed and running changes nothing; a
-    /// disabled plugin installed again is enabled.
+    /// Installing exactly what is installed changes nothing (a plugin the
+    /// host disabled after failures stays disabled: see
+    /// [`reenable`](Self::reenable)).
     pub fn install(&self, manifest: &str, wasm: &[u8]) -> Result<PluginStatus> {
         let parsed = Manifest::parse(manifest)?;
         let name = parsed.name.clone();
@@ -367,7 +368,6 @@ impl PluginHost {
             && o.current.sha256 == sha
             && o.current.manifest == manifest
             && let Ok(status) = self.status(&name)
-            && status.disabled.is_none()
             && status.sha256 == sha
         {
             return Ok(status);
