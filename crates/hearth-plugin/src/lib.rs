@@ -50,6 +50,8 @@
 
 extern crate self as hearth_plugin;
 
+#[cfg_attr(not(all(target_arch = "wasm32", feature = "arena")), allow(dead_code))]
+mod arena;
 mod host;
 pub mod testing;
 mod types;

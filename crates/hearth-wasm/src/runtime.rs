@@ -10,7 +10,7 @@ use std::time::Duration;
 use hearth::{ExtOp, Forum};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::error::{Error, Result};
 use crate::limits::HostConfig;
@@ -62,7 +62,11 @@ impl Runtime {
             // madvise: cheaper for small plugins, and the next instance
             // finds the pages mapped (no page faults, no TLB shootdowns).
             .linear_memory_keep_resident(cfg.keep_resident)
-            .table_keep_resident(64 << 10);
+            .table_keep_resident(64 << 10)
+            // Linux 6.7 and later: find the pages a call wrote
+            // (`PAGEMAP_SCAN`) and reset only those, instead of a memset
+            // of all `keep_resident` bytes and an `madvise` of the rest.
+            .pagemap_scan(Enabled::Auto);
         let mut config = Config::new();
         config
             .wasm_component_model(true)

@@ -210,15 +210,17 @@ fn is_action_path(path: &str) -> bool {
 
 /// The middleware (inside the visitor middleware).
 pub(crate) async fn serve(AxState(state): AxState<State>, req: Request, next: Next) -> Response {
-    let Some(ttl) = state.config.anonymous_cache else {
-        return next.run(req).await;
-    };
     if req.method() != Method::GET {
         let res = next.run(req).await;
-        // Whatever a write did, guests see it from now on.
+        // Whatever a write did, guests see it from now on (and so do the
+        // other caches on the generation: the community, members' bells),
+        // also when the write appended no event.
         state.anon_cache.bump();
         return res;
     }
+    let Some(ttl) = state.config.anonymous_cache else {
+        return next.run(req).await;
+    };
     let guest = req
         .extensions()
         .get::<Visitor>()

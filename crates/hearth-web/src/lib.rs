@@ -50,6 +50,7 @@ mod analytics;
 mod anon_cache;
 mod api;
 mod auth;
+mod bell;
 mod charts;
 mod config;
 mod deflect;
@@ -124,6 +125,7 @@ impl Web {
             views: Mutex::new(Vec::new()),
             views_ready: std::sync::Condvar::new(),
             anon_cache: anon_cache::AnonCache::default(),
+            bells: bell::Bells::default(),
             community: Mutex::new(None),
             sends_email: Default::default(),
             mail_wake: Default::default(),

@@ -459,13 +459,27 @@ const BELL_CAP: u64 = 100;
 
 /// What the header's bell shows: `""` for none (and for guests, and on
 /// any error: a badge is not worth failing a page for), the number, or
-/// "99+".
+/// "99+". The count is reused while nothing it depends on changed (see
+/// `bell`).
 pub(crate) fn unread(s: &AppState, actor: &Actor) -> String {
-    match s
-        .forum
-        .unread_notifications_up_to(actor, s.config.community, BELL_CAP)
-        .unwrap_or(0)
-    {
+    let Actor::User(user) = *actor else {
+        return String::new();
+    };
+    let stamp = s.bells.stamp(s.anon_cache.generation());
+    let n = match s.bells.get(user, stamp) {
+        Some(n) => n,
+        None => match s
+            .forum
+            .unread_notifications_up_to(actor, s.config.community, BELL_CAP)
+        {
+            Ok(n) => {
+                s.bells.put(user, stamp, n);
+                n
+            }
+            Err(_) => 0,
+        },
+    };
+    match n {
         0 => String::new(),
         n if n >= BELL_CAP => format!("{}+", BELL_CAP - 1),
         n => n.to_string(),

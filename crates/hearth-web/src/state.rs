@@ -25,6 +25,8 @@ pub(crate) struct AppState {
     pub action_limits: crate::throttle::Buckets<crate::plugin_actions::ActionKey>,
     /// Guests' answers (see `anon_cache`).
     pub anon_cache: crate::anon_cache::AnonCache,
+    /// Members' unread counts for the header (see `bell`).
+    pub bells: crate::bell::Bells,
     /// Page views not yet written (see [`AppState::count_view`]).
     pub views: Mutex<Vec<(Actor, TopicId)>>,
     /// Wakes the flusher when a batch is full.
@@ -142,6 +144,10 @@ impl AppState {
         }
         if let Err(e) = self.forum.record_views(self.config.community, &batch) {
             tracing::warn!(error = %e, views = batch.len(), "page views not recorded");
+        }
+        // A member's view reads their notifications about the topic.
+        if batch.iter().any(|(a, _)| matches!(a, Actor::User(_))) {
+            self.bells.views_written();
         }
     }
 

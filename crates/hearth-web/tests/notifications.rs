@@ -28,6 +28,31 @@ async fn set_level(f: &Fixture, who: &str, path: &str, level: &str) -> Reply {
     .await
 }
 
+/// `n` replies by the admin mentioning `who`.
+fn mention(f: &Fixture, who: &str, n: usize) {
+    for i in 0..n {
+        f.forum
+            .reply(
+                &Actor::User(f.admin),
+                f.community,
+                f.public_topic,
+                NewReply {
+                    body: format!("Update {i} for @{who}"),
+                    reply_to: None,
+                },
+            )
+            .expect("reply");
+    }
+}
+
+/// The number the header's bell shows on a page, if any.
+fn bell(body: &str) -> Option<String> {
+    body.split("Notifications <span class=\"count\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .map(str::to_string)
+}
+
 #[tokio::test]
 async fn a_mention_shows_in_the_bell_and_reading_the_topic_clears_it() {
     let f = fixture();
@@ -330,38 +355,46 @@ async fn preferences_are_yours_alone() {
 async fn the_bell_says_99_plus_beyond_99() {
     let f = fixture();
     read_all(&f);
-    let admin = Actor::User(f.admin);
-    let mentions = |n: usize| {
-        for i in 0..n {
-            f.forum
-                .reply(
-                    &admin,
-                    f.community,
-                    f.public_topic,
-                    NewReply {
-                        body: format!("Update {i} for @ada"),
-                        reply_to: None,
-                    },
-                )
-                .expect("reply");
-        }
-    };
     let mut ada = Browser::new(&f);
     ada.sign_in("ada").await;
-    let count = |body: &str| {
-        body.split("class=\"count\">")
-            .nth(1)
-            .and_then(|rest| rest.split('<').next())
-            .map(str::to_string)
-    };
-    mentions(99);
-    assert_eq!(count(&ada.get("/").await.body).as_deref(), Some("99"));
-    mentions(1);
-    assert_eq!(count(&ada.get("/").await.body).as_deref(), Some("99+"));
+    mention(&f, "ada", 99);
+    assert_eq!(bell(&ada.get("/").await.body).as_deref(), Some("99"));
+    mention(&f, "ada", 1);
+    assert_eq!(bell(&ada.get("/").await.body).as_deref(), Some("99+"));
     assert_eq!(
         f.forum
             .unread_notifications(&Actor::User(f.ada), f.community)
             .expect("count"),
         100
     );
+}
+
+/// The bell's count is kept between pages while nothing changed: marking
+/// notifications read (which appends no event) clears it on the next page,
+/// a new mention shows at once, and one member's count is never another's.
+#[tokio::test]
+async fn the_bells_count_follows_every_change_and_is_each_members_own() {
+    let f = fixture();
+    read_all(&f);
+    let mut ada = Browser::new(&f);
+    ada.sign_in("ada").await;
+    let mut bob = Browser::new(&f);
+    bob.sign_in("bob").await;
+    mention(&f, "ada", 1);
+    assert_eq!(bell(&ada.get("/").await.body).as_deref(), Some("1"));
+    assert_eq!(bell(&ada.get("/").await.body).as_deref(), Some("1"));
+    assert_eq!(bell(&bob.get("/").await.body), None);
+    mention(&f, "ada", 1);
+    assert_eq!(bell(&ada.get("/").await.body).as_deref(), Some("2"));
+    assert_eq!(bell(&bob.get("/").await.body), None);
+    mention(&f, "bob", 1);
+    assert_eq!(bell(&bob.get("/").await.body).as_deref(), Some("1"));
+    let r = send(
+        &f.app,
+        req(Method::PUT, "/notifications/mark-read.json").acting(&f, "ada"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(bell(&ada.get("/").await.body), None);
+    assert_eq!(bell(&bob.get("/").await.body).as_deref(), Some("1"));
 }
