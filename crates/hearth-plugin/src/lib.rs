@@ -45,6 +45,12 @@
 //! ([`Host::kv_set`]), whose writes become durable only when the hook
 //! returns `Ok`. A panic is logged through the host before the plugin
 //! traps, so the operator sees its message.
+//!
+//! On WebAssembly the default feature `arena` installs the plugin's
+//! allocator: the memory the instance starts with first, then Rust's
+//! standard allocator. Link with `-C link-arg=--initial-memory=2097152` so
+//! a call rarely grows its memory (see `docs/plugins.md`, "Build"); turn
+//! the feature off for a `#[global_allocator]` of your own.
 
 #![deny(missing_docs)]
 
