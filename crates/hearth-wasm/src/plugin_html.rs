@@ -82,103 +82,214 @@ pub(crate) fn sanitize(plugin: &str, html: &str) -> String {
 
 /// Sanitizes and expands a plugin's fragment for a page at `path`.
 pub(crate) fn finish(manifest: &Manifest, html: &str, forms: &ActionForms, path: &str) -> String {
-    expand_actions(manifest, &sanitize(&manifest.name, html), forms, path)
+    prepared(&manifest.name, html).render(manifest, forms, path)
+}
+
+/// The fragment sanitized and parsed into a [`Template`]; like
+/// [`sanitize`], remembered per plugin and content (a page's fragments
+/// repeat from page to page and from member to member: only the form
+/// token and the return path differ, and they are filled in by
+/// [`Template::render`]).
+fn prepared(plugin: &str, html: &str) -> Arc<Template> {
+    const REMEMBERED: usize = 1024;
+    const LARGEST: usize = 16 << 10;
+    type Prepared = Mutex<HashMap<String, HashMap<String, Arc<Template>>>>;
+    static PREPARED: OnceLock<Prepared> = OnceLock::new();
+    if html.len() > LARGEST {
+        return Arc::new(Template::parse(&sanitize(plugin, html)));
+    }
+    let prepared = PREPARED.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(hit) = prepared
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(plugin)
+        .and_then(|m| m.get(html))
+    {
+        return hit.clone();
+    }
+    let t = Arc::new(Template::parse(&sanitize(plugin, html)));
+    let mut map = prepared.lock().unwrap_or_else(|e| e.into_inner());
+    let mine = map.entry(plugin.to_string()).or_default();
+    if mine.len() >= REMEMBERED {
+        mine.clear();
+    }
+    mine.insert(html.to_string(), t.clone());
+    t
 }
 
 const OPEN: &str = "<hearth-action";
 const CLOSE: &str = "</hearth-action>";
 
-/// Replaces every action element of sanitized HTML with a form (or a link):
-/// actions the manifest does not declare keep only their label.
-pub(crate) fn expand_actions(
-    manifest: &Manifest,
-    html: &str,
-    forms: &ActionForms,
-    path: &str,
-) -> String {
-    if !html.contains(OPEN) {
-        return html.to_string();
-    }
-    let mut out = String::with_capacity(html.len() + 256);
-    let mut rest = html;
-    while let Some(at) = rest.find(OPEN) {
-        out.push_str(&rest[..at]);
-        rest = &rest[at + OPEN.len()..];
-        let (attrs, after) = attributes(rest);
-        let (inner, after) = match after.find(CLOSE) {
-            Some(end) => (&after[..end], &after[end + CLOSE.len()..]),
-            None => (after, ""),
-        };
-        rest = after;
-        let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-        let label = {
-            let l = text_of(inner);
-            let l = l.trim();
-            if l.is_empty() {
-                get("name").unwrap_or("").to_string()
-            } else {
-                l.to_string()
+/// Sanitized HTML with its action elements parsed: text to copy, and the
+/// actions to write as forms (or links) for the page.
+#[derive(Debug, Default)]
+struct Template {
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug)]
+enum Piece {
+    Text(String),
+    Action(Action),
+}
+
+/// One `<hearth-action>`, with everything that does not depend on the page
+/// already escaped.
+#[derive(Debug)]
+struct Action {
+    /// The action's name (unescaped; declared or not is checked when
+    /// rendering, so a manifest upgrade needs no new template).
+    name: String,
+    /// The label: escaped HTML text.
+    label: String,
+    /// The plugin's classes, escaped for an attribute.
+    class: Option<String>,
+    /// Hidden inputs for `post`, `topic` and `value`.
+    inputs: String,
+    /// `post=…&topic=…&value=…&` percent-encoded, then escaped for an
+    /// attribute (for the link without a token).
+    query: String,
+}
+
+impl Template {
+    fn parse(html: &str) -> Template {
+        let mut pieces = Vec::new();
+        let mut text = String::with_capacity(html.len());
+        let mut rest = html;
+        while let Some(at) = rest.find(OPEN) {
+            text.push_str(&rest[..at]);
+            rest = &rest[at + OPEN.len()..];
+            let (attrs, after) = attributes(rest);
+            let (inner, after) = match after.find(CLOSE) {
+                Some(end) => (&after[..end], &after[end + CLOSE.len()..]),
+                None => (after, ""),
+            };
+            rest = after;
+            let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+            let name = get("name").unwrap_or("").to_string();
+            let label = {
+                let l = text_of(inner);
+                let l = l.trim();
+                if l.is_empty() {
+                    name.clone()
+                } else {
+                    l.to_string()
+                }
+            };
+            let mut inputs = String::new();
+            let mut query = String::new();
+            for k in ["post", "topic", "value"] {
+                if let Some(v) = get(k) {
+                    inputs.push_str("<input type=\"hidden\" name=\"");
+                    inputs.push_str(k);
+                    inputs.push_str("\" value=\"");
+                    push_attr(&mut inputs, v);
+                    inputs.push_str("\">");
+                    push_attr(&mut query, &format!("{k}={}&", query_escape(v)));
+                }
             }
-        };
-        let Some(action) = get("name").filter(|n| manifest.action(n).is_some()) else {
-            out.push_str(&label);
-            continue;
-        };
-        let target = format!("{}/plugins/{}/a/{action}", forms.base, manifest.name);
-        // The plugin's own classes (the sanitizer kept only its prefix).
-        let class = get("class")
-            .map(|c| format!(" class=\"{}\"", attr(c)))
-            .unwrap_or_default();
-        let fields: Vec<(&str, &str)> = ["post", "topic", "value"]
-            .into_iter()
-            .filter_map(|k| get(k).map(|v| (k, v)))
-            .collect();
-        use std::fmt::Write as _;
-        match &forms.token {
-            Some(token) => {
+            pieces.push(Piece::Text(strip_close(std::mem::take(&mut text))));
+            pieces.push(Piece::Action(Action {
+                name,
+                label,
+                class: get("class").map(attr),
+                inputs,
+                query,
+            }));
+        }
+        text.push_str(rest);
+        pieces.push(Piece::Text(strip_close(text)));
+        pieces.retain(|p| !matches!(p, Piece::Text(t) if t.is_empty()));
+        Template { pieces }
+    }
+
+    /// The fragment for a page at `path`: actions the manifest does not
+    /// declare keep only their label.
+    fn render(&self, manifest: &Manifest, forms: &ActionForms, path: &str) -> String {
+        let len: usize = self
+            .pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.len(),
+                Piece::Action(a) => a.inputs.len() + 320,
+            })
+            .sum();
+        let mut out = String::with_capacity(len);
+        // Escaped once per fragment, not once per action.
+        let (mut token, mut return_to) = (String::new(), String::new());
+        if let Some(t) = &forms.token {
+            push_attr(&mut token, t);
+            push_attr(&mut return_to, path);
+        } else {
+            push_attr(&mut return_to, &query_escape(path));
+        }
+        for piece in &self.pieces {
+            let a = match piece {
+                Piece::Text(t) => {
+                    out.push_str(t);
+                    continue;
+                }
+                Piece::Action(a) => a,
+            };
+            if manifest.action(&a.name).is_none() {
+                out.push_str(&a.label);
+                continue;
+            }
+            let mut target = String::new();
+            push_attr(&mut target, &forms.base);
+            target.push_str("/plugins/");
+            push_attr(&mut target, &manifest.name);
+            target.push_str("/a/");
+            push_attr(&mut target, &a.name);
+            if forms.token.is_some() {
                 out.push_str("<form method=\"post\" action=\"");
-                push_attr(&mut out, &target);
+                out.push_str(&target);
                 out.push_str(
                     "\" class=\"inline hearth-action\"><input type=\"hidden\" \
                      name=\"authenticity_token\" value=\"",
                 );
-                push_attr(&mut out, token);
+                out.push_str(&token);
                 out.push_str("\">");
-                for (k, v) in fields {
-                    let _ = write!(out, "<input type=\"hidden\" name=\"{k}\" value=\"");
-                    push_attr(&mut out, v);
-                    out.push_str("\">");
-                }
+                out.push_str(&a.inputs);
                 out.push_str("<input type=\"hidden\" name=\"return_to\" value=\"");
-                push_attr(&mut out, path);
-                let _ = write!(
-                    out,
-                    "\"><button type=\"submit\"{class}>{label}</button></form>"
-                );
-            }
-            None => {
-                let mut query: Vec<String> = fields
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", query_escape(v)))
-                    .collect();
-                query.push(format!("return_to={}", query_escape(path)));
-                let class = get("class")
-                    .map(|c| format!(" {}", attr(c)))
-                    .unwrap_or_default();
-                out.push_str(&format!(
-                    "<a href=\"{}?{}\" class=\"hearth-action{class}\" rel=\"nofollow\">{label}</a>",
-                    attr(&target),
-                    attr(&query.join("&"))
-                ));
+                out.push_str(&return_to);
+                out.push_str("\"><button type=\"submit\"");
+                if let Some(c) = &a.class {
+                    out.push_str(" class=\"");
+                    out.push_str(c);
+                    out.push('"');
+                }
+                out.push('>');
+                out.push_str(&a.label);
+                out.push_str("</button></form>");
+            } else {
+                out.push_str("<a href=\"");
+                out.push_str(&target);
+                out.push('?');
+                out.push_str(&a.query);
+                out.push_str("return_to=");
+                out.push_str(&return_to);
+                out.push_str("\" class=\"hearth-action");
+                if let Some(c) = &a.class {
+                    out.push(' ');
+                    out.push_str(c);
+                }
+                out.push_str("\" rel=\"nofollow\">");
+                out.push_str(&a.label);
+                out.push_str("</a>");
             }
         }
+        out
     }
-    out.push_str(rest);
-    // Nested elements leave closing tags behind.
-    if out.contains(CLOSE) {
-        out = out.replace(CLOSE, "");
+}
+
+/// Nested elements leave closing tags behind.
+fn strip_close(text: String) -> String {
+    if text.contains(CLOSE) {
+        text.replace(CLOSE, "")
+    } else {
+        text
     }
-    out
 }
 
 /// Parses the attributes of a serialized start tag (after its name): the
