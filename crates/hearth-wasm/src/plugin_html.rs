@@ -24,60 +24,10 @@ pub struct ActionForms {
 
 /// Sanitizes a plugin's HTML with its allowlist. Sanitizing is a pure
 /// function of its input and most fragments repeat from page to page, so
-/// recent results are remembered per plugin and content: a bounded map
-/// per plugin, emptied when full.
+/// recent results are remembered per plugin and content.
 pub(crate) fn sanitize(plugin: &str, html: &str) -> String {
-    const REMEMBERED: usize = 1024;
-    const LARGEST: usize = 16 << 10;
-    type Sanitizers = Mutex<HashMap<String, Arc<hearth::Sanitizer>>>;
-    static SANITIZERS: OnceLock<Sanitizers> = OnceLock::new();
-    type Recent = Mutex<HashMap<String, HashMap<String, String>>>;
-    static RECENT: OnceLock<Recent> = OnceLock::new();
-    let clean = |html: &str| {
-        let sanitizer = {
-            let mut map = SANITIZERS
-                .get_or_init(Default::default)
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            match map.get(plugin) {
-                Some(s) => Some(s.clone()),
-                None => {
-                    let s = hearth::Sanitizer::for_plugin(
-                        &hearth::CommunitySettings::default(),
-                        plugin,
-                    )
-                    .ok()
-                    .map(Arc::new);
-                    if let Some(s) = &s {
-                        map.insert(plugin.to_string(), s.clone());
-                    }
-                    s
-                }
-            }
-        };
-        sanitizer.map(|s| s.clean(html)).unwrap_or_default()
-    };
-    if html.len() > LARGEST {
-        return clean(html);
-    }
-    // Per plugin, then per fragment: a hit is looked up without copying.
-    let recent = RECENT.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(hit) = recent
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(plugin)
-        .and_then(|m| m.get(html))
-    {
-        return hit.clone();
-    }
-    let out = clean(html);
-    let mut map = recent.lock().unwrap_or_else(|e| e.into_inner());
-    let mine = map.entry(plugin.to_string()).or_default();
-    if mine.len() >= REMEMBERED {
-        mine.clear();
-    }
-    mine.insert(html.to_string(), out.clone());
-    out
+    static RECENT: Remembered<String> = Remembered::new();
+    RECENT.get_or_make(plugin, html, |html| clean(plugin, html))
 }
 
 /// Sanitizes and expands a plugin's fragment for a page at `path`.
@@ -85,36 +35,89 @@ pub(crate) fn finish(manifest: &Manifest, html: &str, forms: &ActionForms, path:
     prepared(&manifest.name, html).render(manifest, forms, path)
 }
 
-/// The fragment sanitized and parsed into a [`Template`]; like
-/// [`sanitize`], remembered per plugin and content (a page's fragments
-/// repeat from page to page and from member to member: only the form
-/// token and the return path differ, and they are filled in by
-/// [`Template::render`]).
+/// The fragment sanitized and parsed into a [`Template`], remembered per
+/// plugin and content (a page's fragments repeat from page to page and
+/// from member to member: only the form token and the return path differ,
+/// and they are filled in by [`Template::render`]).
 fn prepared(plugin: &str, html: &str) -> Arc<Template> {
-    const REMEMBERED: usize = 1024;
+    static PREPARED: Remembered<Arc<Template>> = Remembered::new();
+    PREPARED.get_or_make(plugin, html, |html| {
+        Arc::new(Template::parse(&clean(plugin, html)))
+    })
+}
+
+/// `html` through `plugin`'s allowlist (nothing if the plugin's name makes
+/// no allowlist), the sanitizer built once per plugin.
+fn clean(plugin: &str, html: &str) -> String {
+    type Sanitizers = Mutex<HashMap<String, Arc<hearth::Sanitizer>>>;
+    static SANITIZERS: OnceLock<Sanitizers> = OnceLock::new();
+    let sanitizer = {
+        let mut map = SANITIZERS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match map.get(plugin) {
+            Some(s) => Some(s.clone()),
+            None => {
+                let s =
+                    hearth::Sanitizer::for_plugin(&hearth::CommunitySettings::default(), plugin)
+                        .ok()
+                        .map(Arc::new);
+                if let Some(s) = &s {
+                    map.insert(plugin.to_string(), s.clone());
+                }
+                s
+            }
+        }
+    };
+    sanitizer.map(|s| s.clean(html)).unwrap_or_default()
+}
+
+/// Results of a pure function of a plugin's fragment, remembered per plugin
+/// and content: a bounded map per plugin (so one plugin's churn does not
+/// evict another's), emptied when full; fragments larger than
+/// [`Remembered::LARGEST`] are not remembered.
+struct Remembered<V>(Mutex<Option<HashMap<String, HashMap<String, V>>>>);
+
+impl<V: Clone> Remembered<V> {
+    /// Most fragments remembered per plugin.
+    const PER_PLUGIN: usize = 1024;
+    /// Largest fragment remembered, in bytes.
     const LARGEST: usize = 16 << 10;
-    type Prepared = Mutex<HashMap<String, HashMap<String, Arc<Template>>>>;
-    static PREPARED: OnceLock<Prepared> = OnceLock::new();
-    if html.len() > LARGEST {
-        return Arc::new(Template::parse(&sanitize(plugin, html)));
+
+    const fn new() -> Self {
+        Remembered(Mutex::new(None))
     }
-    let prepared = PREPARED.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(hit) = prepared
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(plugin)
-        .and_then(|m| m.get(html))
-    {
-        return hit.clone();
+
+    /// What `make` gives for `html`, from memory when it was made before;
+    /// `make` runs outside the lock. A hit is looked up without copying
+    /// the key.
+    fn get_or_make(&self, plugin: &str, html: &str, make: impl FnOnce(&str) -> V) -> V {
+        if html.len() > Self::LARGEST {
+            return make(html);
+        }
+        if let Some(hit) = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .and_then(|m| m.get(plugin))
+            .and_then(|m| m.get(html))
+        {
+            return hit.clone();
+        }
+        let made = make(html);
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = map
+            .get_or_insert_with(HashMap::new)
+            .entry(plugin.to_string())
+            .or_default();
+        if mine.len() >= Self::PER_PLUGIN {
+            mine.clear();
+        }
+        mine.insert(html.to_string(), made.clone());
+        made
     }
-    let t = Arc::new(Template::parse(&sanitize(plugin, html)));
-    let mut map = prepared.lock().unwrap_or_else(|e| e.into_inner());
-    let mine = map.entry(plugin.to_string()).or_default();
-    if mine.len() >= REMEMBERED {
-        mine.clear();
-    }
-    mine.insert(html.to_string(), t.clone());
-    t
 }
 
 const OPEN: &str = "<hearth-action";
@@ -140,6 +143,8 @@ struct Action {
     /// The action's name (unescaped; declared or not is checked when
     /// rendering, so a manifest upgrade needs no new template).
     name: String,
+    /// The name escaped for an attribute (the end of the form's target).
+    name_attr: String,
     /// The label: escaped HTML text.
     label: String,
     /// The plugin's classes, escaped for an attribute.
@@ -190,6 +195,7 @@ impl Template {
             }
             pieces.push(Piece::Text(strip_close(std::mem::take(&mut text))));
             pieces.push(Piece::Action(Action {
+                name_attr: attr(&name),
                 name,
                 label,
                 class: get("class").map(attr),
@@ -217,6 +223,11 @@ impl Template {
         let mut out = String::with_capacity(len);
         // Escaped once per fragment, not once per action.
         let (mut token, mut return_to) = (String::new(), String::new());
+        let mut target = String::new();
+        push_attr(&mut target, &forms.base);
+        target.push_str("/plugins/");
+        push_attr(&mut target, &manifest.name);
+        target.push_str("/a/");
         if let Some(t) = &forms.token {
             push_attr(&mut token, t);
             push_attr(&mut return_to, path);
@@ -235,15 +246,10 @@ impl Template {
                 out.push_str(&a.label);
                 continue;
             }
-            let mut target = String::new();
-            push_attr(&mut target, &forms.base);
-            target.push_str("/plugins/");
-            push_attr(&mut target, &manifest.name);
-            target.push_str("/a/");
-            push_attr(&mut target, &a.name);
             if forms.token.is_some() {
                 out.push_str("<form method=\"post\" action=\"");
                 out.push_str(&target);
+                out.push_str(&a.name_attr);
                 out.push_str(
                     "\" class=\"inline hearth-action\"><input type=\"hidden\" \
                      name=\"authenticity_token\" value=\"",
@@ -265,6 +271,7 @@ impl Template {
             } else {
                 out.push_str("<a href=\"");
                 out.push_str(&target);
+                out.push_str(&a.name_attr);
                 out.push('?');
                 out.push_str(&a.query);
                 out.push_str("return_to=");
@@ -402,6 +409,37 @@ mod tests {
              [[actions]]\nname = \"vote\"\n",
         )
         .unwrap()
+    }
+
+    #[test]
+    fn fragments_are_remembered_per_plugin_within_bounds() {
+        let memory: Remembered<usize> = Remembered::new();
+        let made = std::cell::Cell::new(0);
+        let make = |h: &str| {
+            made.set(made.get() + 1);
+            h.len()
+        };
+        assert_eq!(memory.get_or_make("a", "<p>x</p>", make), 8);
+        assert_eq!(memory.get_or_make("a", "<p>x</p>", make), 8);
+        assert_eq!(made.get(), 1, "the second ask is remembered");
+        memory.get_or_make("b", "<p>x</p>", make);
+        assert_eq!(made.get(), 2, "each plugin its own");
+        let large = "x".repeat(Remembered::<usize>::LARGEST + 1);
+        memory.get_or_make("a", &large, make);
+        memory.get_or_make("a", &large, make);
+        assert_eq!(
+            made.get(),
+            4,
+            "a fragment past the largest is made each time"
+        );
+        for i in 0..Remembered::<usize>::PER_PLUGIN {
+            memory.get_or_make("a", &format!("<p>{i}</p>"), make);
+        }
+        let before = made.get();
+        memory.get_or_make("b", "<p>x</p>", make);
+        assert_eq!(made.get(), before, "one plugin's churn leaves another's");
+        memory.get_or_make("a", "<p>x</p>", make);
+        assert_eq!(made.get(), before + 1, "emptied when full");
     }
 
     fn member() -> ActionForms {

@@ -397,10 +397,16 @@ pub struct ApiKey {
     #[serde(default)]
     pub scopes: Vec<String>,
     /// Unix milliseconds of the last request made with it (kept to the
-    /// minute).
+    /// minute; written with the page views, about once a second, under a
+    /// key of its own so that recording a use never rewrites the key).
     #[serde(default)]
     pub last_used_at: Option<i64>,
 }
+
+/// Where a key's last use is kept, beside (never inside) its record: a
+/// use recorded from a request must not write back a record that a
+/// revocation changed meanwhile.
+const KEY_USED: &str = "apikey-used/";
 
 /// The scopes an API key may be limited to, after Discourse's scope
 /// groups: `(scope, what it allows)`.
@@ -566,7 +572,39 @@ pub(crate) fn list_api_keys(
             break;
         }
     }
+    let mut used = Vec::with_capacity(out.len());
+    for chunk in out.chunks(hearth::MAX_EXT_KEYS_READ) {
+        let keys: Vec<String> = chunk
+            .iter()
+            .map(|(d, _)| format!("{KEY_USED}{d}"))
+            .collect();
+        used.extend(forum.ext_get_many(NAMESPACE, Some(community), &keys)?);
+    }
+    for ((_, key), used) in out.iter_mut().zip(used) {
+        let used = used
+            .and_then(|v| String::from_utf8(v).ok())
+            .and_then(|v| v.parse::<i64>().ok());
+        key.last_used_at = key.last_used_at.max(used);
+    }
     Ok(out)
+}
+
+/// Writes the last use of each key in `uses` (digest → Unix ms) in one
+/// transaction.
+pub(crate) fn record_key_uses(
+    forum: &Forum,
+    community: CommunityId,
+    uses: &std::collections::HashMap<String, i64>,
+) -> Result<()> {
+    let ops: Vec<ExtOp> = uses
+        .iter()
+        .map(|(d, at)| ExtOp::Put {
+            key: format!("{KEY_USED}{d}"),
+            value: at.to_string().into_bytes(),
+        })
+        .collect();
+    forum.ext_apply(NAMESPACE, Some(community), &ops)?;
+    Ok(())
 }
 
 /// Ends a member's access here: every session and every API key of
@@ -598,18 +636,20 @@ pub(crate) fn revoke_api_key(forum: &Forum, community: CommunityId, id: &str) ->
 }
 
 /// The actor an `Api-Key` / `Api-Username` pair stands for, and the key's
-/// scopes. Records the key's last use (at most once a minute).
+/// scopes. The key's use is handed to `used` (its digest) for the views'
+/// flusher to record: a read never waits for the database's write lock.
 pub(crate) fn api_actor(
     forum: &Forum,
     community: CommunityId,
     key: &str,
     username: Option<&str>,
+    used: impl FnOnce(&str),
 ) -> Result<(Actor, Vec<String>)> {
     let d = digest(key.trim());
     let raw = forum
         .ext_get(NAMESPACE, Some(community), &format!("apikey/{d}"))?
         .ok_or(Error::BadApiKey)?;
-    let mut record: ApiKey = serde_json::from_slice(&raw).map_err(|_| Error::BadApiKey)?;
+    let record: ApiKey = serde_json::from_slice(&raw).map_err(|_| Error::BadApiKey)?;
     if record.revoked_at.is_some() {
         return Err(Error::BadApiKey);
     }
@@ -636,14 +676,7 @@ pub(crate) fn api_actor(
             Actor::User(named.id)
         }
     };
-    let now = now_ms(forum);
-    if record.last_used_at.is_none_or(|t| now - t >= 60_000) {
-        record.last_used_at = Some(now);
-        // Best effort: a busy database must not fail the request itself.
-        if let Err(e) = put_api_key(forum, community, &d, &record) {
-            tracing::debug!(error = %e, "API key last use not recorded");
-        }
-    }
+    used(&d);
     Ok((actor, record.scopes))
 }
 

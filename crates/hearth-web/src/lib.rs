@@ -131,6 +131,7 @@ impl Web {
             mail_wake: Default::default(),
             engine: engine_pool::EnginePool::new(limits.engine_calls)?,
             visits: Mutex::new(Default::default()),
+            key_uses: Mutex::new(Default::default()),
             forum,
             plugins,
             templates,
@@ -235,8 +236,8 @@ impl Web {
         ))
     }
 
-    /// Writes the page views and visits counted so far (they are
-    /// otherwise written once a second).
+    /// Writes the page views, visits and API keys' last uses counted so
+    /// far (they are otherwise written once a second).
     pub fn flush_views(&self) {
         self.state.flush_views();
     }

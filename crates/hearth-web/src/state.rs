@@ -36,6 +36,9 @@ pub(crate) struct AppState {
         std::collections::HashMap<hearth::UserId, i64>,
         Vec<hearth::UserId>,
     )>,
+    /// API keys' uses: when each key's use was last recorded (digest →
+    /// Unix ms) and the uses not yet written (see [`AppState::count_key_use`]).
+    pub key_uses: Mutex<KeyUses>,
     /// The community as last read, with the cache generation it was read
     /// in (a page needs its name, origin and access up to four times).
     pub community: Mutex<Option<(u64, Arc<Community>)>>,
@@ -46,6 +49,15 @@ pub(crate) struct AppState {
     pub mail_wake: Arc<Wake>,
     /// The threads engine calls run on ([`Limits::engine_calls`](crate::Limits::engine_calls)).
     pub engine: crate::engine_pool::EnginePool,
+}
+
+/// API keys' uses, buffered like page views.
+#[derive(Debug, Default)]
+pub(crate) struct KeyUses {
+    /// When each key's use was last buffered (digest → Unix ms).
+    recorded: std::collections::HashMap<String, i64>,
+    /// Uses not yet written.
+    pending: std::collections::HashMap<String, i64>,
 }
 
 /// A wake-up call for a background thread that otherwise runs in rounds.
@@ -131,12 +143,43 @@ impl AppState {
         }
     }
 
+    /// Counts a request made with the API key stored under `digest`: its
+    /// last use is written with the views, at most once a minute per key.
+    pub fn count_key_use(&self, digest: &str) {
+        let now = crate::auth::now_ms(&self.forum);
+        let mut uses = self.key_uses.lock().unwrap_or_else(|p| p.into_inner());
+        if uses
+            .recorded
+            .get(digest)
+            .is_some_and(|at| now - at < 60_000)
+        {
+            return;
+        }
+        if uses.recorded.len() > MAX_BUFFERED_VIEWS {
+            uses.recorded.clear();
+        }
+        uses.recorded.insert(digest.to_string(), now);
+        uses.pending.insert(digest.to_string(), now);
+    }
+
     /// Writes the buffered views and visits (blocking: the flusher thread,
     /// tests and shutdown call it).
     pub fn flush_views(&self) {
         let visits = std::mem::take(&mut self.visits.lock().unwrap_or_else(|p| p.into_inner()).1);
         if let Err(e) = self.forum.record_visits(self.config.community, &visits) {
             tracing::warn!(error = %e, visits = visits.len(), "visits not recorded");
+        }
+        let uses = std::mem::take(
+            &mut self
+                .key_uses
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pending,
+        );
+        if !uses.is_empty()
+            && let Err(e) = crate::auth::record_key_uses(&self.forum, self.config.community, &uses)
+        {
+            tracing::warn!(error = %e, keys = uses.len(), "API key uses not recorded");
         }
         let batch = std::mem::take(&mut *self.views.lock().unwrap_or_else(|p| p.into_inner()));
         if batch.is_empty() {

@@ -243,7 +243,9 @@ pub(crate) async fn resolve(
                 let community = s.config.community;
                 if let Some(key) = api_key {
                     let (actor, scopes) =
-                        auth::api_actor(&s.forum, community, &key, api_username.as_deref())?;
+                        auth::api_actor(&s.forum, community, &key, api_username.as_deref(), |d| {
+                            s.count_key_use(d)
+                        })?;
                     auth::check_scope(&scopes, &method, &path)?;
                     let user = match actor {
                         Actor::User(id) => Some(s.forum.user(id)?),

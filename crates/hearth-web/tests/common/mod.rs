@@ -137,8 +137,21 @@ pub fn fixture() -> Fixture {
 }
 
 pub fn fixture_with(tune: impl FnOnce(&mut WebConfig)) -> Fixture {
-    build(tune, None)
+    build(tune, None, SHORT_BUSY_TIMEOUT)
 }
+
+/// [`fixture_with`] whose writes wait `busy_timeout` for a held lock
+/// instead of the fault tests' short one.
+pub fn fixture_waiting(
+    busy_timeout: std::time::Duration,
+    tune: impl FnOnce(&mut WebConfig),
+) -> Fixture {
+    build(tune, None, busy_timeout)
+}
+
+/// A short busy timeout: the fault tests hold the write lock from another
+/// connection.
+pub const SHORT_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// Where `cargo xtask plugins` puts a first-party plugin.
 pub fn plugin_dir(name: &str) -> std::path::PathBuf {
@@ -155,22 +168,24 @@ pub fn plugin_dir(name: &str) -> std::path::PathBuf {
 
 /// The fixture with a plugin host; `setup` installs and enables plugins.
 pub fn fixture_with_plugins(setup: impl FnOnce(&PluginHost, CommunityId)) -> Fixture {
-    build(|_| {}, Some(Box::new(setup)))
+    build(|_| {}, Some(Box::new(setup)), SHORT_BUSY_TIMEOUT)
 }
 
 type Setup<'a> = Box<dyn FnOnce(&PluginHost, CommunityId) + 'a>;
 
-fn build(tune: impl FnOnce(&mut WebConfig), setup: Option<Setup<'_>>) -> Fixture {
+fn build(
+    tune: impl FnOnce(&mut WebConfig),
+    setup: Option<Setup<'_>>,
+    busy_timeout: std::time::Duration,
+) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let location = test_database(dir.path(), "web");
-    // A short busy timeout: the fault tests hold the write lock from
-    // another connection.
     let forum = Arc::new(
         Forum::open_with(
             &location,
             hearth::Config {
                 store: hearth::StoreConfig {
-                    busy_timeout: std::time::Duration::from_millis(300),
+                    busy_timeout,
                     ..hearth::StoreConfig::default()
                 },
                 ..hearth::Config::default()
