@@ -354,43 +354,48 @@ fn add(w: &Write<'_>, topic: TopicId, who: Participant) -> Result<bool> {
 
 /// The conversation's participants.
 fn participants(conn: &Conn, topics: &[TopicId]) -> Result<Vec<(TopicId, Participants)>> {
-    let ids = sql_id_list(topics.iter().map(|t| t.0));
+    let ids: Vec<i64> = topics.iter().map(|t| t.0).collect();
+    let list = db::IdChunk::placeholders(1);
     let mut out: Vec<(TopicId, Participants)> = topics
         .iter()
         .map(|t| (*t, Participants::default()))
         .collect();
-    let mut stmt = conn.prepare_cached(&format!(
+    let mut users = conn.prepare_cached(&format!(
         "SELECT m.topic_id, u.id, u.username, u.display_name, u.avatar_url
          FROM message_users m JOIN users u ON u.id = m.user_id JOIN topics t ON t.id = m.topic_id
-         WHERE m.topic_id IN {ids}
+         WHERE m.topic_id IN {list}
          ORDER BY m.added_at, CASE WHEN m.user_id = t.user_id THEN 0 ELSE 1 END, u.id"
     ))?;
-    let rows = stmt.query_map(params![], |r| {
-        Ok((r.get::<_, TopicId>(0)?, user_ref(r, 1)?))
-    })?;
-    for row in rows {
-        let (t, u) = row?;
-        if let Some((_, p)) = out.iter_mut().find(|(id, _)| *id == t) {
-            p.users.push(u);
+    for chunk in db::IdChunk::split(&ids) {
+        let rows = users.query_map(chunk.params(&[]), |r| {
+            Ok((r.get::<_, TopicId>(0)?, user_ref(r, 1)?))
+        })?;
+        for row in rows {
+            let (t, u) = row?;
+            if let Some((_, p)) = out.iter_mut().find(|(id, _)| *id == t) {
+                p.users.push(u);
+            }
         }
     }
-    let mut stmt = conn.prepare_cached(&format!(
+    let mut groups = conn.prepare_cached(&format!(
         "SELECT m.topic_id, g.id, g.name FROM message_groups m JOIN groups g ON g.id = m.group_id
-         WHERE m.topic_id IN {ids} ORDER BY m.added_at, g.id"
+         WHERE m.topic_id IN {list} ORDER BY m.added_at, g.id"
     ))?;
-    let rows = stmt.query_map(params![], |r| {
-        Ok((
-            r.get::<_, TopicId>(0)?,
-            MessageGroup {
-                id: r.get(1)?,
-                name: r.get(2)?,
-            },
-        ))
-    })?;
-    for row in rows {
-        let (t, g) = row?;
-        if let Some((_, p)) = out.iter_mut().find(|(id, _)| *id == t) {
-            p.groups.push(g);
+    for chunk in db::IdChunk::split(&ids) {
+        let rows = groups.query_map(chunk.params(&[]), |r| {
+            Ok((
+                r.get::<_, TopicId>(0)?,
+                MessageGroup {
+                    id: r.get(1)?,
+                    name: r.get(2)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (t, g) = row?;
+            if let Some((_, p)) = out.iter_mut().find(|(id, _)| *id == t) {
+                p.groups.push(g);
+            }
         }
     }
     Ok(out)
@@ -411,19 +416,26 @@ fn read_state(
     user: UserId,
     topics: &[TopicId],
 ) -> Result<Vec<(TopicId, i64, i64, i64)>> {
-    let ids = sql_id_list(topics.iter().map(|t| t.0));
+    let ids: Vec<i64> = topics.iter().map(|t| t.0).collect();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT t.id, coalesce(v.last_read_post, 0),
                 (SELECT count(*) FROM posts p WHERE p.topic_id = t.id AND p.deleted_at IS NULL
                    AND p.user_id <> ?1 AND p.post_number > coalesce(v.last_read_post, 0)),
                 t.next_post_number - 1
          FROM topics t LEFT JOIN topic_views v ON v.topic_id = t.id AND v.user_id = ?1
-         WHERE t.id IN {ids}"
+         WHERE t.id IN {}",
+        db::IdChunk::placeholders(2)
     ))?;
-    let rows = stmt.query_map(params![user], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-    })?;
-    Ok(rows.collect::<db::Result<_>>()?)
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in db::IdChunk::split(&ids) {
+        let rows = stmt.query_map(chunk.params(&[&user]), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+    }
+    Ok(out)
 }
 
 /// The SQL condition "topic `t` is a conversation member `?2` takes part

@@ -524,12 +524,12 @@ impl Forum {
 }
 
 /// The hits for ranked candidates, in their order, read in one statement
-/// (one round trip on PostgreSQL however many hits a page shows).
+/// per [`db::ID_CHUNK`] hits (one round trip on PostgreSQL for a page of
+/// results), its text the same for every search.
 fn hits(conn: &Conn, terms: &[String], ranked: &[(Candidate, f64)]) -> Result<Vec<SearchHit>> {
     if ranked.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = crate::permissions::sql_id_list(ranked.iter().map(|(c, _)| c.post.0));
     type Row = (
         PostId,
         i64,
@@ -541,15 +541,19 @@ fn hits(conn: &Conn, terms: &[String], ranked: &[(Candidate, f64)]) -> Result<Ve
         bool,
         i64,
     );
-    let rows: std::collections::HashMap<PostId, Row> = conn
-        .prepare_cached(&format!(
-            "SELECT p.id, p.post_number, t.id, t.title, t.slug, t.category_id,
-                    u.id, u.username, u.display_name, u.avatar_url,
-                    t.solved_post_id IS NOT NULL, p.created_at
-             FROM posts p JOIN topics t ON t.id = p.topic_id JOIN users u ON u.id = p.user_id
-             WHERE p.id IN {ids}"
-        ))?
-        .query_map(params![], |r| {
+    let ids: Vec<i64> = ranked.iter().map(|(c, _)| c.post.0).collect();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT p.id, p.post_number, t.id, t.title, t.slug, t.category_id,
+                u.id, u.username, u.display_name, u.avatar_url,
+                t.solved_post_id IS NOT NULL, p.created_at
+         FROM posts p JOIN topics t ON t.id = p.topic_id JOIN users u ON u.id = p.user_id
+         WHERE p.id IN {}",
+        db::IdChunk::placeholders(1)
+    ))?;
+    let mut rows: std::collections::HashMap<PostId, Row> =
+        std::collections::HashMap::with_capacity(ids.len());
+    for chunk in db::IdChunk::split(&ids) {
+        for row in stmt.query_map(chunk.params(&[]), |r| {
             let author = crate::topic::user_ref(r, 6)?;
             Ok((
                 r.get(0)?,
@@ -562,9 +566,11 @@ fn hits(conn: &Conn, terms: &[String], ranked: &[(Candidate, f64)]) -> Result<Ve
                 r.get(10)?,
                 r.get(11)?,
             ))
-        })?
-        .map(|row| row.map(|row: Row| (row.0, row)))
-        .collect::<db::Result<_>>()?;
+        })? {
+            let row: Row = row?;
+            rows.insert(row.0, row);
+        }
+    }
     ranked
         .iter()
         .map(|(c, score)| {

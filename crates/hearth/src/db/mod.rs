@@ -276,6 +276,52 @@ macro_rules! params {
 }
 pub(crate) use crate::params;
 
+/// How many ids one [`IdChunk`] holds.
+pub(crate) const ID_CHUNK: usize = 32;
+
+/// A list of ids for `IN (…)` as a fixed number of parameters: the
+/// statement's text is the same whatever the ids (and however many, up to
+/// [`ID_CHUNK`]), so it is prepared once and stays in the statement cache,
+/// where literal lists made a new statement per call and pushed the hot
+/// ones out. Longer lists go in several chunks ([`IdChunk::split`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdChunk([i64; ID_CHUNK]);
+
+impl IdChunk {
+    /// `ids` in chunks; unused places hold -1, which no row id is.
+    pub(crate) fn split(ids: &[i64]) -> impl Iterator<Item = IdChunk> + '_ {
+        ids.chunks(ID_CHUNK).map(|c| {
+            let mut a = [-1; ID_CHUNK];
+            a[..c.len()].copy_from_slice(c);
+            IdChunk(a)
+        })
+    }
+
+    /// `(?first,?first+1,…)`: the list's placeholders, its first one
+    /// numbered `first`.
+    pub(crate) fn placeholders(first: usize) -> String {
+        let mut s = String::from("(");
+        for i in 0..ID_CHUNK {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push('?');
+            s.push_str(&(first + i).to_string());
+        }
+        s.push(')');
+        s
+    }
+
+    /// The ids as parameters, after `before` (the parameters numbered
+    /// below the list's first).
+    pub(crate) fn params<'a>(&'a self, before: &[&'a dyn ToSql]) -> Vec<&'a dyn ToSql> {
+        let mut v: Vec<&dyn ToSql> = Vec::with_capacity(before.len() + ID_CHUNK);
+        v.extend_from_slice(before);
+        v.extend(self.0.iter().map(|id| id as &dyn ToSql));
+        v
+    }
+}
+
 /// Something a column can be read as.
 pub(crate) trait FromSql: Sized {
     /// Converts the column's value; the error says why not.
@@ -811,6 +857,38 @@ mod tests {
                 (3, Value::Integer(0))
             ]
         );
+
+        // Id lists in fixed chunks: every id found once, at each boundary
+        // of a chunk, with a parameter before the list; one statement text.
+        conn.execute_batch("CREATE TEMP TABLE ids (id BIGINT PRIMARY KEY, tag BIGINT)")
+            .expect("create");
+        for id in 1..=2 * ID_CHUNK as i64 + 1 {
+            conn.execute(
+                "INSERT INTO ids (id, tag) VALUES (?1, ?2)",
+                params![id, id % 2],
+            )
+            .expect("insert");
+        }
+        let sql = format!(
+            "SELECT id FROM ids WHERE tag = ?1 AND id IN {}",
+            IdChunk::placeholders(2)
+        );
+        for n in [0, 1, ID_CHUNK - 1, ID_CHUNK, ID_CHUNK + 1, 2 * ID_CHUNK + 1] {
+            let wanted: Vec<i64> = (1..=n as i64).collect();
+            let mut found = Vec::new();
+            let mut stmt = conn.prepare_cached(&sql).expect("prepare");
+            for chunk in IdChunk::split(&wanted) {
+                for id in stmt
+                    .query_map(chunk.params(&[&1i64]), |r| r.get::<_, i64>(0))
+                    .expect("query")
+                {
+                    found.push(id.expect("id"));
+                }
+            }
+            found.sort_unstable();
+            let odd: Vec<i64> = wanted.iter().copied().filter(|id| id % 2 == 1).collect();
+            assert_eq!(found, odd, "{n} ids");
+        }
 
         // A type mismatch is a conversion error naming the column.
         let err = conn
