@@ -242,7 +242,7 @@ fn admin_page(
                 .iter()
                 .map(|w| json!({"id": w.id, "pattern": w.pattern, "action": format!("{:?}", w.action), "reason": w.reason}))
                 .collect();
-            let keys: Vec<Value> = auth::list_api_keys(&s.forum, c)?
+            let keys: Vec<Value> = auth::api_keys_with_last_use(&s.forum, c)?
                 .into_iter()
                 .map(|(_, k)| {
                     let user = k.user.and_then(|u| s.forum.user(u).ok()).map(|u| u.username);

@@ -572,6 +572,16 @@ pub(crate) fn list_api_keys(
             break;
         }
     }
+    Ok(out)
+}
+
+/// [`list_api_keys`] with each key's last use (read from its own records;
+/// only what shows keys to an admin needs it).
+pub(crate) fn api_keys_with_last_use(
+    forum: &Forum,
+    community: CommunityId,
+) -> Result<Vec<(String, ApiKey)>> {
+    let mut out = list_api_keys(forum, community)?;
     let mut used = Vec::with_capacity(out.len());
     for chunk in out.chunks(hearth::MAX_EXT_KEYS_READ) {
         let keys: Vec<String> = chunk

@@ -190,7 +190,7 @@ impl Web {
     pub fn api_keys(&self, actor: &Actor) -> Result<Vec<ApiKey>> {
         self.require_admin(actor)?;
         Ok(
-            auth::list_api_keys(&self.state.forum, self.state.config.community)?
+            auth::api_keys_with_last_use(&self.state.forum, self.state.config.community)?
                 .into_iter()
                 .map(|(_, k)| k)
                 .collect(),
