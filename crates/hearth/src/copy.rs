@@ -29,7 +29,8 @@ impl CopyReport {
 }
 
 /// The full-text tables: SQLite keeps them as FTS5 tables (whose shadow
-/// tables are not copied, the index is rebuilt from the rows), PostgreSQL
+/// tables and `search_index_scope` are not copied: the index and its scope
+/// are rebuilt from the rows), PostgreSQL
 /// as tables with a generated `tsv` column.
 const TEXT_INDEXES: &[&str] = &["search_index", "answer_index"];
 
@@ -102,6 +103,9 @@ impl Forum {
                     }
                 }
                 restart_identities(dst, &tables)?;
+                // SQLite's search scope is derived from the text index, not
+                // copied (it is one of `search_index`'s own tables).
+                crate::search::rebuild_scope(dst)?;
                 Ok(CopyReport { tables: counts })
             })
         })?;

@@ -3,9 +3,15 @@
 //! FTS5's built-in `bm25()` counts, for every query, how many documents
 //! contain each term by walking that term's whole posting list: fine for
 //! rare words, tens of milliseconds for common ones on a million posts. So
-//! search fetches a bounded window of matches (with their text) and scores
-//! it here with BM25, taking document frequencies from a cache that is
-//! refreshed every few minutes.
+//! search fetches a bounded window of matches and scores it here with
+//! BM25, taking document frequencies from a cache that is refreshed every
+//! few minutes.
+//!
+//! A match's term counts come from the index where it can give them
+//! (SQLite: FTS5's own match positions, through `hearth_tf`, so no text is
+//! read or tokenized again) and otherwise from its text ([`count_texts`]:
+//! PostgreSQL, the small suggestion index). Either way the same formula
+//! ranks them.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -21,6 +27,52 @@ pub(crate) struct Candidate {
     pub post: PostId,
     pub title: String,
     pub body: String,
+}
+
+/// A match's term frequencies (a title occurrence counting
+/// `TITLE_WEIGHT` times) and its length in tokens, title and body.
+#[derive(Debug, Clone)]
+pub(crate) struct Counted {
+    pub post: PostId,
+    pub tf: Vec<f64>,
+    pub len: u64,
+}
+
+impl Counted {
+    /// From (title, body) counts per term, in the terms' order.
+    pub(crate) fn new(post: PostId, counts: impl Iterator<Item = (u32, u32)>, len: u64) -> Self {
+        Counted {
+            post,
+            tf: counts
+                .map(|(title, body)| TITLE_WEIGHT * f64::from(title) + f64::from(body))
+                .collect(),
+            len,
+        }
+    }
+}
+
+/// Counts `terms` in each candidate's title and body.
+pub(crate) fn count_texts(terms: &[String], candidates: Vec<Candidate>) -> Vec<Counted> {
+    let mut counter = TermCounter::new(terms);
+    let mut title = vec![0.0; terms.len()];
+    let mut body = vec![0.0; terms.len()];
+    candidates
+        .into_iter()
+        .map(|c| {
+            title.fill(0.0);
+            body.fill(0.0);
+            let len = counter.count(&c.title, &mut title) + counter.count(&c.body, &mut body);
+            Counted {
+                post: c.post,
+                tf: title
+                    .iter()
+                    .zip(&body)
+                    .map(|(t, b)| TITLE_WEIGHT * t + b)
+                    .collect(),
+                len: len as u64,
+            }
+        })
+        .collect()
 }
 
 /// How long a cached document frequency is trusted.
@@ -69,28 +121,82 @@ impl DfCache {
     }
 }
 
-/// Whether a word of the text matches a query term: equal, or sharing a
-/// long enough prefix to be the same stem ("keys" / "key", "failing" / "fails").
-pub(crate) fn term_matches(word: &str, term: &str) -> bool {
-    if word == term {
-        return true;
+/// A word as both indexes' tokenizers compare it: lowercase, without
+/// diacritics ("Résumé" → "resume": FTS5's `remove_diacritics`,
+/// PostgreSQL's `unaccent`), so that what the index matched is also what
+/// is counted and marked.
+pub(crate) fn fold(word: &str) -> String {
+    if word.is_ascii() {
+        return word.to_ascii_lowercase();
     }
-    if term.is_ascii() {
-        // The common case, without counting characters.
-        let stem = term.len().saturating_sub(3).max(3);
-        return term.len() >= 3
-            && word.len() >= stem
-            && word.as_bytes()[..stem] == term.as_bytes()[..stem];
+    use unicode_normalization::UnicodeNormalization;
+    word.to_lowercase()
+        .nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .collect()
+}
+
+/// The stem a folded word is compared by: Snowball's English stemmer,
+/// the algorithm of PostgreSQL's `english` dictionary ("keys" → "key",
+/// "rotating" → "rotat"). SQLite's index stems with the original Porter
+/// algorithm, which agrees on nearly every word.
+pub(crate) fn stem(word: &str) -> std::borrow::Cow<'_, str> {
+    rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English).stem(word)
+}
+
+/// Query terms, ready to be matched against (folded) words of a text: a
+/// word matches a term when they are equal or share a stem ("keys" /
+/// "key", "failing" / "fails"). Each term is stemmed once; a word is
+/// stemmed only when it shares a term's first byte (a stem keeps its
+/// word's first letter), and then once for all terms.
+pub(crate) struct Terms<'a> {
+    terms: &'a [String],
+    stems: Vec<String>,
+    firsts: Vec<u8>,
+}
+
+impl<'a> Terms<'a> {
+    pub(crate) fn new(terms: &'a [String]) -> Self {
+        Terms {
+            terms,
+            stems: terms.iter().map(|t| stem(t).into_owned()).collect(),
+            firsts: terms
+                .iter()
+                .map(|t| t.as_bytes().first().copied().unwrap_or(0))
+                .collect(),
+        }
     }
-    let len = term.chars().count();
-    let stem = len.saturating_sub(3).max(3);
-    len >= 3
-        && word.chars().count() >= stem
-        && word
-            .chars()
-            .zip(term.chars())
-            .take(stem)
-            .all(|(a, b)| a == b)
+
+    /// Calls `hit(i)` for each term `i` the folded `word` matches.
+    fn each_match(&self, word: &str, mut hit: impl FnMut(usize)) {
+        let Some(&first) = word.as_bytes().first() else {
+            return;
+        };
+        if !self.firsts.contains(&first) {
+            return;
+        }
+        let mut stemmed: Option<std::borrow::Cow<'_, str>> = None;
+        for (i, ((term, f), term_stem)) in self
+            .terms
+            .iter()
+            .zip(&self.firsts)
+            .zip(&self.stems)
+            .enumerate()
+        {
+            if *f == first
+                && (word == term || stemmed.get_or_insert_with(|| stem(word)).as_ref() == term_stem)
+            {
+                hit(i);
+            }
+        }
+    }
+
+    /// Whether the folded `word` matches any term.
+    pub(crate) fn matches(&self, word: &str) -> bool {
+        let mut any = false;
+        self.each_match(word, |_| any = true);
+        any
+    }
 }
 
 /// Counts per term, and the number of tokens, of a text.
@@ -105,19 +211,14 @@ pub(crate) fn term_matches(word: &str, term: &str) -> bool {
 /// What every text of one search shares — the terms' first bytes, the
 /// token buffer — is made once per search, not once per text.
 struct TermCounter<'a> {
-    terms: &'a [String],
-    firsts: Vec<u8>,
+    terms: Terms<'a>,
     token: String,
 }
 
 impl<'a> TermCounter<'a> {
     fn new(terms: &'a [String]) -> Self {
         TermCounter {
-            terms,
-            firsts: terms
-                .iter()
-                .map(|t| t.as_bytes().first().copied().unwrap_or(0))
-                .collect(),
+            terms: Terms::new(terms),
             token: String::new(),
         }
     }
@@ -125,7 +226,7 @@ impl<'a> TermCounter<'a> {
     /// Adds the count of each term in `text` to `counts`; the number of
     /// tokens.
     fn count(&mut self, text: &str, counts: &mut [f64]) -> usize {
-        let (terms, firsts, token) = (self.terms, &self.firsts, &mut self.token);
+        let (terms, token) = (&self.terms, &mut self.token);
         if !text.is_ascii() {
             return term_counts_unicode(text, terms, counts);
         }
@@ -142,8 +243,7 @@ impl<'a> TermCounter<'a> {
                 i += 1;
             }
             len += 1;
-            let first = bytes[start].to_ascii_lowercase();
-            if !firsts.contains(&first) {
+            if !terms.firsts.contains(&bytes[start].to_ascii_lowercase()) {
                 continue;
             }
             token.clear();
@@ -153,11 +253,7 @@ impl<'a> TermCounter<'a> {
                     .iter()
                     .map(|b| char::from(b.to_ascii_lowercase())),
             );
-            for (t, (term, f)) in terms.iter().zip(firsts).enumerate() {
-                if *f == first && term_matches(token, term) {
-                    counts[t] += 1.0;
-                }
-            }
+            terms.each_match(token, |t| counts[t] += 1.0);
         }
         len
     }
@@ -169,37 +265,33 @@ fn term_counts(text: &str, terms: &[String], counts: &mut [f64]) -> usize {
     TermCounter::new(terms).count(text, counts)
 }
 
-/// [`term_counts`] for any text: lowercase it, split on what is not
+/// [`term_counts`] for any text: [`fold`] it, split on what is not
 /// alphanumeric.
-fn term_counts_unicode(text: &str, terms: &[String], counts: &mut [f64]) -> usize {
-    let lower = text.to_lowercase();
+fn term_counts_unicode(text: &str, terms: &Terms<'_>, counts: &mut [f64]) -> usize {
+    let lower = fold(text);
     let mut len = 0;
     for token in lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
     {
         len += 1;
-        for (i, t) in terms.iter().enumerate() {
-            if term_matches(token, t) {
-                counts[i] += 1.0;
-            }
-        }
+        terms.each_match(token, |i| counts[i] += 1.0);
     }
     len
 }
 
-/// Scores candidates with BM25 (title counted `TITLE_WEIGHT` times), best
-/// first; ties go to the newer post.
+/// Scores counted matches with BM25, best first; ties go to the newer
+/// post. A term missing from a match's counts counts zero.
 pub(crate) fn rank(
     conn: &Conn,
     cache: &DfCache,
     table: &'static str,
     terms: &[String],
-    candidates: Vec<Candidate>,
+    matches: Vec<Counted>,
     now_ms: i64,
-) -> Result<Vec<(Candidate, f64)>> {
-    if candidates.is_empty() || terms.is_empty() {
-        return Ok(candidates.into_iter().map(|c| (c, 0.0)).collect());
+) -> Result<Vec<(PostId, f64)>> {
+    if matches.is_empty() || terms.is_empty() {
+        return Ok(matches.into_iter().map(|c| (c.post, 0.0)).collect());
     }
     let n: i64 = conn
         .prepare_cached(&format!("SELECT coalesce(max(rowid), 0) FROM {table}"))?
@@ -210,36 +302,21 @@ pub(crate) fn rank(
         let df = cache.df(conn, table, t, now_ms)? as f64;
         idf.push((1.0 + (n - df + 0.5) / (df + 0.5)).ln().max(0.01));
     }
-    let mut stats = Vec::with_capacity(candidates.len());
-    let mut total_len = 0usize;
-    let mut counter = TermCounter::new(terms);
-    for c in &candidates {
-        let mut title = vec![0.0; terms.len()];
-        let mut body = vec![0.0; terms.len()];
-        let len = counter.count(&c.title, &mut title) + counter.count(&c.body, &mut body);
-        total_len += len;
-        let tf: Vec<f64> = title
-            .iter()
-            .zip(&body)
-            .map(|(t, b)| TITLE_WEIGHT * t + b)
-            .collect();
-        stats.push((tf, len));
-    }
-    let avg = (total_len as f64 / candidates.len() as f64).max(1.0);
-    let mut scored: Vec<(Candidate, f64)> = candidates
+    let total_len: u64 = matches.iter().map(|m| m.len).sum();
+    let avg = (total_len as f64 / matches.len() as f64).max(1.0);
+    let mut scored: Vec<(PostId, f64)> = matches
         .into_iter()
-        .zip(stats)
-        .map(|(c, (tf, len))| {
-            let norm = K1 * (1.0 - B + B * len as f64 / avg);
-            let score = tf
-                .iter()
-                .zip(&idf)
-                .map(|(tf, idf)| idf * tf * (K1 + 1.0) / (tf + norm))
-                .sum();
-            (c, score)
+        .map(|m| {
+            let norm = K1 * (1.0 - B + B * m.len as f64 / avg);
+            let score =
+                m.tf.iter()
+                    .zip(&idf)
+                    .map(|(tf, idf)| idf * tf * (K1 + 1.0) / (tf + norm))
+                    .sum();
+            (m.post, score)
         })
         .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.post.cmp(&a.0.post)));
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
     Ok(scored)
 }
 
@@ -248,11 +325,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn folding_drops_case_and_diacritics() {
+        assert_eq!(fold("Résumé"), "resume");
+        assert_eq!(fold("CAFÉ ümlaut Ñandú"), "cafe umlaut nandu");
+        assert_eq!(fold("plain ASCII"), "plain ascii");
+        let mut c = vec![0.0; 1];
+        term_counts("A résumé, a RESUME, a resumé", &["resume".into()], &mut c);
+        assert_eq!(c, vec![3.0]);
+    }
+
+    #[test]
     fn stems() {
-        assert!(term_matches("keys", "key"));
-        assert!(term_matches("rotate", "rotating"));
-        assert!(!term_matches("kit", "key"));
-        assert!(!term_matches("a", "api"));
+        let matches = |word: &str, term: &str| Terms::new(&[term.to_string()]).matches(word);
+        assert!(matches("keys", "key"));
+        assert!(matches("rotate", "rotating"));
+        assert!(matches("failing", "fails"));
+        assert!(!matches("kit", "key"));
+        assert!(!matches("a", "api"));
+        assert!(!matches("rest", "resume"), "no longer a shared prefix");
+        assert!(!matches("", "key"));
     }
 
     #[test]
@@ -300,7 +391,7 @@ mod tests {
                 let mut fast = vec![0.0; terms.len()];
                 let mut general = vec![0.0; terms.len()];
                 let n = term_counts(&text, &terms, &mut fast);
-                let m = term_counts_unicode(&text, &terms, &mut general);
+                let m = term_counts_unicode(&text, &Terms::new(&terms), &mut general);
                 assert_eq!((n, &fast), (m, &general), "text {text:?}, terms {terms:?}");
             }
         }

@@ -1,11 +1,15 @@
 //! Full-text search (SQLite FTS5, bm25) and similar-topic suggestions.
 //!
 //! Every indexed post carries its category and state flags (first post,
-//! solved, unlisted, deleted) as unindexed columns, so the permission filter
+//! solved, unlisted, deleted) beside its text, so the permission filter
 //! needs no joins: only categories the actor may read, never deleted posts,
 //! unlisted ones only for moderators. Neither results nor totals include
 //! anything else. Whenever a post's or topic's state changes, the writer
-//! calls [`refresh_scope`] in the same transaction.
+//! calls [`refresh_scope`] in the same transaction. On SQLite the scope
+//! (and each post's length) also has a table of its own,
+//! `search_index_scope`, so that filtering and ranking the window read no
+//! text: term counts come from FTS5's match positions (`db::fts5`), and
+//! only the hits shown have their text read, for the snippet.
 //!
 //! Suggestions for a draft title come from a second, much smaller index
 //! (`answer_index`): only first posts of solved topics and knowledge-base
@@ -26,7 +30,7 @@ use crate::forum::Forum;
 use crate::ids::{CategoryId, CommunityId, PostId, TopicId};
 use crate::page::{Cursor, PageRequest};
 use crate::permissions::{Actor, Viewer};
-use crate::rank::{Candidate, rank, term_matches};
+use crate::rank::{Candidate, Counted, Terms, count_texts, rank};
 use crate::store::OptionalExt;
 use crate::topic::UserRef;
 
@@ -140,7 +144,7 @@ fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(32)
-        .map(str::to_lowercase)
+        .map(crate::rank::fold)
         .collect()
 }
 
@@ -215,9 +219,11 @@ const DELETED: i64 = 8;
 /// Every flag at once: `flags` holds nothing else.
 const ALL_FLAGS: i64 = FIRST | SOLVED | UNLISTED | DELETED;
 
-/// The SQL filter on `search_index` rows for this viewer and these categories.
+/// The SQL filter on a post's scope (columns `category` and `flags` of
+/// `alias`) for this viewer and these categories.
 fn visible(
     viewer: &Viewer,
+    alias: &str,
     categories: impl Iterator<Item = CategoryId>,
     must: i64,
     must_not: i64,
@@ -235,7 +241,7 @@ fn visible(
     let mask = not | must;
     let allowed = (0..=ALL_FLAGS).filter(|f| f & mask == must);
     format!(
-        "category IN {} AND flags IN {}",
+        "{alias}.category IN {} AND {alias}.flags IN {}",
         crate::permissions::sql_id_list(categories.map(|c| c.0)),
         crate::permissions::sql_id_list(allowed)
     )
@@ -267,6 +273,10 @@ fn snippet_html(raw: &str) -> String {
 pub(crate) fn index_post(conn: &Conn, post: PostId, title: &str, text: &str) -> Result<()> {
     conn.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?
         .execute([post])?;
+    if conn.dialect() == db::Dialect::Sqlite {
+        conn.prepare_cached("DELETE FROM search_index_scope WHERE id = ?1")?
+            .execute([post])?;
+    }
     index_new_post(conn, post, title, text)
 }
 
@@ -284,8 +294,29 @@ pub(crate) fn index_new_post(conn: &Conn, post: PostId, title: &str, text: &str)
         ))?
         .query_row(params![post, title, text], |r| Ok((r.get(0)?, r.get(1)?)))
         .found("post")?;
+    if conn.dialect() == db::Dialect::Sqlite {
+        conn.prepare_cached(SCOPE_FROM_INDEX)?.execute([post])?;
+    }
     if flags & FIRST != 0 {
         sync_answer(conn, post, category, flags)?;
+    }
+    Ok(())
+}
+
+/// Copies a post's scope from its `search_index` row into
+/// `search_index_scope` (SQLite), with its length from FTS5's own count.
+const SCOPE_FROM_INDEX: &str = "INSERT INTO search_index_scope (id, category, flags, len)
+     SELECT rowid, category, flags, hearth_len(search_index) FROM search_index WHERE rowid = ?1";
+
+/// Fills `search_index_scope` from `search_index` (SQLite; after a copy
+/// into a new database wrote `search_index` row by row).
+pub(crate) fn rebuild_scope(conn: &Conn) -> Result<()> {
+    if conn.dialect() == db::Dialect::Sqlite {
+        conn.execute_batch(
+            "DELETE FROM search_index_scope;
+             INSERT INTO search_index_scope (id, category, flags, len)
+                 SELECT rowid, category, flags, hearth_len(search_index) FROM search_index;",
+        )?;
     }
     Ok(())
 }
@@ -334,6 +365,12 @@ pub(crate) fn refresh_scope(conn: &Conn, topic: TopicId) -> Result<()> {
         let (category, flags) = scope_of(conn, post)?;
         conn.prepare_cached("UPDATE search_index SET category = ?2, flags = ?3 WHERE rowid = ?1")?
             .execute(params![post, category, flags])?;
+        if conn.dialect() == db::Dialect::Sqlite {
+            conn.prepare_cached(
+                "UPDATE search_index_scope SET category = ?2, flags = ?3 WHERE id = ?1",
+            )?
+            .execute(params![post, category, flags])?;
+        }
         if flags & FIRST != 0 {
             sync_answer(conn, post, category, flags)?;
         }
@@ -374,6 +411,13 @@ impl Forum {
                 return Ok(empty.clone());
             };
             let viewer = self.viewer(conn, now, actor, community)?;
+            // Where the scope is read: its own table on SQLite (see the
+            // module's documentation), the index row on PostgreSQL.
+            let scope = match conn.dialect() {
+                db::Dialect::Sqlite => "c",
+                #[cfg(feature = "postgres")]
+                db::Dialect::Postgres => "s",
+            };
             let mut args: Vec<Value> = vec![Value::Text(matching.query.clone())];
             let mut joins = String::new();
             let mut filter = if q.messages {
@@ -386,7 +430,7 @@ impl Forum {
                 args.push(Value::Integer(me.0));
                 format!(
                     " AND {} AND {}",
-                    visible(&viewer, std::iter::once(inbox.id), 0, 0),
+                    visible(&viewer, scope, std::iter::once(inbox.id), 0, 0),
                     crate::messages::taking_part_in(&viewer, "p.topic_id", args.len())
                 )
             } else {
@@ -402,7 +446,7 @@ impl Forum {
                     Some(false) => (0, SOLVED),
                     None => (0, 0),
                 };
-                format!(" AND {}", visible(&viewer, cats, must, must_not))
+                format!(" AND {}", visible(&viewer, scope, cats, must, must_not))
             };
             if q.messages || q.author.is_some() || q.tag.is_some() {
                 joins.push_str(" JOIN posts p ON p.id = s.rowid");
@@ -419,22 +463,45 @@ impl Forum {
                     args.len()
                 ));
             }
-            // The window: the newest SEARCH_WINDOW + 1 matches, with their
-            // text, give the total (exact below the window) and what is ranked.
-            let mut window: Vec<Candidate> = conn
-                .prepare_cached(&format!(
-                    "SELECT s.rowid, s.title, s.body FROM search_index s{joins}
-                     WHERE {}{filter}
-                     ORDER BY s.rowid DESC LIMIT {}",
-                    matching.condition,
-                    SEARCH_WINDOW + 1
-                ))?
-                .query_map(args.as_slice(), |r| {
-                    Ok(Candidate { post: r.get(0)?, title: r.get(1)?, body: r.get(2)? })
-                })
-                .map_err(fts_error)?
-                .collect::<db::Result<_>>()
-                .map_err(fts_error)?;
+            // The window: the newest SEARCH_WINDOW + 1 matches, counted,
+            // give the total (exact below the window) and what is ranked.
+            let mut window: Vec<Counted> = match conn.dialect() {
+                // Term counts from the index, the length and scope from
+                // `search_index_scope`: no text is read. CROSS JOIN keeps
+                // the full-text match driving the loop, newest first.
+                db::Dialect::Sqlite => full_text(
+                    conn,
+                    &format!(
+                        "SELECT s.rowid, hearth_tf(s.search_index), c.len
+                         FROM search_index s CROSS JOIN search_index_scope c ON c.id = s.rowid{joins}
+                         WHERE {}{filter}
+                         ORDER BY s.rowid DESC LIMIT {}",
+                        matching.condition,
+                        SEARCH_WINDOW + 1
+                    ),
+                    args.as_slice(),
+                    |r| {
+                        let counts: Vec<u8> = r.get(1)?;
+                        let len: i64 = r.get(2)?;
+                        Ok(Counted::new(
+                            r.get(0)?,
+                            db::fts5::decode_counts(&counts),
+                            len.max(0) as u64,
+                        ))
+                    },
+                )?,
+                #[cfg(feature = "postgres")]
+                db::Dialect::Postgres => {
+                    let sql = format!(
+                        "SELECT s.rowid, s.title, s.body FROM search_index s{joins}
+                         WHERE {}{filter}
+                         ORDER BY s.rowid DESC LIMIT {}",
+                        matching.condition,
+                        SEARCH_WINDOW + 1
+                    );
+                    count_texts(&terms, full_text(conn, &sql, args.as_slice(), candidate)?)
+                }
+            };
             let total_is_exact = window.len() <= SEARCH_WINDOW;
             window.truncate(SEARCH_WINDOW);
             let total = window.len() as u64;
@@ -446,7 +513,7 @@ impl Forum {
                     let score = f64::from_bits(score_bits as u64);
                     ranked
                         .iter()
-                        .position(|(c, s)| *s < score || (*s == score && c.post.0 < id))
+                        .position(|(post, s)| *s < score || (*s == score && post.0 < id))
                         .unwrap_or(ranked.len())
                 }
             };
@@ -485,23 +552,14 @@ impl Forum {
             let cats = crate::permissions::sql_id_list(
                 viewer.readable_categories().into_iter().map(|c| c.0),
             );
-            let window: Vec<Candidate> = conn
-                .prepare_cached(&format!(
-                    "SELECT a.rowid, a.title, a.body FROM answer_index a
-                     WHERE {} AND a.category IN {cats}
-                     ORDER BY a.rowid DESC LIMIT {SEARCH_WINDOW}",
-                    matching.condition
-                ))?
-                .query_map(params![matching.query], |r| {
-                    Ok(Candidate {
-                        post: r.get(0)?,
-                        title: r.get(1)?,
-                        body: r.get(2)?,
-                    })
-                })
-                .map_err(fts_error)?
-                .collect::<db::Result<_>>()
-                .map_err(fts_error)?;
+            let sql = format!(
+                "SELECT a.rowid, a.title, a.body FROM answer_index a
+                 WHERE {} AND a.category IN {cats}
+                 ORDER BY a.rowid DESC LIMIT {SEARCH_WINDOW}",
+                matching.condition
+            );
+            let window = full_text(conn, &sql, params![matching.query], candidate)?;
+            let window = count_texts(&significant, window);
             let mut rows = rank(conn, &self.dfs, "answer_index", &significant, window, now)?;
             rows.truncate(limit.clamp(1, 20));
             let mut out = Vec::with_capacity(rows.len());
@@ -526,7 +584,7 @@ impl Forum {
 /// The hits for ranked candidates, in their order, read in one statement
 /// per [`db::ID_CHUNK`] hits (one round trip on PostgreSQL for a page of
 /// results), its text the same for every search.
-fn hits(conn: &Conn, terms: &[String], ranked: &[(Candidate, f64)]) -> Result<Vec<SearchHit>> {
+fn hits(conn: &Conn, terms: &[String], ranked: &[(PostId, f64)]) -> Result<Vec<SearchHit>> {
     if ranked.is_empty() {
         return Ok(Vec::new());
     }
@@ -540,13 +598,15 @@ fn hits(conn: &Conn, terms: &[String], ranked: &[(Candidate, f64)]) -> Result<Ve
         UserRef,
         bool,
         i64,
+        String,
     );
-    let ids: Vec<i64> = ranked.iter().map(|(c, _)| c.post.0).collect();
+    let ids: Vec<i64> = ranked.iter().map(|(post, _)| post.0).collect();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT p.id, p.post_number, t.id, t.title, t.slug, t.category_id,
                 u.id, u.username, u.display_name, u.avatar_url,
-                t.solved_post_id IS NOT NULL, p.created_at
+                t.solved_post_id IS NOT NULL, p.created_at, s.body
          FROM posts p JOIN topics t ON t.id = p.topic_id JOIN users u ON u.id = p.user_id
+              JOIN search_index s ON s.rowid = p.id
          WHERE p.id IN {}",
         db::IdChunk::placeholders(1)
     ))?;
@@ -565,6 +625,7 @@ fn hits(conn: &Conn, terms: &[String], ranked: &[(Candidate, f64)]) -> Result<Ve
                 author,
                 r.get(10)?,
                 r.get(11)?,
+                r.get(12)?,
             ))
         })? {
             let row: Row = row?;
@@ -573,11 +634,11 @@ fn hits(conn: &Conn, terms: &[String], ranked: &[(Candidate, f64)]) -> Result<Ve
     }
     ranked
         .iter()
-        .map(|(c, score)| {
-            let (post, post_number, topic, title, slug, category, author, solved, created) = rows
-                .get(&c.post)
-                .cloned()
-                .ok_or_else(|| Error::not_found("post"))?;
+        .map(|(post, score)| {
+            let (post, post_number, topic, title, slug, category, author, solved, created, body) =
+                rows.get(post)
+                    .cloned()
+                    .ok_or_else(|| Error::not_found("post"))?;
             Ok(SearchHit {
                 post,
                 post_number,
@@ -586,7 +647,7 @@ fn hits(conn: &Conn, terms: &[String], ranked: &[(Candidate, f64)]) -> Result<Ve
                 slug,
                 category,
                 author,
-                snippet: snippet(&c.body, terms, 24),
+                snippet: snippet(&body, terms, 24),
                 solved,
                 created_at: from_millis(created),
                 score: *score,
@@ -599,13 +660,11 @@ fn hits(conn: &Conn, terms: &[String], ranked: &[(Candidate, f64)]) -> Result<Ve
 /// `<mark>`, everything HTML-escaped.
 pub(crate) fn snippet(text: &str, terms: &[String], width: usize) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
+    let terms = Terms::new(terms);
     let is_match = |w: &str| {
         w.split(|c: char| !c.is_alphanumeric())
             .filter(|part| !part.is_empty())
-            .any(|part| {
-                let part = part.to_lowercase();
-                terms.iter().any(|t| term_matches(&part, t))
-            })
+            .any(|part| terms.matches(&crate::rank::fold(part)))
     };
     let first = words.iter().position(|w| is_match(w)).unwrap_or(0);
     let start = first.saturating_sub(width / 3);
@@ -630,6 +689,30 @@ pub(crate) fn snippet(text: &str, terms: &[String], width: usize) -> String {
         raw.push_str(" …");
     }
     snippet_html(&raw)
+}
+
+/// The rows of a full-text query; a query FTS5 cannot parse is the
+/// caller's invalid input, not a storage error.
+fn full_text<T>(
+    conn: &Conn,
+    sql: &str,
+    args: impl db::Params,
+    row: impl FnMut(&db::Row<'_>) -> db::Result<T>,
+) -> Result<Vec<T>> {
+    conn.prepare_cached(sql)?
+        .query_map(args, row)
+        .map_err(fts_error)?
+        .collect::<db::Result<_>>()
+        .map_err(fts_error)
+}
+
+/// A match read with its text: `rowid, title, body`.
+fn candidate(r: &db::Row<'_>) -> db::Result<Candidate> {
+    Ok(Candidate {
+        post: r.get(0)?,
+        title: r.get(1)?,
+        body: r.get(2)?,
+    })
 }
 
 fn fts_error(e: db::Error) -> Error {

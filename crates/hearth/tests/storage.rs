@@ -311,7 +311,7 @@ fn schema_17_extension_data_moves_to_a_rowid_table() {
 /// Applies the schema files of versions 1 to `version`, as the build of
 /// that version left a database.
 fn schemas_up_to(conn: &rusqlite::Connection, version: usize) {
-    const SCHEMAS: [&str; 17] = [
+    const SCHEMAS: [&str; 20] = [
         include_str!("../src/store/schema_v1.sql"),
         include_str!("../src/store/schema_v2.sql"),
         include_str!("../src/store/schema_v3.sql"),
@@ -329,8 +329,66 @@ fn schemas_up_to(conn: &rusqlite::Connection, version: usize) {
         include_str!("../src/store/schema_v15.sql"),
         include_str!("../src/store/schema_v16.sql"),
         include_str!("../src/store/schema_v17.sql"),
+        include_str!("../src/store/schema_v18.sql"),
+        include_str!("../src/store/schema_v19.sql"),
+        include_str!("../src/store/schema_v20.sql"),
     ];
     for sql in &SCHEMAS[..version] {
         conn.execute_batch(sql).unwrap();
     }
+}
+
+/// A database written by the schema-20 build: search's scope and lengths
+/// move beside the text index on opening, so what was found before (and
+/// only that: a deleted post stays out) is found after, ranked by how often
+/// the words occur.
+#[test]
+fn schema_20_search_scope_moves_beside_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v20.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    schemas_up_to(&conn, 20);
+    conn.execute_batch(
+        "INSERT INTO communities (id, slug, name, settings, created_at) VALUES (1, 'old', 'Old', '{}', 0);
+         INSERT INTO users (id, username, username_lower, created_at) VALUES (1, 'veteran', 'veteran', 0);
+         INSERT INTO categories (id, community_id, slug, name, kind, visibility, position, created_at)
+             VALUES (1, 1, 'talk', 'Talk', 'discussion', 'public', 1, 0);
+         INSERT INTO topics (id, community_id, category_id, user_id, title, slug, bumped_at,
+                             last_poster_id, created_at)
+             VALUES (1, 1, 1, 1, 'Wombat burrows', 'wombat-burrows', 0, 1, 0);
+         INSERT INTO posts (id, community_id, topic_id, user_id, post_number, source, html,
+                            render_version, created_at, updated_at)
+             VALUES (1, 1, 1, 1, 1, 'How deep do they dig?', '', 0, 0, 0),
+                    (2, 1, 1, 1, 2, 'A wombat digs, and a wombat digs deep.', '', 0, 0, 0),
+                    (3, 1, 1, 1, 3, 'Deleted wombat talk.', '', 0, 0, 0);
+         INSERT INTO search_index (rowid, title, body, category, flags) VALUES
+             (1, 'Wombat burrows', 'How deep do they dig?', 1, 1),
+             (2, '', 'A wombat digs, and a wombat digs deep.', 1, 0),
+             (3, '', 'Deleted wombat talk.', 1, 8);
+         PRAGMA user_version = 20;",
+    )
+    .unwrap();
+    drop(conn);
+    let f = Forum::open(&path).unwrap();
+    let found = f
+        .search(
+            &Actor::Guest,
+            hearth::CommunityId(1),
+            &hearth::SearchQuery::new("wombat"),
+        )
+        .unwrap();
+    let posts: Vec<PostId> = found.hits.iter().map(|h| h.post).collect();
+    // The title counts four times: the first post ranks first.
+    assert_eq!(posts, vec![PostId(1), PostId(2)]);
+    assert_eq!(found.total, 2);
+    drop(f);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let scope: Vec<(i64, i64, i64, i64)> = conn
+        .prepare("SELECT id, category, flags, len FROM search_index_scope ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(scope, vec![(1, 1, 1, 7), (2, 1, 0, 8), (3, 1, 8, 3)]);
 }

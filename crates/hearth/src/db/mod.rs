@@ -11,6 +11,7 @@
 //!
 //! Nothing in here is public API: no backend type reaches an embedder.
 
+pub(crate) mod fts5;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod sqlite;

@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v18.sql"),
     include_str!("schema_v19.sql"),
     include_str!("schema_v20.sql"),
+    include_str!("schema_v21.sql"),
 ];
 
 /// The schema version this build writes.
@@ -478,6 +479,8 @@ fn configure(conn: &Connection, config: &StoreConfig, reader: bool) -> Result<()
         true,
     )?;
     conn.set_prepared_statement_cache_capacity(64);
+    // Search ranks with these (`db::fts5`); the migrations use them too.
+    db::fts5::register(conn)?;
     let sync = match config.durability {
         Durability::Normal => "NORMAL",
         Durability::Full => "FULL",
@@ -513,6 +516,8 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     if found == SCHEMA_VERSION {
         return Ok(());
     }
+    // Schema v21 fills a table with `hearth_len`.
+    db::fts5::register(conn)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
     // Re-read inside the lock: another process may have migrated meanwhile.
     let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
