@@ -197,6 +197,25 @@ impl<'a> Terms<'a> {
         self.each_match(word, |_| any = true);
         any
     }
+
+    /// Whether a word as written (any case, diacritics) matches any term:
+    /// folded only when its first letter could match, so most words of a
+    /// text are skipped without a copy.
+    pub(crate) fn matches_unfolded(&self, word: &str) -> bool {
+        let Some(&first) = word.as_bytes().first() else {
+            return false;
+        };
+        if first.is_ascii() && !self.firsts.contains(&first.to_ascii_lowercase()) {
+            return false;
+        }
+        if word
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return self.matches(word);
+        }
+        self.matches(&fold(word))
+    }
 }
 
 /// Counts per term, and the number of tokens, of a text.
@@ -344,6 +363,20 @@ mod tests {
         assert!(!matches("a", "api"));
         assert!(!matches("rest", "resume"), "no longer a shared prefix");
         assert!(!matches("", "key"));
+        let terms = ["resume".to_string(), "key".to_string()];
+        let terms = Terms::new(&terms);
+        for (word, expected) in [
+            ("Résumé", true),
+            ("RESUMES", true),
+            ("keys", true),
+            ("Keyboard", false),
+            ("rest", false),
+            ("", false),
+            ("ünlaut", false),
+        ] {
+            assert_eq!(terms.matches_unfolded(word), expected, "{word}");
+            assert_eq!(terms.matches(&fold(word)), expected, "{word} folded");
+        }
     }
 
     #[test]

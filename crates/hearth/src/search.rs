@@ -664,7 +664,7 @@ pub(crate) fn snippet(text: &str, terms: &[String], width: usize) -> String {
     let is_match = |w: &str| {
         w.split(|c: char| !c.is_alphanumeric())
             .filter(|part| !part.is_empty())
-            .any(|part| terms.matches(&crate::rank::fold(part)))
+            .any(|part| terms.matches_unfolded(part))
     };
     let first = words.iter().position(|w| is_match(w)).unwrap_or(0);
     let start = first.saturating_sub(width / 3);
