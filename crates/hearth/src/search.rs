@@ -481,11 +481,13 @@ impl Forum {
                     ),
                     args.as_slice(),
                     |r| {
-                        let counts: Vec<u8> = r.get(1)?;
                         let len: i64 = r.get(2)?;
+                        let db::ValueRef::Blob(counts) = r.get_ref(1)? else {
+                            return Err(db::Error::convert(1, "hearth_tf gives a blob"));
+                        };
                         Ok(Counted::new(
                             r.get(0)?,
-                            db::fts5::decode_counts(&counts),
+                            db::fts5::decode_counts(counts),
                             len.max(0) as u64,
                         ))
                     },
