@@ -232,13 +232,21 @@ impl<'a> Terms<'a> {
 struct TermCounter<'a> {
     terms: Terms<'a>,
     token: String,
+    /// Which terms each token seen so far matched (a bit per term, for up
+    /// to 64 terms; a query has at most 32): the texts of one window share most of their
+    /// words, and stemming is the costly part.
+    seen: HashMap<String, u64>,
 }
+
+/// Most distinct tokens [`TermCounter`] remembers per search.
+const SEEN_CAP: usize = 20_000;
 
 impl<'a> TermCounter<'a> {
     fn new(terms: &'a [String]) -> Self {
         TermCounter {
             terms: Terms::new(terms),
             token: String::new(),
+            seen: HashMap::new(),
         }
     }
 
@@ -272,7 +280,28 @@ impl<'a> TermCounter<'a> {
                     .iter()
                     .map(|b| char::from(b.to_ascii_lowercase())),
             );
-            terms.each_match(token, |t| counts[t] += 1.0);
+            if terms.terms.len() > 64 {
+                terms.each_match(token, |t| counts[t] += 1.0);
+                continue;
+            }
+            let mask = match self.seen.get(token.as_str()) {
+                Some(mask) => *mask,
+                None => {
+                    let mut mask = 0u64;
+                    terms.each_match(token, |t| mask |= 1 << t);
+                    if self.seen.len() < SEEN_CAP {
+                        self.seen.insert(token.clone(), mask);
+                    }
+                    mask
+                }
+            };
+            if mask != 0 {
+                for (t, count) in counts.iter_mut().enumerate() {
+                    if mask & (1 << t) != 0 {
+                        *count += 1.0;
+                    }
+                }
+            }
         }
         len
     }
@@ -407,6 +436,13 @@ mod tests {
             &["k", "x"],
             &["keyboard", "keys", "key"],
         ];
+        let owned: Vec<Vec<String>> = term_sets
+            .iter()
+            .map(|set| set.iter().map(|t| t.to_string()).collect())
+            .collect();
+        // One counter per term set for all texts, as in a search: what it
+        // remembers of earlier texts changes no count.
+        let mut shared: Vec<TermCounter<'_>> = owned.iter().map(|t| TermCounter::new(t)).collect();
         let mut seed = 7u64;
         for round in 0..2_000 {
             let mut text = String::new();
@@ -419,13 +455,19 @@ mod tests {
                     text.push(' ');
                 }
             }
-            for terms in term_sets {
-                let terms: Vec<String> = terms.iter().map(|t| t.to_string()).collect();
+            for (terms, counter) in owned.iter().zip(&mut shared) {
                 let mut fast = vec![0.0; terms.len()];
                 let mut general = vec![0.0; terms.len()];
-                let n = term_counts(&text, &terms, &mut fast);
-                let m = term_counts_unicode(&text, &Terms::new(&terms), &mut general);
+                let mut remembered = vec![0.0; terms.len()];
+                let n = term_counts(&text, terms, &mut fast);
+                let m = term_counts_unicode(&text, &Terms::new(terms), &mut general);
+                let r = counter.count(&text, &mut remembered);
                 assert_eq!((n, &fast), (m, &general), "text {text:?}, terms {terms:?}");
+                assert_eq!(
+                    (r, &remembered),
+                    (m, &general),
+                    "text {text:?}, terms {terms:?}"
+                );
             }
         }
     }
