@@ -600,7 +600,7 @@ fn hits(conn: &Conn, terms: &[String], ranked: &[(PostId, f64)]) -> Result<Vec<S
         UserRef,
         bool,
         i64,
-        String,
+        Option<String>,
     );
     let ids: Vec<i64> = ranked.iter().map(|(post, _)| post.0).collect();
     let mut stmt = conn.prepare_cached(&format!(
@@ -608,7 +608,7 @@ fn hits(conn: &Conn, terms: &[String], ranked: &[(PostId, f64)]) -> Result<Vec<S
                 u.id, u.username, u.display_name, u.avatar_url,
                 t.solved_post_id IS NOT NULL, p.created_at, s.body
          FROM posts p JOIN topics t ON t.id = p.topic_id JOIN users u ON u.id = p.user_id
-              JOIN search_index s ON s.rowid = p.id
+              LEFT JOIN search_index s ON s.rowid = p.id
          WHERE p.id IN {}",
         db::IdChunk::placeholders(1)
     ))?;
@@ -649,7 +649,7 @@ fn hits(conn: &Conn, terms: &[String], ranked: &[(PostId, f64)]) -> Result<Vec<S
                 slug,
                 category,
                 author,
-                snippet: snippet(&body, terms, 24),
+                snippet: snippet(body.as_deref().unwrap_or_default(), terms, 24),
                 solved,
                 created_at: from_millis(created),
                 score: *score,
