@@ -42,8 +42,9 @@ pub struct WebConfig {
     /// from `/admin/export` still works). Keep it off the web root.
     pub backup_dir: Option<std::path::PathBuf>,
     /// How often the maintenance thread fires due topic timers (close,
-    /// open, delete, bump…); unused uploads are swept at most hourly on
-    /// the same thread. `None`: this server runs no maintenance (another
+    /// open, delete, bump…) and merges the search index's segments
+    /// (`Forum::tidy_search_index`); unused uploads are swept at most
+    /// hourly on the same thread. `None`: this server runs no maintenance (another
     /// process on the same database does). Default 30 s.
     pub maintenance_every: Option<Duration>,
 }

@@ -287,7 +287,9 @@ pub(crate) fn start_change_watcher(state: &State) -> Result<()> {
 /// How often unused uploads are swept.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Fires due topic timers every `WebConfig::maintenance_every`, and
+/// Fires due topic timers and tidies the search index
+/// ([`hearth::Forum::tidy_search_index`]) every
+/// `WebConfig::maintenance_every`, and
 /// hourly sweeps unused uploads and forgets sign-ups never confirmed, until the state is dropped (it looks once a
 /// second). Several processes on one database may all run it: timers fire
 /// once, and a sweep removes only what none of them needs.
@@ -309,6 +311,13 @@ pub(crate) fn start_maintenance(state: &State) {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(fired = n, "topic timers fired"),
                         Err(e) => tracing::warn!(error = %e, "topic timers failed; retrying"),
+                    }
+                    match state.forum.tidy_search_index() {
+                        Ok(0) => {}
+                        Ok(n) => tracing::debug!(steps = n, "search index tidied"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "tidying the search index failed; retrying")
+                        }
                     }
                     timers_at = now + every;
                 }

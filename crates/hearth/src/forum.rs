@@ -57,6 +57,9 @@ pub struct Forum {
     hooks: RwLock<Vec<Arc<dyn Hooks>>>,
     pub(crate) configs: ConfigCache,
     pub(crate) dfs: DfCache,
+    /// The full-text index's structure when tidying last found nothing to
+    /// merge (see `search::tidy_search_index`): unchanged since, nothing to do.
+    pub(crate) tidied: std::sync::Mutex<Option<Vec<u8>>>,
     /// The earliest pin expiry not yet lifted (see `expire_pins`).
     pub(crate) pins: crate::due::Due,
     /// The earliest topic timer not yet run (see `run_due_timers`).
@@ -166,6 +169,7 @@ impl Forum {
             hooks: RwLock::new(Vec::new()),
             configs: ConfigCache::default(),
             dfs: DfCache::default(),
+            tidied: Default::default(),
             pins: crate::due::Due::new(),
             timers: crate::due::Due::new(),
             topic_counts: Default::default(),

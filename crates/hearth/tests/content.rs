@@ -994,3 +994,76 @@ fn search_scope_follows_every_change() {
         ranked.hits[0].snippet
     );
 }
+
+/// Tidying the full-text index merges its segments in steps until there is
+/// nothing left to do, and searches find exactly what they found before
+/// (and what is written after). PostgreSQL has nothing to tidy.
+#[test]
+fn tidying_the_search_index_changes_no_result() {
+    let w = World::new();
+    let f = w.forum();
+    let talk = f
+        .create_category(
+            &w.admin,
+            w.c,
+            NewCategory::new("talk", "Talk", CategoryKind::Discussion),
+        )
+        .unwrap();
+    let (topic, _) = f
+        .create_topic(
+            &w.member,
+            w.c,
+            topic_in(talk.id, "Wombat burrows", "How deep do wombats dig?"),
+        )
+        .unwrap();
+    // Every reply is a transaction of its own, each a new index segment.
+    for i in 0..60 {
+        let words = if i % 3 == 0 {
+            "wombat tunnels"
+        } else {
+            "deep burrows"
+        };
+        f.reply(
+            &w.member,
+            w.c,
+            topic.id,
+            reply(&format!("{words} number {i}")),
+        )
+        .unwrap();
+    }
+    let results = |q: &str| {
+        let r = f.search(&w.member, w.c, &SearchQuery::new(q)).unwrap();
+        (
+            r.total,
+            r.hits
+                .iter()
+                .map(|h| (h.post, h.score.to_bits()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let before = [
+        results("wombat"),
+        results("deep burrows"),
+        results("number"),
+    ];
+    let steps = f.tidy_search_index().unwrap();
+    if w.t.is_postgres() {
+        assert_eq!(steps, 0);
+    } else {
+        assert!(steps > 0, "sixty small segments to merge");
+        assert_eq!(f.tidy_search_index().unwrap(), 0, "nothing left");
+        assert_eq!(f.tidy_search_index().unwrap(), 0, "and still nothing");
+    }
+    assert_eq!(
+        [
+            results("wombat"),
+            results("deep burrows"),
+            results("number")
+        ],
+        before
+    );
+    let late = f
+        .reply(&w.member, w.c, topic.id, reply("a late wombat"))
+        .unwrap();
+    assert!(results("wombat").1.iter().any(|(p, _)| *p == late.id));
+}
