@@ -16,6 +16,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::db::{self, Conn};
 
+mod group;
 #[cfg(feature = "postgres")]
 mod postgres;
 
@@ -184,7 +185,7 @@ impl Store {
     /// that deadlocked or failed to serialise is run again (hence `Fn`).
     pub(crate) fn write<T: Send>(&self, f: impl Fn(&Conn) -> Result<T> + Send + Sync) -> Result<T> {
         match &self.backend {
-            Backend::Sqlite(s) => s.write(f),
+            Backend::Sqlite(s) => s.write(false, f),
             #[cfg(feature = "postgres")]
             Backend::Postgres(s) => s.write(f),
         }
@@ -195,7 +196,7 @@ impl Store {
     /// `Send`: copying one database into another.
     pub(crate) fn write_inside<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
         match &self.backend {
-            Backend::Sqlite(s) => s.write(f),
+            Backend::Sqlite(s) => s.write(true, f),
             #[cfg(feature = "postgres")]
             Backend::Postgres(s) => s.write_here(f),
         }
@@ -228,7 +229,7 @@ impl Store {
         f: impl FnOnce(&Conn) -> Result<T> + Send,
     ) -> Result<T> {
         match &self.backend {
-            Backend::Sqlite(s) => s.write(f),
+            Backend::Sqlite(s) => s.write(true, f),
             #[cfg(feature = "postgres")]
             Backend::Postgres(s) => s.write_once(f),
         }
@@ -257,11 +258,12 @@ impl Store {
     }
 }
 
-/// The SQLite file: one writer connection, a pool of readers.
+/// The SQLite file: one writer connection (with group commit), a pool of
+/// readers.
 struct SqliteStore {
     path: PathBuf,
     config: StoreConfig,
-    writer: Mutex<Conn>,
+    writer: group::Writer,
     readers: Mutex<Vec<Conn>>,
     open_readers: Mutex<usize>,
     reader_freed: Condvar,
@@ -366,7 +368,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_path_buf(),
             config,
-            writer: Mutex::new(Conn::from_sqlite(writer)),
+            writer: group::Writer::new(Conn::from_sqlite(writer)),
             readers: Mutex::new(Vec::new()),
             open_readers: Mutex::new(0),
             reader_freed: Condvar::new(),
@@ -374,15 +376,19 @@ impl SqliteStore {
         })
     }
 
-    /// Runs `f` inside a `BEGIN IMMEDIATE` transaction on the writer and
-    /// commits if it returns `Ok`. On `Err` (or a panic) nothing is applied.
-    fn write<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
-        let conn = lock(&self.writer);
-        let tx = Tx::begin(&conn)?;
-        let out = f(&conn)?;
-        tx.commit()?;
-        self.checkpointer.commits.fetch_add(1, Ordering::Relaxed);
-        Ok(out)
+    /// Runs `f` inside a `BEGIN IMMEDIATE` transaction on the writer,
+    /// committed — with the writes queued behind it, see [`group`] — before
+    /// this returns `Ok`. On `Err` (or a panic) nothing `f` did is applied.
+    /// `solo`: `f` has its transaction to itself.
+    fn write<T>(&self, solo: bool, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        let commits = &self.checkpointer.commits;
+        self.writer.write(
+            solo,
+            || {
+                commits.fetch_add(1, Ordering::Relaxed);
+            },
+            f,
+        )
     }
 
     /// Runs `f` on a reader connection. Readers see the last committed state.
@@ -437,35 +443,6 @@ impl SqliteStore {
         )?;
         configure(&conn, &self.config, true)?;
         Ok(Conn::from_sqlite(conn))
-    }
-}
-
-/// A write transaction on the writer: `BEGIN IMMEDIATE` (the write lock
-/// up front, so a busy database fails at the start, not at commit); rolled
-/// back when dropped uncommitted (an error or a panic in the closure).
-struct Tx<'c> {
-    conn: &'c Conn,
-    done: bool,
-}
-
-impl<'c> Tx<'c> {
-    fn begin(conn: &'c Conn) -> Result<Tx<'c>> {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(Tx { conn, done: false })
-    }
-
-    fn commit(mut self) -> Result<()> {
-        self.conn.execute_batch("COMMIT")?;
-        self.done = true;
-        Ok(())
-    }
-}
-
-impl Drop for Tx<'_> {
-    fn drop(&mut self) {
-        if !self.done && !self.conn.as_sqlite().is_autocommit() {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
     }
 }
 
