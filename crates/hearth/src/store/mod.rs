@@ -149,7 +149,7 @@ pub(crate) struct Store {
 }
 
 enum Backend {
-    Sqlite(SqliteStore),
+    Sqlite(Box<SqliteStore>),
     #[cfg(feature = "postgres")]
     Postgres(postgres::PgStore),
 }
@@ -168,7 +168,7 @@ impl Store {
     /// Opens (creating and migrating) the SQLite file at `path`.
     pub(crate) fn open(path: &Path, config: StoreConfig) -> Result<Store> {
         Ok(Store {
-            backend: Backend::Sqlite(SqliteStore::open(path, config)?),
+            backend: Backend::Sqlite(Box::new(SqliteStore::open(path, config)?)),
         })
     }
 
