@@ -55,7 +55,8 @@ fn opening_an_unrelated_file_is_a_clear_error() {
 
 const CHILD_ENV: &str = "HEARTH_CRASH_CHILD_DB";
 
-/// Runs in a child process: writes posts forever, printing each id after
+/// Runs in a child process: writes posts forever from four threads (so
+/// writes queue for the writer and share commits), printing each id after
 /// its create call returned.
 #[test]
 #[ignore = "run by crash_safety as a child process"]
@@ -66,23 +67,30 @@ fn crash_child() {
     let f = Forum::open(&path).unwrap();
     let owner = f.create_user(NewUser::new("writer")).unwrap().id;
     let (community, category) = common::one_category(&f, owner, "crash");
-    let mut i = 0u64;
-    loop {
-        let (_, post) = f
-            .create_topic(
-                &Actor::User(owner),
-                community,
-                NewTopic {
-                    category,
-                    title: format!("Topic {i}"),
-                    body: format!("body {i}"),
-                    tags: vec![],
-                },
-            )
-            .unwrap();
-        println!("{}", post.id.0);
-        i += 1;
-    }
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let f = &f;
+            s.spawn(move || {
+                let mut i = 0u64;
+                loop {
+                    let (_, post) = f
+                        .create_topic(
+                            &Actor::User(owner),
+                            community,
+                            NewTopic {
+                                category,
+                                title: format!("Topic {t}-{i}"),
+                                body: format!("body {t} {i}"),
+                                tags: vec![],
+                            },
+                        )
+                        .unwrap();
+                    println!("{}", post.id.0);
+                    i += 1;
+                }
+            });
+        }
+    });
 }
 
 #[test]
