@@ -364,9 +364,29 @@ fn plugins(c: &mut Criterion) {
         host.action(&Actor::User(members[0]), community, "polls", "vote", &input)
             .unwrap();
     }
-    g.bench_function(
-        "topic page, member: post footers (reactions + polls) and topic footer (assign)",
-        |b| {
+    // The whole page's plugin work, once as a repeated view (each render
+    // remembered and reused while its reads answer the same: the host
+    // replays the reads, no plugin runs) and once with nothing remembered
+    // (every plugin runs: a first view, or one whose reads changed).
+    let cold = PluginHost::new(
+        forum.clone(),
+        HostConfig {
+            remember_renders: false,
+            ..HostConfig::default()
+        },
+    )
+    .unwrap();
+    for (label, host) in [
+        (
+            "topic page, member: post footers (reactions + polls) and topic footer (assign)",
+            &host,
+        ),
+        (
+            "topic page, member, nothing remembered: post footers (reactions + polls) and topic footer (assign)",
+            &cold,
+        ),
+    ] {
+        g.bench_function(label, |b| {
             b.iter(|| {
                 let f = host.render_items(
                     &Actor::User(members[0]),
@@ -385,8 +405,8 @@ fn plugins(c: &mut Criterion) {
                 );
                 assert!(!t.is_empty());
             })
-        },
-    );
+        });
+    }
     g.bench_function("polls: vote (toggle, saved)", |b| {
         let input = hearth_wasm::ActionInput {
             post: Some(posts[0]),

@@ -7,12 +7,15 @@
 
 #![allow(missing_docs, missing_debug_implementations)]
 
-/// `hearth:plugin@0.2.0`, the current version.
+/// `hearth:plugin@0.2.0`, the current version. Its types can be hashed:
+/// a remembered render is reused only while every read it made answers
+/// the same (`memo`).
 pub mod v0_2 {
     wasmtime::component::bindgen!({
         path: "wit/0.2.0",
         world: "plugin",
         imports: { default: trappable },
+        additional_derives: [Hash],
     });
 }
 

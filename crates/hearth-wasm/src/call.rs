@@ -16,6 +16,7 @@ use crate::bindings::{HostError, Level, MemberInfo, Period, PostInfo, TopicInfo}
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::manifest::{Capability, Hook, Manifest};
+use crate::memo::{Noted, Read};
 use crate::runtime::TICK;
 use crate::worlds::{Instance, Pre};
 
@@ -160,6 +161,9 @@ pub(crate) struct CallState {
     pub logs: Vec<LogLine>,
     violation: Option<Violation>,
     host_calls: u32,
+    /// The reads of a render being noted to be remembered (`memo`), until
+    /// the call does something a replay cannot repeat.
+    reads: Option<Vec<Noted>>,
     /// Time spent in the database on the plugin's behalf (see
     /// [`CallState::db`]); forgiven against the deadline, up to
     /// [`DB_WAIT_FORGIVEN`] times it.
@@ -384,34 +388,36 @@ impl CallState {
         &mut self,
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<Vec<Option<Vec<u8>>>, HostError>> {
-        allowed!(self, Capability::Kv, "kv-get-many");
-        let total: usize = keys.iter().map(String::len).sum();
-        self.check_input("keys", total)?;
-        if keys.len() > hearth::MAX_EXT_KEYS_READ {
-            return Ok(Err(HostError::Invalid(format!(
-                "at most {} keys per call, not {}",
-                hearth::MAX_EXT_KEYS_READ,
-                keys.len()
-            ))));
-        }
-        for key in &keys {
-            if let Err(e) = self.kv_key(key)? {
-                return Ok(Err(e));
+        self.noted(Read::KvGetMany(keys.clone()), |s| {
+            allowed!(s, Capability::Kv, "kv-get-many");
+            let total: usize = keys.iter().map(String::len).sum();
+            s.check_input("keys", total)?;
+            if keys.len() > hearth::MAX_EXT_KEYS_READ {
+                return Ok(Err(HostError::Invalid(format!(
+                    "at most {} keys per call, not {}",
+                    hearth::MAX_EXT_KEYS_READ,
+                    keys.len()
+                ))));
             }
-        }
-        let ns = kv_namespace(&self.spec_plugin);
-        let stored = match self.db().ext_get_many(&ns, Some(self.community), &keys) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(Self::forum_error(e))),
-        };
-        Ok(Ok(keys
-            .iter()
-            .zip(stored)
-            .map(|(k, v)| match self.kv.get(k) {
-                Some(mine) => mine.clone(),
-                None => v,
-            })
-            .collect()))
+            for key in &keys {
+                if let Err(e) = s.kv_key(key)? {
+                    return Ok(Err(e));
+                }
+            }
+            let ns = kv_namespace(&s.spec_plugin);
+            let stored = match s.db().ext_get_many(&ns, Some(s.community), &keys) {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(Self::forum_error(e))),
+            };
+            Ok(Ok(keys
+                .iter()
+                .zip(stored)
+                .map(|(k, v)| match s.kv.get(k) {
+                    Some(mine) => mine.clone(),
+                    None => v,
+                })
+                .collect()))
+        })
     }
 }
 
@@ -707,10 +713,80 @@ impl CallState {
     }
 }
 
+impl CallState {
+    /// A call's state before its instance runs: `spec`'s plugin, reader,
+    /// grants, settings and limits.
+    pub(crate) fn new(forum: &Arc<Forum>, spec: &CallSpec, started: Instant) -> CallState {
+        CallState {
+            forum: forum.clone(),
+            spec_plugin: spec.loaded.manifest.name.clone(),
+            loaded: spec.loaded.clone(),
+            badges: spec
+                .loaded
+                .manifest
+                .badges
+                .iter()
+                .map(|b| b.slug.clone())
+                .collect(),
+            community: spec.community,
+            reader: spec.reader,
+            grants: spec.grants.clone(),
+            settings: spec.settings.clone(),
+            max_input: spec.limits.max_host_input,
+            hook: spec.hook,
+            read_only: spec.hook.read_only().then_some(spec.hook),
+            refused_writes: 0,
+            limiter: Limiter {
+                memory: spec.limits.memory,
+                high_water: 0,
+                refused: None,
+            },
+            kv: BTreeMap::new(),
+            notices: Vec::new(),
+            replies: Vec::new(),
+            max_notices: spec.limits.max_notices,
+            notices_refused: 0,
+            http: spec.http.clone(),
+            http_requests: 0,
+            http_failures: 0,
+            http_exchanges: Vec::new(),
+            started,
+            deadline: spec.limits.deadline,
+            logs: Vec::new(),
+            violation: None,
+            host_calls: 0,
+            reads: None,
+            db_time: Cell::new(Duration::ZERO),
+        }
+    }
+
+    /// Runs a read's `body` and notes it and its answer for a render being
+    /// remembered.
+    fn noted<T: std::hash::Hash>(
+        &mut self,
+        read: Read,
+        body: impl FnOnce(&mut Self) -> wasmtime::Result<T>,
+    ) -> wasmtime::Result<T> {
+        let out = body(self);
+        match (&mut self.reads, &out) {
+            (Some(reads), Ok(answer)) => reads.push(Noted::new(read, answer)),
+            (reads, _) => *reads = None,
+        }
+        out
+    }
+
+    /// The call did something a replay cannot repeat (the clock, a log
+    /// line, a write, outbound HTTP): its answer is not remembered.
+    pub(crate) fn unremembered(&mut self) {
+        self.reads = None;
+    }
+}
+
 impl types::Host for CallState {}
 
 impl host::Host for CallState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        self.unremembered();
         self.check_input("log message", message.len())?;
         self.host_calls += 1;
         let mut message = message;
@@ -751,14 +827,17 @@ impl host::Host for CallState {
     }
 
     fn setting(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        self.check_input("setting key", key.len())?;
-        if self.require(Capability::Settings, "setting")?.is_err() {
-            return Ok(None);
-        }
-        Ok(self.settings.get(&key).map(|v| v.to_string()))
+        self.noted(Read::Setting(key.clone()), |s| {
+            s.check_input("setting key", key.len())?;
+            if s.require(Capability::Settings, "setting")?.is_err() {
+                return Ok(None);
+            }
+            Ok(s.settings.get(&key).map(|v| v.to_string()))
+        })
     }
 
     fn now(&mut self) -> wasmtime::Result<i64> {
+        self.unremembered();
         if let Err(e) = self.require(Capability::Now, "now")? {
             let msg = format!("now: {e:?}");
             self.violation = Some(Violation::Denied(msg.clone()));
@@ -768,21 +847,23 @@ impl host::Host for CallState {
     }
 
     fn kv_get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
-        allowed!(self, Capability::Kv, "kv-get");
-        if let Err(e) = self.kv_key(&key)? {
-            return Ok(Err(e));
-        }
-        if let Some(v) = self.kv.get(&key) {
-            return Ok(Ok(v.clone()));
-        }
-        let ns = kv_namespace(&self.spec_plugin);
-        Ok(self
-            .db()
-            .ext_get(&ns, Some(self.community), &key)
-            .map_err(Self::forum_error))
+        self.noted(Read::KvGet(key.clone()), |s| {
+            allowed!(s, Capability::Kv, "kv-get");
+            if let Err(e) = s.kv_key(&key)? {
+                return Ok(Err(e));
+            }
+            if let Some(v) = s.kv.get(&key) {
+                return Ok(Ok(v.clone()));
+            }
+            let ns = kv_namespace(&s.spec_plugin);
+            Ok(s.db()
+                .ext_get(&ns, Some(s.community), &key)
+                .map_err(Self::forum_error))
+        })
     }
 
     fn kv_set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), HostError>> {
+        self.unremembered();
         allowed!(self, Capability::Kv, "kv-set");
         if let Err(e) = self.writable("kv-set") {
             return Ok(Err(e));
@@ -801,6 +882,7 @@ impl host::Host for CallState {
     }
 
     fn kv_delete(&mut self, key: String) -> wasmtime::Result<Result<(), HostError>> {
+        self.unremembered();
         allowed!(self, Capability::Kv, "kv-delete");
         if let Err(e) = self.writable("kv-delete") {
             return Ok(Err(e));
@@ -818,47 +900,49 @@ impl host::Host for CallState {
         after: String,
         limit: u32,
     ) -> wasmtime::Result<Result<Vec<(String, Vec<u8>)>, HostError>> {
-        allowed!(self, Capability::Kv, "kv-list");
-        for k in [&prefix, &after] {
-            if let Err(e) = self.kv_key(k)? {
-                return Ok(Err(e));
+        self.noted(Read::KvList(prefix.clone(), after.clone(), limit), |s| {
+            allowed!(s, Capability::Kv, "kv-list");
+            for k in [&prefix, &after] {
+                if let Err(e) = s.kv_key(k)? {
+                    return Ok(Err(e));
+                }
             }
-        }
-        let limit = (limit as usize).clamp(1, 1000);
-        let ns = kv_namespace(&self.spec_plugin);
-        // Merge stored entries with this call's pending writes. Read a little
-        // more than asked so pending deletes cannot shorten the page.
-        let pending_deletes = self.kv.values().filter(|v| v.is_none()).count();
-        let stored = match self.db().ext_list(
-            &ns,
-            Some(self.community),
-            &prefix,
-            &after,
-            (limit + pending_deletes).min(1000),
-        ) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(Self::forum_error(e))),
-        };
-        let mut merged: BTreeMap<String, Vec<u8>> = stored.into_iter().collect();
-        for (k, v) in &self.kv {
-            if k.starts_with(&prefix) && k.as_str() > after.as_str() {
-                match v {
-                    Some(v) => {
-                        merged.insert(k.clone(), v.clone());
-                    }
-                    None => {
-                        merged.remove(k);
+            let limit = (limit as usize).clamp(1, 1000);
+            let ns = kv_namespace(&s.spec_plugin);
+            // Merge stored entries with this call's pending writes. Read a little
+            // more than asked so pending deletes cannot shorten the page.
+            let pending_deletes = s.kv.values().filter(|v| v.is_none()).count();
+            let stored = match s.db().ext_list(
+                &ns,
+                Some(s.community),
+                &prefix,
+                &after,
+                (limit + pending_deletes).min(1000),
+            ) {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(Self::forum_error(e))),
+            };
+            let mut merged: BTreeMap<String, Vec<u8>> = stored.into_iter().collect();
+            for (k, v) in &s.kv {
+                if k.starts_with(&prefix) && k.as_str() > after.as_str() {
+                    match v {
+                        Some(v) => {
+                            merged.insert(k.clone(), v.clone());
+                        }
+                        None => {
+                            merged.remove(k);
+                        }
                     }
                 }
             }
-        }
-        Ok(Ok(merged.into_iter().take(limit).collect()))
+            Ok(Ok(merged.into_iter().take(limit).collect()))
+        })
     }
 
     fn member(&mut self, id: i64) -> wasmtime::Result<Result<Option<MemberInfo>, HostError>> {
-        allowed!(self, Capability::Read, "member");
-        Ok(
-            match self.db().member(&self.reader, self.community, UserId(id)) {
+        self.noted(Read::Member(id), |s| {
+            allowed!(s, Capability::Read, "member");
+            Ok(match s.db().member(&s.reader, s.community, UserId(id)) {
                 Ok(m) => Ok(Some(MemberInfo {
                     id: m.user.id.0,
                     username: m.user.username,
@@ -869,70 +953,73 @@ impl host::Host for CallState {
                 })),
                 Err(hearth::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(Self::forum_error(e)),
-            },
-        )
+            })
+        })
     }
 
     fn topic(&mut self, id: i64) -> wasmtime::Result<Result<Option<TopicInfo>, HostError>> {
-        allowed!(self, Capability::Read, "topic");
-        let t = match self
-            .db()
-            .topic_only(&self.reader, self.community, TopicId(id))
-        {
-            Ok(t) => t,
-            Err(hearth::Error::NotFound { .. } | hearth::Error::Moved { .. }) => {
-                return Ok(Ok(None));
-            }
-            Err(e) => return Ok(Err(Self::forum_error(e))),
-        };
-        let kind = match self.db().category(&self.reader, self.community, t.category) {
-            Ok(c) => c.kind.as_str().to_string(),
-            Err(hearth::Error::NotFound { .. }) => return Ok(Ok(None)),
-            Err(e) => return Ok(Err(Self::forum_error(e))),
-        };
-        Ok(Ok(Some(topic_info(t, kind))))
+        self.noted(Read::Topic(id), |s| {
+            allowed!(s, Capability::Read, "topic");
+            let t = match s.db().topic_only(&s.reader, s.community, TopicId(id)) {
+                Ok(t) => t,
+                Err(hearth::Error::NotFound { .. } | hearth::Error::Moved { .. }) => {
+                    return Ok(Ok(None));
+                }
+                Err(e) => return Ok(Err(Self::forum_error(e))),
+            };
+            let kind = match s.db().category(&s.reader, s.community, t.category) {
+                Ok(c) => c.kind.as_str().to_string(),
+                Err(hearth::Error::NotFound { .. }) => return Ok(Ok(None)),
+                Err(e) => return Ok(Err(Self::forum_error(e))),
+            };
+            Ok(Ok(Some(topic_info(t, kind))))
+        })
     }
 
     fn post(&mut self, id: i64) -> wasmtime::Result<Result<Option<PostInfo>, HostError>> {
-        allowed!(self, Capability::Read, "post");
-        let mut found = self.db().post(&self.reader, self.community, PostId(id));
-        // A conversation's post, for a plugin granted `private-messages`,
-        // only where it reads as the community (never as a page's viewer).
-        if matches!(found, Err(hearth::Error::NotFound { .. }))
-            && matches!(self.reader, Actor::System)
-            && self.grants.contains(&Capability::PrivateMessages)
-        {
-            found = self
-                .db()
-                .conversation_post(&Actor::System, self.community, PostId(id));
-        }
-        Ok(match found {
-            Ok(p) if !p.deleted => Ok(Some(post_info(p))),
-            Ok(_) | Err(hearth::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(Self::forum_error(e)),
+        self.noted(Read::Post(id), |s| {
+            allowed!(s, Capability::Read, "post");
+            let mut found = s.db().post(&s.reader, s.community, PostId(id));
+            // A conversation's post, for a plugin granted `private-messages`,
+            // only where it reads as the community (never as a page's viewer).
+            if matches!(found, Err(hearth::Error::NotFound { .. }))
+                && matches!(s.reader, Actor::System)
+                && s.grants.contains(&Capability::PrivateMessages)
+            {
+                found = s
+                    .db()
+                    .conversation_post(&Actor::System, s.community, PostId(id));
+            }
+            Ok(match found {
+                Ok(p) if !p.deleted => Ok(Some(post_info(p))),
+                Ok(_) | Err(hearth::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(Self::forum_error(e)),
+            })
         })
     }
 
     fn points(&mut self, member: i64, period: Period) -> wasmtime::Result<Result<i64, HostError>> {
-        allowed!(self, Capability::Read, "points");
-        let period = match period {
-            Period::Week => hearth::Period::Week,
-            Period::Month => hearth::Period::Month,
-            Period::AllTime => hearth::Period::AllTime,
-        };
-        Ok(self
-            .db()
-            .points(&self.reader, self.community, UserId(member), period)
-            .map_err(Self::forum_error))
+        self.noted(Read::Points(member, period), |s| {
+            allowed!(s, Capability::Read, "points");
+            let period = match period {
+                Period::Week => hearth::Period::Week,
+                Period::Month => hearth::Period::Month,
+                Period::AllTime => hearth::Period::AllTime,
+            };
+            Ok(s.db()
+                .points(&s.reader, s.community, UserId(member), period)
+                .map_err(Self::forum_error))
+        })
     }
 
     fn member_badges(&mut self, member: i64) -> wasmtime::Result<Result<Vec<String>, HostError>> {
-        allowed!(self, Capability::Read, "member-badges");
-        Ok(self
-            .db()
-            .member_badges(&self.reader, self.community, UserId(member))
-            .map(|gs| gs.into_iter().map(|g| g.badge.slug).collect())
-            .map_err(Self::forum_error))
+        self.noted(Read::MemberBadges(member), |s| {
+            allowed!(s, Capability::Read, "member-badges");
+            Ok(s.db()
+                .member_badges(&s.reader, s.community, UserId(member))
+                .map(|gs| gs.into_iter().map(|g| g.badge.slug).collect())
+                .map_err(Self::forum_error))
+        })
     }
 
     fn grant_badge(
@@ -942,6 +1029,7 @@ impl host::Host for CallState {
         post: Option<i64>,
         reason: String,
     ) -> wasmtime::Result<Result<bool, HostError>> {
+        self.unremembered();
         allowed!(self, Capability::Badges, "grant-badge");
         if let Err(e) = self.writable_now("grant-badge") {
             return Ok(Err(e));
@@ -971,6 +1059,7 @@ impl host::Host for CallState {
         badge: String,
         post: Option<i64>,
     ) -> wasmtime::Result<Result<bool, HostError>> {
+        self.unremembered();
         allowed!(self, Capability::Badges, "revoke-badge");
         if let Err(e) = self.writable_now("revoke-badge") {
             return Ok(Err(e));
@@ -999,6 +1088,7 @@ impl host::Host for CallState {
         points: i64,
         key: String,
     ) -> wasmtime::Result<Result<bool, HostError>> {
+        self.unremembered();
         allowed!(self, Capability::Points, "award-points");
         if let Err(e) = self.writable_now("award-points") {
             return Ok(Err(e));
@@ -1073,40 +1163,42 @@ impl CallState {
         after: Option<String>,
         limit: u32,
     ) -> wasmtime::Result<Result<TopicPage, HostError>> {
-        allowed!(self, Capability::Read, "latest-topics");
-        self.check_input("cursor", after.as_ref().map_or(0, String::len))?;
-        let page = match page_of(after, limit) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        let filter = hearth::TopicFilter {
-            category: category.map(hearth::CategoryId),
-            ..Default::default()
-        };
-        let db = self.db();
-        let kinds: BTreeMap<i64, String> = match db.categories(&self.reader, self.community) {
-            Ok(cs) => cs
+        self.noted(Read::LatestTopics(category, after.clone(), limit), |s| {
+            allowed!(s, Capability::Read, "latest-topics");
+            s.check_input("cursor", after.as_ref().map_or(0, String::len))?;
+            let page = match page_of(after, limit) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
+            let filter = hearth::TopicFilter {
+                category: category.map(hearth::CategoryId),
+                ..Default::default()
+            };
+            let db = s.db();
+            let kinds: BTreeMap<i64, String> = match db.categories(&s.reader, s.community) {
+                Ok(cs) => cs
+                    .into_iter()
+                    .map(|c| (c.id.0, c.kind.as_str().to_string()))
+                    .collect(),
+                Err(e) => return Ok(Err(Self::forum_error(e))),
+            };
+            let topics = match db.latest(&s.reader, s.community, &filter, &page) {
+                Ok(t) => t,
+                Err(e) => return Ok(Err(Self::forum_error(e))),
+            };
+            let items = topics
+                .items
                 .into_iter()
-                .map(|c| (c.id.0, c.kind.as_str().to_string()))
-                .collect(),
-            Err(e) => return Ok(Err(Self::forum_error(e))),
-        };
-        let topics = match db.latest(&self.reader, self.community, &filter, &page) {
-            Ok(t) => t,
-            Err(e) => return Ok(Err(Self::forum_error(e))),
-        };
-        let items = topics
-            .items
-            .into_iter()
-            .map(|t| {
-                let kind = kinds.get(&t.category.0).cloned().unwrap_or_default();
-                topic_info(t, kind)
-            })
-            .collect();
-        Ok(Ok(TopicPage {
-            items,
-            next: topics.next.map(|c| c.0),
-        }))
+                .map(|t| {
+                    let kind = kinds.get(&t.category.0).cloned().unwrap_or_default();
+                    topic_info(t, kind)
+                })
+                .collect();
+            Ok(Ok(TopicPage {
+                items,
+                next: topics.next.map(|c| c.0),
+            }))
+        })
     }
 
     /// `topic-posts` (0.2's `data` interface).
@@ -1116,30 +1208,29 @@ impl CallState {
         after: Option<String>,
         limit: u32,
     ) -> wasmtime::Result<Result<PostPage, HostError>> {
-        allowed!(self, Capability::Read, "topic-posts");
-        self.check_input("cursor", after.as_ref().map_or(0, String::len))?;
-        let page = match page_of(after, limit) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        let view = match self
-            .db()
-            .topic(&self.reader, self.community, TopicId(topic), &page)
-        {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(Self::forum_error(e))),
-        };
-        let items = view
-            .posts
-            .items
-            .into_iter()
-            .filter(|p| !p.deleted)
-            .map(post_info)
-            .collect();
-        Ok(Ok(PostPage {
-            items,
-            next: view.posts.next.map(|c| c.0),
-        }))
+        self.noted(Read::TopicPosts(topic, after.clone(), limit), |s| {
+            allowed!(s, Capability::Read, "topic-posts");
+            s.check_input("cursor", after.as_ref().map_or(0, String::len))?;
+            let page = match page_of(after, limit) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
+            let view = match s.db().topic(&s.reader, s.community, TopicId(topic), &page) {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(Self::forum_error(e))),
+            };
+            let items = view
+                .posts
+                .items
+                .into_iter()
+                .filter(|p| !p.deleted)
+                .map(post_info)
+                .collect();
+            Ok(Ok(PostPage {
+                items,
+                next: view.posts.next.map(|c| c.0),
+            }))
+        })
     }
 
     /// `posts-by-ids` (0.2's `data` interface): one read per post, as the
@@ -1148,24 +1239,26 @@ impl CallState {
         &mut self,
         ids: Vec<i64>,
     ) -> wasmtime::Result<Result<Vec<Option<PostInfo>>, HostError>> {
-        allowed!(self, Capability::Read, "posts-by-ids");
-        if ids.len() > MAX_LIST_READ as usize {
-            return Ok(Err(HostError::Invalid(format!(
-                "at most {MAX_LIST_READ} ids per call, not {}",
-                ids.len()
-            ))));
-        }
-        // One read for all of them.
-        let ids: Vec<PostId> = ids.into_iter().map(PostId).collect();
-        let found = self.db().posts_by_ids(&self.reader, self.community, &ids);
-        Ok(found
-            .map(|posts| {
-                posts
-                    .into_iter()
-                    .map(|p| p.filter(|p| !p.deleted).map(post_info))
-                    .collect()
-            })
-            .map_err(Self::forum_error))
+        self.noted(Read::PostsByIds(ids.clone()), |s| {
+            allowed!(s, Capability::Read, "posts-by-ids");
+            if ids.len() > MAX_LIST_READ as usize {
+                return Ok(Err(HostError::Invalid(format!(
+                    "at most {MAX_LIST_READ} ids per call, not {}",
+                    ids.len()
+                ))));
+            }
+            // One read for all of them.
+            let ids: Vec<PostId> = ids.into_iter().map(PostId).collect();
+            let found = s.db().posts_by_ids(&s.reader, s.community, &ids);
+            Ok(found
+                .map(|posts| {
+                    posts
+                        .into_iter()
+                        .map(|p| p.filter(|p| !p.deleted).map(post_info))
+                        .collect()
+                })
+                .map_err(Self::forum_error))
+        })
     }
 }
 
@@ -1183,6 +1276,8 @@ pub(crate) struct Outcome<T> {
     pub logs: Vec<LogLine>,
     pub usage: Usage,
     pub writes: Writes,
+    /// A render's reads, when it may be remembered (`memo`).
+    pub reads: Option<Vec<Noted>>,
 }
 
 /// What a successful call asks to save: its key-value writes and the
@@ -1221,46 +1316,10 @@ pub(crate) fn invoke<T>(
     let started = Instant::now();
     let plugin = spec.loaded.manifest.name.clone();
     let hook = spec.hook.as_str().to_string();
-    let state = CallState {
-        forum: forum.clone(),
-        spec_plugin: plugin.clone(),
-        loaded: spec.loaded.clone(),
-        badges: spec
-            .loaded
-            .manifest
-            .badges
-            .iter()
-            .map(|b| b.slug.clone())
-            .collect(),
-        community: spec.community,
-        reader: spec.reader,
-        grants: spec.grants.clone(),
-        settings: spec.settings.clone(),
-        max_input: spec.limits.max_host_input,
-        hook: spec.hook,
-        read_only: spec.hook.read_only().then_some(spec.hook),
-        refused_writes: 0,
-        limiter: Limiter {
-            memory: spec.limits.memory,
-            high_water: 0,
-            refused: None,
-        },
-        kv: BTreeMap::new(),
-        notices: Vec::new(),
-        replies: Vec::new(),
-        max_notices: spec.limits.max_notices,
-        notices_refused: 0,
-        http: spec.http.clone(),
-        http_requests: 0,
-        http_failures: 0,
-        http_exchanges: Vec::new(),
-        started,
-        deadline: spec.limits.deadline,
-        logs: Vec::new(),
-        violation: None,
-        host_calls: 0,
-        db_time: Cell::new(Duration::ZERO),
-    };
+    let mut state = CallState::new(forum, spec, started);
+    if matches!(spec.hook, Hook::Render | Hook::RenderItems) {
+        state.reads = Some(Vec::new());
+    }
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     let ticks = |d: Duration| (d.as_micros() / TICK.as_micros()).max(1) as u64;
@@ -1322,11 +1381,18 @@ pub(crate) fn invoke<T>(
     } else {
         Writes::default()
     };
+    // Every host call was a noted read (each counts once): else something
+    // a replay would not repeat happened, and the answer is not kept.
+    let reads = state
+        .reads
+        .take()
+        .filter(|r| result.is_ok() && writes.is_empty() && r.len() == state.host_calls as usize);
     Outcome {
         result,
         logs,
         usage,
         writes,
+        reads,
     }
 }
 

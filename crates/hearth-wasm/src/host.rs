@@ -75,6 +75,8 @@ pub(crate) struct Inner {
     pub(crate) markup_job: std::sync::Mutex<Option<crate::markup::MarkupJob>>,
     /// The plugin generation this host last saw (see `sync`).
     pub(crate) seen: crate::sync::Seen,
+    /// Renders remembered while their reads answer the same (see `memo`).
+    pub(crate) memo: crate::memo::Memo,
 }
 
 #[derive(Clone)]
@@ -248,6 +250,7 @@ impl PluginHost {
             wake: crate::worker::Wake::default(),
             markup_job: Default::default(),
             seen: crate::sync::Seen::default(),
+            memo: crate::memo::Memo::default(),
         });
         let host = PluginHost { inner };
         // Read before loading: a change made meanwhile is picked up later.
@@ -1052,36 +1055,7 @@ impl PluginHost {
             &Instance,
         ) -> wasmtime::Result<std::result::Result<T, String>>,
     ) -> Outcome<T> {
-        let spec = CallSpec {
-            loaded: loaded.clone(),
-            community,
-            hook,
-            reader,
-            // A pure hook's answer may depend on nothing the host holds.
-            grants: if hook.pure() {
-                Arc::new(
-                    enabled
-                        .grants
-                        .iter()
-                        .copied()
-                        .filter(|c| *c == Capability::Log)
-                        .collect(),
-                )
-            } else {
-                enabled.grants.clone()
-            },
-            settings: Arc::new(if hook.pure() {
-                Default::default()
-            } else {
-                loaded.manifest.resolve_settings(&enabled.values)
-            }),
-            limits: self.inner.config.limits_for(hook, &loaded.manifest.limits),
-            http: if hook.pure() {
-                None
-            } else {
-                self.http_grant(loaded, enabled)
-            },
-        };
+        let spec = self.spec(loaded, enabled, community, hook, reader);
         let mut out = call::invoke(
             &self.inner.runtime.engine,
             &self.inner.forum,
@@ -1116,6 +1090,88 @@ impl PluginHost {
             logs: out.logs,
             usage: out.usage,
             writes: out.writes,
+            reads: out.reads,
+        }
+    }
+
+    /// [`PluginHost::call`] for a page's `render` or `render-items`: the
+    /// answer remembered under `key` (everything the call is given) when
+    /// replaying the reads that made it answers the same, else a call —
+    /// whose answer is remembered if it made nothing but reads (see
+    /// `memo`). `key` must name the hook's whole context.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn call_remembered<T: crate::memo::Remembered>(
+        &self,
+        loaded: &Arc<Loaded>,
+        stats: &Stats,
+        enabled: &Enabled,
+        community: CommunityId,
+        hook: Hook,
+        reader: Actor,
+        key: String,
+        f: impl FnOnce(
+            &mut wasmtime::Store<CallState>,
+            &Instance,
+        ) -> wasmtime::Result<std::result::Result<T, String>>,
+    ) -> Result<T> {
+        let remember = self.inner.config.remember_renders;
+        if remember {
+            let spec = self.spec(loaded, enabled, community, hook, reader);
+            let recalled = self.inner.memo.recall(&key, loaded, || {
+                CallState::new(&self.inner.forum, &spec, std::time::Instant::now())
+            });
+            if let Some(v) = recalled.and_then(T::from_answer) {
+                return Ok(v);
+            }
+        }
+        let out = self.call(loaded, stats, enabled, community, hook, reader, f);
+        if let (true, Ok(v), Some(reads)) = (remember, &out.result, out.reads) {
+            self.inner
+                .memo
+                .remember(key, loaded, reads, v.clone().into_answer());
+        }
+        out.result
+    }
+
+    /// What a call of `hook` on `loaded` is given here: the reader, and for
+    /// hooks that are not pure the operator's grants, settings and HTTP.
+    fn spec(
+        &self,
+        loaded: &Arc<Loaded>,
+        enabled: &Enabled,
+        community: CommunityId,
+        hook: Hook,
+        reader: Actor,
+    ) -> CallSpec {
+        CallSpec {
+            loaded: loaded.clone(),
+            community,
+            hook,
+            reader,
+            // A pure hook's answer may depend on nothing the host holds.
+            grants: if hook.pure() {
+                Arc::new(
+                    enabled
+                        .grants
+                        .iter()
+                        .copied()
+                        .filter(|c| *c == Capability::Log)
+                        .collect(),
+                )
+            } else {
+                enabled.grants.clone()
+            },
+            settings: Arc::new(if hook.pure() {
+                Default::default()
+            } else {
+                loaded.manifest.resolve_settings(&enabled.values)
+            }),
+            limits: self.inner.config.limits_for(hook, &loaded.manifest.limits),
+            http: if hook.pure() {
+                None
+            } else {
+                self.http_grant(loaded, enabled)
+            },
         }
     }
 
@@ -1320,16 +1376,18 @@ impl PluginHost {
                 .config
                 .limits_for(Hook::Render, &loaded.manifest.limits)
                 .max_output;
-            let res = self.call(
+            let key = format!("{name}\u{1f}render\u{1f}{actor:?}\u{1f}{ctx:?}");
+            let res = self.call_remembered(
                 &loaded,
                 &stats,
                 &enabled,
                 community,
                 Hook::Render,
                 *actor,
+                key,
                 |store, p| p.render(store, &ctx),
             );
-            match res.result {
+            match res {
                 Ok(Some(html)) if html.len() > max => {
                     let e = Error::LimitExceeded {
                         plugin: name.clone(),

@@ -88,16 +88,18 @@ impl PluginHost {
                 .config()
                 .limits_for(Hook::RenderItems, &loaded.manifest.limits)
                 .max_output;
-            let res = self.call(
+            let key = format!("{name}\u{1f}render-items\u{1f}{actor:?}\u{1f}{ctx:?}");
+            let res = self.call_remembered(
                 &loaded,
                 &stats,
                 &enabled,
                 community,
                 Hook::RenderItems,
                 *actor,
+                key,
                 |store, p| p.render_items(store, &ctx),
             );
-            let Ok(fragments) = res.result else { continue };
+            let Ok(fragments) = res else { continue };
             let total: usize = fragments.iter().map(|f| f.html.len()).sum();
             if total > max {
                 let e = Error::LimitExceeded {

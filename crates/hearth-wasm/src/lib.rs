@@ -66,6 +66,7 @@ mod items;
 mod limits;
 mod manifest;
 mod markup;
+mod memo;
 mod outbound;
 mod plugin_html;
 mod runner;

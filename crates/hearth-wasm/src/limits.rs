@@ -130,6 +130,10 @@ pub struct HostConfig {
     /// Answers recorded for plugins' requests: when set, nothing goes to
     /// the network (`hearth-plugin run --http`, tests); unset by default.
     pub http_replay: Option<std::sync::Arc<Vec<crate::RecordedExchange>>>,
+    /// Whether `render` and `render-items` answers are remembered and
+    /// reused while every read they made answers the same (on by default;
+    /// off, every page runs every plugin — for measuring).
+    pub remember_renders: bool,
 }
 
 impl Default for HostConfig {
@@ -159,6 +163,7 @@ impl Default for HostConfig {
             http_max_response: 1 << 20,
             http_replay: None,
             http_per_plugin: 4,
+            remember_renders: true,
         }
     }
 }

@@ -201,12 +201,15 @@ impl v0_2::hearth::plugin::markup::Host for CallState {}
 
 impl v0_2::hearth::plugin::moderation::Host for CallState {
     fn hold_post(&mut self, post: i64, reason: String) -> wasmtime::Result<Result<i64, HostError>> {
+        self.unremembered();
         self.hold_post(post, reason)
     }
     fn hide_post(&mut self, post: i64, reason: String) -> wasmtime::Result<Result<i64, HostError>> {
+        self.unremembered();
         self.hide_post(post, reason)
     }
     fn flag_post(&mut self, post: i64, reason: String) -> wasmtime::Result<Result<i64, HostError>> {
+        self.unremembered();
         self.flag_post(post, reason)
     }
     fn close_topic(
@@ -214,6 +217,7 @@ impl v0_2::hearth::plugin::moderation::Host for CallState {
         topic: i64,
         reason: String,
     ) -> wasmtime::Result<Result<(), HostError>> {
+        self.unremembered();
         self.close_topic(topic, reason)
     }
     fn reply(
@@ -222,6 +226,7 @@ impl v0_2::hearth::plugin::moderation::Host for CallState {
         body: String,
         reply_to: Option<i64>,
     ) -> wasmtime::Result<Result<(), HostError>> {
+        self.unremembered();
         self.bot_reply(topic, body, reply_to)
     }
 }
@@ -231,6 +236,7 @@ impl v0_2::hearth::plugin::http::Host for CallState {
         &mut self,
         req: v0_2::hearth::plugin::http::HttpRequest,
     ) -> wasmtime::Result<Result<v0_2::hearth::plugin::http::HttpResponse, HostError>> {
+        self.unremembered();
         let req = crate::outbound::Request {
             method: req.method,
             url: req.url,
@@ -252,6 +258,7 @@ impl v0_2::hearth::plugin::notify::Host for CallState {
         &mut self,
         n: v0_2::hearth::plugin::notify::Notice,
     ) -> wasmtime::Result<Result<(), HostError>> {
+        self.unremembered();
         self.notify(n.member, n.kind, n.topic, n.post, n.text, n.dedupe_key)
     }
 }

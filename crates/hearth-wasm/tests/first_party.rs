@@ -326,15 +326,7 @@ fn badges_reward_answers_likes_articles_and_agreed_flags() {
 #[test]
 fn escape_hatch_footer_and_still_stuck_link() {
     let w = World::new();
-    w.install("escape-hatch");
-    w.host
-        .enable(
-            &Actor::System,
-            w.community,
-            "escape-hatch",
-            &[Capability::Settings, Capability::Read, Capability::Now],
-        )
-        .unwrap();
+    w.enable_escape_hatch();
     // Without a contact it renders nothing.
     assert!(
         w.host

@@ -28,14 +28,7 @@ fn roomy() -> HostConfig {
 }
 
 fn set_mode(w: &World, mode: &str) {
-    w.host
-        .configure(
-            &Actor::System,
-            w.community,
-            "hostile",
-            BTreeMap::from([("mode".to_string(), json!(mode))]),
-        )
-        .unwrap();
+    w.hostile_mode(mode);
 }
 
 /// Runs one hook of the hostile plugin by hand.

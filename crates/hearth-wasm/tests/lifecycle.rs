@@ -174,15 +174,7 @@ fn only_admins_manage_plugins() {
 #[test]
 fn render_reads_are_made_as_the_viewer() {
     let w = World::new();
-    w.install("escape-hatch");
-    w.host
-        .enable(
-            &Actor::System,
-            w.community,
-            "escape-hatch",
-            &[Capability::Settings, Capability::Read, Capability::Now],
-        )
-        .unwrap();
+    w.enable_escape_hatch();
     w.host
         .configure(
             &Actor::System,

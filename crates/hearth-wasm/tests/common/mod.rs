@@ -190,6 +190,38 @@ impl World {
         self.grant_hostile(&[]);
     }
 
+    /// Sets the `hostile` fixture's `mode` setting (what it does wrong).
+    #[allow(dead_code)]
+    pub fn hostile_mode(&self, mode: &str) {
+        self.host
+            .configure(
+                &Actor::System,
+                self.community,
+                "hostile",
+                std::collections::BTreeMap::from([("mode".to_string(), serde_json::json!(mode))]),
+            )
+            .unwrap();
+    }
+
+    /// Installs `escape-hatch` and enables it with settings, reads and the
+    /// clock (its settings are each test's own).
+    #[allow(dead_code)]
+    pub fn enable_escape_hatch(&self) {
+        self.install("escape-hatch");
+        self.host
+            .enable(
+                &Actor::System,
+                self.community,
+                "escape-hatch",
+                &[
+                    hearth_wasm::Capability::Settings,
+                    hearth_wasm::Capability::Read,
+                    hearth_wasm::Capability::Now,
+                ],
+            )
+            .unwrap();
+    }
+
     /// Enables the installed `hostile` fixture again with log, settings,
     /// key-value access and `more`.
     pub fn grant_hostile(&self, more: &[hearth_wasm::Capability]) {

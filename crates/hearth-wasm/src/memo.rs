@@ -1,0 +1,218 @@
+//! Remembered renders: a plugin's answer to a page slot or an item slot,
+//! reused while every read it made would answer the same.
+//!
+//! A plugin runs in a fresh instance each call and can learn about the
+//! world only through the host's imports, so its answer is a function of
+//! what it was given (the hook's context) and what the host told it. While
+//! a `render` or `render-items` call runs, the host notes each read — the
+//! call and a fingerprint of its answer. The next call with the same
+//! plugin build, hook, reader and context replays those reads, as the same
+//! reader with the plugin's current grants and settings, in the same
+//! order; only if every one answers the same is the remembered answer
+//! used, without instantiating the plugin. So nothing stale and nothing
+//! another member could read is ever served: a changed key, a post the
+//! reader may no longer see, a setting changed by the operator, a week
+//! that ended under a weekly points query — each makes a read answer
+//! differently, and the plugin runs again.
+//!
+//! A call that used anything a replay cannot repeat — the clock, outbound
+//! HTTP, a log line, any write — is not remembered. Fingerprints are
+//! 64-bit SipHash with keys drawn per process, so an answer cannot be
+//! crafted to collide with another.
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hash};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use crate::bindings::v0_2::hearth::plugin::host::Host as _;
+use crate::bindings::{ItemFragment, Period};
+use crate::call::{CallState, Loaded};
+
+/// At most this many remembered answers; when full, memory starts over.
+const MAX_ENTRIES: usize = 4096;
+/// Larger answers are not remembered.
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// A host read a remembered call made, with what it needs to be made again.
+#[derive(Debug, Clone)]
+pub(crate) enum Read {
+    Setting(String),
+    KvGet(String),
+    KvList(String, String, u32),
+    Member(i64),
+    Topic(i64),
+    Post(i64),
+    Points(i64, Period),
+    MemberBadges(i64),
+    KvGetMany(Vec<String>),
+    LatestTopics(Option<i64>, Option<String>, u32),
+    TopicPosts(i64, Option<String>, u32),
+    PostsByIds(Vec<i64>),
+}
+
+/// A read and its answer's fingerprint.
+#[derive(Debug, Clone)]
+pub(crate) struct Noted {
+    read: Read,
+    answer: u64,
+}
+
+impl Noted {
+    pub(crate) fn new<T: Hash>(read: Read, answer: &T) -> Noted {
+        Noted {
+            read,
+            answer: fingerprint(answer),
+        }
+    }
+}
+
+/// The fingerprint of an answer (keys drawn once per process).
+fn fingerprint<T: Hash>(v: &T) -> u64 {
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    KEYS.get_or_init(RandomState::new).hash_one(v)
+}
+
+/// Makes `read` again on `state`; its answer's fingerprint, or `None` if
+/// the call trapped (a capability the manifest no longer asks for).
+fn replay(state: &mut CallState, read: &Read) -> Option<u64> {
+    fn fp<T: Hash>(r: wasmtime::Result<T>) -> Option<u64> {
+        r.ok().map(|v| fingerprint(&v))
+    }
+    match read.clone() {
+        Read::Setting(key) => fp(state.setting(key)),
+        Read::KvGet(key) => fp(state.kv_get(key)),
+        Read::KvList(prefix, after, limit) => fp(state.kv_list(prefix, after, limit)),
+        Read::Member(id) => fp(state.member(id)),
+        Read::Topic(id) => fp(state.topic(id)),
+        Read::Post(id) => fp(state.post(id)),
+        Read::Points(member, period) => fp(state.points(member, period)),
+        Read::MemberBadges(member) => fp(state.member_badges(member)),
+        Read::KvGetMany(keys) => fp(state.kv_get_many(keys)),
+        Read::LatestTopics(category, after, limit) => {
+            fp(state.latest_topics(category, after, limit))
+        }
+        Read::TopicPosts(topic, after, limit) => fp(state.topic_posts(topic, after, limit)),
+        Read::PostsByIds(ids) => fp(state.posts_by_ids(ids)),
+    }
+}
+
+/// What a remembered call answered.
+#[derive(Debug, Clone)]
+pub(crate) enum Answer {
+    Render(Option<String>),
+    Items(Vec<ItemFragment>),
+}
+
+/// A hook's answer that can be remembered.
+pub(crate) trait Remembered: Clone + Sized {
+    fn into_answer(self) -> Answer;
+    fn from_answer(answer: Answer) -> Option<Self>;
+}
+
+/// `render`'s answer.
+impl Remembered for Option<String> {
+    fn into_answer(self) -> Answer {
+        Answer::Render(self)
+    }
+
+    fn from_answer(answer: Answer) -> Option<Self> {
+        match answer {
+            Answer::Render(html) => Some(html),
+            Answer::Items(_) => None,
+        }
+    }
+}
+
+/// `render-items`' answer.
+impl Remembered for Vec<ItemFragment> {
+    fn into_answer(self) -> Answer {
+        Answer::Items(self)
+    }
+
+    fn from_answer(answer: Answer) -> Option<Self> {
+        match answer {
+            Answer::Items(items) => Some(items),
+            Answer::Render(_) => None,
+        }
+    }
+}
+
+impl Answer {
+    fn size(&self) -> usize {
+        match self {
+            Answer::Render(html) => html.as_ref().map_or(0, String::len),
+            Answer::Items(items) => items.iter().map(|f| f.html.len() + 16).sum(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// The build that answered (an upgrade is another `Arc`); weak, so a
+    /// replaced build's compiled code is not kept alive by its answers.
+    loaded: Weak<Loaded>,
+    reads: Vec<Noted>,
+    answer: Answer,
+}
+
+/// Remembered answers, by everything a call is given (see the module's
+/// documentation).
+#[derive(Debug, Default)]
+pub(crate) struct Memo {
+    entries: Mutex<HashMap<String, Arc<Entry>>>,
+}
+
+impl Memo {
+    /// The answer remembered under `key` for this build, if replaying its
+    /// reads on `state` (a call state for the same plugin, reader and
+    /// community, made now) answers the same.
+    pub(crate) fn recall(
+        &self,
+        key: &str,
+        loaded: &Arc<Loaded>,
+        state: impl FnOnce() -> CallState,
+    ) -> Option<Answer> {
+        let entry = self
+            .entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()?;
+        if !Weak::ptr_eq(&entry.loaded, &Arc::downgrade(loaded)) {
+            return None;
+        }
+        let mut state = state();
+        for noted in &entry.reads {
+            if replay(&mut state, &noted.read) != Some(noted.answer) {
+                return None;
+            }
+        }
+        Some(entry.answer.clone())
+    }
+
+    /// Remembers a call's answer and the reads it made.
+    pub(crate) fn remember(
+        &self,
+        key: String,
+        loaded: &Arc<Loaded>,
+        reads: Vec<Noted>,
+        answer: Answer,
+    ) {
+        if answer.size() > MAX_ANSWER {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(&key) {
+            entries.clear();
+        }
+        entries.insert(
+            key,
+            Arc::new(Entry {
+                loaded: Arc::downgrade(loaded),
+                reads,
+                answer,
+            }),
+        );
+    }
+}

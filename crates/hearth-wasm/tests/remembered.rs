@@ -1,0 +1,190 @@
+//! Remembered renders: a page slot's or an item slot's answer is reused
+//! only while every read it made answers the same — for the same plugin
+//! build, reader and context — and never when the render did something a
+//! replay cannot repeat (the clock).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::World;
+use hearth::{Actor, NewCategory, NewTopic, Visibility};
+use hearth_wasm::{Capability, HostConfig, ItemSlot, PageContext, Slot};
+use serde_json::json;
+
+fn api_0_2() -> bool {
+    common::api_version() == "0.2.0"
+}
+
+/// The hostile fixture in `mode`, allowed to read the forum.
+fn hostile(config: HostConfig, mode: &str) -> World {
+    let w = World::with_config(config);
+    w.install_fixture("hostile");
+    w.grant_hostile(&[Capability::Read]);
+    set_mode(&w, mode);
+    w
+}
+
+fn set_mode(w: &World, mode: &str) {
+    w.hostile_mode(mode);
+}
+
+fn calls(w: &World, plugin: &str) -> u64 {
+    w.host.status(plugin).unwrap().counters.calls
+}
+
+/// The post footer the fixture renders for post 1, as `reader`.
+fn footer(w: &World, reader: Actor) -> String {
+    let items = w.host.render_items(
+        &reader,
+        w.community,
+        ItemSlot::PostFooter,
+        &PageContext::default(),
+        &[1],
+    );
+    items[&1][0].html.clone()
+}
+
+fn topic(w: &World, category: hearth::CategoryId, title: &str) -> hearth::Topic {
+    w.forum
+        .create_topic(
+            &Actor::User(w.alice),
+            w.community,
+            NewTopic {
+                category,
+                title: title.into(),
+                body: "Read me through the list interface.".into(),
+                tags: vec![],
+            },
+        )
+        .unwrap()
+        .0
+}
+
+/// In `lists` mode the fixture reads the latest topics, a topic's posts
+/// and posts by id as the page's viewer.
+#[test]
+fn a_render_is_reused_only_while_its_reads_answer_the_same() {
+    if !api_0_2() {
+        return;
+    }
+    let w = hostile(HostConfig::default(), "lists");
+    let inner = w
+        .forum
+        .create_category(
+            &Actor::User(w.owner),
+            w.community,
+            NewCategory::new("inner", "Inner circle", hearth::CategoryKind::Discussion)
+                .visibility(Visibility::Members),
+        )
+        .unwrap();
+    topic(&w, w.talk, "A public topic about lists");
+    topic(&w, inner.id, "A members-only topic about lists");
+    let bob = Actor::User(w.bob);
+    // Whether the plugin ran for this render (event deliveries count as
+    // calls too, so the counter is read right around it).
+    let render = |reader: Actor| {
+        let before = calls(&w, "hostile");
+        let html = footer(&w, reader);
+        (html, calls(&w, "hostile") - before == 1)
+    };
+
+    let (first, ran) = render(bob);
+    assert!(first.contains("members-only") && ran, "{first}");
+    // The same reader and page, nothing changed: the plugin does not run.
+    assert_eq!(render(bob), (first.clone(), false));
+
+    // Another reader is another call (and sees only what it may).
+    let (guest, ran) = render(Actor::Guest);
+    assert!(!guest.contains("members-only") && ran, "{guest}");
+
+    // A new topic changes what the latest topics answer.
+    topic(&w, w.talk, "Fresh news about lists");
+    let (fresh, ran) = render(bob);
+    assert!(fresh.contains("Fresh news") && ran, "{fresh}");
+    assert_eq!(render(bob), (fresh.clone(), false));
+
+    // The reader loses access: the remembered answer (which showed the
+    // members-only topic) is not served; the plugin runs and leaves it out.
+    let owners = w
+        .forum
+        .create_group(&Actor::User(w.owner), w.community, "owners", "")
+        .unwrap();
+    w.forum
+        .update_category(
+            &Actor::User(w.owner),
+            w.community,
+            inner.id,
+            NewCategory::new("inner", "Inner circle", hearth::CategoryKind::Discussion)
+                .visibility(Visibility::Groups)
+                .groups(&[owners.id]),
+        )
+        .unwrap();
+    let (narrowed, ran) = render(bob);
+    assert!(!narrowed.contains("members-only") && ran, "{narrowed}");
+    assert_eq!(render(bob), (narrowed, false));
+
+    // The operator changes a setting the render read: it runs again.
+    set_mode(&w, "script");
+    let (other, ran) = render(bob);
+    assert!(other.contains("visible") && ran, "{other}");
+}
+
+/// A render that read the clock (the escape hatch on a topic's page) runs
+/// on every page; the same plugin's footer away from topics, which reads
+/// only its settings, is reused.
+#[test]
+fn renders_that_read_the_clock_run_every_time() {
+    let w = World::new();
+    w.enable_escape_hatch();
+    w.host
+        .configure(
+            &Actor::System,
+            w.community,
+            "escape-hatch",
+            BTreeMap::from([("url".to_string(), json!("https://help.acme.test"))]),
+        )
+        .unwrap();
+    let (t, _) = w.alice_topic("Nobody answers me", "Is anyone there at all?");
+    let render = |page: &PageContext| {
+        w.host
+            .render(&Actor::Guest, w.community, Slot::PageFooter, page)
+            .into_iter()
+            .map(|f| f.html)
+            .collect::<String>()
+    };
+    let on_topic = PageContext {
+        topic: Some(t.id),
+        ..PageContext::default()
+    };
+    let before = calls(&w, "escape-hatch");
+    for n in 1..=3 {
+        assert!(render(&on_topic).contains("help.acme.test"));
+        assert_eq!(calls(&w, "escape-hatch"), before + n);
+    }
+    let away = PageContext::default();
+    assert!(render(&away).contains("help.acme.test"));
+    assert!(render(&away).contains("help.acme.test"));
+    assert_eq!(calls(&w, "escape-hatch"), before + 4);
+}
+
+/// With `remember_renders` off every page runs every plugin.
+#[test]
+fn remembering_can_be_turned_off() {
+    if !api_0_2() {
+        return;
+    }
+    let w = hostile(
+        HostConfig {
+            remember_renders: false,
+            ..HostConfig::default()
+        },
+        "ok",
+    );
+    let before = calls(&w, "hostile");
+    for n in 1..=3 {
+        assert!(footer(&w, Actor::Guest).contains("ok"));
+        assert_eq!(calls(&w, "hostile"), before + n);
+    }
+}
