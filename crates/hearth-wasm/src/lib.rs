@@ -26,6 +26,11 @@
 //! `span`, classes under the plugin's prefix, and `<hearth-action>`, which
 //! the host turns into a form carrying the page's token: [`ActionForms`]).
 //!
+//! Renders are remembered: a `render` or `render-items` answer is reused,
+//! without running the plugin, only after replaying every read the call
+//! made (as the same viewer) answers the same; calls that read the clock,
+//! log, fetch or write run every time ([`HostConfig::remember_renders`]).
+//!
 //! Every call runs in a fresh instance from a pooling allocator, with a
 //! deadline, a memory cap, a stack cap, caps on what the plugin hands the
 //! host, and optional fuel ([`HostConfig`], [`Limits`]). Whatever goes wrong
