@@ -101,6 +101,12 @@ async fn topic_and_post_routes_with_aliases() {
     }
     let v = send(&f.app, get(&format!("/t/{id}.json"))).await.json();
     assert_eq!(v["details"]["created_by"]["username"], "ada");
+    // The accepted answer as Discourse's Solved plugin shows it.
+    let answer = &v["accepted_answer"];
+    assert_eq!(answer["post_id"], f.public_answer.0, "{answer}");
+    assert_eq!(answer["post_number"], 2);
+    assert_eq!(answer["username"], v["post_stream"]["posts"][1]["username"]);
+    assert!(answer["excerpt"].as_str().is_some_and(|e| !e.is_empty()));
     assert_eq!(v["title"], "How do I rotate my API key?");
     let r = send(&f.app, get(&format!("/posts/{}.json", f.public_answer.0))).await;
     assert_eq!(r.status, StatusCode::OK);

@@ -1,22 +1,19 @@
 //! Answers checked against Discourse's published API document
-//! (`docs/discourse/openapi.json`): the operations implemented so far,
+//! (`docs/discourse/openapi.json`, with the fields Hearth adds as listed in
+//! `docs/discourse/additions.json`): the operations implemented so far,
 //! each as the document's schema describes it.
 
 mod common;
+mod discourse_document;
 
 use axum::http::StatusCode;
 use common::*;
 use hearth::Actor;
 use serde_json::{Value, json};
 
-/// Discourse's API document, as kept in the repository.
+/// Discourse's API document with Hearth's listed additions.
 fn document() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/discourse/openapi.json"
-    );
-    let text = std::fs::read_to_string(path).expect("docs/discourse/openapi.json");
-    serde_json::from_str(&text).expect("the document is JSON")
+    discourse_document::document()
 }
 
 /// The JSON schema of `method path`'s answer with `status`.
@@ -285,10 +282,37 @@ async fn tags_fit_the_document_and_a_private_topic_s_tag_stays_private() {
     let hidden = send(&f.app, get("/tag/quokka.json")).await.json();
     assert!(topics(&hidden).is_empty(), "{hidden}");
     assert_eq!(hidden["topic_list"]["tags"][0]["topic_count"], 0);
+    assert!(
+        hidden["topic_list"]["tags"][0].get("id").is_none(),
+        "a tag the guest sees nowhere shows no number: {hidden}"
+    );
     let seen = send(&f.app, get("/tag/quokka.json").acting(&f, "ann"))
         .await
         .json();
     assert_eq!(topics(&seen).len(), 1);
+    // A tag is one number everywhere: the list, the tag's page, the topic.
+    let number = |v: &Value, name: &str| -> i64 {
+        v["tags"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["name"] == name))
+            .and_then(|t| t["id"].as_i64())
+            .unwrap_or_else(|| panic!("no number for {name} in {v}"))
+    };
+    let quokka = number(&admin, "quokka");
+    assert_ne!(quokka, number(&admin, "api"));
+    assert_eq!(seen["topic_list"]["tags"][0]["id"], quokka);
+    let staff_topic = topics(&seen)[0];
+    let topic = send(
+        &f.app,
+        get(&format!("/t/{staff_topic}.json")).acting(&f, "ann"),
+    )
+    .await
+    .json();
+    assert_fits(&doc, "/t/{id}.json", "get", &topic);
+    assert_eq!(
+        topic["tags"],
+        serde_json::json!([{ "id": quokka, "name": "quokka", "slug": "quokka" }])
+    );
     // The page is the latest list filtered by the tag.
     let page = send(&f.app, get("/tag/api")).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
@@ -2488,9 +2512,8 @@ async fn images_are_uploaded_and_served_as_the_document_says() {
 }
 
 /// `/u/{username}.json` has every field Discourse's document requires of
-/// a user (what remains are fields the document leaves out but Discourse
-/// sends, `featured_topic: null` and the document's example profile
-/// fields, all recorded in the baseline); a member's own category levels
+/// a user (what it sends beyond the document is listed in
+/// `docs/discourse/additions.json`); a member's own category levels
 /// and blocks are on their own profile only.
 #[tokio::test]
 async fn a_profile_has_every_required_field_and_private_choices_stay_private() {

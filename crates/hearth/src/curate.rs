@@ -473,10 +473,7 @@ impl Forum {
                     .collect::<db::Result<_>>()?;
                 check_tag_rules(w.tx, &viewer, &before, tags)?;
                 w.tx.prepare_cached("DELETE FROM topic_tags WHERE topic_id = ?1")?.execute([topic])?;
-                for tag in tags {
-                    w.tx.prepare_cached("INSERT INTO topic_tags (topic_id, tag) VALUES (?1, ?2)")?
-                        .execute(params![topic, tag])?;
-                }
+                crate::topic::add_topic_tags(w.tx, viewer.community, topic, tags)?;
                 w.tx.prepare_cached("UPDATE topics SET tags = ?2 WHERE id = ?1")?
                     .execute(params![topic, tags.join(",")])?;
                 changed.insert("tags".into(), serde_json::json!(tags));

@@ -166,6 +166,9 @@ pub struct TopicView {
     pub posts: Page<Post>,
     /// Who takes part, when the topic is a private conversation.
     pub participants: Option<crate::messages::Participants>,
+    /// The topic's tags with their numbers, in its order.
+    #[serde(default)]
+    pub tags: Vec<Tag>,
 }
 
 /// What [`Forum::create_topic`] needs.
@@ -536,9 +539,22 @@ pub(crate) struct Prepared {
 /// Most tags [`Forum::tags`] returns.
 pub const MAX_TAGS: usize = 1000;
 
+/// A tag of a topic with its number in the community (what Discourse's
+/// API calls the tag's `id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    /// Its number, given the first time a topic of the community carried
+    /// it and never given to another tag.
+    pub id: i64,
+    /// The tag (lowercase).
+    pub name: String,
+}
+
 /// A tag and how many topics carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagCount {
+    /// Its number in the community (see [`Tag`]).
+    pub id: i64,
     /// The tag (lowercase).
     pub name: String,
     /// Topics with it that the reader may see.
@@ -1637,6 +1653,7 @@ impl Forum {
             Ok(TopicView {
                 kind: viewer.topic_category(&state)?.kind,
                 participants,
+                tags: numbered_tags(conn, &t)?,
                 topic: t,
                 accepted_answer,
                 posts: Page::from_rows(posts, limit, |p: &Post| Cursor::from_parts(&[p.post_number])),
@@ -1876,16 +1893,18 @@ impl Forum {
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT g.tag, count(*) FROM topic_tags g JOIN topics t ON t.id = g.topic_id
+                "SELECT g.tag, n.id, count(*) FROM topic_tags g JOIN topics t ON t.id = g.topic_id
+                 JOIN tags n ON n.community_id = t.community_id AND n.name = g.tag
                  WHERE t.community_id = ?1 AND t.category_id IN {} AND t.deleted_at IS NULL
                    AND t.hidden_at IS NULL AND t.unlisted = 0
-                 GROUP BY g.tag ORDER BY count(*) DESC, g.tag LIMIT ?2",
+                 GROUP BY g.tag, n.id ORDER BY count(*) DESC, g.tag LIMIT ?2",
                 viewer.readable_sql()
             ))?;
             let rows = stmt.query_map(params![community, limit.min(MAX_TAGS) as i64], |r| {
                 Ok(TagCount {
                     name: r.get(0)?,
-                    topic_count: r.get(1)?,
+                    id: r.get(1)?,
+                    topic_count: r.get(2)?,
                 })
             })?;
             Ok(rows.collect::<db::Result<_>>()?)
@@ -2277,10 +2296,7 @@ pub(crate) fn publish_topic(
         external_id
     ])?;
     let topic = TopicId(w.tx.last_insert_rowid()?);
-    for tag in tags {
-        w.tx.prepare_cached("INSERT INTO topic_tags (topic_id, tag) VALUES (?1, ?2)")?
-            .execute(params![topic, tag])?;
-    }
+    add_topic_tags(w.tx, viewer.community, topic, tags)?;
     let mut e = NewEvent::new(EventKind::TopicCreated, audience(cat));
     e.category = Some(cat.id);
     e.topic = Some(topic);
@@ -2628,6 +2644,64 @@ pub(crate) fn load_topics(
         })
     })?;
     Ok(rows.collect::<db::Result<_>>()?)
+}
+
+/// Puts `tags` on `topic` (which has none of them yet), numbering the
+/// community's tags it has never carried before (a number is kept for good).
+pub(crate) fn add_topic_tags(
+    conn: &Conn,
+    community: CommunityId,
+    topic: TopicId,
+    tags: &[String],
+) -> Result<()> {
+    for tag in tags {
+        conn.prepare_cached("INSERT INTO topic_tags (topic_id, tag) VALUES (?1, ?2)")?
+            .execute(params![topic, tag])?;
+        conn.prepare_cached(
+            "INSERT INTO tags (community_id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![community, tag])?;
+    }
+    Ok(())
+}
+
+/// Numbers every tag on the community's topics that has no number yet
+/// (after an import, whose rows arrive without the derived numbers).
+pub(crate) fn number_tags(conn: &Conn, community: CommunityId) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO tags (community_id, name)
+         SELECT t.community_id, g.tag FROM topic_tags g JOIN topics t ON t.id = g.topic_id
+         WHERE t.community_id = ?1 GROUP BY t.community_id, g.tag ORDER BY min(g.topic_id), g.tag
+         ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![community])?;
+    Ok(())
+}
+
+/// A topic's tags with their numbers, in the topic's order.
+fn numbered_tags(conn: &Conn, topic: &Topic) -> Result<Vec<Tag>> {
+    if topic.tags.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT g.name, g.id FROM tags g JOIN topic_tags x ON x.tag = g.name
+         WHERE x.topic_id = ?1 AND g.community_id = ?2",
+    )?;
+    let ids: HashMap<String, i64> = stmt
+        .query_map(params![topic.id, topic.community], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<db::Result<_>>()?;
+    Ok(topic
+        .tags
+        .iter()
+        .filter_map(|name| {
+            ids.get(name).map(|&id| Tag {
+                id,
+                name: name.clone(),
+            })
+        })
+        .collect())
 }
 
 /// Loads posts matching `filter`, whose parameters start at `?2` (`?1` is

@@ -825,6 +825,7 @@ impl Forum {
                 conn.prepare_cached(&format!("UPDATE {table} SET {column} = ?2 WHERE {id_column} = ?1"))?
                     .execute(params![row, id])?;
             }
+            crate::topic::number_tags(conn, community)?;
             crate::permissions::bump_config(conn, community)?;
             progress(n, 0);
             Ok(posts_to_render)

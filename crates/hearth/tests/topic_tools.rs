@@ -552,3 +552,64 @@ fn a_topic_is_found_by_its_external_id_where_the_reader_may_read_it() {
         Err(Error::NotFound { .. })
     ));
 }
+
+#[test]
+fn tags_are_numbered_for_good() {
+    let w = World::new();
+    let f = w.forum();
+    let tags_of = |topic: hearth::TopicId| -> Vec<(String, i64)> {
+        f.topic(&w.member, w.c, topic, &PageRequest::first(5))
+            .unwrap()
+            .tags
+            .into_iter()
+            .map(|t| (t.name, t.id))
+            .collect()
+    };
+    let (first, _) = f
+        .create_topic(
+            &w.member,
+            w.c,
+            new_topic(&w, "Numbered tags", &["Printers", "wifi"]),
+        )
+        .unwrap();
+    let numbered = tags_of(first.id);
+    let names: Vec<&str> = numbered.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["printers", "wifi"], "in the topic's order");
+    let (printers, wifi) = (numbered[0].1, numbered[1].1);
+    assert_ne!(printers, wifi);
+    // Another topic with a known tag shares its number; a new tag gets a new one.
+    let (second, _) = f
+        .create_topic(
+            &w.member,
+            w.c,
+            new_topic(&w, "More numbered tags", &["dns", "wifi"]),
+        )
+        .unwrap();
+    let more = tags_of(second.id);
+    assert_eq!(more[1], ("wifi".to_string(), wifi));
+    assert!(![printers, wifi].contains(&more[0].1));
+    // A tag no topic carries any more keeps its number for when it returns.
+    let retag = |tags: &[&str]| {
+        f.update_topic(
+            &w.admin,
+            w.c,
+            first.id,
+            TopicUpdate {
+                tags: Some(tags.iter().map(|t| t.to_string()).collect()),
+                ..TopicUpdate::default()
+            },
+            None,
+        )
+        .unwrap();
+    };
+    retag(&["wifi"]);
+    let listed = f.tags(&w.member, w.c, 100).unwrap();
+    assert!(listed.iter().all(|t| t.name != "printers"));
+    assert!(
+        listed
+            .iter()
+            .any(|t| t.name == "wifi" && t.id == wifi && t.topic_count == 2)
+    );
+    retag(&["printers", "wifi"]);
+    assert_eq!(tags_of(first.id), numbered);
+}

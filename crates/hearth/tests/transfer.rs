@@ -43,7 +43,7 @@ fn rich() -> World {
                 category: ideas,
                 title: "Dark mode please".into(),
                 body: "For the night owls.".into(),
-                tags: vec![],
+                tags: vec!["dark-mode".into()],
             },
         )
         .unwrap();
@@ -266,6 +266,13 @@ fn export_import_export_is_identical() {
         .filter(|t| t.title == "Question about zebrapublic setup")
         .any(|t| t.accepted_answer.is_some());
     assert!(solved, "forward references (the accepted answer) restored");
+    // Tags are numbered again (a tag without its number is not listed).
+    let tags = other.tags(&Actor::System, copy, 10).unwrap();
+    assert!(
+        tags.iter()
+            .any(|t| t.name == "dark-mode" && t.topic_count == 1),
+        "{tags:?}"
+    );
     let _ = t0;
     assert_eq!(
         other.ext_get("leaderboard", Some(copy), "config").unwrap(),

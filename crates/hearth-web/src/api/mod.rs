@@ -238,7 +238,7 @@ pub(crate) async fn top(AxState(state): AxState<State>, v: Visitor, params: Para
 }
 
 /// `GET /tags.json`: the tags of the topics the visitor may see, most
-/// used first (Discourse's `listTags`; Hearth's tags have no numeric id).
+/// used first (Discourse's `listTags`).
 pub(crate) async fn tags(AxState(state): AxState<State>, v: Visitor) -> ApiResult {
     ok(state
         .run(move |s| {
@@ -247,6 +247,7 @@ pub(crate) async fn tags(AxState(state): AxState<State>, v: Visitor) -> ApiResul
                 .tags(&v.actor, s.config.community, hearth::MAX_TAGS)?;
             Ok(json!({
                 "tags": tags.iter().map(|t| json!({
+                    "id": t.id,
                     "text": t.name,
                     "name": t.name,
                     "count": t.topic_count,
@@ -274,13 +275,16 @@ pub(crate) async fn tag_topics(
                 ..Default::default()
             };
             // The document's `getTag` also names the tag itself.
-            let count = s
+            let tag = s
                 .forum
                 .tags(&v.actor, s.config.community, hearth::MAX_TAGS)?
                 .into_iter()
-                .find(|t| t.name == name)
-                .map_or(0, |t| t.topic_count);
-            let tags = json!([{ "name": name, "topic_count": count, "staff": false }]);
+                .find(|t| t.name == name);
+            // A tag the visitor sees on no topic has no number to show.
+            let tags = match tag {
+                Some(t) => json!([{ "id": t.id, "name": name, "topic_count": t.topic_count, "staff": false }]),
+                None => json!([{ "name": name, "topic_count": 0, "staff": false }]),
+            };
             let path = format!("/tag/{name}");
             topic_list_response(s, v.actor, &params, filter, &path, Some(tags))
         })
@@ -341,9 +345,9 @@ pub(crate) fn topic_json(
     posts_only: bool,
 ) -> Result<Value, Error> {
     let c = s.config.community;
-    let view = s.forum.topic(actor, c, id, &PageRequest::first(100))?;
-    let mut posts = view.posts.items;
-    let mut next = view.posts.next;
+    let mut view = s.forum.topic(actor, c, id, &PageRequest::first(100))?;
+    let mut posts = std::mem::take(&mut view.posts.items);
+    let mut next = view.posts.next.take();
     while let Some(cursor) = next.take() {
         if posts.len() >= MAX_POSTS {
             break;
@@ -357,14 +361,7 @@ pub(crate) fn topic_json(
     }
     let ctx = ctx(s, actor)?;
     let links = s.forum.topic_links(actor, c, id)?;
-    let shape = shape::topic_view(
-        &ctx,
-        &view.topic,
-        view.kind,
-        &posts,
-        &links,
-        view.participants.as_ref(),
-    );
+    let shape = shape::topic_view(&ctx, &view, &posts, &links);
     let mut value = if posts_only {
         json!({ "post_stream": shape.post_stream, "id": shape.id })
     } else {

@@ -3,8 +3,8 @@
 //! no equivalent (present, with a sensible value).
 
 use hearth::{
-    BadgeGrant, BadgeTier, Category, CategoryKind, DirectoryEntry, Post, Role, SearchHit, Topic,
-    User, UserId, UserRef, Visibility,
+    BadgeGrant, BadgeTier, Category, DirectoryEntry, Post, Role, SearchHit, Topic, User, UserId,
+    UserRef, Visibility,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -916,7 +916,7 @@ pub(crate) struct TopicView<'a> {
     pub post_stream: PostStream<'a>,
     timeline_lookup: [u8; 0],
     suggested_topics: [u8; 0],
-    tags: &'a [String],
+    tags: Vec<TagShape<'a>>,
     tags_descriptions: Empty,
     pub id: i64,
     title: &'a str,
@@ -960,7 +960,7 @@ pub(crate) struct TopicView<'a> {
     participant_count: usize,
     show_read_indicator: bool,
     thumbnails: Null,
-    accepted_answer: Option<Value>,
+    accepted_answer: Option<AcceptedAnswer<'a>>,
     has_accepted_answer: bool,
     kind: &'static str,
     bookmarks: [u8; 0],
@@ -1045,15 +1045,48 @@ pub(crate) struct PostStream<'a> {
     stream: Vec<i64>,
 }
 
+/// A topic's accepted answer in `/t/{id}.json`, as Discourse's Solved
+/// plugin shows it.
+#[derive(Serialize)]
+struct AcceptedAnswer<'a> {
+    post_id: i64,
+    post_number: i64,
+    username: &'a str,
+    name: &'a str,
+    /// The answer's first [`EXCERPT_CHARS`] characters, escaped.
+    excerpt: SafeHtml,
+}
+
+/// A tag as `/t/{id}.json` and `/tag_groups.json` name it.
+#[derive(Serialize)]
+pub(crate) struct TagShape<'a> {
+    id: i64,
+    name: &'a str,
+    /// Hearth's tags are lower-case words already: the name is the slug.
+    slug: &'a str,
+}
+
+impl<'a> TagShape<'a> {
+    pub(crate) fn new(id: i64, name: &'a str) -> Self {
+        TagShape {
+            id,
+            name,
+            slug: name,
+        }
+    }
+}
+
 /// `/t/{id}.json`.
+///
+/// `posts` are the view's pages read together (taken out of `view.posts`).
 pub(crate) fn topic_view<'a>(
     ctx: &Ctx,
-    topic: &'a Topic,
-    kind: CategoryKind,
+    view: &'a hearth::TopicView,
     posts: &'a [Post],
     links: &'a [hearth::PostLink],
-    message: Option<&hearth::Participants>,
 ) -> TopicView<'a> {
+    let topic = &view.topic;
+    let message = view.participants.as_ref();
     let mut participants: Vec<Participant> = Vec::new();
     for p in posts {
         match participants.iter_mut().find(|x| x.who.id == p.author.id.0) {
@@ -1086,7 +1119,11 @@ pub(crate) fn topic_view<'a>(
         },
         timeline_lookup: [],
         suggested_topics: [],
-        tags: &topic.tags,
+        tags: view
+            .tags
+            .iter()
+            .map(|t| TagShape::new(t.id, &t.name))
+            .collect(),
         tags_descriptions: Empty {},
         id: topic.id.0,
         title: &topic.title,
@@ -1136,11 +1173,16 @@ pub(crate) fn topic_view<'a>(
         participant_count,
         show_read_indicator: false,
         thumbnails: None,
-        accepted_answer: topic
-            .accepted_answer
-            .map(|a| json!({"post_number": null, "post_id": a.0})),
+        // `null` when the visitor may not see the answer (hidden).
+        accepted_answer: view.accepted_answer.as_ref().map(|a| AcceptedAnswer {
+            post_id: a.id.0,
+            post_number: a.post_number,
+            username: &a.author.username,
+            name: &a.author.display_name,
+            excerpt: SafeHtml::escape(&a.source.chars().take(EXCERPT_CHARS).collect::<String>()),
+        }),
         has_accepted_answer: topic.accepted_answer.is_some(),
-        kind: kind.as_str(),
+        kind: view.kind.as_str(),
         bookmarks: [],
         has_deleted: posts.iter().any(|p| p.deleted),
         slow_mode_enabled_until: None,

@@ -9,18 +9,12 @@ use hearth::{NewTagGroup, TagGroup};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::shape::TagShape;
 use super::{ApiResult, id_of, ok};
 use crate::error::Error;
 use crate::params::Params;
 use crate::state::State;
 use crate::visitor::Visitor;
-
-#[derive(Serialize)]
-struct TagShape<'a> {
-    id: i64,
-    name: &'a str,
-    slug: &'a str,
-}
 
 /// A tag group as `/tag_groups.json` and `POST` answer it.
 #[derive(Serialize)]
@@ -62,22 +56,10 @@ fn shape(g: &TagGroup) -> GroupShape<'_> {
         tags: g
             .tags
             .iter()
-            .map(|t| TagShape {
-                id: t.id,
-                name: &t.name,
-                slug: &t.name,
-            })
+            .map(|t| TagShape::new(t.id, &t.name))
             .collect(),
         // The parent is a tag outside the group: it has no place to number.
-        parent_tag: g
-            .parent_tag
-            .iter()
-            .map(|p| TagShape {
-                id: 0,
-                name: p,
-                slug: p,
-            })
-            .collect(),
+        parent_tag: g.parent_tag.iter().map(|p| TagShape::new(0, p)).collect(),
         one_per_topic: g.one_per_topic,
         permissions: permissions(g),
     }

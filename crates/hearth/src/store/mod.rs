@@ -55,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v19.sql"),
     include_str!("schema_v20.sql"),
     include_str!("schema_v21.sql"),
+    include_str!("schema_v22.sql"),
 ];
 
 /// The schema version this build writes.
