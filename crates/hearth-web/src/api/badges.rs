@@ -11,7 +11,7 @@ use hearth::{Badge, BadgeChange, BadgeTier, NewBadge};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::shape::{BadgeShape, badge, badge_types};
+use super::shape::{BADGE_TYPES, BadgeShape, badge};
 use crate::error::{ApiError, Error, json_response};
 use crate::params::Params;
 use crate::state::State;
@@ -63,7 +63,7 @@ pub(crate) async fn list(AxState(state): AxState<State>, v: Visitor) -> Result<R
             let ids: Vec<i64> = counts.iter().map(|b| b.badge.id).collect();
             Ok(json!({
                 "badges": counts.iter().map(|b| admin_badge(&b.badge, b.grants)).collect::<Vec<_>>(),
-                "badge_types": badge_types(),
+                "badge_types": BADGE_TYPES,
                 "badge_groupings": [{
                     "id": 1, "name": "Community", "description": null, "position": 10, "system": true,
                 }],
@@ -99,7 +99,7 @@ fn tier(params: &Params) -> Result<Option<BadgeTier>, Error> {
 }
 
 fn answer(b: &Badge, grants: i64) -> Value {
-    json!({ "badge_types": badge_types(), "badge": admin_badge(b, grants) })
+    json!({ "badge_types": BADGE_TYPES, "badge": admin_badge(b, grants) })
 }
 
 /// `POST /admin/badges.json` (`createBadge`): `name`, `badge_type_id`;

@@ -240,24 +240,52 @@ pub(crate) async fn top(AxState(state): AxState<State>, v: Visitor, params: Para
 /// `GET /tags.json`: the tags of the topics the visitor may see, most
 /// used first (Discourse's `listTags`).
 pub(crate) async fn tags(AxState(state): AxState<State>, v: Visitor) -> ApiResult {
-    ok(state
+    Ok(state
         .run(move |s| {
             let tags = s
                 .forum
                 .tags(&v.actor, s.config.community, hearth::MAX_TAGS)?;
-            Ok(json!({
-                "tags": tags.iter().map(|t| json!({
-                    "id": t.id,
-                    "text": t.name,
-                    "name": t.name,
-                    "count": t.topic_count,
-                    "pm_count": 0,
-                    "target_tag": null,
-                })).collect::<Vec<_>>(),
-                "extras": { "categories": [] },
+            Ok(written(&TagList {
+                tags: tags
+                    .iter()
+                    .map(|t| TagListItem {
+                        id: t.id,
+                        text: &t.name,
+                        name: &t.name,
+                        count: t.topic_count,
+                        pm_count: 0,
+                        target_tag: None,
+                    })
+                    .collect(),
+                extras: TagListExtras { categories: [] },
             }))
         })
         .await?)
+}
+
+/// `/tags.json`'s document.
+#[derive(serde::Serialize)]
+struct TagList<'a> {
+    tags: Vec<TagListItem<'a>>,
+    extras: TagListExtras,
+}
+
+/// A tag with the number of topics the visitor may see with it.
+#[derive(serde::Serialize)]
+struct TagListItem<'a> {
+    id: i64,
+    text: &'a str,
+    name: &'a str,
+    count: i64,
+    /// Hearth's conversations are not tagged.
+    pm_count: u8,
+    /// Hearth has no synonyms.
+    target_tag: shape::Null,
+}
+
+#[derive(serde::Serialize)]
+struct TagListExtras {
+    categories: [u8; 0],
 }
 
 /// `GET /tag/{name}.json`: the latest topics with that tag (Discourse's
@@ -884,21 +912,20 @@ pub(crate) async fn search(
         .str("q")
         .or_else(|| params.str("term"))
         .unwrap_or_default();
-    let value = state
+    Ok(state
         .run(move |s| {
             let mut query = parse_search(s, &v.actor, &term)?;
             query.page = PageRequest::first(50);
             let results = s.forum.search(&v.actor, s.config.community, &query)?;
             let ctx = ctx(s, &v.actor)?;
-            Ok(shape::search(
+            Ok(written(&shape::search(
                 &ctx,
                 &term,
                 &results.hits,
                 results.next.is_some(),
-            ))
+            )))
         })
-        .await?;
-    ok(value)
+        .await?)
 }
 
 pub(crate) fn profile(
@@ -1007,6 +1034,15 @@ pub(crate) async fn update_user(
     ok(value)
 }
 
+/// `/u/{username}/emails.json`'s document: Hearth keeps one address.
+#[derive(serde::Serialize)]
+struct Emails {
+    email: String,
+    secondary_emails: [u8; 0],
+    unconfirmed_emails: [u8; 0],
+    associated_accounts: [u8; 0],
+}
+
 /// `GET /u/{username}/emails.json` (`getUserEmails`): the member's own
 /// address, to themselves and to admins.
 pub(crate) async fn user_emails(
@@ -1014,7 +1050,7 @@ pub(crate) async fn user_emails(
     v: Visitor,
     Path(username): Path<String>,
 ) -> ApiResult {
-    let value = state
+    Ok(state
         .run(move |s| {
             let member = s
                 .forum
@@ -1032,15 +1068,14 @@ pub(crate) async fn user_emails(
                 .ok_or(Error::Engine(hearth::Error::NotFound {
                     what: "e-mail address",
                 }))?;
-            Ok(json!({
-                "email": email,
-                "secondary_emails": [],
-                "unconfirmed_emails": [],
-                "associated_accounts": [],
+            Ok(written(&Emails {
+                email,
+                secondary_emails: [],
+                unconfirmed_emails: [],
+                associated_accounts: [],
             }))
         })
-        .await?;
-    ok(value)
+        .await?)
 }
 
 /// `GET /u/by-external/{external_id}.json` (`getUserExternalId`: the
@@ -1087,19 +1122,18 @@ pub(crate) async fn user_badges(
     Path(username): Path<String>,
 ) -> ApiResult {
     let username = name_of(&username).to_string();
-    let value = state
+    Ok(state
         .run(move |s| {
             let c = s.config.community;
             let member = s.forum.member_by_username(&v.actor, c, &username)?;
             let grants = s.forum.member_badges(&v.actor, c, member.user.id)?;
-            Ok(shape::user_badges(
+            Ok(written(&shape::user_badges(
                 &ctx(s, &v.actor)?,
                 &member.user,
                 &grants,
-            ))
+            )))
         })
-        .await?;
-    ok(value)
+        .await?)
 }
 
 /// `GET /directory_items.json?order=likes_received&period=all`.
@@ -1117,7 +1151,7 @@ pub(crate) async fn directory(
             ))
         })?,
     };
-    let value = state
+    Ok(state
         .run(move |s| {
             let c = s.config.community;
             let fields = directory_fields(&params);
@@ -1133,10 +1167,13 @@ pub(crate) async fn directory(
                 s.config.base_path,
                 directory_query(&order, &fields, n + 1)
             );
-            Ok(shape::directory(&ctx(s, &v.actor)?, &page.items, more))
+            Ok(written(&shape::directory(
+                &ctx(s, &v.actor)?,
+                &page.items,
+                more,
+            )))
         })
-        .await?;
-    ok(value)
+        .await?)
 }
 
 /// The directory's profile-field filters: `f_{key}={option}` parameters

@@ -70,7 +70,6 @@ pub(crate) struct UserRefShape<'a> {
     username: &'a str,
     name: &'a str,
     avatar_template: String,
-    trust_level: u8,
 }
 
 pub(crate) fn user_ref<'a>(ctx: &Ctx, u: &'a UserRef) -> UserRefShape<'a> {
@@ -79,7 +78,6 @@ pub(crate) fn user_ref<'a>(ctx: &Ctx, u: &'a UserRef) -> UserRefShape<'a> {
         username: &u.username,
         name: &u.display_name,
         avatar_template: avatar_template(ctx, &u.username, u.avatar_url.as_deref()),
-        trust_level: 1,
     }
 }
 
@@ -318,21 +316,45 @@ pub(crate) fn message_list(
             item
         })
         .collect();
-    json!({
-        "users": users_of(ctx, items.iter().flat_map(|m| {
-            [&m.topic.author, &m.topic.last_poster].into_iter().chain(m.participants.users.iter())
-        })),
-        "primary_groups": [],
-        "topic_list": {
-            "can_create_topic": ctx.viewer.is_some(),
-            "draft": null,
-            "draft_key": "new_private_message",
-            "draft_sequence": 0,
-            "more_topics_url": more_url,
-            "per_page": 30,
-            "topics": topics,
-        }
+    value(MessageList {
+        users: users_of(
+            ctx,
+            items.iter().flat_map(|m| {
+                [&m.topic.author, &m.topic.last_poster]
+                    .into_iter()
+                    .chain(m.participants.users.iter())
+            }),
+        ),
+        primary_groups: [],
+        topic_list: MessageTopicList {
+            can_create_topic: ctx.viewer.is_some(),
+            draft: None,
+            draft_key: "new_private_message",
+            draft_sequence: 0,
+            more_topics_url: more_url,
+            per_page: 30,
+            topics,
+        },
     })
+}
+
+/// [`message_list`]'s document.
+#[derive(Serialize)]
+struct MessageList<'a> {
+    users: Vec<UserRefShape<'a>>,
+    primary_groups: [u8; 0],
+    topic_list: MessageTopicList<'a>,
+}
+
+#[derive(Serialize)]
+struct MessageTopicList<'a> {
+    can_create_topic: bool,
+    draft: Null,
+    draft_key: &'static str,
+    draft_sequence: u8,
+    more_topics_url: Option<String>,
+    per_page: u8,
+    topics: Vec<TopicListItem<'a>>,
 }
 
 /// A topic list document (`/latest.json`, a category's, a tag's,
@@ -823,18 +845,10 @@ pub(crate) fn post(ctx: &Ctx, p: &Post, topic: &Topic) -> Value {
 struct ReplyShape<'a> {
     #[serde(flatten)]
     core: PostCore<'a>,
-    reply_to_user: ReplyToUser<'a>,
+    reply_to_user: UserRefShape<'a>,
     actions_summary: [CanAct; 1],
     official: bool,
     accepted_answer: bool,
-}
-
-#[derive(Serialize)]
-struct ReplyToUser<'a> {
-    id: i64,
-    username: &'a str,
-    name: &'a str,
-    avatar_template: String,
 }
 
 /// `p`, a reply to `parent`, as `postReplies` lists it.
@@ -843,16 +857,7 @@ pub(crate) fn reply(ctx: &Ctx, p: &Post, parent: &Post, topic: &Topic) -> Value 
     core.reply_to_post_number = Some(parent.post_number);
     value(ReplyShape {
         core,
-        reply_to_user: ReplyToUser {
-            id: parent.author.id.0,
-            username: &parent.author.username,
-            name: &parent.author.display_name,
-            avatar_template: avatar_template(
-                ctx,
-                &parent.author.username,
-                parent.author.avatar_url.as_deref(),
-            ),
-        },
+        reply_to_user: user_ref(ctx, &parent.author),
         actions_summary: [CanAct {
             id: 2,
             can_act: can_like(ctx, p),
@@ -966,13 +971,13 @@ pub(crate) struct TopicView<'a> {
     bookmarks: [u8; 0],
     has_deleted: bool,
     slow_mode_enabled_until: Null,
-    details: TopicDetails,
+    details: TopicDetails<'a>,
 }
 
 /// A topic's `details`: what the visitor may do, who started it and who
 /// posted last, who takes part.
 #[derive(Serialize)]
-struct TopicDetails {
+struct TopicDetails<'a> {
     can_edit: bool,
     can_delete: bool,
     can_create_post: bool,
@@ -1000,7 +1005,7 @@ struct TopicDetails {
     #[serde(skip_serializing_if = "Option::is_none")]
     allowed_users: Option<Vec<Person>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    allowed_groups: Option<Vec<Value>>,
+    allowed_groups: Option<Vec<GroupRef<'a>>>,
 }
 
 /// A user as `details.created_by` and `last_poster` name them.
@@ -1213,11 +1218,21 @@ pub(crate) fn topic_view<'a>(
             allowed_groups: message.map(|m| {
                 m.groups
                     .iter()
-                    .map(|g| json!({"id": g.id.0, "name": g.name}))
+                    .map(|g| GroupRef {
+                        id: g.id.0,
+                        name: &g.name,
+                    })
                     .collect()
             }),
         },
     }
+}
+
+/// A group a conversation is with.
+#[derive(Serialize)]
+struct GroupRef<'a> {
+    id: i64,
+    name: &'a str,
 }
 
 /// One post found by a search.
@@ -1253,7 +1268,12 @@ struct SearchTopic<'a> {
 }
 
 /// `/search.json`.
-pub(crate) fn search(ctx: &Ctx, term: &str, hits: &[SearchHit], more: bool) -> Value {
+pub(crate) fn search<'a>(
+    ctx: &Ctx,
+    term: &'a str,
+    hits: &'a [SearchHit],
+    more: bool,
+) -> SearchResult<'a> {
     let posts: Vec<SearchPost<'_>> = hits
         .iter()
         .map(|h| SearchPost {
@@ -1292,29 +1312,60 @@ pub(crate) fn search(ctx: &Ctx, term: &str, hits: &[SearchHit], more: bool) -> V
             tags: [],
         })
         .collect();
-    json!({
-        "posts": posts,
-        "topics": topics,
-        "users": [],
-        "categories": [],
-        "tags": [],
-        "groups": [],
-        "grouped_search_result": {
-            "more_posts": if more { Some(true) } else { None },
-            "more_users": null,
-            "more_categories": null,
-            "term": term,
-            "search_log_id": 0,
-            "more_full_page_results": if more { Some(true) } else { None },
-            "can_create_topic": ctx.viewer.is_some(),
-            "error": null,
-            "post_ids": hits.iter().map(|h| h.post.0).collect::<Vec<_>>(),
-            "user_ids": [],
-            "category_ids": [],
-            "tag_ids": [],
-            "group_ids": [],
-        }
-    })
+    SearchResult {
+        posts,
+        topics,
+        users: [],
+        categories: [],
+        tags: [],
+        groups: [],
+        grouped_search_result: Grouped {
+            more_posts: more.then_some(true),
+            more_users: None,
+            more_categories: None,
+            term,
+            search_log_id: 0,
+            more_full_page_results: more.then_some(true),
+            can_create_topic: ctx.viewer.is_some(),
+            error: None,
+            post_ids: hits.iter().map(|h| h.post.0).collect(),
+            user_ids: [],
+            category_ids: [],
+            tag_ids: [],
+            group_ids: [],
+        },
+    }
+}
+
+/// `/search.json`'s document.
+#[derive(Serialize)]
+pub(crate) struct SearchResult<'a> {
+    posts: Vec<SearchPost<'a>>,
+    topics: Vec<SearchTopic<'a>>,
+    users: [u8; 0],
+    categories: [u8; 0],
+    tags: [u8; 0],
+    groups: [u8; 0],
+    grouped_search_result: Grouped<'a>,
+}
+
+/// What a search found, by kind (only posts: Hearth searches posts).
+#[derive(Serialize)]
+struct Grouped<'a> {
+    /// `true` when there are more, else `null` (as Discourse).
+    more_posts: Option<bool>,
+    more_users: Null,
+    more_categories: Null,
+    term: &'a str,
+    search_log_id: u8,
+    more_full_page_results: Option<bool>,
+    can_create_topic: bool,
+    error: Null,
+    post_ids: Vec<i64>,
+    user_ids: [u8; 0],
+    category_ids: [u8; 0],
+    tag_ids: [u8; 0],
+    group_ids: [u8; 0],
 }
 
 /// Discourse's badge type ids: 1 gold, 2 silver, 3 bronze.
@@ -1326,13 +1377,32 @@ pub(crate) fn badge_type(tier: BadgeTier) -> i64 {
     }
 }
 
-pub(crate) fn badge_types() -> Value {
-    json!([
-        {"id": 1, "name": "Gold", "sort_order": 9},
-        {"id": 2, "name": "Silver", "sort_order": 8},
-        {"id": 3, "name": "Bronze", "sort_order": 7},
-    ])
+/// One of Discourse's badge types.
+#[derive(Serialize)]
+pub(crate) struct BadgeType {
+    id: u8,
+    name: &'static str,
+    sort_order: u8,
 }
+
+/// Discourse's three badge types, as every badge answer lists them.
+pub(crate) const BADGE_TYPES: [BadgeType; 3] = [
+    BadgeType {
+        id: 1,
+        name: "Gold",
+        sort_order: 9,
+    },
+    BadgeType {
+        id: 2,
+        name: "Silver",
+        sort_order: 8,
+    },
+    BadgeType {
+        id: 3,
+        name: "Bronze",
+        sort_order: 7,
+    },
+];
 
 /// A badge; Discourse renders its `description` as HTML.
 #[derive(Serialize)]
@@ -1375,37 +1445,76 @@ pub(crate) fn badge(b: &hearth::Badge, grant_count: usize) -> BadgeShape<'_> {
 }
 
 /// `/user_badges/{username}.json`.
-pub(crate) fn user_badges(ctx: &Ctx, user: &User, grants: &[BadgeGrant]) -> Value {
+pub(crate) fn user_badges<'a>(
+    ctx: &Ctx,
+    user: &'a User,
+    grants: &'a [BadgeGrant],
+) -> UserBadges<'a> {
     let mut badges: Vec<&hearth::Badge> = Vec::new();
     for g in grants {
         if !badges.iter().any(|b| b.id == g.badge.id) {
             badges.push(&g.badge);
         }
     }
-    json!({
-        "badges": badges.iter().map(|b| badge(b, grants.iter().filter(|g| g.badge.id == b.id).count())).collect::<Vec<_>>(),
-        "badge_types": badge_types(),
-        "granted_bies": [],
-        "users": [{
-            "id": user.id.0,
-            "username": user.username,
-            "name": user.display_name,
-            "avatar_template": avatar_template(ctx, &user.username, user.avatar_url.as_deref()),
+    UserBadges {
+        badges: badges
+            .iter()
+            .map(|b| badge(b, grants.iter().filter(|g| g.badge.id == b.id).count()))
+            .collect(),
+        badge_types: BADGE_TYPES,
+        granted_bies: [],
+        users: [UserRefShape {
+            id: user.id.0,
+            username: &user.username,
+            name: &user.display_name,
+            avatar_template: avatar_template(ctx, &user.username, user.avatar_url.as_deref()),
         }],
-        "user_badges": grants.iter().enumerate().map(|(i, g)| json!({
-            "id": i + 1,
-            "granted_at": ts(g.granted_at),
-            "created_at": ts(g.granted_at),
-            "grouping_position": 0,
-            "is_favorite": false,
-            "can_favorite": false,
-            "badge_id": g.badge.id,
-            "user_id": user.id.0,
-            "granted_by_id": -1,
-            "post_id": g.post.map(|p| p.0),
-            "reason": g.reason,
-        })).collect::<Vec<_>>(),
-    })
+        user_badges: grants
+            .iter()
+            .enumerate()
+            .map(|(i, g)| UserBadge {
+                id: i + 1,
+                granted_at: ts(g.granted_at),
+                created_at: ts(g.granted_at),
+                grouping_position: 0,
+                is_favorite: false,
+                can_favorite: false,
+                badge_id: g.badge.id,
+                user_id: user.id.0,
+                granted_by_id: -1,
+                post_id: g.post.map(|p| p.0),
+                reason: &g.reason,
+            })
+            .collect(),
+    }
+}
+
+/// [`user_badges`]' document.
+#[derive(Serialize)]
+pub(crate) struct UserBadges<'a> {
+    badges: Vec<BadgeShape<'a>>,
+    badge_types: [BadgeType; 3],
+    granted_bies: [u8; 0],
+    users: [UserRefShape<'a>; 1],
+    user_badges: Vec<UserBadge<'a>>,
+}
+
+/// One grant of a badge to the member.
+#[derive(Serialize)]
+struct UserBadge<'a> {
+    /// Its place in the member's list (Hearth's grants have no own id).
+    id: usize,
+    granted_at: String,
+    created_at: String,
+    grouping_position: u8,
+    is_favorite: bool,
+    can_favorite: bool,
+    badge_id: i64,
+    user_id: i64,
+    /// Granted by the system.
+    granted_by_id: i8,
+    post_id: Option<i64>,
+    reason: &'a str,
 }
 
 /// What a profile shows besides the account.
@@ -1802,14 +1911,25 @@ pub(crate) fn user(ctx: &Ctx, p: &Profile) -> Value {
         group_users: [],
         user_option: UserOption::defaults(u.id.0),
     };
-    json!({
-        "user_badges": [],
-        "badges": p.grants.iter().map(|g| badge(&g.badge, 1)).collect::<Vec<_>>(),
-        "badge_types": badge_types(),
-        "users": [],
-        "topics": [],
-        "user": user,
+    value(UserDocument {
+        user_badges: [],
+        badges: p.grants.iter().map(|g| badge(&g.badge, 1)).collect(),
+        badge_types: BADGE_TYPES,
+        users: [],
+        topics: [],
+        user,
     })
+}
+
+/// `/u/{username}.json`'s document.
+#[derive(Serialize)]
+struct UserDocument<'a> {
+    user_badges: [u8; 0],
+    badges: Vec<BadgeShape<'a>>,
+    badge_types: [BadgeType; 3],
+    users: [u8; 0],
+    topics: [u8; 0],
+    user: UserShape<'a>,
 }
 
 pub(crate) fn role_title(role: Role) -> &'static str {
@@ -1823,29 +1943,69 @@ pub(crate) fn role_title(role: Role) -> &'static str {
 }
 
 /// `/directory_items.json`.
-pub(crate) fn directory(ctx: &Ctx, entries: &[DirectoryEntry], more_url: String) -> Value {
-    json!({
-        "directory_items": entries.iter().map(|e| json!({
-            "id": e.user.id.0,
-            "likes_received": e.likes_received,
-            "likes_given": e.likes_given,
-            "topics_entered": e.topics_entered,
-            "topic_count": e.topic_count,
-            "post_count": e.post_count,
-            "posts_read": e.posts_read,
-            "days_visited": e.days_visited,
-            "user": {
-                "id": e.user.id.0,
-                "username": e.user.username,
-                "name": e.user.display_name,
-                "avatar_template": avatar_template(ctx, &e.user.username, e.user.avatar_url.as_deref()),
-                "title": if e.role.is_official() { Some(role_title(e.role)) } else { None },
-            },
-        })).collect::<Vec<_>>(),
-        "meta": {
-            "last_updated_at": null,
-            "total_rows_directory_items": entries.len(),
-            "load_more_directory_items": more_url,
-        }
-    })
+pub(crate) fn directory<'a>(
+    ctx: &Ctx,
+    entries: &'a [DirectoryEntry],
+    more_url: String,
+) -> Directory<'a> {
+    Directory {
+        directory_items: entries
+            .iter()
+            .map(|e| DirectoryItem {
+                id: e.user.id.0,
+                likes_received: e.likes_received,
+                likes_given: e.likes_given,
+                topics_entered: e.topics_entered,
+                topic_count: e.topic_count,
+                post_count: e.post_count,
+                posts_read: e.posts_read,
+                days_visited: e.days_visited,
+                user: DirectoryUser {
+                    who: user_ref(ctx, &e.user),
+                    title: e.role.is_official().then(|| role_title(e.role)),
+                },
+            })
+            .collect(),
+        meta: DirectoryMeta {
+            last_updated_at: None,
+            total_rows_directory_items: entries.len(),
+            load_more_directory_items: more_url,
+        },
+    }
+}
+
+/// [`directory`]'s document.
+#[derive(Serialize)]
+pub(crate) struct Directory<'a> {
+    directory_items: Vec<DirectoryItem<'a>>,
+    meta: DirectoryMeta,
+}
+
+/// A member's row in the directory, with their figures.
+#[derive(Serialize)]
+struct DirectoryItem<'a> {
+    id: i64,
+    likes_received: i64,
+    likes_given: i64,
+    topics_entered: i64,
+    topic_count: i64,
+    post_count: i64,
+    posts_read: i64,
+    days_visited: i64,
+    user: DirectoryUser<'a>,
+}
+
+#[derive(Serialize)]
+struct DirectoryUser<'a> {
+    #[serde(flatten)]
+    who: UserRefShape<'a>,
+    /// "Admin", "Moderator", … for staff; `null` for members.
+    title: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct DirectoryMeta {
+    last_updated_at: Null,
+    total_rows_directory_items: usize,
+    load_more_directory_items: String,
 }
