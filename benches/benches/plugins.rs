@@ -364,6 +364,16 @@ fn plugins(c: &mut Criterion) {
         host.action(&Actor::User(members[0]), community, "polls", "vote", &input)
             .unwrap();
     }
+    // The engine read polls makes of the page's posts (as the member), the
+    // read a remembered render replays.
+    g.bench_function("engine: posts_by_ids of the 20-post page (member)", |b| {
+        b.iter(|| {
+            let got = forum
+                .posts_by_ids(&Actor::User(members[0]), community, &posts)
+                .unwrap();
+            assert_eq!(got.len(), 20);
+        })
+    });
     // The whole page's plugin work, once as a repeated view (each render
     // remembered and reused while its reads answer the same: the host
     // replays the reads, no plugin runs) and once with nothing remembered
@@ -407,6 +417,30 @@ fn plugins(c: &mut Criterion) {
             })
         });
     }
+    g.bench_function(
+        "nothing remembered: post footers only (reactions + polls)",
+        |b| {
+            b.iter(|| {
+                cold.render_items(
+                    &Actor::User(members[0]),
+                    community,
+                    hearth_wasm::ItemSlot::PostFooter,
+                    &member_page,
+                    &ids,
+                )
+            })
+        },
+    );
+    g.bench_function("nothing remembered: topic footer only (assign)", |b| {
+        b.iter(|| {
+            cold.render(
+                &Actor::User(members[0]),
+                community,
+                Slot::TopicFooter,
+                &member_page,
+            )
+        })
+    });
     g.bench_function("polls: vote (toggle, saved)", |b| {
         let input = hearth_wasm::ActionInput {
             post: Some(posts[0]),

@@ -371,6 +371,51 @@ fn invites_can_add_to_groups_and_lead_to_a_topic() {
 }
 
 #[test]
+fn posts_by_ids_answers_as_post_does_for_every_reader() {
+    let w = World::new();
+    let f = w.forum();
+    // More posts than one read takes, a deleted one, a hidden one, posts
+    // of every category, one that does not exist, one asked for twice.
+    let mut ids: Vec<hearth::PostId> = (0..20)
+        .map(|i| {
+            f.reply(
+                &w.member,
+                w.c,
+                w.topics[0].0,
+                hearth::NewReply {
+                    body: format!("Reply number {i}, long enough to post."),
+                    reply_to: None,
+                },
+            )
+            .unwrap()
+            .id
+        })
+        .collect();
+    f.delete_post(&w.member, w.c, ids[3]).unwrap();
+    f.hide_post(&Actor::System, w.c, ids[17], "tone-bot", "rude")
+        .unwrap();
+    ids.extend(w.topics.iter().map(|(_, answer)| *answer));
+    ids.push(hearth::PostId(999_999));
+    ids.push(ids[17]);
+    ids.insert(0, w.topics[2].1);
+    for who in [
+        &Actor::Guest,
+        &w.outsider,
+        &w.member,
+        &w.group_member,
+        &w.moderator,
+        &w.admin,
+    ] {
+        let got = f.posts_by_ids(who, w.c, &ids).unwrap();
+        assert_eq!(got.len(), ids.len());
+        for (id, p) in ids.iter().zip(&got) {
+            let one = f.post(who, w.c, *id).ok();
+            assert_eq!(p, &one, "{who:?} reading {id:?}");
+        }
+    }
+}
+
+#[test]
 fn posts_by_ids_reads_each_post_as_the_reader_may() {
     let w = World::new();
     let f = w.forum();
