@@ -18,7 +18,17 @@ pub trait Host {
     /// Capability `settings`: a setting's value as JSON text.
     fn setting(&self, key: &str) -> Option<String>;
     /// Capability `now`: the forum's clock, in milliseconds since the epoch.
+    /// A render that asks runs again on every page.
     fn now(&self) -> i64;
+    /// Capability `now` (API 0.2): the clock rounded down to a multiple of
+    /// `step_ms` (0 counts as 1) — the start of this minute, hour or day.
+    /// A render that asks only this may be reused by the host until the
+    /// next step begins, so prefer it to [`now`](Self::now) in renders
+    /// that need only so fine a time. The default rounds [`now`](Self::now).
+    fn now_rounded(&self, step_ms: u32) -> i64 {
+        let now = self.now();
+        now - now.rem_euclid(i64::from(step_ms.max(1)))
+    }
     /// Capability `kv`: a value from the plugin's store (this community).
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, HostError>;
     /// Capability `kv` (API 0.2): the values under many keys at once, in

@@ -75,6 +75,9 @@ impl Host for WasmHost {
     fn now(&self) -> i64 {
         imports::now()
     }
+    fn now_rounded(&self, step_ms: u32) -> i64 {
+        imports::now_rounded(step_ms)
+    }
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, sdk::HostError> {
         imports::kv_get(key).map_err(host_error)
     }

@@ -782,6 +782,11 @@ impl CallState {
     }
 }
 
+/// `now` rounded down to a multiple of `step` milliseconds (0 counts as 1).
+fn rounded(now: i64, step: u32) -> i64 {
+    now - now.rem_euclid(i64::from(step.max(1)))
+}
+
 impl types::Host for CallState {}
 
 impl host::Host for CallState {
@@ -844,6 +849,17 @@ impl host::Host for CallState {
             return Err(wasmtime::format_err!("{msg}"));
         }
         Ok(millis(self.db().now()))
+    }
+
+    fn now_rounded(&mut self, step_ms: u32) -> wasmtime::Result<i64> {
+        self.noted(Read::Clock(step_ms), |s| {
+            if let Err(e) = s.require(Capability::Now, "now-rounded")? {
+                let msg = format!("now-rounded: {e:?}");
+                s.violation = Some(Violation::Denied(msg.clone()));
+                return Err(wasmtime::format_err!("{msg}"));
+            }
+            Ok(rounded(millis(s.db().now()), step_ms))
+        })
     }
 
     fn kv_get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
@@ -1492,6 +1508,19 @@ fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rounded_clock_is_the_start_of_its_step() {
+        assert_eq!(rounded(1_795_424_459_999, 60_000), 1_795_424_400_000);
+        assert_eq!(rounded(1_795_424_460_000, 60_000), 1_795_424_460_000);
+        assert_eq!(
+            rounded(1_795_424_459_999, 0),
+            1_795_424_459_999,
+            "0 counts as 1"
+        );
+        // Before the epoch it still rounds down.
+        assert_eq!(rounded(-1, 1_000), -1_000);
+    }
 
     const MS: Duration = Duration::from_millis(1);
 

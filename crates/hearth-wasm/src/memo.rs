@@ -49,6 +49,8 @@ pub(crate) enum Read {
     LatestTopics(Option<i64>, Option<String>, u32),
     TopicPosts(i64, Option<String>, u32),
     PostsByIds(Vec<i64>),
+    /// The clock rounded to a step of that many milliseconds.
+    Clock(u32),
 }
 
 /// A read and its answer's fingerprint.
@@ -94,6 +96,7 @@ fn replay(state: &mut CallState, read: &Read) -> Option<u64> {
         }
         Read::TopicPosts(topic, after, limit) => fp(state.topic_posts(topic, after, limit)),
         Read::PostsByIds(ids) => fp(state.posts_by_ids(ids)),
+        Read::Clock(step) => fp(state.now_rounded(step)),
     }
 }
 

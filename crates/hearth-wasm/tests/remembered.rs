@@ -1,7 +1,8 @@
 //! Remembered renders: a page slot's or an item slot's answer is reused
 //! only while every read it made answers the same — for the same plugin
 //! build, reader and context — and never when the render did something a
-//! replay cannot repeat (the clock).
+//! replay cannot repeat (the exact clock); the clock rounded to a step
+//! counts as a read until the step is over.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -131,11 +132,63 @@ fn a_render_is_reused_only_while_its_reads_answer_the_same() {
     assert!(other.contains("visible") && ran, "{other}");
 }
 
-/// A render that read the clock (the escape hatch on a topic's page) runs
-/// on every page; the same plugin's footer away from topics, which reads
-/// only its settings, is reused.
+/// A render that reads the clock runs on every page; one that reads it
+/// rounded (`now-rounded`) is reused until the next step begins, then runs
+/// again and shows the new time.
 #[test]
-fn renders_that_read_the_clock_run_every_time() {
+fn the_clock_runs_a_render_every_time_the_rounded_clock_once_a_step() {
+    if !api_0_2() {
+        return;
+    }
+    let w = World::new();
+    w.install_fixture("hostile");
+    w.grant_hostile(&[Capability::Now]);
+    set_mode(&w, "clock");
+    let before = calls(&w, "hostile");
+    for n in 1..=3 {
+        assert!(footer(&w, Actor::Guest).starts_with("clock "));
+        assert_eq!(calls(&w, "hostile"), before + n);
+    }
+    // The clock stands at 09:00:00.
+    set_mode(&w, "minute");
+    let first = footer(&w, Actor::Guest);
+    assert!(first.starts_with("minute "), "{first}");
+    let ran = calls(&w, "hostile");
+    w.clock.advance(time::Duration::seconds(59));
+    assert_eq!(footer(&w, Actor::Guest), first);
+    assert_eq!(calls(&w, "hostile"), ran, "reused within the minute");
+    w.clock.advance(time::Duration::seconds(1));
+    let next = footer(&w, Actor::Guest);
+    assert_ne!(next, first, "the next minute shows the new time");
+    assert_eq!(calls(&w, "hostile"), ran + 1);
+    // Without the capability the rounded clock stops the render, as `now`
+    // does, and nothing is remembered.
+    w.grant_hostile(&[]);
+    w.clock.advance(time::Duration::minutes(1));
+    let failures = w.host.status("hostile").unwrap().counters.failures;
+    let denied = w.host.render_items(
+        &Actor::Guest,
+        w.community,
+        ItemSlot::PostFooter,
+        &PageContext::default(),
+        &[1],
+    );
+    assert!(denied.is_empty(), "{denied:?}");
+    let status = w.host.status("hostile").unwrap();
+    assert_eq!(status.counters.failures, failures + 1);
+    assert!(
+        status
+            .counters
+            .last_error
+            .is_some_and(|e| e.contains("now-rounded")),
+    );
+}
+
+/// The escape hatch on a question's page asks the time to the minute
+/// (whether the question is "stuck"): reused within the minute; its footer
+/// away from topics, which reads only its settings, is reused too.
+#[test]
+fn the_escape_hatch_is_remembered_within_the_minute() {
     let w = World::new();
     w.enable_escape_hatch();
     w.host
@@ -158,15 +211,22 @@ fn renders_that_read_the_clock_run_every_time() {
         topic: Some(t.id),
         ..PageContext::default()
     };
+    // Built for API 0.1 (the compatibility run), the plugin asks `now`:
+    // it runs on every page, as before.
+    let per_minute = if api_0_2() { 1 } else { 3 };
     let before = calls(&w, "escape-hatch");
-    for n in 1..=3 {
+    for _ in 1..=3 {
         assert!(render(&on_topic).contains("help.acme.test"));
-        assert_eq!(calls(&w, "escape-hatch"), before + n);
     }
+    assert_eq!(calls(&w, "escape-hatch"), before + per_minute);
+    w.clock.advance(time::Duration::minutes(1));
+    assert!(render(&on_topic).contains("help.acme.test"));
+    let ran = before + per_minute + 1;
+    assert_eq!(calls(&w, "escape-hatch"), ran, "a new minute");
     let away = PageContext::default();
     assert!(render(&away).contains("help.acme.test"));
     assert!(render(&away).contains("help.acme.test"));
-    assert_eq!(calls(&w, "escape-hatch"), before + 4);
+    assert_eq!(calls(&w, "escape-hatch"), ran + 1);
 }
 
 /// With `remember_renders` off every page runs every plugin.

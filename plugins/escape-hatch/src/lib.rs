@@ -120,7 +120,9 @@ impl Plugin for EscapeHatch {
             if let Ok(Some(topic)) = host.topic(id) {
                 let hours: i64 = host.setting_as("stuck-after-hours").unwrap_or(24);
                 if (contact.url.len() + contact.email.len()) > 0
-                    && is_stuck(&topic, host.now(), hours * 3_600_000)
+                    // To the minute: the host may reuse this footer
+                    // until the minute is over.
+                    && is_stuck(&topic, host.now_rounded(60_000), hours * 3_600_000)
                 {
                     html.push_str(&stuck(host, &contact, &topic));
                 }

@@ -261,7 +261,10 @@ impl Plugin for Leaderboard {
         let period: String = host
             .setting_as("sidebar-period")
             .unwrap_or_else(|| "week".into());
-        let Some(board) = board_name(&period, host.now()) else {
+        // Boards change at midnight (UTC): the day is all the sidebar
+        // needs, and the host may reuse it while the day and the board's
+        // reads stay the same.
+        let Some(board) = board_name(&period, host.now_rounded(DAY_MS as u32)) else {
             return Ok(None);
         };
         let n: usize = host.setting_as("top").unwrap_or(10);

@@ -48,6 +48,9 @@ fn misbehave(host: &dyn Host) -> Option<String> {
             }
             Some(format!("<p>worked {}</p>", x % 10))
         }
+        // The clock, exact and to the minute (capability `now`).
+        "clock" => Some(format!("clock {}", host.now())),
+        "minute" => Some(format!("minute {}", host.now_rounded(60_000))),
         "trap" => panic!("hostile plugin panicked on purpose"),
         "huge" => Some("x".repeat(10 << 20)),
         "script" => Some(
