@@ -6,6 +6,8 @@
 //! These are application-level calls with no [`Actor`](crate::Actor): never
 //! hand them to end users directly.
 
+use std::collections::HashMap;
+
 use crate::db::{self, Conn, params};
 
 use crate::error::{Error, Result};
@@ -20,6 +22,19 @@ pub const MAX_EXT_KEY: usize = 512;
 pub const MAX_EXT_VALUE: usize = 1 << 20;
 /// The most keys [`Forum::ext_get_many`] reads at once.
 pub const MAX_EXT_KEYS_READ: usize = 500;
+
+/// Keys [`Forum::ext_get_many`] reads with one statement.
+const KEYS_PER_READ: usize = 16;
+
+/// [`Forum::ext_get_many`]'s statement: the namespace `?1`, the scope `?2`,
+/// the keys `?3`…
+static KEYS_READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT key, value FROM extension_data
+         WHERE namespace = ?1 AND community_id = ?2 AND key IN ({})",
+        db::placeholders(3, KEYS_PER_READ)
+    )
+});
 /// Namespaces starting with this hold secrets (plugins' API keys): the
 /// community export leaves them out; a copy of the whole database keeps
 /// them.
@@ -125,17 +140,25 @@ impl Forum {
             check_key(key)?;
         }
         self.read(|conn, _| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT value FROM extension_data
-                 WHERE namespace = ?1 AND community_id = ?2 AND key = ?3",
-            )?;
-            keys.iter()
-                .map(|key| {
-                    crate::store::optional(
-                        stmt.query_row(params![namespace, scope(community), key], |r| r.get(0)),
-                    )
-                })
-                .collect()
+            // Read in chunks of one statement's shape (a short chunk
+            // repeats its last key).
+            let mut stmt = conn.prepare_cached(&KEYS_READ)?;
+            let scope = scope(community);
+            let mut found: HashMap<String, Vec<u8>> = HashMap::with_capacity(keys.len());
+            for chunk in keys.chunks(KEYS_PER_READ) {
+                let Some(last) = chunk.last() else { continue };
+                let mut args: Vec<&dyn db::ToSql> = Vec::with_capacity(KEYS_PER_READ + 2);
+                args.push(&namespace);
+                args.push(&scope);
+                for i in 0..KEYS_PER_READ {
+                    args.push(chunk.get(i).unwrap_or(last));
+                }
+                for row in stmt.query_map(args, |r| Ok((r.get(0)?, r.get(1)?)))? {
+                    let (key, value): (String, Vec<u8>) = row?;
+                    found.insert(key, value);
+                }
+            }
+            Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
         })
     }
 

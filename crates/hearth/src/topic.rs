@@ -570,8 +570,10 @@ const POSTS_PER_READ: usize = 16;
 
 /// [`Forum::posts_by_ids`]' filter: the community `?2`, the ids `?3`…
 static BY_IDS_FILTER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let places: Vec<String> = (0..POSTS_PER_READ).map(|i| format!("?{}", i + 3)).collect();
-    format!("p.community_id = ?2 AND p.id IN ({})", places.join(", "))
+    format!(
+        "p.community_id = ?2 AND p.id IN ({})",
+        db::placeholders(3, POSTS_PER_READ)
+    )
 });
 
 /// Most ids [`Forum::posts_by_ids`] reads at once.

@@ -52,6 +52,49 @@ fn many_keys_are_read_in_order_up_to_the_bound() {
     );
 }
 
+#[test]
+fn repeated_keys_and_short_chunks_answer_each_place() {
+    let t = TestForum::new();
+    let f = &t.forum;
+    let put = |community, key: &str, value: &str| {
+        f.ext_apply(
+            "plugin:test",
+            community,
+            &[ExtOp::Put {
+                key: key.into(),
+                value: value.as_bytes().to_vec(),
+            }],
+        )
+        .unwrap();
+    };
+    put(None, "a", "site a");
+    put(None, "", "the empty key");
+    let owner = f.create_user(hearth::NewUser::new("ada")).unwrap().id;
+    let (c, _) = common::one_category_with(f, owner, "acme", Default::default());
+    put(Some(c), "a", "community a");
+    // 17 places: a full chunk and one of a single key; "a" three times,
+    // the empty key, and keys nobody set.
+    let mut keys: Vec<String> = (0..14).map(|i| format!("unset/{i}")).collect();
+    keys.insert(3, "a".into());
+    keys.push(String::new());
+    keys.push("a".into());
+    keys[10] = "a".into();
+    let got = f.ext_get_many("plugin:test", None, &keys).unwrap();
+    assert_eq!(got.len(), keys.len());
+    for (key, value) in keys.iter().zip(&got) {
+        let expected = match key.as_str() {
+            "a" => Some(b"site a".to_vec()),
+            "" => Some(b"the empty key".to_vec()),
+            _ => None,
+        };
+        assert_eq!(value, &expected, "{key:?}");
+    }
+    let scoped = f
+        .ext_get_many("plugin:test", Some(c), &["a".into(), String::new()])
+        .unwrap();
+    assert_eq!(scoped, [Some(b"community a".to_vec()), None]);
+}
+
 /// Lists `prefix` page by page (`page` keys at a time), as plugins do.
 fn list_all(f: &hearth::Forum, prefix: &str, page: usize) -> Vec<String> {
     let mut keys = Vec::new();

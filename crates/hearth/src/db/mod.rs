@@ -750,6 +750,16 @@ impl<T> OptionalExtension<T> for Result<T> {
     }
 }
 
+/// `n` numbered parameters from `?first` on, comma-separated (`?3, ?4,
+/// ?5`): the places of an `IN (…)` list of a fixed shape, so that one
+/// cached statement serves every call.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A connection to the server named by `HEARTH_TEST_PG` (`.ci/pg-start`)
 /// for a test; without it `None` and a printed skip, but in CI (`CI` set)
 /// a failure.
@@ -769,6 +779,12 @@ pub(crate) fn test_postgres() -> Option<Conn> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_from_the_first() {
+        assert_eq!(placeholders(3, 3), "?3, ?4, ?5");
+        assert_eq!(placeholders(1, 0), "");
+    }
 
     /// The same statements, the same answers, on every backend.
     fn round_trip(conn: &Conn) {
