@@ -149,17 +149,24 @@ pub trait Plugin {
 
 /// Escapes text for HTML.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+    let mut out = String::with_capacity(s.len() + 8);
+    // Runs without a special character are copied whole; the five are
+    // ASCII, so every cut falls between characters.
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&s[from..i]);
+        out.push_str(entity);
+        from = i + 1;
     }
+    out.push_str(&s[from..]);
     out
 }
 
@@ -274,6 +281,11 @@ mod tests {
             escape(r#"<a href="x">&'"#),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
+        // Text around and between the five, multi-byte characters kept.
+        assert_eq!(escape("é < ü > ½"), "é &lt; ü &gt; ½");
+        assert_eq!(escape("plain 👍"), "plain 👍");
+        assert_eq!(escape(""), "");
+        assert_eq!(escape("&&"), "&amp;&amp;");
     }
 
     #[test]
