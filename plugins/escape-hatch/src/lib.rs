@@ -120,9 +120,10 @@ impl Plugin for EscapeHatch {
             if let Ok(Some(topic)) = host.topic(id) {
                 let hours: i64 = host.setting_as("stuck-after-hours").unwrap_or(24);
                 if (contact.url.len() + contact.email.len()) > 0
-                    // To the minute: the host may reuse this footer
-                    // until the minute is over.
-                    && is_stuck(&topic, host.now_rounded(60_000), hours * 3_600_000)
+                    // To the minute (its end, so that 0 hours means at
+                    // once): the host may reuse this footer until the
+                    // minute is over.
+                    && is_stuck(&topic, host.now_rounded(60_000) + 60_000, hours * 3_600_000)
                 {
                     html.push_str(&stuck(host, &contact, &topic));
                 }
@@ -208,7 +209,10 @@ mod tests {
         let day = 24 * 3_600_000;
         let mut h = host();
         h.now = 10 * day;
-        h.topics.insert(12, question(10 * day - day + 1, false));
+        // Decided to the minute: a minute and a millisecond short of the
+        // threshold is not stuck yet.
+        h.topics
+            .insert(12, question(10 * day - day + 60_001, false));
         let fresh = EscapeHatch::render(&h, ctx(Slot::PageFooter, Some(12)))
             .unwrap()
             .unwrap();
