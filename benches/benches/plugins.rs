@@ -220,6 +220,20 @@ fn plugins(c: &mut Criterion) {
             })
         },
     );
+    {
+        let cold = cold_host(&forum);
+        g.bench_function("nothing remembered: reactions' post footers only", |b| {
+            b.iter(|| {
+                cold.render_items(
+                    &Actor::User(members[0]),
+                    community,
+                    hearth_wasm::ItemSlot::PostFooter,
+                    &member_page,
+                    &ids,
+                )
+            })
+        });
+    }
     g.bench_function("reactions: one action (toggle, saved)", |b| {
         let input = hearth_wasm::ActionInput {
             post: Some(posts[0]),
@@ -378,14 +392,7 @@ fn plugins(c: &mut Criterion) {
     // remembered and reused while its reads answer the same: the host
     // replays the reads, no plugin runs) and once with nothing remembered
     // (every plugin runs: a first view, or one whose reads changed).
-    let cold = PluginHost::new(
-        forum.clone(),
-        HostConfig {
-            remember_renders: false,
-            ..HostConfig::default()
-        },
-    )
-    .unwrap();
+    let cold = cold_host(&forum);
     for (label, host) in [
         (
             "topic page, member: post footers (reactions + polls) and topic footer (assign)",
@@ -539,3 +546,15 @@ fn plugins(c: &mut Criterion) {
 
 criterion_group!(benches, plugins);
 criterion_main!(benches);
+
+/// A host that remembers no render: every view is a first view.
+fn cold_host(forum: &Arc<Forum>) -> PluginHost {
+    PluginHost::new(
+        forum.clone(),
+        HostConfig {
+            remember_renders: false,
+            ..HostConfig::default()
+        },
+    )
+    .unwrap()
+}

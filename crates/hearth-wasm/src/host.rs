@@ -1114,23 +1114,28 @@ impl PluginHost {
             &Instance,
         ) -> wasmtime::Result<std::result::Result<T, String>>,
     ) -> Result<T> {
-        let remember = self.inner.config.remember_renders;
-        if remember {
-            let spec = self.spec(loaded, enabled, community, hook, reader);
-            let recalled = self.inner.memo.recall(&key, loaded, || {
-                CallState::new(&self.inner.forum, &spec, std::time::Instant::now())
-            });
-            if let Some(v) = recalled.and_then(T::from_answer) {
-                return Ok(v);
+        // The reads replayed, or the call's, in one snapshot with the
+        // reader's permissions loaded once (read-only hooks: nothing here
+        // writes, so the snapshot lasts the whole call).
+        self.inner.forum.in_snapshot(|| {
+            let remember = self.inner.config.remember_renders;
+            if remember {
+                let spec = self.spec(loaded, enabled, community, hook, reader);
+                let recalled = self.inner.memo.recall(&key, loaded, || {
+                    CallState::new(&self.inner.forum, &spec, std::time::Instant::now())
+                });
+                if let Some(v) = recalled.and_then(T::from_answer) {
+                    return Ok(v);
+                }
             }
-        }
-        let out = self.call(loaded, stats, enabled, community, hook, reader, f);
-        if let (true, Ok(v), Some(reads)) = (remember, &out.result, out.reads) {
-            self.inner
-                .memo
-                .remember(key, loaded, reads, v.clone().into_answer());
-        }
-        out.result
+            let out = self.call(loaded, stats, enabled, community, hook, reader, f);
+            if let (true, Ok(v), Some(reads)) = (remember, &out.result, out.reads) {
+                self.inner
+                    .memo
+                    .remember(key, loaded, reads, v.clone().into_answer());
+            }
+            out.result
+        })
     }
 
     /// What a call of `hook` on `loaded` is given here: the reader, and for

@@ -77,6 +77,10 @@ impl Runtime {
             .memory_guard_size(64 << 10)
             .memory_init_cow(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        // For `perf`: name plugins' compiled functions in /tmp/perf-<pid>.map.
+        if std::env::var_os("HEARTH_WASM_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| Error::Runtime(format!("{e:#}")))?;
         let stop = Arc::new(AtomicBool::new(false));
         let (e, s) = (engine.weak(), stop.clone());

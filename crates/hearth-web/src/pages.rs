@@ -462,7 +462,7 @@ fn topic_list_page(
 
 /// `GET /` and `GET /latest`.
 pub(crate) async fn home(AxState(state): AxState<State>, v: Visitor, params: Params) -> PageResult {
-    let public = state.run(|s| Ok(public_community(s))).await?;
+    let public = state.read(|s| Ok(public_community(s))).await?;
     let body = state
         .run(move |s| topic_list_page(s, &v, &params, None))
         .await?;
@@ -477,7 +477,7 @@ pub(crate) async fn category(
     params: Params,
 ) -> PageResult {
     let body = state
-        .run(move |s| topic_list_page(s, &v, &params, Some(id)))
+        .read(move |s| topic_list_page(s, &v, &params, Some(id)))
         .await?;
     Ok(html(body, true))
 }
@@ -513,7 +513,7 @@ fn excerpt(text: &str, max: usize) -> String {
 /// `GET /t/{slug}/{id}`.
 pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params) -> PageResult {
     let rendered = state
-        .run(move |s| {
+        .read(move |s| {
             let c = s.config.community;
             let req = match params.str("cursor") {
                 Some(cur) => PageRequest::after(hearth::Cursor(cur), 50),
@@ -626,7 +626,7 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
 /// `GET /t/{id}`: redirects to the slugged URL.
 pub(crate) async fn topic_by_id(state: State, v: Visitor, id: TopicId) -> PageResult {
     let t = state
-        .run(move |s| Ok(s.forum.topic_only(&v.actor, s.config.community, id)?))
+        .read(move |s| Ok(s.forum.topic_only(&v.actor, s.config.community, id)?))
         .await?;
     Ok(Redirect::permanent(&state.url(&format!("/t/{}/{}", t.slug, t.id.0))).into_response())
 }
@@ -945,7 +945,7 @@ pub(crate) async fn search(
     params: Params,
 ) -> PageResult {
     let body = state
-        .run(move |s| {
+        .read(move |s| {
             let c = s.config.community;
             let q = params.str("q").unwrap_or_default();
             let category = params.int("category")?;
@@ -1012,7 +1012,7 @@ pub(crate) async fn profile(
 ) -> PageResult {
     let username = name_of(&username).to_string();
     let body = state
-        .run(move |s| {
+        .read(move |s| {
             let p = api::profile(s, &v.actor, &username)?;
             let c = s.config.community;
             let posts = s.forum.posts_by(&v.actor, c, p.user.id, &PageRequest::first(10))?;

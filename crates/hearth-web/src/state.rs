@@ -107,6 +107,22 @@ impl AppState {
         self.engine.run(move || f(&state)).await?
     }
 
+    /// [`AppState::run`] for a request that reads: `f`'s reads share one
+    /// snapshot and load the visitor's permissions once
+    /// ([`hearth::Forum::in_snapshot`]). For pages and JSON answers that
+    /// wait on nothing but the database (a write inside still works, and
+    /// the reads after it see it).
+    pub async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AppState) -> Result<T> + Send + 'static,
+    {
+        let state = self.clone();
+        self.engine
+            .run(move || state.forum.in_snapshot(|| f(&state)))
+            .await?
+    }
+
     /// Asks the e-mail thread to deliver now (after queueing account
     /// mail); nothing happens when this server sends no e-mail.
     pub fn deliver_soon(&self) {

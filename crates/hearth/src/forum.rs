@@ -198,12 +198,59 @@ impl Forum {
         self.clock.now()
     }
 
+    /// Runs `f` with every read it makes through this forum, on this
+    /// thread, in one snapshot of the committed state: the reads see the
+    /// same data and the same time, and each reader's permissions are
+    /// loaded once rather than once a call. For a run of reads that
+    /// belong together — one page, one plugin render — and cheaper than
+    /// the same reads one by one.
+    ///
+    /// A write made inside `f` ends the snapshot, so the reads after it
+    /// see it (and permissions are loaded again). A nested call joins the
+    /// snapshot already open. The snapshot holds a read connection until
+    /// `f` returns, so keep `f` to the reads (no waiting on other threads
+    /// or on the network).
+    ///
+    /// ```
+    /// # fn main() -> hearth::Result<()> {
+    /// use hearth::{Actor, Forum, NewCommunity, NewUser};
+    /// # let dir = std::env::temp_dir().join(format!("hearth-snap-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let forum = Forum::open(dir.join("community.db"))?;
+    /// let ada = forum.create_user(NewUser::new("ada"))?;
+    /// let community = forum.create_community(&Actor::System, NewCommunity {
+    ///     slug: "acme".into(),
+    ///     name: "Acme".into(),
+    ///     owner: Some(ada.id),
+    ///     ..Default::default()
+    /// })?;
+    /// // One page's reads: one snapshot, Ada's permissions loaded once.
+    /// let ada = Actor::User(ada.id);
+    /// let (name, categories) = forum.in_snapshot(|| {
+    ///     Ok::<_, hearth::Error>((
+    ///         forum.community(&ada, community.id)?.name,
+    ///         forum.categories(&ada, community.id)?,
+    ///     ))
+    /// })?;
+    /// assert_eq!(name, "Acme");
+    /// assert!(categories.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn in_snapshot<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.store.in_snapshot(f)
+    }
+
+    /// The time a read is told: the snapshot's in [`Forum::in_snapshot`].
+    fn read_now(&self) -> i64 {
+        crate::store::scope::now_ms(self.store.id(), || to_millis(self.now()))
+    }
+
     /// A read in one snapshot; the closure gets the time in milliseconds.
     pub(crate) fn read<T: Send>(
         &self,
         f: impl FnOnce(&Conn, i64) -> Result<T> + Send,
     ) -> Result<T> {
-        let now = to_millis(self.now());
+        let now = self.read_now();
         self.store.read(|conn| f(conn, now))
     }
 
@@ -213,7 +260,7 @@ impl Forum {
         &self,
         f: impl FnOnce(&Conn, i64) -> Result<T> + Send,
     ) -> Result<T> {
-        let now = to_millis(self.now());
+        let now = self.read_now();
         self.store.peek(|conn| f(conn, now))
     }
 
@@ -281,14 +328,16 @@ impl Forum {
         actor: &Actor,
         community: CommunityId,
     ) -> Result<Viewer> {
-        Viewer::load(
-            conn,
-            &self.configs,
-            Snapshot::Committed,
-            actor,
-            community,
-            now_ms,
-        )
+        crate::store::scope::viewer(self.store.id(), conn, actor, community, now_ms, || {
+            Viewer::load(
+                conn,
+                &self.configs,
+                Snapshot::Committed,
+                actor,
+                community,
+                now_ms,
+            )
+        })
     }
 
     /// The actor as seen from `community`, inside a write transaction.

@@ -179,7 +179,7 @@ pub(crate) async fn latest(
         ..Default::default()
     };
     Ok(state
-        .run(move |s| topic_list_response(s, v.actor, &params, filter, "/latest", None))
+        .read(move |s| topic_list_response(s, v.actor, &params, filter, "/latest", None))
         .await?)
 }
 
@@ -241,7 +241,7 @@ pub(crate) async fn top(AxState(state): AxState<State>, v: Visitor, params: Para
 /// used first (Discourse's `listTags`).
 pub(crate) async fn tags(AxState(state): AxState<State>, v: Visitor) -> ApiResult {
     Ok(state
-        .run(move |s| {
+        .read(move |s| {
             let tags = s
                 .forum
                 .tags(&v.actor, s.config.community, hearth::MAX_TAGS)?;
@@ -328,7 +328,7 @@ pub(crate) async fn category_topics(
 ) -> ApiResult {
     let id = CategoryId(id_of(&id)?);
     Ok(state
-        .run(move |s| {
+        .read(move |s| {
             // Not found (not an empty list) for a category the visitor may
             // not read.
             let cat = s.forum.category(&v.actor, s.config.community, id)?;
@@ -345,7 +345,7 @@ pub(crate) async fn category_topics(
 /// `GET /categories.json`.
 pub(crate) async fn categories(AxState(state): AxState<State>, v: Visitor) -> ApiResult {
     ok(state
-        .run(move |s| {
+        .read(move |s| {
             let cats = s.forum.categories(&v.actor, s.config.community)?;
             let ctx = ctx(s, &v.actor)?;
             Ok(json!({
@@ -402,7 +402,7 @@ pub(crate) fn topic_json(
 /// `GET /t/{id}.json`, `/t/{slug}/{id}.json`, `/t/{id}/posts.json`.
 pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, posts_only: bool) -> ApiResult {
     let value = state
-        .run(move |s| {
+        .read(move |s| {
             let value = topic_json(s, &v.actor, id, posts_only)?;
             if !matches!(v.actor, Actor::System) {
                 s.count_view(v.actor, id);
@@ -439,7 +439,7 @@ pub(crate) async fn get_post(
 ) -> ApiResult {
     let id = PostId(id_of(&id)?);
     ok(state
-        .run(move |s| {
+        .read(move |s| {
             let post = s.forum.post(&v.actor, s.config.community, id)?;
             post_json(s, &v.actor, &post)
         })
@@ -456,7 +456,7 @@ pub(crate) async fn latest_posts(
 ) -> ApiResult {
     let before = params.int("before")?.map(PostId);
     ok(state
-        .run(move |s| {
+        .read(move |s| {
             let c = s.config.community;
             let posts = s
                 .forum
@@ -913,7 +913,7 @@ pub(crate) async fn search(
         .or_else(|| params.str("term"))
         .unwrap_or_default();
     Ok(state
-        .run(move |s| {
+        .read(move |s| {
             let mut query = parse_search(s, &v.actor, &term)?;
             query.page = PageRequest::first(50);
             let results = s.forum.search(&v.actor, s.config.community, &query)?;
@@ -983,7 +983,7 @@ pub(crate) async fn user(
 ) -> ApiResult {
     let username = name_of(&username).to_string();
     let value = state
-        .run(move |s| {
+        .read(move |s| {
             let p = profile(s, &v.actor, &username)?;
             let ctx = ctx(s, &v.actor)?;
             let mut value = shape::user(&ctx, &p);
@@ -1152,7 +1152,7 @@ pub(crate) async fn directory(
         })?,
     };
     Ok(state
-        .run(move |s| {
+        .read(move |s| {
             let c = s.config.community;
             let fields = directory_fields(&params);
             let (page, n) = page_request(&params, 50, |req| {

@@ -19,6 +19,7 @@ use crate::db::{self, Conn};
 mod group;
 #[cfg(feature = "postgres")]
 mod postgres;
+pub(crate) mod scope;
 
 /// Runs `f` where the PostgreSQL client may block: here, or — from the
 /// thread that drives an async runtime — on a thread of its own. For
@@ -185,6 +186,7 @@ impl Store {
     /// `Err` (or a panic) nothing is applied. On PostgreSQL a transaction
     /// that deadlocked or failed to serialise is run again (hence `Fn`).
     pub(crate) fn write<T: Send>(&self, f: impl Fn(&Conn) -> Result<T> + Send + Sync) -> Result<T> {
+        self.before_write();
         match &self.backend {
             Backend::Sqlite(s) => s.write(false, f),
             #[cfg(feature = "postgres")]
@@ -196,6 +198,7 @@ impl Store {
     /// (which already runs where blocking is allowed), so `f` need not be
     /// `Send`: copying one database into another.
     pub(crate) fn write_inside<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        self.before_write();
         match &self.backend {
             Backend::Sqlite(s) => s.write(true, f),
             #[cfg(feature = "postgres")]
@@ -229,6 +232,7 @@ impl Store {
         &self,
         f: impl FnOnce(&Conn) -> Result<T> + Send,
     ) -> Result<T> {
+        self.before_write();
         match &self.backend {
             Backend::Sqlite(s) => s.write(true, f),
             #[cfg(feature = "postgres")]
@@ -238,6 +242,9 @@ impl Store {
 
     /// Runs `f` in one read snapshot of the last committed state.
     pub(crate) fn read<T: Send>(&self, f: impl FnOnce(&Conn) -> Result<T> + Send) -> Result<T> {
+        if scope::active(self.id()) {
+            return self.read_held(f);
+        }
         match &self.backend {
             Backend::Sqlite(s) => s.read(f),
             #[cfg(feature = "postgres")]
@@ -251,10 +258,101 @@ impl Store {
     /// transaction; SQLite reads one snapshot either way, as it costs
     /// nothing there.
     pub(crate) fn peek<T: Send>(&self, f: impl FnOnce(&Conn) -> Result<T> + Send) -> Result<T> {
+        if scope::active(self.id()) {
+            return self.read_held(f);
+        }
         match &self.backend {
             Backend::Sqlite(s) => s.read(f),
             #[cfg(feature = "postgres")]
             Backend::Postgres(s) => s.peek(f),
+        }
+    }
+}
+
+impl Store {
+    /// This store's key in the thread's snapshot scopes.
+    pub(crate) fn id(&self) -> usize {
+        self as *const Store as usize
+    }
+
+    /// Runs `f` with the reads it makes on this thread through this store
+    /// in one snapshot (see [`scope`]); nested calls join the outer one.
+    pub(crate) fn in_snapshot<T>(&self, f: impl FnOnce() -> T) -> T {
+        /// Ends the snapshot however `f` ends, a panic included.
+        struct Leave<'a>(&'a Store);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                if let Some(conn) = scope::leave(self.0.id()) {
+                    self.0.end_held(conn);
+                }
+            }
+        }
+        if !scope::enter(self.id()) {
+            return f();
+        }
+        let _leave = Leave(self);
+        f()
+    }
+
+    /// A read on the scope's snapshot, opened by the first read.
+    fn read_held<T: Send>(&self, f: impl FnOnce(&Conn) -> Result<T> + Send) -> Result<T> {
+        let id = self.id();
+        let conn = match scope::take(id) {
+            Some(conn) => conn,
+            None => self.hold()?,
+        };
+        let run = move || {
+            let conn = conn;
+            scope::lend(id, &conn as *const Conn as usize);
+            let out = f(&conn);
+            (conn, out)
+        };
+        let (conn, out) = match &self.backend {
+            Backend::Sqlite(_) => run(),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => postgres::off_async(run),
+        };
+        let ended = match &out {
+            // The transaction may be unusable (on PostgreSQL any failed
+            // statement aborts it): the next read opens another.
+            Err(Error::Storage(_) | Error::Unavailable { .. }) => true,
+            #[cfg(feature = "postgres")]
+            Err(_) => matches!(self.backend, Backend::Postgres(_)),
+            _ => false,
+        };
+        if ended {
+            scope::put(id, conn);
+            if let Some(conn) = scope::before_write(id) {
+                self.end_held(conn);
+            }
+        } else if let Some(conn) = scope::put(id, conn) {
+            self.end_held(conn);
+        }
+        out
+    }
+
+    /// Ends the scope's snapshot before a write through this store.
+    fn before_write(&self) {
+        if let Some(conn) = scope::before_write(self.id()) {
+            self.end_held(conn);
+        }
+    }
+
+    /// A connection in a read transaction, for a scope.
+    fn hold(&self) -> Result<Conn> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.hold(),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(s) => s.hold(),
+        }
+    }
+
+    /// Ends a scope's read transaction and gives its connection back.
+    fn end_held(&self, conn: Conn) {
+        match &self.backend {
+            Backend::Sqlite(s) => s.end_held(conn),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(s) => s.end_held(conn),
         }
     }
 }
@@ -394,20 +492,38 @@ impl SqliteStore {
 
     /// Runs `f` on a reader connection. Readers see the last committed state.
     fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
-        let conn = self.take_reader()?;
         // Run the reads of one call in one snapshot.
-        let out = (|| {
-            conn.prepare_cached("BEGIN")?.execute(db::params![])?;
-            let out = f(&conn);
-            conn.prepare_cached("COMMIT")?.execute(db::params![])?;
-            out
-        })();
-        if !conn.as_sqlite().is_autocommit() {
+        let conn = self.hold()?;
+        let out = f(&conn);
+        self.end_held(conn);
+        out
+    }
+
+    /// A reader connection in a read transaction.
+    fn hold(&self) -> Result<Conn> {
+        let conn = self.take_reader()?;
+        if let Err(e) = conn
+            .prepare_cached("BEGIN")
+            .and_then(|mut s| s.execute(db::params![]))
+        {
+            self.end_held(conn);
+            return Err(e.into());
+        }
+        Ok(conn)
+    }
+
+    /// Ends a reader's transaction and gives it back to the pool.
+    fn end_held(&self, conn: Conn) {
+        if !conn.as_sqlite().is_autocommit()
+            && conn
+                .prepare_cached("COMMIT")
+                .and_then(|mut s| s.execute(db::params![]))
+                .is_err()
+        {
             let _ = conn.execute_batch("ROLLBACK");
         }
         lock(&self.readers).push(conn);
         self.reader_freed.notify_one();
-        out
     }
 
     fn take_reader(&self) -> Result<Conn> {

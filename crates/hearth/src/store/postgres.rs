@@ -120,6 +120,34 @@ impl PgStore {
         self.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", f)
     }
 
+    /// A connection in a read-only transaction on one snapshot, for a
+    /// scope (see `store::scope`).
+    pub(super) fn hold(&self) -> Result<Conn> {
+        off_async(|| {
+            let conn = self.take()?;
+            match conn.execute_batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
+                Ok(()) => Ok(conn),
+                Err(e) => {
+                    self.end_held(conn);
+                    Err(e.into())
+                }
+            }
+        })
+    }
+
+    /// Ends a scope's transaction and gives its connection back (or drops
+    /// it, if it cannot end).
+    pub(super) fn end_held(&self, conn: Conn) {
+        off_async(move || {
+            if conn.execute_batch("COMMIT").is_ok() {
+                self.give_back(conn);
+            } else {
+                drop(conn);
+                self.discard();
+            }
+        })
+    }
+
     /// Statements outside a transaction, each on the latest committed
     /// state: no `BEGIN` and `COMMIT`, two round trips fewer than
     /// [`PgStore::read`].
