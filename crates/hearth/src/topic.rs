@@ -1508,9 +1508,10 @@ impl Forum {
                 // Reading a topic reads what you were notified about in it.
                 tx.prepare_cached(
                     "UPDATE notifications SET read_at = ?3
-                     WHERE user_id = ?1 AND topic_id = ?2 AND read_at IS NULL",
+                     WHERE user_id = ?1 AND community_id = ?4 AND topic_id = ?2
+                       AND read_at IS NULL",
                 )?
-                .execute(params![user, topic, now])?;
+                .execute(params![user, topic, now, community])?;
                 let day = now.div_euclid(86_400_000);
                 tx.prepare_cached(
                     "INSERT INTO topic_views (topic_id, user_id, viewed_day) VALUES (?1, ?2, ?3)
@@ -1622,6 +1623,26 @@ impl Forum {
             load_topics(conn, "t.id = ?1", params![topic])?
                 .pop()
                 .ok_or(Error::not_found("topic"))
+        })
+    }
+
+    /// [`Forum::topic_only`] with its category's kind, in one read. A
+    /// conversation's topic (in no category anyone reads as one) is
+    /// `NotFound`, as [`Forum::category`] answers for its inbox.
+    pub fn topic_with_kind(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        topic: TopicId,
+    ) -> Result<(Topic, CategoryKind)> {
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            topic_state(conn, &viewer, topic)?;
+            let t = load_topics(conn, "t.id = ?1", params![topic])?
+                .pop()
+                .ok_or(Error::not_found("topic"))?;
+            let kind = viewer.category(t.category)?.kind;
+            Ok((t, kind))
         })
     }
 

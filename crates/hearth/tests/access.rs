@@ -458,3 +458,47 @@ fn posts_by_ids_reads_each_post_as_the_reader_may() {
         hearth::MAX_POSTS_BY_IDS
     );
 }
+
+#[test]
+fn topic_with_kind_answers_as_topic_and_category_do_for_every_reader() {
+    let w = World::new();
+    let f = w.forum();
+    let (conversation, _) = f
+        .send_message(
+            &w.member,
+            w.c,
+            hearth::NewMessage {
+                title: "Between the two of us".into(),
+                body: "Only we read this conversation.".into(),
+                users: vec!["mod_max".into()],
+                groups: vec![],
+            },
+        )
+        .unwrap();
+    let mut topics: Vec<hearth::TopicId> = w.topics.iter().map(|(t, _)| *t).collect();
+    topics.push(conversation.id);
+    topics.push(hearth::TopicId(999_999));
+    for who in [
+        &Actor::Guest,
+        &w.outsider,
+        &w.member,
+        &w.group_member,
+        &w.moderator,
+        &w.admin,
+    ] {
+        for t in &topics {
+            let both = f.topic_with_kind(who, w.c, *t).ok();
+            // As the plugin host read it before: the topic, then its
+            // category (which no one reads for a conversation).
+            let apart = f.topic_only(who, w.c, *t).ok().and_then(|topic| {
+                let kind = f.category(who, w.c, topic.category).ok()?.kind;
+                Some((topic, kind))
+            });
+            assert_eq!(both, apart, "{who:?} reading {t:?}");
+        }
+    }
+    // The conversation is there for its participants as a topic, and
+    // never with a category.
+    assert!(f.topic_only(&w.member, w.c, conversation.id).is_ok());
+    assert!(f.topic_with_kind(&w.member, w.c, conversation.id).is_err());
+}

@@ -157,9 +157,13 @@ pub fn top(
     let prefix = format!("r/{board}/");
     let mut out: Vec<Standing> = Vec::new();
     let mut after = String::new();
-    // Scan in pages; staff exclusion may skip some.
+    // Scan in pages; staff exclusion and ties may need more than `n`. The
+    // first page is small: the sidebar's read then changes (and its
+    // remembered render must run again) only when the top of the board
+    // does, not when the member in 150th place earns a point.
+    let mut size = (n as u32).saturating_add(6).clamp(16, 200);
     'scan: for _ in 0..20 {
-        let page = host.kv_list(&prefix, &after, 200).map_err(err)?;
+        let page = host.kv_list(&prefix, &after, size).map_err(err)?;
         let Some((last_key, _)) = page.last() else {
             break;
         };
@@ -198,9 +202,10 @@ pub fn top(
                 points,
             });
         }
-        if page.len() < 200 {
+        if page.len() < size as usize {
             break;
         }
+        size = 200;
     }
     Ok(out)
 }
@@ -396,6 +401,39 @@ mod tests {
         let once = FakeHost::default();
         apply(&once, &events).unwrap();
         assert_eq!(*host.kv.borrow(), *once.kv.borrow());
+    }
+
+    #[test]
+    fn ties_and_left_out_staff_reach_past_the_first_page() {
+        // The first read lists 16 keys: 40 members tied at the top, then
+        // 30 staff above the first members, must still come out whole.
+        let host = FakeHost::default();
+        let tied: Vec<Event> = (1..=40).map(|i| reward(i, 100 + i, 7, 0)).collect();
+        apply(&host, &tied).unwrap();
+        let rows = top(&host, "all", 3, false).unwrap();
+        assert_eq!(rows.len(), 40, "everyone tied with the third is shown");
+        assert!(rows.iter().all(|r| r.rank == 1));
+
+        let mut host2 = FakeHost::default();
+        for id in 1..=30 {
+            host2.members.insert(
+                id,
+                MemberInfo {
+                    id,
+                    username: format!("staff{id}"),
+                    display_name: String::new(),
+                    role: "admin".into(),
+                    trust_level: 4,
+                    joined_at: 0,
+                },
+            );
+        }
+        let mut events: Vec<Event> = (1..=30).map(|i| reward(i, i, 100 + i, 0)).collect();
+        events.extend((31..=35).map(|i| reward(i, i, 10 + i, 0)));
+        apply(&host2, &events).unwrap();
+        let rows = top(&host2, "all", 3, true).unwrap();
+        let got: Vec<(u32, i64)> = rows.iter().map(|r| (r.rank, r.member)).collect();
+        assert_eq!(got, [(1, 35), (2, 34), (3, 33)]);
     }
 
     #[test]

@@ -57,6 +57,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v20.sql"),
     include_str!("schema_v21.sql"),
     include_str!("schema_v22.sql"),
+    include_str!("schema_v23.sql"),
 ];
 
 /// The schema version this build writes.
