@@ -108,6 +108,12 @@ pub trait Host {
     fn posts_by_ids(&self, ids: &[i64]) -> Result<Vec<Option<PostInfo>>, HostError> {
         ids.iter().map(|id| self.post(*id)).collect()
     }
+    /// Capability `read` (API 0.2): up to 100 members by user id in one
+    /// call, in the order asked. The default asks
+    /// [`member`](Self::member) per id.
+    fn members_by_ids(&self, ids: &[i64]) -> Result<Vec<Option<MemberInfo>>, HostError> {
+        ids.iter().map(|id| self.member(*id)).collect()
+    }
     /// Capability `hold-posts` (API 0.2): hides a published post until a
     /// moderator decides, with `reason` in the review queue; returns the
     /// review item. From `on-event` and `on-schedule`. The default refuses.

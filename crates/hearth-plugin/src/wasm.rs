@@ -35,6 +35,17 @@ fn topic_info(t: wit::TopicInfo) -> sdk::TopicInfo {
     }
 }
 
+fn member_info(m: wit::MemberInfo) -> sdk::MemberInfo {
+    sdk::MemberInfo {
+        id: m.id,
+        username: m.username,
+        display_name: m.display_name,
+        role: m.role,
+        trust_level: m.trust_level,
+        joined_at: m.joined_at,
+    }
+}
+
 fn post_info(p: wit::PostInfo) -> sdk::PostInfo {
     sdk::PostInfo {
         id: p.id,
@@ -105,6 +116,13 @@ impl Host for WasmHost {
         let page = wit_data::topic_posts(topic, after, limit).map_err(host_error)?;
         Ok((page.items.into_iter().map(post_info).collect(), page.next))
     }
+    fn members_by_ids(&self, ids: &[i64]) -> Result<Vec<Option<sdk::MemberInfo>>, sdk::HostError> {
+        Ok(wit_data::members_by_ids(ids)
+            .map_err(host_error)?
+            .into_iter()
+            .map(|m| m.map(member_info))
+            .collect())
+    }
     fn posts_by_ids(&self, ids: &[i64]) -> Result<Vec<Option<sdk::PostInfo>>, sdk::HostError> {
         Ok(wit_data::posts_by_ids(ids)
             .map_err(host_error)?
@@ -164,16 +182,7 @@ impl Host for WasmHost {
         imports::kv_list(prefix, after, limit).map_err(host_error)
     }
     fn member(&self, id: i64) -> Result<Option<sdk::MemberInfo>, sdk::HostError> {
-        Ok(imports::member(id)
-            .map_err(host_error)?
-            .map(|m| sdk::MemberInfo {
-                id: m.id,
-                username: m.username,
-                display_name: m.display_name,
-                role: m.role,
-                trust_level: m.trust_level,
-                joined_at: m.joined_at,
-            }))
+        Ok(imports::member(id).map_err(host_error)?.map(member_info))
     }
     fn topic(&self, id: i64) -> Result<Option<sdk::TopicInfo>, sdk::HostError> {
         Ok(imports::topic(id).map_err(host_error)?.map(topic_info))

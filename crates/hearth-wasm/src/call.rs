@@ -959,14 +959,7 @@ impl host::Host for CallState {
         self.noted(Read::Member(id), |s| {
             allowed!(s, Capability::Read, "member");
             Ok(match s.db().member(&s.reader, s.community, UserId(id)) {
-                Ok(m) => Ok(Some(MemberInfo {
-                    id: m.user.id.0,
-                    username: m.user.username,
-                    display_name: m.user.display_name,
-                    role: m.role.as_str().to_string(),
-                    trust_level: m.trust_level as u8,
-                    joined_at: millis(m.joined_at),
-                })),
+                Ok(m) => Ok(Some(member_info(m))),
                 Err(hearth::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(Self::forum_error(e)),
             })
@@ -1138,6 +1131,17 @@ fn topic_info(t: hearth::Topic, category_kind: String) -> TopicInfo {
 }
 
 /// A post as plugins see it.
+fn member_info(m: hearth::Member) -> MemberInfo {
+    MemberInfo {
+        id: m.user.id.0,
+        username: m.user.username,
+        display_name: m.user.display_name,
+        role: m.role.as_str().to_string(),
+        trust_level: m.trust_level as u8,
+        joined_at: millis(m.joined_at),
+    }
+}
+
 fn post_info(p: hearth::Post) -> PostInfo {
     PostInfo {
         id: p.id.0,
@@ -1267,6 +1271,30 @@ impl CallState {
                         .map(|p| p.filter(|p| !p.deleted).map(post_info))
                         .collect()
                 })
+                .map_err(Self::forum_error))
+        })
+    }
+}
+
+impl CallState {
+    /// `members-by-ids` (0.2's `data` interface): one read for all of
+    /// them, as the reader.
+    pub(crate) fn members_by_ids(
+        &mut self,
+        ids: Vec<i64>,
+    ) -> wasmtime::Result<Result<Vec<Option<MemberInfo>>, HostError>> {
+        self.noted(Read::MembersByIds(ids.clone()), |s| {
+            allowed!(s, Capability::Read, "members-by-ids");
+            if ids.len() > MAX_LIST_READ as usize {
+                return Ok(Err(HostError::Invalid(format!(
+                    "at most {MAX_LIST_READ} ids per call, not {}",
+                    ids.len()
+                ))));
+            }
+            let ids: Vec<UserId> = ids.into_iter().map(UserId).collect();
+            Ok(s.db()
+                .members_by_ids(&s.reader, s.community, &ids)
+                .map(|found| found.into_iter().map(|m| m.map(member_info)).collect())
                 .map_err(Self::forum_error))
         })
     }

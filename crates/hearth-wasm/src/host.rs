@@ -1121,7 +1121,7 @@ impl PluginHost {
             let remember = self.inner.config.remember_renders;
             if remember {
                 let spec = self.spec(loaded, enabled, community, hook, reader);
-                let recalled = self.inner.memo.recall(&key, loaded, || {
+                let recalled = self.inner.memo.recall(&key, loaded, &self.inner.forum, || {
                     CallState::new(&self.inner.forum, &spec, std::time::Instant::now())
                 });
                 if let Some(v) = recalled.and_then(T::from_answer) {
@@ -1130,9 +1130,11 @@ impl PluginHost {
             }
             let out = self.call(loaded, stats, enabled, community, hook, reader, f);
             if let (true, Ok(v), Some(reads)) = (remember, &out.result, out.reads) {
+                // The reads were made on this scope's snapshot.
+                let at = self.inner.forum.snapshot_data_version();
                 self.inner
                     .memo
-                    .remember(key, loaded, reads, v.clone().into_answer());
+                    .remember(key, loaded, reads, v.clone().into_answer(), at);
             }
             out.result
         })

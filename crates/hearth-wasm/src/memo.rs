@@ -19,10 +19,21 @@
 //! HTTP, a log line, any write — is not remembered. Fingerprints are
 //! 64-bit SipHash with keys drawn per process, so an answer cannot be
 //! crafted to collide with another.
+//!
+//! Replaying costs the reads. Where the store can say cheaply that nothing
+//! was committed since (`Forum::data_version`, SQLite), an entry whose
+//! reads were last found unchanged at that version is reused without
+//! making its database reads again: only its clock reads are replayed,
+//! and entries with reads whose answer moves with time alone (points this
+//! week or month) always replay. The version an entry is marked with is
+//! the one asked *before* the snapshot its reads were made on began
+//! (`Forum::snapshot_data_version`), so a write that raced them makes the
+//! next view replay rather than trust a stale answer.
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use crate::bindings::v0_2::hearth::plugin::host::Host as _;
@@ -49,6 +60,7 @@ pub(crate) enum Read {
     LatestTopics(Option<i64>, Option<String>, u32),
     TopicPosts(i64, Option<String>, u32),
     PostsByIds(Vec<i64>),
+    MembersByIds(Vec<i64>),
     /// The clock rounded to a step of that many milliseconds.
     Clock(u32),
 }
@@ -66,6 +78,17 @@ impl Noted {
             read,
             answer: fingerprint(answer),
         }
+    }
+}
+
+impl Read {
+    /// Whether the read's answer can change with no write to the database
+    /// (the clock itself, and points of the current week or month).
+    fn moves_with_time(&self) -> bool {
+        matches!(
+            self,
+            Read::Clock(_) | Read::Points(_, Period::Week | Period::Month)
+        )
     }
 }
 
@@ -96,6 +119,7 @@ fn replay(state: &mut CallState, read: &Read) -> Option<u64> {
         }
         Read::TopicPosts(topic, after, limit) => fp(state.topic_posts(topic, after, limit)),
         Read::PostsByIds(ids) => fp(state.posts_by_ids(ids)),
+        Read::MembersByIds(ids) => fp(state.members_by_ids(ids)),
         Read::Clock(step) => fp(state.now_rounded(step)),
     }
 }
@@ -157,6 +181,31 @@ struct Entry {
     loaded: Weak<Loaded>,
     reads: Vec<Noted>,
     answer: Answer,
+    /// Whether a read other than the clock moves with time: then every
+    /// recall replays all reads.
+    timed: bool,
+    /// The data version (plus one; 0 for none) at which the reads last
+    /// answered as remembered.
+    verified: AtomicU64,
+}
+
+impl Entry {
+    fn new(loaded: &Arc<Loaded>, reads: Vec<Noted>, answer: Answer, at: Option<u64>) -> Entry {
+        Entry {
+            loaded: Arc::downgrade(loaded),
+            timed: reads
+                .iter()
+                .any(|n| n.read.moves_with_time() && !matches!(n.read, Read::Clock(_))),
+            reads,
+            answer,
+            verified: AtomicU64::new(mark(at)),
+        }
+    }
+}
+
+/// A data version as an entry keeps it (0: none).
+fn mark(version: Option<u64>) -> u64 {
+    version.map_or(0, |v| v.wrapping_add(1).max(1))
 }
 
 /// Remembered answers, by everything a call is given (see the module's
@@ -174,6 +223,7 @@ impl Memo {
         &self,
         key: &str,
         loaded: &Arc<Loaded>,
+        forum: &hearth::Forum,
         state: impl FnOnce() -> CallState,
     ) -> Option<Answer> {
         let entry = self
@@ -185,11 +235,25 @@ impl Memo {
         if !Weak::ptr_eq(&entry.loaded, &Arc::downgrade(loaded)) {
             return None;
         }
+        // Nothing committed since the reads last answered the same: only
+        // the clock can have moved.
+        let unchanged = !entry.timed && {
+            let at = entry.verified.load(Ordering::Relaxed);
+            at != 0 && at == mark(forum.data_version())
+        };
         let mut state = state();
         for noted in &entry.reads {
+            if unchanged && !matches!(noted.read, Read::Clock(_)) {
+                continue;
+            }
             if replay(&mut state, &noted.read) != Some(noted.answer) {
                 return None;
             }
+        }
+        if !unchanged {
+            entry
+                .verified
+                .store(mark(forum.snapshot_data_version()), Ordering::Relaxed);
         }
         Some(entry.answer.clone())
     }
@@ -201,6 +265,7 @@ impl Memo {
         loaded: &Arc<Loaded>,
         reads: Vec<Noted>,
         answer: Answer,
+        verified_at: Option<u64>,
     ) {
         if answer.size() > MAX_ANSWER {
             return;
@@ -211,11 +276,32 @@ impl Memo {
         }
         entries.insert(
             key,
-            Arc::new(Entry {
-                loaded: Arc::downgrade(loaded),
-                reads,
-                answer,
-            }),
+            Arc::new(Entry::new(loaded, reads, answer, verified_at)),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_that_move_with_time_alone_are_known() {
+        // A week or month turns with no write: such reads are replayed on
+        // every recall; all time, members and keys only after a commit.
+        for (read, moves) in [
+            (Read::Clock(60_000), true),
+            (Read::Points(1, Period::Week), true),
+            (Read::Points(1, Period::Month), true),
+            (Read::Points(1, Period::AllTime), false),
+            (Read::Member(1), false),
+            (Read::KvGet("k".into()), false),
+            (Read::MembersByIds(vec![1, 2]), false),
+        ] {
+            assert_eq!(read.moves_with_time(), moves, "{read:?}");
+        }
+        assert_eq!(mark(None), 0);
+        assert_ne!(mark(Some(0)), 0);
+        assert_ne!(mark(Some(u64::MAX)), 0, "a version never reads as none");
     }
 }

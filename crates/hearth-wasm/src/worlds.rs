@@ -195,6 +195,13 @@ impl v0_2::hearth::plugin::data::Host for CallState {
     ) -> wasmtime::Result<Result<Vec<Option<PostInfo>>, HostError>> {
         self.posts_by_ids(ids)
     }
+
+    fn members_by_ids(
+        &mut self,
+        ids: Vec<i64>,
+    ) -> wasmtime::Result<Result<Vec<Option<MemberInfo>>, HostError>> {
+        self.members_by_ids(ids)
+    }
 }
 impl v0_2::hearth::plugin::ui::Host for CallState {}
 impl v0_2::hearth::plugin::markup::Host for CallState {}

@@ -1051,6 +1051,21 @@ fn list_reads_show_each_reader_only_what_they_may_read() {
     );
     assert!(member.contains("false]"), "an unknown id is none: {member}");
     assert!(member.contains("over true"), "{member}");
+    // Members by id, in the order asked, as `member` answers each.
+    let expected: Vec<Option<String>> = [2, 999_999, 1]
+        .iter()
+        .map(|id| {
+            w.forum
+                .member(&Actor::User(w.bob), w.community, hearth::UserId(*id))
+                .ok()
+                .map(|m| m.user.username)
+        })
+        .collect();
+    assert!(expected[0].is_some() && expected[1].is_none());
+    let expected = format!("members {:?}", Ok::<_, ()>(expected));
+    let text = member.replace("&quot;", "\"");
+    assert!(text.contains(&expected), "{expected} in {text}");
+    assert!(member.contains("members over true"), "{member}");
 }
 
 #[test]

@@ -132,6 +132,86 @@ fn a_render_is_reused_only_while_its_reads_answer_the_same() {
     assert!(other.contains("visible") && ran, "{other}");
 }
 
+/// Remembered renders are reused without their reads while nothing is
+/// committed (SQLite's data version) — but a commit by anyone, also a
+/// second handle on the same database (as another process would be),
+/// makes the next view replay them, and a changed answer runs the plugin.
+#[test]
+fn a_change_committed_elsewhere_is_never_missed() {
+    if !api_0_2() {
+        return;
+    }
+    let w = hostile(HostConfig::default(), "lists");
+    let inner = w
+        .forum
+        .create_category(
+            &Actor::User(w.owner),
+            w.community,
+            NewCategory::new("inner", "Inner circle", hearth::CategoryKind::Discussion)
+                .visibility(Visibility::Members),
+        )
+        .unwrap();
+    topic(&w, inner.id, "A members-only topic about lists");
+    let bob = Actor::User(w.bob);
+    let render = |reader: Actor| {
+        let before = calls(&w, "hostile");
+        let html = footer(&w, reader);
+        (html, calls(&w, "hostile") - before == 1)
+    };
+    let (first, ran) = render(bob);
+    assert!(first.contains("members-only") && ran, "{first}");
+    // Views in a row with nothing committed in between: reused.
+    for _ in 0..3 {
+        assert_eq!(render(bob), (first.clone(), false));
+    }
+    // Another handle (its own connections, as another process has)
+    // narrows the category: the next view replays, finds the change and
+    // runs the plugin, which leaves the topic out.
+    let other = common::open_forum(&w.location, &w.clock);
+    let owners = other
+        .create_group(&Actor::User(w.owner), w.community, "owners", "")
+        .unwrap();
+    other
+        .update_category(
+            &Actor::User(w.owner),
+            w.community,
+            inner.id,
+            NewCategory::new("inner", "Inner circle", hearth::CategoryKind::Discussion)
+                .visibility(Visibility::Groups)
+                .groups(&[owners.id]),
+        )
+        .unwrap();
+    let (narrowed, ran) = render(bob);
+    assert!(!narrowed.contains("members-only") && ran, "{narrowed}");
+    // A commit that changes nothing the render read: replayed, reused.
+    other
+        .create_topic(
+            &Actor::User(w.owner),
+            w.community,
+            NewTopic {
+                category: owners_only(&w, &other, owners.id),
+                title: "Only owners read this one".into(),
+                body: "Nobody else sees it in any list.".into(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    assert_eq!(render(bob), (narrowed, false));
+}
+
+/// A category only the group reads.
+fn owners_only(w: &World, f: &hearth::Forum, group: hearth::GroupId) -> hearth::CategoryId {
+    f.create_category(
+        &Actor::User(w.owner),
+        w.community,
+        NewCategory::new("owners", "Owners", hearth::CategoryKind::Discussion)
+            .visibility(Visibility::Groups)
+            .groups(&[group]),
+    )
+    .unwrap()
+    .id
+}
+
 /// A render that reads the clock runs on every page; one that reads it
 /// rounded (`now-rounded`) is reused until the next step begins, then runs
 /// again and shows the new time.

@@ -240,6 +240,25 @@ impl Forum {
         self.store.in_snapshot(f)
     }
 
+    /// A number that changes whenever a write commits to the database —
+    /// from this handle, another one, or another process — for caches of
+    /// what reads answered: while it stays the same, every read answers
+    /// as before (except where the answer depends on the time). `None`
+    /// where the backend cannot tell cheaply (PostgreSQL, for now): then
+    /// nothing can be assumed.
+    pub fn data_version(&self) -> Option<u64> {
+        self.store.data_version()
+    }
+
+    /// Inside [`Forum::in_snapshot`], once a read opened the snapshot: the
+    /// [`data_version`](Forum::data_version) asked just before it began,
+    /// so the snapshot holds at least the writes that number counts.
+    /// `None` before the first read, after a write, outside a snapshot,
+    /// or where the backend cannot tell.
+    pub fn snapshot_data_version(&self) -> Option<u64> {
+        crate::store::scope::version(self.store.id())
+    }
+
     /// The time a read is told: the snapshot's in [`Forum::in_snapshot`].
     fn read_now(&self) -> i64 {
         crate::store::scope::now_ms(self.store.id(), || to_millis(self.now()))

@@ -186,8 +186,8 @@ pub use mail::{
     Mailer,
 };
 pub use member::{
-    Group, GroupMember, MAX_GROUP_CHANGE, MAX_GROUP_PAGE, MAX_MEMBER_LIST, Member, MemberFilter,
-    MemberOrder, MemberQuery, NewUser, ProfileUpdate, SYSTEM_USERNAME, User,
+    Group, GroupMember, MAX_GROUP_CHANGE, MAX_GROUP_PAGE, MAX_MEMBER_LIST, MAX_MEMBERS_BY_IDS,
+    Member, MemberFilter, MemberOrder, MemberQuery, NewUser, ProfileUpdate, SYSTEM_USERNAME, User,
 };
 pub use messages::{
     MAX_MESSAGE_RECIPIENTS, Mailbox, MessageGroup, MessageSettings, MessageSummary, NewMessage,

@@ -477,6 +477,47 @@ impl Forum {
         })
     }
 
+    /// Up to [`MAX_MEMBERS_BY_IDS`] members by user id in one read, in
+    /// the order asked: each as [`Forum::member`] answers it (`None` where
+    /// it is `NotFound`: not a member of the community, or no such user).
+    /// A user asked for twice is answered twice.
+    pub fn members_by_ids(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        users: &[UserId],
+    ) -> Result<Vec<Option<Member>>> {
+        if users.len() > MAX_MEMBERS_BY_IDS {
+            return Err(Error::invalid(
+                "users",
+                format!("at most {MAX_MEMBERS_BY_IDS} ids at once"),
+            ));
+        }
+        self.read(|conn, now| {
+            self.viewer(conn, now, actor, community)?;
+            let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+            let mut found: std::collections::HashMap<UserId, Member> =
+                std::collections::HashMap::with_capacity(ids.len());
+            let sql = format!(
+                "SELECT {USER_COLUMNS}, m.role, m.joined_at, m.silenced_until, m.suspended_until,
+                        m.silence_reason, m.suspend_reason, m.trust_level, m.deactivated_at
+                 FROM memberships m JOIN users u ON u.id = m.user_id
+                 WHERE m.community_id = ?1 AND m.user_id IN {}",
+                db::IdChunk::placeholders(2)
+            );
+            for chunk in db::IdChunk::split(&ids) {
+                let mut stmt = conn.prepare_cached(&sql)?;
+                for m in stmt.query_map(chunk.params(&[&community]), |r| {
+                    member_from_row(r, community)
+                })? {
+                    let m = m?;
+                    found.insert(m.user.id, m);
+                }
+            }
+            Ok(users.iter().map(|u| found.get(u).cloned()).collect())
+        })
+    }
+
     /// A member's profile by username (any letter case).
     pub fn member_by_username(
         &self,
@@ -1050,6 +1091,9 @@ pub const SYSTEM_USERNAME: &str = "system";
 
 /// Most members [`Forum::member_list`] returns per call.
 pub const MAX_MEMBER_LIST: usize = 500;
+
+/// Most ids [`Forum::members_by_ids`] reads at once.
+pub const MAX_MEMBERS_BY_IDS: usize = 500;
 
 /// Which members [`Forum::member_list`] lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -502,3 +502,60 @@ fn topic_with_kind_answers_as_topic_and_category_do_for_every_reader() {
     assert!(f.topic_only(&w.member, w.c, conversation.id).is_ok());
     assert!(f.topic_with_kind(&w.member, w.c, conversation.id).is_err());
 }
+
+#[test]
+fn members_by_ids_answers_as_member_does_for_every_reader() {
+    let w = World::new();
+    let f = w.forum();
+    let ids_of = |actors: &[&Actor]| -> Vec<hearth::UserId> {
+        actors
+            .iter()
+            .filter_map(|a| match a {
+                Actor::User(u) => Some(*u),
+                _ => None,
+            })
+            .collect()
+    };
+    // Members, a non-member, a user who does not exist, one asked for
+    // twice, and more than one statement's worth (40 new members).
+    let mut ids = ids_of(&[&w.owner, &w.admin, &w.member, &w.outsider, &w.moderator]);
+    for i in 0..40 {
+        let u = w.t.user(&format!("crowd_{i}"));
+        f.add_member(&w.owner, w.c, u, hearth::Role::Member)
+            .unwrap();
+        ids.push(u);
+    }
+    ids.push(hearth::UserId(999_999));
+    ids.push(ids[2]);
+    for who in [
+        &Actor::Guest,
+        &w.outsider,
+        &w.member,
+        &w.group_member,
+        &w.moderator,
+        &w.admin,
+    ] {
+        let got = f.members_by_ids(who, w.c, &ids);
+        let one_by_one: Result<Vec<Option<hearth::Member>>, _> = ids
+            .iter()
+            .map(|u| match f.member(who, w.c, *u) {
+                Ok(m) => Ok(Some(m)),
+                Err(hearth::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            })
+            .collect();
+        match (got, one_by_one) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{who:?}"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{who:?}"),
+            (a, b) => panic!("{who:?}: {a:?} against {b:?}"),
+        }
+    }
+    let got = f.members_by_ids(&w.member, w.c, &ids).unwrap();
+    assert!(got[3].is_none(), "the outsider is no member");
+    assert_eq!(got[2], got[ids.len() - 1]);
+    let too_many = vec![ids[0]; hearth::MAX_MEMBERS_BY_IDS + 1];
+    assert!(matches!(
+        f.members_by_ids(&w.member, w.c, &too_many),
+        Err(hearth::Error::Invalid { .. })
+    ));
+}

@@ -168,19 +168,47 @@ pub fn top(
             break;
         };
         after = last_key.clone();
-        for (key, _) in &page {
-            let mut parts = key[prefix.len()..].split('/');
-            let (Some(inv), Some(member)) = (parts.next(), parts.next()) else {
-                continue;
-            };
-            let (Ok(inv), Ok(member)) = (inv.parse::<i64>(), member.parse::<i64>()) else {
-                continue;
-            };
-            let points = i64::MAX - inv;
+        let mut entries: Vec<(i64, i64)> = page
+            .iter()
+            .filter_map(|(key, _)| {
+                let mut parts = key[prefix.len()..].split('/');
+                let inv = parts.next()?.parse::<i64>().ok()?;
+                let member = parts.next()?.parse::<i64>().ok()?;
+                Some((i64::MAX - inv, member))
+            })
+            .collect();
+        // Without staff to leave out, the page's members past the last one
+        // shown (the n-th and those tied with it) are not needed, nor is
+        // the next page.
+        let mut done = false;
+        if !exclude_staff {
+            let room = n.saturating_sub(out.len());
+            let last = out.last().map(|l: &Standing| l.points);
+            let keep = entries
+                .iter()
+                .enumerate()
+                .position(|(i, (points, _))| {
+                    let before = if i == 0 { last } else { Some(entries[i - 1].0) };
+                    i >= room && before != Some(*points)
+                })
+                .unwrap_or(entries.len());
+            done = keep < entries.len();
+            entries.truncate(keep);
+        }
+        // Their names in one read (a member the host cannot find is shown
+        // by number).
+        let ids: Vec<i64> = entries.iter().map(|(_, m)| *m).collect();
+        let mut infos = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            infos.extend(
+                host.members_by_ids(chunk)
+                    .unwrap_or_else(|_| vec![None; chunk.len()]),
+            );
+        }
+        for ((points, member), info) in entries.into_iter().zip(infos) {
             if out.len() >= n && out.last().is_some_and(|l| l.points != points) {
                 break 'scan;
             }
-            let info = host.member(member).ok().flatten();
             if exclude_staff && info.as_ref().is_some_and(|m| m.is_staff()) {
                 continue;
             }
@@ -202,7 +230,7 @@ pub fn top(
                 points,
             });
         }
-        if page.len() < size as usize {
+        if done || page.len() < size as usize {
             break;
         }
         size = 200;

@@ -300,7 +300,14 @@ impl Store {
         let id = self.id();
         let conn = match scope::take(id) {
             Some(conn) => conn,
-            None => self.hold()?,
+            None => {
+                // Asked before the snapshot begins, so the snapshot holds
+                // at least every write this number counts.
+                let version = self.data_version();
+                let conn = self.hold()?;
+                scope::opened(id, version);
+                conn
+            }
         };
         let run = move || {
             let conn = conn;
@@ -330,6 +337,17 @@ impl Store {
             self.end_held(conn);
         }
         out
+    }
+
+    /// A number that changes whenever a write commits to the database, from
+    /// this process or another; `None` where the backend cannot tell
+    /// cheaply (PostgreSQL) or the question failed.
+    pub(crate) fn data_version(&self) -> Option<u64> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.data_version().ok(),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => None,
+        }
     }
 
     /// Ends the scope's snapshot before a write through this store.
@@ -366,6 +384,10 @@ struct SqliteStore {
     writer: group::Writer,
     readers: Mutex<Vec<Conn>>,
     open_readers: Mutex<usize>,
+    /// A connection that only asks `PRAGMA data_version` (opened on first
+    /// use): its answer changes whenever any other connection — this
+    /// process's writer or another process — commits.
+    watch: Mutex<Option<Connection>>,
     reader_freed: Condvar,
     checkpointer: Checkpointer,
 }
@@ -471,6 +493,7 @@ impl SqliteStore {
             writer: group::Writer::new(Conn::from_sqlite(writer)),
             readers: Mutex::new(Vec::new()),
             open_readers: Mutex::new(0),
+            watch: Mutex::new(None),
             reader_freed: Condvar::new(),
             checkpointer,
         })
@@ -550,6 +573,26 @@ impl SqliteStore {
                     .map_err(|_| Error::Storage("reader pool poisoned".into()))?;
             }
         }
+    }
+
+    /// `PRAGMA data_version` on the watching connection.
+    fn data_version(&self) -> Result<u64> {
+        let mut watch = lock(&self.watch);
+        if watch.is_none() {
+            let conn = Connection::open_with_flags(
+                &self.path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            conn.busy_timeout(self.config.busy_timeout)?;
+            *watch = Some(conn);
+        }
+        let conn = watch
+            .as_ref()
+            .ok_or_else(|| Error::Storage("no watching connection".into()))?;
+        let v: i64 = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        Ok(v as u64)
     }
 
     fn open_reader(&self) -> Result<Conn> {

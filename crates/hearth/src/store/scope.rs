@@ -31,6 +31,8 @@ struct Scope {
     lent: usize,
     /// The time every read of the snapshot is told (ms).
     now_ms: Option<i64>,
+    /// The store's data version asked just before the snapshot began.
+    version: Option<u64>,
     /// Viewers loaded on this snapshot, with the time they were loaded for.
     viewers: Vec<(Actor, CommunityId, i64, Viewer)>,
 }
@@ -59,6 +61,7 @@ pub(super) fn enter(store: usize) -> bool {
             held: None,
             lent: 0,
             now_ms: None,
+            version: None,
             viewers: Vec::new(),
         });
         true
@@ -112,8 +115,24 @@ pub(super) fn before_write(store: usize) -> Option<Conn> {
         let s = s?;
         s.viewers.clear();
         s.now_ms = None;
+        s.version = None;
         s.held.take()
     })
+}
+
+/// Notes the data version asked just before the snapshot began.
+pub(super) fn opened(store: usize, version: Option<u64>) {
+    with(store, |s| {
+        if let Some(s) = s {
+            s.version = version;
+        }
+    })
+}
+
+/// The data version the open snapshot holds at least (`None`: no
+/// snapshot open, or the backend cannot tell).
+pub(crate) fn version(store: usize) -> Option<u64> {
+    with(store, |s| s.and_then(|s| s.version))
 }
 
 /// The scope's time, fixed by the first read to ask (`now` then); outside

@@ -106,9 +106,16 @@ fn misbehave(host: &dyn Host) -> Option<String> {
                 .posts_by_ids(&[1, 2, 999_999])
                 .map(|v| v.iter().map(Option::is_some).collect::<Vec<_>>());
             let over = host.latest_topics(None, None, 101).is_err();
+            let members = host.members_by_ids(&[2, 999_999, 1]).map(|v| {
+                v.into_iter()
+                    .map(|m| m.map(|m| m.username))
+                    .collect::<Vec<_>>()
+            });
+            let too_many = host.members_by_ids(&[1; 101]).is_err();
             Some(format!(
-                "<p>titles {}; first {first:?}; posts {posts:?}; ids {ids:?}; over {over}</p>",
-                escape(&titles)
+                "<p>titles {}; first {first:?}; posts {posts:?}; ids {ids:?}; over {over}; members {}; members over {too_many}</p>",
+                escape(&titles),
+                escape(&format!("{members:?}"))
             ))
         }
         "hold" => {
