@@ -35,6 +35,9 @@ const MAX_GROUP_AGE: Duration = Duration::from_millis(5);
 /// The writer connection with group commit (see the module's documentation).
 pub(crate) struct Writer {
     held: Mutex<Held>,
+    /// How long a group stays open for writes queued behind it
+    /// ([`MAX_GROUP_AGE`]; longer in tests that must not depend on timing).
+    max_age: Duration,
     /// Writes waiting for the connection: they would join an open group.
     queued: AtomicUsize,
     done: Mutex<Done>,
@@ -104,7 +107,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Writer {
     pub(crate) fn new(conn: Conn) -> Writer {
+        Writer::with_max_age(conn, MAX_GROUP_AGE)
+    }
+
+    fn with_max_age(conn: Conn, max_age: Duration) -> Writer {
         Writer {
+            max_age,
             held: Mutex::new(Held {
                 conn,
                 open: None,
@@ -167,7 +175,7 @@ impl Writer {
         let keep_open = !solo
             && group.members > 0
             && group.members < MAX_GROUP
-            && group.began.elapsed() < MAX_GROUP_AGE
+            && group.began.elapsed() < self.max_age
             && self.queued.load(Ordering::SeqCst) > 0;
         if keep_open {
             let id = group.id;
@@ -341,7 +349,10 @@ mod tests {
         conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER NOT NULL)")
             .unwrap_or_else(|e| panic!("{e}"));
         let reader = rusqlite::Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
-        (dir, Arc::new(Writer::new(Conn::from_sqlite(conn))), reader)
+        // Groups stay open as long as writes queue (the tests decide who
+        // queues when; a loaded machine must not close a group early).
+        let writer = Writer::with_max_age(Conn::from_sqlite(conn), Duration::from_secs(30));
+        (dir, Arc::new(writer), reader)
     }
 
     fn insert(conn: &Conn, v: i64) -> Result<()> {
