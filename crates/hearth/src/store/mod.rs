@@ -329,10 +329,9 @@ impl Store {
             _ => false,
         };
         if ended {
-            scope::put(id, conn);
-            if let Some(conn) = scope::before_write(id) {
-                self.end_held(conn);
-            }
+            // Forget the snapshot's viewers and time with it.
+            scope::before_write(id);
+            self.end_held(conn);
         } else if let Some(conn) = scope::put(id, conn) {
             self.end_held(conn);
         }
@@ -579,12 +578,7 @@ impl SqliteStore {
     fn data_version(&self) -> Result<u64> {
         let mut watch = lock(&self.watch);
         if watch.is_none() {
-            let conn = Connection::open_with_flags(
-                &self.path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                    | OpenFlags::SQLITE_OPEN_URI,
-            )?;
+            let conn = self.connect()?;
             conn.busy_timeout(self.config.busy_timeout)?;
             *watch = Some(conn);
         }
@@ -595,13 +589,18 @@ impl SqliteStore {
         Ok(v as u64)
     }
 
-    fn open_reader(&self) -> Result<Conn> {
-        let conn = Connection::open_with_flags(
+    /// A connection of this process's own beside the writer (no pragmas).
+    fn connect(&self) -> Result<Connection> {
+        Ok(Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
                 | OpenFlags::SQLITE_OPEN_URI,
-        )?;
+        )?)
+    }
+
+    fn open_reader(&self) -> Result<Conn> {
+        let conn = self.connect()?;
         configure(&conn, &self.config, true)?;
         Ok(Conn::from_sqlite(conn))
     }
