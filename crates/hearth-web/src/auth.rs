@@ -1,5 +1,5 @@
-//! Who is asking: argon2id passwords, session cookies, API keys and CSRF
-//! tokens.
+//! Who is asking: password rules and new accounts (the hashing itself is
+//! in `password`), session cookies, API keys and CSRF tokens.
 //!
 //! Secrets are never stored: sessions and API keys are random 32-byte
 //! tokens kept as SHA-256 digests in the engine's extension storage
@@ -8,13 +8,12 @@
 
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use hearth::{Actor, CommunityId, ExtOp, Forum, NewLogin, NewUser, User, UserId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::password::hash_password;
 
 /// The extension namespace the web layer keeps its records in.
 pub(crate) const NAMESPACE: &str = "hearth-web";
@@ -56,12 +55,6 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn argon2() -> Argon2<'static> {
-    // OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
 /// Checks a new password against the length rules.
 pub fn check_password(password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
@@ -83,34 +76,6 @@ pub fn check_password(password: &str) -> Result<()> {
         }));
     }
     Ok(())
-}
-
-/// Hashes a password with argon2id and a random salt (a PHC string).
-pub fn hash_password(password: &str) -> Result<String> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| Error::Internal(format!("randomness: {e}")))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(e.to_string()))?;
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(format!("hashing: {e}")))
-}
-
-/// Whether `password` matches a stored PHC string.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    if password.len() > MAX_PASSWORD_BYTES {
-        return false;
-    }
-    PasswordHash::new(phc)
-        .map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
-        .unwrap_or(false)
-}
-
-/// A hash to verify against when the account does not exist, so that a
-/// missing account takes as long as a wrong password.
-pub(crate) fn decoy_hash() -> &'static str {
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| hash_password("decoy password, never valid").unwrap_or_default())
 }
 
 /// Creates an account that can sign in: validates the password, hashes it
@@ -693,17 +658,6 @@ pub(crate) fn api_actor(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_hash_with_argon2id_and_verify() {
-        let h = hash_password("correct horse battery").expect("hash");
-        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(verify_password("correct horse battery", &h));
-        assert!(!verify_password("correct horse battery!", &h));
-        assert!(!verify_password("x", "not a hash"));
-        let again = hash_password("correct horse battery").expect("hash");
-        assert_ne!(h, again, "salts differ");
-    }
 
     #[test]
     fn password_length_boundaries() {

@@ -69,6 +69,7 @@ mod notifications;
 mod own_account;
 mod pages;
 mod params;
+mod password;
 mod plugin_actions;
 mod products;
 mod profile_edit;
@@ -93,10 +94,10 @@ use hearth_wasm::PluginHost;
 
 pub use auth::{
     API_SCOPES, ApiKey, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, check_password, create_account,
-    hash_password, verify_password,
 };
 pub use config::{Limits, RateLimit, ServerLimits, Theme, WebConfig};
 pub use error::{ApiError, Error, Fail, PageError, Result};
+pub use password::{PasswordHashing, hash_password, verify_password};
 pub use smtp::SmtpMailer;
 pub use sso::{DISCOURSE_CONNECT, DiscourseConnect, MIN_SECRET_BYTES};
 pub use templates::TEMPLATE_NAMES;

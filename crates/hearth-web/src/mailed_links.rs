@@ -350,7 +350,7 @@ fn reset(
         ));
     }
     auth::check_password(password)?;
-    let hash = auth::hash_password(password)?;
+    let hash = crate::password::hash_password(password)?;
     // Taken only now: a password refused above leaves the link working.
     if !take_link(s, token)? {
         return Ok(None);

@@ -1223,11 +1223,11 @@ pub(crate) async fn check_credentials(
             let found = s.forum.login(&login)?;
             // Verify against a decoy when there is no account, so timing
             // does not tell which usernames exist.
-            let hash = found
-                .as_ref()
-                .map(|l| l.password_hash.clone())
-                .unwrap_or_else(|| auth::decoy_hash().to_string());
-            if !auth::verify_password(&password, &hash) {
+            let hash = match &found {
+                Some(l) => l.password_hash.clone(),
+                None => crate::password::decoy_hash()?.to_string(),
+            };
+            if !crate::password::verify_password(&password, &hash)? {
                 return Err(Error::BadCredentials);
             }
             let found = found.ok_or(Error::BadCredentials)?;

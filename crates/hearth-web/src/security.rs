@@ -123,7 +123,7 @@ pub(crate) async fn change_password(
     if checked != user {
         return Err(Error::BadCredentials.into());
     }
-    let hash = auth::hash_password(&new)?;
+    let hash = crate::password::hash_password(&new)?;
     restart(
         &state,
         &v,

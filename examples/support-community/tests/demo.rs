@@ -52,7 +52,7 @@ async fn seeds_and_serves_a_support_community() {
             .expect("read")
             .unwrap_or_else(|| panic!("{user} has a login"));
         assert!(
-            hearth_web::verify_password(DEMO_PASSWORD, &login.password_hash),
+            hearth_web::verify_password(DEMO_PASSWORD, &login.password_hash).expect("verify"),
             "{user}"
         );
     }
