@@ -3,7 +3,8 @@
 # serving the pristine scale database, the four member endpoints of
 # member.sh at once (16 connections each, one wrk per endpoint) for SECS
 # seconds, the server's VmHWM / VmRSS / RssAnon (kB) every 10 s, the peak
-# reset after start-up and sign-in.
+# reset after start-up and sign-in. SERVER_ARGS adds server flags (e.g.
+# "--cache-mb 8").
 #
 #   benches/web/flat.sh [scale] [seconds]   (default 187 and 600)
 #
@@ -18,7 +19,7 @@ PORT=3914
 DB=target/bench-data/flat.db
 rm -f $DB $DB-wal $DB-shm; cp target/bench-data/support-x$SCALE.db $DB
 KEYFILE=target/bench-data/flat-api-key
-$BIN --data $DB --port $PORT --no-rate-limit --no-email --api-key-file $KEYFILE --base-url "${BENCH_ORIGIN:-http://127.0.0.1:3000}" > target/bench-data/flat-server.log 2>&1 &
+$BIN --data $DB --port $PORT --no-rate-limit --no-email --api-key-file $KEYFILE --base-url "${BENCH_ORIGIN:-http://127.0.0.1:3000}" ${SERVER_ARGS:-} > target/bench-data/flat-server.log 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$PORT/latest.json" >/dev/null 2>&1 && break; sleep 1; done

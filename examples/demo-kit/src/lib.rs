@@ -324,6 +324,7 @@ fn open(data: &str) -> Result<Forum, Box<dyn std::error::Error>> {
     if let Some(mb) = arg("--cache-mb") {
         let mb: u64 = mb.parse().map_err(|e| format!("--cache-mb: {e}"))?;
         config.store.cache_bytes = mb << 20;
+        config.store.reader_cache_bytes = mb << 20;
     }
     Ok(Forum::open_with(data, config)?)
 }
