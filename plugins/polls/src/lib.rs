@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 
 use hearth_plugin::{
     ActionOutcome, ActionRequest, Host, HostError, HostExt, ItemFragment, ItemSlot, ItemsContext,
-    MarkupBlock, MarkupOutput, Plugin, Request, Response, escape,
+    MarkupBlock, MarkupOutput, Plugin, Request, Response, escape, escape_into,
 };
 
 /// The plugin.
@@ -272,7 +272,9 @@ pub fn polls_in(markdown: &str) -> Vec<Option<Poll>> {
 pub type PostVotes = BTreeMap<String, BTreeMap<i64, Vec<usize>>>;
 
 fn votes_key(post: i64) -> String {
-    format!("votes/{post}")
+    let mut k = String::from("votes/");
+    k.push_str(itoa::Buffer::new().format(post));
+    k
 }
 
 /// Where the host reads the post's `polls` API field.
@@ -336,12 +338,19 @@ fn poll_json(
 }
 
 /// `██████░░░░`: ten cells, filled in proportion.
-fn bar(n: usize, of: usize) -> String {
-    let filled = (n * 10 + of / 2).checked_div(of).unwrap_or(0);
-    format!("{}{}", "█".repeat(filled), "░".repeat(10 - filled.min(10)))
+fn push_bar(html: &mut String, n: usize, of: usize) {
+    let filled = (n * 10 + of / 2).checked_div(of).unwrap_or(0).min(10);
+    for _ in 0..filled {
+        html.push('█');
+    }
+    for _ in filled..10 {
+        html.push('░');
+    }
 }
 
-/// One poll's results (and buttons) under its post.
+/// One poll's results (and buttons) under its post. Built with
+/// `push_str` rather than `format!`: a page asks for every poll on it,
+/// and formatting was the largest part of this render.
 fn results_html(
     post: i64,
     poll: &Poll,
@@ -355,52 +364,77 @@ fn results_html(
         .map(Vec::as_slice)
         .unwrap_or(&[]);
     let closed = is_closed(poll, now);
-    let status = match (closed, poll.close) {
-        (true, Some(c)) => format!("closed {}", show_date(c)),
-        (false, Some(c)) => format!("open until {}", show_date(c)),
-        _ => "open".into(),
-    };
-    let choose = match poll.kind {
-        Kind::Single => "one choice".to_string(),
-        Kind::Multiple => format!("up to {} choices", poll.max),
-    };
-    let voters_text = if voters == 1 {
-        "1 voter".to_string()
+    let mut num = itoa::Buffer::new();
+    let mut html = String::with_capacity(256 + poll.options.len() * 320);
+    html.push_str(r#"<div class="polls-results"><p class="polls-summary"><strong>"#);
+    // The question is in the post just above; name the poll only where a
+    // post has several.
+    if poll.name == "poll" {
+        html.push_str("Results");
     } else {
-        format!("{voters} voters")
-    };
-    let mut html = format!(
-        r#"<div class="polls-results"><p class="polls-summary"><strong>{}</strong> · {voters_text} · {choose} · {status}</p><ul class="polls-bars">"#,
-        // The question is in the post just above; name the poll only
-        // where a post has several.
-        if poll.name == "poll" {
-            "Results".to_string()
-        } else {
-            format!("Results of {}", escape(&poll.name))
+        html.push_str("Results of ");
+        escape_into(&mut html, &poll.name);
+    }
+    html.push_str("</strong> · ");
+    html.push_str(num.format(voters));
+    html.push_str(if voters == 1 {
+        " voter · "
+    } else {
+        " voters · "
+    });
+    match poll.kind {
+        Kind::Single => html.push_str("one choice"),
+        Kind::Multiple => {
+            html.push_str("up to ");
+            html.push_str(num.format(poll.max));
+            html.push_str(" choices");
         }
-    );
+    }
+    html.push_str(" · ");
+    match (closed, poll.close) {
+        (true, Some(c)) => {
+            html.push_str("closed ");
+            html.push_str(&show_date(c));
+        }
+        (false, Some(c)) => {
+            html.push_str("open until ");
+            html.push_str(&show_date(c));
+        }
+        _ => html.push_str("open"),
+    }
+    html.push_str(r#"</p><ul class="polls-bars">"#);
+    let post = num.format(post).to_owned();
     let total: usize = counts.iter().sum();
     for (i, (option, n)) in poll.options.iter().zip(&counts).enumerate() {
         let pct = (n * 100 + total / 2).checked_div(total).unwrap_or(0);
         let chosen = mine.contains(&i);
-        html.push_str(&format!(
-            r#"<li><span class="polls-option">{}</span> <span class="polls-bar">{}</span> <span class="polls-count">{n} ({pct}%)</span>"#,
-            escape(option),
-            bar(*n, total),
-        ));
+        html.push_str(r#"<li><span class="polls-option">"#);
+        escape_into(&mut html, option);
+        html.push_str(r#"</span> <span class="polls-bar">"#);
+        push_bar(&mut html, *n, total);
+        html.push_str(r#"</span> <span class="polls-count">"#);
+        html.push_str(num.format(*n));
+        html.push_str(" (");
+        html.push_str(num.format(pct));
+        html.push_str("%)</span>");
         if chosen {
             html.push_str(r#" <strong class="polls-mine">✓ your vote</strong>"#);
         }
         if viewer.is_some() && !closed {
-            let label = if chosen {
-                format!("Take back my vote for {}", escape(option))
+            html.push_str(r#" <hearth-action name="vote" post=""#);
+            html.push_str(&post);
+            html.push_str(r#"" value=""#);
+            html.push_str(&poll.name);
+            html.push(':');
+            html.push_str(num.format(i));
+            html.push_str(r#"" class="polls-vote">"#);
+            html.push_str(if chosen {
+                "Take back my vote for "
             } else {
-                format!("Vote for {}", escape(option))
-            };
-            html.push_str(&format!(
-                r#" <hearth-action name="vote" post="{post}" value="{}:{i}" class="polls-vote">{label}</hearth-action>"#,
-                poll.name
-            ));
+                "Vote for "
+            });
+            escape_into(&mut html, option);
+            html.push_str("</hearth-action>");
         }
         html.push_str("</li>");
     }
