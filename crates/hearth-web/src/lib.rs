@@ -97,7 +97,7 @@ pub use auth::{
 };
 pub use config::{Limits, RateLimit, ServerLimits, Theme, WebConfig};
 pub use error::{ApiError, Error, Fail, PageError, Result};
-pub use password::{PasswordHashing, hash_password, verify_password};
+pub use password::{MAX_HASH_MEMORY_KIB, PasswordHashing, hash_password, verify_password};
 pub use smtp::SmtpMailer;
 pub use sso::{DISCOURSE_CONNECT, DiscourseConnect, MIN_SECRET_BYTES};
 pub use templates::TEMPLATE_NAMES;
