@@ -194,17 +194,19 @@ impl Scratch {
     }
 }
 
-/// Computes `out` for these parameters with OS-mapped scratch memory.
+/// Computes `out` for these parameters with OS-mapped scratch memory:
+/// `Ok(Err(_))` when argon2 refuses the inputs, `Err` when the memory
+/// cannot be mapped (the operating system's reason kept).
 fn compute(
     argon: &Argon2<'_>,
     password: &[u8],
     salt: &[u8],
-    out: &mut [u8],
-) -> std::result::Result<(), argon2::Error> {
-    let Ok(mut scratch) = Scratch::new(argon.params().block_count()) else {
-        return Err(argon2::Error::MemoryTooLittle);
-    };
-    argon.hash_password_into_with_memory(password, salt, out, scratch.blocks())
+    len: usize,
+) -> Result<std::result::Result<Output, argon2::password_hash::Error>> {
+    let mut scratch = Scratch::new(argon.params().block_count())?;
+    Ok(Output::init_with(len, |out| {
+        Ok(argon.hash_password_into_with_memory(password, salt, out, scratch.blocks())?)
+    }))
 }
 
 fn hash_now(password: &[u8], salt: &SaltString) -> Result<String> {
@@ -214,8 +216,7 @@ fn hash_now(password: &[u8], salt: &SaltString) -> Result<String> {
     let mut salt_bytes = [0u8; 64];
     let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes).map_err(fail)?;
     let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
-    let output = Output::init_with(len, |out| Ok(compute(&argon, password, salt_bytes, out)?))
-        .map_err(fail)?;
+    let output = compute(&argon, password, salt_bytes, len)?.map_err(fail)?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -226,32 +227,62 @@ fn hash_now(password: &[u8], salt: &SaltString) -> Result<String> {
     Ok(phc.to_string())
 }
 
-fn verify_now(password: &[u8], phc: &str, max_kib: u32) -> bool {
-    let matches = || -> std::result::Result<bool, argon2::password_hash::Error> {
-        let hash = PasswordHash::new(phc)?;
-        let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
-            return Ok(false);
+/// A stored PHC string, read once by the caller (which answers `false`
+/// without queueing for one it cannot read) and handed to a hashing thread.
+struct Stored {
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    salt: Vec<u8>,
+    expected: Output,
+}
+
+impl Stored {
+    /// `None` for a string that is no argon2 hash, or one asking for more
+    /// than `max_kib` of memory (logged: an imported hash, not a password
+    /// mistake).
+    fn parse(phc: &str, max_kib: u32) -> Option<Stored> {
+        let read = || -> std::result::Result<Option<Stored>, argon2::password_hash::Error> {
+            let hash = PasswordHash::new(phc)?;
+            let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+                return Ok(None);
+            };
+            let params = Params::try_from(&hash)?;
+            if params.m_cost() > max_kib {
+                tracing::warn!(
+                    m_cost = params.m_cost(),
+                    "a stored password hash asks for more memory than MAX_HASH_MEMORY_KIB; not computed"
+                );
+                return Ok(None);
+            }
+            let mut salt_bytes = [0u8; 64];
+            Ok(Some(Stored {
+                algorithm: Algorithm::try_from(hash.algorithm)?,
+                version: hash
+                    .version
+                    .map(Version::try_from)
+                    .transpose()?
+                    .unwrap_or_default(),
+                params,
+                salt: salt.decode_b64(&mut salt_bytes)?.to_vec(),
+                expected,
+            }))
         };
-        let algorithm = Algorithm::try_from(hash.algorithm)?;
-        let version = hash.version.map(Version::try_from).transpose()?;
-        let params = Params::try_from(&hash)?;
-        if params.m_cost() > max_kib {
-            tracing::warn!(
-                m_cost = params.m_cost(),
-                "a stored password hash asks for more memory than MAX_HASH_MEMORY_KIB; not computed"
-            );
-            return Ok(false);
-        }
-        let argon = Argon2::new(algorithm, version.unwrap_or_default(), params);
-        let mut salt_bytes = [0u8; 64];
-        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
-        let computed = Output::init_with(expected.len(), |out| {
-            Ok(compute(&argon, password, salt_bytes, out)?)
-        })?;
-        // `Output`'s equality is constant-time.
-        Ok(computed == expected)
-    };
-    matches().unwrap_or(false)
+        read().ok().flatten()
+    }
+}
+
+/// Whether `password` hashes to `stored`; `Err` only when the scratch
+/// memory cannot be mapped.
+fn verify_now(password: &[u8], stored: &Stored) -> Result<bool> {
+    let argon = Argon2::new(stored.algorithm, stored.version, stored.params.clone());
+    Ok(
+        match compute(&argon, password, &stored.salt, stored.expected.len())? {
+            // `Output`'s equality is constant-time.
+            Ok(computed) => computed == stored.expected,
+            Err(_) => false,
+        },
+    )
 }
 
 /// Hashes a password with argon2id and a random salt (a PHC string), on
@@ -271,11 +302,14 @@ pub fn hash_password(password: &str) -> Result<String> {
 /// [`MAX_PASSWORD_BYTES`]; [`Error::RateLimited`] when too many hashes
 /// already wait.
 pub fn verify_password(password: &str, phc: &str) -> Result<bool> {
-    if password.len() > MAX_PASSWORD_BYTES || PasswordHash::new(phc).is_err() {
+    if password.len() > MAX_PASSWORD_BYTES {
         return Ok(false);
     }
-    let (password, phc) = (password.to_owned(), phc.to_owned());
-    workers().run(move || verify_now(password.as_bytes(), &phc, MAX_HASH_MEMORY_KIB))
+    let Some(stored) = Stored::parse(phc, MAX_HASH_MEMORY_KIB) else {
+        return Ok(false);
+    };
+    let password = password.to_owned();
+    workers().run(move || verify_now(password.as_bytes(), &stored))?
 }
 
 /// A hash to verify against when the account does not exist, so that a
@@ -306,6 +340,20 @@ mod tests {
         MAPPING.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A PHC string made by argon2's own hasher (its allocator's memory),
+    /// with a fixed salt.
+    fn theirs(algorithm: Algorithm, params: Params, password: &[u8]) -> String {
+        let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
+        Argon2::new(algorithm, Version::V0x13, params)
+            .hash_password(password, &salt)
+            .expect("hash")
+            .to_string()
+    }
+
+    fn cheap(m_cost: u32) -> Params {
+        Params::new(m_cost, 1, 1, None).expect("params")
+    }
+
     #[test]
     fn passwords_hash_with_argon2id_and_verify() {
         let _turn = turn();
@@ -318,59 +366,31 @@ mod tests {
         assert!(!verify_password(&long, &h).expect("verify"));
         let again = hash_password("correct horse battery").expect("hash");
         assert_ne!(h, again, "salts differ");
-        // Made by argon2's own hasher (its allocator memory), the same
-        // parameters and salt give the same string as ours.
+        // The same parameters and salt give argon2's own string.
         let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
-        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
-            .hash_password(b"correct horse battery", &salt)
-            .expect("hash")
-            .to_string();
         assert_eq!(
             hash_now(b"correct horse battery", &salt).expect("ours"),
-            theirs
+            theirs(Algorithm::Argon2id, params(), b"correct horse battery")
         );
         // A hash made with other parameters still verifies (its own).
-        let cheap = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(1024, 1, 1, None).expect("params"),
-        )
-        .hash_password(
-            b"older account",
-            &SaltString::encode_b64(b"0123456789abcdef").expect("salt"),
-        )
-        .expect("hash")
-        .to_string();
-        assert!(verify_password("older account", &cheap).expect("verify"));
+        let older = theirs(Algorithm::Argon2id, cheap(1024), b"older account");
+        assert!(verify_password("older account", &older).expect("verify"));
         assert!(decoy_hash().expect("decoy").starts_with("$argon2id$"));
         // Other algorithms of the family verify too; a changed hash does not.
-        let argon2i = Argon2::new(
-            Algorithm::Argon2i,
-            Version::V0x13,
-            Params::new(1024, 1, 1, None).expect("params"),
-        )
-        .hash_password(b"older account", &salt)
-        .expect("hash")
-        .to_string();
+        let argon2i = theirs(Algorithm::Argon2i, cheap(1024), b"older account");
         assert!(verify_password("older account", &argon2i).expect("verify"));
-        let tampered = format!("{}A", &cheap[..cheap.len() - 1]);
+        let tampered = format!("{}A", &older[..older.len() - 1]);
         assert!(!verify_password("older account", &tampered).expect("verify"));
     }
 
     #[test]
     fn a_stored_hash_asking_for_too_much_memory_is_not_computed() {
         let _turn = turn();
-        let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
-        let right = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(64, 1, 1, None).expect("params"),
-        )
-        .hash_password(b"right", &salt)
-        .expect("hash")
-        .to_string();
-        assert!(verify_now(b"right", &right, 64), "at the bound: computed");
-        assert!(!verify_now(b"right", &right, 63), "over it: not computed");
+        let right = theirs(Algorithm::Argon2id, cheap(64), b"right");
+        let at = Stored::parse(&right, 64).expect("at the bound: read");
+        assert!(verify_now(b"right", &at).expect("computed"));
+        assert!(!verify_now(b"wrong", &at).expect("computed"));
+        assert!(Stored::parse(&right, 63).is_none(), "over it: not computed");
         // Through the public path, with the real bound.
         let over = right.replace("m=64,", &format!("m={},", MAX_HASH_MEMORY_KIB + 1));
         assert!(PasswordHash::new(&over).is_ok(), "{over}");
@@ -405,6 +425,21 @@ mod tests {
         assert!(mapped(start));
         drop(s);
         assert!(!mapped(start), "unmapped after the hash");
+    }
+
+    /// Memory the system will not map is an error with the system's
+    /// reason (not "wrong password").
+    #[test]
+    fn unmappable_scratch_says_why() {
+        // 2^40 blocks of 1 KiB: more than any address space.
+        match Scratch::new(1 << 40) {
+            Err(Error::Internal(why)) => {
+                assert!(why.starts_with("password hash memory ("), "{why}");
+                assert!(why.contains("): "), "the system's reason: {why}");
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("mapped a petabyte"),
+        }
     }
 
     #[test]

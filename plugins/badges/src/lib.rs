@@ -81,10 +81,10 @@ fn solutions(host: &dyn Host, member: i64, cap: i64) -> Result<i64, String> {
 /// Handles one event.
 pub fn handle(host: &dyn Host, rules: &Rules, e: &Event) -> Result<(), String> {
     contribution(host, rules, e)?;
-    if rules.has("anniversary") {
-        if let Some(actor) = e.actor {
-            anniversary(host, rules, actor, e.created_at)?;
-        }
+    if rules.has("anniversary")
+        && let Some(actor) = e.actor
+    {
+        anniversary(host, rules, actor, e.created_at)?;
     }
     Ok(())
 }
@@ -141,16 +141,16 @@ fn contribution(host: &dyn Host, rules: &Rules, e: &Event) -> Result<(), String>
         }
         "post.liked" if rules.has("liked-post") => {
             let Some(id) = e.post else { return Ok(()) };
-            if let Some(p) = host.post(id).map_err(err)? {
-                if p.like_count >= rules.likes {
-                    grant(
-                        host,
-                        p.author,
-                        "liked-post",
-                        Some(p.id),
-                        &format!("{} likes", p.like_count),
-                    )?;
-                }
+            if let Some(p) = host.post(id).map_err(err)?
+                && p.like_count >= rules.likes
+            {
+                grant(
+                    host,
+                    p.author,
+                    "liked-post",
+                    Some(p.id),
+                    &format!("{} likes", p.like_count),
+                )?;
             }
         }
         "post.created" if rules.has("first-article") => {
@@ -160,16 +160,16 @@ fn contribution(host: &dyn Host, rules: &Rules, e: &Event) -> Result<(), String>
             if e.data()["post_number"].as_i64() != Some(1) {
                 return Ok(());
             }
-            if let Some(t) = host.topic(topic).map_err(err)? {
-                if t.category_kind == "knowledge_base" {
-                    grant(
-                        host,
-                        author,
-                        "first-article",
-                        Some(post),
-                        "first knowledge-base article",
-                    )?;
-                }
+            if let Some(t) = host.topic(topic).map_err(err)?
+                && t.category_kind == "knowledge_base"
+            {
+                grant(
+                    host,
+                    author,
+                    "first-article",
+                    Some(post),
+                    "first knowledge-base article",
+                )?;
             }
         }
         "review.decided" if rules.has("helpful-flag") => {
