@@ -68,6 +68,8 @@ impl Forum {
         target: &Forum,
         progress: &mut (dyn FnMut(&str, u64, u64) + Send),
     ) -> Result<CopyReport> {
+        // The target indexes what it is given: nothing may wait here.
+        self.catch_up_search()?;
         let report = self.store.read(|src| {
             target.store.write_inside(|dst| {
                 let tables = tables_in_order(src, dst)?;

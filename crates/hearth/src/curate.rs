@@ -99,10 +99,7 @@ fn recount(w: &Write<'_>, topic: TopicId) -> Result<()> {
 
 /// Re-indexes a post's title column (first posts carry the topic title).
 fn reindex_title(w: &Write<'_>, post: PostId, title: &str) -> Result<()> {
-    let body: Option<String> = crate::store::optional(
-        w.tx.prepare_cached("SELECT body FROM search_index WHERE rowid = ?1")?
-            .query_row([post], |r| r.get(0)),
-    )?;
+    let body = crate::search::indexed_text(w.tx, post)?;
     index_post(w.tx, post, title, &body.unwrap_or_default())
 }
 

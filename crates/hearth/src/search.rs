@@ -11,6 +11,18 @@
 //! text: term counts come from FTS5's match positions (`db::fts5`), and
 //! only the hits shown have their text read, for the snippet.
 //!
+//! On SQLite a new reply does not join the index in its own transaction:
+//! FTS5 writes an index segment per transaction that adds text, which
+//! made indexing the largest single cost of a reply. Its text waits in
+//! `search_pending` until [`PENDING_BATCH`] replies wait (the write that
+//! queues the last indexes them all, in one segment) or until something
+//! reads the index — a search, the index's tidying, a copy — which
+//! indexes them first ([`Forum::catch_up_search`]). So no search misses a
+//! committed reply; a waiting reply has no index row, and what changes
+//! its scope before it joins needs no update (its scope is computed when
+//! it joins). New topics' first posts are indexed at once (they carry the
+//! title and feed suggestions).
+//!
 //! Suggestions for a draft title come from a second, much smaller index
 //! (`answer_index`): only first posts of solved topics and knowledge-base
 //! articles, kept in step by the same calls.
@@ -276,8 +288,87 @@ pub(crate) fn index_post(conn: &Conn, post: PostId, title: &str, text: &str) -> 
     if conn.dialect() == db::Dialect::Sqlite {
         conn.prepare_cached("DELETE FROM search_index_scope WHERE id = ?1")?
             .execute([post])?;
+        // Indexed now, with this text: no longer waiting.
+        conn.prepare_cached("DELETE FROM search_pending WHERE post_id = ?1")?
+            .execute([post])?;
     }
     index_new_post(conn, post, title, text)
+}
+
+/// How many replies wait in `search_pending` (SQLite) before the write
+/// that queues the last of them indexes them all. FTS5 writes one index
+/// segment per transaction that adds text (and merges them as they pile
+/// up), so a segment per reply was the largest single cost of a reply;
+/// a batch shares one. Anything that reads the index first indexes what
+/// waits ([`Forum::catch_up_search`]), so no search misses a reply.
+pub(crate) const PENDING_BATCH: i64 = 32;
+
+/// Indexes a new reply (no title): on SQLite it joins the replies waiting
+/// in `search_pending`, and the batch is indexed once full; on PostgreSQL
+/// (whose GIN index batches by itself) at once.
+pub(crate) fn index_new_reply(conn: &Conn, post: PostId, text: &str) -> Result<()> {
+    if conn.dialect() != db::Dialect::Sqlite {
+        return index_new_post(conn, post, "", text);
+    }
+    conn.prepare_cached("INSERT INTO search_pending (post_id, body) VALUES (?1, ?2)")?
+        .execute(params![post, text])?;
+    let waiting: i64 = conn
+        .prepare_cached("SELECT count(*) FROM search_pending")?
+        .query_row(params![], |r| r.get(0))?;
+    if waiting >= PENDING_BATCH {
+        index_pending(conn)?;
+    }
+    Ok(())
+}
+
+/// Whether replies wait for the index (always `false` on PostgreSQL).
+fn pending(conn: &Conn) -> Result<bool> {
+    if conn.dialect() != db::Dialect::Sqlite {
+        return Ok(false);
+    }
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM search_pending)")?
+        .query_row(params![], |r| r.get(0))?)
+}
+
+/// Indexes every waiting reply in this transaction, in one FTS5 segment;
+/// how many. A reply deleted for good while it waited is skipped. Its
+/// category and flags are the post's as of now.
+pub(crate) fn index_pending(conn: &Conn) -> Result<usize> {
+    if conn.dialect() != db::Dialect::Sqlite {
+        return Ok(0);
+    }
+    let waiting: Vec<(PostId, String)> = conn
+        .prepare_cached("SELECT post_id, body FROM search_pending ORDER BY post_id")?
+        .query_map(params![], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<db::Result<_>>()?;
+    for (post, body) in &waiting {
+        match index_new_post(conn, *post, "", body) {
+            Ok(()) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if !waiting.is_empty() {
+        conn.prepare_cached("DELETE FROM search_pending")?
+            .execute(params![])?;
+    }
+    Ok(waiting.len())
+}
+
+/// The text a post is indexed with: its index row's, or the text it waits
+/// with in `search_pending`.
+pub(crate) fn indexed_text(conn: &Conn, post: PostId) -> Result<Option<String>> {
+    let indexed = crate::store::optional(
+        conn.prepare_cached("SELECT body FROM search_index WHERE rowid = ?1")?
+            .query_row([post], |r| r.get(0)),
+    )?;
+    if indexed.is_some() || conn.dialect() != db::Dialect::Sqlite {
+        return Ok(indexed);
+    }
+    crate::store::optional(
+        conn.prepare_cached("SELECT body FROM search_pending WHERE post_id = ?1")?
+            .query_row([post], |r| r.get(0)),
+    )
 }
 
 /// Adds the index row of a post that has none yet (one just inserted):
@@ -388,6 +479,20 @@ fn scope_of(conn: &Conn, post: PostId) -> Result<(CategoryId, i64)> {
 }
 
 impl Forum {
+    /// Indexes the replies waiting for the full-text index (SQLite), so
+    /// that what reads the index next finds every committed post. When
+    /// none wait this is one read of an empty table. On a database opened
+    /// read-only the waiting replies stay unindexed (and unfound).
+    pub(crate) fn catch_up_search(&self) -> Result<()> {
+        if !self.store.is_sqlite() || !self.peek(|conn, _| pending(conn))? {
+            return Ok(());
+        }
+        match self.store.write(index_pending) {
+            Ok(_) | Err(Error::Unavailable { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Searches posts. Results and the total count include only what
     /// `actor` may read.
     pub fn search(
@@ -406,6 +511,7 @@ impl Forum {
         if terms.is_empty() {
             return Ok(empty);
         }
+        self.catch_up_search()?;
         self.read(|conn, now| {
             let Some(matching) = Match::new(conn, "search_index", "s", 1, &terms, false) else {
                 return Ok(empty.clone());
@@ -605,7 +711,11 @@ impl Forum {
     /// from the application's maintenance every few seconds to minutes
     /// (`hearth-web` does, with its topic timers); several processes may
     /// (they take turns). PostgreSQL's index needs nothing: returns 0.
+    /// Replies still waiting for the index are indexed first.
     pub fn tidy_search_index(&self) -> Result<u64> {
+        // Replies waiting for the index join it here too, so that none
+        // waits longer than the maintenance interval.
+        self.catch_up_search()?;
         // The index's structure record changes with every write to it: if
         // it is what it was when the last call found nothing to merge,
         // there is still nothing (and no write lock is taken to learn it).

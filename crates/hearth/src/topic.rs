@@ -23,7 +23,7 @@ use crate::render::{RENDER_VERSION, Rendered, nofollow_all};
 use crate::review::{ReviewItem, Submission, queue_post, rule_flag};
 use crate::rewards::{Rule, award, reverse};
 use crate::rules::{Screening, check_post_limits, screen_state, screen_words};
-use crate::search::{index_new_post, index_post, refresh_scope};
+use crate::search::{index_new_post, index_new_reply, index_post, refresh_scope};
 use crate::store::{OptionalExt, optional};
 use crate::tag_groups::check_tag_rules;
 use crate::text::{check_body, clean_tags, clean_title, slugify};
@@ -2556,7 +2556,11 @@ fn insert_post(
     )?;
     let post = PostId(post);
     insert_refs(w, post, rendered)?;
-    index_new_post(w.tx, post, title.unwrap_or(""), &rendered.text)?;
+    if number == 1 {
+        index_new_post(w.tx, post, title.unwrap_or(""), &rendered.text)?;
+    } else {
+        index_new_reply(w.tx, post, &rendered.text)?;
+    }
     let first_in_topic =
         w.tx.prepare_cached(
             "INSERT INTO topic_posters (topic_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",

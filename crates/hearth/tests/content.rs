@@ -995,6 +995,128 @@ fn search_scope_follows_every_change() {
     );
 }
 
+/// Replies wait for the full-text index on SQLite (`search_pending`) and
+/// join it a batch at a time — when the 32nd waits, or before anything
+/// reads the index — so every search still finds every committed reply,
+/// with its text and scope as they are when it joins: edited, deleted,
+/// moved into a new topic or copied into another database while it
+/// waited. PostgreSQL indexes each reply at once; the same searches must
+/// answer the same there.
+#[test]
+fn replies_wait_for_the_index_and_every_search_finds_them() {
+    let w = World::new();
+    let f = w.forum();
+    let (topic, _) = w.topics[0];
+    let sqlite = !w.t.is_postgres();
+    let waiting = || -> i64 { w.t.query_one("SELECT count(*) FROM search_pending") };
+    let hits = |who: &Actor, words: &str| -> Vec<hearth::PostId> {
+        f.search(who, w.c, &SearchQuery::new(words))
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.post)
+            .collect()
+    };
+    // Moderators' replies: no rate limit or duplicate check in the way.
+    let say = |body: &str| f.reply(&w.moderator, w.c, topic, reply(body)).unwrap().id;
+
+    // The world's own replies join the index with the first search.
+    if sqlite {
+        assert_eq!(waiting(), 3, "the world's three answers");
+    }
+    assert!(hits(&w.member, "nothing").is_empty());
+    assert_eq!(waiting(), 0);
+
+    let wombats: Vec<_> = (0..3).map(|i| say(&format!("wombat number {i}"))).collect();
+    if sqlite {
+        assert_eq!(waiting(), 3);
+        let indexed: i64 = w.t.query_one(&format!(
+            "SELECT count(*) FROM search_index WHERE rowid IN ({}, {}, {})",
+            wombats[0], wombats[1], wombats[2]
+        ));
+        assert_eq!(indexed, 0, "not indexed yet");
+    }
+    let mut found = hits(&w.member, "wombat");
+    found.sort();
+    assert_eq!(found, wombats, "the search indexed them first");
+    assert_eq!(waiting(), 0);
+
+    // A full batch joins the index with the write that fills it.
+    for i in 1..=32 {
+        say(&format!("platypus count {i}"));
+        if sqlite {
+            assert_eq!(waiting(), if i == 32 { 0 } else { i }, "after reply {i}");
+        }
+    }
+    if sqlite {
+        let indexed: i64 =
+            w.t.query_one("SELECT count(*) FROM search_index WHERE body LIKE 'platypus count %'");
+        assert_eq!(indexed, 32, "indexed without a search");
+    }
+    assert_eq!(
+        f.search(&w.member, w.c, &SearchQuery::new("platypus"))
+            .unwrap()
+            .total,
+        32
+    );
+
+    // Edited while waiting: indexed with its new text, once.
+    let numbat = say("a numbat at dawn");
+    f.edit_post(
+        &w.moderator,
+        w.c,
+        numbat,
+        PostEdit {
+            body: "a bilby at dusk".into(),
+            title: None,
+            reason: None,
+            base_version: None,
+        },
+    )
+    .unwrap();
+    assert!(hits(&w.member, "numbat").is_empty());
+    assert_eq!(hits(&w.member, "bilby"), vec![numbat]);
+
+    // Deleted while waiting: found by nobody once it joins.
+    let dingo = say("a dingo howls");
+    f.delete_post(&w.moderator, w.c, dingo).unwrap();
+    assert!(hits(&w.moderator, "dingo").is_empty());
+    assert!(hits(&w.member, "dingo").is_empty());
+    f.restore_post(&w.moderator, w.c, dingo).unwrap();
+    assert_eq!(hits(&w.member, "dingo"), vec![dingo]);
+
+    // Moved into a new topic as its first post while waiting: indexed
+    // with the new topic's title.
+    let echidna = say("an echidna digs");
+    f.split_topic(
+        &w.moderator,
+        w.c,
+        topic,
+        &[echidna],
+        hearth::NewSplit {
+            title: "Spiny anteater diaries".into(),
+            category: w.public.id,
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(hits(&w.member, "echidna"), vec![echidna]);
+    assert_eq!(hits(&w.member, "anteater"), vec![echidna]);
+
+    // Copied while waiting: the copy's index has it.
+    let quoll = say("a quoll at night");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = hearth::Forum::open(dir.path().join("copy.db")).unwrap();
+    f.copy_to(&copy, &mut |_, _, _| {}).unwrap();
+    let in_copy = copy
+        .search(&w.member, w.c, &SearchQuery::new("quoll"))
+        .unwrap();
+    assert_eq!(
+        in_copy.hits.iter().map(|h| h.post).collect::<Vec<_>>(),
+        vec![quoll]
+    );
+}
+
 /// Tidying the full-text index merges its segments in steps until there is
 /// nothing left to do, and searches find exactly what they found before
 /// (and what is written after). PostgreSQL has nothing to tidy.

@@ -58,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v21.sql"),
     include_str!("schema_v22.sql"),
     include_str!("schema_v23.sql"),
+    include_str!("schema_v24.sql"),
 ];
 
 /// The schema version this build writes.
@@ -214,6 +215,11 @@ impl Store {
             #[cfg(feature = "postgres")]
             Backend::Postgres(s) => s.write_here(f),
         }
+    }
+
+    /// Whether this is a SQLite file (rather than PostgreSQL).
+    pub(crate) fn is_sqlite(&self) -> bool {
+        matches!(self.backend, Backend::Sqlite(_))
     }
 
     /// Whether [`Store::wait_for_notice`] returns early when another
