@@ -334,25 +334,57 @@ fn pending(conn: &Conn) -> Result<bool> {
 /// Indexes every waiting reply in this transaction, in one FTS5 segment;
 /// how many. A reply deleted for good while it waited is skipped. Its
 /// category and flags are the post's as of now.
+///
+/// One statement inserts them all: FTS5 writes its pending terms out as a
+/// segment whenever a later statement of the transaction opens a
+/// statement savepoint, so a statement per reply would still be a
+/// segment per reply.
 pub(crate) fn index_pending(conn: &Conn) -> Result<usize> {
     if conn.dialect() != db::Dialect::Sqlite {
         return Ok(0);
     }
-    let waiting: Vec<(PostId, String)> = conn
-        .prepare_cached("SELECT post_id, body FROM search_pending ORDER BY post_id")?
-        .query_map(params![], |r| Ok((r.get(0)?, r.get(1)?)))?
+    let waiting: i64 = conn
+        .prepare_cached("SELECT count(*) FROM search_pending")?
+        .query_row(params![], |r| r.get(0))?;
+    if waiting == 0 {
+        return Ok(0);
+    }
+    let indexed = conn
+        .prepare_cached(&format!(
+            "INSERT INTO search_index (rowid, title, body, category, flags)
+             SELECT p.id, '', q.body, {}
+             FROM search_pending q CROSS JOIN posts p ON p.id = q.post_id
+                  CROSS JOIN topics t ON t.id = p.topic_id
+             ORDER BY q.post_id",
+            scope_columns()
+        ))?
+        .execute(params![])?;
+    // CROSS JOIN, here and above: the queue outside, each row looked up
+    // by its id (the planner has no statistics for the queue and would
+    // rather scan `posts`; FTS5 answers `rowid IN (…)` with a scan of the
+    // whole index).
+    conn.prepare_cached(
+        "INSERT INTO search_index_scope (id, category, flags, len)
+         SELECT s.rowid, s.category, s.flags, hearth_len(s.search_index)
+         FROM search_pending q CROSS JOIN search_index s ON s.rowid = q.post_id",
+    )?
+    .execute(params![])?;
+    // A reply is never a first post while it waits (a split re-indexes
+    // it at once); should one be, the suggestions index still follows.
+    let first: Vec<(PostId, CategoryId, i64)> = conn
+        .prepare_cached(&format!(
+            "SELECT s.rowid, s.category, s.flags
+             FROM search_pending q CROSS JOIN search_index s ON s.rowid = q.post_id
+             WHERE (s.flags & {FIRST}) <> 0"
+        ))?
+        .query_map(params![], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<db::Result<_>>()?;
-    for (post, body) in &waiting {
-        match index_new_post(conn, *post, "", body) {
-            Ok(()) | Err(Error::NotFound { .. }) => {}
-            Err(e) => return Err(e),
-        }
+    for (post, category, flags) in first {
+        sync_answer(conn, post, category, flags)?;
     }
-    if !waiting.is_empty() {
-        conn.prepare_cached("DELETE FROM search_pending")?
-            .execute(params![])?;
-    }
-    Ok(waiting.len())
+    conn.prepare_cached("DELETE FROM search_pending")?
+        .execute(params![])?;
+    Ok(indexed as usize)
 }
 
 /// The text a post is indexed with: its index row's, or the text it waits

@@ -1052,6 +1052,12 @@ fn replies_wait_for_the_index_and_every_search_finds_them() {
         let indexed: i64 =
             w.t.query_one("SELECT count(*) FROM search_index WHERE body LIKE 'platypus count %'");
         assert_eq!(indexed, 32, "indexed without a search");
+        // Each joined with its scope and length, as one indexed alone.
+        let differing: i64 = w.t.query_one(
+            "SELECT count(*) FROM search_index s LEFT JOIN search_index_scope c ON c.id = s.rowid
+             WHERE c.id IS NULL OR c.category <> s.category OR c.flags <> s.flags OR c.len < 1",
+        );
+        assert_eq!(differing, 0);
     }
     assert_eq!(
         f.search(&w.member, w.c, &SearchQuery::new("platypus"))
