@@ -587,13 +587,18 @@ impl Forum {
                 if viewer.role.is_none() {
                     continue;
                 }
-                // Only about what they may read.
-                if let Some(p) = e.post
-                    && post_state(w.tx, &viewer, p).is_err()
-                {
-                    continue;
-                }
+                // Only about what they may read. A post's check includes
+                // its topic's, so the event's topic is checked again only
+                // when it is another one.
+                let checked_topic = match e.post {
+                    Some(p) => match post_state(w.tx, &viewer, p) {
+                        Ok(post) => Some(post.topic.id),
+                        Err(_) => continue,
+                    },
+                    None => None,
+                };
                 if let Some(t) = e.topic
+                    && checked_topic != Some(t)
                     && topic_state(w.tx, &viewer, t).is_err()
                 {
                     continue;

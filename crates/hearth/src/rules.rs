@@ -662,7 +662,9 @@ pub(crate) fn screen_state(
     // first — only those some check below looks at: the last minute's,
     // this topic's replies, and (with their text) the duplicate window's.
     // Bounded in SQL, not by stopping the loop early: PostgreSQL computes
-    // and sends every row a query selects.
+    // and sends every row a query selects. All but the text come from the
+    // index `posts_user_recent` (schema v25); posts of the same millisecond
+    // come in any order, as only their times are counted.
     let window = HOUR.max(i64::from(m.duplicate_window_minutes) * MINUTE);
     let dup_since = if m.duplicate_window_minutes > 0 {
         now - i64::from(m.duplicate_window_minutes) * MINUTE
@@ -674,7 +676,7 @@ pub(crate) fn screen_state(
          FROM posts
          WHERE user_id = ?1 AND community_id = ?2 AND created_at >= ?3
            AND (created_at > ?4 OR (topic_id = ?5 AND post_number > 1) OR created_at > ?6)
-         ORDER BY created_at DESC, id DESC",
+         ORDER BY created_at DESC",
     )?;
     let mut rows = stmt.query(params![
         author,

@@ -316,7 +316,7 @@ pub(crate) fn index_new_reply(conn: &Conn, post: PostId, text: &str) -> Result<(
         .prepare_cached("SELECT count(*) FROM search_pending")?
         .query_row(params![], |r| r.get(0))?;
     if waiting >= PENDING_BATCH {
-        index_pending(conn)?;
+        index_batch(conn)?;
     }
     Ok(())
 }
@@ -340,15 +340,14 @@ fn pending(conn: &Conn) -> Result<bool> {
 /// statement savepoint, so a statement per reply would still be a
 /// segment per reply.
 pub(crate) fn index_pending(conn: &Conn) -> Result<usize> {
-    if conn.dialect() != db::Dialect::Sqlite {
+    if !pending(conn)? {
         return Ok(0);
     }
-    let waiting: i64 = conn
-        .prepare_cached("SELECT count(*) FROM search_pending")?
-        .query_row(params![], |r| r.get(0))?;
-    if waiting == 0 {
-        return Ok(0);
-    }
+    index_batch(conn)
+}
+
+/// [`index_pending`] once the caller knows replies wait (on SQLite).
+fn index_batch(conn: &Conn) -> Result<usize> {
     let indexed = conn
         .prepare_cached(&format!(
             "INSERT INTO search_index (rowid, title, body, category, flags)

@@ -383,8 +383,11 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
         || d.likes_received != 0
         || d.topics_replied_to != 0
     {
-        let max = w.tx.greatest();
-        w.tx.prepare_cached(&format!(
+        // `acted` is left out of the SET list: naming it would rewrite the
+        // partial index `member_days_active` on every update, even when it
+        // stays 1 (one more WAL page per reply).
+        let day = today(w);
+        w.tx.prepare_cached(
             "INSERT INTO member_days (community_id, user_id, day, topics_entered, posts_read,
                                       likes_given, likes_received, topics_replied_to, acted)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
@@ -392,12 +395,12 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
              ON CONFLICT (community_id, user_id, day) DO UPDATE SET
                  topics_entered = member_days.topics_entered + ?4, posts_read = member_days.posts_read + ?5,
                  likes_given = member_days.likes_given + ?6, likes_received = member_days.likes_received + ?7,
-                 topics_replied_to = member_days.topics_replied_to + ?8, acted = {max}(member_days.acted, ?9)"
-        ))?
+                 topics_replied_to = member_days.topics_replied_to + ?8",
+        )?
         .execute(params![
             community,
             user,
-            today(w),
+            day,
             d.topics_entered,
             d.posts_read,
             d.likes_given,
@@ -406,6 +409,7 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
             acted
         ])?;
         if acted && !w.acted.contains(&(community, user)) {
+            set_acted(w, community, user, day)?;
             w.acted.push((community, user));
         }
     }
@@ -439,11 +443,7 @@ pub(crate) fn visit(w: &mut Write<'_>, viewer: &Viewer, user: UserId) -> Result<
         )?
         .execute(params![community, user, day])?;
     if changed > 0 {
-        w.tx.prepare_cached(
-            "INSERT INTO member_days (community_id, user_id, day, acted) VALUES (?1, ?2, ?3, 1)
-             ON CONFLICT (community_id, user_id, day) DO UPDATE SET acted = 1",
-        )?
-        .execute(params![community, user, day])?;
+        set_acted(w, community, user, day)?;
         evaluate(w, viewer, user, true)?;
     }
     Ok(())
@@ -466,14 +466,22 @@ pub(crate) fn mark_acted(w: &Write<'_>) -> Result<()> {
             continue;
         }
         done.push((e.community, actor));
-        w.tx.prepare_cached(
-            "INSERT INTO member_days (community_id, user_id, day, acted)
-             SELECT ?1, ?2, ?3, 1
-             WHERE EXISTS (SELECT 1 FROM memberships WHERE community_id = ?1 AND user_id = ?2)
-             ON CONFLICT (community_id, user_id, day) DO UPDATE SET acted = 1 WHERE member_days.acted = 0",
-        )?
-        .execute(params![e.community, actor, day])?;
+        set_acted(w, e.community, actor, day)?;
     }
+    Ok(())
+}
+
+/// Marks `day` as one `user` acted on (members only). A day already marked
+/// is not written again: the row and the partial index
+/// `member_days_active` stay untouched.
+fn set_acted(w: &Write<'_>, community: CommunityId, user: UserId, day: i64) -> Result<()> {
+    w.tx.prepare_cached(
+        "INSERT INTO member_days (community_id, user_id, day, acted)
+         SELECT ?1, ?2, ?3, 1
+         WHERE EXISTS (SELECT 1 FROM memberships WHERE community_id = ?1 AND user_id = ?2)
+         ON CONFLICT (community_id, user_id, day) DO UPDATE SET acted = 1 WHERE member_days.acted = 0",
+    )?
+    .execute(params![community, user, day])?;
     Ok(())
 }
 

@@ -34,6 +34,7 @@ pub(super) const PG_MIGRATIONS: &[&str] = &[
     include_str!("pg_schema_v22.sql"),
     include_str!("pg_schema_v23.sql"),
     include_str!("pg_schema_v24.sql"),
+    include_str!("pg_schema_v25.sql"),
 ];
 const _: () = assert!(PG_BASELINE + PG_MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 
