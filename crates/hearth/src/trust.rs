@@ -385,9 +385,10 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
     {
         // `acted` is left out of the SET list: naming it would rewrite the
         // partial index `member_days_active` on every update, even when it
-        // stays 1 (one more WAL page per reply).
+        // stays 1 (one more WAL page per reply). The row tells whether it
+        // still needs setting (no row: not a member).
         let day = today(w);
-        w.tx.prepare_cached(
+        let marked: Option<bool> = optional(w.tx.prepare_cached(
             "INSERT INTO member_days (community_id, user_id, day, topics_entered, posts_read,
                                       likes_given, likes_received, topics_replied_to, acted)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
@@ -395,9 +396,10 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
              ON CONFLICT (community_id, user_id, day) DO UPDATE SET
                  topics_entered = member_days.topics_entered + ?4, posts_read = member_days.posts_read + ?5,
                  likes_given = member_days.likes_given + ?6, likes_received = member_days.likes_received + ?7,
-                 topics_replied_to = member_days.topics_replied_to + ?8",
+                 topics_replied_to = member_days.topics_replied_to + ?8
+             RETURNING acted <> 0",
         )?
-        .execute(params![
+        .query_row(params![
             community,
             user,
             day,
@@ -407,9 +409,11 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
             d.likes_received,
             d.topics_replied_to,
             acted
-        ])?;
-        if acted && !w.acted.contains(&(community, user)) {
+        ], |r| r.get(0)))?;
+        if acted && marked == Some(false) {
             set_acted(w, community, user, day)?;
+        }
+        if acted && !w.acted.contains(&(community, user)) {
             w.acted.push((community, user));
         }
     }
