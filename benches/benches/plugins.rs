@@ -378,12 +378,21 @@ fn plugins(c: &mut Criterion) {
         host.action(&Actor::User(members[0]), community, "polls", "vote", &input)
             .unwrap();
     }
-    // The engine read polls makes of the page's posts (as the member), the
-    // read a remembered render replays.
+    // The engine read polls made of the page's posts (as the member) until
+    // the host read only their sources (next).
     g.bench_function("engine: posts_by_ids of the 20-post page (member)", |b| {
         b.iter(|| {
             let got = forum
                 .posts_by_ids(&Actor::User(members[0]), community, &posts)
+                .unwrap();
+            assert_eq!(got.len(), 20);
+        })
+    });
+    // What the host reads for `posts-by-ids` since: the sources only.
+    g.bench_function("engine: post_sources of the 20-post page (member)", |b| {
+        b.iter(|| {
+            let got = forum
+                .post_sources(&Actor::User(members[0]), community, &posts)
                 .unwrap();
             assert_eq!(got.len(), 20);
         })

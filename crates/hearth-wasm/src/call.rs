@@ -1154,6 +1154,18 @@ fn post_info(p: hearth::Post) -> PostInfo {
     }
 }
 
+fn source_info(p: hearth::PostSource) -> PostInfo {
+    PostInfo {
+        id: p.id.0,
+        topic: p.topic.0,
+        author: p.author.0,
+        number: p.post_number,
+        created_at: millis(p.created_at),
+        like_count: p.like_count,
+        body: p.source,
+    }
+}
+
 /// The most items one list read returns.
 pub(crate) const MAX_LIST_READ: u32 = 100;
 
@@ -1247,8 +1259,8 @@ impl CallState {
         })
     }
 
-    /// `posts-by-ids` (0.2's `data` interface): one read per post, as the
-    /// reader.
+    /// `posts-by-ids` (0.2's `data` interface): one read of the posts'
+    /// sources, as the reader.
     pub(crate) fn posts_by_ids(
         &mut self,
         ids: Vec<i64>,
@@ -1263,12 +1275,12 @@ impl CallState {
             }
             // One read for all of them.
             let ids: Vec<PostId> = ids.into_iter().map(PostId).collect();
-            let found = s.db().posts_by_ids(&s.reader, s.community, &ids);
+            let found = s.db().post_sources(&s.reader, s.community, &ids);
             Ok(found
                 .map(|posts| {
                     posts
                         .into_iter()
-                        .map(|p| p.filter(|p| !p.deleted).map(post_info))
+                        .map(|p| p.filter(|p| !p.deleted).map(source_info))
                         .collect()
                 })
                 .map_err(Self::forum_error))

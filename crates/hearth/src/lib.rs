@@ -222,8 +222,8 @@ pub use throttle::{Attempt, MAX_THROTTLE_KEY, Throttle};
 pub use timers::{MAX_TIMER_DAYS, TimerAction, TimerWhen, TopicTimer};
 pub use topic::{
     MAX_LATEST_POSTS, MAX_POSTS_BY_IDS, MAX_REPLIES, MAX_TAGS, MAX_TOP_TOPICS, NewReply, NewTopic,
-    Post, PostEdit, PostLink, Revision, Tag, TagCount, TopPeriod, Topic, TopicFilter, TopicFlag,
-    TopicView, UserRef,
+    Post, PostEdit, PostLink, PostSource, Revision, Tag, TagCount, TopPeriod, Topic, TopicFilter,
+    TopicFlag, TopicView, UserRef,
 };
 pub use transfer::{EXPORT_VERSION, TransferReport};
 pub use trust::{

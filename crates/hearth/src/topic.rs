@@ -153,6 +153,30 @@ pub struct Post {
     pub hidden: bool,
 }
 
+/// A post's Markdown source and what is stored with it, as
+/// [`Forum::post_sources`] reads it: no joins, no rendered HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostSource {
+    /// Its id.
+    pub id: PostId,
+    /// Its topic.
+    pub topic: TopicId,
+    /// Its author.
+    pub author: UserId,
+    /// 1 for the topic's first post, then increasing.
+    pub post_number: i64,
+    /// When it was written.
+    pub created_at: OffsetDateTime,
+    /// Likes.
+    pub like_count: i64,
+    /// The Markdown source.
+    pub source: String,
+    /// Soft-deleted (only moderators see such posts).
+    pub deleted: bool,
+    /// Hidden by flags (only moderators and the author see such posts).
+    pub hidden: bool,
+}
+
 /// A topic with one page of its posts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TopicView {
@@ -573,6 +597,21 @@ static BY_IDS_FILTER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
     format!(
         "p.community_id = ?2 AND p.id IN ({})",
         db::placeholders(3, POSTS_PER_READ)
+    )
+});
+
+/// [`Forum::post_sources`]' statement: the community `?1`, the ids `?2`…
+/// [`Forum::post_sources`]' statement for one post on SQLite.
+const SOURCE_BY_ID: &str = "SELECT p.id, p.topic_id, p.user_id, p.post_number, p.created_at,
+        p.like_count, p.source, p.deleted_at IS NOT NULL, p.hidden_at IS NOT NULL
+     FROM posts p WHERE p.id = ?1 AND p.community_id = ?2";
+
+static SOURCES_BY_IDS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT p.id, p.topic_id, p.user_id, p.post_number, p.created_at, p.like_count,
+                p.source, p.deleted_at IS NOT NULL, p.hidden_at IS NOT NULL
+         FROM posts p WHERE p.community_id = ?1 AND p.id IN ({})",
+        db::placeholders(2, POSTS_PER_READ)
     )
 });
 
@@ -1751,68 +1790,64 @@ impl Forum {
         community: CommunityId,
         posts: &[PostId],
     ) -> Result<Vec<Option<Post>>> {
-        if posts.len() > MAX_POSTS_BY_IDS {
-            return Err(Error::invalid(
-                "posts",
-                format!("at most {MAX_POSTS_BY_IDS} ids at once"),
-            ));
-        }
+        check_ids(posts)?;
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
-            // Each topic's permission is decided once.
-            let mut found: HashMap<PostId, Post> = HashMap::with_capacity(posts.len());
-            let mut topics: HashMap<TopicId, bool> = HashMap::new();
-            let mut keep = |p: Post| -> Result<()> {
-                let readable = match topics.entry(p.topic) {
-                    Entry::Occupied(e) => *e.get(),
-                    Entry::Vacant(e) => *e.insert(match topic_state(conn, &viewer, p.topic) {
-                        Ok(_) => true,
-                        Err(Error::NotFound { .. } | Error::Moved { .. }) => false,
-                        Err(e) => return Err(e),
-                    }),
+            by_ids(conn, &viewer, posts, |ids| {
+                load_posts(conn, &viewer, &BY_IDS_FILTER, &by_ids_params(&viewer, ids))
+            })
+        })
+    }
+
+    /// Many posts' Markdown sources by id, in one read: as
+    /// [`Forum::posts_by_ids`] decides who sees what (`None` where
+    /// [`Forum::post`] would be `NotFound`), without what a [`Post`] joins
+    /// in (author's name and standing, the reader's like and bookmark, the
+    /// accepted answer, the rendered HTML) — for readers that parse the
+    /// source themselves, such as plugins. At most [`MAX_POSTS_BY_IDS`]
+    /// ids.
+    pub fn post_sources(
+        &self,
+        actor: &Actor,
+        community: CommunityId,
+        posts: &[PostId],
+    ) -> Result<Vec<Option<PostSource>>> {
+        check_ids(posts)?;
+        self.read(|conn, now| {
+            let viewer = self.viewer(conn, now, actor, community)?;
+            by_ids(conn, &viewer, posts, |ids| {
+                let source = |r: &db::Row| -> db::Result<PostSource> {
+                    Ok(PostSource {
+                        id: r.get(0)?,
+                        topic: r.get(1)?,
+                        author: r.get(2)?,
+                        post_number: r.get(3)?,
+                        created_at: from_millis(r.get(4)?),
+                        like_count: r.get(5)?,
+                        source: r.get(6)?,
+                        deleted: r.get(7)?,
+                        hidden: r.get(8)?,
+                    })
                 };
-                // As `post_state`: deleted and hidden posts only to
-                // moderators and their authors.
-                let shown = !(p.deleted || p.hidden)
-                    || viewer.is_moderator()
-                    || viewer.user == Some(p.author.id);
-                if readable && shown {
-                    found.insert(p.id, p);
-                }
-                Ok(())
-            };
-            // Chunks of one statement's shape (faster than a statement a
-            // post on SQLite too: the post's statement is a large one).
-            for chunk in posts.chunks(POSTS_PER_READ) {
-                let mut ids = [0i64; POSTS_PER_READ];
-                for (slot, id) in ids.iter_mut().zip(chunk) {
-                    *slot = id.0;
-                }
-                let params: Vec<&dyn db::ToSql> =
-                    std::iter::once(&viewer.community as &dyn db::ToSql)
-                        .chain(ids.iter().map(|i| i as &dyn db::ToSql))
-                        .collect();
-                for p in load_posts(conn, &viewer, &BY_IDS_FILTER, &params)? {
-                    keep(p)?;
-                }
-            }
-            // In the order asked; a post asked for twice is answered twice.
-            let mut uses: HashMap<PostId, usize> = HashMap::with_capacity(posts.len());
-            for id in posts {
-                *uses.entry(*id).or_default() += 1;
-            }
-            Ok(posts
-                .iter()
-                .map(|id| {
-                    let left = uses.get_mut(id)?;
-                    *left -= 1;
-                    if *left == 0 {
-                        found.remove(id)
-                    } else {
-                        found.get(id).cloned()
+                if conn.dialect() == db::Dialect::Sqlite {
+                    // In process, a lookup a post costs less than an `IN`
+                    // list (which SQLite first builds into a b-tree).
+                    let mut stmt = conn.prepare_cached(SOURCE_BY_ID)?;
+                    let mut found = Vec::with_capacity(ids.len());
+                    for id in ids.iter().filter(|id| **id != 0) {
+                        if let Some(p) =
+                            optional(stmt.query_row(params![id, viewer.community], source))?
+                        {
+                            found.push(p);
+                        }
                     }
-                })
-                .collect())
+                    return Ok(found);
+                }
+                let params = by_ids_params(&viewer, ids);
+                let mut stmt = conn.prepare_cached(&SOURCES_BY_IDS)?;
+                let rows = stmt.query_map(params, source)?;
+                Ok(rows.collect::<db::Result<_>>()?)
+            })
         })
     }
 
@@ -2801,6 +2836,107 @@ fn load_post(conn: &Conn, viewer: &Viewer, post: PostId) -> Result<Post> {
     load_posts(conn, viewer, "p.id = ?2", &[&post])?
         .pop()
         .ok_or(Error::not_found("post"))
+}
+
+/// At most [`MAX_POSTS_BY_IDS`] ids.
+fn check_ids(posts: &[PostId]) -> Result<()> {
+    if posts.len() > MAX_POSTS_BY_IDS {
+        return Err(Error::invalid(
+            "posts",
+            format!("at most {MAX_POSTS_BY_IDS} ids at once"),
+        ));
+    }
+    Ok(())
+}
+
+/// What [`by_ids`] needs of a post to decide whether a reader sees it.
+trait ById: Clone {
+    /// Its id, topic and author, and whether it is deleted or hidden.
+    fn gate(&self) -> (PostId, TopicId, UserId, bool);
+}
+
+impl ById for Post {
+    fn gate(&self) -> (PostId, TopicId, UserId, bool) {
+        (
+            self.id,
+            self.topic,
+            self.author.id,
+            self.deleted || self.hidden,
+        )
+    }
+}
+
+impl ById for PostSource {
+    fn gate(&self) -> (PostId, TopicId, UserId, bool) {
+        (
+            self.id,
+            self.topic,
+            self.author,
+            self.deleted || self.hidden,
+        )
+    }
+}
+
+/// Posts by id as `viewer` may read them, in the order asked (`None` for
+/// those not there or not for the viewer's eyes; a post asked for twice is
+/// answered twice). `load` reads one chunk of [`POSTS_PER_READ`] ids
+/// (unused places are id 0, which no post has), in any order.
+fn by_ids<T: ById>(
+    conn: &Conn,
+    viewer: &Viewer,
+    posts: &[PostId],
+    mut load: impl FnMut(&[i64; POSTS_PER_READ]) -> Result<Vec<T>>,
+) -> Result<Vec<Option<T>>> {
+    // Each topic's permission is decided once.
+    let mut found: HashMap<PostId, T> = HashMap::with_capacity(posts.len());
+    let mut topics: HashMap<TopicId, bool> = HashMap::new();
+    for chunk in posts.chunks(POSTS_PER_READ) {
+        let mut ids = [0i64; POSTS_PER_READ];
+        for (slot, id) in ids.iter_mut().zip(chunk) {
+            *slot = id.0;
+        }
+        for p in load(&ids)? {
+            let (id, topic, author, withheld) = p.gate();
+            let readable = match topics.entry(topic) {
+                Entry::Occupied(e) => *e.get(),
+                Entry::Vacant(e) => *e.insert(match topic_state(conn, viewer, topic) {
+                    Ok(_) => true,
+                    Err(Error::NotFound { .. } | Error::Moved { .. }) => false,
+                    Err(e) => return Err(e),
+                }),
+            };
+            // As `post_state`: deleted and hidden posts only to
+            // moderators and their authors.
+            let shown = !withheld || viewer.is_moderator() || viewer.user == Some(author);
+            if readable && shown {
+                found.insert(id, p);
+            }
+        }
+    }
+    let mut uses: HashMap<PostId, usize> = HashMap::with_capacity(posts.len());
+    for id in posts {
+        *uses.entry(*id).or_default() += 1;
+    }
+    Ok(posts
+        .iter()
+        .map(|id| {
+            let left = uses.get_mut(id)?;
+            *left -= 1;
+            if *left == 0 {
+                found.remove(id)
+            } else {
+                found.get(id).cloned()
+            }
+        })
+        .collect())
+}
+
+/// The arguments of a statement of one chunk's shape: the community, then
+/// the ids (one statement's shape for every chunk).
+fn by_ids_params<'a>(viewer: &'a Viewer, ids: &'a [i64]) -> Vec<&'a dyn db::ToSql> {
+    std::iter::once(&viewer.community as &dyn db::ToSql)
+        .chain(ids.iter().map(|i| i as &dyn db::ToSql))
+        .collect()
 }
 
 fn load_posts(

@@ -370,8 +370,24 @@ fn invites_can_add_to_groups_and_lead_to_a_topic() {
     assert!(f.own_groups(&other, w.c).unwrap().is_empty());
 }
 
+/// A private conversation between the member and a moderator.
+fn conversation(w: &World) -> (hearth::Topic, hearth::Post) {
+    w.forum()
+        .send_message(
+            &w.member,
+            w.c,
+            hearth::NewMessage {
+                title: "Between the two of us".into(),
+                body: "Only we read this conversation.".into(),
+                users: vec!["mod_max".into()],
+                groups: vec![],
+            },
+        )
+        .unwrap()
+}
+
 #[test]
-fn posts_by_ids_answers_as_post_does_for_every_reader() {
+fn posts_by_ids_and_post_sources_answer_as_post_does_for_every_reader() {
     let w = World::new();
     let f = w.forum();
     // More posts than one read takes, a deleted one, a hidden one, posts
@@ -398,6 +414,8 @@ fn posts_by_ids_answers_as_post_does_for_every_reader() {
     ids.push(hearth::PostId(999_999));
     ids.push(ids[17]);
     ids.insert(0, w.topics[2].1);
+    let (_, said) = conversation(&w);
+    ids.push(said.id);
     for who in [
         &Actor::Guest,
         &w.outsider,
@@ -405,14 +423,60 @@ fn posts_by_ids_answers_as_post_does_for_every_reader() {
         &w.group_member,
         &w.moderator,
         &w.admin,
+        &Actor::System,
     ] {
         let got = f.posts_by_ids(who, w.c, &ids).unwrap();
+        let sources = f.post_sources(who, w.c, &ids).unwrap();
         assert_eq!(got.len(), ids.len());
-        for (id, p) in ids.iter().zip(&got) {
+        assert_eq!(sources.len(), ids.len());
+        for ((id, p), s) in ids.iter().zip(&got).zip(&sources) {
             let one = f.post(who, w.c, *id).ok();
             assert_eq!(p, &one, "{who:?} reading {id:?}");
+            // The sources answer exactly where `post` does, with its facts.
+            let facts = |p: &hearth::Post| {
+                (
+                    p.id,
+                    p.topic,
+                    p.author.id,
+                    p.post_number,
+                    p.created_at,
+                    p.like_count,
+                    p.source.clone(),
+                    p.deleted,
+                    p.hidden,
+                )
+            };
+            let source = |s: &hearth::PostSource| {
+                (
+                    s.id,
+                    s.topic,
+                    s.author,
+                    s.post_number,
+                    s.created_at,
+                    s.like_count,
+                    s.source.clone(),
+                    s.deleted,
+                    s.hidden,
+                )
+            };
+            assert_eq!(
+                s.as_ref().map(source),
+                one.as_ref().map(facts),
+                "{who:?} reading the source of {id:?}"
+            );
         }
     }
+    let too_many = vec![w.topics[0].1; hearth::MAX_POSTS_BY_IDS + 1];
+    assert!(matches!(
+        f.post_sources(&w.member, w.c, &too_many),
+        Err(hearth::Error::Invalid { .. })
+    ));
+    assert_eq!(
+        f.post_sources(&w.member, w.c, &too_many[1..])
+            .unwrap()
+            .len(),
+        hearth::MAX_POSTS_BY_IDS
+    );
 }
 
 #[test]
@@ -463,18 +527,7 @@ fn posts_by_ids_reads_each_post_as_the_reader_may() {
 fn topic_with_kind_answers_as_topic_and_category_do_for_every_reader() {
     let w = World::new();
     let f = w.forum();
-    let (conversation, _) = f
-        .send_message(
-            &w.member,
-            w.c,
-            hearth::NewMessage {
-                title: "Between the two of us".into(),
-                body: "Only we read this conversation.".into(),
-                users: vec!["mod_max".into()],
-                groups: vec![],
-            },
-        )
-        .unwrap();
+    let (conversation, _) = conversation(&w);
     let mut topics: Vec<hearth::TopicId> = w.topics.iter().map(|(t, _)| *t).collect();
     topics.push(conversation.id);
     topics.push(hearth::TopicId(999_999));
