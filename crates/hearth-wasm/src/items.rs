@@ -79,55 +79,60 @@ impl PluginHost {
             topic: page.topic.map(|t| t.0),
             items: items.to_vec(),
         };
-        for (loaded, stats, enabled) in targets {
-            if !loaded.manifest.item_slots.contains(&slot) {
-                continue;
-            }
-            let name = loaded.manifest.name.clone();
-            let max = self
-                .config()
-                .limits_for(Hook::RenderItems, &loaded.manifest.limits)
-                .max_output;
-            let key = format!("{name}\u{1f}render-items\u{1f}{actor:?}\u{1f}{ctx:?}");
-            let res = self.call_remembered(
-                &loaded,
-                &stats,
-                &enabled,
-                community,
-                Hook::RenderItems,
-                *actor,
-                key,
-                |store, p| p.render_items(store, &ctx),
-            );
-            let Ok(fragments) = res else { continue };
-            let total: usize = fragments.iter().map(|f| f.html.len()).sum();
-            if total > max {
-                let e = Error::LimitExceeded {
-                    plugin: name.clone(),
-                    hook: Hook::RenderItems.as_str().into(),
-                    message: format!("rendered {total} bytes; the output cap is {max} bytes"),
-                };
-                self.count_failure(&name, &stats, &e);
-                continue;
-            }
-            // Renders are read-only (`Hook::read_only`): nothing to commit.
-            let mut answered = std::collections::BTreeSet::new();
-            for f in fragments {
-                // Items not asked about, and a second answer for one item,
-                // are dropped.
-                if !items.contains(&f.item) || f.html.is_empty() || !answered.insert(f.item) {
+        // Every plugin of the slot reads one snapshot, the reader's
+        // permissions loaded once (a page's reads join the page's own).
+        self.inner().forum.in_snapshot(|| {
+            for (loaded, stats, enabled) in targets {
+                if !loaded.manifest.item_slots.contains(&slot) {
                     continue;
                 }
-                let html = plugin_html::finish(&loaded.manifest, &f.html, &page.forms, &page.path);
-                if html.trim().is_empty() {
+                let name = loaded.manifest.name.clone();
+                let max = self
+                    .config()
+                    .limits_for(Hook::RenderItems, &loaded.manifest.limits)
+                    .max_output;
+                let key = format!("{name}\u{1f}render-items\u{1f}{actor:?}\u{1f}{ctx:?}");
+                let res = self.call_remembered(
+                    &loaded,
+                    &stats,
+                    &enabled,
+                    community,
+                    Hook::RenderItems,
+                    *actor,
+                    key,
+                    |store, p| p.render_items(store, &ctx),
+                );
+                let Ok(fragments) = res else { continue };
+                let total: usize = fragments.iter().map(|f| f.html.len()).sum();
+                if total > max {
+                    let e = Error::LimitExceeded {
+                        plugin: name.clone(),
+                        hook: Hook::RenderItems.as_str().into(),
+                        message: format!("rendered {total} bytes; the output cap is {max} bytes"),
+                    };
+                    self.count_failure(&name, &stats, &e);
                     continue;
                 }
-                out.entry(f.item).or_default().push(ItemFragment {
-                    plugin: name.clone(),
-                    html,
-                });
+                // Renders are read-only (`Hook::read_only`): nothing to commit.
+                let mut answered = std::collections::BTreeSet::new();
+                for f in fragments {
+                    // Items not asked about, and a second answer for one item,
+                    // are dropped.
+                    if !items.contains(&f.item) || f.html.is_empty() || !answered.insert(f.item) {
+                        continue;
+                    }
+                    let html =
+                        plugin_html::finish(&loaded.manifest, &f.html, &page.forms, &page.path);
+                    if html.trim().is_empty() {
+                        continue;
+                    }
+                    out.entry(f.item).or_default().push(ItemFragment {
+                        plugin: name.clone(),
+                        html,
+                    });
+                }
             }
-        }
+        });
         out
     }
 }

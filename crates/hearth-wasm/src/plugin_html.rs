@@ -2,10 +2,13 @@
 //! and the host's action element turned into a real form after sanitizing.
 //!
 //! A plugin writes `<hearth-action name="vote" post="12" value="2">Vote
-//! </hearth-action>`; the host makes it a `POST` form to
-//! `/plugins/<plugin>/a/vote` carrying the page's form token (which the
-//! plugin never sees), or, where the page has no token (guests' pages are
-//! shared by every guest), a link to the action's confirmation page.
+//! </hearth-action>`; the host makes it a button that posts to
+//! `/plugins/<plugin>/a/vote?post=12&value=2` (`formaction`), inside one
+//! form a fragment that carries the page's form token (which the plugin
+//! never sees) and the return path once for all its buttons — a footer
+//! with a dozen reactions is one form, not twelve. Where the page has no
+//! token (guests' pages are shared by every guest) each becomes a link to
+//! the action's confirmation page.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -149,10 +152,8 @@ struct Action {
     label: String,
     /// The plugin's classes, escaped for an attribute.
     class: Option<String>,
-    /// Hidden inputs for `post`, `topic` and `value`.
-    inputs: String,
     /// `post=…&topic=…&value=…&` percent-encoded, then escaped for an
-    /// attribute (for the link without a token).
+    /// attribute.
     query: String,
 }
 
@@ -181,15 +182,9 @@ impl Template {
                     l.to_string()
                 }
             };
-            let mut inputs = String::new();
             let mut query = String::new();
             for k in ["post", "topic", "value"] {
                 if let Some(v) = get(k) {
-                    inputs.push_str("<input type=\"hidden\" name=\"");
-                    inputs.push_str(k);
-                    inputs.push_str("\" value=\"");
-                    push_attr(&mut inputs, v);
-                    inputs.push_str("\">");
                     push_attr(&mut query, &format!("{k}={}&", query_escape(v)));
                 }
             }
@@ -199,7 +194,6 @@ impl Template {
                 name,
                 label,
                 class: get("class").map(attr),
-                inputs,
                 query,
             }));
         }
@@ -212,28 +206,48 @@ impl Template {
     /// The fragment for a page at `path`: actions the manifest does not
     /// declare keep only their label.
     fn render(&self, manifest: &Manifest, forms: &ActionForms, path: &str) -> String {
+        let declared = |a: &Action| manifest.action(&a.name).is_some();
+        let actions = self.pieces.iter().filter_map(|p| match p {
+            Piece::Action(a) if declared(a) => Some(a),
+            _ => None,
+        });
         let len: usize = self
             .pieces
             .iter()
             .map(|p| match p {
                 Piece::Text(t) => t.len(),
-                Piece::Action(a) => a.inputs.len() + 320,
+                Piece::Action(a) => a.label.len() + a.query.len() + 120,
             })
             .sum();
-        let mut out = String::with_capacity(len);
-        // Escaped once per fragment, not once per action.
-        let (mut token, mut return_to) = (String::new(), String::new());
+        let mut out = String::with_capacity(len + 256);
         let mut target = String::new();
         push_attr(&mut target, &forms.base);
         target.push_str("/plugins/");
         push_attr(&mut target, &manifest.name);
         target.push_str("/a/");
-        if let Some(t) = &forms.token {
-            push_attr(&mut token, t);
-            push_attr(&mut return_to, path);
-        } else {
-            push_attr(&mut return_to, &query_escape(path));
-        }
+        // Escaped once per fragment, not once per action.
+        let mut return_to = String::new();
+        let form = match (&forms.token, actions.clone().next()) {
+            (Some(token), Some(first)) => {
+                // One form for the fragment (its buttons say where they
+                // post); shown as if it were not there.
+                out.push_str("<form method=\"post\" action=\"");
+                push_target(&mut out, &target, first);
+                out.push_str(
+                    "\" class=\"hearth-actions\"><input type=\"hidden\" \
+                     name=\"authenticity_token\" value=\"",
+                );
+                push_attr(&mut out, token);
+                out.push_str("\"><input type=\"hidden\" name=\"return_to\" value=\"");
+                push_attr(&mut out, path);
+                out.push_str("\">");
+                true
+            }
+            _ => {
+                push_attr(&mut return_to, &query_escape(path));
+                false
+            }
+        };
         for piece in &self.pieces {
             let a = match piece {
                 Piece::Text(t) => {
@@ -242,32 +256,14 @@ impl Template {
                 }
                 Piece::Action(a) => a,
             };
-            if manifest.action(&a.name).is_none() {
+            if !declared(a) {
                 out.push_str(&a.label);
                 continue;
             }
-            if forms.token.is_some() {
-                out.push_str("<form method=\"post\" action=\"");
-                out.push_str(&target);
-                out.push_str(&a.name_attr);
-                out.push_str(
-                    "\" class=\"inline hearth-action\"><input type=\"hidden\" \
-                     name=\"authenticity_token\" value=\"",
-                );
-                out.push_str(&token);
-                out.push_str("\">");
-                out.push_str(&a.inputs);
-                out.push_str("<input type=\"hidden\" name=\"return_to\" value=\"");
-                out.push_str(&return_to);
-                out.push_str("\"><button type=\"submit\"");
-                if let Some(c) = &a.class {
-                    out.push_str(" class=\"");
-                    out.push_str(c);
-                    out.push('"');
-                }
-                out.push('>');
-                out.push_str(&a.label);
-                out.push_str("</button></form>");
+            if form {
+                out.push_str("<button type=\"submit\" formaction=\"");
+                push_target(&mut out, &target, a);
+                out.push_str("\" class=\"hearth-action");
             } else {
                 out.push_str("<a href=\"");
                 out.push_str(&target);
@@ -277,16 +273,30 @@ impl Template {
                 out.push_str("return_to=");
                 out.push_str(&return_to);
                 out.push_str("\" class=\"hearth-action");
-                if let Some(c) = &a.class {
-                    out.push(' ');
-                    out.push_str(c);
-                }
-                out.push_str("\" rel=\"nofollow\">");
-                out.push_str(&a.label);
-                out.push_str("</a>");
             }
+            if let Some(c) = &a.class {
+                out.push(' ');
+                out.push_str(c);
+            }
+            out.push_str(if form { "\">" } else { "\" rel=\"nofollow\">" });
+            out.push_str(&a.label);
+            out.push_str(if form { "</button>" } else { "</a>" });
+        }
+        if form {
+            out.push_str("</form>");
         }
         out
+    }
+}
+
+/// Where an action posts: the plugin's `target`, the action's name and its
+/// fields as a query (already escaped for an attribute).
+fn push_target(out: &mut String, target: &str, a: &Action) {
+    out.push_str(target);
+    out.push_str(&a.name_attr);
+    if let Some(query) = a.query.strip_suffix("&amp;") {
+        out.push('?');
+        out.push_str(query);
     }
 }
 
@@ -450,21 +460,28 @@ mod tests {
     }
 
     #[test]
-    fn an_action_element_becomes_a_form_with_the_token() {
+    fn a_fragment_s_actions_are_buttons_of_one_form_with_the_token() {
         let html = finish(
             &polls(),
-            r#"<p class="polls-q">Pick <hearth-action name="vote" post="12" value="a&quot;b" onclick="x()">Yes <b>please</b></hearth-action></p>"#,
+            r#"<p class="polls-q">Pick <hearth-action name="vote" post="12" value="a&quot;b" onclick="x()">Yes <b>please</b></hearth-action> or <hearth-action name="vote" post="12" value="c">No</hearth-action></p>"#,
             &member(),
             "/t/x/3",
         );
         assert_eq!(
             html,
-            "<p class=\"polls-q\">Pick <form method=\"post\" action=\"/forum/plugins/polls/a/vote\" \
-             class=\"inline hearth-action\"><input type=\"hidden\" name=\"authenticity_token\" \
-             value=\"t0k&quot;en\"><input type=\"hidden\" name=\"post\" value=\"12\">\
-             <input type=\"hidden\" name=\"value\" value=\"a&quot;b\">\
-             <input type=\"hidden\" name=\"return_to\" value=\"/t/x/3\">\
-             <button type=\"submit\">Yes please</button></form></p>"
+            "<form method=\"post\" action=\"/forum/plugins/polls/a/vote?post=12&amp;value=a%22b\" \
+             class=\"hearth-actions\"><input type=\"hidden\" name=\"authenticity_token\" \
+             value=\"t0k&quot;en\"><input type=\"hidden\" name=\"return_to\" value=\"/t/x/3\">\
+             <p class=\"polls-q\">Pick <button type=\"submit\" \
+             formaction=\"/forum/plugins/polls/a/vote?post=12&amp;value=a%22b\" \
+             class=\"hearth-action\">Yes please</button> or <button type=\"submit\" \
+             formaction=\"/forum/plugins/polls/a/vote?post=12&amp;value=c\" \
+             class=\"hearth-action\">No</button></p></form>"
+        );
+        // No declared action, no form.
+        assert_eq!(
+            finish(&polls(), "<p>Closed</p>", &member(), "/"),
+            "<p>Closed</p>"
         );
     }
 
@@ -507,17 +524,17 @@ mod tests {
             // Attribute values cannot break out of the element.
             (
                 r#"<hearth-action name="vote" post="1&quot;><script>">x</hearth-action>"#,
-                "<form method=\"post\" action=\"/forum/plugins/polls/a/vote\" class=\"inline hearth-action\"><input type=\"hidden\" name=\"authenticity_token\" value=\"t0k&quot;en\"><input type=\"hidden\" name=\"return_to\" value=\"/\"><button type=\"submit\">x</button></form>",
+                "<form method=\"post\" action=\"/forum/plugins/polls/a/vote\" class=\"hearth-actions\"><input type=\"hidden\" name=\"authenticity_token\" value=\"t0k&quot;en\"><input type=\"hidden\" name=\"return_to\" value=\"/\"><button type=\"submit\" formaction=\"/forum/plugins/polls/a/vote\" class=\"hearth-action\">x</button></form>",
             ),
-            // Nesting does not nest forms.
+            // Nesting does not nest forms (or buttons).
             (
                 r#"<hearth-action name="vote"><hearth-action name="vote">in</hearth-action>out</hearth-action>"#,
-                "<form method=\"post\" action=\"/forum/plugins/polls/a/vote\" class=\"inline hearth-action\"><input type=\"hidden\" name=\"authenticity_token\" value=\"t0k&quot;en\"><input type=\"hidden\" name=\"return_to\" value=\"/\"><button type=\"submit\">in</button></form>out",
+                "<form method=\"post\" action=\"/forum/plugins/polls/a/vote\" class=\"hearth-actions\"><input type=\"hidden\" name=\"authenticity_token\" value=\"t0k&quot;en\"><input type=\"hidden\" name=\"return_to\" value=\"/\"><button type=\"submit\" formaction=\"/forum/plugins/polls/a/vote\" class=\"hearth-action\">in</button>out</form>",
             ),
             // Script is gone whatever it hides in.
             (
                 r#"<hearth-action name="vote"><script>alert(1)</script><img src=x onerror=alert(1)></hearth-action>"#,
-                "<form method=\"post\" action=\"/forum/plugins/polls/a/vote\" class=\"inline hearth-action\"><input type=\"hidden\" name=\"authenticity_token\" value=\"t0k&quot;en\"><input type=\"hidden\" name=\"return_to\" value=\"/\"><button type=\"submit\">vote</button></form>",
+                "<form method=\"post\" action=\"/forum/plugins/polls/a/vote\" class=\"hearth-actions\"><input type=\"hidden\" name=\"authenticity_token\" value=\"t0k&quot;en\"><input type=\"hidden\" name=\"return_to\" value=\"/\"><button type=\"submit\" formaction=\"/forum/plugins/polls/a/vote\" class=\"hearth-action\">vote</button></form>",
             ),
         ] {
             assert_eq!(finish(&m, input, &member(), "/"), expected, "{input}");
@@ -534,7 +551,7 @@ mod tests {
             "/",
         );
         assert!(
-            html.contains("<button type=\"submit\" class=\"polls-on\">Yes</button>"),
+            html.contains("class=\"hearth-action polls-on\">Yes</button>"),
             "{html}"
         );
         let html = finish(
@@ -555,7 +572,7 @@ mod tests {
             "/",
         );
         assert!(
-            html.contains("<button type=\"submit\">&lt;b&gt;  &amp;</button>"),
+            html.contains("class=\"hearth-action\">&lt;b&gt;  &amp;</button>"),
             "{html}"
         );
     }

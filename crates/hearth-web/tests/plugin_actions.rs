@@ -78,19 +78,28 @@ async fn a_member_reacts_from_the_topic_page_without_javascript() {
         "{}",
         page.body
     );
-    assert!(
-        page.body
-            .contains("action=\"/plugins/reactions/a/react\" class=\"inline hearth-action\""),
+    // The footer's buttons share one form (the token and the way back
+    // once); each says where it posts.
+    let mine = format!("action=\"/plugins/reactions/a/react?post={}&amp;", post.0);
+    assert_eq!(
+        page.body.matches(&format!(" {mine}")).count(),
+        1,
         "{}",
         page.body
     );
+    assert!(page.body.matches(&format!("form{mine}")).count() > 1);
+    let target = Browser::button_target(
+        &page.body,
+        &format!(
+            "/plugins/reactions/a/react?post={}&amp;value=%F0%9F%91%8D",
+            post.0
+        ),
+    );
     let token = Browser::token_in(&page.body);
-    let post_id = post.0.to_string();
+    // As a browser presses the button: its target, the form's fields.
     let r = ada
-        .send(req(Method::POST, "/plugins/reactions/a/react").form(&[
-            ("authenticity_token", &token),
-            ("post", &post_id),
-            ("value", "👍"),
+        .send(req(Method::POST, &target).form(&[
+            ("authenticity_token", token.as_str()),
             ("return_to", &topic),
         ]))
         .await;
@@ -109,14 +118,15 @@ async fn a_member_reacts_from_the_topic_page_without_javascript() {
     assert_eq!(p.json()["reactions"], expected, "{}", p.body);
     let page = ada.get(&topic).await;
     assert!(
-        page.body.contains("class=\"reactions-mine\">👍 1</button>"),
+        page.body
+            .contains("class=\"hearth-action reactions-mine\">👍 1</button>"),
         "{}",
         page.body
     );
     // The same form again takes it back.
     ada.send(req(Method::POST, "/plugins/reactions/a/react").form(&[
         ("authenticity_token", &token),
-        ("post", &post_id),
+        ("post", &post.0.to_string()),
         ("value", "👍"),
     ]))
     .await;
@@ -347,7 +357,7 @@ async fn an_accepted_answer_shown_twice_gets_its_row_twice_from_one_answer() {
     // The answer on top and in the thread: two rows for it, one for the
     // question, each row once.
     let row = format!(
-        "name=\"post\" value=\"{}\"><input type=\"hidden\" name=\"value\" value=\"👍\"",
+        "formaction=\"/plugins/reactions/a/react?post={}&amp;value=%F0%9F%91%8D\"",
         f.public_answer.0
     );
     assert_eq!(page.body.matches(&row).count(), 2, "{}", page.body);
@@ -364,7 +374,7 @@ async fn an_accepted_answer_shown_twice_gets_its_row_twice_from_one_answer() {
         &page.body[top..end]
     );
     let question = format!(
-        "name=\"post\" value=\"{}\"><input type=\"hidden\" name=\"value\" value=\"👍\"",
+        "formaction=\"/plugins/reactions/a/react?post={}&amp;value=%F0%9F%91%8D\"",
         f.first_post(f.public_topic).0
     );
     assert_eq!(page.body.matches(&question).count(), 1);

@@ -47,16 +47,16 @@ fn poll_in(f: &Fixture, topic: TopicId) -> PostId {
 /// Presses the vote button for `option` on the topic page.
 async fn vote(who: &mut Browser, topic_url: &str, post: PostId, option: usize) -> Reply {
     let page = who.get(topic_url).await;
-    assert!(
-        page.body.contains("action=\"/plugins/polls/a/vote\""),
-        "{}",
-        page.body
+    let target = Browser::button_target(
+        &page.body,
+        &format!(
+            "/plugins/polls/a/vote?post={}&amp;value=poll%3A{option}",
+            post.0
+        ),
     );
     let token = Browser::token_in(&page.body);
-    who.send(req(Method::POST, "/plugins/polls/a/vote").form(&[
+    who.send(req(Method::POST, &target).form(&[
         ("authenticity_token", token.as_str()),
-        ("post", &post.0.to_string()),
-        ("value", &format!("poll:{option}")),
         ("return_to", topic_url),
     ]))
     .await

@@ -510,6 +510,18 @@ impl Browser {
         page[at..at + 64].to_string()
     }
 
+    /// Where the page's action button whose target contains `part` (as
+    /// the page escapes it) posts, as a browser reads its `formaction`.
+    pub fn button_target(page: &str, part: &str) -> String {
+        let marker = "formaction=\"";
+        page.match_indices(marker)
+            .map(|(at, _)| &page[at + marker.len()..])
+            .filter_map(|rest| rest.split('"').next())
+            .find(|target| target.contains(part))
+            .unwrap_or_else(|| panic!("a button posting to …{part}… in {page}"))
+            .replace("&amp;", "&")
+    }
+
     /// Posts a form with the token taken from `page_uri`.
     pub async fn submit(&mut self, page_uri: &str, action: &str, fields: &[(&str, &str)]) -> Reply {
         let page = self.get(page_uri).await;
