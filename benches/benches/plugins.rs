@@ -397,6 +397,19 @@ fn plugins(c: &mut Criterion) {
             assert_eq!(got.len(), 20);
         })
     });
+    // What the host reads to ask polls only about the posts with polls
+    // (`post-items = "markup"`).
+    g.bench_function(
+        "engine: posts_rendered_by of the 20-post page (member)",
+        |b| {
+            b.iter(|| {
+                let got = forum
+                    .posts_rendered_by(&Actor::User(members[0]), community, &posts, "polls")
+                    .unwrap();
+                assert_eq!(got.len(), 10);
+            })
+        },
+    );
     // The whole page's plugin work, once as a repeated view (each render
     // remembered and reused while its reads answer the same: the host
     // replays the reads, no plugin runs) and once with nothing remembered
@@ -444,6 +457,55 @@ fn plugins(c: &mut Criterion) {
                     &member_page,
                     &ids,
                 )
+            })
+        },
+    );
+    // Most topics have no poll: a 20-post page without one (polls is
+    // asked nothing there).
+    let (plain_topic, first) = forum
+        .create_topic(
+            &Actor::User(owner),
+            community,
+            NewTopic {
+                category: qa.id,
+                title: "A topic without a poll".into(),
+                body: "Nothing to vote on here, only talk.".into(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    let mut plain: Vec<i64> = vec![first.id.0];
+    for i in 1..20 {
+        let p = forum
+            .reply(
+                &Actor::User(owner),
+                community,
+                plain_topic.id,
+                hearth::NewReply {
+                    body: format!("Plain reply number {i}"),
+                    reply_to: None,
+                },
+            )
+            .unwrap();
+        plain.push(p.id.0);
+    }
+    let plain_page = PageContext {
+        path: "/t/y/2".into(),
+        topic: Some(plain_topic.id),
+        ..member_page.clone()
+    };
+    g.bench_function(
+        "nothing remembered: post footers of a 20-post page without polls (reactions + polls)",
+        |b| {
+            b.iter(|| {
+                let f = cold.render_items(
+                    &Actor::User(members[0]),
+                    community,
+                    hearth_wasm::ItemSlot::PostFooter,
+                    &plain_page,
+                    &plain,
+                );
+                assert_eq!(f.len(), 20);
             })
         },
     );
