@@ -397,19 +397,6 @@ fn plugins(c: &mut Criterion) {
             assert_eq!(got.len(), 20);
         })
     });
-    // What the host reads to ask polls only about the posts with polls
-    // (`post-items = "markup"`).
-    g.bench_function(
-        "engine: posts_rendered_by of the 20-post page (member)",
-        |b| {
-            b.iter(|| {
-                let got = forum
-                    .posts_rendered_by(&Actor::User(members[0]), community, &posts, "polls")
-                    .unwrap();
-                assert_eq!(got.len(), 10);
-            })
-        },
-    );
     // The whole page's plugin work, once as a repeated view (each render
     // remembered and reused while its reads answer the same: the host
     // replays the reads, no plugin runs) and once with nothing remembered
@@ -460,8 +447,7 @@ fn plugins(c: &mut Criterion) {
             })
         },
     );
-    // Most topics have no poll: a 20-post page without one (polls is
-    // asked nothing there).
+    // Most topics have no poll: a 20-post page without one.
     let (plain_topic, first) = forum
         .create_topic(
             &Actor::User(owner),

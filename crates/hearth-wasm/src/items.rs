@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use hearth::{Actor, CommunityId, PostId};
+use hearth::{Actor, CommunityId};
 
 use crate::bindings::{self, ItemsContext};
 use crate::error::Error;
 use crate::host::{PageContext, PluginHost};
-use crate::manifest::{Hook, ItemSlot, PostItems};
+use crate::manifest::{Hook, ItemSlot};
 use crate::plugin_html;
 
 /// The most items one batched call names.
@@ -91,33 +91,6 @@ impl PluginHost {
                     .config()
                     .limits_for(Hook::RenderItems, &loaded.manifest.limits)
                     .max_output;
-                // A plugin that asks only about posts with its own blocks
-                // gets those (no call when there are none).
-                let narrowed;
-                let ctx = if slot.shows_posts() && loaded.manifest.post_items == PostItems::Markup {
-                    let ids: Vec<PostId> = items.iter().map(|i| PostId(*i)).collect();
-                    match self
-                        .inner()
-                        .forum
-                        .posts_rendered_by(actor, community, &ids, &name)
-                    {
-                        Ok(mine) if mine.is_empty() => continue,
-                        Ok(mine) => {
-                            narrowed = ItemsContext {
-                                items: mine.into_iter().map(|p| p.0).collect(),
-                                ..ctx.clone()
-                            };
-                            &narrowed
-                        }
-                        Err(e) => {
-                            tracing::warn!(plugin = %name, error = %e,
-                                "could not find the posts with the plugin's blocks; asking about all");
-                            &ctx
-                        }
-                    }
-                } else {
-                    &ctx
-                };
                 let key = format!("{name}\u{1f}render-items\u{1f}{actor:?}\u{1f}{ctx:?}");
                 let res = self.call_remembered(
                     &loaded,
@@ -127,7 +100,7 @@ impl PluginHost {
                     Hook::RenderItems,
                     *actor,
                     key,
-                    |store, p| p.render_items(store, ctx),
+                    |store, p| p.render_items(store, &ctx),
                 );
                 let Ok(fragments) = res else { continue };
                 let total: usize = fragments.iter().map(|f| f.html.len()).sum();
@@ -145,8 +118,7 @@ impl PluginHost {
                 for f in fragments {
                     // Items not asked about, and a second answer for one item,
                     // are dropped.
-                    if !ctx.items.contains(&f.item) || f.html.is_empty() || !answered.insert(f.item)
-                    {
+                    if !items.contains(&f.item) || f.html.is_empty() || !answered.insert(f.item) {
                         continue;
                     }
                     let html =

@@ -94,8 +94,8 @@ pub use limits::{HostConfig, LimitOverrides, Limits};
 pub use manifest::{
     API_VERSION, ActionSpec, ApiField, BadgeSpec, Capability, FailMode, FieldOn, FieldVisibility,
     Hook, HttpSpec, ItemSlot, MAX_ACTIONS, MAX_API_FIELDS, MAX_HTTP_HOSTS, MAX_MARKUP_FENCES,
-    MAX_NOTICE_KINDS, Manifest, NavSpec, NoticeKindSpec, PostItems, SUPPORTED_API, SettingSpec,
-    SettingType, api_supported,
+    MAX_NOTICE_KINDS, Manifest, NavSpec, NoticeKindSpec, SUPPORTED_API, SettingSpec, SettingType,
+    api_supported,
 };
 pub use markup::MarkupJob;
 pub use outbound::{HttpExchange, MAX_HTTP_HEADERS, RecordedExchange};

@@ -103,13 +103,6 @@ names! {
     }
 }
 
-impl ItemSlot {
-    /// Whether the slot's items are posts.
-    pub fn shows_posts(self) -> bool {
-        matches!(self, ItemSlot::PostFooter | ItemSlot::PostMenu)
-    }
-}
-
 impl Hook {
     /// Whether calls of this hook may change anything. Page renders and
     /// GET routes may not: a GET can be triggered by any image tag in a
@@ -193,19 +186,6 @@ pub enum FailMode {
     Open,
     /// Hold the post in the review queue.
     Closed,
-}
-
-/// Which posts a post slot asks a plugin's `render-items` about.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PostItems {
-    /// Every post of the page.
-    #[default]
-    All,
-    /// Only the posts with blocks of the plugin's own `markup` that it
-    /// rendered (and posts written before that was recorded); no call for
-    /// a page without any.
-    Markup,
 }
 
 /// A setting's declared type.
@@ -558,12 +538,6 @@ pub struct Manifest {
     /// others.
     #[serde(default)]
     pub item_slots: Vec<ItemSlot>,
-    /// Which posts the post slots (`post-footer`, `post-menu`) ask about:
-    /// `"all"` (the default) or `"markup"` — only those with the plugin's
-    /// own blocks (a poll's results beside the posts with polls; a page
-    /// without any costs the plugin no call).
-    #[serde(default)]
-    pub post_items: PostItems,
     /// The page slots `render` fills; the host asks for no others. Absent
     /// (as in manifests written before the key): every slot, each call
     /// an instance of the plugin, most of them answering nothing.
@@ -670,15 +644,6 @@ impl Manifest {
                 return bad("item-slots are listed but the `render-items` hook is not".into());
             }
             _ => {}
-        }
-        if self.post_items == PostItems::Markup
-            && (self.markup.is_empty() || !self.item_slots.iter().any(|s| s.shows_posts()))
-        {
-            return bad(
-                "post-items = \"markup\" needs markup fences and a post item slot \
-                 (post-footer or post-menu)"
-                    .into(),
-            );
         }
         if !self.slots.is_empty() && !self.has_hook(Hook::Render) {
             return bad("slots are listed but the `render` hook is not".into());
@@ -1324,28 +1289,5 @@ mod tests {
             m.item_slots,
             [ItemSlot::PostFooter, ItemSlot::TopicListBadge]
         );
-        assert_eq!(m.post_items, PostItems::All);
-        // Only the posts with the plugin's own blocks: it needs blocks and
-        // a post slot.
-        let hooks = "[\"render-items\", \"render-markup\"]";
-        let own = "post-items = \"markup\"\n";
-        let m = with(
-            hooks,
-            &format!("{own}item-slots = [\"post-footer\"]\nmarkup = [\"poll\"]"),
-        )
-        .unwrap();
-        assert_eq!(m.post_items, PostItems::Markup);
-        for extra in [
-            format!("{own}item-slots = [\"post-footer\"]"),
-            format!("{own}item-slots = [\"topic-list-badge\"]\nmarkup = [\"poll\"]"),
-            "post-items = \"some\"\nitem-slots = [\"post-footer\"]\nmarkup = [\"poll\"]".into(),
-        ] {
-            let hooks = if extra.contains("markup =") {
-                hooks
-            } else {
-                "[\"render-items\"]"
-            };
-            assert!(with(hooks, &extra).is_err(), "{extra}");
-        }
     }
 }

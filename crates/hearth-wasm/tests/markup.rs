@@ -125,62 +125,6 @@ fn a_poll_is_rendered_into_the_post_voted_on_and_shown_beside_it() {
 }
 
 #[test]
-fn polls_is_asked_only_about_the_posts_with_polls() {
-    if common::api_version() != "0.2.0" {
-        return;
-    }
-    let w = World::new();
-    enable_polls(&w);
-    let poll = topic(&w, "Planning the winter meetup", POLL);
-    let plain = topic(&w, "Just a question", "How do I reset my password here?");
-    let code = topic(
-        &w,
-        "A code block",
-        "Like this:\n\n```text\npoll: not one\n```\n",
-    );
-    let calls = || w.host.status("polls").unwrap().counters.calls;
-    let footers = |items: &[PostId]| {
-        let ids: Vec<i64> = items.iter().map(|p| p.0).collect();
-        w.host.render_items(
-            &Actor::User(w.bob),
-            w.community,
-            ItemSlot::PostFooter,
-            &PageContext::default(),
-            &ids,
-        )
-    };
-    // A page without a poll costs the plugin no call.
-    let before = calls();
-    assert!(footers(&[plain, code]).is_empty());
-    assert_eq!(calls(), before);
-    // With one, the plugin is asked (once) about that post only.
-    let got = footers(&[plain, poll, code]);
-    assert_eq!(got.keys().copied().collect::<Vec<_>>(), [poll.0]);
-    assert_eq!(calls(), before + 1);
-    // The engine's read behind it, as each reader may see the posts.
-    let rendered = |who: &Actor| {
-        w.forum
-            .posts_rendered_by(who, w.community, &[plain, poll, code], "polls")
-            .unwrap()
-    };
-    assert_eq!(rendered(&Actor::User(w.bob)), [poll]);
-    assert!(
-        w.forum
-            .posts_rendered_by(&Actor::User(w.bob), w.community, &[poll], "poll")
-            .unwrap()
-            .is_empty(),
-        "another plugin's name is not this one's"
-    );
-    w.forum
-        .delete_post(&Actor::User(w.alice), w.community, poll)
-        .unwrap();
-    assert!(
-        rendered(&Actor::User(w.bob)).is_empty(),
-        "deleted: not for bob"
-    );
-}
-
-#[test]
 fn upgrading_or_disabling_the_plugin_renders_its_posts_again() {
     if common::api_version() != "0.2.0" {
         return;

@@ -16,10 +16,8 @@ use crate::db::{self, params};
 use crate::error::Result;
 use crate::forum::Forum;
 use crate::hooks::{Hooks, MarkupBlock, MarkupOutput, MarkupSyntax, markup_fence_ok};
-use crate::ids::{CommunityId, PostId, TopicId, UserId};
-use crate::permissions::Actor;
+use crate::ids::{CommunityId, PostId};
 use crate::render::MarkupSource;
-use crate::topic::{ById, ByIds, check_ids, select_by_ids};
 
 /// The registered hooks as the renderer's [`MarkupSource`] for one
 /// community.
@@ -71,66 +69,7 @@ const CANDIDATES: &str = "FROM posts WHERE community_id = ?1
      AND ((markup IS NULL AND source LIKE ?2 ESCAPE '\\')
           OR (markup LIKE ?3 ESCAPE '\\' AND markup NOT LIKE ?4 ESCAPE '\\'))";
 
-/// What [`Forum::posts_rendered_by`] reads of a post.
-#[derive(Clone)]
-struct Marked {
-    id: PostId,
-    topic: TopicId,
-    author: UserId,
-    withheld: bool,
-    markup: Option<String>,
-}
-
-impl ById for Marked {
-    fn gate(&self) -> (PostId, TopicId, UserId, bool) {
-        (self.id, self.topic, self.author, self.withheld)
-    }
-}
-
-static MARKED: std::sync::LazyLock<ByIds> = std::sync::LazyLock::new(|| {
-    ByIds::new(
-        "p.id, p.topic_id, p.user_id, p.deleted_at IS NOT NULL OR p.hidden_at IS NOT NULL,
-         p.markup",
-    )
-});
-
 impl Forum {
-    /// Of `posts`, in their order, those `actor` may read that have blocks
-    /// the extension `owner` rendered (its syntax, as
-    /// [`Rendered::markup`](crate::render::Rendered) records it) — and
-    /// those written before the record existed, which may. For an
-    /// extension that shows something beside its blocks (a poll's results)
-    /// and need not be asked about other posts. At most
-    /// [`MAX_POSTS_BY_IDS`](crate::MAX_POSTS_BY_IDS) ids.
-    pub fn posts_rendered_by(
-        &self,
-        actor: &Actor,
-        community: CommunityId,
-        posts: &[PostId],
-        owner: &str,
-    ) -> Result<Vec<PostId>> {
-        check_ids(posts)?;
-        let mark = format!("={owner}@");
-        self.read(|conn, now| {
-            let viewer = self.viewer(conn, now, actor, community)?;
-            let found = select_by_ids(conn, &viewer, posts, &MARKED, |r| {
-                Ok(Marked {
-                    id: r.get(0)?,
-                    topic: r.get(1)?,
-                    author: r.get(2)?,
-                    withheld: r.get(3)?,
-                    markup: r.get(4)?,
-                })
-            })?;
-            Ok(found
-                .into_iter()
-                .flatten()
-                .filter(|p| p.markup.as_ref().is_none_or(|m| m.contains(&mark)))
-                .map(|p| p.id)
-                .collect())
-        })
-    }
-
     /// Renders again the posts of `community` whose blocks of `fences`
     /// (```` ```poll ````) were rendered otherwise than the registered
     /// hooks render them now — after an extension was installed, upgraded

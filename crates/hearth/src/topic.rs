@@ -601,11 +601,17 @@ static BY_IDS_FILTER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
 });
 
 /// [`Forum::post_sources`]' statement: the community `?1`, the ids `?2`…
-/// [`Forum::post_sources`]' statements.
-static SOURCES: std::sync::LazyLock<ByIds> = std::sync::LazyLock::new(|| {
-    ByIds::new(
-        "p.id, p.topic_id, p.user_id, p.post_number, p.created_at, p.like_count, p.source,
-         p.deleted_at IS NOT NULL, p.hidden_at IS NOT NULL",
+/// [`Forum::post_sources`]' statement for one post on SQLite.
+const SOURCE_BY_ID: &str = "SELECT p.id, p.topic_id, p.user_id, p.post_number, p.created_at,
+        p.like_count, p.source, p.deleted_at IS NOT NULL, p.hidden_at IS NOT NULL
+     FROM posts p WHERE p.id = ?1 AND p.community_id = ?2";
+
+static SOURCES_BY_IDS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT p.id, p.topic_id, p.user_id, p.post_number, p.created_at, p.like_count,
+                p.source, p.deleted_at IS NOT NULL, p.hidden_at IS NOT NULL
+         FROM posts p WHERE p.community_id = ?1 AND p.id IN ({})",
+        db::placeholders(2, POSTS_PER_READ)
     )
 });
 
@@ -1809,20 +1815,39 @@ impl Forum {
         check_ids(posts)?;
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
-            let source = |r: &db::Row| -> db::Result<PostSource> {
-                Ok(PostSource {
-                    id: r.get(0)?,
-                    topic: r.get(1)?,
-                    author: r.get(2)?,
-                    post_number: r.get(3)?,
-                    created_at: from_millis(r.get(4)?),
-                    like_count: r.get(5)?,
-                    source: r.get(6)?,
-                    deleted: r.get(7)?,
-                    hidden: r.get(8)?,
-                })
-            };
-            select_by_ids(conn, &viewer, posts, &SOURCES, source)
+            by_ids(conn, &viewer, posts, |ids| {
+                let source = |r: &db::Row| -> db::Result<PostSource> {
+                    Ok(PostSource {
+                        id: r.get(0)?,
+                        topic: r.get(1)?,
+                        author: r.get(2)?,
+                        post_number: r.get(3)?,
+                        created_at: from_millis(r.get(4)?),
+                        like_count: r.get(5)?,
+                        source: r.get(6)?,
+                        deleted: r.get(7)?,
+                        hidden: r.get(8)?,
+                    })
+                };
+                if conn.dialect() == db::Dialect::Sqlite {
+                    // In process, a lookup a post costs less than an `IN`
+                    // list (which SQLite first builds into a b-tree).
+                    let mut stmt = conn.prepare_cached(SOURCE_BY_ID)?;
+                    let mut found = Vec::with_capacity(ids.len());
+                    for id in ids.iter().filter(|id| **id != 0) {
+                        if let Some(p) =
+                            optional(stmt.query_row(params![id, viewer.community], source))?
+                        {
+                            found.push(p);
+                        }
+                    }
+                    return Ok(found);
+                }
+                let params = by_ids_params(&viewer, ids);
+                let mut stmt = conn.prepare_cached(&SOURCES_BY_IDS)?;
+                let rows = stmt.query_map(params, source)?;
+                Ok(rows.collect::<db::Result<_>>()?)
+            })
         })
     }
 
@@ -2814,7 +2839,7 @@ fn load_post(conn: &Conn, viewer: &Viewer, post: PostId) -> Result<Post> {
 }
 
 /// At most [`MAX_POSTS_BY_IDS`] ids.
-pub(crate) fn check_ids(posts: &[PostId]) -> Result<()> {
+fn check_ids(posts: &[PostId]) -> Result<()> {
     if posts.len() > MAX_POSTS_BY_IDS {
         return Err(Error::invalid(
             "posts",
@@ -2825,7 +2850,7 @@ pub(crate) fn check_ids(posts: &[PostId]) -> Result<()> {
 }
 
 /// What [`by_ids`] needs of a post to decide whether a reader sees it.
-pub(crate) trait ById: Clone {
+trait ById: Clone {
     /// Its id, topic and author, and whether it is deleted or hidden.
     fn gate(&self) -> (PostId, TopicId, UserId, bool);
 }
@@ -2904,53 +2929,6 @@ fn by_ids<T: ById>(
             }
         })
         .collect())
-}
-
-/// The two statements that read some columns of posts by id: one post
-/// (SQLite: in process, a lookup a post costs less than an `IN` list,
-/// which SQLite first builds into a b-tree) and one chunk (a server is a
-/// round trip a statement away).
-pub(crate) struct ByIds {
-    one: String,
-    chunk: String,
-}
-
-impl ByIds {
-    /// The statements for `columns` of `posts p`.
-    pub(crate) fn new(columns: &str) -> ByIds {
-        ByIds {
-            one: format!("SELECT {columns} FROM posts p WHERE p.id = ?1 AND p.community_id = ?2"),
-            chunk: format!(
-                "SELECT {columns} FROM posts p WHERE p.community_id = ?1 AND p.id IN ({})",
-                db::placeholders(2, POSTS_PER_READ)
-            ),
-        }
-    }
-}
-
-/// [`by_ids`] with `statements`' columns made a `T` by `row`.
-pub(crate) fn select_by_ids<T: ById>(
-    conn: &Conn,
-    viewer: &Viewer,
-    posts: &[PostId],
-    statements: &ByIds,
-    row: impl Fn(&db::Row) -> db::Result<T>,
-) -> Result<Vec<Option<T>>> {
-    by_ids(conn, viewer, posts, |ids| {
-        if conn.dialect() == db::Dialect::Sqlite {
-            let mut stmt = conn.prepare_cached(&statements.one)?;
-            let mut found = Vec::with_capacity(ids.len());
-            for id in ids.iter().filter(|id| **id != 0) {
-                if let Some(p) = optional(stmt.query_row(params![id, viewer.community], &row))? {
-                    found.push(p);
-                }
-            }
-            return Ok(found);
-        }
-        let mut stmt = conn.prepare_cached(&statements.chunk)?;
-        let rows = stmt.query_map(by_ids_params(viewer, ids), &row)?;
-        Ok(rows.collect::<db::Result<_>>()?)
-    })
 }
 
 /// The arguments of a statement of one chunk's shape: the community, then
