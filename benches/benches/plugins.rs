@@ -400,7 +400,9 @@ fn plugins(c: &mut Criterion) {
     // The whole page's plugin work, once as a repeated view (each render
     // remembered and reused while its reads answer the same: the host
     // replays the reads, no plugin runs) and once with nothing remembered
-    // (every plugin runs: a first view, or one whose reads changed).
+    // (every plugin runs: a first view, or one whose reads changed) — in
+    // one snapshot, as hearth-web runs a page (`AppState::read`), so the
+    // snapshot and the member's permissions are loaded once a page.
     let cold = cold_host(&forum);
     for (label, host) in [
         (
@@ -414,22 +416,24 @@ fn plugins(c: &mut Criterion) {
     ] {
         g.bench_function(label, |b| {
             b.iter(|| {
-                let f = host.render_items(
-                    &Actor::User(members[0]),
-                    community,
-                    hearth_wasm::ItemSlot::PostFooter,
-                    &member_page,
-                    &ids,
-                );
-                assert_eq!(f.len(), 20);
-                assert_eq!(f[&ids[0]].len(), 2);
-                let t = host.render(
-                    &Actor::User(members[0]),
-                    community,
-                    Slot::TopicFooter,
-                    &member_page,
-                );
-                assert!(!t.is_empty());
+                forum.in_snapshot(|| {
+                    let f = host.render_items(
+                        &Actor::User(members[0]),
+                        community,
+                        hearth_wasm::ItemSlot::PostFooter,
+                        &member_page,
+                        &ids,
+                    );
+                    assert_eq!(f.len(), 20);
+                    assert_eq!(f[&ids[0]].len(), 2);
+                    let t = host.render(
+                        &Actor::User(members[0]),
+                        community,
+                        Slot::TopicFooter,
+                        &member_page,
+                    );
+                    assert!(!t.is_empty());
+                })
             })
         });
     }
