@@ -207,7 +207,7 @@ impl Template {
     /// declare keep only their label.
     fn render(&self, manifest: &Manifest, forms: &ActionForms, path: &str) -> String {
         let declared = |a: &Action| manifest.action(&a.name).is_some();
-        let actions = self.pieces.iter().filter_map(|p| match p {
+        let first = self.pieces.iter().find_map(|p| match p {
             Piece::Action(a) if declared(a) => Some(a),
             _ => None,
         });
@@ -227,7 +227,7 @@ impl Template {
         target.push_str("/a/");
         // Escaped once per fragment, not once per action.
         let mut return_to = String::new();
-        let form = match (&forms.token, actions.clone().next()) {
+        let form = match (&forms.token, first) {
             (Some(token), Some(first)) => {
                 // One form for the fragment (its buttons say where they
                 // post); shown as if it were not there.

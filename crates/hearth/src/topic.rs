@@ -600,17 +600,20 @@ static BY_IDS_FILTER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
     )
 });
 
-/// [`Forum::post_sources`]' statement: the community `?1`, the ids `?2`…
-/// [`Forum::post_sources`]' statement for one post on SQLite.
-const SOURCE_BY_ID: &str = "SELECT p.id, p.topic_id, p.user_id, p.post_number, p.created_at,
-        p.like_count, p.source, p.deleted_at IS NOT NULL, p.hidden_at IS NOT NULL
-     FROM posts p WHERE p.id = ?1 AND p.community_id = ?2";
+/// What [`Forum::post_sources`] reads of a post.
+const SOURCE_COLUMNS: &str = "p.id, p.topic_id, p.user_id, p.post_number, p.created_at,
+     p.like_count, p.source, p.deleted_at IS NOT NULL, p.hidden_at IS NOT NULL";
 
+/// [`Forum::post_sources`]' statement for one post (SQLite).
+static SOURCE_BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("SELECT {SOURCE_COLUMNS} FROM posts p WHERE p.id = ?1 AND p.community_id = ?2")
+});
+
+/// [`Forum::post_sources`]' statement for a chunk (PostgreSQL): the
+/// community `?1`, the ids `?2`…
 static SOURCES_BY_IDS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT p.id, p.topic_id, p.user_id, p.post_number, p.created_at, p.like_count,
-                p.source, p.deleted_at IS NOT NULL, p.hidden_at IS NOT NULL
-         FROM posts p WHERE p.community_id = ?1 AND p.id IN ({})",
+        "SELECT {SOURCE_COLUMNS} FROM posts p WHERE p.community_id = ?1 AND p.id IN ({})",
         db::placeholders(2, POSTS_PER_READ)
     )
 });
@@ -1793,6 +1796,8 @@ impl Forum {
         check_ids(posts)?;
         self.read(|conn, now| {
             let viewer = self.viewer(conn, now, actor, community)?;
+            // A chunk a statement, on SQLite too: the post's statement is a
+            // large one.
             by_ids(conn, &viewer, posts, |ids| {
                 load_posts(conn, &viewer, &BY_IDS_FILTER, &by_ids_params(&viewer, ids))
             })
@@ -1832,7 +1837,7 @@ impl Forum {
                 if conn.dialect() == db::Dialect::Sqlite {
                     // In process, a lookup a post costs less than an `IN`
                     // list (which SQLite first builds into a b-tree).
-                    let mut stmt = conn.prepare_cached(SOURCE_BY_ID)?;
+                    let mut stmt = conn.prepare_cached(&SOURCE_BY_ID)?;
                     let mut found = Vec::with_capacity(ids.len());
                     for id in ids.iter().filter(|id| **id != 0) {
                         if let Some(p) =
