@@ -1542,6 +1542,14 @@ impl PluginHost {
         crate::runner::run_hook(self, actor, community, name, hook, input)
     }
 
+    /// Forgets every remembered render (see [`HostConfig::remember_renders`]):
+    /// the next view of each page runs its plugins again. Nothing needs
+    /// it for correctness (a remembered render is reused only while its
+    /// reads answer the same); benchmarks use it to measure first views.
+    pub fn forget_renders(&self) {
+        self.inner.memo.clear();
+    }
+
     /// Benchmark support: calls a plugin's `on-schedule` export `iters`
     /// times on one warm instance (instantiated in batches of 10,000 calls)
     /// and returns the time spent in the calls alone. Not for production

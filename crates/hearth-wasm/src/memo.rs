@@ -258,6 +258,14 @@ impl Memo {
         Some(entry.answer.clone())
     }
 
+    /// Forgets every remembered answer.
+    pub(crate) fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// Remembers a call's answer and the reads it made.
     pub(crate) fn remember(
         &self,
