@@ -1108,7 +1108,7 @@ impl PluginHost {
         community: CommunityId,
         hook: Hook,
         reader: Actor,
-        key: String,
+        key: crate::memo::Key,
         f: impl FnOnce(
             &mut wasmtime::Store<CallState>,
             &Instance,
@@ -1372,6 +1372,27 @@ impl PluginHost {
             topic: page.topic.map(|t| t.0),
             member: page.member.map(|m| m.0),
         };
+        // Every field of the context, for the remembered renders' keys (a
+        // field added to the context must be added here: the pattern
+        // names them all). The slot is the one `ctx.slot` was made from.
+        let mut context = crate::memo::Key::default();
+        {
+            let bindings::RenderContext {
+                community,
+                slot: _,
+                path,
+                viewer,
+                topic,
+                member,
+            } = &ctx;
+            context
+                .int(slot as i64)
+                .int(*community)
+                .text(path)
+                .opt(*viewer)
+                .opt(*topic)
+                .opt(*member);
+        }
         let mut out = Vec::new();
         for (loaded, stats, enabled) in targets {
             if !loaded.manifest.renders(slot) {
@@ -1383,7 +1404,7 @@ impl PluginHost {
                 .config
                 .limits_for(Hook::Render, &loaded.manifest.limits)
                 .max_output;
-            let key = format!("{name}\u{1f}render\u{1f}{actor:?}\u{1f}{ctx:?}");
+            let key = crate::memo::Key::call(&name, Hook::Render, actor, &context);
             let res = self.call_remembered(
                 &loaded,
                 &stats,

@@ -79,6 +79,27 @@ impl PluginHost {
             topic: page.topic.map(|t| t.0),
             items: items.to_vec(),
         };
+        // Every field of the context, for the remembered renders' keys (a
+        // field added to the context must be added here: the pattern
+        // names them all). The slot is the one `ctx.slot` was made from.
+        let mut context = crate::memo::Key::default();
+        {
+            let ItemsContext {
+                community,
+                slot: _,
+                path,
+                viewer,
+                topic,
+                items,
+            } = &ctx;
+            context
+                .text(slot.as_str())
+                .int(*community)
+                .text(path)
+                .opt(*viewer)
+                .opt(*topic)
+                .ints(items);
+        }
         // Every plugin of the slot reads one snapshot, the reader's
         // permissions loaded once (a page's reads join the page's own).
         self.inner().forum.in_snapshot(|| {
@@ -91,7 +112,7 @@ impl PluginHost {
                     .config()
                     .limits_for(Hook::RenderItems, &loaded.manifest.limits)
                     .max_output;
-                let key = format!("{name}\u{1f}render-items\u{1f}{actor:?}\u{1f}{ctx:?}");
+                let key = crate::memo::Key::call(&name, Hook::RenderItems, actor, &context);
                 let res = self.call_remembered(
                     &loaded,
                     &stats,
