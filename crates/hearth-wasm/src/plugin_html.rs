@@ -80,7 +80,12 @@ fn clean(plugin: &str, html: &str) -> String {
 /// and content: a bounded map per plugin (so one plugin's churn does not
 /// evict another's), emptied when full; fragments larger than
 /// [`Remembered::LARGEST`] are not remembered.
-struct Remembered<V>(Mutex<Option<HashMap<String, HashMap<String, V>>>>);
+struct Remembered<V>(Mutex<Option<HashMap<String, Fragments<V>>>>);
+
+/// One plugin's remembered fragments. Equal keys are compared whole, so
+/// a collision costs time, never a wrong fragment; the seed is drawn per
+/// process and each map is capped.
+type Fragments<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
 impl<V: Clone> Remembered<V> {
     /// Most fragments remembered per plugin.
