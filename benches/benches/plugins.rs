@@ -463,10 +463,11 @@ fn plugins(c: &mut Criterion) {
     g.bench_function(
         "topic page, member, first view (remembered afterwards), polls + reactions + assign only",
         |b| {
-            b.iter(|| {
-                host.forget_renders();
-                page_work(&host, 0)
-            })
+            b.iter_batched(
+                || host.forget_renders(),
+                |()| page_work(&host, 0),
+                criterion::BatchSize::SmallInput,
+            )
         },
     );
     // The view after another member's reaction: every remembered render
