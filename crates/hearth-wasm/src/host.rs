@@ -1113,7 +1113,7 @@ impl PluginHost {
             &mut wasmtime::Store<CallState>,
             &Instance,
         ) -> wasmtime::Result<std::result::Result<T, String>>,
-    ) -> Result<T> {
+    ) -> Result<Arc<T>> {
         // The reads replayed, or the call's, in one snapshot with the
         // reader's permissions loaded once (read-only hooks: nothing here
         // writes, so the snapshot lasts the whole call).
@@ -1129,14 +1129,15 @@ impl PluginHost {
                 }
             }
             let out = self.call(loaded, stats, enabled, community, hook, reader, f);
-            if let (true, Ok(v), Some(reads)) = (remember, &out.result, out.reads) {
+            let result = out.result.map(Arc::new);
+            if let (true, Ok(v), Some(reads)) = (remember, &result, out.reads) {
                 // The reads were made on this scope's snapshot.
                 let at = self.inner.forum.snapshot_data_version();
                 self.inner
                     .memo
-                    .remember(key, loaded, reads, v.clone().into_answer(), at);
+                    .remember(key, loaded, reads, T::into_answer(v.clone()), at);
             }
-            out.result
+            result
         })
     }
 
@@ -1415,7 +1416,7 @@ impl PluginHost {
                 key,
                 |store, p| p.render(store, &ctx),
             );
-            match res {
+            match res.as_deref() {
                 Ok(Some(html)) if html.len() > max => {
                     let e = Error::LimitExceeded {
                         plugin: name.clone(),
@@ -1429,7 +1430,7 @@ impl PluginHost {
                 }
                 // Renders are read-only (`Hook::read_only`): nothing to commit.
                 Ok(Some(html)) => out.push(Fragment {
-                    html: plugin_html::finish(&loaded.manifest, &html, &page.forms, &page.path),
+                    html: plugin_html::finish(&loaded.manifest, html, &page.forms, &page.path),
                     plugin: name,
                 }),
                 Ok(None) => {}

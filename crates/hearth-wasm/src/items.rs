@@ -136,7 +136,7 @@ impl PluginHost {
                 }
                 // Renders are read-only (`Hook::read_only`): nothing to commit.
                 let mut answered = std::collections::BTreeSet::new();
-                for f in fragments {
+                for f in fragments.iter() {
                     // Items not asked about, and a second answer for one item,
                     // are dropped.
                     if !items.contains(&f.item) || f.html.is_empty() || !answered.insert(f.item) {

@@ -126,26 +126,27 @@ fn replay(state: &mut CallState, read: &Read) -> Option<u64> {
     }
 }
 
-/// What a remembered call answered.
+/// What a remembered call answered, shared: a recall hands out the same
+/// answer without copying its HTML.
 #[derive(Debug, Clone)]
 pub(crate) enum Answer {
-    Render(Option<String>),
-    Items(Vec<ItemFragment>),
+    Render(Arc<Option<String>>),
+    Items(Arc<Vec<ItemFragment>>),
 }
 
 /// A hook's answer that can be remembered.
-pub(crate) trait Remembered: Clone + Sized {
-    fn into_answer(self) -> Answer;
-    fn from_answer(answer: Answer) -> Option<Self>;
+pub(crate) trait Remembered: Sized {
+    fn into_answer(this: Arc<Self>) -> Answer;
+    fn from_answer(answer: Answer) -> Option<Arc<Self>>;
 }
 
 /// `render`'s answer.
 impl Remembered for Option<String> {
-    fn into_answer(self) -> Answer {
-        Answer::Render(self)
+    fn into_answer(this: Arc<Self>) -> Answer {
+        Answer::Render(this)
     }
 
-    fn from_answer(answer: Answer) -> Option<Self> {
+    fn from_answer(answer: Answer) -> Option<Arc<Self>> {
         match answer {
             Answer::Render(html) => Some(html),
             Answer::Items(_) => None,
@@ -155,11 +156,11 @@ impl Remembered for Option<String> {
 
 /// `render-items`' answer.
 impl Remembered for Vec<ItemFragment> {
-    fn into_answer(self) -> Answer {
-        Answer::Items(self)
+    fn into_answer(this: Arc<Self>) -> Answer {
+        Answer::Items(this)
     }
 
-    fn from_answer(answer: Answer) -> Option<Self> {
+    fn from_answer(answer: Answer) -> Option<Arc<Self>> {
         match answer {
             Answer::Items(items) => Some(items),
             Answer::Render(_) => None,
@@ -170,7 +171,7 @@ impl Remembered for Vec<ItemFragment> {
 impl Answer {
     fn size(&self) -> usize {
         match self {
-            Answer::Render(html) => html.as_ref().map_or(0, String::len),
+            Answer::Render(html) => html.as_deref().map_or(0, str::len),
             Answer::Items(items) => items.iter().map(|f| f.html.len() + 16).sum(),
         }
     }
