@@ -466,7 +466,7 @@ fn plugins(c: &mut Criterion) {
             b.iter_batched(
                 || host.forget_renders(),
                 |()| page_work(&host, 0),
-                criterion::BatchSize::SmallInput,
+                criterion::BatchSize::PerIteration,
             )
         },
     );
