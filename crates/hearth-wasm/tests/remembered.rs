@@ -132,6 +132,86 @@ fn a_render_is_reused_only_while_its_reads_answer_the_same() {
     assert!(other.contains("visible") && ran, "{other}");
 }
 
+/// Each part of a call's context names its own remembered answer: another
+/// item list, path, topic, slot or reader runs the plugin; the same call
+/// again does not.
+#[test]
+fn another_context_is_another_call() {
+    if !api_0_2() {
+        return;
+    }
+    let w = hostile(HostConfig::default(), "lists");
+    let t = topic(&w, w.talk, "A public topic about lists");
+    let bob = Actor::User(w.bob);
+    let page = |path: &str, topic: Option<hearth::TopicId>| PageContext {
+        path: path.into(),
+        topic,
+        ..Default::default()
+    };
+    let ran = |reader: Actor, slot: ItemSlot, page: &PageContext, items: &[i64]| {
+        let before = calls(&w, "hostile");
+        w.host.render_items(&reader, w.community, slot, page, items);
+        calls(&w, "hostile") - before == 1
+    };
+    let post = ItemSlot::PostFooter;
+    let cases: Vec<(Actor, ItemSlot, PageContext, Vec<i64>)> = vec![
+        (bob, post, page("/t/a/1", Some(t.id)), vec![1]),
+        (bob, post, page("/t/a/1", Some(t.id)), vec![1, 2]),
+        (bob, post, page("/t/a/1", Some(t.id)), vec![2, 1]),
+        (bob, post, page("/t/a/12", Some(t.id)), vec![1]),
+        (bob, post, page("/t/a/1", None), vec![1]),
+        (
+            Actor::User(w.alice),
+            post,
+            page("/t/a/1", Some(t.id)),
+            vec![1],
+        ),
+        (Actor::Guest, post, page("/t/a/1", Some(t.id)), vec![1]),
+        (
+            bob,
+            ItemSlot::TopicListBadge,
+            page("/t/a/1", Some(t.id)),
+            vec![1],
+        ),
+    ];
+    for (i, (reader, slot, page, items)) in cases.iter().enumerate() {
+        assert!(
+            ran(*reader, *slot, page, items),
+            "case {i}: the first call runs"
+        );
+        assert!(
+            !ran(*reader, *slot, page, items),
+            "case {i}: the same call is remembered"
+        );
+    }
+    // Page slots too: another topic, member or slot is another call.
+    let render = |slot: Slot, page: &PageContext| {
+        let before = calls(&w, "hostile");
+        w.host.render(&bob, w.community, slot, page);
+        calls(&w, "hostile") - before
+    };
+    let pages = [
+        (Slot::PageFooter, page("/t/a/1", Some(t.id))),
+        (Slot::PageFooter, page("/t/a/1", None)),
+        (Slot::TopicFooter, page("/t/a/1", Some(t.id))),
+        (
+            Slot::PageFooter,
+            PageContext {
+                member: Some(w.alice),
+                ..page("/t/a/1", Some(t.id))
+            },
+        ),
+    ];
+    for (i, (slot, page)) in pages.iter().enumerate() {
+        assert_eq!(render(*slot, page), 1, "page case {i}: the first call runs");
+        assert_eq!(
+            render(*slot, page),
+            0,
+            "page case {i}: the same call is remembered"
+        );
+    }
+}
+
 /// Remembered renders are reused without their reads while nothing is
 /// committed (SQLite's data version) — but a commit by anyone, also a
 /// second handle on the same database (as another process would be),
