@@ -346,6 +346,27 @@ fn schemas_up_to(conn: &rusqlite::Connection, version: usize) {
     }
 }
 
+/// The first column of the first row `sql` answers.
+fn first_value<T: rusqlite::types::FromSql>(conn: &rusqlite::Connection, sql: &str) -> T {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// A file as the schema-20 build left it: community 1 ("old"), member 1
+/// ("veteran"), then `rows` (SQL statements).
+fn schema_20_file(dir: &std::path::Path, rows: &str) -> std::path::PathBuf {
+    let path = dir.join("v20.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    schemas_up_to(&conn, 20);
+    conn.execute_batch(&format!(
+        "INSERT INTO communities (id, slug, name, settings, created_at) VALUES (1, 'old', 'Old', '{{}}', 0);
+         INSERT INTO users (id, username, username_lower, created_at) VALUES (1, 'veteran', 'veteran', 0);
+         {rows}
+         PRAGMA user_version = 20;"
+    ))
+    .unwrap();
+    path
+}
+
 /// A database written by the schema-20 build: search's scope and lengths
 /// move beside the text index on opening, so what was found before (and
 /// only that: a deleted post stays out) is found after, ranked by how often
@@ -353,13 +374,9 @@ fn schemas_up_to(conn: &rusqlite::Connection, version: usize) {
 #[test]
 fn schema_20_search_scope_moves_beside_the_index() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("v20.db");
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    schemas_up_to(&conn, 20);
-    conn.execute_batch(
-        "INSERT INTO communities (id, slug, name, settings, created_at) VALUES (1, 'old', 'Old', '{}', 0);
-         INSERT INTO users (id, username, username_lower, created_at) VALUES (1, 'veteran', 'veteran', 0);
-         INSERT INTO categories (id, community_id, slug, name, kind, visibility, position, created_at)
+    let path = schema_20_file(
+        dir.path(),
+        "INSERT INTO categories (id, community_id, slug, name, kind, visibility, position, created_at)
              VALUES (1, 1, 'talk', 'Talk', 'discussion', 'public', 1, 0);
          INSERT INTO topics (id, community_id, category_id, user_id, title, slug, bumped_at,
                              last_poster_id, created_at)
@@ -372,11 +389,8 @@ fn schema_20_search_scope_moves_beside_the_index() {
          INSERT INTO search_index (rowid, title, body, category, flags) VALUES
              (1, 'Wombat burrows', 'How deep do they dig?', 1, 1),
              (2, '', 'A wombat digs, and a wombat digs deep.', 1, 0),
-             (3, '', 'Deleted wombat talk.', 1, 8);
-         PRAGMA user_version = 20;",
-    )
-    .unwrap();
-    drop(conn);
+             (3, '', 'Deleted wombat talk.', 1, 8);",
+    );
     let f = Forum::open(&path).unwrap();
     let found = f
         .search(
@@ -399,4 +413,81 @@ fn schema_20_search_scope_moves_beside_the_index() {
         .collect::<rusqlite::Result<_>>()
         .unwrap();
     assert_eq!(scope, vec![(1, 1, 1, 7), (2, 1, 0, 8), (3, 1, 8, 3)]);
+}
+
+/// A database written before schema 26: the event log's rows keep their
+/// ids and data when its table is copied without `AUTOINCREMENT`, the next
+/// event follows the largest id, nothing is left in `sqlite_sequence`,
+/// and the log's indexes are the three its queries read.
+#[test]
+fn schema_26_event_log_keeps_its_ids_without_a_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = schema_20_file(
+        dir.path(),
+        "INSERT INTO events (id, community_id, kind, audience, actor_id, data, created_at) VALUES
+             (1, 1, 'member.joined', 'members', 1, '{\"n\":1}', 1000),
+             (2, 1, 'member.joined', 'members', 1, '{\"n\":2}', 2000),
+             (7, 1, 'member.joined', 'members', 1, '{\"n\":7}', 7000);",
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let seq: i64 = first_value(
+        &conn,
+        "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
+    );
+    assert_eq!(seq, 7);
+    drop(conn);
+
+    let f = Forum::open(&path).unwrap();
+    let c = hearth::CommunityId(1);
+    let before = f
+        .events_after(&Actor::System, c, hearth::EventId(0), 100)
+        .unwrap();
+    let kept: Vec<(i64, serde_json::Value, i64)> = before
+        .iter()
+        .map(|e| (e.id.0, e.data.clone(), e.created_at.unix_timestamp()))
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            (1, serde_json::json!({"n": 1}), 1),
+            (2, serde_json::json!({"n": 2}), 2),
+            (7, serde_json::json!({"n": 7}), 7),
+        ]
+    );
+    let newcomer = f.create_user(NewUser::new("newcomer")).unwrap().id;
+    f.join(&Actor::User(newcomer), c).unwrap();
+    let after = f
+        .events_after(&Actor::System, c, hearth::EventId(7), 100)
+        .unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].id.0, 8, "the next event follows the largest id");
+    assert_eq!(after[0].actor, Some(newcomer));
+    drop(f);
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let sequences: i64 = first_value(
+        &conn,
+        "SELECT count(*) FROM sqlite_sequence WHERE name LIKE 'events%'",
+    );
+    assert_eq!(sequences, 0);
+    let table: String = first_value(
+        &conn,
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+    );
+    assert!(!table.contains("AUTOINCREMENT"), "{table}");
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "events_by_kind_time",
+            "events_community",
+            "events_like_toggles"
+        ]
+    );
 }

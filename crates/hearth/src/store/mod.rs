@@ -60,6 +60,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v23.sql"),
     include_str!("schema_v24.sql"),
     include_str!("schema_v25.sql"),
+    include_str!("schema_v26.sql"),
 ];
 
 /// The schema version this build writes.
@@ -756,8 +757,29 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     // Schema v21 fills a table with `hearth_len`.
     db::fts5::register(conn)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
-    // Re-read inside the lock: another process may have migrated meanwhile.
+    // Re-read inside the lock: another process may have migrated meanwhile
+    // (perhaps a newer build: its stamp must not be written back down).
     let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    match found.cmp(&SCHEMA_VERSION) {
+        std::cmp::Ordering::Greater => {
+            return Err(Error::SchemaTooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        std::cmp::Ordering::Equal => return Ok(()),
+        std::cmp::Ordering::Less => {}
+    }
+    // Some migrations copy a large table (v26: the event log, ≈ 5 s a
+    // million events): an operator waiting on a start-up should know why.
+    let started = std::time::Instant::now();
+    if found > 0 {
+        tracing::info!(
+            from = found,
+            to = SCHEMA_VERSION,
+            "migrating the database; large communities may take a few seconds"
+        );
+    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
         tx.execute_batch(sql).map_err(|e| {
             Error::Storage(format!("migration to schema version {} failed: {e}", i + 1))
@@ -765,6 +787,14 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
+    if found > 0 {
+        tracing::info!(
+            from = found,
+            to = SCHEMA_VERSION,
+            seconds = started.elapsed().as_secs_f64(),
+            "database migrated"
+        );
+    }
     Ok(())
 }
 
