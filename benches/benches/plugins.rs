@@ -179,15 +179,20 @@ fn plugins(c: &mut Criterion) {
             u
         })
         .collect();
+    // A member's reaction to a post, as the plugin's button sends it, and
+    // the action that toggles it.
+    let reaction = |post: hearth::PostId, emoji: &str| hearth_wasm::ActionInput {
+        post: Some(post),
+        fields: vec![("value".into(), emoji.into())],
+        ..Default::default()
+    };
+    let react = |member: hearth::UserId, input: &hearth_wasm::ActionInput| {
+        host.action(&Actor::User(member), community, "reactions", "react", input)
+            .unwrap()
+    };
     for p in &posts {
         for (i, m) in members.iter().enumerate() {
-            let input = hearth_wasm::ActionInput {
-                post: Some(*p),
-                fields: vec![("value".into(), ["👍", "❤️", "🎉"][i].into())],
-                ..Default::default()
-            };
-            host.action(&Actor::User(*m), community, "reactions", "react", &input)
-                .unwrap();
+            react(*m, &reaction(*p, ["👍", "❤️", "🎉"][i]));
         }
     }
     let ids: Vec<i64> = posts.iter().map(|p| p.0).collect();
@@ -240,21 +245,8 @@ fn plugins(c: &mut Criterion) {
         });
     }
     g.bench_function("reactions: one action (toggle, saved)", |b| {
-        let input = hearth_wasm::ActionInput {
-            post: Some(posts[0]),
-            fields: vec![("value".into(), "😮".into())],
-            ..Default::default()
-        };
-        b.iter(|| {
-            host.action(
-                &Actor::User(members[1]),
-                community,
-                "reactions",
-                "react",
-                &input,
-            )
-            .unwrap()
-        })
+        let input = reaction(posts[0], "😮");
+        b.iter(|| react(members[1], &input))
     });
     // With `read` and `notify` granted, a new reaction also tells the
     // post's author (three reads and a notice; taken back, nothing): the
@@ -274,21 +266,8 @@ fn plugins(c: &mut Criterion) {
     g.bench_function(
         "reactions: one action, the author told (toggle, saved)",
         |b| {
-            let input = hearth_wasm::ActionInput {
-                post: Some(posts[1]),
-                fields: vec![("value".into(), "😮".into())],
-                ..Default::default()
-            };
-            b.iter(|| {
-                host.action(
-                    &Actor::User(members[2]),
-                    community,
-                    "reactions",
-                    "react",
-                    &input,
-                )
-                .unwrap()
-            })
+            let input = reaction(posts[1], "😮");
+            b.iter(|| react(members[2], &input))
         },
     );
     // assign: the badges of a 30-topic list, 10 of them assigned (one
@@ -476,22 +455,11 @@ fn plugins(c: &mut Criterion) {
     g.bench_function(
         "topic page, member, the view after a reaction, polls + reactions + assign only",
         |b| {
-            let input = hearth_wasm::ActionInput {
-                post: Some(posts[5]),
-                fields: vec![("value".into(), "😮".into())],
-                ..Default::default()
-            };
+            let input = reaction(posts[5], "😮");
             b.iter_custom(|iters| {
                 let mut spent = std::time::Duration::ZERO;
                 for _ in 0..iters {
-                    host.action(
-                        &Actor::User(members[1]),
-                        community,
-                        "reactions",
-                        "react",
-                        &input,
-                    )
-                    .unwrap();
+                    react(members[1], &input);
                     let start = std::time::Instant::now();
                     page_work(&host, 0);
                     spent += start.elapsed();
