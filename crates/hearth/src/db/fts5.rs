@@ -8,9 +8,10 @@
 //! - `hearth_len(<table>)`: the current row's tokens, all columns together.
 //!
 //! rusqlite has no binding for FTS5's extension API, so this module speaks
-//! SQLite's C interface directly: it is **the engine's only place with
-//! `unsafe` code** (the workspace denies it everywhere but four modules,
-//! listed in `docs/architecture.md`'s invariants). What it
+//! SQLite's C interface directly: it is one of **the engine's two places
+//! with `unsafe` code** (with `store::wal_writes`; the workspace denies it
+//! everywhere but five modules, listed in `docs/architecture.md`'s
+//! invariants). What it
 //! relies on, each at its `unsafe` block:
 //!
 //! - the `fts5_api` pointer comes from SQLite itself (`SELECT fts5(?1)`

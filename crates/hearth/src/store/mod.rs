@@ -20,6 +20,7 @@ mod group;
 #[cfg(feature = "postgres")]
 mod postgres;
 pub(crate) mod scope;
+mod wal_writes;
 
 /// Runs `f` where the PostgreSQL client may block: here, or — from the
 /// thread that drives an async runtime — on a thread of its own. For
@@ -560,7 +561,13 @@ impl SqliteStore {
             })?;
         }
         let opened = (|| {
-            let mut writer = Connection::open(path)
+            // The writer alone writes the log: through the VFS that
+            // writes a commit's frames at once (`wal_writes`).
+            let opened = match wal_writes::name() {
+                Some(vfs) => Connection::open_with_flags_and_vfs(path, OpenFlags::default(), vfs),
+                None => Connection::open(path),
+            };
+            let mut writer = opened
                 .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
             configure(&writer, &config, false)?;
             migrate(&mut writer)?;
