@@ -194,6 +194,52 @@ impl Writer {
         committed.and(out)
     }
 
+    /// Runs `f` on the writer connection, in a read transaction of its
+    /// own, if the connection is free this moment: no write holds it or
+    /// waits for it, and no group is open (its writes are not committed).
+    /// The writer's page cache holds what the last writes touched, where a
+    /// reader's cache is emptied by every commit it did not make. Gives
+    /// `f` back when the connection is busy: the caller reads elsewhere.
+    /// The transaction is rolled back, so `f` cannot write through it.
+    pub(crate) fn try_read<T, F: FnOnce(&Conn) -> Result<T>>(
+        &self,
+        f: F,
+    ) -> std::result::Result<Result<T>, F> {
+        if self.queued.load(Ordering::SeqCst) > 0 {
+            return Err(f);
+        }
+        let Ok(held) = self.held.try_lock() else {
+            return Err(f);
+        };
+        if held.open.is_some() || !held.conn.as_sqlite().is_autocommit() {
+            return Err(f);
+        }
+        if let Err(e) = held
+            .conn
+            .prepare_cached("BEGIN")
+            .and_then(|mut s| s.execute(crate::db::params![]))
+        {
+            return Ok(Err(e.into()));
+        }
+        let out = catch_unwind(AssertUnwindSafe(|| f(&held.conn)));
+        if !held.conn.as_sqlite().is_autocommit() {
+            let ended = held
+                .conn
+                .prepare_cached("ROLLBACK")
+                .and_then(|mut s| s.execute(crate::db::params![]));
+            if ended.is_err() {
+                let _ = held.conn.execute_batch("ROLLBACK");
+            }
+        }
+        match out {
+            Ok(out) => Ok(out),
+            Err(panic) => {
+                drop(held);
+                resume_unwind(panic)
+            }
+        }
+    }
+
     /// After `f`: keeps a success in the group (releasing its savepoint),
     /// undoes a failure (to its savepoint, or the whole transaction if it
     /// was the first), and returns what the caller gets.
@@ -448,6 +494,64 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(rows(&reader), vec![1, 3, 4]);
         assert_eq!(w.groups(), 2);
+    }
+
+    fn values(c: &Conn) -> Result<Vec<i64>> {
+        let mut stmt = c.prepare_cached("SELECT v FROM t ORDER BY v")?;
+        let mut rows = stmt.query(params![])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(r.get(0)?);
+        }
+        Ok(out)
+    }
+
+    /// A read on the free writer sees what is committed and cannot write;
+    /// while a write holds the connection the read is handed back.
+    #[test]
+    fn a_read_runs_on_the_writer_only_when_it_is_free() {
+        let (_dir, w, reader) = writer();
+        w.write(false, || {}, |c| insert(c, 1))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let read = w.try_read(values);
+        assert!(
+            matches!(read, Ok(Ok(ref v)) if v == &[1]),
+            "{:?}",
+            read.ok()
+        );
+        // What a read does is rolled back.
+        let wrote = w.try_read(|c| {
+            insert(c, 9)?;
+            values(c)
+        });
+        assert!(
+            matches!(wrote, Ok(Ok(ref v)) if v == &[1, 9]),
+            "{:?}",
+            wrote.ok()
+        );
+        assert_eq!(rows(&reader), vec![1]);
+        // A write holds the connection (its row not committed): busy.
+        let first = first_of_group(&w, 2);
+        assert!(w.try_read(values).is_err());
+        // A write queued behind it lets it finish; the two commit together.
+        w.write(false, || {}, |c| insert(c, 3))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(first.join(), Ok(Ok(()))));
+        let read = w.try_read(values);
+        assert!(
+            matches!(read, Ok(Ok(ref v)) if v == &[1, 2, 3]),
+            "{:?}",
+            read.ok()
+        );
+        // A read that panics leaves the connection free and usable.
+        let panicked = catch_unwind(AssertUnwindSafe(|| {
+            let _ = w.try_read(|_| -> Result<()> { panic!("a read panics") });
+        }));
+        assert!(panicked.is_err());
+        w.write(false, || {}, |c| insert(c, 4))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows(&reader), vec![1, 2, 3, 4]);
+        assert!(matches!(w.try_read(values), Ok(Ok(ref v)) if v.len() == 4));
     }
 
     /// A write that panics in a group takes the group's other writes with

@@ -281,7 +281,7 @@ impl Store {
             return self.read_held(f);
         }
         match &self.backend {
-            Backend::Sqlite(s) => s.read(f),
+            Backend::Sqlite(s) => s.peek(f),
             #[cfg(feature = "postgres")]
             Backend::Postgres(s) => s.peek(f),
         }
@@ -623,6 +623,15 @@ impl SqliteStore {
         let out = f(&conn);
         self.end_held(conn);
         out
+    }
+
+    /// Runs `f` on the writer when it is free this moment (its cache is
+    /// warm with what the last writes touched), else as [`Self::read`].
+    fn peek<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        match self.writer.try_read(f) {
+            Ok(out) => out,
+            Err(f) => self.read(f),
+        }
     }
 
     /// A reader connection in a read transaction.
