@@ -275,6 +275,8 @@ impl Forum {
 
     /// [`Forum::read`] without a common snapshot (see `Store::peek`): for
     /// one statement, or for what a write checks again in its transaction.
+    /// Short reads only: on SQLite a peek may run on the free writer
+    /// connection, and a write arriving meanwhile waits for it.
     pub(crate) fn peek<T: Send>(
         &self,
         f: impl FnOnce(&Conn, i64) -> Result<T> + Send,

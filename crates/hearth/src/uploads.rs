@@ -714,7 +714,9 @@ impl Forum {
             ));
         }
         let in_db = "FROM uploads WHERE community_id = ?1 AND object_key IS NULL";
-        let total: i64 = self.peek(|conn, _| {
+        // `read`, not `peek`: a peek may run on the writer connection, and
+        // these reads (a count, then batches of whole pictures) are long.
+        let total: i64 = self.read(|conn, _| {
             Ok(conn
                 .prepare_cached(&format!("SELECT count(*) {in_db}"))?
                 .query_row(params![community], |r| r.get(0))?)
@@ -724,7 +726,7 @@ impl Forum {
         let mut after = 0i64;
         loop {
             type Row = (i64, String, Vec<u8>, Option<Vec<u8>>);
-            let rows: Vec<Row> = self.peek(|conn, _| {
+            let rows: Vec<Row> = self.read(|conn, _| {
                 Ok(conn
                     .prepare_cached(&format!(
                         "SELECT id, sha256, data, thumbnail {in_db} AND id > ?2 ORDER BY id LIMIT ?3"

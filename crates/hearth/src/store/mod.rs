@@ -275,7 +275,8 @@ impl Store {
     /// on its own on PostgreSQL (no transaction: two round trips fewer).
     /// For one statement, or for checks a write repeats in its own
     /// transaction; SQLite reads one snapshot either way, as it costs
-    /// nothing there.
+    /// nothing there — on the writer connection when it is free (its
+    /// cache is warm), so only short reads: a write waits for it.
     pub(crate) fn peek<T: Send>(&self, f: impl FnOnce(&Conn) -> Result<T> + Send) -> Result<T> {
         if scope::active(self.id()) {
             return self.read_held(f);
