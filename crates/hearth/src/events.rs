@@ -238,28 +238,23 @@ pub(crate) fn append(
     } else {
         e.data
     };
-    let id: i64 = tx
-        .prepare_cached(
-            "INSERT INTO events (community_id, kind, audience, category_id, topic_id, post_id,
+    let id = tx.insert_id(
+        "INSERT INTO events (community_id, kind, audience, category_id, topic_id, post_id,
                              actor_id, subject_id, data, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-         RETURNING id",
-        )?
-        .query_row(
-            params![
-                community,
-                e.kind.as_str(),
-                e.audience.as_str(),
-                e.category,
-                e.topic,
-                e.post,
-                e.actor,
-                e.subject,
-                data.to_string(),
-                to_millis(now)
-            ],
-            |r| r.get(0),
-        )?;
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            community,
+            e.kind.as_str(),
+            e.audience.as_str(),
+            e.category,
+            e.topic,
+            e.post,
+            e.actor,
+            e.subject,
+            data.to_string(),
+            to_millis(now)
+        ],
+    )?;
     Ok(Event {
         id: EventId(id),
         community,

@@ -206,14 +206,10 @@ fn insert_entry(
     reverses: Option<i64>,
     category: Option<&CategoryAccess>,
 ) -> Result<()> {
-    let entry: i64 = w.tx.prepare_cached(
+    let entry = w.tx.insert_id(
         "INSERT INTO point_entries (community_id, user_id, points, rule, cause, post_id, reverses, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         RETURNING id",
-    )?
-    .query_row(
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![community, user, points, rule.as_str(), cause, post, reverses, w.now_ms()],
-        |r| r.get(0),
     )?;
     w.tx.prepare_cached(
         "INSERT INTO point_days (community_id, user_id, day, points) VALUES (?1, ?2, ?3, ?4)

@@ -36,7 +36,7 @@ use crate::hooks::DraftKind;
 use crate::ids::{CommunityId, TopicId, UserId};
 use crate::permissions::{Actor, CategoryAccess, Viewer, bump_config};
 use crate::render::Rendered;
-use crate::store::parsed;
+use crate::store::{optional, parsed};
 use crate::trust::TrustLevel;
 
 /// What a watched word does when it matches.
@@ -658,34 +658,6 @@ pub(crate) fn screen_state(
     const HOUR: i64 = 60 * MINUTE;
     const DAY: i64 = 24 * HOUR;
     let first_day = new && viewer.joined_at.is_some_and(|j| now - j < DAY);
-    // The member's posts of the last hour (or duplicate window), newest
-    // first — only those some check below looks at: the last minute's,
-    // this topic's replies, and (with their text) the duplicate window's.
-    // Bounded in SQL, not by stopping the loop early: PostgreSQL computes
-    // and sends every row a query selects. All but the text come from the
-    // index `posts_user_recent` (schema v25); posts of the same millisecond
-    // come in any order, as only their times are counted.
-    let window = HOUR.max(i64::from(m.duplicate_window_minutes) * MINUTE);
-    let dup_since = if m.duplicate_window_minutes > 0 {
-        now - i64::from(m.duplicate_window_minutes) * MINUTE
-    } else {
-        i64::MAX
-    };
-    let mut stmt = w.tx.prepare_cached(
-        "SELECT created_at, topic_id, post_number, CASE WHEN created_at > ?6 THEN source END
-         FROM posts
-         WHERE user_id = ?1 AND community_id = ?2 AND created_at >= ?3
-           AND (created_at > ?4 OR (topic_id = ?5 AND post_number > 1) OR created_at > ?6)
-         ORDER BY created_at DESC",
-    )?;
-    let mut rows = stmt.query(params![
-        author,
-        viewer.community,
-        now - window,
-        now - MINUTE,
-        topic.map_or(0, |t| t.0),
-        dup_since
-    ])?;
     let pick = |normal: u32, strict: u32| i64::from(if new { strict } else { normal });
     let r = &m.rate_limits;
     let per_minute = pick(r.posts_per_minute, r.new_member_posts_per_minute);
@@ -694,35 +666,72 @@ pub(crate) fn screen_state(
         r.replies_per_topic_per_hour,
         r.new_member_replies_per_topic_per_hour,
     );
-    let body_norm = (m.duplicate_window_minutes > 0).then(|| normalized(body));
     let joined = viewer.joined_at.unwrap_or(0);
-    let (mut minute, mut in_topic) = (Vec::new(), Vec::new());
-    while let Some(row) = rows.next()? {
-        let at: i64 = row.get(0)?;
-        let (t, number): (TopicId, i64) = (row.get(1)?, row.get(2)?);
-        if at > now - MINUTE {
-            minute.push(at);
-        }
-        if Some(t) == topic && number > 1 && at > now - HOUR {
-            in_topic.push(at);
-        }
-        if let Some(norm) = &body_norm
-            && let Some(source) = row.get::<_, Option<String>>(3)?
-            && normalized(&source) == *norm
-        {
-            return Err(blocked(
-                "duplicate",
-                "you posted the same text a moment ago; say something new or edit that post",
-            ));
+    if m.duplicate_window_minutes > 0 {
+        let since = now - i64::from(m.duplicate_window_minutes) * MINUTE;
+        let norm = normalized(body);
+        let mut stmt = w.tx.prepare_cached(
+            "SELECT source FROM posts
+             WHERE user_id = ?1 AND community_id = ?2 AND created_at > ?3",
+        )?;
+        let mut rows = stmt.query(params![author, viewer.community, since])?;
+        while let Some(row) = rows.next()? {
+            if normalized(&row.get::<_, String>(0)?) == norm {
+                return Err(blocked(
+                    "duplicate",
+                    "you posted the same text a moment ago; say something new or edit that post",
+                ));
+            }
         }
     }
-    drop(rows);
-    // Each list is newest first: the limit-th entry frees up first.
-    let over = |times: &[i64], limit: i64, span: i64| -> Option<Error> {
-        (times.len() as i64 >= limit).then(|| rate_limited(times[(limit - 1) as usize] + span, now))
+    // The member's posts of the last hour, counted in one pass over the
+    // index `posts_user_recent` (no row reaches Rust): those of the last
+    // minute, and this topic's replies. Only a count at its limit asks
+    // for the post whose time says when the limit lifts.
+    let (minute, in_topic): (i64, i64) =
+        w.tx.prepare_cached(
+            "SELECT count(*) FILTER (WHERE created_at > ?3),
+                    count(*) FILTER (WHERE topic_id = ?4 AND post_number > 1)
+             FROM posts WHERE user_id = ?1 AND community_id = ?2 AND created_at > ?5",
+        )?
+        .query_row(
+            params![
+                author,
+                viewer.community,
+                now - MINUTE,
+                topic.map_or(0, |t| t.0),
+                now - HOUR
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+    // The `n`-th newest of the member's posts since `since` (this topic's
+    // replies only, given one): the one whose time frees a place.
+    let nth_newest = |since: i64, topic: Option<TopicId>, n: i64| -> Result<i64> {
+        let at = optional(
+            w.tx.prepare_cached(
+                "SELECT created_at FROM posts
+                 WHERE user_id = ?1 AND community_id = ?2 AND created_at > ?3
+                   AND (?4 = 0 OR (topic_id = ?4 AND post_number > 1))
+                 ORDER BY created_at DESC LIMIT 1 OFFSET ?5",
+            )?
+            .query_row(
+                params![
+                    author,
+                    viewer.community,
+                    since,
+                    topic.map_or(0, |t| t.0),
+                    n - 1
+                ],
+                |r| r.get::<_, i64>(0),
+            ),
+        )?;
+        Ok(at.unwrap_or(now))
     };
-    if let Some(e) = over(&minute, per_minute, MINUTE) {
-        return Err(e);
+    if minute >= per_minute {
+        return Err(rate_limited(
+            nth_newest(now - MINUTE, None, per_minute)? + MINUTE,
+            now,
+        ));
     }
     let nm = &settings.trust.new_member;
     match kind {
@@ -740,13 +749,14 @@ pub(crate) fn screen_state(
                 )?
                 .query_map(params![viewer.community, author, need], |r| r.get(0))?
                 .collect::<db::Result<_>>()?;
+            // Newest first: the limit-th frees up first.
             let today: Vec<i64> = topics
                 .iter()
                 .copied()
                 .filter(|&at| at > now - DAY)
                 .collect();
-            if let Some(e) = over(&today, per_day, DAY) {
-                return Err(e);
+            if let Some(&at) = today.get((per_day - 1) as usize) {
+                return Err(rate_limited(at + DAY, now));
             }
             if first_day
                 && topics.iter().filter(|&&at| at >= joined).count() as u32 >= nm.topics_first_day
@@ -755,8 +765,11 @@ pub(crate) fn screen_state(
             }
         }
         DraftKind::Reply => {
-            if let Some(e) = over(&in_topic, per_topic, HOUR) {
-                return Err(e);
+            if in_topic >= per_topic {
+                return Err(rate_limited(
+                    nth_newest(now - HOUR, topic, per_topic)? + HOUR,
+                    now,
+                ));
             }
             if first_day {
                 // A member in their first day has only that day's posts.

@@ -152,6 +152,11 @@ pub(crate) enum Lines {
     Many,
 }
 
+/// Whether byte `b` is an ASCII character [`forbidden`] allows.
+fn plain_ascii(b: u8, lines: Lines) -> bool {
+    (0x20..0x7f).contains(&b) || (lines == Lines::Many && matches!(b, b'\t' | b'\n' | b'\r'))
+}
+
 /// Why `c` may not appear in text, if it may not.
 fn forbidden(c: char, lines: Lines) -> Option<&'static str> {
     match c {
@@ -170,6 +175,12 @@ fn forbidden(c: char, lines: Lines) -> Option<&'static str> {
 /// and line breaks in others), bidirectional overrides in one-line texts,
 /// and Unicode noncharacters; the error names the first offender.
 pub(crate) fn check_chars(field: &'static str, value: &str, lines: Lines) -> Result<()> {
+    // Printable ASCII, and tab and line breaks where lines are allowed,
+    // needs no closer look: one pass over the bytes, without decoding
+    // characters (most posts are ASCII; this was 4 % of a reply).
+    if value.bytes().all(|b| plain_ascii(b, lines)) {
+        return Ok(());
+    }
     for (i, c) in value.char_indices() {
         if let Some(what) = forbidden(c, lines) {
             return Err(Error::invalid_as(
@@ -353,6 +364,23 @@ pub(crate) fn check_slug(field: &'static str, slug: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ascii_shortcut_allows_only_what_the_full_check_allows() {
+        for lines in [Lines::One, Lines::Many] {
+            for b in 0..=0x7fu8 {
+                let full = forbidden(char::from(b), lines).is_none();
+                // The shortcut takes exactly the ASCII the full check allows.
+                assert_eq!(plain_ascii(b, lines), full, "{b:#04x} {lines:?}");
+                let text = format!("ok {} ok", char::from(b));
+                assert_eq!(check_chars("t", &text, lines).is_ok(), full, "{b:#04x}");
+            }
+        }
+        // Past the first non-ASCII character, the full check still runs.
+        assert!(check_chars("t", "héllo \u{1}", Lines::Many).is_err());
+        assert!(check_chars("t", "héllo \u{FFFE}", Lines::Many).is_err());
+        assert!(check_chars("t", "héllo\n", Lines::Many).is_ok());
+    }
 
     #[test]
     fn image_urls_are_this_site_s_paths_or_http() {

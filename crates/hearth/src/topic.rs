@@ -2562,23 +2562,28 @@ fn insert_post(
 ) -> Result<PostId> {
     let now = w.now_ms();
     // The topic's counters, bump and last poster change with the number
-    // the post takes, in one statement.
-    let number: i64 = w
-        .tx
-        .prepare_cached(
-            "UPDATE topics SET next_post_number = next_post_number + 1, post_count = post_count + 1,
-                               bumped_at = ?2, last_poster_id = ?3
-             WHERE id = ?1 RETURNING next_post_number - 1",
-        )?
-        .query_row(params![topic, now, author], |r| r.get(0))?;
+    // the post takes: in one statement on PostgreSQL; SQLite reads the
+    // number first, in the same write, rather than run `RETURNING` (see
+    // `Conn::insert_id` for what that costs there).
+    const BUMP: &str = "UPDATE topics SET next_post_number = next_post_number + 1,
+                            post_count = post_count + 1, bumped_at = ?2, last_poster_id = ?3
+                        WHERE id = ?1";
+    let number: i64 = if w.tx.dialect() == db::Dialect::Sqlite {
+        let number =
+            w.tx.prepare_cached("SELECT next_post_number FROM topics WHERE id = ?1")?
+                .query_row([topic], |r| r.get(0))?;
+        w.tx.prepare_cached(BUMP)?
+            .execute(params![topic, now, author])?;
+        number
+    } else {
+        w.tx.prepare_cached(&format!("{BUMP} RETURNING next_post_number - 1"))?
+            .query_row(params![topic, now, author], |r| r.get(0))?
+    };
     let official = viewer.role.is_some_and(Role::is_official);
-    let post: i64 = w.tx.prepare_cached(
+    let post = w.tx.insert_id(
         "INSERT INTO posts (community_id, topic_id, user_id, post_number, reply_to_post_id, official,
                             source, html, render_version, created_at, updated_at, markup)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)
-         RETURNING id",
-    )?
-    .query_row(
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
         params![
             viewer.community,
             topic,
@@ -2592,7 +2597,6 @@ fn insert_post(
             now,
             rendered.markup
         ],
-        |r| r.get(0),
     )?;
     let post = PostId(post);
     insert_refs(w, post, rendered)?;

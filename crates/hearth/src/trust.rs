@@ -388,18 +388,15 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
         // stays 1 (one more WAL page per reply). The row tells whether it
         // still needs setting (no row: not a member).
         let day = today(w);
-        let marked: Option<bool> = optional(w.tx.prepare_cached(
-            "INSERT INTO member_days (community_id, user_id, day, topics_entered, posts_read,
-                                      likes_given, likes_received, topics_replied_to, acted)
+        const UPSERT: &str = "INSERT INTO member_days (community_id, user_id, day, topics_entered,
+                                  posts_read, likes_given, likes_received, topics_replied_to, acted)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
              WHERE EXISTS (SELECT 1 FROM memberships WHERE community_id = ?1 AND user_id = ?2)
              ON CONFLICT (community_id, user_id, day) DO UPDATE SET
                  topics_entered = member_days.topics_entered + ?4, posts_read = member_days.posts_read + ?5,
                  likes_given = member_days.likes_given + ?6, likes_received = member_days.likes_received + ?7,
-                 topics_replied_to = member_days.topics_replied_to + ?8
-             RETURNING acted <> 0",
-        )?
-        .query_row(params![
+                 topics_replied_to = member_days.topics_replied_to + ?8";
+        let values = params![
             community,
             user,
             day,
@@ -409,7 +406,28 @@ pub(crate) fn bump(w: &mut Write<'_>, viewer: &Viewer, user: UserId, d: Delta) -
             d.likes_received,
             d.topics_replied_to,
             acted
-        ], |r| r.get(0)))?;
+        ];
+        let marked: Option<bool> = if w.tx.dialect() == db::Dialect::Sqlite {
+            // No `RETURNING` on SQLite (see `Conn::insert_id`): the row
+            // is read back, and only when it matters.
+            w.tx.prepare_cached(UPSERT)?.execute(values)?;
+            if acted {
+                optional(
+                    w.tx.prepare_cached(
+                        "SELECT acted <> 0 FROM member_days
+                         WHERE community_id = ?1 AND user_id = ?2 AND day = ?3",
+                    )?
+                    .query_row(params![community, user, day], |r| r.get(0)),
+                )?
+            } else {
+                None
+            }
+        } else {
+            optional(
+                w.tx.prepare_cached(&format!("{UPSERT} RETURNING acted <> 0"))?
+                    .query_row(values, |r| r.get(0)),
+            )?
+        };
         if acted && marked == Some(false) {
             set_acted(w, community, user, day)?;
         }

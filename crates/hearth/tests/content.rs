@@ -996,7 +996,7 @@ fn search_scope_follows_every_change() {
 }
 
 /// Replies wait for the full-text index on SQLite (`search_pending`) and
-/// join it a batch at a time — when the 32nd waits, or before anything
+/// join it a batch at a time — when the 64th waits, or before anything
 /// reads the index — so every search still finds every committed reply,
 /// with its text and scope as they are when it joins: edited, deleted,
 /// moved into a new topic or copied into another database while it
@@ -1042,16 +1042,16 @@ fn replies_wait_for_the_index_and_every_search_finds_them() {
     assert_eq!(waiting(), 0);
 
     // A full batch joins the index with the write that fills it.
-    for i in 1..=32 {
+    for i in 1..=64 {
         say(&format!("platypus count {i}"));
         if sqlite {
-            assert_eq!(waiting(), if i == 32 { 0 } else { i }, "after reply {i}");
+            assert_eq!(waiting(), if i == 64 { 0 } else { i }, "after reply {i}");
         }
     }
     if sqlite {
         let indexed: i64 =
             w.t.query_one("SELECT count(*) FROM search_index WHERE body LIKE 'platypus count %'");
-        assert_eq!(indexed, 32, "indexed without a search");
+        assert_eq!(indexed, 64, "indexed without a search");
         // Each joined with its scope and length, as one indexed alone.
         let differing: i64 = w.t.query_one(
             "SELECT count(*) FROM search_index s LEFT JOIN search_index_scope c ON c.id = s.rowid
@@ -1063,7 +1063,7 @@ fn replies_wait_for_the_index_and_every_search_finds_them() {
         f.search(&w.member, w.c, &SearchQuery::new("platypus"))
             .unwrap()
             .total,
-        32
+        64
     );
 
     // Edited while waiting: indexed with its new text, once.
