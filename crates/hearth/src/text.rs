@@ -129,7 +129,13 @@ pub(crate) fn check_body(body: &str, min_chars: u32, max_bytes: u32) -> Result<(
         ));
     }
     check_chars("body", body, Lines::Many)?;
-    let n = body.trim().chars().count();
+    let trimmed = body.trim();
+    // A character takes at most four bytes: a long enough body needs no
+    // count.
+    if trimmed.len() / 4 >= min_chars as usize {
+        return Ok(());
+    }
+    let n = trimmed.chars().count();
     if n < min_chars as usize {
         return Err(Error::invalid_as(
             "body",
@@ -364,6 +370,25 @@ pub(crate) fn check_slug(field: &'static str, slug: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_s_length_is_counted_in_characters_at_the_boundary() {
+        for (c, width) in [('a', 1), ('é', 2), ('€', 3), ('😀', 4)] {
+            for min in [1u32, 3, 10] {
+                let exact: String = std::iter::repeat_n(c, min as usize).collect();
+                assert!(
+                    check_body(&exact, min, 1000).is_ok(),
+                    "{width} bytes × {min}"
+                );
+                let short: String = std::iter::repeat_n(c, min as usize - 1).collect();
+                let padded = format!("  {short}\n\n");
+                assert!(
+                    check_body(&padded, min, 1000).is_err(),
+                    "{width} bytes × {min} - 1"
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_ascii_shortcut_allows_only_what_the_full_check_allows() {
