@@ -84,6 +84,11 @@ impl Bells {
         );
     }
 
+    /// The view epoch now: it moves whenever members' views are written.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
     /// Members' views were written (which reads their notifications about
     /// those topics): every count made before is stale.
     pub fn views_written(&self) {

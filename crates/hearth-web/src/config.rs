@@ -31,6 +31,10 @@ pub struct WebConfig {
     /// nothing changed, for at most this long (`None`: off). See the
     /// crate docs.
     pub anonymous_cache: Option<Duration>,
+    /// Serve a signed-in member's repeated reads of lists, topics and
+    /// categories from memory, to the same session only, while nothing in
+    /// the community changed (`None`: off).
+    pub member_cache: Option<MemberCache>,
     /// Believe `X-Forwarded-For` for the client address (only behind a
     /// proxy you run; otherwise clients could pick their address).
     pub trust_forwarded_for: bool,
@@ -61,10 +65,38 @@ impl WebConfig {
             theme: Theme::default(),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             anonymous_cache: Some(Duration::from_secs(10)),
+            member_cache: Some(MemberCache::default()),
             trust_forwarded_for: false,
             discourse_connect: None,
             backup_dir: None,
             maintenance_every: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// How members' answers are kept (see [`WebConfig::member_cache`]).
+///
+/// An answer is kept for the session that asked, keyed by its path, and
+/// served again only to that session while the community's generation
+/// (every commit, every form sent, other processes' commits) and this
+/// process's view epoch (members' read state) are the ones it was made in,
+/// and for at most `fresh_for` — the bound on what changes without an
+/// event (relative times, another process's members' views).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberCache {
+    /// The longest an answer is served again. Default 10 s.
+    pub fresh_for: Duration,
+    /// The most bytes of answers kept for all members together; when the
+    /// next answer would pass it, the cache starts over. An answer larger
+    /// than this is never kept. Default 32 MiB.
+    pub max_bytes: usize,
+}
+
+impl Default for MemberCache {
+    fn default() -> Self {
+        MemberCache {
+            fresh_for: Duration::from_secs(10),
+            max_bytes: 32 << 20,
         }
     }
 }

@@ -47,7 +47,6 @@
 
 mod admin;
 mod analytics;
-mod anon_cache;
 mod api;
 mod auth;
 mod bell;
@@ -73,6 +72,7 @@ mod password;
 mod plugin_actions;
 mod products;
 mod profile_edit;
+mod read_cache;
 mod readable;
 mod request_id;
 mod routes;
@@ -95,7 +95,7 @@ use hearth_wasm::PluginHost;
 pub use auth::{
     API_SCOPES, ApiKey, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, check_password, create_account,
 };
-pub use config::{Limits, RateLimit, ServerLimits, Theme, WebConfig};
+pub use config::{Limits, MemberCache, RateLimit, ServerLimits, Theme, WebConfig};
 pub use error::{ApiError, Error, Fail, PageError, Result};
 pub use password::{MAX_HASH_MEMORY_KIB, PasswordHashing, hash_password, verify_password};
 pub use smtp::SmtpMailer;
@@ -125,7 +125,7 @@ impl Web {
             action_limits: Default::default(),
             views: Mutex::new(Vec::new()),
             views_ready: std::sync::Condvar::new(),
-            anon_cache: anon_cache::AnonCache::default(),
+            read_cache: read_cache::ReadCache::default(),
             bells: bell::Bells::default(),
             community: Mutex::new(None),
             sends_email: Default::default(),
@@ -141,7 +141,7 @@ impl Web {
         let state = Arc::new(state);
         state
             .forum
-            .register_hooks(state.anon_cache.hook(state.config.community));
+            .register_hooks(state.read_cache.hook(state.config.community));
         state::start_view_flusher(&state);
         state::start_change_watcher(&state)?;
         state::start_maintenance(&state);

@@ -465,7 +465,7 @@ pub(crate) fn unread(s: &AppState, actor: &Actor) -> String {
     let Actor::User(user) = *actor else {
         return String::new();
     };
-    let stamp = s.bells.stamp(s.anon_cache.generation());
+    let stamp = s.bells.stamp(s.read_cache.generation());
     let n = match s.bells.get(user, stamp) {
         Some(n) => n,
         None => match s

@@ -613,7 +613,7 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, params: Params)
         Ok((body, public)) => {
             let mut res = html(body, public);
             res.extensions_mut()
-                .insert(crate::anon_cache::ViewedTopic(id));
+                .insert(crate::read_cache::ViewedTopic(id));
             Ok(res)
         }
         Err(Error::Engine(hearth::Error::Moved { topic })) => {

@@ -16,8 +16,8 @@ use crate::params::Params;
 use crate::state::{AppState, State};
 use crate::visitor::{Visitor, WantsJson};
 use crate::{
-    admin, analytics, anon_cache, deflect, email, export, follows, ideas, idempotency, kb,
-    messages, moderate, notifications, pages, products, profile_edit, seo, templates, visitor,
+    admin, analytics, deflect, email, export, follows, ideas, idempotency, kb, messages, moderate,
+    notifications, pages, products, profile_edit, read_cache, seo, templates, visitor,
 };
 
 /// The Content-Security-Policy of every response: no inline script, no
@@ -336,7 +336,7 @@ pub(crate) fn router(state: State) -> Router {
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            anon_cache::serve,
+            read_cache::serve,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

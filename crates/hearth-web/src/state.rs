@@ -23,8 +23,8 @@ pub(crate) struct AppState {
     /// Plugin actions taken, per plugin, action and member (see
     /// `plugin_actions`).
     pub action_limits: crate::throttle::Buckets<crate::plugin_actions::ActionKey>,
-    /// Guests' answers (see `anon_cache`).
-    pub anon_cache: crate::anon_cache::AnonCache,
+    /// Guests' and members' answers (see `read_cache`).
+    pub read_cache: crate::read_cache::ReadCache,
     /// Members' unread counts for the header (see `bell`).
     pub bells: crate::bell::Bells,
     /// Page views not yet written (see [`AppState::count_view`]).
@@ -211,9 +211,9 @@ impl AppState {
     }
 
     /// The community served, as the system sees it; read again only after
-    /// something in it changed (the anonymous cache's generation).
+    /// something in it changed (the read cache's generation).
     pub fn community(&self) -> Result<Arc<Community>> {
-        let generation = self.anon_cache.generation();
+        let generation = self.read_cache.generation();
         if let Some((g, c)) = &*self.community.lock().unwrap_or_else(|p| p.into_inner())
             && *g == generation
         {
@@ -283,7 +283,7 @@ pub(crate) fn start_change_watcher(state: &State) -> Result<()> {
                     Ok(now) if now != seen => {
                         if let Some(state) = weak.upgrade() {
                             state
-                                .anon_cache
+                                .read_cache
                                 .remote_change(now, now.settings_differ(&seen));
                         }
                         seen = now;

@@ -518,11 +518,15 @@ async fn guests_are_served_from_the_anonymous_cache_until_something_changes() {
         .expect("t")
         .view_count;
     assert_eq!(after, before + 2);
-    // Signed-in visitors and failures are never cached.
+    // Signed-in visitors never get the guests' copy (they have their own,
+    // see tests/member_cache.rs), and failures are never cached.
+    let guests = send(&f.app, get(&path)).await;
+    assert_eq!(guests.header("x-hearth-cache"), "hit");
     let mut bob = Browser::new(&f);
     bob.sign_in("bob").await;
-    bob.get(&path).await;
-    assert!(bob.get(&path).await.headers.get("x-hearth-cache").is_none());
+    let first = bob.get(&path).await;
+    assert!(first.headers.get("x-hearth-cache").is_none());
+    assert_ne!(first.body, guests.body);
     send(&f.app, get(&format!("/t/x/{}", f.staff_topic.0))).await;
     let again = send(&f.app, get(&format!("/t/x/{}", f.staff_topic.0))).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);

@@ -419,7 +419,7 @@ pub(crate) async fn topic(state: State, v: Visitor, id: TopicId, posts_only: boo
     };
     let mut res = ok(value)?;
     res.extensions_mut()
-        .insert(crate::anon_cache::ViewedTopic(id));
+        .insert(crate::read_cache::ViewedTopic(id));
     Ok(res)
 }
 
