@@ -367,7 +367,7 @@ async fn migrate() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The demo server's `main`: `[--fresh] [--port N] [--data FILE |
 /// --database postgres://…] [--scale N] [--seed-only] [--no-rate-limit]
-/// [--no-anon-cache] [--no-email] [--api-key-file FILE] [--export FILE]
+/// [--no-anon-cache] [--no-member-cache] [--no-email] [--api-key-file FILE] [--export FILE]
 /// [--base-url URL] [--engine-calls N] [--map-mb N] [--cache-mb N]`, or `migrate --from FILE --to postgres://…`;
 /// `RUST_LOG` sets the log filter (default `info`).
 /// Seeds `./data/<name>.db` (or the PostgreSQL database) on first run
@@ -491,6 +491,9 @@ pub async fn run(demo: Demo) -> Result<(), Box<dyn std::error::Error>> {
     }
     if flag("--no-anon-cache") {
         config.anonymous_cache = None;
+    }
+    if flag("--no-member-cache") {
+        config.member_cache = None;
     }
     if let Some(n) = arg("--engine-calls") {
         config.limits.engine_calls = n.parse().map_err(|e| format!("--engine-calls: {e}"))?;

@@ -1,5 +1,5 @@
 //! `cargo run -p support-community [-- --fresh] [--port N] [--scale N]
-//! [--data FILE] [--seed-only] [--no-rate-limit] [--no-anon-cache]
+//! [--data FILE] [--seed-only] [--no-rate-limit] [--no-anon-cache] [--no-member-cache]
 //! [--api-key-file FILE]`: seeds `./data/support-community.db` on first
 //! run and serves it on 127.0.0.1 (see `demo_kit::run`).
 
