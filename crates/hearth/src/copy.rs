@@ -252,7 +252,27 @@ fn copy_table(src: &Conn, dst: &Conn, table: &str, copied: &mut dyn FnMut(u64)) 
     let mut insert = dst.prepare(&format!(
         "INSERT INTO {table} ({cols}) VALUES ({placeholders})"
     ))?;
-    let mut read = src.prepare(&format!("SELECT {cols} FROM {table}"))?;
+    // `search_index`'s rows are post ids on PostgreSQL and post ids negated
+    // on SQLite (`search::index_row`): across dialects they flip, and go in
+    // the target's ascending order (FTS5 starts a segment whenever a row
+    // comes below the one before it).
+    let read_sql = if table == "search_index" && src.dialect() != dst.dialect() {
+        let flipped = columns(dst, table)?
+            .iter()
+            .map(|c| {
+                if c == "rowid" {
+                    "-rowid".to_string()
+                } else {
+                    c.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("SELECT {flipped} FROM {table} ORDER BY rowid DESC")
+    } else {
+        format!("SELECT {cols} FROM {table}")
+    };
+    let mut read = src.prepare(&read_sql)?;
     let mut rows = read.query(db::params![])?;
     let mut batch = 0;
     let mut values: Vec<Value> = Vec::with_capacity(n);

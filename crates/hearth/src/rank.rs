@@ -341,8 +341,15 @@ pub(crate) fn rank(
     if matches.is_empty() || terms.is_empty() {
         return Ok(matches.into_iter().map(|c| (c.post, 0.0)).collect());
     }
+    // The newest post's id stands for the number of documents. SQLite's
+    // `search_index` keeps post ids negated (`search::index_row`).
+    let newest = if table == "search_index" && conn.dialect() == crate::db::Dialect::Sqlite {
+        "coalesce(-min(rowid), 0)"
+    } else {
+        "coalesce(max(rowid), 0)"
+    };
     let n: i64 = conn
-        .prepare_cached(&format!("SELECT coalesce(max(rowid), 0) FROM {table}"))?
+        .prepare_cached(&format!("SELECT {newest} FROM {table}"))?
         .query_row(params![], |r| r.get(0))?;
     let n = n.max(1) as f64;
     let mut idf = Vec::with_capacity(terms.len());

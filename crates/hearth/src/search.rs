@@ -29,7 +29,9 @@
 //!
 //! Cost is bounded for broad queries: at most [`SEARCH_WINDOW`] matches (the
 //! newest) are counted and ranked; beyond that `total` is a lower bound and
-//! `total_is_exact` is false.
+//! `total_is_exact` is false. On SQLite the index keys a post by its id
+//! negated ([`index_row`]): newest first is then FTS5's forward order, which
+//! it reads far faster than backward.
 
 use crate::db::{self, Conn, OptionalExtension, Value, params};
 use serde::{Deserialize, Serialize};
@@ -280,11 +282,35 @@ fn snippet_html(raw: &str) -> String {
     out
 }
 
+/// A post's row in `search_index`. A search wants the newest matches
+/// first, and SQLite's FTS5 reads a posting list backward far slower than
+/// forward (to step back through a page it decodes the page from its
+/// start): there the row is the post id negated, so that newest first is
+/// FTS5's forward order (a two-word search's scan: 228 → 135 µs,
+/// `docs/performance.md`). PostgreSQL's B-tree reads either way: the post
+/// id. Negation is its own inverse: the same turns a row into a post id.
+pub(crate) fn index_row(conn: &Conn, post: PostId) -> i64 {
+    match conn.dialect() {
+        db::Dialect::Sqlite => -post.0,
+        #[cfg(feature = "postgres")]
+        db::Dialect::Postgres => post.0,
+    }
+}
+
+/// [`index_row`] in SQL, of the expression `expr` (a post id or a row).
+pub(crate) fn index_row_sql(conn: &Conn, expr: &str) -> String {
+    match conn.dialect() {
+        db::Dialect::Sqlite => format!("-{expr}"),
+        #[cfg(feature = "postgres")]
+        db::Dialect::Postgres => expr.to_string(),
+    }
+}
+
 /// Adds or replaces a post's index row. `title` is the topic title for a
 /// first post and empty otherwise.
 pub(crate) fn index_post(conn: &Conn, post: PostId, title: &str, text: &str) -> Result<()> {
     conn.prepare_cached("DELETE FROM search_index WHERE rowid = ?1")?
-        .execute([post])?;
+        .execute([index_row(conn, post)])?;
     if conn.dialect() == db::Dialect::Sqlite {
         conn.prepare_cached("DELETE FROM search_index_scope WHERE id = ?1")?
             .execute([post])?;
@@ -354,29 +380,31 @@ fn index_batch(conn: &Conn) -> Result<usize> {
     let indexed = conn
         .prepare_cached(&format!(
             "INSERT INTO search_index (rowid, title, body, category, flags)
-             SELECT p.id, '', q.body, {}
+             SELECT -p.id, '', q.body, {}
              FROM search_pending q CROSS JOIN posts p ON p.id = q.post_id
                   CROSS JOIN topics t ON t.id = p.topic_id
-             ORDER BY q.post_id",
+             ORDER BY q.post_id DESC",
             scope_columns()
         ))?
         .execute(params![])?;
+    // In ascending rows (descending posts, see `index_row`): FTS5 starts
+    // a new segment whenever a row comes below the one before it.
     // CROSS JOIN, here and above: the queue outside, each row looked up
     // by its id (the planner has no statistics for the queue and would
     // rather scan `posts`; FTS5 answers `rowid IN (…)` with a scan of the
     // whole index).
     conn.prepare_cached(
         "INSERT INTO search_index_scope (id, category, flags, len)
-         SELECT s.rowid, s.category, s.flags, hearth_len(s.search_index)
-         FROM search_pending q CROSS JOIN search_index s ON s.rowid = q.post_id",
+         SELECT -s.rowid, s.category, s.flags, hearth_len(s.search_index)
+         FROM search_pending q CROSS JOIN search_index s ON s.rowid = -q.post_id",
     )?
     .execute(params![])?;
     // A reply is never a first post while it waits (a split re-indexes
     // it at once); should one be, the suggestions index still follows.
     let first: Vec<(PostId, CategoryId, i64)> = conn
         .prepare_cached(&format!(
-            "SELECT s.rowid, s.category, s.flags
-             FROM search_pending q CROSS JOIN search_index s ON s.rowid = q.post_id
+            "SELECT -s.rowid, s.category, s.flags
+             FROM search_pending q CROSS JOIN search_index s ON s.rowid = -q.post_id
              WHERE (s.flags & {FIRST}) <> 0"
         ))?
         .query_map(params![], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -394,7 +422,7 @@ fn index_batch(conn: &Conn) -> Result<usize> {
 pub(crate) fn indexed_text(conn: &Conn, post: PostId) -> Result<Option<String>> {
     let indexed = crate::store::optional(
         conn.prepare_cached("SELECT body FROM search_index WHERE rowid = ?1")?
-            .query_row([post], |r| r.get(0)),
+            .query_row([index_row(conn, post)], |r| r.get(0)),
     )?;
     if indexed.is_some() || conn.dialect() != db::Dialect::Sqlite {
         return Ok(indexed);
@@ -412,15 +440,17 @@ pub(crate) fn index_new_post(conn: &Conn, post: PostId, title: &str, text: &str)
     let (category, flags): (CategoryId, i64) = conn
         .prepare_cached(&format!(
             "INSERT INTO search_index (rowid, title, body, category, flags)
-             SELECT p.id, ?2, ?3, {}
+             SELECT {}, ?2, ?3, {}
              FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = ?1
              RETURNING category, flags",
+            index_row_sql(conn, "p.id"),
             scope_columns()
         ))?
         .query_row(params![post, title, text], |r| Ok((r.get(0)?, r.get(1)?)))
         .found("post")?;
     if conn.dialect() == db::Dialect::Sqlite {
-        conn.prepare_cached(SCOPE_FROM_INDEX)?.execute([post])?;
+        conn.prepare_cached(SCOPE_FROM_INDEX)?
+            .execute([index_row(conn, post)])?;
     }
     if flags & FIRST != 0 {
         sync_answer(conn, post, category, flags)?;
@@ -431,7 +461,7 @@ pub(crate) fn index_new_post(conn: &Conn, post: PostId, title: &str, text: &str)
 /// Copies a post's scope from its `search_index` row into
 /// `search_index_scope` (SQLite), with its length from FTS5's own count.
 const SCOPE_FROM_INDEX: &str = "INSERT INTO search_index_scope (id, category, flags, len)
-     SELECT rowid, category, flags, hearth_len(search_index) FROM search_index WHERE rowid = ?1";
+     SELECT -rowid, category, flags, hearth_len(search_index) FROM search_index WHERE rowid = ?1";
 
 /// Fills `search_index_scope` from `search_index` (SQLite; after a copy
 /// into a new database wrote `search_index` row by row).
@@ -440,7 +470,7 @@ pub(crate) fn rebuild_scope(conn: &Conn) -> Result<()> {
         conn.execute_batch(
             "DELETE FROM search_index_scope;
              INSERT INTO search_index_scope (id, category, flags, len)
-                 SELECT rowid, category, flags, hearth_len(search_index) FROM search_index;",
+                 SELECT -rowid, category, flags, hearth_len(search_index) FROM search_index;",
         )?;
     }
     Ok(())
@@ -471,9 +501,9 @@ fn sync_answer(conn: &Conn, post: PostId, category: CategoryId, flags: i64) -> R
     if flags & (DELETED | UNLISTED) == 0 && (flags & SOLVED != 0 || kb) {
         conn.prepare_cached(
             "INSERT INTO answer_index (rowid, title, body, category)
-             SELECT rowid, title, body, category FROM search_index WHERE rowid = ?1",
+             SELECT ?1, title, body, category FROM search_index WHERE rowid = ?2",
         )?
-        .execute([post])?;
+        .execute(params![post, index_row(conn, post)])?;
     }
     Ok(())
 }
@@ -489,7 +519,7 @@ pub(crate) fn refresh_scope(conn: &Conn, topic: TopicId) -> Result<()> {
     for post in posts {
         let (category, flags) = scope_of(conn, post)?;
         conn.prepare_cached("UPDATE search_index SET category = ?2, flags = ?3 WHERE rowid = ?1")?
-            .execute(params![post, category, flags])?;
+            .execute(params![index_row(conn, post), category, flags])?;
         if conn.dialect() == db::Dialect::Sqlite {
             conn.prepare_cached(
                 "UPDATE search_index_scope SET category = ?2, flags = ?3 WHERE id = ?1",
@@ -589,7 +619,10 @@ impl Forum {
                 format!(" AND {}", visible(&viewer, scope, cats, must, must_not))
             };
             if q.messages || q.author.is_some() || q.tag.is_some() {
-                joins.push_str(" JOIN posts p ON p.id = s.rowid");
+                joins.push_str(&format!(
+                    " JOIN posts p ON p.id = {}",
+                    index_row_sql(conn, "s.rowid")
+                ));
             }
             if let Some(author) = &q.author {
                 args.push(Value::Text(author.to_ascii_lowercase()));
@@ -608,14 +641,15 @@ impl Forum {
             let mut window: Vec<Counted> = match conn.dialect() {
                 // Term counts from the index, the length and scope from
                 // `search_index_scope`: no text is read. CROSS JOIN keeps
-                // the full-text match driving the loop, newest first.
+                // the full-text match driving the loop, newest first (the
+                // index's forward order, see `index_row`).
                 db::Dialect::Sqlite => full_text(
                     conn,
                     &format!(
-                        "SELECT s.rowid, hearth_tf(s.search_index), c.len
-                         FROM search_index s CROSS JOIN search_index_scope c ON c.id = s.rowid{joins}
+                        "SELECT -s.rowid, hearth_tf(s.search_index), c.len
+                         FROM search_index s CROSS JOIN search_index_scope c ON c.id = -s.rowid{joins}
                          WHERE {}{filter}
-                         ORDER BY s.rowid DESC LIMIT {}",
+                         ORDER BY s.rowid LIMIT {}",
                         matching.condition,
                         SEARCH_WINDOW + 1
                     ),
@@ -841,8 +875,9 @@ fn hits(conn: &Conn, terms: &[String], ranked: &[(PostId, f64)]) -> Result<Vec<S
                 u.id, u.username, u.display_name, u.avatar_url,
                 t.solved_post_id IS NOT NULL, p.created_at, s.body
          FROM posts p JOIN topics t ON t.id = p.topic_id JOIN users u ON u.id = p.user_id
-              LEFT JOIN search_index s ON s.rowid = p.id
+              LEFT JOIN search_index s ON s.rowid = {}
          WHERE p.id IN {}",
+        index_row_sql(conn, "p.id"),
         db::IdChunk::placeholders(1)
     ))?;
     let mut rows: std::collections::HashMap<PostId, Row> =

@@ -889,12 +889,12 @@ fn search_scope_follows_every_change() {
             return;
         }
         let differing: i64 = w.t.query_one(
-            "SELECT count(*) FROM search_index s LEFT JOIN search_index_scope c ON c.id = s.rowid
+            "SELECT count(*) FROM search_index s LEFT JOIN search_index_scope c ON c.id = -s.rowid
              WHERE c.id IS NULL OR c.category <> s.category OR c.flags <> s.flags OR c.len < 1",
         );
         let orphans: i64 = w.t.query_one(
             "SELECT count(*) FROM search_index_scope
-             WHERE id NOT IN (SELECT rowid FROM search_index)",
+             WHERE id NOT IN (SELECT -rowid FROM search_index)",
         );
         assert_eq!((differing, orphans), (0, 0), "after {when}");
     };
@@ -1002,6 +1002,41 @@ fn search_scope_follows_every_change() {
 /// moved into a new topic or copied into another database while it
 /// waited. PostgreSQL indexes each reply at once; the same searches must
 /// answer the same there.
+/// A broad search counts and ranks the newest `SEARCH_WINDOW` matches
+/// (SQLite reads them in its index's forward order, the post ids negated):
+/// older matches stay out of the ranking however well they would score,
+/// and the total says it is a lower bound.
+#[test]
+fn a_broad_search_ranks_the_newest_matches() {
+    let w = World::new();
+    let f = w.forum();
+    let (topic, _) = w.topics[0];
+    let say = |body: &str| f.reply(&w.moderator, w.c, topic, reply(body)).unwrap().id;
+    // The oldest would rank first: the word three times.
+    let old: Vec<_> = (0..5)
+        .map(|i| say(&format!("quokka quokka quokka, early note {i}")))
+        .collect();
+    let newer: Vec<_> = (0..hearth::SEARCH_WINDOW)
+        .map(|i| say(&format!("one quokka in a longer later note number {i}")))
+        .collect();
+    let r = f
+        .search(&w.member, w.c, &SearchQuery::new("quokka"))
+        .unwrap();
+    assert_eq!(r.total, hearth::SEARCH_WINDOW as u64);
+    assert!(!r.total_is_exact, "more matched than were counted");
+    assert!(!r.hits.is_empty());
+    for h in &r.hits {
+        assert!(
+            !old.contains(&h.post),
+            "an old match was ranked: {:?}",
+            h.post
+        );
+        assert!(newer.contains(&h.post));
+    }
+    // Ties go to the newer post.
+    assert_eq!(r.hits[0].post, newer[newer.len() - 1]);
+}
+
 #[test]
 fn replies_wait_for_the_index_and_every_search_finds_them() {
     let w = World::new();
@@ -1031,7 +1066,7 @@ fn replies_wait_for_the_index_and_every_search_finds_them() {
     if sqlite {
         assert_eq!(waiting(), 3);
         let indexed: i64 = w.t.query_one(&format!(
-            "SELECT count(*) FROM search_index WHERE rowid IN ({}, {}, {})",
+            "SELECT count(*) FROM search_index WHERE -rowid IN ({}, {}, {})",
             wombats[0], wombats[1], wombats[2]
         ));
         assert_eq!(indexed, 0, "not indexed yet");
@@ -1054,7 +1089,7 @@ fn replies_wait_for_the_index_and_every_search_finds_them() {
         assert_eq!(indexed, 64, "indexed without a search");
         // Each joined with its scope and length, as one indexed alone.
         let differing: i64 = w.t.query_one(
-            "SELECT count(*) FROM search_index s LEFT JOIN search_index_scope c ON c.id = s.rowid
+            "SELECT count(*) FROM search_index s LEFT JOIN search_index_scope c ON c.id = -s.rowid
              WHERE c.id IS NULL OR c.category <> s.category OR c.flags <> s.flags OR c.len < 1",
         );
         assert_eq!(differing, 0);

@@ -413,6 +413,23 @@ fn schema_20_search_scope_moves_beside_the_index() {
         .collect::<rusqlite::Result<_>>()
         .unwrap();
     assert_eq!(scope, vec![(1, 1, 1, 7), (2, 1, 0, 8), (3, 1, 8, 3)]);
+    // Schema 27: the index keys each post by its id negated (newest first is
+    // FTS5's forward order); nothing else about a row changes.
+    let rows: Vec<(i64, String, i64)> = conn
+        .prepare("SELECT rowid, body, flags FROM search_index ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (-3, "Deleted wombat talk.".into(), 8),
+            (-2, "A wombat digs, and a wombat digs deep.".into(), 0),
+            (-1, "How deep do they dig?".into(), 1),
+        ]
+    );
 }
 
 /// A database written before schema 26: the event log's rows keep their

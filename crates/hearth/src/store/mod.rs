@@ -62,6 +62,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v24.sql"),
     include_str!("schema_v25.sql"),
     include_str!("schema_v26.sql"),
+    include_str!("schema_v27.sql"),
 ];
 
 /// The schema version this build writes.

@@ -36,6 +36,7 @@ pub(super) const PG_MIGRATIONS: &[&str] = &[
     include_str!("pg_schema_v24.sql"),
     include_str!("pg_schema_v25.sql"),
     include_str!("pg_schema_v26.sql"),
+    include_str!("pg_schema_v27.sql"),
 ];
 const _: () = assert!(PG_BASELINE + PG_MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 
