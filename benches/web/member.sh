@@ -8,6 +8,11 @@
 #
 #   benches/web/member.sh [scale]   (default 187: ≈ 111,000 posts)
 #
+# Members' repeated reads are served from their session's cache
+# (`WebConfig::member_cache`) while nothing changes: a member's first read
+# of a page is rendered, the next ones are memory. SERVER_ARGS=--no-member-cache
+# measures every request rendered (what a member's first read costs).
+#
 # PERF=1 also records the server with `perf record -g` during the member
 # latest.json run (target/bench-data/member-latest.perf).
 set -euo pipefail
