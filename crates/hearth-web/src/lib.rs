@@ -27,6 +27,11 @@
 //! * the per-address rate limit ([`Limits::per_ip`]) and the visitor: an
 //!   `Api-Key`/`Api-Username` pair, a session cookie, or a guest with a
 //!   CSRF cookie;
+//! * the read cache: a guest's read of a public page, and a member's
+//!   repeated read of a list, category or topic (for their own session
+//!   only), answered from memory while nothing in the community changed
+//!   ([`WebConfig::anonymous_cache`], [`WebConfig::member_cache`]); any
+//!   other request, and every `POST`, goes on;
 //! * `Idempotency-Key` handling for `POST`s;
 //! * the route: a page (minijinja templates, [`Theme`]) or a JSON endpoint
 //!   in Discourse's shapes; every engine call runs on the blocking pool,
