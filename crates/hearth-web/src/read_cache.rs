@@ -314,11 +314,15 @@ fn member_cacheable(path: &str) -> bool {
 /// The middleware (inside the visitor middleware).
 pub(crate) async fn serve(AxState(state): AxState<State>, req: Request, next: Next) -> Response {
     if req.method() != Method::GET {
+        // `HEAD` and `OPTIONS` write nothing (monitors send `HEAD`s).
+        let writes = !matches!(*req.method(), Method::HEAD | Method::OPTIONS);
         let res = next.run(req).await;
         // Whatever a write did, readers see it from now on (and so do the
         // other caches on the generation: the community, members' bells),
         // also when the write appended no event.
-        state.read_cache.bump();
+        if writes {
+            state.read_cache.bump();
+        }
         return res;
     }
     let Some(visitor) = req.extensions().get::<Visitor>() else {

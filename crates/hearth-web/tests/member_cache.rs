@@ -138,6 +138,11 @@ async fn a_members_cached_answer_goes_as_soon_as_anything_changes() {
     let topic = f.topic_url(f.public_topic);
     bob.get(&topic).await;
     assert!(hit(&bob.get(&topic).await));
+    // A monitor's `HEAD` writes nothing: nothing ends.
+    for method in [Method::HEAD, Method::OPTIONS] {
+        send(&f.app, req(method, "/latest")).await;
+    }
+    assert!(hit(&bob.get(&topic).await));
 
     // Their own reply, through a form: the next read shows it.
     let r = bob
