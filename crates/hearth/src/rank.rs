@@ -329,11 +329,15 @@ fn term_counts_unicode(text: &str, terms: &Terms<'_>, counts: &mut [f64]) -> usi
 }
 
 /// Scores counted matches with BM25, best first; ties go to the newer
-/// post. A term missing from a match's counts counts zero.
+/// post. A term missing from a match's counts counts zero. `newest` is the
+/// SQL that reads the newest post id of `table` (the caller knows how the
+/// table keys posts), which stands for the number of documents; it is read
+/// only when something matched.
 pub(crate) fn rank(
     conn: &Conn,
     cache: &DfCache,
     table: &'static str,
+    newest: &str,
     terms: &[String],
     matches: Vec<Counted>,
     now_ms: i64,
@@ -341,15 +345,8 @@ pub(crate) fn rank(
     if matches.is_empty() || terms.is_empty() {
         return Ok(matches.into_iter().map(|c| (c.post, 0.0)).collect());
     }
-    // The newest post's id stands for the number of documents. SQLite's
-    // `search_index` keeps post ids negated (`search::index_row`).
-    let newest = if table == "search_index" && conn.dialect() == crate::db::Dialect::Sqlite {
-        "coalesce(-min(rowid), 0)"
-    } else {
-        "coalesce(max(rowid), 0)"
-    };
     let n: i64 = conn
-        .prepare_cached(&format!("SELECT {newest} FROM {table}"))?
+        .prepare_cached(newest)?
         .query_row(params![], |r| r.get(0))?;
     let n = n.max(1) as f64;
     let mut idf = Vec::with_capacity(terms.len());

@@ -306,6 +306,17 @@ pub(crate) fn index_row_sql(conn: &Conn, expr: &str) -> String {
     }
 }
 
+/// The SQL reading the newest indexed post's id, which BM25 takes for the
+/// number of documents: one end of the index, read without a scan (the
+/// least row on SQLite, see [`index_row`]).
+fn newest_indexed(conn: &Conn) -> &'static str {
+    match conn.dialect() {
+        db::Dialect::Sqlite => "SELECT coalesce(-min(rowid), 0) FROM search_index",
+        #[cfg(feature = "postgres")]
+        db::Dialect::Postgres => "SELECT coalesce(max(rowid), 0) FROM search_index",
+    }
+}
+
 /// Adds or replaces a post's index row. `title` is the topic title for a
 /// first post and empty otherwise.
 pub(crate) fn index_post(conn: &Conn, post: PostId, title: &str, text: &str) -> Result<()> {
@@ -681,7 +692,15 @@ impl Forum {
             let total_is_exact = window.len() <= SEARCH_WINDOW;
             window.truncate(SEARCH_WINDOW);
             let total = window.len() as u64;
-            let ranked = rank(conn, &self.dfs, "search_index", &terms, window, now)?;
+            let ranked = rank(
+                conn,
+                &self.dfs,
+                "search_index",
+                newest_indexed(conn),
+                &terms,
+                window,
+                now,
+            )?;
             let start = match &q.page.after {
                 None => 0,
                 Some(c) => {
@@ -736,7 +755,15 @@ impl Forum {
             );
             let window = full_text(conn, &sql, params![matching.query], candidate)?;
             let window = count_texts(&significant, window);
-            let mut rows = rank(conn, &self.dfs, "answer_index", &significant, window, now)?;
+            let mut rows = rank(
+                conn,
+                &self.dfs,
+                "answer_index",
+                "SELECT coalesce(max(rowid), 0) FROM answer_index",
+                &significant,
+                window,
+                now,
+            )?;
             rows.truncate(limit.clamp(1, 20));
             let mut out = Vec::with_capacity(rows.len());
             for h in hits(conn, &significant, &rows)? {
